@@ -1,0 +1,152 @@
+/*
+ * fs/vfs.h — the namespace layer: inodes, directories, links, attributes,
+ * xattrs and file contents of every tree (volume or snapshot) served under
+ * the mount point, plus the read-only virtual directories around them
+ * (/pv, /pvc, /pods, /snapshots). It knows nothing of FUSE: ll.c translates.
+ *
+ * Inode numbers: ino = tree << VFS_TREE_SHIFT | local. Tree 0 holds the
+ * virtual directories (local 1 is the mount root, so FUSE_ROOT_ID == 1);
+ * every other tree's root directory is local 1. Tree ids and local numbers
+ * are never reused, so the generation is always 0.
+ *
+ * Reference counts follow libfuse's passthrough_ll: every successful entry
+ * reply (lookup, create, mkdir, mknod, symlink, link) adds one kernel lookup;
+ * vfs_forget() drops them. An inode stays in memory while the kernel knows
+ * it, a file handle is open, or an operation is in flight.
+ */
+#ifndef VOLFS_FS_VFS_H
+#define VOLFS_FS_VFS_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "fs/store.h"
+#include "meta/db.h"
+
+#define VFS_TREE_SHIFT 40
+#define VFS_LOCAL_MASK ((1ULL << VFS_TREE_SHIFT) - 1)
+#define VFS_INO(tree, local) (((uint64_t)(tree) << VFS_TREE_SHIFT) | (local))
+#define VFS_TREE_OF(ino) ((ino) >> VFS_TREE_SHIFT)
+#define VFS_LOCAL_OF(ino) ((ino) & VFS_LOCAL_MASK)
+
+/* Virtual directories (tree 0). */
+enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5 };
+
+struct vfs;
+struct vnode;
+struct vtree;
+
+struct vfs_entry {
+	uint64_t ino;
+	struct stat st;
+	double attr_timeout;
+	double entry_timeout;
+};
+
+struct vfs_ctx {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* Hooks the FUSE glue installs so the namespace layer can tell the kernel
+ * to drop cached names when the control plane changes a virtual directory. */
+struct vfs_notify {
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void *arg;
+};
+
+int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen);
+void vfs_close(struct vfs *v);
+void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
+struct db *vfs_db(struct vfs *v);
+struct store *vfs_store(struct vfs *v);
+
+/* Write every dirty inode and block map to meta.db (group commit point). */
+int vfs_flush_all(struct vfs *v);
+
+/* Namespace operations. Return 0 or a negative errno. */
+int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
+void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup);
+int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st);
+/* to_set uses the FUSE_SET_ATTR_* bit values (see vfs.c) */
+int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
+                const struct vfs_ctx *c, struct stat *out);
+int vfs_mknod(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
+              const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+              const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_symlink(struct vfs *v, uint64_t parent, const char *name, const char *target,
+                const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newname,
+             struct vfs_entry *e);
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name);
+int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name);
+int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+               const char *newname, unsigned flags);
+int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
+
+/* Directories: the callback returns nonzero when its buffer is full. The
+ * offset passed to it is the cookie that resumes after that entry. */
+typedef int (*vfs_fill_fn)(void *arg, const char *name, const struct stat *st, int64_t next);
+int vfs_opendir(struct vfs *v, uint64_t ino);
+int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
+
+/* Files. A handle pins the inode; flags are the open(2) flags. */
+struct vfile;
+int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh);
+int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, int flags,
+               const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
+ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
+ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
+int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
+int vfs_release(struct vfs *v, struct vfile *f);
+int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);
+int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence);
+int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv);
+
+/* Extended attributes: get/list return the size (or -ERANGE when len is
+ * nonzero and too small); len 0 asks for the size only. */
+int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val, size_t len,
+                 int flags);
+ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, size_t len);
+ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len);
+int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
+
+/* Trees (used by the volume layer). */
+int vfs_tree_attach(struct vfs *v, uint64_t tree_id, const char *kind, uint64_t capacity,
+                    int readonly);
+void vfs_tree_detach(struct vfs *v, uint64_t tree_id);
+struct vtree *vfs_tree_get(struct vfs *v, uint64_t tree_id);
+uint64_t vfs_tree_used_bytes(struct vtree *t);
+uint64_t vfs_tree_capacity(struct vtree *t);
+int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
+/* Rows of trees (db locked, inside the caller's transaction). create makes
+ * the tree row and its root directory (mode 0777, like local-path volumes);
+ * delete drops every row of the tree and unreferences its data objects. */
+int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
+                         uint64_t *tree_id);
+int vfs_tree_delete_rows(struct vfs *v, uint64_t tree_id);
+
+/* Flush and write-lock the tree (no writer in flight) for a consistent copy;
+ * unlock with vfs_tree_thaw. */
+int vfs_tree_freeze(struct vfs *v, uint64_t tree_id);
+void vfs_tree_thaw(struct vfs *v, uint64_t tree_id);
+
+/* Name -> tree resolution for the virtual directories, installed by the
+ * volume layer; called with the db lock held. pv_tree returns 0 if none. */
+struct vfs_names {
+	uint64_t (*pv_tree)(void *arg, const char *name);
+	/* The volume with the smallest tree id above after_tree: 0 and its
+	 * name and tree, or -ENOENT when there is none. db locked. */
+	int (*pv_next)(void *arg, uint64_t after_tree, char *name, size_t len, uint64_t *tree);
+	void *arg;
+};
+void vfs_set_names(struct vfs *v, const struct vfs_names *n);
+
+/* Consistency check of the namespace tables (nlink, dangling names). */
+int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * meta/schema.sql.h — the schema of meta.db, one string per migration.
+ * Migration i takes user_version i to i+1. Never edit a shipped migration:
+ * add a new one, so that existing state directories upgrade in place.
+ */
+#ifndef VOLFS_META_SCHEMA_H
+#define VOLFS_META_SCHEMA_H
+
+static const char *const db_migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+
+	/* Kubernetes API objects (PersistentVolume, claims, classes, ...): the
+	 * object itself is a JSON document shaped like the Kubernetes object;
+	 * `tree` links a volume or snapshot object to its filesystem tree. */
+	"CREATE TABLE objects("
+	"  uid TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL DEFAULT '',"
+	"  name TEXT NOT NULL, body TEXT NOT NULL, tree INTEGER, created INTEGER NOT NULL,"
+	"  UNIQUE(kind, namespace, name));"
+	"CREATE TABLE events(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL,"
+	"  name TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,"
+	"  time INTEGER NOT NULL);"
+	"CREATE INDEX events_obj ON events(kind, namespace, name);"
+
+	/* A tree is one POSIX namespace: a writable volume or a read-only
+	 * snapshot. Inode numbers are local to a tree, so a snapshot is a copy of
+	 * the rows with a new tree id and no renumbering. */
+	"CREATE TABLE trees(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+	"  capacity INTEGER NOT NULL, next_ino INTEGER NOT NULL, origin INTEGER,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE inodes(tree INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	"  blocks INTEGER NOT NULL DEFAULT 0, rdev INTEGER NOT NULL DEFAULT 0,"
+	"  atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+	"  btime INTEGER NOT NULL, obj INTEGER, target BLOB,"
+	"  PRIMARY KEY(tree, ino)) WITHOUT ROWID;"
+	"CREATE TABLE dentries(id INTEGER PRIMARY KEY, tree INTEGER NOT NULL,"
+	"  parent INTEGER NOT NULL, name TEXT NOT NULL, ino INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX dentries_name ON dentries(tree, parent, name);"
+	"CREATE INDEX dentries_dir ON dentries(tree, parent, id);"
+	"CREATE INDEX dentries_ino ON dentries(tree, ino);"
+	"CREATE TABLE xattrs(tree INTEGER NOT NULL, ino INTEGER NOT NULL, name TEXT NOT NULL,"
+	"  value BLOB NOT NULL, PRIMARY KEY(tree, ino, name)) WITHOUT ROWID;"
+
+	/* Data objects: a sparse host file STATE/data/XX/ID plus a block map.
+	 * refs = inode rows pointing at it + child objects layered on it.
+	 * trunc_blk: blocks at or past it are never inherited from the parent. */
+	"CREATE TABLE dataobjs(id INTEGER PRIMARY KEY AUTOINCREMENT, parent INTEGER,"
+	"  refs INTEGER NOT NULL, trunc_blk INTEGER);"
+	"CREATE TABLE objmap(obj INTEGER NOT NULL, leaf INTEGER NOT NULL,"
+	"  has BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY(obj, leaf)) WITHOUT ROWID;",
+};
+
+#define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
+
+#endif
