@@ -1,0 +1,209 @@
+/*
+ * tools/client.c — the control-socket exchange of volctl (see client.h).
+ * One connection per request, as the protocol says; the client writes one
+ * line and reads until the daemon's newline or end of stream.
+ */
+#include "tools/client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* An answer larger than this is treated as a broken daemon rather than
+ * eating the machine's memory. */
+#define CLIENT_MAX_ANSWER (256u << 20)
+
+static void set_error(struct client_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	err->reason[0] = '\0';
+}
+
+void client_socket_path(const char *state_dir, char *buf, size_t len)
+{
+	size_t n = strlen(state_dir);
+	int slash = n > 0 && state_dir[n - 1] == '/';
+
+	snprintf(buf, len, "%s%s%s", state_dir, slash ? "" : "/", CLIENT_SOCKET_NAME);
+}
+
+/* Connect to the daemon's socket; returns the fd or -1 with err set to the
+ * user-facing "cannot connect" line. */
+static int connect_daemon(const char *path, struct client_error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof addr.sun_path) {
+		set_error(err, "cannot connect to the volfs daemon at %s: socket path longer than %zu bytes",
+			  path, sizeof addr.sun_path - 1);
+		return -1;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_error(err, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	while (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		if (errno == EINTR)
+			continue;
+		set_error(err, "cannot connect to the volfs daemon at %s: %s (is volfs running?)",
+			  path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* MSG_NOSIGNAL: a daemon that hangs up early must give an error, not kill
+ * volctl with SIGPIPE. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read until a newline or end of stream. Returns a NUL-terminated buffer
+ * to free, or NULL with errno set. */
+static char *recv_line(int fd, size_t *out_len)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap + 1), *grown;
+
+	while (buf) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap >= CLIENT_MAX_ANSWER) {
+				errno = EMSGSIZE;
+				break;
+			}
+			cap *= 2;
+			grown = realloc(buf, cap + 1);
+			if (!grown)
+				break;
+			buf = grown;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0 || memchr(buf + len, '\n', (size_t)n)) {
+			len += (size_t)n;
+			buf[len] = '\0';
+			*out_len = len;
+			return buf;
+		}
+		len += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Copy a daemon-supplied string as one printable line. */
+static void copy_one_line(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < len; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
+/* Turn a parsed answer into a status: result on success, the daemon's
+ * message on refusal. */
+static enum client_status unpack_answer(struct json_object *answer, struct json_object **result,
+					struct client_error *err)
+{
+	struct json_object *ok, *res, *msg, *reason;
+
+	if (!json_object_is_type(answer, json_type_object) ||
+	    !json_object_object_get_ex(answer, "ok", &ok)) {
+		set_error(err, "the volfs daemon sent an answer without \"ok\"");
+		return CLIENT_BROKEN;
+	}
+	if (json_object_get_boolean(ok)) {
+		if (json_object_object_get_ex(answer, "result", &res) && res)
+			*result = json_object_get(res);
+		else
+			*result = json_object_new_object();
+		return CLIENT_OK;
+	}
+	if (json_object_object_get_ex(answer, "error", &msg) && json_object_is_type(msg, json_type_string))
+		copy_one_line(err->message, sizeof err->message, json_object_get_string(msg));
+	else
+		set_error(err, "the volfs daemon refused the request without saying why");
+	err->reason[0] = '\0';
+	if (json_object_object_get_ex(answer, "reason", &reason) && json_object_is_type(reason, json_type_string))
+		copy_one_line(err->reason, sizeof err->reason, json_object_get_string(reason));
+	return CLIENT_REFUSED;
+}
+
+static enum client_status exchange(int fd, struct json_object *request, struct json_object **result,
+				   struct client_error *err)
+{
+	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
+	struct json_object *answer;
+	enum client_status st;
+	size_t len;
+	char *line;
+
+	if (send_all(fd, text, strlen(text)) < 0 || send_all(fd, "\n", 1) < 0) {
+		set_error(err, "cannot send the request to the volfs daemon: %s", strerror(errno));
+		return CLIENT_BROKEN;
+	}
+	line = recv_line(fd, &len);
+	if (!line) {
+		set_error(err, "cannot read the answer of the volfs daemon: %s", strerror(errno));
+		return CLIENT_BROKEN;
+	}
+	if (len == 0) {
+		free(line);
+		set_error(err, "the volfs daemon closed the connection without answering");
+		return CLIENT_BROKEN;
+	}
+	answer = json_tokener_parse(line);
+	free(line);
+	if (!answer) {
+		set_error(err, "the volfs daemon sent an answer that is not JSON");
+		return CLIENT_BROKEN;
+	}
+	st = unpack_answer(answer, result, err);
+	json_object_put(answer);
+	return st;
+}
+
+enum client_status client_call(const char *socket_path, struct json_object *request,
+			       struct json_object **result, struct client_error *err)
+{
+	enum client_status st;
+	int fd;
+
+	*result = NULL;
+	fd = connect_daemon(socket_path, err);
+	if (fd < 0)
+		return CLIENT_UNREACHABLE;
+	st = exchange(fd, request, result, err);
+	close(fd);
+	return st;
+}

@@ -1,0 +1,38 @@
+/*
+ * tools/client.h — one request/answer exchange with the volfs daemon over
+ * its control socket (docs/control-protocol.md): connect, write one JSON
+ * object and a newline, read one JSON object back.
+ */
+#ifndef VOLFS_TOOLS_CLIENT_H
+#define VOLFS_TOOLS_CLIENT_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define CLIENT_DEFAULT_STATE "/var/lib/volfs"
+#define CLIENT_SOCKET_NAME "control.sock"
+
+enum client_status {
+	CLIENT_OK = 0,
+	CLIENT_UNREACHABLE, /* no daemon: message is the whole "cannot connect ..." line */
+	CLIENT_BROKEN,      /* the exchange failed half-way or the answer was not JSON */
+	CLIENT_REFUSED,     /* the daemon answered ok:false; message is its "error" */
+};
+
+struct client_error {
+	char message[1024]; /* one line, no prefix */
+	char reason[32];    /* Kubernetes status reason ("NotFound"), or "" */
+};
+
+/* The socket for a state directory: STATE/control.sock. */
+void client_socket_path(const char *state_dir, char *buf, size_t len);
+
+/* Send request and wait for the answer. On CLIENT_OK *result is a new
+ * reference to the answer's "result" member (an empty object if the daemon
+ * sent none) that the caller must json_object_put. Otherwise *result is
+ * NULL and err says why. */
+enum client_status client_call(const char *socket_path, struct json_object *request,
+			       struct json_object **result, struct client_error *err);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * tools/kinds.c — the table of Kubernetes kinds volctl accepts on its
+ * command line (see kinds.h). The daemon only ever sees full kinds; every
+ * user spelling is resolved here so that "volctl get foo" fails before a
+ * request is sent.
+ */
+#include "tools/kinds.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const struct kind_info kinds[] = {
+	{ "StorageClass", "storageclass", "storageclasses", { "sc" }, "storage.k8s.io/v1", 0 },
+	{ "PersistentVolume", "persistentvolume", "persistentvolumes", { "pv" }, "v1", 0 },
+	{ "PersistentVolumeClaim", "persistentvolumeclaim", "persistentvolumeclaims", { "pvc" }, "v1", 1 },
+	{ "VolumeSnapshotClass", "volumesnapshotclass", "volumesnapshotclasses",
+	  { "vsclass", "vsclasses" }, "snapshot.storage.k8s.io/v1", 0 },
+	{ "VolumeSnapshot", "volumesnapshot", "volumesnapshots", { "vs" }, "snapshot.storage.k8s.io/v1", 1 },
+	{ "Pod", "pod", "pods", { "po" }, "v1", 1 },
+	{ "StatefulSet", "statefulset", "statefulsets", { "sts" }, "apps/v1", 1 },
+	{ "ConfigMap", "configmap", "configmaps", { "cm" }, "v1", 1 },
+	{ "Secret", "secret", "secrets", { NULL }, "v1", 1 },
+	{ "ResourceQuota", "resourcequota", "resourcequotas", { "quota" }, "v1", 1 },
+	{ "Namespace", "namespace", "namespaces", { "ns" }, "v1", 0 },
+};
+
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+size_t kind_count(void)
+{
+	return NKINDS;
+}
+
+const struct kind_info *kind_at(size_t i)
+{
+	return i < NKINDS ? &kinds[i] : NULL;
+}
+
+/* The API group of a kind: "storage.k8s.io" for "storage.k8s.io/v1", ""
+ * for the core group ("v1"). Returns its length; *group points into
+ * api_version. */
+static size_t kind_group(const struct kind_info *k, const char **group)
+{
+	const char *slash = strchr(k->api_version, '/');
+
+	*group = k->api_version;
+	return slash ? (size_t)(slash - k->api_version) : 0;
+}
+
+static int matches_name(const struct kind_info *k, const char *word, size_t len)
+{
+	if ((strlen(k->kind) == len && strncasecmp(word, k->kind, len) == 0) ||
+	    (strlen(k->plural) == len && strncasecmp(word, k->plural, len) == 0))
+		return 1;
+	for (int i = 0; i < KIND_MAX_SHORT && k->short_names[i]; i++)
+		if (strlen(k->short_names[i]) == len && strncasecmp(word, k->short_names[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+/* "plural.group" or "singular.group" (kubectl's fully qualified form);
+ * the core group may be written "" (bare) or not at all. */
+static int matches_qualified(const struct kind_info *k, const char *word)
+{
+	const char *dot = strchr(word, '.'), *group;
+	size_t glen = kind_group(k, &group);
+
+	if (!dot || !matches_name(k, word, (size_t)(dot - word)))
+		return 0;
+	return strlen(dot + 1) == glen && glen > 0 && strncasecmp(dot + 1, group, glen) == 0;
+}
+
+const struct kind_info *kind_lookup(const char *word)
+{
+	if (!word || !*word)
+		return NULL;
+	for (size_t i = 0; i < NKINDS; i++)
+		if (matches_name(&kinds[i], word, strlen(word)) || matches_qualified(&kinds[i], word))
+			return &kinds[i];
+	return NULL;
+}

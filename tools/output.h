@@ -1,0 +1,76 @@
+/*
+ * tools/output.h — how volctl shows things: kubectl-style tables, object
+ * descriptions, pretty JSON, YAML (emitted with libyaml), human sizes and
+ * ages. Nothing here talks to the daemon.
+ */
+#ifndef VOLFS_TOOLS_OUTPUT_H
+#define VOLFS_TOOLS_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "tools/kinds.h"
+
+enum output_format {
+	OUTPUT_TABLE,
+	OUTPUT_WIDE,
+	OUTPUT_JSON,
+	OUTPUT_YAML,
+	OUTPUT_NAME,
+};
+
+/* "wide", "json", "yaml", "name"; NULL means the default table. Returns 0
+ * or -1 for a format volctl cannot print. */
+int output_format_parse(const char *s, enum output_format *fmt);
+#define OUTPUT_FORMATS_ALLOWED "json, name, wide, yaml"
+
+/* --- building blocks --- */
+
+/* A column-aligned table in the style of Go's tabwriter as kubectl uses
+ * it: each column as wide as its widest cell plus padding (at least
+ * minwidth), the last column unpadded. Cells are added left to right. */
+struct table;
+struct table *table_new(size_t ncols);
+void table_cell(struct table *t, const char *text);
+void table_cellf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void table_print(const struct table *t, FILE *f, const char *indent, size_t minwidth, size_t padding);
+size_t table_rows(const struct table *t);
+void table_free(struct table *t);
+
+/* The member at a dotted path ("spec.capacity.storage"), or NULL. */
+struct json_object *json_path(struct json_object *obj, const char *path);
+/* That member as text (numbers and booleans converted), or dflt. */
+const char *json_path_str(struct json_object *obj, const char *path, const char *dflt);
+
+/* Pretty-printed JSON, newline-terminated. */
+void output_json(FILE *f, struct json_object *obj);
+/* The same value as a YAML document. Returns 0 or -1 (message on stderr). */
+int output_yaml(FILE *f, struct json_object *obj);
+
+/* Sizes for people: "0", "512", "1.5Gi", "20Mi" (binary units, one
+ * decimal, ".0" dropped). */
+void output_human_size(uint64_t bytes, char *buf, size_t len);
+/* kubectl's age of an RFC 3339 timestamp at now: "5s", "3m20s", "2h",
+ * "4d", "2y3d"; "<unknown>" when missing or unparsable. */
+void output_age(const char *rfc3339, time_t now, char *buf, size_t len);
+/* Parse RFC 3339 ("2026-11-21T10:00:00Z", fractions, offsets). 0 or -1. */
+int output_parse_time(const char *s, time_t *out);
+
+/* --- whole answers --- */
+
+/* Print objects from a get: a table (or one "kind/name" per line), or as
+ * JSON/YAML the single object when one was asked for by name, else a v1
+ * List of them. all_namespaces adds the NAMESPACE column. */
+void output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
+		enum output_format fmt, int all_namespaces, time_t now);
+/* Print one object (after create or resize) as JSON, YAML or kind/name. */
+void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, enum output_format fmt);
+/* kubectl-describe text of a describe answer {object, events, usage}. */
+void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now);
+/* The df table of {"items":[...]} entries. */
+void output_df(FILE *f, struct json_object *items);
+
+#endif
