@@ -1,0 +1,240 @@
+#!/usr/bin/env bats
+# volctl on its own, with no daemon: help, argument errors, client-side
+# validation of kinds, names and sizes, and the error for a missing daemon.
+# Every failure must be exactly one line on stderr and a non-zero exit.
+#
+# VOLFS_BIN: directory holding volctl (default build/bin).
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${VOLFS_BIN:=$BATS_TEST_DIRNAME/../../build/bin}"
+VOLFS_BIN=$(realpath -m "$VOLFS_BIN")
+
+VERBS=(create get describe delete resize df check shutdown version help)
+
+setup() {
+    [[ -x $VOLFS_BIN/volctl ]] || fail "volctl not found in $VOLFS_BIN (set VOLFS_BIN)"
+    # An empty state directory: no socket, so any request must fail to connect.
+    EMPTY=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/volctl-cli.XXXXXX")
+}
+
+teardown() {
+    rm -rf "$EMPTY"
+}
+
+# volctl ARGS...: never reaches a daemon, even if one runs on this machine.
+volctl() {
+    "$VOLFS_BIN/volctl" --state "$EMPTY" "$@"
+}
+
+# one_line_error: the last `run --separate-stderr` failed with one stderr line.
+one_line_error() {
+    [ "$status" -ne 0 ] || fail "exit status 0; stdout: $output"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line on stderr, got: $stderr"
+}
+
+@test "volctl --help lists every verb and exits 0" {
+    run --separate-stderr "$VOLFS_BIN/volctl" --help
+    assert_success
+    local v
+    for v in "${VERBS[@]}"; do
+        assert_line --regexp "^  $v +[A-Z]"
+    done
+    [ -z "$stderr" ]
+    run "$VOLFS_BIN/volctl" -h
+    assert_success
+    assert_output --partial Usage
+}
+
+@test "every verb has --help with usage and an example" {
+    local v
+    for v in "${VERBS[@]}"; do
+        run --separate-stderr volctl "$v" --help
+        [ "$status" -eq 0 ] || fail "volctl $v --help: status $status: $stderr"
+        assert_output --partial "Usage:"
+        assert_output --partial "Examples:"
+        assert_output --regexp "  volctl( --state [^ ]+)? $v"
+        run volctl "$v" -h
+        assert_success
+        assert_output --partial "Examples:"
+        run volctl help "$v"
+        assert_success
+        assert_output --partial "Examples:"
+    done
+}
+
+@test "--help wins over otherwise bad arguments" {
+    run volctl create pv BAD/NAME --capacity 10Gx --help
+    assert_success
+    assert_output --partial "volctl create pv data --capacity 10Gi"
+}
+
+@test "no verb is an error" {
+    run --separate-stderr "$VOLFS_BIN/volctl"
+    one_line_error
+    [[ $stderr == *"volctl --help"* ]] || fail "no hint: $stderr"
+}
+
+@test "an unknown verb fails with one line" {
+    run --separate-stderr volctl frob
+    one_line_error
+    assert_equal "$stderr" "volctl: unknown command \"frob\"; see 'volctl --help'"
+    run --separate-stderr volctl frob --help
+    one_line_error
+    run --separate-stderr volctl help frob
+    one_line_error
+}
+
+@test "an unknown kind is refused by volctl itself" {
+    local verb
+    for verb in get describe delete; do
+        run --separate-stderr volctl "$verb" foo x
+        one_line_error
+        assert_equal "$stderr" 'volctl: error: the server doesn'"'"'t have a resource type "foo"'
+    done
+    run --separate-stderr volctl get foo
+    one_line_error
+    run --separate-stderr volctl get foo/bar
+    one_line_error
+    assert_equal "$stderr" 'volctl: error: the server doesn'"'"'t have a resource type "foo"'
+    run --separate-stderr volctl create foo x --capacity 1Gi
+    one_line_error
+}
+
+@test "kinds are accepted by name, plural, short name and kind" {
+    # They pass validation and so reach the (missing) daemon.
+    local k
+    for k in pv persistentvolume persistentvolumes PersistentVolume PV pvc sc vsclass vs pod po \
+        sts cm secret secrets quota ns namespaces volumesnapshots.snapshot.storage.k8s.io; do
+        run --separate-stderr volctl get "$k"
+        one_line_error
+        [[ $stderr == *"cannot connect to the volfs daemon"* ]] || fail "kind $k: $stderr"
+    done
+}
+
+@test "get needs a kind" {
+    run --separate-stderr volctl get
+    one_line_error
+    assert_equal "$stderr" "volctl: error: you must specify the type of resource to get; see 'volctl get --help'"
+}
+
+@test "describe, delete, create and resize need a name" {
+    local verb
+    for verb in describe delete create resize; do
+        run --separate-stderr volctl "$verb" pv
+        one_line_error
+        [[ $stderr == *"name is required"* ]] || fail "$verb: $stderr"
+    done
+}
+
+@test "bad sizes are refused before anything is sent" {
+    local s
+    for s in 10Gx -1Gi 1.2.3Gi '' ' 1Gi' 1GiB abc 99999999999Ei 0 1K; do
+        run --separate-stderr volctl create pv data --capacity "$s"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid quantity"* ]] || fail "size '$s': $stderr"
+        run --separate-stderr volctl resize pv data --capacity "$s"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid quantity"* ]] || fail "size '$s': $stderr"
+    done
+    run --separate-stderr volctl create pv data --capacity 10Gx
+    assert_equal "$stderr" "volctl: error: invalid quantity \"10Gx\": unknown suffix \"Gx\" (use Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or an exponent like e9)"
+}
+
+@test "a missing size is refused" {
+    run --separate-stderr volctl create pv data
+    one_line_error
+    [[ $stderr == *'required flag "--capacity"'* ]] || fail "$stderr"
+    run --separate-stderr volctl create pv data --capacity
+    one_line_error
+    [[ $stderr == *"flag needs an argument: --capacity"* ]] || fail "$stderr"
+}
+
+@test "bad names are refused before anything is sent" {
+    local n long
+    long=$(printf 'x%.0s' {1..254})
+    for n in a/b .. . UPPER '' 'with space' a- a_b "$long" $'new\nline'; do
+        run --separate-stderr volctl create pv "$n" --capacity 1Gi
+        one_line_error
+        [[ $stderr == "volctl: error: invalid name"* ]] || fail "name '$n': $stderr"
+        run --separate-stderr volctl get pv "$n"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid name"* ]] || fail "name '$n': $stderr"
+        run --separate-stderr volctl delete pv "$n"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid name"* ]] || fail "name '$n': $stderr"
+    done
+    run --separate-stderr volctl create pv Foo/bar --capacity 1Gi
+    assert_equal "$stderr" "volctl: error: invalid name \"Foo/bar\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+    # a name that looks like a flag is not taken for a name
+    run --separate-stderr volctl create pv -a --capacity 1Gi
+    one_line_error
+    # unless after --
+    run --separate-stderr volctl create pv --capacity 1Gi -- -a
+    one_line_error
+    [[ $stderr == "volctl: error: invalid name \"-a\""* ]] || fail "$stderr"
+}
+
+@test "a bad namespace is refused" {
+    run --separate-stderr volctl get pvc -n Bad_NS
+    one_line_error
+    [[ $stderr == "volctl: error: invalid name \"Bad_NS\""* ]] || fail "$stderr"
+}
+
+@test "unknown flags and output formats are refused" {
+    run --separate-stderr volctl get pv --frob
+    one_line_error
+    [[ $stderr == *"unknown flag: --frob"* ]] || fail "$stderr"
+    run --separate-stderr volctl get pv -o xml
+    one_line_error
+    [[ $stderr == *'unknown output format "xml"'* ]] || fail "$stderr"
+    run --separate-stderr volctl df -o wide
+    one_line_error
+    run --separate-stderr volctl describe pv data --capacity 1Gi
+    one_line_error
+    run --separate-stderr volctl df extra
+    one_line_error
+    run --separate-stderr "$VOLFS_BIN/volctl" --bogus get pv
+    one_line_error
+}
+
+@test "--state and --socket exclude each other" {
+    run --separate-stderr "$VOLFS_BIN/volctl" --state "$EMPTY" --socket "$EMPTY/s" get pv
+    one_line_error
+}
+
+@test "a missing daemon gives the connect error" {
+    local v
+    for v in "get pv" "get pv data" "describe pv data" "delete pv data" "create pv data --capacity 1Gi" \
+        "resize pv data --capacity 2Gi" df check shutdown version; do
+        # shellcheck disable=SC2086 # split the verb and its arguments
+        run --separate-stderr timeout 10 "$VOLFS_BIN/volctl" --state "$EMPTY" $v
+        [ "$status" -eq 1 ] || fail "$v: status $status"
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "$v: want one line on stderr, got: $stderr"
+        assert_equal "$stderr" "volctl: cannot connect to the volfs daemon at $EMPTY/control.sock: No such file or directory (is volfs running?)"
+    done
+}
+
+@test "--socket names the socket directly, --state=DIR works too" {
+    run --separate-stderr "$VOLFS_BIN/volctl" --socket "$EMPTY/other.sock" get pv
+    one_line_error
+    [[ $stderr == *"at $EMPTY/other.sock:"* ]] || fail "$stderr"
+    run --separate-stderr "$VOLFS_BIN/volctl" get pv --state="$EMPTY/"
+    one_line_error
+    [[ $stderr == *"at $EMPTY/control.sock:"* ]] || fail "$stderr"
+}
+
+@test "a socket nobody listens on is refused, not hung on" {
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$EMPTY/control.sock"
+    run --separate-stderr timeout 10 "$VOLFS_BIN/volctl" --state "$EMPTY" get pv
+    [ "$status" -eq 1 ] || fail "status $status"
+    [[ $stderr == *"Connection refused (is volfs running?)" ]] || fail "$stderr"
+}
+
+@test "version --client needs no daemon" {
+    run --separate-stderr volctl version --client
+    assert_success
+    assert_output --regexp '^Client Version: .+'
+}
