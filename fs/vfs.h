@@ -61,6 +61,8 @@ struct vfs_notify {
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen);
 void vfs_close(struct vfs *v);
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
+/* Tell the kernel a name in a virtual directory went away. */
+void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
 struct db *vfs_db(struct vfs *v);
 struct store *vfs_store(struct vfs *v);
 

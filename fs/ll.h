@@ -1,0 +1,16 @@
+/*
+ * fs/ll.h — the FUSE low-level operation table: thin glue from libfuse's
+ * requests to the namespace layer (fs/vfs.h).
+ */
+#ifndef VOLFS_FS_LL_H
+#define VOLFS_FS_LL_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+
+extern const struct fuse_lowlevel_ops volfs_ll_ops;
+
+/* Let the namespace layer invalidate kernel name caches through se. */
+void ll_install_notify(struct fuse_session *se, void *vfs);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * fs/main.c — the volfs daemon: command line, the state directory and its
+ * single-owner lock, mounting, the worker threads (FUSE session, control
+ * socket, periodic group commit) and an orderly shutdown that flushes
+ * everything before it exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/control.h"
+#include "fs/ll.h"
+#include "fs/vfs.h"
+#include "fs/volume.h"
+
+#define FLUSH_INTERVAL_MS 1000
+
+struct daemon {
+	const char *state;
+	const char *mountpoint;
+	int foreground, debug, single, check;
+	char opts[4096];
+	struct vfs *vfs;
+	struct fuse_session *se;
+	pthread_t main_thread;
+	pthread_t flusher;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	int stopping;
+	int lock_fd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] MOUNTPOINT\n"
+	        "       volfs --check [--state DIR]\n"
+	        "\n"
+	        "Serve every persistent volume of this machine under MOUNTPOINT:\n"
+	        "  MOUNTPOINT/pv/<name>/  one directory tree per volume\n"
+	        "\n"
+	        "options:\n"
+	        "  -f, --foreground   stay in the foreground, log to stderr\n"
+	        "  --state DIR        state directory (meta.db, data/, control.sock);\n"
+	        "                     default /var/lib/volfs as root\n"
+	        "  -o OPTIONS         FUSE mount options (allow_other, default_permissions, ro, ...)\n"
+	        "  --check            verify meta.db against the data files and exit\n"
+	        "  -d, --debug        FUSE debug output (implies -f)\n"
+	        "  -s                 single-threaded FUSE loop\n"
+	        "  -V, --version      print the version\n"
+	        "  -h, --help         this help\n"
+	        "\n"
+	        "examples:\n"
+	        "  volfs --state /var/lib/volfs /mnt/volfs\n"
+	        "  volctl create pv data --capacity 1Gi && ls /mnt/volfs/pv/data\n"
+	        "  fusermount3 -u /mnt/volfs        (or: volctl shutdown)\n");
+}
+
+static const char *default_state(void)
+{
+	static char buf[4096];
+	if (geteuid() == 0)
+		return "/var/lib/volfs";
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(buf, sizeof buf, "%s/volfs", xdg);
+	else
+		snprintf(buf, sizeof buf, "%s/.local/share/volfs", home ? home : ".");
+	return buf;
+}
+
+static void add_opt(struct daemon *d, const char *o)
+{
+	size_t len = strlen(d->opts);
+	snprintf(d->opts + len, sizeof d->opts - len, "%s%s", len ? "," : "", o);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"foreground", no_argument, 0, 'f'}, {"state", required_argument, 0, 'S'},
+		{"check", no_argument, 0, 'C'},      {"debug", no_argument, 0, 'd'},
+		{"version", no_argument, 0, 'V'},    {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "fdso:S:VhC", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': d->foreground = 1; break;
+		case 'd': d->debug = d->foreground = 1; break;
+		case 's': d->single = 1; break;
+		case 'o': add_opt(d, optarg); break;
+		case 'S': d->state = optarg; break;
+		case 'C': d->check = 1; break;
+		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (!d->state)
+		d->state = default_state();
+	if (!d->check) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "volfs: exactly one MOUNTPOINT is required (see volfs --help)\n");
+			return -1;
+		}
+		d->mountpoint = argv[optind];
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* One daemon per state directory: an exclusive flock held for the life of
+ * the process (inherited across the daemonising fork). */
+static int lock_state(const char *state)
+{
+	char path[4096], pid[32] = "";
+	snprintf(path, sizeof path, "%s/lock", state);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "volfs: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = read(fd, pid, sizeof pid - 1);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		fprintf(stderr, "volfs: state directory %s is in use by another volfs%s%s%s\n", state,
+		        *pid ? " (pid " : "", pid, *pid ? ")" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void write_pid(int fd)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) < 0)
+		perror("volfs: writing the lock file");
+}
+
+static void print_problem(void *arg, const char *msg)
+{
+	(*(int *)arg)++;
+	printf("%s\n", msg);
+}
+
+static int run_check(struct daemon *d)
+{
+	char err[512];
+	if (vfs_open_state(&d->vfs, d->state, 1, err, sizeof err) < 0) {
+		fprintf(stderr, "volfs: %s\n", err);
+		return 1;
+	}
+	int n = 0;
+	control_check(d->vfs, print_problem, &n);
+	vfs_close(d->vfs);
+	if (n == 0)
+		printf("volfs: %s is consistent\n", d->state);
+	else
+		fprintf(stderr, "volfs: %d problem%s found in %s\n", n, n == 1 ? "" : "s", d->state);
+	return n ? 1 : 0;
+}
+
+/* Group commit: dirty inodes and block maps reach meta.db at least once a
+ * second even without fsync, bounding what a crash can lose. */
+static void *flusher_main(void *arg)
+{
+	struct daemon *d = arg;
+	pthread_mutex_lock(&d->stop_lock);
+	while (!d->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_INTERVAL_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&d->stop_cond, &d->stop_lock, &ts);
+		if (d->stopping)
+			break;
+		pthread_mutex_unlock(&d->stop_lock);
+		vfs_flush_all(d->vfs);
+		pthread_mutex_lock(&d->stop_lock);
+	}
+	pthread_mutex_unlock(&d->stop_lock);
+	return NULL;
+}
+
+static void request_shutdown(void *arg)
+{
+	struct daemon *d = arg;
+	fuse_session_exit(d->se);
+	/* Wake the loop in the main thread; libfuse's handler sees the exit. */
+	pthread_kill(d->main_thread, SIGTERM);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static struct fuse_session *make_session(struct daemon *d, char *argv0)
+{
+	char *fargv[8];
+	int fargc = 0;
+	fargv[fargc++] = argv0;
+	if (d->debug)
+		fargv[fargc++] = "-d";
+	char opts[4400];
+	snprintf(opts, sizeof opts, "fsname=volfs,subtype=volfs,default_permissions%s%s%s",
+	         geteuid() == 0 ? ",allow_other" : "", *d->opts ? "," : "", d->opts);
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = opts;
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+	struct fuse_session *se = fuse_session_new(&args, &volfs_ll_ops, sizeof volfs_ll_ops, d->vfs);
+	fuse_opt_free_args(&args);
+	return se;
+}
+
+static int serve(struct daemon *d, char *argv0)
+{
+	char err[512], sock[4200];
+	if (vfs_open_state(&d->vfs, d->state, 0, err, sizeof err) < 0) {
+		fprintf(stderr, "volfs: %s\n", err);
+		return 1;
+	}
+	volume_install_names(d->vfs);
+	d->se = make_session(d, argv0);
+	if (!d->se) {
+		fprintf(stderr, "volfs: invalid mount options: %s\n", d->opts);
+		vfs_close(d->vfs);
+		return 1;
+	}
+	if (fuse_set_signal_handlers(d->se) < 0 || fuse_session_mount(d->se, d->mountpoint) < 0) {
+		fprintf(stderr, "volfs: cannot mount on %s\n", d->mountpoint);
+		fuse_session_destroy(d->se);
+		vfs_close(d->vfs);
+		return 1;
+	}
+	ll_install_notify(d->se, d->vfs);
+	fuse_daemonize(d->foreground);
+	write_pid(d->lock_fd);
+	d->main_thread = pthread_self();
+	snprintf(sock, sizeof sock, "%s/control.sock", d->state);
+	struct control *ctl = NULL;
+	int rc = 1;
+	if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
+		fprintf(stderr, "volfs: %s\n", err);
+	} else {
+		pthread_create(&d->flusher, NULL, flusher_main, d);
+		if (d->single) {
+			rc = fuse_session_loop(d->se);
+		} else {
+			struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+			fuse_loop_cfg_set_clone_fd(cfg, 1);
+			fuse_loop_cfg_set_max_threads(cfg, 16);
+			fuse_loop_cfg_set_idle_threads(cfg, 16);
+			rc = fuse_session_loop_mt(d->se, cfg);
+			fuse_loop_cfg_destroy(cfg);
+		}
+		pthread_mutex_lock(&d->stop_lock);
+		d->stopping = 1;
+		pthread_cond_signal(&d->stop_cond);
+		pthread_mutex_unlock(&d->stop_lock);
+		pthread_join(d->flusher, NULL);
+		control_stop(ctl);
+	}
+	fuse_session_unmount(d->se);
+	fuse_remove_signal_handlers(d->se);
+	fuse_session_destroy(d->se);
+	vfs_close(d->vfs);
+	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER};
+	if (parse_args(&d, argc, argv) < 0)
+		return 2;
+	if (mkdir_p(d.state, 0700) < 0) {
+		fprintf(stderr, "volfs: cannot create state directory %s: %s\n", d.state, strerror(errno));
+		return 1;
+	}
+	int lock = lock_state(d.state);
+	if (lock < 0)
+		return 1;
+	d.lock_fd = lock;
+	raise_fd_limit();
+	int rc = d.check ? run_check(&d) : serve(&d, argv[0]);
+	close(lock);
+	return rc;
+}

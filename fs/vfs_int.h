@@ -1,0 +1,113 @@
+/*
+ * fs/vfs_int.h — shared internals of the namespace layer (inode.c, tree.c,
+ * dir.c, file.c, xattr.c, vfs.c). Not for use outside fs/.
+ *
+ * Lock order (never take an earlier lock while holding a later one):
+ *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock
+ * tree->gate is taken shared by every data-changing operation and
+ * exclusively by a freeze (snapshot), so a snapshot sees no half-done write.
+ * vnode->lock guards a file's contents (shared for reads, exclusive for
+ * writes and size changes). Namespace changes (create, unlink, rename, ...)
+ * run under the db lock inside one transaction. vnode->alock guards the
+ * cached attributes; itab_lock guards the inode hash and the dirty list.
+ */
+#ifndef VOLFS_FS_VFS_INT_H
+#define VOLFS_FS_VFS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "fs/vfs.h"
+
+#define ITAB_BUCKETS (1u << 18)
+#define TREE_ATTR_TIMEOUT 1.0
+#define TREE_ENTRY_TIMEOUT 1.0
+#define PREFERRED_IO_SIZE 131072
+
+struct vtree {
+	uint64_t id;
+	char kind[16];
+	_Atomic uint64_t capacity; /* bytes */
+	_Atomic int64_t used_blocks;
+	uint64_t next_ino; /* db locked */
+	int readonly;
+	_Atomic int dead;
+	pthread_rwlock_t gate;
+	struct vtree *next;
+};
+
+/* The persistent attributes of an inode, as in the inodes table. */
+struct vattr {
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, blocks, rdev;
+	int64_t atime, mtime, ctime, btime; /* ns since the epoch */
+	uint64_t obj;                       /* data object id, 0 = none yet */
+};
+
+struct vnode {
+	uint64_t ino;
+	struct vtree *tree;
+	uint64_t nlookup; /* itab_lock */
+	int nopen;        /* itab_lock */
+	int ref;          /* itab_lock: operations in flight */
+	int on_dirty;     /* itab_lock: on v->dirty */
+	int dirty;        /* alock: attributes differ from the row */
+	pthread_rwlock_t lock;
+	pthread_mutex_t alock;
+	struct vattr a;
+	struct dobj *obj; /* lock: loaded data object, NULL until needed */
+	struct vnode *hnext, *dnext;
+};
+
+struct vfile {
+	struct vnode *n;
+	int flags;
+};
+
+struct vfs {
+	struct db *db;
+	struct store *store;
+	char *state_dir;
+	int readonly;
+	pthread_mutex_t itab_lock;
+	struct vnode **itab;
+	struct vnode *dirty;
+	pthread_mutex_t trees_lock;
+	struct vtree *trees;
+	struct vfs_notify notify;
+	struct vfs_names names;
+};
+
+int64_t vfs_now_ns(void);
+
+/* inode.c */
+struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
+struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
+void vnode_add_lookup(struct vfs *v, struct vnode *n);
+void vnode_mark_dirty(struct vfs *v, struct vnode *n);
+void vnode_attr(struct vnode *n, struct vattr *out);
+void vnode_stat(struct vnode *n, struct stat *st);
+void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st);
+int vnode_flush(struct vfs *v, struct vnode *n); /* takes lock(shared) and db lock */
+int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
+int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
+                     const char *target);       /* db locked */
+int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exclusively if create */
+int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj); /* db locked */
+void vnode_drop_tree(struct vfs *v, struct vtree *t);
+int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
+
+/* tree.c */
+struct vtree *tree_of(struct vfs *v, uint64_t ino);
+int tree_reserve(struct vtree *t, uint64_t blocks);
+void tree_unreserve(struct vtree *t, uint64_t blocks);
+void tree_account(struct vtree *t, int64_t delta);
+int tree_load_all(struct vfs *v);
+void tree_free_all(struct vfs *v);
+
+/* dir.c */
+void virt_stat(uint64_t ino, struct stat *st);
+int tree_writable(struct vfs *v, uint64_t ino);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * fs/volume.c — persistent volumes: creating, resizing, deleting and
+ * listing PersistentVolume objects together with their trees, and the name
+ * resolution behind MOUNT/pv/<name>.
+ */
+#include "fs/volume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "meta/names.h"
+#include "meta/objects.h"
+#include "meta/quantity.h"
+
+static uint64_t pv_tree(void *arg, const char *name)
+{
+	struct db *db = arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT tree FROM objects WHERE kind='" KIND_PV "' "
+	                               "AND namespace='' AND name=?");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	uint64_t tree = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return tree;
+}
+
+static int pv_next(void *arg, uint64_t after, char *name, size_t len, uint64_t *tree)
+{
+	struct db *db = arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind='" KIND_PV "' "
+	                               "AND tree > ? ORDER BY tree LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)after);
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		*tree = (uint64_t)sqlite3_column_int64(st, 1);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+void volume_install_names(struct vfs *v)
+{
+	struct vfs_names n = {.pv_tree = pv_tree, .pv_next = pv_next, .arg = vfs_db(v)};
+	vfs_set_names(v, &n);
+}
+
+static json_object *pv_body(uint64_t capacity)
+{
+	char q[64];
+	quantity_format(capacity, q, sizeof q);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(o, "kind", json_object_new_string(KIND_PV));
+	json_object_object_add(o, "metadata", json_object_new_object());
+	json_object *spec = json_object_new_object();
+	json_object *cap = json_object_new_object();
+	json_object_object_add(cap, "storage", json_object_new_string(q));
+	json_object_object_add(spec, "capacity", cap);
+	json_object *modes = json_object_new_array();
+	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
+	json_object_object_add(spec, "accessModes", modes);
+	json_object_object_add(spec, "persistentVolumeReclaimPolicy", json_object_new_string("Retain"));
+	json_object_object_add(spec, "storageClassName", json_object_new_string(""));
+	json_object_object_add(spec, "volumeMode", json_object_new_string("Filesystem"));
+	json_object_object_add(o, "spec", spec);
+	json_object *status = json_object_new_object();
+	json_object_object_add(status, "phase", json_object_new_string("Available"));
+	json_object_object_add(o, "status", status);
+	return o;
+}
+
+static int finish_txn(struct db *db, int r)
+{
+	if (r == 0)
+		return db_commit(db);
+	db_rollback(db);
+	return r;
+}
+
+int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
+                     char *err, size_t errlen)
+{
+	if (name_check_subdomain(name, err, errlen) < 0)
+		return -EINVAL;
+	if (capacity < STORE_BLOCK) {
+		snprintf(err, errlen, "capacity must be at least 4Ki");
+		return -EINVAL;
+	}
+	struct db *db = vfs_db(v);
+	json_object *body = pv_body(capacity);
+	uint64_t tree = 0;
+	db_lock(db);
+	int r = pv_tree(db, name) ? -EEXIST : db_begin(db);
+	if (r == -EEXIST)
+		snprintf(err, errlen, "persistentvolumes \"%s\" already exists", name);
+	if (r == 0) {
+		r = vfs_tree_create_rows(v, "volume", capacity, 0, &tree);
+		if (r == 0)
+			r = obj_insert(db, KIND_PV, "", name, body, tree);
+		if (r == 0)
+			event_add(db, KIND_PV, "", name, "Normal", "Created", "volume created");
+		r = finish_txn(db, r);
+		if (r == 0)
+			r = vfs_tree_attach(v, tree, "volume", capacity, 0);
+		if (r < 0 && r != -EEXIST)
+			snprintf(err, errlen, "cannot create persistentvolume \"%s\": %s", name, strerror(-r));
+	}
+	db_unlock(db);
+	if (r < 0) {
+		json_object_put(body);
+		return r;
+	}
+	*out = body;
+	return 0;
+}
+
+static int not_found(const char *name, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "persistentvolumes \"%s\" not found", name);
+	return -ENOENT;
+}
+
+int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	uint64_t tree = pv_tree(db, name);
+	db_unlock(db);
+	if (!tree)
+		return not_found(name, err, errlen);
+	/* Wait for writers in flight, then drop rows and data in one go. */
+	int r = vfs_tree_freeze(v, tree);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot delete \"%s\": %s", name, strerror(-r));
+		return r;
+	}
+	db_lock(db);
+	r = db_begin(db);
+	if (r == 0) {
+		r = vfs_tree_delete_rows(v, tree);
+		if (r == 0)
+			r = obj_delete(db, KIND_PV, "", name);
+		r = finish_txn(db, r);
+	}
+	if (r == 0)
+		vfs_tree_detach(v, tree);
+	db_unlock(db);
+	vfs_tree_thaw(v, tree);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot delete \"%s\": %s", name, strerror(-r));
+		return r;
+	}
+	store_reap(vfs_store(v));
+	vfs_invalidate_name(v, VINO_PV, name);
+	return 0;
+}
+
+static void set_capacity_in_body(json_object *body, uint64_t capacity)
+{
+	char q[64];
+	quantity_format(capacity, q, sizeof q);
+	json_object *spec, *cap;
+	if (json_object_object_get_ex(body, "spec", &spec) &&
+	    json_object_object_get_ex(spec, "capacity", &cap))
+		json_object_object_add(cap, "storage", json_object_new_string(q));
+}
+
+int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
+                     char *err, size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	uint64_t tree = 0;
+	db_lock(db);
+	json_object *body = obj_get(db, KIND_PV, "", name, &tree);
+	int r = body ? 0 : not_found(name, err, errlen);
+	struct vtree *t = r == 0 ? vfs_tree_get(v, tree) : NULL;
+	uint64_t old = t ? vfs_tree_capacity(t) : 0;
+	if (r == 0 && t && capacity < vfs_tree_used_bytes(t)) {
+		char u[64];
+		quantity_format(vfs_tree_used_bytes(t), u, sizeof u);
+		snprintf(err, errlen, "cannot shrink \"%s\" below its used space (%s, %llu bytes)", name,
+		         u, (unsigned long long)vfs_tree_used_bytes(t));
+		r = -EBUSY;
+	}
+	if (r == 0)
+		r = db_begin(db);
+	if (r == 0) {
+		set_capacity_in_body(body, capacity);
+		sqlite3_stmt *st = db_prep(db, "UPDATE trees SET capacity=? WHERE id=?");
+		sqlite3_bind_int64(st, 1, (int64_t)capacity);
+		sqlite3_bind_int64(st, 2, (int64_t)tree);
+		r = db_step_done(db, st);
+		if (r == 0)
+			r = obj_update(db, KIND_PV, "", name, body);
+		if (r == 0) {
+			char msg[128], a[32], b[32];
+			quantity_format(old, a, sizeof a);
+			quantity_format(capacity, b, sizeof b);
+			snprintf(msg, sizeof msg, "capacity changed from %s to %s", a, b);
+			event_add(db, KIND_PV, "", name, "Normal", "Resized", msg);
+		}
+		r = finish_txn(db, r);
+		if (r == 0)
+			r = vfs_tree_set_capacity(v, tree, capacity);
+		if (r < 0)
+			snprintf(err, errlen, "cannot resize \"%s\": %s", name, strerror(-r));
+	}
+	db_unlock(db);
+	if (r < 0) {
+		json_object_put(body);
+		return r;
+	}
+	*out = body;
+	return 0;
+}
+
+int volume_pv_get(struct vfs *v, const char *name, json_object **items, char *err, size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	if (!name) {
+		*items = obj_list(db, KIND_PV, NULL);
+		db_unlock(db);
+		return 0;
+	}
+	json_object *o = obj_get(db, KIND_PV, "", name, NULL);
+	db_unlock(db);
+	if (!o)
+		return not_found(name, err, errlen);
+	*items = json_object_new_array();
+	json_object_array_add(*items, o);
+	return 0;
+}
+
+static json_object *usage_of(struct vfs *v, uint64_t tree)
+{
+	struct vtree *t = vfs_tree_get(v, tree);
+	uint64_t cap = t ? vfs_tree_capacity(t) : 0, used = t ? vfs_tree_used_bytes(t) : 0;
+	json_object *u = json_object_new_object();
+	json_object_object_add(u, "capacity", json_object_new_int64((int64_t)cap));
+	json_object_object_add(u, "used", json_object_new_int64((int64_t)used));
+	json_object_object_add(u, "available", json_object_new_int64((int64_t)(used < cap ? cap - used : 0)));
+	json_object_object_add(u, "snapshotBytes", json_object_new_int64(0));
+	return u;
+}
+
+int volume_pv_describe(struct vfs *v, const char *name, json_object **out, char *err,
+                       size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	uint64_t tree = 0;
+	db_lock(db);
+	json_object *o = obj_get(db, KIND_PV, "", name, &tree);
+	json_object *events = o ? event_list(db, KIND_PV, "", name) : NULL;
+	db_unlock(db);
+	if (!o)
+		return not_found(name, err, errlen);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "object", o);
+	json_object_object_add(*out, "events", events);
+	json_object_object_add(*out, "usage", usage_of(v, tree));
+	return 0;
+}
+
+json_object *volume_df(struct vfs *v)
+{
+	struct db *db = vfs_db(v);
+	json_object *items = json_object_new_array();
+	db_lock(db);
+	sqlite3_stmt *st = db_prep(db, "SELECT o.kind, o.namespace, o.name, o.tree, "
+	                               "(SELECT count(*) FROM inodes i WHERE i.tree=o.tree) "
+	                               "FROM objects o WHERE o.tree IS NOT NULL ORDER BY o.namespace, o.name");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *u = usage_of(v, (uint64_t)sqlite3_column_int64(st, 3));
+		json_object_object_add(u, "kind", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
+		json_object_object_add(u, "namespace", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
+		json_object_object_add(u, "name", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_object_add(u, "inodes", json_object_new_int64(sqlite3_column_int64(st, 4)));
+		json_object_array_add(items, u);
+	}
+	sqlite3_finalize(st);
+	db_unlock(db);
+	return items;
+}

@@ -1,0 +1,167 @@
+/*
+ * meta/objects.c — the object store: Kubernetes objects as JSON documents
+ * keyed by (kind, namespace, name), with a uid from libuuid, and the events
+ * that `describe` shows.
+ */
+#include "meta/objects.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+void rfc3339(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_object *metadata_of(json_object *body)
+{
+	json_object *md;
+	if (!json_object_object_get_ex(body, "metadata", &md)) {
+		md = json_object_new_object();
+		json_object_object_add(body, "metadata", md);
+	}
+	return md;
+}
+
+static void fill_metadata(json_object *body, const char *ns, const char *name, const char *uid,
+                          int64_t now)
+{
+	json_object *md = metadata_of(body);
+	char ts[32];
+	rfc3339(now, ts, sizeof ts);
+	json_object_object_add(md, "name", json_object_new_string(name));
+	if (ns[0])
+		json_object_object_add(md, "namespace", json_object_new_string(ns));
+	json_object_object_add(md, "uid", json_object_new_string(uid));
+	json_object_object_add(md, "creationTimestamp", json_object_new_string(ts));
+}
+
+int obj_insert(struct db *db, const char *kind, const char *ns, const char *name,
+               json_object *body, uint64_t tree)
+{
+	uuid_t u;
+	char uid[40];
+	uuid_generate(u);
+	uuid_unparse_lower(u, uid);
+	int64_t now = time(NULL);
+	fill_metadata(body, ns, name, uid, now);
+	sqlite3_stmt *st = db_prep(db, "INSERT INTO objects(uid, kind, namespace, name, body, tree, created) "
+	                               "VALUES(?,?,?,?,?,?,?)");
+	sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
+	                  SQLITE_TRANSIENT);
+	if (tree)
+		sqlite3_bind_int64(st, 6, (int64_t)tree);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, now);
+	return db_step_done(db, st);
+}
+
+json_object *obj_get(struct db *db, const char *kind, const char *ns, const char *name,
+                     uint64_t *tree)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT body, tree FROM objects WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	json_object *o = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+		if (tree)
+			*tree = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return o;
+}
+
+int obj_update(struct db *db, const char *kind, const char *ns, const char *name,
+               json_object *body)
+{
+	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET body=? WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
+	                  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	int r = db_step_done(db, st);
+	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
+}
+
+int obj_delete(struct db *db, const char *kind, const char *ns, const char *name)
+{
+	sqlite3_stmt *st = db_prep(db, "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int r = db_step_done(db, st);
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		return -ENOENT;
+	st = db_prep(db, "DELETE FROM events WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	return r == 0 ? db_step_done(db, st) : r;
+}
+
+json_object *obj_list(struct db *db, const char *kind, const char *ns)
+{
+	sqlite3_stmt *st = db_prep(db, ns ? "SELECT body FROM objects WHERE kind=? AND namespace=? ORDER BY namespace, name"
+	                                  : "SELECT body FROM objects WHERE kind=? ORDER BY namespace, name");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (ns)
+		sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	json_object *arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+		if (o)
+			json_object_array_add(arr, o);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+void event_add(struct db *db, const char *kind, const char *ns, const char *name,
+               const char *type, const char *reason, const char *message)
+{
+	sqlite3_stmt *st = db_prep(db, "INSERT INTO events(kind, namespace, name, type, reason, message, time) "
+	                               "VALUES(?,?,?,?,?,?,?)");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+	db_step_done(db, st);
+}
+
+json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT type, reason, message, time FROM events "
+	                               "WHERE kind=? AND namespace=? AND name=? ORDER BY id");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	json_object *arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *e = json_object_new_object();
+		char ts[32];
+		rfc3339(sqlite3_column_int64(st, 3), ts, sizeof ts);
+		json_object_object_add(e, "type", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
+		json_object_object_add(e, "reason", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
+		json_object_object_add(e, "message", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_object_add(e, "time", json_object_new_string(ts));
+		json_object_array_add(arr, e);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
