@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# Crash safety: kill -9 the daemon under load, restart, check what survived.
+
+# shellcheck disable=SC2154 # STATE, MNT, MiB, ... come from helpers.bash
+load helpers
+
+# The workload writes 4 KiB records into 1 MiB files, makes each new name
+# durable with an fsync of the directory, fsyncs (or fdatasyncs) every 16
+# records and only then appends "FILE COUNT" to the ack file: every record
+# below COUNT of FILE was acknowledged by a completed fsync.
+write_workload() {
+    cat >"$VOLFS_TMP/workload.py" <<'PYEOF'
+import os, sys, time
+d, ack_path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+REC = 4096
+
+def rec(fi, i):
+    hdr = b"file%04d rec%08d " % (fi, i)
+    return (hdr * (REC // len(hdr) + 1))[:REC]
+
+if sys.argv[4:] == ["verify"]:
+    acked = {}
+    with open(ack_path) as f:
+        for line in f:
+            fi, n = map(int, line.split())
+            acked[fi] = max(acked.get(fi, 0), n)
+    bad = 0
+    for fi, n in sorted(acked.items()):
+        path = os.path.join(d, "f%04d" % fi)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            print("%s: %s (had %d acknowledged records)" % (path, e, n))
+            bad += n
+            continue
+        for i in range(n):
+            if os.pread(fd, REC, i * REC) != rec(fi, i):
+                print("%s: record %d lost or corrupt" % (path, i))
+                bad += 1
+        os.close(fd)
+    total = sum(acked.values())
+    print("%d of %d acknowledged records intact in %d files" % (total - bad, total, len(acked)))
+    sys.exit(1 if bad or not total else 0)
+
+ack = open(ack_path, "w")
+end = time.time() + seconds
+fi = 0
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+try:
+    while time.time() < end:
+        fd = os.open(os.path.join(d, "f%04d" % fi), os.O_CREAT | os.O_WRONLY, 0o644)
+        os.fsync(dfd)
+        for i in range(256):
+            os.pwrite(fd, rec(fi, i), i * REC)
+            if i % 16 == 15:
+                (os.fsync if i % 32 == 15 else os.fdatasync)(fd)
+                ack.write("%d %d\n" % (fi, i + 1))
+                ack.flush()
+        os.close(fd)
+        fi += 1
+    print("finished without being interrupted")
+except OSError as e:
+    print("stopped by", e)
+PYEOF
+}
+
+# acks_at_least FILE N: wait up to 20 s for N acknowledgements in FILE.
+acks_at_least() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+        sleep 0.1
+    done
+    fail "the workload acknowledged fewer than $2 fsyncs in 20 s: $(cat "$VOLFS_TMP/workload.log")"
+}
+
+# wait_gone PID: wait up to 10 s for a background process to exit.
+wait_gone() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$1" 2>/dev/null || {
+            wait "$1" 2>/dev/null || true
+            return 0
+        }
+        sleep 0.1
+    done
+    fail "process $1 still running 10 s after the daemon was killed"
+}
+
+# integrity_check_copy: PRAGMA integrity_check on a copy of meta.db (+WAL) as
+# the crash left it, so the check does not recover it before the daemon does.
+integrity_check_copy() {
+    mkdir -p "$VOLFS_TMP/dbcopy"
+    rm -f "$VOLFS_TMP"/dbcopy/*
+    cp "$STATE/meta.db" "$VOLFS_TMP/dbcopy/"
+    [[ -f $STATE/meta.db-wal ]] && cp "$STATE/meta.db-wal" "$VOLFS_TMP/dbcopy/"
+    run sqlite3 "$VOLFS_TMP/dbcopy/meta.db" 'PRAGMA integrity_check;'
+    assert_success
+    assert_output ok
+}
+
+# check_clean: `volctl check` and the control socket report no problems.
+check_clean() {
+    run volctl check
+    assert_success
+    run ctl '{"verb":"check"}'
+    assert_success
+    run "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["problems"])' "$output"
+    assert_output '[]'
+}
+
+@test "kill -9 during an fsync workload loses no acknowledged data" {
+    pv_create vol 1Gi
+    write_workload
+    "$PY" "$VOLFS_TMP/workload.py" "$MNT/pv/vol" "$VOLFS_TMP/ack" 60 \
+        >"$VOLFS_TMP/workload.log" 2>&1 </dev/null 3>&- &
+    local wp=$!
+    volfs_track_pid $wp
+    acks_at_least "$VOLFS_TMP/ack" 40
+    volfs_kill9
+    wait_gone $wp
+
+    integrity_check_copy
+    volfs_launch
+    run sqlite3 "$STATE/meta.db" 'PRAGMA integrity_check;'
+    assert_output ok
+    run volctl get pv vol
+    assert_success
+    run "$PY" "$VOLFS_TMP/workload.py" "$MNT/pv/vol" "$VOLFS_TMP/ack" 0 verify
+    assert_success
+    check_clean
+    # still writable after recovery
+    echo after >"$MNT/pv/vol/after"
+    sync "$MNT/pv/vol/after"
+}
+
+@test "two crashes in a row, with writes in between" {
+    pv_create vol 1Gi
+    write_workload
+    local round wp
+    for round in 1 2; do
+        mkdir -p "$MNT/pv/vol/r$round"
+        "$PY" "$VOLFS_TMP/workload.py" "$MNT/pv/vol/r$round" "$VOLFS_TMP/ack$round" 60 \
+            >"$VOLFS_TMP/workload.log" 2>&1 </dev/null 3>&- &
+        wp=$!
+        volfs_track_pid $wp
+        acks_at_least "$VOLFS_TMP/ack$round" 20
+        volfs_kill9
+        wait_gone $wp
+        volfs_launch
+    done
+    for round in 1 2; do
+        run "$PY" "$VOLFS_TMP/workload.py" "$MNT/pv/vol/r$round" "$VOLFS_TMP/ack$round" 0 verify
+        assert_success
+    done
+    check_clean
+}
+
+@test "volumes created, resized and deleted before kill -9 are as acknowledged" {
+    local i
+    for i in 0 1 2 3 4 5 6 7; do
+        volctl create pv "p$i" --capacity "$((i + 1))Gi" >/dev/null
+    done
+    echo kept >"$MNT/pv/p3/file"
+    sync "$MNT/pv/p3/file"
+    volctl resize pv p1 --capacity 5Gi >/dev/null
+    volctl delete pv p7 >/dev/null
+    volfs_kill9
+
+    integrity_check_copy
+    volfs_launch
+    run ls "$MNT/pv"
+    assert_output "$(printf 'p%d\n' 0 1 2 3 4 5 6)"
+    [ "$(pv_df p0 capacity)" -eq "$GiB" ]
+    [ "$(pv_df p1 capacity)" -eq $((5 * GiB)) ]
+    [ "$(pv_df p6 capacity)" -eq $((7 * GiB)) ]
+    run volctl get pv p7
+    assert_failure
+    run cat "$MNT/pv/p3/file"
+    assert_output kept
+    check_clean
+}
+
+@test "a namespace changed and fsynced before kill -9 is intact" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    run "$PY" - "$v" <<'PYEOF'
+import os, sys
+v = sys.argv[1]
+def fsync_dir(p):
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY); os.fsync(fd); os.close(fd)
+for i in range(200):
+    os.makedirs("%s/d%03d/sub" % (v, i))
+    with open("%s/d%03d/sub/file" % (v, i), "w") as f:
+        f.write("content %d\n" % i)
+        f.flush(); os.fsync(f.fileno())
+    fsync_dir("%s/d%03d/sub" % (v, i)); fsync_dir("%s/d%03d" % (v, i))
+for i in range(0, 200, 2):
+    os.rename("%s/d%03d" % (v, i), "%s/renamed%03d" % (v, i))
+for i in range(1, 200, 4):
+    os.unlink("%s/d%03d/sub/file" % (v, i))
+    fsync_dir("%s/d%03d/sub" % (v, i))
+os.symlink("renamed000/sub/file", v + "/link")
+fsync_dir(v)
+print("done")
+PYEOF
+    assert_output 'done'
+    volfs_kill9
+    volfs_launch
+    run "$PY" - "$v" <<'PYEOF'
+import os, sys
+v = sys.argv[1]
+bad = []
+for i in range(200):
+    d = "%s/%s%03d" % (v, "renamed" if i % 2 == 0 else "d", i)
+    f = d + "/sub/file"
+    if i % 4 == 1:
+        if os.path.exists(f): bad.append("unlinked file is back: " + f)
+    else:
+        try:
+            if open(f).read() != "content %d\n" % i: bad.append("wrong content: " + f)
+        except OSError as e:
+            bad.append(str(e))
+    if i % 2 == 0 and os.path.exists("%s/d%03d" % (v, i)): bad.append("old name after rename: d%03d" % i)
+if os.readlink(v + "/link") != "renamed000/sub/file": bad.append("symlink")
+print("\n".join(bad) or "ok")
+PYEOF
+    assert_output ok
+    check_clean
+}
