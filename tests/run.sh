@@ -49,7 +49,7 @@ leftovers() {
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
         [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-        cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
         [[ $cmd == *"$run_tmp/"* ]] || continue
         echo "killed leftover process $pid: $cmd"
         kill -9 "$pid" 2>/dev/null
@@ -136,9 +136,11 @@ for t in "${units[@]}"; do
     name="unit/${t##*/}"
     log="$TEST_LOGS/${t##*/}.tap"
     echo "# --- $name"
+    SECONDS=0
     CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$UNIT_TIMEOUT" "$t" </dev/null 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     tally "$name" "$log" "$rc"
+    echo "# $name: ${SECONDS}s"
 done
 
 # --- integration tests (bats) ----------------------------------------------
@@ -163,9 +165,11 @@ for b in "${bats_files[@]}"; do
     name="integration/${b##*/}"
     log="$TEST_LOGS/${b##*/}.tap"
     echo "# --- $name"
+    SECONDS=0
     timeout -k 30 "$BATS_TIMEOUT" bats "${bats_args[@]}" "$b" </dev/null 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     tally "$name" "$log" "$rc"
+    echo "# $name: ${SECONDS}s"
     if left=$(leftovers); then
         echo "# ${left//$'\n'/$'\n'# }"
         failed=$((failed + 1))

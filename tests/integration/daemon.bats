@@ -40,6 +40,34 @@ load helpers
     mountpoint -q "$MNT"
 }
 
+@test "relative --state and mount point paths work" {
+    volfs_stop
+    mkdir "$VOLFS_TMP/rel-state" "$VOLFS_TMP/rel-mnt"
+    cd "$VOLFS_TMP"
+    "$VOLFS_BIN/volfs" -f --state rel-state rel-mnt </dev/null >>"$VOLFS_LOG" 2>&1 3>&- &
+    local pid=$! i
+    volfs_track_pid "$pid"
+    for ((i = 0; i < 100; i++)); do
+        mountpoint -q rel-mnt 2>/dev/null && [[ -S rel-state/control.sock ]] && break
+        sleep 0.1
+    done
+    mountpoint -q rel-mnt || fail "not mounted; log: $(tail -n 5 "$VOLFS_LOG")"
+    [ -S rel-state/control.sock ] || fail "no control socket in rel-state; log: $(tail -n 5 "$VOLFS_LOG")"
+    run "$VOLFS_BIN/volctl" --state rel-state create pv data --capacity 64Mi
+    assert_success
+    [ -d rel-mnt/pv/data ]
+    run "$VOLFS_BIN/volctl" --state rel-state shutdown
+    assert_success
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    local status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || fail "volfs exited with status $status"
+    ! is_mounted "$VOLFS_TMP/rel-mnt" || fail "still mounted after shutdown"
+}
+
 @test "the control socket is a socket with mode 0600" {
     [ -S "$STATE/control.sock" ]
     run stat -c %a "$STATE/control.sock"
