@@ -230,6 +230,8 @@ static int serve_one(struct control *c, int fd)
 	json_object *ans = req && json_object_is_type(req, json_type_object)
 	                           ? dispatch(c, req, &shutdown)
 	                           : answer_error(-EINVAL, "request is not a JSON object");
+	/* What the control plane acknowledges survives kill -9. */
+	vfs_flush_all(c->v);
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
 	write_all(fd, s, strlen(s));
 	write_all(fd, "\n", 1);

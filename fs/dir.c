@@ -106,7 +106,7 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*local = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finish(st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
 }
 
@@ -180,7 +180,7 @@ static int dir_is_empty(struct vfs *v, uint64_t dir)
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(dir));
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(dir));
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_finish(st);
 	return rc == SQLITE_DONE;
 }
 
@@ -225,7 +225,7 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 			n->a.mtime = sqlite3_column_int64(st, 2);
 			pthread_mutex_unlock(&n->alock);
 		}
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 }
 
@@ -582,7 +582,7 @@ int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 			r = 0;
 		}
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	db_unlock(v->db);
 	return r;
 }
@@ -670,7 +670,7 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 			batch[count].mode = sqlite3_column_int(st, 3);
 			count++;
 		}
-		sqlite3_finalize(st);
+		db_finish(st);
 		db_unlock(v->db);
 		for (int i = 0; i < count; i++)
 			if (fill_dir_type(fill, arg, batch[i].name, batch[i].ino, batch[i].mode & S_IFMT,

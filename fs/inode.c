@@ -57,7 +57,7 @@ static int load_row(struct vfs *v, uint64_t tree, uint64_t local, struct vattr *
 		a->btime = sqlite3_column_int64(st, 10);
 		a->obj = sqlite3_column_int64(st, 11);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
 }
 
@@ -182,8 +182,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 	pthread_mutex_unlock(&v->itab_lock);
 	db_unlock(v->db);
 	vnode_free(v, n);
-	if (deleted)
-		store_reap(v->store);
+	(void)deleted; /* its data file goes at the next vfs_flush_all */
 }
 
 void vnode_put(struct vfs *v, struct vnode *n)

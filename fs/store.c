@@ -835,7 +835,7 @@ static int row_exists(struct db *db, uint64_t id)
 	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	int r = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
+	db_finish(s);
 	return r;
 }
 
@@ -897,8 +897,8 @@ static int flush_leaves(struct db *db, struct dobj *o)
 			break;
 		}
 	}
-	sqlite3_finalize(up);
-	sqlite3_finalize(del);
+	db_finish(up);
+	db_finish(del);
 	if (r < 0)
 		__atomic_store_n(&o->map.dirty, 1, __ATOMIC_RELEASE);
 	return r;
@@ -998,7 +998,7 @@ static int load_map(struct db *db, struct dobj *o)
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = -EIO;
-	sqlite3_finalize(s);
+	db_finish(s);
 	return r;
 }
 
@@ -1021,7 +1021,7 @@ static struct dobj *load_one(struct store *st, uint64_t id, int *err)
 			o->trunc_blk = (uint64_t)sqlite3_column_int64(s, 2);
 		r = 0;
 	}
-	sqlite3_finalize(s);
+	db_finish(s);
 	if (r == 0)
 		r = load_map(st->db, o);
 	db_unlock(st->db);
@@ -1373,7 +1373,7 @@ static int add_refs(struct store *st, uint64_t id, int delta, int64_t *refs, uin
 		*refs = sqlite3_column_int64(s, 0);
 		*parent = (uint64_t)sqlite3_column_int64(s, 1);
 	}
-	sqlite3_finalize(s);
+	db_finish(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : -EIO;
 	pthread_mutex_lock(&st->lock);
@@ -1451,7 +1451,7 @@ void store_reload_refs(struct store *st)
 			sqlite3_reset(s);
 		}
 	pthread_mutex_unlock(&st->lock);
-	sqlite3_finalize(s);
+	db_finish(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1546,7 +1546,7 @@ static void check_refs(struct store *st, struct checker *c)
 			problem(c, "object %" PRId64 " has refs %" PRId64 " but %" PRId64 " references",
 			        id, refs, seen);
 	}
-	sqlite3_finalize(s);
+	db_finish(s);
 }
 
 static void check_dangling(struct store *st, struct checker *c)
@@ -1563,7 +1563,7 @@ static void check_dangling(struct store *st, struct checker *c)
 		sqlite3_stmt *s = db_prep(st->db, q[i]);
 		while (sqlite3_step(s) == SQLITE_ROW)
 			problem(c, "%s", (const char *)sqlite3_column_text(s, 0));
-		sqlite3_finalize(s);
+		db_finish(s);
 	}
 }
 

@@ -71,7 +71,7 @@ static int64_t tree_used_from_rows(struct vfs *v, uint64_t id)
 	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0) FROM inodes WHERE tree=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	int64_t used = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finish(st);
 	return used;
 }
 
@@ -105,7 +105,7 @@ int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capac
 	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino FROM trees WHERE id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	uint64_t next = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finish(st);
 	if (!next)
 		return -ENOENT;
 	struct vtree *t = tree_new(id, kind, capacity, next);
@@ -134,7 +134,7 @@ int tree_load_all(struct vfs *v)
 		r = vfs_tree_attach(v, (uint64_t)sqlite3_column_int64(st, 0),
 		                    (const char *)sqlite3_column_text(st, 1),
 		                    (uint64_t)sqlite3_column_int64(st, 2), v->readonly);
-	sqlite3_finalize(st);
+	db_finish(st);
 	return r;
 }
 
@@ -189,7 +189,7 @@ int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 	int r = 0;
 	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
 		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
-	sqlite3_finalize(st);
+	db_finish(st);
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=?", "DELETE FROM dentries WHERE tree=?",
 		"DELETE FROM xattrs WHERE tree=?", "DELETE FROM trees WHERE id=?",
@@ -227,7 +227,7 @@ static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
 	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*) FROM inodes WHERE tree=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	uint64_t n = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finish(st);
 	db_unlock(v->db);
 	return n;
 }

@@ -37,7 +37,7 @@ static int sweep_orphans(struct vfs *v)
 		list[count].obj = (uint64_t)sqlite3_column_int64(st, 2);
 		count++;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	for (size_t i = 0; r == 0 && i < count; i++)
 		r = vnode_row_delete(v, list[i].tree, list[i].ino, list[i].obj);
 	free(list);
@@ -85,9 +85,16 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	return 0;
 }
 
+/* The group commit point: dirty inodes and maps, then the group
+ * transaction, then the data files of objects that commit deleted. */
 int vfs_flush_all(struct vfs *v)
 {
-	return vnodes_flush_dirty(v, 0);
+	int r = vnodes_flush_dirty(v, 0);
+	db_lock(v->db);
+	int c = db_group_commit(v->db);
+	db_unlock(v->db);
+	store_reap(v->store);
+	return r < 0 ? r : c;
 }
 
 void vfs_close(struct vfs *v)
@@ -138,7 +145,7 @@ static int report_rows(struct vfs *v, const char *sql, const char *fmt,
 		report(arg, msg);
 		problems++;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return problems;
 }
 

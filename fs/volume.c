@@ -20,7 +20,7 @@ static uint64_t pv_tree(void *arg, const char *name)
 	                               "AND namespace='' AND name=?");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	uint64_t tree = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_finish(st);
 	return tree;
 }
 
@@ -36,7 +36,7 @@ static int pv_next(void *arg, uint64_t after, char *name, size_t len, uint64_t *
 		*tree = (uint64_t)sqlite3_column_int64(st, 1);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return r;
 }
 
@@ -280,7 +280,7 @@ json_object *volume_df(struct vfs *v)
 		json_object_object_add(u, "inodes", json_object_new_int64(sqlite3_column_int64(st, 4)));
 		json_object_array_add(items, u);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	db_unlock(db);
 	return items;
 }

@@ -29,7 +29,7 @@ static int xattr_exists(struct vfs *v, uint64_t ino, const char *name)
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	int found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_finish(st);
 	return found;
 }
 
@@ -97,7 +97,7 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 		else if (len && r > 0)
 			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)r);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	db_unlock(v->db);
 	return r;
 }
@@ -122,7 +122,7 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 			memcpy(buf + total, sqlite3_column_text(st, 0), n);
 		total += n;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	db_unlock(v->db);
 	return r < 0 ? r : (ssize_t)total;
 }

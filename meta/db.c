@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,40 @@ static int db_migrate(sqlite3 *h, char *err, size_t errlen)
 	return 0;
 }
 
+/* Open databases, so db_finish() can find a statement's cache from the
+ * statement alone (callers hold their db's lock, not this one). */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db *open_dbs;
+
+static void register_open(struct db *db)
+{
+	pthread_mutex_lock(&open_lock);
+	db->next_open = open_dbs;
+	open_dbs = db;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void unregister_open(struct db *db)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct db **p = &open_dbs; *p; p = &(*p)->next_open)
+		if (*p == db) {
+			*p = db->next_open;
+			break;
+		}
+	pthread_mutex_unlock(&open_lock);
+}
+
+static struct db *db_of_handle(sqlite3 *h)
+{
+	pthread_mutex_lock(&open_lock);
+	struct db *db = open_dbs;
+	while (db && db->h != h)
+		db = db->next_open;
+	pthread_mutex_unlock(&open_lock);
+	return db;
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof *db);
@@ -86,6 +121,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	register_open(db);
 	*out = db;
 	return 0;
 }
@@ -94,6 +130,12 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	if (db->h)
+		db_group_commit(db);
+	unregister_open(db);
+	for (int i = 0; i < DB_STMT_CACHE; i++)
+		if (db->cache[i].st)
+			sqlite3_finalize(db->cache[i].st);
 	if (db->h)
 		sqlite3_close_v2(db->h);
 	pthread_mutex_destroy(&db->lock);
@@ -117,7 +159,13 @@ int db_exec(struct db *db, const char *sql)
 
 int db_begin(struct db *db)
 {
-	int r = db_exec(db, "BEGIN IMMEDIATE");
+	if (!db->group_open) {
+		int r = db_exec(db, "BEGIN IMMEDIATE");
+		if (r < 0)
+			return r;
+		db->group_open = 1;
+	}
+	int r = db_exec(db, "SAVEPOINT change");
 	if (r == 0)
 		db->in_txn = 1;
 	return r;
@@ -125,7 +173,7 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
-	int r = db_exec(db, "COMMIT");
+	int r = db_exec(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
 	db->in_txn = 0;
@@ -134,25 +182,75 @@ int db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
-	if (sqlite3_get_autocommit(db->h) == 0)
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	if (db->in_txn)
+		sqlite3_exec(db->h, "ROLLBACK TO change; RELEASE change", NULL, NULL, NULL);
 	db->in_txn = 0;
 }
 
-sqlite3_stmt *db_prep(struct db *db, const char *sql)
+int db_group_commit(struct db *db)
+{
+	if (!db->group_open)
+		return 0;
+	int r = db_exec(db, "COMMIT");
+	if (r < 0)
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	db->group_open = 0;
+	return r;
+}
+
+static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(db->h, sql, -1, 0, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "volfs: sqlite prepare failed: %s: %s\n", sql, sqlite3_errmsg(db->h));
 		abort();
 	}
 	return st;
 }
 
+/* Preparing costs more than running most of our statements, so each SQL
+ * literal is prepared once. A statement already in use (a nested caller
+ * running the same SQL) gets a private, uncached copy. */
+sqlite3_stmt *db_prep(struct db *db, const char *sql)
+{
+	uintptr_t h = ((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15ULL;
+	for (unsigned i = 0; i < 8; i++) {
+		struct db_cached_stmt *c = &db->cache[(h + i) % DB_STMT_CACHE];
+		if (c->sql == sql && c->st) {
+			if (c->in_use)
+				break;
+			c->in_use = 1;
+			return c->st;
+		}
+		if (!c->st) {
+			c->sql = sql;
+			c->st = prepare(db, sql, SQLITE_PREPARE_PERSISTENT);
+			c->in_use = 1;
+			return c->st;
+		}
+	}
+	return prepare(db, sql, 0);
+}
+
+void db_finish(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	struct db *db = db_of_handle(sqlite3_db_handle(st));
+	for (int i = 0; db && i < DB_STMT_CACHE; i++)
+		if (db->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			db->cache[i].in_use = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 int db_step_done(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		fprintf(stderr, "volfs: sqlite: %s\n", sqlite3_errmsg(db->h));
 		return rc == SQLITE_CONSTRAINT ? -EEXIST : (rc == SQLITE_FULL ? -ENOSPC : -EIO);
@@ -169,7 +267,7 @@ int64_t db_next_id(struct db *db, const char *counter)
 	int64_t v = -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_finish(st);
 	return v;
 }
 
@@ -178,12 +276,17 @@ int64_t db_next_id(struct db *db, const char *counter)
  * only when somebody asked for durability. */
 int db_sync(struct db *db)
 {
+	db_lock(db);
+	int r = db_group_commit(db);
+	db_unlock(db);
+	if (r < 0)
+		return r;
 	char wal[4096];
 	snprintf(wal, sizeof wal, "%s-wal", db->path);
 	int fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	int r = fdatasync(fd) < 0 ? -errno : 0;
+	r = fdatasync(fd) < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }
@@ -197,6 +300,6 @@ int db_integrity_check(struct db *db, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s", r ? r : "?");
 		ok = r && strcmp(r, "ok") == 0 ? 0 : -1;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return ok;
 }

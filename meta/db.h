@@ -22,11 +22,22 @@
 
 #define DB_SCHEMA_VERSION 1
 
+#define DB_STMT_CACHE 256
+
+struct db_cached_stmt {
+	const char *sql; /* the caller's string literal: compared by address */
+	sqlite3_stmt *st;
+	int in_use;
+};
+
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
 	char *path;
 	int in_txn;
+	int group_open; /* a group transaction is open (see db_begin) */
+	struct db_cached_stmt cache[DB_STMT_CACHE];
+	struct db *next_open;
 };
 
 /* Open (creating if needed) and migrate the database at path. On error
@@ -37,21 +48,31 @@ void db_close(struct db *db);
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return 0 or -EIO. */
+/* Group commit. db_begin/db_commit/db_rollback delimit one atomic change,
+ * as a SAVEPOINT inside a group transaction that stays open across many
+ * changes; db_group_commit() commits the group (the flusher does, once a
+ * second). So a change is atomic at once, and durable against kill -9 once
+ * its group commits. Return 0 or -EIO. db locked. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+int db_group_commit(struct db *db);
 
-/* Make committed transactions durable (fsync of the WAL). Lock not needed. */
+/* Commit the group and fsync the WAL: everything so far survives power
+ * loss. Takes the db lock itself. */
 int db_sync(struct db *db);
 
 /* Execute SQL with no result rows. Returns 0 or -EIO (logs the error). */
 int db_exec(struct db *db, const char *sql);
 
-/* Prepare a statement; aborts on programming errors (bad SQL). */
+/* Prepare a statement; aborts on programming errors (bad SQL). Statements
+ * are cached by the address of `sql`, so pass string literals only. Every
+ * statement from db_prep must be handed back with db_finish. */
 sqlite3_stmt *db_prep(struct db *db, const char *sql);
+/* Reset a cached statement for reuse (or finalize an uncached one). */
+void db_finish(sqlite3_stmt *st);
 
-/* Step a statement expected to finish (no rows): 0 or -EIO; finalizes it. */
+/* Step a statement expected to finish (no rows): 0 or -EIO; db_finish()es it. */
 int db_step_done(struct db *db, sqlite3_stmt *st);
 
 /* Allocate a fresh id from a named counter in table `counters`. */

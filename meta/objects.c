@@ -79,7 +79,7 @@ json_object *obj_get(struct db *db, const char *kind, const char *ns, const char
 		if (tree)
 			*tree = (uint64_t)sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return o;
 }
 
@@ -125,7 +125,7 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 		if (o)
 			json_object_array_add(arr, o);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return arr;
 }
 
@@ -162,6 +162,6 @@ json_object *event_list(struct db *db, const char *kind, const char *ns, const c
 		json_object_object_add(e, "time", json_object_new_string(ts));
 		json_object_array_add(arr, e);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return arr;
 }
