@@ -811,12 +811,12 @@ int store_sync(struct dobj *o)
 /* ------------------------------------------------------------------ */
 /* The db side: rows, flushing, loading                               */
 
-/* store_flush and friends batch their statements in one transaction unless
- * the caller already opened one. */
+/* Work done outside the caller's change (see db_begin in meta/db.h) is a
+ * change of its own, so that it is atomic; inside one it just joins it. */
 static int txn_open(struct db *db, int *mine)
 {
-	*mine = sqlite3_get_autocommit(db->h) != 0;
-	return *mine ? db_exec(db, "BEGIN IMMEDIATE") : 0;
+	*mine = !db->in_txn;
+	return *mine ? db_begin(db) : 0;
 }
 
 static int txn_close(struct db *db, int mine, int r)
@@ -824,10 +824,10 @@ static int txn_close(struct db *db, int mine, int r)
 	if (!mine)
 		return r;
 	if (r < 0) {
-		db_exec(db, "ROLLBACK");
+		db_rollback(db);
 		return r;
 	}
-	return db_exec(db, "COMMIT");
+	return db_commit(db);
 }
 
 static int row_exists(struct db *db, uint64_t id)
@@ -921,23 +921,33 @@ static int flush_locked(struct db *db, struct dobj *o)
 	return r < 0 ? r : flush_leaves(db, o);
 }
 
-int store_flush(struct store *st, struct dobj *o)
+static int flush_one(struct db *db, struct dobj *o)
 {
-	(void)st;
 	if (!obj_dirty(o))
 		return 0;
-	struct db *db = o->st->db;
-	int mine;
-	int r = txn_open(db, &mine);
-	if (r < 0)
-		return r;
+	int r = 0;
 	pthread_mutex_lock(&o->maplock);
 	if (!row_exists(db, o->id))
 		forget_changes(o); /* deleted: its rows must not come back */
 	else
 		r = flush_locked(db, o);
 	pthread_mutex_unlock(&o->maplock);
-	return txn_close(db, mine, r);
+	return r;
+}
+
+/* Ancestors are flushed too: a layer written before it became shared may
+ * still be dirty, and the object's view depends on it. */
+int store_flush(struct store *st, struct dobj *o)
+{
+	struct dobj *a = o;
+	while (a && !obj_dirty(a))
+		a = a->parent;
+	if (!a)
+		return 0;
+	int mine, r = txn_open(st->db, &mine);
+	for (; a && r == 0; a = a->parent)
+		r = flush_one(st->db, a);
+	return txn_close(st->db, mine, r);
 }
 
 int store_flush_all(struct store *st)
@@ -946,12 +956,9 @@ int store_flush_all(struct store *st)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < st->nbuckets; i++)
-		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
-			int e = store_flush(st, o);
-			if (e < 0 && r == 0)
-				r = e;
-		}
+	for (size_t i = 0; i < st->nbuckets && r == 0; i++)
+		for (struct dobj *o = st->buckets[i]; o && r == 0; o = o->hnext)
+			r = flush_one(st->db, o);
 	pthread_mutex_unlock(&st->lock);
 	return txn_close(st->db, mine, r);
 }
@@ -1423,12 +1430,23 @@ void store_reap(struct store *st)
 		free(ids);
 		return;
 	}
-	/* A queued object whose transaction rolled back still has its row. */
+	/* Until the group transaction commits, a crash would bring the rows
+	 * back: keep the files until then. A queued object whose change
+	 * rolled back still has its row and keeps its file for good. */
 	db_lock(st->db);
-	for (size_t i = 0; i < n; i++)
+	int pending = st->db->group_open;
+	for (size_t i = 0; i < n && !pending; i++)
 		if (row_exists(st->db, ids[i]))
 			ids[i] = 0;
 	db_unlock(st->db);
+	if (pending) {
+		pthread_mutex_lock(&st->lock);
+		for (size_t i = 0; i < n; i++)
+			queue_reap(st, ids[i]);
+		pthread_mutex_unlock(&st->lock);
+		free(ids);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!ids[i])
 			continue;
@@ -1493,6 +1511,9 @@ void store_close(struct store *st)
 		return;
 	db_lock(st->db);
 	store_flush_all(st);
+	/* Nobody will commit the group after us. */
+	if (!st->db->in_txn)
+		db_group_commit(st->db);
 	db_unlock(st->db);
 	store_reap(st);
 	for (size_t i = 0; i < st->nbuckets; i++)

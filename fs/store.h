@@ -90,7 +90,9 @@ int store_cow(struct store *st, struct dobj **o);
  * store_reap() once the caller has committed. */
 int store_ref(struct store *st, uint64_t id, int delta);
 /* Unlink the host files of objects whose rows were deleted by committed
- * transactions. Call after db_commit, without the db lock. */
+ * transactions. Call after db_commit, without the db lock. While a group
+ * transaction is open (meta/db.h) the files stay queued, since a crash would
+ * bring their rows back: they go at the first call after db_group_commit. */
 void store_reap(struct store *st);
 /* After bulk SQL changes to dataobjs.refs (snapshot of a whole tree), reread
  * refs of every loaded object. db locked. */

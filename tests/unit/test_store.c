@@ -1,0 +1,1006 @@
+/*
+ * tests/unit/test_store.c — the data path (fs/store.h) on a fresh meta.db
+ * and state directory: byte round trips, holes, sparseness of host files,
+ * punch/allocate/truncate with their block deltas, SEEK_DATA/SEEK_HOLE,
+ * copy-on-write layering, persistence of maps, deletion and reaping,
+ * store_check, and a randomised comparison against an in-memory model.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/store.h"
+#include "fs/uring.h"
+#include "meta/db.h"
+
+#define B STORE_BLOCK
+#define KiB 1024ull
+#define MiB (1024ull * KiB)
+#define GiB (1024ull * MiB)
+
+struct env {
+	char dir[64];
+	struct db *db;
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof *e);
+	snprintf(e->dir, sizeof e->dir, "/tmp/volfs-store-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	char path[128], err[256];
+	snprintf(path, sizeof path, "%s/meta.db", e->dir);
+	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
+	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
+	*state = e;
+	return 0;
+}
+
+static void rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char sub[512];
+		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+		rm_tree(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	store_close(e->st);
+	db_close(e->db);
+	rm_tree(e->dir);
+	free(e);
+	return 0;
+}
+
+/* Reopen store and db, as after a daemon restart. */
+static void reopen(struct env *e)
+{
+	store_close(e->st);
+	db_close(e->db);
+	char path[128], err[256];
+	snprintf(path, sizeof path, "%s/meta.db", e->dir);
+	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
+	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
+}
+
+static uint64_t create_obj(struct env *e, uint64_t parent)
+{
+	uint64_t id = 0;
+	db_lock(e->db);
+	int r = store_create(e->st, parent, &id);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+	assert_true(id > 0);
+	return id;
+}
+
+static struct dobj *new_obj(struct env *e)
+{
+	struct dobj *o = store_get(e->st, create_obj(e, 0));
+	assert_non_null(o);
+	return o;
+}
+
+static void ref(struct env *e, uint64_t id, int delta)
+{
+	/* Assertions fail by longjmp: never while holding the db lock. */
+	db_lock(e->db);
+	int r = db_begin(e->db);
+	if (r == 0 && (r = store_ref(e->st, id, delta)) < 0)
+		db_rollback(e->db);
+	else if (r == 0)
+		r = db_commit(e->db);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+}
+
+static void flush_all(struct env *e)
+{
+	db_lock(e->db);
+	int r = store_flush_all(e->st);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+}
+
+/* End the group transaction (meta/db.h), as the daemon's flusher does. */
+static void commit_group(struct env *e)
+{
+	db_lock(e->db);
+	int r = db_group_commit(e->db);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+}
+
+static uint8_t pattern(uint64_t off, unsigned seed)
+{
+	uint64_t x = (off + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
+	return (uint8_t)(x >> 56) | 1; /* never zero, so holes stand out */
+}
+
+static void fill(uint8_t *buf, size_t len, uint64_t off, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(off + i, seed);
+}
+
+static int64_t write_pat(struct dobj *o, uint64_t off, size_t len, unsigned seed)
+{
+	uint8_t *buf = malloc(len);
+	fill(buf, len, off, seed);
+	int64_t delta = -1;
+	assert_int_equal(store_write(o, buf, len, off, &delta), (ssize_t)len);
+	free(buf);
+	return delta;
+}
+
+/* Assert [off, off+len) reads as pattern `seed`, or zeros if seed == 0. */
+static void expect_pat(struct dobj *o, uint64_t off, size_t len, unsigned seed)
+{
+	uint8_t *buf = malloc(len);
+	memset(buf, 0xEE, len);
+	assert_int_equal(store_read(o, buf, len, off), (ssize_t)len);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t want = seed ? pattern(off + i, seed) : 0;
+		if (buf[i] != want)
+			fail_msg("byte at %llu is %#x, want %#x", (unsigned long long)(off + i), buf[i],
+			         want);
+	}
+	free(buf);
+}
+
+static struct stat host_stat(struct env *e, uint64_t id)
+{
+	char path[256];
+	store_path(e->st, id, path, sizeof path);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return sb;
+}
+
+static int host_exists(struct env *e, uint64_t id)
+{
+	char path[256];
+	struct stat sb;
+	store_path(e->st, id, path, sizeof path);
+	return stat(path, &sb) == 0;
+}
+
+static int64_t count_rows(struct env *e, const char *sql, uint64_t id)
+{
+	db_lock(e->db);
+	sqlite3_stmt *s = db_prep(e->db, sql);
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	db_finish(s);
+	db_unlock(e->db);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_unaligned_round_trip(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	/* Blocks 0..2 become data. */
+	assert_int_equal(write_pat(o, 1000, 10000, 1), 3);
+	expect_pat(o, 0, 1000, 0);
+	expect_pat(o, 1000, 10000, 1);
+	expect_pat(o, 11000, 3 * B - 11000, 0);
+	assert_int_equal(store_data_blocks(o), 3);
+	/* Overwrite inside existing blocks adds nothing. */
+	assert_int_equal(write_pat(o, 5000, 100, 2), 0);
+	expect_pat(o, 1000, 4000, 1);
+	expect_pat(o, 5000, 100, 2);
+	expect_pat(o, 5100, 5900, 1);
+	/* A write straddling old and new blocks adds only the new one. */
+	assert_int_equal(write_pat(o, 3 * B - 10, 20, 3), 1);
+	expect_pat(o, 3 * B - 10, 20, 3);
+	expect_pat(o, 3 * B + 10, B - 10, 0);
+	/* Single bytes, single partial block in the middle of nowhere. */
+	assert_int_equal(write_pat(o, 100 * B + 4095, 1, 4), 1);
+	expect_pat(o, 100 * B, 4095, 0);
+	expect_pat(o, 100 * B + 4095, 1, 4);
+	assert_int_equal(store_data_blocks(o), 5);
+	/* Scattered readv. */
+	uint8_t a[7], b2[5000], c[1];
+	struct iovec iov[3] = { { a, sizeof a }, { b2, sizeof b2 }, { c, sizeof c } };
+	assert_int_equal(store_readv(o, iov, 3, 998), 5008);
+	assert_int_equal(a[0], 0);
+	assert_int_equal(a[1], 0);
+	assert_int_equal(a[2], pattern(1000, 1));
+	assert_int_equal(b2[4999], pattern(998 + 7 + 4999, 1));
+	assert_int_equal(c[0], pattern(998 + 5007, 1));
+	store_put(e->st, o);
+}
+
+static void test_holes_and_sparse_host(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_false(host_exists(e, id)); /* created lazily */
+	expect_pat(o, 0, 3 * B, 0);
+	assert_int_equal(write_pat(o, 1 * GiB, B, 5), 1);
+	expect_pat(o, 1 * GiB - 2 * MiB, 2 * MiB, 0);
+	expect_pat(o, 1 * GiB, B, 5);
+	struct stat sb = host_stat(e, id);
+	assert_true((uint64_t)sb.st_size >= 1 * GiB + B);
+	assert_true((uint64_t)sb.st_blocks * 512 <= 64 * KiB);
+	assert_int_equal(store_data_blocks(o), 1);
+	store_put(e->st, o);
+}
+
+static void test_beyond_4g(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t off = 5 * GiB + 123;
+	assert_int_equal(write_pat(o, off, 3 * B, 6), 4);
+	expect_pat(o, off - 200, 200, 0);
+	expect_pat(o, off, 3 * B, 6);
+	assert_int_equal(store_seek(o, 0, SEEK_DATA, 6 * GiB), (int64_t)(5 * GiB));
+	assert_int_equal(store_seek(o, 5 * GiB, SEEK_HOLE, 6 * GiB), (int64_t)(5 * GiB + 4 * B));
+	/* Past the supported size: refused, nothing changes. */
+	int64_t d = 7;
+	uint8_t x = 1;
+	assert_int_equal(store_write(o, &x, 1, STORE_MAX_SIZE, &d), -EFBIG);
+	assert_int_equal(d, 0);
+	assert_int_equal(store_data_blocks(o), 4);
+	store_put(e->st, o);
+}
+
+static void test_punch(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(write_pat(o, 0, 8 * B, 7), 8);
+	struct stat before = host_stat(e, store_id(o));
+	int64_t d = 1;
+	/* Whole blocks 2..4, partial edges in blocks 1 and 5. */
+	assert_int_equal(store_punch(o, B + 100, 5 * B - 150, &d), 0);
+	assert_int_equal(d, -3);
+	expect_pat(o, 0, B + 100, 7);
+	expect_pat(o, B + 100, 5 * B - 150, 0);
+	expect_pat(o, 6 * B - 50, 2 * B + 50, 7);
+	assert_int_equal(store_data_blocks(o), 5);
+	struct stat after = host_stat(e, store_id(o));
+	assert_true(after.st_blocks <= before.st_blocks - 3 * B / 512);
+	assert_int_equal(after.st_size, before.st_size);
+	/* Inside one block: nothing freed. */
+	assert_int_equal(store_punch(o, 7 * B + 10, 10, &d), 0);
+	assert_int_equal(d, 0);
+	expect_pat(o, 7 * B, 10, 7);
+	expect_pat(o, 7 * B + 10, 10, 0);
+	expect_pat(o, 7 * B + 20, B - 20, 7);
+	/* Punching holes that are already holes frees nothing. */
+	assert_int_equal(store_punch(o, 2 * B, 3 * B, &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(store_absent_blocks(o, 0, 8 * B), 3);
+	/* And the block map really forgot them: SEEK_HOLE finds block 2. */
+	assert_int_equal(store_seek(o, 0, SEEK_HOLE, 8 * B), (int64_t)(2 * B));
+	store_put(e->st, o);
+}
+
+static void test_truncate_then_extend(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(write_pat(o, 0, 4 * B, 8), 4);
+	int64_t d = 1;
+	assert_int_equal(store_truncate(o, B + 5, &d), 0);
+	assert_int_equal(d, -2);
+	assert_int_equal(store_data_blocks(o), 2);
+	/* The file grows again: everything past the old cut reads zeros,
+	 * including the tail of the partial block. */
+	expect_pat(o, 0, B + 5, 8);
+	expect_pat(o, B + 5, 4 * B, 0);
+	assert_int_equal(write_pat(o, 3 * B, 10, 9), 1);
+	expect_pat(o, B + 5, 2 * B - 5, 0);
+	expect_pat(o, 3 * B, 10, 9);
+	assert_true((uint64_t)host_stat(e, store_id(o)).st_blocks * 512 <= 4 * B + 16 * KiB);
+	assert_int_equal(store_truncate(o, 0, &d), 0);
+	assert_int_equal(d, -3);
+	assert_int_equal(store_data_blocks(o), 0);
+	expect_pat(o, 0, 4 * B, 0);
+	store_put(e->st, o);
+}
+
+static void test_allocate(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(write_pat(o, 3 * B, B, 10), 1);
+	int64_t d = -1;
+	assert_int_equal(store_allocate(o, 100, 10 * B, &d), 0);
+	assert_int_equal(d, 10); /* blocks 0..10 minus the one with data */
+	assert_int_equal(store_data_blocks(o), 11);
+	expect_pat(o, 0, 3 * B, 0);
+	expect_pat(o, 3 * B, B, 10);
+	expect_pat(o, 4 * B, 7 * B, 0);
+	assert_true((uint64_t)host_stat(e, store_id(o)).st_blocks * 512 >= 11 * B);
+	assert_int_equal(store_allocate(o, 0, 11 * B, &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(write_pat(o, 5 * B + 1, 10, 11), 0);
+	assert_int_equal(store_absent_blocks(o, 0, 20 * B), 9);
+	assert_int_equal(store_seek(o, 0, SEEK_HOLE, 20 * B), (int64_t)(11 * B));
+	store_put(e->st, o);
+}
+
+static void test_seek(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t size = 20 * B;
+	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), -ENXIO);
+	assert_int_equal(store_seek(o, 0, SEEK_HOLE, size), 0);
+	write_pat(o, 2 * B, 2 * B, 1);
+	write_pat(o, 10 * B, 100, 1);
+	write_pat(o, 19 * B, B, 1);
+	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), (int64_t)(2 * B));
+	assert_int_equal(store_seek(o, 2 * B + 7, SEEK_DATA, size), (int64_t)(2 * B + 7));
+	assert_int_equal(store_seek(o, 2 * B, SEEK_HOLE, size), (int64_t)(4 * B));
+	assert_int_equal(store_seek(o, 4 * B, SEEK_DATA, size), (int64_t)(10 * B));
+	assert_int_equal(store_seek(o, 10 * B + 5, SEEK_HOLE, size), (int64_t)(11 * B));
+	assert_int_equal(store_seek(o, 11 * B, SEEK_DATA, size), (int64_t)(19 * B));
+	assert_int_equal(store_seek(o, 19 * B, SEEK_HOLE, size), (int64_t)size);
+	assert_int_equal(store_seek(o, 11 * B, SEEK_DATA, 15 * B), -ENXIO);
+	assert_int_equal(store_seek(o, size, SEEK_DATA, size), -ENXIO);
+	assert_int_equal(store_seek(o, size, SEEK_HOLE, size), -ENXIO);
+	/* Through a copy-on-write layer with a whiteout over parent data. */
+	ref(e, store_id(o), 1);
+	assert_int_equal(store_cow(e->st, &o), 1);
+	int64_t d;
+	assert_int_equal(store_punch(o, 2 * B, B, &d), 0);
+	assert_int_equal(d, -1);
+	write_pat(o, 6 * B, B, 2);
+	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), (int64_t)(3 * B));
+	assert_int_equal(store_seek(o, 3 * B, SEEK_HOLE, size), (int64_t)(4 * B));
+	assert_int_equal(store_seek(o, 4 * B, SEEK_DATA, size), (int64_t)(6 * B));
+	assert_int_equal(store_seek(o, 7 * B, SEEK_DATA, size), (int64_t)(10 * B));
+	store_put(e->st, o);
+}
+
+/* A snapshot-style share: A gets a second holder, the writer cows to B. */
+static void test_cow_layering(void **state)
+{
+	struct env *e = *state;
+	struct dobj *a = new_obj(e);
+	uint64_t aid = store_id(a);
+	assert_int_equal(write_pat(a, 0, 16 * B, 1), 16);
+	assert_false(store_is_shared(a));
+	assert_int_equal(store_cow(e->st, &a), 0); /* private: nothing to do */
+
+	ref(e, aid, 1);
+	assert_true(store_is_shared(a));
+	int64_t d;
+	uint8_t x = 0;
+	assert_int_equal(store_write(a, &x, 1, 0, &d), -EROFS);
+	struct dobj *snap = store_get(e->st, aid); /* the snapshot inode's pin */
+	struct dobj *b = a;
+	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_true(b != snap);
+	uint64_t bid = store_id(b);
+	assert_true(bid != aid);
+	assert_false(store_is_shared(b));
+	assert_false(host_exists(e, bid));
+	assert_int_equal(store_data_blocks(b), 16);
+	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 2);
+	assert_int_equal(count_rows(e, "SELECT parent FROM dataobjs WHERE id = ?", bid), (int64_t)aid);
+
+	/* B sees A until it writes; A never sees B's writes. */
+	expect_pat(b, 0, 16 * B, 1);
+	assert_int_equal(write_pat(b, 2 * B + 100, 50, 2), 0);
+	assert_int_equal(write_pat(b, 20 * B, B, 2), 1);
+	expect_pat(b, 2 * B, 100, 1);
+	expect_pat(b, 2 * B + 100, 50, 2);
+	expect_pat(b, 2 * B + 150, B - 150, 1);
+	expect_pat(snap, 0, 16 * B, 1);
+	expect_pat(snap, 16 * B, 5 * B, 0);
+
+	/* Punch in B hides A (partial edges copied up, whole blocks whited out). */
+	assert_int_equal(store_punch(b, 4 * B + 10, 3 * B, &d), 0);
+	assert_int_equal(d, -2);
+	expect_pat(b, 4 * B, 10, 1);
+	expect_pat(b, 4 * B + 10, 3 * B, 0);
+	expect_pat(b, 7 * B + 10, B - 10, 1);
+	expect_pat(snap, 4 * B, 4 * B, 1);
+
+	/* Truncate in B hides A from the new size on, even after extension. */
+	assert_int_equal(store_truncate(b, 10 * B + 1, &d), 0);
+	assert_int_equal(d, -6); /* blocks 11..15 of A and 20 of B */
+	expect_pat(b, 10 * B, 1, 1);
+	expect_pat(b, 10 * B + 1, 12 * B, 0);
+	assert_int_equal(write_pat(b, 13 * B, 10, 3), 1);
+	expect_pat(b, 11 * B, 2 * B, 0);
+	expect_pat(b, 13 * B, 10, 3);
+	expect_pat(b, 14 * B, B, 0);
+	expect_pat(snap, 10 * B, 6 * B, 1);
+	assert_int_equal(store_data_blocks(b), 10 - 2 + 1 + 1);
+	assert_int_equal(store_data_blocks(snap), 16);
+
+	/* A second generation: snapshot B, cow to C, punch all of C. */
+	ref(e, bid, 1);
+	struct dobj *c = b;
+	b = store_get(e->st, bid);
+	assert_int_equal(store_cow(e->st, &c), 1);
+	assert_int_equal(store_punch(c, 0, 100 * B, &d), 0);
+	assert_int_equal(d, -10);
+	expect_pat(c, 0, 20 * B, 0);
+	assert_int_equal(store_seek(c, 0, SEEK_DATA, 20 * B), -ENXIO);
+	expect_pat(b, 13 * B, 10, 3);
+	store_put(e->st, c);
+	store_put(e->st, b);
+	store_put(e->st, snap);
+}
+
+static void test_cow_small_copy(void **state)
+{
+	struct env *e = *state;
+	struct dobj *a = new_obj(e);
+	int64_t d;
+	assert_int_equal(store_allocate(a, 0, 1 * GiB, &d), 0);
+	assert_int_equal(d, (int64_t)(GiB / B));
+	assert_int_equal(write_pat(a, 512 * MiB, 64 * KiB, 1), 0);
+	ref(e, store_id(a), 1);
+	struct dobj *b = store_get(e->st, store_id(a));
+	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_int_equal(write_pat(b, 512 * MiB + 4 * B, B, 2), 0);
+	struct stat sb = host_stat(e, store_id(b));
+	assert_int_equal(sb.st_blocks * 512, B);
+	/* A partial write copies up exactly one more block. */
+	assert_int_equal(write_pat(b, 700 * MiB + 10, 10, 3), 0);
+	sb = host_stat(e, store_id(b));
+	assert_int_equal(sb.st_blocks * 512, 2 * B);
+	expect_pat(b, 700 * MiB, 10, 0);
+	expect_pat(b, 700 * MiB + 10, 10, 3);
+	expect_pat(b, 512 * MiB, 4 * B, 1);
+	expect_pat(b, 512 * MiB + 4 * B, B, 2);
+	expect_pat(a, 512 * MiB + 4 * B, B, 1);
+	assert_int_equal(store_data_blocks(b), GiB / B);
+	store_put(e->st, b);
+	store_put(e->st, a);
+}
+
+/* Everything a reader can observe about [0, len). */
+struct snapshot {
+	uint8_t *bytes;
+	uint64_t blocks;
+	int64_t seeks[8];
+};
+
+static void observe(struct dobj *o, uint64_t len, struct snapshot *s)
+{
+	s->bytes = malloc(len);
+	assert_int_equal(store_read(o, s->bytes, len, 0), (ssize_t)len);
+	s->blocks = store_data_blocks(o);
+	for (int i = 0; i < 4; i++) {
+		s->seeks[2 * i] = store_seek(o, (uint64_t)i * len / 4, SEEK_DATA, len);
+		s->seeks[2 * i + 1] = store_seek(o, (uint64_t)i * len / 4, SEEK_HOLE, len);
+	}
+}
+
+static void same_view(struct dobj *o, uint64_t len, const struct snapshot *want)
+{
+	struct snapshot got;
+	observe(o, len, &got);
+	assert_memory_equal(got.bytes, want->bytes, len);
+	assert_int_equal(got.blocks, want->blocks);
+	assert_memory_equal(got.seeks, want->seeks, sizeof got.seeks);
+	free(got.bytes);
+}
+
+static void test_flush_and_reload(void **state)
+{
+	struct env *e = *state;
+	uint64_t len = 3 * MiB;
+	struct dobj *a = new_obj(e);
+	write_pat(a, 0, 2 * MiB, 1);
+	write_pat(a, 2 * MiB + 5000, 3000, 2);
+	ref(e, store_id(a), 1);
+	struct dobj *b = store_get(e->st, store_id(a));
+	assert_int_equal(store_cow(e->st, &b), 1);
+	uint64_t aid = store_id(a), bid = store_id(b);
+	int64_t d;
+	write_pat(b, 100 * KiB + 7, 300 * KiB, 3);
+	assert_int_equal(store_punch(b, 1 * MiB, 64 * KiB + 5, &d), 0);
+	assert_int_equal(store_truncate(b, 2 * MiB + 6000, &d), 0);
+	assert_int_equal(store_allocate(b, 2 * MiB + 512 * KiB, 8 * B, &d), 0);
+	struct snapshot sa, sb;
+	observe(a, len, &sa);
+	observe(b, len, &sb);
+	flush_all(e);
+	/* Dropping the pins and reopening reloads both maps from the db. */
+	store_put(e->st, b);
+	store_put(e->st, a);
+	reopen(e);
+	b = store_get(e->st, bid);
+	a = store_get(e->st, aid);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(store_is_shared(a));
+	same_view(a, len, &sa);
+	same_view(b, len, &sb);
+	/* Unflushed changes are written when the last pin goes. */
+	write_pat(b, 2 * MiB + 900 * KiB, 10, 4);
+	struct snapshot sb2;
+	observe(b, len, &sb2);
+	store_put(e->st, b);
+	store_put(e->st, a);
+	reopen(e);
+	b = store_get(e->st, bid);
+	same_view(b, len, &sb2);
+	store_put(e->st, b);
+	free(sa.bytes);
+	free(sb.bytes);
+	free(sb2.bytes);
+}
+
+static void test_lru_eviction_reload(void **state)
+{
+	struct env *e = *state;
+	uint64_t ids[100];
+	for (int i = 0; i < 100; i++) {
+		struct dobj *o = new_obj(e);
+		ids[i] = store_id(o);
+		write_pat(o, (uint64_t)i * B, 10, (unsigned)i + 1);
+		store_put(e->st, o); /* flushed, then evicted once the LRU is full */
+	}
+	for (int i = 0; i < 100; i++) {
+		struct dobj *o = store_get(e->st, ids[i]);
+		assert_non_null(o);
+		expect_pat(o, (uint64_t)i * B, 10, (unsigned)i + 1);
+		assert_int_equal(store_data_blocks(o), 1);
+		store_put(e->st, o);
+	}
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 100);
+}
+
+static void test_delete_and_reap(void **state)
+{
+	struct env *e = *state;
+	struct dobj *a = new_obj(e);
+	uint64_t aid = store_id(a);
+	write_pat(a, 0, 600 * B, 1); /* two map leaves */
+	ref(e, aid, 1);
+	struct dobj *b = store_get(e->st, aid);
+	assert_int_equal(store_cow(e->st, &b), 1);
+	uint64_t bid = store_id(b);
+	write_pat(b, 0, B, 2);
+	flush_all(e);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", aid), 2);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", bid), 1);
+
+	/* A rolled-back delete keeps the file. */
+	db_lock(e->db);
+	int r = db_begin(e->db);
+	int r2 = store_ref(e->st, bid, -1);
+	db_rollback(e->db);
+	store_reload_refs(e->st);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+	assert_int_equal(r2, 0);
+	commit_group(e);
+	store_reap(e->st);
+	assert_true(host_exists(e, bid));
+	assert_false(store_is_shared(b));
+
+	/* The live inode goes: B is deleted, A is down to the snapshot. */
+	ref(e, bid, -1);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM dataobjs WHERE id = ?", bid), 0);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", bid), 0);
+	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 1);
+	assert_true(host_exists(e, bid)); /* until reaped */
+	store_put(e->st, b);
+	store_reap(e->st);
+	assert_true(host_exists(e, bid)); /* a crash could still undo the delete */
+	commit_group(e);
+	store_reap(e->st);
+	assert_false(host_exists(e, bid));
+	assert_true(host_exists(e, aid));
+	expect_pat(a, 0, B, 1);
+
+	/* The snapshot goes too. */
+	ref(e, aid, -1);
+	store_put(e->st, a); /* B's pin on A went when B was freed */
+	commit_group(e);
+	store_reap(e->st);
+	assert_false(host_exists(e, aid));
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM dataobjs WHERE id >= ?", 0), 0);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 0);
+	errno = 0;
+	assert_null(store_get(e->st, aid));
+	assert_int_equal(errno, ENOENT);
+}
+
+struct reports {
+	int n;
+	char last[512];
+	char all[4096];
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct reports *r = arg;
+	r->n++;
+	snprintf(r->last, sizeof r->last, "%s", msg);
+	size_t used = strlen(r->all);
+	snprintf(r->all + used, sizeof r->all - used, "%s\n", msg);
+}
+
+static int check(struct env *e, struct reports *r)
+{
+	memset(r, 0, sizeof *r);
+	db_lock(e->db);
+	int n = store_check(e->st, collect, r);
+	db_unlock(e->db);
+	assert_int_equal(n, r->n);
+	return n;
+}
+
+static void sql(struct env *e, const char *q)
+{
+	db_lock(e->db);
+	int r = db_exec(e->db, q);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+}
+
+static void test_check(void **state)
+{
+	struct env *e = *state;
+	struct reports r;
+	/* Tree 1 inode 2 holds A; a snapshot (tree 2) copies the row. */
+	struct dobj *a = new_obj(e);
+	write_pat(a, 0, B, 1);
+	char q[512];
+	snprintf(q, sizeof q,
+	         "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime, ctime, btime, obj)"
+	         " VALUES(1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu),"
+	         "       (2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
+	         (unsigned long long)store_id(a), (unsigned long long)store_id(a));
+	sql(e, q);
+	ref(e, store_id(a), 1);
+	uint64_t aid = store_id(a);
+	assert_int_equal(store_cow(e->st, &a), 1);
+	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE tree = 1",
+	         (unsigned long long)store_id(a));
+	sql(e, q);
+	write_pat(a, B, B, 2);
+	flush_all(e);
+	if (check(e, &r))
+		fail_msg("consistent state reported: %s", r.all);
+
+	/* Wrong refs. */
+	snprintf(q, sizeof q, "UPDATE dataobjs SET refs = 5 WHERE id = %llu", (unsigned long long)aid);
+	sql(e, q);
+	assert_int_equal(check(e, &r), 1);
+	assert_non_null(strstr(r.last, "refs 5"));
+	snprintf(q, sizeof q, "UPDATE dataobjs SET refs = 2 WHERE id = %llu", (unsigned long long)aid);
+	sql(e, q);
+	assert_int_equal(check(e, &r), 0);
+
+	/* A host file nobody owns. */
+	char path[256];
+	store_path(e->st, 999999, path, sizeof path);
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/data/%02x", e->dir, 999999 % 256);
+	mkdir(dir, 0700);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(check(e, &r), 1);
+	assert_non_null(strstr(r.last, "999999"));
+	unlink(path);
+
+	/* A row nobody references, with refs 0. */
+	sql(e, "INSERT INTO dataobjs(parent, refs) VALUES(NULL, 0)");
+	assert_int_equal(check(e, &r), 1);
+	assert_non_null(strstr(r.last, "refs 0"));
+	store_put(e->st, a);
+}
+
+
+/* Bytes in a host file that the map does not own (as a crash between a
+ * write and its map flush leaves them) must never become visible. */
+static void scribble(struct env *e, uint64_t id, uint64_t off, size_t len)
+{
+	char path[256];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	uint8_t junk[2 * B];
+	memset(junk, 0xA5, sizeof junk);
+	assert_true(len <= sizeof junk);
+	assert_int_equal(pwrite(fd, junk, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+static void test_stale_host_bytes_hidden(void **state)
+{
+	struct env *e = *state;
+	struct dobj *a = new_obj(e);
+	write_pat(a, 0, B, 1);
+	scribble(e, store_id(a), 3 * B, 2 * B);
+	static uint8_t buf[6 * B];
+	assert_int_equal(store_read(a, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], i < B ? pattern(i, 1) : 0);
+	assert_int_equal(store_seek(a, B, SEEK_DATA, 8 * B), -ENXIO);
+	/* A partial write defines the whole block: the rest is zeros. */
+	assert_int_equal(write_pat(a, 3 * B + 100, 10, 2), 1);
+	expect_pat(a, 3 * B, 100, 0);
+	expect_pat(a, 3 * B + 100, 10, 2);
+	expect_pat(a, 3 * B + 110, B - 110, 0);
+	/* The same through a copy-on-write layer: B's stray bytes never hide A. */
+	ref(e, store_id(a), 1);
+	struct dobj *snap = store_get(e->st, store_id(a));
+	assert_int_equal(store_cow(e->st, &a), 1);
+	write_pat(a, 7 * B, 10, 3); /* creates B's host file */
+	scribble(e, store_id(a), 0, 2 * B);
+	expect_pat(a, 0, B, 1);
+	expect_pat(a, B, B, 0);
+	assert_int_equal(write_pat(a, 10, 10, 4), 0);
+	expect_pat(a, 0, 10, 1);
+	expect_pat(a, 10, 10, 4);
+	expect_pat(a, 20, B - 20, 1);
+	store_put(e->st, a);
+	store_put(e->st, snap);
+}
+
+/* Truncation on a leaf boundary removes whole stored leaves. */
+static void test_truncate_drops_stored_leaves(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_int_equal(write_pat(o, 0, 3 * 512 * B, 1), 3 * 512);
+	flush_all(e);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", id), 3);
+	int64_t d;
+	assert_int_equal(store_truncate(o, 512 * B, &d), 0);
+	assert_int_equal(d, -2 * 512);
+	flush_all(e);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", id), 1);
+	/* Punching a whole leaf empties it; its row goes too. */
+	assert_int_equal(store_punch(o, 0, 512 * B, &d), 0);
+	assert_int_equal(d, -512);
+	flush_all(e);
+	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", id), 0);
+	store_put(e->st, o);
+	reopen(e);
+	o = store_get(e->st, id);
+	assert_int_equal(store_data_blocks(o), 0);
+	expect_pat(o, 0, 4 * B, 0);
+	store_put(e->st, o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Random operations against a model: bytes plus the set of data blocks. */
+
+#define MODEL_BLOCKS 80
+#define MODEL_SIZE (MODEL_BLOCKS * B)
+
+struct model {
+	uint8_t bytes[MODEL_SIZE];
+	uint8_t data[MODEL_BLOCKS];
+};
+
+static uint64_t model_count(const struct model *m)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < MODEL_BLOCKS; i++)
+		n += m->data[i];
+	return n;
+}
+
+static void model_check(struct dobj *o, const struct model *m)
+{
+	static uint8_t buf[MODEL_SIZE];
+	assert_int_equal(store_read(o, buf, MODEL_SIZE, 0), (ssize_t)MODEL_SIZE);
+	for (size_t i = 0; i < MODEL_SIZE; i++)
+		if (buf[i] != m->bytes[i])
+			fail_msg("byte %zu: %#x, model %#x", i, buf[i], m->bytes[i]);
+	assert_int_equal(store_data_blocks(o), model_count(m));
+	int64_t hole = store_seek(o, 0, SEEK_HOLE, MODEL_SIZE);
+	int64_t want = MODEL_SIZE;
+	for (int i = 0; i < MODEL_BLOCKS; i++)
+		if (!m->data[i]) {
+			want = (int64_t)(i * B);
+			break;
+		}
+	assert_int_equal(hole, want);
+}
+
+static void random_op(struct dobj *o, struct model *m, unsigned seed)
+{
+	uint64_t off = (uint64_t)random() % MODEL_SIZE;
+	uint64_t len = 1 + (uint64_t)random() % (random() % 2 ? 100 : 6 * B);
+	if (random() % 3 == 0) { /* block-aligned */
+		off &= ~(uint64_t)(B - 1);
+		len = (len + B - 1) & ~(uint64_t)(B - 1);
+	}
+	if (off + len > MODEL_SIZE)
+		len = MODEL_SIZE - off;
+	uint64_t b0 = off / B, b1 = (off + len + B - 1) / B;
+	int64_t d = 99, before = (int64_t)model_count(m);
+	switch (random() % 4) {
+	case 0: {
+		uint8_t *buf = malloc(len);
+		fill(buf, len, off, seed);
+		assert_int_equal(store_write(o, buf, len, off, &d), (ssize_t)len);
+		memcpy(m->bytes + off, buf, len);
+		memset(m->data + b0, 1, b1 - b0);
+		free(buf);
+		break;
+	}
+	case 1: {
+		assert_int_equal(store_punch(o, off, len, &d), 0);
+		memset(m->bytes + off, 0, len);
+		uint64_t w0 = (off + B - 1) / B, w1 = (off + len) / B;
+		for (uint64_t b = w0; b < w1; b++)
+			m->data[b] = 0;
+		break;
+	}
+	case 2:
+		assert_int_equal(store_allocate(o, off, len, &d), 0);
+		memset(m->data + b0, 1, b1 - b0);
+		break;
+	default: {
+		uint64_t size = off + (uint64_t)random() % (2 * B);
+		if (size > MODEL_SIZE)
+			size = MODEL_SIZE;
+		assert_int_equal(store_truncate(o, size, &d), 0);
+		memset(m->bytes + size, 0, MODEL_SIZE - size);
+		for (uint64_t b = (size + B - 1) / B; b < MODEL_BLOCKS; b++)
+			m->data[b] = 0;
+		break;
+	}
+	}
+	assert_int_equal(d, (int64_t)model_count(m) - before);
+}
+
+static void test_random_against_model(void **state)
+{
+	struct env *e = *state;
+	static struct model m, frozen[4];
+	memset(&m, 0, sizeof m);
+	struct dobj *o = new_obj(e), *snaps[4];
+	int nsnap = 0;
+	srandom(4242);
+	for (int step = 1; step <= 400; step++) {
+		random_op(o, &m, (unsigned)step);
+		if (step % 10 == 0)
+			model_check(o, &m);
+		if (step % 80 == 0 && nsnap < 4) {
+			/* Freeze the current view as a snapshot and keep writing. */
+			ref(e, store_id(o), 1);
+			snaps[nsnap] = store_get(e->st, store_id(o));
+			frozen[nsnap++] = m;
+			assert_int_equal(store_cow(e->st, &o), 1);
+		}
+		if (step % 100 == 0) {
+			flush_all(e);
+			uint64_t id = store_id(o);
+			store_put(e->st, o);
+			for (int i = 0; i < nsnap; i++)
+				store_put(e->st, snaps[i]);
+			uint64_t sid[4];
+			for (int i = 0; i < nsnap; i++)
+				sid[i] = store_id(snaps[i]);
+			reopen(e);
+			o = store_get(e->st, id);
+			for (int i = 0; i < nsnap; i++)
+				snaps[i] = store_get(e->st, sid[i]);
+		}
+	}
+	model_check(o, &m);
+	for (int i = 0; i < nsnap; i++)
+		model_check(snaps[i], &frozen[i]);
+	for (int i = 0; i < nsnap; i++)
+		store_put(e->st, snaps[i]);
+	store_put(e->st, o);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+struct reader {
+	struct dobj *o;
+	int ok;
+};
+
+static void *read_many(void *arg)
+{
+	struct reader *r = arg;
+	uint8_t buf[B];
+	r->ok = 1;
+	for (int i = 0; i < 200 && r->ok; i++) {
+		uint64_t blk = (uint64_t)(i * 7 % 64);
+		r->ok = store_read(r->o, buf, B, blk * B) == (ssize_t)B && buf[0] == pattern(blk * B, 1);
+	}
+	return NULL;
+}
+
+static void test_threads_share_and_release_rings(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	write_pat(o, 0, 64 * B, 1);
+	(void)read_many(&(struct reader){ o, 0 }); /* this thread's ring exists now */
+	int fds = count_fds();
+	pthread_t t[6];
+	struct reader r[6];
+	for (int i = 0; i < 6; i++) {
+		r[i].o = o;
+		assert_int_equal(pthread_create(&t[i], NULL, read_many, &r[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_true(r[i].ok);
+	}
+	/* Each thread's ring was closed by the thread-exit destructor. */
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(store_sync(o), 0);
+	store_put(e->st, o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unaligned_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_and_sparse_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_beyond_4g, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cow_layering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_share_and_release_rings, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
