@@ -10,15 +10,16 @@ setup() {
     V=$MNT/pv/vol
 }
 
-# fio_verify RW IOENGINE DIRECT [extra fio args]: write 32 MiB and verify it.
+# fio_verify RW IOENGINE DIRECT [extra fio args]: write and verify 32 MiB
+# sequentially in 128 KiB blocks, or 16 MiB randomly in 4 KiB blocks.
 fio_verify() {
-    local rw=$1 engine=$2 direct=$3 bs=128k depth=1
+    local rw=$1 engine=$2 direct=$3 bs=128k size=32M depth=1
     shift 3
-    [[ $rw == rand* ]] && bs=4k
+    [[ $rw == rand* ]] && bs=4k size=16M
     [[ $engine == io_uring ]] && depth=16
     # shellcheck disable=SC2016 # $jobname and $jobnum are fio's, not the shell's
     run fio --name=vjob --directory="$V" --filename_format='$jobname.$jobnum' \
-        --size=32M --rw="$rw" --bs="$bs" --ioengine="$engine" --iodepth="$depth" \
+        --size="$size" --rw="$rw" --bs="$bs" --ioengine="$engine" --iodepth="$depth" \
         --direct="$direct" --fallocate=none --verify=crc32c --do_verify=1 \
         --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --group_reporting "$@"
     assert_success
@@ -61,7 +62,7 @@ fio_verify() {
 }
 
 @test "fio four concurrent jobs, random write, io_uring, O_DIRECT" {
-    fio_verify randwrite io_uring 1 --numjobs=4 --size=16M
+    fio_verify randwrite io_uring 1 --numjobs=4 --size=8M
     local n
     n=$(find "$V" -name 'vjob.*' | wc -l)
     [ "$n" -eq 4 ] || fail "want 4 job files, found $n"
