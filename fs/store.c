@@ -63,6 +63,11 @@ struct dobj {
 	struct dobj *lru_prev, *lru_next;
 };
 
+/* Blocks [b, b+n) of object id, cleared from its map by a trim. */
+struct trim_run {
+	uint64_t id, b, n;
+};
+
 struct store {
 	char *dir; /* STATE/data */
 	struct db *db;
@@ -74,6 +79,8 @@ struct store {
 	size_t nlru;
 	uint64_t *reap;
 	size_t nreap, capreap;
+	struct trim_run *trims; /* host ranges to punch once trims commit */
+	size_t ntrims, captrims;
 };
 
 static const uint8_t zero_block[STORE_BLOCK];
@@ -1009,17 +1016,12 @@ static int load_map(struct db *db, struct dobj *o)
 	return r;
 }
 
-/* One object from its row and map rows, without its parent. */
-static struct dobj *load_one(struct store *st, uint64_t id, int *err)
+/* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
+ * -ENOMEM. db locked. */
+static int read_row(struct db *db, struct dobj *o)
 {
-	struct dobj *o = obj_new(st, id);
-	if (!o) {
-		*err = ENOMEM;
-		return NULL;
-	}
-	db_lock(st->db);
-	sqlite3_stmt *s = db_prep(st->db, "SELECT parent, refs, trunc_blk FROM dataobjs WHERE id = ?");
-	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk FROM dataobjs WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
 	int r = -ENOENT;
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		o->parent_id = (uint64_t)sqlite3_column_int64(s, 0);
@@ -1029,8 +1031,19 @@ static struct dobj *load_one(struct store *st, uint64_t id, int *err)
 		r = 0;
 	}
 	db_finish(s);
-	if (r == 0)
-		r = load_map(st->db, o);
+	return r == 0 ? load_map(db, o) : r;
+}
+
+/* One object from its row and map rows, without its parent. */
+static struct dobj *load_one(struct store *st, uint64_t id, int *err)
+{
+	struct dobj *o = obj_new(st, id);
+	if (!o) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	db_lock(st->db);
+	int r = read_row(st->db, o);
 	db_unlock(st->db);
 	if (r == 0) {
 		int fd = open_host(st, id, 0);
@@ -1332,16 +1345,8 @@ int store_cow(struct store *st, struct dobj **op)
 	return 1;
 }
 
-/* Later work: when an object's refs fall to 1 and its only holder is a
- * child layer, the blocks the child hides (has bits, or at and past its
- * trunc_blk) are unreachable and can be punched from this host file and
- * cleared from its map. Called with the db locked, inside the caller's
- * transaction. */
-static void trim_unreachable(struct store *st, uint64_t id)
-{
-	(void)st;
-	(void)id;
-}
+/* Called when refs fall to 1: see "Trimming unreachable blocks" below. */
+static void trim_unreachable(struct store *st, uint64_t id);
 
 static void queue_reap(struct store *st, uint64_t id)
 {
@@ -1418,7 +1423,7 @@ int store_ref(struct store *st, uint64_t id, int delta)
 	return 0;
 }
 
-void store_reap(struct store *st)
+static void reap_files(struct store *st)
 {
 	pthread_mutex_lock(&st->lock);
 	uint64_t *ids = st->reap;
@@ -1473,6 +1478,369 @@ void store_reload_refs(struct store *st)
 }
 
 /* ------------------------------------------------------------------ */
+/* Trimming unreachable blocks, and what a release would free         */
+
+/* When an object's only holder is a child layer, the blocks that child
+ * shadows (has bits, or at and past its trunc_blk) can never be read again:
+ * nobody reads the object except through the child. The same holds through
+ * a chain of such sole holders, so the shadow of a layer is the union of
+ * the shadows of every layer above it up to the first one that an inode (or
+ * more than one holder) keeps. Trimming clears the shadowed bits from the
+ * map inside the caller's change and queues the host ranges; store_reap()
+ * punches them once the change is durable, re-checking the committed map,
+ * so a rolled-back change never loses data. The same walk, without
+ * changes, counts what a release would free (store_release_gain). */
+
+/* A layer as seen by the walk: the loaded object if there is one (its map,
+ * flushed or not, is the truth; its maplock is held so a writer cannot grow
+ * the directory under us), else a transient copy read from the db. */
+struct layer {
+	struct dobj *o;
+	int transient;
+};
+
+/* db locked and st->lock held (so a cached object cannot be freed). */
+static int layer_get(struct store *st, uint64_t id, struct layer *l)
+{
+	struct dobj *o = cache_find(st, id);
+	if (o) {
+		pthread_mutex_lock(&o->maplock);
+		*l = (struct layer){ o, 0 };
+		return 0;
+	}
+	if (!(o = obj_new(st, id)))
+		return -ENOMEM;
+	int r = read_row(st->db, o);
+	if (r < 0) {
+		obj_free(o);
+		return r;
+	}
+	*l = (struct layer){ o, 1 };
+	return 0;
+}
+
+static void layer_put(struct layer *l)
+{
+	if (l->transient)
+		obj_free(l->o);
+	else
+		pthread_mutex_unlock(&l->o->maplock);
+}
+
+static int64_t row_refs(struct db *db, uint64_t id)
+{
+	sqlite3_stmt *s = db_prep(db, "SELECT refs FROM dataobjs WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	int64_t refs = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	db_finish(s);
+	return refs;
+}
+
+/* Whether id, once it loses `drop` references (and the child `gone`, if
+ * not 0, is no longer counted), is held by exactly one child layer and
+ * nothing else; *child gets it. Refs rather than inode rows decide, since
+ * callers drop the reference before deleting the inode row. db locked. */
+static int sole_child(struct store *st, uint64_t id, int64_t drop, uint64_t gone, uint64_t *child)
+{
+	if (row_refs(st->db, id) - drop != 1)
+		return 0;
+	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs WHERE parent = ? AND id != ? LIMIT 2");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, (int64_t)gone);
+	int n = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*child = (uint64_t)sqlite3_column_int64(s, 0);
+		n++;
+	}
+	db_finish(s);
+	return n == 1;
+}
+
+struct chain {
+	struct layer *l;
+	size_t n, cap;
+};
+
+static int chain_push(struct store *st, struct chain *c, uint64_t id)
+{
+	if (c->n == MAX_CHAIN)
+		return -ELOOP;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct layer *nl = realloc(c->l, cap * sizeof *nl);
+		if (!nl)
+			return -ENOMEM;
+		c->l = nl;
+		c->cap = cap;
+	}
+	int r = layer_get(st, id, &c->l[c->n]);
+	if (r == 0)
+		c->n++;
+	return r;
+}
+
+static void chain_free(struct chain *c)
+{
+	for (size_t i = c->n; i-- > 0;)
+		layer_put(&c->l[i]);
+	free(c->l);
+}
+
+/* The layers whose shadows hide blocks of holder's parent: holder, and
+ * upward while each is held by one child only. */
+static int chain_up(struct store *st, struct chain *c, uint64_t holder)
+{
+	for (uint64_t cur = holder, next;; cur = next) {
+		int r = chain_push(st, c, cur);
+		if (r < 0 || !sole_child(st, cur, 0, 0, &next))
+			return r;
+	}
+}
+
+/* Blocks of leaf li hidden by some layer of the chain. */
+static void shadow_leaf(const struct chain *c, uint64_t li, uint64_t out[BMAP_LEAF_WORDS])
+{
+	memset(out, 0, BMAP_LEAF_WORDS * sizeof *out);
+	for (size_t k = 0; k < c->n; k++) {
+		const struct dobj *o = c->l[k].o;
+		const struct bmap_leaf *l = bmap_leaf(&o->map, li);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+			out[i] |= ~below_trunc_mask(o, li, i) |
+			          (l ? bmap_word_get(&l->w[BMAP_HAS][i]) : 0);
+	}
+}
+
+/* Queue [b, b+n) of id for punching, merged with the previous run when
+ * contiguous. st->lock held. */
+static void queue_trim(struct store *st, uint64_t id, uint64_t b, uint64_t n)
+{
+	struct trim_run *last = st->ntrims ? &st->trims[st->ntrims - 1] : NULL;
+	if (last && last->id == id && last->b + last->n == b) {
+		last->n += n;
+		return;
+	}
+	if (st->ntrims == st->captrims) {
+		size_t cap = st->captrims ? st->captrims * 2 : 16;
+		struct trim_run *t = realloc(st->trims, cap * sizeof *t);
+		if (!t)
+			return; /* the blocks stay allocated: space, not correctness */
+		st->trims = t;
+		st->captrims = cap;
+	}
+	st->trims[st->ntrims++] = (struct trim_run){ id, b, n };
+}
+
+/* Queue the set bits of one word (blocks base..base+63) as runs. */
+static void queue_word(struct store *st, uint64_t id, uint64_t base, uint64_t w)
+{
+	while (w) {
+		unsigned lo = (unsigned)__builtin_ctzll(w);
+		uint64_t rest = ~(w >> lo);
+		unsigned len = rest ? (unsigned)__builtin_ctzll(rest) : 64 - lo;
+		queue_trim(st, id, base + lo, len);
+		w &= ~bmap_mask(lo, lo + len);
+	}
+}
+
+/* Data blocks of x that the chain shadows; with apply, also clear their
+ * has and data bits (whiteouts there are as useless as data), queue the
+ * host ranges and write the changed leaves to the db. */
+static uint64_t trim_layer(struct store *st, struct dobj *x, const struct chain *c, int apply)
+{
+	uint64_t freed = 0;
+	int changed = 0;
+	for (uint64_t li = bmap_next_leaf(&x->map, 0); li != BMAP_NONE;
+	     li = bmap_next_leaf(&x->map, li + 1)) {
+		struct bmap_leaf *l = bmap_leaf(&x->map, li);
+		uint64_t sh[BMAP_LEAF_WORDS], any = 0;
+		shadow_leaf(c, li, sh);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+			uint64_t has = bmap_word_get(&l->w[BMAP_HAS][i]);
+			uint64_t data = bmap_word_get(&l->w[BMAP_DATA][i]);
+			freed += (uint64_t)__builtin_popcountll(data & sh[i]);
+			any |= (has | data) & sh[i];
+			if (!apply || !((has | data) & sh[i]))
+				continue;
+			queue_word(st, x->id, li * LEAF_BLOCKS + i * 64u, data & sh[i]);
+			bmap_word_put(&l->w[BMAP_HAS][i], has & ~sh[i]);
+			bmap_word_put(&l->w[BMAP_DATA][i], data & ~sh[i]);
+		}
+		if (apply && any) {
+			bmap_leaf_touch(&x->map, l);
+			changed = 1;
+		}
+	}
+	if (changed) {
+		__atomic_store_n(&x->nview, -1, __ATOMIC_RELAXED);
+		/* On failure the leaves stay dirty (a cached object retries at its
+		 * next flush) and store_reap, seeing the data bits still
+		 * committed, leaves the host blocks alone. */
+		flush_locked(st->db, x);
+	}
+	return freed;
+}
+
+/* Trim (apply) or count the blocks of id made unreachable by its sole
+ * holder `holder`, then of each ancestor held only by the layer below it
+ * (their shadows add up). db locked, st->lock held. */
+static uint64_t trim_down(struct store *st, uint64_t id, uint64_t holder, int apply)
+{
+	struct chain c = { 0 };
+	uint64_t freed = 0, next;
+	if (chain_up(st, &c, holder) < 0)
+		goto out;
+	for (uint64_t cur = id;; cur = next) {
+		if (chain_push(st, &c, cur) < 0)
+			break;
+		/* x joins the chain for its ancestors, not for itself. */
+		struct dobj *x = c.l[c.n - 1].o;
+		struct chain above = { c.l, c.n - 1, c.cap };
+		freed += trim_layer(st, x, &above, apply);
+		uint64_t only;
+		next = x->parent_id;
+		if (!next || !sole_child(st, next, 0, 0, &only) || only != cur)
+			break;
+	}
+out:
+	chain_free(&c);
+	return freed;
+}
+
+static void trim_unreachable(struct store *st, uint64_t id)
+{
+	uint64_t child;
+	if (!sole_child(st, id, 0, 0, &child))
+		return;
+	pthread_mutex_lock(&st->lock);
+	trim_down(st, id, child, 1);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Data blocks in id's own layer. */
+static uint64_t own_data(struct store *st, uint64_t id, uint64_t *parent)
+{
+	struct layer l;
+	*parent = 0;
+	if (layer_get(st, id, &l) < 0)
+		return 0;
+	uint64_t n = bmap_count(&l.o->map, BMAP_DATA, 0, MAX_BLOCKS);
+	*parent = l.o->parent_id;
+	layer_put(&l);
+	return n;
+}
+
+uint64_t store_release_gain(struct store *st, uint64_t id)
+{
+	uint64_t freed = 0, gone = 0, child;
+	pthread_mutex_lock(&st->lock);
+	for (size_t depth = 0; id && depth < MAX_CHAIN; depth++) {
+		int64_t refs = row_refs(st->db, id);
+		if (refs == 1) { /* deleted: its data, then its parent loses a child */
+			uint64_t parent;
+			freed += own_data(st, id, &parent);
+			gone = id;
+			id = parent;
+			continue;
+		}
+		if (refs > 1 && sole_child(st, id, 1, gone, &child))
+			freed += trim_down(st, id, child, 0);
+		break;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return freed;
+}
+
+/* After a rollback brought trimmed bits back in the db, put them back in a
+ * cached copy too (its map must not claim less than the db). Both maps are
+ * the same object's: copy every stored leaf that differs. maplock held. */
+static void resync_map(struct dobj *o, const struct dobj *db_copy)
+{
+	for (uint64_t li = bmap_next_leaf(&db_copy->map, 0); li != BMAP_NONE;
+	     li = bmap_next_leaf(&db_copy->map, li + 1)) {
+		const struct bmap_leaf *src = bmap_leaf(&db_copy->map, li);
+		struct bmap_leaf *dst = bmap_leaf_make(&o->map, li);
+		if (!dst)
+			return;
+		for (int k = 0; k < 2; k++)
+			for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+				bmap_word_put(&dst->w[k][i], bmap_word_get(&dst->w[k][i]) |
+				                                     bmap_word_get(&src->w[k][i]));
+	}
+	__atomic_store_n(&o->nview, -1, __ATOMIC_RELAXED);
+}
+
+/* Punch the queued runs of one object [t, end) where the committed map
+ * holds no data. db locked. */
+static void punch_runs(struct store *st, const struct trim_run *t, const struct trim_run *end)
+{
+	struct dobj *d = obj_new(st, t->id);
+	if (!d || read_row(st->db, d) < 0) /* deleted: reaped with its file */
+		goto out;
+	int fd = open_host(st, t->id, 0), stale = 0;
+	for (; t < end; t++)
+		for (uint64_t b = t->b, lim = t->b + t->n; b < lim;) {
+			uint64_t hole = bmap_next_clear(&d->map, BMAP_DATA, b, lim);
+			uint64_t next = bmap_next_set(&d->map, BMAP_DATA, hole, lim);
+			stale |= hole > b;
+			if (fd >= 0 && next > hole &&
+			    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(hole * BS),
+			              (off_t)((next - hole) * BS)) < 0)
+				fprintf(stderr, "volfs: cannot trim object %" PRIu64 ": %s\n", d->id,
+				        strerror(errno));
+			b = next;
+		}
+	if (fd >= 0)
+		close(fd);
+	if (stale) {
+		pthread_mutex_lock(&st->lock);
+		struct dobj *o = cache_find(st, d->id);
+		if (o) {
+			pthread_mutex_lock(&o->maplock);
+			resync_map(o, d);
+			pthread_mutex_unlock(&o->maplock);
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+out:
+	if (d)
+		obj_free(d);
+}
+
+/* Host side of committed trims; like reap_files, held back while the group
+ * transaction is open. The punches run under the db lock so that an id
+ * cannot be deleted and handed out again meanwhile. */
+static void reap_trims(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+	struct trim_run *t = st->trims;
+	size_t n = st->ntrims;
+	st->trims = NULL;
+	st->ntrims = st->captrims = 0;
+	pthread_mutex_unlock(&st->lock);
+	db_lock(st->db);
+	if (st->db->group_open) {
+		pthread_mutex_lock(&st->lock);
+		for (size_t i = 0; i < n; i++)
+			queue_trim(st, t[i].id, t[i].b, t[i].n);
+		pthread_mutex_unlock(&st->lock);
+	} else {
+		for (size_t i = 0, j; i < n; i = j) {
+			for (j = i + 1; j < n && t[j].id == t[i].id;)
+				j++;
+			punch_runs(st, t + i, t + j);
+		}
+	}
+	db_unlock(st->db);
+	free(t);
+}
+
+void store_reap(struct store *st)
+{
+	reap_files(st);
+	reap_trims(st);
+}
+
+/* ------------------------------------------------------------------ */
 /* Opening, closing                                                   */
 
 int store_open(struct store **out, const char *state_dir, struct db *db)
@@ -1523,6 +1891,7 @@ void store_close(struct store *st)
 		}
 	free(st->buckets);
 	free(st->reap);
+	free(st->trims);
 	free(st->dir);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->load_lock);
