@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fs/snapshot.h"
 #include "fs/volume.h"
 #include "meta/objects.h"
 
@@ -147,6 +148,71 @@ static json_object *handle_pv(struct vfs *v, const char *verb, json_object *req)
 	return r < 0 ? answer_error(r, err) : answer_ok(out);
 }
 
+static const char *ns_field(json_object *req)
+{
+	const char *ns = str_field(req, "namespace");
+	return ns && *ns ? ns : "default";
+}
+
+static json_object *result_or_error(int r, const char *err, json_object *out)
+{
+	return r < 0 ? answer_error(r, err) : answer_ok(out);
+}
+
+/* VolumeSnapshots: get, describe, delete; creation is the verb "snapshot". */
+static json_object *handle_vs(struct vfs *v, const char *verb, json_object *req)
+{
+	char err[512] = "";
+	const char *name = str_field(req, "name");
+	json_object *out = NULL, *all;
+	int every = json_object_object_get_ex(req, "allNamespaces", &all) && json_object_get_boolean(all);
+	int r;
+	if (!strcmp(verb, "get")) {
+		r = snapshot_get(v, every ? NULL : ns_field(req), name, &out, err, sizeof err);
+		return r < 0 ? answer_error(r, err) : answer_ok(items_result(out));
+	}
+	if (!name)
+		return answer_error(-EINVAL, "a name is required");
+	if (!strcmp(verb, "describe"))
+		r = snapshot_describe(v, ns_field(req), name, &out, err, sizeof err);
+	else if (!strcmp(verb, "delete")) {
+		r = snapshot_delete(v, ns_field(req), name, err, sizeof err);
+		if (r == 0) {
+			out = json_object_new_object();
+			json_object_object_add(out, "deleted", json_object_new_string(name));
+		}
+	} else {
+		snprintf(err, sizeof err, "verb \"%s\" is not supported for volumesnapshots", verb);
+		r = -EINVAL;
+	}
+	return result_or_error(r, err, out);
+}
+
+/* snapshot {source, name, namespace}, restore {snapshot, name, namespace,
+ * capacity?}, clone {source, name}: sources and results are pv names. */
+static json_object *handle_copy_verbs(struct vfs *v, const char *verb, json_object *req)
+{
+	char err[512] = "";
+	const char *name = str_field(req, "name"), *source = str_field(req, "source");
+	const char *snap = str_field(req, "snapshot");
+	json_object *out = NULL;
+	uint64_t capacity = 0;
+	int r;
+	if (!name)
+		return answer_error(-EINVAL, "a name is required");
+	if (!strcmp(verb, "snapshot"))
+		r = source ? snapshot_create(v, source, ns_field(req), name, &out, err, sizeof err)
+		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
+	else if (!strcmp(verb, "restore")) {
+		u64_field(req, "capacity", &capacity);
+		r = snap ? volume_restore(v, ns_field(req), snap, name, capacity, &out, err, sizeof err)
+		         : (snprintf(err, sizeof err, "a snapshot is required"), -EINVAL);
+	} else
+		r = source ? volume_clone(v, source, name, &out, err, sizeof err)
+		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
+	return result_or_error(r, err, out);
+}
+
 static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 {
 	const char *verb = str_field(req, "verb");
@@ -171,11 +237,15 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 		*shutdown = 1;
 		return answer_ok(NULL);
 	}
+	if (!strcmp(verb, "snapshot") || !strcmp(verb, "restore") || !strcmp(verb, "clone"))
+		return handle_copy_verbs(c->v, verb, req);
 	const char *kind = str_field(req, "kind");
 	if (!kind)
 		return answer_error(-EINVAL, "request has no kind");
 	if (!strcmp(kind, KIND_PV))
 		return handle_pv(c->v, verb, req);
+	if (!strcmp(kind, "VolumeSnapshot"))
+		return handle_vs(c->v, verb, req);
 	char msg[256];
 	snprintf(msg, sizeof msg, "kind %s is not supported by this volfs yet", kind);
 	return answer_error(-EINVAL, msg);

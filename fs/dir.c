@@ -25,6 +25,9 @@ static const struct {
 };
 #define N_ROOT_NAMES (sizeof root_names / sizeof root_names[0])
 
+#define KIND_PV "PersistentVolume"
+#define KIND_VS "VolumeSnapshot"
+
 void virt_stat(uint64_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
@@ -35,9 +38,60 @@ void virt_stat(uint64_t ino, struct stat *st)
 	st->st_size = 4096;
 }
 
+void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = ino;
+	virt_stat(ino, &e->st);
+	e->st.st_mtim.tv_sec = e->st.st_atim.tv_sec = e->st.st_ctim.tv_sec =
+		v->mount_time / 1000000000;
+}
+
+static int is_nsdir(uint64_t ino)
+{
+	return VFS_TREE_OF(ino) == 0 && ino >= VINO_NSDIR_BASE && ino <= VINO_NSDIR_MAX;
+}
+
 static int is_virtual_dir(uint64_t ino)
 {
-	return VFS_TREE_OF(ino) == 0 && ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS;
+	return VFS_TREE_OF(ino) == 0 && ((ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || is_nsdir(ino));
+}
+
+/* The number of /snapshots/<ns>: stable for the life of the mount. */
+static uint64_t nsdir_ino(struct vfs *v, const char *ns)
+{
+	uint64_t ino = 0;
+	pthread_mutex_lock(&v->trees_lock);
+	for (size_t i = 0; i < v->n_nsdirs && !ino; i++)
+		if (!strcmp(v->nsdirs[i], ns))
+			ino = VINO_NSDIR_BASE + i;
+	if (!ino && VINO_NSDIR_BASE + v->n_nsdirs <= VINO_NSDIR_MAX) {
+		char **bigger = realloc(v->nsdirs, (v->n_nsdirs + 1) * sizeof *bigger);
+		char *copy = strdup(ns);
+		if (bigger && copy) {
+			v->nsdirs = bigger;
+			v->nsdirs[v->n_nsdirs] = copy;
+			ino = VINO_NSDIR_BASE + v->n_nsdirs++;
+		} else {
+			if (bigger)
+				v->nsdirs = bigger;
+			free(copy);
+		}
+	}
+	pthread_mutex_unlock(&v->trees_lock);
+	return ino;
+}
+
+static int nsdir_name(struct vfs *v, uint64_t ino, char *ns, size_t len)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&v->trees_lock);
+	if (ino - VINO_NSDIR_BASE < v->n_nsdirs) {
+		snprintf(ns, len, "%s", v->nsdirs[ino - VINO_NSDIR_BASE]);
+		r = 0;
+	}
+	pthread_mutex_unlock(&v->trees_lock);
+	return r;
 }
 
 /* EROFS for snapshots and the virtual directories, ESTALE for deleted
@@ -69,32 +123,63 @@ static int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e)
 	return 0;
 }
 
-static int lookup_virtual(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
+/* The root directory of the tree an object owns. Objects come and go
+ * through the control socket, so the kernel must not cache the name. */
+static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, const char *name,
+                              struct vfs_entry *e)
 {
-	memset(e, 0, sizeof *e);
-	if (parent == VINO_ROOT) {
-		for (size_t i = 0; i < N_ROOT_NAMES; i++)
-			if (strcmp(name, root_names[i].name) == 0) {
-				e->ino = root_names[i].ino;
-				virt_stat(e->ino, &e->st);
-				e->attr_timeout = e->entry_timeout = 3600;
-				return 0;
-			}
-		return -ENOENT;
-	}
-	if (parent != VINO_PV || !v->names.pv_tree)
+	if (!v->names.tree_of)
 		return -ENOENT;
 	db_lock(v->db);
-	uint64_t tree = v->names.pv_tree(v->names.arg, name);
+	uint64_t tree = v->names.tree_of(v->names.arg, kind, ns, name);
 	int err = -ENOENT;
 	struct vnode *n = tree ? vnode_get_locked(v, VFS_INO(tree, 1), &err) : NULL;
 	db_unlock(v->db);
 	if (!n)
 		return err;
 	reply_entry(v, n, e);
-	/* Volumes come and go through the control socket: no name caching. */
 	e->entry_timeout = 0;
 	return 0;
+}
+
+static int ns_has_objects(struct vfs *v, const char *kind, const char *ns)
+{
+	char name[256];
+	uint64_t tree;
+	if (!v->names.next)
+		return 0;
+	db_lock(v->db);
+	int r = v->names.next(v->names.arg, kind, ns, 0, name, sizeof name, &tree);
+	db_unlock(v->db);
+	return r == 0;
+}
+
+static int lookup_virtual(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
+{
+	if (parent == VINO_ROOT) {
+		for (size_t i = 0; i < N_ROOT_NAMES; i++)
+			if (strcmp(name, root_names[i].name) == 0) {
+				virt_entry(v, root_names[i].ino, e);
+				e->attr_timeout = e->entry_timeout = 3600;
+				return 0;
+			}
+		return -ENOENT;
+	}
+	if (parent == VINO_PV)
+		return lookup_object_root(v, KIND_PV, "", name, e);
+	if (parent == VINO_SNAPSHOTS) {
+		if (!ns_has_objects(v, KIND_VS, name))
+			return -ENOENT;
+		uint64_t ino = nsdir_ino(v, name);
+		if (!ino)
+			return -ENOSPC;
+		virt_entry(v, ino, e);
+		return 0;
+	}
+	char ns[256];
+	if (is_nsdir(parent) && nsdir_name(v, parent, ns, sizeof ns) == 0)
+		return lookup_object_root(v, KIND_VS, ns, name, e);
+	return -ENOENT;
 }
 
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
@@ -610,6 +695,50 @@ static int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t
 /* Cookies: 1 after ".", 2 after "..", then 2 + the entry's row id (or the
  * volume's tree id in /pv), so a listing resumes correctly even while
  * entries are added or removed. */
+static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
+                           vfs_fill_fn fill, void *arg)
+{
+	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, tree;
+	char name[256];
+	if (!v->names.next)
+		return 0;
+	for (;;) {
+		db_lock(v->db);
+		int r = v->names.next(v->names.arg, kind, ns, after, name, sizeof name, &tree);
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		if (fill_dir_type(fill, arg, name, VFS_INO(tree, 1), S_IFDIR, (int64_t)tree + 2))
+			return 0;
+		after = tree;
+	}
+}
+
+/* Namespaces are listed in name order; the cookie is the position. */
+static int readdir_namespaces(struct vfs *v, const char *kind, int64_t off, vfs_fill_fn fill,
+                              void *arg)
+{
+	char prev[256] = "", ns[256];
+	if (!v->names.next_ns)
+		return 0;
+	for (int64_t pos = 3;; pos++) {
+		db_lock(v->db);
+		int r = v->names.next_ns(v->names.arg, kind, prev, ns, sizeof ns);
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		snprintf(prev, sizeof prev, "%s", ns);
+		if (pos <= off)
+			continue;
+		uint64_t ino = nsdir_ino(v, ns);
+		if (ino && fill_dir_type(fill, arg, ns, ino, S_IFDIR, pos))
+			return 0;
+	}
+}
+
+/* Cookies: 1 after ".", 2 after "..", then 2 + the entry's row id (or the
+ * volume's tree id in /pv), so a listing resumes correctly even while
+ * entries are added or removed. */
 static int readdir_virtual(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
 {
 	if (ino == VINO_ROOT) {
@@ -619,20 +748,14 @@ static int readdir_virtual(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn
 				return 0;
 		return 0;
 	}
-	if (ino != VINO_PV || !v->names.pv_next)
-		return 0;
-	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, tree;
-	char name[256];
-	for (;;) {
-		db_lock(v->db);
-		int r = v->names.pv_next(v->names.arg, after, name, sizeof name, &tree);
-		db_unlock(v->db);
-		if (r < 0)
-			return 0;
-		if (fill_dir_type(fill, arg, name, VFS_INO(tree, 1), S_IFDIR, (int64_t)tree + 2))
-			return 0;
-		after = tree;
-	}
+	if (ino == VINO_PV)
+		return readdir_objects(v, KIND_PV, "", off, fill, arg);
+	if (ino == VINO_SNAPSHOTS)
+		return readdir_namespaces(v, KIND_VS, off, fill, arg);
+	char ns[256];
+	if (is_nsdir(ino) && nsdir_name(v, ino, ns, sizeof ns) == 0)
+		return readdir_objects(v, KIND_VS, ns, off, fill, arg);
+	return 0;
 }
 
 int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
@@ -680,4 +803,11 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 			return 0;
 		after = batch[count - 1].id;
 	}
+}
+
+void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name)
+{
+	uint64_t dir = nsdir_ino(v, ns);
+	if (dir)
+		vfs_invalidate_name(v, dir, name);
 }

@@ -40,7 +40,9 @@ int64_t vfs_now_ns(void)
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st)
 {
 	if (VFS_TREE_OF(ino) == 0) {
-		virt_stat(ino, st);
+		struct vfs_entry e;
+		virt_entry(v, ino, &e);
+		*st = e.st;
 		return 0;
 	}
 	int err;

@@ -139,6 +139,12 @@ int store_flush(struct store *st, struct dobj *o);
 /* Flush every dirty loaded object. db locked. */
 int store_flush_all(struct store *st);
 
+/* Data blocks that dropping one inode reference to object id would free:
+ * all of its own data if that is its last reference (and, in turn, its
+ * parent's gain); if its only other holder is one child layer, the blocks
+ * that child shadows (they become unreachable and are trimmed). db locked. */
+uint64_t store_release_gain(struct store *st, uint64_t id);
+
 /* Host-file path of an object (for --check and tests). */
 void store_path(struct store *st, uint64_t id, char *buf, size_t len);
 

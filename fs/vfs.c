@@ -41,10 +41,7 @@ static int sweep_orphans(struct vfs *v)
 	for (size_t i = 0; r == 0 && i < count; i++)
 		r = vnode_row_delete(v, list[i].tree, list[i].ino, list[i].obj);
 	free(list);
-	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
-	if (r == 0)
-		store_reap(v->store);
-	return r;
+	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 }
 
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen)
@@ -56,6 +53,7 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	}
 	v->state_dir = strdup(state_dir);
 	v->readonly = readonly;
+	v->mount_time = vfs_now_ns();
 	pthread_mutex_init(&v->itab_lock, NULL);
 	pthread_mutex_init(&v->trees_lock, NULL);
 	v->itab = calloc(ITAB_BUCKETS, sizeof *v->itab);
@@ -76,6 +74,8 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	if (r == 0)
 		r = tree_load_all(v);
 	db_unlock(v->db);
+	if (r == 0)
+		store_reap(v->store); /* the swept orphans' files */
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load volumes from %s: %s", path, strerror(-r));
 		vfs_close(v);
@@ -122,6 +122,9 @@ void vfs_close(struct vfs *v)
 	if (v->db)
 		db_close(v->db);
 	tree_free_all(v);
+	for (size_t i = 0; i < v->n_nsdirs; i++)
+		free(v->nsdirs[i]);
+	free(v->nsdirs);
 	pthread_mutex_destroy(&v->itab_lock);
 	pthread_mutex_destroy(&v->trees_lock);
 	free(v->state_dir);

@@ -33,6 +33,9 @@
 
 /* Virtual directories (tree 0). */
 enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5 };
+/* /snapshots/<ns> directories get numbers from here on, as they are seen. */
+#define VINO_NSDIR_BASE 0x1000
+#define VINO_NSDIR_MAX 0xfffff
 
 struct vfs;
 struct vnode;
@@ -63,6 +66,8 @@ void vfs_close(struct vfs *v);
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
 /* Tell the kernel a name in a virtual directory went away. */
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
+/* ... and MOUNT/snapshots/<ns>/<name>. */
+void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name);
 struct db *vfs_db(struct vfs *v);
 struct store *vfs_store(struct vfs *v);
 
@@ -131,6 +136,10 @@ int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
 int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
                          uint64_t *tree_id);
 int vfs_tree_delete_rows(struct vfs *v, uint64_t tree_id);
+/* A new tree (kind "snapshot" or "volume") with the contents of src, sharing
+ * its data objects copy-on-write. Freeze src first unless it is read-only. */
+int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
+                       uint64_t *tree_id);
 
 /* Flush and write-lock the tree (no writer in flight) for a consistent copy;
  * unlock with vfs_tree_thaw. */
@@ -138,12 +147,18 @@ int vfs_tree_freeze(struct vfs *v, uint64_t tree_id);
 void vfs_tree_thaw(struct vfs *v, uint64_t tree_id);
 
 /* Name -> tree resolution for the virtual directories, installed by the
- * volume layer; called with the db lock held. pv_tree returns 0 if none. */
+ * volume layer; called with the db lock held. Objects are Kubernetes
+ * objects (kind, namespace, name) that own a tree: /pv lists kind
+ * PersistentVolume in namespace "", /snapshots/<ns>/ lists VolumeSnapshot. */
 struct vfs_names {
-	uint64_t (*pv_tree)(void *arg, const char *name);
-	/* The volume with the smallest tree id above after_tree: 0 and its
-	 * name and tree, or -ENOENT when there is none. db locked. */
-	int (*pv_next)(void *arg, uint64_t after_tree, char *name, size_t len, uint64_t *tree);
+	/* The tree of an object, or 0. */
+	uint64_t (*tree_of)(void *arg, const char *kind, const char *ns, const char *name);
+	/* The object with the smallest tree id above after: 0, or -ENOENT. */
+	int (*next)(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
+	            size_t len, uint64_t *tree);
+	/* The first namespace after `after` (in name order) holding objects of
+	 * kind: 0, or -ENOENT. */
+	int (*next_ns)(void *arg, const char *kind, const char *after, char *ns, size_t len);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

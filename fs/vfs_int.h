@@ -76,6 +76,10 @@ struct vfs {
 	struct vtree *trees;
 	struct vfs_notify notify;
 	struct vfs_names names;
+	/* namespace directories under /snapshots, by number (trees_lock) */
+	char **nsdirs;
+	size_t n_nsdirs;
+	int64_t mount_time; /* ns: times of the virtual directories */
 };
 
 int64_t vfs_now_ns(void);
@@ -108,6 +112,7 @@ void tree_free_all(struct vfs *v);
 
 /* dir.c */
 void virt_stat(uint64_t ino, struct stat *st);
+void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e);
 int tree_writable(struct vfs *v, uint64_t ino);
 
 #endif

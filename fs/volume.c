@@ -4,6 +4,7 @@
  * resolution behind MOUNT/pv/<name>.
  */
 #include "fs/volume.h"
+#include "fs/snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,23 +14,32 @@
 #include "meta/objects.h"
 #include "meta/quantity.h"
 
-static uint64_t pv_tree(void *arg, const char *name)
+static uint64_t object_tree(void *arg, const char *kind, const char *ns, const char *name)
 {
 	struct db *db = arg;
-	sqlite3_stmt *st = db_prep(db, "SELECT tree FROM objects WHERE kind='" KIND_PV "' "
-	                               "AND namespace='' AND name=?");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_stmt *st = db_prep(db, "SELECT tree FROM objects WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	uint64_t tree = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	db_finish(st);
 	return tree;
 }
 
-static int pv_next(void *arg, uint64_t after, char *name, size_t len, uint64_t *tree)
+static uint64_t pv_tree(struct db *db, const char *name)
+{
+	return object_tree(db, KIND_PV, "", name);
+}
+
+static int object_next(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
+                       size_t len, uint64_t *tree)
 {
 	struct db *db = arg;
-	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind='" KIND_PV "' "
+	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind=? AND namespace=? "
 	                               "AND tree > ? ORDER BY tree LIMIT 1");
-	sqlite3_bind_int64(st, 1, (int64_t)after);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)after);
 	int r = -ENOENT;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -40,9 +50,26 @@ static int pv_next(void *arg, uint64_t after, char *name, size_t len, uint64_t *
 	return r;
 }
 
+static int object_next_ns(void *arg, const char *kind, const char *after, char *ns, size_t len)
+{
+	struct db *db = arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT namespace FROM objects WHERE kind=? AND namespace > ? "
+	                               "AND tree IS NOT NULL ORDER BY namespace LIMIT 1");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(ns, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+	}
+	db_finish(st);
+	return r;
+}
+
 void volume_install_names(struct vfs *v)
 {
-	struct vfs_names n = {.pv_tree = pv_tree, .pv_next = pv_next, .arg = vfs_db(v)};
+	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
+	                      .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 }
 
@@ -71,7 +98,7 @@ static json_object *pv_body(uint64_t capacity)
 	return o;
 }
 
-static int finish_txn(struct db *db, int r)
+int finish_txn(struct db *db, int r)
 {
 	if (r == 0)
 		return db_commit(db);
@@ -79,8 +106,15 @@ static int finish_txn(struct db *db, int r)
 	return r;
 }
 
-int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
-                     char *err, size_t errlen)
+static int make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree)
+{
+	(void)arg;
+	return vfs_tree_create_rows(v, "volume", capacity, 0, tree);
+}
+
+int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
+                          volume_tree_maker make_tree, void *arg, const char *event,
+                          json_object **out, char *err, size_t errlen)
 {
 	if (name_check_subdomain(name, err, errlen) < 0)
 		return -EINVAL;
@@ -96,11 +130,11 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_ob
 	if (r == -EEXIST)
 		snprintf(err, errlen, "persistentvolumes \"%s\" already exists", name);
 	if (r == 0) {
-		r = vfs_tree_create_rows(v, "volume", capacity, 0, &tree);
+		r = make_tree(v, arg, capacity, &tree);
 		if (r == 0)
 			r = obj_insert(db, KIND_PV, "", name, body, tree);
 		if (r == 0)
-			event_add(db, KIND_PV, "", name, "Normal", "Created", "volume created");
+			event_add(db, KIND_PV, "", name, "Normal", "Created", event);
 		r = finish_txn(db, r);
 		if (r == 0)
 			r = vfs_tree_attach(v, tree, "volume", capacity, 0);
@@ -114,6 +148,21 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_ob
 	}
 	*out = body;
 	return 0;
+}
+
+int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
+                     char *err, size_t errlen)
+{
+	return volume_pv_create_with(v, name, capacity, make_empty_tree, NULL, "volume created", out,
+	                             err, errlen);
+}
+
+uint64_t volume_pv_tree(struct vfs *v, const char *name)
+{
+	db_lock(vfs_db(v));
+	uint64_t tree = pv_tree(vfs_db(v), name);
+	db_unlock(vfs_db(v));
+	return tree;
 }
 
 static int not_found(const char *name, char *err, size_t errlen)
@@ -234,7 +283,7 @@ int volume_pv_get(struct vfs *v, const char *name, json_object **items, char *er
 	return 0;
 }
 
-static json_object *usage_of(struct vfs *v, uint64_t tree)
+json_object *usage_of(struct vfs *v, uint64_t tree)
 {
 	struct vtree *t = vfs_tree_get(v, tree);
 	uint64_t cap = t ? vfs_tree_capacity(t) : 0, used = t ? vfs_tree_used_bytes(t) : 0;
@@ -274,6 +323,7 @@ json_object *volume_df(struct vfs *v)
 	                               "FROM objects o WHERE o.tree IS NOT NULL ORDER BY o.namespace, o.name");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_object *u = usage_of(v, (uint64_t)sqlite3_column_int64(st, 3));
+		json_object_object_add(u, "tree", json_object_new_int64(sqlite3_column_int64(st, 3)));
 		json_object_object_add(u, "kind", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
 		json_object_object_add(u, "namespace", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
 		json_object_object_add(u, "name", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
@@ -282,5 +332,15 @@ json_object *volume_df(struct vfs *v)
 	}
 	db_finish(st);
 	db_unlock(db);
+	/* Outside the db lock: the snapshot accounting takes it per tree. */
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		json_object *u = json_object_array_get_idx(items, i), *tree, *kind;
+		json_object_object_get_ex(u, "tree", &tree);
+		json_object_object_get_ex(u, "kind", &kind);
+		uint64_t bytes = strcmp(json_object_get_string(kind), KIND_PV) ? 0
+		                 : snapshot_bytes_of_volume(v, (uint64_t)json_object_get_int64(tree));
+		json_object_object_add(u, "snapshotBytes", json_object_new_int64((int64_t)bytes));
+		json_object_object_del(u, "tree");
+	}
 	return items;
 }

@@ -50,6 +50,11 @@ static const char *const db_migrations[] = {
 	"  refs INTEGER NOT NULL, trunc_blk INTEGER);"
 	"CREATE TABLE objmap(obj INTEGER NOT NULL, leaf INTEGER NOT NULL,"
 	"  has BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY(obj, leaf)) WITHOUT ROWID;",
+
+	/* 1 -> 2: "is this object's only holder one child layer?" is asked for
+	 * every object a snapshot deletion releases. */
+	"CREATE INDEX dataobjs_parent ON dataobjs(parent);"
+	"CREATE INDEX inodes_obj ON inodes(obj);",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
