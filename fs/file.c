@@ -338,7 +338,9 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	if (r < 0)
 		return r;
 	uint64_t need = store_absent_blocks(n->obj, off, len);
-	ssize_t w = tree_reserve(n->tree, need);
+	ssize_t w = host_space_ok(v, need);
+	if (w == 0)
+		w = tree_reserve(n->tree, need);
 	int64_t delta = 0;
 	if (w == 0) {
 		w = store_write(n->obj, buf, len, off, &delta);
@@ -401,7 +403,9 @@ static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t o
 		delta = 0;
 	}
 	uint64_t need = store_absent_blocks(n->obj, off, len);
-	r = tree_reserve(n->tree, need);
+	r = host_space_ok(v, need);
+	if (r == 0)
+		r = tree_reserve(n->tree, need);
 	if (r < 0)
 		return r;
 	r = store_allocate(n->obj, off, len, &delta);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,12 +110,36 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	}
 	if (!d->state)
 		d->state = default_state();
-	if (!d->check) {
-		if (optind != argc - 1) {
-			fprintf(stderr, "volfs: exactly one MOUNTPOINT is required (see volfs --help)\n");
+	if (!d->check && optind == argc - 1)
+		d->mountpoint = argv[optind];
+	return 0;
+}
+
+/* fuse_daemonize() changes to "/", so relative paths must be resolved
+ * first; the state directory may not exist yet. */
+static int absolute_paths(struct daemon *d)
+{
+	static char state[PATH_MAX], mnt[PATH_MAX];
+	if (!realpath(d->state, state)) {
+		fprintf(stderr, "volfs: state directory %s: %s\n", d->state, strerror(errno));
+		return -1;
+	}
+	d->state = state;
+	if (d->mountpoint) {
+		if (!realpath(d->mountpoint, mnt)) {
+			fprintf(stderr, "volfs: mount point %s: %s\n", d->mountpoint, strerror(errno));
 			return -1;
 		}
-		d->mountpoint = argv[optind];
+		d->mountpoint = mnt;
+	}
+	return 0;
+}
+
+static int check_args(struct daemon *d, int argc)
+{
+	if (!d->check && optind != argc - 1) {
+		fprintf(stderr, "volfs: exactly one MOUNTPOINT is required (see volfs --help)\n");
+		return -1;
 	}
 	return 0;
 }
@@ -303,12 +328,14 @@ static int serve(struct daemon *d, char *argv0)
 int main(int argc, char **argv)
 {
 	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER};
-	if (parse_args(&d, argc, argv) < 0)
+	if (parse_args(&d, argc, argv) < 0 || check_args(&d, argc) < 0)
 		return 2;
 	if (mkdir_p(d.state, 0700) < 0) {
 		fprintf(stderr, "volfs: cannot create state directory %s: %s\n", d.state, strerror(errno));
 		return 1;
 	}
+	if (absolute_paths(&d) < 0)
+		return 1;
 	int lock = lock_state(d.state);
 	if (lock < 0)
 		return 1;

@@ -565,8 +565,10 @@ ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, i
 	}
 	if (w < 0)
 		return w;
+	/* uring resubmits short writes until one fails: a short total is the
+	 * host filesystem running out of space. */
 	if ((size_t)w != want)
-		return -EIO;
+		return -ENOSPC;
 	mark_data(o, b0, n);
 	nview_add(o, (int64_t)added);
 	*delta = (int64_t)added;
@@ -2028,4 +2030,32 @@ int store_check(struct store *st, void (*report)(void *arg, const char *msg), vo
 	check_dangling(st, &c);
 	check_host_files(st, &c);
 	return c.problems;
+}
+
+/* Host files whose rows never committed (the daemon was killed before its
+ * group commit) hold only unacknowledged data: remove them at startup so
+ * the state directory and the database agree again. db locked. */
+int store_sweep_orphans(struct store *st)
+{
+	int removed = 0;
+	for (int x = 0; x < 256; x++) {
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%s/%02x", st->dir, x);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			char *end;
+			uint64_t id = strtoull(e->d_name, &end, 10);
+			if (e->d_name[0] == '.' || *end || row_exists(st->db, id))
+				continue;
+			char path[4500];
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			if (unlink(path) == 0)
+				removed++;
+		}
+		closedir(d);
+	}
+	return removed;
 }

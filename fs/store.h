@@ -145,6 +145,10 @@ int store_flush_all(struct store *st);
  * that child shadows (they become unreachable and are trimmed). db locked. */
 uint64_t store_release_gain(struct store *st, uint64_t id);
 
+/* Remove host files that have no object row (left by a crash before the
+ * rows committed). Returns how many. db locked. */
+int store_sweep_orphans(struct store *st);
+
 /* Host-file path of an object (for --check and tests). */
 void store_path(struct store *st, uint64_t id, char *buf, size_t len);
 

@@ -105,6 +105,7 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 /* tree.c */
 struct vtree *tree_of(struct vfs *v, uint64_t ino);
 int tree_reserve(struct vtree *t, uint64_t blocks);
+int host_space_ok(struct vfs *v, uint64_t blocks);
 void tree_unreserve(struct vtree *t, uint64_t blocks);
 void tree_account(struct vtree *t, int64_t delta);
 int tree_load_all(struct vfs *v);

@@ -192,9 +192,14 @@ int db_group_commit(struct db *db)
 	if (!db->group_open)
 		return 0;
 	int r = db_exec(db, "COMMIT");
-	if (r < 0)
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	/* A commit that failed (a full disk) leaves the transaction open:
+	 * keep it, so the changes already applied in memory are retried at the
+	 * next commit instead of silently dropped. */
+	if (r < 0 && sqlite3_get_autocommit(db->h) == 0)
+		return -ENOSPC;
 	db->group_open = 0;
+	if (r < 0)
+		fprintf(stderr, "volfs: sqlite rolled back a group commit: recent metadata changes are lost\n");
 	return r;
 }
 
