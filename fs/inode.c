@@ -397,34 +397,54 @@ int vnode_flush(struct vfs *v, struct vnode *n)
 	return r;
 }
 
+/* Take the dirty inodes (optionally only of one tree) off the dirty list
+ * into an array. Each keeps the pin the list held. The batch cannot be
+ * chained through dnext: a writer may put an inode back on the list (and
+ * rewrite dnext) while the batch is being written. */
+static struct vnode **take_dirty(struct vfs *v, uint64_t only_tree, size_t *count)
+{
+	pthread_mutex_lock(&v->itab_lock);
+	size_t n = 0, cap = 64;
+	struct vnode **batch = malloc(cap * sizeof *batch);
+	struct vnode **link = &v->dirty;
+	while (batch && *link) {
+		struct vnode *x = *link;
+		if (only_tree && x->tree->id != only_tree) {
+			link = &x->dnext;
+			continue;
+		}
+		if (n == cap) {
+			struct vnode **bigger = realloc(batch, 2 * cap * sizeof *batch);
+			if (!bigger)
+				break;
+			batch = bigger;
+			cap *= 2;
+		}
+		*link = x->dnext;
+		x->on_dirty = 0;
+		batch[n++] = x;
+	}
+	pthread_mutex_unlock(&v->itab_lock);
+	*count = n;
+	return batch;
+}
+
 /* Group commit: every dirty inode (optionally only of one tree) in one
  * transaction. Each inode's contents lock is held while its map is written,
  * so no writer changes a map under store_flush. */
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 {
-	pthread_mutex_lock(&v->itab_lock);
-	struct vnode *list = NULL, *keep = NULL;
-	while (v->dirty) {
-		struct vnode *n = v->dirty;
-		v->dirty = n->dnext;
-		if (only_tree && n->tree->id != only_tree) {
-			n->dnext = keep;
-			keep = n;
-			continue;
-		}
-		n->on_dirty = 0; /* its list pin moves to `list` */
-		n->dnext = list;
-		list = n;
-	}
-	v->dirty = keep;
-	pthread_mutex_unlock(&v->itab_lock);
-
+	size_t count;
+	struct vnode **batch = take_dirty(v, only_tree, &count);
+	if (!batch)
+		return -ENOMEM;
 	int r = 0;
-	for (struct vnode *n = list; n; n = n->dnext)
-		pthread_rwlock_rdlock(&n->lock);
+	for (size_t i = 0; i < count; i++)
+		pthread_rwlock_rdlock(&batch[i]->lock);
 	db_lock(v->db);
-	if (list && db_begin(v->db) == 0) {
-		for (struct vnode *n = list; n && r == 0; n = n->dnext) {
+	if (count && db_begin(v->db) == 0) {
+		for (size_t i = 0; i < count && r == 0; i++) {
+			struct vnode *n = batch[i];
 			if (n->tree->dead)
 				continue;
 			if (n->obj)
@@ -435,13 +455,14 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 	}
 	db_unlock(v->db);
-	for (struct vnode *n = list, *next; n; n = next) {
-		next = n->dnext;
+	for (size_t i = 0; i < count; i++) {
+		struct vnode *n = batch[i];
 		pthread_rwlock_unlock(&n->lock);
 		if (r < 0 && !n->tree->dead)
 			vnode_mark_dirty(v, n);
 		vnode_put(v, n);
 	}
+	free(batch);
 	return r;
 }
 

@@ -113,7 +113,7 @@ void vfs_close(struct vfs *v)
 				pthread_mutex_lock(&v->itab_lock);
 				n->nlookup = 0;
 				n->nopen = 0;
-				n->ref++;
+				n->ref = 1; /* ours alone: nothing else runs now */
 				pthread_mutex_unlock(&v->itab_lock);
 				vnode_put(v, n);
 			}
