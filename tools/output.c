@@ -578,6 +578,64 @@ static void print_pv_table(FILE *f, struct json_object *items, int wide, time_t 
 	table_free(t);
 }
 
+/* Where a snapshot came from, in kubectl's TYPE/NAME form: "pv/data", or
+ * "pvc/data" for a claim (spec.source.persistentVolumeClaimName). */
+static void snapshot_source(struct json_object *vs, char *buf, size_t len)
+{
+	const char *pv = json_path_str(vs, "spec.source.persistentVolumeName", NULL);
+	const char *pvc = json_path_str(vs, "spec.source.persistentVolumeClaimName", NULL);
+
+	if (pvc)
+		snprintf(buf, len, "pvc/%s", pvc);
+	else if (pv)
+		snprintf(buf, len, "pv/%s", pv);
+	else
+		buf[0] = '\0';
+}
+
+/* kubectl's VolumeSnapshot columns (the CRD's additionalPrinterColumns),
+ * with SOURCE in SOURCEPVC's place: volfs snapshots persistent volumes,
+ * so the source is "pv/NAME" (or "pvc/NAME" for a claim). Missing values
+ * print as blank cells and dates as ages, as kubectl prints them. */
+static void print_vs_table(FILE *f, struct json_object *items, int all_namespaces, time_t now)
+{
+	static const char *const head[] = {
+		"NAME", "READYTOUSE", "SOURCE", "SOURCESNAPSHOTCONTENT", "RESTORESIZE",
+		"SNAPSHOTCLASS", "SNAPSHOTCONTENT", "CREATIONTIME", "AGE", NULL,
+	};
+	struct table *t = table_new(9 + (all_namespaces != 0));
+	size_t n = json_object_array_length(items);
+	char source[512], created[32], age[32];
+
+	if (all_namespaces)
+		table_cell(t, "NAMESPACE");
+	header_cells(t, head);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(items, i);
+		const char *ctime = json_path_str(o, "status.creationTime", NULL);
+
+		snapshot_source(o, source, sizeof source);
+		if (ctime)
+			output_age(ctime, now, created, sizeof created);
+		else
+			created[0] = '\0';
+		output_age(json_path_str(o, "metadata.creationTimestamp", NULL), now, age, sizeof age);
+		if (all_namespaces)
+			table_cell(t, json_path_str(o, "metadata.namespace", ""));
+		table_cell(t, json_path_str(o, "metadata.name", ""));
+		table_cell(t, json_path_str(o, "status.readyToUse", ""));
+		table_cell(t, source);
+		table_cell(t, json_path_str(o, "spec.source.volumeSnapshotContentName", ""));
+		table_cell(t, json_path_str(o, "status.restoreSize", ""));
+		table_cell(t, json_path_str(o, "spec.volumeSnapshotClassName", ""));
+		table_cell(t, json_path_str(o, "status.boundVolumeSnapshotContentName", ""));
+		table_cell(t, created);
+		table_cell(t, age);
+	}
+	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
+	table_free(t);
+}
+
 /* NAME AGE, kubectl's columns for a kind it has no printer for. */
 static void print_generic_table(FILE *f, struct json_object *items, int all_namespaces, time_t now)
 {
@@ -657,6 +715,8 @@ void output_get(FILE *f, const struct kind_info *k, struct json_object *items, i
 	default:
 		if (strcmp(k->kind, "PersistentVolume") == 0)
 			print_pv_table(f, items, fmt == OUTPUT_WIDE, now);
+		else if (strcmp(k->kind, "VolumeSnapshot") == 0)
+			print_vs_table(f, items, all_namespaces, now);
 		else
 			print_generic_table(f, items, all_namespaces && k->namespaced, now);
 		break;
@@ -816,6 +876,40 @@ static void pv_fields(struct fields *fl, struct json_object *pv, struct json_obj
 	field(fl, "Message", "%s", json_path_str(pv, "status.message", ""));
 }
 
+/* A size member of o as "1.5Gi", or NULL when missing. */
+static const char *size_text(struct json_object *o, const char *member, char *buf, size_t len)
+{
+	uint64_t b;
+
+	if (json_path_bytes(o, member, &b) < 0)
+		return NULL;
+	output_human_size(b, buf, len);
+	return buf;
+}
+
+static void vs_fields(struct fields *fl, struct json_object *vs, struct json_object *usage, time_t now)
+{
+	const char *ctime = json_path_str(vs, "status.creationTime",
+					  json_path_str(vs, "metadata.creationTimestamp", NULL));
+	const char *class = json_path_str(vs, "spec.volumeSnapshotClassName", NULL);
+	char source[512], age[32], buf[32];
+
+	snapshot_source(vs, source, sizeof source);
+	output_age(ctime, now, age, sizeof age);
+	field(fl, "Source", "%s", source);
+	if (class)
+		field(fl, "Snapshot Class", "%s", class);
+	field(fl, "Creation Time", "%s (%s ago)", ctime ? ctime : "<unknown>", age);
+	field(fl, "Ready To Use", "%s", json_path_str(vs, "status.readyToUse", "false"));
+	field(fl, "Restore Size", "%s", json_path_str(vs, "status.restoreSize", "<unknown>"));
+	if (size_text(usage, "used", buf, sizeof buf))
+		field(fl, "Data", "%s", buf);
+	if (size_text(usage, "exclusiveBytes", buf, sizeof buf))
+		field(fl, "Held Only Here", "%s (freed when this snapshot is deleted)", buf);
+	if (json_path(vs, "status.error.message"))
+		field(fl, "Error", "%s", json_path_str(vs, "status.error.message", ""));
+}
+
 static void generic_fields(struct fields *fl, struct json_object *obj, struct json_object *usage, time_t now)
 {
 	char age[32];
@@ -861,6 +955,8 @@ void output_describe(FILE *f, const struct kind_info *k, struct json_object *ans
 	metadata_fields(&fl, k, obj);
 	if (strcmp(k->kind, "PersistentVolume") == 0)
 		pv_fields(&fl, obj, usage);
+	else if (strcmp(k->kind, "VolumeSnapshot") == 0)
+		vs_fields(&fl, obj, usage, now);
 	else
 		generic_fields(&fl, obj, usage, now);
 	if (!have_events)
@@ -916,11 +1012,21 @@ void output_df(FILE *f, struct json_object *items)
 		table_cell(t, *ns ? ns : "-");
 		table_cell(t, json_path_str(o, "name", ""));
 		table_cell(t, json_path_str(o, "kind", ""));
+		int is_snapshot = strcmp(json_path_str(o, "kind", ""), "VolumeSnapshot") == 0;
+
+		/* A snapshot is read-only: nothing is available in it, and it
+		 * has no snapshots of its own. Its used is the data it shows. */
 		size_cell(t, o, "capacity");
 		size_cell(t, o, "used");
-		size_cell(t, o, "available");
+		if (is_snapshot)
+			table_cell(t, "-");
+		else
+			size_cell(t, o, "available");
 		use_percent_cell(t, o);
-		size_cell(t, o, "snapshotBytes");
+		if (is_snapshot)
+			table_cell(t, "-");
+		else
+			size_cell(t, o, "snapshotBytes");
 	}
 	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
 	table_free(t);

@@ -660,6 +660,165 @@ static int run_resize(struct invocation *inv)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* snapshot, restore, clone */
+
+static const struct kind_info *kind_of(const char *kind)
+{
+	const struct kind_info *k = kind_lookup(kind);
+
+	if (!k)
+		abort(); /* the kind table always has the kinds volctl names */
+	return k;
+}
+
+/* A volume on the command line: "pv/NAME" (any spelling of the kind), or a
+ * bare NAME when bare_ok. Claims are refused until volfs has them.
+ * role names the argument in messages ("source", "new volume"). */
+static int volume_ref(const struct invocation *inv, const char *arg, const char *role, int bare_ok,
+		      const char **name)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!slash) {
+		if (!bare_ok)
+			return fail("the %s \"%s\" needs a type: pv/%s (kubectl's TYPE/NAME form); see 'volctl %s --help'",
+				    role, arg, arg, inv->verb->name);
+		*name = arg;
+	} else {
+		char type[256];
+		const struct kind_info *k;
+
+		snprintf(type, sizeof type, "%.*s", (int)(slash - arg), arg);
+		if (!(k = resolve_kind(type)))
+			return 1;
+		if (strcmp(k->kind, "PersistentVolumeClaim") == 0)
+			return fail("%s \"%s\": claims are not supported yet; name a persistent volume as pv/NAME",
+				    role, arg);
+		if (strcmp(k->kind, "PersistentVolume") != 0)
+			return fail("the %s must be a persistent volume (pv/NAME), not %s", role, k->plural);
+		*name = slash + 1;
+	}
+	return check_name(*name);
+}
+
+/* A snapshot on the command line: "NAME" or "vs/NAME". */
+static int snapshot_ref(const char *arg, const char **name)
+{
+	const char *slash = strchr(arg, '/');
+
+	*name = arg;
+	if (slash) {
+		char type[256];
+		const struct kind_info *k;
+
+		snprintf(type, sizeof type, "%.*s", (int)(slash - arg), arg);
+		if (!(k = resolve_kind(type)))
+			return 1;
+		if (strcmp(k->kind, "VolumeSnapshot") != 0)
+			return fail("\"%s\" is not a volume snapshot (vs/NAME or NAME)", arg);
+		*name = slash + 1;
+	}
+	return check_name(*name);
+}
+
+/* -n NS (default "default"), checked. */
+static int snapshot_namespace(const struct invocation *inv, const char **ns)
+{
+	char err[512];
+
+	*ns = has_flag(inv, F_NAMESPACE) ? inv->value[F_NAMESPACE] : "default";
+	if (name_check_label(*ns, err, sizeof err) < 0)
+		return fail("%s", err);
+	return 0;
+}
+
+/* Exactly n positional arguments; what says which ("a source and a
+ * snapshot name"), form how they are written. */
+static int check_npos(const struct invocation *inv, size_t n, const char *what, const char *form)
+{
+	if (inv->npos < n)
+		return fail("%s %s required: volctl %s %s; see 'volctl %s --help'", what, n > 1 ? "are" : "is",
+			    inv->verb->name, form, inv->verb->name);
+	if (inv->npos > n)
+		return fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[n], inv->verb->name);
+	return 0;
+}
+
+/* The answer of snapshot, restore or clone: the new object, or a line. */
+static int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
+		      enum output_format fmt, const char *name, const char *how)
+{
+	if (has_flag(inv, F_OUTPUT))
+		output_object(stdout, k, obj, fmt);
+	else
+		printf("%s/%s %s\n", k->singular, name, how);
+	json_object_put(obj);
+	return 0;
+}
+
+static int run_snapshot(struct invocation *inv)
+{
+	const char *source, *name, *ns;
+	struct json_object *req, *obj;
+	enum output_format fmt;
+
+	if (check_npos(inv, 2, "a source and a snapshot name", "pv/SOURCE SNAPSHOT") || check_output(inv, &fmt) ||
+	    volume_ref(inv, inv->pos[0], "source", 0, &source) || check_name(name = inv->pos[1]) ||
+	    snapshot_namespace(inv, &ns))
+		return 1;
+	req = new_request("snapshot", NULL, name);
+	json_object_object_add(req, "source", json_object_new_string(source));
+	json_object_object_add(req, "namespace", json_object_new_string(ns));
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	return print_made(inv, kind_of("VolumeSnapshot"), obj, fmt, name, "created");
+}
+
+static int run_restore(struct invocation *inv)
+{
+	const char *snap, *name, *ns;
+	struct json_object *req, *obj;
+	enum output_format fmt;
+	uint64_t bytes = 0;
+	char how[600];
+
+	if (check_npos(inv, 2, "a snapshot and a new volume name", "SNAPSHOT pv/NEW") || check_output(inv, &fmt) ||
+	    snapshot_ref(inv->pos[0], &snap) || volume_ref(inv, inv->pos[1], "new volume", 1, &name) ||
+	    snapshot_namespace(inv, &ns))
+		return 1;
+	if (has_flag(inv, F_CAPACITY) && check_size(inv, F_CAPACITY, &bytes))
+		return 1;
+	req = new_request("restore", NULL, name);
+	json_object_object_add(req, "snapshot", json_object_new_string(snap));
+	json_object_object_add(req, "namespace", json_object_new_string(ns));
+	if (bytes)
+		json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	snprintf(how, sizeof how, "restored from volumesnapshot %s/%s", ns, snap);
+	return print_made(inv, kind_of("PersistentVolume"), obj, fmt, name, how);
+}
+
+static int run_clone(struct invocation *inv)
+{
+	const char *source, *name;
+	struct json_object *req, *obj;
+	enum output_format fmt;
+	char how[300];
+
+	if (check_npos(inv, 2, "a source and a new volume name", "pv/SOURCE pv/NEW") || check_output(inv, &fmt) ||
+	    volume_ref(inv, inv->pos[0], "source", 0, &source) ||
+	    volume_ref(inv, inv->pos[1], "new volume", 1, &name))
+		return 1;
+	req = new_request("clone", NULL, name);
+	json_object_object_add(req, "source", json_object_new_string(source));
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	snprintf(how, sizeof how, "cloned from persistentvolume/%s", source);
+	return print_made(inv, kind_of("PersistentVolume"), obj, fmt, name, how);
+}
+
 static int run_df(struct invocation *inv)
 {
 	struct json_object *result, *items;
@@ -770,7 +929,9 @@ static const struct verb verbs[] = {
 	  "volctl get KIND [NAME...] [-n NS | -A] [-o wide|json|yaml|name]",
 	  "List objects of a kind, or the named ones, as a table (wide adds columns),\n"
 	  "as JSON or YAML (a single named object, otherwise a v1 List), or as\n"
-	  "kind/name lines.",
+	  "kind/name lines. Volume snapshots have kubectl's VolumeSnapshot columns,\n"
+	  "with SOURCE (pv/NAME) in the place of SOURCEPVC; a snapshot asked for by\n"
+	  "name carries its usage in bytes under status.volfs in JSON and YAML.",
 	  "  # List all persistent volumes\n"
 	  "  volctl get pv\n"
 	  "\n"
@@ -778,23 +939,34 @@ static const struct verb verbs[] = {
 	  "  volctl get pv data -o wide\n"
 	  "\n"
 	  "  # The full object as YAML\n"
-	  "  volctl get persistentvolume/data -o yaml\n",
+	  "  volctl get persistentvolume/data -o yaml\n"
+	  "\n"
+	  "  # Volume snapshots in every namespace\n"
+	  "  volctl get vs -A\n",
 	  BIT(F_OUTPUT) | BIT(F_NAMESPACE) | BIT(F_ALL_NAMESPACES), "wide|json|yaml|name", run_get },
 	{ "describe", "Show details of an object, with its events",
 	  "volctl describe KIND NAME... [-n NS]",
 	  "Show an object in detail: labels, annotations, status, capacity and current\n"
 	  "use, and the events recorded for it.",
 	  "  # Describe the persistent volume data\n"
-	  "  volctl describe pv data\n",
+	  "  volctl describe pv data\n"
+	  "\n"
+	  "  # A snapshot: source, restore size, bytes held only by it, events\n"
+	  "  volctl describe vs before-migration -n team-a\n",
 	  BIT(F_NAMESPACE), "", run_describe },
 	{ "delete", "Delete objects by kind and name",
 	  "volctl delete KIND NAME... [-n NS]",
-	  "Delete the named objects. Deleting a persistent volume removes its data.",
+	  "Delete the named objects. Deleting a persistent volume removes its data;\n"
+	  "deleting a snapshot frees the blocks only it held. Volumes restored or\n"
+	  "cloned from either keep working.",
 	  "  # Delete the persistent volume data\n"
 	  "  volctl delete pv data\n"
 	  "\n"
 	  "  # Delete two volumes\n"
-	  "  volctl delete pv scratch1 scratch2\n",
+	  "  volctl delete pv scratch1 scratch2\n"
+	  "\n"
+	  "  # Delete a snapshot in namespace team-a\n"
+	  "  volctl delete vs before-migration -n team-a\n",
 	  BIT(F_NAMESPACE), "", run_delete },
 	{ "resize", "Change the capacity of a persistent volume",
 	  "volctl resize pv NAME --capacity SIZE [-o json|yaml|name]",
@@ -803,10 +975,58 @@ static const struct verb verbs[] = {
 	  "  # Grow the persistent volume data to 20 GiB\n"
 	  "  volctl resize pv data --capacity 20Gi\n",
 	  BIT(F_CAPACITY) | BIT(F_OUTPUT), "json|yaml|name", run_resize },
+	{ "snapshot", "Take a copy-on-write snapshot of a volume",
+	  "volctl snapshot pv/SOURCE SNAPSHOT [-n NS] [-o json|yaml|name]",
+	  "Take a point-in-time, read-only snapshot of a persistent volume, consistent\n"
+	  "across the whole volume at one instant, even while it is being written. No\n"
+	  "data is copied: the snapshot shares every block with the volume until one of\n"
+	  "them is overwritten. The snapshot is a VolumeSnapshot in namespace NS\n"
+	  "(default \"default\") and its files appear read-only under\n"
+	  "MOUNT/snapshots/NS/SNAPSHOT/. The source is written in kubectl's TYPE/NAME\n"
+	  "form; claims (pvc/NAME) are not supported yet.",
+	  "  # Snapshot the persistent volume db before a migration\n"
+	  "  volctl snapshot pv/db before-migration\n"
+	  "\n"
+	  "  # The same, in namespace team-a, showing the VolumeSnapshot as YAML\n"
+	  "  volctl snapshot pv/db before-migration -n team-a -o yaml\n"
+	  "\n"
+	  "  # List, inspect and delete snapshots\n"
+	  "  volctl get vs\n"
+	  "  volctl describe vs before-migration\n"
+	  "  volctl delete vs before-migration\n",
+	  BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name", run_snapshot },
+	{ "restore", "Create a volume from a snapshot",
+	  "volctl restore SNAPSHOT pv/NEW [--capacity SIZE] [-n NS] [-o json|yaml|name]",
+	  "Create a new, writable persistent volume NEW with the contents of the\n"
+	  "snapshot SNAPSHOT (in namespace NS, default \"default\"). The new volume\n"
+	  "shares unchanged blocks with the snapshot, so restoring copies no data;\n"
+	  "writes to it never change the snapshot, and deleting the snapshot later\n"
+	  "never breaks it. Its capacity is the snapshot's restore size unless\n"
+	  "--capacity gives another one (at least the data in the snapshot).\n"
+	  "NEW may be written pv/NEW or just NEW.",
+	  "  # Roll back: a new volume db-restored with the contents of before-migration\n"
+	  "  volctl restore before-migration pv/db-restored\n"
+	  "\n"
+	  "  # The same with a bigger capacity, from a snapshot in namespace team-a\n"
+	  "  volctl restore before-migration db-restored --capacity 20Gi -n team-a\n",
+	  BIT(F_NAMESPACE) | BIT(F_CAPACITY) | BIT(F_OUTPUT), "json|yaml|name", run_restore },
+	{ "clone", "Create a volume as a copy of another",
+	  "volctl clone pv/SOURCE pv/NEW [-o json|yaml|name]",
+	  "Create a new, writable persistent volume NEW with the contents SOURCE has\n"
+	  "now, at one instant, with the same capacity. Like a snapshot, a clone\n"
+	  "shares unchanged blocks copy-on-write and copies no data; writes to either\n"
+	  "volume never change the other, and either can be deleted first. NEW may be\n"
+	  "written pv/NEW or just NEW.",
+	  "  # A scratch copy of the volume db for testing\n"
+	  "  volctl clone pv/db pv/db-test\n",
+	  BIT(F_OUTPUT), "json|yaml|name", run_clone },
 	{ "df", "Show capacity and use of every volume",
 	  "volctl df [-o json|yaml]",
-	  "One line per volume: capacity, space used and available, use in percent\n"
-	  "(rounded up) and the space held by its snapshots.",
+	  "One line per volume and per snapshot: capacity, space used and available,\n"
+	  "use in percent (rounded up) and, for volumes, the space held only by their\n"
+	  "snapshots (blocks the volume has overwritten or deleted since; deleting\n"
+	  "the snapshots would free it). Snapshots do not count against a volume's\n"
+	  "capacity.",
 	  "  # Show how full every volume is\n"
 	  "  volctl df\n"
 	  "\n"
@@ -917,6 +1137,8 @@ static void print_main_help(FILE *f)
 	fprintf(f, "\nExamples:\n"
 		   "  volctl create pv data --capacity 10Gi\n"
 		   "  volctl get pv\n"
+		   "  volctl snapshot pv/data nightly\n"
+		   "  volctl restore nightly pv/data-restored\n"
 		   "  volctl --state /srv/volfs df\n\n");
 	print_kinds(f);
 	fputc('\n', f);
