@@ -25,6 +25,7 @@
 #include "fs/volume.h"
 
 #define FLUSH_INTERVAL_MS 1000
+#define N_WORKERS 16
 
 struct daemon {
 	const char *state;
@@ -235,12 +236,61 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+/* Shutdown, from any thread: the main thread waits in sigwait() for it. */
 static void request_shutdown(void *arg)
 {
 	struct daemon *d = arg;
 	fuse_session_exit(d->se);
-	/* Wake the loop in the main thread; libfuse's handler sees the exit. */
 	pthread_kill(d->main_thread, SIGTERM);
+}
+
+/* A fixed pool of workers, each reading requests from /dev/fuse and
+ * serving them. libfuse 3.14's own loop starts a thread for almost every
+ * request; a pool started once costs nothing per request. A worker stops
+ * when the filesystem is unmounted (the read fails with ENODEV) and then
+ * wakes the main thread. */
+static void *worker_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct fuse_buf buf = {0};
+	while (!fuse_session_exited(d->se)) {
+		int res = fuse_session_receive_buf(d->se, &buf);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0)
+			break;
+		fuse_session_process_buf(d->se, &buf);
+	}
+	free(buf.mem);
+	request_shutdown(d);
+	return NULL;
+}
+
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Serve until a signal, `volctl shutdown` or an unmount; then unmount (if
+ * still mounted) so every worker's read fails, and wait for them. */
+static void run_workers(struct daemon *d, const sigset_t *set)
+{
+	int n = d->single ? 1 : N_WORKERS, started = 0, sig;
+	pthread_t workers[N_WORKERS];
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&workers[i], NULL, worker_main, d) == 0)
+			started++;
+	if (started)
+		sigwait(set, &sig);
+	fuse_session_exit(d->se);
+	fuse_session_unmount(d->se);
+	for (int i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
 }
 
 static void raise_fd_limit(void)
@@ -284,7 +334,7 @@ static int serve(struct daemon *d, char *argv0)
 		vfs_close(d->vfs);
 		return 1;
 	}
-	if (fuse_set_signal_handlers(d->se) < 0 || fuse_session_mount(d->se, d->mountpoint) < 0) {
+	if (fuse_session_mount(d->se, d->mountpoint) < 0) {
 		fprintf(stderr, "volfs: cannot mount on %s\n", d->mountpoint);
 		fuse_session_destroy(d->se);
 		vfs_close(d->vfs);
@@ -294,6 +344,8 @@ static int serve(struct daemon *d, char *argv0)
 	fuse_daemonize(d->foreground);
 	write_pid(d->lock_fd);
 	d->main_thread = pthread_self();
+	sigset_t set;
+	block_signals(&set); /* before any thread starts: they all inherit it */
 	snprintf(sock, sizeof sock, "%s/control.sock", d->state);
 	struct control *ctl = NULL;
 	int rc = 1;
@@ -301,16 +353,8 @@ static int serve(struct daemon *d, char *argv0)
 		fprintf(stderr, "volfs: %s\n", err);
 	} else {
 		pthread_create(&d->flusher, NULL, flusher_main, d);
-		if (d->single) {
-			rc = fuse_session_loop(d->se);
-		} else {
-			struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-			fuse_loop_cfg_set_clone_fd(cfg, 1);
-			fuse_loop_cfg_set_max_threads(cfg, 16);
-			fuse_loop_cfg_set_idle_threads(cfg, 16);
-			rc = fuse_session_loop_mt(d->se, cfg);
-			fuse_loop_cfg_destroy(cfg);
-		}
+		run_workers(d, &set);
+		rc = 0;
 		pthread_mutex_lock(&d->stop_lock);
 		d->stopping = 1;
 		pthread_cond_signal(&d->stop_cond);
@@ -319,10 +363,9 @@ static int serve(struct daemon *d, char *argv0)
 		control_stop(ctl);
 	}
 	fuse_session_unmount(d->se);
-	fuse_remove_signal_handlers(d->se);
 	fuse_session_destroy(d->se);
 	vfs_close(d->vfs);
-	return rc < 0 ? 1 : 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
