@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,7 +84,9 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 	json_object *body = snapshot_body(source_pv, capacity);
 	uint64_t tree = 0;
 	db_lock(db);
-	r = obj_get(db, KIND_VS, ns, name, NULL) ? -EEXIST : db_begin(db);
+	json_object *dup = obj_get(db, KIND_VS, ns, name, NULL);
+	r = dup ? -EEXIST : db_begin(db);
+	json_object_put(dup);
 	if (r == -EEXIST)
 		snprintf(err, errlen, "volumesnapshots \"%s\" already exists in namespace \"%s\"", name, ns);
 	if (r == 0) {
@@ -257,19 +260,73 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, json_objec
 	return r;
 }
 
+struct idset {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static void idset_add(struct idset *s, uint64_t id)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		uint64_t *bigger = realloc(s->ids, cap * sizeof *bigger);
+		if (!bigger)
+			return;
+		s->ids = bigger;
+		s->cap = cap;
+	}
+	s->ids[s->n++] = id;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Every data object the volume or one of its snapshots reads through:
+ * the inodes' objects and all their parent layers. db locked. */
+static void collect_objects(struct vfs *v, uint64_t tree, struct idset *objs)
+{
+	sqlite3_stmt *st = db_prep(vfs_db(v),
+		"SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND (tree=?1 OR tree IN "
+		"(SELECT id FROM trees WHERE origin=?1 AND kind='snapshot'))");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		idset_add(objs, (uint64_t)sqlite3_column_int64(st, 0));
+	db_finish(st);
+}
+
+/* Blocks the volume's snapshots keep beyond what the volume itself shows:
+ * the host blocks of every layer the volume and its snapshots read through,
+ * minus the volume's live data. Blocks several snapshots share count once;
+ * it is what deleting all of them would give back (unless a volume
+ * restored from them still reads them). */
 uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 {
 	struct db *db = vfs_db(v);
-	uint64_t total = 0, snaps[256];
-	size_t n = 0;
+	struct idset objs = {0}, layers = {0};
+	uint64_t physical = 0;
 	db_lock(db);
-	sqlite3_stmt *st = db_prep(db, "SELECT id FROM trees WHERE origin=? AND kind='snapshot'");
-	sqlite3_bind_int64(st, 1, (int64_t)tree);
-	while (sqlite3_step(st) == SQLITE_ROW && n < sizeof snaps / sizeof snaps[0])
-		snaps[n++] = (uint64_t)sqlite3_column_int64(st, 0);
-	db_finish(st);
+	collect_objects(v, tree, &objs);
+	for (size_t i = 0; i < objs.n; i++)
+		for (uint64_t id = objs.ids[i]; id;) {
+			idset_add(&layers, id);
+			uint64_t parent;
+			store_own_blocks(vfs_store(v), id, &parent);
+			id = parent;
+		}
+	if (layers.n)
+		qsort(layers.ids, layers.n, sizeof *layers.ids, cmp_u64);
+	for (size_t i = 0; i < layers.n; i++) {
+		uint64_t parent;
+		if (i == 0 || layers.ids[i] != layers.ids[i - 1])
+			physical += store_own_blocks(vfs_store(v), layers.ids[i], &parent);
+	}
 	db_unlock(db);
-	for (size_t i = 0; i < n; i++)
-		total += exclusive_bytes(v, snaps[i]);
-	return total;
+	free(objs.ids);
+	free(layers.ids);
+	struct vtree *t = vfs_tree_get(v, tree);
+	uint64_t live = t ? vfs_tree_used_bytes(t) / STORE_BLOCK : 0;
+	return physical > live ? (physical - live) * STORE_BLOCK : 0;
 }

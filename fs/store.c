@@ -1731,6 +1731,14 @@ static uint64_t own_data(struct store *st, uint64_t id, uint64_t *parent)
 	return n;
 }
 
+uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent)
+{
+	pthread_mutex_lock(&st->lock);
+	uint64_t n = own_data(st, id, parent);
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
 uint64_t store_release_gain(struct store *st, uint64_t id)
 {
 	uint64_t freed = 0, gone = 0, child;

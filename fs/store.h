@@ -145,6 +145,10 @@ int store_flush_all(struct store *st);
  * that child shadows (they become unreachable and are trimmed). db locked. */
 uint64_t store_release_gain(struct store *st, uint64_t id);
 
+/* Data blocks held in object id's own layer (its host file), and its parent
+ * id (0 if none). db locked. */
+uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);
+
 /* Remove host files that have no object row (left by a crash before the
  * rows committed). Returns how many. db locked. */
 int store_sweep_orphans(struct store *st);
