@@ -205,4 +205,9 @@ fio, 4 KiB blocks, psync, direct=1, fallocate=none, ${FIO_SIZE} file, ${FIO_RUNT
 | volume, ${SNAPSHOTS} snapshots | ${r100_iops} | ${r100_bw} | ${w100_iops} | ${w100_bw} |
 | volume, ${SNAPSHOTS} snapshots, read again after the writes | ${r100b_iops} | ${r100b_bw} | | |
 | ${SNAPSHOTS} snapshots vs 0 | $(pct "$r100_iops" "$r0_iops") | | $(pct "$w100_iops" "$w0_iops") | |
+
+The host row is fio with O_DIRECT on the host filesystem itself. volfs
+passes O_DIRECT requests to its store without the FUSE page cache, but the
+store's data files are read and written through the host page cache, so
+the volume rows can exceed the host row.
 EOF
