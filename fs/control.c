@@ -201,14 +201,14 @@ static json_object *handle_copy_verbs(struct vfs *v, const char *verb, json_obje
 	if (!name)
 		return answer_error(-EINVAL, "a name is required");
 	if (!strcmp(verb, "snapshot"))
-		r = source ? snapshot_create(v, source, ns_field(req), name, &out, err, sizeof err)
+		r = source ? snapshot_create(v, source, ns_field(req), name, NULL, &out, err, sizeof err)
 		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
 	else if (!strcmp(verb, "restore")) {
 		u64_field(req, "capacity", &capacity);
-		r = snap ? volume_restore(v, ns_field(req), snap, name, capacity, &out, err, sizeof err)
+		r = snap ? volume_restore(v, ns_field(req), snap, name, capacity, NULL, &out, err, sizeof err)
 		         : (snprintf(err, sizeof err, "a snapshot is required"), -EINVAL);
 	} else
-		r = source ? volume_clone(v, source, name, &out, err, sizeof err)
+		r = source ? volume_clone(v, source, name, 0, NULL, &out, err, sizeof err)
 		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
 	return result_or_error(r, err, out);
 }

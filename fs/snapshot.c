@@ -30,27 +30,6 @@ static int copy_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree
 	return vfs_tree_copy_rows(v, src->tree, src->kind, capacity, tree);
 }
 
-static json_object *snapshot_body(const char *source_pv, uint64_t restore_size)
-{
-	char q[64], ts[32];
-	quantity_format(restore_size, q, sizeof q);
-	rfc3339(time(NULL), ts, sizeof ts);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "apiVersion", json_object_new_string("snapshot.storage.k8s.io/v1"));
-	json_object_object_add(o, "kind", json_object_new_string(KIND_VS));
-	json_object_object_add(o, "metadata", json_object_new_object());
-	json_object *spec = json_object_new_object(), *source = json_object_new_object();
-	json_object_object_add(source, "persistentVolumeName", json_object_new_string(source_pv));
-	json_object_object_add(spec, "source", source);
-	json_object_object_add(o, "spec", spec);
-	json_object *status = json_object_new_object();
-	json_object_object_add(status, "readyToUse", json_object_new_boolean(1));
-	json_object_object_add(status, "restoreSize", json_object_new_string(q));
-	json_object_object_add(status, "creationTime", json_object_new_string(ts));
-	json_object_object_add(o, "status", status);
-	return o;
-}
-
 static int vs_not_found(const char *ns, const char *name, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "volumesnapshots \"%s\" not found in namespace \"%s\"", name, ns);
@@ -63,8 +42,61 @@ static int pv_not_found(const char *name, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* status of a snapshot taken now of a volume of restore_size bytes */
+static void snapshot_set_ready(json_object *vs, uint64_t restore_size)
+{
+	char q[64], ts[32];
+	quantity_format(restore_size, q, sizeof q);
+	rfc3339(time(NULL), ts, sizeof ts);
+	json_object *status = json_object_new_object();
+	json_object_object_add(status, "readyToUse", json_object_new_boolean(1));
+	json_object_object_add(status, "restoreSize", json_object_new_string(q));
+	json_object_object_add(status, "creationTime", json_object_new_string(ts));
+	json_object_object_add(vs, "status", status);
+}
+
+static json_object *snapshot_body(const char *source_pv, uint64_t restore_size)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "apiVersion", json_object_new_string("snapshot.storage.k8s.io/v1"));
+	json_object_object_add(o, "kind", json_object_new_string(KIND_VS));
+	json_object_object_add(o, "metadata", json_object_new_object());
+	json_object *spec = json_object_new_object(), *source = json_object_new_object();
+	json_object_object_add(source, "persistentVolumeName", json_object_new_string(source_pv));
+	json_object_object_add(spec, "source", source);
+	json_object_object_add(o, "spec", spec);
+	snapshot_set_ready(o, restore_size);
+	return o;
+}
+
+/* The rows of the new snapshot tree and its object, in one transaction:
+ * a new object, or the VolumeSnapshot `existing` that was applied and
+ * waited for its snapshot. db locked, source frozen. */
+static int snapshot_store(struct vfs *v, uint64_t src, uint64_t capacity, const char *source_pv,
+                          const char *ns, const char *name, json_object *body, int existing,
+                          uint64_t *tree)
+{
+	struct db *db = vfs_db(v);
+	int r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = vfs_tree_copy_rows(v, src, "snapshot", capacity, tree);
+	if (r == 0 && existing)
+		r = obj_update(db, KIND_VS, ns, name, body);
+	if (r == 0)
+		r = existing ? obj_set_tree(db, KIND_VS, ns, name, *tree)
+		             : obj_insert(db, KIND_VS, ns, name, body, *tree);
+	if (r == 0) {
+		char msg[320];
+		snprintf(msg, sizeof msg, "snapshot of persistentvolume %s taken", source_pv);
+		event_add(db, KIND_VS, ns, name, "Normal", "SnapshotCreated", msg);
+	}
+	r = finish_txn(db, r);
+	return r == 0 ? vfs_tree_attach(v, *tree, "snapshot", capacity, 1) : r;
+}
+
 int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const char *name,
-                    json_object **out, char *err, size_t errlen)
+                    json_object *existing, json_object **out, char *err, size_t errlen)
 {
 	if (name_check_subdomain(name, err, errlen) < 0 || name_check_label(ns, err, errlen) < 0)
 		return -EINVAL;
@@ -81,27 +113,19 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 		return r;
 	}
 	struct db *db = vfs_db(v);
-	json_object *body = snapshot_body(source_pv, capacity);
+	json_object *body = existing ? json_object_get(existing) : snapshot_body(source_pv, capacity);
+	if (existing)
+		snapshot_set_ready(body, capacity);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *dup = obj_get(db, KIND_VS, ns, name, NULL);
-	r = dup ? -EEXIST : db_begin(db);
+	json_object *dup = existing ? NULL : obj_get(db, KIND_VS, ns, name, NULL);
+	r = dup ? -EEXIST : 0;
 	json_object_put(dup);
 	if (r == -EEXIST)
 		snprintf(err, errlen, "volumesnapshots \"%s\" already exists in namespace \"%s\"", name, ns);
-	if (r == 0) {
-		r = vfs_tree_copy_rows(v, src, "snapshot", capacity, &tree);
-		if (r == 0)
-			r = obj_insert(db, KIND_VS, ns, name, body, tree);
-		if (r == 0) {
-			char msg[320];
-			snprintf(msg, sizeof msg, "snapshot of persistentvolume %s taken", source_pv);
-			event_add(db, KIND_VS, ns, name, "Normal", "SnapshotCreated", msg);
-		}
-		r = finish_txn(db, r);
-		if (r == 0)
-			r = vfs_tree_attach(v, tree, "snapshot", capacity, 1);
-		if (r < 0 && r != -EEXIST)
+	else {
+		r = snapshot_store(v, src, capacity, source_pv, ns, name, body, existing != NULL, &tree);
+		if (r < 0)
 			snprintf(err, errlen, "cannot snapshot \"%s\": %s", source_pv, strerror(-r));
 	}
 	db_unlock(db);
@@ -213,7 +237,8 @@ int snapshot_describe(struct vfs *v, const char *ns, const char *name, json_obje
 }
 
 int volume_restore(struct vfs *v, const char *ns, const char *snap, const char *newpv,
-                   uint64_t capacity, json_object **out, char *err, size_t errlen)
+                   uint64_t capacity, json_object *body, json_object **out, char *err,
+                   size_t errlen)
 {
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
@@ -236,17 +261,19 @@ int volume_restore(struct vfs *v, const char *ns, const char *snap, const char *
 	char event[320];
 	snprintf(event, sizeof event, "restored from volumesnapshot %s/%s", ns, snap);
 	struct copy_src src = {.tree = tree, .kind = "volume"};
-	return volume_pv_create_with(v, newpv, capacity, copy_tree, &src, event, out, err, errlen);
+	return volume_pv_create_with(v, newpv, capacity, copy_tree, &src, body, event, out, err,
+	                             errlen);
 }
 
-int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, json_object **out,
-                 char *err, size_t errlen)
+int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t capacity,
+                 json_object *body, json_object **out, char *err, size_t errlen)
 {
 	uint64_t tree = volume_pv_tree(v, srcpv);
 	if (!tree)
 		return pv_not_found(srcpv, err, errlen);
 	struct vtree *t = vfs_tree_get(v, tree);
-	uint64_t capacity = t ? vfs_tree_capacity(t) : 0;
+	if (!capacity || (t && capacity < vfs_tree_capacity(t)))
+		capacity = t ? vfs_tree_capacity(t) : 0;
 	int r = vfs_tree_freeze(v, tree);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot freeze \"%s\": %s", srcpv, strerror(-r));
@@ -255,7 +282,7 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, json_objec
 	char event[320];
 	snprintf(event, sizeof event, "cloned from persistentvolume %s", srcpv);
 	struct copy_src src = {.tree = tree, .kind = "volume"};
-	r = volume_pv_create_with(v, newpv, capacity, copy_tree, &src, event, out, err, errlen);
+	r = volume_pv_create_with(v, newpv, capacity, copy_tree, &src, body, event, out, err, errlen);
 	vfs_tree_thaw(v, tree);
 	return r;
 }

@@ -106,15 +106,15 @@ int finish_txn(struct db *db, int r)
 	return r;
 }
 
-static int make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree)
+int volume_make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree)
 {
 	(void)arg;
 	return vfs_tree_create_rows(v, "volume", capacity, 0, tree);
 }
 
 int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
-                          volume_tree_maker make_tree, void *arg, const char *event,
-                          json_object **out, char *err, size_t errlen)
+                          volume_tree_maker make_tree, void *arg, json_object *body,
+                          const char *event, json_object **out, char *err, size_t errlen)
 {
 	if (name_check_subdomain(name, err, errlen) < 0)
 		return -EINVAL;
@@ -123,10 +123,12 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 		return -EINVAL;
 	}
 	struct db *db = vfs_db(v);
-	json_object *body = pv_body(capacity);
+	body = body ? json_object_get(body) : pv_body(capacity);
 	uint64_t tree = 0;
 	db_lock(db);
-	int r = pv_tree(db, name) ? -EEXIST : db_begin(db);
+	json_object *dup = obj_get(db, KIND_PV, "", name, NULL);
+	int r = dup ? -EEXIST : db_begin(db);
+	json_object_put(dup);
 	if (r == -EEXIST)
 		snprintf(err, errlen, "persistentvolumes \"%s\" already exists", name);
 	if (r == 0) {
@@ -153,8 +155,8 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
                      char *err, size_t errlen)
 {
-	return volume_pv_create_with(v, name, capacity, make_empty_tree, NULL, "volume created", out,
-	                             err, errlen);
+	return volume_pv_create_with(v, name, capacity, volume_make_empty_tree, NULL, NULL, "volume created",
+	                             out, err, errlen);
 }
 
 uint64_t volume_pv_tree(struct vfs *v, const char *name)
@@ -175,12 +177,17 @@ int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 {
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	uint64_t tree = pv_tree(db, name);
+	uint64_t tree = 0;
+	json_object *o = obj_get(db, KIND_PV, "", name, &tree);
+	int r = o ? 0 : not_found(name, err, errlen);
+	json_object_put(o);
+	if (o && !tree) /* its tree was never made */
+		r = obj_delete(db, KIND_PV, "", name);
 	db_unlock(db);
-	if (!tree)
-		return not_found(name, err, errlen);
+	if (r < 0 || !tree)
+		return r;
 	/* Wait for writers in flight, then drop rows and data in one go. */
-	int r = vfs_tree_freeze(v, tree);
+	r = vfs_tree_freeze(v, tree);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot delete \"%s\": %s", name, strerror(-r));
 		return r;

@@ -19,10 +19,13 @@
 typedef int (*volume_tree_maker)(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree);
 
 /* A new PersistentVolume whose tree make_tree builds (empty, or a copy of a
- * snapshot or volume); `event` is the message of its Created event. */
+ * snapshot or volume); `event` is the message of its Created event. body
+ * is the object to store (the caller keeps its reference), or NULL for a
+ * plain class-less Retain volume of that capacity. */
 int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
-                          volume_tree_maker make_tree, void *arg, const char *event,
-                          json_object **out, char *err, size_t errlen);
+                          volume_tree_maker make_tree, void *arg, json_object *body,
+                          const char *event, json_object **out, char *err, size_t errlen);
+int volume_make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t *tree);
 uint64_t volume_pv_tree(struct vfs *v, const char *name); /* 0 if none */
 int finish_txn(struct db *db, int r);          /* commit on 0, roll back otherwise */
 json_object *usage_of(struct vfs *v, uint64_t tree); /* capacity/used/available */

@@ -129,9 +129,37 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 	return arr;
 }
 
+/* The id of the object's newest event if it says exactly this, else 0. */
+static int64_t same_as_last_event(struct db *db, const char *kind, const char *ns, const char *name,
+                                  const char *type, const char *reason, const char *message)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT id, type, reason, message FROM events "
+	                               "WHERE kind=? AND namespace=? AND name=? ORDER BY id DESC LIMIT 1");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int64_t id = 0;
+	if (sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 1), type) &&
+	    !strcmp((const char *)sqlite3_column_text(st, 2), reason) &&
+	    !strcmp((const char *)sqlite3_column_text(st, 3), message))
+		id = sqlite3_column_int64(st, 0);
+	db_finish(st);
+	return id;
+}
+
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message)
 {
+	int64_t now = (int64_t)time(NULL);
+	int64_t repeat = same_as_last_event(db, kind, ns, name, type, reason, message);
+	if (repeat) {
+		sqlite3_stmt *st = db_prep(db, "UPDATE events SET count=count+1, time=?, "
+		                               "first=coalesce(first, time) WHERE id=?");
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, repeat);
+		db_step_done(db, st);
+		return;
+	}
 	sqlite3_stmt *st = db_prep(db, "INSERT INTO events(kind, namespace, name, type, reason, message, time) "
 	                               "VALUES(?,?,?,?,?,?,?)");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -140,13 +168,14 @@ void event_add(struct db *db, const char *kind, const char *ns, const char *name
 	sqlite3_bind_text(st, 4, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 7, now);
 	db_step_done(db, st);
 }
 
 json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT type, reason, message, time FROM events "
+	sqlite3_stmt *st = db_prep(db, "SELECT type, reason, message, time, count, "
+	                               "coalesce(first, time) FROM events "
 	                               "WHERE kind=? AND namespace=? AND name=? ORDER BY id");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -160,8 +189,42 @@ json_object *event_list(struct db *db, const char *kind, const char *ns, const c
 		json_object_object_add(e, "reason", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
 		json_object_object_add(e, "message", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
 		json_object_object_add(e, "time", json_object_new_string(ts));
+		json_object_object_add(e, "count", json_object_new_int64(sqlite3_column_int64(st, 4)));
+		rfc3339(sqlite3_column_int64(st, 5), ts, sizeof ts);
+		json_object_object_add(e, "firstTime", json_object_new_string(ts));
 		json_object_array_add(arr, e);
 	}
 	db_finish(st);
 	return arr;
+}
+
+int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
+{
+	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET tree=? WHERE kind=? AND namespace=? AND name=?");
+	if (tree)
+		sqlite3_bind_int64(st, 1, (int64_t)tree);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	int r = db_step_done(db, st);
+	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
+}
+
+int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
+             const char *newkind, const char *newns, const char *newname, json_object *body)
+{
+	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET kind=?, namespace=?, name=?, body=? "
+	                               "WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, newkind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, newns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, newname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
+	                  SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
+	int r = db_step_done(db, st);
+	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }

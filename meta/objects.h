@@ -20,10 +20,18 @@ json_object *obj_get(struct db *db, const char *kind, const char *ns, const char
                      uint64_t *tree);
 int obj_update(struct db *db, const char *kind, const char *ns, const char *name,
                json_object *body);
+/* Point an object at a tree (0: none). */
+int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree);
+/* Give an object a new kind, namespace and name (a snapshot whose content
+ * outlives it), keeping its uid and tree. */
+int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
+             const char *newkind, const char *newns, const char *newname, json_object *body);
 int obj_delete(struct db *db, const char *kind, const char *ns, const char *name);
 /* Array of objects of a kind, by name; ns NULL means every namespace. */
 json_object *obj_list(struct db *db, const char *kind, const char *ns);
 
+/* Record an event; the same event as the object's newest one is counted
+ * instead of repeated (events carry count, time and firstTime). */
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message);
 json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name);

@@ -55,6 +55,11 @@ static const char *const db_migrations[] = {
 	 * every object a snapshot deletion releases. */
 	"CREATE INDEX dataobjs_parent ON dataobjs(parent);"
 	"CREATE INDEX inodes_obj ON inodes(obj);",
+
+	/* 2 -> 3: a controller that retries says the same thing again and
+	 * again; like Kubernetes, repeat an event by counting it. */
+	"ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE events ADD COLUMN first INTEGER;",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
