@@ -1,9 +1,9 @@
 /*
  * fs/dir.c — names: lookup, readdir, creating and removing names (mknod,
- * mkdir, symlink, link, unlink, rmdir) and rename, inside trees; plus the
- * read-only virtual directories around them (/, /pv, /pvc, /pods,
- * /snapshots). Each change is one transaction on the dentries and inodes
- * tables, with the cached inodes updated to match after it commits.
+ * mkdir, symlink, link, unlink, rmdir) and rename, inside trees (the
+ * virtual directories around them are fs/virt.c's). Each change is one
+ * transaction on the dentries and inodes tables, with the cached inodes
+ * updated to match after it commits.
  */
 #include "fs/vfs_int.h"
 
@@ -17,83 +17,6 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-static const struct {
-	const char *name;
-	uint64_t ino;
-} root_names[] = {
-	{"pv", VINO_PV}, {"pvc", VINO_PVC}, {"pods", VINO_PODS}, {"snapshots", VINO_SNAPSHOTS},
-};
-#define N_ROOT_NAMES (sizeof root_names / sizeof root_names[0])
-
-#define KIND_PV "PersistentVolume"
-#define KIND_VS "VolumeSnapshot"
-
-void virt_stat(uint64_t ino, struct stat *st)
-{
-	memset(st, 0, sizeof *st);
-	st->st_ino = ino;
-	st->st_mode = S_IFDIR | 0555;
-	st->st_nlink = 2;
-	st->st_blksize = PREFERRED_IO_SIZE;
-	st->st_size = 4096;
-}
-
-void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
-{
-	memset(e, 0, sizeof *e);
-	e->ino = ino;
-	virt_stat(ino, &e->st);
-	e->st.st_mtim.tv_sec = e->st.st_atim.tv_sec = e->st.st_ctim.tv_sec =
-		v->mount_time / 1000000000;
-}
-
-static int is_nsdir(uint64_t ino)
-{
-	return VFS_TREE_OF(ino) == 0 && ino >= VINO_NSDIR_BASE && ino <= VINO_NSDIR_MAX;
-}
-
-static int is_virtual_dir(uint64_t ino)
-{
-	return VFS_TREE_OF(ino) == 0 && ((ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || is_nsdir(ino));
-}
-
-/* The number of /snapshots/<ns>: stable for the life of the mount. */
-static uint64_t nsdir_ino(struct vfs *v, const char *ns)
-{
-	uint64_t ino = 0;
-	pthread_mutex_lock(&v->trees_lock);
-	for (size_t i = 0; i < v->n_nsdirs && !ino; i++)
-		if (!strcmp(v->nsdirs[i], ns))
-			ino = VINO_NSDIR_BASE + i;
-	if (!ino && VINO_NSDIR_BASE + v->n_nsdirs <= VINO_NSDIR_MAX) {
-		char **bigger = realloc(v->nsdirs, (v->n_nsdirs + 1) * sizeof *bigger);
-		char *copy = strdup(ns);
-		if (bigger && copy) {
-			v->nsdirs = bigger;
-			v->nsdirs[v->n_nsdirs] = copy;
-			ino = VINO_NSDIR_BASE + v->n_nsdirs++;
-		} else {
-			if (bigger)
-				v->nsdirs = bigger;
-			free(copy);
-		}
-	}
-	pthread_mutex_unlock(&v->trees_lock);
-	return ino;
-}
-
-static int nsdir_name(struct vfs *v, uint64_t ino, char *ns, size_t len)
-{
-	int r = -ENOENT;
-	pthread_mutex_lock(&v->trees_lock);
-	if (ino - VINO_NSDIR_BASE < v->n_nsdirs) {
-		snprintf(ns, len, "%s", v->nsdirs[ino - VINO_NSDIR_BASE]);
-		r = 0;
-	}
-	pthread_mutex_unlock(&v->trees_lock);
-	return r;
-}
-
 /* EROFS for snapshots and the virtual directories, ESTALE for deleted
  * volumes, 0 where names may change. */
 int tree_writable(struct vfs *v, uint64_t ino)
@@ -106,7 +29,7 @@ int tree_writable(struct vfs *v, uint64_t ino)
 	return t->readonly ? -EROFS : 0;
 }
 
-static void entry_of(struct vnode *n, struct vfs_entry *e)
+void entry_of(struct vnode *n, struct vfs_entry *e)
 {
 	e->ino = n->ino;
 	vnode_stat(n, &e->st);
@@ -115,71 +38,12 @@ static void entry_of(struct vnode *n, struct vfs_entry *e)
 }
 
 /* Hand an inode to the kernel: one more lookup reference. */
-static int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e)
+int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e)
 {
 	vnode_add_lookup(v, n);
 	entry_of(n, e);
 	vnode_put(v, n);
 	return 0;
-}
-
-/* The root directory of the tree an object owns. Objects come and go
- * through the control socket, so the kernel must not cache the name. */
-static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, const char *name,
-                              struct vfs_entry *e)
-{
-	if (!v->names.tree_of)
-		return -ENOENT;
-	db_lock(v->db);
-	uint64_t tree = v->names.tree_of(v->names.arg, kind, ns, name);
-	int err = -ENOENT;
-	struct vnode *n = tree ? vnode_get_locked(v, VFS_INO(tree, 1), &err) : NULL;
-	db_unlock(v->db);
-	if (!n)
-		return err;
-	reply_entry(v, n, e);
-	e->entry_timeout = 0;
-	return 0;
-}
-
-static int ns_has_objects(struct vfs *v, const char *kind, const char *ns)
-{
-	char name[256];
-	uint64_t tree;
-	if (!v->names.next)
-		return 0;
-	db_lock(v->db);
-	int r = v->names.next(v->names.arg, kind, ns, 0, name, sizeof name, &tree);
-	db_unlock(v->db);
-	return r == 0;
-}
-
-static int lookup_virtual(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
-{
-	if (parent == VINO_ROOT) {
-		for (size_t i = 0; i < N_ROOT_NAMES; i++)
-			if (strcmp(name, root_names[i].name) == 0) {
-				virt_entry(v, root_names[i].ino, e);
-				e->attr_timeout = e->entry_timeout = 3600;
-				return 0;
-			}
-		return -ENOENT;
-	}
-	if (parent == VINO_PV)
-		return lookup_object_root(v, KIND_PV, "", name, e);
-	if (parent == VINO_SNAPSHOTS) {
-		if (!ns_has_objects(v, KIND_VS, name))
-			return -ENOENT;
-		uint64_t ino = nsdir_ino(v, name);
-		if (!ino)
-			return -ENOSPC;
-		virt_entry(v, ino, e);
-		return 0;
-	}
-	char ns[256];
-	if (is_nsdir(parent) && nsdir_name(v, parent, ns, sizeof ns) == 0)
-		return lookup_object_root(v, KIND_VS, ns, name, e);
-	return -ENOENT;
 }
 
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
@@ -200,7 +64,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
 	if (VFS_TREE_OF(parent) == 0)
-		return lookup_virtual(v, parent, name, e);
+		return virt_lookup(v, parent, name, e);
 	uint64_t local;
 	int err;
 	db_lock(v->db);
@@ -649,7 +513,7 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 {
 	if (VFS_TREE_OF(ino) == 0)
-		return -EINVAL;
+		return virt_readlink(v, ino, buf, len);
 	db_lock(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "SELECT target FROM inodes WHERE tree=? AND ino=?");
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
@@ -675,7 +539,7 @@ int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 int vfs_opendir(struct vfs *v, uint64_t ino)
 {
 	if (VFS_TREE_OF(ino) == 0)
-		return is_virtual_dir(ino) ? 0 : -ENOTDIR;
+		return virt_is_dir(v, ino) ? 0 : -ENOTDIR;
 	int err;
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)
@@ -685,77 +549,11 @@ int vfs_opendir(struct vfs *v, uint64_t ino)
 	return r;
 }
 
-static int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
+int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
                          int64_t next)
 {
 	struct stat st = {.st_ino = ino, .st_mode = mode};
 	return fill(arg, name, &st, next);
-}
-
-/* Cookies: 1 after ".", 2 after "..", then 2 + the entry's row id (or the
- * volume's tree id in /pv), so a listing resumes correctly even while
- * entries are added or removed. */
-static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
-                           vfs_fill_fn fill, void *arg)
-{
-	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, tree;
-	char name[256];
-	if (!v->names.next)
-		return 0;
-	for (;;) {
-		db_lock(v->db);
-		int r = v->names.next(v->names.arg, kind, ns, after, name, sizeof name, &tree);
-		db_unlock(v->db);
-		if (r < 0)
-			return 0;
-		if (fill_dir_type(fill, arg, name, VFS_INO(tree, 1), S_IFDIR, (int64_t)tree + 2))
-			return 0;
-		after = tree;
-	}
-}
-
-/* Namespaces are listed in name order; the cookie is the position. */
-static int readdir_namespaces(struct vfs *v, const char *kind, int64_t off, vfs_fill_fn fill,
-                              void *arg)
-{
-	char prev[256] = "", ns[256];
-	if (!v->names.next_ns)
-		return 0;
-	for (int64_t pos = 3;; pos++) {
-		db_lock(v->db);
-		int r = v->names.next_ns(v->names.arg, kind, prev, ns, sizeof ns);
-		db_unlock(v->db);
-		if (r < 0)
-			return 0;
-		snprintf(prev, sizeof prev, "%s", ns);
-		if (pos <= off)
-			continue;
-		uint64_t ino = nsdir_ino(v, ns);
-		if (ino && fill_dir_type(fill, arg, ns, ino, S_IFDIR, pos))
-			return 0;
-	}
-}
-
-/* Cookies: 1 after ".", 2 after "..", then 2 + the entry's row id (or the
- * volume's tree id in /pv), so a listing resumes correctly even while
- * entries are added or removed. */
-static int readdir_virtual(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
-{
-	if (ino == VINO_ROOT) {
-		for (size_t i = (size_t)(off > 2 ? off - 2 : 0); i < N_ROOT_NAMES; i++)
-			if (fill_dir_type(fill, arg, root_names[i].name, root_names[i].ino, S_IFDIR,
-			                  (int64_t)i + 3))
-				return 0;
-		return 0;
-	}
-	if (ino == VINO_PV)
-		return readdir_objects(v, KIND_PV, "", off, fill, arg);
-	if (ino == VINO_SNAPSHOTS)
-		return readdir_namespaces(v, KIND_VS, off, fill, arg);
-	char ns[256];
-	if (is_nsdir(ino) && nsdir_name(v, ino, ns, sizeof ns) == 0)
-		return readdir_objects(v, KIND_VS, ns, off, fill, arg);
-	return 0;
 }
 
 int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
@@ -765,7 +563,7 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 	if (off < 2 && fill_dir_type(fill, arg, "..", ino, S_IFDIR, 2))
 		return 0;
 	if (VFS_TREE_OF(ino) == 0)
-		return readdir_virtual(v, ino, off, fill, arg);
+		return virt_readdir(v, ino, off, fill, arg);
 	int64_t after = off > 2 ? off - 2 : 0;
 	for (;;) {
 		/* A batch per db lock hold, so a huge directory does not stall
@@ -803,11 +601,4 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 			return 0;
 		after = batch[count - 1].id;
 	}
-}
-
-void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name)
-{
-	uint64_t dir = nsdir_ino(v, ns);
-	if (dir)
-		vfs_invalidate_name(v, dir, name);
 }

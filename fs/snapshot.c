@@ -140,30 +140,14 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 
 int snapshot_delete(struct vfs *v, const char *ns, const char *name, char *err, size_t errlen)
 {
-	struct db *db = vfs_db(v);
-	uint64_t tree = 0;
-	db_lock(db);
-	json_object *o = obj_get(db, KIND_VS, ns, name, &tree);
-	int r = o ? db_begin(db) : vs_not_found(ns, name, err, errlen);
-	json_object_put(o);
-	if (o && r == 0) {
-		/* Volumes restored from it hold their own references to the
-		 * data objects, so they never break. */
-		r = vfs_tree_delete_rows(v, tree);
-		if (r == 0)
-			r = obj_delete(db, KIND_VS, ns, name);
-		r = finish_txn(db, r);
-		if (r == 0)
-			vfs_tree_detach(v, tree);
-		else
-			snprintf(err, errlen, "cannot delete snapshot \"%s\": %s", name, strerror(-r));
-	}
-	db_unlock(db);
-	if (r < 0)
-		return r;
-	store_reap(vfs_store(v));
-	vfs_invalidate_snapshot(v, ns, name);
-	return 0;
+	/* Volumes restored from it hold their own references to the data
+	 * objects, so they never break. */
+	int r = volume_delete_object_tree(v, KIND_VS, ns, name, err, errlen);
+	if (r == -ENOENT)
+		return vs_not_found(ns, name, err, errlen);
+	if (r == 0)
+		vfs_invalidate_snapshot(v, ns, name);
+	return r;
 }
 
 /* Bytes that deleting the snapshot would free: data held by no volume and

@@ -33,7 +33,8 @@
 
 /* Virtual directories (tree 0). */
 enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5 };
-/* /snapshots/<ns> directories get numbers from here on, as they are seen. */
+/* /snapshots/<ns>, /pvc/<ns> and /pvc/<ns>/<claim> get numbers from here
+ * on, as they are seen. */
 #define VINO_NSDIR_BASE 0x1000
 #define VINO_NSDIR_MAX 0xfffff
 
@@ -159,6 +160,10 @@ struct vfs_names {
 	/* The first namespace after `after` (in name order) holding objects of
 	 * kind: 0, or -ENOENT. */
 	int (*next_ns)(void *arg, const char *kind, const char *after, char *ns, size_t len);
+	/* The volume a bound claim is bound to: 0, or -ENOENT. For kind
+	 * PersistentVolumeClaim, next and next_ns list bound claims, and
+	 * next's id is a stable row number rather than a tree. */
+	int (*claim_volume)(void *arg, const char *ns, const char *claim, char *pv, size_t len);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

@@ -76,7 +76,8 @@ struct vfs {
 	struct vtree *trees;
 	struct vfs_notify notify;
 	struct vfs_names names;
-	/* namespace directories under /snapshots, by number (trees_lock) */
+	/* /snapshots/<ns> and /pvc/<ns> directories and /pvc/<ns>/<claim>
+	 * links, by number: "s:NS", "c:NS", "l:NS/CLAIM" (trees_lock) */
 	char **nsdirs;
 	size_t n_nsdirs;
 	int64_t mount_time; /* ns: times of the virtual directories */
@@ -112,8 +113,18 @@ int tree_load_all(struct vfs *v);
 void tree_free_all(struct vfs *v);
 
 /* dir.c */
-void virt_stat(uint64_t ino, struct stat *st);
+/* virt.c: the virtual directories of tree 0. */
 void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e);
+int virt_is_dir(struct vfs *v, uint64_t ino);
+int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
+int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
+int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
+
+/* dir.c, shared with virt.c */
+void entry_of(struct vnode *n, struct vfs_entry *e);
+int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e);
+int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
+                  int64_t next);
 int tree_writable(struct vfs *v, uint64_t ino);
 
 #endif

@@ -31,12 +31,34 @@ static uint64_t pv_tree(struct db *db, const char *name)
 	return object_tree(db, KIND_PV, "", name);
 }
 
+#define BOUND_CLAIM "kind='PersistentVolumeClaim' AND json_extract(body, '$.status.phase')='Bound'"
+
+static int claim_volume(void *arg, const char *ns, const char *claim, char *pv, size_t len)
+{
+	struct db *db = arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT json_extract(body, '$.spec.volumeName') FROM objects "
+	                               "WHERE " BOUND_CLAIM " AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, claim, -1, SQLITE_STATIC);
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(pv, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+	}
+	db_finish(st);
+	return r;
+}
+
 static int object_next(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
                        size_t len, uint64_t *tree)
 {
 	struct db *db = arg;
-	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind=? AND namespace=? "
-	                               "AND tree > ? ORDER BY tree LIMIT 1");
+	int claims = !strcmp(kind, "PersistentVolumeClaim");
+	sqlite3_stmt *st = claims
+		? db_prep(db, "SELECT name, rowid FROM objects WHERE " BOUND_CLAIM " AND ?1 <> '' AND "
+		              "namespace=?2 AND rowid > ?3 ORDER BY rowid LIMIT 1")
+		: db_prep(db, "SELECT name, tree FROM objects WHERE kind=? AND namespace=? "
+		              "AND tree > ? ORDER BY tree LIMIT 1");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)after);
@@ -53,8 +75,11 @@ static int object_next(void *arg, const char *kind, const char *ns, uint64_t aft
 static int object_next_ns(void *arg, const char *kind, const char *after, char *ns, size_t len)
 {
 	struct db *db = arg;
-	sqlite3_stmt *st = db_prep(db, "SELECT namespace FROM objects WHERE kind=? AND namespace > ? "
-	                               "AND tree IS NOT NULL ORDER BY namespace LIMIT 1");
+	sqlite3_stmt *st = !strcmp(kind, "PersistentVolumeClaim")
+		? db_prep(db, "SELECT namespace FROM objects WHERE " BOUND_CLAIM " AND ?1 <> '' AND "
+		              "namespace > ?2 ORDER BY namespace LIMIT 1")
+		: db_prep(db, "SELECT namespace FROM objects WHERE kind=? AND namespace > ? "
+		              "AND tree IS NOT NULL ORDER BY namespace LIMIT 1");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
 	int r = -ENOENT;
@@ -69,7 +94,7 @@ static int object_next_ns(void *arg, const char *kind, const char *after, char *
 void volume_install_names(struct vfs *v)
 {
 	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
-	                      .arg = vfs_db(v)};
+	                      .claim_volume = claim_volume, .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 }
 
@@ -173,17 +198,20 @@ static int not_found(const char *name, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
+int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
+                              char *err, size_t errlen)
 {
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	uint64_t tree = 0;
-	json_object *o = obj_get(db, KIND_PV, "", name, &tree);
-	int r = o ? 0 : not_found(name, err, errlen);
+	json_object *o = obj_get(db, kind, ns, name, &tree);
+	int r = o ? 0 : -ENOENT;
 	json_object_put(o);
 	if (o && !tree) /* its tree was never made */
-		r = obj_delete(db, KIND_PV, "", name);
+		r = obj_delete(db, kind, ns, name);
 	db_unlock(db);
+	if (r == -ENOENT)
+		snprintf(err, errlen, "%s \"%s\" not found", kind, name);
 	if (r < 0 || !tree)
 		return r;
 	/* Wait for writers in flight, then drop rows and data in one go. */
@@ -197,7 +225,7 @@ int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 	if (r == 0) {
 		r = vfs_tree_delete_rows(v, tree);
 		if (r == 0)
-			r = obj_delete(db, KIND_PV, "", name);
+			r = obj_delete(db, kind, ns, name);
 		r = finish_txn(db, r);
 	}
 	if (r == 0)
@@ -209,8 +237,17 @@ int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 		return r;
 	}
 	store_reap(vfs_store(v));
-	vfs_invalidate_name(v, VINO_PV, name);
 	return 0;
+}
+
+int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
+{
+	int r = volume_delete_object_tree(v, KIND_PV, "", name, err, errlen);
+	if (r == -ENOENT)
+		return not_found(name, err, errlen);
+	if (r == 0)
+		vfs_invalidate_name(v, VINO_PV, name);
+	return r;
 }
 
 static void set_capacity_in_body(json_object *body, uint64_t capacity)

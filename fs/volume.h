@@ -36,6 +36,10 @@ void volume_install_names(struct vfs *v);
 /* Each returns 0 or a negative errno with a one-line reason in err. */
 int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
                      char *err, size_t errlen);
+/* Delete an object and the tree it owns (data freed), after waiting for
+ * writers in flight. */
+int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
+                              char *err, size_t errlen);
 int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen);
 int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
                      char *err, size_t errlen);

@@ -1,0 +1,308 @@
+/*
+ * fs/virt.c — the read-only virtual directories of tree 0 around the
+ * volumes: the mount root, /pv/<volume> (each a tree's root),
+ * /snapshots/<ns>/<snapshot> (read-only trees), and /pvc/<ns>/<claim>, a
+ * symlink to ../../pv/<volume> for every bound claim. Names come from the
+ * objects in meta.db through the vfs_names callbacks, so they follow the
+ * control plane at once; the kernel is told not to cache them.
+ *
+ * Inode numbers: fixed ones for /, /pv, /pvc, /pods, /snapshots; the
+ * per-namespace directories and the claim links are numbered as they are
+ * first seen, for the life of the mount, from one table of keys ("s:NS",
+ * "c:NS", "l:NS/CLAIM").
+ */
+#include "fs/vfs_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND_PV "PersistentVolume"
+#define KIND_VS "VolumeSnapshot"
+
+static const struct {
+	const char *name;
+	uint64_t ino;
+} root_names[] = {
+	{"pv", VINO_PV}, {"pvc", VINO_PVC}, {"pods", VINO_PODS}, {"snapshots", VINO_SNAPSHOTS},
+};
+#define N_ROOT_NAMES (sizeof root_names / sizeof root_names[0])
+
+static void virt_times(struct vfs *v, struct stat *st)
+{
+	st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = v->mount_time / 1000000000;
+}
+
+static void dir_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = ino;
+	e->st.st_ino = ino;
+	e->st.st_mode = S_IFDIR | 0555;
+	e->st.st_nlink = 2;
+	e->st.st_blksize = PREFERRED_IO_SIZE;
+	e->st.st_size = 4096;
+	virt_times(v, &e->st);
+}
+
+/* --- the table of numbered names --- */
+
+static uint64_t numbered_ino(struct vfs *v, char type, const char *key)
+{
+	char full[600];
+	snprintf(full, sizeof full, "%c:%s", type, key);
+	uint64_t ino = 0;
+	pthread_mutex_lock(&v->trees_lock);
+	for (size_t i = 0; i < v->n_nsdirs && !ino; i++)
+		if (!strcmp(v->nsdirs[i], full))
+			ino = VINO_NSDIR_BASE + i;
+	if (!ino && VINO_NSDIR_BASE + v->n_nsdirs <= VINO_NSDIR_MAX) {
+		char **bigger = realloc(v->nsdirs, (v->n_nsdirs + 1) * sizeof *bigger);
+		char *dup = strdup(full);
+		if (bigger && dup) {
+			v->nsdirs = bigger;
+			v->nsdirs[v->n_nsdirs] = dup;
+			ino = VINO_NSDIR_BASE + v->n_nsdirs++;
+		} else {
+			if (bigger)
+				v->nsdirs = bigger;
+			free(dup);
+		}
+	}
+	pthread_mutex_unlock(&v->trees_lock);
+	return ino;
+}
+
+/* The type ('s', 'c', 'l') and key of a numbered inode, or 0. */
+static char numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len)
+{
+	char type = 0;
+	if (VFS_TREE_OF(ino) != 0 || ino < VINO_NSDIR_BASE || ino > VINO_NSDIR_MAX)
+		return 0;
+	pthread_mutex_lock(&v->trees_lock);
+	if (ino - VINO_NSDIR_BASE < v->n_nsdirs) {
+		const char *full = v->nsdirs[ino - VINO_NSDIR_BASE];
+		type = full[0];
+		snprintf(key, len, "%s", full + 2);
+	}
+	pthread_mutex_unlock(&v->trees_lock);
+	return type;
+}
+
+int virt_is_dir(struct vfs *v, uint64_t ino)
+{
+	char key[600];
+	char type = numbered_key(v, ino, key, sizeof key);
+	return (ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || type == 's' || type == 'c';
+}
+
+/* --- claims --- */
+
+/* "../../pv/<volume>" for a bound claim "NS/CLAIM". */
+static int claim_target(struct vfs *v, const char *key, char *buf, size_t len)
+{
+	char ns[256], pv[256];
+	const char *slash = strchr(key, '/');
+	if (!slash || !v->names.claim_volume || (size_t)(slash - key) >= sizeof ns)
+		return -ENOENT;
+	snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+	db_lock(v->db);
+	int r = v->names.claim_volume(v->names.arg, ns, slash + 1, pv, sizeof pv);
+	db_unlock(v->db);
+	if (r == 0)
+		snprintf(buf, len, "../../pv/%s", pv);
+	return r;
+}
+
+static int link_entry(struct vfs *v, uint64_t ino, const char *key, struct vfs_entry *e)
+{
+	char target[300];
+	int r = claim_target(v, key, target, sizeof target);
+	if (r < 0)
+		return r;
+	memset(e, 0, sizeof *e);
+	e->ino = ino;
+	e->st.st_ino = ino;
+	e->st.st_mode = S_IFLNK | 0777;
+	e->st.st_nlink = 1;
+	e->st.st_size = (off_t)strlen(target);
+	virt_times(v, &e->st);
+	return 0;
+}
+
+int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
+{
+	char key[600];
+	if (numbered_key(v, ino, key, sizeof key) != 'l')
+		return -EINVAL;
+	return claim_target(v, key, buf, len);
+}
+
+void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
+{
+	char key[600];
+	if (numbered_key(v, ino, key, sizeof key) == 'l' && link_entry(v, ino, key, e) == 0)
+		return;
+	dir_entry(v, ino, e);
+}
+
+/* --- lookup --- */
+
+/* The root directory of the tree an object owns. Objects come and go
+ * through the control socket, so the kernel must not cache the name. */
+static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, const char *name,
+                              struct vfs_entry *e)
+{
+	if (!v->names.tree_of)
+		return -ENOENT;
+	db_lock(v->db);
+	uint64_t tree = v->names.tree_of(v->names.arg, kind, ns, name);
+	int err = -ENOENT;
+	struct vnode *n = tree ? vnode_get_locked(v, VFS_INO(tree, 1), &err) : NULL;
+	db_unlock(v->db);
+	if (!n)
+		return err;
+	reply_entry(v, n, e);
+	e->entry_timeout = 0;
+	return 0;
+}
+
+static int ns_has_objects(struct vfs *v, const char *kind, const char *ns)
+{
+	char name[256];
+	uint64_t tree;
+	if (!v->names.next)
+		return 0;
+	db_lock(v->db);
+	int r = v->names.next(v->names.arg, kind, ns, 0, name, sizeof name, &tree);
+	db_unlock(v->db);
+	return r == 0;
+}
+
+static int lookup_nsdir(struct vfs *v, char type, const char *kind, const char *ns,
+                        struct vfs_entry *e)
+{
+	if (!ns_has_objects(v, kind, ns))
+		return -ENOENT;
+	uint64_t ino = numbered_ino(v, type, ns);
+	if (!ino)
+		return -ENOSPC;
+	dir_entry(v, ino, e);
+	return 0;
+}
+
+static int lookup_claim(struct vfs *v, const char *ns, const char *name, struct vfs_entry *e)
+{
+	char key[1200];
+	snprintf(key, sizeof key, "%s/%s", ns, name);
+	char target[300];
+	if (claim_target(v, key, target, sizeof target) < 0)
+		return -ENOENT;
+	uint64_t ino = numbered_ino(v, 'l', key);
+	return ino ? link_entry(v, ino, key, e) : -ENOSPC;
+}
+
+int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
+{
+	if (parent == VINO_ROOT) {
+		for (size_t i = 0; i < N_ROOT_NAMES; i++)
+			if (strcmp(name, root_names[i].name) == 0) {
+				dir_entry(v, root_names[i].ino, e);
+				e->attr_timeout = e->entry_timeout = 3600;
+				return 0;
+			}
+		return -ENOENT;
+	}
+	if (parent == VINO_PV)
+		return lookup_object_root(v, KIND_PV, "", name, e);
+	if (parent == VINO_SNAPSHOTS)
+		return lookup_nsdir(v, 's', KIND_VS, name, e);
+	if (parent == VINO_PVC)
+		return lookup_nsdir(v, 'c', "PersistentVolumeClaim", name, e);
+	char ns[600];
+	switch (numbered_key(v, parent, ns, sizeof ns)) {
+	case 's': return lookup_object_root(v, KIND_VS, ns, name, e);
+	case 'c': return lookup_claim(v, ns, name, e);
+	default: return -ENOENT;
+	}
+}
+
+/* --- readdir --- */
+
+/* Cookies: 1 after ".", 2 after "..", then 2 + the object's tree id (or
+ * its row for claims), so a listing resumes correctly even while entries
+ * are added or removed. */
+static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
+                           vfs_fill_fn fill, void *arg)
+{
+	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, id;
+	char name[256], key[1200];
+	int links = !strcmp(kind, "PersistentVolumeClaim");
+	if (!v->names.next)
+		return 0;
+	for (;;) {
+		db_lock(v->db);
+		int r = v->names.next(v->names.arg, kind, ns, after, name, sizeof name, &id);
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		snprintf(key, sizeof key, "%s/%s", ns, name);
+		uint64_t ino = links ? numbered_ino(v, 'l', key) : VFS_INO(id, 1);
+		if (ino && fill_dir_type(fill, arg, name, ino, links ? S_IFLNK : S_IFDIR, (int64_t)id + 2))
+			return 0;
+		after = id;
+	}
+}
+
+/* Namespaces are listed in name order; the cookie is the position. */
+static int readdir_namespaces(struct vfs *v, char type, const char *kind, int64_t off,
+                              vfs_fill_fn fill, void *arg)
+{
+	char prev[256] = "", ns[256];
+	if (!v->names.next_ns)
+		return 0;
+	for (int64_t pos = 3;; pos++) {
+		db_lock(v->db);
+		int r = v->names.next_ns(v->names.arg, kind, prev, ns, sizeof ns);
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		snprintf(prev, sizeof prev, "%s", ns);
+		if (pos <= off)
+			continue;
+		uint64_t ino = numbered_ino(v, type, ns);
+		if (ino && fill_dir_type(fill, arg, ns, ino, S_IFDIR, pos))
+			return 0;
+	}
+}
+
+int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
+{
+	if (ino == VINO_ROOT) {
+		for (size_t i = (size_t)(off > 2 ? off - 2 : 0); i < N_ROOT_NAMES; i++)
+			if (fill_dir_type(fill, arg, root_names[i].name, root_names[i].ino, S_IFDIR,
+			                  (int64_t)i + 3))
+				return 0;
+		return 0;
+	}
+	if (ino == VINO_PV)
+		return readdir_objects(v, KIND_PV, "", off, fill, arg);
+	if (ino == VINO_SNAPSHOTS)
+		return readdir_namespaces(v, 's', KIND_VS, off, fill, arg);
+	if (ino == VINO_PVC)
+		return readdir_namespaces(v, 'c', "PersistentVolumeClaim", off, fill, arg);
+	char ns[600];
+	switch (numbered_key(v, ino, ns, sizeof ns)) {
+	case 's': return readdir_objects(v, KIND_VS, ns, off, fill, arg);
+	case 'c': return readdir_objects(v, "PersistentVolumeClaim", ns, off, fill, arg);
+	default: return 0;
+	}
+}
+
+void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name)
+{
+	uint64_t dir = numbered_ino(v, 's', ns);
+	if (dir)
+		vfs_invalidate_name(v, dir, name);
+}
