@@ -6,6 +6,7 @@
  */
 #include "tools/kinds.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,6 +17,8 @@ static const struct kind_info kinds[] = {
 	{ "VolumeSnapshotClass", "volumesnapshotclass", "volumesnapshotclasses",
 	  { "vsclass", "vsclasses" }, "snapshot.storage.k8s.io/v1", 0 },
 	{ "VolumeSnapshot", "volumesnapshot", "volumesnapshots", { "vs" }, "snapshot.storage.k8s.io/v1", 1 },
+	{ "VolumeSnapshotContent", "volumesnapshotcontent", "volumesnapshotcontents",
+	  { "vsc", "vscontent", "vscontents" }, "snapshot.storage.k8s.io/v1", 0 },
 	{ "Pod", "pod", "pods", { "po" }, "v1", 1 },
 	{ "StatefulSet", "statefulset", "statefulsets", { "sts" }, "apps/v1", 1 },
 	{ "ConfigMap", "configmap", "configmaps", { "cm" }, "v1", 1 },
@@ -45,6 +48,17 @@ static size_t kind_group(const struct kind_info *k, const char **group)
 
 	*group = k->api_version;
 	return slash ? (size_t)(slash - k->api_version) : 0;
+}
+
+void kind_qualified(const struct kind_info *k, char *buf, size_t len)
+{
+	const char *group;
+	size_t glen = kind_group(k, &group);
+
+	if (glen)
+		snprintf(buf, len, "%s.%.*s", k->singular, (int)glen, group);
+	else
+		snprintf(buf, len, "%s", k->singular);
 }
 
 static int matches_name(const struct kind_info *k, const char *word, size_t len)

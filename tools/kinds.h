@@ -24,6 +24,11 @@ struct kind_info {
  * NULL for an unknown resource type. */
 const struct kind_info *kind_lookup(const char *word);
 
+/* kubectl's name of the resource in "TYPE/NAME" output: the singular,
+ * qualified by the API group outside the core group
+ * ("persistentvolumeclaim", "storageclass.storage.k8s.io"). */
+void kind_qualified(const struct kind_info *k, char *buf, size_t len);
+
 /* Number of known kinds, and the i-th one (for help text). */
 size_t kind_count(void);
 const struct kind_info *kind_at(size_t i);

@@ -1,8 +1,9 @@
 /*
  * tools/output.c — volctl's presentation layer (see output.h): the
- * tabwriter-style table, JSON and YAML printing, sizes and ages, and the
- * per-kind table columns and describe layouts that mimic kubectl so that
- * its users can read volctl output without learning anything new.
+ * tabwriter-style table, JSON and YAML printing, sizes and ages, objects
+ * as JSON, YAML or kind/name, and the df table. The per-kind get tables
+ * are in tools/tables.c, describe in tools/describe.c: both mimic kubectl
+ * so that its users can read volctl output without learning anything new.
  */
 #include "tools/output.h"
 
@@ -14,12 +15,11 @@
 #include <yaml.h>
 
 #include "meta/quantity.h"
+#include "tools/tables.h"
 
-/* kubectl get prints through tabwriter.NewWriter(out, 10, 4, 3, ' ', 0);
- * kubectl describe through tabwriter.NewWriter(out, 0, 8, 2, ' ', 0). */
+/* kubectl get prints through tabwriter.NewWriter(out, 10, 4, 3, ' ', 0). */
 #define GET_MINWIDTH 10
 #define GET_PADDING 3
-#define DESCRIBE_PADDING 2
 
 /* ------------------------------------------------------------------ */
 /* formats */
@@ -171,7 +171,7 @@ const char *json_path_str(struct json_object *obj, const char *path, const char 
 
 /* A byte count member; sizes travel as integers, but tolerate a quantity
  * string too. Returns 0 or -1 when missing or not a size. */
-static int json_path_bytes(struct json_object *obj, const char *path, uint64_t *bytes)
+int json_path_bytes(struct json_object *obj, const char *path, uint64_t *bytes)
 {
 	struct json_object *v = json_path(obj, path);
 
@@ -479,80 +479,7 @@ void output_age(const char *rfc3339, time_t now, char *buf, size_t len)
 }
 
 /* ------------------------------------------------------------------ */
-/* per-kind pieces */
-
-/* kubectl's access-mode abbreviations. */
-static const char *access_mode_short(const char *mode)
-{
-	static const char *const map[][2] = {
-		{ "ReadWriteOnce", "RWO" },
-		{ "ReadOnlyMany", "ROX" },
-		{ "ReadWriteMany", "RWX" },
-		{ "ReadWriteOncePod", "RWOP" },
-	};
-
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(mode, map[i][0]) == 0)
-			return map[i][1];
-	return mode;
-}
-
-static void access_modes(struct json_object *obj, char *buf, size_t len)
-{
-	struct json_object *modes = json_path(obj, "spec.accessModes");
-	size_t n = modes && json_object_is_type(modes, json_type_array) ? json_object_array_length(modes) : 0;
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < len; i++) {
-		const char *m = json_object_get_string(json_object_array_get_idx(modes, i));
-
-		used += snprintf(buf + used, len - used, "%s%s", i ? "," : "", access_mode_short(m ? m : ""));
-	}
-}
-
-/* spec.capacity.storage as a quantity, whether sent as text or bytes. */
-static void capacity_text(struct json_object *obj, const char *path, char *buf, size_t len)
-{
-	struct json_object *v = json_path(obj, path);
-
-	if (v && json_object_is_type(v, json_type_int))
-		quantity_format((uint64_t)json_object_get_int64(v), buf, len);
-	else
-		snprintf(buf, len, "%s", json_path_str(obj, path, ""));
-}
-
-static void claim_ref(struct json_object *obj, char *buf, size_t len)
-{
-	const char *ns = json_path_str(obj, "spec.claimRef.namespace", "");
-	const char *name = json_path_str(obj, "spec.claimRef.name", "");
-
-	if (!*name)
-		snprintf(buf, len, "%s", "");
-	else
-		snprintf(buf, len, "%s%s%s", ns, *ns ? "/" : "", name);
-}
-
-static void pv_table_row(struct table *t, struct json_object *pv, int wide, time_t now)
-{
-	char cap[64], modes[64], claim[512], age[32];
-
-	capacity_text(pv, "spec.capacity.storage", cap, sizeof cap);
-	access_modes(pv, modes, sizeof modes);
-	claim_ref(pv, claim, sizeof claim);
-	output_age(json_path_str(pv, "metadata.creationTimestamp", NULL), now, age, sizeof age);
-	table_cell(t, json_path_str(pv, "metadata.name", ""));
-	table_cell(t, cap);
-	table_cell(t, modes);
-	table_cell(t, json_path_str(pv, "spec.persistentVolumeReclaimPolicy", ""));
-	table_cell(t, json_path_str(pv, "status.phase", ""));
-	table_cell(t, claim);
-	table_cell(t, json_path_str(pv, "spec.storageClassName", ""));
-	table_cell(t, json_path_str(pv, "status.reason", ""));
-	table_cell(t, age);
-	if (wide)
-		table_cell(t, json_path_str(pv, "spec.volumeMode", ""));
-}
+/* objects */
 
 static void header_cells(struct table *t, const char *const *names)
 {
@@ -560,116 +487,14 @@ static void header_cells(struct table *t, const char *const *names)
 		table_cell(t, *names);
 }
 
-static void print_pv_table(FILE *f, struct json_object *items, int wide, time_t now)
-{
-	static const char *const head[] = {
-		"NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS",
-		"CLAIM", "STORAGECLASS", "REASON", "AGE", NULL,
-	};
-	struct table *t = table_new(9 + (wide != 0));
-	size_t n = json_object_array_length(items);
-
-	header_cells(t, head);
-	if (wide)
-		table_cell(t, "VOLUMEMODE");
-	for (size_t i = 0; i < n; i++)
-		pv_table_row(t, json_object_array_get_idx(items, i), wide, now);
-	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
-	table_free(t);
-}
-
-/* Where a snapshot came from, in kubectl's TYPE/NAME form: "pv/data", or
- * "pvc/data" for a claim (spec.source.persistentVolumeClaimName). */
-static void snapshot_source(struct json_object *vs, char *buf, size_t len)
-{
-	const char *pv = json_path_str(vs, "spec.source.persistentVolumeName", NULL);
-	const char *pvc = json_path_str(vs, "spec.source.persistentVolumeClaimName", NULL);
-
-	if (pvc)
-		snprintf(buf, len, "pvc/%s", pvc);
-	else if (pv)
-		snprintf(buf, len, "pv/%s", pv);
-	else
-		buf[0] = '\0';
-}
-
-/* kubectl's VolumeSnapshot columns (the CRD's additionalPrinterColumns),
- * with SOURCE in SOURCEPVC's place: volfs snapshots persistent volumes,
- * so the source is "pv/NAME" (or "pvc/NAME" for a claim). Missing values
- * print as blank cells and dates as ages, as kubectl prints them. */
-static void print_vs_table(FILE *f, struct json_object *items, int all_namespaces, time_t now)
-{
-	static const char *const head[] = {
-		"NAME", "READYTOUSE", "SOURCE", "SOURCESNAPSHOTCONTENT", "RESTORESIZE",
-		"SNAPSHOTCLASS", "SNAPSHOTCONTENT", "CREATIONTIME", "AGE", NULL,
-	};
-	struct table *t = table_new(9 + (all_namespaces != 0));
-	size_t n = json_object_array_length(items);
-	char source[512], created[32], age[32];
-
-	if (all_namespaces)
-		table_cell(t, "NAMESPACE");
-	header_cells(t, head);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(items, i);
-		const char *ctime = json_path_str(o, "status.creationTime", NULL);
-
-		snapshot_source(o, source, sizeof source);
-		if (ctime)
-			output_age(ctime, now, created, sizeof created);
-		else
-			created[0] = '\0';
-		output_age(json_path_str(o, "metadata.creationTimestamp", NULL), now, age, sizeof age);
-		if (all_namespaces)
-			table_cell(t, json_path_str(o, "metadata.namespace", ""));
-		table_cell(t, json_path_str(o, "metadata.name", ""));
-		table_cell(t, json_path_str(o, "status.readyToUse", ""));
-		table_cell(t, source);
-		table_cell(t, json_path_str(o, "spec.source.volumeSnapshotContentName", ""));
-		table_cell(t, json_path_str(o, "status.restoreSize", ""));
-		table_cell(t, json_path_str(o, "spec.volumeSnapshotClassName", ""));
-		table_cell(t, json_path_str(o, "status.boundVolumeSnapshotContentName", ""));
-		table_cell(t, created);
-		table_cell(t, age);
-	}
-	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
-	table_free(t);
-}
-
-/* NAME AGE, kubectl's columns for a kind it has no printer for. */
-static void print_generic_table(FILE *f, struct json_object *items, int all_namespaces, time_t now)
-{
-	struct table *t = table_new(2 + (all_namespaces != 0));
-	size_t n = json_object_array_length(items);
-	char age[32];
-
-	if (all_namespaces)
-		table_cell(t, "NAMESPACE");
-	table_cell(t, "NAME");
-	table_cell(t, "AGE");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(items, i);
-
-		if (all_namespaces)
-			table_cell(t, json_path_str(o, "metadata.namespace", ""));
-		table_cell(t, json_path_str(o, "metadata.name", ""));
-		output_age(json_path_str(o, "metadata.creationTimestamp", NULL), now, age, sizeof age);
-		table_cell(t, age);
-	}
-	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
-	table_free(t);
-}
-
 /* kubectl -o name: "persistentvolume/data", group-qualified outside the
  * core group ("storageclass.storage.k8s.io/fast"). */
 static void print_name(FILE *f, const struct kind_info *k, struct json_object *obj)
 {
-	const char *slash = strchr(k->api_version, '/');
+	char type[128];
 
-	fprintf(f, "%s", k->singular);
-	if (slash)
-		fprintf(f, ".%.*s", (int)(slash - k->api_version), k->api_version);
-	fprintf(f, "/%s\n", json_path_str(obj, "metadata.name", ""));
+	kind_qualified(k, type, sizeof type);
+	fprintf(f, "%s/%s\n", type, json_path_str(obj, "metadata.name", ""));
 }
 
 static void print_structured(FILE *f, struct json_object *v, enum output_format fmt)
@@ -713,258 +538,9 @@ void output_get(FILE *f, const struct kind_info *k, struct json_object *items, i
 			print_name(f, k, json_object_array_get_idx(items, i));
 		break;
 	default:
-		if (strcmp(k->kind, "PersistentVolume") == 0)
-			print_pv_table(f, items, fmt == OUTPUT_WIDE, now);
-		else if (strcmp(k->kind, "VolumeSnapshot") == 0)
-			print_vs_table(f, items, all_namespaces, now);
-		else
-			print_generic_table(f, items, all_namespaces && k->namespaced, now);
+		tables_print(f, k, items, fmt == OUTPUT_WIDE, all_namespaces, now);
 		break;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* describe */
-
-/* "Label:" / value lines of a description, aligned on one value column;
- * a value may span lines (labels, annotations), continued under itself. */
-struct fields {
-	size_t n;
-	const char *label[32];
-	char *value[32];
-};
-
-static void field(struct fields *fl, const char *label, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void field(struct fields *fl, const char *label, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fl->n == sizeof fl->label / sizeof fl->label[0])
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&fl->value[fl->n], fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	fl->label[fl->n++] = label;
-}
-
-static void fields_print(struct fields *fl, FILE *f)
-{
-	size_t width = 0;
-
-	for (size_t i = 0; i < fl->n; i++)
-		if (strlen(fl->label[i]) + 1 + DESCRIBE_PADDING > width)
-			width = strlen(fl->label[i]) + 1 + DESCRIBE_PADDING;
-	for (size_t i = 0; i < fl->n; i++) {
-		char label[64];
-		const char *v = fl->value[i];
-
-		snprintf(label, sizeof label, "%s:", fl->label[i]);
-		if (!*v) {
-			fprintf(f, "%s\n", label);
-			continue;
-		}
-		fprintf(f, "%-*s", (int)width, label);
-		for (const char *nl; (nl = strchr(v, '\n')); v = nl + 1)
-			fprintf(f, "%.*s\n%*s", (int)(nl - v), v, (int)width, "");
-		fprintf(f, "%s\n", v);
-	}
-}
-
-static void fields_free(struct fields *fl)
-{
-	for (size_t i = 0; i < fl->n; i++)
-		free(fl->value[i]);
-	fl->n = 0;
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Labels or annotations as sorted "key=value" lines, or "<none>". */
-static void string_map_field(struct fields *fl, const char *label, struct json_object *map)
-{
-	size_t n = map && json_object_is_type(map, json_type_object) ? (size_t)json_object_object_length(map) : 0;
-	char **lines, *joined = NULL;
-	size_t i = 0, total = 1;
-
-	if (n == 0) {
-		field(fl, label, "<none>");
-		return;
-	}
-	lines = calloc(n, sizeof *lines);
-	if (!lines)
-		abort();
-	json_object_object_foreach(map, key, val) {
-		if (asprintf(&lines[i], "%s=%s", key, json_object_get_string(val)) < 0)
-			abort();
-		total += strlen(lines[i++]) + 1;
-	}
-	qsort(lines, n, sizeof *lines, compare_strings);
-	joined = calloc(1, total);
-	if (!joined)
-		abort();
-	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(joined, "\n");
-		strcat(joined, lines[i]);
-		free(lines[i]);
-	}
-	field(fl, label, "%s", joined);
-	free(joined);
-	free(lines);
-}
-
-/* "[a b]" as kubectl prints finalizers. */
-static void list_field(struct fields *fl, const char *label, struct json_object *arr)
-{
-	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
-	char buf[1024];
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < sizeof buf; i++)
-		used += snprintf(buf + used, sizeof buf - used, "%s%s", i ? " " : "",
-				 json_object_get_string(json_object_array_get_idx(arr, i)));
-	field(fl, label, "[%s]", buf);
-}
-
-static void usage_fields(struct fields *fl, struct json_object *usage)
-{
-	char buf[32];
-	uint64_t b;
-
-	if (json_path_bytes(usage, "used", &b) == 0) {
-		output_human_size(b, buf, sizeof buf);
-		field(fl, "Used", "%s", buf);
-	}
-	if (json_path_bytes(usage, "available", &b) == 0) {
-		output_human_size(b, buf, sizeof buf);
-		field(fl, "Available", "%s", buf);
-	}
-}
-
-static void metadata_fields(struct fields *fl, const struct kind_info *k, struct json_object *obj)
-{
-	field(fl, "Name", "%s", json_path_str(obj, "metadata.name", ""));
-	if (k->namespaced)
-		field(fl, "Namespace", "%s", json_path_str(obj, "metadata.namespace", ""));
-	string_map_field(fl, "Labels", json_path(obj, "metadata.labels"));
-	string_map_field(fl, "Annotations", json_path(obj, "metadata.annotations"));
-}
-
-static void pv_fields(struct fields *fl, struct json_object *pv, struct json_object *usage)
-{
-	char modes[64], cap[64], claim[512];
-
-	access_modes(pv, modes, sizeof modes);
-	capacity_text(pv, "spec.capacity.storage", cap, sizeof cap);
-	claim_ref(pv, claim, sizeof claim);
-	list_field(fl, "Finalizers", json_path(pv, "metadata.finalizers"));
-	field(fl, "StorageClass", "%s", json_path_str(pv, "spec.storageClassName", ""));
-	field(fl, "Status", "%s", json_path_str(pv, "status.phase", ""));
-	field(fl, "Claim", "%s", claim);
-	field(fl, "Reclaim Policy", "%s", json_path_str(pv, "spec.persistentVolumeReclaimPolicy", ""));
-	field(fl, "Access Modes", "%s", modes);
-	field(fl, "VolumeMode", "%s", json_path_str(pv, "spec.volumeMode", ""));
-	field(fl, "Capacity", "%s", cap);
-	usage_fields(fl, usage);
-	field(fl, "Message", "%s", json_path_str(pv, "status.message", ""));
-}
-
-/* A size member of o as "1.5Gi", or NULL when missing. */
-static const char *size_text(struct json_object *o, const char *member, char *buf, size_t len)
-{
-	uint64_t b;
-
-	if (json_path_bytes(o, member, &b) < 0)
-		return NULL;
-	output_human_size(b, buf, len);
-	return buf;
-}
-
-static void vs_fields(struct fields *fl, struct json_object *vs, struct json_object *usage, time_t now)
-{
-	const char *ctime = json_path_str(vs, "status.creationTime",
-					  json_path_str(vs, "metadata.creationTimestamp", NULL));
-	const char *class = json_path_str(vs, "spec.volumeSnapshotClassName", NULL);
-	char source[512], age[32], buf[32];
-
-	snapshot_source(vs, source, sizeof source);
-	output_age(ctime, now, age, sizeof age);
-	field(fl, "Source", "%s", source);
-	if (class)
-		field(fl, "Snapshot Class", "%s", class);
-	field(fl, "Creation Time", "%s (%s ago)", ctime ? ctime : "<unknown>", age);
-	field(fl, "Ready To Use", "%s", json_path_str(vs, "status.readyToUse", "false"));
-	field(fl, "Restore Size", "%s", json_path_str(vs, "status.restoreSize", "<unknown>"));
-	if (size_text(usage, "used", buf, sizeof buf))
-		field(fl, "Data", "%s", buf);
-	if (size_text(usage, "exclusiveBytes", buf, sizeof buf))
-		field(fl, "Held Only Here", "%s (freed when this snapshot is deleted)", buf);
-	if (json_path(vs, "status.error.message"))
-		field(fl, "Error", "%s", json_path_str(vs, "status.error.message", ""));
-}
-
-static void generic_fields(struct fields *fl, struct json_object *obj, struct json_object *usage, time_t now)
-{
-	char age[32];
-
-	output_age(json_path_str(obj, "metadata.creationTimestamp", NULL), now, age, sizeof age);
-	field(fl, "Created", "%s ago (%s)", age, json_path_str(obj, "metadata.creationTimestamp", "?"));
-	if (json_path(obj, "status.phase"))
-		field(fl, "Status", "%s", json_path_str(obj, "status.phase", ""));
-	usage_fields(fl, usage);
-}
-
-static void print_events(FILE *f, struct json_object *events, time_t now)
-{
-	struct table *t = table_new(4);
-	size_t n = json_object_array_length(events);
-	char age[32];
-
-	fprintf(f, "Events:\n");
-	header_cells(t, (const char *const[]){ "Type", "Reason", "Age", "Message", NULL });
-	header_cells(t, (const char *const[]){ "----", "------", "----", "-------", NULL });
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *ev = json_object_array_get_idx(events, i);
-
-		output_age(json_path_str(ev, "time", NULL), now, age, sizeof age);
-		table_cell(t, json_path_str(ev, "type", ""));
-		table_cell(t, json_path_str(ev, "reason", ""));
-		table_cell(t, age);
-		table_cell(t, json_path_str(ev, "message", ""));
-	}
-	table_print(t, f, "  ", 0, DESCRIBE_PADDING);
-	table_free(t);
-}
-
-void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now)
-{
-	struct json_object *obj = json_path(answer, "object");
-	struct json_object *usage = json_path(answer, "usage");
-	struct json_object *events = json_path(answer, "events");
-	int have_events = events && json_object_is_type(events, json_type_array) &&
-			  json_object_array_length(events) > 0;
-	struct fields fl = { 0 };
-
-	metadata_fields(&fl, k, obj);
-	if (strcmp(k->kind, "PersistentVolume") == 0)
-		pv_fields(&fl, obj, usage);
-	else if (strcmp(k->kind, "VolumeSnapshot") == 0)
-		vs_fields(&fl, obj, usage, now);
-	else
-		generic_fields(&fl, obj, usage, now);
-	if (!have_events)
-		field(&fl, "Events", "<none>");
-	fields_print(&fl, f);
-	fields_free(&fl);
-	if (have_events)
-		print_events(f, events, now);
 }
 
 /* ------------------------------------------------------------------ */

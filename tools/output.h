@@ -1,7 +1,9 @@
 /*
  * tools/output.h — how volctl shows things: kubectl-style tables, object
  * descriptions, pretty JSON, YAML (emitted with libyaml), human sizes and
- * ages. Nothing here talks to the daemon.
+ * ages. Nothing here talks to the daemon. Implemented in tools/output.c,
+ * with the per-kind get tables in tools/tables.c and describe in
+ * tools/describe.c.
  */
 #ifndef VOLFS_TOOLS_OUTPUT_H
 #define VOLFS_TOOLS_OUTPUT_H
@@ -44,6 +46,9 @@ void table_free(struct table *t);
 struct json_object *json_path(struct json_object *obj, const char *path);
 /* That member as text (numbers and booleans converted), or dflt. */
 const char *json_path_str(struct json_object *obj, const char *path, const char *dflt);
+/* A byte count member (an integer, or a quantity string). 0 or -1 when
+ * missing or not a size. */
+int json_path_bytes(struct json_object *obj, const char *path, uint64_t *bytes);
 
 /* Pretty-printed JSON, newline-terminated. */
 void output_json(FILE *f, struct json_object *obj);
@@ -68,7 +73,8 @@ void output_get(FILE *f, const struct kind_info *k, struct json_object *items, i
 		enum output_format fmt, int all_namespaces, time_t now);
 /* Print one object (after create or resize) as JSON, YAML or kind/name. */
 void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, enum output_format fmt);
-/* kubectl-describe text of a describe answer {object, events, usage}. */
+/* kubectl-describe text of a describe answer {object, events, usage,
+ * usedBy?, quotas?} (tools/describe.c). */
 void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now);
 /* The df table of {"items":[...]} entries. */
 void output_df(FILE *f, struct json_object *items);

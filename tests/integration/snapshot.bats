@@ -902,14 +902,14 @@ nothing_new() {
     assert_output "volumesnapshot.snapshot.storage.k8s.io/minutely"
     run volctl get vs
     assert_success
-    assert_line --index 0 --regexp '^NAME +READYTOUSE +SOURCE +SOURCESNAPSHOTCONTENT +RESTORESIZE +SNAPSHOTCLASS +SNAPSHOTCONTENT +CREATIONTIME +AGE$'
+    assert_line --index 0 --regexp '^NAME +READYTOUSE +SOURCEPVC +SOURCESNAPSHOTCONTENT +RESTORESIZE +SNAPSHOTCLASS +SNAPSHOTCONTENT +CREATIONTIME +AGE$'
     assert_line --regexp '^nightly +true +pv/vol +256Mi +[0-9]+s +[0-9]+s$'
     refute_output --partial weekly
     [ "${#lines[@]}" -eq 4 ]
     run volctl get vs -n team-a
     assert_line --index 1 --regexp '^weekly +true +pv/vol +256Mi'
     run volctl get vs -A
-    assert_line --index 0 --regexp '^NAMESPACE +NAME +READYTOUSE +SOURCE '
+    assert_line --index 0 --regexp '^NAMESPACE +NAME +READYTOUSE +SOURCEPVC '
     assert_line --regexp '^team-a +weekly +true +pv/vol '
     assert_line --regexp '^default +nightly +true +pv/vol '
     run volctl get volumesnapshots nightly -o wide

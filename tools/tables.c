@@ -1,0 +1,256 @@
+/*
+ * tools/tables.c — kubectl's get columns for each kind volfs serves (see
+ * tables.h). Missing values print as blank cells, dates as ages, as
+ * kubectl prints them, so that its users read volctl tables without
+ * learning anything new.
+ */
+#include "tools/tables.h"
+
+#include <string.h>
+
+#include "tools/objtext.h"
+#include "tools/output.h"
+
+/* kubectl get prints through tabwriter.NewWriter(out, 10, 4, 3, ' ', 0). */
+#define GET_MINWIDTH 10
+#define GET_PADDING 3
+
+typedef void row_fn(struct table *t, struct json_object *o, int wide, time_t now);
+
+struct printer {
+	const char *kind;
+	const char *const *head;
+	const char *wide; /* the one extra -o wide column, or NULL */
+	row_fn *row;
+};
+
+static void cell_path(struct table *t, struct json_object *o, const char *path)
+{
+	table_cell(t, json_path_str(o, path, ""));
+}
+
+static void cell_age(struct table *t, struct json_object *o, time_t now)
+{
+	char age[32];
+
+	text_age(o, now, age, sizeof age);
+	table_cell(t, age);
+}
+
+static void cell_quantity(struct table *t, struct json_object *o, const char *path)
+{
+	char buf[64];
+
+	text_quantity(o, path, buf, sizeof buf);
+	table_cell(t, buf);
+}
+
+static void cell_modes(struct table *t, struct json_object *o, const char *path)
+{
+	char buf[64];
+
+	text_access_modes(o, path, buf, sizeof buf);
+	table_cell(t, buf);
+}
+
+/* "fast (default)" for the class the annotation marks as default. */
+static void cell_class_name(struct table *t, struct json_object *o, const char *annotation)
+{
+	const char *name = json_path_str(o, "metadata.name", "");
+
+	if (text_annotation_true(o, annotation))
+		table_cellf(t, "%s (default)", name);
+	else
+		table_cell(t, name);
+}
+
+static void pv_row(struct table *t, struct json_object *pv, int wide, time_t now)
+{
+	char claim[512];
+
+	text_claim_ref(pv, claim, sizeof claim);
+	cell_path(t, pv, "metadata.name");
+	cell_quantity(t, pv, "spec.capacity.storage");
+	cell_modes(t, pv, "spec.accessModes");
+	cell_path(t, pv, "spec.persistentVolumeReclaimPolicy");
+	table_cell(t, text_phase(pv));
+	table_cell(t, claim);
+	cell_path(t, pv, "spec.storageClassName");
+	cell_path(t, pv, "status.reason");
+	cell_age(t, pv, now);
+	if (wide)
+		cell_path(t, pv, "spec.volumeMode");
+}
+
+/* CAPACITY and ACCESS MODES are the bound volume's (status), blank while
+ * Pending; a claim that never named a class shows <unset>, one that asked
+ * for "" an empty cell (kubectl 1.28+). */
+static void pvc_row(struct table *t, struct json_object *pvc, int wide, time_t now)
+{
+	cell_path(t, pvc, "metadata.name");
+	table_cell(t, text_phase(pvc));
+	cell_path(t, pvc, "spec.volumeName");
+	cell_quantity(t, pvc, "status.capacity.storage");
+	cell_modes(t, pvc, "status.accessModes");
+	table_cell(t, json_path_str(pvc, "spec.storageClassName", "<unset>"));
+	cell_age(t, pvc, now);
+	if (wide)
+		cell_path(t, pvc, "spec.volumeMode");
+}
+
+/* The API server fills reclaimPolicy and volumeBindingMode in; a class
+ * stored without them still shows what they mean. */
+static void sc_row(struct table *t, struct json_object *sc, int wide, time_t now)
+{
+	(void)wide;
+	cell_class_name(t, sc, ANN_DEFAULT_SC);
+	cell_path(t, sc, "provisioner");
+	table_cell(t, json_path_str(sc, "reclaimPolicy", "Delete"));
+	table_cell(t, json_path_str(sc, "volumeBindingMode", "Immediate"));
+	table_cell(t, json_path_str(sc, "allowVolumeExpansion", "false"));
+	cell_age(t, sc, now);
+}
+
+static void vsclass_row(struct table *t, struct json_object *c, int wide, time_t now)
+{
+	(void)wide;
+	cell_class_name(t, c, ANN_DEFAULT_VSC);
+	cell_path(t, c, "driver");
+	cell_path(t, c, "deletionPolicy");
+	cell_age(t, c, now);
+}
+
+/* SOURCEPVC is the claim; a snapshot of a bare volume shows pv/NAME. */
+static void vs_row(struct table *t, struct json_object *vs, int wide, time_t now)
+{
+	const char *pvc = json_path_str(vs, "spec.source.persistentVolumeClaimName", NULL);
+	const char *ctime = json_path_str(vs, "status.creationTime", NULL);
+	char source[512], created[32] = "";
+
+	(void)wide;
+	if (pvc)
+		snprintf(source, sizeof source, "%s", pvc);
+	else
+		text_snapshot_source(vs, source, sizeof source);
+	if (ctime)
+		output_age(ctime, now, created, sizeof created);
+	cell_path(t, vs, "metadata.name");
+	cell_path(t, vs, "status.readyToUse");
+	table_cell(t, source);
+	cell_path(t, vs, "spec.source.volumeSnapshotContentName");
+	cell_quantity(t, vs, "status.restoreSize");
+	cell_path(t, vs, "spec.volumeSnapshotClassName");
+	cell_path(t, vs, "status.boundVolumeSnapshotContentName");
+	table_cell(t, created);
+	cell_age(t, vs, now);
+}
+
+/* RESTORESIZE in bytes, as the CRD's integer column prints it. */
+static void vsc_row(struct table *t, struct json_object *c, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, c, "metadata.name");
+	cell_path(t, c, "status.readyToUse");
+	cell_path(t, c, "status.restoreSize");
+	cell_path(t, c, "spec.deletionPolicy");
+	cell_path(t, c, "spec.driver");
+	cell_path(t, c, "spec.volumeSnapshotClassName");
+	cell_path(t, c, "spec.volumeSnapshotRef.name");
+	cell_path(t, c, "spec.volumeSnapshotRef.namespace");
+	cell_age(t, c, now);
+}
+
+static void quota_row(struct table *t, struct json_object *q, int wide, time_t now)
+{
+	char pairs[2048];
+
+	(void)wide;
+	cell_path(t, q, "metadata.name");
+	cell_age(t, q, now);
+	text_quota_pairs(q, 0, pairs, sizeof pairs);
+	table_cell(t, pairs);
+	text_quota_pairs(q, 1, pairs, sizeof pairs);
+	table_cell(t, pairs);
+}
+
+static void ns_row(struct table *t, struct json_object *ns, int wide, time_t now)
+{
+	const char *phase = text_phase(ns);
+
+	(void)wide;
+	cell_path(t, ns, "metadata.name");
+	table_cell(t, *phase ? phase : "Active");
+	cell_age(t, ns, now);
+}
+
+static void generic_row(struct table *t, struct json_object *o, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, o, "metadata.name");
+	cell_age(t, o, now);
+}
+
+#define COLS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static const struct printer printers[] = {
+	{ "PersistentVolume",
+	  COLS("NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "REASON",
+	       "AGE"),
+	  "VOLUMEMODE", pv_row },
+	{ "PersistentVolumeClaim",
+	  COLS("NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"), "VOLUMEMODE",
+	  pvc_row },
+	{ "StorageClass",
+	  COLS("NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"), NULL,
+	  sc_row },
+	{ "VolumeSnapshotClass", COLS("NAME", "DRIVER", "DELETIONPOLICY", "AGE"), NULL, vsclass_row },
+	{ "VolumeSnapshot",
+	  COLS("NAME", "READYTOUSE", "SOURCEPVC", "SOURCESNAPSHOTCONTENT", "RESTORESIZE", "SNAPSHOTCLASS",
+	       "SNAPSHOTCONTENT", "CREATIONTIME", "AGE"),
+	  NULL, vs_row },
+	{ "VolumeSnapshotContent",
+	  COLS("NAME", "READYTOUSE", "RESTORESIZE", "DELETIONPOLICY", "DRIVER", "VOLUMESNAPSHOTCLASS",
+	       "VOLUMESNAPSHOT", "VOLUMESNAPSHOTNAMESPACE", "AGE"),
+	  NULL, vsc_row },
+	{ "ResourceQuota", COLS("NAME", "AGE", "REQUEST", "LIMIT"), NULL, quota_row },
+	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
+};
+
+static const struct printer generic = { NULL, COLS("NAME", "AGE"), NULL, generic_row };
+
+static const struct printer *printer_for(const char *kind)
+{
+	for (size_t i = 0; i < sizeof printers / sizeof printers[0]; i++)
+		if (strcmp(printers[i].kind, kind) == 0)
+			return &printers[i];
+	return &generic;
+}
+
+void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, int wide, int all_namespaces,
+		  time_t now)
+{
+	const struct printer *p = printer_for(k->kind);
+	size_t ncols = 0, n = json_object_array_length(items);
+	int ns_col = all_namespaces && k->namespaced;
+	struct table *t;
+
+	wide = wide && p->wide;
+	while (p->head[ncols])
+		ncols++;
+	t = table_new(ncols + (size_t)wide + (size_t)ns_col);
+	if (ns_col)
+		table_cell(t, "NAMESPACE");
+	for (size_t i = 0; i < ncols; i++)
+		table_cell(t, p->head[i]);
+	if (wide)
+		table_cell(t, p->wide);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(items, i);
+
+		if (ns_col)
+			cell_path(t, o, "metadata.namespace");
+		p->row(t, o, wide, now);
+	}
+	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
+	table_free(t);
+}
