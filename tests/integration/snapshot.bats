@@ -322,7 +322,7 @@ PYEOF
         mv "$d/dir" "$d/dir2"
     done
     # a restore with an explicit capacity, usable up to it
-    run volctl restore vs/s1 restored-big --capacity 32Mi
+    run volctl restore vs/s1 pv/restored-big --capacity 32Mi
     assert_success
     [ "$(pv_df restored-big capacity)" -eq $((32 * MiB)) ]
     same_tree "$MNT/pv/restored-big" "$VOLFS_TMP/m0"
@@ -539,7 +539,7 @@ PYEOF
         snap vol "w$k"
         after[k]=$(tail -n 1 "$VOLFS_TMP/log")
         if ((k % 3 == 0)); then # clones too, under the same writer
-            volctl clone pv/vol "wc$k" >/dev/null || fail "clone under a writer failed"
+            volctl clone pv/vol "pv/wc$k" >/dev/null || fail "clone under a writer failed"
         fi
         sleep 0.2
     done
@@ -848,7 +848,7 @@ nothing_new() {
         run --separate-stderr volctl snapshot pv/vol -- "$n"
         one_line_error
         [[ $stderr == "volctl: error: invalid name"* ]] || fail "snapshot '$n': $stderr"
-        run --separate-stderr volctl restore s1 -- "$n"
+        run --separate-stderr volctl restore s1 -- "pv/$n"
         one_line_error
         run --separate-stderr volctl clone pv/vol -- "pv/$n"
         one_line_error
@@ -874,10 +874,10 @@ nothing_new() {
     nothing_new "$pvs" "$vss"
     run ls "$MNT/snapshots/default"
     assert_output "$(printf 's1\ns3')"
-    # claims are not supported yet, and say so
+    # a claim that does not exist
     run --separate-stderr volctl snapshot pvc/data s9
     one_line_error
-    [[ $stderr == *"claims are not supported yet"* ]] || fail "$stderr"
+    [[ $stderr == *'"data" not found'* ]] || fail "$stderr"
     # a missing snapshot cannot be deleted or described
     run --separate-stderr volctl delete vs missing
     one_line_error
@@ -957,7 +957,7 @@ nothing_new() {
     run ls "$MNT/snapshots/default"
     assert_output minutely
     # restore and clone answer with the new volume when asked
-    run --separate-stderr volctl restore minutely restored -o json
+    run --separate-stderr volctl restore minutely pv/restored -o json
     assert_success
     run "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["kind"], o["metadata"]["name"], o["spec"]["capacity"]["storage"])' "$output"
     assert_output "PersistentVolume restored 256Mi"
@@ -984,9 +984,10 @@ nothing_new() {
     one_line_error
     run --separate-stderr volctl snapshot pv/vol
     one_line_error
+    # a bare name is a claim, and there is no claim vol
     run --separate-stderr volctl snapshot vol s1
     one_line_error
-    [[ $stderr == *"pv/vol"* ]] || fail "no hint at the TYPE/NAME form: $stderr"
+    [[ $stderr == *'"vol" not found'* ]] || fail "$stderr"
     run --separate-stderr volctl snapshot sc/vol s1
     one_line_error
     run --separate-stderr volctl snapshot pv/vol s1 extra
@@ -1003,7 +1004,7 @@ nothing_new() {
     one_line_error
     run --separate-stderr volctl clone pv/vol pvc/x
     one_line_error
-    [[ $stderr == *"claims are not supported yet"* ]] || fail "$stderr"
+    [[ $stderr == *"a claim clones to a claim and a volume to a volume"* ]] || fail "$stderr"
     run --separate-stderr volctl clone pv/vol pv/x -n foo
     one_line_error
     run --separate-stderr volctl get vs -A -o name

@@ -1,0 +1,313 @@
+/*
+ * tools/cli.c — the machinery volctl's verbs share (see cli.h): the flag
+ * table, failure lines, validation of what users type, and the one
+ * request/answer exchange with the daemon.
+ */
+#include "tools/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/names.h"
+#include "meta/quantity.h"
+#include "tools/client.h"
+
+const struct flag_def flag_defs[F_COUNT] = {
+	[F_HELP] = { "help", 'h', NULL, "help for this command" },
+	[F_STATE] = { "state", 0, "DIR",
+		      "state directory of the daemon; the socket is DIR/" CLIENT_SOCKET_NAME
+		      " (default " CLIENT_DEFAULT_STATE ")" },
+	[F_SOCKET] = { "socket", 0, "PATH", "path of the daemon's control socket (instead of --state)" },
+	[F_FILENAME] = { "filename", 'f', "FILE",
+			 "Kubernetes YAML (or JSON) to read, several documents allowed; - reads stdin; "
+			 "may be repeated" },
+	[F_CAPACITY] = { "capacity", 0, "SIZE",
+			 "size as a Kubernetes quantity: 500Mi, 10Gi, 1G, 1073741824 (same as --size)" },
+	[F_SIZE] = { "size", 0, "SIZE", "size as a Kubernetes quantity: 500Mi, 10Gi, 1G, 1073741824 (same as --capacity)" },
+	[F_CLASS] = { "class", 0, "CLASS", "storage class of the claim (default: the default class)" },
+	[F_ACCESS_MODE] = { "access-mode", 0, "MODE",
+			    "RWO, ROX, RWX, RWOP or the full names (ReadWriteOnce, ...), comma-separated; "
+			    "default RWO" },
+	[F_OUTPUT] = { "output", 'o', "FORMAT", "output format: " },
+	[F_NAMESPACE] = { "namespace", 'n', "NS", "namespace of namespaced kinds (default \"default\")" },
+	[F_ALL_NAMESPACES] = { "all-namespaces", 'A', NULL, "list namespaced kinds across all namespaces" },
+	[F_IGNORE_NOT_FOUND] = { "ignore-not-found", 0, NULL, "treat objects that do not exist as deleted" },
+	[F_CLIENT] = { "client", 0, NULL, "print the client version only; do not contact the daemon" },
+};
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("volctl: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int has_flag(const struct invocation *inv, enum flag_id f)
+{
+	return inv->value[f] != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* validation */
+
+int check_name(const char *name)
+{
+	char err[512];
+
+	if (name_check_subdomain(name, err, sizeof err) < 0)
+		return fail("%s", err);
+	return 0;
+}
+
+const struct kind_info *resolve_kind(const char *word)
+{
+	const struct kind_info *k = kind_lookup(word);
+
+	if (!k)
+		fail("the server doesn't have a resource type \"%s\"", word);
+	return k;
+}
+
+const struct kind_info *kind_of(const char *kind)
+{
+	const struct kind_info *k = kind_lookup(kind);
+
+	if (!k)
+		abort(); /* the kind table always has the kinds volctl names */
+	return k;
+}
+
+static enum flag_id size_alias(enum flag_id f)
+{
+	return f == F_SIZE ? F_CAPACITY : F_SIZE;
+}
+
+int has_size(const struct invocation *inv)
+{
+	return has_flag(inv, F_SIZE) || has_flag(inv, F_CAPACITY);
+}
+
+const char *size_flag_text(const struct invocation *inv, enum flag_id f)
+{
+	return has_flag(inv, f) ? inv->value[f] : inv->value[size_alias(f)];
+}
+
+int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes)
+{
+	enum flag_id given = has_flag(inv, f) ? f : size_alias(f);
+	char err[512];
+
+	if (has_flag(inv, f) && has_flag(inv, size_alias(f)))
+		return fail("--size and --capacity mean the same; give one of them");
+	if (!has_flag(inv, given))
+		return fail("required flag \"--%s\" not set; see 'volctl %s --help'",
+			    flag_defs[f].long_name, inv->verb->name);
+	if (quantity_parse(inv->value[given], bytes, err, sizeof err) < 0)
+		return fail("%s", err);
+	if (*bytes == 0)
+		return fail("invalid quantity \"%s\": --%s must be greater than zero",
+			    inv->value[given], flag_defs[given].long_name);
+	return 0;
+}
+
+static int format_allowed(const char *formats, const char *s)
+{
+	size_t len = strlen(s);
+
+	for (const char *p = formats; *p;) {
+		size_t n = strcspn(p, "|");
+
+		if (n == len && strncmp(p, s, len) == 0)
+			return 1;
+		p += n + (p[n] == '|');
+	}
+	return 0;
+}
+
+int check_output(const struct invocation *inv, enum output_format *fmt)
+{
+	const char *s = inv->value[F_OUTPUT];
+	char allowed[128];
+
+	snprintf(allowed, sizeof allowed, "%s", inv->verb->formats);
+	for (char *p = allowed; *p; p++)
+		if (*p == '|')
+			*p = ',';
+	if (s && (!format_allowed(inv->verb->formats, s) || output_format_parse(s, fmt) < 0))
+		return fail("unknown output format \"%s\" (allowed: %s)", s, allowed);
+	if (!s)
+		*fmt = OUTPUT_TABLE;
+	return 0;
+}
+
+int check_no_args(const struct invocation *inv)
+{
+	if (inv->npos)
+		return fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[0], inv->verb->name);
+	return 0;
+}
+
+int check_npos(const struct invocation *inv, size_t n, const char *what, const char *form)
+{
+	if (inv->npos < n)
+		return fail("%s %s required: volctl %s %s; see 'volctl %s --help'", what, n > 1 ? "are" : "is",
+			    inv->verb->name, form, inv->verb->name);
+	if (inv->npos > n)
+		return fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[n], inv->verb->name);
+	return 0;
+}
+
+int check_namespace(const struct invocation *inv, const char **ns)
+{
+	char err[512];
+
+	*ns = has_flag(inv, F_NAMESPACE) ? inv->value[F_NAMESPACE] : "default";
+	if (name_check_label(*ns, err, sizeof err) < 0)
+		return fail("%s", err);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* targets */
+
+static int split_slash_targets(const struct invocation *inv, struct targets *t)
+{
+	for (size_t i = 0; i < inv->npos; i++) {
+		const char *slash = strchr(inv->pos[i], '/');
+		const struct kind_info *k;
+
+		if (!slash)
+			return fail("there is no need to specify a resource type as a separate argument "
+				    "when passing arguments in resource/name form (\"%s\")", inv->pos[i]);
+		snprintf(t->split[i], sizeof t->split[i], "%.*s", (int)(slash - inv->pos[i]), inv->pos[i]);
+		if (!(k = resolve_kind(t->split[i])))
+			return 1;
+		if (t->kind && k != t->kind)
+			return fail("one kind at a time, please: \"%s\" and \"%s\"", t->kind->plural, k->plural);
+		t->kind = k;
+		t->names[t->n++] = slash + 1;
+	}
+	return 0;
+}
+
+static int parse_target_namespace(const struct invocation *inv, struct targets *t)
+{
+	t->all_ns = has_flag(inv, F_ALL_NAMESPACES);
+	t->ns = NULL;
+	if (!t->kind->namespaced)
+		return 0; /* kubectl ignores -n and -A for cluster-scoped kinds */
+	return check_namespace(inv, &t->ns);
+}
+
+int parse_targets(const struct invocation *inv, struct targets *t)
+{
+	memset(t, 0, sizeof *t);
+	if (inv->npos == 0)
+		return fail("you must specify the type of resource to %s; see 'volctl %s --help'",
+			    inv->verb->name, inv->verb->name);
+	if (strchr(inv->pos[0], '/')) {
+		if (split_slash_targets(inv, t))
+			return 1;
+	} else {
+		if (!(t->kind = resolve_kind(inv->pos[0])))
+			return 1;
+		for (size_t i = 1; i < inv->npos; i++)
+			t->names[t->n++] = inv->pos[i];
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (check_name(t->names[i]))
+			return 1;
+	return parse_target_namespace(inv, t);
+}
+
+int need_names(const struct invocation *inv, const struct targets *t)
+{
+	if (t->n == 0)
+		return fail("a name is required: volctl %s %s NAME; see 'volctl %s --help'",
+			    inv->verb->name, t->kind->singular, inv->verb->name);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* talking to the daemon */
+
+struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "verb", json_object_new_string(verb));
+	if (k)
+		json_object_object_add(req, "kind", json_object_new_string(k->kind));
+	if (name)
+		json_object_object_add(req, "name", json_object_new_string(name));
+	return req;
+}
+
+void add_string(struct json_object *req, const char *key, const char *value)
+{
+	json_object_object_add(req, key, json_object_new_string(value));
+}
+
+void add_namespace(struct json_object *req, const struct targets *t)
+{
+	if (t->ns && t->all_ns)
+		json_object_object_add(req, "allNamespaces", json_object_new_boolean(1));
+	else if (t->ns)
+		add_string(req, "namespace", t->ns);
+}
+
+enum call_result call_ex(const struct invocation *inv, struct json_object *req, struct json_object **result,
+			 int quiet_not_found)
+{
+	struct client_error err;
+	enum client_status st = client_call(inv->socket, req, result, &err);
+
+	json_object_put(req);
+	switch (st) {
+	case CLIENT_OK:
+		return CALL_OK;
+	case CLIENT_UNREACHABLE:
+		fprintf(stderr, "volctl: %s\n", err.message);
+		return CALL_FATAL;
+	case CLIENT_REFUSED:
+		if (quiet_not_found && strcmp(err.reason, "NotFound") == 0)
+			return CALL_NOT_FOUND;
+		fail("%s", err.message);
+		return CALL_REFUSED;
+	default:
+		fail("%s", err.message);
+		return CALL_FATAL;
+	}
+}
+
+enum call_result call(const struct invocation *inv, struct json_object *req, struct json_object **result)
+{
+	return call_ex(inv, req, result, 0);
+}
+
+struct json_object *result_array(struct json_object *result, const char *name)
+{
+	struct json_object *arr = json_path(result, name);
+
+	if (arr && json_object_is_type(arr, json_type_array))
+		return json_object_get(arr);
+	return json_object_new_array();
+}
+
+int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
+	       enum output_format fmt, const char *name, const char *how)
+{
+	if (has_flag(inv, F_OUTPUT))
+		output_object(stdout, k, obj, fmt);
+	else
+		printf("%s/%s %s\n", k->singular, name, how);
+	json_object_put(obj);
+	return 0;
+}

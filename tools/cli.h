@@ -1,0 +1,141 @@
+/*
+ * tools/cli.h — what every volctl verb shares: the invocation (arguments
+ * and flags as parsed), the flag table, the one-line failure, client-side
+ * validation of kinds, names, namespaces, sizes and output formats, and
+ * sending one request to the daemon.
+ *
+ * Everything a user can get wrong is refused on this side, before anything
+ * is sent: the daemon never sees an unknown kind, a malformed name or size.
+ */
+#ifndef VOLFS_TOOLS_CLI_H
+#define VOLFS_TOOLS_CLI_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "tools/kinds.h"
+#include "tools/output.h"
+
+#define MAX_ARGS 64
+
+enum flag_id {
+	F_HELP,
+	F_STATE,
+	F_SOCKET,
+	F_FILENAME,
+	F_CAPACITY,
+	F_SIZE,
+	F_CLASS,
+	F_ACCESS_MODE,
+	F_OUTPUT,
+	F_NAMESPACE,
+	F_ALL_NAMESPACES,
+	F_IGNORE_NOT_FOUND,
+	F_CLIENT,
+	F_COUNT,
+};
+
+#define BIT(f) (1u << (f))
+/* Accepted everywhere, before or after the verb. */
+#define GLOBAL_FLAGS (BIT(F_HELP) | BIT(F_STATE) | BIT(F_SOCKET))
+
+struct flag_def {
+	const char *long_name;
+	char short_name;
+	const char *value_name; /* NULL for a boolean flag */
+	const char *help;
+};
+
+extern const struct flag_def flag_defs[F_COUNT];
+
+struct invocation;
+
+struct verb {
+	const char *name;
+	const char *summary; /* one line for the command list */
+	const char *usage;
+	const char *about;    /* what it does, a paragraph */
+	const char *examples; /* "  # comment\n  volctl ...\n" lines */
+	unsigned flags;       /* flags accepted besides the global ones */
+	const char *formats;  /* -o values accepted, "|"-separated */
+	int (*run)(struct invocation *inv);
+	int lists_kinds;      /* its help lists the kinds */
+};
+
+struct invocation {
+	const struct verb *verb;
+	const char *pos[MAX_ARGS];
+	size_t npos;
+	const char *value[F_COUNT]; /* value of each flag given, or "true" for booleans */
+	const char *files[MAX_ARGS]; /* every -f, in order (-f may be repeated) */
+	size_t nfiles;
+	char socket[PATH_MAX];
+};
+
+/* volctl: error: ... — the one line every failure ends in. Returns 1, the
+ * exit code of every failure. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int has_flag(const struct invocation *inv, enum flag_id f);
+
+/* --- validation (each prints its error and returns non-zero) --- */
+
+int check_name(const char *name);
+/* The kind a user typed, or NULL after "doesn't have a resource type". */
+const struct kind_info *resolve_kind(const char *word);
+/* A kind volctl itself names ("PersistentVolume"); never NULL. */
+const struct kind_info *kind_of(const char *kind);
+/* The size given with flag f or its alias (--capacity and --size mean the
+ * same), as bytes; refuses zero, which no volume can usefully have. */
+int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes);
+/* Was a size given at all (under either spelling)? */
+int has_size(const struct invocation *inv);
+/* That size as the user typed it (after check_size). */
+const char *size_flag_text(const struct invocation *inv, enum flag_id f);
+int check_output(const struct invocation *inv, enum output_format *fmt);
+int check_no_args(const struct invocation *inv);
+/* Exactly n positional arguments; what says which ("a source and a
+ * snapshot name"), form how they are written. */
+int check_npos(const struct invocation *inv, size_t n, const char *what, const char *form);
+/* -n NS (default "default"), checked. */
+int check_namespace(const struct invocation *inv, const char **ns);
+
+/* What a verb acts on: "KIND NAME..." or "KIND/NAME...". */
+struct targets {
+	const struct kind_info *kind;
+	const char *names[MAX_ARGS];
+	char split[MAX_ARGS][256]; /* storage for the KIND/NAME halves */
+	size_t n;
+	const char *ns;  /* namespace for namespaced kinds, NULL when cluster-scoped */
+	int all_ns;
+};
+
+int parse_targets(const struct invocation *inv, struct targets *t);
+int need_names(const struct invocation *inv, const struct targets *t);
+
+/* --- talking to the daemon --- */
+
+enum call_result { CALL_OK = 0, CALL_REFUSED = 1, CALL_FATAL = 2, CALL_NOT_FOUND = 3 };
+
+/* {"verb":verb, "kind":k->kind?, "name":name?} */
+struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name);
+void add_namespace(struct json_object *req, const struct targets *t);
+void add_string(struct json_object *req, const char *key, const char *value);
+/* Send req (consumed) and print any failure. A refusal concerns this
+ * request only; a dead or broken daemon ends the whole command. */
+enum call_result call(const struct invocation *inv, struct json_object *req, struct json_object **result);
+/* The same, but a NotFound refusal is CALL_NOT_FOUND and prints nothing
+ * when quiet_not_found (delete --ignore-not-found). */
+enum call_result call_ex(const struct invocation *inv, struct json_object *req, struct json_object **result,
+			 int quiet_not_found);
+/* The array member "name" of a result (a new reference), or an empty array. */
+struct json_object *result_array(struct json_object *result, const char *name);
+/* The answer of a verb that makes one object: the object with -o, else
+ * "kind/name how". Consumes obj; returns 0. */
+int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
+	       enum output_format fmt, const char *name, const char *how);
+
+#endif

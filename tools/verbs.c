@@ -1,0 +1,332 @@
+/*
+ * tools/verbs.c — the table of volctl's verbs: name, usage, what each
+ * does, examples and the flags it takes, and the help printed from it
+ * (volctl --help, volctl VERB --help, volctl help VERB).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/client.h"
+#include "tools/verbs.h"
+
+#define SIZE_FLAGS (BIT(F_CAPACITY) | BIT(F_SIZE))
+
+static const struct verb verbs[] = {
+	{ "apply", "Create or update objects from Kubernetes YAML",
+	  "volctl apply -f FILE|DIR|- [-f ...] [-n NS] [-o name]",
+	  "Apply Kubernetes manifests: create the objects they describe, or update\n"
+	  "them to match. A file may hold several documents (separated by ---) and\n"
+	  "Lists; - reads standard input; a directory means its .yaml, .yml and\n"
+	  ".json files. Supported kinds: StorageClass, PersistentVolume,\n"
+	  "PersistentVolumeClaim, VolumeSnapshotClass, VolumeSnapshot, ResourceQuota,\n"
+	  "Namespace. Each file is read completely first and applied all or nothing:\n"
+	  "a syntax error, an unknown kind or a bad field changes nothing, and the\n"
+	  "error names the document and the field. Applying the same file again\n"
+	  "changes nothing. Namespaced objects that name no namespace go to NS\n"
+	  "(default \"default\").",
+	  "  # Create a storage class and a claim of it\n"
+	  "  volctl apply -f class-and-claim.yaml\n"
+	  "\n"
+	  "  # Several files, in order\n"
+	  "  volctl apply -f namespace.yaml -f quota.yaml\n"
+	  "\n"
+	  "  # From standard input, into namespace team-a\n"
+	  "  cat claim.yaml | volctl apply -f - -n team-a\n",
+	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "name", run_apply, 0 },
+	{ "create", "Create a claim or a persistent volume",
+	  "volctl create pvc NAME --size SIZE [--class CLASS] [--access-mode MODE] [-n NS] [-o json|yaml|name]\n"
+	  "  volctl create pv NAME --capacity SIZE [-o json|yaml|name]",
+	  "Create a persistent volume claim (pvc) of the given size in namespace NS\n"
+	  "(default \"default\"): it binds to a fitting volume or, with a class of\n"
+	  "volfs's provisioner, gets a new volume, and appears under\n"
+	  "MOUNT/pvc/NS/NAME once bound. Without --class the default class is used;\n"
+	  "--class \"\" binds only volumes without a class. Or create a persistent\n"
+	  "volume (pv) of the given capacity, under MOUNT/pv/NAME/. Writes past the\n"
+	  "capacity fail with ENOSPC. --size and --capacity mean the same.",
+	  "  # A 1 GiB claim of the default class\n"
+	  "  volctl create pvc data --size 1Gi\n"
+	  "\n"
+	  "  # A claim of class fast, mountable read-write by many, in namespace team-a\n"
+	  "  volctl create pvc shared --size 10Gi --class fast --access-mode RWX -n team-a\n"
+	  "\n"
+	  "  # Create a 10 GiB persistent volume called data\n"
+	  "  volctl create pv data --capacity 10Gi\n"
+	  "\n"
+	  "  # The same, showing the new object as YAML\n"
+	  "  volctl create pv data --capacity=10Gi -o yaml\n",
+	  SIZE_FLAGS | BIT(F_CLASS) | BIT(F_ACCESS_MODE) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name",
+	  run_create, 1 },
+	{ "get", "Display one or many objects",
+	  "volctl get KIND [NAME...] [-n NS | -A] [-o wide|json|yaml|name]",
+	  "List objects of a kind, or the named ones, as a table with kubectl's columns\n"
+	  "(wide adds columns), as JSON or YAML shaped like the Kubernetes objects (a\n"
+	  "single named object, otherwise a v1 List), or as kind/name lines.\n"
+	  "Namespaced kinds are listed in NS (default \"default\"), or in every\n"
+	  "namespace with -A. A snapshot of a volume shows pv/NAME as its SOURCEPVC;\n"
+	  "a snapshot asked for by name carries its usage in bytes under\n"
+	  "status.volfs in JSON and YAML.",
+	  "  # List all persistent volumes\n"
+	  "  volctl get pv\n"
+	  "\n"
+	  "  # Claims in every namespace, with the volume mode column\n"
+	  "  volctl get pvc -A -o wide\n"
+	  "\n"
+	  "  # The full object as YAML\n"
+	  "  volctl get persistentvolume/data -o yaml\n"
+	  "\n"
+	  "  # Storage classes, snapshot classes and quotas\n"
+	  "  volctl get sc\n"
+	  "  volctl get vsclass\n"
+	  "  volctl get quota -n team-a\n",
+	  BIT(F_OUTPUT) | BIT(F_NAMESPACE) | BIT(F_ALL_NAMESPACES), "wide|json|yaml|name", run_get, 1 },
+	{ "describe", "Show details of an object, with its events",
+	  "volctl describe KIND NAME... [-n NS]",
+	  "Show an object in detail, as kubectl describe does: labels, annotations,\n"
+	  "the fields of its kind (a claim's volume, capacity and users; a class's\n"
+	  "provisioner and policies; a quota's used and hard amounts), current use\n"
+	  "of volumes and snapshots, and the events recorded for it.",
+	  "  # Describe the claim data\n"
+	  "  volctl describe pvc data\n"
+	  "\n"
+	  "  # How much of the quota storage of namespace team-a is used\n"
+	  "  volctl describe quota storage -n team-a\n"
+	  "\n"
+	  "  # A snapshot: source, restore size, bytes held only by it, events\n"
+	  "  volctl describe vs before-migration -n team-a\n",
+	  BIT(F_NAMESPACE), "", run_describe, 1 },
+	{ "delete", "Delete objects by kind and name, or those of a manifest",
+	  "volctl delete KIND NAME... [-n NS] [--ignore-not-found]\n"
+	  "  volctl delete -f FILE|DIR|- [-f ...] [-n NS] [--ignore-not-found]",
+	  "Delete the named objects, or the objects a manifest describes (each file\n"
+	  "all or nothing). Deleting a claim applies its volume's reclaim policy:\n"
+	  "Delete removes the volume and its data, Retain keeps it Released. A\n"
+	  "claim in use stays Terminating until its users are gone. Deleting a\n"
+	  "snapshot frees the blocks only it held; volumes restored or cloned from\n"
+	  "anything keep working.",
+	  "  # Delete the claim data\n"
+	  "  volctl delete pvc data\n"
+	  "\n"
+	  "  # Delete two volumes\n"
+	  "  volctl delete pv scratch1 scratch2\n"
+	  "\n"
+	  "  # Delete what a manifest made, ignoring what is already gone\n"
+	  "  volctl delete -f class-and-claim.yaml --ignore-not-found\n"
+	  "\n"
+	  "  # Delete a snapshot in namespace team-a\n"
+	  "  volctl delete vs before-migration -n team-a\n",
+	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_IGNORE_NOT_FOUND), "", run_delete, 1 },
+	{ "resize", "Change the size of a claim or a persistent volume",
+	  "volctl resize pvc NAME --size SIZE [-n NS] [-o json|yaml|name]\n"
+	  "  volctl resize pv NAME --capacity SIZE [-o json|yaml|name]",
+	  "Expand a bound claim, online: its class must allow volume expansion, and\n"
+	  "shrinking is refused, as in Kubernetes. Or set a new capacity for a\n"
+	  "persistent volume; shrinking below the space in use is refused. --size\n"
+	  "and --capacity mean the same.",
+	  "  # Grow the claim data to 2 GiB\n"
+	  "  volctl resize pvc data --size 2Gi\n"
+	  "\n"
+	  "  # Grow the persistent volume data to 20 GiB\n"
+	  "  volctl resize pv data --capacity 20Gi\n",
+	  SIZE_FLAGS | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name", run_resize, 0 },
+	{ "snapshot", "Take a copy-on-write snapshot of a claim or a volume",
+	  "volctl snapshot [pvc/]CLAIM|pv/VOLUME SNAPSHOT [-n NS] [-o json|yaml|name]",
+	  "Take a point-in-time, read-only snapshot of a claim's volume (CLAIM or\n"
+	  "pvc/CLAIM, in namespace NS) or of a persistent volume (pv/VOLUME),\n"
+	  "consistent across the whole volume at one instant, even while it is being\n"
+	  "written. No data is copied: the snapshot shares every block with the\n"
+	  "volume until one of them is overwritten. The snapshot is a VolumeSnapshot\n"
+	  "in namespace NS (default \"default\") and its files appear read-only\n"
+	  "under MOUNT/snapshots/NS/SNAPSHOT/.",
+	  "  # Snapshot the claim db before a migration\n"
+	  "  volctl snapshot db before-migration\n"
+	  "\n"
+	  "  # The same, in namespace team-a, showing the VolumeSnapshot as YAML\n"
+	  "  volctl snapshot pvc/db before-migration -n team-a -o yaml\n"
+	  "\n"
+	  "  # Snapshot a persistent volume\n"
+	  "  volctl snapshot pv/scratch nightly\n"
+	  "\n"
+	  "  # List, inspect and delete snapshots\n"
+	  "  volctl get vs\n"
+	  "  volctl describe vs before-migration\n"
+	  "  volctl delete vs before-migration\n",
+	  BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name", run_snapshot, 0 },
+	{ "restore", "Create a claim or a volume from a snapshot",
+	  "volctl restore SNAPSHOT [pvc/]NEW|pv/NEW [--size SIZE] [-n NS] [-o json|yaml|name]",
+	  "Create a new claim NEW (or, written pv/NEW, a persistent volume) with the\n"
+	  "contents of the snapshot SNAPSHOT; both are in namespace NS (default\n"
+	  "\"default\"). The new volume shares unchanged blocks with the snapshot,\n"
+	  "so restoring copies no data; writes to it never change the snapshot, and\n"
+	  "deleting the snapshot later never breaks it. Its size is the snapshot's\n"
+	  "restore size unless --size (or --capacity) gives a larger one.",
+	  "  # Roll back: a new claim db-restored with the contents of before-migration\n"
+	  "  volctl restore before-migration db-restored\n"
+	  "\n"
+	  "  # The same with a bigger size, from a snapshot in namespace team-a\n"
+	  "  volctl restore before-migration db-restored --size 20Gi -n team-a\n"
+	  "\n"
+	  "  # A persistent volume rather than a claim\n"
+	  "  volctl restore nightly pv/scratch-restored\n",
+	  BIT(F_NAMESPACE) | SIZE_FLAGS | BIT(F_OUTPUT), "json|yaml|name", run_restore, 0 },
+	{ "clone", "Create a claim or a volume as a copy of another",
+	  "volctl clone [pvc/]SOURCE [pvc/]NEW [-n NS] [-o json|yaml|name]\n"
+	  "  volctl clone pv/SOURCE pv/NEW [-o json|yaml|name]",
+	  "Create a new claim NEW with the contents the claim SOURCE has now, at one\n"
+	  "instant, with the same size and class (both in namespace NS, default\n"
+	  "\"default\"); or, written pv/SOURCE pv/NEW, a new persistent volume from\n"
+	  "another. Like a snapshot, a clone shares unchanged blocks copy-on-write\n"
+	  "and copies no data; writes to either never change the other, and either\n"
+	  "can be deleted first.",
+	  "  # A scratch copy of the claim db for testing\n"
+	  "  volctl clone db db-test\n"
+	  "\n"
+	  "  # A copy of the persistent volume scratch\n"
+	  "  volctl clone pv/scratch pv/scratch-copy\n",
+	  BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name", run_clone, 0 },
+	{ "df", "Show capacity and use of every volume",
+	  "volctl df [-o json|yaml]",
+	  "One line per volume and per snapshot: capacity, space used and available,\n"
+	  "use in percent (rounded up) and, for volumes, the space held only by their\n"
+	  "snapshots (blocks the volume has overwritten or deleted since; deleting\n"
+	  "the snapshots would free it). Snapshots do not count against a volume's\n"
+	  "capacity.",
+	  "  # Show how full every volume is\n"
+	  "  volctl df\n"
+	  "\n"
+	  "  # The same numbers, in bytes, as JSON\n"
+	  "  volctl df -o json\n",
+	  BIT(F_OUTPUT), "json|yaml", run_df, 0 },
+	{ "check", "Check the metadata and data for consistency",
+	  "volctl check",
+	  "Ask the daemon to verify its metadata store and data files. Prints each\n"
+	  "problem found and exits non-zero if there are any.",
+	  "  # Verify the state of a daemon using /srv/volfs\n"
+	  "  volctl --state /srv/volfs check\n",
+	  0, "", run_check, 0 },
+	{ "shutdown", "Flush everything, unmount and stop the daemon",
+	  "volctl shutdown",
+	  "Ask the daemon to flush all data and metadata, unmount and exit.",
+	  "  # Stop the daemon cleanly\n"
+	  "  volctl shutdown\n",
+	  0, "", run_shutdown, 0 },
+	{ "version", "Print the client and daemon versions",
+	  "volctl version [--client]",
+	  "Print the version of volctl and, unless --client is given, of the running\n"
+	  "daemon and its metadata schema.",
+	  "  # Both versions\n"
+	  "  volctl version\n"
+	  "\n"
+	  "  # Without contacting the daemon\n"
+	  "  volctl version --client\n",
+	  BIT(F_CLIENT), "", run_version, 0 },
+	{ "help", "Help about any command",
+	  "volctl help [COMMAND]",
+	  "Show the help of volctl or of one command.",
+	  "  # Help for get\n"
+	  "  volctl help get\n",
+	  0, "", run_help, 0 },
+};
+
+#define NVERBS (sizeof verbs / sizeof verbs[0])
+
+const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static void print_flag(FILE *f, const struct verb *v, enum flag_id id)
+{
+	const struct flag_def *d = &flag_defs[id];
+	char left[64], formats[64];
+
+	if (d->short_name)
+		snprintf(left, sizeof left, "-%c, --%s%s%s", d->short_name, d->long_name,
+			 d->value_name ? " " : "", d->value_name ? d->value_name : "");
+	else
+		snprintf(left, sizeof left, "    --%s%s%s", d->long_name, d->value_name ? " " : "",
+			 d->value_name ? d->value_name : "");
+	snprintf(formats, sizeof formats, "%s", id == F_OUTPUT && v ? v->formats : "");
+	for (char *p = formats; *p; p++)
+		if (*p == '|')
+			*p = ',';
+	fprintf(f, "  %-26s %s%s\n", left, d->help, formats);
+}
+
+static void print_global_flags(FILE *f)
+{
+	fprintf(f, "Global options:\n");
+	print_flag(f, NULL, F_STATE);
+	print_flag(f, NULL, F_SOCKET);
+	print_flag(f, NULL, F_HELP);
+}
+
+static void print_kinds(FILE *f)
+{
+	fprintf(f, "Kinds (kind, plural or short name, any case):\n");
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind_info *k = kind_at(i);
+
+		if (k->short_names[0])
+			fprintf(f, "  %-24s %s\n", k->plural, k->short_names[0]);
+		else
+			fprintf(f, "  %s\n", k->plural);
+	}
+}
+
+void print_verb_help(FILE *f, const struct verb *v)
+{
+	fprintf(f, "%s\n\nUsage:\n  %s\n\nExamples:\n%s\n", v->about, v->usage, v->examples);
+	if (v->flags) {
+		fprintf(f, "Options:\n");
+		for (int id = 0; id < F_COUNT; id++)
+			if (v->flags & BIT(id))
+				print_flag(f, v, (enum flag_id)id);
+		fputc('\n', f);
+	}
+	if (v->lists_kinds) {
+		print_kinds(f);
+		fputc('\n', f);
+	}
+	print_global_flags(f);
+}
+
+void print_main_help(FILE *f)
+{
+	fprintf(f, "volctl controls volfs, Kubernetes-style persistent volumes on one machine,\n"
+		   "through the control socket of the running volfs daemon.\n\n"
+		   "Usage:\n  volctl [--state DIR | --socket PATH] COMMAND [ARGS] [OPTIONS]\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nExamples:\n"
+		   "  volctl apply -f class-and-claim.yaml\n"
+		   "  volctl create pvc data --size 1Gi\n"
+		   "  volctl get pvc\n"
+		   "  volctl snapshot data nightly\n"
+		   "  volctl restore nightly data-restored\n"
+		   "  volctl resize pvc data --size 2Gi\n"
+		   "  volctl --state /srv/volfs df\n\n");
+	print_kinds(f);
+	fputc('\n', f);
+	print_global_flags(f);
+	fprintf(f, "\nUse 'volctl COMMAND --help' for more about a command.\n");
+}
+
+int run_help(struct invocation *inv)
+{
+	const struct verb *v;
+
+	if (inv->npos == 0) {
+		print_main_help(stdout);
+		return 0;
+	}
+	if (!(v = find_verb(inv->pos[0]))) {
+		fprintf(stderr, "volctl: unknown command \"%s\"; see 'volctl --help'\n", inv->pos[0]);
+		return 1;
+	}
+	print_verb_help(stdout, v);
+	return 0;
+}

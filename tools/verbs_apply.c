@@ -1,0 +1,411 @@
+/*
+ * tools/verbs_apply.c — the verbs that make, change and remove objects:
+ * apply -f and delete -f with Kubernetes manifests, and the imperative
+ * create and resize of volumes and claims. Manifests are read completely
+ * (tools/manifest.c) before anything is sent, so a broken file changes
+ * nothing; the daemon then applies each file all or nothing.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "tools/manifest.h"
+#include "tools/verbs.h"
+
+/* ------------------------------------------------------------------ */
+/* reading -f files */
+
+/* The objects of one file: the daemon gets one request per file. */
+struct batch {
+	char *source;
+	struct json_object *objects;
+};
+
+struct batches {
+	struct batch *b;
+	size_t n, cap, total;
+};
+
+static void batches_free(struct batches *bs)
+{
+	for (size_t i = 0; i < bs->n; i++) {
+		free(bs->b[i].source);
+		json_object_put(bs->b[i].objects);
+	}
+	free(bs->b);
+}
+
+static int read_one(const char *path, struct batches *bs)
+{
+	struct json_object *objects = json_object_new_array();
+	char err[1024];
+
+	if (manifest_read_file(path, objects, err, sizeof err) < 0) {
+		json_object_put(objects);
+		return fail("%s", err);
+	}
+	if (bs->n == bs->cap) {
+		bs->cap = bs->cap ? 2 * bs->cap : 8;
+		bs->b = realloc(bs->b, bs->cap * sizeof *bs->b);
+		if (!bs->b)
+			abort();
+	}
+	bs->b[bs->n].source = strdup(manifest_source_name(path));
+	if (!bs->b[bs->n].source)
+		abort();
+	bs->b[bs->n++].objects = objects;
+	bs->total += json_object_array_length(objects);
+	return 0;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int manifest_entry(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && (has_suffix(d->d_name, ".yaml") || has_suffix(d->d_name, ".yml") ||
+				       has_suffix(d->d_name, ".json"));
+}
+
+/* A directory, as kubectl reads it: its .yaml, .yml and .json files in
+ * name order, not recursing. */
+static int read_dir(const char *dir, struct batches *bs)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, manifest_entry, alphasort), rc = 0;
+	size_t len = strlen(dir);
+
+	if (n < 0)
+		return fail("%s: %m", dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	for (int i = 0; i < n; i++) {
+		char *path;
+
+		if (rc == 0) {
+			if (asprintf(&path, "%.*s/%s", (int)len, dir, names[i]->d_name) < 0)
+				abort();
+			rc = read_one(path, bs);
+			free(path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* Every -f, in order. "-" (stdin) can be read only once. */
+static int read_files(const struct invocation *inv, struct batches *bs, const char *verb)
+{
+	int stdin_seen = 0;
+	struct stat st;
+
+	memset(bs, 0, sizeof *bs);
+	if (inv->npos)
+		return fail("%s -f takes no other arguments (got \"%s\"); see 'volctl %s --help'", verb,
+			    inv->pos[0], verb);
+	for (size_t i = 0; i < inv->nfiles; i++) {
+		const char *path = inv->files[i];
+		int rc;
+
+		if (!*path)
+			return fail("-f needs a file name or -");
+		if (strcmp(path, "-") == 0 && stdin_seen++)
+			return fail("-f - (standard input) can be given only once");
+		if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = read_dir(path, bs);
+		else
+			rc = read_one(path, bs);
+		if (rc)
+			return 1;
+	}
+	if (bs->total == 0)
+		return fail("no objects passed to %s", verb);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* apply and delete -f */
+
+/* kubectl's "TYPE/NAME" of an answer item; TYPE is group-qualified. */
+static void item_ref(struct json_object *item, char *buf, size_t len)
+{
+	const char *kind = json_path_str(item, "kind", "");
+	const struct kind_info *k = kind_lookup(kind);
+	char type[128];
+
+	if (k) {
+		kind_qualified(k, type, sizeof type);
+	} else {
+		snprintf(type, sizeof type, "%s", kind);
+		for (char *p = type; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	}
+	snprintf(buf, len, "%s/%s", type, json_path_str(item, "name", ""));
+}
+
+static void print_applied(struct json_object *result, enum output_format fmt)
+{
+	struct json_object *items = result_array(result, "items");
+	char ref[512];
+
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *it = json_object_array_get_idx(items, i);
+
+		item_ref(it, ref, sizeof ref);
+		if (fmt == OUTPUT_NAME)
+			printf("%s\n", ref);
+		else
+			printf("%s %s\n", ref, json_path_str(it, "action", "configured"));
+	}
+	json_object_put(items);
+}
+
+static void print_deleted(struct json_object *result)
+{
+	struct json_object *items = result_array(result, "items");
+
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *it = json_object_array_get_idx(items, i);
+		const struct kind_info *k = kind_lookup(json_path_str(it, "kind", ""));
+
+		printf("%s \"%s\" %s\n", k ? k->singular : json_path_str(it, "kind", ""),
+		       json_path_str(it, "name", ""), json_path_str(it, "action", "deleted"));
+	}
+	json_object_put(items);
+}
+
+/* -n for manifests: only sent when given, for objects that name none. */
+static int manifest_namespace(const struct invocation *inv, struct json_object *req)
+{
+	const char *ns;
+
+	if (!has_flag(inv, F_NAMESPACE))
+		return 0;
+	if (check_namespace(inv, &ns))
+		return 1;
+	add_string(req, "namespace", ns);
+	return 0;
+}
+
+/* One request per file, in order; the first refusal stops the rest, as a
+ * later file usually needs what an earlier one makes. */
+static int send_batches(const struct invocation *inv, struct batches *bs, const char *verb,
+			enum output_format fmt)
+{
+	for (size_t i = 0; i < bs->n; i++) {
+		struct json_object *req = new_request(verb, NULL, NULL), *result;
+
+		json_object_object_add(req, "objects", json_object_get(bs->b[i].objects));
+		add_string(req, "source", bs->b[i].source);
+		if (strcmp(verb, "delete") == 0)
+			json_object_object_add(req, "ignoreNotFound",
+					       json_object_new_boolean(has_flag(inv, F_IGNORE_NOT_FOUND)));
+		if (manifest_namespace(inv, req)) {
+			json_object_put(req);
+			return 1;
+		}
+		if (call(inv, req, &result) != CALL_OK)
+			return 1;
+		if (strcmp(verb, "apply") == 0)
+			print_applied(result, fmt);
+		else
+			print_deleted(result);
+		json_object_put(result);
+	}
+	return 0;
+}
+
+int run_apply(struct invocation *inv)
+{
+	enum output_format fmt;
+	struct batches bs;
+	int rc;
+
+	if (check_output(inv, &fmt))
+		return 1;
+	if (inv->nfiles == 0)
+		return fail("must specify one of -f; see 'volctl apply --help'");
+	rc = read_files(inv, &bs, "apply") || send_batches(inv, &bs, "apply", fmt);
+	batches_free(&bs);
+	return rc;
+}
+
+int run_delete_files(struct invocation *inv)
+{
+	struct batches bs;
+	int rc;
+
+	if (has_flag(inv, F_ALL_NAMESPACES))
+		return fail("--all-namespaces cannot be used with -f");
+	rc = read_files(inv, &bs, "delete") || send_batches(inv, &bs, "delete", OUTPUT_TABLE);
+	batches_free(&bs);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* create and resize */
+
+static const char *const access_modes[][2] = {
+	{ "RWO", "ReadWriteOnce" },
+	{ "ROX", "ReadOnlyMany" },
+	{ "RWX", "ReadWriteMany" },
+	{ "RWOP", "ReadWriteOncePod" },
+};
+#define NMODES (sizeof access_modes / sizeof access_modes[0])
+
+static const char *access_mode(const char *word, size_t len)
+{
+	for (size_t i = 0; i < NMODES; i++)
+		for (int j = 0; j < 2; j++)
+			if (strlen(access_modes[i][j]) == len && strncasecmp(word, access_modes[i][j], len) == 0)
+				return access_modes[i][1];
+	return NULL;
+}
+
+static int in_array(struct json_object *arr, const char *s)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
+			return 1;
+	return 0;
+}
+
+/* --access-mode: "RWO", "ReadWriteOnce", "RWO,ROX" (default RWO). */
+static int parse_access_modes(const struct invocation *inv, struct json_object *modes)
+{
+	const char *p = has_flag(inv, F_ACCESS_MODE) ? inv->value[F_ACCESS_MODE] : "RWO";
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *mode = access_mode(p, len);
+
+		if (!mode)
+			return fail("invalid access mode \"%.*s\" (use RWO, ROX, RWX, RWOP or ReadWriteOnce, "
+				    "ReadOnlyMany, ReadWriteMany, ReadWriteOncePod)", (int)len, p);
+		if (!in_array(modes, mode))
+			json_object_array_add(modes, json_object_new_string(mode));
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+static struct json_object *obj_at(struct json_object *parent, const char *key)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(parent, key, o);
+	return o;
+}
+
+/* The claim "create pvc" sends, built here as a manifest would write it:
+ * the size exactly as typed, the class only when given. */
+static int build_claim(const struct invocation *inv, const char *name, const char *ns, struct json_object **out)
+{
+	struct json_object *pvc = json_object_new_object(), *meta, *spec, *modes = json_object_new_array();
+	const char *class = inv->value[F_CLASS];
+
+	*out = pvc;
+	add_string(pvc, "apiVersion", "v1");
+	add_string(pvc, "kind", "PersistentVolumeClaim");
+	meta = obj_at(pvc, "metadata");
+	add_string(meta, "name", name);
+	add_string(meta, "namespace", ns);
+	spec = obj_at(pvc, "spec");
+	json_object_object_add(spec, "accessModes", modes);
+	if (parse_access_modes(inv, modes))
+		return 1;
+	add_string(obj_at(obj_at(spec, "resources"), "requests"), "storage", size_flag_text(inv, F_SIZE));
+	if (class && *class && check_name(class))
+		return 1;
+	if (class)
+		add_string(spec, "storageClassName", class);
+	return 0;
+}
+
+static int create_claim(struct invocation *inv, const char *name, enum output_format fmt)
+{
+	struct json_object *req, *pvc, *obj;
+	const char *ns;
+	uint64_t bytes;
+
+	if (check_namespace(inv, &ns) || check_size(inv, F_SIZE, &bytes))
+		return 1;
+	if (build_claim(inv, name, ns, &pvc)) {
+		json_object_put(pvc);
+		return 1;
+	}
+	req = new_request("create", NULL, NULL);
+	json_object_object_add(req, "object", pvc);
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	return print_made(inv, kind_of("PersistentVolumeClaim"), obj, fmt, name, "created");
+}
+
+static int create_volume(struct invocation *inv, const struct targets *t, enum output_format fmt)
+{
+	struct json_object *req, *obj;
+	uint64_t bytes;
+
+	if (has_flag(inv, F_CLASS) || has_flag(inv, F_ACCESS_MODE))
+		return fail("--class and --access-mode are for claims (volctl create pvc); "
+			    "give a volume those with volctl apply -f");
+	if (check_size(inv, F_CAPACITY, &bytes))
+		return 1;
+	req = new_request("create", t->kind, t->names[0]);
+	json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	return print_made(inv, t->kind, obj, fmt, t->names[0], "created");
+}
+
+int run_create(struct invocation *inv)
+{
+	enum output_format fmt;
+	struct targets t;
+
+	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+		return 1;
+	if (t.n > 1)
+		return fail("create takes one name; see 'volctl create --help'");
+	if (strcmp(t.kind->kind, "PersistentVolumeClaim") == 0)
+		return create_claim(inv, t.names[0], fmt);
+	if (strcmp(t.kind->kind, "PersistentVolume") == 0)
+		return create_volume(inv, &t, fmt);
+	return fail("volctl create makes pv and pvc only; write a manifest for %s and use volctl apply -f",
+		    t.kind->plural);
+}
+
+int run_resize(struct invocation *inv)
+{
+	struct json_object *req, *obj;
+	enum output_format fmt;
+	struct targets t;
+	uint64_t bytes;
+	int claim;
+
+	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+		return 1;
+	if (t.n > 1)
+		return fail("resize takes one name; see 'volctl resize --help'");
+	claim = strcmp(t.kind->kind, "PersistentVolumeClaim") == 0;
+	if (!claim && strcmp(t.kind->kind, "PersistentVolume") != 0)
+		return fail("volctl resize changes pv and pvc only, not %s; see 'volctl resize --help'",
+			    t.kind->plural);
+	if (check_size(inv, claim ? F_SIZE : F_CAPACITY, &bytes))
+		return 1;
+	req = new_request("resize", t.kind, t.names[0]);
+	add_namespace(req, &t);
+	json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	return print_made(inv, t.kind, obj, fmt, t.names[0], "resized");
+}
