@@ -340,7 +340,8 @@ static const struct refusal refusals[] = {
 	{ PVC, "spec.dataSource", "{'kind':'VolumeSnapshot','name':'s'}",
 	  "~spec.dataSource.apiGroup: Unsupported value: \"\": supported values: \"snapshot.storage.k8s.io\"" },
 	{ PVC, "spec.dataSource", "{'kind':'PersistentVolumeClaim','apiGroup':'core','name':'s'}",
-	  "~spec.dataSource.apiGroup: Unsupported value: \"core\"" },
+	  "spec.dataSource.apiGroup: Invalid value: \"core\": must be empty for a PersistentVolumeClaim "
+	  "(the core API group)" },
 	{ PVC, "spec.dataSource", "{'kind':'PersistentVolumeClaim'}", "spec.dataSource.name: Required value" },
 	{ PVC, "spec.dataSource", "'snap'", "~spec.dataSource: Invalid value: \"snap\": must be an object" },
 	{ PVC, "spec.dataSourceRef", "{'kind':'PersistentVolumeClaim','name':'d','namespace':'other'}",
