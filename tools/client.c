@@ -162,7 +162,8 @@ static enum client_status unpack_answer(struct json_object *answer, struct json_
 static enum client_status exchange(int fd, struct json_object *request, struct json_object **result,
 				   struct client_error *err)
 {
-	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct json_object *answer;
 	enum client_status st;
 	size_t len;

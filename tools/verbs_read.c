@@ -36,9 +36,15 @@ static enum call_result get_one(const struct invocation *inv, const struct targe
 	items = result_array(result, "items");
 	for (size_t i = 0; i < json_object_array_length(items); i++)
 		json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
+	/* A named object answers NotFound when missing; an empty answer is
+	 * treated the same rather than printed as an empty List. */
+	if (name && json_object_array_length(items) == 0) {
+		fail("%s \"%s\" not found", t->kind->plural, name);
+		rc = CALL_REFUSED;
+	}
 	json_object_put(items);
 	json_object_put(result);
-	return CALL_OK;
+	return rc;
 }
 
 int run_get(struct invocation *inv)
