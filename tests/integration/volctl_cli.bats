@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # volctl on its own, with no daemon: help, argument errors, client-side
-# validation of kinds, names and sizes, and the error for a missing daemon.
+# validation of kinds, names, sizes, access modes and claim/volume
+# references, and the error for a missing daemon. (Manifests and the
+# requests volctl sends are in manifest_cli.bats.)
 # Every failure must be exactly one line on stderr and a non-zero exit.
 #
 # VOLFS_BIN: directory holding volctl (default build/bin).
@@ -12,7 +14,7 @@ bats_load_library bats-assert
 : "${VOLFS_BIN:=$BATS_TEST_DIRNAME/../../build/bin}"
 VOLFS_BIN=$(realpath -m "$VOLFS_BIN")
 
-VERBS=(create get describe delete resize df check shutdown version help)
+VERBS=(apply create get describe delete resize snapshot restore clone df check shutdown version help)
 
 setup() {
     [[ -x $VOLFS_BIN/volctl ]] || fail "volctl not found in $VOLFS_BIN (set VOLFS_BIN)"
@@ -65,6 +67,24 @@ one_line_error() {
     done
 }
 
+@test "apply and delete -f have help with examples; the main help shows apply" {
+    run --separate-stderr volctl apply --help
+    assert_success
+    assert_output --partial "volctl apply -f class-and-claim.yaml"
+    assert_output --partial "-f, --filename FILE"
+    run volctl delete --help
+    assert_output --partial "volctl delete -f class-and-claim.yaml"
+    assert_output --partial "--ignore-not-found"
+    run volctl create --help
+    assert_output --partial "volctl create pvc data --size 1Gi"
+    assert_output --partial "--access-mode MODE"
+    run volctl resize --help
+    assert_output --partial "volctl resize pvc data --size 2Gi"
+    run "$VOLFS_BIN/volctl" --help
+    assert_line --regexp '^  apply +Create or update objects from Kubernetes YAML$'
+    assert_output --partial "volctl apply -f"
+}
+
 @test "--help wins over otherwise bad arguments" {
     run volctl create pv BAD/NAME --capacity 10Gx --help
     assert_success
@@ -106,7 +126,7 @@ one_line_error() {
 @test "kinds are accepted by name, plural, short name and kind" {
     # They pass validation and so reach the (missing) daemon.
     local k
-    for k in pv persistentvolume persistentvolumes PersistentVolume PV pvc sc vsclass vs pod po \
+    for k in pv persistentvolume persistentvolumes PersistentVolume PV pvc sc vsclass vs vsc vscontent pod po \
         sts cm secret secrets quota ns namespaces volumesnapshots.snapshot.storage.k8s.io; do
         run --separate-stderr volctl get "$k"
         one_line_error
@@ -141,6 +161,93 @@ one_line_error() {
     done
     run --separate-stderr volctl create pv data --capacity 10Gx
     assert_equal "$stderr" "volctl: error: invalid quantity \"10Gx\": unknown suffix \"Gx\" (use Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or an exponent like e9)"
+}
+
+@test "bad sizes of claims, restores and resizes are refused before anything is sent" {
+    local s
+    for s in 10Gx -1Gi 1GiB abc 0; do
+        run --separate-stderr volctl create pvc data --size "$s"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid quantity"* ]] || fail "size '$s': $stderr"
+        run --separate-stderr volctl resize pvc data --size "$s"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid quantity"* ]] || fail "size '$s': $stderr"
+        run --separate-stderr volctl restore snap data --size "$s"
+        one_line_error
+        [[ $stderr == "volctl: error: invalid quantity"* ]] || fail "size '$s': $stderr"
+    done
+    run --separate-stderr volctl create pvc data --size 10Gx
+    assert_equal "$stderr" "volctl: error: invalid quantity \"10Gx\": unknown suffix \"Gx\" (use Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or an exponent like e9)"
+    # --size and --capacity are one flag: given twice is an error
+    run --separate-stderr volctl create pvc data --size 1Gi --capacity 2Gi
+    one_line_error
+    [[ $stderr == *"--size and --capacity mean the same"* ]] || fail "$stderr"
+    run --separate-stderr volctl create pvc data
+    one_line_error
+    [[ $stderr == *'required flag "--size" not set'* ]] || fail "$stderr"
+}
+
+@test "create pvc refuses bad access modes and classes; create and resize refuse other kinds" {
+    run --separate-stderr volctl create pvc data --size 1Gi --access-mode RWZ
+    one_line_error
+    [[ $stderr == 'volctl: error: invalid access mode "RWZ"'* ]] || fail "$stderr"
+    run --separate-stderr volctl create pvc data --size 1Gi --access-mode RWO,
+    one_line_error
+    run --separate-stderr volctl create pvc data --size 1Gi --class Bad_Class
+    one_line_error
+    [[ $stderr == 'volctl: error: invalid name "Bad_Class"'* ]] || fail "$stderr"
+    run --separate-stderr volctl create pv data --capacity 1Gi --class fast
+    one_line_error
+    [[ $stderr == *"are for claims"* ]] || fail "$stderr"
+    run --separate-stderr volctl create sc fast --size 1Gi
+    one_line_error
+    [[ $stderr == *"volctl apply -f"* ]] || fail "$stderr"
+    run --separate-stderr volctl resize sc fast --size 1Gi
+    one_line_error
+    run --separate-stderr volctl create pvc data --size 1Gi -A
+    one_line_error
+    [[ $stderr == *"unknown flag: -A"* ]] || fail "$stderr"
+}
+
+@test "snapshot, restore and clone refuse bad names, kinds and mixes before anything is sent" {
+    local n
+    for n in a/b .. . UPPER Bad_Name; do
+        run --separate-stderr volctl snapshot -- "$n" s1
+        one_line_error
+        run --separate-stderr volctl snapshot data -- "$n"
+        one_line_error
+        run --separate-stderr volctl restore s1 -- "$n"
+        one_line_error
+        run --separate-stderr volctl restore -- "$n" new
+        one_line_error
+        run --separate-stderr volctl clone data -- "$n"
+        one_line_error
+        run --separate-stderr volctl clone -- "pv/$n" pv/new
+        one_line_error
+        run --separate-stderr volctl create pvc -- "$n" --size 1Gi
+        one_line_error
+    done
+    run --separate-stderr volctl snapshot pvc/../x s1
+    one_line_error
+    [[ $stderr == 'volctl: error: invalid name "../x"'* ]] || fail "$stderr"
+    run --separate-stderr volctl snapshot sc/fast s1
+    one_line_error
+    [[ $stderr == *"must be a claim (NAME or pvc/NAME) or a persistent volume (pv/NAME)"* ]] || fail "$stderr"
+    run --separate-stderr volctl restore pv/s1 new
+    one_line_error
+    # a claim clones to a claim, a volume to a volume
+    local pair
+    for pair in "data pv/new" "pvc/data pv/new" "pv/data new" "pv/data pvc/new"; do
+        # shellcheck disable=SC2086 # two arguments
+        run --separate-stderr volctl clone $pair
+        one_line_error
+        [[ $stderr == *"a claim clones to a claim and a volume to a volume"* ]] || fail "$pair: $stderr"
+    done
+    run --separate-stderr volctl clone pv/a pv/b -n team
+    one_line_error
+    [[ $stderr == *"persistent volumes have no namespace"* ]] || fail "$stderr"
+    run --separate-stderr volctl snapshot data s1 -n Bad_NS
+    one_line_error
 }
 
 @test "a missing size is refused" {
@@ -208,7 +315,9 @@ one_line_error() {
 @test "a missing daemon gives the connect error" {
     local v
     for v in "get pv" "get pv data" "describe pv data" "delete pv data" "create pv data --capacity 1Gi" \
-        "resize pv data --capacity 2Gi" df check shutdown version; do
+        "resize pv data --capacity 2Gi" "create pvc data --size 1Gi" "resize pvc data --size 2Gi" \
+        "snapshot data s1" "restore s1 data2" "clone data data2" "get vsc" "describe quota q" \
+        "delete ns team --ignore-not-found" df check shutdown version; do
         # shellcheck disable=SC2086 # split the verb and its arguments
         run --separate-stderr timeout 10 "$VOLFS_BIN/volctl" --state "$EMPTY" $v
         [ "$status" -eq 1 ] || fail "$v: status $status"
