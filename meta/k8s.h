@@ -38,16 +38,21 @@ const struct k8s_kind *k8s_kind_find(const char *kind);
 /* --- reading objects --- */
 
 /* The member at a dotted path ("spec.resources.requests.storage"), or
- * NULL. No reference is taken. */
+ * NULL. A JSON null reads as absent. Keys containing dots (annotations,
+ * quota resources) cannot be reached this way: get their map and look
+ * the key up. No reference is taken. */
 json_object *k8s_get(json_object *obj, const char *path);
 /* That member if it is a string, else NULL. */
 const char *k8s_str(json_object *obj, const char *path);
 /* The member at path parsed as a quantity (string or integer) into
  * bytes; 0 when absent or invalid. */
 uint64_t k8s_bytes(json_object *obj, const char *path);
-/* The member at path, creating intermediate objects (for writing). */
+/* The object at path, creating it and intermediate objects (for
+ * writing); a member in the way that is not an object is replaced. NULL
+ * only when obj is not an object. */
 json_object *k8s_obj(json_object *obj, const char *path);
-/* Set obj.path (creating intermediate objects); takes ownership of val. */
+/* Set obj.path (creating intermediate objects); takes ownership of val,
+ * which may be NULL (a JSON null). */
 void k8s_set(json_object *obj, const char *path, json_object *val);
 void k8s_set_str(json_object *obj, const char *path, const char *s);
 /* Is the annotation key set to "true" in metadata.annotations? */
@@ -64,29 +69,45 @@ void k8s_quote_value(json_object *v, char *out, size_t len);
 
 /* Validate a manifest and fill its defaults in place (see the brief and
  * the issue for each kind's rules). ns is the namespace a namespaced
- * object goes to when metadata.namespace is absent; it is written into
- * metadata.namespace. Cluster-scoped kinds get no namespace. Returns 0 or
- * -EINVAL with the field and the problem in err. An unknown kind or a kind
- * this volfs does not support yet is -EINVAL with a message saying so. */
+ * object goes to when metadata.namespace is absent or "" (NULL or "":
+ * "default"); it is written into metadata.namespace. Cluster-scoped kinds
+ * lose any metadata.namespace. Defaults filled: StorageClass reclaimPolicy
+ * Delete and volumeBindingMode Immediate; PersistentVolume
+ * persistentVolumeReclaimPolicy Retain, volumeMode Filesystem and
+ * claimRef.namespace "default"; PersistentVolumeClaim volumeMode
+ * Filesystem (never storageClassName: omitted and "" differ). Unknown
+ * fields, status and server-set metadata are left alone, so a stored
+ * object validates too. Returns 0 or -EINVAL with the field and the
+ * problem in err. An unknown kind or a kind this volfs does not support
+ * yet is -EINVAL with a message saying so. */
 int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen);
 
 /* The object an apply stores, given the stored one (NULL when new) and the
  * validated manifest: kubectl's three-way merge. Fields of the manifest
  * replace the stored ones (objects merge key by key, arrays and scalars
- * are replaced), fields that the previous manifest (the last-applied
- * annotation of `stored`) had and the new one lacks are removed, and
- * everything else the stored object has (status, uid, creationTimestamp,
- * fields a controller set such as spec.volumeName or spec.claimRef) is
- * kept. The new manifest is recorded as the last-applied annotation.
- * Returns a new object. */
+ * are replaced; a null removes the field), fields that the previous
+ * manifest (the last-applied annotation of `stored`) had and the new one
+ * lacks are removed (a map dropped whole goes whole, as with kubectl),
+ * and everything else the stored object has (status, uid,
+ * creationTimestamp, fields a controller set such as spec.volumeName or
+ * spec.claimRef) is kept. The manifest's status and server-set metadata
+ * (uid, creationTimestamp, resourceVersion, generation,
+ * deletionTimestamp, ...) are ignored. The new manifest without those is
+ * recorded as the last-applied annotation. A stored object without that
+ * annotation loses nothing. Returns a new object. */
 json_object *k8s_merge_apply(json_object *stored, json_object *manifest);
 
 /* Refuse an update that changes a field Kubernetes makes immutable:
- * StorageClass provisioner, parameters, reclaimPolicy, volumeBindingMode;
- * PersistentVolume volumeMode and its volume source; PersistentVolumeClaim
- * spec except resources.requests.storage; VolumeSnapshotClass driver and
- * parameters; VolumeSnapshot spec.source and volumeSnapshotClassName.
- * Returns 0 or -EINVAL with the field named in err. */
+ * kind, metadata.name and namespace; StorageClass provisioner,
+ * parameters, reclaimPolicy, volumeBindingMode; PersistentVolume
+ * volumeMode and its volume source; PersistentVolumeClaim spec except
+ * resources.requests.storage (volumeName and storageClassName may be set
+ * once when they were empty/absent, as the binder and default-class
+ * admission do); VolumeSnapshotClass driver and parameters;
+ * VolumeSnapshot spec.source and volumeSnapshotClassName (settable once).
+ * Whether a claim's request may change (bound, growing, class allows
+ * expansion) is the caller's check. Returns 0 or -EINVAL with the field
+ * named in err. */
 int k8s_check_update(json_object *stored, json_object *updated, char *err, size_t errlen);
 
 #endif
