@@ -984,10 +984,12 @@ nothing_new() {
     one_line_error
     run --separate-stderr volctl snapshot pv/vol
     one_line_error
-    # a bare name is a claim, and there is no claim vol
-    run --separate-stderr volctl snapshot vol s1
+    # a bare name is a claim (vol is a volume here): a name is one path segment
+    run --separate-stderr volctl snapshot vol/x s1
     one_line_error
-    [[ $stderr == *'"vol" not found'* ]] || fail "$stderr"
+    run --separate-stderr volctl snapshot pvc/vol/x s1
+    one_line_error
+    [[ $stderr == 'volctl: error: invalid name "vol/x"'* ]] || fail "$stderr"
     run --separate-stderr volctl snapshot sc/vol s1
     one_line_error
     run --separate-stderr volctl snapshot pv/vol s1 extra
