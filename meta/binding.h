@@ -35,12 +35,18 @@ int binding_pv_satisfies(json_object *pv, json_object *pvc, const char *cls, cha
 
 /* The volume the claim should bind to, from pvs (an array), or NULL with
  * the reason in why. Kubernetes' order: a volume pre-bound to this claim
- * (spec.claimRef) that is big enough and has the right modes wins at once
- * (class and selector not checked); otherwise only Available volumes with
- * no claimRef that satisfy the claim are candidates, and the smallest
- * wins (ties: first in the array). A claim with spec.volumeName only
- * considers that volume: it must exist, satisfy the claim, and have no
- * claimRef or one for this claim. */
+ * (spec.claimRef) that is big enough, has the right modes and is not
+ * being deleted wins at once (class and selector not checked); otherwise
+ * only volumes in phase Available with no claimRef that satisfy the claim
+ * are candidates, and the smallest wins (ties: first in the array). A
+ * claim with spec.volumeName only considers that volume: it must exist
+ * and have no claimRef or one for this claim; one with no claimRef must
+ * satisfy the claim except for the selector (checkVolumeSatisfyClaim),
+ * one already pre-bound to the claim is returned as is (that completes a
+ * binding either side started). When nothing fits, why lists up to five
+ * volumes of the claim's class with the reason each was turned down.
+ * Binding modes are the caller's: with WaitForFirstConsumer Kubernetes
+ * binds nothing but pre-bound volumes until a pod is scheduled. */
 json_object *binding_find_volume(json_object *pvs, json_object *pvc, const char *cls, char *why,
                                  size_t whylen);
 
