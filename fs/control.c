@@ -18,9 +18,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fs/api.h"
 #include "fs/snapshot.h"
 #include "fs/volume.h"
+#include "meta/k8s.h"
 #include "meta/objects.h"
+#include "meta/quantity.h"
 
 #define REQUEST_MAX (4 << 20)
 
@@ -43,6 +46,7 @@ static const char *reason_of(int err)
 	case -EPERM: case -EACCES: return "Forbidden";
 	case -EBUSY: return "Conflict";
 	case -ENOSPC: return "NoSpace";
+	case -EDQUOT: return "Forbidden";
 	default: return "Internal";
 	}
 }
@@ -135,12 +139,6 @@ static json_object *handle_pv(struct vfs *v, const char *verb, json_object *req)
 		                            : volume_pv_resize(v, name, capacity, &out, err, sizeof err);
 	} else if (!strcmp(verb, "describe")) {
 		r = volume_pv_describe(v, name, &out, err, sizeof err);
-	} else if (!strcmp(verb, "delete")) {
-		r = volume_pv_delete(v, name, err, sizeof err);
-		if (r == 0) {
-			out = json_object_new_object();
-			json_object_object_add(out, "deleted", json_object_new_string(name));
-		}
 	} else {
 		snprintf(err, sizeof err, "verb \"%s\" is not supported for persistentvolumes", verb);
 		r = -EINVAL;
@@ -175,13 +173,7 @@ static json_object *handle_vs(struct vfs *v, const char *verb, json_object *req)
 		return answer_error(-EINVAL, "a name is required");
 	if (!strcmp(verb, "describe"))
 		r = snapshot_describe(v, ns_field(req), name, &out, err, sizeof err);
-	else if (!strcmp(verb, "delete")) {
-		r = snapshot_delete(v, ns_field(req), name, err, sizeof err);
-		if (r == 0) {
-			out = json_object_new_object();
-			json_object_object_add(out, "deleted", json_object_new_string(name));
-		}
-	} else {
+	else {
 		snprintf(err, sizeof err, "verb \"%s\" is not supported for volumesnapshots", verb);
 		r = -EINVAL;
 	}
@@ -190,7 +182,7 @@ static json_object *handle_vs(struct vfs *v, const char *verb, json_object *req)
 
 /* snapshot {source, name, namespace}, restore {snapshot, name, namespace,
  * capacity?}, clone {source, name}: sources and results are pv names. */
-static json_object *handle_copy_verbs(struct vfs *v, const char *verb, json_object *req)
+static json_object *handle_volume_copies(struct vfs *v, const char *verb, json_object *req)
 {
 	char err[512] = "";
 	const char *name = str_field(req, "name"), *source = str_field(req, "source");
@@ -210,6 +202,257 @@ static json_object *handle_copy_verbs(struct vfs *v, const char *verb, json_obje
 	} else
 		r = source ? volume_clone(v, source, name, 0, NULL, &out, err, sizeof err)
 		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
+	return result_or_error(r, err, out);
+}
+
+static json_object *new_object(const char *api_version, const char *kind, const char *ns,
+                               const char *name)
+{
+	json_object *o = json_object_new_object();
+	k8s_set_str(o, "apiVersion", api_version);
+	k8s_set_str(o, "kind", kind);
+	k8s_set_str(o, "metadata.name", name);
+	k8s_set_str(o, "metadata.namespace", ns);
+	return o;
+}
+
+/* The claim a restore or clone made, if the controller bound it. If it
+ * could not (the snapshot is too big for the size asked, ...), the claim
+ * is withdrawn and its last warning is the answer: an imperative verb
+ * either does the whole job or leaves nothing behind. */
+static json_object *claim_outcome(struct vfs *v, const char *ns, const char *name)
+{
+	char err[512] = "";
+	json_object *items = NULL, *events = NULL;
+	int r = api_get(v, "PersistentVolumeClaim", ns, name, &items, err, sizeof err);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *pvc = json_object_get(json_object_array_get_idx(items, 0));
+	json_object_put(items);
+	const char *phase = k8s_str(pvc, "status.phase");
+	if (phase && !strcmp(phase, "Bound"))
+		return answer_ok(pvc);
+	db_lock(vfs_db(v));
+	events = event_list(vfs_db(v), "PersistentVolumeClaim", ns, name);
+	db_unlock(vfs_db(v));
+	size_t n = json_object_array_length(events);
+	json_object *last = n ? json_object_array_get_idx(events, n - 1) : NULL;
+	const char *type = last ? k8s_str(last, "type") : NULL;
+	if (!type || strcmp(type, "Warning")) {
+		json_object_put(events);
+		return answer_ok(pvc); /* waiting for a consumer, say */
+	}
+	snprintf(err, sizeof err, "%s", k8s_str(last, "message"));
+	json_object_put(events);
+	json_object_put(pvc);
+	char ignored[256];
+	api_delete_one(v, "PersistentVolumeClaim", ns, name, ignored, sizeof ignored);
+	return answer_error(-EINVAL, err);
+}
+
+/* A claim with a data source, created and reconciled. */
+static json_object *create_claim_from(struct vfs *v, json_object *pvc, const char *ns,
+                                      const char *name)
+{
+	char err[512] = "";
+	json_object *list = json_object_new_array(), *items = NULL;
+	json_object_array_add(list, pvc);
+	int r = api_apply(v, list, NULL, ns, 1, &items, err, sizeof err);
+	json_object_put(list);
+	json_object_put(items);
+	return r < 0 ? answer_error(r, err) : claim_outcome(v, ns, name);
+}
+
+static json_object *claim_restore(struct vfs *v, json_object *req, const char *ns, const char *name)
+{
+	const char *snap = str_field(req, "snapshot");
+	char err[512] = "", q[64];
+	uint64_t capacity = 0;
+	json_object *items = NULL;
+	if (!snap)
+		return answer_error(-EINVAL, "a snapshot is required");
+	int r = api_get(v, "VolumeSnapshot", ns, snap, &items, err, sizeof err);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *vs = json_object_array_get_idx(items, 0);
+	if (u64_field(req, "capacity", &capacity) == 0)
+		quantity_format(capacity, q, sizeof q);
+	else
+		snprintf(q, sizeof q, "%s", k8s_str(vs, "status.restoreSize") ? k8s_str(vs, "status.restoreSize") : "1Gi");
+	json_object_put(items);
+	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
+	json_object *modes = json_object_new_array();
+	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
+	k8s_set(pvc, "spec.accessModes", modes);
+	k8s_set_str(pvc, "spec.resources.requests.storage", q);
+	k8s_set_str(pvc, "spec.dataSource.apiGroup", "snapshot.storage.k8s.io");
+	k8s_set_str(pvc, "spec.dataSource.kind", "VolumeSnapshot");
+	k8s_set_str(pvc, "spec.dataSource.name", snap);
+	return create_claim_from(v, pvc, ns, name);
+}
+
+static json_object *claim_clone(struct vfs *v, json_object *req, const char *ns, const char *name)
+{
+	const char *source = str_field(req, "source");
+	char err[512] = "";
+	json_object *items = NULL;
+	if (!source)
+		return answer_error(-EINVAL, "a source claim is required");
+	int r = api_get(v, "PersistentVolumeClaim", ns, source, &items, err, sizeof err);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *src = json_object_array_get_idx(items, 0);
+	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
+	k8s_set(pvc, "spec.accessModes", json_object_get(k8s_get(src, "spec.accessModes")));
+	k8s_set_str(pvc, "spec.resources.requests.storage", k8s_str(src, "spec.resources.requests.storage"));
+	if (k8s_str(src, "spec.storageClassName"))
+		k8s_set_str(pvc, "spec.storageClassName", k8s_str(src, "spec.storageClassName"));
+	k8s_set_str(pvc, "spec.dataSource.kind", "PersistentVolumeClaim");
+	k8s_set_str(pvc, "spec.dataSource.name", source);
+	json_object_put(items);
+	return create_claim_from(v, pvc, ns, name);
+}
+
+static json_object *claim_snapshot(struct vfs *v, json_object *req, const char *ns, const char *name)
+{
+	const char *source = str_field(req, "source");
+	char err[512] = "";
+	json_object *items = NULL;
+	if (!source)
+		return answer_error(-EINVAL, "a source claim is required");
+	/* The shortcut snapshots a claim that is there now; a manifest may
+	 * name one that comes later. */
+	int r = api_get(v, "PersistentVolumeClaim", ns, source, &items, err, sizeof err);
+	json_object_put(items);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *vs = new_object("snapshot.storage.k8s.io/v1", "VolumeSnapshot", ns, name);
+	k8s_set_str(vs, "spec.source.persistentVolumeClaimName", source);
+	json_object *list = json_object_new_array();
+	json_object_array_add(list, vs);
+	r = api_apply(v, list, NULL, ns, 1, &items, err, sizeof err);
+	json_object_put(list);
+	json_object_put(items);
+	if (r == 0)
+		r = api_get(v, "VolumeSnapshot", ns, name, &items, err, sizeof err);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *out = json_object_get(json_object_array_get_idx(items, 0));
+	json_object_put(items);
+	return answer_ok(out);
+}
+
+/* snapshot, restore and clone: of volumes (kind/sourceKind
+ * PersistentVolume, the default) or of claims. */
+static json_object *handle_copy_verbs(struct vfs *v, const char *verb, json_object *req)
+{
+	const char *kind = str_field(req, !strcmp(verb, "snapshot") ? "sourceKind" : "kind");
+	const char *name = str_field(req, "name");
+	if (!kind || !strcmp(kind, KIND_PV))
+		return handle_volume_copies(v, verb, req);
+	if (strcmp(kind, "PersistentVolumeClaim"))
+		return answer_error(-EINVAL, "snapshot, restore and clone work on persistentvolumes and "
+		                    "persistentvolumeclaims");
+	if (!name)
+		return answer_error(-EINVAL, "a name is required");
+	if (!strcmp(verb, "snapshot"))
+		return claim_snapshot(v, req, ns_field(req), name);
+	if (!strcmp(verb, "restore"))
+		return claim_restore(v, req, ns_field(req), name);
+	return claim_clone(v, req, ns_field(req), name);
+}
+
+static int bool_field(json_object *req, const char *key)
+{
+	json_object *f;
+	return json_object_object_get_ex(req, key, &f) && json_object_get_boolean(f);
+}
+
+static json_object *items_answer(int r, const char *err, json_object *items)
+{
+	return r < 0 ? answer_error(r, err) : answer_ok(items_result(items));
+}
+
+/* apply / delete of manifests: {objects, source, namespace}. */
+static json_object *handle_manifest(struct vfs *v, const char *verb, json_object *req)
+{
+	char err[1024] = "";
+	json_object *objects, *items = NULL;
+	json_object_object_get_ex(req, "objects", &objects);
+	const char *source = str_field(req, "source"), *ns = str_field(req, "namespace");
+	int r = !strcmp(verb, "apply")
+	        ? api_apply(v, objects, source, ns, 0, &items, err, sizeof err)
+	        : api_delete(v, objects, source, ns, bool_field(req, "ignoreNotFound"), &items, err,
+	                     sizeof err);
+	return items_answer(r, err, items);
+}
+
+/* create {object}: one object that must not exist yet. */
+static json_object *handle_create_object(struct vfs *v, json_object *req)
+{
+	char err[1024] = "";
+	json_object *obj, *items = NULL;
+	json_object_object_get_ex(req, "object", &obj);
+	json_object *list = json_object_new_array();
+	json_object_array_add(list, json_object_get(obj));
+	int r = api_apply(v, list, NULL, str_field(req, "namespace"), 1, &items, err, sizeof err);
+	json_object_put(list);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *it = json_object_array_get_idx(items, 0), *out = NULL;
+	r = api_get(v, k8s_str(it, "kind"), k8s_str(it, "namespace"), k8s_str(it, "name"), &out, err,
+	            sizeof err);
+	json_object_put(items);
+	if (r < 0)
+		return answer_error(r, err);
+	json_object *o = json_object_get(json_object_array_get_idx(out, 0));
+	json_object_put(out);
+	return answer_ok(o);
+}
+
+/* Verbs on any kind by kind and name: get, describe, delete, patch, and
+ * resize of a claim (a patch of its request). */
+static json_object *handle_kind(struct vfs *v, const char *verb, const char *kind, json_object *req)
+{
+	char err[1024] = "";
+	const char *name = str_field(req, "name");
+	const char *ns = bool_field(req, "allNamespaces") ? NULL : ns_field(req);
+	json_object *out = NULL;
+	int r;
+	if (!strcmp(verb, "get")) {
+		r = api_get(v, kind, ns, name, &out, err, sizeof err);
+		return items_answer(r, err, out);
+	}
+	if (!name)
+		return answer_error(-EINVAL, "a name is required");
+	ns = ns_field(req);
+	if (!strcmp(verb, "describe"))
+		r = api_describe(v, kind, ns, name, &out, err, sizeof err);
+	else if (!strcmp(verb, "delete")) {
+		r = api_delete_one(v, kind, ns, name, err, sizeof err);
+		if (r == 0) {
+			out = json_object_new_object();
+			json_object_object_add(out, "deleted", json_object_new_string(name));
+		}
+	} else if (!strcmp(verb, "patch")) {
+		json_object *patch;
+		r = json_object_object_get_ex(req, "patch", &patch) && json_object_is_type(patch, json_type_object)
+		    ? api_patch(v, kind, ns, name, patch, &out, err, sizeof err)
+		    : (snprintf(err, sizeof err, "a JSON object patch is required"), -EINVAL);
+	} else if (!strcmp(verb, "resize") && !strcmp(kind, "PersistentVolumeClaim")) {
+		uint64_t bytes;
+		char q[64];
+		if (u64_field(req, "capacity", &bytes) < 0)
+			return answer_error(-EINVAL, "capacity (bytes) is required");
+		quantity_format(bytes, q, sizeof q);
+		json_object *patch = json_object_new_object();
+		k8s_set_str(patch, "spec.resources.requests.storage", q);
+		r = api_patch(v, kind, ns, name, patch, &out, err, sizeof err);
+		json_object_put(patch);
+	} else {
+		snprintf(err, sizeof err, "verb \"%s\" is not supported for kind %s", verb, kind);
+		r = -EINVAL;
+	}
 	return result_or_error(r, err, out);
 }
 
@@ -239,16 +482,19 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 	}
 	if (!strcmp(verb, "snapshot") || !strcmp(verb, "restore") || !strcmp(verb, "clone"))
 		return handle_copy_verbs(c->v, verb, req);
+	if (json_object_object_get_ex(req, "objects", NULL) && (!strcmp(verb, "apply") || !strcmp(verb, "delete")))
+		return handle_manifest(c->v, verb, req);
+	if (!strcmp(verb, "create") && json_object_object_get_ex(req, "object", NULL))
+		return handle_create_object(c->v, req);
 	const char *kind = str_field(req, "kind");
 	if (!kind)
 		return answer_error(-EINVAL, "request has no kind");
-	if (!strcmp(kind, KIND_PV))
+	/* Volumes and snapshots answer with their usage. */
+	if (!strcmp(kind, KIND_PV) && strcmp(verb, "delete") && strcmp(verb, "patch"))
 		return handle_pv(c->v, verb, req);
-	if (!strcmp(kind, "VolumeSnapshot"))
+	if (!strcmp(kind, "VolumeSnapshot") && (!strcmp(verb, "get") || !strcmp(verb, "describe")))
 		return handle_vs(c->v, verb, req);
-	char msg[256];
-	snprintf(msg, sizeof msg, "kind %s is not supported by this volfs yet", kind);
-	return answer_error(-EINVAL, msg);
+	return handle_kind(c->v, verb, kind, req);
 }
 
 static char *read_request(int fd)

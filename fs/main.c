@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fs/control.h"
+#include "fs/controller.h"
 #include "fs/ll.h"
 #include "fs/vfs.h"
 #include "fs/volume.h"
@@ -328,6 +329,9 @@ static int serve(struct daemon *d, char *argv0)
 		return 1;
 	}
 	volume_install_names(d->vfs);
+	/* Finish whatever a crash cut short: bindings, provisioning, reclaim. */
+	controller_bootstrap(d->vfs);
+	controller_run(d->vfs);
 	d->se = make_session(d, argv0);
 	if (!d->se) {
 		fprintf(stderr, "volfs: invalid mount options: %s\n", d->opts);

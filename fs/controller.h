@@ -1,0 +1,18 @@
+/*
+ * fs/controller.h — the controllers that make stored objects true (see
+ * fs/controller.c): binding claims, provisioning, reclaiming, expanding,
+ * taking snapshots, finishing deletions, counting quota use.
+ */
+#ifndef VOLFS_FS_CONTROLLER_H
+#define VOLFS_FS_CONTROLLER_H
+
+#include "fs/vfs.h"
+
+/* The objects a fresh state directory starts with: the namespace
+ * "default", the default StorageClass and VolumeSnapshotClass. Once. */
+void controller_bootstrap(struct vfs *v);
+/* Reconcile every object until nothing more changes. Called after every
+ * change through the API and at start-up (finishing what a crash cut). */
+void controller_run(struct vfs *v);
+
+#endif
