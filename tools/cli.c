@@ -35,6 +35,7 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_ALL_NAMESPACES] = { "all-namespaces", 'A', NULL, "list namespaced kinds across all namespaces" },
 	[F_IGNORE_NOT_FOUND] = { "ignore-not-found", 0, NULL, "treat objects that do not exist as deleted" },
 	[F_CLIENT] = { "client", 0, NULL, "print the client version only; do not contact the daemon" },
+	[F_PATCH] = { "patch", 'p', "JSON", "a JSON merge patch (RFC 7386): null removes a field" },
 };
 
 int fail(const char *fmt, ...)

@@ -35,6 +35,7 @@ enum flag_id {
 	F_ALL_NAMESPACES,
 	F_IGNORE_NOT_FOUND,
 	F_CLIENT,
+	F_PATCH,
 	F_COUNT,
 };
 

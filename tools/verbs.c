@@ -115,6 +115,17 @@ static const struct verb verbs[] = {
 	  "  # Delete a snapshot in namespace team-a\n"
 	  "  volctl delete vs before-migration -n team-a\n",
 	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_IGNORE_NOT_FOUND), "", run_delete, 1 },
+	{ "patch", "Change fields of an object with a JSON merge patch",
+	  "volctl patch KIND NAME -p JSON [-n NS] [-o json|yaml|name]",
+	  "Apply a JSON merge patch (RFC 7386, kubectl patch --type merge) to one\n"
+	  "object: members replace, objects merge, null removes. The result is\n"
+	  "validated and admitted as an apply is (immutable fields, quotas).",
+	  "  # Make a Released volume with policy Retain Available again\n"
+	  "  volctl patch pv keep-me -p '{\"spec\":{\"claimRef\":null}}'\n"
+	  "\n"
+	  "  # Let claims of class fast be expanded\n"
+	  "  volctl patch sc fast -p '{\"allowVolumeExpansion\":true}'\n",
+	  BIT(F_PATCH) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name", run_patch, 0 },
 	{ "resize", "Change the size of a claim or a persistent volume",
 	  "volctl resize pvc NAME --size SIZE [-n NS] [-o json|yaml|name]\n"
 	  "  volctl resize pv NAME --capacity SIZE [-o json|yaml|name]",

@@ -23,6 +23,7 @@ int run_describe(struct invocation *inv);
 int run_delete(struct invocation *inv);
 int run_delete_files(struct invocation *inv);
 int run_resize(struct invocation *inv);
+int run_patch(struct invocation *inv);
 int run_snapshot(struct invocation *inv);
 int run_restore(struct invocation *inv);
 int run_clone(struct invocation *inv);

@@ -409,3 +409,30 @@ int run_resize(struct invocation *inv)
 		return 1;
 	return print_made(inv, t.kind, obj, fmt, t.names[0], "resized");
 }
+
+/* kubectl patch --type merge: the daemon applies the patch and checks the
+ * result as it checks an apply. */
+int run_patch(struct invocation *inv)
+{
+	struct json_object *req, *obj, *patch;
+	enum output_format fmt;
+	struct targets t;
+
+	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+		return 1;
+	if (t.n > 1)
+		return fail("patch takes one name; see 'volctl patch --help'");
+	if (!has_flag(inv, F_PATCH))
+		return fail("a patch is required: -p '{\"spec\":{...}}'; see 'volctl patch --help'");
+	patch = json_tokener_parse(inv->value[F_PATCH]);
+	if (!patch || !json_object_is_type(patch, json_type_object)) {
+		json_object_put(patch);
+		return fail("the patch is not a JSON object: %s", inv->value[F_PATCH]);
+	}
+	req = new_request("patch", t.kind, t.names[0]);
+	add_namespace(req, &t);
+	json_object_object_add(req, "patch", patch);
+	if (call(inv, req, &obj) != CALL_OK)
+		return 1;
+	return print_made(inv, t.kind, obj, fmt, t.names[0], "patched");
+}

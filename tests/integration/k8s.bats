@@ -173,8 +173,9 @@ EOF
     volctl apply -f "$M/retain.yaml"
     [ "$(phase pvc keeper)" = Pending ]
     # the operator clears the claimRef: Available, and the waiting claim binds
-    run ctl '{"verb":"patch","kind":"PersistentVolume","name":"keep-me","patch":{"spec":{"claimRef":null}}}'
+    run volctl patch pv keep-me -p '{"spec":{"claimRef":null}}'
     assert_success
+    assert_output 'persistentvolume/keep-me patched'
     [ "$(phase pvc keeper)" = Bound ]
     [ "$(cat "$MNT/pvc/default/keeper/file")" = precious ]
 }

@@ -347,3 +347,15 @@ one_line_error() {
     assert_success
     assert_output --regexp '^Client Version: .+'
 }
+
+@test "patch needs a JSON object patch, checked before anything is sent" {
+    run --separate-stderr volctl patch pv x
+    assert_failure
+    [[ $stderr == *'a patch is required'* ]]
+    run --separate-stderr volctl patch pv x -p '{"spec":'
+    assert_failure
+    [[ $stderr == *'not a JSON object'* ]]
+    run --separate-stderr volctl patch pv x -p '[1]'
+    assert_failure
+    [[ $stderr == *'not a JSON object'* ]]
+}
