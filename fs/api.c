@@ -255,10 +255,9 @@ static int apply_all(struct vfs *v, json_object *objects, const char *source, co
 		    : (snprintf(err, errlen, "not a Kubernetes object"), -EINVAL);
 		if (r == 0)
 			r = store_object(db, obj, create_only, 0, &action, err, errlen);
-		if (r < 0)
-			name_document(err, errlen, json_object_array_length(objects) > 1 || source ? source : NULL,
-			              i, obj);
-		else {
+		if (r < 0 && (source || json_object_array_length(objects) > 1))
+			name_document(err, errlen, source, i, obj);
+		else if (r == 0) {
 			struct ref ref = ref_of(obj);
 			json_object_array_add(items, result_item(&ref, action));
 		}

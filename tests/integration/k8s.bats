@@ -271,6 +271,7 @@ EOF
     assert_failure
     assert_output --partial 'exceeded quota: storage'
     assert_output --partial 'requests.storage=70Mi'
+    refute_output --partial 'document'   # one object on the command line: no document number
     volctl apply -f "$M/class-and-claim.yaml" >/dev/null
     run volctl create pvc quick -n team --size 50Mi --class fast
     assert_success
