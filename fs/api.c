@@ -52,7 +52,7 @@ static int is_finalized_kind(const char *kind)
 {
 	return !strcmp(kind, "PersistentVolume") || !strcmp(kind, "PersistentVolumeClaim") ||
 	       !strcmp(kind, "VolumeSnapshot") || !strcmp(kind, "VolumeSnapshotContent") ||
-	       !strcmp(kind, "Namespace");
+	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod");
 }
 
 static int deleting(json_object *obj)

@@ -27,6 +27,7 @@
 #include "meta/binding.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
+#include "meta/pod.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
 
@@ -36,7 +37,7 @@
 struct ctl {
 	struct vfs *v;
 	struct db *db;
-	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces;
+	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods;
 };
 
 static void world_load(struct ctl *c)
@@ -50,13 +51,14 @@ static void world_load(struct ctl *c)
 	c->vscs = obj_list(c->db, "VolumeSnapshotContent", NULL);
 	c->quotas = obj_list(c->db, "ResourceQuota", NULL);
 	c->namespaces = obj_list(c->db, "Namespace", NULL);
+	c->pods = obj_list(c->db, "Pod", NULL);
 	db_unlock(c->db);
 }
 
 static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
-	                      c->namespaces};
+	                      c->namespaces, c->pods};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 }
@@ -478,13 +480,34 @@ static int provision(struct ctl *c, json_object *pvc, json_object *sc)
 	return 1;
 }
 
+static int running(json_object *pod)
+{
+	const char *phase = k8s_str(pod, "status.phase");
+	return phase && !strcmp(phase, "Running");
+}
+
+/* A live pod of the claim's namespace that uses it, other than `except`;
+ * with running_only, one that has its volumes (Kubernetes counts only
+ * scheduled pods as users: a Pending pod does not hold a claim). */
+static json_object *claim_user(struct ctl *c, json_object *pvc, const char *except, int running_only)
+{
+	for (size_t i = 0; i < json_object_array_length(c->pods); i++) {
+		json_object *pod = json_object_array_get_idx(c->pods, i);
+		if (!is_gone(pod) && !deleting(pod) && !strcmp(ns_of(pod), ns_of(pvc)) &&
+		    (!except || strcmp(name_of(pod), except)) && (!running_only || running(pod)) &&
+		    pod_uses_claim(pod, name_of(pvc), NULL))
+			return pod;
+	}
+	return NULL;
+}
+
 /* volumeBindingMode WaitForFirstConsumer: neither binding nor provisioning
  * until a pod uses the claim. */
-static int waits_for_consumer(struct ctl *c, const char *cls)
+static int waits_for_consumer(struct ctl *c, json_object *pvc, const char *cls)
 {
 	json_object *sc = class_named(c, cls);
 	const char *mode = sc ? k8s_str(sc, "volumeBindingMode") : NULL;
-	return mode && !strcmp(mode, "WaitForFirstConsumer");
+	return mode && !strcmp(mode, "WaitForFirstConsumer") && !claim_user(c, pvc, NULL, 0);
 }
 
 /* No volume fits: provision one, or say why the claim waits. */
@@ -501,7 +524,7 @@ static int claim_unmatched(struct ctl *c, json_object *pvc, const char *cls, con
 		      "found%s%s", cls, *why ? "; " : "", why);
 		return 0;
 	}
-	if (waits_for_consumer(c, cls)) {
+	if (waits_for_consumer(c, pvc, cls)) {
 		event(c, pvc, "Normal", "WaitForFirstConsumer",
 		      "waiting for first consumer to be created before binding");
 		return 0;
@@ -523,8 +546,8 @@ static int claim_unmatched(struct ctl *c, json_object *pvc, const char *cls, con
 
 static int claim_step(struct ctl *c, json_object *pvc)
 {
-	if (deleting(pvc)) /* kubernetes.io/pvc-protection: no pod uses claims yet */
-		return remove_object(c, pvc);
+	if (deleting(pvc)) /* kubernetes.io/pvc-protection: not while a pod uses it */
+		return claim_user(c, pvc, NULL, 1) ? 0 : remove_object(c, pvc);
 	const char *volname = k8s_str(pvc, "spec.volumeName");
 	json_object *pv = volname ? find(c->pvs, NULL, volname) : NULL;
 	if (pv && binding_pv_is_for_claim(pv, pvc) && claim_ref_uid_matches(pv, pvc) &&
@@ -546,7 +569,7 @@ static int claim_step(struct ctl *c, json_object *pvc)
 	set_str(pvc, "status.phase", "Pending");
 	const char *cls = binding_claim_class(pvc, c->classes);
 	char why[512] = "";
-	json_object *match = waits_for_consumer(c, cls) && !volname ? NULL
+	json_object *match = waits_for_consumer(c, pvc, cls) && !volname ? NULL
 	                     : binding_find_volume(c->pvs, pvc, cls, why, sizeof why);
 	if (match && !is_gone(match)) {
 		bind(c, match, pvc);
@@ -679,6 +702,128 @@ static int content_step(struct ctl *c, json_object *vsc)
 	return 1;
 }
 
+/* --- pods --- */
+
+#define KIND_POD_VOLUME "PodVolume" /* internal: an emptyDir's tree, "<pod>/<volume>" */
+
+static void pod_volume_name(json_object *pod, json_object *vol, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", name_of(pod), k8s_str(vol, "name"));
+}
+
+/* Why a claim volume cannot be set up for the pod now, or NULL. */
+static const char *claim_problem(struct ctl *c, json_object *pod, json_object *vol, char *buf,
+                                 size_t len)
+{
+	const char *claim = pod_volume_claim(vol);
+	json_object *pvc = find(c->pvcs, ns_of(pod), claim);
+	const char *phase = pvc ? k8s_str(pvc, "status.phase") : NULL;
+	if (!pvc || deleting(pvc))
+		snprintf(buf, len, "persistentvolumeclaim \"%s\" %s", claim, pvc ? "is being deleted" : "not found");
+	else if (!phase || strcmp(phase, "Bound"))
+		snprintf(buf, len, "persistentvolumeclaim \"%s\" is not bound", claim);
+	else {
+		json_object *modes = k8s_get(pvc, "spec.accessModes"), *other;
+		int rwop = 0;
+		for (size_t i = 0; modes && i < json_object_array_length(modes); i++)
+			rwop |= !strcmp(json_object_get_string(json_object_array_get_idx(modes, i)),
+			                "ReadWriteOncePod");
+		other = rwop ? claim_user(c, pvc, name_of(pod), 1) : NULL;
+		if (!other)
+			return NULL;
+		snprintf(buf, len, "persistentvolumeclaim \"%s\" is ReadWriteOncePod and pod \"%s\" "
+		         "already uses it", claim, name_of(other));
+	}
+	return buf;
+}
+
+static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
+{
+	char name[600];
+	pod_volume_name(pod, vol, name, sizeof name);
+	uint64_t tree = 0, cap = k8s_bytes(vol, "emptyDir.sizeLimit");
+	db_lock(c->db);
+	json_object *have = obj_get(c->db, KIND_POD_VOLUME, ns_of(pod), name, &tree);
+	db_unlock(c->db);
+	json_object_put(have);
+	if (have)
+		return 0;
+	if (!cap) /* no limit: the node's disk is the limit, as with kubelet */
+		cap = vfs_host_bytes(c->v);
+	cap = (cap + STORE_BLOCK - 1) / STORE_BLOCK * STORE_BLOCK;
+	json_object *body = json_object_new_object();
+	k8s_set_str(body, "kind", KIND_POD_VOLUME);
+	k8s_set_str(body, "spec.pod", name_of(pod));
+	k8s_set_str(body, "spec.podUID", k8s_str(pod, "metadata.uid"));
+	db_lock(c->db);
+	int r = db_begin(c->db);
+	if (r == 0) {
+		r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
+		if (r == 0)
+			r = obj_insert(c->db, KIND_POD_VOLUME, ns_of(pod), name, body, tree);
+		r = finish_txn(c->db, r);
+	}
+	if (r == 0)
+		r = vfs_tree_attach(c->v, tree, "volume", cap, 0);
+	db_unlock(c->db);
+	json_object_put(body);
+	return r;
+}
+
+/* Delete the pod's emptyDirs and their data. */
+static void remove_empty_dirs(struct ctl *c, json_object *pod)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes");
+	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
+		json_object *vol = json_object_array_get_idx(vols, i);
+		char name[600], err[512];
+		if (!k8s_get(vol, "emptyDir"))
+			continue;
+		pod_volume_name(pod, vol, name, sizeof name);
+		volume_delete_object_tree(c->v, KIND_POD_VOLUME, ns_of(pod), name, err, sizeof err);
+	}
+}
+
+/* Set up every volume, or none: a pod that cannot have all of them stays
+ * Pending with the cause, and nothing of it is half-made. */
+static int setup_pod_volumes(struct ctl *c, json_object *pod)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes");
+	char why[512];
+	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
+		json_object *vol = json_object_array_get_idx(vols, i);
+		if (pod_volume_claim(vol) && claim_problem(c, pod, vol, why, sizeof why)) {
+			set_str(pod, "status.phase", "Pending");
+			event(c, pod, "Warning", "FailedMount", "volume \"%s\": %s", k8s_str(vol, "name"), why);
+			return 0;
+		}
+	}
+	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
+		json_object *vol = json_object_array_get_idx(vols, i);
+		int r = k8s_get(vol, "emptyDir") ? make_empty_dir(c, pod, vol) : 0;
+		if (r < 0) {
+			remove_empty_dirs(c, pod);
+			set_str(pod, "status.phase", "Pending");
+			event(c, pod, "Warning", "FailedMount", "volume \"%s\": cannot create the emptyDir: %s",
+			      k8s_str(vol, "name"), strerror(-r));
+			return 0;
+		}
+	}
+	if (set_str(pod, "status.phase", "Running"))
+		event(c, pod, "Normal", "VolumesReady", "all volumes are set up under pods/%s/%s",
+		      ns_of(pod), name_of(pod));
+	return 0;
+}
+
+static int pod_step(struct ctl *c, json_object *pod)
+{
+	if (deleting(pod)) {
+		remove_empty_dirs(c, pod);
+		return remove_object(c, pod);
+	}
+	return running(pod) ? 0 : setup_pod_volumes(c, pod);
+}
+
 /* --- namespaces and quotas --- */
 
 static int mark_deleting(json_object *o)
@@ -698,14 +843,14 @@ static int namespace_step(struct ctl *c, json_object *ns)
 		return 0;
 	const char *name = name_of(ns);
 	int left = 0, changed = 0;
-	json_object *lists[] = {c->pvcs, c->vss, c->quotas};
+	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->quotas};
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
 		for (size_t i = 0; i < json_object_array_length(lists[l]); i++) {
 			json_object *o = json_object_array_get_idx(lists[l], i);
 			if (is_gone(o) || strcmp(ns_of(o), name))
 				continue;
 			left++;
-			if (l == 2)
+			if (lists[l] == c->quotas)
 				changed |= remove_object(c, o);
 			else {
 				json_object *before = copy(o);
@@ -764,6 +909,7 @@ void controller_run(struct vfs *v)
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		world_load(&c);
 		int changed = sync_list(&c, c.namespaces, namespace_step);
+		changed |= sync_list(&c, c.pods, pod_step);
 		changed |= sync_list(&c, c.pvcs, claim_step);
 		changed |= sync_list(&c, c.pvs, volume_step);
 		changed |= sync_list(&c, c.vss, snapshot_step);

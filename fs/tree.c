@@ -330,3 +330,9 @@ int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t c
 	}
 	return r;
 }
+
+uint64_t vfs_host_bytes(struct vfs *v)
+{
+	struct statvfs host;
+	return statvfs(v->state_dir, &host) == 0 ? (uint64_t)host.f_blocks * host.f_frsize : 0;
+}

@@ -114,6 +114,8 @@ int vfs_release(struct vfs *v, struct vfile *f);
 int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);
 int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence);
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv);
+/* The size of the host filesystem holding the state directory. */
+uint64_t vfs_host_bytes(struct vfs *v);
 
 /* Extended attributes: get/list return the size (or -ERANGE when len is
  * nonzero and too small); len 0 asks for the size only. */
@@ -164,6 +166,14 @@ struct vfs_names {
 	 * PersistentVolumeClaim, next and next_ns list bound claims, and
 	 * next's id is a stable row number rather than a tree. */
 	int (*claim_volume)(void *arg, const char *ns, const char *claim, char *pv, size_t len);
+	/* Does the object exist (for kinds without trees: pods)? */
+	int (*exists)(void *arg, const char *kind, const char *ns, const char *name);
+	/* The index-th volume of a pod (for kind Pod, next and next_ns list
+	 * pods by row): its name, and either the tree of an emptyDir or the
+	 * volume a claim is bound to (pv[0] = 0 and *tree = 0 while it is not
+	 * ready). 0, or -ENOENT past the last. */
+	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
+	                  size_t len, uint64_t *tree, char *pv, size_t pvlen);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

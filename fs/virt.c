@@ -2,14 +2,16 @@
  * fs/virt.c — the read-only virtual directories of tree 0 around the
  * volumes: the mount root, /pv/<volume> (each a tree's root),
  * /snapshots/<ns>/<snapshot> (read-only trees), and /pvc/<ns>/<claim>, a
- * symlink to ../../pv/<volume> for every bound claim. Names come from the
+ * symlink to ../../pv/<volume> for every bound claim, and
+ * /pods/<ns>/<pod>/<volume>: an emptyDir's own tree, or for a claim a
+ * symlink to ../../../pv/<volume>. Names come from the
  * objects in meta.db through the vfs_names callbacks, so they follow the
  * control plane at once; the kernel is told not to cache them.
  *
  * Inode numbers: fixed ones for /, /pv, /pvc, /pods, /snapshots; the
  * per-namespace directories and the claim links are numbered as they are
  * first seen, for the life of the mount, from one table of keys ("s:NS",
- * "c:NS", "l:NS/CLAIM").
+ * "c:NS", "l:NS/CLAIM", "p:NS", "P:NS/POD", "v:NS/POD/VOLUME").
  */
 #include "fs/vfs_int.h"
 
@@ -94,7 +96,60 @@ int virt_is_dir(struct vfs *v, uint64_t ino)
 {
 	char key[600];
 	char type = numbered_key(v, ino, key, sizeof key);
-	return (ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || type == 's' || type == 'c';
+	return (ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || type == 's' || type == 'c' ||
+	       type == 'p' || type == 'P';
+}
+
+/* --- pods --- */
+
+/* Split "NS/POD[/VOLUME]" into its parts (in buf). */
+static int split_key(char *buf, const char **ns, const char **pod, const char **vol)
+{
+	char *a = strchr(buf, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+	if (!a)
+		return -ENOENT;
+	*a = 0;
+	*ns = buf;
+	*pod = a + 1;
+	if (vol) {
+		if (!b)
+			return -ENOENT;
+		*b = 0;
+		*vol = b + 1;
+	}
+	return 0;
+}
+
+/* Find a pod's volume by name: its index, tree (emptyDir) or bound volume. */
+static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, const char *want,
+                            uint64_t *tree, char *pv, size_t pvlen)
+{
+	char name[256];
+	if (!v->names.pod_volume)
+		return -ENOENT;
+	for (size_t i = 0;; i++) {
+		db_lock(v->db);
+		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, tree, pv, pvlen);
+		db_unlock(v->db);
+		if (r < 0)
+			return r;
+		if (!strcmp(name, want))
+			return *tree || pv[0] ? 0 : -ENOENT;
+	}
+}
+
+/* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME". */
+static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len)
+{
+	char k[600], pv[256];
+	const char *ns, *pod, *vol;
+	uint64_t tree;
+	snprintf(k, sizeof k, "%s", key);
+	if (split_key(k, &ns, &pod, &vol) < 0 || pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv) < 0 ||
+	    !pv[0])
+		return -ENOENT;
+	snprintf(buf, len, "../../../pv/%s", pv);
+	return 0;
 }
 
 /* --- claims --- */
@@ -115,10 +170,15 @@ static int claim_target(struct vfs *v, const char *key, char *buf, size_t len)
 	return r;
 }
 
-static int link_entry(struct vfs *v, uint64_t ino, const char *key, struct vfs_entry *e)
+static int link_target(struct vfs *v, char type, const char *key, char *buf, size_t len)
+{
+	return type == 'v' ? pod_link_target(v, key, buf, len) : claim_target(v, key, buf, len);
+}
+
+static int link_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e)
 {
 	char target[300];
-	int r = claim_target(v, key, target, sizeof target);
+	int r = link_target(v, type, key, target, sizeof target);
 	if (r < 0)
 		return r;
 	memset(e, 0, sizeof *e);
@@ -134,15 +194,17 @@ static int link_entry(struct vfs *v, uint64_t ino, const char *key, struct vfs_e
 int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 {
 	char key[600];
-	if (numbered_key(v, ino, key, sizeof key) != 'l')
+	char type = numbered_key(v, ino, key, sizeof key);
+	if (type != 'l' && type != 'v')
 		return -EINVAL;
-	return claim_target(v, key, buf, len);
+	return link_target(v, type, key, buf, len);
 }
 
 void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 {
 	char key[600];
-	if (numbered_key(v, ino, key, sizeof key) == 'l' && link_entry(v, ino, key, e) == 0)
+	char type = numbered_key(v, ino, key, sizeof key);
+	if ((type == 'l' || type == 'v') && link_entry(v, ino, type, key, e) == 0)
 		return;
 	dir_entry(v, ino, e);
 }
@@ -200,7 +262,43 @@ static int lookup_claim(struct vfs *v, const char *ns, const char *name, struct 
 	if (claim_target(v, key, target, sizeof target) < 0)
 		return -ENOENT;
 	uint64_t ino = numbered_ino(v, 'l', key);
-	return ino ? link_entry(v, ino, key, e) : -ENOSPC;
+	return ino ? link_entry(v, ino, 'l', key, e) : -ENOSPC;
+}
+
+static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vfs_entry *e)
+{
+	char key[1200];
+	db_lock(v->db);
+	int there = v->names.exists && v->names.exists(v->names.arg, "Pod", ns, name);
+	db_unlock(v->db);
+	if (!there)
+		return -ENOENT;
+	snprintf(key, sizeof key, "%s/%s", ns, name);
+	uint64_t ino = numbered_ino(v, 'P', key);
+	if (!ino)
+		return -ENOSPC;
+	dir_entry(v, ino, e);
+	return 0;
+}
+
+/* A pod's volume: an emptyDir's root, or a claim's link. */
+static int lookup_pod_volume(struct vfs *v, const char *podkey, const char *name,
+                             struct vfs_entry *e)
+{
+	char k[600], pv[256], key[1200];
+	const char *ns, *pod;
+	uint64_t tree;
+	snprintf(k, sizeof k, "%s", podkey);
+	if (split_key(k, &ns, &pod, NULL) < 0 || pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv) < 0)
+		return -ENOENT;
+	if (tree) {
+		char objname[600];
+		snprintf(objname, sizeof objname, "%s/%s", pod, name);
+		return lookup_object_root(v, "PodVolume", ns, objname, e);
+	}
+	snprintf(key, sizeof key, "%s/%s", podkey, name);
+	uint64_t ino = numbered_ino(v, 'v', key);
+	return ino ? link_entry(v, ino, 'v', key, e) : -ENOSPC;
 }
 
 int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
@@ -220,10 +318,14 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 		return lookup_nsdir(v, 's', KIND_VS, name, e);
 	if (parent == VINO_PVC)
 		return lookup_nsdir(v, 'c', "PersistentVolumeClaim", name, e);
+	if (parent == VINO_PODS)
+		return lookup_nsdir(v, 'p', "Pod", name, e);
 	char ns[600];
 	switch (numbered_key(v, parent, ns, sizeof ns)) {
 	case 's': return lookup_object_root(v, KIND_VS, ns, name, e);
 	case 'c': return lookup_claim(v, ns, name, e);
+	case 'p': return lookup_pod(v, ns, name, e);
+	case 'P': return lookup_pod_volume(v, ns, name, e);
 	default: return -ENOENT;
 	}
 }
@@ -238,7 +340,7 @@ static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int6
 {
 	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, id;
 	char name[256], key[1200];
-	int links = !strcmp(kind, "PersistentVolumeClaim");
+	int links = !strcmp(kind, "PersistentVolumeClaim"), pods = !strcmp(kind, "Pod");
 	if (!v->names.next)
 		return 0;
 	for (;;) {
@@ -248,7 +350,8 @@ static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int6
 		if (r < 0)
 			return 0;
 		snprintf(key, sizeof key, "%s/%s", ns, name);
-		uint64_t ino = links ? numbered_ino(v, 'l', key) : VFS_INO(id, 1);
+		uint64_t ino = links ? numbered_ino(v, 'l', key) : pods ? numbered_ino(v, 'P', key)
+		                                                 : VFS_INO(id, 1);
 		if (ino && fill_dir_type(fill, arg, name, ino, links ? S_IFLNK : S_IFDIR, (int64_t)id + 2))
 			return 0;
 		after = id;
@@ -277,6 +380,28 @@ static int readdir_namespaces(struct vfs *v, char type, const char *kind, int64_
 	}
 }
 
+/* A pod's volumes that are ready, in spec order; the cookie is 3 + index. */
+static int readdir_pod(struct vfs *v, const char *podkey, int64_t off, vfs_fill_fn fill, void *arg)
+{
+	char k[600], name[256], pv[256], key[1200];
+	const char *ns, *pod;
+	snprintf(k, sizeof k, "%s", podkey);
+	if (split_key(k, &ns, &pod, NULL) < 0 || !v->names.pod_volume)
+		return 0;
+	for (size_t i = (size_t)(off > 2 ? off - 2 : 0);; i++) {
+		uint64_t tree;
+		db_lock(v->db);
+		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, &tree, pv, sizeof pv);
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		snprintf(key, sizeof key, "%s/%s", podkey, name);
+		uint64_t ino = tree ? VFS_INO(tree, 1) : pv[0] ? numbered_ino(v, 'v', key) : 0;
+		if (ino && fill_dir_type(fill, arg, name, ino, tree ? S_IFDIR : S_IFLNK, (int64_t)i + 3))
+			return 0;
+	}
+}
+
 int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
 {
 	if (ino == VINO_ROOT) {
@@ -292,10 +417,14 @@ int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, voi
 		return readdir_namespaces(v, 's', KIND_VS, off, fill, arg);
 	if (ino == VINO_PVC)
 		return readdir_namespaces(v, 'c', "PersistentVolumeClaim", off, fill, arg);
+	if (ino == VINO_PODS)
+		return readdir_namespaces(v, 'p', "Pod", off, fill, arg);
 	char ns[600];
 	switch (numbered_key(v, ino, ns, sizeof ns)) {
 	case 's': return readdir_objects(v, KIND_VS, ns, off, fill, arg);
 	case 'c': return readdir_objects(v, "PersistentVolumeClaim", ns, off, fill, arg);
+	case 'p': return readdir_objects(v, "Pod", ns, off, fill, arg);
+	case 'P': return readdir_pod(v, ns, off, fill, arg);
 	default: return 0;
 	}
 }

@@ -49,6 +49,48 @@ static int claim_volume(void *arg, const char *ns, const char *claim, char *pv, 
 	return r;
 }
 
+static int object_exists(void *arg, const char *kind, const char *ns, const char *name)
+{
+	struct db *db = arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM objects WHERE kind=? AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st) == SQLITE_ROW;
+	db_finish(st);
+	return r;
+}
+
+static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, char *name,
+                      size_t len, uint64_t *tree, char *pv, size_t pvlen)
+{
+	struct db *db = arg;
+	json_object *o = obj_get(db, "Pod", ns, pod, NULL), *vols, *vol = NULL;
+	if (o && json_object_object_get_ex(json_object_object_get(o, "spec"), "volumes", &vols) &&
+	    json_object_is_type(vols, json_type_array) && index < json_object_array_length(vols))
+		vol = json_object_array_get_idx(vols, index);
+	if (!vol) {
+		json_object_put(o);
+		return -ENOENT;
+	}
+	json_object *n = json_object_object_get(vol, "name");
+	json_object *claim = json_object_object_get(json_object_object_get(vol, "persistentVolumeClaim"),
+	                                            "claimName");
+	snprintf(name, len, "%s", n ? json_object_get_string(n) : "");
+	*tree = 0;
+	pv[0] = 0;
+	if (claim) {
+		if (claim_volume(db, ns, json_object_get_string(claim), pv, pvlen) < 0)
+			pv[0] = 0;
+	} else {
+		char key[600];
+		snprintf(key, sizeof key, "%s/%s", pod, name);
+		*tree = object_tree(db, "PodVolume", ns, key);
+	}
+	json_object_put(o);
+	return 0;
+}
+
 static int object_next(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
                        size_t len, uint64_t *tree)
 {
@@ -57,6 +99,9 @@ static int object_next(void *arg, const char *kind, const char *ns, uint64_t aft
 	sqlite3_stmt *st = claims
 		? db_prep(db, "SELECT name, rowid FROM objects WHERE " BOUND_CLAIM " AND ?1 <> '' AND "
 		              "namespace=?2 AND rowid > ?3 ORDER BY rowid LIMIT 1")
+		: !strcmp(kind, "Pod")
+		? db_prep(db, "SELECT name, rowid FROM objects WHERE kind=?1 AND namespace=?2 AND rowid > ?3 "
+		              "ORDER BY rowid LIMIT 1")
 		: db_prep(db, "SELECT name, tree FROM objects WHERE kind=? AND namespace=? "
 		              "AND tree > ? ORDER BY tree LIMIT 1");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -78,6 +123,9 @@ static int object_next_ns(void *arg, const char *kind, const char *after, char *
 	sqlite3_stmt *st = !strcmp(kind, "PersistentVolumeClaim")
 		? db_prep(db, "SELECT namespace FROM objects WHERE " BOUND_CLAIM " AND ?1 <> '' AND "
 		              "namespace > ?2 ORDER BY namespace LIMIT 1")
+		: !strcmp(kind, "Pod")
+		? db_prep(db, "SELECT namespace FROM objects WHERE kind=?1 AND namespace > ?2 "
+		              "ORDER BY namespace LIMIT 1")
 		: db_prep(db, "SELECT namespace FROM objects WHERE kind=? AND namespace > ? "
 		              "AND tree IS NOT NULL ORDER BY namespace LIMIT 1");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -94,7 +142,8 @@ static int object_next_ns(void *arg, const char *kind, const char *after, char *
 void volume_install_names(struct vfs *v)
 {
 	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
-	                      .claim_volume = claim_volume, .arg = vfs_db(v)};
+	                      .claim_volume = claim_volume, .exists = object_exists,
+	                      .pod_volume = pod_volume, .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "meta/names.h"
+#include "meta/pod.h"
 #include "meta/quantity.h"
 #include "meta/selector.h"
 
@@ -35,7 +36,7 @@ static const struct k8s_kind kinds[] = {
 	{ "VolumeSnapshotContent", "snapshot.storage.k8s.io/v1", "volumesnapshotcontents", 0, 1 },
 	{ "ResourceQuota", "v1", "resourcequotas", 1, 1 },
 	{ "Namespace", "v1", "namespaces", 0, 1 },
-	{ "Pod", "v1", "pods", 1, 0 },
+	{ "Pod", "v1", "pods", 1, 1 },
 	{ "StatefulSet", "apps/v1", "statefulsets", 1, 0 },
 	{ "ConfigMap", "v1", "configmaps", 1, 0 },
 	{ "Secret", "v1", "secrets", 1, 0 },
@@ -1042,6 +1043,17 @@ static int update_snapshot(struct check *c, json_object *was, json_object *now)
 	return 0;
 }
 
+/* Pods' rules live in meta/pod.c. */
+static int validate_pod(struct check *c, json_object *pod)
+{
+	return pod_validate(pod, c->err, c->errlen);
+}
+
+static int update_pod(struct check *c, json_object *was, json_object *now)
+{
+	return pod_check_update(was, now, c->err, c->errlen);
+}
+
 /* --- per-kind rules --- */
 
 struct kind_rules {
@@ -1059,6 +1071,7 @@ static const struct kind_rules rules[] = {
 	{ "VolumeSnapshotContent", validate_snapshot_content, NULL },
 	{ "ResourceQuota", validate_quota, NULL },
 	{ "Namespace", validate_namespace, NULL },
+	{ "Pod", validate_pod, update_pod },
 };
 
 static const struct kind_rules *rules_of(const char *kind)

@@ -183,6 +183,19 @@ static void ns_row(struct table *t, struct json_object *ns, int wide, time_t now
 	cell_age(t, ns, now);
 }
 
+/* Containers are not run here: a pod's STATUS says whether its volumes are set up. */
+static void pod_row(struct table *t, struct json_object *pod, int wide, time_t now)
+{
+	struct json_object *vols = json_path(pod, "spec.volumes");
+	const char *phase = text_phase(pod);
+
+	(void)wide;
+	cell_path(t, pod, "metadata.name");
+	table_cell(t, json_path(pod, "metadata.deletionTimestamp") ? "Terminating" : *phase ? phase : "Pending");
+	table_cellf(t, "%zu", vols && json_object_is_type(vols, json_type_array) ? json_object_array_length(vols) : 0);
+	cell_age(t, pod, now);
+}
+
 static void generic_row(struct table *t, struct json_object *o, int wide, time_t now)
 {
 	(void)wide;
@@ -214,6 +227,7 @@ static const struct printer printers[] = {
 	  NULL, vsc_row },
 	{ "ResourceQuota", COLS("NAME", "AGE", "REQUEST", "LIMIT"), NULL, quota_row },
 	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
+	{ "Pod", COLS("NAME", "STATUS", "VOLUMES", "AGE"), NULL, pod_row },
 };
 
 static const struct printer generic = { NULL, COLS("NAME", "AGE"), NULL, generic_row };

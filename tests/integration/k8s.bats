@@ -317,6 +317,12 @@ EOF
     assert_output --partial 'spec.capacity'
     run volctl apply -f "$M/pod.yaml"
     assert_failure
+    assert_output --partial 'spec.volumes[0].hostPath'
+    run volctl get pod web
+    assert_failure
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf}\ndata: {a: b}\n' > "$BATS_TEST_TMPDIR/cm.yaml"
+    run volctl apply -f "$BATS_TEST_TMPDIR/cm.yaml"
+    assert_failure
     assert_output --partial 'not supported'
     [ "$(objects_count pvc)" = "$before" ]
     [ "$(objects_count pv)" = 0 ]

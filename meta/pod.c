@@ -1,0 +1,183 @@
+/*
+ * meta/pod.c — Pod manifests as volfs reads them: the volumes a pod owns
+ * or uses and where its containers mount them (see pod.h). Containers are
+ * not run; a pod here is the unit that owns emptyDirs and consumes claims.
+ */
+#include "meta/pod.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "meta/k8s.h"
+#include "meta/names.h"
+#include "meta/quantity.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int is_array(json_object *o)
+{
+	return o && json_object_is_type(o, json_type_array);
+}
+
+static const char *const UNSERVED[] = {
+	"hostPath", "configMap", "secret", "downwardAPI", "projected", "nfs", "csi", "ephemeral",
+};
+
+/* Exactly one source per volume, of a type this volfs serves. */
+static int validate_volume_source(json_object *vol, const char *at, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof UNSERVED / sizeof UNSERVED[0]; i++)
+		if (k8s_get(vol, UNSERVED[i]))
+			return fail(err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
+			            "volumes yet (emptyDir and persistentVolumeClaim are served)", at,
+			            UNSERVED[i], UNSERVED[i]);
+	json_object *ed = k8s_get(vol, "emptyDir"), *pvc = k8s_get(vol, "persistentVolumeClaim");
+	if (!!ed + !!pvc != 1)
+		return fail(err, errlen, "%s: Required value: exactly one volume source "
+		            "(emptyDir or persistentVolumeClaim)", at);
+	if (pvc) {
+		const char *claim = k8s_str(pvc, "claimName");
+		char why[256];
+		if (!claim || !*claim)
+			return fail(err, errlen, "%s.persistentVolumeClaim.claimName: Required value", at);
+		if (name_check_subdomain(claim, why, sizeof why) < 0)
+			return fail(err, errlen, "%s.persistentVolumeClaim.claimName: Invalid value: %s", at, why);
+		return 0;
+	}
+	const char *medium = k8s_str(ed, "medium");
+	if (medium && *medium)
+		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": volfs serves "
+		            "emptyDir on disk only for now", at, medium);
+	json_object *limit = k8s_get(ed, "sizeLimit");
+	if (limit) {
+		uint64_t bytes;
+		char why[256];
+		if (quantity_parse(json_object_get_string(limit), &bytes, why, sizeof why) < 0 || !bytes)
+			return fail(err, errlen, "%s.emptyDir.sizeLimit: Invalid value: %s", at,
+			            bytes ? why : "must be greater than zero");
+	}
+	return 0;
+}
+
+static int validate_volumes(json_object *vols, char *err, size_t errlen)
+{
+	if (!vols)
+		return 0;
+	if (!is_array(vols))
+		return fail(err, errlen, "spec.volumes: Invalid value: must be a list");
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		json_object *v = json_object_array_get_idx(vols, i);
+		const char *name = k8s_str(v, "name");
+		char at[64], why[256];
+		snprintf(at, sizeof at, "spec.volumes[%zu]", i);
+		if (!name)
+			return fail(err, errlen, "%s.name: Required value", at);
+		if (name_check_label(name, why, sizeof why) < 0)
+			return fail(err, errlen, "%s.name: Invalid value: %s", at, why);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(name, k8s_str(json_object_array_get_idx(vols, j), "name")))
+				return fail(err, errlen, "%s.name: Duplicate value: \"%s\"", at, name);
+		int r = validate_volume_source(v, at, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static json_object *volume_named(json_object *vols, const char *name)
+{
+	for (size_t i = 0; is_array(vols) && name && i < json_object_array_length(vols); i++) {
+		json_object *v = json_object_array_get_idx(vols, i);
+		if (!strcmp(k8s_str(v, "name"), name))
+			return v;
+	}
+	return NULL;
+}
+
+static int validate_mounts(json_object *c, const char *at, json_object *vols, char *err,
+                           size_t errlen)
+{
+	json_object *mounts = k8s_get(c, "volumeMounts");
+	if (!mounts)
+		return 0;
+	if (!is_array(mounts))
+		return fail(err, errlen, "%s.volumeMounts: Invalid value: must be a list", at);
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		const char *name = k8s_str(m, "name"), *path = k8s_str(m, "mountPath");
+		const char *sub = k8s_str(m, "subPath");
+		if (!volume_named(vols, name))
+			return fail(err, errlen, "%s.volumeMounts[%zu].name: Not found: \"%s\"", at, i,
+			            name ? name : "");
+		if (!path || path[0] != '/')
+			return fail(err, errlen, "%s.volumeMounts[%zu].mountPath: Invalid value: must be "
+			            "an absolute path", at, i);
+		if (sub && (sub[0] == '/' || strstr(sub, "..")))
+			return fail(err, errlen, "%s.volumeMounts[%zu].subPath: Invalid value: \"%s\": must "
+			            "be a relative path without '..'", at, i, sub);
+	}
+	return 0;
+}
+
+int pod_validate(json_object *pod, char *err, size_t errlen)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes"), *cs = k8s_get(pod, "spec.containers");
+	int r = validate_volumes(vols, err, errlen);
+	if (r < 0)
+		return r;
+	if (!is_array(cs) || !json_object_array_length(cs))
+		return fail(err, errlen, "spec.containers: Required value");
+	for (size_t i = 0; i < json_object_array_length(cs); i++) {
+		json_object *c = json_object_array_get_idx(cs, i);
+		const char *name = k8s_str(c, "name");
+		char at[64], why[256];
+		snprintf(at, sizeof at, "spec.containers[%zu]", i);
+		if (!name || name_check_label(name, why, sizeof why) < 0)
+			return fail(err, errlen, "%s.name: %s", at, name ? why : "Required value");
+		if ((r = validate_mounts(c, at, vols, err, errlen)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
+{
+	if (!json_object_equal(k8s_get(stored, "spec"), k8s_get(updated, "spec")))
+		return fail(err, errlen, "spec: Forbidden: pod updates may not change fields other than "
+		            "metadata (volfs: delete and re-create the pod)");
+	return 0;
+}
+
+const char *pod_volume_claim(json_object *volume)
+{
+	return k8s_str(volume, "persistentVolumeClaim.claimName");
+}
+
+int pod_uses_claim(json_object *pod, const char *claim, int *read_only)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes");
+	int used = 0, ro = 1;
+	for (size_t i = 0; is_array(vols) && i < json_object_array_length(vols); i++) {
+		json_object *v = json_object_array_get_idx(vols, i), *flag;
+		const char *c = pod_volume_claim(v);
+		if (!c || strcmp(c, claim))
+			continue;
+		used = 1;
+		flag = k8s_get(v, "persistentVolumeClaim.readOnly");
+		if (!flag || !json_object_get_boolean(flag))
+			ro = 0;
+	}
+	if (read_only)
+		*read_only = used && ro;
+	return used;
+}

@@ -1,0 +1,29 @@
+/*
+ * meta/pod.h — Pods as owners of volumes: validating a Pod manifest's
+ * volumes and containers' volumeMounts, the fields a Pod may not change,
+ * and reading its volumes back. Pure functions on json-c objects.
+ *
+ * This volfs serves two pod volume types: emptyDir (on disk, with
+ * sizeLimit) and persistentVolumeClaim. The other types (hostPath,
+ * configMap, secret, downwardAPI, projected, emptyDir medium Memory) are
+ * refused by name until they are served.
+ */
+#ifndef VOLFS_META_POD_H
+#define VOLFS_META_POD_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+/* 0 or -EINVAL with the field named in err. */
+int pod_validate(json_object *pod, char *err, size_t errlen);
+
+/* A Pod's spec is immutable here (Kubernetes allows a few fields, none of
+ * them about storage). */
+int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen);
+
+/* The claim a pod volume uses (NULL if it is not a persistentVolumeClaim). */
+const char *pod_volume_claim(json_object *volume);
+/* Does the pod use the claim? *read_only says whether every use is readOnly. */
+int pod_uses_claim(json_object *pod, const char *claim, int *read_only);
+
+#endif

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# Pods as owners of volumes: emptyDir (on disk) and persistentVolumeClaim
+# volumes under MOUNT/pods/<ns>/<pod>/<volume>, their lifecycles, and the
+# claim rules pods bring (WaitForFirstConsumer, ReadWriteOncePod,
+# pvc-protection).
+
+# shellcheck disable=SC2154 # STATE, MNT, PY, MiB come from helpers.bash
+load helpers
+
+M=$BATS_TEST_DIRNAME/../manifests
+
+field() {
+    local out
+    out=$(volctl get "$1" "$2" -n "${4:-default}" -o json) || return 1
+    "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$out" "$3"
+}
+
+phase() { field "$1" "$2" 'o["status"]["phase"]'; }
+
+@test "a pod gets its emptyDir and binds its WaitForFirstConsumer claim; both appear under /pods" {
+    run volctl apply -f "$M/pod-with-volumes.yaml"
+    assert_success
+    assert_line 'pod/web created'
+    [ "$(phase pod web)" = Running ]
+    [ "$(phase pvc data)" = Bound ]
+    pv=$(field pvc data 'o["spec"]["volumeName"]')
+    [ -d "$MNT/pods/default/web/logs" ]
+    [ "$(readlink "$MNT/pods/default/web/data")" = "../../../pv/$pv" ]
+    echo line > "$MNT/pods/default/web/logs/app.log"
+    echo row > "$MNT/pods/default/web/data/table"
+    [ "$(cat "$MNT/pv/$pv/table")" = row ]
+    run ls "$MNT/pods/default/web"
+    assert_output $'data\nlogs'
+    run volctl get pod
+    assert_output --regexp 'web +Running +2'
+}
+
+@test "an emptyDir's sizeLimit is enforced with ENOSPC" {
+    volctl apply -f "$M/pod-with-volumes.yaml"
+    run stat -f -c '%b %S' "$MNT/pods/default/web/logs/"
+    [ "$(( ${output% *} * ${output#* } ))" -eq $((8 * MiB)) ]
+    run dd if=/dev/zero of="$MNT/pods/default/web/logs/big" bs=1M count=9
+    assert_failure
+    assert_output --partial 'No space left on device'
+}
+
+@test "a pod whose claim is missing stays Pending, says why, and creates nothing" {
+    run volctl apply -f "$M/pod-missing-claim.yaml"
+    assert_success
+    [ "$(phase pod orphan)" = Pending ]
+    run volctl describe pod orphan
+    assert_output --partial 'persistentvolumeclaim "nowhere" not found'
+    run ls -A "$MNT/pods/default/orphan"
+    assert_output ''
+    run volctl df
+    refute_output --partial orphan
+}
+
+@test "ReadWriteOncePod: a second pod waits until the first is gone" {
+    volctl apply -f "$M/pod-with-volumes.yaml"
+    volctl apply -f "$M/pod-second-user.yaml"
+    [ "$(phase pod web2)" = Pending ]
+    run volctl describe pod web2
+    assert_output --partial 'ReadWriteOncePod and pod "web" already uses it'
+    volctl delete pod web
+    [ "$(phase pod web2)" = Running ]
+}
+
+@test "a claim in use is Terminating until its pod goes; then its policy applies" {
+    volctl apply -f "$M/pod-with-volumes.yaml"
+    pv=$(field pvc data 'o["spec"]["volumeName"]')
+    run volctl delete pvc data
+    assert_success
+    run volctl get pvc data
+    assert_output --partial Terminating
+    [ -d "$MNT/pv/$pv" ]
+    volctl delete pod web
+    run volctl get pvc data
+    assert_failure
+    run volctl get pv "$pv"
+    assert_failure
+}
+
+@test "deleting a pod deletes its emptyDir and frees the space" {
+    volctl apply -f "$M/pod-with-volumes.yaml"
+    dd if=/dev/urandom of="$MNT/pods/default/web/logs/blob" bs=1M count=6 status=none
+    sync
+    before=$(du -sk "$STATE" | cut -f1)
+    run volctl delete pod web
+    assert_success
+    [ ! -e "$MNT/pods/default/web" ]
+    run volctl get pod web
+    assert_failure
+    after=$(du -sk "$STATE" | cut -f1)
+    [ "$after" -lt $((before - 4000)) ]
+    # the claim outlives the pod
+    [ "$(phase pvc data)" = Bound ]
+}
+
+@test "an emptyDir survives a daemon crash and restart while its pod exists" {
+    volctl apply -f "$M/pod-with-volumes.yaml"
+    echo kept > "$MNT/pods/default/web/logs/f"
+    sync "$MNT/pods/default/web/logs/f"
+    volfs_kill9
+    volfs_launch
+    [ "$(phase pod web)" = Running ]
+    [ "$(cat "$MNT/pods/default/web/logs/f")" = kept ]
+}
+
+@test "a pod's volumes must be served types and its mounts must name them" {
+    cat > "$BATS_TEST_TMPDIR/p.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers: [{name: c, volumeMounts: [{name: nope, mountPath: /x}]}]
+  volumes: [{name: scratch, emptyDir: {}}]
+YAML
+    run volctl apply -f "$BATS_TEST_TMPDIR/p.yaml"
+    assert_failure
+    assert_output --partial 'volumeMounts[0].name: Not found: "nope"'
+    run volctl get pod bad
+    assert_failure
+}

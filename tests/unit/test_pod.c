@@ -1,0 +1,135 @@
+/*
+ * tests/unit/test_pod.c — Pod manifests (meta/pod.c): which volume types
+ * are served, names and mounts checked, the spec immutable, and which
+ * claims a pod uses.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "meta/pod.h"
+
+/* Parse JSON written with single quotes (readable in C strings). */
+static json_object *J(const char *text)
+{
+	char *s = strdup(text);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	json_object *o = json_tokener_parse(s);
+	if (!o)
+		fail_msg("bad test JSON: %s", text);
+	free(s);
+	return o;
+}
+
+/* A pod whose spec.volumes is `vols` and whose one container mounts `mounts`. */
+static json_object *pod(const char *vols, const char *mounts)
+{
+	char buf[2048];
+	snprintf(buf, sizeof buf, "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{"
+	         "'containers':[{'name':'c','volumeMounts':%s}],'volumes':%s}}", mounts, vols);
+	return J(buf);
+}
+
+static void expect(const char *vols, const char *mounts, const char *want)
+{
+	json_object *p = pod(vols, mounts);
+	char err[512] = "";
+	int r = pod_validate(p, err, sizeof err);
+	if (!want)
+		assert_int_equal(r, 0);
+	else {
+		assert_int_equal(r, -EINVAL);
+		if (!strstr(err, want))
+			fail_msg("message \"%s\" lacks \"%s\"", err, want);
+	}
+	json_object_put(p);
+}
+
+static void test_served_volumes_pass(void **state)
+{
+	(void)state;
+	expect("[{'name':'a','emptyDir':{}},{'name':'b','emptyDir':{'sizeLimit':'1Gi'}},"
+	       "{'name':'c','persistentVolumeClaim':{'claimName':'data','readOnly':true}}]",
+	       "[{'name':'a','mountPath':'/a'},{'name':'c','mountPath':'/c','subPath':'x/y'}]", NULL);
+}
+
+static void test_refusals_name_the_field(void **state)
+{
+	(void)state;
+	expect("[{'name':'h','hostPath':{'path':'/'}}]", "[]", "spec.volumes[0].hostPath");
+	expect("[{'name':'m','emptyDir':{'medium':'Memory'}}]", "[]", "spec.volumes[0].emptyDir.medium");
+	expect("[{'name':'s','emptyDir':{'sizeLimit':'10Gx'}}]", "[]", "spec.volumes[0].emptyDir.sizeLimit");
+	expect("[{'name':'a','emptyDir':{}},{'name':'a','emptyDir':{}}]", "[]",
+	       "spec.volumes[1].name: Duplicate value");
+	expect("[{'name':'Bad_Name','emptyDir':{}}]", "[]", "spec.volumes[0].name");
+	expect("[{'name':'n'}]", "[]", "exactly one volume source");
+	expect("[{'name':'c','persistentVolumeClaim':{}}]", "[]", "claimName: Required value");
+	expect("[{'name':'c','persistentVolumeClaim':{'claimName':'../x'}}]", "[]", "claimName: Invalid value");
+	expect("[]", "[{'name':'gone','mountPath':'/x'}]", "volumeMounts[0].name: Not found");
+	expect("[{'name':'a','emptyDir':{}}]", "[{'name':'a','mountPath':'rel'}]", "mountPath");
+	expect("[{'name':'a','emptyDir':{}}]", "[{'name':'a','mountPath':'/x','subPath':'../up'}]", "subPath");
+}
+
+static void test_containers_required(void **state)
+{
+	(void)state;
+	json_object *p = J("{'kind':'Pod','metadata':{'name':'p'},'spec':{}}");
+	char err[256];
+	assert_int_equal(pod_validate(p, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "spec.containers: Required value"));
+	json_object_put(p);
+}
+
+static void test_spec_is_immutable(void **state)
+{
+	(void)state;
+	json_object *a = pod("[{'name':'a','emptyDir':{}}]", "[]");
+	json_object *b = pod("[{'name':'a','emptyDir':{'sizeLimit':'1Mi'}}]", "[]");
+	json_object *c = pod("[{'name':'a','emptyDir':{}}]", "[]");
+	char err[256];
+	assert_int_equal(pod_check_update(a, b, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "spec: Forbidden"));
+	assert_int_equal(pod_check_update(a, c, err, sizeof err), 0);
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(c);
+}
+
+static void test_uses_claim(void **state)
+{
+	(void)state;
+	int ro = -1;
+	json_object *p = pod("[{'name':'a','persistentVolumeClaim':{'claimName':'data','readOnly':true}},"
+	                     "{'name':'b','emptyDir':{}}]", "[]");
+	assert_true(pod_uses_claim(p, "data", &ro));
+	assert_int_equal(ro, 1);
+	assert_false(pod_uses_claim(p, "other", &ro));
+	assert_int_equal(ro, 0);
+	json_object_put(p);
+	p = pod("[{'name':'a','persistentVolumeClaim':{'claimName':'data','readOnly':true}},"
+	        "{'name':'b','persistentVolumeClaim':{'claimName':'data'}}]", "[]");
+	assert_true(pod_uses_claim(p, "data", &ro));
+	assert_int_equal(ro, 0); /* one use writes */
+	json_object_put(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_served_volumes_pass),
+		cmocka_unit_test(test_refusals_name_the_field),
+		cmocka_unit_test(test_containers_required),
+		cmocka_unit_test(test_spec_is_immutable),
+		cmocka_unit_test(test_uses_claim),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
