@@ -416,3 +416,17 @@ EOF
     run volctl get sc fast
     assert_success
 }
+
+@test "a bound claim whose volume is taken away becomes Lost" {
+    volctl apply -f "$M/retain.yaml"
+    volctl delete pv keep-me          # Terminating: still bound
+    [ "$(phase pvc keeper)" = Bound ]
+    # the operator unbinds it by hand: nothing protects it any more
+    volctl patch pv keep-me -p '{"spec":{"claimRef":null}}'
+    run volctl get pv keep-me
+    assert_failure
+    [ "$(phase pvc keeper)" = Lost ]
+    run events pvc keeper
+    assert_output --partial ClaimLost
+    [ ! -e "$MNT/pvc/default/keeper" ]
+}
