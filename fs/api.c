@@ -52,7 +52,7 @@ static int is_finalized_kind(const char *kind)
 {
 	return !strcmp(kind, "PersistentVolume") || !strcmp(kind, "PersistentVolumeClaim") ||
 	       !strcmp(kind, "VolumeSnapshot") || !strcmp(kind, "VolumeSnapshotContent") ||
-	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod");
+	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod") || !strcmp(kind, "StatefulSet");
 }
 
 static int deleting(json_object *obj)
@@ -265,6 +265,14 @@ static int apply_all(struct vfs *v, json_object *objects, const char *source, co
 	}
 	r = finish_txn(db, r);
 	db_unlock(db);
+	return r;
+}
+
+int api_store(struct vfs *v, json_object *objects, const char *ns, char *err, size_t errlen)
+{
+	json_object *items = json_object_new_array();
+	int r = apply_all(v, objects, NULL, ns, 1, items, err, errlen);
+	json_object_put(items);
 	return r;
 }
 

@@ -20,6 +20,9 @@
  * {kind, namespace, name, action}. */
 int api_apply(struct vfs *v, json_object *objects, const char *source, const char *ns,
               int create_only, json_object **items, char *err, size_t errlen);
+/* Create objects as api_apply does, without running the controllers: for
+ * the controllers themselves (a StatefulSet's claims and pods). */
+int api_store(struct vfs *v, json_object *objects, const char *ns, char *err, size_t errlen);
 /* Delete the objects named by kind and metadata (all or nothing). */
 int api_delete(struct vfs *v, json_object *objects, const char *source, const char *ns,
                int ignore_not_found, json_object **items, char *err, size_t errlen);

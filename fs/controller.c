@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fs/api.h"
 #include "fs/snapshot.h"
 #include "fs/volume.h"
 #include "meta/binding.h"
@@ -30,6 +31,7 @@
 #include "meta/pod.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
+#include "meta/statefulset.h"
 
 #define MAX_PASSES 16
 #define GONE "volfs:gone" /* marks an object removed during this pass */
@@ -37,7 +39,7 @@
 struct ctl {
 	struct vfs *v;
 	struct db *db;
-	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods;
+	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
 };
 
 static void world_load(struct ctl *c)
@@ -52,13 +54,14 @@ static void world_load(struct ctl *c)
 	c->quotas = obj_list(c->db, "ResourceQuota", NULL);
 	c->namespaces = obj_list(c->db, "Namespace", NULL);
 	c->pods = obj_list(c->db, "Pod", NULL);
+	c->stss = obj_list(c->db, "StatefulSet", NULL);
 	db_unlock(c->db);
 }
 
 static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
-	                      c->namespaces, c->pods};
+	                      c->namespaces, c->pods, c->stss};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 }
@@ -843,7 +846,7 @@ static int namespace_step(struct ctl *c, json_object *ns)
 		return 0;
 	const char *name = name_of(ns);
 	int left = 0, changed = 0;
-	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->quotas};
+	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->stss, c->quotas};
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
 		for (size_t i = 0; i < json_object_array_length(lists[l]); i++) {
 			json_object *o = json_object_array_get_idx(lists[l], i);
@@ -883,6 +886,72 @@ static int quota_step(struct ctl *c, json_object *q)
 	return 0;
 }
 
+/* --- StatefulSets --- */
+
+/* Create one object through the API server's admission (quota included),
+ * and add it to this pass's view. */
+static int create_owned(struct ctl *c, json_object *owner, json_object *obj, json_object *list)
+{
+	char err[1024] = "";
+	json_object *one = json_object_new_array();
+	json_object_array_add(one, json_object_get(obj));
+	int r = api_store(c->v, one, ns_of(owner), err, sizeof err);
+	json_object_put(one);
+	if (r < 0) {
+		event(c, owner, "Warning", "FailedCreate", "create %s %s failed: %s", kind_of(obj),
+		      name_of(obj), err);
+		json_object_put(obj);
+		return 0;
+	}
+	db_lock(c->db);
+	json_object *stored = obj_get(c->db, kind_of(obj), ns_of(obj), name_of(obj), NULL);
+	db_unlock(c->db);
+	if (stored)
+		json_object_array_add(list, stored);
+	event(c, owner, "Normal", "SuccessfulCreate", "create %s %s in StatefulSet %s successful",
+	      !strcmp(kind_of(obj), "Pod") ? "Pod" : "Claim", name_of(obj), name_of(owner));
+	json_object_put(obj);
+	return 1;
+}
+
+/* Replicas 0..n-1 with their claims; pods past n go, claims stay. */
+static int sts_step(struct ctl *c, json_object *sts)
+{
+	int n = deleting(sts) ? 0 : sts_replicas(sts), changed = 0, left = 0, ready = 0;
+	for (int i = 0; i < n; i++) {
+		for (size_t t = 0; t < sts_templates(sts); t++) {
+			char claim[512];
+			sts_claim_name(sts, t, i, claim, sizeof claim);
+			if (!find(c->pvcs, ns_of(sts), claim))
+				changed |= create_owned(c, sts, sts_claim(sts, t, i), c->pvcs);
+		}
+		char pod[512];
+		snprintf(pod, sizeof pod, "%s-%d", name_of(sts), i);
+		if (!find(c->pods, ns_of(sts), pod))
+			changed |= create_owned(c, sts, sts_pod(sts, i), c->pods);
+	}
+	for (size_t i = 0; i < json_object_array_length(c->pods); i++) {
+		json_object *pod = json_object_array_get_idx(c->pods, i);
+		int ordinal;
+		if (is_gone(pod) || !sts_owns(sts, pod, &ordinal))
+			continue;
+		left++;
+		ready += ordinal < n && running(pod);
+		if (ordinal >= n && !deleting(pod)) {
+			json_object *before = copy(pod);
+			mark_deleting(pod);
+			changed |= save_if_changed(c, before, pod);
+			event(c, sts, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful",
+			      name_of(pod), name_of(sts));
+		}
+	}
+	if (deleting(sts) && !left)
+		return remove_object(c, sts);
+	k8s_set(sts, "status.replicas", json_object_new_int(n));
+	k8s_set(sts, "status.readyReplicas", json_object_new_int(ready));
+	return changed;
+}
+
 /* --- the loop --- */
 
 typedef int (*step_fn)(struct ctl *c, json_object *o);
@@ -909,6 +978,7 @@ void controller_run(struct vfs *v)
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		world_load(&c);
 		int changed = sync_list(&c, c.namespaces, namespace_step);
+		changed |= sync_list(&c, c.stss, sts_step);
 		changed |= sync_list(&c, c.pods, pod_step);
 		changed |= sync_list(&c, c.pvcs, claim_step);
 		changed |= sync_list(&c, c.pvs, volume_step);

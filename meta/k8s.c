@@ -22,6 +22,7 @@
 #include "meta/names.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
+#include "meta/statefulset.h"
 #include "meta/selector.h"
 
 #define SEGMENT_MAX 256
@@ -37,7 +38,7 @@ static const struct k8s_kind kinds[] = {
 	{ "ResourceQuota", "v1", "resourcequotas", 1, 1 },
 	{ "Namespace", "v1", "namespaces", 0, 1 },
 	{ "Pod", "v1", "pods", 1, 1 },
-	{ "StatefulSet", "apps/v1", "statefulsets", 1, 0 },
+	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
 	{ "ConfigMap", "v1", "configmaps", 1, 0 },
 	{ "Secret", "v1", "secrets", 1, 0 },
 };
@@ -1054,6 +1055,16 @@ static int update_pod(struct check *c, json_object *was, json_object *now)
 	return pod_check_update(was, now, c->err, c->errlen);
 }
 
+static int validate_statefulset(struct check *c, json_object *sts)
+{
+	return sts_validate(sts, c->err, c->errlen);
+}
+
+static int update_statefulset(struct check *c, json_object *was, json_object *now)
+{
+	return sts_check_update(was, now, c->err, c->errlen);
+}
+
 /* --- per-kind rules --- */
 
 struct kind_rules {
@@ -1072,6 +1083,7 @@ static const struct kind_rules rules[] = {
 	{ "ResourceQuota", validate_quota, NULL },
 	{ "Namespace", validate_namespace, NULL },
 	{ "Pod", validate_pod, update_pod },
+	{ "StatefulSet", validate_statefulset, update_statefulset },
 };
 
 static const struct kind_rules *rules_of(const char *kind)

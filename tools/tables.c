@@ -196,6 +196,17 @@ static void pod_row(struct table *t, struct json_object *pod, int wide, time_t n
 	cell_age(t, pod, now);
 }
 
+static void sts_row(struct table *t, struct json_object *sts, int wide, time_t now)
+{
+	struct json_object *ready = json_path(sts, "status.readyReplicas");
+	struct json_object *want = json_path(sts, "spec.replicas");
+
+	(void)wide;
+	cell_path(t, sts, "metadata.name");
+	table_cellf(t, "%d/%d", ready ? json_object_get_int(ready) : 0, want ? json_object_get_int(want) : 1);
+	cell_age(t, sts, now);
+}
+
 static void generic_row(struct table *t, struct json_object *o, int wide, time_t now)
 {
 	(void)wide;
@@ -228,6 +239,7 @@ static const struct printer printers[] = {
 	{ "ResourceQuota", COLS("NAME", "AGE", "REQUEST", "LIMIT"), NULL, quota_row },
 	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
 	{ "Pod", COLS("NAME", "STATUS", "VOLUMES", "AGE"), NULL, pod_row },
+	{ "StatefulSet", COLS("NAME", "READY", "AGE"), NULL, sts_row },
 };
 
 static const struct printer generic = { NULL, COLS("NAME", "AGE"), NULL, generic_row };

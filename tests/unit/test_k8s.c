@@ -62,7 +62,7 @@ static void test_kind_table(void **state)
 		{ "ResourceQuota", "v1", 1, 1 },
 		{ "Namespace", "v1", 0, 1 },
 		{ "Pod", "v1", 1, 1 },
-		{ "StatefulSet", "apps/v1", 1, 0 },
+		{ "StatefulSet", "apps/v1", 1, 1 },
 		{ "ConfigMap", "v1", 1, 0 },
 		{ "Secret", "v1", 1, 0 },
 	};
@@ -361,7 +361,7 @@ static const struct refusal refusals[] = {
 	{ "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'web'},'spec':{'containers':[]}}", NULL, NULL,
 	  "spec.containers: Required value" },
 	{ "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'s'}}", NULL, NULL,
-	  "~kind StatefulSet is not supported by this volfs yet" },
+	  "spec.template.spec: Required value" },
 	{ "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'}}", NULL, NULL, "~kind ConfigMap is not supported" },
 	{ "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'c'}}", NULL, NULL, "~kind Secret is not supported" },
 	{ "[1,2]", NULL, NULL, "~not a Kubernetes object" },

@@ -1,0 +1,177 @@
+/*
+ * meta/statefulset.c — StatefulSets as storage sees them: replicas
+ * <sts>-<ordinal> that each get their own claims from volumeClaimTemplates,
+ * named <template>-<sts>-<ordinal>, which outlive scale-down and are used
+ * again on scale-up (Kubernetes' default Retain retention). Pure functions
+ * on json-c objects: the controller decides when to call them.
+ */
+#include "meta/statefulset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "meta/k8s.h"
+#include "meta/pod.h"
+
+static json_object *copy(json_object *o)
+{
+	json_object *c = NULL;
+	json_object_deep_copy(o, &c, NULL);
+	return c;
+}
+
+static json_object *templates_of(json_object *sts)
+{
+	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");
+	return t && json_object_is_type(t, json_type_array) ? t : NULL;
+}
+
+void sts_claim_name(json_object *sts, size_t t, int ordinal, char *buf, size_t len)
+{
+	json_object *tmpl = json_object_array_get_idx(templates_of(sts), t);
+	snprintf(buf, len, "%s-%s-%d", k8s_str(tmpl, "metadata.name"), k8s_str(sts, "metadata.name"),
+	         ordinal);
+}
+
+size_t sts_templates(json_object *sts)
+{
+	json_object *t = templates_of(sts);
+	return t ? json_object_array_length(t) : 0;
+}
+
+int sts_replicas(json_object *sts)
+{
+	json_object *r = k8s_get(sts, "spec.replicas");
+	return r ? json_object_get_int(r) : 1;
+}
+
+static void own(json_object *obj, json_object *sts)
+{
+	json_object *ref = json_object_new_object(), *refs = json_object_new_array();
+	k8s_set_str(ref, "apiVersion", "apps/v1");
+	k8s_set_str(ref, "kind", "StatefulSet");
+	k8s_set_str(ref, "name", k8s_str(sts, "metadata.name"));
+	k8s_set_str(ref, "uid", k8s_str(sts, "metadata.uid") ? k8s_str(sts, "metadata.uid") : "");
+	json_object_array_add(refs, ref);
+	k8s_set(obj, "metadata.ownerReferences", refs);
+}
+
+json_object *sts_claim(json_object *sts, size_t t, int ordinal)
+{
+	json_object *tmpl = json_object_array_get_idx(templates_of(sts), t);
+	json_object *pvc = json_object_new_object();
+	char name[512];
+	sts_claim_name(sts, t, ordinal, name, sizeof name);
+	k8s_set_str(pvc, "apiVersion", "v1");
+	k8s_set_str(pvc, "kind", "PersistentVolumeClaim");
+	if (k8s_get(tmpl, "metadata.labels"))
+		k8s_set(pvc, "metadata.labels", copy(k8s_get(tmpl, "metadata.labels")));
+	k8s_set_str(pvc, "metadata.name", name);
+	k8s_set_str(pvc, "metadata.namespace", k8s_str(sts, "metadata.namespace"));
+	k8s_set(pvc, "spec", copy(k8s_get(tmpl, "spec")));
+	return pvc;
+}
+
+/* The pod template's volumes plus one claim volume per template, named
+ * after the template, as the StatefulSet controller adds them. */
+json_object *sts_pod(json_object *sts, int ordinal)
+{
+	json_object *pod = json_object_new_object();
+	char name[512];
+	snprintf(name, sizeof name, "%s-%d", k8s_str(sts, "metadata.name"), ordinal);
+	k8s_set_str(pod, "apiVersion", "v1");
+	k8s_set_str(pod, "kind", "Pod");
+	if (k8s_get(sts, "spec.template.metadata.labels"))
+		k8s_set(pod, "metadata.labels", copy(k8s_get(sts, "spec.template.metadata.labels")));
+	k8s_set_str(pod, "metadata.name", name);
+	k8s_set_str(pod, "metadata.namespace", k8s_str(sts, "metadata.namespace"));
+	own(pod, sts);
+	json_object *spec = copy(k8s_get(sts, "spec.template.spec"));
+	if (!spec)
+		spec = json_object_new_object();
+	k8s_set(pod, "spec", spec);
+	json_object *vols = k8s_get(spec, "volumes");
+	if (!vols) {
+		vols = json_object_new_array();
+		json_object_object_add(spec, "volumes", vols);
+	}
+	for (size_t t = 0; t < sts_templates(sts); t++) {
+		json_object *vol = json_object_new_object();
+		char claim[512];
+		sts_claim_name(sts, t, ordinal, claim, sizeof claim);
+		k8s_set_str(vol, "name", k8s_str(json_object_array_get_idx(templates_of(sts), t), "metadata.name"));
+		k8s_set_str(vol, "persistentVolumeClaim.claimName", claim);
+		json_object_array_add(vols, vol);
+	}
+	return pod;
+}
+
+int sts_owns(json_object *sts, json_object *pod, int *ordinal)
+{
+	json_object *refs = k8s_get(pod, "metadata.ownerReferences");
+	json_object *ref = refs && json_object_is_type(refs, json_type_array) ? json_object_array_get_idx(refs, 0) : NULL;
+	const char *kind = ref ? k8s_str(ref, "kind") : NULL, *owner = ref ? k8s_str(ref, "name") : NULL;
+	const char *sts_name = k8s_str(sts, "metadata.name"), *name = k8s_str(pod, "metadata.name");
+	if (!kind || strcmp(kind, "StatefulSet") || !owner || strcmp(owner, sts_name) ||
+	    strcmp(k8s_str(pod, "metadata.namespace"), k8s_str(sts, "metadata.namespace")))
+		return 0;
+	size_t n = strlen(sts_name);
+	if (strncmp(name, sts_name, n) || name[n] != '-' || sscanf(name + n + 1, "%d", ordinal) != 1)
+		return 0;
+	return 1;
+}
+
+int sts_validate(json_object *sts, char *err, size_t errlen)
+{
+	json_object *r = k8s_get(sts, "spec.replicas");
+	if (!r)
+		k8s_set(sts, "spec.replicas", json_object_new_int(1));
+	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
+	         json_object_get_int(r) > 1000) {
+		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+		return -EINVAL;
+	}
+	if (!k8s_get(sts, "spec.template.spec")) {
+		snprintf(err, errlen, "spec.template.spec: Required value");
+		return -EINVAL;
+	}
+	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");
+	if (t && !json_object_is_type(t, json_type_array)) {
+		snprintf(err, errlen, "spec.volumeClaimTemplates: Invalid value: must be a list");
+		return -EINVAL;
+	}
+	char why[512];
+	for (size_t i = 0; i < sts_templates(sts); i++) {
+		json_object *pvc = sts_claim(sts, i, 0);
+		int rc = k8s_str(json_object_array_get_idx(t, i), "metadata.name")
+		         ? k8s_validate(pvc, k8s_str(sts, "metadata.namespace"), why, sizeof why)
+		         : (snprintf(why, sizeof why, "metadata.name: Required value"), -EINVAL);
+		json_object_put(pvc);
+		if (rc < 0) {
+			snprintf(err, errlen, "spec.volumeClaimTemplates[%zu]: %s", i, why);
+			return -EINVAL;
+		}
+	}
+	json_object *pod = sts_pod(sts, 0);
+	int rc = pod_validate(pod, why, sizeof why);
+	json_object_put(pod);
+	if (rc < 0) {
+		snprintf(err, errlen, "spec.template: %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sts_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
+{
+	if (!json_object_equal(k8s_get(stored, "spec.volumeClaimTemplates"),
+	                       k8s_get(updated, "spec.volumeClaimTemplates")) ||
+	    !json_object_equal(k8s_get(stored, "spec.selector"), k8s_get(updated, "spec.selector"))) {
+		snprintf(err, errlen, "spec: Forbidden: updates to statefulset spec for fields other than "
+		         "'replicas', 'ordinals', 'template', 'updateStrategy', "
+		         "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");
+		return -EINVAL;
+	}
+	return 0;
+}
