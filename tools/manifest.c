@@ -138,12 +138,16 @@ static int all_of(const char *s, const char *set)
 	return *s && strspn(s, set) == strlen(s);
 }
 
-/* [-+]?[0-9]+, 0o[0-7]+ or 0x[0-9a-fA-F]+ (YAML 1.2 core schema). */
+/* [-+]?[0-9]+, 0o[0-7]+ or 0x[0-9a-fA-F]+ (YAML 1.2 core schema), and
+ * YAML 1.1's octal 0[0-7]+, which kubectl reads (go-yaml): manifests write
+ * file modes as `defaultMode: 0644` and mean 420. */
 static int int_base(const char *s, const char **digits)
 {
 	const char *p = s + (*s == '-' || *s == '+');
 
 	*digits = p;
+	if (p[0] == '0' && p[1] && all_of(p + 1, "01234567"))
+		return 8;
 	if (all_of(p, "0123456789"))
 		return 10;
 	if (s[0] == '0' && s[1] == 'o' && all_of(s + 2, "01234567")) {

@@ -219,6 +219,7 @@ spec:
   int: 42
   neg: -7
   octal: 0o17
+  mode: 0644
   float: 1.50
   truth: true
   nothing: ~
@@ -270,7 +271,7 @@ volumesnapshotclass.snapshot.storage.k8s.io/x created"
         "[('PersistentVolumeClaim', 'data'), ('Namespace', 'a'), ('Namespace', 'b'), ('PersistentVolumeClaim', 'c'), ('PersistentVolumeClaim', 'd')]" ]
     [ "$(request 1 'r["objects"][0]["metadata"]["labels"]')" = "{'app': 'db', 'n': '1', 'on': 'yes'}" ]
     [ "$(request 1 'sorted(r["objects"][0]["spec"].items())')" = \
-        "[('accessModes', ['ReadWriteOnce']), ('empty', None), ('float', 1.5), ('int', 42), ('neg', -7), ('nothing', None), ('octal', 15), ('quoted', 'true'), ('resources', {'requests': {'storage': '64Mi'}}), ('text', 'two\\nlines\\n'), ('truth', True), ('version', '1.2.3')]" ]
+        "[('accessModes', ['ReadWriteOnce']), ('empty', None), ('float', 1.5), ('int', 42), ('mode', 420), ('neg', -7), ('nothing', None), ('octal', 15), ('quoted', 'true'), ('resources', {'requests': {'storage': '64Mi'}}), ('text', 'two\\nlines\\n'), ('truth', True), ('version', '1.2.3')]" ]
     # a typed List lends its items their kind and apiVersion; merge keys and aliases
     [ "$(request 1 'r["objects"][4]')" = \
         "{'metadata': {'name': 'd'}, 'spec': {'accessModes': ['ReadWriteMany'], 'resources': {'requests': {'storage': '32Mi'}}}, 'kind': 'PersistentVolumeClaim', 'apiVersion': 'v1'}" ]
