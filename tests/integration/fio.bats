@@ -1,5 +1,9 @@
 #!/usr/bin/env bats
-# fio with data verification (crc32c) on a volume.
+# fio with data verification (crc32c, md5) on a volume: the data paths the
+# benchmark (scripts/bench) measures, each written and read back by fio --
+# buffered, O_DIRECT, mmap and io_uring, shallow and deep queues, and data
+# written by one path read back by another (O_DIRECT and the page cache, and
+# across a restart). Correctness only: small files, no timings.
 
 # shellcheck disable=SC2154 # STATE, MNT, MiB, ... come from helpers.bash
 load helpers
@@ -22,11 +26,36 @@ fio_verify() {
         --size="$size" --rw="$rw" --bs="$bs" --ioengine="$engine" --iodepth="$depth" \
         --direct="$direct" --fallocate=none --verify=crc32c --do_verify=1 \
         --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --group_reporting "$@"
+    fio_ok
+}
+
+# fio_ok: the fio run just done succeeded and verified every block.
+fio_ok() {
     assert_success
     assert_output --regexp 'err= *0'
     refute_output --partial 'verify failed'
     refute_output --partial 'bad magic'
     refute_output --partial 'mismatch'
+    refute_output --partial 'bad header'
+}
+
+# fio_cross W_ENGINE W_DIRECT R_ENGINE R_DIRECT [restart]: write 16 MiB in
+# random 4 KiB blocks (md5 headers, a fixed seed) with one engine and
+# O_DIRECT setting, then, with only fio --verify_only, read and check them
+# with the other; with "restart", the daemon is stopped and started in between.
+fio_cross() {
+    local common=(--name=xjob --filename="$V/xfile" --size=16M --rw=randwrite --bs=4k
+        --fallocate=none --verify=md5 --verify_fatal=1 --verify_state_save=0
+        --randrepeat=1 --randseed=4242 --iodepth=16)
+    run fio "${common[@]}" --ioengine="$1" --direct="$2" --do_verify=0 --end_fsync=1
+    fio_ok
+    if [[ ${5:-} == restart ]]; then
+        volfs_stop
+        volfs_launch
+    fi
+    run fio "${common[@]}" --ioengine="$3" --direct="$4" --verify_only=1
+    fio_ok
+    assert_output --regexp 'READ: bw=.*io=16\.0MiB'
 }
 
 @test "fio sequential write, psync, buffered" {
@@ -66,4 +95,36 @@ fio_verify() {
     local n
     n=$(find "$V" -name 'vjob.*' | wc -l)
     [ "$n" -eq 4 ] || fail "want 4 job files, found $n"
+}
+
+@test "fio sequential write, mmap" {
+    fio_verify write mmap 0
+}
+
+@test "fio random write, mmap, md5" {
+    fio_verify randwrite mmap 0 --verify=md5
+}
+
+@test "fio 1 MiB sequential writes, io_uring, iodepth 32, two jobs, O_DIRECT" {
+    fio_verify write io_uring 1 --bs=1M --iodepth=32 --numjobs=2 --size=16M
+}
+
+@test "fio random write, io_uring, iodepth 32, two jobs, O_DIRECT, md5" {
+    fio_verify randwrite io_uring 1 --iodepth=32 --numjobs=2 --size=8M --verify=md5
+}
+
+@test "fio random write, io_uring, iodepth 32, two jobs, buffered" {
+    fio_verify randwrite io_uring 0 --iodepth=32 --numjobs=2 --size=8M
+}
+
+@test "fio O_DIRECT io_uring writes read back through the page cache with mmap" {
+    fio_cross io_uring 1 mmap 0
+}
+
+@test "fio buffered mmap writes read back with O_DIRECT io_uring" {
+    fio_cross mmap 0 io_uring 1
+}
+
+@test "fio buffered psync writes read back with O_DIRECT psync after a restart" {
+    fio_cross psync 0 psync 1 restart
 }
