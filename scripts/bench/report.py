@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench/run.sh (python3 standard library only).
+
+  report.py fio KIND FILE.json
+      Print "VALUE P99_US" for one fio run (P99_US is "-" when fio gives none):
+        bw     MiB/s of the direction that moved data (read + write)
+        iops   IOPS, read + write; p99 of the reads if any, else of the writes
+        fsync  write IOPS; p99 of the fdatasync calls
+        files  operations per second of filecreate/filestat/filedelete
+      Latencies are fio's completion latencies (clat), in microseconds.
+
+  report.py report OUTDIR
+      Read OUTDIR/workloads.tsv and OUTDIR/raw.csv (one row per run) and write
+      OUTDIR/results.csv and OUTDIR/results.md (medians and ratios), and
+      OUTDIR/ratios.dat + OUTDIR/ratios.gp, then OUTDIR/ratios.png with gnuplot
+      when it is installed. Prints the Markdown on stdout.
+
+workloads.tsv columns (tab-separated, with a header line):
+  name unit higher target_ptll target_native description
+  higher: 1 if a larger value is better (throughput), 0 if smaller (seconds)
+  target_*: the ratio volfs must reach against that system, or "-"
+raw.csv columns: workload,system,run,value,p99_us
+"""
+
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+SYSTEMS = ("native", "passthrough_ll", "volfs")
+
+
+def p99_us(side):
+    pct = side.get("clat_ns", {}).get("percentile") or side.get("lat_ns", {}).get("percentile")
+    if not pct:
+        return None
+    v = pct.get("99.000000")
+    return None if v is None else v / 1000.0
+
+
+def fio_figures(kind, path):
+    with open(path) as f:
+        text = f.read()
+    # fio may print warnings before the JSON document
+    doc = json.loads(text[text.index("{"):])
+    jobs = doc["jobs"]
+    if len(jobs) != 1:
+        raise SystemExit("report.py: %s: want 1 job (group_reporting), got %d" % (path, len(jobs)))
+    j = jobs[0]
+    if j.get("error"):
+        raise SystemExit("report.py: %s: fio error %d" % (path, j["error"]))
+    rd, wr = j["read"], j["write"]
+    moved_r = rd["total_ios"] > 0
+    lat_side = rd if moved_r else wr
+    if kind == "bw":
+        value = (rd["bw_bytes"] + wr["bw_bytes"]) / 1048576.0
+        p99 = p99_us(lat_side)
+    elif kind == "iops":
+        value = rd["iops"] + wr["iops"]
+        p99 = p99_us(lat_side)
+    elif kind == "fsync":
+        value = wr["iops"]
+        sync = j.get("sync", {})
+        pct = sync.get("lat_ns", {}).get("percentile")
+        p99 = pct["99.000000"] / 1000.0 if pct and "99.000000" in pct else None
+    elif kind == "files":
+        value = rd["iops"] + wr["iops"]
+        p99 = p99_us(lat_side)
+    else:
+        raise SystemExit("report.py: unknown kind %r" % kind)
+    if rd["total_ios"] + wr["total_ios"] == 0:
+        raise SystemExit("report.py: %s: fio did no I/O" % path)
+    return value, p99
+
+
+def fmt_value(v, unit):
+    if v is None:
+        return "-"
+    if unit == "s":
+        return "%.2f" % v
+    if v >= 100:
+        return "{:,.0f}".format(v)
+    return "%.1f" % v
+
+
+def fmt_ratio(r):
+    return "-" if r is None else "%.2f×" % r
+
+
+def fmt_us(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return "{:,.0f}".format(v)
+    return "%.1f" % v
+
+
+def read_workloads(outdir):
+    rows = []
+    with open(os.path.join(outdir, "workloads.tsv")) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            if line.strip():
+                rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
+    return rows
+
+
+def read_raw(outdir):
+    runs = {}
+    with open(os.path.join(outdir, "raw.csv")) as f:
+        for row in csv.DictReader(f):
+            key = (row["workload"], row["system"])
+            value = float(row["value"])
+            p99 = None if row["p99_us"] in ("", "-") else float(row["p99_us"])
+            runs.setdefault(key, []).append((value, p99))
+    return runs
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def speed_ratio(volfs, other, higher):
+    """volfs relative to other, > 1 when volfs is faster."""
+    if volfs is None or other is None or volfs == 0 or other == 0:
+        return None
+    return volfs / other if higher else other / volfs
+
+
+def report(outdir):
+    workloads = read_workloads(outdir)
+    runs = read_raw(outdir)
+    results = []
+    for w in workloads:
+        higher = w["higher"] == "1"
+        r = {"w": w, "n": 0}
+        for s in SYSTEMS:
+            got = runs.get((w["name"], s), [])
+            r["n"] = max(r["n"], len(got))
+            r[s] = median([v for v, _ in got])
+            r[s + "_p99"] = median([p for _, p in got])
+        r["vs_native"] = speed_ratio(r["volfs"], r["native"], higher)
+        r["vs_ptll"] = speed_ratio(r["volfs"], r["passthrough_ll"], higher)
+        if all(r[s] is None for s in SYSTEMS):
+            continue
+        results.append(r)
+
+    with open(os.path.join(outdir, "results.csv"), "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["workload", "unit", "runs"] + list(SYSTEMS) +
+                     ["volfs/native", "volfs/passthrough_ll"] +
+                     ["p99_us_" + s for s in SYSTEMS])
+        for r in results:
+            def num(v, digits=3):
+                return "" if v is None else round(v, digits)
+            out.writerow([r["w"]["name"], r["w"]["unit"], r["n"]] +
+                         [num(r[s]) for s in SYSTEMS] +
+                         [num(r["vs_native"]), num(r["vs_ptll"])] +
+                         [num(r[s + "_p99"], 1) for s in SYSTEMS])
+
+    md = []
+    md.append("| workload | unit | native | passthrough_ll | volfs | volfs/native | "
+              "volfs/passthrough_ll | p99 µs native | p99 µs passthrough_ll | p99 µs volfs |")
+    md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for r in results:
+        w = r["w"]
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            w["name"], w["unit"],
+            fmt_value(r["native"], w["unit"]), fmt_value(r["passthrough_ll"], w["unit"]),
+            fmt_value(r["volfs"], w["unit"]),
+            fmt_ratio(r["vs_native"]), fmt_ratio(r["vs_ptll"]),
+            fmt_us(r["native_p99"]), fmt_us(r["passthrough_ll_p99"]), fmt_us(r["volfs_p99"])))
+    md.append("")
+    md.append("Targets (issue 6), from the medians above:")
+    md.append("")
+    md.append("| workload | target | measured | met |")
+    md.append("|---|---|--:|---|")
+    for r in results:
+        w = r["w"]
+        for col, other, label in (("target_ptll", "vs_ptll", "passthrough_ll"),
+                                  ("target_native", "vs_native", "native")):
+            t = w.get(col, "-")
+            if t in ("", "-"):
+                continue
+            got = r[other]
+            met = "?" if got is None else ("yes" if got >= float(t) else
+                                           "no (%.0f%% short)" % (100 * (1 - got / float(t))))
+            md.append("| %s | volfs ≥ %s× %s | %s | %s |" % (w["name"], t, label, fmt_ratio(got), met))
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+    chart(outdir, results)
+
+
+def chart(outdir, results):
+    dat = os.path.join(outdir, "ratios.dat")
+    with open(dat, "w") as f:
+        f.write("# workload volfs/native volfs/passthrough_ll (NaN: not measured)\n")
+        for r in results:
+            f.write("%s %s %s\n" % (r["w"]["name"],
+                                    "NaN" if r["vs_native"] is None else "%.4f" % r["vs_native"],
+                                    "NaN" if r["vs_ptll"] is None else "%.4f" % r["vs_ptll"]))
+    top = max([1.0] + [r[k] for r in results for k in ("vs_native", "vs_ptll") if r[k] is not None])
+    gp = os.path.join(outdir, "ratios.gp")
+    with open(gp, "w") as f:
+        f.write("""\
+set terminal pngcairo noenhanced size 1100,520 font ",10"
+set output "ratios.png"
+set title "volfs speed relative to native ext4 and libfuse passthrough_ll (> 1: volfs faster; median of runs)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set yrange [0:%.2f]
+set ylabel "ratio"
+set grid ytics
+set xtics rotate by 30 right scale 0
+set key top left
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#444444"
+plot "ratios.dat" using 2:xtic(1) title "volfs / native" lc rgb "#4472c4", \\
+     "" using 3 title "volfs / passthrough_ll" lc rgb "#ed7d31"
+""" % (top * 1.1))
+    if shutil.which("gnuplot"):
+        subprocess.run(["gnuplot", "ratios.gp"], cwd=outdir, check=True)
+    else:
+        sys.stderr.write("report.py: gnuplot not found; no ratios.png\n")
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "fio":
+        value, p99 = fio_figures(argv[2], argv[3])
+        print("%.6g %s" % (value, "-" if p99 is None else "%.3f" % p99))
+    elif len(argv) == 3 and argv[1] == "report":
+        report(argv[2])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
