@@ -259,10 +259,26 @@ static int open_checks(struct vfs *v, struct vnode *n, int flags)
 	return 0;
 }
 
+/* A projected file (configMap, secret, ...): the bytes of its version. */
+static int open_virtual(struct vfs *v, uint64_t ino, int flags, struct vfile **fh)
+{
+	struct vfile *f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	int r = virt_open(v, ino, flags, &f->data, &f->len);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	f->flags = flags;
+	*fh = f;
+	return 0;
+}
+
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh)
 {
 	if (VFS_TREE_OF(ino) == 0)
-		return -EISDIR;
+		return open_virtual(v, ino, flags, fh);
 	int err;
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)
@@ -295,6 +311,11 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
 int vfs_release(struct vfs *v, struct vfile *f)
 {
 	struct vnode *n = f->n;
+	if (!n) {
+		free(f->data);
+		free(f);
+		return 0;
+	}
 	pthread_mutex_lock(&v->itab_lock);
 	n->nopen--;
 	n->ref++;
@@ -308,6 +329,14 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 {
 	(void)v;
 	struct vnode *n = f->n;
+	if (!n) {
+		if (off >= f->len)
+			return 0;
+		if (len > f->len - off)
+			len = f->len - off;
+		memcpy(buf, f->data + off, len);
+		return (ssize_t)len;
+	}
 	if (n->tree->dead)
 		return -ESTALE;
 	pthread_rwlock_rdlock(&n->lock);
@@ -332,6 +361,8 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off)
 {
 	struct vnode *n = f->n;
+	if (!n)
+		return -EROFS;
 	if (off + len < off || off + len > (uint64_t)INT64_MAX)
 		return -EFBIG;
 	int r = begin_change(v, n);

@@ -22,6 +22,8 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
+
 #include "fs/store.h"
 #include "meta/db.h"
 
@@ -171,9 +173,13 @@ struct vfs_names {
 	/* The index-th volume of a pod (for kind Pod, next and next_ns list
 	 * pods by row): its name, and either the tree of an emptyDir or the
 	 * volume a claim is bound to (pv[0] = 0 and *tree = 0 while it is not
-	 * ready). 0, or -ENOENT past the last. */
+	 * ready), or *projected for files served from meta.db (configMap,
+	 * secret, downwardAPI, projected). 0, or -ENOENT past the last. */
 	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
-	                  size_t len, uint64_t *tree, char *pv, size_t pvlen);
+	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected);
+	/* The spec of a projected pod volume "POD/VOLUME" (new reference: its
+	 * versions and files), or NULL. */
+	json_object *(*pod_projection)(void *arg, const char *ns, const char *name);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

@@ -60,8 +60,10 @@ struct vnode {
 };
 
 struct vfile {
-	struct vnode *n;
+	struct vnode *n; /* NULL for a projected file: its bytes are `data` */
 	int flags;
+	char *data;
+	size_t len;
 };
 
 struct vfs {
@@ -113,12 +115,24 @@ int tree_load_all(struct vfs *v);
 void tree_free_all(struct vfs *v);
 
 /* dir.c */
-/* virt.c: the virtual directories of tree 0. */
+/* virt.c: the virtual directories of tree 0. Numbered names: a key of
+ * type (one letter) and text gets an inode number for the mount's life. */
+#define VIRT_KEY_MAX 4096
+uint64_t virt_numbered_ino(struct vfs *v, char type, const char *key);
+char virt_numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len);
 void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e);
 int virt_is_dir(struct vfs *v, uint64_t ino);
 int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
 int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
 int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
+int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len);
+
+/* projected.c: configMap, secret, downwardAPI and projected volumes. */
+int proj_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e);
+int proj_lookup(struct vfs *v, char type, const char *key, const char *name, struct vfs_entry *e);
+int proj_readdir(struct vfs *v, char type, const char *key, int64_t off, vfs_fill_fn fill, void *arg);
+int proj_readlink(struct vfs *v, const char *key, char *buf, size_t len);
+int proj_open(struct vfs *v, const char *key, int flags, char **data, size_t *len);
 
 /* dir.c, shared with virt.c */
 void entry_of(struct vnode *n, struct vfs_entry *e);

@@ -50,9 +50,9 @@ static void dir_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 
 /* --- the table of numbered names --- */
 
-static uint64_t numbered_ino(struct vfs *v, char type, const char *key)
+uint64_t virt_numbered_ino(struct vfs *v, char type, const char *key)
 {
-	char full[600];
+	char full[VIRT_KEY_MAX + 4];
 	snprintf(full, sizeof full, "%c:%s", type, key);
 	uint64_t ino = 0;
 	pthread_mutex_lock(&v->trees_lock);
@@ -77,7 +77,7 @@ static uint64_t numbered_ino(struct vfs *v, char type, const char *key)
 }
 
 /* The type ('s', 'c', 'l') and key of a numbered inode, or 0. */
-static char numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len)
+char virt_numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len)
 {
 	char type = 0;
 	if (VFS_TREE_OF(ino) != 0 || ino < VINO_NSDIR_BASE || ino > VINO_NSDIR_MAX)
@@ -95,9 +95,9 @@ static char numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len)
 int virt_is_dir(struct vfs *v, uint64_t ino)
 {
 	char key[600];
-	char type = numbered_key(v, ino, key, sizeof key);
+	char type = virt_numbered_key(v, ino, key, sizeof key);
 	return (ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || type == 's' || type == 'c' ||
-	       type == 'p' || type == 'P';
+	       type == 'p' || type == 'P' || type == 'R' || type == 'D';
 }
 
 /* --- pods --- */
@@ -122,31 +122,33 @@ static int split_key(char *buf, const char **ns, const char **pod, const char **
 
 /* Find a pod's volume by name: its index, tree (emptyDir) or bound volume. */
 static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, const char *want,
-                            uint64_t *tree, char *pv, size_t pvlen)
+                            uint64_t *tree, char *pv, size_t pvlen, int *projected)
 {
 	char name[256];
 	if (!v->names.pod_volume)
 		return -ENOENT;
 	for (size_t i = 0;; i++) {
 		db_lock(v->db);
-		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, tree, pv, pvlen);
+		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, tree, pv, pvlen,
+		                            projected);
 		db_unlock(v->db);
 		if (r < 0)
 			return r;
 		if (!strcmp(name, want))
-			return *tree || pv[0] ? 0 : -ENOENT;
+			return *tree || pv[0] || *projected ? 0 : -ENOENT;
 	}
 }
 
 /* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME". */
 static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len)
 {
-	char k[600], pv[256];
+	char k[VIRT_KEY_MAX], pv[256];
 	const char *ns, *pod, *vol;
 	uint64_t tree;
+	int projected;
 	snprintf(k, sizeof k, "%s", key);
-	if (split_key(k, &ns, &pod, &vol) < 0 || pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv) < 0 ||
-	    !pv[0])
+	if (split_key(k, &ns, &pod, &vol) < 0 ||
+	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected) < 0 || !pv[0])
 		return -ENOENT;
 	snprintf(buf, len, "../../../pv/%s", pv);
 	return 0;
@@ -193,8 +195,10 @@ static int link_entry(struct vfs *v, uint64_t ino, char type, const char *key, s
 
 int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 {
-	char key[600];
-	char type = numbered_key(v, ino, key, sizeof key);
+	char key[VIRT_KEY_MAX];
+	char type = virt_numbered_key(v, ino, key, sizeof key);
+	if (type == 'S')
+		return proj_readlink(v, key, buf, len);
 	if (type != 'l' && type != 'v')
 		return -EINVAL;
 	return link_target(v, type, key, buf, len);
@@ -202,11 +206,23 @@ int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 
 void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 {
-	char key[600];
-	char type = numbered_key(v, ino, key, sizeof key);
+	char key[VIRT_KEY_MAX];
+	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if ((type == 'l' || type == 'v') && link_entry(v, ino, type, key, e) == 0)
 		return;
+	if (strchr("RDFS", type ? type : 'x') && proj_entry(v, ino, type, key, e) == 0)
+		return;
 	dir_entry(v, ino, e);
+}
+
+/* A projected file: its bytes, copied at open, so a reader sees one version. */
+int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len)
+{
+	char key[VIRT_KEY_MAX];
+	char type = virt_numbered_key(v, ino, key, sizeof key);
+	if (type == 'F')
+		return proj_open(v, key, flags, data, len);
+	return type == 'l' || type == 'v' || type == 'S' ? -ELOOP : -EISDIR;
 }
 
 /* --- lookup --- */
@@ -247,7 +263,7 @@ static int lookup_nsdir(struct vfs *v, char type, const char *kind, const char *
 {
 	if (!ns_has_objects(v, kind, ns))
 		return -ENOENT;
-	uint64_t ino = numbered_ino(v, type, ns);
+	uint64_t ino = virt_numbered_ino(v, type, ns);
 	if (!ino)
 		return -ENOSPC;
 	dir_entry(v, ino, e);
@@ -256,25 +272,25 @@ static int lookup_nsdir(struct vfs *v, char type, const char *kind, const char *
 
 static int lookup_claim(struct vfs *v, const char *ns, const char *name, struct vfs_entry *e)
 {
-	char key[1200];
+	char key[VIRT_KEY_MAX + 512];
 	snprintf(key, sizeof key, "%s/%s", ns, name);
 	char target[300];
 	if (claim_target(v, key, target, sizeof target) < 0)
 		return -ENOENT;
-	uint64_t ino = numbered_ino(v, 'l', key);
+	uint64_t ino = virt_numbered_ino(v, 'l', key);
 	return ino ? link_entry(v, ino, 'l', key, e) : -ENOSPC;
 }
 
 static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vfs_entry *e)
 {
-	char key[1200];
+	char key[VIRT_KEY_MAX + 512];
 	db_lock(v->db);
 	int there = v->names.exists && v->names.exists(v->names.arg, "Pod", ns, name);
 	db_unlock(v->db);
 	if (!there)
 		return -ENOENT;
 	snprintf(key, sizeof key, "%s/%s", ns, name);
-	uint64_t ino = numbered_ino(v, 'P', key);
+	uint64_t ino = virt_numbered_ino(v, 'P', key);
 	if (!ino)
 		return -ENOSPC;
 	dir_entry(v, ino, e);
@@ -285,19 +301,29 @@ static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vf
 static int lookup_pod_volume(struct vfs *v, const char *podkey, const char *name,
                              struct vfs_entry *e)
 {
-	char k[600], pv[256], key[1200];
+	char k[VIRT_KEY_MAX], pv[256], key[VIRT_KEY_MAX + 512];
 	const char *ns, *pod;
 	uint64_t tree;
+	int projected;
 	snprintf(k, sizeof k, "%s", podkey);
-	if (split_key(k, &ns, &pod, NULL) < 0 || pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv) < 0)
+	if (split_key(k, &ns, &pod, NULL) < 0 ||
+	    pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv, &projected) < 0)
 		return -ENOENT;
+	snprintf(key, sizeof key, "%s/%s", podkey, name);
+	if (projected) {
+		uint64_t ino = virt_numbered_ino(v, 'R', key);
+		if (!ino)
+			return -ENOSPC;
+		int r = proj_entry(v, ino, 'R', key, e);
+		e->attr_timeout = e->entry_timeout = 0;
+		return r;
+	}
 	if (tree) {
 		char objname[600];
 		snprintf(objname, sizeof objname, "%s/%s", pod, name);
 		return lookup_object_root(v, "PodVolume", ns, objname, e);
 	}
-	snprintf(key, sizeof key, "%s/%s", podkey, name);
-	uint64_t ino = numbered_ino(v, 'v', key);
+	uint64_t ino = virt_numbered_ino(v, 'v', key);
 	return ino ? link_entry(v, ino, 'v', key, e) : -ENOSPC;
 }
 
@@ -320,8 +346,11 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 		return lookup_nsdir(v, 'c', "PersistentVolumeClaim", name, e);
 	if (parent == VINO_PODS)
 		return lookup_nsdir(v, 'p', "Pod", name, e);
-	char ns[600];
-	switch (numbered_key(v, parent, ns, sizeof ns)) {
+	char ns[VIRT_KEY_MAX];
+	char type = virt_numbered_key(v, parent, ns, sizeof ns);
+	switch (type) {
+	case 'R':
+	case 'D': return proj_lookup(v, type, ns, name, e);
 	case 's': return lookup_object_root(v, KIND_VS, ns, name, e);
 	case 'c': return lookup_claim(v, ns, name, e);
 	case 'p': return lookup_pod(v, ns, name, e);
@@ -339,7 +368,7 @@ static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int6
                            vfs_fill_fn fill, void *arg)
 {
 	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, id;
-	char name[256], key[1200];
+	char name[256], key[VIRT_KEY_MAX + 512];
 	int links = !strcmp(kind, "PersistentVolumeClaim"), pods = !strcmp(kind, "Pod");
 	if (!v->names.next)
 		return 0;
@@ -350,7 +379,7 @@ static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int6
 		if (r < 0)
 			return 0;
 		snprintf(key, sizeof key, "%s/%s", ns, name);
-		uint64_t ino = links ? numbered_ino(v, 'l', key) : pods ? numbered_ino(v, 'P', key)
+		uint64_t ino = links ? virt_numbered_ino(v, 'l', key) : pods ? virt_numbered_ino(v, 'P', key)
 		                                                 : VFS_INO(id, 1);
 		if (ino && fill_dir_type(fill, arg, name, ino, links ? S_IFLNK : S_IFDIR, (int64_t)id + 2))
 			return 0;
@@ -374,7 +403,7 @@ static int readdir_namespaces(struct vfs *v, char type, const char *kind, int64_
 		snprintf(prev, sizeof prev, "%s", ns);
 		if (pos <= off)
 			continue;
-		uint64_t ino = numbered_ino(v, type, ns);
+		uint64_t ino = virt_numbered_ino(v, type, ns);
 		if (ino && fill_dir_type(fill, arg, ns, ino, S_IFDIR, pos))
 			return 0;
 	}
@@ -383,21 +412,25 @@ static int readdir_namespaces(struct vfs *v, char type, const char *kind, int64_
 /* A pod's volumes that are ready, in spec order; the cookie is 3 + index. */
 static int readdir_pod(struct vfs *v, const char *podkey, int64_t off, vfs_fill_fn fill, void *arg)
 {
-	char k[600], name[256], pv[256], key[1200];
+	char k[VIRT_KEY_MAX], name[256], pv[256], key[VIRT_KEY_MAX + 512];
 	const char *ns, *pod;
 	snprintf(k, sizeof k, "%s", podkey);
 	if (split_key(k, &ns, &pod, NULL) < 0 || !v->names.pod_volume)
 		return 0;
 	for (size_t i = (size_t)(off > 2 ? off - 2 : 0);; i++) {
 		uint64_t tree;
+		int projected;
 		db_lock(v->db);
-		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, &tree, pv, sizeof pv);
+		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, &tree, pv, sizeof pv,
+		                            &projected);
 		db_unlock(v->db);
 		if (r < 0)
 			return 0;
 		snprintf(key, sizeof key, "%s/%s", podkey, name);
-		uint64_t ino = tree ? VFS_INO(tree, 1) : pv[0] ? numbered_ino(v, 'v', key) : 0;
-		if (ino && fill_dir_type(fill, arg, name, ino, tree ? S_IFDIR : S_IFLNK, (int64_t)i + 3))
+		uint64_t ino = tree ? VFS_INO(tree, 1) : projected ? virt_numbered_ino(v, 'R', key)
+		               : pv[0] ? virt_numbered_ino(v, 'v', key) : 0;
+		int dir = tree || projected;
+		if (ino && fill_dir_type(fill, arg, name, ino, dir ? S_IFDIR : S_IFLNK, (int64_t)i + 3))
 			return 0;
 	}
 }
@@ -419,8 +452,11 @@ int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, voi
 		return readdir_namespaces(v, 'c', "PersistentVolumeClaim", off, fill, arg);
 	if (ino == VINO_PODS)
 		return readdir_namespaces(v, 'p', "Pod", off, fill, arg);
-	char ns[600];
-	switch (numbered_key(v, ino, ns, sizeof ns)) {
+	char ns[VIRT_KEY_MAX];
+	char type = virt_numbered_key(v, ino, ns, sizeof ns);
+	switch (type) {
+	case 'R':
+	case 'D': return proj_readdir(v, type, ns, off, fill, arg);
 	case 's': return readdir_objects(v, KIND_VS, ns, off, fill, arg);
 	case 'c': return readdir_objects(v, "PersistentVolumeClaim", ns, off, fill, arg);
 	case 'p': return readdir_objects(v, "Pod", ns, off, fill, arg);
@@ -431,7 +467,7 @@ int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, voi
 
 void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name)
 {
-	uint64_t dir = numbered_ino(v, 's', ns);
+	uint64_t dir = virt_numbered_ino(v, 's', ns);
 	if (dir)
 		vfs_invalidate_name(v, dir, name);
 }

@@ -61,8 +61,17 @@ static int object_exists(void *arg, const char *kind, const char *ns, const char
 	return r;
 }
 
+static json_object *pod_projection(void *arg, const char *ns, const char *name)
+{
+	json_object *o = obj_get(arg, "PodVolume", ns, name, NULL), *spec = NULL;
+	if (o && json_object_object_get_ex(o, "spec", &spec))
+		json_object_get(spec);
+	json_object_put(o);
+	return spec;
+}
+
 static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, char *name,
-                      size_t len, uint64_t *tree, char *pv, size_t pvlen)
+                      size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected)
 {
 	struct db *db = arg;
 	json_object *o = obj_get(db, "Pod", ns, pod, NULL), *vols, *vol = NULL;
@@ -78,6 +87,7 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 	                                            "claimName");
 	snprintf(name, len, "%s", n ? json_object_get_string(n) : "");
 	*tree = 0;
+	*projected = 0;
 	pv[0] = 0;
 	if (claim) {
 		if (claim_volume(db, ns, json_object_get_string(claim), pv, pvlen) < 0)
@@ -86,6 +96,8 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 		char key[600];
 		snprintf(key, sizeof key, "%s/%s", pod, name);
 		*tree = object_tree(db, "PodVolume", ns, key);
+		if (!*tree && !json_object_object_get_ex(vol, "emptyDir", NULL))
+			*projected = object_exists(db, "PodVolume", ns, key);
 	}
 	json_object_put(o);
 	return 0;
@@ -143,7 +155,8 @@ void volume_install_names(struct vfs *v)
 {
 	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
 	                      .claim_volume = claim_volume, .exists = object_exists,
-	                      .pod_volume = pod_volume, .arg = vfs_db(v)};
+	                      .pod_volume = pod_volume, .pod_projection = pod_projection,
+	                      .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 }
 
