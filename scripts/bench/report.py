@@ -11,7 +11,8 @@
 
   report.py report OUTDIR
       Read OUTDIR/workloads.tsv and OUTDIR/raw.csv (one row per run) and write
-      OUTDIR/results.csv and OUTDIR/results.md (medians and ratios), and
+      OUTDIR/results.csv and OUTDIR/results.md (medians and ratios; the CSV
+      also has each system's min and max over the runs), and
       OUTDIR/ratios.dat + OUTDIR/ratios.gp, then OUTDIR/ratios.png with gnuplot
       when it is installed. Prints the Markdown on stdout.
 
@@ -143,6 +144,8 @@ def report(outdir):
             r["n"] = max(r["n"], len(got))
             r[s] = median([v for v, _ in got])
             r[s + "_p99"] = median([p for _, p in got])
+            r[s + "_min"] = min([v for v, _ in got], default=None)
+            r[s + "_max"] = max([v for v, _ in got], default=None)
         r["vs_native"] = speed_ratio(r["volfs"], r["native"], higher)
         r["vs_ptll"] = speed_ratio(r["volfs"], r["passthrough_ll"], higher)
         if all(r[s] is None for s in SYSTEMS):
@@ -153,14 +156,16 @@ def report(outdir):
         out = csv.writer(f)
         out.writerow(["workload", "unit", "runs"] + list(SYSTEMS) +
                      ["volfs/native", "volfs/passthrough_ll"] +
-                     ["p99_us_" + s for s in SYSTEMS])
+                     ["p99_us_" + s for s in SYSTEMS] +
+                     [m + "_" + s for s in SYSTEMS for m in ("min", "max")])
         for r in results:
             def num(v, digits=3):
                 return "" if v is None else round(v, digits)
             out.writerow([r["w"]["name"], r["w"]["unit"], r["n"]] +
                          [num(r[s]) for s in SYSTEMS] +
                          [num(r["vs_native"]), num(r["vs_ptll"])] +
-                         [num(r[s + "_p99"], 1) for s in SYSTEMS])
+                         [num(r[s + "_p99"], 1) for s in SYSTEMS] +
+                         [num(r[s + "_" + m]) for s in SYSTEMS for m in ("min", "max")])
 
     md = []
     md.append("| workload | unit | native | passthrough_ll | volfs | volfs/native | "
@@ -174,6 +179,16 @@ def report(outdir):
             fmt_value(r["volfs"], w["unit"]),
             fmt_ratio(r["vs_native"]), fmt_ratio(r["vs_ptll"]),
             fmt_us(r["native_p99"]), fmt_us(r["passthrough_ll_p99"]), fmt_us(r["volfs_p99"])))
+    noisy = []
+    for r in results:
+        worst = max([r[s + "_max"] / r[s + "_min"] for s in SYSTEMS
+                     if r[s + "_min"] and r[s + "_max"]] or [1.0])
+        if r["n"] > 1 and worst >= 1.5:
+            noisy.append("%s (%.1f×)" % (r["w"]["name"], worst))
+    if noisy:
+        md.append("")
+        md.append("Runs of one system varied by 1.5× or more (largest max/min) on: %s; "
+                  "results.csv has each system's min and max." % ", ".join(noisy))
     md.append("")
     md.append("Targets (issue 6), from the medians above:")
     md.append("")
