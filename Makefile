@@ -8,7 +8,7 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
-PKGS      = fuse3 sqlite3 liburing uuid yaml-0.1 json-c
+PKGS      = fuse3 sqlite3 liburing uuid yaml-0.1 json-c libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 

@@ -10,6 +10,8 @@ packages=(
     # build
     build-essential pkg-config git
     libfuse3-dev libsqlite3-dev liburing-dev uuid-dev libyaml-dev libjson-c-dev
+    # base64 of Secret and ConfigMap binaryData values (OpenSSL's libcrypto)
+    libssl-dev
     # unit tests
     libcmocka-dev
     # runtime: fusermount3, the sqlite3 shell for checks
