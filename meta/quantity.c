@@ -273,7 +273,9 @@ static int qty_reject_shape(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-int quantity_parse(const char *s, uint64_t *bytes, char *err, size_t errlen)
+/* Parse s and scale its value by 10^pow10 before rounding up: 0 gives
+ * bytes, 3 gives thousandths (millicores). */
+static int parse_scaled(const char *s, long pow10, uint64_t *out, char *err, size_t errlen)
 {
 	struct qty_number num;
 	struct qty_scale scale;
@@ -295,9 +297,21 @@ int quantity_parse(const char *s, uint64_t *bytes, char *err, size_t errlen)
 				"unknown suffix %s (use Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or an exponent like e9)",
 				suffix);
 	}
-	if (qty_evaluate(&num, &scale, bytes) < 0)
-		return qty_fail(s, err, errlen, "too large (at most %" PRId64 " bytes)", INT64_MAX);
+	scale.pow10 += pow10;
+	if (qty_evaluate(&num, &scale, out) < 0)
+		return qty_fail(s, err, errlen, "too large (at most %" PRId64 "%s)", INT64_MAX,
+				pow10 ? " thousandths" : " bytes");
 	return 0;
+}
+
+int quantity_parse(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+	return parse_scaled(s, 0, bytes, err, errlen);
+}
+
+int quantity_parse_milli(const char *s, uint64_t *millis, char *err, size_t errlen)
+{
+	return parse_scaled(s, 3, millis, err, errlen);
 }
 
 void quantity_format(uint64_t bytes, char *buf, size_t len)

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_quantity.c — quantity_parse and quantity_format against
  * Kubernetes' rules for storage quantities: every accepted spelling, the
- * round-up of fractional bytes, the overflow edge and the rejects.
+ * round-up of fractional bytes, the overflow edge and the rejects; CPU
+ * quantities in millicores (quantity_parse_milli).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,41 @@ static void test_null_input(void **state)
 	assert_non_null(strstr(err, "empty"));
 }
 
+/* CPU quantities in millicores, rounded up as MilliValue does. */
+static void test_milli(void **state)
+{
+	static const struct accept_case cases[] = {
+		{ "500m", 500 },
+		{ "0.5", 500 },
+		{ "2", 2000 },
+		{ "1", 1000 },
+		{ "0", 0 },
+		{ "250m", 250 },
+		{ "0.1m", 1 },
+		{ "1.0005", 1001 },
+		{ "1k", 1000000 },
+		{ "1Ki", 1024000 },
+		{ "2e-3", 2 },
+		{ "+3", 3000 },
+	};
+	char err[160];
+	uint64_t m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (quantity_parse_milli(cases[i].in, &m, err, sizeof err) != 0)
+			fail_msg("%s refused: %s", cases[i].in, err);
+		if (m != cases[i].bytes)
+			fail_msg("%s: %llu millis, want %llu", cases[i].in, (unsigned long long)m,
+				 (unsigned long long)cases[i].bytes);
+	}
+	assert_int_equal(quantity_parse_milli("1x", &m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown suffix"));
+	assert_int_equal(quantity_parse_milli("-1", &m, NULL, 0), -1);
+	assert_int_equal(quantity_parse_milli("9223372036854776", &m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too large"));
+}
+
 static void test_format(void **state)
 {
 	static const struct accept_case cases[] = {
@@ -255,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_message_escapes_control_chars),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_null_input),
+		cmocka_unit_test(test_milli),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_truncates_safely),
