@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meta/configdata.h"
 #include "meta/names.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
@@ -39,8 +40,8 @@ static const struct k8s_kind kinds[] = {
 	{ "Namespace", "v1", "namespaces", 0, 1 },
 	{ "Pod", "v1", "pods", 1, 1 },
 	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
-	{ "ConfigMap", "v1", "configmaps", 1, 0 },
-	{ "Secret", "v1", "secrets", 1, 0 },
+	{ "ConfigMap", "v1", "configmaps", 1, 1 },
+	{ "Secret", "v1", "secrets", 1, 1 },
 };
 
 const struct k8s_kind *k8s_kind_find(const char *kind)
@@ -1065,6 +1066,27 @@ static int update_statefulset(struct check *c, json_object *was, json_object *no
 	return sts_check_update(was, now, c->err, c->errlen);
 }
 
+/* ConfigMaps' and Secrets' rules live in meta/configdata.c. */
+static int validate_configmap(struct check *c, json_object *cm)
+{
+	return configmap_validate(cm, c->err, c->errlen);
+}
+
+static int update_configmap(struct check *c, json_object *was, json_object *now)
+{
+	return configmap_check_update(was, now, c->err, c->errlen);
+}
+
+static int validate_secret(struct check *c, json_object *secret)
+{
+	return secret_validate(secret, c->err, c->errlen);
+}
+
+static int update_secret(struct check *c, json_object *was, json_object *now)
+{
+	return secret_check_update(was, now, c->err, c->errlen);
+}
+
 /* --- per-kind rules --- */
 
 struct kind_rules {
@@ -1084,6 +1106,8 @@ static const struct kind_rules rules[] = {
 	{ "Namespace", validate_namespace, NULL },
 	{ "Pod", validate_pod, update_pod },
 	{ "StatefulSet", validate_statefulset, update_statefulset },
+	{ "ConfigMap", validate_configmap, update_configmap },
+	{ "Secret", validate_secret, update_secret },
 };
 
 static const struct kind_rules *rules_of(const char *kind)

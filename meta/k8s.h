@@ -75,7 +75,8 @@ void k8s_quote_value(json_object *v, char *out, size_t len);
  * Delete and volumeBindingMode Immediate; PersistentVolume
  * persistentVolumeReclaimPolicy Retain, volumeMode Filesystem and
  * claimRef.namespace "default"; PersistentVolumeClaim volumeMode
- * Filesystem (never storageClassName: omitted and "" differ). Unknown
+ * Filesystem (never storageClassName: omitted and "" differ); Secret
+ * type Opaque. Unknown
  * fields, status and server-set metadata are left alone, so a stored
  * object validates too. Returns 0 or -EINVAL with the field and the
  * problem in err. An unknown kind or a kind this volfs does not support
@@ -104,7 +105,8 @@ json_object *k8s_merge_apply(json_object *stored, json_object *manifest);
  * resources.requests.storage (volumeName and storageClassName may be set
  * once when they were empty/absent, as the binder and default-class
  * admission do); VolumeSnapshotClass driver and parameters;
- * VolumeSnapshot spec.source and volumeSnapshotClassName (settable once).
+ * VolumeSnapshot spec.source and volumeSnapshotClassName (settable once);
+ * ConfigMap and Secret data once `immutable: true`, Secret type.
  * Whether a claim's request may change (bound, growing, class allows
  * expansion) is the caller's check. Returns 0 or -EINVAL with the field
  * named in err. */

@@ -63,8 +63,8 @@ static void test_kind_table(void **state)
 		{ "Namespace", "v1", 0, 1 },
 		{ "Pod", "v1", 1, 1 },
 		{ "StatefulSet", "apps/v1", 1, 1 },
-		{ "ConfigMap", "v1", 1, 0 },
-		{ "Secret", "v1", 1, 0 },
+		{ "ConfigMap", "v1", 1, 1 },
+		{ "Secret", "v1", 1, 1 },
 	};
 
 	(void)state;
@@ -252,6 +252,10 @@ static void test_other_kinds_accepted(void **state)
 		"'annotations':{'storageclass.kubernetes.io/is-default-class':'true'}},"
 		"'provisioner':'other.io/x','parameters':{'fsType':'ext4'},'reclaimPolicy':'Retain',"
 		"'volumeBindingMode':'WaitForFirstConsumer','allowVolumeExpansion':true,'mountOptions':['ro']}",
+		"{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'conf'},'data':{'app.conf':'a=1\\n'},"
+		"'binaryData':{'logo.png':'iVBORw0KGgo='},'immutable':false}",
+		"{'apiVersion':'v1','kind':'Secret','metadata':{'name':'creds'},'type':'Opaque',"
+		"'data':{'password':'czNjcjN0'},'stringData':{'user':'admin'}}",
 	};
 
 	(void)state;
@@ -362,8 +366,16 @@ static const struct refusal refusals[] = {
 	  "spec.containers: Required value" },
 	{ "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'s'}}", NULL, NULL,
 	  "spec.template.spec: Required value" },
-	{ "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'}}", NULL, NULL, "~kind ConfigMap is not supported" },
-	{ "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'c'}}", NULL, NULL, "~kind Secret is not supported" },
+	{ "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'},'data':{'port':8080}}", NULL, NULL,
+	  "data[port]: Invalid value: 8080: must be a string (quote it in YAML)" },
+	{ "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'},'data':{'a b':'x'}}", NULL, NULL,
+	  "~data[a b]: Invalid value: \"a b\": a valid config key" },
+	{ "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'c'},'data':{'pw':'c2VjcmV0!'}}", NULL, NULL,
+	  "data[pw]: Invalid value: illegal base64 data at input byte 8" },
+	{ "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'c'},'type':'kubernetes.io/tls',"
+	  "'stringData':{'tls.crt':'x'}}", NULL, NULL, "data[tls.key]: Required value" },
+	{ "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d'}}", NULL, NULL,
+	  "no matches for kind \"Deployment\" in version \"apps/v1\"" },
 	{ "[1,2]", NULL, NULL, "~not a Kubernetes object" },
 	/* PersistentVolume */
 	{ PV, "spec.capacity", NULL, "spec.capacity.storage: Required value" },
