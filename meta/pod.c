@@ -12,6 +12,7 @@
 
 #include "meta/k8s.h"
 #include "meta/names.h"
+#include "meta/projection.h"
 #include "meta/quantity.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -30,7 +31,7 @@ static int is_array(json_object *o)
 }
 
 static const char *const UNSERVED[] = {
-	"hostPath", "configMap", "secret", "downwardAPI", "projected", "nfs", "csi", "ephemeral",
+	"hostPath", "nfs", "csi", "ephemeral",
 };
 
 /* Exactly one source per volume, of a type this volfs serves. */
@@ -39,12 +40,16 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 	for (size_t i = 0; i < sizeof UNSERVED / sizeof UNSERVED[0]; i++)
 		if (k8s_get(vol, UNSERVED[i]))
 			return fail(err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
-			            "volumes yet (emptyDir and persistentVolumeClaim are served)", at,
-			            UNSERVED[i], UNSERVED[i]);
+			            "volumes yet (emptyDir, persistentVolumeClaim, configMap, secret, "
+			            "downwardAPI and projected are served)", at, UNSERVED[i], UNSERVED[i]);
 	json_object *ed = k8s_get(vol, "emptyDir"), *pvc = k8s_get(vol, "persistentVolumeClaim");
-	if (!!ed + !!pvc != 1)
+	int projected = projection_is(vol);
+	if (!!ed + !!pvc + projected != 1)
 		return fail(err, errlen, "%s: Required value: exactly one volume source "
-		            "(emptyDir or persistentVolumeClaim)", at);
+		            "(emptyDir, persistentVolumeClaim, configMap, secret, downwardAPI or "
+		            "projected)", at);
+	if (projected)
+		return projection_validate(vol, at, err, errlen);
 	if (pvc) {
 		const char *claim = k8s_str(pvc, "claimName");
 		char why[256];

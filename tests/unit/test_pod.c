@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_pod.c — Pod manifests (meta/pod.c): which volume types
- * are served, names and mounts checked, the spec immutable, and which
+ * are served (the projected types' own rules: test_projection.c), names and mounts checked, the spec immutable, and which
  * claims a pod uses.
  */
 #include <errno.h>
@@ -62,10 +62,29 @@ static void test_served_volumes_pass(void **state)
 	       "[{'name':'a','mountPath':'/a'},{'name':'c','mountPath':'/c','subPath':'x/y'}]", NULL);
 }
 
+static void test_projected_types_pass(void **state)
+{
+	(void)state;
+	expect("[{'name':'c','configMap':{'name':'conf','defaultMode':420}},"
+	       "{'name':'s','secret':{'secretName':'creds','items':[{'key':'k','path':'k'}]}},"
+	       "{'name':'d','downwardAPI':{'items':[{'path':'n','fieldRef':{'fieldPath':'metadata.name'}}]}},"
+	       "{'name':'p','projected':{'sources':[{'configMap':{'name':'conf'}}]}}]",
+	       "[{'name':'c','mountPath':'/etc/conf'},{'name':'p','mountPath':'/all'}]", NULL);
+	/* their own rules apply, with the volume's index in the path */
+	expect("[{'name':'a','emptyDir':{}},{'name':'c','configMap':{'name':'conf','items':"
+	       "[{'key':'k','path':'../k'}]}}]", "[]", "spec.volumes[1].configMap.items[0].path");
+	expect("[{'name':'p','projected':{'sources':[{'serviceAccountToken':{'path':'t'}}]}}]", "[]",
+	       "spec.volumes[0].projected.sources[0].serviceAccountToken: Unsupported value");
+	expect("[{'name':'x','emptyDir':{},'configMap':{'name':'conf'}}]", "[]", "exactly one volume source");
+	expect("[{'name':'x','secret':{'secretName':'s'},'configMap':{'name':'conf'}}]", "[]",
+	       "exactly one volume source");
+}
+
 static void test_refusals_name_the_field(void **state)
 {
 	(void)state;
 	expect("[{'name':'h','hostPath':{'path':'/'}}]", "[]", "spec.volumes[0].hostPath");
+	expect("[{'name':'n','nfs':{'server':'s','path':'/'}}]", "[]", "spec.volumes[0].nfs: Unsupported value");
 	expect("[{'name':'m','emptyDir':{'medium':'Memory'}}]", "[]", "spec.volumes[0].emptyDir.medium");
 	expect("[{'name':'s','emptyDir':{'sizeLimit':'10Gx'}}]", "[]", "spec.volumes[0].emptyDir.sizeLimit");
 	expect("[{'name':'a','emptyDir':{}},{'name':'a','emptyDir':{}}]", "[]",
@@ -126,6 +145,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_served_volumes_pass),
+		cmocka_unit_test(test_projected_types_pass),
 		cmocka_unit_test(test_refusals_name_the_field),
 		cmocka_unit_test(test_containers_required),
 		cmocka_unit_test(test_spec_is_immutable),
