@@ -29,6 +29,7 @@
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/pod.h"
+#include "meta/projection.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
 #include "meta/statefulset.h"
@@ -40,6 +41,7 @@ struct ctl {
 	struct vfs *v;
 	struct db *db;
 	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
+	json_object *configmaps, *secrets;
 };
 
 static void world_load(struct ctl *c)
@@ -55,13 +57,15 @@ static void world_load(struct ctl *c)
 	c->namespaces = obj_list(c->db, "Namespace", NULL);
 	c->pods = obj_list(c->db, "Pod", NULL);
 	c->stss = obj_list(c->db, "StatefulSet", NULL);
+	c->configmaps = obj_list(c->db, "ConfigMap", NULL);
+	c->secrets = obj_list(c->db, "Secret", NULL);
 	db_unlock(c->db);
 }
 
 static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
-	                      c->namespaces, c->pods, c->stss};
+	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 }
@@ -773,14 +777,106 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	return r;
 }
 
-/* Delete the pod's emptyDirs and their data. */
-static void remove_empty_dirs(struct ctl *c, json_object *pod)
+/* The objects of a list in one namespace (new array of references). */
+static json_object *in_namespace(json_object *list, const char *ns)
+{
+	json_object *out = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *o = json_object_array_get_idx(list, i);
+		if (!is_gone(o) && !strcmp(ns_of(o), ns))
+			json_object_array_add(out, json_object_get(o));
+	}
+	return out;
+}
+
+/* The files a configMap/secret/downwardAPI/projected volume shows now. */
+static int projected_files(struct ctl *c, json_object *pod, json_object *vol, json_object **files,
+                           char *why, size_t whylen)
+{
+	json_object *cms = in_namespace(c->configmaps, ns_of(pod));
+	json_object *secrets = in_namespace(c->secrets, ns_of(pod));
+	int r = projection_files(pod, vol, cms, secrets, files, why, whylen);
+	json_object_put(cms);
+	json_object_put(secrets);
+	return r;
+}
+
+/* kubelet's name for a version directory: ..2026_11_22_02_45_00.123456789 */
+static void version_name(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, len, "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
+/* Store a new version of a projected volume's files (the first, or one
+ * that replaces the current, which stays readable as the previous). */
+static int store_projection(struct ctl *c, json_object *pod, json_object *vol, json_object *files)
+{
+	char name[600], version[64];
+	pod_volume_name(pod, vol, name, sizeof name);
+	version_name(version, sizeof version);
+	db_lock(c->db);
+	json_object *o = obj_get(c->db, KIND_POD_VOLUME, ns_of(pod), name, NULL);
+	int r = db_begin(c->db);
+	if (r == 0) {
+		if (o) {
+			json_object *prev = json_object_new_object();
+			k8s_set_str(prev, "version", k8s_str(o, "spec.version"));
+			k8s_set(prev, "files", json_object_get(k8s_get(o, "spec.files")));
+			k8s_set(o, "spec.previous", prev);
+		} else {
+			o = json_object_new_object();
+			k8s_set_str(o, "kind", KIND_POD_VOLUME);
+			k8s_set_str(o, "spec.pod", name_of(pod));
+			k8s_set_str(o, "spec.podUID", k8s_str(pod, "metadata.uid"));
+			k8s_set(o, "spec.projected", json_object_new_boolean(1));
+		}
+		k8s_set_str(o, "spec.version", version);
+		k8s_set(o, "spec.files", json_object_get(files));
+		r = k8s_get(o, "metadata.uid") ? obj_update(c->db, KIND_POD_VOLUME, ns_of(pod), name, o)
+		                               : obj_insert(c->db, KIND_POD_VOLUME, ns_of(pod), name, o, 0);
+		r = finish_txn(c->db, r);
+	}
+	db_unlock(c->db);
+	json_object_put(o);
+	return r;
+}
+
+/* A running pod's configMap/secret/... volumes follow their objects: a
+ * changed set of files becomes a new version, all files at once. A
+ * source that went away keeps the last files, as kubelet does. */
+static int refresh_projections(struct ctl *c, json_object *pod)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes");
+	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
+		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
+		char name[600], why[512];
+		if (!projection_is(vol) || projected_files(c, pod, vol, &files, why, sizeof why) < 0)
+			continue;
+		pod_volume_name(pod, vol, name, sizeof name);
+		db_lock(c->db);
+		json_object *o = obj_get(c->db, KIND_POD_VOLUME, ns_of(pod), name, NULL);
+		db_unlock(c->db);
+		if (!o || !json_object_equal(k8s_get(o, "spec.files"), files))
+			store_projection(c, pod, vol, files);
+		json_object_put(o);
+		json_object_put(files);
+	}
+	return 0;
+}
+
+/* Delete the pod's own volumes: emptyDirs with their data, projections. */
+static void remove_pod_volumes(struct ctl *c, json_object *pod)
 {
 	json_object *vols = k8s_get(pod, "spec.volumes");
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i);
 		char name[600], err[512];
-		if (!k8s_get(vol, "emptyDir"))
+		if (pod_volume_claim(vol))
 			continue;
 		pod_volume_name(pod, vol, name, sizeof name);
 		volume_delete_object_tree(c->v, KIND_POD_VOLUME, ns_of(pod), name, err, sizeof err);
@@ -794,20 +890,28 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 	json_object *vols = k8s_get(pod, "spec.volumes");
 	char why[512];
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
-		json_object *vol = json_object_array_get_idx(vols, i);
-		if (pod_volume_claim(vol) && claim_problem(c, pod, vol, why, sizeof why)) {
+		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
+		int bad = pod_volume_claim(vol) ? claim_problem(c, pod, vol, why, sizeof why) != NULL
+		          : projection_is(vol) ? projected_files(c, pod, vol, &files, why, sizeof why) < 0 : 0;
+		json_object_put(files);
+		if (bad) {
 			set_str(pod, "status.phase", "Pending");
 			event(c, pod, "Warning", "FailedMount", "volume \"%s\": %s", k8s_str(vol, "name"), why);
 			return 0;
 		}
 	}
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
-		json_object *vol = json_object_array_get_idx(vols, i);
+		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
 		int r = k8s_get(vol, "emptyDir") ? make_empty_dir(c, pod, vol) : 0;
+		if (r == 0 && projection_is(vol)) {
+			r = projected_files(c, pod, vol, &files, why, sizeof why) < 0 ? -EAGAIN
+			    : store_projection(c, pod, vol, files);
+			json_object_put(files);
+		}
 		if (r < 0) {
-			remove_empty_dirs(c, pod);
+			remove_pod_volumes(c, pod);
 			set_str(pod, "status.phase", "Pending");
-			event(c, pod, "Warning", "FailedMount", "volume \"%s\": cannot create the emptyDir: %s",
+			event(c, pod, "Warning", "FailedMount", "volume \"%s\": cannot set it up: %s",
 			      k8s_str(vol, "name"), strerror(-r));
 			return 0;
 		}
@@ -821,10 +925,10 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 static int pod_step(struct ctl *c, json_object *pod)
 {
 	if (deleting(pod)) {
-		remove_empty_dirs(c, pod);
+		remove_pod_volumes(c, pod);
 		return remove_object(c, pod);
 	}
-	return running(pod) ? 0 : setup_pod_volumes(c, pod);
+	return running(pod) ? refresh_projections(c, pod) : setup_pod_volumes(c, pod);
 }
 
 /* --- namespaces and quotas --- */
