@@ -21,9 +21,10 @@
 
 #include <openssl/evp.h>
 
+#include "meta/field.h"
 #include "meta/k8s.h"
 
-#define AT_MAX 512
+#define AT_MAX FIELD_PATH_MAX
 #define CONFIG_KEY_MAX 253
 
 /* --- reporting and reading --- */
@@ -58,35 +59,6 @@ static int fail_invalid_str(char *err, size_t errlen, const char *at, const char
 
 	k8s_quote(s, quoted, sizeof quoted);
 	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
-}
-
-static int is_type(json_object *v, json_type t)
-{
-	return v && json_object_is_type(v, t);
-}
-
-/* The member key of o; data keys contain dots, so not k8s_get. */
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *member_str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int member_true(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
 /* --- base64, as Go's encoding/base64.StdEncoding decodes it --- */
@@ -223,13 +195,13 @@ static char *dup_bytes(const char *s, size_t len)
 int configdata_value(json_object *obj, int secret, const char *key, char **data, size_t *len)
 {
 	struct maps m = maps_of(secret);
-	json_object *plain = member(member(obj, m.plain), key);
-	json_object *b64 = member(member(obj, m.base64), key);
+	json_object *plain = json_member(json_member(obj, m.plain), key);
+	json_object *b64 = json_member(json_member(obj, m.base64), key);
 	size_t bad;
 
 	*data = NULL;
 	if (plain && (secret || !b64)) {
-		if (!is_type(plain, json_type_string))
+		if (!json_is(plain, json_type_string))
 			return -EINVAL;
 		*len = (size_t)json_object_get_string_len(plain);
 		*data = dup_bytes(json_object_get_string(plain), *len);
@@ -237,7 +209,7 @@ int configdata_value(json_object *obj, int secret, const char *key, char **data,
 	}
 	if (!b64)
 		return 0;
-	if (!is_type(b64, json_type_string) ||
+	if (!json_is(b64, json_type_string) ||
 	    b64_decode(json_object_get_string(b64), (size_t)json_object_get_string_len(b64), data,
 		       len, &bad) < 0)
 		return -EINVAL;
@@ -257,9 +229,9 @@ json_object *configdata_keys(json_object *obj, int secret)
 	json_object *seen = json_object_new_object(), *keys = json_object_new_array();
 
 	for (size_t i = 0; i < 2; i++) {
-		json_object *map = member(obj, names[i]);
+		json_object *map = json_member(obj, names[i]);
 
-		if (!is_type(map, json_type_object))
+		if (!json_is(map, json_type_object))
 			continue;
 		json_object_object_foreach(map, key, v) {
 			(void)v;
@@ -286,13 +258,13 @@ struct kcheck {
 /* obj.map is absent or an object whose keys are config keys. */
 static int check_keys(struct kcheck *c, json_object *obj, const char *map)
 {
-	json_object *m = member(obj, map);
+	json_object *m = json_member(obj, map);
 	const char *why;
 	char at[AT_MAX];
 
 	if (!m)
 		return 0;
-	if (!is_type(m, json_type_object))
+	if (!json_is(m, json_type_object))
 		return fail(c->err, c->errlen, "%s: Invalid value: must be a map of keys to values",
 			    map);
 	json_object_object_foreach(m, key, v) {
@@ -308,17 +280,17 @@ static int check_keys(struct kcheck *c, json_object *obj, const char *map)
 /* Every value of obj.map is a string; secret: do not show them. */
 static int check_string_values(struct kcheck *c, json_object *obj, const char *map, int secret)
 {
-	json_object *m = member(obj, map);
+	json_object *m = json_member(obj, map);
 	char at[AT_MAX];
 
 	if (!m)
 		return 0;
 	json_object_object_foreach(m, key, v) {
 		snprintf(at, sizeof at, "%s[%s]", map, key);
-		if (!is_type(v, json_type_string) && secret)
+		if (!json_is(v, json_type_string) && secret)
 			return fail(c->err, c->errlen, "%s: Invalid value: must be a string (quote "
 				    "it in YAML)", at);
-		if (!is_type(v, json_type_string))
+		if (!json_is(v, json_type_string))
 			return fail_invalid(c->err, c->errlen, at, v, "must be a string (quote it "
 					    "in YAML)");
 		c->total += (size_t)json_object_get_string_len(v);
@@ -331,7 +303,7 @@ static int check_string_values(struct kcheck *c, json_object *obj, const char *m
 static int check_base64_values(struct kcheck *c, json_object *obj, const char *map,
 			       json_object *skip)
 {
-	json_object *m = member(obj, map);
+	json_object *m = json_member(obj, map);
 	char at[AT_MAX];
 	size_t size, bad;
 
@@ -339,12 +311,12 @@ static int check_base64_values(struct kcheck *c, json_object *obj, const char *m
 		return 0;
 	json_object_object_foreach(m, key, v) {
 		snprintf(at, sizeof at, "%s[%s]", map, key);
-		if (!is_type(v, json_type_string))
+		if (!json_is(v, json_type_string))
 			return fail(c->err, c->errlen, "%s: Invalid value: must be a base64 string", at);
 		if (!b64_valid(v, &size, &bad))
 			return fail(c->err, c->errlen, "%s: Invalid value: illegal base64 data at "
 				    "input byte %zu", at, bad);
-		if (!member(skip, key))
+		if (!json_member(skip, key))
 			c->total += size;
 	}
 	return 0;
@@ -360,9 +332,9 @@ static int check_total(struct kcheck *c)
 
 static int check_immutable_flag(struct kcheck *c, json_object *obj)
 {
-	json_object *v = member(obj, "immutable");
+	json_object *v = json_member(obj, "immutable");
 
-	if (v && !is_type(v, json_type_boolean))
+	if (v && !json_is(v, json_type_boolean))
 		return fail_invalid(c->err, c->errlen, "immutable", v, "must be a boolean");
 	return 0;
 }
@@ -370,7 +342,7 @@ static int check_immutable_flag(struct kcheck *c, json_object *obj)
 int configmap_validate(json_object *cm, char *err, size_t errlen)
 {
 	struct kcheck c = { err, errlen, 0 };
-	json_object *data = member(cm, "data"), *binary = member(cm, "binaryData");
+	json_object *data = json_member(cm, "data"), *binary = json_member(cm, "binaryData");
 	char at[AT_MAX];
 	int r;
 
@@ -381,7 +353,7 @@ int configmap_validate(json_object *cm, char *err, size_t errlen)
 	if (binary) {
 		json_object_object_foreach(binary, key, v) {
 			(void)v;
-			if (member(data, key)) {
+			if (json_member(data, key)) {
 				snprintf(at, sizeof at, "binaryData[%s]", key);
 				return fail_invalid_str(err, errlen, at, key,
 							"duplicate of key present in data");
@@ -404,22 +376,22 @@ static int check_secret_type(struct kcheck *c, json_object *s, const char *type)
 		{ "kubernetes.io/dockerconfigjson", { ".dockerconfigjson" } },
 		{ "kubernetes.io/ssh-auth", { "ssh-privatekey" } },
 	};
-	json_object *data = member(s, "data"), *str = member(s, "stringData");
+	json_object *data = json_member(s, "data"), *str = json_member(s, "stringData");
 
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
 		if (strcmp(type, need[i].type))
 			continue;
 		for (size_t k = 0; k < 3 && need[i].keys[k]; k++)
-			if (!member(data, need[i].keys[k]) && !member(str, need[i].keys[k]))
+			if (!json_member(data, need[i].keys[k]) && !json_member(str, need[i].keys[k]))
 				return fail(c->err, c->errlen, "data[%s]: Required value",
 					    need[i].keys[k]);
 	}
-	if (!strcmp(type, "kubernetes.io/basic-auth") && !member(data, "username") &&
-	    !member(data, "password") && !member(str, "username") && !member(str, "password"))
+	if (!strcmp(type, "kubernetes.io/basic-auth") && !json_member(data, "username") &&
+	    !json_member(data, "password") && !json_member(str, "username") && !json_member(str, "password"))
 		return fail(c->err, c->errlen, "data[username]: Required value: a basic-auth "
 			    "secret needs a username or a password");
 	if (!strcmp(type, "kubernetes.io/service-account-token") &&
-	    !member(k8s_get(s, "metadata.annotations"), "kubernetes.io/service-account.name"))
+	    !json_member(k8s_get(s, "metadata.annotations"), "kubernetes.io/service-account.name"))
 		return fail(c->err, c->errlen, "metadata.annotations[kubernetes.io/service-account."
 			    "name]: Required value");
 	return 0;
@@ -428,18 +400,18 @@ static int check_secret_type(struct kcheck *c, json_object *s, const char *type)
 int secret_validate(json_object *secret, char *err, size_t errlen)
 {
 	struct kcheck c = { err, errlen, 0 };
-	json_object *type = member(secret, "type");
+	json_object *type = json_member(secret, "type");
 	int r;
 
 	/* The API server defaults an absent or empty type. */
-	if (!type || (is_type(type, json_type_string) && !json_object_get_string_len(type)))
+	if (!type || (json_is(type, json_type_string) && !json_object_get_string_len(type)))
 		json_object_object_add(secret, "type", type = json_object_new_string("Opaque"));
-	if (!is_type(type, json_type_string))
+	if (!json_is(type, json_type_string))
 		return fail_invalid(err, errlen, "type", type, "must be a string");
 	if ((r = check_keys(&c, secret, "data")) < 0 ||
 	    (r = check_keys(&c, secret, "stringData")) < 0 ||
 	    (r = check_string_values(&c, secret, "stringData", 1)) < 0 ||
-	    (r = check_base64_values(&c, secret, "data", member(secret, "stringData"))) < 0 ||
+	    (r = check_base64_values(&c, secret, "data", json_member(secret, "stringData"))) < 0 ||
 	    (r = check_total(&c)) < 0 || (r = check_immutable_flag(&c, secret)) < 0)
 		return r;
 	return check_secret_type(&c, secret, json_object_get_string(type));
@@ -456,13 +428,13 @@ static int same(json_object *a, json_object *b)
 static int check_immutable(json_object *was, json_object *now, const char *const *maps,
 			   char *err, size_t errlen)
 {
-	if (!member_true(was, "immutable"))
+	if (!json_member_true(was, "immutable"))
 		return 0;
-	if (!member_true(now, "immutable"))
+	if (!json_member_true(now, "immutable"))
 		return fail(err, errlen, "immutable: Forbidden: field is immutable when `immutable` "
 			    "is set");
 	for (size_t i = 0; maps[i]; i++)
-		if (!same(member(was, maps[i]), member(now, maps[i])))
+		if (!same(json_member(was, maps[i]), json_member(now, maps[i])))
 			return fail(err, errlen, "%s: Forbidden: field is immutable when `immutable` "
 				    "is set", maps[i]);
 	return 0;
@@ -478,9 +450,9 @@ int configmap_check_update(json_object *stored, json_object *updated, char *err,
 int secret_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
 	static const char *const maps[] = { "data", "stringData", NULL };
-	const char *was = member_str(stored, "type"), *now = member_str(updated, "type");
+	const char *was = json_member_str(stored, "type"), *now = json_member_str(updated, "type");
 
 	if (was && now && strcmp(was, now))
-		return fail_invalid(err, errlen, "type", member(updated, "type"), "field is immutable");
+		return fail_invalid(err, errlen, "type", json_member(updated, "type"), "field is immutable");
 	return check_immutable(stored, updated, maps, err, errlen);
 }

@@ -16,83 +16,19 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "meta/field.h"
 #include "meta/k8s.h"
 #include "meta/names.h"
 #include "meta/quantity.h"
 #include "meta/selector.h"
 
-#define AT_MAX 512
+#define AT_MAX FIELD_PATH_MAX
 #define SUBSCRIPT_MAX 333 /* a qualified name: 253 of prefix, '/', 63 of name, and room */
 
 /* --- reporting and reading --- */
 
-static int fail_code(int code, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail_code(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -code;
-}
-
-#define fail(err, errlen, ...) fail_code(EINVAL, err, errlen, __VA_ARGS__)
-#define missing(err, errlen, ...) fail_code(ENOENT, err, errlen, __VA_ARGS__)
-
-static int fail_invalid(char *err, size_t errlen, const char *at, json_object *v, const char *why)
-{
-	char quoted[160];
-
-	k8s_quote_value(v, quoted, sizeof quoted);
-	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
-}
-
-/* buf (AT_MAX bytes) = at followed by the formatted suffix: a field path
- * such as "spec.volumes[0].configMap.items[2]"; a long one is cut. */
-static char *join(char *buf, const char *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static char *join(char *buf, const char *at, const char *fmt, ...)
-{
-	size_t n = strnlen(at, AT_MAX - 1);
-	va_list ap;
-
-	memcpy(buf, at, n);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, AT_MAX - n, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static int is_type(json_object *v, json_type t)
-{
-	return v && json_object_is_type(v, t);
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *member_str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int has_nul(json_object *s)
-{
-	return strlen(json_object_get_string(s)) != (size_t)json_object_get_string_len(s);
-}
+#define fail(err, errlen, ...) field_fail(EINVAL, err, errlen, __VA_ARGS__)
+#define missing(err, errlen, ...) field_fail(ENOENT, err, errlen, __VA_ARGS__)
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -123,15 +59,15 @@ struct check {
 static int check_required_str(struct check *c, json_object *o, const char *key, const char *at,
 			      const char **out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char path[AT_MAX];
 
-	join(path, at, ".%s", key);
+	field_join(path, at, ".%s", key);
 	*out = NULL;
-	if (!v || (is_type(v, json_type_string) && !json_object_get_string_len(v)))
+	if (!v || (json_is(v, json_type_string) && !json_object_get_string_len(v)))
 		return fail(c->err, c->errlen, "%s: Required value", path);
-	if (!is_type(v, json_type_string) || has_nul(v))
-		return fail_invalid(c->err, c->errlen, path, v, "must be a string");
+	if (!json_is(v, json_type_string) || json_has_nul(v))
+		return field_invalid(c->err, c->errlen, path, v, "must be a string");
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -182,29 +118,29 @@ static int check_field_ref(struct check *c, json_object *ref, const char *at)
 	size_t klen;
 	int r;
 
-	if (!is_type(ref, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, ref, "must be an object");
+	if (!json_is(ref, json_type_object))
+		return field_invalid(c->err, c->errlen, at, ref, "must be an object");
 	if ((r = check_required_str(c, ref, "fieldPath", at, &fp)) < 0)
 		return r;
-	join(field, at, ".fieldPath");
-	api = member_str(ref, "apiVersion");
-	if (member(ref, "apiVersion") && (!api || strcmp(api, "v1")))
+	field_join(field, at, ".fieldPath");
+	api = json_member_str(ref, "apiVersion");
+	if (json_member(ref, "apiVersion") && (!api || strcmp(api, "v1")))
 		return fail(c->err, c->errlen, "%s.apiVersion: Unsupported value: supported values: "
 			    "\"v1\"", at);
 	if (split_subscript(fp, path, sizeof path, &key, &klen)) {
 		if (strcmp(path, "metadata.labels") && strcmp(path, "metadata.annotations"))
-			return fail_invalid(c->err, c->errlen, field, member(ref, "fieldPath"),
+			return field_invalid(c->err, c->errlen, field, json_member(ref, "fieldPath"),
 					    "only metadata.labels and metadata.annotations take a "
 					    "subscript");
 		if ((why = subscript_problem(path, key, klen)))
-			return fail_invalid(c->err, c->errlen, field, member(ref, "fieldPath"), why);
+			return field_invalid(c->err, c->errlen, field, json_member(ref, "fieldPath"), why);
 		return 0;
 	}
 	if (!in_list(fp, FIELD_PATHS))
 		return fail(c->err, c->errlen, "%s: Unsupported value: %s: supported values: "
 			    "\"metadata.annotations\", \"metadata.labels\", \"metadata.name\", "
 			    "\"metadata.namespace\", \"metadata.uid\"", field,
-			    json_object_to_json_string(member(ref, "fieldPath")));
+			    json_object_to_json_string(json_member(ref, "fieldPath")));
 	return 0;
 }
 
@@ -224,8 +160,8 @@ static int is_cpu(const char *resource)
  * ("divisor: 1", "cpu: 0.5"); NULL when it is neither. */
 static const char *quantity_text(json_object *v)
 {
-	if (is_type(v, json_type_string) || is_type(v, json_type_int) ||
-	    is_type(v, json_type_double))
+	if (json_is(v, json_type_string) || json_is(v, json_type_int) ||
+	    json_is(v, json_type_double))
 		return json_object_get_string(v);
 	return NULL;
 }
@@ -259,8 +195,8 @@ static int check_resource_ref(struct check *c, json_object *ref, const char *at)
 	char why[256];
 	int r;
 
-	if (!is_type(ref, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, ref, "must be an object");
+	if (!json_is(ref, json_type_object))
+		return field_invalid(c->err, c->errlen, at, ref, "must be an object");
 	/* A volume is not inside a container: the API server requires the name. */
 	if ((r = check_required_str(c, ref, "containerName", at, &container)) < 0 ||
 	    (r = check_required_str(c, ref, "resource", at, &resource)) < 0)
@@ -271,8 +207,8 @@ static int check_resource_ref(struct check *c, json_object *ref, const char *at)
 		return fail(c->err, c->errlen, "%s.resource: Unsupported value: %s: supported values: "
 			    "\"limits.cpu\", \"limits.ephemeral-storage\", \"limits.memory\", "
 			    "\"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"",
-			    at, json_object_to_json_string(member(ref, "resource")));
-	div = member(ref, "divisor");
+			    at, json_object_to_json_string(json_member(ref, "resource")));
+	div = json_member(ref, "divisor");
 	text = quantity_text(div);
 	if (div && (!text || !divisor_allowed(resource, text)))
 		return fail(c->err, c->errlen, "%s.divisor: Invalid value: %s: only divisor's values "
@@ -286,7 +222,7 @@ static int check_resource_ref(struct check *c, json_object *ref, const char *at)
 int downward_check_item(json_object *item, const char *at, char *err, size_t errlen)
 {
 	struct check c = { err, errlen };
-	json_object *fref = member(item, "fieldRef"), *rref = member(item, "resourceFieldRef");
+	json_object *fref = json_member(item, "fieldRef"), *rref = json_member(item, "resourceFieldRef");
 	char sub[AT_MAX];
 
 	if (!fref && !rref)
@@ -295,7 +231,7 @@ int downward_check_item(json_object *item, const char *at, char *err, size_t err
 	if (fref && rref)
 		return fail(err, errlen, "%s: Invalid value: fieldRef and resourceFieldRef can not "
 			    "be specified simultaneously", at);
-	join(sub, at, ".%s", fref ? "fieldRef" : "resourceFieldRef");
+	field_join(sub, at, ".%s", fref ? "fieldRef" : "resourceFieldRef");
 	return fref ? check_field_ref(&c, fref, sub) : check_resource_ref(&c, rref, sub);
 }
 
@@ -391,7 +327,7 @@ static int cmp_str(const void *a, const void *b)
  * by "\n" with no newline after the last. A new string in *out. */
 static int format_map(json_object *map, char **out, size_t *len)
 {
-	size_t n = is_type(map, json_type_object) ? (size_t)json_object_object_length(map) : 0;
+	size_t n = json_is(map, json_type_object) ? (size_t)json_object_object_length(map) : 0;
 	const char **keys = calloc(n + 1, sizeof *keys);
 	FILE *f = open_memstream(out, len);
 	size_t i = 0;
@@ -412,11 +348,11 @@ static int format_map(json_object *map, char **out, size_t *len)
 	}
 	qsort(keys, n, sizeof *keys, cmp_str);
 	for (i = 0; i < n; i++) {
-		json_object *v = member(map, keys[i]);
-		const char *s = is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		json_object *v = json_member(map, keys[i]);
+		const char *s = json_is(v, json_type_string) ? json_object_get_string(v) : "";
 
 		fprintf(f, "%s%s=", i ? "\n" : "", keys[i]);
-		go_quote(f, s, is_type(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0);
+		go_quote(f, s, json_is(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0);
 	}
 	free(keys);
 	return fclose(f) ? -1 : 0;
@@ -436,10 +372,10 @@ static int field_value(struct dctx *p, const char *fp, char **out, size_t *len)
 		if ((strcmp(path, "metadata.labels") && strcmp(path, "metadata.annotations")) ||
 		    !(key = dup_bytes(k, klen)))
 			return fail(p->err, p->errlen, "unsupported fieldPath \"%s\"", fp);
-		v = member(k8s_get(p->pod, path), key);
+		v = json_member(k8s_get(p->pod, path), key);
 		free(key);
-		s = is_type(v, json_type_string) ? json_object_get_string(v) : "";
-		*len = is_type(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0;
+		s = json_is(v, json_type_string) ? json_object_get_string(v) : "";
+		*len = json_is(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0;
 	} else if (!strcmp(fp, "metadata.labels") || !strcmp(fp, "metadata.annotations")) {
 		if (format_map(k8s_get(p->pod, fp), out, len) < 0)
 			return fail(p->err, p->errlen, "out of memory formatting %s", fp);
@@ -493,10 +429,10 @@ static json_object *container_named(json_object *pod, const char *name)
 	for (size_t l = 0; lists[l]; l++) {
 		json_object *cs = k8s_get(pod, lists[l]);
 
-		for (size_t i = 0; is_type(cs, json_type_array) && i < json_object_array_length(cs);
+		for (size_t i = 0; json_is(cs, json_type_array) && i < json_object_array_length(cs);
 		     i++) {
 			json_object *c = json_object_array_get_idx(cs, i);
-			const char *n = member_str(c, "name");
+			const char *n = json_member_str(c, "name");
 
 			if (n && name && !strcmp(n, name))
 				return c;
@@ -510,14 +446,14 @@ static json_object *container_named(json_object *pod, const char *name)
 static int resource_amount(struct dctx *p, json_object *c, const char *resource, uint64_t *v)
 {
 	const char *name = strchr(resource, '.') + 1, *text;
-	json_object *q = member(k8s_get(c, resource[0] == 'l' ? "resources.limits"
+	json_object *q = json_member(k8s_get(c, resource[0] == 'l' ? "resources.limits"
 							       : "resources.requests"), name);
 	struct downward_allocatable node;
 	char why[256];
 	int cpu = is_cpu(resource);
 
 	if (!q && resource[0] == 'r')
-		q = member(k8s_get(c, "resources.limits"), name);
+		q = json_member(k8s_get(c, "resources.limits"), name);
 	if (!q && resource[0] == 'r') {
 		*v = 0;
 		return 0;
@@ -532,14 +468,14 @@ static int resource_amount(struct dctx *p, json_object *c, const char *resource,
 	if (!text || (cpu ? quantity_parse_milli(text, v, why, sizeof why)
 			  : quantity_parse(text, v, why, sizeof why)) < 0)
 		return fail(p->err, p->errlen, "container \"%s\": resources.%s: Invalid value: %s",
-			    member_str(c, "name"), resource, text ? why : "must be a quantity");
+			    json_member_str(c, "name"), resource, text ? why : "must be a quantity");
 	return 0;
 }
 
 static int resource_value(struct dctx *p, json_object *ref, char **out, size_t *len)
 {
-	const char *cname = member_str(ref, "containerName"), *resource = member_str(ref, "resource");
-	const char *dtext = quantity_text(member(ref, "divisor"));
+	const char *cname = json_member_str(ref, "containerName"), *resource = json_member_str(ref, "resource");
+	const char *dtext = quantity_text(json_member(ref, "divisor"));
 	json_object *c = container_named(p->pod, cname);
 	uint64_t v, d = 0;
 	int r;
@@ -566,7 +502,7 @@ int downward_value(json_object *pod, json_object *item, char **out, size_t *len,
 		   size_t errlen)
 {
 	struct dctx p = { pod, err, errlen };
-	json_object *rref = member(item, "resourceFieldRef");
+	json_object *rref = json_member(item, "resourceFieldRef");
 	const char *fp = k8s_str(item, "fieldRef.fieldPath");
 
 	*out = NULL;

@@ -17,96 +17,21 @@
 
 #include "meta/configdata.h"
 #include "meta/downward.h"
+#include "meta/field.h"
 #include "meta/k8s.h"
 #include "meta/names.h"
 
-#define AT_MAX 512
+#define AT_MAX FIELD_PATH_MAX
 #define FILE_PATH_MAX 4096       /* kubelet's atomic writer limits */
 #define FILE_NAME_MAX 255
 #define MODE_MAX 0777
 
 /* --- reporting --- */
 
-static int fail_code(int code, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail_code(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -code;
-}
-
-#define fail(err, errlen, ...) fail_code(EINVAL, err, errlen, __VA_ARGS__)
-#define missing(err, errlen, ...) fail_code(ENOENT, err, errlen, __VA_ARGS__)
-
-/* "AT: Invalid value: VALUE: WHY" with VALUE quoted (never a secret value). */
-static int fail_invalid(char *err, size_t errlen, const char *at, json_object *v, const char *why)
-{
-	char quoted[160];
-
-	k8s_quote_value(v, quoted, sizeof quoted);
-	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
-}
-
-/* buf (AT_MAX bytes) = at followed by the formatted suffix: a field path
- * such as "spec.volumes[0].configMap.items[2]"; a long one is cut. */
-static char *join(char *buf, const char *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static char *join(char *buf, const char *at, const char *fmt, ...)
-{
-	size_t n = strnlen(at, AT_MAX - 1);
-	va_list ap;
-
-	memcpy(buf, at, n);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, AT_MAX - n, fmt, ap);
-	va_end(ap);
-	return buf;
-}
+#define fail(err, errlen, ...) field_fail(EINVAL, err, errlen, __VA_ARGS__)
+#define missing(err, errlen, ...) field_fail(ENOENT, err, errlen, __VA_ARGS__)
 
 /* --- reading members --- */
-
-static int is_type(json_object *v, json_type t)
-{
-	return v && json_object_is_type(v, t);
-}
-
-/* The member key of o, for keys that may contain dots (data keys, label
- * keys) where k8s_get would split the path. */
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *member_str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int member_true(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-/* A JSON string holding a NUL cannot be a name, key or path. */
-static int has_nul(json_object *s)
-{
-	return strlen(json_object_get_string(s)) != (size_t)json_object_get_string_len(s);
-}
 
 /* --- paths and modes --- */
 
@@ -163,25 +88,25 @@ static const char *path_problem(const char *path)
 /* o.key, when present, is a file mode: an integer 0..0777. */
 static int check_mode(json_object *o, const char *key, const char *at, char *err, size_t errlen)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char path[AT_MAX];
 	int64_t m;
 
 	if (!v)
 		return 0;
-	m = is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+	m = json_is(v, json_type_int) ? json_object_get_int64(v) : -1;
 	if (m >= 0 && m <= MODE_MAX)
 		return 0;
-	join(path, at, ".%s", key);
-	return fail_invalid(err, errlen, path, v, "must be a number between 0 and 0777 (octal), "
+	field_join(path, at, ".%s", key);
+	return field_invalid(err, errlen, path, v, "must be a number between 0 and 0777 (octal), "
 			    "both inclusive");
 }
 
 static int mode_of(json_object *o, const char *key, int fallback)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 
-	return is_type(v, json_type_int) ? (int)json_object_get_int64(v) : fallback;
+	return json_is(v, json_type_int) ? (int)json_object_get_int64(v) : fallback;
 }
 
 /* --- validation of the volume sources --- */
@@ -196,42 +121,42 @@ struct vcheck {
 
 static int check_bool(struct vcheck *c, json_object *o, const char *key, const char *at)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char path[AT_MAX];
 
-	if (!v || is_type(v, json_type_boolean))
+	if (!v || json_is(v, json_type_boolean))
 		return 0;
-	join(path, at, ".%s", key);
-	return fail_invalid(c->err, c->errlen, path, v, "must be a boolean");
+	field_join(path, at, ".%s", key);
+	return field_invalid(c->err, c->errlen, path, v, "must be a boolean");
 }
 
 /* o.key is absent or a list; the list (or NULL) in *out. */
 static int check_list(struct vcheck *c, json_object *o, const char *key, const char *at,
 		      json_object **out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char path[AT_MAX];
 
 	*out = v;
-	if (!v || is_type(v, json_type_array))
+	if (!v || json_is(v, json_type_array))
 		return 0;
-	join(path, at, ".%s", key);
-	return fail_invalid(c->err, c->errlen, path, v, "must be a list");
+	field_join(path, at, ".%s", key);
+	return field_invalid(c->err, c->errlen, path, v, "must be a list");
 }
 
 /* A string member that must be present and non-empty. */
 static int check_required_str(struct vcheck *c, json_object *o, const char *key, const char *at,
 			      const char **out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char path[AT_MAX];
 
-	join(path, at, ".%s", key);
+	field_join(path, at, ".%s", key);
 	*out = NULL;
-	if (!v || (is_type(v, json_type_string) && !json_object_get_string_len(v)))
+	if (!v || (json_is(v, json_type_string) && !json_object_get_string_len(v)))
 		return fail(c->err, c->errlen, "%s: Required value", path);
-	if (!is_type(v, json_type_string) || has_nul(v))
-		return fail_invalid(c->err, c->errlen, path, v, "must be a string");
+	if (!json_is(v, json_type_string) || json_has_nul(v))
+		return field_invalid(c->err, c->errlen, path, v, "must be a string");
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -246,9 +171,9 @@ static int check_item_path(struct vcheck *c, json_object *item, const char *at)
 
 	if (r < 0)
 		return r;
-	join(field, at, ".path");
+	field_join(field, at, ".path");
 	if ((why = path_problem(path)))
-		return fail_invalid(c->err, c->errlen, field, member(item, "path"), why);
+		return field_invalid(c->err, c->errlen, field, json_member(item, "path"), why);
 	if (!c->paths)
 		return 0;
 	clean = malloc(strlen(path) + 1);
@@ -260,7 +185,7 @@ static int check_item_path(struct vcheck *c, json_object *item, const char *at)
 		json_object_object_add(c->paths, clean, NULL);
 	free(clean);
 	if (r)
-		return fail_invalid(c->err, c->errlen, field, member(item, "path"),
+		return field_invalid(c->err, c->errlen, field, json_member(item, "path"),
 				    "conflicting duplicate paths");
 	return 0;
 }
@@ -270,8 +195,8 @@ static int check_key_item(struct vcheck *c, json_object *item, const char *at)
 	const char *key;
 	int r;
 
-	if (!is_type(item, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, item, "must be an object");
+	if (!json_is(item, json_type_object))
+		return field_invalid(c->err, c->errlen, at, item, "must be an object");
 	if ((r = check_required_str(c, item, "key", at, &key)) < 0 ||
 	    (r = check_item_path(c, item, at)) < 0)
 		return r;
@@ -289,13 +214,13 @@ static int check_keyed_source(struct vcheck *c, json_object *src, const char *at
 	char why[256], item_at[AT_MAX];
 	int r;
 
-	if (!is_type(src, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, src, "must be an object");
+	if (!json_is(src, json_type_object))
+		return field_invalid(c->err, c->errlen, at, src, "must be an object");
 	if ((r = check_required_str(c, src, name_key, at, &name)) < 0)
 		return r;
 	if (name_check_subdomain(name, why, sizeof why) < 0)
 		return fail(c->err, c->errlen, "%s.%s: Invalid value: %s", at, name_key, why);
-	if (in_projected && member(src, "defaultMode"))
+	if (in_projected && json_member(src, "defaultMode"))
 		return fail(c->err, c->errlen, "%s.defaultMode: unknown field (a projected volume "
 			    "has one defaultMode, beside its sources)", at);
 	if ((r = check_mode(src, "defaultMode", at, c->err, c->errlen)) < 0 ||
@@ -303,7 +228,7 @@ static int check_keyed_source(struct vcheck *c, json_object *src, const char *at
 	    (r = check_list(c, src, "items", at, &items)) < 0)
 		return r;
 	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-		join(item_at, at, ".items[%zu]", i);
+		field_join(item_at, at, ".items[%zu]", i);
 		if ((r = check_key_item(c, json_object_array_get_idx(items, i), item_at)) < 0)
 			return r;
 	}
@@ -314,8 +239,8 @@ static int check_downward_item(struct vcheck *c, json_object *item, const char *
 {
 	int r;
 
-	if (!is_type(item, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, item, "must be an object");
+	if (!json_is(item, json_type_object))
+		return field_invalid(c->err, c->errlen, at, item, "must be an object");
 	if ((r = check_item_path(c, item, at)) < 0 ||
 	    (r = check_mode(item, "mode", at, c->err, c->errlen)) < 0)
 		return r;
@@ -329,16 +254,16 @@ static int check_downward_source(struct vcheck *c, json_object *src, const char 
 	char item_at[AT_MAX];
 	int r;
 
-	if (!is_type(src, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, src, "must be an object");
-	if (in_projected && member(src, "defaultMode"))
+	if (!json_is(src, json_type_object))
+		return field_invalid(c->err, c->errlen, at, src, "must be an object");
+	if (in_projected && json_member(src, "defaultMode"))
 		return fail(c->err, c->errlen, "%s.defaultMode: unknown field (a projected volume "
 			    "has one defaultMode, beside its sources)", at);
 	if ((r = check_mode(src, "defaultMode", at, c->err, c->errlen)) < 0 ||
 	    (r = check_list(c, src, "items", at, &items)) < 0)
 		return r;
 	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-		join(item_at, at, ".items[%zu]", i);
+		field_join(item_at, at, ".items[%zu]", i);
 		if ((r = check_downward_item(c, json_object_array_get_idx(items, i), item_at)) < 0)
 			return r;
 	}
@@ -355,26 +280,26 @@ static int check_projected_source(struct vcheck *c, json_object *src, const char
 	char sub[AT_MAX];
 	int types = 0;
 
-	if (!is_type(src, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, src, "must be an object");
+	if (!json_is(src, json_type_object))
+		return field_invalid(c->err, c->errlen, at, src, "must be an object");
 	for (size_t i = 0; UNSERVED_SOURCES[i]; i++)
-		if (member(src, UNSERVED_SOURCES[i]))
+		if (json_member(src, UNSERVED_SOURCES[i]))
 			return fail(c->err, c->errlen, "%s.%s: Unsupported value: %s sources are not "
 				    "supported by volfs (configMap, secret and downwardAPI are)", at,
 				    UNSERVED_SOURCES[i], UNSERVED_SOURCES[i]);
 	for (size_t i = 0; served[i]; i++)
-		types += member(src, served[i]) != NULL;
+		types += json_member(src, served[i]) != NULL;
 	if (types != 1)
 		return fail(c->err, c->errlen, "%s: %s", at, types ? "Forbidden: may not specify "
 			    "more than 1 volume type" : "Required value: must specify exactly 1 of "
 			    "configMap, secret and downwardAPI");
-	if (member(src, "downwardAPI")) {
-		join(sub, at, ".downwardAPI");
-		return check_downward_source(c, member(src, "downwardAPI"), sub, 1);
+	if (json_member(src, "downwardAPI")) {
+		field_join(sub, at, ".downwardAPI");
+		return check_downward_source(c, json_member(src, "downwardAPI"), sub, 1);
 	}
-	join(sub, at, ".%s", member(src, "secret") ? "secret" : "configMap");
-	return check_keyed_source(c, member(src, "secret") ? member(src, "secret")
-							    : member(src, "configMap"), sub, "name", 1);
+	field_join(sub, at, ".%s", json_member(src, "secret") ? "secret" : "configMap");
+	return check_keyed_source(c, json_member(src, "secret") ? json_member(src, "secret")
+							    : json_member(src, "configMap"), sub, "name", 1);
 }
 
 static int check_projected(struct vcheck *c, json_object *proj, const char *at)
@@ -383,13 +308,13 @@ static int check_projected(struct vcheck *c, json_object *proj, const char *at)
 	char src_at[AT_MAX];
 	int r;
 
-	if (!is_type(proj, json_type_object))
-		return fail_invalid(c->err, c->errlen, at, proj, "must be an object");
+	if (!json_is(proj, json_type_object))
+		return field_invalid(c->err, c->errlen, at, proj, "must be an object");
 	if ((r = check_mode(proj, "defaultMode", at, c->err, c->errlen)) < 0 ||
 	    (r = check_list(c, proj, "sources", at, &sources)) < 0)
 		return r;
 	for (size_t i = 0; sources && i < json_object_array_length(sources); i++) {
-		join(src_at, at, ".sources[%zu]", i);
+		field_join(src_at, at, ".sources[%zu]", i);
 		r = check_projected_source(c, json_object_array_get_idx(sources, i), src_at);
 		if (r < 0)
 			return r;
@@ -404,7 +329,7 @@ int projection_is(json_object *vol)
 	int n = 0;
 
 	for (size_t i = 0; TYPES[i]; i++)
-		n += member(vol, TYPES[i]) != NULL;
+		n += json_member(vol, TYPES[i]) != NULL;
 	return n;
 }
 
@@ -418,21 +343,21 @@ int projection_validate(json_object *vol, const char *at, char *err, size_t errl
 		return fail(err, errlen, "%s: %s", at, projection_is(vol) ? "Forbidden: may not "
 			    "specify more than 1 volume type" : "Required value: a configMap, secret, "
 			    "downwardAPI or projected source");
-	if (member(vol, "configMap")) {
-		join(sub, at, ".configMap");
-		return check_keyed_source(&c, member(vol, "configMap"), sub, "name", 0);
+	if (json_member(vol, "configMap")) {
+		field_join(sub, at, ".configMap");
+		return check_keyed_source(&c, json_member(vol, "configMap"), sub, "name", 0);
 	}
-	if (member(vol, "secret")) {
-		join(sub, at, ".secret");
-		return check_keyed_source(&c, member(vol, "secret"), sub, "secretName", 0);
+	if (json_member(vol, "secret")) {
+		field_join(sub, at, ".secret");
+		return check_keyed_source(&c, json_member(vol, "secret"), sub, "secretName", 0);
 	}
-	if (member(vol, "downwardAPI")) {
-		join(sub, at, ".downwardAPI");
-		return check_downward_source(&c, member(vol, "downwardAPI"), sub, 0);
+	if (json_member(vol, "downwardAPI")) {
+		field_join(sub, at, ".downwardAPI");
+		return check_downward_source(&c, json_member(vol, "downwardAPI"), sub, 0);
 	}
-	join(sub, at, ".projected");
+	field_join(sub, at, ".projected");
 	c.paths = json_object_new_object();
-	r = check_projected(&c, member(vol, "projected"), sub);
+	r = check_projected(&c, json_member(vol, "projected"), sub);
 	json_object_put(c.paths);
 	return r;
 }
@@ -446,12 +371,12 @@ int projection_uses(json_object *vol, const char *kind, const char *name)
 
 	if (!field || !name)
 		return 0;
-	n = member_str(member(vol, field), strcmp(field, "secret") ? "name" : "secretName");
+	n = json_member_str(json_member(vol, field), strcmp(field, "secret") ? "name" : "secretName");
 	if (n && !strcmp(n, name))
 		return 1;
-	for (size_t i = 0; is_type(sources, json_type_array) &&
+	for (size_t i = 0; json_is(sources, json_type_array) &&
 			   i < json_object_array_length(sources); i++) {
-		n = member_str(member(json_object_array_get_idx(sources, i), field), "name");
+		n = json_member_str(json_member(json_object_array_get_idx(sources, i), field), "name");
 		if (n && !strcmp(n, name))
 			return 1;
 	}
@@ -502,7 +427,7 @@ static int add_file(struct proj *p, const char *path, int mode, const char *data
 
 static json_object *object_named(json_object *list, const char *name)
 {
-	for (size_t i = 0; is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
+	for (size_t i = 0; json_is(list, json_type_array) && i < json_object_array_length(list); i++) {
 		json_object *o = json_object_array_get_idx(list, i);
 		const char *n = k8s_str(o, "metadata.name");
 
@@ -558,18 +483,18 @@ static int project_all_keys(struct proj *p, const char *noun, json_object *obj, 
 static int project_keyed(struct proj *p, const char *noun, json_object *list, json_object *src,
 			 const char *name_key, int mode)
 {
-	const char *name = member_str(src, name_key);
-	json_object *items = member(src, "items"), *obj = object_named(list, name ? name : "");
-	int optional = member_true(src, "optional"), r = 0;
+	const char *name = json_member_str(src, name_key);
+	json_object *items = json_member(src, "items"), *obj = object_named(list, name ? name : "");
+	int optional = json_member_true(src, "optional"), r = 0;
 
 	if (!obj)
 		return optional ? 0 : missing(p->err, p->errlen, "%s \"%s\" not found", noun,
 					      name ? name : "");
-	if (!is_type(items, json_type_array))
+	if (!json_is(items, json_type_array))
 		return project_all_keys(p, noun, obj, name, mode);
 	for (size_t i = 0; r == 0 && i < json_object_array_length(items); i++) {
 		json_object *it = json_object_array_get_idx(items, i);
-		const char *key = member_str(it, "key"), *path = member_str(it, "path");
+		const char *key = json_member_str(it, "key"), *path = json_member_str(it, "path");
 
 		if (!key || !path)
 			return fail(p->err, p->errlen, "%s \"%s\": items[%zu] needs a key and a path",
@@ -583,12 +508,12 @@ static int project_keyed(struct proj *p, const char *noun, json_object *list, js
 
 static int project_downward(struct proj *p, json_object *src, int mode)
 {
-	json_object *items = member(src, "items");
+	json_object *items = json_member(src, "items");
 
-	for (size_t i = 0; is_type(items, json_type_array) && i < json_object_array_length(items);
+	for (size_t i = 0; json_is(items, json_type_array) && i < json_object_array_length(items);
 	     i++) {
 		json_object *it = json_object_array_get_idx(items, i);
-		const char *path = member_str(it, "path");
+		const char *path = json_member_str(it, "path");
 		char *data = NULL;
 		size_t len = 0;
 		int r;
@@ -611,11 +536,11 @@ static int project_source(struct proj *p, json_object *src, int mode)
 {
 	json_object *s;
 
-	if ((s = member(src, "configMap")))
+	if ((s = json_member(src, "configMap")))
 		return project_keyed(p, "configmap", p->configmaps, s, "name", mode);
-	if ((s = member(src, "secret")))
+	if ((s = json_member(src, "secret")))
 		return project_keyed(p, "secret", p->secrets, s, "name", mode);
-	if ((s = member(src, "downwardAPI")))
+	if ((s = json_member(src, "downwardAPI")))
 		return project_downward(p, s, mode);
 	return fail(p->err, p->errlen, "projected source of a type volfs does not serve");
 }
@@ -625,20 +550,20 @@ static int project_volume(struct proj *p, json_object *vol)
 	json_object *s, *sources;
 	int mode;
 
-	if ((s = member(vol, "configMap")))
+	if ((s = json_member(vol, "configMap")))
 		return project_keyed(p, "configmap", p->configmaps, s, "name",
 				     mode_of(s, "defaultMode", PROJECTION_DEFAULT_MODE));
-	if ((s = member(vol, "secret")))
+	if ((s = json_member(vol, "secret")))
 		return project_keyed(p, "secret", p->secrets, s, "secretName",
 				     mode_of(s, "defaultMode", PROJECTION_DEFAULT_MODE));
-	if ((s = member(vol, "downwardAPI")))
+	if ((s = json_member(vol, "downwardAPI")))
 		return project_downward(p, s, mode_of(s, "defaultMode", PROJECTION_DEFAULT_MODE));
-	if (!(s = member(vol, "projected")))
+	if (!(s = json_member(vol, "projected")))
 		return fail(p->err, p->errlen, "not a configMap, secret, downwardAPI or projected "
 			    "volume");
 	mode = mode_of(s, "defaultMode", PROJECTION_DEFAULT_MODE);
-	sources = member(s, "sources");
-	for (size_t i = 0; is_type(sources, json_type_array) &&
+	sources = json_member(s, "sources");
+	for (size_t i = 0; json_is(sources, json_type_array) &&
 			   i < json_object_array_length(sources); i++) {
 		int r = project_source(p, json_object_array_get_idx(sources, i), mode);
 
