@@ -16,9 +16,11 @@
 #include <time.h>
 
 #include "fs/controller.h"
+#include "fs/hostpath.h"
 #include "fs/snapshot.h"
 #include "fs/volume.h"
 #include "meta/binding.h"
+#include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -152,12 +154,43 @@ static int admit_claim(struct db *db, json_object *old, json_object *new, char *
 	return r;
 }
 
+/* The host paths a new pod or volume names must lie under a prefix of
+ * volfs --hostpath-allow (as PodSecurityPolicy's allowedHostPaths did at
+ * admission); the source is immutable, so creation is when to look. */
+static int admit_host_paths(struct ref *ref, json_object *new, char *err, size_t errlen)
+{
+	char why[1536];
+	int pv = !strcmp(ref->k->kind, "PersistentVolume");
+	json_object *vols = pv ? NULL : k8s_get(new, "spec.volumes");
+	const char *one = pv ? hostpath_of_pv(new) : NULL;
+	if (one && hostpath_admit(one, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s \"%s\" is forbidden: spec.hostPath.path: %s", ref->k->plural,
+		         ref->name, why);
+		return -EPERM;
+	}
+	for (size_t i = 0; vols && json_object_is_type(vols, json_type_array) &&
+	                   i < json_object_array_length(vols); i++) {
+		const char *path = hostpath_of_volume(json_object_array_get_idx(vols, i));
+		if (path && hostpath_admit(path, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s \"%s\" is forbidden: spec.volumes[%zu].hostPath.path: %s",
+			         ref->k->plural, ref->name, i, why);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 /* Checks that need the other objects; the manifest itself is valid. */
 static int admit(struct db *db, struct ref *ref, json_object *old, json_object *new, char *err,
                  size_t errlen)
 {
 	if (ref->k->namespaced) {
 		int r = namespace_usable(db, ref->ns, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (!old && (!strcmp(ref->k->kind, "Pod") || !strcmp(ref->k->kind, "PersistentVolume"))) {
+		int r = admit_host_paths(ref, new, err, errlen);
 		if (r < 0)
 			return r;
 	}

@@ -23,9 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "fs/hostpath.h"
 #include "fs/snapshot.h"
 #include "fs/volume.h"
 #include "meta/binding.h"
+#include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/pod.h"
@@ -220,9 +222,23 @@ static int claim_ref_uid_matches(json_object *pv, json_object *pvc)
 	return !uid || !*uid || !strcmp(uid, k8s_str(pvc, "metadata.uid"));
 }
 
+/* A hostPath volume's data is the host's: volfs never deletes it (the
+ * hostPath deleter of Kubernetes would only do it under /tmp). */
+static void keep_host_data(struct ctl *c, json_object *pv)
+{
+	const char *at = k8s_str(pv, "status.hostPath");
+	at = at ? at : hostpath_of_pv(pv);
+	ctl_event(c, pv, "Normal", "HostDataKept", "persistentvolume %s deleted; its data on the host at "
+	          "%s stays (volfs never deletes host paths)", ctl_name_of(pv), at);
+	fprintf(stderr, "volfs: persistentvolume %s deleted; its data on the host at %s stays\n",
+	        ctl_name_of(pv), at);
+}
+
 static int delete_volume(struct ctl *c, json_object *pv)
 {
 	char err[512];
+	if (hostpath_of_pv(pv))
+		keep_host_data(c, pv);
 	int r = volume_pv_delete(c->v, ctl_name_of(pv), err, sizeof err);
 	if (r < 0 && r != -ENOENT) {
 		ctl_event(c, pv, "Warning", "VolumeFailedDelete", "%s", err);
@@ -238,6 +254,14 @@ static int delete_volume(struct ctl *c, json_object *pv)
  * goes (the volume gets a new, empty tree) and the volume is Available. */
 static int recycle_volume(struct ctl *c, json_object *pv)
 {
+	if (hostpath_of_pv(pv)) {
+		ctl_set_str(pv, "status.phase", "Failed");
+		if (ctl_set_str(pv, "status.message", "volfs does not scrub hostPath volumes"))
+			ctl_event(c, pv, "Warning", "VolumeFailedRecycle", "volfs does not scrub hostPath "
+			          "volumes: the data on the host at %s is left as it is",
+			          hostpath_of_pv(pv));
+		return 0;
+	}
 	uint64_t old = tree_of_pv(c, ctl_name_of(pv)), tree = 0;
 	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage");
 	int r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
@@ -285,6 +309,36 @@ static int reclaim_volume(struct ctl *c, json_object *pv)
 	return 0;
 }
 
+/* A hostPath volume is set up as kubelet sets one up when it mounts it
+ * (allow-list, type check, DirectoryOrCreate/FileOrCreate): the first
+ * time, and again at start-up. MOUNT/pv/<name> links to status.hostPath.
+ * Until it is set up an unbound volume stays Pending (no claim binds to
+ * it), with the cause in status.message and a Warning event. */
+static int host_volume_ready(struct ctl *c, json_object *pv)
+{
+	char resolved[PATH_MAX], err[1536];
+	struct hostpath_made made;
+	const char *phase = k8s_str(pv, "status.phase");
+	if (k8s_str(pv, "status.hostPath") && !c->startup)
+		return 1;
+	int r = hostpath_prepare(hostpath_of_pv(pv), hostpath_type_of_pv(pv), &made, resolved,
+	                         sizeof resolved, err, sizeof err);
+	json_object *status = k8s_obj(pv, "status");
+	vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
+	if (r < 0) {
+		json_object_object_del(status, "hostPath");
+		if (!phase || !strcmp(phase, "Pending") || !strcmp(phase, "Available"))
+			ctl_set_str(pv, "status.phase", "Pending");
+		if (ctl_set_str(pv, "status.message", err))
+			ctl_event(c, pv, "Warning", "HostPathFailed", "%s", err);
+		return 0;
+	}
+	ctl_set_str(pv, "status.hostPath", resolved);
+	if (!phase || strcmp(phase, "Failed"))
+		json_object_object_del(status, "message");
+	return 1;
+}
+
 static int volume_step(struct ctl *c, json_object *pv)
 {
 	json_object *pvc = claim_of_pv(c, pv);
@@ -293,10 +347,15 @@ static int volume_step(struct ctl *c, json_object *pv)
 	                    ctl_name_of(pv));
 	if (ctl_deleting(pv))
 		return bound ? 0 : delete_volume(c, pv); /* kubernetes.io/pv-protection */
-	uint64_t tree = tree_of_pv(c, ctl_name_of(pv));
-	if (!tree)
-		return make_volume_tree(c, pv);
-	follow_capacity(c, pv, tree);
+	if (hostpath_of_pv(pv)) {
+		if (!host_volume_ready(c, pv))
+			return 0;
+	} else {
+		uint64_t tree = tree_of_pv(c, ctl_name_of(pv));
+		if (!tree)
+			return make_volume_tree(c, pv);
+		follow_capacity(c, pv, tree);
+	}
 	const char *phase = k8s_str(pv, "status.phase");
 	if (phase && !strcmp(phase, "Failed"))
 		return 0;
@@ -605,6 +664,13 @@ static int take_snapshot(struct ctl *c, json_object *vs)
 		      pvc ? "not bound yet" : "not found");
 		return 0;
 	}
+	if (hostpath_of_pv(ctl_find(c->pvs, NULL, pv))) {
+		if (ctl_set_str(vs, "status.error.message", "the source claim's volume is a hostPath volume"))
+			ctl_event(c, vs, "Warning", "SnapshotFailed", "cannot snapshot claim \"%s\": its "
+			          "volume %s is a hostPath volume (its data is on the host, outside volfs)",
+			          claim, pv);
+		return 0;
+	}
 	char err[512];
 	json_object *out = NULL;
 	int r = snapshot_create(c->v, pv, ctl_ns_of(vs), ctl_name_of(vs), vs, &out, err, sizeof err);
@@ -778,10 +844,11 @@ static int sync_list(struct ctl *c, json_object *list, step_fn step)
 	return changed;
 }
 
-void controller_run(struct vfs *v)
+static void run_passes(struct vfs *v, int startup)
 {
 	struct ctl c = {.v = v, .db = vfs_db(v)};
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
+		c.startup = startup && pass == 0;
 		world_load(&c);
 		int changed = sync_list(&c, c.namespaces, namespace_step);
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
@@ -795,6 +862,16 @@ void controller_run(struct vfs *v)
 		if (!changed)
 			break;
 	}
+}
+
+void controller_run(struct vfs *v)
+{
+	run_passes(v, 0);
+}
+
+void controller_run_startup(struct vfs *v)
+{
+	run_passes(v, 1);
 }
 
 static json_object *parse(const char *json)

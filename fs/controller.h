@@ -14,5 +14,8 @@ void controller_bootstrap(struct vfs *v);
 /* Reconcile every object until nothing more changes. Called after every
  * change through the API and at start-up (finishing what a crash cut). */
 void controller_run(struct vfs *v);
+/* The same at daemon start-up: also sets hostPath volumes up again (type
+ * checks, *OrCreate), as kubelet does when it mounts them after a reboot. */
+void controller_run_startup(struct vfs *v);
 
 #endif

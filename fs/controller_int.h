@@ -19,6 +19,7 @@ struct ctl {
 	struct db *db;
 	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
 	json_object *configmaps, *secrets;
+	int startup; /* the first pass after the daemon started */
 };
 
 const char *ctl_kind_of(json_object *o);

@@ -21,6 +21,7 @@
 
 #include "fs/control.h"
 #include "fs/controller.h"
+#include "fs/hostpath.h"
 #include "fs/ll.h"
 #include "fs/vfs.h"
 #include "fs/volume.h"
@@ -58,6 +59,9 @@ static void usage(FILE *f)
 	        "                     default /var/lib/volfs as root\n"
 	        "  -o OPTIONS         FUSE mount options (allow_other, default_permissions, ro, ...)\n"
 	        "  --check            verify meta.db against the data files and exit\n"
+	        "  --hostpath-allow PREFIX\n"
+	        "                     allow hostPath volumes under PREFIX (repeatable; none:\n"
+	        "                     every hostPath is refused)\n"
 	        "  -d, --debug        FUSE debug output (implies -f)\n"
 	        "  -s                 single-threaded FUSE loop\n"
 	        "  -V, --version      print the version\n"
@@ -94,6 +98,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"foreground", no_argument, 0, 'f'}, {"state", required_argument, 0, 'S'},
 		{"check", no_argument, 0, 'C'},      {"debug", no_argument, 0, 'd'},
 		{"version", no_argument, 0, 'V'},    {"help", no_argument, 0, 'h'},
+		{"hostpath-allow", required_argument, 0, 'H'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -105,6 +110,15 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'o': add_opt(d, optarg); break;
 		case 'S': d->state = optarg; break;
 		case 'C': d->check = 1; break;
+		case 'H': {
+			/* Canonical now: fuse_daemonize() changes to "/" later. */
+			char err[PATH_MAX + 128];
+			if (hostpath_allow(optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "volfs: %s\n", err);
+				return -1;
+			}
+			break;
+		}
 		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -331,7 +345,7 @@ static int serve(struct daemon *d, char *argv0)
 	volume_install_names(d->vfs);
 	/* Finish whatever a crash cut short: bindings, provisioning, reclaim. */
 	controller_bootstrap(d->vfs);
-	controller_run(d->vfs);
+	controller_run_startup(d->vfs);
 	d->se = make_session(d, argv0);
 	if (!d->se) {
 		fprintf(stderr, "volfs: invalid mount options: %s\n", d->opts);
@@ -375,8 +389,10 @@ static int serve(struct daemon *d, char *argv0)
 int main(int argc, char **argv)
 {
 	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER};
-	if (parse_args(&d, argc, argv) < 0 || check_args(&d, argc) < 0)
+	if (parse_args(&d, argc, argv) < 0 || check_args(&d, argc) < 0) {
+		hostpath_allow_free();
 		return 2;
+	}
 	if (mkdir_p(d.state, 0700) < 0) {
 		fprintf(stderr, "volfs: cannot create state directory %s: %s\n", d.state, strerror(errno));
 		return 1;
@@ -390,5 +406,6 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	int rc = d.check ? run_check(&d) : serve(&d, argv[0]);
 	close(lock);
+	hostpath_allow_free();
 	return rc;
 }

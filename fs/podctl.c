@@ -2,19 +2,25 @@
  * fs/podctl.c — the controllers of pods and StatefulSets: a pod's own
  * volumes (emptyDirs, and configMap/secret/downwardAPI/projected files
  * stored per version in meta.db for fs/projected.c to serve), the claims
- * it uses (which must be bound and, for ReadWriteOncePod, free), all set
- * up or none; and a StatefulSet's replicas with a claim per template and
- * ordinal. Part of the controller loop of fs/controller.c.
+ * it uses (which must be bound and, for ReadWriteOncePod, free), its host
+ * paths (hostPath volumes and hostPath-backed claims, set up by
+ * fs/hostpath.c; their resolved paths go to status.hostPaths, which
+ * MOUNT/pods/... links to), all set up or none; and a StatefulSet's
+ * replicas with a claim per template and ordinal. Part of the controller
+ * loop of fs/controller.c.
  */
 #include "fs/controller_int.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fs/api.h"
+#include "fs/hostpath.h"
 #include "fs/volume.h"
+#include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/pod.h"
@@ -195,12 +201,103 @@ static void remove_pod_volumes(struct ctl *c, json_object *pod)
 	}
 }
 
+/* The host path behind a pod volume and its type: its own hostPath, or
+ * the hostPath source of the volume its claim is bound to; else NULL. */
+static const char *host_path_of(struct ctl *c, json_object *pod, json_object *vol, const char **type)
+{
+	const char *claim = pod_volume_claim(vol);
+	if (!claim) {
+		*type = hostpath_type_of_volume(vol);
+		return hostpath_of_volume(vol);
+	}
+	json_object *pvc = ctl_find(c->pvcs, ctl_ns_of(pod), claim);
+	json_object *pv = pvc ? ctl_find(c->pvs, NULL, k8s_str(pvc, "spec.volumeName")) : NULL;
+	*type = hostpath_type_of_pv(pv);
+	return pv ? hostpath_of_pv(pv) : NULL;
+}
+
+struct host_paths {
+	json_object *paths;          /* volume name -> resolved host path */
+	struct hostpath_made *made;  /* one per volume */
+	size_t n;
+};
+
+/* Take back what set_up_host_paths created (kubelet would leave it; a pod
+ * that does not start here leaves nothing behind). */
+static void undo_host_paths(struct host_paths *h)
+{
+	for (size_t i = h->n; i-- > 0;)
+		hostpath_undo(&h->made[i]);
+}
+
+static void free_host_paths(struct host_paths *h)
+{
+	json_object_put(h->paths);
+	free(h->made);
+}
+
+/* kubelet's SetUp of every host path of the pod. On failure why names
+ * the volume and the cause, and nothing created remains. */
+static int set_up_host_paths(struct ctl *c, json_object *pod, struct host_paths *h, char *why,
+                             size_t whylen)
+{
+	json_object *vols = k8s_get(pod, "spec.volumes");
+	size_t n = vols ? json_object_array_length(vols) : 0;
+	h->paths = json_object_new_object();
+	h->made = calloc(n ? n : 1, sizeof *h->made);
+	h->n = 0;
+	if (!h->made)
+		return snprintf(why, whylen, "out of memory"), -ENOMEM;
+	for (size_t i = 0; i < n; i++, h->n++) {
+		json_object *vol = json_object_array_get_idx(vols, i);
+		const char *type = "", *path = host_path_of(c, pod, vol, &type);
+		char resolved[PATH_MAX], err[1536];
+		if (!path)
+			continue;
+		if (hostpath_prepare(path, type, &h->made[i], resolved, sizeof resolved, err, sizeof err) < 0) {
+			undo_host_paths(h);
+			snprintf(why, whylen, "volume \"%s\": %s", k8s_str(vol, "name"), err);
+			return -EINVAL;
+		}
+		json_object_object_add(h->paths, k8s_str(vol, "name"), json_object_new_string(resolved));
+	}
+	return 0;
+}
+
+/* status.hostPaths: where each host-path volume of the pod resolves. */
+static void show_host_paths(json_object *pod, json_object *paths)
+{
+	if (paths && json_object_object_length(paths))
+		k8s_set(pod, "status.hostPaths", json_object_get(paths));
+	else
+		json_object_object_del(k8s_obj(pod, "status"), "hostPaths");
+}
+
+/* At start-up a running pod's host paths are set up again, as kubelet
+ * mounts them again after a reboot; one that fails sends the pod back to
+ * Pending with the cause. */
+static int recheck_host_paths(struct ctl *c, json_object *pod)
+{
+	struct host_paths h;
+	char why[2048];
+	int r = set_up_host_paths(c, pod, &h, why, sizeof why);
+	if (r < 0) {
+		show_host_paths(pod, NULL);
+		ctl_set_str(pod, "status.phase", "Pending");
+		ctl_event(c, pod, "Warning", "FailedMount", "%s", why);
+	} else
+		show_host_paths(pod, h.paths);
+	free_host_paths(&h);
+	return 0;
+}
+
 /* Set up every volume, or none: a pod that cannot have all of them stays
  * Pending with the cause, and nothing of it is half-made. */
 static int setup_pod_volumes(struct ctl *c, json_object *pod)
 {
 	json_object *vols = k8s_get(pod, "spec.volumes");
-	char why[512];
+	char why[2048];
+	struct host_paths h;
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
 		int bad = pod_volume_claim(vol) ? claim_problem(c, pod, vol, why, sizeof why) != NULL
@@ -212,6 +309,12 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 			return 0;
 		}
 	}
+	if (set_up_host_paths(c, pod, &h, why, sizeof why) < 0) {
+		free_host_paths(&h);
+		ctl_set_str(pod, "status.phase", "Pending");
+		ctl_event(c, pod, "Warning", "FailedMount", "%s", why);
+		return 0;
+	}
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
 		int r = k8s_get(vol, "emptyDir") ? make_empty_dir(c, pod, vol) : 0;
@@ -222,12 +325,16 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 		}
 		if (r < 0) {
 			remove_pod_volumes(c, pod);
+			undo_host_paths(&h);
+			free_host_paths(&h);
 			ctl_set_str(pod, "status.phase", "Pending");
 			ctl_event(c, pod, "Warning", "FailedMount", "volume \"%s\": cannot set it up: %s",
 			      k8s_str(vol, "name"), strerror(-r));
 			return 0;
 		}
 	}
+	show_host_paths(pod, h.paths);
+	free_host_paths(&h);
 	if (ctl_set_str(pod, "status.phase", "Running"))
 		ctl_event(c, pod, "Normal", "VolumesReady", "all volumes are set up under pods/%s/%s",
 		      ctl_ns_of(pod), ctl_name_of(pod));
@@ -240,6 +347,8 @@ int ctl_pod_step(struct ctl *c, json_object *pod)
 		remove_pod_volumes(c, pod);
 		return ctl_remove_object(c, pod);
 	}
+	if (ctl_running(pod) && c->startup)
+		recheck_host_paths(c, pod);
 	return ctl_running(pod) ? refresh_projections(c, pod) : setup_pod_volumes(c, pod);
 }
 

@@ -36,12 +36,6 @@ static int vs_not_found(const char *ns, const char *name, char *err, size_t errl
 	return -ENOENT;
 }
 
-static int pv_not_found(const char *name, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "persistentvolumes \"%s\" not found", name);
-	return -ENOENT;
-}
-
 /* status of a snapshot taken now of a volume of restore_size bytes */
 static void snapshot_set_ready(json_object *vs, uint64_t restore_size)
 {
@@ -102,7 +96,7 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 		return -EINVAL;
 	uint64_t src = volume_pv_tree(v, source_pv);
 	if (!src)
-		return pv_not_found(source_pv, err, errlen);
+		return volume_pv_without_tree(v, source_pv, "snapshot", err, errlen);
 	struct vtree *t = vfs_tree_get(v, src);
 	uint64_t capacity = t ? vfs_tree_capacity(t) : 0;
 	/* No writer is in flight while the rows are copied: every file is
@@ -254,7 +248,7 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t c
 {
 	uint64_t tree = volume_pv_tree(v, srcpv);
 	if (!tree)
-		return pv_not_found(srcpv, err, errlen);
+		return volume_pv_without_tree(v, srcpv, "clone", err, errlen);
 	struct vtree *t = vfs_tree_get(v, tree);
 	if (!capacity || (t && capacity < vfs_tree_capacity(t)))
 		capacity = t ? vfs_tree_capacity(t) : 0;

@@ -172,14 +172,21 @@ struct vfs_names {
 	int (*exists)(void *arg, const char *kind, const char *ns, const char *name);
 	/* The index-th volume of a pod (for kind Pod, next and next_ns list
 	 * pods by row): its name, and either the tree of an emptyDir or the
-	 * volume a claim is bound to (pv[0] = 0 and *tree = 0 while it is not
-	 * ready), or *projected for files served from meta.db (configMap,
-	 * secret, downwardAPI, projected). 0, or -ENOENT past the last. */
+	 * volume a claim is bound to, or for a hostPath volume its resolved
+	 * absolute host path (starting with '/', unlike a volume name) in pv
+	 * (pv[0] = 0 and *tree = 0 while it is not ready), or *projected for
+	 * files served from meta.db (configMap, secret, downwardAPI,
+	 * projected). 0, or -ENOENT past the last. */
 	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
 	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected);
 	/* The spec of a projected pod volume "POD/VOLUME" (new reference: its
 	 * versions and files), or NULL. */
 	json_object *(*pod_projection)(void *arg, const char *ns, const char *name);
+	/* A hostPath PersistentVolume (no tree; /pv/<name> is a symlink): its
+	 * resolved host path, 0 or -ENOENT; and the next one after row
+	 * `after` (0, or -ENOENT). */
+	int (*pv_host_path)(void *arg, const char *name, char *path, size_t len);
+	int (*next_host_pv)(void *arg, uint64_t after, char *name, size_t len, uint64_t *row);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

@@ -4,24 +4,30 @@
  * /snapshots/<ns>/<snapshot> (read-only trees), and /pvc/<ns>/<claim>, a
  * symlink to ../../pv/<volume> for every bound claim, and
  * /pods/<ns>/<pod>/<volume>: an emptyDir's own tree, or for a claim a
- * symlink to ../../../pv/<volume>. Names come from the
+ * symlink to ../../../pv/<volume>, or for a hostPath an absolute symlink
+ * to the resolved host path (as is /pv/<volume> of a hostPath
+ * PersistentVolume, which has no tree). Names come from the
  * objects in meta.db through the vfs_names callbacks, so they follow the
  * control plane at once; the kernel is told not to cache them.
  *
  * Inode numbers: fixed ones for /, /pv, /pvc, /pods, /snapshots; the
  * per-namespace directories and the claim links are numbered as they are
  * first seen, for the life of the mount, from one table of keys ("s:NS",
- * "c:NS", "l:NS/CLAIM", "p:NS", "P:NS/POD", "v:NS/POD/VOLUME").
+ * "c:NS", "l:NS/CLAIM", "p:NS", "P:NS/POD", "v:NS/POD/VOLUME", "H:PV").
  */
 #include "fs/vfs_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define KIND_PV "PersistentVolume"
 #define KIND_VS "VolumeSnapshot"
+/* readdir cookies of /pv past the trees' (tree ids stay below 2^24):
+ * hostPath volumes, by row. */
+#define HOST_PV_COOKIE (1LL << 32)
 
 static const struct {
 	const char *name;
@@ -139,10 +145,11 @@ static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, cons
 	}
 }
 
-/* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME". */
+/* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME", or
+ * the host path of a hostPath volume. */
 static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len)
 {
-	char k[VIRT_KEY_MAX], pv[256];
+	char k[VIRT_KEY_MAX], pv[PATH_MAX];
 	const char *ns, *pod, *vol;
 	uint64_t tree;
 	int projected;
@@ -150,8 +157,19 @@ static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len
 	if (split_key(k, &ns, &pod, &vol) < 0 ||
 	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected) < 0 || !pv[0])
 		return -ENOENT;
-	snprintf(buf, len, "../../../pv/%s", pv);
+	snprintf(buf, len, "%s%s", pv[0] == '/' ? "" : "../../../pv/", pv);
 	return 0;
+}
+
+/* The host path a hostPath PersistentVolume's /pv/<name> links to. */
+static int host_pv_target(struct vfs *v, const char *name, char *buf, size_t len)
+{
+	if (!v->names.pv_host_path)
+		return -ENOENT;
+	db_lock(v->db);
+	int r = v->names.pv_host_path(v->names.arg, name, buf, len);
+	db_unlock(v->db);
+	return r;
 }
 
 /* --- claims --- */
@@ -174,12 +192,18 @@ static int claim_target(struct vfs *v, const char *key, char *buf, size_t len)
 
 static int link_target(struct vfs *v, char type, const char *key, char *buf, size_t len)
 {
-	return type == 'v' ? pod_link_target(v, key, buf, len) : claim_target(v, key, buf, len);
+	return type == 'v' ? pod_link_target(v, key, buf, len)
+	       : type == 'H' ? host_pv_target(v, key, buf, len) : claim_target(v, key, buf, len);
+}
+
+static int is_link_type(char type)
+{
+	return type == 'l' || type == 'v' || type == 'H';
 }
 
 static int link_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e)
 {
-	char target[300];
+	char target[PATH_MAX];
 	int r = link_target(v, type, key, target, sizeof target);
 	if (r < 0)
 		return r;
@@ -199,7 +223,7 @@ int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if (type == 'S')
 		return proj_readlink(v, key, buf, len);
-	if (type != 'l' && type != 'v')
+	if (!is_link_type(type))
 		return -EINVAL;
 	return link_target(v, type, key, buf, len);
 }
@@ -208,7 +232,7 @@ void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 {
 	char key[VIRT_KEY_MAX];
 	char type = virt_numbered_key(v, ino, key, sizeof key);
-	if ((type == 'l' || type == 'v') && link_entry(v, ino, type, key, e) == 0)
+	if (is_link_type(type) && link_entry(v, ino, type, key, e) == 0)
 		return;
 	if (strchr("RDFS", type ? type : 'x') && proj_entry(v, ino, type, key, e) == 0)
 		return;
@@ -222,7 +246,7 @@ int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len)
 	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if (type == 'F')
 		return proj_open(v, key, flags, data, len);
-	return type == 'l' || type == 'v' || type == 'S' ? -ELOOP : -EISDIR;
+	return is_link_type(type) || type == 'S' ? -ELOOP : -EISDIR;
 }
 
 /* --- lookup --- */
@@ -244,6 +268,17 @@ static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, c
 	reply_entry(v, n, e);
 	e->entry_timeout = 0;
 	return 0;
+}
+
+/* /pv/<name>: a volume's root, or a hostPath volume's link. */
+static int lookup_pv(struct vfs *v, const char *name, struct vfs_entry *e)
+{
+	char target[PATH_MAX];
+	int r = lookup_object_root(v, KIND_PV, "", name, e);
+	if (r != -ENOENT || host_pv_target(v, name, target, sizeof target) < 0)
+		return r;
+	uint64_t ino = virt_numbered_ino(v, 'H', name);
+	return ino ? link_entry(v, ino, 'H', name, e) : -ENOSPC;
 }
 
 static int ns_has_objects(struct vfs *v, const char *kind, const char *ns)
@@ -297,11 +332,11 @@ static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vf
 	return 0;
 }
 
-/* A pod's volume: an emptyDir's root, or a claim's link. */
+/* A pod's volume: an emptyDir's root, or a claim's or hostPath's link. */
 static int lookup_pod_volume(struct vfs *v, const char *podkey, const char *name,
                              struct vfs_entry *e)
 {
-	char k[VIRT_KEY_MAX], pv[256], key[VIRT_KEY_MAX + 512];
+	char k[VIRT_KEY_MAX], pv[PATH_MAX], key[VIRT_KEY_MAX + 512];
 	const char *ns, *pod;
 	uint64_t tree;
 	int projected;
@@ -339,7 +374,7 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 		return -ENOENT;
 	}
 	if (parent == VINO_PV)
-		return lookup_object_root(v, KIND_PV, "", name, e);
+		return lookup_pv(v, name, e);
 	if (parent == VINO_SNAPSHOTS)
 		return lookup_nsdir(v, 's', KIND_VS, name, e);
 	if (parent == VINO_PVC)
@@ -363,9 +398,9 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 
 /* Cookies: 1 after ".", 2 after "..", then 2 + the object's tree id (or
  * its row for claims), so a listing resumes correctly even while entries
- * are added or removed. */
-static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
-                           vfs_fill_fn fill, void *arg)
+ * are added or removed. 1 when the buffer is full. */
+static int list_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
+                        vfs_fill_fn fill, void *arg)
 {
 	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, id;
 	char name[256], key[VIRT_KEY_MAX + 512];
@@ -382,8 +417,35 @@ static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int6
 		uint64_t ino = links ? virt_numbered_ino(v, 'l', key) : pods ? virt_numbered_ino(v, 'P', key)
 		                                                 : VFS_INO(id, 1);
 		if (ino && fill_dir_type(fill, arg, name, ino, links ? S_IFLNK : S_IFDIR, (int64_t)id + 2))
-			return 0;
+			return 1;
 		after = id;
+	}
+}
+
+static int readdir_objects(struct vfs *v, const char *kind, const char *ns, int64_t off,
+                           vfs_fill_fn fill, void *arg)
+{
+	list_objects(v, kind, ns, off, fill, arg);
+	return 0;
+}
+
+/* /pv: the volumes with trees, then the hostPath volumes (links). */
+static int readdir_pvs(struct vfs *v, int64_t off, vfs_fill_fn fill, void *arg)
+{
+	char name[256];
+	uint64_t row = off > HOST_PV_COOKIE ? (uint64_t)(off - HOST_PV_COOKIE) : 0;
+	if (off < HOST_PV_COOKIE && list_objects(v, KIND_PV, "", off, fill, arg))
+		return 0;
+	for (;;) {
+		db_lock(v->db);
+		int r = v->names.next_host_pv ? v->names.next_host_pv(v->names.arg, row, name, sizeof name, &row)
+		                              : -ENOENT;
+		db_unlock(v->db);
+		if (r < 0)
+			return 0;
+		uint64_t ino = virt_numbered_ino(v, 'H', name);
+		if (ino && fill_dir_type(fill, arg, name, ino, S_IFLNK, HOST_PV_COOKIE + (int64_t)row))
+			return 0;
 	}
 }
 
@@ -412,7 +474,7 @@ static int readdir_namespaces(struct vfs *v, char type, const char *kind, int64_
 /* A pod's volumes that are ready, in spec order; the cookie is 3 + index. */
 static int readdir_pod(struct vfs *v, const char *podkey, int64_t off, vfs_fill_fn fill, void *arg)
 {
-	char k[VIRT_KEY_MAX], name[256], pv[256], key[VIRT_KEY_MAX + 512];
+	char k[VIRT_KEY_MAX], name[256], pv[PATH_MAX], key[VIRT_KEY_MAX + 512];
 	const char *ns, *pod;
 	snprintf(k, sizeof k, "%s", podkey);
 	if (split_key(k, &ns, &pod, NULL) < 0 || !v->names.pod_volume)
@@ -445,7 +507,7 @@ int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, voi
 		return 0;
 	}
 	if (ino == VINO_PV)
-		return readdir_objects(v, KIND_PV, "", off, fill, arg);
+		return readdir_pvs(v, off, fill, arg);
 	if (ino == VINO_SNAPSHOTS)
 		return readdir_namespaces(v, 's', KIND_VS, off, fill, arg);
 	if (ino == VINO_PVC)

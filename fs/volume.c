@@ -89,9 +89,15 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 	*tree = 0;
 	*projected = 0;
 	pv[0] = 0;
+	json_object *host = json_object_object_get(json_object_object_get(json_object_object_get(o,
+	                                           "status"), "hostPaths"), name);
 	if (claim) {
 		if (claim_volume(db, ns, json_object_get_string(claim), pv, pvlen) < 0)
 			pv[0] = 0;
+	} else if (json_object_object_get_ex(vol, "hostPath", NULL)) {
+		/* the resolved host path, once the pod's volumes are set up */
+		if (json_object_is_type(host, json_type_string))
+			snprintf(pv, pvlen, "%s", json_object_get_string(host));
 	} else {
 		char key[600];
 		snprintf(key, sizeof key, "%s/%s", pod, name);
@@ -151,11 +157,44 @@ static int object_next_ns(void *arg, const char *kind, const char *after, char *
 	return r;
 }
 
+#define HOST_PV "kind='PersistentVolume' AND tree IS NULL AND " \
+	"json_extract(body, '$.status.hostPath') IS NOT NULL"
+
+static int pv_host_path(void *arg, const char *name, char *path, size_t len)
+{
+	sqlite3_stmt *st = db_prep(arg, "SELECT json_extract(body, '$.status.hostPath') FROM objects "
+	                                "WHERE " HOST_PV " AND namespace='' AND name=?");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(path, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+	}
+	db_finish(st);
+	return r;
+}
+
+static int next_host_pv(void *arg, uint64_t after, char *name, size_t len, uint64_t *row)
+{
+	sqlite3_stmt *st = db_prep(arg, "SELECT name, rowid FROM objects WHERE " HOST_PV
+	                                " AND rowid > ? ORDER BY rowid LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)after);
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		*row = (uint64_t)sqlite3_column_int64(st, 1);
+		r = 0;
+	}
+	db_finish(st);
+	return r;
+}
+
 void volume_install_names(struct vfs *v)
 {
 	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
 	                      .claim_volume = claim_volume, .exists = object_exists,
 	                      .pod_volume = pod_volume, .pod_projection = pod_projection,
+	                      .pv_host_path = pv_host_path, .next_host_pv = next_host_pv,
 	                      .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 }
@@ -260,6 +299,24 @@ static int not_found(const char *name, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+int volume_pv_without_tree(struct vfs *v, const char *name, const char *what, char *err,
+                           size_t errlen)
+{
+	db_lock(vfs_db(v));
+	json_object *o = obj_get(vfs_db(v), KIND_PV, "", name, NULL);
+	db_unlock(vfs_db(v));
+	json_object *host = json_object_object_get(json_object_object_get(o, "spec"), "hostPath");
+	int r = not_found(name, err, errlen);
+	if (host) {
+		snprintf(err, errlen, "cannot %s persistentvolume \"%s\": it is a hostPath volume (its data "
+		         "is on the host at %s, outside volfs)", what, name,
+		         json_object_get_string(json_object_object_get(host, "path")));
+		r = -EINVAL;
+	}
+	json_object_put(o);
+	return r;
+}
+
 int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
                               char *err, size_t errlen)
 {
@@ -343,10 +400,12 @@ int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_ob
 		r = db_begin(db);
 	if (r == 0) {
 		set_capacity_in_body(body, capacity);
-		sqlite3_stmt *st = db_prep(db, "UPDATE trees SET capacity=? WHERE id=?");
-		sqlite3_bind_int64(st, 1, (int64_t)capacity);
-		sqlite3_bind_int64(st, 2, (int64_t)tree);
-		r = db_step_done(db, st);
+		if (tree) { /* a hostPath volume has none: its capacity is not enforced */
+			sqlite3_stmt *st = db_prep(db, "UPDATE trees SET capacity=? WHERE id=?");
+			sqlite3_bind_int64(st, 1, (int64_t)capacity);
+			sqlite3_bind_int64(st, 2, (int64_t)tree);
+			r = db_step_done(db, st);
+		}
 		if (r == 0)
 			r = obj_update(db, KIND_PV, "", name, body);
 		if (r == 0) {
@@ -357,7 +416,7 @@ int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_ob
 			event_add(db, KIND_PV, "", name, "Normal", "Resized", msg);
 		}
 		r = finish_txn(db, r);
-		if (r == 0)
+		if (r == 0 && tree)
 			r = vfs_tree_set_capacity(v, tree, capacity);
 		if (r < 0)
 			snprintf(err, errlen, "cannot resize \"%s\": %s", name, strerror(-r));

@@ -40,6 +40,10 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_ob
  * writers in flight. */
 int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
                               char *err, size_t errlen);
+/* Why a volume has no tree to copy: not found, or (-EINVAL) a hostPath
+ * volume, whose data is the host's; `what` is the verb ("snapshot"). */
+int volume_pv_without_tree(struct vfs *v, const char *name, const char *what, char *err,
+                           size_t errlen);
 int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen);
 int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
                      char *err, size_t errlen);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "meta/configdata.h"
+#include "meta/hostpath.h"
 #include "meta/names.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
@@ -650,8 +651,9 @@ static const char *const VOLUME_SOURCES[] = {
 	"vsphereVolume", NULL
 };
 
-/* A volume source is kept (volfs serves the data itself) but must be
- * one object, as the API server requires. */
+/* A volume source is kept (volfs serves the data itself, except for
+ * hostPath, served from the host) but must be one object, as the API
+ * server requires. */
 static int check_volume_source(struct check *c, json_object *spec)
 {
 	int sources = 0, r;
@@ -665,6 +667,8 @@ static int check_volume_source(struct check *c, json_object *spec)
 	}
 	if (sources > 1)
 		return fail(c, "spec: Forbidden: may not specify more than 1 volume type");
+	if (member(spec, "hostPath"))
+		return hostpath_validate(member(spec, "hostPath"), "spec.hostPath", c->err, c->errlen);
 	return 0;
 }
 

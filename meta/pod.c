@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/names.h"
 #include "meta/projection.h"
@@ -31,7 +32,7 @@ static int is_array(json_object *o)
 }
 
 static const char *const UNSERVED[] = {
-	"hostPath", "nfs", "csi", "ephemeral",
+	"nfs", "csi", "ephemeral",
 };
 
 /* Exactly one source per volume, of a type this volfs serves. */
@@ -40,16 +41,22 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 	for (size_t i = 0; i < sizeof UNSERVED / sizeof UNSERVED[0]; i++)
 		if (k8s_get(vol, UNSERVED[i]))
 			return fail(err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
-			            "volumes yet (emptyDir, persistentVolumeClaim, configMap, secret, "
-			            "downwardAPI and projected are served)", at, UNSERVED[i], UNSERVED[i]);
+			            "volumes yet (emptyDir, hostPath, persistentVolumeClaim, configMap, "
+			            "secret, downwardAPI and projected are served)", at, UNSERVED[i], UNSERVED[i]);
 	json_object *ed = k8s_get(vol, "emptyDir"), *pvc = k8s_get(vol, "persistentVolumeClaim");
+	json_object *host = k8s_get(vol, "hostPath");
 	int projected = projection_is(vol);
-	if (!!ed + !!pvc + projected != 1)
+	if (!!ed + !!pvc + !!host + projected != 1)
 		return fail(err, errlen, "%s: Required value: exactly one volume source "
-		            "(emptyDir, persistentVolumeClaim, configMap, secret, downwardAPI or "
-		            "projected)", at);
+		            "(emptyDir, hostPath, persistentVolumeClaim, configMap, secret, downwardAPI "
+		            "or projected)", at);
 	if (projected)
 		return projection_validate(vol, at, err, errlen);
+	if (host) {
+		char hat[96];
+		snprintf(hat, sizeof hat, "%s.hostPath", at);
+		return hostpath_validate(host, hat, err, errlen);
+	}
 	if (pvc) {
 		const char *claim = k8s_str(pvc, "claimName");
 		char why[256];

@@ -3,11 +3,11 @@
  * volumes and containers' volumeMounts, the fields a Pod may not change,
  * and reading its volumes back. Pure functions on json-c objects.
  *
- * This volfs serves emptyDir (on disk, with sizeLimit),
- * persistentVolumeClaim, and the projected types configMap, secret,
- * downwardAPI and projected (their rules are in meta/projection.h). The
- * other types (hostPath, nfs, csi, ephemeral, emptyDir medium Memory) are
- * refused by name until they are served.
+ * This volfs serves emptyDir (on disk, with sizeLimit), hostPath (its
+ * rules are in meta/hostpath.h), persistentVolumeClaim, and the projected
+ * types configMap, secret, downwardAPI and projected (their rules are in
+ * meta/projection.h). The other types (nfs, csi, ephemeral, emptyDir
+ * medium Memory) are refused by name until they are served.
  */
 #ifndef VOLFS_META_POD_H
 #define VOLFS_META_POD_H
