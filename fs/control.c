@@ -323,6 +323,9 @@ static json_object *claim_snapshot(struct vfs *v, json_object *req, const char *
 	/* The shortcut snapshots a claim that is there now; a manifest may
 	 * name one that comes later. */
 	int r = api_get(v, "PersistentVolumeClaim", ns, source, &items, err, sizeof err);
+	const char *pv = r == 0 ? k8s_str(json_object_array_get_idx(items, 0), "spec.volumeName") : NULL;
+	if (pv && !volume_pv_tree(v, pv) && volume_pv_without_tree(v, pv, "snapshot", err, sizeof err) == -EINVAL)
+		r = -EINVAL; /* a hostPath volume: its data is not volfs's to copy */
 	json_object_put(items);
 	if (r < 0)
 		return answer_error(r, err);

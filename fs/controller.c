@@ -223,13 +223,12 @@ static int claim_ref_uid_matches(json_object *pv, json_object *pvc)
 }
 
 /* A hostPath volume's data is the host's: volfs never deletes it (the
- * hostPath deleter of Kubernetes would only do it under /tmp). */
-static void keep_host_data(struct ctl *c, json_object *pv)
+ * hostPath deleter of Kubernetes would only do it under /tmp). The
+ * volume's events go with it, so the daemon's log says so. */
+static void keep_host_data(json_object *pv)
 {
 	const char *at = k8s_str(pv, "status.hostPath");
 	at = at ? at : hostpath_of_pv(pv);
-	ctl_event(c, pv, "Normal", "HostDataKept", "persistentvolume %s deleted; its data on the host at "
-	          "%s stays (volfs never deletes host paths)", ctl_name_of(pv), at);
 	fprintf(stderr, "volfs: persistentvolume %s deleted; its data on the host at %s stays\n",
 	        ctl_name_of(pv), at);
 }
@@ -238,7 +237,7 @@ static int delete_volume(struct ctl *c, json_object *pv)
 {
 	char err[512];
 	if (hostpath_of_pv(pv))
-		keep_host_data(c, pv);
+		keep_host_data(pv);
 	int r = volume_pv_delete(c->v, ctl_name_of(pv), err, sizeof err);
 	if (r < 0 && r != -ENOENT) {
 		ctl_event(c, pv, "Warning", "VolumeFailedDelete", "%s", err);

@@ -200,7 +200,9 @@ static int create_below(const char *norm, const char *base, const char *rest, in
 		p += n + !last;
 		if (last && file) {
 			int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (fd < 0 && errno != EEXIST)
+			struct stat st;
+			if (fd < 0 && (errno != EEXIST || (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			                                   S_ISLNK(st.st_mode))))
 				r = blocked(norm, at, dfd, name, errno, err, errlen);
 			else if (fd < 0) {
 				r = 0; /* made meanwhile: the type check judges it */
