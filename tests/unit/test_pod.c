@@ -83,7 +83,10 @@ static void test_projected_types_pass(void **state)
 static void test_refusals_name_the_field(void **state)
 {
 	(void)state;
-	expect("[{'name':'h','hostPath':{'path':'/'}}]", "[]", "spec.volumes[0].hostPath");
+	expect("[{'name':'h','hostPath':{'path':'var/log'}}]", "[]",
+	       "spec.volumes[0].hostPath.path: Invalid value: \"var/log\": must be an absolute path");
+	expect("[{'name':'h','hostPath':{'path':'/a','type':'Dir'}}]", "[]",
+	       "spec.volumes[0].hostPath.type: Unsupported value: \"Dir\"");
 	expect("[{'name':'n','nfs':{'server':'s','path':'/'}}]", "[]", "spec.volumes[0].nfs: Unsupported value");
 	expect("[{'name':'m','emptyDir':{'medium':'Memory'}}]", "[]", "spec.volumes[0].emptyDir.medium");
 	expect("[{'name':'s','emptyDir':{'sizeLimit':'10Gx'}}]", "[]", "spec.volumes[0].emptyDir.sizeLimit");
