@@ -474,7 +474,8 @@ int volume_pv_describe(struct vfs *v, const char *name, json_object **out, char 
 	*out = json_object_new_object();
 	json_object_object_add(*out, "object", o);
 	json_object_object_add(*out, "events", events);
-	json_object_object_add(*out, "usage", usage_of(v, tree));
+	if (tree) /* a hostPath volume's space is the host's */
+		json_object_object_add(*out, "usage", usage_of(v, tree));
 	return 0;
 }
 

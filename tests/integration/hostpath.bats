@@ -318,6 +318,17 @@ EOF
     [ "$(stat -f -c '%b %S' "$MNT/pv/hp/")" = "$(stat -f -c '%b %S' "$HOST/data")" ]
     run volctl df
     refute_output --partial hp
+    run volctl describe pv hp
+    assert_output --partial "Path:  $HOST/data/pv"
+    refute_output --partial 'Used:'
+    # a restart sets it up again and keeps the chain
+    volfs_stop
+    volfs_launch --hostpath-allow "$HOST/data"
+    [ "$(phase pv hp)" = Bound ]
+    [ "$(phase pod web)" = Running ]
+    [ "$(cat "$MNT/pods/default/web/d/table")" = row ]
+    run volctl check
+    assert_success
 }
 
 @test "snapshots and clones of a hostPath-backed claim are refused with the reason" {
