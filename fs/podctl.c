@@ -276,7 +276,7 @@ static void show_host_paths(json_object *pod, json_object *paths)
 /* At start-up a running pod's host paths are set up again, as kubelet
  * mounts them again after a reboot; one that fails sends the pod back to
  * Pending with the cause. */
-static int recheck_host_paths(struct ctl *c, json_object *pod)
+static void recheck_host_paths(struct ctl *c, json_object *pod)
 {
 	struct host_paths h;
 	char why[2048];
@@ -288,7 +288,6 @@ static int recheck_host_paths(struct ctl *c, json_object *pod)
 	} else
 		show_host_paths(pod, h.paths);
 	free_host_paths(&h);
-	return 0;
 }
 
 /* Set up every volume, or none: a pod that cannot have all of them stays
@@ -347,8 +346,11 @@ int ctl_pod_step(struct ctl *c, json_object *pod)
 		remove_pod_volumes(c, pod);
 		return ctl_remove_object(c, pod);
 	}
-	if (ctl_running(pod) && c->startup)
+	if (ctl_running(pod) && c->startup) {
 		recheck_host_paths(c, pod);
+		if (!ctl_running(pod))
+			return 0;
+	}
 	return ctl_running(pod) ? refresh_projections(c, pod) : setup_pod_volumes(c, pod);
 }
 
