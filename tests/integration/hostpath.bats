@@ -416,3 +416,41 @@ EOF
     assert_failure
     assert_output --partial 'spec.hostPath.type: Unsupported value: "Sock"'
 }
+
+@test "a prefix given through a symlink is canonicalised: both spellings of a path are allowed" {
+    ln -s "$HOST/data" "$HOST/alias"
+    volfs_stop
+    volfs_launch --hostpath-allow "$HOST/alias" --hostpath-allow "$HOST/outside"
+    host_pod a "$HOST/alias/x" DirectoryOrCreate
+    [ "$(phase pod a)" = Running ]
+    [ "$(readlink "$MNT/pods/default/a/h")" = "$HOST/data/x" ]
+    host_pod b "$HOST/outside" Directory
+    [ "$(phase pod b)" = Running ]
+    run host_pod c "$HOST/data2" Directory
+    assert_failure
+    assert_output --partial "(--hostpath-allow $HOST/data, $HOST/outside)"
+}
+
+@test "a bound hostPath volume whose path is gone at start-up loses its link; its pod goes Pending" {
+    mkdir "$HOST/data/vol"
+    hostpv hp "$HOST/data/vol" Directory
+    claim data
+    pod web "    - {name: d, persistentVolumeClaim: {claimName: data}}"
+    [ "$(phase pod web)" = Running ]
+    volfs_stop
+    rmdir "$HOST/data/vol"
+    volfs_launch --hostpath-allow "$HOST/data"
+    [ "$(phase pv hp)" = Bound ]
+    [ ! -e "$MNT/pv/hp" ]
+    run volctl describe pv hp
+    assert_output --partial "hostPath $HOST/data/vol doesn't exist"
+    [ "$(phase pod web)" = Pending ]
+    run volctl describe pod web
+    assert_output --partial "volume \"d\": hostPath $HOST/data/vol doesn't exist"
+    # it comes back with the directory
+    mkdir "$HOST/data/vol"
+    volfs_stop
+    volfs_launch --hostpath-allow "$HOST/data"
+    [ "$(readlink "$MNT/pv/hp")" = "$HOST/data/vol" ]
+    [ "$(phase pod web)" = Running ]
+}
