@@ -127,10 +127,18 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
 
-/* Trees (used by the volume layer). */
+/* Trees (used by the volume layer). A tree of kind VFS_KIND_MEMORY keeps
+ * its files' contents in RAM only (an emptyDir with medium: Memory): it
+ * is not bounded by the host disk, and a restart finds it empty. */
+#define VFS_KIND_MEMORY "memory"
 int vfs_tree_attach(struct vfs *v, uint64_t tree_id, const char *kind, uint64_t capacity,
                     int readonly);
 void vfs_tree_detach(struct vfs *v, uint64_t tree_id);
+/* After detaching: let go of the data objects that inodes of the tree the
+ * kernel still remembers hold, so that its files' space (a memory tree's
+ * RAM, a volume's host files) is freed now, not when the kernel forgets
+ * them. Takes the inodes' locks: call without the db lock. */
+void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id);
 struct vtree *vfs_tree_get(struct vfs *v, uint64_t tree_id);
 uint64_t vfs_tree_used_bytes(struct vtree *t);
 uint64_t vfs_tree_capacity(struct vtree *t);

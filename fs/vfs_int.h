@@ -31,6 +31,7 @@ struct vtree {
 	_Atomic int64_t used_blocks;
 	uint64_t next_ino; /* db locked */
 	int readonly;
+	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
 	pthread_rwlock_t gate;
 	struct vtree *next;
@@ -112,6 +113,7 @@ int host_space_ok(struct vfs *v, uint64_t blocks);
 void tree_unreserve(struct vtree *t, uint64_t blocks);
 void tree_account(struct vtree *t, int64_t delta);
 int tree_load_all(struct vfs *v);
+int tree_empty_memory_trees(struct vfs *v);
 void tree_free_all(struct vfs *v);
 
 /* dir.c */

@@ -298,6 +298,7 @@ int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, c
 		snprintf(err, errlen, "cannot delete \"%s\": %s", name, strerror(-r));
 		return r;
 	}
+	vfs_tree_drop_data(v, tree);
 	store_reap(vfs_store(v));
 	return 0;
 }

@@ -60,9 +60,9 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 		return 0;
 	}
 	const char *medium = k8s_str(ed, "medium");
-	if (medium && *medium)
-		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": volfs serves "
-		            "emptyDir on disk only for now", at, medium);
+	if (medium && *medium && strcmp(medium, "Memory"))
+		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": supported "
+		            "values: \"\", \"Memory\"", at, medium);
 	json_object *limit = k8s_get(ed, "sizeLimit");
 	if (limit) {
 		uint64_t bytes;
@@ -161,6 +161,35 @@ int pod_check_update(json_object *stored, json_object *updated, char *err, size_
 		return fail(err, errlen, "spec: Forbidden: pod updates may not change fields other than "
 		            "metadata (volfs: delete and re-create the pod)");
 	return 0;
+}
+
+int pod_volume_in_memory(json_object *volume)
+{
+	const char *medium = k8s_str(volume, "emptyDir.medium");
+	return medium && !strcmp(medium, "Memory");
+}
+
+/* kubelet's calculateEmptyDirMemorySize: the node's allocatable memory,
+ * lowered to the pod's memory limit when every container has one, and to
+ * the volume's sizeLimit when that is lower still. */
+uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t node_bytes)
+{
+	uint64_t size = node_bytes, pod_limit = 0;
+	json_object *cs = k8s_get(pod, "spec.containers");
+	for (size_t i = 0; is_array(cs) && i < json_object_array_length(cs); i++) {
+		uint64_t limit = k8s_bytes(json_object_array_get_idx(cs, i), "resources.limits.memory");
+		if (!limit) {
+			pod_limit = 0;
+			break;
+		}
+		pod_limit += limit;
+	}
+	if (pod_limit && pod_limit < size)
+		size = pod_limit;
+	uint64_t limit = k8s_bytes(volume, "emptyDir.sizeLimit");
+	if (limit && limit < size)
+		size = limit;
+	return size;
 }
 
 const char *pod_volume_claim(json_object *volume)

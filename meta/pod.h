@@ -3,10 +3,10 @@
  * volumes and containers' volumeMounts, the fields a Pod may not change,
  * and reading its volumes back. Pure functions on json-c objects.
  *
- * This volfs serves emptyDir (on disk, with sizeLimit),
+ * This volfs serves emptyDir (on disk or in memory, with sizeLimit),
  * persistentVolumeClaim, and the projected types configMap, secret,
  * downwardAPI and projected (their rules are in meta/projection.h). The
- * other types (hostPath, nfs, csi, ephemeral, emptyDir medium Memory) are
+ * other types (hostPath, nfs, csi, ephemeral) are
  * refused by name until they are served.
  */
 #ifndef VOLFS_META_POD_H
@@ -21,6 +21,14 @@ int pod_validate(json_object *pod, char *err, size_t errlen);
 /* A Pod's spec is immutable here (Kubernetes allows a few fields, none of
  * them about storage). */
 int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen);
+
+/* Is the volume an emptyDir with medium: Memory? */
+int pod_volume_in_memory(json_object *volume);
+/* The size of a memory emptyDir, as kubelet computes it: the smallest of
+ * node_bytes (the node's allocatable memory), the pod's memory limit (the
+ * sum of its containers' limits.memory, when every one has one) and the
+ * volume's sizeLimit. */
+uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t node_bytes);
 
 /* The claim a pod volume uses (NULL if it is not a persistentVolumeClaim). */
 const char *pod_volume_claim(json_object *volume);
