@@ -57,6 +57,8 @@ static void expect(const char *vols, const char *mounts, const char *want)
 static void test_served_volumes_pass(void **state)
 {
 	(void)state;
+	expect("[{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'64Mi'}},{'name':'n','emptyDir':{'medium':''}}]",
+	       "[{'name':'m','mountPath':'/m'}]", NULL);
 	expect("[{'name':'a','emptyDir':{}},{'name':'b','emptyDir':{'sizeLimit':'1Gi'}},"
 	       "{'name':'c','persistentVolumeClaim':{'claimName':'data','readOnly':true}}]",
 	       "[{'name':'a','mountPath':'/a'},{'name':'c','mountPath':'/c','subPath':'x/y'}]", NULL);
@@ -85,7 +87,8 @@ static void test_refusals_name_the_field(void **state)
 	(void)state;
 	expect("[{'name':'h','hostPath':{'path':'/'}}]", "[]", "spec.volumes[0].hostPath");
 	expect("[{'name':'n','nfs':{'server':'s','path':'/'}}]", "[]", "spec.volumes[0].nfs: Unsupported value");
-	expect("[{'name':'m','emptyDir':{'medium':'Memory'}}]", "[]", "spec.volumes[0].emptyDir.medium");
+	expect("[{'name':'m','emptyDir':{'medium':'HugePages'}}]", "[]",
+	       "spec.volumes[0].emptyDir.medium: Unsupported value: \"HugePages\"");
 	expect("[{'name':'s','emptyDir':{'sizeLimit':'10Gx'}}]", "[]", "spec.volumes[0].emptyDir.sizeLimit");
 	expect("[{'name':'a','emptyDir':{}},{'name':'a','emptyDir':{}}]", "[]",
 	       "spec.volumes[1].name: Duplicate value");
@@ -123,6 +126,38 @@ static void test_spec_is_immutable(void **state)
 	json_object_put(c);
 }
 
+/* kubelet: node allocatable, lowered to the pod's memory limit (only when
+ * every container has one), lowered to sizeLimit. */
+static void test_memory_dir_size(void **state)
+{
+	(void)state;
+	const uint64_t Mi = 1 << 20, node = 1024 * Mi;
+	json_object *vol = J("{'name':'m','emptyDir':{'medium':'Memory'}}");
+	json_object *small = J("{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'8Mi'}}");
+	json_object *big = J("{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'4Gi'}}");
+	json_object *both = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'100Mi'}}},"
+	                      "{'name':'b','resources':{'limits':{'memory':'28Mi'}}}]}}");
+	json_object *one = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'100Mi'}}},"
+	                     "{'name':'b'}]}}");
+	json_object *huge = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'8Gi'}}}]}}");
+	assert_true(pod_volume_in_memory(vol));
+	json_object *disk = J("{'name':'d','emptyDir':{'sizeLimit':'1Gi'}}");
+	assert_false(pod_volume_in_memory(disk));
+	json_object_put(disk);
+	assert_int_equal(pod_memory_dir_size(one, vol, node), node);     /* one has no limit */
+	assert_int_equal(pod_memory_dir_size(both, vol, node), 128 * Mi); /* sum of the limits */
+	assert_int_equal(pod_memory_dir_size(huge, vol, node), node);     /* never above the node */
+	assert_int_equal(pod_memory_dir_size(both, small, node), 8 * Mi);
+	assert_int_equal(pod_memory_dir_size(both, big, node), 128 * Mi); /* sizeLimit only lowers */
+	assert_int_equal(pod_memory_dir_size(one, big, node), node);
+	json_object_put(vol);
+	json_object_put(small);
+	json_object_put(big);
+	json_object_put(both);
+	json_object_put(one);
+	json_object_put(huge);
+}
+
 static void test_uses_claim(void **state)
 {
 	(void)state;
@@ -150,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_containers_required),
 		cmocka_unit_test(test_spec_is_immutable),
 		cmocka_unit_test(test_uses_claim),
+		cmocka_unit_test(test_memory_dir_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
