@@ -199,6 +199,7 @@ void vnode_put(struct vfs *v, struct vnode *n)
 
 void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return;
 	pthread_mutex_lock(&v->itab_lock);

@@ -301,6 +301,8 @@ static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
  * disk, so df never promises room the state directory does not have. */
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 {
+	int alias = VFS_IS_ALIAS(ino);
+	ino = VFS_REAL_INO(ino);
 	struct statvfs host;
 	if (statvfs(v->state_dir, &host) < 0)
 		return -errno;
@@ -327,7 +329,7 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 	uint64_t inodes = tree_inode_count(v, t->id);
 	sv->f_ffree = sv->f_favail = free_blocks;
 	sv->f_files = inodes + free_blocks;
-	if (t->readonly)
+	if (t->readonly || alias)
 		sv->f_flag |= ST_RDONLY;
 	return 0;
 }

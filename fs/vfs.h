@@ -27,6 +27,16 @@
 #include "fs/store.h"
 #include "meta/db.h"
 
+/* A read-only alias of a tree (a pod's readOnly or ReadOnlyMany claim
+ * under MOUNT/pods): the same inodes with this bit set in their numbers.
+ * Every operation takes the real inode; lookups and listings under an
+ * alias give alias numbers, so the kernel never leaves it; every change
+ * through one fails with EROFS. Lookup counts are the real inode's (the
+ * kernel's forget of an alias number drops them). */
+#define VFS_ALIAS_BIT (1ULL << 63)
+#define VFS_IS_ALIAS(ino) (((ino) & VFS_ALIAS_BIT) != 0)
+#define VFS_REAL_INO(ino) ((ino) & ~VFS_ALIAS_BIT)
+
 #define VFS_TREE_SHIFT 40
 #define VFS_LOCAL_MASK ((1ULL << VFS_TREE_SHIFT) - 1)
 #define VFS_INO(tree, local) (((uint64_t)(tree) << VFS_TREE_SHIFT) | (local))
@@ -182,9 +192,13 @@ struct vfs_names {
 	 * pods by row): its name, and either the tree of an emptyDir or the
 	 * volume a claim is bound to (pv[0] = 0 and *tree = 0 while it is not
 	 * ready), or *projected for files served from meta.db (configMap,
-	 * secret, downwardAPI, projected). 0, or -ENOENT past the last. */
+	 * secret, downwardAPI, projected). *readonly: a claim the pod may only
+	 * read (readOnly: true, or a claim whose only access mode is
+	 * ReadOnlyMany), shown as a read-only alias of the volume. 0, or
+	 * -ENOENT past the last. */
 	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
-	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected);
+	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected,
+	                  int *readonly);
 	/* The spec of a projected pod volume "POD/VOLUME" (new reference: its
 	 * versions and files), or NULL. */
 	json_object *(*pod_projection)(void *arg, const char *ns, const char *name);

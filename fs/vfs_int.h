@@ -138,6 +138,7 @@ int proj_open(struct vfs *v, const char *key, int flags, char **data, size_t *le
 
 /* dir.c, shared with virt.c */
 void entry_of(struct vnode *n, struct vfs_entry *e);
+void alias_entry(struct vfs_entry *e); /* make e's numbers alias numbers */
 int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e);
 int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
                   int64_t next);
