@@ -22,6 +22,23 @@ int pod_validate(json_object *pod, char *err, size_t errlen);
  * them about storage). */
 int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen);
 
+/* A volumeMount's subPath as the API server accepts it: relative, no ".."
+ * element. 0, or -EINVAL with the reason in err. */
+int pod_subpath_check(const char *sub, char *err, size_t errlen);
+/* Is path (resolved, absolute) root itself or below it? */
+int path_is_within(const char *root, const char *path);
+/* kubectl exec's container: the one named, or with name NULL the first
+ * (*defaulted set when there are others). NULL with err if there is none. */
+json_object *pod_container(json_object *pod, const char *name, int *defaulted, char *err,
+                           size_t errlen);
+/* "app, sidecar": the pod's container names. */
+void pod_container_names(json_object *pod, char *buf, size_t len);
+/* The pod's volume of that name, or NULL. */
+json_object *pod_volume_named(json_object *pod, const char *name);
+/* Must every mount of the volume be read-only, as kubelet makes it (a claim
+ * with readOnly: true; configMap, secret, downwardAPI, projected)? */
+int pod_volume_read_only(json_object *volume);
+
 /* Is the volume an emptyDir with medium: Memory? */
 int pod_volume_in_memory(json_object *volume);
 /* The size of a memory emptyDir, as kubelet computes it: the smallest of

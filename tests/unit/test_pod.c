@@ -158,6 +158,62 @@ static void test_memory_dir_size(void **state)
 	json_object_put(huge);
 }
 
+static void test_subpath_check(void **state)
+{
+	(void)state;
+	char err[256];
+	assert_int_equal(pod_subpath_check("www/html", err, sizeof err), 0);
+	assert_int_equal(pod_subpath_check("a..b/..c/d..", err, sizeof err), 0); /* not ".." elements */
+	assert_int_equal(pod_subpath_check("..", err, sizeof err), -EINVAL);
+	assert_int_equal(pod_subpath_check("a/../../b", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "must not contain '..'");
+	assert_int_equal(pod_subpath_check("a/..", err, sizeof err), -EINVAL);
+	assert_int_equal(pod_subpath_check("/etc", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "must be a relative path");
+	expect("[{'name':'a','emptyDir':{}}]", "[{'name':'a','mountPath':'/x','subPath':'v1..2'}]", NULL);
+	/* what a resolved subPath may be */
+	assert_true(path_is_within("/mnt/pv/a", "/mnt/pv/a"));
+	assert_true(path_is_within("/mnt/pv/a", "/mnt/pv/a/b/c"));
+	assert_true(path_is_within("/mnt/pv/a/", "/mnt/pv/a/b"));
+	assert_false(path_is_within("/mnt/pv/a", "/mnt/pv/ab"));
+	assert_false(path_is_within("/mnt/pv/a", "/etc"));
+	assert_false(path_is_within("/mnt/pv/a", "/mnt/pv"));
+	assert_true(path_is_within("/", "/etc"));
+}
+
+static void test_exec_container(void **state)
+{
+	(void)state;
+	char err[512];
+	int defaulted;
+	json_object *p = J("{'metadata':{'name':'web'},'spec':{'containers':[{'name':'app'},{'name':'sidecar'}],"
+	                   "'volumes':[{'name':'c','configMap':{'name':'x'}},{'name':'d','persistentVolumeClaim':"
+	                   "{'claimName':'d','readOnly':true}},{'name':'e','emptyDir':{}}]}}");
+	json_object *one = J("{'metadata':{'name':'solo'},'spec':{'containers':[{'name':'only'}]}}");
+	json_object *none = J("{'metadata':{'name':'empty'},'spec':{}}");
+	json_object *c = pod_container(p, NULL, &defaulted, err, sizeof err);
+	assert_string_equal(json_object_get_string(json_object_object_get(c, "name")), "app");
+	assert_true(defaulted);
+	c = pod_container(p, "sidecar", &defaulted, err, sizeof err);
+	assert_string_equal(json_object_get_string(json_object_object_get(c, "name")), "sidecar");
+	assert_false(defaulted);
+	assert_null(pod_container(p, "nope", &defaulted, err, sizeof err));
+	assert_string_equal(err, "container \"nope\" not found in pod \"web\" (its containers: app, sidecar)");
+	c = pod_container(one, NULL, &defaulted, err, sizeof err);
+	assert_non_null(c);
+	assert_false(defaulted); /* kubectl says nothing when there is one */
+	assert_null(pod_container(none, NULL, &defaulted, err, sizeof err));
+	assert_string_equal(err, "pod \"empty\" has no containers");
+	/* kubelet mounts these read-only whatever the volumeMount says */
+	assert_true(pod_volume_read_only(pod_volume_named(p, "c")));
+	assert_true(pod_volume_read_only(pod_volume_named(p, "d")));
+	assert_false(pod_volume_read_only(pod_volume_named(p, "e")));
+	assert_null(pod_volume_named(p, "zz"));
+	json_object_put(p);
+	json_object_put(one);
+	json_object_put(none);
+}
+
 static void test_uses_claim(void **state)
 {
 	(void)state;
@@ -186,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_spec_is_immutable),
 		cmocka_unit_test(test_uses_claim),
 		cmocka_unit_test(test_memory_dir_size),
+		cmocka_unit_test(test_subpath_check),
+		cmocka_unit_test(test_exec_container),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
