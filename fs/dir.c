@@ -64,6 +64,7 @@ void alias_entry(struct vfs_entry *e)
 {
 	e->ino |= VFS_ALIAS_BIT;
 	e->st.st_ino = (ino_t)e->ino;
+	e->attr_timeout = e->entry_timeout = ALIAS_TIMEOUT;
 }
 
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
@@ -74,6 +75,8 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 		int r = vfs_lookup(v, VFS_REAL_INO(parent), name, e);
 		if (r == 0)
 			alias_entry(e);
+		else /* a negative name too: it may appear through the volume */
+			e->entry_timeout = ALIAS_TIMEOUT;
 		return r;
 	}
 	if (VFS_TREE_OF(parent) == 0)

@@ -22,6 +22,10 @@
 #define ITAB_BUCKETS (1u << 18)
 #define TREE_ATTR_TIMEOUT 1.0
 #define TREE_ENTRY_TIMEOUT 1.0
+/* A read-only alias (VFS_ALIAS_BIT) is a second view of a tree whose
+ * changes the kernel only sees through the first: it may cache the
+ * alias's names and attributes only briefly, negative names included. */
+#define ALIAS_TIMEOUT 1.0
 #define PREFERRED_IO_SIZE 131072
 
 struct vtree {

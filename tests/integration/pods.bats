@@ -188,9 +188,13 @@ YAML
     [ "$(cat "$ro/dir/file")" = original ]
     run stat -f -c '%b' "$ro"
     [ "$output" -eq $((16 * MiB / 4096)) ]
-    # the pod that may write writes, and the reader sees it
+    # the pod that may write writes, and the reader sees it (a name it
+    # looked up before it existed too)
+    [ ! -e "$ro/dir/later" ]
     echo changed > "$MNT/pods/default/writer/data/dir/file"
-    sleep 1.1 # attribute cache of the other view
+    echo new > "$MNT/pods/default/writer/data/dir/later"
+    sleep 1.1 # the kernel's cache of the other view
+    [ "$(cat "$ro/dir/later")" = new ]
     [ "$(cat "$ro/dir/file")" = changed ]
     # the read-only view's inodes are its own numbers, stable across lookups
     a=$(stat -c %i "$ro/dir/file")
