@@ -140,6 +140,19 @@ static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, cons
 	}
 }
 
+/* The tree shown read-only for a claim the pod may only read: its
+ * volume's, or 0 when the claim is writable or its volume has no tree of
+ * its own (then the entry stays a link). */
+static uint64_t read_only_tree(struct vfs *v, const char *pv, int readonly)
+{
+	if (!readonly || !pv[0] || pv[0] == '/' || !v->names.tree_of)
+		return 0;
+	db_lock(v->db);
+	uint64_t tree = v->names.tree_of(v->names.arg, KIND_PV, "", pv);
+	db_unlock(v->db);
+	return tree;
+}
+
 /* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME". */
 static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len)
 {
@@ -150,7 +163,7 @@ static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len
 	snprintf(k, sizeof k, "%s", key);
 	if (split_key(k, &ns, &pod, &vol) < 0 ||
 	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected, &readonly) < 0 ||
-	    !pv[0] || readonly)
+	    !pv[0] || read_only_tree(v, pv, readonly))
 		return -ENOENT;
 	snprintf(buf, len, "../../../pv/%s", pv);
 	return 0;
@@ -312,7 +325,7 @@ static int lookup_pod_volume(struct vfs *v, const char *podkey, const char *name
 	if (split_key(k, &ns, &pod, NULL) < 0 ||
 	    pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv, &projected, &readonly) < 0)
 		return -ENOENT;
-	if (pv[0] && readonly) {
+	if (read_only_tree(v, pv, readonly)) {
 		int r = lookup_object_root(v, KIND_PV, "", pv, e);
 		if (r == 0)
 			alias_entry(e);
@@ -432,15 +445,14 @@ static int readdir_pod(struct vfs *v, const char *podkey, int64_t off, vfs_fill_
 		db_lock(v->db);
 		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, &tree, pv, sizeof pv,
 		                            &projected, &readonly);
-		if (r == 0 && pv[0] && readonly && v->names.tree_of)
-			pvtree = v->names.tree_of(v->names.arg, KIND_PV, "", pv);
 		db_unlock(v->db);
 		if (r < 0)
 			return 0;
+		pvtree = read_only_tree(v, pv, readonly);
 		snprintf(key, sizeof key, "%s/%s", podkey, name);
 		uint64_t ino = tree ? VFS_INO(tree, 1) : projected ? virt_numbered_ino(v, 'R', key)
 		               : pvtree ? VFS_INO(pvtree, 1) | VFS_ALIAS_BIT
-		               : pv[0] && !readonly ? virt_numbered_ino(v, 'v', key) : 0;
+		               : pv[0] ? virt_numbered_ino(v, 'v', key) : 0;
 		int dir = tree || projected || pvtree;
 		if (ino && fill_dir_type(fill, arg, name, ino, dir ? S_IFDIR : S_IFLNK, (int64_t)i + 3))
 			return 0;
