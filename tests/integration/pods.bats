@@ -227,3 +227,35 @@ YAML
     run readlink "$MNT/pods/default/writer/data"
     assert_output --regexp '^\.\./\.\./\.\./pv/'
 }
+
+@test "describe pod lists each container's mounts and each volume with its type, as kubectl does" {
+    cat > "$BATS_TEST_TMPDIR/d.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: shown}
+spec:
+  containers:
+  - name: app
+    volumeMounts:
+    - {name: cache, mountPath: /cache}
+    - {name: data, mountPath: /srv, subPath: www, readOnly: true}
+  - {name: idle}
+  volumes:
+  - {name: cache, emptyDir: {medium: Memory, sizeLimit: 16Mi}}
+  - {name: data, persistentVolumeClaim: {claimName: nowhere, readOnly: true}}
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/d.yaml"
+    run volctl describe pod shown
+    assert_success
+    assert_line --regexp '^Containers:$'
+    assert_line --regexp '^  app:$'
+    assert_line '      /cache from cache (rw)'
+    assert_line '      /srv from data (ro,path="www")'
+    assert_line --regexp '^    Mounts: +<none>$'
+    assert_line --regexp '^    Type: +EmptyDir \(a temporary directory that shares a pod.s lifetime\)$'
+    assert_line --regexp '^    Medium: +Memory$'
+    assert_line --regexp '^    SizeLimit: +16Mi$'
+    assert_line --regexp '^    ClaimName: +nowhere$'
+    assert_line --regexp '^    ReadOnly: +true$'
+    assert_output --partial 'persistentvolumeclaim "nowhere" not found'
+}
