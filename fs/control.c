@@ -33,6 +33,7 @@ struct control {
 	int stop_pipe[2];
 	pthread_t thread;
 	char *path;
+	char *mount_point;
 	void (*on_shutdown)(void *);
 	void *arg;
 };
@@ -468,6 +469,8 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(VOLFS_VERSION));
 		json_object_object_add(r, "schema", json_object_new_int(DB_SCHEMA_VERSION));
+		if (c->mount_point)
+			json_object_object_add(r, "mountPoint", json_object_new_string(c->mount_point));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "df"))
@@ -631,6 +634,13 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	return 0;
 }
 
+void control_set_mount_point(struct control *c, const char *path)
+{
+	char *copy = strdup(path);
+	free(c->mount_point);
+	c->mount_point = copy;
+}
+
 void control_stop(struct control *c)
 {
 	if (!c)
@@ -643,5 +653,6 @@ void control_stop(struct control *c)
 	close(c->stop_pipe[1]);
 	unlink(c->path);
 	free(c->path);
+	free(c->mount_point);
 	free(c);
 }

@@ -15,6 +15,8 @@ struct control;
 int control_start(struct control **out, struct vfs *v, const char *sock_path,
                   void (*on_shutdown)(void *arg), void *arg, char *err, size_t errlen);
 void control_stop(struct control *c);
+/* The mount point, which "version" reports (volctl exec needs it). */
+void control_set_mount_point(struct control *c, const char *path);
 
 /* Run the consistency check; report() gets one line per problem. Returns
  * the number of problems (used by `volfs --check` too). */

@@ -21,7 +21,7 @@
  * volumes, 0 where names may change. */
 int tree_writable(struct vfs *v, uint64_t ino)
 {
-	if (VFS_TREE_OF(ino) == 0 || v->readonly)
+	if (VFS_IS_ALIAS(ino) || VFS_TREE_OF(ino) == 0 || v->readonly)
 		return -EROFS;
 	struct vtree *t = tree_of(v, ino);
 	if (!t || t->dead)
@@ -59,10 +59,26 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
 }
 
+/* Numbers under a read-only alias are alias numbers too. */
+void alias_entry(struct vfs_entry *e)
+{
+	e->ino |= VFS_ALIAS_BIT;
+	e->st.st_ino = (ino_t)e->ino;
+	e->attr_timeout = e->entry_timeout = ALIAS_TIMEOUT;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
 {
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
+	if (VFS_IS_ALIAS(parent)) {
+		int r = vfs_lookup(v, VFS_REAL_INO(parent), name, e);
+		if (r == 0)
+			alias_entry(e);
+		else /* a negative name too: it may appear through the volume */
+			e->entry_timeout = ALIAS_TIMEOUT;
+		return r;
+	}
 	if (VFS_TREE_OF(parent) == 0)
 		return virt_lookup(v, parent, name, e);
 	uint64_t local;
@@ -512,6 +528,7 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 
 int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return virt_readlink(v, ino, buf, len);
 	db_lock(v->db);
@@ -538,6 +555,7 @@ int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 
 int vfs_opendir(struct vfs *v, uint64_t ino)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return virt_is_dir(v, ino) ? 0 : -ENOTDIR;
 	int err;
@@ -556,8 +574,25 @@ int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, m
 	return fill(arg, name, &st, next);
 }
 
+struct alias_fill {
+	vfs_fill_fn fill;
+	void *arg;
+};
+
+static int fill_alias(void *arg, const char *name, const struct stat *st, int64_t next)
+{
+	struct alias_fill *a = arg;
+	struct stat s = *st;
+	s.st_ino |= VFS_ALIAS_BIT;
+	return a->fill(a->arg, name, &s, next);
+}
+
 int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
 {
+	if (VFS_IS_ALIAS(ino)) {
+		struct alias_fill a = {fill, arg};
+		return vfs_readdir(v, VFS_REAL_INO(ino), off, fill_alias, &a);
+	}
 	if (off < 1 && fill_dir_type(fill, arg, ".", ino, S_IFDIR, 1))
 		return 0;
 	if (off < 2 && fill_dir_type(fill, arg, "..", ino, S_IFDIR, 2))

@@ -39,6 +39,11 @@ int64_t vfs_now_ns(void)
 
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st)
 {
+	if (VFS_IS_ALIAS(ino)) {
+		int r = vfs_getattr(v, VFS_REAL_INO(ino), st);
+		st->st_ino = (ino_t)ino;
+		return r;
+	}
 	if (VFS_TREE_OF(ino) == 0) {
 		struct vfs_entry e;
 		virt_entry(v, ino, &e);
@@ -277,6 +282,9 @@ static int open_virtual(struct vfs *v, uint64_t ino, int flags, struct vfile **f
 
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh)
 {
+	if (VFS_IS_ALIAS(ino) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return -EROFS;
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return open_virtual(v, ino, flags, fh);
 	int err;
@@ -369,7 +377,7 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	if (r < 0)
 		return r;
 	uint64_t need = store_absent_blocks(n->obj, off, len);
-	ssize_t w = host_space_ok(v, need);
+	ssize_t w = n->tree->memory ? 0 : host_space_ok(v, need);
 	if (w == 0)
 		w = tree_reserve(n->tree, need);
 	int64_t delta = 0;
@@ -392,6 +400,7 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync)
 {
 	(void)datasync;
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return 0;
 	int err;
@@ -434,7 +443,7 @@ static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t o
 		delta = 0;
 	}
 	uint64_t need = store_absent_blocks(n->obj, off, len);
-	r = host_space_ok(v, need);
+	r = n->tree->memory ? 0 : host_space_ok(v, need);
 	if (r == 0)
 		r = tree_reserve(n->tree, need);
 	if (r < 0)
@@ -459,6 +468,8 @@ int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t 
 		return -EOPNOTSUPP;
 	if (len == 0 || off + len < off)
 		return -EINVAL;
+	if (VFS_IS_ALIAS(ino))
+		return -EROFS;
 	int err;
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)
@@ -476,6 +487,7 @@ int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence)
 {
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
+	ino = VFS_REAL_INO(ino);
 	int err;
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)

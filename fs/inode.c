@@ -199,6 +199,7 @@ void vnode_put(struct vfs *v, struct vnode *n)
 
 void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return;
 	pthread_mutex_lock(&v->itab_lock);
@@ -353,7 +354,8 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 		db_lock(v->db);
 		int r = db_begin(v->db);
 		if (r == 0)
-			r = store_create(v->store, 0, &id);
+			r = n->tree->memory ? store_create_memory(v->store, &id)
+			                    : store_create(v->store, 0, &id);
 		if (r == 0) {
 			pthread_mutex_lock(&n->alock);
 			n->a.obj = id;
@@ -464,6 +466,41 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 	}
 	free(batch);
 	return r;
+}
+
+void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
+{
+	struct vnode **held = NULL;
+	size_t count = 0, cap = 0;
+	pthread_mutex_lock(&v->itab_lock);
+	for (size_t i = 0; i < ITAB_BUCKETS; i++)
+		for (struct vnode *x = v->itab[i]; x; x = x->hnext) {
+			if (x->tree->id != tree_id || !x->tree->dead)
+				continue;
+			if (count == cap) {
+				size_t bigger = cap ? cap * 2 : 16;
+				struct vnode **h = realloc(held, bigger * sizeof *h);
+				if (!h)
+					goto out;
+				held = h;
+				cap = bigger;
+			}
+			x->ref++;
+			held[count++] = x;
+		}
+out:
+	pthread_mutex_unlock(&v->itab_lock);
+	for (size_t i = 0; i < count; i++) {
+		struct vnode *x = held[i];
+		pthread_rwlock_wrlock(&x->lock);
+		struct dobj *o = x->obj;
+		x->obj = NULL;
+		pthread_rwlock_unlock(&x->lock);
+		if (o)
+			store_put(v->store, o);
+		vnode_put(v, x);
+	}
+	free(held);
 }
 
 /* A deleted tree's inodes may still be known to the kernel; they stay in

@@ -175,6 +175,8 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	set_open_flags(fi, f, fi->flags);
+	if (VFS_IS_ALIAS(ino)) /* written through the other view: reread */
+		fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		vfs_release(VFS(req), f);
 }

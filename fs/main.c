@@ -370,6 +370,7 @@ static int serve(struct daemon *d, char *argv0)
 	if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
 		fprintf(stderr, "volfs: %s\n", err);
 	} else {
+		control_set_mount_point(ctl, d->mountpoint);
 		pthread_create(&d->flusher, NULL, flusher_main, d);
 		run_workers(d, &set);
 		rc = 0;

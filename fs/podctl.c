@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs/api.h"
 #include "fs/hostpath.h"
@@ -62,11 +63,23 @@ static const char *claim_problem(struct ctl *c, json_object *pod, json_object *v
 	return buf;
 }
 
+/* What a memory emptyDir may hold at most, without a smaller pod limit
+ * or sizeLimit: half the machine's RAM, the default size of a tmpfs (this
+ * node has no allocatable figure of its own). */
+static uint64_t node_memory_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 0;
+}
+
 static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 {
 	char name[600];
 	pod_volume_name(pod, vol, name, sizeof name);
-	uint64_t tree = 0, cap = k8s_bytes(vol, "emptyDir.sizeLimit");
+	int memory = pod_volume_in_memory(vol);
+	const char *kind = memory ? VFS_KIND_MEMORY : "volume";
+	uint64_t tree = 0, cap = memory ? pod_memory_dir_size(pod, vol, node_memory_bytes())
+	                                : k8s_bytes(vol, "emptyDir.sizeLimit");
 	db_lock(c->db);
 	json_object *have = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
 	db_unlock(c->db);
@@ -83,13 +96,13 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0) {
-		r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
+		r = vfs_tree_create_rows(c->v, kind, cap, 0, &tree);
 		if (r == 0)
 			r = obj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, body, tree);
 		r = finish_txn(c->db, r);
 	}
 	if (r == 0)
-		r = vfs_tree_attach(c->v, tree, "volume", cap, 0);
+		r = vfs_tree_attach(c->v, tree, kind, cap, 0);
 	db_unlock(c->db);
 	json_object_put(body);
 	return r;

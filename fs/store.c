@@ -50,6 +50,9 @@ void store_path(struct store *st, uint64_t id, char *buf, size_t len)
 
 int open_host(struct store *st, uint64_t id, int create)
 {
+	int mfd = mem_open(st, id);
+	if (mfd != -ENOENT)
+		return mfd;
 	char path[4096];
 	store_path(st, id, path, sizeof path);
 	int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
@@ -554,6 +557,7 @@ static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
 	char path[4096];
 	store_path(st, *id_out, path, sizeof path);
 	unlink(path);
+	mem_forget(st, *id_out);
 	return 0;
 }
 
@@ -563,6 +567,12 @@ int store_create(struct store *st, uint64_t parent, uint64_t *id_out)
 	if (r == 0 && parent)
 		r = store_ref(st, parent, 1);
 	return r;
+}
+
+int store_create_memory(struct store *st, uint64_t *id_out)
+{
+	int r = insert_row(st, 0, id_out);
+	return r < 0 ? r : mem_register(st, *id_out);
 }
 
 int store_cow(struct store *st, struct dobj **op)
@@ -702,6 +712,7 @@ int store_open(struct store **out, const char *state_dir, struct db *db)
 	st->db = db;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->load_lock, NULL);
+	pthread_mutex_init(&st->mem_lock, NULL);
 	*out = st;
 	return 0;
 }
@@ -725,6 +736,7 @@ void store_close(struct store *st)
 	free(st->buckets);
 	free(st->reap);
 	free(st->trims);
+	mem_close_all(st);
 	free(st->dir);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->load_lock);

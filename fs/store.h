@@ -68,6 +68,15 @@ void store_close(struct store *st);
  * The host file is created lazily on first write. db locked. */
 int store_create(struct store *st, uint64_t parent, uint64_t *id_out);
 
+/* The same for an object whose contents are held in RAM only (a memfd
+ * owned by the store, never a file under STATE/data), for trees that must
+ * not reach the disk. Such objects live until reaped or until the daemon
+ * exits; their rows in meta.db hold only the block map. db locked. */
+int store_create_memory(struct store *st, uint64_t *id_out);
+int store_is_memory(struct store *st, uint64_t id);
+/* How many objects are held in RAM now (for tests and describe). */
+size_t store_memory_objects(struct store *st);
+
 /* Load (or find in the cache) object id with its whole parent chain and pin
  * it. Returns NULL with errno set on failure. Takes db lock if it must load. */
 struct dobj *store_get(struct store *st, uint64_t id);

@@ -7,6 +7,7 @@
  *   fs/store.c       objects' life: rows, loading, cache, flushing, refs, cow
  *   fs/store_io.c    the data path of a loaded object: view, read, write, ...
  *   fs/store_trim.c  unreachable blocks, reaping, orphan sweep, check
+ *   fs/store_mem.c   objects held in RAM (memfds instead of host files)
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
  * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
@@ -56,6 +57,12 @@ struct trim_run {
 	uint64_t id, b, n;
 };
 
+/* An object held in RAM: its memfd (fs/store_mem.c). */
+struct memobj {
+	uint64_t id;
+	int fd;
+};
+
 struct store {
 	char *dir; /* STATE/data */
 	struct db *db;
@@ -69,6 +76,9 @@ struct store {
 	size_t nreap, capreap;
 	struct trim_run *trims; /* host ranges to punch once trims commit */
 	size_t ntrims, captrims;
+	pthread_mutex_t mem_lock; /* innermost: guards mem */
+	struct memobj *mem;
+	size_t nmem, capmem;
 };
 
 /* ------------------------------------------------------------------ */
@@ -128,5 +138,16 @@ struct dobj *cache_find(struct store *st, uint64_t id);
 void trim_unreachable(struct store *st, uint64_t id);
 /* Queue id's host file for unlinking by store_reap. st->lock held. */
 void queue_reap(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store_mem.c                                          */
+
+/* Give object id a fresh memfd as its host file. */
+int mem_register(struct store *st, uint64_t id);
+/* Close id's memfd, if it has one (its memory goes with the last dup). */
+void mem_forget(struct store *st, uint64_t id);
+/* A new descriptor of id's memfd, or -ENOENT if id is not in RAM. */
+int mem_open(struct store *st, uint64_t id);
+void mem_close_all(struct store *st);
 
 #endif

@@ -76,6 +76,7 @@ static void reap_files(struct store *st)
 	for (size_t i = 0; i < n; i++) {
 		if (!ids[i])
 			continue;
+		mem_forget(st, ids[i]);
 		char path[4096];
 		store_path(st, ids[i], path, sizeof path);
 		if (unlink(path) < 0 && errno != ENOENT)

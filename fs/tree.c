@@ -103,6 +103,7 @@ static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, 
 	atomic_store(&t->capacity, capacity);
 	t->next_ino = next_ino;
 	t->readonly = strcmp(kind, "snapshot") == 0;
+	t->memory = strcmp(kind, VFS_KIND_MEMORY) == 0;
 	pthread_rwlock_init(&t->gate, NULL);
 	return t;
 }
@@ -154,6 +155,52 @@ int tree_load_all(struct vfs *v)
 		                    (uint64_t)sqlite3_column_int64(st, 2), v->readonly);
 	db_finish(st);
 	return r;
+}
+
+/* A memory tree's contents were in the memfds of the daemon that ran
+ * before: after a restart (or a crash) the tree is there again, empty,
+ * as a tmpfs is after a reboot. Its root keeps its owner and mode. db
+ * locked, before the trees are attached. */
+static int empty_tree_rows(struct vfs *v, uint64_t id)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
+	db_finish(st);
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE tree=? AND ino<>1", "DELETE FROM dentries WHERE tree=?",
+		"DELETE FROM xattrs WHERE tree=?",
+		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE tree=? AND ino=1",
+	};
+	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+		st = db_prep(v->db, sql[i]);
+		sqlite3_bind_int64(st, 1, (int64_t)id);
+		r = db_step_done(v->db, st);
+	}
+	return r;
+}
+
+int tree_empty_memory_trees(struct vfs *v)
+{
+	uint64_t ids[256];
+	size_t n = 0;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT t.id FROM trees t WHERE t.kind=? AND "
+	                                  "(EXISTS (SELECT 1 FROM inodes i WHERE i.tree=t.id AND i.ino<>1) "
+	                                  "OR EXISTS (SELECT 1 FROM xattrs x WHERE x.tree=t.id))");
+	sqlite3_bind_text(st, 1, VFS_KIND_MEMORY, -1, SQLITE_STATIC);
+	while (n < sizeof ids / sizeof ids[0] && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+	db_finish(st);
+	if (!n)
+		return 0;
+	int r = db_begin(v->db);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = empty_tree_rows(v, ids[i]);
+	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	/* More than a batch: go again (each pass empties what it found). */
+	return r == 0 && n == sizeof ids / sizeof ids[0] ? tree_empty_memory_trees(v) : r;
 }
 
 void tree_free_all(struct vfs *v)
@@ -254,6 +301,8 @@ static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
  * disk, so df never promises room the state directory does not have. */
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 {
+	int alias = VFS_IS_ALIAS(ino);
+	ino = VFS_REAL_INO(ino);
 	struct statvfs host;
 	if (statvfs(v->state_dir, &host) < 0)
 		return -errno;
@@ -273,14 +322,14 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 	uint64_t cap = capacity_blocks(t);
 	uint64_t used = vfs_tree_used_bytes(t) / STORE_BLOCK;
 	uint64_t free_blocks = used < cap ? cap - used : 0;
-	if (free_blocks > host_free)
+	if (free_blocks > host_free && !t->memory)
 		free_blocks = host_free;
 	sv->f_blocks = cap;
 	sv->f_bfree = sv->f_bavail = free_blocks;
 	uint64_t inodes = tree_inode_count(v, t->id);
 	sv->f_ffree = sv->f_favail = free_blocks;
 	sv->f_files = inodes + free_blocks;
-	if (t->readonly)
+	if (t->readonly || alias)
 		sv->f_flag |= ST_RDONLY;
 	return 0;
 }

@@ -73,6 +73,8 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	int r = readonly ? 0 : sweep_orphans(v);
 	if (r == 0 && !readonly)
 		store_sweep_orphans(v->store);
+	if (r == 0 && !readonly)
+		r = tree_empty_memory_trees(v);
 	if (r == 0)
 		r = tree_load_all(v);
 	db_unlock(v->db);

@@ -27,6 +27,16 @@
 #include "fs/store.h"
 #include "meta/db.h"
 
+/* A read-only alias of a tree (a pod's readOnly or ReadOnlyMany claim
+ * under MOUNT/pods): the same inodes with this bit set in their numbers.
+ * Every operation takes the real inode; lookups and listings under an
+ * alias give alias numbers, so the kernel never leaves it; every change
+ * through one fails with EROFS. Lookup counts are the real inode's (the
+ * kernel's forget of an alias number drops them). */
+#define VFS_ALIAS_BIT (1ULL << 63)
+#define VFS_IS_ALIAS(ino) (((ino) & VFS_ALIAS_BIT) != 0)
+#define VFS_REAL_INO(ino) ((ino) & ~VFS_ALIAS_BIT)
+
 #define VFS_TREE_SHIFT 40
 #define VFS_LOCAL_MASK ((1ULL << VFS_TREE_SHIFT) - 1)
 #define VFS_INO(tree, local) (((uint64_t)(tree) << VFS_TREE_SHIFT) | (local))
@@ -127,10 +137,18 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
 
-/* Trees (used by the volume layer). */
+/* Trees (used by the volume layer). A tree of kind VFS_KIND_MEMORY keeps
+ * its files' contents in RAM only (an emptyDir with medium: Memory): it
+ * is not bounded by the host disk, and a restart finds it empty. */
+#define VFS_KIND_MEMORY "memory"
 int vfs_tree_attach(struct vfs *v, uint64_t tree_id, const char *kind, uint64_t capacity,
                     int readonly);
 void vfs_tree_detach(struct vfs *v, uint64_t tree_id);
+/* After detaching: let go of the data objects that inodes of the tree the
+ * kernel still remembers hold, so that its files' space (a memory tree's
+ * RAM, a volume's host files) is freed now, not when the kernel forgets
+ * them. Takes the inodes' locks: call without the db lock. */
+void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id);
 struct vtree *vfs_tree_get(struct vfs *v, uint64_t tree_id);
 uint64_t vfs_tree_used_bytes(struct vtree *t);
 uint64_t vfs_tree_capacity(struct vtree *t);
@@ -176,9 +194,12 @@ struct vfs_names {
 	 * absolute host path (starting with '/', unlike a volume name) in pv
 	 * (pv[0] = 0 and *tree = 0 while it is not ready), or *projected for
 	 * files served from meta.db (configMap, secret, downwardAPI,
-	 * projected). 0, or -ENOENT past the last. */
+	 * projected). *readonly: a claim the pod may only read (readOnly:
+	 * true, or a claim whose only access mode is ReadOnlyMany), shown as a
+	 * read-only alias of the volume. 0, or -ENOENT past the last. */
 	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
-	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected);
+	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected,
+	                  int *readonly);
 	/* The spec of a projected pod volume "POD/VOLUME" (new reference: its
 	 * versions and files), or NULL. */
 	json_object *(*pod_projection)(void *arg, const char *ns, const char *name);

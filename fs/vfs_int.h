@@ -22,6 +22,10 @@
 #define ITAB_BUCKETS (1u << 18)
 #define TREE_ATTR_TIMEOUT 1.0
 #define TREE_ENTRY_TIMEOUT 1.0
+/* A read-only alias (VFS_ALIAS_BIT) is a second view of a tree whose
+ * changes the kernel only sees through the first: it may cache the
+ * alias's names and attributes only briefly, negative names included. */
+#define ALIAS_TIMEOUT 1.0
 #define PREFERRED_IO_SIZE 131072
 
 struct vtree {
@@ -31,6 +35,7 @@ struct vtree {
 	_Atomic int64_t used_blocks;
 	uint64_t next_ino; /* db locked */
 	int readonly;
+	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
 	pthread_rwlock_t gate;
 	struct vtree *next;
@@ -112,6 +117,7 @@ int host_space_ok(struct vfs *v, uint64_t blocks);
 void tree_unreserve(struct vtree *t, uint64_t blocks);
 void tree_account(struct vtree *t, int64_t delta);
 int tree_load_all(struct vfs *v);
+int tree_empty_memory_trees(struct vfs *v);
 void tree_free_all(struct vfs *v);
 
 /* dir.c */
@@ -136,6 +142,7 @@ int proj_open(struct vfs *v, const char *key, int flags, char **data, size_t *le
 
 /* dir.c, shared with virt.c */
 void entry_of(struct vnode *n, struct vfs_entry *e);
+void alias_entry(struct vfs_entry *e); /* make e's numbers alias numbers */
 int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e);
 int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
                   int64_t next);

@@ -4,9 +4,11 @@
  * /snapshots/<ns>/<snapshot> (read-only trees), and /pvc/<ns>/<claim>, a
  * symlink to ../../pv/<volume> for every bound claim, and
  * /pods/<ns>/<pod>/<volume>: an emptyDir's own tree, or for a claim a
- * symlink to ../../../pv/<volume>, or for a hostPath an absolute symlink
- * to the resolved host path (as is /pv/<volume> of a hostPath
- * PersistentVolume, which has no tree). Names come from the
+ * symlink to ../../../pv/<volume> (a read-only alias of the volume's root
+ * when the pod may only read it: readOnly, or ReadOnlyMany), or for a
+ * hostPath an absolute symlink to the resolved host path (as is
+ * /pv/<volume> of a hostPath PersistentVolume, which has no tree). Names
+ * come from the
  * objects in meta.db through the vfs_names callbacks, so they follow the
  * control plane at once; the kernel is told not to cache them.
  *
@@ -128,7 +130,7 @@ static int split_key(char *buf, const char **ns, const char **pod, const char **
 
 /* Find a pod's volume by name: its index, tree (emptyDir) or bound volume. */
 static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, const char *want,
-                            uint64_t *tree, char *pv, size_t pvlen, int *projected)
+                            uint64_t *tree, char *pv, size_t pvlen, int *projected, int *readonly)
 {
 	char name[256];
 	if (!v->names.pod_volume)
@@ -136,13 +138,26 @@ static int pod_volume_named(struct vfs *v, const char *ns, const char *pod, cons
 	for (size_t i = 0;; i++) {
 		db_lock(v->db);
 		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, tree, pv, pvlen,
-		                            projected);
+		                            projected, readonly);
 		db_unlock(v->db);
 		if (r < 0)
 			return r;
 		if (!strcmp(name, want))
 			return *tree || pv[0] || *projected ? 0 : -ENOENT;
 	}
+}
+
+/* The tree shown read-only for a claim the pod may only read: its
+ * volume's, or 0 when the claim is writable or its volume has no tree of
+ * its own (then the entry stays a link). */
+static uint64_t read_only_tree(struct vfs *v, const char *pv, int readonly)
+{
+	if (!readonly || !pv[0] || pv[0] == '/' || !v->names.tree_of)
+		return 0;
+	db_lock(v->db);
+	uint64_t tree = v->names.tree_of(v->names.arg, KIND_PV, "", pv);
+	db_unlock(v->db);
+	return tree;
 }
 
 /* "../../../pv/<volume>" for a pod's claim volume "NS/POD/VOLUME", or
@@ -152,10 +167,11 @@ static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len
 	char k[VIRT_KEY_MAX], pv[PATH_MAX];
 	const char *ns, *pod, *vol;
 	uint64_t tree;
-	int projected;
+	int projected, readonly;
 	snprintf(k, sizeof k, "%s", key);
 	if (split_key(k, &ns, &pod, &vol) < 0 ||
-	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected) < 0 || !pv[0])
+	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected, &readonly) < 0 ||
+	    !pv[0] || read_only_tree(v, pv, readonly))
 		return -ENOENT;
 	snprintf(buf, len, "%s%s", pv[0] == '/' ? "" : "../../../pv/", pv);
 	return 0;
@@ -332,18 +348,25 @@ static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vf
 	return 0;
 }
 
-/* A pod's volume: an emptyDir's root, or a claim's or hostPath's link. */
+/* A pod's volume: an emptyDir's root, a claim's or hostPath's link, or for
+ * a claim the pod may only read, a read-only alias of its volume's root. */
 static int lookup_pod_volume(struct vfs *v, const char *podkey, const char *name,
                              struct vfs_entry *e)
 {
 	char k[VIRT_KEY_MAX], pv[PATH_MAX], key[VIRT_KEY_MAX + 512];
 	const char *ns, *pod;
 	uint64_t tree;
-	int projected;
+	int projected, readonly;
 	snprintf(k, sizeof k, "%s", podkey);
 	if (split_key(k, &ns, &pod, NULL) < 0 ||
-	    pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv, &projected) < 0)
+	    pod_volume_named(v, ns, pod, name, &tree, pv, sizeof pv, &projected, &readonly) < 0)
 		return -ENOENT;
+	if (read_only_tree(v, pv, readonly)) {
+		int r = lookup_object_root(v, KIND_PV, "", pv, e);
+		if (r == 0)
+			alias_entry(e);
+		return r;
+	}
 	snprintf(key, sizeof key, "%s/%s", podkey, name);
 	if (projected) {
 		uint64_t ino = virt_numbered_ino(v, 'R', key);
@@ -480,18 +503,20 @@ static int readdir_pod(struct vfs *v, const char *podkey, int64_t off, vfs_fill_
 	if (split_key(k, &ns, &pod, NULL) < 0 || !v->names.pod_volume)
 		return 0;
 	for (size_t i = (size_t)(off > 2 ? off - 2 : 0);; i++) {
-		uint64_t tree;
-		int projected;
+		uint64_t tree, pvtree = 0;
+		int projected, readonly;
 		db_lock(v->db);
 		int r = v->names.pod_volume(v->names.arg, ns, pod, i, name, sizeof name, &tree, pv, sizeof pv,
-		                            &projected);
+		                            &projected, &readonly);
 		db_unlock(v->db);
 		if (r < 0)
 			return 0;
+		pvtree = read_only_tree(v, pv, readonly);
 		snprintf(key, sizeof key, "%s/%s", podkey, name);
 		uint64_t ino = tree ? VFS_INO(tree, 1) : projected ? virt_numbered_ino(v, 'R', key)
+		               : pvtree ? VFS_INO(pvtree, 1) | VFS_ALIAS_BIT
 		               : pv[0] ? virt_numbered_ino(v, 'v', key) : 0;
-		int dir = tree || projected;
+		int dir = tree || projected || pvtree;
 		if (ino && fill_dir_type(fill, arg, name, ino, dir ? S_IFDIR : S_IFLNK, (int64_t)i + 3))
 			return 0;
 	}

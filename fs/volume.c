@@ -70,8 +70,29 @@ static json_object *pod_projection(void *arg, const char *ns, const char *name)
 	return spec;
 }
 
+/* Is the claim's only access mode ReadOnlyMany? */
+static int claim_read_only_many(struct db *db, const char *ns, const char *claim)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT json_extract(body, '$.spec.accessModes') FROM objects "
+	                               "WHERE kind='PersistentVolumeClaim' AND namespace=? AND name=?");
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, claim, -1, SQLITE_STATIC);
+	int rox = 0;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		json_object *modes = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+		size_t n = json_object_is_type(modes, json_type_array) ? json_object_array_length(modes) : 0;
+		rox = n > 0;
+		for (size_t i = 0; i < n; i++)
+			rox &= !strcmp(json_object_get_string(json_object_array_get_idx(modes, i)), "ReadOnlyMany");
+		json_object_put(modes);
+	}
+	db_finish(st);
+	return rox;
+}
+
 static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, char *name,
-                      size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected)
+                      size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected,
+                      int *readonly)
 {
 	struct db *db = arg;
 	json_object *o = obj_get(db, "Pod", ns, pod, NULL), *vols, *vol = NULL;
@@ -88,12 +109,17 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 	snprintf(name, len, "%s", n ? json_object_get_string(n) : "");
 	*tree = 0;
 	*projected = 0;
+	*readonly = 0;
 	pv[0] = 0;
 	json_object *host = json_object_object_get(json_object_object_get(json_object_object_get(o,
 	                                           "status"), "hostPaths"), name);
 	if (claim) {
+		json_object *ro = json_object_object_get(json_object_object_get(vol, "persistentVolumeClaim"),
+		                                         "readOnly");
 		if (claim_volume(db, ns, json_object_get_string(claim), pv, pvlen) < 0)
 			pv[0] = 0;
+		*readonly = (ro && json_object_get_boolean(ro)) ||
+		            claim_read_only_many(db, ns, json_object_get_string(claim));
 	} else if (json_object_object_get_ex(vol, "hostPath", NULL)) {
 		/* the resolved host path, once the pod's volumes are set up */
 		if (json_object_is_type(host, json_type_string))
@@ -355,6 +381,7 @@ int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, c
 		snprintf(err, errlen, "cannot delete \"%s\": %s", name, strerror(-r));
 		return r;
 	}
+	vfs_tree_drop_data(v, tree);
 	store_reap(vfs_store(v));
 	return 0;
 }

@@ -82,6 +82,7 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 
 ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, size_t len)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return -ENODATA;
 	db_lock(v->db);
@@ -104,6 +105,7 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 
 ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 {
+	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return 0;
 	db_lock(v->db);

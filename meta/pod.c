@@ -67,9 +67,9 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 		return 0;
 	}
 	const char *medium = k8s_str(ed, "medium");
-	if (medium && *medium)
-		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": volfs serves "
-		            "emptyDir on disk only for now", at, medium);
+	if (medium && *medium && strcmp(medium, "Memory"))
+		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": supported "
+		            "values: \"\", \"Memory\"", at, medium);
 	json_object *limit = k8s_get(ed, "sizeLimit");
 	if (limit) {
 		uint64_t bytes;
@@ -116,6 +116,76 @@ static json_object *volume_named(json_object *vols, const char *name)
 	return NULL;
 }
 
+/* The API server's validateLocalDescendingPath. */
+int pod_subpath_check(const char *sub, char *err, size_t errlen)
+{
+	if (sub[0] == '/')
+		return fail(err, errlen, "must be a relative path");
+	for (const char *p = sub; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2))
+			return fail(err, errlen, "must not contain '..'");
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
+int path_is_within(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (n == 1 && root[0] == '/')
+		return path[0] == '/';
+	return !strncmp(root, path, n) && (path[n] == 0 || path[n] == '/');
+}
+
+json_object *pod_container(json_object *pod, const char *name, int *defaulted, char *err,
+                           size_t errlen)
+{
+	json_object *cs = k8s_get(pod, "spec.containers");
+	size_t n = is_array(cs) ? json_object_array_length(cs) : 0;
+	*defaulted = 0;
+	if (!name) {
+		*defaulted = n > 1;
+		if (n)
+			return json_object_array_get_idx(cs, 0);
+		fail(err, errlen, "pod \"%s\" has no containers", k8s_str(pod, "metadata.name"));
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(k8s_str(json_object_array_get_idx(cs, i), "name"), name))
+			return json_object_array_get_idx(cs, i);
+	char names[512];
+	pod_container_names(pod, names, sizeof names);
+	fail(err, errlen, "container \"%s\" not found in pod \"%s\" (its containers: %s)", name,
+	     k8s_str(pod, "metadata.name"), names);
+	return NULL;
+}
+
+void pod_container_names(json_object *pod, char *buf, size_t len)
+{
+	json_object *cs = k8s_get(pod, "spec.containers");
+	size_t used = 0;
+	buf[0] = 0;
+	for (size_t i = 0; is_array(cs) && i < json_object_array_length(cs) && used < len; i++) {
+		const char *n = k8s_str(json_object_array_get_idx(cs, i), "name");
+		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", n ? n : "");
+		used += w > 0 ? (size_t)w : 0;
+	}
+}
+
+json_object *pod_volume_named(json_object *pod, const char *name)
+{
+	return volume_named(k8s_get(pod, "spec.volumes"), name);
+}
+
+int pod_volume_read_only(json_object *volume)
+{
+	json_object *ro = k8s_get(volume, "persistentVolumeClaim.readOnly");
+	return (ro && json_object_get_boolean(ro)) || projection_is(volume);
+}
+
 static int validate_mounts(json_object *c, const char *at, json_object *vols, char *err,
                            size_t errlen)
 {
@@ -134,9 +204,10 @@ static int validate_mounts(json_object *c, const char *at, json_object *vols, ch
 		if (!path || path[0] != '/')
 			return fail(err, errlen, "%s.volumeMounts[%zu].mountPath: Invalid value: must be "
 			            "an absolute path", at, i);
-		if (sub && (sub[0] == '/' || strstr(sub, "..")))
-			return fail(err, errlen, "%s.volumeMounts[%zu].subPath: Invalid value: \"%s\": must "
-			            "be a relative path without '..'", at, i, sub);
+		char why[256];
+		if (sub && pod_subpath_check(sub, why, sizeof why) < 0)
+			return fail(err, errlen, "%s.volumeMounts[%zu].subPath: Invalid value: \"%s\": %s",
+			            at, i, sub, why);
 	}
 	return 0;
 }
@@ -168,6 +239,35 @@ int pod_check_update(json_object *stored, json_object *updated, char *err, size_
 		return fail(err, errlen, "spec: Forbidden: pod updates may not change fields other than "
 		            "metadata (volfs: delete and re-create the pod)");
 	return 0;
+}
+
+int pod_volume_in_memory(json_object *volume)
+{
+	const char *medium = k8s_str(volume, "emptyDir.medium");
+	return medium && !strcmp(medium, "Memory");
+}
+
+/* kubelet's calculateEmptyDirMemorySize: the node's allocatable memory,
+ * lowered to the pod's memory limit when every container has one, and to
+ * the volume's sizeLimit when that is lower still. */
+uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t node_bytes)
+{
+	uint64_t size = node_bytes, pod_limit = 0;
+	json_object *cs = k8s_get(pod, "spec.containers");
+	for (size_t i = 0; is_array(cs) && i < json_object_array_length(cs); i++) {
+		uint64_t limit = k8s_bytes(json_object_array_get_idx(cs, i), "resources.limits.memory");
+		if (!limit) {
+			pod_limit = 0;
+			break;
+		}
+		pod_limit += limit;
+	}
+	if (pod_limit && pod_limit < size)
+		size = pod_limit;
+	uint64_t limit = k8s_bytes(volume, "emptyDir.sizeLimit");
+	if (limit && limit < size)
+		size = limit;
+	return size;
 }
 
 const char *pod_volume_claim(json_object *volume)

@@ -36,6 +36,8 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_IGNORE_NOT_FOUND] = { "ignore-not-found", 0, NULL, "treat objects that do not exist as deleted" },
 	[F_CLIENT] = { "client", 0, NULL, "print the client version only; do not contact the daemon" },
 	[F_PATCH] = { "patch", 'p', "JSON", "a JSON merge patch (RFC 7386): null removes a field" },
+	[F_CONTAINER] = { "container", 'c', "CONTAINER",
+			  "container whose volumeMounts to use (default: the pod's first container)" },
 };
 
 int fail(const char *fmt, ...)

@@ -36,6 +36,7 @@ enum flag_id {
 	F_IGNORE_NOT_FOUND,
 	F_CLIENT,
 	F_PATCH,
+	F_CONTAINER,
 	F_COUNT,
 };
 
@@ -73,6 +74,7 @@ struct invocation {
 	const char *value[F_COUNT]; /* value of each flag given, or "true" for booleans */
 	const char *files[MAX_ARGS]; /* every -f, in order (-f may be repeated) */
 	size_t nfiles;
+	size_t dashdash; /* 1 + the number of positional arguments before "--", 0 if none */
 	char socket[PATH_MAX];
 };
 

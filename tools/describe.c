@@ -9,6 +9,7 @@
  * nested block align differently; the writer below does the same, so the
  * output matches kubectl's line for line.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +558,107 @@ static void generic_fields(struct dw *d, struct json_object *obj, struct json_ob
 }
 
 /* ------------------------------------------------------------------ */
+/* pods: kubectl's Containers (their Mounts) and Volumes sections */
+
+static void pod_mounts(struct dw *d, struct json_object *pod)
+{
+	struct json_object *cs = json_path(pod, "spec.containers");
+	size_t n = cs && json_object_is_type(cs, json_type_array) ? json_object_array_length(cs) : 0;
+	char head[300], line[PATH_MAX + 600];
+
+	if (!n)
+		return;
+	dw_heading(d, "Containers");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(cs, i), *ms = json_path(c, "volumeMounts");
+		size_t nm = ms && json_object_is_type(ms, json_type_array) ? json_object_array_length(ms) : 0;
+
+		snprintf(head, sizeof head, "  %s:", json_path_str(c, "name", ""));
+		dw_row(d, head, (const char *)NULL);
+		if (!nm) {
+			dw_row(d, "    Mounts:", "<none>", (const char *)NULL);
+			continue;
+		}
+		dw_row(d, "    Mounts:", (const char *)NULL);
+		for (size_t j = 0; j < nm; j++) {
+			struct json_object *m = json_object_array_get_idx(ms, j), *ro = json_path(m, "readOnly");
+			const char *sub = json_path_str(m, "subPath", NULL);
+			char flags[600];
+
+			snprintf(flags, sizeof flags, "%s%s%s%s", ro && json_object_get_boolean(ro) ? "ro" : "rw",
+				 sub ? ",path=\"" : "", sub ? sub : "", sub ? "\"" : "");
+			snprintf(line, sizeof line, "      %s from %s (%s)", json_path_str(m, "mountPath", ""),
+				 json_path_str(m, "name", ""), flags);
+			dw_row(d, line, (const char *)NULL);
+		}
+	}
+}
+
+/* kubectl's volume fields say false for an unset boolean. */
+static const char *flag_text(struct json_object *o, const char *path)
+{
+	struct json_object *b = json_path(o, path);
+
+	return b && json_object_get_boolean(b) ? "true" : "false";
+}
+
+/* One volume's Type and the fields kubectl prints for it. */
+static void pod_volume(struct dw *d, struct json_object *v)
+{
+	struct json_object *src;
+
+	if ((src = json_path(v, "emptyDir"))) {
+		dw_row(d, "    Type:", "EmptyDir (a temporary directory that shares a pod's lifetime)", (const char *)NULL);
+		dw_row(d, "    Medium:", json_path_str(src, "medium", ""), (const char *)NULL);
+		dw_row(d, "    SizeLimit:", json_path_str(src, "sizeLimit", "<unset>"), (const char *)NULL);
+	} else if ((src = json_path(v, "persistentVolumeClaim"))) {
+		dw_row(d, "    Type:", "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
+		       (const char *)NULL);
+		dw_row(d, "    ClaimName:", json_path_str(src, "claimName", ""), (const char *)NULL);
+		dw_row(d, "    ReadOnly:", flag_text(src, "readOnly"), (const char *)NULL);
+	} else if ((src = json_path(v, "configMap"))) {
+		dw_row(d, "    Type:", "ConfigMap (a volume populated by a ConfigMap)", (const char *)NULL);
+		dw_row(d, "    Name:", json_path_str(src, "name", ""), (const char *)NULL);
+		dw_row(d, "    Optional:", flag_text(src, "optional"), (const char *)NULL);
+	} else if ((src = json_path(v, "secret"))) {
+		dw_row(d, "    Type:", "Secret (a volume populated by a Secret)", (const char *)NULL);
+		dw_row(d, "    SecretName:", json_path_str(src, "secretName", ""), (const char *)NULL);
+		dw_row(d, "    Optional:", flag_text(src, "optional"), (const char *)NULL);
+	} else if ((src = json_path(v, "hostPath"))) {
+		dw_row(d, "    Type:", "HostPath (bare host directory volume)", (const char *)NULL);
+		dw_row(d, "    Path:", json_path_str(src, "path", ""), (const char *)NULL);
+		dw_row(d, "    HostPathType:", json_path_str(src, "type", ""), (const char *)NULL);
+	} else if (json_path(v, "downwardAPI")) {
+		dw_row(d, "    Type:", "DownwardAPI (a volume populated by information about the pod)", (const char *)NULL);
+	} else if (json_path(v, "projected")) {
+		dw_row(d, "    Type:", "Projected (a volume that contains injected data from multiple sources)",
+		       (const char *)NULL);
+	}
+}
+
+static void pod_fields(struct dw *d, struct json_object *pod, time_t now)
+{
+	struct json_object *vs = json_path(pod, "spec.volumes");
+	size_t n = vs && json_object_is_type(vs, json_type_array) ? json_object_array_length(vs) : 0;
+	char head[300];
+
+	generic_fields(d, pod, NULL, now);
+	pod_mounts(d, pod);
+	if (!n) {
+		dw_field(d, "Volumes", "<none>");
+		return;
+	}
+	dw_heading(d, "Volumes");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(vs, i);
+
+		snprintf(head, sizeof head, "  %s:", json_path_str(v, "name", ""));
+		dw_row(d, head, (const char *)NULL);
+		pod_volume(d, v);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* events */
 
 /* kubectl's Age of an event: "5m", or "2m (x3 over 10m)" when repeated. */
@@ -622,6 +724,8 @@ void output_describe(FILE *f, const struct kind_info *k, struct json_object *ans
 		quota_table(&d, obj, "");
 	else if (strcmp(kind, "Namespace") == 0)
 		ns_fields(&d, answer, obj);
+	else if (strcmp(kind, "Pod") == 0)
+		pod_fields(&d, obj, now);
 	else
 		generic_fields(&d, obj, usage, now);
 	events(&d, json_path(answer, "events"), now);

@@ -230,6 +230,33 @@ static const struct verb verbs[] = {
 	  "  # Without contacting the daemon\n"
 	  "  volctl version --client\n",
 	  BIT(F_CLIENT), "", run_version, 0 },
+	{ "exec", "Run a command that sees a pod's volumes where its container mounts them",
+	  "volctl exec POD [-n NS] [-c CONTAINER] -- COMMAND [ARGS...]",
+	  "Run COMMAND in a private mount namespace in which each of the container's\n"
+	  "volumeMounts is bind-mounted at its mountPath from the pod's volume under\n"
+	  "MOUNT/pods/NS/POD/VOLUME (a claim's volume, an emptyDir, a configMap, ...),\n"
+	  "so a program sees its storage as it would in the pod. subPath mounts that\n"
+	  "directory of the volume (created if missing, as kubelet does; one that\n"
+	  "leaves the volume through a symlink is refused). readOnly mounts, claims\n"
+	  "with readOnly: true and configMap, secret, downwardAPI and projected\n"
+	  "volumes are mounted read-only: writes fail with EROFS. Nothing changes\n"
+	  "outside the command: the mounts vanish with it, and the host's directories\n"
+	  "stay as they were. Each mountPath must exist on this machine (volctl exec\n"
+	  "mounts over it; it does not create directories on the host). The pod must\n"
+	  "be Running. Without -c the first container is used (named on stderr when\n"
+	  "there are several). The command runs as the caller, in the current\n"
+	  "directory, with the caller's environment; the exit status is the\n"
+	  "command's (126: not executable, 127: not found). Needs CAP_SYS_ADMIN\n"
+	  "(root) to create the mount namespace.",
+	  "  # A shell that sees pod web's volumes where container app mounts them\n"
+	  "  sudo volctl exec web -- sh\n"
+	  "\n"
+	  "  # The log shipper sidecar reads what the app container wrote\n"
+	  "  sudo volctl exec web -c log-shipper -- tail /var/log/app/app.log\n"
+	  "\n"
+	  "  # In namespace team-a; the command's exit status is volctl's\n"
+	  "  sudo volctl exec db-0 -n team-a -- pg_ctl status -D /var/lib/postgresql/data\n",
+	  BIT(F_NAMESPACE) | BIT(F_CONTAINER), "", run_exec, 0 },
 	{ "help", "Help about any command",
 	  "volctl help [COMMAND]",
 	  "Show the help of volctl or of one command.",

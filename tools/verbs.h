@@ -3,7 +3,8 @@
  * (tools/verbs.c) and the handlers, grouped by what they do:
  * tools/verbs_read.c (get, describe, delete by name, df, check, shutdown,
  * version), tools/verbs_apply.c (apply and delete -f, create, resize) and
- * tools/verbs_snap.c (snapshot, restore, clone).
+ * tools/verbs_snap.c (snapshot, restore, clone), tools/verbs_exec.c
+ * (exec).
  */
 #ifndef VOLFS_TOOLS_VERBS_H
 #define VOLFS_TOOLS_VERBS_H
@@ -32,5 +33,6 @@ int run_check(struct invocation *inv);
 int run_shutdown(struct invocation *inv);
 int run_version(struct invocation *inv);
 int run_help(struct invocation *inv);
+int run_exec(struct invocation *inv);
 
 #endif

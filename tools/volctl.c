@@ -142,6 +142,7 @@ static int parse_verb_args(struct invocation *inv, int argc, char **argv, int i)
 	for (; i < argc; i++) {
 		if (!only_positional && strcmp(argv[i], "--") == 0) {
 			only_positional = 1;
+			inv->dashdash = inv->npos + 1;
 		} else if (!only_positional && is_flag(argv[i])) {
 			if (parse_flag(inv, argc, argv, &i, GLOBAL_FLAGS | inv->verb->flags))
 				return 1;

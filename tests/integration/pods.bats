@@ -122,3 +122,140 @@ YAML
     run volctl get pod bad
     assert_failure
 }
+
+# ro_pods: a claim "shared" (RWX) with data, used read-only by pod "reader",
+# read-write by pod "writer"; a ReadOnlyMany claim "archive" used by pod "viewer".
+ro_pods() {
+    cat > "$BATS_TEST_TMPDIR/ro.yaml" <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 16Mi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: archive}
+spec: {accessModes: [ReadOnlyMany], resources: {requests: {storage: 16Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: shared}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: shared, readOnly: true}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: viewer}
+spec:
+  containers: [{name: app, volumeMounts: [{name: old, mountPath: /old}]}]
+  volumes: [{name: old, persistentVolumeClaim: {claimName: archive}}]
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/ro.yaml" >/dev/null
+}
+
+@test "a readOnly claim volume is a read-only view of the volume: reads work, every change is EROFS" {
+    ro_pods
+    [ "$(phase pod reader)" = Running ]
+    pv=$(field pvc shared 'o["spec"]["volumeName"]')
+    mkdir "$MNT/pv/$pv/dir"
+    echo original > "$MNT/pv/$pv/dir/file"
+    ln -s file "$MNT/pv/$pv/dir/link"
+    ro=$MNT/pods/default/reader/data
+    [ -d "$ro" ] && [ ! -L "$ro" ]
+    [ "$(cat "$ro/dir/file")" = original ]
+    [ "$(readlink "$ro/dir/link")" = file ]
+    run ls "$ro/dir"
+    assert_output $'file\nlink'
+    for cmd in "echo x > $ro/dir/file" "echo x >> $ro/dir/file" "echo x > $ro/new" "mkdir $ro/d2" \
+        "rm $ro/dir/file" "rmdir $ro/dir" "mv $ro/dir/file $ro/dir/moved" "truncate -s 0 $ro/dir/file" \
+        "chmod 600 $ro/dir/file" "touch $ro/dir/file" "ln -s x $ro/sym" "ln $ro/dir/file $ro/hard" \
+        "setfattr -n user.a -v 1 $ro/dir/file" "fallocate -l 4096 $ro/dir/file" "touch $ro/dir/newfile"; do
+        run sh -c "$cmd"
+        assert_failure
+        assert_output --partial 'Read-only file system'
+    done
+    # a hard link out of the read-only view into the writable one is refused too
+    run ln "$ro/dir/file" "$MNT/pods/default/writer/data/hard"
+    assert_failure
+    [ "$(cat "$ro/dir/file")" = original ]
+    run stat -f -c '%b' "$ro"
+    [ "$output" -eq $((16 * MiB / 4096)) ]
+    # the pod that may write writes, and the reader sees it (a name it
+    # looked up before it existed too)
+    [ ! -e "$ro/dir/later" ]
+    echo changed > "$MNT/pods/default/writer/data/dir/file"
+    echo new > "$MNT/pods/default/writer/data/dir/later"
+    sleep 1.1 # the kernel's cache of the other view
+    [ "$(cat "$ro/dir/later")" = new ]
+    [ "$(cat "$ro/dir/file")" = changed ]
+    # the read-only view's inodes are its own numbers, stable across lookups
+    a=$(stat -c %i "$ro/dir/file")
+    b=$(stat -c %i "$MNT/pv/$pv/dir/file")
+    [ "$a" != "$b" ]
+    echo 2 > /proc/sys/vm/drop_caches
+    [ "$(stat -c %i "$ro/dir/file")" = "$a" ]
+    [ "$(cat "$ro/dir/file")" = changed ]
+    # it goes with its pod, the volume stays
+    volctl delete pod reader
+    [ ! -e "$MNT/pods/default/reader" ]
+    [ "$(cat "$MNT/pv/$pv/dir/file")" = changed ]
+}
+
+@test "a ReadOnlyMany claim is read-only in every pod that uses it (without readOnly: true)" {
+    ro_pods
+    [ "$(phase pod viewer)" = Running ]
+    pv=$(field pvc archive 'o["spec"]["volumeName"]')
+    echo kept > "$MNT/pv/$pv/record"
+    [ "$(cat "$MNT/pods/default/viewer/old/record")" = kept ]
+    run sh -c "echo x > $MNT/pods/default/viewer/old/record"
+    assert_failure
+    assert_output --partial 'Read-only file system'
+    run touch "$MNT/pods/default/viewer/old/new"
+    assert_failure
+    assert_output --partial 'Read-only file system'
+    run ls -l "$MNT/pods/default/viewer"
+    assert_line --regexp '^d.* old$'
+    # the read-write claim of the writer pod stays a link to its volume
+    run readlink "$MNT/pods/default/writer/data"
+    assert_output --regexp '^\.\./\.\./\.\./pv/'
+}
+
+@test "describe pod lists each container's mounts and each volume with its type, as kubectl does" {
+    cat > "$BATS_TEST_TMPDIR/d.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: shown}
+spec:
+  containers:
+  - name: app
+    volumeMounts:
+    - {name: cache, mountPath: /cache}
+    - {name: data, mountPath: /srv, subPath: www, readOnly: true}
+  - {name: idle}
+  volumes:
+  - {name: cache, emptyDir: {medium: Memory, sizeLimit: 16Mi}}
+  - {name: data, persistentVolumeClaim: {claimName: nowhere, readOnly: true}}
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/d.yaml"
+    run volctl describe pod shown
+    assert_success
+    assert_line --regexp '^Containers:$'
+    assert_line --regexp '^  app:$'
+    assert_line '      /cache from cache (rw)'
+    assert_line '      /srv from data (ro,path="www")'
+    assert_line --regexp '^    Mounts: +<none>$'
+    assert_line --regexp '^    Type: +EmptyDir \(a temporary directory that shares a pod.s lifetime\)$'
+    assert_line --regexp '^    Medium: +Memory$'
+    assert_line --regexp '^    SizeLimit: +16Mi$'
+    assert_line --regexp '^    ClaimName: +nowhere$'
+    assert_line --regexp '^    ReadOnly: +true$'
+    assert_output --partial 'persistentvolumeclaim "nowhere" not found'
+}

@@ -57,6 +57,8 @@ static void expect(const char *vols, const char *mounts, const char *want)
 static void test_served_volumes_pass(void **state)
 {
 	(void)state;
+	expect("[{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'64Mi'}},{'name':'n','emptyDir':{'medium':''}}]",
+	       "[{'name':'m','mountPath':'/m'}]", NULL);
 	expect("[{'name':'a','emptyDir':{}},{'name':'b','emptyDir':{'sizeLimit':'1Gi'}},"
 	       "{'name':'c','persistentVolumeClaim':{'claimName':'data','readOnly':true}}]",
 	       "[{'name':'a','mountPath':'/a'},{'name':'c','mountPath':'/c','subPath':'x/y'}]", NULL);
@@ -88,7 +90,8 @@ static void test_refusals_name_the_field(void **state)
 	expect("[{'name':'h','hostPath':{'path':'/a','type':'Dir'}}]", "[]",
 	       "spec.volumes[0].hostPath.type: Unsupported value: \"Dir\"");
 	expect("[{'name':'n','nfs':{'server':'s','path':'/'}}]", "[]", "spec.volumes[0].nfs: Unsupported value");
-	expect("[{'name':'m','emptyDir':{'medium':'Memory'}}]", "[]", "spec.volumes[0].emptyDir.medium");
+	expect("[{'name':'m','emptyDir':{'medium':'HugePages'}}]", "[]",
+	       "spec.volumes[0].emptyDir.medium: Unsupported value: \"HugePages\"");
 	expect("[{'name':'s','emptyDir':{'sizeLimit':'10Gx'}}]", "[]", "spec.volumes[0].emptyDir.sizeLimit");
 	expect("[{'name':'a','emptyDir':{}},{'name':'a','emptyDir':{}}]", "[]",
 	       "spec.volumes[1].name: Duplicate value");
@@ -126,6 +129,94 @@ static void test_spec_is_immutable(void **state)
 	json_object_put(c);
 }
 
+/* kubelet: node allocatable, lowered to the pod's memory limit (only when
+ * every container has one), lowered to sizeLimit. */
+static void test_memory_dir_size(void **state)
+{
+	(void)state;
+	const uint64_t Mi = 1 << 20, node = 1024 * Mi;
+	json_object *vol = J("{'name':'m','emptyDir':{'medium':'Memory'}}");
+	json_object *small = J("{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'8Mi'}}");
+	json_object *big = J("{'name':'m','emptyDir':{'medium':'Memory','sizeLimit':'4Gi'}}");
+	json_object *both = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'100Mi'}}},"
+	                      "{'name':'b','resources':{'limits':{'memory':'28Mi'}}}]}}");
+	json_object *one = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'100Mi'}}},"
+	                     "{'name':'b'}]}}");
+	json_object *huge = J("{'spec':{'containers':[{'name':'a','resources':{'limits':{'memory':'8Gi'}}}]}}");
+	assert_true(pod_volume_in_memory(vol));
+	json_object *disk = J("{'name':'d','emptyDir':{'sizeLimit':'1Gi'}}");
+	assert_false(pod_volume_in_memory(disk));
+	json_object_put(disk);
+	assert_int_equal(pod_memory_dir_size(one, vol, node), node);     /* one has no limit */
+	assert_int_equal(pod_memory_dir_size(both, vol, node), 128 * Mi); /* sum of the limits */
+	assert_int_equal(pod_memory_dir_size(huge, vol, node), node);     /* never above the node */
+	assert_int_equal(pod_memory_dir_size(both, small, node), 8 * Mi);
+	assert_int_equal(pod_memory_dir_size(both, big, node), 128 * Mi); /* sizeLimit only lowers */
+	assert_int_equal(pod_memory_dir_size(one, big, node), node);
+	json_object_put(vol);
+	json_object_put(small);
+	json_object_put(big);
+	json_object_put(both);
+	json_object_put(one);
+	json_object_put(huge);
+}
+
+static void test_subpath_check(void **state)
+{
+	(void)state;
+	char err[256];
+	assert_int_equal(pod_subpath_check("www/html", err, sizeof err), 0);
+	assert_int_equal(pod_subpath_check("a..b/..c/d..", err, sizeof err), 0); /* not ".." elements */
+	assert_int_equal(pod_subpath_check("..", err, sizeof err), -EINVAL);
+	assert_int_equal(pod_subpath_check("a/../../b", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "must not contain '..'");
+	assert_int_equal(pod_subpath_check("a/..", err, sizeof err), -EINVAL);
+	assert_int_equal(pod_subpath_check("/etc", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "must be a relative path");
+	expect("[{'name':'a','emptyDir':{}}]", "[{'name':'a','mountPath':'/x','subPath':'v1..2'}]", NULL);
+	/* what a resolved subPath may be */
+	assert_true(path_is_within("/mnt/pv/a", "/mnt/pv/a"));
+	assert_true(path_is_within("/mnt/pv/a", "/mnt/pv/a/b/c"));
+	assert_true(path_is_within("/mnt/pv/a/", "/mnt/pv/a/b"));
+	assert_false(path_is_within("/mnt/pv/a", "/mnt/pv/ab"));
+	assert_false(path_is_within("/mnt/pv/a", "/etc"));
+	assert_false(path_is_within("/mnt/pv/a", "/mnt/pv"));
+	assert_true(path_is_within("/", "/etc"));
+}
+
+static void test_exec_container(void **state)
+{
+	(void)state;
+	char err[512];
+	int defaulted;
+	json_object *p = J("{'metadata':{'name':'web'},'spec':{'containers':[{'name':'app'},{'name':'sidecar'}],"
+	                   "'volumes':[{'name':'c','configMap':{'name':'x'}},{'name':'d','persistentVolumeClaim':"
+	                   "{'claimName':'d','readOnly':true}},{'name':'e','emptyDir':{}}]}}");
+	json_object *one = J("{'metadata':{'name':'solo'},'spec':{'containers':[{'name':'only'}]}}");
+	json_object *none = J("{'metadata':{'name':'empty'},'spec':{}}");
+	json_object *c = pod_container(p, NULL, &defaulted, err, sizeof err);
+	assert_string_equal(json_object_get_string(json_object_object_get(c, "name")), "app");
+	assert_true(defaulted);
+	c = pod_container(p, "sidecar", &defaulted, err, sizeof err);
+	assert_string_equal(json_object_get_string(json_object_object_get(c, "name")), "sidecar");
+	assert_false(defaulted);
+	assert_null(pod_container(p, "nope", &defaulted, err, sizeof err));
+	assert_string_equal(err, "container \"nope\" not found in pod \"web\" (its containers: app, sidecar)");
+	c = pod_container(one, NULL, &defaulted, err, sizeof err);
+	assert_non_null(c);
+	assert_false(defaulted); /* kubectl says nothing when there is one */
+	assert_null(pod_container(none, NULL, &defaulted, err, sizeof err));
+	assert_string_equal(err, "pod \"empty\" has no containers");
+	/* kubelet mounts these read-only whatever the volumeMount says */
+	assert_true(pod_volume_read_only(pod_volume_named(p, "c")));
+	assert_true(pod_volume_read_only(pod_volume_named(p, "d")));
+	assert_false(pod_volume_read_only(pod_volume_named(p, "e")));
+	assert_null(pod_volume_named(p, "zz"));
+	json_object_put(p);
+	json_object_put(one);
+	json_object_put(none);
+}
+
 static void test_uses_claim(void **state)
 {
 	(void)state;
@@ -153,6 +244,9 @@ int main(void)
 		cmocka_unit_test(test_containers_required),
 		cmocka_unit_test(test_spec_is_immutable),
 		cmocka_unit_test(test_uses_claim),
+		cmocka_unit_test(test_memory_dir_size),
+		cmocka_unit_test(test_subpath_check),
+		cmocka_unit_test(test_exec_container),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

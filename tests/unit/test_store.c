@@ -583,6 +583,46 @@ static void test_lru_eviction_reload(void **state)
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 100);
 }
 
+/* A memory object: the same data path over a memfd, never a host file;
+ * the map survives an LRU eviction (the memfd does), reaping frees it. */
+static void test_memory_object(void **state)
+{
+	struct env *e = *state;
+	uint64_t id = 0;
+	db_lock(e->db);
+	int r = store_create_memory(e->st, &id);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+	assert_true(store_is_memory(e->st, id));
+	assert_int_equal(store_memory_objects(e->st), 1);
+	struct dobj *o = store_get(e->st, id);
+	assert_non_null(o);
+	assert_int_equal(write_pat(o, 3 * B + 7, 2 * B, 5), 3);
+	int64_t delta = 0;
+	assert_int_equal(store_punch(o, 3 * B, B, &delta), 0); /* a hole punched in the memfd */
+	assert_int_equal(delta, -1);
+	expect_pat(o, 3 * B + 7, B - 7, 0);
+	expect_pat(o, 4 * B, B + 7, 5);
+	assert_int_equal(store_sync(o), 0);
+	flush_all(e);
+	assert_false(host_exists(e, id));
+	store_put(e->st, o);
+	/* push it out of the cache: it is reloaded from its map and memfd */
+	for (int i = 0; i < 80; i++) {
+		struct dobj *x = new_obj(e);
+		store_put(e->st, x);
+	}
+	o = store_get(e->st, id);
+	expect_pat(o, 4 * B, B + 7, 5);
+	store_put(e->st, o);
+	assert_false(host_exists(e, id));
+	ref(e, id, -1);
+	commit_group(e);
+	store_reap(e->st);
+	assert_false(store_is_memory(e->st, id));
+	assert_int_equal(store_memory_objects(e->st), 0);
+}
+
 static void test_delete_and_reap(void **state)
 {
 	struct env *e = *state;
@@ -996,6 +1036,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, teardown),
