@@ -188,3 +188,38 @@ YAML
     assert_output --partial 'volctl exec POD [-n NS] [-c CONTAINER] -- COMMAND'
     assert_output --partial 'sudo volctl exec web -c log-shipper -- tail'
 }
+
+@test "a hostPath volume: exec binds the host directory, read-write or readOnly (EROFS)" {
+    volfs_stop
+    local allow=$BATS_TEST_TMPDIR/allowed
+    mkdir -p "$allow" "$H/hp-rw" "$H/hp-ro"
+    volfs_launch --hostpath-allow "$allow"
+    cat > "$BATS_TEST_TMPDIR/hp.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: hp}
+spec:
+  containers:
+  - name: writer
+    volumeMounts:
+    - {name: host, mountPath: $H/hp-rw}
+  - name: reader
+    volumeMounts:
+    - {name: host, mountPath: $H/hp-ro, readOnly: true}
+  volumes:
+  - {name: host, hostPath: {path: $allow/logs, type: DirectoryOrCreate}}
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/hp.yaml" >/dev/null
+    run volctl exec hp -c writer -- sh -c "echo from-pod > $H/hp-rw/out.txt"
+    assert_success
+    # the write went straight to the host path, not to the mount point
+    [ "$(cat "$allow/logs/out.txt")" = from-pod ]
+    [ ! -e "$H/hp-rw/out.txt" ]
+    run volctl exec hp -c reader -- cat "$H/hp-ro/out.txt"
+    assert_success
+    assert_output from-pod
+    run volctl exec hp -c reader -- sh -c "echo forged > $H/hp-ro/out.txt"
+    assert_failure
+    assert_output --partial 'Read-only file system'
+    [ "$(cat "$allow/logs/out.txt")" = from-pod ]
+}
