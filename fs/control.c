@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include "fs/api.h"
+#include "fs/metrics.h"
 #include "fs/snapshot.h"
 #include "fs/volume.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
+#include "meta/log.h"
 
 #define REQUEST_MAX (4 << 20)
 
@@ -67,6 +69,19 @@ static json_object *answer_ok(json_object *result)
 	json_object_object_add(a, "ok", json_object_new_boolean(1));
 	json_object_object_add(a, "result", result ? result : json_object_new_object());
 	return a;
+}
+
+/* The Prometheus text exposition, as the string member "text". */
+static json_object *answer_metrics(struct vfs *v)
+{
+	size_t len;
+	char *text = metrics_render(v, &len);
+	if (!text)
+		return answer_error(-ENOMEM, "out of memory rendering the metrics");
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "text", json_object_new_string_len(text, (int)len));
+	free(text);
+	return answer_ok(r);
 }
 
 static const char *str_field(json_object *req, const char *key)
@@ -473,6 +488,8 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 			json_object_object_add(r, "mountPoint", json_object_new_string(c->mount_point));
 		return answer_ok(r);
 	}
+	if (!strcmp(verb, "metrics"))
+		return answer_metrics(c->v);
 	if (!strcmp(verb, "df"))
 		return answer_ok(items_result(volume_df(c->v)));
 	if (!strcmp(verb, "check")) {
@@ -646,7 +663,7 @@ void control_stop(struct control *c)
 	if (!c)
 		return;
 	if (write(c->stop_pipe[1], "x", 1) < 0)
-		perror("volfs: control stop");
+		vlog_error("control.sock", "control stop: %s", strerror(errno));
 	pthread_join(c->thread, NULL);
 	close(c->fd);
 	close(c->stop_pipe[0]);

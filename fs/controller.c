@@ -33,6 +33,7 @@
 #include "meta/pod.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
+#include "meta/log.h"
 
 #define MAX_PASSES 16
 #define GONE "volfs:gone" /* marks an object removed during this pass */
@@ -124,8 +125,11 @@ int ctl_save_if_changed(struct ctl *c, json_object *before, json_object *o)
 		if (r == 0)
 			r = finish_txn(c->db, obj_update(c->db, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o), o));
 		db_unlock(c->db);
-		if (r < 0)
-			fprintf(stderr, "volfs: cannot store %s %s: %s\n", ctl_kind_of(o), ctl_name_of(o), strerror(-r));
+		if (r < 0) {
+			char object[600];
+			vlog_object_name(object, sizeof object, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o));
+			vlog_error(object, "cannot store the object: %s", strerror(-r));
+		}
 	}
 	json_object_put(before);
 	return changed;

@@ -13,6 +13,8 @@
 
 #define VFS(req) ((struct vfs *)fuse_req_userdata(req))
 #define MAX_WRITE (1u << 20)
+/* Failed requests are counted per operation (fs/ll_metrics.c). */
+#define fuse_reply_err(req, err) ll_reply_err(req, err)
 
 static struct vfs_ctx ctx_of(fuse_req_t req)
 {

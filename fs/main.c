@@ -23,8 +23,10 @@
 #include "fs/controller.h"
 #include "fs/hostpath.h"
 #include "fs/ll.h"
+#include "fs/metrics_http.h"
 #include "fs/vfs.h"
 #include "fs/volume.h"
+#include "meta/log.h"
 
 #define FLUSH_INTERVAL_MS 1000
 #define N_WORKERS 16
@@ -34,6 +36,9 @@ struct daemon {
 	const char *mountpoint;
 	int foreground, debug, single, check;
 	char opts[4096];
+	const char *metrics_listen;
+	enum vlog_level log_level;
+	enum vlog_target log_target;
 	struct vfs *vfs;
 	struct fuse_session *se;
 	pthread_t main_thread;
@@ -47,7 +52,8 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] MOUNTPOINT\n"
+	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--metrics-listen ADDR]\n"
+	        "             [--log-level LEVEL] [--log-target TARGET] MOUNTPOINT\n"
 	        "       volfs --check [--state DIR]\n"
 	        "\n"
 	        "Serve every persistent volume of this machine under MOUNTPOINT:\n"
@@ -62,6 +68,13 @@ static void usage(FILE *f)
 	        "  --hostpath-allow PREFIX\n"
 	        "                     allow hostPath volumes under PREFIX (repeatable; none:\n"
 	        "                     every hostPath is refused)\n"
+	        "  --metrics-listen ADDR\n"
+	        "                     serve Prometheus metrics at http://ADDR/metrics; ADDR is\n"
+	        "                     PORT (127.0.0.1 only), HOST:PORT or [IPV6]:PORT\n"
+	        "  --log-level LEVEL  debug, info (default), warn or error\n"
+	        "  --log-target TARGET\n"
+	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
+	        "                     or when stderr is systemd's journal, stderr otherwise)\n"
 	        "  -d, --debug        FUSE debug output (implies -f)\n"
 	        "  -s                 single-threaded FUSE loop\n"
 	        "  -V, --version      print the version\n"
@@ -69,6 +82,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "examples:\n"
 	        "  volfs --state /var/lib/volfs /mnt/volfs\n"
+	        "  volfs -f --log-level debug --metrics-listen 9464 /mnt/volfs\n"
+	        "  curl -s http://127.0.0.1:9464/metrics | grep kubelet_volume_stats\n"
 	        "  volctl create pv data --capacity 1Gi && ls /mnt/volfs/pv/data\n"
 	        "  fusermount3 -u /mnt/volfs        (or: volctl shutdown)\n");
 }
@@ -99,6 +114,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"check", no_argument, 0, 'C'},      {"debug", no_argument, 0, 'd'},
 		{"version", no_argument, 0, 'V'},    {"help", no_argument, 0, 'h'},
 		{"hostpath-allow", required_argument, 0, 'H'},
+		{"metrics-listen", required_argument, 0, 'M'},
+		{"log-level", required_argument, 0, 'L'},
+		{"log-target", required_argument, 0, 'T'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -119,9 +137,22 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			}
 			break;
 		}
+		case 'M': d->metrics_listen = optarg; break;
+		case 'L':
+			if (vlog_parse_level(optarg, &d->log_level) < 0) {
+				fprintf(stderr, "volfs: invalid --log-level \"%s\": use debug, info, warn or error\n", optarg);
+				return -1;
+			}
+			break;
+		case 'T':
+			if (vlog_parse_target(optarg, &d->log_target) < 0) {
+				fprintf(stderr, "volfs: invalid --log-target \"%s\": use stderr, syslog or auto\n", optarg);
+				return -1;
+			}
+			break;
 		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: fprintf(stderr, "volfs: see volfs --help\n"); return -1;
 		}
 	}
 	if (!d->state)
@@ -157,6 +188,12 @@ static int check_args(struct daemon *d, int argc)
 		fprintf(stderr, "volfs: exactly one MOUNTPOINT is required (see volfs --help)\n");
 		return -1;
 	}
+	char host[256], port[16], err[512];
+	if (d->metrics_listen &&
+	    metrics_http_parse(d->metrics_listen, host, sizeof host, port, sizeof port, err, sizeof err) < 0) {
+		fprintf(stderr, "volfs: %s\n", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -182,15 +219,15 @@ static int lock_state(const char *state)
 	snprintf(path, sizeof path, "%s/lock", state);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "volfs: cannot open %s: %s\n", path, strerror(errno));
+		vlog_error("state", "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		ssize_t n = read(fd, pid, sizeof pid - 1);
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
-		fprintf(stderr, "volfs: state directory %s is in use by another volfs%s%s%s\n", state,
-		        *pid ? " (pid " : "", pid, *pid ? ")" : "");
+		vlog_error("state", "state directory %s is in use by another volfs%s%s%s", state,
+		           *pid ? " (pid " : "", pid, *pid ? ")" : "");
 		close(fd);
 		return -1;
 	}
@@ -202,7 +239,7 @@ static void write_pid(int fd)
 	char pid[32];
 	int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) < 0)
-		perror("volfs: writing the lock file");
+		vlog_warn("state", "writing the pid to the lock file: %s", strerror(errno));
 }
 
 static void print_problem(void *arg, const char *msg)
@@ -330,7 +367,7 @@ static struct fuse_session *make_session(struct daemon *d, char *argv0)
 	fargv[fargc++] = "-o";
 	fargv[fargc++] = opts;
 	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
-	struct fuse_session *se = fuse_session_new(&args, &volfs_ll_ops, sizeof volfs_ll_ops, d->vfs);
+	struct fuse_session *se = fuse_session_new(&args, ll_counted_ops(), sizeof volfs_ll_ops, d->vfs);
 	fuse_opt_free_args(&args);
 	return se;
 }
@@ -339,7 +376,7 @@ static int serve(struct daemon *d, char *argv0)
 {
 	char err[512], sock[4200];
 	if (vfs_open_state(&d->vfs, d->state, 0, err, sizeof err) < 0) {
-		fprintf(stderr, "volfs: %s\n", err);
+		vlog_error("state", "%s", err);
 		return 1;
 	}
 	volume_install_names(d->vfs);
@@ -348,18 +385,28 @@ static int serve(struct daemon *d, char *argv0)
 	controller_run_startup(d->vfs);
 	d->se = make_session(d, argv0);
 	if (!d->se) {
-		fprintf(stderr, "volfs: invalid mount options: %s\n", d->opts);
+		vlog_error("mount", "invalid mount options: %s", d->opts);
+		vfs_close(d->vfs);
+		return 1;
+	}
+	struct metrics_http *http = NULL;
+	if (d->metrics_listen && metrics_http_start(&http, d->vfs, d->metrics_listen, err, sizeof err) < 0) {
+		vlog_error("mount", "%s", err);
+		fuse_session_destroy(d->se);
 		vfs_close(d->vfs);
 		return 1;
 	}
 	if (fuse_session_mount(d->se, d->mountpoint) < 0) {
-		fprintf(stderr, "volfs: cannot mount on %s\n", d->mountpoint);
+		vlog_error("mount", "cannot mount on %s", d->mountpoint);
+		metrics_http_stop(http);
 		fuse_session_destroy(d->se);
 		vfs_close(d->vfs);
 		return 1;
 	}
 	ll_install_notify(d->se, d->vfs);
 	fuse_daemonize(d->foreground);
+	/* A daemon's stderr is /dev/null now: the log goes to syslog. */
+	vlog_setup(d->log_level, d->log_target, !d->foreground);
 	write_pid(d->lock_fd);
 	d->main_thread = pthread_self();
 	sigset_t set;
@@ -367,10 +414,14 @@ static int serve(struct daemon *d, char *argv0)
 	snprintf(sock, sizeof sock, "%s/control.sock", d->state);
 	struct control *ctl = NULL;
 	int rc = 1;
-	if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
-		fprintf(stderr, "volfs: %s\n", err);
+	if (http && metrics_http_run(http, err, sizeof err) < 0) {
+		vlog_error("mount", "%s", err);
+	} else if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
+		vlog_error("control.sock", "%s", err);
 	} else {
 		control_set_mount_point(ctl, d->mountpoint);
+		vlog_info("daemon", "volfs %s serving %s on %s (pid %d)", VOLFS_VERSION, d->state,
+		          d->mountpoint, (int)getpid());
 		pthread_create(&d->flusher, NULL, flusher_main, d);
 		run_workers(d, &set);
 		rc = 0;
@@ -381,19 +432,25 @@ static int serve(struct daemon *d, char *argv0)
 		pthread_join(d->flusher, NULL);
 		control_stop(ctl);
 	}
+	metrics_http_stop(http);
 	fuse_session_unmount(d->se);
 	fuse_session_destroy(d->se);
 	vfs_close(d->vfs);
+	if (rc == 0)
+		vlog_info("daemon", "flushed and unmounted %s", d->mountpoint);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER};
+	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER,
+	                   .log_level = VLOG_INFO, .log_target = VLOG_TO_AUTO};
 	if (parse_args(&d, argc, argv) < 0 || check_args(&d, argc) < 0) {
 		hostpath_allow_free();
 		return 2;
 	}
+	/* Until the daemon detaches, its log is the terminal's (or journal's). */
+	vlog_setup(d.log_level, d.log_target, 0);
 	if (mkdir_p(d.state, 0700) < 0) {
 		fprintf(stderr, "volfs: cannot create state directory %s: %s\n", d.state, strerror(errno));
 		return 1;

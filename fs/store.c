@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "meta/log.h"
 
 /* Unpinned objects kept in memory so that reopening a file does not reload
  * its map from the db. */
@@ -651,7 +652,7 @@ int store_ref(struct store *st, uint64_t id, int delta)
 		if (r < 0)
 			return r;
 		if (refs < 0) {
-			fprintf(stderr, "volfs: object %" PRIu64 " refs went negative\n", id);
+			vlog_error("store", "object %" PRIu64 " refs went negative", id);
 			return -EIO;
 		}
 		if (refs == 1)

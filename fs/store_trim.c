@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "meta/log.h"
 
 /* ------------------------------------------------------------------ */
 /* Reaping deleted objects' host files                                */
@@ -80,7 +81,7 @@ static void reap_files(struct store *st)
 		char path[4096];
 		store_path(st, ids[i], path, sizeof path);
 		if (unlink(path) < 0 && errno != ENOENT)
-			fprintf(stderr, "volfs: cannot remove %s: %s\n", path, strerror(errno));
+			vlog_error("store", "cannot remove %s: %s", path, strerror(errno));
 	}
 	free(ids);
 }
@@ -401,8 +402,8 @@ static void punch_runs(struct store *st, const struct trim_run *t, const struct 
 			if (fd >= 0 && next > hole &&
 			    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(hole * BS),
 			              (off_t)((next - hole) * BS)) < 0)
-				fprintf(stderr, "volfs: cannot trim object %" PRIu64 ": %s\n", d->id,
-				        strerror(errno));
+				vlog_error("store", "cannot trim object %" PRIu64 ": %s", d->id,
+				           strerror(errno));
 			b = next;
 		}
 	if (fd >= 0)

@@ -23,6 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs/metrics.h"
+#include "meta/log.h"
+
 #define URING_ENTRIES 64
 /* The kernel caps one read/write at about 2 GiB; stay well below. */
 #define URING_MAX_CHUNK (1u << 30)
@@ -82,7 +85,7 @@ static struct io_uring *thread_ring(void)
 	if (r < 0) {
 		tls_state = RING_FAILED;
 		if (!__atomic_exchange_n(&fallback_reported, 1, __ATOMIC_RELAXED))
-			fprintf(stderr, "volfs: io_uring unavailable (%s), using plain syscalls\n",
+			vlog_warn("io_uring", "io_uring unavailable (%s), using plain syscalls",
 			        strerror(-r));
 		return NULL;
 	}
@@ -130,6 +133,7 @@ static int submit_wait(struct io_uring *ring, struct io_uring_sqe *sqe)
 		io_uring_sqe_set_data64(sqe, 0);
 		return r < 0 ? r : -EAGAIN;
 	}
+	metrics_uring_submitted();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		r = io_uring_wait_cqe(ring, &cqe);
@@ -140,6 +144,8 @@ static int submit_wait(struct io_uring *ring, struct io_uring_sqe *sqe)
 		uint64_t got = io_uring_cqe_get_data64(cqe);
 		int res = cqe->res;
 		io_uring_cqe_seen(ring, cqe);
+		if (got)
+			metrics_uring_completed();
 		if (got == mine)
 			return res;
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "meta/log.h"
 
 static int db_user_version(sqlite3 *h)
 {
@@ -150,7 +151,7 @@ int db_exec(struct db *db, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fprintf(stderr, "volfs: sqlite: %s: %s\n", sql, msg ? msg : "?");
+		vlog_error("meta.db", "sqlite: %s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 		return -EIO;
 	}
@@ -199,7 +200,7 @@ int db_group_commit(struct db *db)
 		return -ENOSPC;
 	db->group_open = 0;
 	if (r < 0)
-		fprintf(stderr, "volfs: sqlite rolled back a group commit: recent metadata changes are lost\n");
+		vlog_error("meta.db", "sqlite rolled back a group commit: recent metadata changes are lost");
 	return r;
 }
 
@@ -207,7 +208,7 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "volfs: sqlite prepare failed: %s: %s\n", sql, sqlite3_errmsg(db->h));
+		vlog_error("meta.db", "sqlite prepare failed: %s: %s", sql, sqlite3_errmsg(db->h));
 		abort();
 	}
 	return st;
@@ -257,7 +258,7 @@ int db_step_done(struct db *db, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 	db_finish(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		fprintf(stderr, "volfs: sqlite: %s\n", sqlite3_errmsg(db->h));
+		vlog_error("meta.db", "sqlite: %s", sqlite3_errmsg(db->h));
 		return rc == SQLITE_CONSTRAINT ? -EEXIST : (rc == SQLITE_FULL ? -ENOSPC : -EIO);
 	}
 	return 0;

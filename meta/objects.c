@@ -10,6 +10,8 @@
 #include <time.h>
 #include <uuid/uuid.h>
 
+#include "meta/log.h"
+
 void rfc3339(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
@@ -147,11 +149,25 @@ static int64_t same_as_last_event(struct db *db, const char *kind, const char *n
 	return id;
 }
 
+/* Every event is also a log line; a repeat (counted, not stored again) is
+ * only worth a debug line. */
+static void log_event(const char *kind, const char *ns, const char *name, const char *type,
+                      const char *reason, const char *message, int repeat)
+{
+	char object[600];
+	enum vlog_level lvl = repeat ? VLOG_DEBUG : strcmp(type, "Normal") ? VLOG_WARN : VLOG_INFO;
+	if (!vlog_enabled(lvl))
+		return;
+	vlog_object_name(object, sizeof object, kind, ns, name);
+	vlog(lvl, object, "%s: %s", reason, message);
+}
+
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message)
 {
 	int64_t now = (int64_t)time(NULL);
 	int64_t repeat = same_as_last_event(db, kind, ns, name, type, reason, message);
+	log_event(kind, ns, name, type, reason, message, repeat != 0);
 	if (repeat) {
 		sqlite3_stmt *st = db_prep(db, "UPDATE events SET count=count+1, time=?, "
 		                               "first=coalesce(first, time) WHERE id=?");

@@ -207,6 +207,20 @@ static const struct verb verbs[] = {
 	  "  # The same numbers, in bytes, as JSON\n"
 	  "  volctl df -o json\n",
 	  BIT(F_OUTPUT), "json|yaml", run_df, 0 },
+	{ "metrics", "Print the daemon's Prometheus metrics",
+	  "volctl metrics",
+	  "Print the metrics the daemon serves with --metrics-listen, in the\n"
+	  "Prometheus text exposition format (0.0.4): per volume capacity, used and\n"
+	  "available bytes and inodes as df shows them (kubelet_volume_stats_* for\n"
+	  "bound claims, volfs_volume_* for every volume), bytes and count of\n"
+	  "snapshots, FUSE requests, errors and latencies by operation, and the\n"
+	  "io_uring queue.",
+	  "  # Every metric of the daemon\n"
+	  "  volctl metrics\n"
+	  "\n"
+	  "  # How full the claims are, as kubelet would report them\n"
+	  "  volctl metrics | grep '^kubelet_volume_stats_used_bytes'\n",
+	  0, "", run_metrics, 0 },
 	{ "check", "Check the metadata and data for consistency",
 	  "volctl check",
 	  "Ask the daemon to verify its metadata store and data files. Prints each\n"

@@ -1,10 +1,10 @@
 /*
  * tools/verbs.h — volctl's verbs: the table with each verb's help
  * (tools/verbs.c) and the handlers, grouped by what they do:
- * tools/verbs_read.c (get, describe, delete by name, df, check, shutdown,
- * version), tools/verbs_apply.c (apply and delete -f, create, resize) and
- * tools/verbs_snap.c (snapshot, restore, clone), tools/verbs_exec.c
- * (exec).
+ * tools/verbs_read.c (get, describe, delete by name, df, metrics, check,
+ * shutdown, version), tools/verbs_apply.c (apply and delete -f, create,
+ * resize), tools/verbs_snap.c (snapshot, restore, clone) and
+ * tools/verbs_exec.c (exec).
  */
 #ifndef VOLFS_TOOLS_VERBS_H
 #define VOLFS_TOOLS_VERBS_H
@@ -30,6 +30,7 @@ int run_restore(struct invocation *inv);
 int run_clone(struct invocation *inv);
 int run_df(struct invocation *inv);
 int run_check(struct invocation *inv);
+int run_metrics(struct invocation *inv);
 int run_shutdown(struct invocation *inv);
 int run_version(struct invocation *inv);
 int run_help(struct invocation *inv);

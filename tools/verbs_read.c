@@ -1,6 +1,6 @@
 /*
  * tools/verbs_read.c — the verbs that read objects or the daemon's state
- * (get, describe, df, check, version), delete by kind and name, and
+ * (get, describe, df, metrics, check, version), delete by kind and name, and
  * shutdown. Each builds its control-protocol request
  * (docs/control-protocol.md) and hands the answer to tools/output.c.
  */
@@ -150,6 +150,19 @@ int run_df(struct invocation *inv)
 	else
 		output_df(stdout, items);
 	json_object_put(items);
+	json_object_put(result);
+	return 0;
+}
+
+int run_metrics(struct invocation *inv)
+{
+	struct json_object *result;
+
+	if (check_no_args(inv))
+		return 1;
+	if (call(inv, new_request("metrics", NULL, NULL), &result) != CALL_OK)
+		return 1;
+	fputs(json_path_str(result, "text", ""), stdout);
 	json_object_put(result);
 	return 0;
 }
