@@ -475,11 +475,26 @@ static json_object *handle_kind(struct vfs *v, const char *verb, const char *kin
 	return result_or_error(r, err, out);
 }
 
+/* A debug line per request: the verb and whom it names, never the
+ * objects it carries (a Secret's data must not reach the log). */
+static void log_request(const char *verb, json_object *req)
+{
+	if (!vlog_enabled(VLOG_DEBUG))
+		return;
+	const char *kind = str_field(req, "kind"), *ns = str_field(req, "namespace");
+	const char *name = str_field(req, "name");
+	char object[600] = "control.sock";
+	if (kind && name)
+		vlog_object_name(object, sizeof object, kind, ns ? ns : "", name);
+	vlog_debug(object, "control request: %s", verb);
+}
+
 static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 {
 	const char *verb = str_field(req, "verb");
 	if (!verb)
 		return answer_error(-EINVAL, "request has no verb");
+	log_request(verb, req);
 	if (!strcmp(verb, "version")) {
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(VOLFS_VERSION));

@@ -391,7 +391,7 @@ static int serve(struct daemon *d, char *argv0)
 	}
 	struct metrics_http *http = NULL;
 	if (d->metrics_listen && metrics_http_start(&http, d->vfs, d->metrics_listen, err, sizeof err) < 0) {
-		vlog_error("mount", "%s", err);
+		vlog_error("metrics", "%s", err);
 		fuse_session_destroy(d->se);
 		vfs_close(d->vfs);
 		return 1;
@@ -415,7 +415,7 @@ static int serve(struct daemon *d, char *argv0)
 	struct control *ctl = NULL;
 	int rc = 1;
 	if (http && metrics_http_run(http, err, sizeof err) < 0) {
-		vlog_error("mount", "%s", err);
+		vlog_error("metrics", "%s", err);
 	} else if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
 		vlog_error("control.sock", "%s", err);
 	} else {

@@ -21,6 +21,9 @@ packages=(
     # setpriv/findmnt (util-linux), pgrep (procps), timeout/du/stat (coreutils)
     bats bats-support bats-assert python3 python3-yaml attr acl util-linux
     procps coreutils busybox
+    # metrics.bats: a real Prometheus text parser, an HTTP client;
+    # cli_docs.bats: man pages rendered (groff, man), the completion sourced
+    python3-prometheus-client curl groff-base man-db bash-completion
     # benchmarks
     fio gnuplot-nox
 )
