@@ -13,6 +13,7 @@
 #include "meta/names.h"
 #include "meta/quantity.h"
 #include "tools/client.h"
+#include "tools/term.h"
 
 const struct flag_def flag_defs[F_COUNT] = {
 	[F_HELP] = { "help", 'h', NULL, "help for this command" },
@@ -44,7 +45,9 @@ int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("volctl: error: ", stderr);
+	fputs("volctl: ", stderr);
+	term_put(stderr, TERM_RED, "error:");
+	fputc(' ', stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

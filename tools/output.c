@@ -16,6 +16,7 @@
 
 #include "meta/quantity.h"
 #include "tools/tables.h"
+#include "tools/term.h"
 
 /* kubectl get prints through tabwriter.NewWriter(out, 10, 4, 3, ' ', 0). */
 #define GET_MINWIDTH 10
@@ -99,9 +100,19 @@ size_t table_rows(const struct table *t)
 	return (t->ncells + t->ncols - 1) / t->ncols;
 }
 
+/* A cell, padded to width (0: the last column, unpadded); a STATUS
+ * column's values in colour on a terminal. */
+static void print_cell(FILE *f, const char *text, size_t width, int status)
+{
+	term_put(f, status ? term_status_colour(text) : TERM_PLAIN, text);
+	for (size_t n = strlen(text); n < width; n++)
+		fputc(' ', f);
+}
+
 void table_print(const struct table *t, FILE *f, const char *indent, size_t minwidth, size_t padding)
 {
 	size_t *width = calloc(t->ncols, sizeof *width);
+	size_t status_col = t->ncols; /* none */
 
 	if (!width)
 		abort();
@@ -117,12 +128,13 @@ void table_print(const struct table *t, FILE *f, const char *indent, size_t minw
 		size_t col = i % t->ncols;
 		int last = col == t->ncols - 1 || i == t->ncells - 1;
 
+		if (i < t->ncols && !strcmp(t->cells[i], "STATUS"))
+			status_col = col;
 		if (col == 0)
 			fputs(indent ? indent : "", f);
+		print_cell(f, t->cells[i], last ? 0 : width[col], i >= t->ncols && col == status_col);
 		if (last)
-			fprintf(f, "%s\n", t->cells[i]);
-		else
-			fprintf(f, "%-*s", (int)width[col], t->cells[i]);
+			fputc('\n', f);
 	}
 	free(width);
 }

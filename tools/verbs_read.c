@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "tools/verbs.h"
+#include "tools/term.h"
 
 #ifndef VOLFS_VERSION
 #define VOLFS_VERSION "unknown"
@@ -174,7 +175,10 @@ int run_check(struct invocation *inv)
 
 	if (check_no_args(inv))
 		return 1;
-	if (call(inv, new_request("check", NULL, NULL), &result) != CALL_OK)
+	struct term_progress *progress = term_progress_start("checking metadata against data");
+	enum call_result rc = call(inv, new_request("check", NULL, NULL), &result);
+	term_progress_end(progress);
+	if (rc != CALL_OK)
 		return 1;
 	problems = result_array(result, "problems");
 	n = json_object_array_length(problems);

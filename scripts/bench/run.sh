@@ -79,7 +79,16 @@ PY=/usr/bin/python3
 PTLL_BUF_OPTS=cache=always,writeback
 PTLL_DIO_OPTS=cache=always
 
-log() { echo "bench: $*" >&2; }
+# On a terminal, a progress line ("run 1/3 seqread-dio on volfs ...") shows
+# what runs now; every log line first erases it.
+log() {
+    [[ -t 2 ]] && printf '\r\033[K' >&2
+    echo "bench: $*" >&2
+}
+progress() {
+    [[ -t 2 ]] && printf '\rbench: run %s/%s %s on %s ...' "$@" >&2
+    return 0
+}
 die() { log "$*"; exit 1; }
 
 for tool in fio "$PY" fusermount3 mountpoint cc pkg-config tar; do
@@ -324,6 +333,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
                 untar) rm -rf "$t/tar"; mkdir "$t/tar" ;;
             esac
             [[ $name == file* ]] && t=$t/meta
+            progress "$run" "$BENCH_RUNS" "$name" "$s"
             drop_caches
             json=$BENCH_OUT/fio/$name.$s.$run.json
             if [[ $how == tar ]]; then
