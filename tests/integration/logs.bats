@@ -96,3 +96,71 @@ log_lines() {
     run log_lines
     assert_line --partial 'level=warn object=pvc/default/orphan msg="ProvisioningFailed: storageclass.storage.k8s.io \"no-such-class\" not found'
 }
+
+# in_syslog_ns MODE: in a private mount namespace whose /dev has a fake
+# /dev/log (a python datagram listener writing $VOLFS_TMP/syslog.txt),
+# start volfs as MODE says, create a volume, shut down.
+#   daemon   volfs detaches (no -f)
+#   journal  -f, stderr a file that JOURNAL_STREAM names (as systemd does)
+#   stderr   the same with --log-target stderr
+in_syslog_ns() {
+    VOLFS_TMP=$(mktemp -d "$VOLFS_TEST_TMPDIR/volfs-test.XXXXXX")
+    cat >"$VOLFS_TMP/ns.sh" <<'NSEOF'
+set -e
+B=$1 T=$2 MODE=$3 PY=$4
+mount -t tmpfs tmpfs /dev
+mknod -m 666 /dev/fuse c 10 229
+mknod -m 666 /dev/null c 1 3
+mknod -m 666 /dev/urandom c 1 9
+"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1] + "/ready", "w").close()
+with open(sys.argv[1] + "/syslog.txt", "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b"\n")
+' "$T" &
+listener=$!
+for i in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.1; done
+mkdir -p "$T/s" "$T/m"
+: >"$T/stderr.txt"
+case $MODE in
+    daemon) "$B/volfs" --state "$T/s" "$T/m" ;;
+    journal | stderr)
+        js=$(stat -c '%d:%i' "$T/stderr.txt")
+        extra=()
+        [ "$MODE" = stderr ] && extra=(--log-target stderr)
+        JOURNAL_STREAM=$js "$B/volfs" -f "${extra[@]}" --state "$T/s" "$T/m" 2>>"$T/stderr.txt" </dev/null &
+        ;;
+esac
+for i in $(seq 100); do mountpoint -q "$T/m" && [ -S "$T/s/control.sock" ] && break; sleep 0.1; done
+"$B/volctl" --state "$T/s" create pv viasyslog --capacity 10Mi >/dev/null
+"$B/volctl" --state "$T/s" shutdown >/dev/null
+for i in $(seq 100); do mountpoint -q "$T/m" || break; sleep 0.1; done
+sleep 0.3
+kill "$listener"
+NSEOF
+    unshare -m bash "$VOLFS_TMP/ns.sh" "$VOLFS_BIN" "$VOLFS_TMP" "$1" "$PY" 3>&-
+}
+
+@test "detached, or with stderr on the journal, volfs logs to syslog (facility daemon, level as priority)" {
+    command -v unshare >/dev/null || skip "unshare (util-linux) is missing"
+    in_syslog_ns daemon
+    run cat "$VOLFS_TMP/syslog.txt"
+    # <30>: facility daemon (3) * 8 + priority info (6); no time= (syslog stamps lines)
+    assert_line --regexp '^<30>.* volfs\[[0-9]+\]: level=info object=daemon msg="volfs .* serving '
+    assert_line --regexp '^<30>.* volfs\[[0-9]+\]: level=info object=pv/viasyslog msg="Created: '
+    refute_output --partial 'time='
+    rm -rf "$VOLFS_TMP"
+    in_syslog_ns journal
+    run cat "$VOLFS_TMP/syslog.txt"
+    assert_line --regexp '^<30>.* volfs\[[0-9]+\]: level=info object=pv/viasyslog msg="Created: '
+    [ ! -s "$VOLFS_TMP/stderr.txt" ] || fail "logged to stderr too: $(cat "$VOLFS_TMP/stderr.txt")"
+    rm -rf "$VOLFS_TMP"
+    # --log-target stderr wins over the journal
+    in_syslog_ns stderr
+    [ ! -s "$VOLFS_TMP/syslog.txt" ] || fail "logged to syslog: $(cat "$VOLFS_TMP/syslog.txt")"
+    run cat "$VOLFS_TMP/stderr.txt"
+    assert_line --regexp '^time=[^ ]+ level=info object=pv/viasyslog msg="Created: '
+}
