@@ -2,7 +2,7 @@
 #   make            -> build/bin/volfs, build/bin/volctl (optimised, -Werror)
 #   make test       -> sanitizer build (ASan+UBSan) in build/san, then unit + integration tests
 #   make run        -> install deps, build, mount on /mnt/volfs with state in /var/lib/volfs
-#   make install    -> binaries, man pages, systemd unit, mount helper under $(PREFIX)
+#   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX)
 #   make bench      -> fio benchmark suite (scripts/bench)
 
 PREFIX   ?= /usr/local

@@ -107,8 +107,19 @@ static void add_opt(struct daemon *d, const char *o)
 	snprintf(d->opts + len, sizeof d->opts - len, "%s%s", len ? "," : "", o);
 }
 
+/* The option getopt stopped at, as the user wrote it. */
+static const char *bad_option(char **argv, char *buf)
+{
+	const char *arg = argv[optind - 1];
+	if (!strncmp(arg, "--", 2) || !optopt)
+		return arg;
+	snprintf(buf, 3, "-%c", optopt);
+	return buf;
+}
+
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
+	char short_opt[3];
 	static const struct option longopts[] = {
 		{"foreground", no_argument, 0, 'f'}, {"state", required_argument, 0, 'S'},
 		{"check", no_argument, 0, 'C'},      {"debug", no_argument, 0, 'd'},
@@ -120,7 +131,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "fdso:S:VhC", longopts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's */
+	while ((c = getopt_long(argc, argv, ":fdso:S:VhC", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': d->foreground = 1; break;
 		case 'd': d->debug = d->foreground = 1; break;
@@ -152,7 +164,13 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
-		default: fprintf(stderr, "volfs: see volfs --help\n"); return -1;
+		case ':':
+			fprintf(stderr, "volfs: option %s needs a value (see volfs --help)\n",
+			        bad_option(argv, short_opt));
+			return -1;
+		default:
+			fprintf(stderr, "volfs: unknown option %s (see volfs --help)\n", bad_option(argv, short_opt));
+			return -1;
 		}
 	}
 	if (!d->state)

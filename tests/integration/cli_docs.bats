@@ -196,3 +196,16 @@ printf "%s\n" "${COMPREPLY[*]}"
     [ -z "$stderr" ] || fail "progress on a pipe: $stderr"
     assert_output "no problems found"
 }
+
+@test "volfs refuses an unknown option or a missing value with one line and status 2" {
+    local args
+    for args in "--bogus $MNT" "-Z $MNT" "-fZ $MNT" "-o" "--metrics-listen"; do
+        # shellcheck disable=SC2086 # word splitting wanted
+        run --separate-stderr "$VOLFS_BIN/volfs" $args
+        [ "$status" -eq 2 ] || fail "volfs $args: status $status"
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "volfs $args: want one line, got: $stderr"
+        [[ $stderr =~ ^volfs:\ (unknown\ option|option\ .*\ needs\ a\ value).*volfs\ --help ]] || fail "volfs $args: $stderr"
+    done
+    run --separate-stderr "$VOLFS_BIN/volfs" -fZ "$MNT"
+    assert_equal "$stderr" "volfs: unknown option -Z (see volfs --help)"
+}
