@@ -123,7 +123,7 @@ static void read_claim(struct vol_row *r, const char *body)
 	json_object_put(pv);
 }
 
-static int collect_volumes(struct vfs *v, struct vol_rows *out)
+static void collect_volumes(struct vfs *v, struct vol_rows *out)
 {
 	struct db *db = vfs_db(v);
 	size_t cap = 0;
@@ -148,14 +148,21 @@ static int collect_volumes(struct vfs *v, struct vol_rows *out)
 	}
 	db_finish(st);
 	db_unlock(db);
-	/* Outside the db lock: statfs and the snapshot accounting take it. */
+	/* Outside the db lock: statfs and the snapshot accounting take it. A
+	 * volume deleted meanwhile is left out (statfs would describe the host). */
+	size_t kept = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		struct vol_row *r = &out->rows[i];
-		if (vfs_statfs(v, VFS_INO(r->tree, 1), &r->sv) < 0)
-			memset(&r->sv, 0, sizeof r->sv);
+		if (!vfs_tree_get(v, r->tree) || vfs_statfs(v, VFS_INO(r->tree, 1), &r->sv) < 0) {
+			free(r->name);
+			free(r->claim_ns);
+			free(r->claim);
+			continue;
+		}
 		r->snapshot_bytes = snapshot_bytes_of_volume(v, r->tree);
+		out->rows[kept++] = *r;
 	}
-	return 0;
+	out->n = kept;
 }
 
 static void free_volumes(struct vol_rows *vr)
