@@ -66,6 +66,20 @@ log_lines() {
     [[ $output != *level=info* ]] || fail "info lines at warn: $output"
 }
 
+@test "at debug level too, a Secret's value never reaches the log" {
+    volfs_start --log-level debug
+    volctl apply -f "$BATS_TEST_DIRNAME/../manifests/config-pod.yaml" >/dev/null
+    [ "$(cat "$MNT/pods/default/app/secret/password")" = super-secret-4f9d ]
+    volctl patch secret db-pass -p '{"data":{"password":"bmV3LXNlY3JldC03YzFl"}}' >/dev/null
+    volctl get secret db-pass -o yaml >/dev/null
+    volctl delete -f "$BATS_TEST_DIRNAME/../manifests/config-pod.yaml" >/dev/null
+    volfs_stop
+    grep -q 'level=debug object=secret/default/db-pass msg="control request: ' "$VOLFS_LOG" ||
+        fail "no debug line for the secret: $(cat "$VOLFS_LOG")"
+    run grep -c -e super-secret-4f9d -e c3VwZXItc2VjcmV0LTRmOWQ -e new-secret-7c1e -e bmV3LXNlY3JldC03YzFl "$VOLFS_LOG"
+    assert_output 0
+}
+
 @test "an invalid --log-level or --log-target is refused with one clear line" {
     VOLFS_TMP=$(mktemp -d "$VOLFS_TEST_TMPDIR/volfs-test.XXXXXX")
     mkdir "$VOLFS_TMP/mnt"
