@@ -29,11 +29,11 @@
 #include "meta/binding.h"
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
+#include "meta/log.h"
 #include "meta/objects.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
-#include "meta/log.h"
 
 #define MAX_PASSES 16
 #define GONE "volfs:gone" /* marks an object removed during this pass */
@@ -233,8 +233,9 @@ static void keep_host_data(json_object *pv)
 {
 	const char *at = k8s_str(pv, "status.hostPath");
 	at = at ? at : hostpath_of_pv(pv);
-	fprintf(stderr, "volfs: persistentvolume %s deleted; its data on the host at %s stays\n",
-	        ctl_name_of(pv), at);
+	char object[300];
+	vlog_object_name(object, sizeof object, KIND_PV, "", ctl_name_of(pv));
+	vlog_info(object, "persistentvolume %s deleted; its data on the host at %s stays", ctl_name_of(pv), at);
 }
 
 static int delete_volume(struct ctl *c, json_object *pv)

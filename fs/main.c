@@ -52,8 +52,9 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--metrics-listen ADDR]\n"
-	        "             [--log-level LEVEL] [--log-target TARGET] MOUNTPOINT\n"
+	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--hostpath-allow PREFIX]...\n"
+	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
+	        "             MOUNTPOINT\n"
 	        "       volfs --check [--state DIR]\n"
 	        "\n"
 	        "Serve every persistent volume of this machine under MOUNTPOINT:\n"
