@@ -73,7 +73,7 @@ in_pty() {
         "$PY" -c '
 import re, sys
 m = re.search(r"^Examples:\n((?:.*\n)*?)\n(?=\S|\Z)", sys.stdin.read() + "\n", re.M)
-sys.exit(0 if m and re.search(r"^  volctl ", m.group(1), re.M) else 1)
+sys.exit(0 if m and re.search(r"^  (sudo )?volctl ", m.group(1), re.M) else 1)
 ' <<<"$output" || fail "volctl $v --help has no Examples block with an example: $output"
     done
 }
@@ -129,6 +129,10 @@ printf "%s\n" "${COMPREPLY[*]}"
     refute_output --partial "error"
     run complete_words volctl --state "$STATE" create pvc x --class f
     assert_output "fast"
+    run complete_words volctl exec web -- ech
+    assert_output --partial "echo"
+    run complete_words volctl --state "$STATE" exec web -c ""
+    assert_output ""
     # no daemon there: no names, and nothing on the terminal
     run --separate-stderr complete_words volctl --state "$VOLFS_TMP/nothing" get pv ""
     assert_success

@@ -14,7 +14,7 @@ bats_load_library bats-assert
 : "${VOLFS_BIN:=$BATS_TEST_DIRNAME/../../build/bin}"
 VOLFS_BIN=$(realpath -m "$VOLFS_BIN")
 
-VERBS=(apply create get describe delete patch resize snapshot restore clone df metrics check shutdown version help)
+VERBS=(apply create get describe delete patch resize snapshot restore clone df metrics check shutdown version exec help)
 
 setup() {
     [[ -x $VOLFS_BIN/volctl ]] || fail "volctl not found in $VOLFS_BIN (set VOLFS_BIN)"
