@@ -67,8 +67,20 @@ void alias_entry(struct vfs_entry *e)
 	e->attr_timeout = e->entry_timeout = ALIAS_TIMEOUT;
 }
 
+/* Tree inodes change only through the kernel; the fixed virtual
+ * directories (/, /pv, /pvc, /pods, /snapshots) never change. With
+ * default_permissions the kernel checks every directory on a path, so a
+ * timeout of 0 on / alone would cost a GETATTR per path walk. */
+double vfs_attr_timeout(uint64_t ino)
+{
+	if (VFS_IS_ALIAS(ino))
+		return ALIAS_TIMEOUT;
+	return VFS_TREE_OF(ino) || ino <= VINO_SNAPSHOTS ? TREE_ATTR_TIMEOUT : 0;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
 {
+	memset(e, 0, sizeof *e);
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
 	if (VFS_IS_ALIAS(parent)) {
@@ -92,8 +104,13 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	err = dentry_find(v, parent, name, &local);
 	struct vnode *n = err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), &err);
 	db_unlock(v->db);
-	if (!n)
+	if (!n) {
+		/* Names in a tree appear only through the kernel (create,
+		 * mkdir, link, rename), which drops the negative entry. */
+		if (err == -ENOENT)
+			e->entry_timeout = TREE_NEGATIVE_TIMEOUT;
 		return err;
+	}
 	return reply_entry(v, n, e);
 }
 
@@ -249,7 +266,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 			reload_attrs(v, &dir, 1);
 		}
 	}
-	struct vnode *n = r == 0 ? vnode_get_locked(v, VFS_INO(t->id, local), &r) : NULL;
+	struct vnode *n = r == 0 ? vnode_get_new(v, t, local, &a, &r) : NULL;
 	db_unlock(v->db);
 	vnode_put(v, dir);
 	if (!n)

@@ -120,6 +120,25 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 	return n;
 }
 
+/* db locked, right after the caller inserted the row: the cached inode is
+ * made from the attributes just written instead of reading them back. */
+struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
+                            const struct vattr *a, int *err)
+{
+	uint64_t ino = VFS_INO(t->id, local);
+	struct vnode *n = vnode_new(ino, t, a);
+	if (!n) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&v->itab_lock);
+	n->ref = 1;
+	n->hnext = *bucket(v, ino);
+	*bucket(v, ino) = n;
+	pthread_mutex_unlock(&v->itab_lock);
+	return n;
+}
+
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
 {
 	pthread_mutex_lock(&v->itab_lock);

@@ -58,8 +58,8 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct vfs_entry e;
 	int r = vfs_lookup(VFS(req), parent, name, &e);
 	if (r == -ENOENT) {
-		/* A negative entry the kernel may cache briefly. */
-		struct fuse_entry_param ne = {.ino = 0, .entry_timeout = 0};
+		/* A negative entry, cached as long as the namespace layer says. */
+		struct fuse_entry_param ne = {.ino = 0, .entry_timeout = e.entry_timeout};
 		fuse_reply_entry(req, &ne);
 		return;
 	}
@@ -87,7 +87,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, ino >> 40 ? 1.0 : 0);
+		fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
 }
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -100,7 +100,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, 1.0);
+		fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -234,13 +234,6 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
-}
-
-static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0);
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -407,7 +400,9 @@ const struct fuse_lowlevel_ops volfs_ll_ops = {
 	.create = ll_create,
 	.read = ll_read,
 	.write = ll_write,
-	.flush = ll_flush,
+	/* No .flush: every close(2) would wait for a round trip that does
+	 * nothing (writes are not cached, locks are the kernel's); the
+	 * kernel stops sending FLUSH after the first ENOSYS. */
 	.release = ll_release,
 	.fsync = ll_fsync,
 	.opendir = ll_opendir,

@@ -87,10 +87,14 @@ struct store *vfs_store(struct vfs *v);
 /* Write every dirty inode and block map to meta.db (group commit point). */
 int vfs_flush_all(struct vfs *v);
 
-/* Namespace operations. Return 0 or a negative errno. */
+/* Namespace operations. Return 0 or a negative errno. On -ENOENT,
+ * vfs_lookup sets e->ino = 0 and e->entry_timeout to how long the kernel
+ * may cache the absence. */
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
 void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup);
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st);
+/* How long the kernel may cache the attributes of ino (seconds). */
+double vfs_attr_timeout(uint64_t ino);
 /* to_set uses the FUSE_SET_ATTR_* bit values (see vfs.c) */
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
                 const struct vfs_ctx *c, struct stat *out);

@@ -20,8 +20,16 @@
 #include "fs/vfs.h"
 
 #define ITAB_BUCKETS (1u << 18)
-#define TREE_ATTR_TIMEOUT 1.0
-#define TREE_ENTRY_TIMEOUT 1.0
+/* Every change to a live tree goes through this daemon, i.e. through the
+ * kernel, which updates or drops what it cached; what volfs changes on its
+ * own (a volume deleted or recycled gets a new tree under its /pv name) is
+ * invalidated explicitly. So the kernel may keep tree attributes, names and
+ * negative names as long as it likes, as passthrough_ll's cache=always. */
+#define TREE_ATTR_TIMEOUT 86400.0
+#define TREE_ENTRY_TIMEOUT 86400.0
+#define TREE_NEGATIVE_TIMEOUT 86400.0
+/* /pv/<volume>: invalidated whenever the name's tree changes. */
+#define VOLUME_ROOT_ENTRY_TIMEOUT 86400.0
 /* A read-only alias (VFS_ALIAS_BIT) is a second view of a tree whose
  * changes the kernel only sees through the first: it may cache the
  * alias's names and attributes only briefly, negative names included. */
@@ -95,6 +103,8 @@ int64_t vfs_now_ns(void);
 /* inode.c */
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
+                            const struct vattr *a, int *err);          /* db locked */
 void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);

@@ -10,7 +10,8 @@
  * /pv/<volume> of a hostPath PersistentVolume, which has no tree). Names
  * come from the
  * objects in meta.db through the vfs_names callbacks, so they follow the
- * control plane at once; the kernel is told not to cache them.
+ * control plane at once; the kernel is told not to cache them, except the
+ * /pv/<volume> names, which are invalidated when they change.
  *
  * Inode numbers: fixed ones for /, /pv, /pvc, /pods, /snapshots; the
  * per-namespace directories and the claim links are numbered as they are
@@ -268,7 +269,9 @@ int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len)
 /* --- lookup --- */
 
 /* The root directory of the tree an object owns. Objects come and go
- * through the control socket, so the kernel must not cache the name. */
+ * through the control socket: the kernel must not cache the name, except
+ * /pv/<volume>, which is invalidated whenever its tree changes (created,
+ * recycled, deleted) and sits on every path into a volume. */
 static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, const char *name,
                               struct vfs_entry *e)
 {
@@ -282,7 +285,7 @@ static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, c
 	if (!n)
 		return err;
 	reply_entry(v, n, e);
-	e->entry_timeout = 0;
+	e->entry_timeout = strcmp(kind, KIND_PV) == 0 ? VOLUME_ROOT_ENTRY_TIMEOUT : 0;
 	return 0;
 }
 

@@ -158,6 +158,21 @@ int db_exec(struct db *db, const char *sql)
 	return 0;
 }
 
+/* A statement without result rows, from the statement cache: savepoints
+ * run several times per namespace change, and parsing them each time (as
+ * sqlite3_exec does) cost more than running them. */
+static int db_run(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = db_prep(db, sql);
+	int rc = sqlite3_step(st);
+	db_finish(st);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "volfs: sqlite: %s: %s\n", sql, sqlite3_errmsg(db->h));
+		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+	}
+	return 0;
+}
+
 int db_begin(struct db *db)
 {
 	if (!db->group_open) {
@@ -166,7 +181,7 @@ int db_begin(struct db *db)
 			return r;
 		db->group_open = 1;
 	}
-	int r = db_exec(db, "SAVEPOINT change");
+	int r = db_run(db, "SAVEPOINT change");
 	if (r == 0)
 		db->in_txn = 1;
 	return r;
@@ -174,7 +189,7 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
-	int r = db_exec(db, "RELEASE change");
+	int r = db_run(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
 	db->in_txn = 0;
@@ -183,8 +198,10 @@ int db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
-	if (db->in_txn)
-		sqlite3_exec(db->h, "ROLLBACK TO change; RELEASE change", NULL, NULL, NULL);
+	if (db->in_txn) {
+		db_run(db, "ROLLBACK TO change");
+		db_run(db, "RELEASE change");
+	}
 	db->in_txn = 0;
 }
 
