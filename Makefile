@@ -4,6 +4,7 @@
 #   make run        -> install deps, build, mount on /mnt/volfs with state in /var/lib/volfs
 #   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX)
 #   make bench      -> fio benchmark suite (scripts/bench)
+#   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -37,7 +38,7 @@ FS_OBJ    := $(FS_SRC:%.c=$(B)/obj/%.o)
 TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all test unit integration run install uninstall clean bench bench-quick deps
+.PHONY: all test unit integration run install uninstall clean bench bench-quick bench-scale deps
 all: $(B)/bin/volfs $(B)/bin/volctl
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
@@ -83,6 +84,9 @@ bench: all
 
 bench-quick: all
 	QUICK=1 bash scripts/bench/run.sh
+
+bench-scale: all
+	bash scripts/bench/scale.sh
 
 clean:
 	rm -rf build
