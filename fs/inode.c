@@ -131,6 +131,7 @@ struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
 		*err = -ENOMEM;
 		return NULL;
 	}
+	n->xattrs = XATTRS_NONE;
 	pthread_mutex_lock(&v->itab_lock);
 	n->ref = 1;
 	n->hnext = *bucket(v, ino);

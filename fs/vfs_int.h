@@ -65,12 +65,17 @@ struct vnode {
 	int ref;          /* itab_lock: operations in flight */
 	int on_dirty;     /* itab_lock: on v->dirty */
 	int dirty;        /* alock: attributes differ from the row */
+	_Atomic int xattrs; /* XATTRS_*: db lock to change */
 	pthread_rwlock_t lock;
 	pthread_mutex_t alock;
 	struct vattr a;
 	struct dobj *obj; /* lock: loaded data object, NULL until needed */
 	struct vnode *hnext, *dnext;
 };
+
+/* Whether an inode has extended attributes: the kernel asks for
+ * security.capability before every write, and most files have none. */
+enum { XATTRS_UNKNOWN = 0, XATTRS_NONE, XATTRS_SOME };
 
 struct vfile {
 	struct vnode *n; /* NULL for a projected file: its bytes are `data` */

@@ -74,10 +74,54 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 		if (r == 0)
 			touch_ctime(v, n);
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+		if (r == 0)
+			atomic_store(&n->xattrs, XATTRS_SOME);
 	}
 	db_unlock(v->db);
 	vnode_put(v, n);
 	return r;
+}
+
+/* db locked: does the inode have any xattr? Remembered on the inode. */
+static int has_xattrs(struct vfs *v, struct vnode *n)
+{
+	if (atomic_load(&n->xattrs) == XATTRS_UNKNOWN) {
+		sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM xattrs WHERE tree=? AND ino=? LIMIT 1");
+		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+		int rc = sqlite3_step(st);
+		db_finish(st);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			atomic_store(&n->xattrs, rc == SQLITE_ROW ? XATTRS_SOME : XATTRS_NONE);
+		else
+			return 1; /* an error: ask the table */
+	}
+	return atomic_load(&n->xattrs) != XATTRS_NONE;
+}
+
+/* The inode to answer for, db locked; or NULL with *r set when it has no
+ * xattrs, which once known takes no db lock at all. */
+static struct vnode *xattr_reader(struct vfs *v, uint64_t ino, ssize_t none, ssize_t *r)
+{
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n) {
+		*r = err;
+		return NULL;
+	}
+	if (atomic_load(&n->xattrs) == XATTRS_NONE) {
+		vnode_put(v, n);
+		*r = none;
+		return NULL;
+	}
+	db_lock(v->db);
+	if (!has_xattrs(v, n)) {
+		db_unlock(v->db);
+		vnode_put(v, n);
+		*r = none;
+		return NULL;
+	}
+	return n;
 }
 
 ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, size_t len)
@@ -85,7 +129,10 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return -ENODATA;
-	db_lock(v->db);
+	ssize_t none;
+	struct vnode *n = xattr_reader(v, ino, -ENODATA, &none);
+	if (!n)
+		return none;
 	sqlite3_stmt *st = db_prep(v->db, "SELECT value FROM xattrs WHERE tree=? AND ino=? AND name=?");
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
@@ -100,6 +147,7 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 	}
 	db_finish(st);
 	db_unlock(v->db);
+	vnode_put(v, n);
 	return r;
 }
 
@@ -108,7 +156,10 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return 0;
-	db_lock(v->db);
+	ssize_t none;
+	struct vnode *x = xattr_reader(v, ino, 0, &none);
+	if (!x)
+		return none;
 	sqlite3_stmt *st = db_prep(v->db, "SELECT name FROM xattrs WHERE tree=? AND ino=? ORDER BY name");
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
@@ -126,6 +177,7 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	}
 	db_finish(st);
 	db_unlock(v->db);
+	vnode_put(v, x);
 	return r < 0 ? r : (ssize_t)total;
 }
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# The metadata path: the kernel caches tree attributes, names and missing
+# names for a day (every change to a volume goes through the daemon), and
+# volfs invalidates what it changes behind the kernel's back; namespace
+# changes reach meta.db in group commits, always before fsyncdir returns.
+
+# shellcheck disable=SC2154 # STATE, MNT, PY ... come from helpers.bash
+load helpers
+
+@test "a volume deleted and created again under its name is seen empty at once, through cached paths" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    echo old >"$v/file"
+    mkdir "$v/dir"
+    # the kernel now caches /pv/vol, its names and their attributes
+    stat "$v/file" "$v/dir" >/dev/null
+    volctl delete pv vol >/dev/null
+    run stat "$v/file"
+    assert_failure
+    assert_output --partial 'No such file or directory'
+    pv_create vol 1Gi
+    run ls -A "$v"
+    assert_success
+    assert_output ''
+    run cat "$v/file"
+    assert_failure
+    echo new >"$v/file"
+    run cat "$v/file"
+    assert_output new
+}
+
+@test "a recycled volume's files are gone at once, names the kernel cached included" {
+    cat >"$BATS_TEST_TMPDIR/r.yaml" <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: recycled}
+spec:
+  capacity: {storage: 16Mi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Recycle
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: user}
+spec:
+  storageClassName: ""
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 8Mi}}
+EOF
+    volctl apply -f "$BATS_TEST_TMPDIR/r.yaml" >/dev/null
+    local v=$MNT/pv/recycled
+    mkdir "$v/sub"
+    echo old >"$v/sub/file"
+    [ "$(cat "$v/sub/file")" = old ]
+    volctl delete pvc user >/dev/null
+    run stat "$v/sub/file"
+    assert_failure
+    run ls -A "$v"
+    assert_output ''
+}
+
+@test "a name looked up while missing is found once created, renamed or linked there" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    # each stat below caches a negative entry first
+    run stat "$v/new"
+    assert_failure
+    touch "$v/new"
+    stat "$v/new" >/dev/null
+    run stat "$v/d/x"
+    assert_failure
+    mkdir "$v/d"
+    echo x >"$v/d/x"
+    [ "$(cat "$v/d/x")" = x ]
+    run stat "$v/renamed"
+    assert_failure
+    mv "$v/new" "$v/renamed"
+    stat "$v/renamed" >/dev/null
+    run stat "$v/new"
+    assert_failure
+    run stat "$v/hard"
+    assert_failure
+    ln "$v/renamed" "$v/hard"
+    [ "$(stat -c %i "$v/hard")" = "$(stat -c %i "$v/renamed")" ]
+    run stat "$v/sym"
+    assert_failure
+    ln -s d/x "$v/sym"
+    [ "$(cat "$v/sym")" = x ]
+    # and a name removed is missing at once
+    rm "$v/d/x"
+    run stat "$v/d/x"
+    assert_failure
+    rmdir "$v/d"
+    run stat "$v/d"
+    assert_failure
+}
+
+@test "attributes changed through one name are seen at once through another" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    echo 12345 >"$v/a"
+    ln "$v/a" "$v/b"
+    stat "$v/a" "$v/b" >/dev/null
+    chmod 0600 "$v/a"
+    [ "$(stat -c %a "$v/b")" = 600 ]
+    printf '%s' 0123456789 >>"$v/a"
+    [ "$(stat -c %s "$v/b")" = 16 ]
+    touch -m -d '2001-02-03 04:05:06 UTC' "$v/b"
+    [ "$(stat -c %Y "$v/a")" = "$(date -d '2001-02-03 04:05:06 UTC' +%s)" ]
+    [ "$(stat -c %h "$v/a")" = 2 ]
+    rm "$v/b"
+    [ "$(stat -c %h "$v/a")" = 1 ]
+    truncate -s 3 "$v/a"
+    [ "$(cat "$v/a")" = 123 ]
+}
+
+@test "the same name seen by a second user: attributes, creates and removals at once" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    mkdir -m 0777 "$v/shared"
+    run as_nobody "stat -c %a '$v/shared/f'"
+    assert_failure
+    echo hi >"$v/shared/f"
+    chmod 0640 "$v/shared/f"
+    run as_nobody "stat -c %a '$v/shared/f'"
+    assert_output 640
+    run as_nobody "cat '$v/shared/f'"
+    assert_failure
+    chmod 0644 "$v/shared/f"
+    run as_nobody "cat '$v/shared/f'"
+    assert_output hi
+    rm "$v/shared/f"
+    run as_nobody "stat '$v/shared/f'"
+    assert_failure
+}
+
+@test "kill -9: every create fsyncdir'd is there, and so is a group committed without fsync" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    run "$PY" - "$v" <<'PYEOF'
+import os, sys, time
+v = sys.argv[1]
+def fsync_dir(p):
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY); os.fsync(fd); os.close(fd)
+os.mkdir(v + "/synced")
+for i in range(500):
+    os.close(os.open("%s/synced/f%03d" % (v, i), os.O_CREAT | os.O_WRONLY, 0o640))
+os.mkdir(v + "/synced/sub")
+for i in range(0, 500, 5):
+    os.unlink("%s/synced/f%03d" % (v, i))
+fsync_dir(v + "/synced")
+fsync_dir(v)
+# no fsync: the once-a-second group commit makes these durable against kill -9
+os.mkdir(v + "/grouped")
+for i in range(100):
+    os.close(os.open("%s/grouped/g%03d" % (v, i), os.O_CREAT | os.O_WRONLY, 0o600))
+time.sleep(2.5)
+print("done")
+PYEOF
+    assert_output done
+    volfs_kill9
+    integrity_check_copy
+    volfs_launch
+    run "$PY" - "$v" <<'PYEOF'
+import os, stat, sys
+v = sys.argv[1]
+bad = []
+names = set(os.listdir(v + "/synced"))
+want = {"f%03d" % i for i in range(500) if i % 5} | {"sub"}
+if names != want:
+    bad.append("synced: missing %s, extra %s" % (sorted(want - names)[:5], sorted(names - want)[:5]))
+if oct(os.stat(v + "/synced/f001").st_mode & 0o777) != oct(0o640): bad.append("mode of f001")
+if os.stat(v + "/synced").st_nlink != 3: bad.append("nlink of synced: %d" % os.stat(v + "/synced").st_nlink)
+g = sorted(os.listdir(v + "/grouped"))
+if g != ["g%03d" % i for i in range(100)]: bad.append("grouped: %d names" % len(g))
+print("\n".join(bad) or "ok")
+PYEOF
+    assert_output ok
+    check_clean
+}
+
+# check_clean as in durability.bats
+check_clean() {
+    run volctl check
+    assert_success
+    run ctl '{"verb":"check"}'
+    assert_success
+    run "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["problems"])' "$output"
+    assert_output '[]'
+}
+
+integrity_check_copy() {
+    mkdir -p "$VOLFS_TMP/dbcopy"
+    rm -f "$VOLFS_TMP"/dbcopy/*
+    cp "$STATE/meta.db" "$VOLFS_TMP/dbcopy/"
+    [[ -f $STATE/meta.db-wal ]] && cp "$STATE/meta.db-wal" "$VOLFS_TMP/dbcopy/"
+    run sqlite3 "$VOLFS_TMP/dbcopy/meta.db" 'PRAGMA integrity_check;'
+    assert_success
+    assert_output ok
+}
