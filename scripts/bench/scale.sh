@@ -169,7 +169,8 @@ rss_work=$(mem VmRSS) hwm_work=$(mem VmHWM)
 stop_daemon
 drop_caches
 start_daemon
-rss_start=$(mem VmRSS)
+rss_start=$(mem VmRSS) hwm_start=$(mem VmHWM)
+wal_mib=$(du -m "$STATE/meta.db-wal" 2>/dev/null | cut -f1)
 t0=$(now)
 walked=$(find "$VOL/files" -printf '%s\n' | wc -l)
 t1=$(now)
@@ -196,7 +197,8 @@ per_inode=$(awk -v r="$rss_walk" -v s="$rss_start" -v n="$walked" 'BEGIN { print
     echo "| untar ($tar_entries entries) | ${fig[untar]} s |"
     echo "| daemon VmRSS / VmHWM after the workloads | $((rss_work / 1024)) / $((hwm_work / 1024)) MiB |"
     echo "| restart, then find stat()ing $walked entries | $walk_s s |"
-    echo "| daemon VmRSS after the restart / after the walk (VmHWM) | $((rss_start / 1024)) / $((rss_walk / 1024)) ($((hwm_walk / 1024))) MiB |"
+    echo "| daemon VmRSS / VmHWM once restarted (meta.db-wal: ${wal_mib:-0} MiB) | $((rss_start / 1024)) / $((hwm_start / 1024)) MiB |"
+    echo "| daemon VmRSS / VmHWM after the walk | $((rss_walk / 1024)) / $((hwm_walk / 1024)) MiB |"
     echo "| daemon memory per inode the walk cached | $per_inode bytes |"
 } >"$SCALE_OUT/results.md"
 {
@@ -210,6 +212,7 @@ per_inode=$(awk -v r="$rss_walk" -v s="$rss_start" -v n="$walked" 'BEGIN { print
     echo "rss_after_workloads_kib,$rss_work"
     echo "walk_s,$walk_s"
     echo "rss_restart_kib,$rss_start"
+    echo "hwm_restart_kib,$hwm_start"
     echo "rss_walk_kib,$rss_walk"
     echo "hwm_walk_kib,$hwm_walk"
     echo "bytes_per_inode,$per_inode"
