@@ -166,9 +166,13 @@ static int dir_is_empty(struct vfs *v, uint64_t dir)
 	return rc == SQLITE_DONE;
 }
 
-/* Apply a change to a cached inode's attributes and write its row, inside
- * the caller's transaction. `nlink_delta` and `touch` (ctime, plus mtime
- * for directories whose entries changed) are the usual changes. */
+/* Apply a change to a cached inode's attributes: `nlink_delta` and `touch`
+ * (ctime, plus mtime for directories whose entries changed). A link count
+ * must agree with the names in every committed group, so a change of it is
+ * written inside the caller's transaction; a change of times alone (the
+ * directory a file was created in or removed from, a renamed inode) goes to
+ * the group commit with the other dirty attributes, saving a row write per
+ * create and unlink. */
 static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int touch_mtime,
                         int64_t now)
 {
@@ -178,6 +182,10 @@ static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int tou
 	if (touch_mtime)
 		n->a.mtime = now;
 	pthread_mutex_unlock(&n->alock);
+	if (nlink_delta == 0) {
+		vnode_mark_dirty(v, n);
+		return 0;
+	}
 	return vnode_write_row_locked(v, n);
 }
 
