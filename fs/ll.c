@@ -256,7 +256,9 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fi->cache_readdir = 0;
+	/* A volume's directories change only through the kernel, which drops
+	 * the listing it cached when they do; the virtual ones change alone. */
+	fi->cache_readdir = fi->keep_cache = VFS_TREE_OF(ino) != 0;
 	fuse_reply_open(req, fi);
 }
 

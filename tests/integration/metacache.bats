@@ -134,6 +134,38 @@ EOF
     assert_failure
 }
 
+@test "a directory listing the kernel caches follows every change, for an open handle too" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    mkdir "$v/d"
+    touch "$v/d/a" "$v/d/b"
+    run ls "$v/d"
+    assert_output "$(printf 'a\nb')"
+    touch "$v/d/c"
+    run ls "$v/d"
+    assert_output "$(printf 'a\nb\nc')"
+    rm "$v/d/a"
+    mv "$v/d/b" "$v/d/z"
+    mkdir "$v/d/sub"
+    ln -s c "$v/d/l"
+    ln "$v/d/c" "$v/d/hard"
+    run ls "$v/d"
+    assert_output "$(printf 'c\nhard\nl\nsub\nz')"
+    rmdir "$v/d/sub"
+    run ls "$v/d"
+    assert_output "$(printf 'c\nhard\nl\nz')"
+    run "$PY" - "$v/d" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+before = sorted(os.listdir(fd))
+open(sys.argv[1] + "/new", "w").close()
+os.unlink(sys.argv[1] + "/c")
+after = sorted(os.listdir(fd))
+print(before, after)
+PYEOF
+    assert_output "['c', 'hard', 'l', 'z'] ['hard', 'l', 'new', 'z']"
+}
+
 @test "kill -9: every create fsyncdir'd is there, and so is a group committed without fsync" {
     pv_create vol 1Gi
     local v=$MNT/pv/vol
