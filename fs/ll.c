@@ -257,8 +257,9 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	/* A volume's directories change only through the kernel, which drops
-	 * the listing it cached when they do; the virtual ones change alone. */
-	fi->cache_readdir = fi->keep_cache = VFS_TREE_OF(ino) != 0;
+	 * the listing it cached when they do; the virtual ones change alone,
+	 * and a read-only alias changes through the other view. */
+	fi->cache_readdir = fi->keep_cache = VFS_TREE_OF(ino) != 0 && !VFS_IS_ALIAS(ino);
 	fuse_reply_open(req, fi);
 }
 

@@ -166,6 +166,38 @@ PYEOF
     assert_output "['c', 'hard', 'l', 'z'] ['hard', 'l', 'new', 'z']"
 }
 
+@test "a read-only claim view, cached only briefly, follows changes made through the volume" {
+    cat >"$BATS_TEST_TMPDIR/ro.yaml" <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 16Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: shared, readOnly: true}}]
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/ro.yaml" >/dev/null
+    local pv
+    pv=$(volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])')
+    local v=$MNT/pv/$pv ro=$MNT/pods/default/reader/data
+    mkdir "$v/d"
+    echo 1 >"$v/d/a"
+    run ls "$ro/d"
+    assert_output a
+    [ "$(stat -c %s "$ro/d/a")" = 2 ]
+    echo 12345 >"$v/d/a"
+    touch "$v/d/b"
+    sleep 1.1 # the alias's names and attributes live 1 s; its listings are not kept
+    run ls "$ro/d"
+    assert_output "$(printf 'a\nb')"
+    [ "$(stat -c %s "$ro/d/a")" = 6 ]
+    [ "$(cat "$ro/d/a")" = 12345 ]
+}
+
 @test "kill -9: every create fsyncdir'd is there, and so is a group committed without fsync" {
     pv_create vol 1Gi
     local v=$MNT/pv/vol
