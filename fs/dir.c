@@ -299,6 +299,8 @@ int vfs_mknod(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev
 int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
               const struct vfs_ctx *c, struct vfs_entry *e)
 {
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_mkdir(v, name, e);
 	return make_node(v, parent, name, S_IFDIR | (mode & 07777), 0, NULL, c, e, NULL);
 }
 
@@ -307,6 +309,8 @@ int vfs_symlink(struct vfs *v, uint64_t parent, const char *name, const char *ta
 {
 	if (strlen(target) >= 4096)
 		return -ENAMETOOLONG;
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_symlink(v, name, target, e);
 	return make_node(v, parent, name, S_IFLNK | 0777, 0, target, c, e, NULL);
 }
 
@@ -415,11 +419,15 @@ static int remove_name(struct vfs *v, uint64_t parent, const char *name, int wan
 
 int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
 {
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_unlink(v, name);
 	return remove_name(v, parent, name, 0);
 }
 
 int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
 {
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_rmdir(v, name);
 	return remove_name(v, parent, name, 1);
 }
 
@@ -524,6 +532,8 @@ int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newpar
 		return -EINVAL;
 	if (strlen(newname) > 255)
 		return -ENAMETOOLONG;
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_rename(v, name, newparent, newname, flags);
 	int r = tree_writable(v, parent);
 	if (r == 0)
 		r = tree_writable(v, newparent);

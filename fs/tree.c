@@ -30,7 +30,8 @@ struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
 
 static uint64_t capacity_blocks(struct vtree *t)
 {
-	return atomic_load(&t->capacity) / STORE_BLOCK;
+	/* Rounded up: a volume holds at least its capacity in whole blocks. */
+	return (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
 }
 
 /* Lock-free reservation: concurrent writers to different files of one

@@ -56,6 +56,7 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	v->mount_time = vfs_now_ns();
 	pthread_mutex_init(&v->itab_lock, NULL);
 	pthread_mutex_init(&v->trees_lock, NULL);
+	pthread_mutex_init(&v->lp_lock, NULL);
 	v->itab = calloc(ITAB_BUCKETS, sizeof *v->itab);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/meta.db", state_dir);
@@ -129,6 +130,8 @@ void vfs_close(struct vfs *v)
 	for (size_t i = 0; i < v->n_nsdirs; i++)
 		free(v->nsdirs[i]);
 	free(v->nsdirs);
+	lp_free(v);
+	pthread_mutex_destroy(&v->lp_lock);
 	pthread_mutex_destroy(&v->itab_lock);
 	pthread_mutex_destroy(&v->trees_lock);
 	free(v->state_dir);
@@ -137,6 +140,7 @@ void vfs_close(struct vfs *v)
 
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n) { v->notify = *n; }
 void vfs_set_names(struct vfs *v, const struct vfs_names *n) { v->names = *n; }
+void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p) { v->lp = *p; }
 struct db *vfs_db(struct vfs *v) { return v->db; }
 struct store *vfs_store(struct vfs *v) { return v->store; }
 

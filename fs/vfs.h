@@ -44,7 +44,8 @@
 #define VFS_LOCAL_OF(ino) ((ino) & VFS_LOCAL_MASK)
 
 /* Virtual directories (tree 0). */
-enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5 };
+enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5,
+       VINO_LOCAL_PATH = 6 };
 /* /snapshots/<ns>, /pvc/<ns> and /pvc/<ns>/<claim> get numbers from here
  * on, as they are seen. */
 #define VINO_NSDIR_BASE 0x1000
@@ -215,6 +216,27 @@ struct vfs_names {
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);
+
+/* MOUNT/local-path/: the provisioning directory for rancher's
+ * local-path-provisioner (fs/virt_lp.c serves the names, fs/localpath.c
+ * owns the volumes). `dir` is a directory name there. */
+struct vfs_provisioner {
+	/* Make the volume of `dir` with this capacity: 0 or a negative errno. */
+	int (*create)(void *arg, const char *dir, uint64_t capacity);
+	/* Delete the volume of `dir`; with only_if_empty, refuse (-ENOTEMPTY)
+	 * unless its root directory is empty. */
+	int (*remove)(void *arg, const char *dir, int only_if_empty);
+	/* The tree of `dir`, or 0 (db locked). */
+	uint64_t (*tree_of)(void *arg, const char *dir);
+	/* The provisioned directory with the smallest tree id above `after`:
+	 * 0, or -ENOENT (db locked). */
+	int (*next)(void *arg, uint64_t after, char *dir, size_t len, uint64_t *tree);
+	/* The directory of volume `pv` if local-path made it: 0, or -ENOENT
+	 * (db locked). */
+	int (*dir_of_pv)(void *arg, const char *pv, char *dir, size_t len);
+	void *arg;
+};
+void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p);
 
 /* Consistency check of the namespace tables (nlink, dangling names). */
 int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);

@@ -96,6 +96,9 @@ struct vfs {
 	struct vtree *trees;
 	struct vfs_notify notify;
 	struct vfs_names names;
+	struct vfs_provisioner lp;
+	pthread_mutex_t lp_lock;
+	struct lp_pending *lp_pending; /* lp_lock: sizes waiting for their mkdir */
 	/* /snapshots/<ns> and /pvc/<ns> directories and /pvc/<ns>/<claim>
 	 * links, by number: "s:NS", "c:NS", "l:NS/CLAIM" (trees_lock) */
 	char **nsdirs;
@@ -147,6 +150,21 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
 int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
 int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len);
+
+/* virt_lp.c: MOUNT/local-path/ (names of tree 0 typed 'z' and 'L'). */
+int lp_lookup(struct vfs *v, const char *name, struct vfs_entry *e);
+int lp_readdir(struct vfs *v, int64_t off, vfs_fill_fn fill, void *arg);
+int lp_link_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e);
+int lp_readlink(struct vfs *v, char type, const char *key, char *buf, size_t len);
+int lp_pv_entry(struct vfs *v, const char *pv, struct vfs_entry *e); /* -ENOENT: not local-path's */
+int lp_pv_is_link(struct vfs *v, const char *pv);                   /* db locked */
+int lp_mkdir(struct vfs *v, const char *name, struct vfs_entry *e);
+int lp_symlink(struct vfs *v, const char *name, const char *target, struct vfs_entry *e);
+int lp_unlink(struct vfs *v, const char *name);
+int lp_rmdir(struct vfs *v, const char *name);
+int lp_rename(struct vfs *v, const char *name, uint64_t newparent, const char *newname,
+              unsigned flags);
+void lp_free(struct vfs *v);
 
 /* projected.c: configMap, secret, downwardAPI and projected volumes. */
 int proj_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e);

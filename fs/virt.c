@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KIND_PV "PersistentVolume"
 #define KIND_VS "VolumeSnapshot"
@@ -37,6 +38,7 @@ static const struct {
 	uint64_t ino;
 } root_names[] = {
 	{"pv", VINO_PV}, {"pvc", VINO_PVC}, {"pods", VINO_PODS}, {"snapshots", VINO_SNAPSHOTS},
+	{"local-path", VINO_LOCAL_PATH},
 };
 #define N_ROOT_NAMES (sizeof root_names / sizeof root_names[0])
 
@@ -55,6 +57,11 @@ static void dir_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 	e->st.st_blksize = PREFERRED_IO_SIZE;
 	e->st.st_size = 4096;
 	virt_times(v, &e->st);
+	if (ino == VINO_LOCAL_PATH) { /* the daemon's owner provisions here */
+		e->st.st_mode = S_IFDIR | 0755;
+		e->st.st_uid = geteuid();
+		e->st.st_gid = getegid();
+	}
 }
 
 /* --- the table of numbered names --- */
@@ -105,7 +112,7 @@ int virt_is_dir(struct vfs *v, uint64_t ino)
 {
 	char key[600];
 	char type = virt_numbered_key(v, ino, key, sizeof key);
-	return (ino >= VINO_ROOT && ino <= VINO_SNAPSHOTS) || type == 's' || type == 'c' ||
+	return (ino >= VINO_ROOT && ino <= VINO_LOCAL_PATH) || type == 's' || type == 'c' ||
 	       type == 'p' || type == 'P' || type == 'R' || type == 'D';
 }
 
@@ -240,6 +247,8 @@ int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if (type == 'S')
 		return proj_readlink(v, key, buf, len);
+	if (type == 'z' || type == 'L')
+		return lp_readlink(v, type, key, buf, len);
 	if (!is_link_type(type))
 		return -EINVAL;
 	return link_target(v, type, key, buf, len);
@@ -250,6 +259,8 @@ void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e)
 	char key[VIRT_KEY_MAX];
 	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if (is_link_type(type) && link_entry(v, ino, type, key, e) == 0)
+		return;
+	if ((type == 'z' || type == 'L') && lp_link_entry(v, ino, type, key, e) == 0)
 		return;
 	if (strchr("RDFS", type ? type : 'x') && proj_entry(v, ino, type, key, e) == 0)
 		return;
@@ -263,7 +274,7 @@ int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len)
 	char type = virt_numbered_key(v, ino, key, sizeof key);
 	if (type == 'F')
 		return proj_open(v, key, flags, data, len);
-	return is_link_type(type) || type == 'S' ? -ELOOP : -EISDIR;
+	return is_link_type(type) || (type && strchr("SzL", type)) ? -ELOOP : -EISDIR;
 }
 
 /* --- lookup --- */
@@ -399,8 +410,12 @@ int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_ent
 			}
 		return -ENOENT;
 	}
-	if (parent == VINO_PV)
-		return lookup_pv(v, name, e);
+	if (parent == VINO_PV) {
+		int r = lp_pv_entry(v, name, e);
+		return r == -ENOENT ? lookup_pv(v, name, e) : r;
+	}
+	if (parent == VINO_LOCAL_PATH)
+		return lp_lookup(v, name, e);
 	if (parent == VINO_SNAPSHOTS)
 		return lookup_nsdir(v, 's', KIND_VS, name, e);
 	if (parent == VINO_PVC)
@@ -430,18 +445,21 @@ static int list_objects(struct vfs *v, const char *kind, const char *ns, int64_t
 {
 	uint64_t after = off > 2 ? (uint64_t)(off - 2) : 0, id;
 	char name[256], key[VIRT_KEY_MAX + 512];
-	int links = !strcmp(kind, "PersistentVolumeClaim"), pods = !strcmp(kind, "Pod");
+	int claims = !strcmp(kind, "PersistentVolumeClaim"), pods = !strcmp(kind, "Pod");
+	int pvs = !strcmp(kind, KIND_PV);
 	if (!v->names.next)
 		return 0;
 	for (;;) {
 		db_lock(v->db);
 		int r = v->names.next(v->names.arg, kind, ns, after, name, sizeof name, &id);
+		int lp = r == 0 && pvs && lp_pv_is_link(v, name);
 		db_unlock(v->db);
 		if (r < 0)
 			return 0;
 		snprintf(key, sizeof key, "%s/%s", ns, name);
-		uint64_t ino = links ? virt_numbered_ino(v, 'l', key) : pods ? virt_numbered_ino(v, 'P', key)
-		                                                 : VFS_INO(id, 1);
+		int links = claims || lp;
+		uint64_t ino = claims ? virt_numbered_ino(v, 'l', key) : pods ? virt_numbered_ino(v, 'P', key)
+		               : lp ? virt_numbered_ino(v, 'L', name) : VFS_INO(id, 1);
 		if (ino && fill_dir_type(fill, arg, name, ino, links ? S_IFLNK : S_IFDIR, (int64_t)id + 2))
 			return 1;
 		after = id;
@@ -542,6 +560,8 @@ int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, voi
 		return readdir_namespaces(v, 'c', "PersistentVolumeClaim", off, fill, arg);
 	if (ino == VINO_PODS)
 		return readdir_namespaces(v, 'p', "Pod", off, fill, arg);
+	if (ino == VINO_LOCAL_PATH)
+		return lp_readdir(v, off, fill, arg);
 	char ns[VIRT_KEY_MAX];
 	char type = virt_numbered_key(v, ino, ns, sizeof ns);
 	switch (type) {

@@ -4,6 +4,7 @@
  * resolution behind MOUNT/pv/<name>.
  */
 #include "fs/volume.h"
+#include "fs/localpath.h"
 #include "fs/snapshot.h"
 
 #include <errno.h>
@@ -223,6 +224,7 @@ void volume_install_names(struct vfs *v)
 	                      .pv_host_path = pv_host_path, .next_host_pv = next_host_pv,
 	                      .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
+	localpath_install(v);
 }
 
 static json_object *pv_body(uint64_t capacity)
@@ -388,11 +390,15 @@ int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, c
 
 int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 {
+	char dir[512];
+	int local_path = localpath_dir_of(v, name, dir, sizeof dir) == 0;
 	int r = volume_delete_object_tree(v, KIND_PV, "", name, err, errlen);
 	if (r == -ENOENT)
 		return not_found(name, err, errlen);
 	if (r == 0)
 		vfs_invalidate_name(v, VINO_PV, name);
+	if (r == 0 && local_path)
+		vfs_invalidate_name(v, VINO_LOCAL_PATH, dir);
 	return r;
 }
 
