@@ -76,7 +76,9 @@ install: all
 	if [ -f docs/volfs.8 ];  then install -D -m 0644 docs/volfs.8  $(DESTDIR)$(PREFIX)/share/man/man8/volfs.8; fi
 	if [ -f docs/volctl.1 ]; then install -D -m 0644 docs/volctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/volctl.1; fi
 	install -D -m 0644 scripts/volctl.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/volctl
-	if [ -f scripts/volfs.service ]; then install -D -m 0644 scripts/volfs.service $(DESTDIR)/etc/systemd/system/volfs.service; fi
+	if [ -f scripts/volfs.service ]; then install -d $(DESTDIR)/etc/systemd/system && \
+	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' scripts/volfs.service >$(DESTDIR)/etc/systemd/system/volfs.service && \
+	  chmod 0644 $(DESTDIR)/etc/systemd/system/volfs.service; fi
 	if [ -f scripts/mount.fuse.volfs ]; then install -D -m 0755 scripts/mount.fuse.volfs $(DESTDIR)/sbin/mount.fuse.volfs; fi
 
 bench: all

@@ -2,7 +2,9 @@
  * fs/main.c — the volfs daemon: command line, the state directory and its
  * single-owner lock, mounting, the worker threads (FUSE session, control
  * socket, periodic group commit) and an orderly shutdown that flushes
- * everything before it exits.
+ * everything before it exits. It is also the mount helper's target
+ * (`mount -t fuse.volfs STATE MOUNTPOINT -o OPTS` runs `volfs STATE
+ * MOUNTPOINT -o OPTS`) and a systemd Type=notify service.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,8 @@
 #include "fs/hostpath.h"
 #include "fs/ll.h"
 #include "fs/metrics_http.h"
+#include "fs/mountopts.h"
+#include "fs/sdnotify.h"
 #include "fs/vfs.h"
 #include "fs/volume.h"
 #include "meta/log.h"
@@ -34,6 +38,7 @@
 struct daemon {
 	const char *state;
 	const char *mountpoint;
+	int opts_too_long;
 	int foreground, debug, single, check;
 	char opts[4096];
 	const char *metrics_listen;
@@ -54,7 +59,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--hostpath-allow PREFIX]...\n"
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
-	        "             MOUNTPOINT\n"
+	        "             [STATE] MOUNTPOINT\n"
+	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
 	        "\n"
 	        "Serve every persistent volume of this machine under MOUNTPOINT:\n"
@@ -64,7 +70,9 @@ static void usage(FILE *f)
 	        "  -f, --foreground   stay in the foreground, log to stderr\n"
 	        "  --state DIR        state directory (meta.db, data/, control.sock);\n"
 	        "                     default /var/lib/volfs as root\n"
-	        "  -o OPTIONS         FUSE mount options (allow_other, default_permissions, ro, ...)\n"
+	        "  -o OPTIONS         FUSE mount options (allow_other, default_permissions, ro, ...);\n"
+	        "                     mount(8)-only ones (defaults, _netdev, nofail, noauto,\n"
+	        "                     user, rw, x-*, ...) are accepted and ignored\n"
 	        "  --check            verify meta.db against the data files and exit\n"
 	        "  --hostpath-allow PREFIX\n"
 	        "                     allow hostPath volumes under PREFIX (repeatable; none:\n"
@@ -86,7 +94,9 @@ static void usage(FILE *f)
 	        "  volfs -f --log-level debug --metrics-listen 9464 /mnt/volfs\n"
 	        "  curl -s http://127.0.0.1:9464/metrics | grep kubelet_volume_stats\n"
 	        "  volctl create pv data --capacity 1Gi && ls /mnt/volfs/pv/data\n"
-	        "  fusermount3 -u /mnt/volfs        (or: volctl shutdown)\n");
+	        "  fusermount3 -u /mnt/volfs        (or: volctl shutdown)\n"
+	        "  mount -t fuse.volfs /var/lib/volfs /mnt/volfs -o allow_other\n"
+	        "  fstab: /var/lib/volfs /mnt/volfs fuse.volfs defaults,allow_other,_netdev 0 0\n");
 }
 
 static const char *default_state(void)
@@ -104,8 +114,8 @@ static const char *default_state(void)
 
 static void add_opt(struct daemon *d, const char *o)
 {
-	size_t len = strlen(d->opts);
-	snprintf(d->opts + len, sizeof d->opts - len, "%s%s", len ? "," : "", o);
+	if (mountopts_append(d->opts, sizeof d->opts, o) < 0)
+		d->opts_too_long = 1;
 }
 
 /* The option getopt stopped at, as the user wrote it. */
@@ -174,6 +184,19 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			return -1;
 		}
 	}
+	if (d->opts_too_long) {
+		fprintf(stderr, "volfs: the -o options are longer than %zu bytes\n", sizeof d->opts - 1);
+		return -1;
+	}
+	/* mount(8) and mount.fuse3 pass the state directory as the device. */
+	if (!d->check && argc - optind == 2) {
+		if (d->state && strcmp(d->state, argv[optind])) {
+			fprintf(stderr, "volfs: two state directories: --state %s and %s\n", d->state,
+			        argv[optind]);
+			return -1;
+		}
+		d->state = argv[optind++];
+	}
 	if (!d->state)
 		d->state = default_state();
 	if (!d->check && optind == argc - 1)
@@ -204,7 +227,7 @@ static int absolute_paths(struct daemon *d)
 static int check_args(struct daemon *d, int argc)
 {
 	if (!d->check && optind != argc - 1) {
-		fprintf(stderr, "volfs: exactly one MOUNTPOINT is required (see volfs --help)\n");
+		fprintf(stderr, "volfs: expected MOUNTPOINT or STATE MOUNTPOINT (see volfs --help)\n");
 		return -1;
 	}
 	char host[256], port[16], err[512];
@@ -358,6 +381,7 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 			started++;
 	if (started)
 		sigwait(set, &sig);
+	sdnotify("STOPPING=1");
 	fuse_session_exit(d->se);
 	fuse_session_unmount(d->se);
 	for (int i = 0; i < started; i++)
@@ -442,6 +466,9 @@ static int serve(struct daemon *d, char *argv0)
 		vlog_info("daemon", "volfs %s serving %s on %s (pid %d)", VOLFS_VERSION, d->state,
 		          d->mountpoint, (int)getpid());
 		pthread_create(&d->flusher, NULL, flusher_main, d);
+		char ready[64]; /* mounted, and the control socket listens */
+		snprintf(ready, sizeof ready, "READY=1\nMAINPID=%d", (int)getpid());
+		sdnotify(ready);
 		run_workers(d, &set);
 		rc = 0;
 		pthread_mutex_lock(&d->stop_lock);

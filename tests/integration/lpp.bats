@@ -209,6 +209,16 @@ assert o["spec"]["capacity"]["storage"] == "64Mi"
     run volctl resize pv pvc-8 --capacity 32Mi
     [ "$status" -eq 0 ] || fail "resize: $output"
     [ "$(statfs_bytes "$d")" -eq $((32 * MiB)) ]
+    run volctl snapshot pv/pvc-8 s8
+    [ "$status" -eq 0 ] || fail "snapshot: $output"
+    echo two >"$d/f"
+    run volctl clone pv/pvc-8 pv/copy8
+    [ "$status" -eq 0 ] || fail "clone: $output"
+    # the clone is an ordinary volume: a directory under /pv, not local-path's
+    [ -d "$MNT/pv/copy8" ] && [ ! -L "$MNT/pv/copy8" ]
+    [ "$(cat "$MNT/pv/copy8/f")" = two ]
+    [ "$(ls -A "$P")" = pvc-8_default_eight ]
+    [ "$(cat "$MNT"/snapshots/*/s8/f)" = one ]
     run volctl delete pv pvc-8
     [ "$status" -eq 0 ] || fail "delete: $output"
     [ ! -e "$d" ]
