@@ -127,13 +127,14 @@ static int volume_of_dir(struct db *db, const char *dir, char *pv, size_t len, u
 	return r;
 }
 
-static int root_is_empty(struct db *db, uint64_t tree)
+/* rmdir's rule: only an empty root goes (db locked, tree frozen). */
+static int veto_unless_empty(struct vfs *v, uint64_t tree)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM dentries WHERE tree=? AND parent=1 LIMIT 1");
+	sqlite3_stmt *st = db_prep(vfs_db(v), "SELECT 1 FROM dentries WHERE tree=? AND parent=1 LIMIT 1");
 	sqlite3_bind_int64(st, 1, (int64_t)tree);
 	int empty = sqlite3_step(st) == SQLITE_DONE;
 	db_finish(st);
-	return empty;
+	return empty ? 0 : -ENOTEMPTY;
 }
 
 /* Called from a FUSE request on MOUNT/local-path, which the kernel holds
@@ -146,11 +147,10 @@ static int lp_remove(void *arg, const char *dir, int only_if_empty)
 	uint64_t tree = 0;
 	db_lock(db);
 	int r = volume_of_dir(db, dir, pv, sizeof pv, &tree);
-	if (r == 0 && only_if_empty && !root_is_empty(db, tree))
-		r = -ENOTEMPTY;
 	db_unlock(db);
 	if (r == 0)
-		r = volume_delete_object_tree(v, KIND_PV, "", pv, err, sizeof err);
+		r = volume_delete_object_tree_if(v, KIND_PV, "", pv, only_if_empty ? veto_unless_empty : NULL,
+		                                 err, sizeof err);
 	if (r == 0)
 		vfs_invalidate_name(v, VINO_PV, pv);
 	return r;

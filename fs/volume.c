@@ -348,6 +348,13 @@ int volume_pv_without_tree(struct vfs *v, const char *name, const char *what, ch
 int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
                               char *err, size_t errlen)
 {
+	return volume_delete_object_tree_if(v, kind, ns, name, NULL, err, errlen);
+}
+
+int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns, const char *name,
+                                 int (*veto)(struct vfs *v, uint64_t tree), char *err,
+                                 size_t errlen)
+{
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	uint64_t tree = 0;
@@ -368,7 +375,9 @@ int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, c
 		return r;
 	}
 	db_lock(db);
-	r = db_begin(db);
+	r = veto ? veto(v, tree) : 0; /* under the lock every name change takes */
+	if (r == 0)
+		r = db_begin(db);
 	if (r == 0) {
 		r = vfs_tree_delete_rows(v, tree);
 		if (r == 0)

@@ -40,6 +40,11 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_ob
  * writers in flight. */
 int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,
                               char *err, size_t errlen);
+/* ... unless veto, called with the tree frozen and the db locked just
+ * before the deleting transaction, returns a negative errno. */
+int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns, const char *name,
+                                 int (*veto)(struct vfs *v, uint64_t tree), char *err,
+                                 size_t errlen);
 /* Why a volume has no tree to copy: not found, or (-EINVAL) a hostPath
  * volume, whose data is the host's; `what` is the verb ("snapshot"). */
 int volume_pv_without_tree(struct vfs *v, const char *name, const char *what, char *err,
