@@ -64,6 +64,39 @@ assert o["spec"]["capacity"]["storage"] == "64Mi"
     [ -z "$(ls -A "$P" | grep -v '^pvc-0b1c_default_data$')" ]
 }
 
+@test "a retried setup of the same volume succeeds; another size or a plain directory does not" {
+    local d=$P/pvc-r_default_retry
+    helper setup "$d" $((16 * MiB)) Filesystem "" "" 0700
+    echo data >"$d/f"
+    run --separate-stderr helper setup "$d" $((16 * MiB)) Filesystem 1000 1000 0750
+    [ "$status" -eq 0 ] || fail "retry: $stderr"
+    [ "$(stat -c '%u %g %a' "$d")" = "1000 1000 750" ]
+    [ "$(cat "$d/f")" = data ]
+    run --separate-stderr helper setup "$d" $((32 * MiB))
+    [ "$status" -ne 0 ]
+    [[ $stderr == "volfs setup: $d already exists with a capacity other than $((32 * MiB)) bytes" ]]
+    [ "$(statfs_bytes "$d")" -eq $((16 * MiB)) ]
+    mkdir "$VOLFS_TMP/plain" "$VOLFS_TMP/plain/pvc-r_default_retry"
+    run --separate-stderr helper setup "$VOLFS_TMP/plain/pvc-r_default_retry" $((16 * MiB))
+    [ "$status" -ne 0 ]
+}
+
+@test "eight setups at once make eight volumes, each with its own capacity" {
+    local i pids=()
+    for i in 1 2 3 4 5 6 7 8; do
+        helper setup "$P/pvc-p$i""_default_c$i" $((i * MiB)) &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || fail "a parallel setup failed"
+    done
+    for i in 1 2 3 4 5 6 7 8; do
+        [ "$(statfs_bytes "$P/pvc-p$i""_default_c$i")" -eq $((i * MiB)) ]
+        [ "$(pv_df "pvc-p$i" capacity)" -eq $((i * MiB)) ]
+    done
+    [ "$(ls -A "$P" | wc -l)" -eq 8 ]
+}
+
 @test "writing past VOL_SIZE_BYTES is ENOSPC and earlier data stays intact" {
     local d=$P/pvc-1_ns1_claim1
     helper setup "$d" $((16 * MiB))
