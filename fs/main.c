@@ -415,6 +415,54 @@ static struct fuse_session *make_session(struct daemon *d, char *argv0)
 	return se;
 }
 
+/* fuse_daemonize()'s fork, except that the parent (what mount(8) and the
+ * shell wait for) exits only when the child reports: 0 once mounted with
+ * the control socket listening, so `volctl` works as soon as `mount`
+ * returns; 1 if it failed (the error went to the caller's stderr). Returns
+ * the child's end of the report pipe, -1 in the foreground. */
+static int daemon_fork(int foreground)
+{
+	int p[2];
+	if (foreground || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1; /* stay in the foreground rather than fail */
+	}
+	if (pid > 0) {
+		char status = 1;
+		close(p[1]);
+		while (read(p[0], &status, 1) < 0 && errno == EINTR)
+			;
+		_exit(status);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0)
+		perror("volfs: chdir /");
+	return p[1];
+}
+
+static void daemon_report(int fd, int ok)
+{
+	if (fd < 0)
+		return;
+	int null = ok ? open("/dev/null", O_RDWR) : -1;
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	char status = ok ? 0 : 1;
+	if (write(fd, &status, 1) < 0)
+		perror("volfs: reporting to the parent");
+	close(fd);
+}
+
 static int serve(struct daemon *d, char *argv0)
 {
 	char err[512], sock[4200];
@@ -447,9 +495,8 @@ static int serve(struct daemon *d, char *argv0)
 		return 1;
 	}
 	ll_install_notify(d->se, d->vfs);
-	fuse_daemonize(d->foreground);
-	/* A daemon's stderr is /dev/null now: the log goes to syslog. */
-	vlog_setup(d->log_level, d->log_target, !d->foreground);
+	/* Until the parent is told, errors still reach the caller's stderr. */
+	int report = daemon_fork(d->foreground);
 	write_pid(d->lock_fd);
 	d->main_thread = pthread_self();
 	sigset_t set;
@@ -459,9 +506,14 @@ static int serve(struct daemon *d, char *argv0)
 	int rc = 1;
 	if (http && metrics_http_run(http, err, sizeof err) < 0) {
 		vlog_error("metrics", "%s", err);
+		daemon_report(report, 0);
 	} else if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
 		vlog_error("control.sock", "%s", err);
+		daemon_report(report, 0);
 	} else {
+		daemon_report(report, 1);
+		/* A daemon's stderr is /dev/null now: the log goes to syslog. */
+		vlog_setup(d->log_level, d->log_target, !d->foreground);
 		control_set_mount_point(ctl, d->mountpoint);
 		vlog_info("daemon", "volfs %s serving %s on %s (pid %d)", VOLFS_VERSION, d->state,
 		          d->mountpoint, (int)getpid());

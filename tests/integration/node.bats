@@ -141,8 +141,13 @@ PYEOF
     [ "$status" -eq 0 ] || fail "mount.fuse.volfs: $output"
     [ "$(findmnt -n -o FSTYPE "$MNT")" = fuse.volfs ]
     [[ $(findmnt -n -o OPTIONS "$MNT") == *allow_other* ]]
+    # mount returns only once the control socket listens: volctl works at once
     [ -S "$STATE/control.sock" ]
     volctl create pv v --capacity 8Mi >/dev/null
+    mkdir "$VOLFS_TMP/mnt2"
+    VOLFS=$VOLFS_BIN/volfs run "$ROOT/scripts/mount.fuse.volfs" "$STATE" "$VOLFS_TMP/mnt2" -o allow_other
+    [ "$status" -ne 0 ]
+    [[ $output == *"is in use by another volfs"* ]]
     echo hi >"$MNT/pv/v/f"
     umount "$MNT"
     wait_daemon_gone
@@ -199,14 +204,18 @@ PYEOF
         findmnt -n -o FSTYPE "$3"
         "$4/volctl" --state "$2" create pv v --capacity 8Mi >/dev/null
         echo kept >"$3/pv/v/f"
+        wait_gone() {
+            pid=$(cat "$1/lock")
+            for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+            echo "volfs still running" >&2; return 1
+        }
         umount "$3"
+        wait_gone "$2" # the daemon flushes and exits after the unmount
         mount --fstab "$1/fstab" "$3"
         findmnt -n -o FSTYPE,OPTIONS "$3"
         cat "$3/pv/v/f"
         umount "$3"
-        pid=$(cat "$2/lock")
-        for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
-        echo "volfs still running" >&2; exit 1
+        wait_gone "$2"
     ' - "$VOLFS_TMP" "$STATE" "$MNT" "$VOLFS_BIN"
     echo "$output"
     [ "$status" -eq 0 ]
