@@ -152,7 +152,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'S': d->state = optarg; break;
 		case 'C': d->check = 1; break;
 		case 'H': {
-			/* Canonical now: fuse_daemonize() changes to "/" later. */
+			/* Canonical now: daemon_fork() changes to "/" later. */
 			char err[PATH_MAX + 128];
 			if (hostpath_allow(optarg, err, sizeof err) < 0) {
 				fprintf(stderr, "volfs: %s\n", err);
@@ -204,7 +204,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
-/* fuse_daemonize() changes to "/", so relative paths must be resolved
+/* daemon_fork() changes to "/", so relative paths must be resolved
  * first; the state directory may not exist yet. */
 static int absolute_paths(struct daemon *d)
 {
