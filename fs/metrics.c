@@ -6,6 +6,7 @@
  * request counted in one family and not yet in another, never a torn value.
  */
 #include "fs/metrics.h"
+#include "fs/localpath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,11 @@ static void read_claim(struct vol_row *r, const char *body)
 {
 	json_object *pv = json_tokener_parse(body);
 	const char *phase = pv ? k8s_str(pv, "status.phase") : NULL;
-	if (phase && !strcmp(phase, "Bound") && k8s_str(pv, "spec.claimRef.name")) {
+	/* A local-path-provisioner volume's claim lives in the cluster: its
+	 * claimRef (fs/localpath.c) names it although nothing binds it here. */
+	json_object *ann = pv ? k8s_get(pv, "metadata.annotations") : NULL;
+	int local_path = ann && json_object_object_get_ex(ann, LOCALPATH_DIR_ANNOTATION, NULL);
+	if (((phase && !strcmp(phase, "Bound")) || local_path) && k8s_str(pv, "spec.claimRef.name")) {
 		const char *ns = k8s_str(pv, "spec.claimRef.namespace");
 		r->claim_ns = strdup(ns ? ns : "default");
 		r->claim = dup_or_null(k8s_str(pv, "spec.claimRef.name"));

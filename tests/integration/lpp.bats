@@ -58,6 +58,11 @@ assert o["spec"]["claimRef"]["name"] == "data", o["spec"]
 assert o["metadata"]["annotations"]["volfs.io/local-path-dir"] == "pvc-0b1c_default_data"
 assert o["spec"]["capacity"]["storage"] == "64Mi"
 ' "$output"
+    # the metrics name the cluster's claim, as kubelet's do
+    run volctl metrics
+    [ "$status" -eq 0 ]
+    [[ $output == *'kubelet_volume_stats_capacity_bytes{namespace="default",persistentvolumeclaim="data"} '$((64 * MiB))* ]] ||
+        fail "no labelled capacity: $(grep kubelet_volume_stats_capacity <<<"$output")"
     # MOUNT/pv/<pv> links to the one directory
     [ "$(readlink "$MNT/pv/pvc-0b1c")" = ../local-path/pvc-0b1c_default_data ]
     # no capacity link is left behind
