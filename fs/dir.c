@@ -68,14 +68,14 @@ void alias_entry(struct vfs_entry *e)
 }
 
 /* Tree inodes change only through the kernel; the fixed virtual
- * directories (/, /pv, /pvc, /pods, /snapshots) never change. With
+ * directories (/, /pv, /pvc, /pods, /snapshots, /local-path) never change. With
  * default_permissions the kernel checks every directory on a path, so a
  * timeout of 0 on / alone would cost a GETATTR per path walk. */
 double vfs_attr_timeout(uint64_t ino)
 {
 	if (VFS_IS_ALIAS(ino))
 		return ALIAS_TIMEOUT;
-	return VFS_TREE_OF(ino) || ino <= VINO_SNAPSHOTS ? TREE_ATTR_TIMEOUT : 0;
+	return VFS_TREE_OF(ino) || ino <= VINO_LOCAL_PATH ? TREE_ATTR_TIMEOUT : 0;
 }
 
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
