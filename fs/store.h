@@ -35,7 +35,8 @@
  *
  * Locking: the caller serialises access per object: it holds its inode's
  * lock exclusively around store_write/punch/allocate/truncate/cow and at
- * least shared around store_read/seek/blocks. Objects with refs > 1 are
+ * least shared around store_read/seek/blocks and store_overwrite (which
+ * changes no map, so overwrites run concurrently). Objects with refs > 1 are
  * read-only and may be read concurrently through several inodes. The
  * object cache has its own internal mutex. Functions that take `struct db`
  * access follow the comment on each: "db locked" means the caller holds
@@ -124,6 +125,12 @@ ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_
  * data blocks (>= 0). Returns len or a negative errno (nothing in the map
  * changes on error). */
 ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta);
+
+/* Overwrite len bytes at off where every block of the range already holds
+ * data in this (private) object's own layer: no map change, so callers may
+ * run it concurrently with each other and with reads while the map is kept
+ * from changing. -EAGAIN if the range does not qualify (use store_write). */
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off);
 
 /* Make [off, off+len) read as zeros and free whole blocks (host hole
  * punch); partial blocks at the edges are zeroed in place (copied up first

@@ -468,6 +468,31 @@ ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, i
 	return (ssize_t)len;
 }
 
+/* Overwrite bytes of blocks this layer already holds data for. Nothing in
+ * the map changes and no edge needs filling, so unlike store_write this may
+ * run concurrently with other overwrites and with reads: the caller only
+ * has to keep the map from changing meanwhile (its inode's lock, shared).
+ * -EAGAIN if the object is shared or some block of the range is not held
+ * here (a hole, or a block still read from the parent): the caller then
+ * takes store_write's path. Host bytes are only ever written where the map
+ * already says "data", so a crash cannot expose them anywhere new. */
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off)
+{
+	if (writable(o) < 0 || o->fd < 0)
+		return -EAGAIN;
+	if (!len)
+		return 0;
+	if (off > STORE_MAX_SIZE || len > STORE_MAX_SIZE - off)
+		return -EFBIG;
+	uint64_t b0 = off / BS, b1 = div_up(off + len, BS);
+	if (bmap_next_clear(&o->map, BMAP_DATA, b0, b1) != b1)
+		return -EAGAIN;
+	ssize_t w = uring_pwrite(o->fd, buf, len, (off_t)off);
+	if (w < 0)
+		return w;
+	return (size_t)w == len ? (ssize_t)len : -ENOSPC;
+}
+
 /* ------------------------------------------------------------------ */
 /* Punching                                                           */
 
