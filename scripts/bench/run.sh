@@ -40,6 +40,11 @@
 #                    the filesystem you want to measure
 #   BENCH_OUT        results directory (build/bench [build/bench-quick])
 #   BENCH_CAPACITY   capacity of the volfs volume (16Gi)
+#   BENCH_SNAPSHOTS  volfs only: after the files are laid out, take this many
+#                    snapshots of the bench volume, overwriting 32 random
+#                    4 KiB blocks of every laid-out file before each one, so
+#                    the files read and written sit on that many copy-on-write
+#                    layers (0)
 #   BENCH_DROP_CACHES 0: do not drop caches (for non-root experiments) (1)
 #   BENCH_PTLL_DIO   nodirect: passthrough_ll's O_DIRECT mount runs a build
 #                    whose backing files are opened without O_DIRECT (the
@@ -69,6 +74,7 @@ BENCH_WORKLOADS=${BENCH_WORKLOADS:-.}
 BENCH_SYSTEMS=${BENCH_SYSTEMS:-native passthrough_ll volfs}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 BENCH_CAPACITY=${BENCH_CAPACITY:-16Gi}
+BENCH_SNAPSHOTS=${BENCH_SNAPSHOTS:-0}
 BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
 BENCH_PTLL_DIO=${BENCH_PTLL_DIO:-nodirect}
 BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
@@ -96,6 +102,7 @@ for tool in fio "$PY" fusermount3 mountpoint cc pkg-config tar; do
 done
 command -v gnuplot >/dev/null || log "gnuplot not found: no chart (apt-get install gnuplot-nox)"
 [[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+[[ $BENCH_SNAPSHOTS =~ ^[0-9]+$ ]] || die "BENCH_SNAPSHOTS must be a non-negative integer"
 [[ -d $BENCH_TAR_SRC ]] || die "BENCH_TAR_SRC $BENCH_TAR_SRC is not a directory"
 for s in $BENCH_SYSTEMS; do
     [[ $s =~ ^(native|passthrough_ll|volfs)$ ]] || die "unknown system in BENCH_SYSTEMS: $s"
@@ -298,6 +305,31 @@ for s in "${systems[@]}"; do
     done
 done
 
+# --- BENCH_SNAPSHOTS: copy-on-write layers under the laid-out volfs files -----
+# Before each snapshot, 32 random 4 KiB blocks of every laid-out file are
+# overwritten (O_DIRECT), so each snapshot leaves the next writes a new layer:
+# the files end up BENCH_SNAPSHOTS layers deep, each layer holding a few blocks.
+if want volfs && ((BENCH_SNAPSHOTS > 0)); then
+    vdir=$(target volfs buf)
+    laid=()
+    for f in "$vdir"/seq.0 "$vdir"/rand.0 "$vdir"/rand.1; do
+        [[ -f $f ]] && laid+=("$f")
+    done
+    log "taking $BENCH_SNAPSHOTS snapshots of the volfs volume (${#laid[@]} laid-out files)"
+    for ((i = 1; i <= BENCH_SNAPSHOTS; i++)); do
+        if ((${#laid[@]})); then
+            jobs=()
+            for f in "${laid[@]}"; do
+                jobs+=(--name=dirty --filename="$f" --size="$(stat -c %s "$f")")
+            done
+            fio --rw=randwrite --bs=4k --number_ios=32 --direct=1 --ioengine=psync \
+                --fallocate=none --randrepeat=0 "${jobs[@]}" >"$work/logs/snapshots.log" 2>&1 \
+                || { cat "$work/logs/snapshots.log" >&2; die "overwriting blocks before snapshot $i failed"; }
+        fi
+        volctl snapshot pv/bench "bench-$i" >/dev/null || die "volctl snapshot pv/bench bench-$i failed"
+    done
+fi
+
 if [[ " ${selected[*]} " == *"|tar|"* ]]; then
     tdir=/dev/shm
     [[ -d $tdir && -w $tdir ]] || tdir=$work
@@ -382,6 +414,7 @@ fsinfo=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$BENCH_DIR" | awk '{ print $1 "
     echo "- disk: $BENCH_DIR on $fsinfo"
     echo "- versions: volfs $volfs_version, $(fio --version), libfuse $(pkg-config --modversion fuse3)"
     echo "- passthrough_ll: \`-o $PTLL_BUF_OPTS\` for buffered, fsync, metadata and tar workloads; \`-o $PTLL_DIO_OPTS\` for O_DIRECT ones, $([[ $BENCH_PTLL_DIO == shipped ]] && echo 'the example as shipped' || echo 'built to open its backing files without O_DIRECT (as shipped it fails every O_DIRECT write with EINVAL)')"
+    ((BENCH_SNAPSHOTS > 0)) && echo "- volfs volume with $BENCH_SNAPSHOTS snapshots taken after lay-out (32 random 4 KiB blocks of each laid-out file overwritten before each)"
     echo "- caches dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run: $([[ $BENCH_DROP_CACHES == 1 ]] && echo yes || echo NO)"
     echo "- load average at start: $load_start, at end: $load_end; $elapsed s in all; failed runs: $failures"
     echo
