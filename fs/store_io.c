@@ -171,10 +171,64 @@ static int view_has_data(const struct dobj *o, uint64_t b)
 /* ------------------------------------------------------------------ */
 /* Reading: destinations are request-relative positions in an iovec   */
 
+/* The host reads one request needs are gathered while its layers are
+ * walked and issued together (uring_read_batch), so the pieces it takes
+ * from several layers' host files are in flight at once instead of one
+ * after the other. Zeroing that must follow the reads (flat_read's holes
+ * inside a range read whole) is gathered too and done after them. */
+struct piece {
+	int fd;
+	uint64_t off;
+	size_t pos, len;
+};
+
+#define BATCH_INLINE 8
+
+struct plist {
+	struct piece *v;
+	size_t n, cap;
+	struct piece inl[BATCH_INLINE];
+};
+
 struct dest {
 	const struct iovec *iov;
 	int cnt;
+	struct plist reads, zeros;
 };
+
+static void dest_init(struct dest *d, const struct iovec *iov, int cnt)
+{
+	d->iov = iov;
+	d->cnt = cnt;
+	d->reads.n = d->zeros.n = 0;
+	d->reads.cap = d->zeros.cap = BATCH_INLINE;
+	d->reads.v = d->reads.inl;
+	d->zeros.v = d->zeros.inl;
+}
+
+static void dest_free(struct dest *d)
+{
+	if (d->reads.v != d->reads.inl)
+		free(d->reads.v);
+	if (d->zeros.v != d->zeros.inl)
+		free(d->zeros.v);
+}
+
+static int plist_push(struct plist *l, struct piece p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap * 2;
+		struct piece *v = l->v == l->inl ? malloc(cap * sizeof *v) : realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		if (l->v == l->inl)
+			memcpy(v, l->inl, sizeof l->inl);
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = p;
+	return 0;
+}
 
 /* Describe bytes [pos, pos+len) of the destination as at most `max`
  * iovecs; returns their count and sets *got to the bytes covered. */
@@ -212,23 +266,18 @@ static void dest_zero(const struct dest *d, size_t pos, size_t len)
 	}
 }
 
-/* Host bytes [fileoff, fileoff+len) of layer o into the destination;
+/* Host bytes [fileoff, fileoff+len) of fd into the destination, now;
  * whatever lies past the host file's end reads as zeros. */
-static int host_read(const struct dobj *o, const struct dest *d, size_t pos, size_t len,
-                     uint64_t fileoff)
+static int read_now(const struct dest *d, int fd, size_t pos, size_t len, uint64_t fileoff)
 {
-	if (o->fd < 0) {
-		dest_zero(d, pos, len);
-		return 0;
-	}
 	while (len) {
 		struct iovec part[SLICE_IOV];
 		size_t got;
 		int n = dest_slice(d, pos, len, part, SLICE_IOV, &got);
 		if (!n)
 			return -EINVAL;
-		ssize_t r = n == 1 ? uring_pread(o->fd, part[0].iov_base, part[0].iov_len, (off_t)fileoff)
-		                   : uring_preadv(o->fd, part, n, (off_t)fileoff);
+		ssize_t r = n == 1 ? uring_pread(fd, part[0].iov_base, part[0].iov_len, (off_t)fileoff)
+		                   : uring_preadv(fd, part, n, (off_t)fileoff);
 		if (r < 0)
 			return (int)r;
 		if ((size_t)r < got) {
@@ -242,11 +291,82 @@ static int host_read(const struct dobj *o, const struct dest *d, size_t pos, siz
 	return 0;
 }
 
+/* Issue the gathered reads at once, then the gathered zeroing. A piece
+ * whose destination spans more than SLICE_IOV iovecs (never for FUSE's
+ * one-buffer reads) is read on its own. */
+static int dest_flush(struct dest *d)
+{
+	size_t n = d->reads.n;
+	struct uring_read *ops = n ? malloc(n * sizeof *ops) : NULL;
+	struct iovec *iovs = n ? malloc(n * SLICE_IOV * sizeof *iovs) : NULL;
+	int r = 0, k = 0;
+	if (n && (!ops || !iovs)) {
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = read_now(d, d->reads.v[i].fd, d->reads.v[i].pos, d->reads.v[i].len,
+			             d->reads.v[i].off);
+		n = 0;
+	}
+	size_t *which = n ? (size_t *)malloc(n * sizeof *which) : NULL;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct piece *p = &d->reads.v[i];
+		size_t got;
+		int cnt = dest_slice(d, p->pos, p->len, iovs + (size_t)k * SLICE_IOV, SLICE_IOV, &got);
+		if (got < p->len || !which) {
+			r = read_now(d, p->fd, p->pos, p->len, p->off);
+			continue;
+		}
+		ops[k] = (struct uring_read){ p->fd, iovs + (size_t)k * SLICE_IOV, cnt, (off_t)p->off, 0 };
+		which[k++] = i;
+	}
+	if (r == 0 && k)
+		uring_read_batch(ops, k);
+	for (int j = 0; j < k && r == 0; j++) {
+		const struct piece *p = &d->reads.v[which[j]];
+		if (ops[j].res < 0)
+			r = (int)ops[j].res;
+		else if ((size_t)ops[j].res < p->len)
+			dest_zero(d, p->pos + (size_t)ops[j].res, p->len - (size_t)ops[j].res);
+	}
+	free(which);
+	free(ops);
+	free(iovs);
+	for (size_t i = 0; i < d->zeros.n && r == 0; i++)
+		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	d->reads.n = d->zeros.n = 0;
+	return r;
+}
+
+/* Host bytes [fileoff, fileoff+len) of layer o into the destination, at
+ * the next dest_flush; a layer without a host file reads as zeros. */
+static int host_read(const struct dobj *o, struct dest *d, size_t pos, size_t len,
+                     uint64_t fileoff)
+{
+	if (o->fd < 0) {
+		dest_zero(d, pos, len);
+		return 0;
+	}
+	if (plist_push(&d->reads, (struct piece){ o->fd, fileoff, pos, len }) == 0)
+		return 0;
+	int r = dest_flush(d); /* out of memory: everything so far, then this */
+	return r < 0 ? r : read_now(d, o->fd, pos, len, fileoff);
+}
+
+/* Zero bytes [pos, pos+len) of the destination after the gathered reads. */
+static int zero_after(struct dest *d, size_t pos, size_t len)
+{
+	if (plist_push(&d->zeros, (struct piece){ -1, 0, pos, len }) == 0)
+		return 0;
+	int r = dest_flush(d);
+	if (r == 0)
+		dest_zero(d, pos, len);
+	return r;
+}
+
 /* Bytes [a, e) of the view, rooted at request offset `base`, for a layer
  * with no parent: one host read for the whole range, then the blocks the
  * map says hold no data are zeroed (so host bytes the map does not own,
  * e.g. left by a crash before a flush, are never shown). */
-static int flat_read(const struct dobj *o, const struct dest *d, uint64_t base, uint64_t a,
+static int flat_read(const struct dobj *o, struct dest *d, uint64_t base, uint64_t a,
                      uint64_t e)
 {
 	uint64_t b = a / BS, lim = div_up(e, BS);
@@ -263,7 +383,8 @@ static int flat_read(const struct dobj *o, const struct dest *d, uint64_t base, 
 			break;
 		uint64_t next = bmap_next_set(&o->map, BMAP_DATA, hole, lim);
 		uint64_t za = max_u64(a, hole * BS), ze = min_u64(e, next * BS);
-		dest_zero(d, za - base, ze - za);
+		if ((r = zero_after(d, za - base, ze - za)) < 0)
+			return r;
 		b = next;
 	}
 	return 0;
@@ -272,7 +393,7 @@ static int flat_read(const struct dobj *o, const struct dest *d, uint64_t base, 
 /* Bytes [a, e) of o's view. Runs are maximal within this layer, so each
  * contiguous stretch this layer owns is one host read and each stretch it
  * inherits is one request to the parent. */
-static int view_read(const struct dobj *o, const struct dest *d, uint64_t base, uint64_t a,
+static int view_read(const struct dobj *o, struct dest *d, uint64_t base, uint64_t a,
                      uint64_t e)
 {
 	if (!o->parent)
@@ -314,9 +435,20 @@ static int view_read(const struct dobj *o, const struct dest *d, uint64_t base, 
 	return 0;
 }
 
+/* Bytes [a, e) of o's view into iov, rooted at offset a. */
+static int read_view(const struct dobj *o, const struct iovec *iov, int cnt, uint64_t a,
+                     uint64_t e)
+{
+	struct dest d;
+	dest_init(&d, iov, cnt);
+	int r = view_read(o, &d, a, a, e);
+	int f = dest_flush(&d);
+	dest_free(&d);
+	return r < 0 ? r : f;
+}
+
 ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	struct dest d = { iov, iovcnt };
 	uint64_t len = 0;
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
@@ -324,7 +456,7 @@ ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_
 		return 0;
 	if (off > (uint64_t)INT64_MAX - len)
 		return -EINVAL;
-	int r = view_read(o, &d, off, off, off + len);
+	int r = read_view(o, iov, iovcnt, off, off + len);
 	return r < 0 ? r : (ssize_t)len;
 }
 
@@ -338,8 +470,7 @@ ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off)
 static int read_block(const struct dobj *o, uint64_t b, uint8_t *buf)
 {
 	struct iovec iov = { buf, BS };
-	struct dest d = { &iov, 1 };
-	return view_read(o, &d, b * BS, b * BS, (b + 1) * BS);
+	return read_view(o, &iov, 1, b * BS, (b + 1) * BS);
 }
 
 /* ------------------------------------------------------------------ */

@@ -313,6 +313,93 @@ ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 	return rwv_full(OP_WRITE, fd, iov, iovcnt, off);
 }
 
+/* Queue up to URING_ENTRIES reads, submit them in one call and wait for
+ * every one the kernel took. Those it did not take keep res = -EAGAIN for
+ * the caller to redo synchronously. */
+static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
+{
+	static __thread uint64_t tag;
+	struct io_uring_sqe *sqes[URING_ENTRIES];
+	uint64_t first = tag + 1;
+	tag += (uint64_t)n;
+	int queued = 0;
+	for (int i = 0; i < n; i++)
+		ops[i].res = -EAGAIN;
+	for (; queued < n; queued++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			break;
+		io_uring_prep_readv(sqe, ops[queued].fd, ops[queued].iov, (unsigned)ops[queued].cnt,
+		                    (uint64_t)ops[queued].off);
+		io_uring_sqe_set_data64(sqe, first + (uint64_t)queued);
+		sqes[queued] = sqe;
+	}
+	int submitted;
+	do
+		submitted = io_uring_submit(ring);
+	while (submitted == -EINTR);
+	if (submitted < 0)
+		submitted = 0;
+	/* The kernel takes sqes in order; the rest would go with a later
+	 * submit and must never touch these buffers then. */
+	for (int i = submitted; i < queued; i++) {
+		io_uring_prep_nop(sqes[i]);
+		io_uring_sqe_set_data64(sqes[i], 0);
+	}
+	for (int done = 0; done < submitted;) {
+		struct io_uring_cqe *cqe;
+		int r = io_uring_wait_cqe(ring, &cqe);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			break;
+		uint64_t got = io_uring_cqe_get_data64(cqe);
+		if (got >= first && got < first + (uint64_t)submitted) {
+			ops[got - first].res = cqe->res;
+			done++;
+		}
+		io_uring_cqe_seen(ring, cqe);
+	}
+}
+
+/* A read the ring left short or undone is finished synchronously: its
+ * remainder (or all of it) through rwv_full, which also stops at EOF. */
+static void finish_read(struct uring_read *op)
+{
+	size_t want = iov_total(op->iov, op->cnt);
+	ssize_t r = op->res;
+	if (r == -EAGAIN || r == -EINTR)
+		r = 0;
+	else if (r <= 0 || (size_t)r == want)
+		return;
+	if (op->cnt > URING_STACK_IOV) {
+		op->res = r ? r : -EIO;
+		return;
+	}
+	struct iovec copy[URING_STACK_IOV];
+	memcpy(copy, op->iov, sizeof *copy * (size_t)op->cnt);
+	int left = op->cnt;
+	struct iovec *cur = iov_advance(copy, &left, (size_t)r);
+	ssize_t more = left ? rwv_full(OP_READ, op->fd, cur, left, op->off + (off_t)r) : 0;
+	op->res = more < 0 ? (r ? r : more) : r + more;
+}
+
+void uring_read_batch(struct uring_read *ops, int n)
+{
+	struct io_uring *ring = thread_ring();
+	for (int i = 0; i < n; i += URING_ENTRIES) {
+		int k = n - i < URING_ENTRIES ? n - i : URING_ENTRIES;
+		if (ring) {
+			read_chunk(ring, ops + i, k);
+		} else {
+			for (int j = 0; j < k; j++)
+				ops[i + j].res = -EAGAIN;
+		}
+		for (int j = 0; j < k; j++)
+			finish_read(&ops[i + j]);
+	}
+}
+
 int uring_fsync(int fd, int datasync)
 {
 	int r;
