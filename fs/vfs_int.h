@@ -6,8 +6,9 @@
  *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock
  * tree->gate is taken shared by every data-changing operation and
  * exclusively by a freeze (snapshot), so a snapshot sees no half-done write.
- * vnode->lock guards a file's contents (shared for reads, exclusive for
- * writes and size changes). Namespace changes (create, unlink, rename, ...)
+ * vnode->lock guards a file's contents (shared for reads and for
+ * overwrites of blocks the file's private object already holds, which
+ * change no map; exclusive for other writes and size changes). Namespace changes (create, unlink, rename, ...)
  * run under the db lock inside one transaction. vnode->alock guards the
  * cached attributes; itab_lock guards the inode hash and the dirty list.
  */

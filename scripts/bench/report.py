@@ -241,7 +241,11 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#44
 plot "ratios.dat" using 2:xtic(1) title "volfs / native" lc rgb "#4472c4", \\
      "" using 3 title "volfs / passthrough_ll" lc rgb "#ed7d31"
 """ % (top * 1.1))
-    if shutil.which("gnuplot"):
+    if all(r[k] is None for r in results for k in ("vs_native", "vs_ptll")):
+        # one system only (BENCH_SYSTEMS=volfs): no ratio to draw, and
+        # gnuplot fails on columns of NaN
+        sys.stderr.write("report.py: no ratios (one system only); no ratios.png\n")
+    elif shutil.which("gnuplot"):
         subprocess.run(["gnuplot", "ratios.gp"], cwd=outdir, check=True)
     else:
         sys.stderr.write("report.py: gnuplot not found; no ratios.png\n")
