@@ -7,17 +7,6 @@
  * submits one operation and waits for it; parallelism comes from the many
  * threads. Short transfers are resubmitted for the remainder.
  *
- * Only reads go through the ring. A read the page cache can serve completes
- * inline in the submitting io_uring_enter, and one that misses it is an
- * async buffered read the kernel completes without a helper thread. A
- * buffered write, an fsync or a fallocate on ext4 cannot be done without
- * blocking, so io_uring hands every one of them to an io-wq worker thread
- * and wakes us when it is done: two context switches per operation for
- * nothing, since we wait for it anyway (perf during fio's randwrite-uring
- * showed the workers' ext4_block_write_begin and our threads' wake-ups on
- * top; 8,800 IOPS through the ring, 44,000 with pwrite). They are plain
- * syscalls.
- *
  * If the kernel refuses io_uring (disabled by sysctl or a seccomp profile,
  * as container runtimes often do) the same calls fall back to plain
  * syscalls, once reported on stderr, so the daemon still works.
@@ -165,15 +154,9 @@ static int submit_wait(struct io_uring *ring, struct io_uring_sqe *sqe)
 enum op { OP_READ, OP_WRITE };
 
 /* One attempt at a transfer: bytes moved or -errno. */
-/* Reads use the ring; writes are plain syscalls (see the top of the file). */
-static struct io_uring *ring_for(int op)
-{
-	return op == OP_READ ? thread_ring() : NULL;
-}
-
 static ssize_t rw_once(int op, int fd, void *buf, size_t len, off_t off)
 {
-	struct io_uring *ring = ring_for(op);
+	struct io_uring *ring = thread_ring();
 	if (!ring) {
 		ssize_t n = op == OP_READ ? pread(fd, buf, len, off) : pwrite(fd, buf, len, off);
 		return n < 0 ? -errno : n;
@@ -190,7 +173,7 @@ static ssize_t rw_once(int op, int fd, void *buf, size_t len, off_t off)
 
 static ssize_t rwv_once(int op, int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	struct io_uring *ring = ring_for(op);
+	struct io_uring *ring = thread_ring();
 	if (!ring) {
 		ssize_t n = op == OP_READ ? preadv(fd, iov, cnt, off) : pwritev(fd, iov, cnt, off);
 		return n < 0 ? -errno : n;
@@ -402,18 +385,34 @@ void uring_read_batch(struct uring_read *ops, int n)
 
 int uring_fsync(int fd, int datasync)
 {
+	struct io_uring *ring = thread_ring();
+	if (!ring) {
+		int r = datasync ? fdatasync(fd) : fsync(fd);
+		return r < 0 ? -errno : 0;
+	}
 	int r;
-	do
-		r = datasync ? fdatasync(fd) : fsync(fd);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	do {
+		struct io_uring_sqe *sqe = get_sqe(ring);
+		if (!sqe)
+			return -EAGAIN;
+		io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
+		r = submit_wait(ring, sqe);
+	} while (r == -EINTR);
+	return r < 0 ? r : 0;
 }
 
 int uring_fallocate(int fd, int mode, off_t off, off_t len)
 {
+	struct io_uring *ring = thread_ring();
+	if (!ring)
+		return fallocate(fd, mode, off, len) < 0 ? -errno : 0;
 	int r;
-	do
-		r = fallocate(fd, mode, off, len);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	do {
+		struct io_uring_sqe *sqe = get_sqe(ring);
+		if (!sqe)
+			return -EAGAIN;
+		io_uring_prep_fallocate(sqe, fd, mode, off, len);
+		r = submit_wait(ring, sqe);
+	} while (r == -EINTR);
+	return r < 0 ? r : 0;
 }

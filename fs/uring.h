@@ -1,9 +1,8 @@
 /*
- * fs/uring.h — synchronous-looking I/O on host files. Reads go through
- * io_uring, one ring per calling thread (created lazily, thread-local), so
- * the many FUSE worker threads keep many operations in flight on the device
- * without sharing a submission queue or taking a lock; writes, fsync and
- * fallocate are plain syscalls (fs/uring.c says why).
+ * fs/uring.h — synchronous-looking I/O through io_uring. Each calling thread
+ * owns one ring (created lazily, thread-local), so the many FUSE worker
+ * threads keep many operations in flight on the device without sharing a
+ * submission queue or taking a lock.
  */
 #ifndef VOLFS_FS_URING_H
 #define VOLFS_FS_URING_H
