@@ -392,13 +392,13 @@ static void touch_times(struct vfs *v, struct vnode *n)
  * ext4 file do. -EAGAIN sends the write to the general path. The gate is
  * still taken shared, so a freeze waits for it like for any write. */
 static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, size_t len,
-                               uint64_t off, int direct)
+                               uint64_t off)
 {
 	pthread_rwlock_rdlock(&n->tree->gate);
 	pthread_rwlock_rdlock(&n->lock);
 	ssize_t w = -EAGAIN;
 	if (n->obj && off + len <= n->a.size)
-		w = store_overwrite(n->obj, buf, len, off, direct);
+		w = store_overwrite(n->obj, buf, len, off);
 	if (w >= 0)
 		touch_times(v, n);
 	pthread_rwlock_unlock(&n->lock);
@@ -416,7 +416,7 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
-	ssize_t fast = write_overwrite(v, n, buf, len, off, (f->flags & O_DIRECT) != 0);
+	ssize_t fast = write_overwrite(v, n, buf, len, off);
 	if (fast != -EAGAIN)
 		return fast;
 	r = begin_change(v, n);

@@ -235,7 +235,6 @@ struct dobj *obj_new(struct store *st, uint64_t id)
 	o->trunc_blk = NO_TRUNC;
 	o->map_cut = BMAP_NONE;
 	o->fd = -1;
-	o->dfd = -1;
 	o->nview = -1;
 	bmap_init(&o->map);
 	pthread_mutex_init(&o->maplock, NULL);
@@ -246,8 +245,6 @@ void obj_free(struct dobj *o)
 {
 	if (o->fd >= 0)
 		close(o->fd);
-	if (o->dfd >= 0)
-		close(o->dfd);
 	bmap_free(&o->map);
 	pthread_mutex_destroy(&o->maplock);
 	free(o);

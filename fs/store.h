@@ -129,10 +129,8 @@ ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, i
 /* Overwrite len bytes at off where every block of the range already holds
  * data in this (private) object's own layer: no map change, so callers may
  * run it concurrently with each other and with reads while the map is kept
- * from changing. -EAGAIN if the range does not qualify (use store_write).
- * With `direct` (the caller's file is open O_DIRECT), whole aligned blocks
- * go to the host file O_DIRECT too, past the host page cache. */
-ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off, int direct);
+ * from changing. -EAGAIN if the range does not qualify (use store_write). */
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off);
 
 /* Make [off, off+len) read as zeros and free whole blocks (host hole
  * punch); partial blocks at the edges are zeroed in place (copied up first

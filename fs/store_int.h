@@ -46,7 +46,6 @@ struct dobj {
 	struct bmap map;
 	pthread_mutex_t maplock;
 	int fd;              /* -1 until the host file exists */
-	int dfd;             /* the host file opened O_DIRECT, -1 until needed (atomic) */
 	int pins;
 	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
 	struct dobj *hnext;

@@ -16,7 +16,6 @@
 #include "fs/uring.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -605,76 +604,6 @@ ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, i
 	return (ssize_t)len;
 }
 
-/* Whole aligned blocks written through the host file's O_DIRECT
- * descriptor, from a per-thread aligned copy of the caller's bytes (the
- * FUSE request buffer is not aligned for O_DIRECT). On ext4 an O_DIRECT
- * write over allocated blocks is issued by io_uring at once and completes
- * from the device, where a buffered write would be handed to an io-wq
- * kernel thread, two context switches per write. The kernel writes back
- * and drops any cached pages of the range first, so buffered reads and
- * writes through o->fd stay coherent with it. -EAGAIN if the descriptor
- * or the bounce buffer cannot be had: the caller writes buffered. */
-#define DIRECT_MAX (1u << 20)
-
-static __thread void *direct_buf;
-
-static void direct_buf_free(void *p)
-{
-	free(p);
-}
-
-static pthread_key_t direct_key;
-static pthread_once_t direct_once = PTHREAD_ONCE_INIT;
-
-static void direct_key_create(void)
-{
-	pthread_key_create(&direct_key, direct_buf_free);
-}
-
-static void *thread_direct_buf(void)
-{
-	if (direct_buf)
-		return direct_buf;
-	pthread_once(&direct_once, direct_key_create);
-	if (posix_memalign(&direct_buf, BS, DIRECT_MAX) != 0)
-		return direct_buf = NULL;
-	pthread_setspecific(direct_key, direct_buf);
-	return direct_buf;
-}
-
-static int direct_fd(struct dobj *o)
-{
-	int fd = __atomic_load_n(&o->dfd, __ATOMIC_ACQUIRE);
-	if (fd >= 0)
-		return fd;
-	char path[4096];
-	store_path(o->st, o->id, path, sizeof path);
-	fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-	if (fd < 0)
-		return -EAGAIN;
-	int none = -1;
-	if (!__atomic_compare_exchange_n(&o->dfd, &none, fd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		close(fd); /* another writer opened it first */
-		fd = none;
-	}
-	return fd;
-}
-
-static ssize_t direct_write(struct dobj *o, const void *buf, size_t len, uint64_t off)
-{
-	void *bounce = thread_direct_buf();
-	int fd = bounce ? direct_fd(o) : -EAGAIN;
-	if (fd < 0)
-		return -EAGAIN;
-	memcpy(bounce, buf, len);
-	ssize_t w = uring_pwrite(fd, bounce, len, (off_t)off);
-	if (w == -EINVAL)
-		return -EAGAIN; /* the host filesystem wants another alignment */
-	if (w < 0)
-		return w;
-	return (size_t)w == len ? (ssize_t)len : -ENOSPC;
-}
-
 /* Overwrite bytes of blocks this layer already holds data for. Nothing in
  * the map changes and no edge needs filling, so unlike store_write this may
  * run concurrently with other overwrites and with reads: the caller only
@@ -683,7 +612,7 @@ static ssize_t direct_write(struct dobj *o, const void *buf, size_t len, uint64_
  * here (a hole, or a block still read from the parent): the caller then
  * takes store_write's path. Host bytes are only ever written where the map
  * already says "data", so a crash cannot expose them anywhere new. */
-ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off, int direct)
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off)
 {
 	if (writable(o) < 0 || o->fd < 0)
 		return -EAGAIN;
@@ -694,11 +623,6 @@ ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t of
 	uint64_t b0 = off / BS, b1 = div_up(off + len, BS);
 	if (bmap_next_clear(&o->map, BMAP_DATA, b0, b1) != b1)
 		return -EAGAIN;
-	if (direct && off % BS == 0 && len % BS == 0 && len <= DIRECT_MAX) {
-		ssize_t w = direct_write(o, buf, len, off);
-		if (w != -EAGAIN)
-			return w;
-	}
 	ssize_t w = uring_pwrite(o->fd, buf, len, (off_t)off);
 	if (w < 0)
 		return w;
