@@ -158,11 +158,10 @@ int tree_load_all(struct vfs *v)
 	return r;
 }
 
-/* A memory tree's contents were in the memfds of the daemon that ran
- * before: after a restart (or a crash) the tree is there again, empty,
- * as a tmpfs is after a reboot. Its root keeps its owner and mode. db
- * locked, before the trees are attached. */
-static int empty_tree_rows(struct vfs *v, uint64_t id)
+/* Drop the data-object references of every inode of tree id, then run
+ * each statement of sql (one parameter: the tree id) until one fails.
+ * db locked, inside the caller's transaction. */
+static int tree_drop_rows(struct vfs *v, uint64_t id, const char *const *sql, size_t n)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
@@ -170,17 +169,26 @@ static int empty_tree_rows(struct vfs *v, uint64_t id)
 	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
 		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
 	db_finish(st);
-	static const char *const sql[] = {
-		"DELETE FROM inodes WHERE tree=? AND ino<>1", "DELETE FROM dentries WHERE tree=?",
-		"DELETE FROM xattrs WHERE tree=?",
-		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE tree=? AND ino=1",
-	};
-	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+	for (size_t i = 0; r == 0 && i < n; i++) {
 		st = db_prep(v->db, sql[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)id);
 		r = db_step_done(v->db, st);
 	}
 	return r;
+}
+
+/* A memory tree's contents were in the memfds of the daemon that ran
+ * before: after a restart (or a crash) the tree is there again, empty,
+ * as a tmpfs is after a reboot. Its root keeps its owner and mode. db
+ * locked, before the trees are attached. */
+static int empty_tree_rows(struct vfs *v, uint64_t id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE tree=? AND ino<>1", "DELETE FROM dentries WHERE tree=?",
+		"DELETE FROM xattrs WHERE tree=?",
+		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE tree=? AND ino=1",
+	};
+	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
 }
 
 int tree_empty_memory_trees(struct vfs *v)
@@ -250,22 +258,11 @@ int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uin
 
 int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
-	sqlite3_bind_int64(st, 1, (int64_t)id);
-	int r = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
-		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
-	db_finish(st);
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=?", "DELETE FROM dentries WHERE tree=?",
 		"DELETE FROM xattrs WHERE tree=?", "DELETE FROM trees WHERE id=?",
 	};
-	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
-		st = db_prep(v->db, sql[i]);
-		sqlite3_bind_int64(st, 1, (int64_t)id);
-		r = db_step_done(v->db, st);
-	}
-	return r;
+	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
 }
 
 int vfs_tree_freeze(struct vfs *v, uint64_t id)

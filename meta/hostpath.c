@@ -7,22 +7,12 @@
 #include "meta/hostpath.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "meta/field.h"
 #include "meta/k8s.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 static const char *const TYPES[] = {
 	"", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate",
@@ -44,24 +34,24 @@ static int has_backstep(const char *path)
 int hostpath_validate(json_object *src, const char *at, char *err, size_t errlen)
 {
 	if (!json_object_is_type(src, json_type_object))
-		return fail(err, errlen, "%s: Invalid value: must be an object", at);
+		return field_fail(EINVAL, err, errlen, "%s: Invalid value: must be an object", at);
 	json_object *p = json_object_object_get(src, "path"), *t = json_object_object_get(src, "type");
 	const char *path = json_object_is_type(p, json_type_string) ? json_object_get_string(p) : NULL;
 	if (!p || (path && !*path))
-		return fail(err, errlen, "%s.path: Required value", at);
+		return field_fail(EINVAL, err, errlen, "%s.path: Required value", at);
 	if (!path)
-		return fail(err, errlen, "%s.path: Invalid value: must be a string", at);
+		return field_fail(EINVAL, err, errlen, "%s.path: Invalid value: must be a string", at);
 	if (path[0] != '/')
-		return fail(err, errlen, "%s.path: Invalid value: \"%s\": must be an absolute path", at, path);
+		return field_fail(EINVAL, err, errlen, "%s.path: Invalid value: \"%s\": must be an absolute path", at, path);
 	if (has_backstep(path))
-		return fail(err, errlen, "%s.path: Invalid value: \"%s\": must not contain '..'", at, path);
+		return field_fail(EINVAL, err, errlen, "%s.path: Invalid value: \"%s\": must not contain '..'", at, path);
 	if (!t || json_object_is_type(t, json_type_null))
 		return 0;
 	const char *type = json_object_is_type(t, json_type_string) ? json_object_get_string(t) : NULL;
 	for (size_t i = 0; type && TYPES[i]; i++)
 		if (!strcmp(type, TYPES[i]))
 			return 0;
-	return fail(err, errlen, "%s.type: Unsupported value: \"%s\": supported values: \"\", "
+	return field_fail(EINVAL, err, errlen, "%s.type: Unsupported value: \"%s\": supported values: \"\", "
 	            "\"BlockDevice\", \"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", "
 	            "\"FileOrCreate\", \"Socket\"", at, type ? type : json_object_to_json_string(t));
 }
@@ -145,18 +135,18 @@ int hostpath_check_type(const char *type, const char *path, int exists, mode_t m
 		return 0;
 	want = wanted(type, &what);
 	if (!want)
-		return fail(err, errlen, "%s is an invalid volume type", type);
+		return field_fail(EINVAL, err, errlen, "%s is an invalid volume type", type);
 	if (!exists) {
 		snprintf(err, errlen, "hostPath %s doesn't exist", path);
 		return -ENOENT;
 	}
 	const char *have = hostpath_file_type(mode);
 	if (!have)
-		return fail(err, errlen, "hostPath type check failed, %s is not a %s, unable to determine "
+		return field_fail(EINVAL, err, errlen, "hostPath type check failed, %s is not a %s, unable to determine "
 		            "its type: only recognise file, directory, socket, block device and character "
 		            "device", path, what);
 	if (strcmp(have, want))
-		return fail(err, errlen, "hostPath type check failed: %s is not a %s, it's a %s", path,
+		return field_fail(EINVAL, err, errlen, "hostPath type check failed: %s is not a %s, it's a %s", path,
 		            what, have);
 	return 0;
 }

@@ -6,25 +6,15 @@
 #include "meta/pod.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "meta/hostpath.h"
+#include "meta/field.h"
 #include "meta/k8s.h"
 #include "meta/names.h"
 #include "meta/projection.h"
 #include "meta/quantity.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 static int is_array(json_object *o)
 {
@@ -40,14 +30,14 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 {
 	for (size_t i = 0; i < sizeof UNSERVED / sizeof UNSERVED[0]; i++)
 		if (k8s_get(vol, UNSERVED[i]))
-			return fail(err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
+			return field_fail(EINVAL, err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
 			            "volumes yet (emptyDir, hostPath, persistentVolumeClaim, configMap, "
 			            "secret, downwardAPI and projected are served)", at, UNSERVED[i], UNSERVED[i]);
 	json_object *ed = k8s_get(vol, "emptyDir"), *pvc = k8s_get(vol, "persistentVolumeClaim");
 	json_object *host = k8s_get(vol, "hostPath");
 	int projected = projection_is(vol);
 	if (!!ed + !!pvc + !!host + projected != 1)
-		return fail(err, errlen, "%s: Required value: exactly one volume source "
+		return field_fail(EINVAL, err, errlen, "%s: Required value: exactly one volume source "
 		            "(emptyDir, hostPath, persistentVolumeClaim, configMap, secret, downwardAPI "
 		            "or projected)", at);
 	if (projected)
@@ -61,21 +51,21 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 		const char *claim = k8s_str(pvc, "claimName");
 		char why[256];
 		if (!claim || !*claim)
-			return fail(err, errlen, "%s.persistentVolumeClaim.claimName: Required value", at);
+			return field_fail(EINVAL, err, errlen, "%s.persistentVolumeClaim.claimName: Required value", at);
 		if (name_check_subdomain(claim, why, sizeof why) < 0)
-			return fail(err, errlen, "%s.persistentVolumeClaim.claimName: Invalid value: %s", at, why);
+			return field_fail(EINVAL, err, errlen, "%s.persistentVolumeClaim.claimName: Invalid value: %s", at, why);
 		return 0;
 	}
 	const char *medium = k8s_str(ed, "medium");
 	if (medium && *medium && strcmp(medium, "Memory"))
-		return fail(err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": supported "
+		return field_fail(EINVAL, err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": supported "
 		            "values: \"\", \"Memory\"", at, medium);
 	json_object *limit = k8s_get(ed, "sizeLimit");
 	if (limit) {
 		uint64_t bytes;
 		char why[256];
 		if (quantity_parse(json_object_get_string(limit), &bytes, why, sizeof why) < 0 || !bytes)
-			return fail(err, errlen, "%s.emptyDir.sizeLimit: Invalid value: %s", at,
+			return field_fail(EINVAL, err, errlen, "%s.emptyDir.sizeLimit: Invalid value: %s", at,
 			            bytes ? why : "must be greater than zero");
 	}
 	return 0;
@@ -86,19 +76,19 @@ static int validate_volumes(json_object *vols, char *err, size_t errlen)
 	if (!vols)
 		return 0;
 	if (!is_array(vols))
-		return fail(err, errlen, "spec.volumes: Invalid value: must be a list");
+		return field_fail(EINVAL, err, errlen, "spec.volumes: Invalid value: must be a list");
 	for (size_t i = 0; i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i);
 		const char *name = k8s_str(v, "name");
 		char at[64], why[256];
 		snprintf(at, sizeof at, "spec.volumes[%zu]", i);
 		if (!name)
-			return fail(err, errlen, "%s.name: Required value", at);
+			return field_fail(EINVAL, err, errlen, "%s.name: Required value", at);
 		if (name_check_label(name, why, sizeof why) < 0)
-			return fail(err, errlen, "%s.name: Invalid value: %s", at, why);
+			return field_fail(EINVAL, err, errlen, "%s.name: Invalid value: %s", at, why);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(name, k8s_str(json_object_array_get_idx(vols, j), "name")))
-				return fail(err, errlen, "%s.name: Duplicate value: \"%s\"", at, name);
+				return field_fail(EINVAL, err, errlen, "%s.name: Duplicate value: \"%s\"", at, name);
 		int r = validate_volume_source(v, at, err, errlen);
 		if (r < 0)
 			return r;
@@ -120,11 +110,11 @@ static json_object *volume_named(json_object *vols, const char *name)
 int pod_subpath_check(const char *sub, char *err, size_t errlen)
 {
 	if (sub[0] == '/')
-		return fail(err, errlen, "must be a relative path");
+		return field_fail(EINVAL, err, errlen, "must be a relative path");
 	for (const char *p = sub; *p;) {
 		size_t n = strcspn(p, "/");
 		if (n == 2 && !strncmp(p, "..", 2))
-			return fail(err, errlen, "must not contain '..'");
+			return field_fail(EINVAL, err, errlen, "must not contain '..'");
 		p += n + (p[n] == '/');
 	}
 	return 0;
@@ -150,7 +140,7 @@ json_object *pod_container(json_object *pod, const char *name, int *defaulted, c
 		*defaulted = n > 1;
 		if (n)
 			return json_object_array_get_idx(cs, 0);
-		fail(err, errlen, "pod \"%s\" has no containers", k8s_str(pod, "metadata.name"));
+		field_fail(EINVAL, err, errlen, "pod \"%s\" has no containers", k8s_str(pod, "metadata.name"));
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -158,7 +148,7 @@ json_object *pod_container(json_object *pod, const char *name, int *defaulted, c
 			return json_object_array_get_idx(cs, i);
 	char names[512];
 	pod_container_names(pod, names, sizeof names);
-	fail(err, errlen, "container \"%s\" not found in pod \"%s\" (its containers: %s)", name,
+	field_fail(EINVAL, err, errlen, "container \"%s\" not found in pod \"%s\" (its containers: %s)", name,
 	     k8s_str(pod, "metadata.name"), names);
 	return NULL;
 }
@@ -193,20 +183,20 @@ static int validate_mounts(json_object *c, const char *at, json_object *vols, ch
 	if (!mounts)
 		return 0;
 	if (!is_array(mounts))
-		return fail(err, errlen, "%s.volumeMounts: Invalid value: must be a list", at);
+		return field_fail(EINVAL, err, errlen, "%s.volumeMounts: Invalid value: must be a list", at);
 	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
 		json_object *m = json_object_array_get_idx(mounts, i);
 		const char *name = k8s_str(m, "name"), *path = k8s_str(m, "mountPath");
 		const char *sub = k8s_str(m, "subPath");
 		if (!volume_named(vols, name))
-			return fail(err, errlen, "%s.volumeMounts[%zu].name: Not found: \"%s\"", at, i,
+			return field_fail(EINVAL, err, errlen, "%s.volumeMounts[%zu].name: Not found: \"%s\"", at, i,
 			            name ? name : "");
 		if (!path || path[0] != '/')
-			return fail(err, errlen, "%s.volumeMounts[%zu].mountPath: Invalid value: must be "
+			return field_fail(EINVAL, err, errlen, "%s.volumeMounts[%zu].mountPath: Invalid value: must be "
 			            "an absolute path", at, i);
 		char why[256];
 		if (sub && pod_subpath_check(sub, why, sizeof why) < 0)
-			return fail(err, errlen, "%s.volumeMounts[%zu].subPath: Invalid value: \"%s\": %s",
+			return field_fail(EINVAL, err, errlen, "%s.volumeMounts[%zu].subPath: Invalid value: \"%s\": %s",
 			            at, i, sub, why);
 	}
 	return 0;
@@ -219,14 +209,14 @@ int pod_validate(json_object *pod, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	if (!is_array(cs) || !json_object_array_length(cs))
-		return fail(err, errlen, "spec.containers: Required value");
+		return field_fail(EINVAL, err, errlen, "spec.containers: Required value");
 	for (size_t i = 0; i < json_object_array_length(cs); i++) {
 		json_object *c = json_object_array_get_idx(cs, i);
 		const char *name = k8s_str(c, "name");
 		char at[64], why[256];
 		snprintf(at, sizeof at, "spec.containers[%zu]", i);
 		if (!name || name_check_label(name, why, sizeof why) < 0)
-			return fail(err, errlen, "%s.name: %s", at, name ? why : "Required value");
+			return field_fail(EINVAL, err, errlen, "%s.name: %s", at, name ? why : "Required value");
 		if ((r = validate_mounts(c, at, vols, err, errlen)) < 0)
 			return r;
 	}
@@ -236,7 +226,7 @@ int pod_validate(json_object *pod, char *err, size_t errlen)
 int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
 	if (!json_object_equal(k8s_get(stored, "spec"), k8s_get(updated, "spec")))
-		return fail(err, errlen, "spec: Forbidden: pod updates may not change fields other than "
+		return field_fail(EINVAL, err, errlen, "spec: Forbidden: pod updates may not change fields other than "
 		            "metadata (volfs: delete and re-create the pod)");
 	return 0;
 }
