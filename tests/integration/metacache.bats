@@ -166,6 +166,65 @@ PYEOF
     assert_output "['c', 'hard', 'l', 'z'] ['hard', 'l', 'new', 'z']"
 }
 
+@test "a directory emptied while it is read (rm -r) lists each entry once, the cached listing too" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    mkdir "$v/big"
+    # more entries than one READDIR reply holds; the first listing fills
+    # the kernel's cache, then every unlink drops it mid-stream and the
+    # kernel goes on from its position (the dentry id) in the daemon
+    run "$PY" - "$v/big" <<'PYEOF'
+import os, sys
+d = sys.argv[1]
+for i in range(3000):
+    open(f"{d}/f{i}", "w").close()
+assert len(os.listdir(d)) == 3000
+seen = []
+with os.scandir(d) as it:
+    for e in it:
+        seen.append(e.name)
+        os.unlink(f"{d}/{e.name}")
+        if len(seen) == 1500:
+            for i in range(5):
+                open(f"{d}/new{i}", "w").close()
+print(len(seen), len(set(seen)), sorted(set(f"f{i}" for i in range(3000)) - set(seen)),
+      sorted(n for n in os.listdir(d) if not n.startswith("new")))
+PYEOF
+    assert_success
+    assert_output --regexp '^30[0-9][0-9] 30[0-9][0-9] \[\] \[\]$'
+    read -r n uniq _ <<<"$output"
+    [ "$n" = "$uniq" ]
+    rm -r "$v/big"
+    [ ! -e "$v/big" ]
+}
+
+@test "a write by another user drops set-user-ID and security.capability, seen through cached attributes" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    echo x >"$v/suid"
+    chmod 4777 "$v/suid"
+    [ "$(stat -c %A "$v/suid")" = -rwsrwxrwx ]
+    as_nobody "echo more >> '$v/suid'"
+    [ "$(stat -c %A "$v/suid")" = -rwxrwxrwx ]
+    echo 3 >/proc/sys/vm/drop_caches
+    [ "$(stat -c %A "$v/suid")" = -rwxrwxrwx ]
+    # the kernel asks for security.capability before each write and removes
+    # it; the daemon answers that question from the inode's has-xattrs flag
+    echo x >"$v/cap"
+    chmod 0777 "$v/cap"
+    cap=0x0100000200000000000000000000000000000000
+    setfattr -n security.capability -v "$cap" "$v/cap"
+    run getfattr -e hex -n security.capability "$v/cap"
+    assert_output --partial "security.capability=$cap"
+    echo more >>"$v/cap"
+    run getfattr -n security.capability "$v/cap"
+    assert_failure
+    echo 3 >/proc/sys/vm/drop_caches
+    run getfattr -n security.capability "$v/cap"
+    assert_failure
+    [ "$(cat "$v/cap")" = "$(printf 'x\nmore')" ]
+}
+
 @test "a read-only claim view, cached only briefly, follows changes made through the volume" {
     cat >"$BATS_TEST_TMPDIR/ro.yaml" <<YAML
 apiVersion: v1
