@@ -65,33 +65,16 @@ static json_object *claim_ref(const char *ns, const char *claim)
  * claim lives in the cluster); only the teardown script deletes it. */
 static json_object *volume_body(const char *dir, uint64_t capacity, const char *ns, const char *claim)
 {
-	char q[64];
-	quantity_format(capacity, q, sizeof q);
-	json_object *o = json_object_new_object(), *meta = json_object_new_object();
+	json_object *o = volume_pv_body(capacity, "local-path");
+	json_object *meta = json_object_object_get(o, "metadata");
 	json_object *labels = json_object_new_object(), *ann = json_object_new_object();
 	json_object_object_add(labels, LOCALPATH_LABEL, str("local-path"));
 	json_object_object_add(ann, LOCALPATH_DIR_ANNOTATION, str(dir));
 	json_object_object_add(ann, "pv.kubernetes.io/provisioned-by", str("rancher.io/local-path"));
 	json_object_object_add(meta, "labels", labels);
 	json_object_object_add(meta, "annotations", ann);
-	json_object_object_add(o, "apiVersion", str("v1"));
-	json_object_object_add(o, "kind", str(KIND_PV));
-	json_object_object_add(o, "metadata", meta);
-	json_object *spec = json_object_new_object(), *cap = json_object_new_object();
-	json_object_object_add(cap, "storage", str(q));
-	json_object_object_add(spec, "capacity", cap);
-	json_object *modes = json_object_new_array();
-	json_object_array_add(modes, str("ReadWriteOnce"));
-	json_object_object_add(spec, "accessModes", modes);
-	json_object_object_add(spec, "persistentVolumeReclaimPolicy", str("Retain"));
-	json_object_object_add(spec, "storageClassName", str("local-path"));
-	json_object_object_add(spec, "volumeMode", str("Filesystem"));
 	if (ns)
-		json_object_object_add(spec, "claimRef", claim_ref(ns, claim));
-	json_object_object_add(o, "spec", spec);
-	json_object *status = json_object_new_object();
-	json_object_object_add(status, "phase", str("Available"));
-	json_object_object_add(o, "status", status);
+		json_object_object_add(json_object_object_get(o, "spec"), "claimRef", claim_ref(ns, claim));
 	return o;
 }
 

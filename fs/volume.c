@@ -217,7 +217,7 @@ void volume_install_names(struct vfs *v)
 	localpath_install(v);
 }
 
-static json_object *pv_body(uint64_t capacity)
+json_object *volume_pv_body(uint64_t capacity, const char *class)
 {
 	char q[64];
 	quantity_format(capacity, q, sizeof q);
@@ -233,7 +233,7 @@ static json_object *pv_body(uint64_t capacity)
 	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
 	json_object_object_add(spec, "accessModes", modes);
 	json_object_object_add(spec, "persistentVolumeReclaimPolicy", json_object_new_string("Retain"));
-	json_object_object_add(spec, "storageClassName", json_object_new_string(""));
+	json_object_object_add(spec, "storageClassName", json_object_new_string(class));
 	json_object_object_add(spec, "volumeMode", json_object_new_string("Filesystem"));
 	json_object_object_add(o, "spec", spec);
 	json_object *status = json_object_new_object();
@@ -267,7 +267,7 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 		return -EINVAL;
 	}
 	struct db *db = vfs_db(v);
-	body = body ? json_object_get(body) : pv_body(capacity);
+	body = body ? json_object_get(body) : volume_pv_body(capacity, "");
 	uint64_t tree = 0;
 	db_lock(db);
 	json_object *dup = obj_get(db, KIND_PV, "", name, NULL);

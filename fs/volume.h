@@ -29,6 +29,9 @@ int volume_make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t
 uint64_t volume_pv_tree(struct vfs *v, const char *name); /* 0 if none */
 int finish_txn(struct db *db, int r);          /* commit on 0, roll back otherwise */
 json_object *usage_of(struct vfs *v, uint64_t tree); /* capacity/used/available */
+/* A new Available PersistentVolume object of capacity bytes (RWO, Retain,
+ * Filesystem, storageClassName class) with empty metadata (new reference). */
+json_object *volume_pv_body(uint64_t capacity, const char *class);
 
 /* Resolve /pv names for the namespace layer. */
 void volume_install_names(struct vfs *v);
