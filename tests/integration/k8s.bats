@@ -181,24 +181,7 @@ EOF
 }
 
 @test "Recycle scrubs the data and makes the volume Available, with a warning" {
-    cat > "$BATS_TEST_TMPDIR/r.yaml" <<EOF
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: recycled}
-spec:
-  capacity: {storage: 16Mi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Recycle
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: user}
-spec:
-  storageClassName: ""
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 8Mi}}
-EOF
-    volctl apply -f "$BATS_TEST_TMPDIR/r.yaml"
+    volctl apply -f "$M/recycle.yaml"
     echo old > "$MNT/pvc/default/user/file"
     volctl delete pvc user
     [ "$(phase pv recycled)" = Available ]

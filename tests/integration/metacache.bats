@@ -30,24 +30,7 @@ load helpers
 }
 
 @test "a recycled volume's files are gone at once, names the kernel cached included" {
-    cat >"$BATS_TEST_TMPDIR/r.yaml" <<EOF
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: recycled}
-spec:
-  capacity: {storage: 16Mi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Recycle
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: user}
-spec:
-  storageClassName: ""
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 8Mi}}
-EOF
-    volctl apply -f "$BATS_TEST_TMPDIR/r.yaml" >/dev/null
+    volctl apply -f "$BATS_TEST_DIRNAME/../manifests/recycle.yaml" >/dev/null
     local v=$MNT/pv/recycled
     mkdir "$v/sub"
     echo old >"$v/sub/file"
