@@ -238,9 +238,14 @@ set grid ytics
 set xtics rotate by 30 right scale 0
 set key top left
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#444444"
-plot "ratios.dat" using 2:xtic(1) title "volfs / native" lc rgb "#4472c4", \\
-     "" using 3 title "volfs / passthrough_ll" lc rgb "#ed7d31"
 """ % (top * 1.1))
+        # Only the columns with a figure: gnuplot fails on a column of NaN
+        # (a run without native or without passthrough_ll).
+        series = [(2, "volfs / native", "#4472c4", "vs_native"),
+                  (3, "volfs / passthrough_ll", "#ed7d31", "vs_ptll")]
+        series = [s for s in series if any(r[s[3]] is not None for r in results)]
+        f.write("plot " + ", ".join('"ratios.dat" using %d:xtic(1) title "%s" lc rgb "%s"' % s[:3]
+                                    for s in series) + "\n")
     if all(r[k] is None for r in results for k in ("vs_native", "vs_ptll")):
         # one system only (BENCH_SYSTEMS=volfs): no ratio to draw, and
         # gnuplot fails on columns of NaN
