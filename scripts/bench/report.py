@@ -16,6 +16,10 @@
       OUTDIR/ratios.dat + OUTDIR/ratios.gp, then OUTDIR/ratios.png with gnuplot
       when it is installed. Prints the Markdown on stdout.
 
+  report.py hostwrite OUTDIR
+      Read OUTDIR/hostwrite.csv (run,way,ops_per_s,us_per_op: scripts/bench/
+      hostwrite.c's runs) and print a Markdown table of each way's medians.
+
 workloads.tsv columns (tab-separated, with a header line):
   name unit higher target_ptll target_native description
   higher: 1 if a larger value is better (throughput), 0 if smaller (seconds)
@@ -256,12 +260,36 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#44
         sys.stderr.write("report.py: gnuplot not found; no ratios.png\n")
 
 
+HOSTWRITE_WAYS = {
+    "pwrite": "plain `pwrite(2)` (as passthrough_ll writes)",
+    "uring": "io_uring, one write per submit-and-wait (as volfs writes)",
+    "uring-1cpu": "io_uring, thread and its io-wq pinned to one CPU",
+}
+
+
+def hostwrite(outdir):
+    runs = {}
+    with open(os.path.join(outdir, "hostwrite.csv")) as f:
+        for row in csv.DictReader(f):
+            runs.setdefault(row["way"], []).append((float(row["ops_per_s"]), float(row["us_per_op"])))
+    md = ["", "Host write path: one 4 KiB buffered write to a file of the bench disk at a "
+          "time (scripts/bench/hostwrite.c), median of %d runs:" % max(len(v) for v in runs.values()),
+          "", "| way | writes/s | µs per write |", "|---|--:|--:|"]
+    for way, rows in runs.items():
+        md.append("| %s | %s | %.1f |" % (HOSTWRITE_WAYS.get(way, way),
+                                          fmt_value(statistics.median(r[0] for r in rows), "IOPS"),
+                                          statistics.median(r[1] for r in rows)))
+    sys.stdout.write("\n".join(md) + "\n")
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "fio":
         value, p99 = fio_figures(argv[2], argv[3])
         print("%.6g %s" % (value, "-" if p99 is None else "%.3f" % p99))
     elif len(argv) == 3 and argv[1] == "report":
         report(argv[2])
+    elif len(argv) == 3 and argv[1] == "hostwrite":
+        hostwrite(argv[2])
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -194,7 +194,7 @@ trap 'exit 130' INT TERM
 mkdir -p "$work/logs"
 rm -rf "$BENCH_OUT/fio" "$BENCH_OUT/logs"
 mkdir -p "$BENCH_OUT/fio"
-rm -f "$BENCH_OUT"/{raw.csv,results.csv,results.md,ratios.dat,ratios.gp,ratios.png,header.md}
+rm -f "$BENCH_OUT"/{raw.csv,results.csv,results.md,ratios.dat,ratios.gp,ratios.png,header.md,hostwrite.csv}
 
 # wait_mount DIR PID LOG: wait until DIR is a mount point served by PID.
 wait_mount() {
@@ -364,7 +364,9 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
                 filecreate) rm -rf "$t/meta"; mkdir "$t/meta" ;;
                 untar) rm -rf "$t/tar"; mkdir "$t/tar" ;;
             esac
-            [[ $name == file* ]] && t=$t/meta
+            # filestat and filedelete work on filecreate's files; selected
+            # without it, fio's own set-up makes them in a new directory
+            [[ $name == file* ]] && { mkdir -p "$t/meta"; t=$t/meta; }
             progress "$run" "$BENCH_RUNS" "$name" "$s"
             drop_caches
             json=$BENCH_OUT/fio/$name.$s.$run.json
@@ -395,6 +397,23 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
 done
 # the last tar trees and metadata directories go with $work
 
+# --- the host write path ---------------------------------------------------------
+# Not a system comparison: what one 4 KiB buffered write to a file of
+# BENCH_DIR costs as a plain pwrite, through io_uring as volfs issues it, and
+# through io_uring with the thread and its io-wq on one CPU (hostwrite.c),
+# the measurement behind README "Where the time goes: the data path".
+if [[ hostwrite =~ $BENCH_WORKLOADS ]]; then
+    cc -O2 -Wall -o "$work/hostwrite" "$here/hostwrite.c" -luring || die "building hostwrite.c failed"
+    echo "run,way,ops_per_s,us_per_op" >"$BENCH_OUT/hostwrite.csv"
+    for ((run = 1; run <= BENCH_RUNS; run++)); do
+        progress "$run" "$BENCH_RUNS" hostwrite "$BENCH_DIR"
+        "$work/hostwrite" "$BENCH_DIR" "$([[ $QUICK == 1 ]] && echo 10000 || echo 50000)" \
+            | awk -v r="$run" '{ print r "," $1 "," $2 "," $3 }' >>"$BENCH_OUT/hostwrite.csv" \
+            || die "hostwrite failed"
+    done
+    log "host write path measured ($BENCH_RUNS runs): $BENCH_OUT/hostwrite.csv"
+fi
+
 elapsed=$(($(date +%s) - t_start))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -420,6 +439,7 @@ fsinfo=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$BENCH_DIR" | awk '{ print $1 "
     echo
 } >"$BENCH_OUT/header.md"
 "$PY" "$here/report.py" report "$BENCH_OUT" >"$work/table.md"
+[[ -f $BENCH_OUT/hostwrite.csv ]] && "$PY" "$here/report.py" hostwrite "$BENCH_OUT" >>"$work/table.md"
 cat "$BENCH_OUT/header.md" "$work/table.md" >"$BENCH_OUT/results.md"
 cat "$BENCH_OUT/results.md"
 log "results in $BENCH_OUT (results.md, results.csv, raw.csv$([[ -f $BENCH_OUT/ratios.png ]] && echo ', ratios.png'))"

@@ -52,3 +52,26 @@ write_runs() {
     [ -s "$d/ratios.png" ] || fail "no ratios.png: $output"
     grep -q '^| randread | IOPS | - | 1,002 | 2,002 | - | 2.00× |' "$d/results.md"
 }
+
+@test "hostwrite.c builds cleanly and measures its three ways of writing" {
+    local src=$BATS_TEST_DIRNAME/../../scripts/bench/hostwrite.c bin=$BATS_TEST_TMPDIR/hostwrite
+    run cc -O2 -Wall -Wextra -Werror -o "$bin" "$src" -luring
+    assert_success
+    run "$bin" "$BATS_TEST_TMPDIR" 2000
+    assert_success
+    [ "$(echo "$output" | awk '{ print $1 }' | tr '\n' ' ')" = "pwrite uring uring-1cpu " ] ||
+        fail "ways: $output"
+    echo "$output" | awk '!($2 > 0 && $3 > 0) { exit 1 }' || fail "not a rate and a time: $output"
+    ! ls "$BATS_TEST_TMPDIR"/hostwrite.?????? 2>/dev/null || fail "left its file behind"
+}
+
+@test "report.py hostwrite prints each way's medians" {
+    local d=$BATS_TEST_TMPDIR/hw
+    mkdir -p "$d"
+    printf 'run,way,ops_per_s,us_per_op\n1,pwrite,400000,2.5\n2,pwrite,500000,2.0\n3,pwrite,300000,3.3\n1,uring,20000,50.0\n2,uring,10000,100.0\n3,uring,30000,33.3\n' >"$d/hostwrite.csv"
+    run python3 "$REPORT" hostwrite "$d"
+    assert_success
+    echo "$output" | grep -q 'median of 3 runs' || fail "$output"
+    echo "$output" | grep -q '^| plain `pwrite(2)` (as passthrough_ll writes) | 400,000 | 2.5 |$' || fail "$output"
+    echo "$output" | grep -q '^| io_uring, one write per submit-and-wait (as volfs writes) | 20,000 | 50.0 |$' || fail "$output"
+}
