@@ -34,7 +34,8 @@
 #   BENCH_FSYNC_SIZE file size for the fdatasync job (1G [256M])
 #   BENCH_NRFILES    files for filecreate/filestat/filedelete (10000 [2000])
 #   BENCH_TAR_SRC    directory whose tarball is unpacked (/usr/include [/usr/include/linux])
-#   BENCH_WORKLOADS  extended regex; only workloads whose name matches run (all)
+#   BENCH_WORKLOADS  extended regex; only workloads whose name matches run (all);
+#                    "hostwrite" is the host write path measurement at the end
 #   BENCH_SYSTEMS    space-separated subset of "native passthrough_ll volfs" (all)
 #   BENCH_DIR        where the temporary directories go (/var/tmp); must be
 #                    the filesystem you want to measure
