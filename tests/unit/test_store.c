@@ -461,6 +461,61 @@ static void test_cow_layering(void **state)
 	store_put(e->st, snap);
 }
 
+/* Freeze o as a snapshot (returned, to be put) and move o to a fresh child
+ * layer, as the daemon does on the first write after a snapshot. */
+static struct dobj *snapshot_of(struct env *e, struct dobj **o)
+{
+	ref(e, store_id(*o), 1);
+	struct dobj *snap = store_get(e->st, store_id(*o));
+	assert_non_null(snap);
+	assert_int_equal(store_cow(e->st, o), 1);
+	return snap;
+}
+
+/* Reads step over layers with no map leaf where they read (view_read's
+ * fast path), but never over one truncated below the range. */
+static void test_reads_skip_untouched_layers(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e), *snaps[12];
+	int n = 0;
+	int64_t d;
+	/* The base holds blocks 1000 (leaf 1) and 2000 (leaf 3). */
+	assert_int_equal(write_pat(o, 1000 * B, B, 1), 1);
+	assert_int_equal(write_pat(o, 2000 * B, B, 1), 1);
+	/* Ten layers that only ever write in leaf 0. */
+	for (int i = 0; i < 10; i++) {
+		snaps[n++] = snapshot_of(e, &o);
+		assert_int_equal(write_pat(o, (uint64_t)i * B, 10, 2 + (unsigned)i), 1);
+	}
+	expect_pat(o, 1000 * B, B, 1);
+	expect_pat(o, 2000 * B, B, 1);
+	expect_pat(o, 1001 * B, B, 0);
+	expect_pat(o, 1000 * B + 7, 100, 1);
+	expect_pat(o, 3 * B, 10, 5);
+	/* A read across two leaves takes the general walk and agrees. */
+	expect_pat(o, 1023 * B, B, 0);
+	uint8_t buf[2 * B];
+	assert_int_equal(store_read(o, buf, sizeof buf, 999 * B), (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], i >= B ? pattern(1000 * B + i - B, 1) : 0);
+	/* Truncated below block 2000 in a layer with no leaf 3, then
+	 * extended: block 2000 must read as zeros through every later layer
+	 * too, although none of them has leaf 3 either. */
+	assert_int_equal(store_truncate(o, 1500 * B, &d), 0);
+	assert_int_equal(d, -1);
+	expect_pat(o, 1000 * B, B, 1);
+	for (int i = 0; i < 2; i++) {
+		snaps[n++] = snapshot_of(e, &o);
+		expect_pat(o, 2000 * B, B, 0);
+		expect_pat(o, 1000 * B, B, 1);
+	}
+	expect_pat(snaps[0], 2000 * B, B, 1);
+	store_put(e->st, o);
+	for (int i = 0; i < n; i++)
+		store_put(e->st, snaps[i]);
+}
+
 static void test_cow_small_copy(void **state)
 {
 	struct env *e = *state;
@@ -1033,6 +1088,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_layering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, teardown),
