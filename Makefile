@@ -24,7 +24,13 @@ endif
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS   += -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wno-missing-field-initializers \
-            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DVOLFS_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS)
+            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. $(PKG_CFLAGS)
+# The version lives in one object, rebuilt whenever `git describe` changes
+# (the stamp is rewritten only then), so that a binary never reports the
+# commit of an older build of the objects that did not change.
+VERSION_STAMP := $(B)/version.stamp
+$(shell mkdir -p $(B) && (echo '$(VERSION)' | cmp -s - $(VERSION_STAMP) || echo '$(VERSION)' >$(VERSION_STAMP)))
+VERSION_OBJ := $(B)/obj/version.o
 LDFLAGS  += $(OPT)
 LDLIBS   += $(PKG_LIBS)
 
@@ -45,15 +51,19 @@ $(B)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/bin/volfs: $(B)/obj/fs/main.o $(FS_OBJ) $(META_OBJ)
+$(VERSION_OBJ): $(VERSION_STAMP)
+	@mkdir -p $(dir $@)
+	printf 'const char volfs_version[] = "%s";\n' '$(VERSION)' | $(CC) $(CFLAGS) -x c -c -o $@ -
+
+$(B)/bin/volfs: $(B)/obj/fs/main.o $(FS_OBJ) $(META_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/volctl: $(B)/obj/tools/volctl.o $(TOOLS_OBJ) $(META_OBJ)
+$(B)/bin/volctl: $(B)/obj/tools/volctl.o $(TOOLS_OBJ) $(META_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ)
+$(B)/tests/%: tests/unit/%.c $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -26,6 +26,7 @@
 #include "meta/objects.h"
 #include "meta/quantity.h"
 #include "meta/log.h"
+#include "meta/version.h"
 
 #define REQUEST_MAX (4 << 20)
 

@@ -31,6 +31,7 @@
 #include "fs/vfs.h"
 #include "fs/volume.h"
 #include "meta/log.h"
+#include "meta/version.h"
 
 #define FLUSH_INTERVAL_MS 1000
 /* As many workers as the kernel keeps asynchronous requests in flight

@@ -18,6 +18,7 @@
 #include "fs/volume.h"
 #include "meta/db.h"
 #include "meta/k8s.h"
+#include "meta/version.h"
 
 /* Upper bounds of the latency histogram, in nanoseconds (10 µs .. 10 s). */
 static const uint64_t bucket_ns[] = {

@@ -10,10 +10,7 @@
 
 #include "tools/verbs.h"
 #include "tools/term.h"
-
-#ifndef VOLFS_VERSION
-#define VOLFS_VERSION "unknown"
-#endif
+#include "meta/version.h"
 
 static void print_no_resources(const struct targets *t)
 {
