@@ -53,13 +53,24 @@ static int ensure_host(struct dobj *o)
 /* ------------------------------------------------------------------ */
 /* The logical view, a leaf (512 blocks) at a time                    */
 
+/* The first of o and its ancestors that may define some of blocks
+ * [li * LEAF_BLOCKS, end) of leaf li: a layer with no leaf li defines none
+ * of them, so unless it was truncated before `end` they are all its
+ * parent's. Stepping over such layers costs one leaf lookup each, where
+ * the general walks scan bits at every layer: on a file with 100
+ * snapshots most reads and block counts cross ~100 layers that never
+ * touched that part of the file. */
+static const struct dobj *skip_untouched(const struct dobj *o, uint64_t li, uint64_t end)
+{
+	while (o->parent && end <= o->trunc_blk && !bmap_leaf(&o->map, li))
+		o = o->parent;
+	return o;
+}
+
 /* Which blocks of leaf li hold data in o's logical view. */
 static void view_leaf(const struct dobj *o, uint64_t li, uint64_t out[BMAP_LEAF_WORDS])
 {
-	/* A layer with no leaf li, and not truncated before its end, shows
-	 * its parent's leaf unchanged (see defining_layer). */
-	while (o->parent && o->trunc_blk >= (li + 1) * LEAF_BLOCKS && !bmap_leaf(&o->map, li))
-		o = o->parent;
+	o = skip_untouched(o, li, (li + 1) * LEAF_BLOCKS);
 	const struct bmap_leaf *l = bmap_leaf(&o->map, li);
 	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
 		out[i] = l ? bmap_word_get(&l->w[BMAP_DATA][i]) : 0;
@@ -402,28 +413,12 @@ static int flat_read(const struct dobj *o, struct dest *d, uint64_t base, uint64
 /* Bytes [a, e) of o's view. Runs are maximal within this layer, so each
  * contiguous stretch this layer owns is one host read and each stretch it
  * inherits is one request to the parent. */
-/* The layer that defines all of [a, e) when that range lies in one leaf:
- * a layer with no leaf there defines none of it, so below its truncation
- * point the whole range is its parent's. Stepping over such layers costs
- * one leaf lookup each, where view_read's general walk scans bits at every
- * layer: on a file with 100 snapshots most 4 KiB reads cross ~100 layers
- * that never touched that part of the file. */
-static const struct dobj *defining_layer(const struct dobj *o, uint64_t a, uint64_t e)
-{
-	uint64_t b0 = a / BS, b1 = div_up(e, BS);
-	uint64_t li = b0 / LEAF_BLOCKS;
-	if ((b1 - 1) / LEAF_BLOCKS != li)
-		return o;
-	while (o->parent && b1 <= o->trunc_blk && !bmap_leaf(&o->map, li))
-		o = o->parent;
-	return o;
-}
-
 static int view_read(const struct dobj *o, struct dest *d, uint64_t base, uint64_t a,
                      uint64_t e)
 {
-	if (a < e)
-		o = defining_layer(o, a, e);
+	uint64_t li = a / BS / LEAF_BLOCKS;
+	if (a < e && (div_up(e, BS) - 1) / LEAF_BLOCKS == li)
+		o = skip_untouched(o, li, div_up(e, BS));
 	if (!o->parent)
 		return flat_read(o, d, base, a, e);
 	uint64_t lim = div_up(e, BS);
