@@ -100,14 +100,7 @@ static int volume_of_dir(struct db *db, const char *dir, char *pv, size_t len, u
 	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind='" KIND_PV "' AND "
 	                               "tree IS NOT NULL AND " DIR_OF_BODY "=?");
 	sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(pv, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		*tree = (uint64_t)sqlite3_column_int64(st, 1);
-		r = 0;
-	}
-	db_finish(st);
-	return r;
+	return db_finish_text_row(st, pv, len, tree);
 }
 
 /* rmdir's rule: only an empty root goes (db locked, tree frozen). */
@@ -153,14 +146,7 @@ static int lp_next(void *arg, uint64_t after, char *dir, size_t len, uint64_t *t
 	                                        "" DIR_OF_BODY " IS NOT NULL "
 	                                        "ORDER BY tree LIMIT 1");
 	sqlite3_bind_int64(st, 1, (int64_t)after);
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(dir, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		*tree = (uint64_t)sqlite3_column_int64(st, 1);
-		r = 0;
-	}
-	db_finish(st);
-	return r;
+	return db_finish_text_row(st, dir, len, tree);
 }
 
 static int dir_of_pv(struct db *db, const char *pv, char *dir, size_t len)
@@ -168,13 +154,7 @@ static int dir_of_pv(struct db *db, const char *pv, char *dir, size_t len)
 	sqlite3_stmt *st = db_prep(db, "SELECT " DIR_OF_BODY " FROM objects "
 	                               "WHERE kind='" KIND_PV "' AND namespace='' AND name=?");
 	sqlite3_bind_text(st, 1, pv, -1, SQLITE_STATIC);
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		snprintf(dir, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		r = 0;
-	}
-	db_finish(st);
-	return r;
+	return db_finish_text_row(st, dir, len, NULL);
 }
 
 static int lp_dir_of_pv(void *arg, const char *pv, char *dir, size_t len)

@@ -41,13 +41,7 @@ static int claim_volume(void *arg, const char *ns, const char *claim, char *pv, 
 	                               "WHERE " BOUND_CLAIM " AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, claim, -1, SQLITE_STATIC);
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		snprintf(pv, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		r = 0;
-	}
-	db_finish(st);
-	return r;
+	return db_finish_text_row(st, pv, len, NULL);
 }
 
 static int object_exists(void *arg, const char *kind, const char *ns, const char *name)
@@ -136,22 +130,6 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 	return 0;
 }
 
-/* Step st once: its first column's text into buf and, when num is
- * given, its second column into *num. Finishes st. 0, or -ENOENT when
- * there is no row. */
-static int finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num)
-{
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (num)
-			*num = (uint64_t)sqlite3_column_int64(st, 1);
-		r = 0;
-	}
-	db_finish(st);
-	return r;
-}
-
 static int object_next(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
                        size_t len, uint64_t *tree)
 {
@@ -168,7 +146,7 @@ static int object_next(void *arg, const char *kind, const char *ns, uint64_t aft
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)after);
-	return finish_text_row(st, name, len, tree);
+	return db_finish_text_row(st, name, len, tree);
 }
 
 static int object_next_ns(void *arg, const char *kind, const char *after, char *ns, size_t len)
@@ -184,7 +162,7 @@ static int object_next_ns(void *arg, const char *kind, const char *after, char *
 		              "AND tree IS NOT NULL ORDER BY namespace LIMIT 1");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
-	return finish_text_row(st, ns, len, NULL);
+	return db_finish_text_row(st, ns, len, NULL);
 }
 
 #define HOST_PV "kind='PersistentVolume' AND tree IS NULL AND " \
@@ -195,7 +173,7 @@ static int pv_host_path(void *arg, const char *name, char *path, size_t len)
 	sqlite3_stmt *st = db_prep(arg, "SELECT json_extract(body, '$.status.hostPath') FROM objects "
 	                                "WHERE " HOST_PV " AND namespace='' AND name=?");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	return finish_text_row(st, path, len, NULL);
+	return db_finish_text_row(st, path, len, NULL);
 }
 
 static int next_host_pv(void *arg, uint64_t after, char *name, size_t len, uint64_t *row)
@@ -203,7 +181,7 @@ static int next_host_pv(void *arg, uint64_t after, char *name, size_t len, uint6
 	sqlite3_stmt *st = db_prep(arg, "SELECT name, rowid FROM objects WHERE " HOST_PV
 	                                " AND rowid > ? ORDER BY rowid LIMIT 1");
 	sqlite3_bind_int64(st, 1, (int64_t)after);
-	return finish_text_row(st, name, len, row);
+	return db_finish_text_row(st, name, len, row);
 }
 
 void volume_install_names(struct vfs *v)

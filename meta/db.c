@@ -297,6 +297,19 @@ int64_t db_next_id(struct db *db, const char *counter)
 /* synchronous=NORMAL leaves the WAL unsynced after a commit; syncing the
  * WAL file is exactly what synchronous=FULL would have done per commit, but
  * only when somebody asked for durability. */
+int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num)
+{
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (num)
+			*num = (uint64_t)sqlite3_column_int64(st, 1);
+		r = 0;
+	}
+	db_finish(st);
+	return r;
+}
+
 int db_sync(struct db *db)
 {
 	db_lock(db);

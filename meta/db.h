@@ -74,6 +74,10 @@ void db_finish(sqlite3_stmt *st);
 
 /* Step a statement expected to finish (no rows): 0 or -EIO; db_finish()es it. */
 int db_step_done(struct db *db, sqlite3_stmt *st);
+/* Step a statement once: its first column's text into buf and, when num is
+ * given, its second column into *num; db_finish()es it. 0, or -ENOENT when
+ * there is no row or the text is NULL. */
+int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num);
 
 /* Allocate a fresh id from a named counter in table `counters`. */
 int64_t db_next_id(struct db *db, const char *counter);
