@@ -42,17 +42,25 @@ KiB=1024 MiB=$((1024 * 1024)) GiB=$((1024 * 1024 * 1024))
 # volfs_start [volfs args...]: fresh temp dirs, start the daemon, wait until
 # MNT is mounted and the control socket exists.
 volfs_start() {
+    volfs_dirs
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    volfs_launch "$@"
+}
+
+# volfs_dirs: a fresh VOLFS_TMP and the names STATE, MNT, VOLFS_LOG in it (not
+# created), and sanitizer reports sent to VOLFS_TMP/san (volfs_teardown
+# checks them).
+volfs_dirs() {
     VOLFS_TMP=$(mktemp -d "$VOLFS_TEST_TMPDIR/volfs-test.XXXXXX")
     # Non-root tests (setpriv nobody) must be able to reach MNT.
     chmod 0755 "$VOLFS_TMP"
     STATE=$VOLFS_TMP/state
     MNT=$VOLFS_TMP/mnt
     VOLFS_LOG=$VOLFS_TMP/volfs.log
-    mkdir -m 0700 "$STATE" "$VOLFS_TMP/san"
-    mkdir -m 0755 "$MNT"
+    mkdir -m 0700 "$VOLFS_TMP/san"
     export ASAN_OPTIONS="log_path=$VOLFS_TMP/san/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
     export UBSAN_OPTIONS="log_path=$VOLFS_TMP/san/ubsan:print_stacktrace=1"
-    volfs_launch "$@"
 }
 
 # volfs_launch [volfs args...]: (re)start the daemon on the existing STATE/MNT.

@@ -6,14 +6,10 @@
 load helpers
 
 setup() {
-    VOLFS_TMP=$(mktemp -d "$VOLFS_TEST_TMPDIR/volfs-test.XXXXXX")
-    chmod 0755 "$VOLFS_TMP"
-    STATE=$VOLFS_TMP/state MNT=$VOLFS_TMP/mnt VOLFS_LOG=$VOLFS_TMP/volfs.log
-    mkdir -m 0700 "$STATE" "$VOLFS_TMP/san"
+    volfs_dirs
+    mkdir -m 0700 "$STATE"
     mkdir -m 0755 "$MNT"
     mount -t tmpfs -o size=24m tmpfs "$STATE" || skip "cannot mount a tmpfs here"
-    export ASAN_OPTIONS="log_path=$VOLFS_TMP/san/asan:detect_leaks=1"
-    export UBSAN_OPTIONS="log_path=$VOLFS_TMP/san/ubsan:print_stacktrace=1"
     volfs_launch
 }
 

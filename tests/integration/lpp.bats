@@ -25,6 +25,16 @@ teardown() {
 
 # helper ACTION DIR SIZE [MODE] [USER GROUP PERM]: run the script for
 # ACTION (setup/teardown) as the helper pod does.
+# gone_and_freed PV BEFORE BYTES: volume PV no longer exists, and the state
+# directory holds more than BYTES fewer bytes than BEFORE (du_bytes).
+gone_and_freed() {
+    run volctl get pv "$1"
+    [ "$status" -ne 0 ] || fail "pv $1 still exists"
+    local after
+    after=$(du_bytes "$STATE")
+    [ "$after" -lt $(($2 - $3)) ] || fail "state used $2 bytes before the delete, $after after"
+}
+
 helper() {
     local action=$1 dir=$2 size=$3 mode=${4:-Filesystem} a
     [[ $action == setup ]] && a=create || a=delete
@@ -130,16 +140,13 @@ assert o["spec"]["capacity"]["storage"] == "64Mi"
     helper setup "$d" $((64 * MiB))
     head -c $((48 * MiB)) /dev/urandom >"$d/data"
     sync
-    local before after
+    local before
     before=$(du_bytes "$STATE")
     run --separate-stderr helper teardown "$d" $((64 * MiB))
     [ "$status" -eq 0 ] || fail "teardown failed: $stderr"
     [ ! -e "$d" ]
     [ ! -L "$MNT/pv/pvc-2" ]
-    run volctl get pv pvc-2
-    [ "$status" -ne 0 ]
-    after=$(du_bytes "$STATE")
-    [ "$after" -lt $((before - 40 * MiB)) ] || fail "state used $before bytes before teardown, $after after"
+    gone_and_freed pvc-2 "$before" $((40 * MiB))
     # tearing down again is harmless
     helper teardown "$d" $((64 * MiB))
 }
@@ -150,14 +157,11 @@ assert o["spec"]["capacity"]["storage"] == "64Mi"
     mkdir -p "$d/a/b"
     head -c $((32 * MiB)) /dev/urandom >"$d/a/b/data"
     sync
-    local before after
+    local before
     before=$(du_bytes "$STATE")
     env -i PATH="$BB" VOL_DIR="$d" "$BB/sh" -c 'set -eu; rm -rf "$VOL_DIR"'
     [ ! -e "$d" ]
-    run volctl get pv pvc-3
-    [ "$status" -ne 0 ]
-    after=$(du_bytes "$STATE")
-    [ "$after" -lt $((before - 24 * MiB)) ] || fail "state used $before bytes before rm -rf, $after after"
+    gone_and_freed pvc-3 "$before" $((24 * MiB))
     # an rmdir of a volume that still has files is refused, the data kept
     helper setup "$d" $((8 * MiB))
     echo keep >"$d/f"

@@ -14,14 +14,7 @@ load helpers
 ROOT=$BATS_TEST_DIRNAME/../..
 
 setup() {
-    VOLFS_TMP=$(mktemp -d "$VOLFS_TEST_TMPDIR/volfs-test.XXXXXX")
-    chmod 0755 "$VOLFS_TMP"
-    STATE=$VOLFS_TMP/state
-    MNT=$VOLFS_TMP/mnt
-    VOLFS_LOG=$VOLFS_TMP/volfs.log
-    mkdir "$VOLFS_TMP/san"
-    export ASAN_OPTIONS="log_path=$VOLFS_TMP/san/asan:detect_leaks=1"
-    export UBSAN_OPTIONS="log_path=$VOLFS_TMP/san/ubsan:print_stacktrace=1"
+    volfs_dirs
 }
 
 teardown() {
