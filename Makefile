@@ -10,8 +10,14 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
 PKGS      = fuse3 sqlite3 liburing uuid yaml-0.1 json-c libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+PKG_CONFIG ?= pkg-config
+# Evaluated when this Makefile is read: targets that install packages first
+# (run, test) build through a sub-make, which reads it again afterwards.
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# What installs the Debian packages, and what mounts volfs for `make run`.
+DEPS_CMD ?= bash scripts/install-deps.sh
+RUN_CMD  ?= bash scripts/run.sh
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -69,16 +75,22 @@ $(B)/tests/%: tests/unit/%.c $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 
 # The test build runs under ASan+UBSan; tests/run.sh prints "N passed, N failed".
 test:
+	$(DEPS_CMD)
 	$(MAKE) SAN=1 all units
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
 units: $(UNIT_BIN)
 
 deps:
-	bash scripts/install-deps.sh
+	$(DEPS_CMD)
 
-run: deps all
-	bash scripts/run.sh
+# Packages first, then a sub-make (which computes the pkg-config flags anew),
+# then the binaries on PATH, then the mount.
+run:
+	$(DEPS_CMD)
+	$(MAKE) all
+	$(MAKE) install
+	VOLFS_BIN=$(B)/bin $(RUN_CMD)
 
 install: all
 	install -D -m 0755 $(B)/bin/volfs  $(DESTDIR)$(PREFIX)/bin/volfs

@@ -12,7 +12,9 @@ MNT=${VOLFS_MOUNT:-/mnt/volfs}
 BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
 OPTS=${VOLFS_OPTS:-}
 
+# `make run` installs volctl on PATH; name it bare when that copy is found.
 volctl_cmd="$BIN/volctl"
+command -v volctl >/dev/null 2>&1 && volctl_cmd=volctl
 [[ $STATE == /var/lib/volfs ]] || volctl_cmd+=" --state $STATE"
 rel() { # print a path relative to the repo when it lies inside it
     case $1 in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac
