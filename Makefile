@@ -69,9 +69,9 @@ $(B)/bin/volctl: $(B)/obj/tools/volctl.o $(TOOLS_OBJ) $(META_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 
 # The test build runs under ASan+UBSan; tests/run.sh prints "N passed, N failed".
 test:

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/binding.h"
 #include "meta/k8s.h"
 
@@ -553,8 +555,9 @@ static void test_no_match_messages(void **state)
 	json_object_put(none);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_class),
 		cmocka_unit_test(test_claim_class),

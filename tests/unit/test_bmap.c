@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "fs/bmap.h"
 
 static void test_set_test_clear_edges(void **state)
@@ -189,8 +191,9 @@ static void test_random_against_model(void **state)
 	bmap_free(&m);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_test_clear_edges),
 		cmocka_unit_test(test_searches),

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "fs/hostpath.h"
 #include "meta/hostpath.h"
 
@@ -215,8 +217,9 @@ static void test_existing_paths_are_typed(void **state)
 	assert_non_null(strstr(err, "doesn't exist"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_under_is_component_wise),
 		cmocka_unit_test(test_validate_as_the_api_server),

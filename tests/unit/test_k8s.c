@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/k8s.h"
 
 #define GI (UINT64_C(1) << 30)
@@ -822,8 +824,9 @@ static void test_identity_immutable(void **state)
 		       "{'requests.storage':'1Gi'}");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_table),
 		cmocka_unit_test(test_paths_read),

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/log.h"
 
 static char captured[65536];
@@ -115,8 +117,9 @@ static void test_object_names(void **state)
 	assert_string_equal(buf, "Widget/ns/w");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_level_names),
 		cmocka_unit_test(test_filter_and_format),

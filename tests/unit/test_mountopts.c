@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "fs/mountopts.h"
 
 static void fstab_options_are_filtered(void **state)
@@ -45,8 +47,9 @@ static void overflow_is_reported_and_keeps_the_list(void **state)
 	assert_string_equal(buf, "allow_other");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fstab_options_are_filtered),
 		cmocka_unit_test(fuse_options_pass_through_in_order),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/names.h"
 
 static const char SUBDOMAIN_RULE[] =
@@ -148,8 +150,9 @@ static void test_small_error_buffer(void **state)
 	assert_int_equal(name_check_subdomain("A", NULL, 0), -1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subdomain_accepts),
 		cmocka_unit_test(test_subdomain_rejects),

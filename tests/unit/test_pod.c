@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/pod.h"
 
 /* Parse JSON written with single quotes (readable in C strings). */
@@ -235,8 +237,9 @@ static void test_uses_claim(void **state)
 	json_object_put(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_served_volumes_pass),
 		cmocka_unit_test(test_projected_types_pass),

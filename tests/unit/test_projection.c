@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/downward.h"
 #include "meta/projection.h"
 
@@ -644,8 +646,9 @@ static void test_downward_refused(void **state)
 		"resourceFieldRef.divisor: Invalid value: \"2Mi\"");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configmap_all_keys),
 		cmocka_unit_test(test_configmap_items_and_modes),

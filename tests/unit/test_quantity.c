@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/quantity.h"
 
 #define KI UINT64_C(1024)
@@ -282,8 +284,9 @@ static void test_format_truncates_safely(void **state)
 	quantity_format(1, buf, 0); /* must not write */
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_rejects),

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/k8s.h"
 #include "meta/quota.h"
 
@@ -356,8 +358,9 @@ static void test_message_fits_small_buffer(void **state)
 	json_object_put(big);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_usage_of_nothing),

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/selector.h"
 
 /* Parse JSON written with single quotes (readable in C strings). */
@@ -261,8 +263,9 @@ static void test_message_fits_small_buffer(void **state)
 	json_object_put(sel);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_null_selector_matches_everything),

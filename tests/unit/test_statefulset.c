@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "meta/k8s.h"
 #include "meta/statefulset.h"
 
@@ -103,8 +105,9 @@ static void test_templates_immutable(void **state)
 	json_object_put(c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_claims_and_pods),
 		cmocka_unit_test(test_validation),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1076,8 +1078,9 @@ static void test_threads_share_and_release_rings(void **state)
 	store_put(e->st, o);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unaligned_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holes_and_sparse_host, setup, teardown),

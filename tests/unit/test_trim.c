@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -490,8 +492,9 @@ static void test_rolled_back_release(void **state)
 	expect_clean(e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_release_trims_shadowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_last_ref, setup, teardown),
