@@ -67,8 +67,8 @@ void k8s_quote_value(json_object *v, char *out, size_t len);
 
 /* --- manifests --- */
 
-/* Validate a manifest and fill its defaults in place (see the brief and
- * the issue for each kind's rules). ns is the namespace a namespaced
+/* Validate a manifest and fill its defaults in place (each kind's rules
+ * as the Kubernetes API server applies them). ns is the namespace a namespaced
  * object goes to when metadata.namespace is absent or "" (NULL or "":
  * "default"); it is written into metadata.namespace. Cluster-scoped kinds
  * lose any metadata.namespace. Defaults filled: StorageClass reclaimPolicy

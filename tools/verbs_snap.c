@@ -1,6 +1,6 @@
 /*
  * tools/verbs_snap.c — snapshot, restore and clone, for claims and for
- * bare persistent volumes. A bare NAME means a claim, as in the brief's
+ * bare persistent volumes. A bare NAME means a claim, as in
  * "volctl snapshot PVC SNAPNAME"; a volume is written pv/NAME (kubectl's
  * TYPE/NAME form), and pvc/NAME is accepted for symmetry.
  */

@@ -1,6 +1,6 @@
 /*
  * scripts/bench/hostwrite.c — what one 4 KiB buffered write to a host file
- * costs, three ways, for the README's account of the write gap (issue 6).
+ * costs, three ways, for the README's account of the write gap.
  * Built and run by scripts/bench/run.sh; alone:
  *   cc -O2 -o hostwrite hostwrite.c -luring && ./hostwrite DIR [COUNT]
  *

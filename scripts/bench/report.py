@@ -194,7 +194,7 @@ def report(outdir):
         md.append("Runs of one system varied by 1.5× or more (largest max/min) on: %s; "
                   "results.csv has each system's min and max." % ", ".join(noisy))
     md.append("")
-    md.append("Targets (issue 6), from the medians above:")
+    md.append("Targets, from the medians above:")
     md.append("")
     md.append("| workload | target | measured | met |")
     md.append("|---|---|--:|---|")

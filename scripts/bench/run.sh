@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fio benchmark suite (issue 6): `make bench`, `make bench-quick` (QUICK=1).
+# fio benchmark suite: `make bench`, `make bench-quick` (QUICK=1).
 #
 # Compares, on the same disk and in one run, three systems:
 #   native          a directory on the host filesystem of BENCH_DIR

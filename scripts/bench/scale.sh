@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale run of issue 6 item 5 (`make bench-scale`): a volume with a million
+# Scale run (`make bench-scale`): a volume with a million
 # files, the metadata workloads on it, and the daemon's resident memory.
 #
 #   1. starts the release volfs (VOLFS_BIN) on a fresh state directory in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snapshot benchmark (issue 3). Not part of `make test`.
+# Snapshot benchmark. Not part of `make test`.
 #
 # Starts its own volfs daemon on a temporary state directory and measures:
 #   - the time of `volctl snapshot` for volumes holding 1 MiB, 1 GiB and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# scripts/bench/report.py (issue 6), on made-up runs: medians, ratios and
+# scripts/bench/report.py on made-up runs: medians, ratios and
 # targets, and a chart also when one of the systems was not measured.
 
 load helpers

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The humane CLI (issue 7): man pages that render cleanly and name every
+# The humane CLI: man pages that render cleanly and name every
 # verb and option (so they cannot drift from the binaries), --help with
 # examples on every verb, bash completion (verbs, kinds, flags, live object
 # names), colour and progress only on a terminal.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Logs (issue 7): one logfmt line per event on stderr in the foreground,
+# Logs: one logfmt line per event on stderr in the foreground,
 #   time=... level=info object=pv/NAME msg="..."
 # --log-level filters, an invalid level or target is refused with one line.
 

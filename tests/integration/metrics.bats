@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Metrics (issue 7): `volctl metrics` and `volfs --metrics-listen` serve the
+# Metrics: `volctl metrics` and `volfs --metrics-listen` serve the
 # Prometheus text exposition. It is parsed with prometheus_client's own
 # parser (python3-prometheus-client), and every volume's numbers are checked
 # against df -B1 and stat -f on that volume; request counters must grow

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Copy-on-write snapshots, restore and clone (issue 3): contents, read-only
+# Copy-on-write snapshots, restore and clone: contents, read-only
 # browsing, isolation, deletion in every order, consistency under a writer,
 # cost in time and disk space, space accounting, crash safety, bad input,
 # and the volctl verbs and their output.
