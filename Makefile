@@ -9,7 +9,7 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
-PKGS      = fuse3 sqlite3 liburing uuid yaml-0.1 json-c libcrypto
+PKGS      = fuse3 sqlite3 liburing uuid yaml-0.1 json-c libcrypto libmicrohttpd
 PKG_CONFIG ?= pkg-config
 # Evaluated when this Makefile is read: targets that install packages first
 # (run, test) build through a sub-make, which reads it again afterwards.

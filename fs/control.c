@@ -39,6 +39,9 @@ struct control {
 	char *mount_point;
 	void (*on_shutdown)(void *);
 	void *arg;
+	/* One request at a time, from the socket or from in-process callers
+	 * (control_call); recursive, so that control_hold can group calls. */
+	pthread_mutex_t lock;
 };
 
 static const char *reason_of(int err)
@@ -577,16 +580,44 @@ static void write_all(int fd, const char *s, size_t len)
 	}
 }
 
+/* One request, serialized with every other; flushed before the answer:
+ * what the control plane acknowledges survives kill -9. */
+static json_object *serve_request(struct control *c, json_object *req, int *shutdown)
+{
+	pthread_mutex_lock(&c->lock);
+	json_object *ans = req && json_object_is_type(req, json_type_object)
+	                           ? dispatch(c, req, shutdown)
+	                           : answer_error(-EINVAL, "request is not a JSON object");
+	vfs_flush_all(c->v);
+	pthread_mutex_unlock(&c->lock);
+	return ans;
+}
+
+json_object *control_call(struct control *c, json_object *req)
+{
+	int shutdown = 0;
+	json_object *ans = serve_request(c, req, &shutdown);
+	if (shutdown && c->on_shutdown)
+		c->on_shutdown(c->arg);
+	return ans;
+}
+
+void control_hold(struct control *c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+void control_release(struct control *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
 static int serve_one(struct control *c, int fd)
 {
 	int shutdown = 0;
 	char *line = read_request(fd);
 	json_object *req = line ? json_tokener_parse(line) : NULL;
-	json_object *ans = req && json_object_is_type(req, json_type_object)
-	                           ? dispatch(c, req, &shutdown)
-	                           : answer_error(-EINVAL, "request is not a JSON object");
-	/* What the control plane acknowledges survives kill -9. */
-	vfs_flush_all(c->v);
+	json_object *ans = serve_request(c, req, &shutdown);
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
 	write_all(fd, s, strlen(s));
 	write_all(fd, "\n", 1);
@@ -650,6 +681,11 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	struct control *c = calloc(1, sizeof *c);
 	if (!c)
 		return -1;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	c->v = v;
 	c->on_shutdown = on_shutdown;
 	c->arg = arg;
@@ -659,6 +695,7 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	    pthread_create(&c->thread, NULL, control_main, c) != 0) {
 		if (c->fd >= 0)
 			close(c->fd);
+		pthread_mutex_destroy(&c->lock);
 		free(c->path);
 		free(c);
 		return -1;
@@ -685,6 +722,7 @@ void control_stop(struct control *c)
 	close(c->stop_pipe[0]);
 	close(c->stop_pipe[1]);
 	unlink(c->path);
+	pthread_mutex_destroy(&c->lock);
 	free(c->path);
 	free(c->mount_point);
 	free(c);

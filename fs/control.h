@@ -6,6 +6,8 @@
 #ifndef VOLFS_FS_CONTROL_H
 #define VOLFS_FS_CONTROL_H
 
+#include <json-c/json.h>
+
 #include "fs/vfs.h"
 
 struct control;
@@ -17,6 +19,14 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 void control_stop(struct control *c);
 /* The mount point, which "version" reports (volctl exec needs it). */
 void control_set_mount_point(struct control *c, const char *path);
+
+/* A request served in-process (the Docker volume plugin), as if it came
+ * over the socket: the answer ({"ok":..}, new reference). req may be NULL. */
+json_object *control_call(struct control *c, json_object *req);
+/* Hold off every other request between the two, so that a sequence of
+ * control_calls is seen as one change. */
+void control_hold(struct control *c);
+void control_release(struct control *c);
 
 /* Run the consistency check; report() gets one line per problem. Returns
  * the number of problems (used by `volfs --check` too). */

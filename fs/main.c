@@ -24,6 +24,7 @@
 #include "fs/control.h"
 #include "fs/controller.h"
 #include "fs/hostpath.h"
+#include "fs/docker_plugin.h"
 #include "fs/ll.h"
 #include "fs/metrics_http.h"
 #include "fs/mountopts.h"
@@ -31,6 +32,7 @@
 #include "fs/vfs.h"
 #include "fs/volume.h"
 #include "meta/log.h"
+#include "meta/quantity.h"
 #include "meta/version.h"
 
 #define FLUSH_INTERVAL_MS 1000
@@ -39,6 +41,8 @@
  * host page cache, so fewer workers would cap the reads the disk sees at
  * once below what fio's iodepth 32 x 2 jobs asks for. */
 #define N_WORKERS 64
+/* Sparse: a Docker volume's capacity costs nothing until written. */
+#define DOCKER_DEFAULT_SIZE (10ULL << 30)
 
 struct daemon {
 	const char *state;
@@ -47,6 +51,8 @@ struct daemon {
 	int foreground, debug, single, check;
 	char opts[4096];
 	const char *metrics_listen;
+	const char *docker_plugin;      /* the plugin socket, or NULL */
+	uint64_t docker_size;           /* size of a Docker volume given none */
 	enum vlog_level log_level;
 	enum vlog_target log_target;
 	struct vfs *vfs;
@@ -64,6 +70,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--hostpath-allow PREFIX]...\n"
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
+	        "             [--docker-plugin[=SOCKET]] [--docker-default-size SIZE]\n"
 	        "             [STATE] MOUNTPOINT\n"
 	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
@@ -85,6 +92,12 @@ static void usage(FILE *f)
 	        "  --metrics-listen ADDR\n"
 	        "                     serve Prometheus metrics at http://ADDR/metrics; ADDR is\n"
 	        "                     PORT (127.0.0.1 only), HOST:PORT or [IPV6]:PORT\n"
+	        "  --docker-plugin[=SOCKET]\n"
+	        "                     serve Docker's and Podman's volume plugin protocol on\n"
+	        "                     SOCKET (default " DOCKER_PLUGIN_SOCKET ")\n"
+	        "  --docker-default-size SIZE\n"
+	        "                     capacity of a Docker volume created without -o size\n"
+	        "                     (default 10Gi)\n"
 	        "  --log-level LEVEL  debug, info (default), warn or error\n"
 	        "  --log-target TARGET\n"
 	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
@@ -142,6 +155,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"version", no_argument, 0, 'V'},    {"help", no_argument, 0, 'h'},
 		{"hostpath-allow", required_argument, 0, 'H'},
 		{"metrics-listen", required_argument, 0, 'M'},
+		{"docker-plugin", optional_argument, 0, 'D'},
+		{"docker-default-size", required_argument, 0, 'Z'},
 		{"log-level", required_argument, 0, 'L'},
 		{"log-target", required_argument, 0, 'T'},
 		{0, 0, 0, 0},
@@ -166,6 +181,15 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		}
 		case 'M': d->metrics_listen = optarg; break;
+		case 'D': d->docker_plugin = optarg ? optarg : DOCKER_PLUGIN_SOCKET; break;
+		case 'Z': {
+			char err[256] = "";
+			if (quantity_parse(optarg, &d->docker_size, err, sizeof err) < 0 || d->docker_size == 0) {
+				fprintf(stderr, "volfs: --docker-default-size: %s\n", *err ? err : "must be more than 0");
+				return -1;
+			}
+			break;
+		}
 		case 'L':
 			if (vlog_parse_level(optarg, &d->log_level) < 0) {
 				fprintf(stderr, "volfs: invalid --log-level \"%s\": use debug, info, warn or error\n", optarg);
@@ -492,8 +516,18 @@ static int serve(struct daemon *d, char *argv0)
 		vfs_close(d->vfs);
 		return 1;
 	}
+	struct docker_plugin *plugin = NULL;
+	if (d->docker_plugin &&
+	    docker_plugin_listen(&plugin, d->docker_plugin, d->docker_size, err, sizeof err) < 0) {
+		vlog_error("docker-plugin", "%s", err);
+		metrics_http_stop(http);
+		fuse_session_destroy(d->se);
+		vfs_close(d->vfs);
+		return 1;
+	}
 	if (fuse_session_mount(d->se, d->mountpoint) < 0) {
 		vlog_error("mount", "cannot mount on %s", d->mountpoint);
+		docker_plugin_stop(plugin);
 		metrics_http_stop(http);
 		fuse_session_destroy(d->se);
 		vfs_close(d->vfs);
@@ -515,6 +549,10 @@ static int serve(struct daemon *d, char *argv0)
 	} else if (control_start(&ctl, d->vfs, sock, request_shutdown, d, err, sizeof err) < 0) {
 		vlog_error("control.sock", "%s", err);
 		daemon_report(report, 0);
+	} else if (plugin && docker_plugin_run(plugin, ctl, d->mountpoint, err, sizeof err) < 0) {
+		vlog_error("docker-plugin", "%s", err);
+		control_stop(ctl);
+		daemon_report(report, 0);
 	} else {
 		daemon_report(report, 1);
 		/* A daemon's stderr is /dev/null now: the log goes to syslog. */
@@ -533,8 +571,11 @@ static int serve(struct daemon *d, char *argv0)
 		pthread_cond_signal(&d->stop_cond);
 		pthread_mutex_unlock(&d->stop_lock);
 		pthread_join(d->flusher, NULL);
+		docker_plugin_stop(plugin);
+		plugin = NULL;
 		control_stop(ctl);
 	}
+	docker_plugin_stop(plugin);
 	metrics_http_stop(http);
 	fuse_session_unmount(d->se);
 	fuse_session_destroy(d->se);
@@ -547,7 +588,8 @@ static int serve(struct daemon *d, char *argv0)
 int main(int argc, char **argv)
 {
 	struct daemon d = {.stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER,
-	                   .log_level = VLOG_INFO, .log_target = VLOG_TO_AUTO};
+	                   .log_level = VLOG_INFO, .log_target = VLOG_TO_AUTO,
+	                   .docker_size = DOCKER_DEFAULT_SIZE};
 	if (parse_args(&d, argc, argv) < 0 || check_args(&d, argc) < 0) {
 		hostpath_allow_free();
 		return 2;

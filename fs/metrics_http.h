@@ -1,7 +1,7 @@
 /*
- * fs/metrics_http.h — --metrics-listen: a minimal HTTP/1.x responder that
- * serves GET (and HEAD) /metrics with the Prometheus exposition, 404 for
- * any other path; one thread, one request per connection.
+ * fs/metrics_http.h — --metrics-listen: an HTTP server (libmicrohttpd)
+ * that serves GET (and HEAD) /metrics with the Prometheus exposition, 404
+ * for any other path, 405 for other methods.
  */
 #ifndef VOLFS_FS_METRICS_HTTP_H
 #define VOLFS_FS_METRICS_HTTP_H
