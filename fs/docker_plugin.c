@@ -352,7 +352,7 @@ static void answer(void *arg, const struct httpd_request *req, struct httpd_repl
 	char err[1024] = "";
 	unsigned status;
 	const struct endpoint *e = endpoint_of(req->path);
-	vlog_debug(OBJECT, "%s %s (%zu bytes)", req->method, req->path, req->len);
+	vlog_debug(OBJECT, "%s %s %.200s", req->method, req->path, req->body);
 	json_object *body = admit(req, e, &status, err, sizeof err);
 	if (!body) {
 		reply_err(reply, status, "%s", err);
@@ -362,7 +362,8 @@ static void answer(void *arg, const struct httpd_request *req, struct httpd_repl
 	const char *name = k8s_str(body, "Name");
 	json_object *out = json_object_new_object();
 	if (e->fn(p, body, name, out, err, sizeof err) < 0) {
-		vlog_warn(OBJECT, "%s %s: %s", req->path + 1, name ? name : "", err);
+		/* Both clients ask Get of a volume before creating it. */
+		vlog(e->fn == get ? VLOG_DEBUG : VLOG_WARN, OBJECT, "%s %s: %s", req->path + 1, name ? name : "", err);
 		json_object_put(out);
 		reply_err(reply, 500, "%s", err);
 	} else {
