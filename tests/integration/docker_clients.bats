@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# volfs --docker-plugin with the real clients: a dockerd of its own and
+# podman with its own storage, both on a temp dir, with a busybox image
+# made locally (no registry). Containers write to a volfs volume, hit
+# ENOSPC at its size, see the data from a second container and a restored
+# snapshot's contents. A runtime that cannot start here is skipped with
+# the reason; docker_plugin.bats covers the protocol everywhere.
+
+load helpers
+
+setup() {
+    volfs_dirs
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    SOCK=$VOLFS_TMP/plugin.sock
+    volfs_launch --docker-plugin="$SOCK"
+    DOCKERD_PID='' SPEC=''
+}
+
+teardown() {
+    docker_stop
+    volfs_teardown
+}
+
+# busybox_image: a tar of a root filesystem with busybox-static and its
+# applets (relative links), for `docker import` / `podman import`.
+busybox_image() {
+    local root=$VOLFS_TMP/rootfs a
+    mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+    cp /bin/busybox "$root/bin/busybox"
+    for a in $(/bin/busybox --list); do
+        [[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+    done
+    echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+    tar -C "$root" -c .
+}
+
+# skip_unless_root_with CMD...: skip the test when a command is missing.
+skip_unless_root_with() {
+    local c
+    [[ $(id -u) == 0 ]] || skip "needs root to run a container runtime"
+    [[ -x /bin/busybox ]] || skip "busybox-static is not installed (/bin/busybox)"
+    for c in "$@"; do
+        command -v "$c" >/dev/null || skip "$c is not installed"
+    done
+}
+
+# docker_start: dockerd on VOLFS_TMP (no iptables, no bridge), the plugin
+# registered under a name of this test's own by a spec file in
+# /etc/docker/plugins (dockerd's discovery directory; the real
+# /run/docker/plugins/volfs.sock stays untouched); DOCKER runs the CLI.
+docker_start() {
+    skip_unless_root_with dockerd docker
+    local d=$VOLFS_TMP/d i
+    mkdir -p "$d" /etc/docker/plugins
+    DRIVER=volfs-test-${VOLFS_TMP##*.}
+    SPEC=/etc/docker/plugins/$DRIVER.spec
+    echo "unix://$SOCK" >"$SPEC"
+    dockerd --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
+        --data-root "$d/data" --exec-root "$d/x" -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" \
+        --storage-driver vfs >"$d/dockerd.log" 2>&1 3>&- &
+    DOCKERD_PID=$!
+    DOCKER=(docker -H "unix://$d/docker.sock")
+    for ((i = 0; i < 600; i++)); do
+        "${DOCKER[@]}" version >/dev/null 2>&1 && break
+        if ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
+            skip "dockerd cannot start here: $(tail -n 1 "$d/dockerd.log")"
+        fi
+        sleep 0.1
+    done
+    "${DOCKER[@]}" version >/dev/null 2>&1 || skip "dockerd did not answer within 60 s: $(tail -n 1 "$d/dockerd.log")"
+    busybox_image | "${DOCKER[@]}" import - volfs-test/busybox >/dev/null
+}
+
+# docker_stop: stop this test's dockerd by its pid (it stops its
+# containerd), remove the spec file.
+docker_stop() {
+    local i
+    if [[ -n $DOCKERD_PID ]]; then
+        kill "$DOCKERD_PID" 2>/dev/null || true
+        for ((i = 0; i < 300; i++)); do
+            kill -0 "$DOCKERD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$DOCKERD_PID" 2>/dev/null || true
+        wait "$DOCKERD_PID" 2>/dev/null || true
+        DOCKERD_PID=''
+    fi
+    [[ -z $SPEC ]] || rm -f "$SPEC"
+}
+
+# podman_start: podman with its storage, run root and containers.conf in
+# VOLFS_TMP (runc, the ulimits rootful podman needs here, the plugin as
+# "volfs"); PODMAN runs the CLI.
+podman_start() {
+    skip_unless_root_with podman runc
+    local p=$VOLFS_TMP/p
+    mkdir -p "$p/tmp"
+    cat >"$p/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+[engine.volume_plugins]
+volfs = "$SOCK"
+EOF
+    export CONTAINERS_CONF=$p/containers.conf
+    PODMAN=(podman --root "$p/root" --runroot "$p/run" --tmpdir "$p/tmp" --storage-driver vfs)
+    "${PODMAN[@]}" info >"$p/info.log" 2>&1 || skip "podman cannot start here: $(tail -n 1 "$p/info.log")"
+    busybox_image | "${PODMAN[@]}" import - volfs-test/busybox >/dev/null 2>&1
+}
+
+# run_in RUNTIME VOLUME CMD: a throw-away container with VOLUME at /data.
+run_in() {
+    local -n cli=$1
+    "${cli[@]}" run --rm --network none -v "$2:/data" volfs-test/busybox sh -c "$3"
+}
+
+# volume_story RUNTIME DRIVER: the same walk for both clients.
+volume_story() {
+    local -n cli=$1
+    local driver=$2
+    "${cli[@]}" volume create --driver "$driver" --opt size=8Mi data >/dev/null
+    # a container writes, then fills the volume: ENOSPC at 8 MiB
+    run run_in "$1" data 'echo v1 >/data/version && df -k /data | tail -n 1 && dd if=/dev/zero of=/data/fill bs=1M count=16'
+    assert_failure
+    assert_output --regexp "volfs +8192 "
+    assert_output --partial "No space left on device"
+    # a second container sees the data
+    run run_in "$1" data 'cat /data/version; rm /data/fill'
+    assert_success
+    assert_output v1
+    # a snapshot, a change, a volume restored from the snapshot
+    volctl snapshot pv/data before >/dev/null
+    run_in "$1" data 'echo v2 >/data/version'
+    "${cli[@]}" volume create --driver "$driver" --opt from-snapshot=before restored >/dev/null
+    run run_in "$1" restored 'cat /data/version'
+    assert_output v1
+    run run_in "$1" data 'cat /data/version'
+    assert_output v2
+    [ "$("${cli[@]}" volume inspect --format '{{.Status.snapshots}} {{.Status.capacity}}' data)" = "1 8Mi" ]
+    "${cli[@]}" volume ls --format '{{.Name}}' | sort | paste -sd' ' | grep -qx 'data restored'
+    # the root's owner: given at create, or chowned by the container
+    "${cli[@]}" volume create --driver "$driver" --opt uid=999 --opt gid=999 --opt mode=0700 owned >/dev/null
+    run run_in "$1" owned 'stat -c "%u:%g %a" /data'
+    assert_output "999:999 700"
+    run run_in "$1" data 'chown 999:999 /data && stat -c "%u:%g" /data'
+    assert_output "999:999"
+    # volctl sees them as Docker's
+    volctl get pv data restored owned -o json >/dev/null
+    [ "$(volctl get pv restored -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["claimRef"]["namespace"])')" = docker ]
+    # removed through the client: gone from volfs too
+    "${cli[@]}" volume rm restored >/dev/null
+    run volctl get pv restored
+    assert_failure
+}
+
+@test "docker: write, ENOSPC at the volume's size, data seen again, a restored snapshot, the root's owner" {
+    docker_start
+    volume_story DOCKER "$DRIVER"
+    [ "$("${DOCKER[@]}" volume inspect --format '{{.Driver}} {{.Scope}}' data)" = "$DRIVER local" ]
+}
+
+@test "podman: write, ENOSPC at the volume's size, data seen again, a restored snapshot, the root's owner" {
+    podman_start
+    volume_story PODMAN volfs
+    # two containers at once: podman mounts with one ID; the first to stop
+    # must not release the volume under the second
+    "${PODMAN[@]}" run -d --name holder --network none -v data:/data volfs-test/busybox sleep 600 >/dev/null
+    run_in PODMAN data 'true'
+    run curl -sS --unix-socket "$SOCK" -X POST -d '{"Name":"data"}' http://plugin/VolumeDriver.Remove
+    assert_output --partial "volume data is in use: mounted 1 time"
+    "${PODMAN[@]}" rm -f -t 0 holder >/dev/null
+    "${PODMAN[@]}" volume rm data >/dev/null
+    run volctl get pv data
+    assert_failure
+}
