@@ -2,7 +2,8 @@
 #   make            -> build/bin/volfs, build/bin/volctl (optimised, -Werror)
 #   make test       -> sanitizer build (ASan+UBSan) in build/san, then unit + integration tests
 #   make run        -> install deps, build, mount on /mnt/volfs with state in /var/lib/volfs
-#   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX)
+#   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX),
+#                      podman's containers.conf.d entry for the Docker volume plugin
 #   make bench      -> fio benchmark suite (scripts/bench)
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
 
@@ -102,6 +103,7 @@ install: all
 	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' scripts/volfs.service >$(DESTDIR)/etc/systemd/system/volfs.service && \
 	  chmod 0644 $(DESTDIR)/etc/systemd/system/volfs.service; fi
 	if [ -f scripts/mount.fuse.volfs ]; then install -D -m 0755 scripts/mount.fuse.volfs $(DESTDIR)/sbin/mount.fuse.volfs; fi
+	install -D -m 0644 scripts/podman-volfs.conf $(DESTDIR)/etc/containers/containers.conf.d/volfs.conf
 
 bench: all
 	bash scripts/bench/run.sh

@@ -10,6 +10,8 @@ packages=(
     # build
     build-essential pkg-config git
     libfuse3-dev libsqlite3-dev liburing-dev uuid-dev libyaml-dev libjson-c-dev
+    # the HTTP servers: --metrics-listen and --docker-plugin
+    libmicrohttpd-dev
     # base64 of Secret and ConfigMap binaryData values (OpenSSL's libcrypto)
     libssl-dev
     # unit tests
@@ -20,7 +22,12 @@ packages=(
     # (json, yaml, ctypes), setfattr/getfattr, setfacl, fallocate/mountpoint/
     # setpriv/findmnt (util-linux), pgrep (procps), timeout/du/stat (coreutils)
     bats bats-support bats-assert python3 python3-yaml attr acl util-linux
-    procps coreutils busybox
+    procps coreutils
+    # busybox (lpp.bats) and, static, the image of docker_clients.bats;
+    # busybox-static replaces the busybox package
+    busybox-static
+    # docker_clients.bats: the real clients of --docker-plugin
+    docker.io podman runc
     # metrics.bats: a real Prometheus text parser, an HTTP client;
     # cli_docs.bats: man pages rendered (groff, man), the completion sourced
     python3-prometheus-client curl groff-base man-db bash-completion

@@ -163,6 +163,9 @@ ID2=5162cf3bdf1408407e12d55140e82bc43f3d9d55a8cf00740c7293b9aab6be95
     assert_failure
     expect '200 {"Err":""}' docker_call /VolumeDriver.Remove '{"Name":"db"}'
     [ "$(cat "$MNT/pv/db-experiment/version")" = after ]
+    # the README's roll-back: the volume again, under its name, from the snapshot
+    expect '200 {"Err":""}' docker_call /VolumeDriver.Create '{"Name":"db","Opts":{"from-snapshot":"premigration"}}'
+    [ "$(cat "$MNT/pv/db/version")" = before ]
 }
 
 @test "Create options: uid, gid and mode of the root; a bad value is an Err naming the option" {
@@ -230,4 +233,13 @@ s.sendall(b"\x00\xff garbage\r\n\r\n"); s.recv(100)' "$SOCK" || true
     assert_output --partial "--docker-plugin $SOCK: another process serves this socket"
     volfs_stop
     [ ! -e "$SOCK" ]
+}
+
+@test "make install offers podman the plugin in containers.conf.d" {
+    local dest=$VOLFS_TMP/dest
+    # SAN=1: the binaries under test are the sanitizer build
+    run make -C "$BATS_TEST_DIRNAME/../.." install SAN=1 DESTDIR="$dest" PREFIX=/usr B="$(dirname "$VOLFS_BIN")"
+    assert_success
+    run cat "$dest/etc/containers/containers.conf.d/volfs.conf"
+    assert_output --partial $'[engine.volume_plugins]\nvolfs = "/run/docker/plugins/volfs.sock"'
 }
