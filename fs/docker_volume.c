@@ -93,8 +93,12 @@ static int parse_one(const char *key, const char *val, struct docker_opts *o, ch
 {
 	char why[256];
 	if (!strcmp(key, "size")) {
-		if (quantity_parse(val, &o->size, why, sizeof why) < 0 || o->size == 0) {
-			snprintf(err, errlen, "option size: %s", o->size == 0 && !*why ? "must be more than 0" : why);
+		if (quantity_parse(val, &o->size, why, sizeof why) < 0) {
+			snprintf(err, errlen, "option size: %s", why);
+			return -1;
+		}
+		if (o->size == 0) {
+			snprintf(err, errlen, "option size: must be more than 0");
 			return -1;
 		}
 		return 0;
