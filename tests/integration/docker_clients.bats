@@ -7,13 +7,10 @@
 # the reason; docker_plugin.bats covers the protocol everywhere.
 
 load helpers
+load docker_helpers
 
 setup() {
-    volfs_dirs
-    mkdir -m 0700 "$STATE"
-    mkdir -m 0755 "$MNT"
-    SOCK=$VOLFS_TMP/plugin.sock
-    volfs_launch --docker-plugin="$SOCK"
+    plugin_start
     DOCKERD_PID='' SPEC=''
 }
 

@@ -6,13 +6,10 @@
 # docker_clients.bats drives the real clients.
 
 load helpers
+load docker_helpers
 
 setup() {
-    volfs_dirs
-    mkdir -m 0700 "$STATE"
-    mkdir -m 0755 "$MNT"
-    SOCK=$VOLFS_TMP/plugin.sock
-    volfs_launch --docker-plugin="$SOCK"
+    plugin_start
 }
 
 teardown() {
