@@ -19,7 +19,7 @@ teardown() {
 # docker_call ENDPOINT [BODY]: POST as Docker sends it (an empty Host
 # header, no Content-Type, its Accept); prints "STATUS BODY".
 docker_call() {
-    curl -sS --unix-socket "$SOCK" -X POST -H 'Host;' -H 'Content-Type:' \
+    curl -sS --unix-socket "$SOCK" -X POST -A Go-http-client/1.1 -H 'Host;' -H 'Content-Type:' \
         -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
         --data-binary "${2-}" -w ' %{http_code}' -o "$VOLFS_TMP/answer" "http://docker$1" >"$VOLFS_TMP/code"
     echo "$(cut -c2- "$VOLFS_TMP/code") $(cat "$VOLFS_TMP/answer")"
@@ -28,7 +28,7 @@ docker_call() {
 # podman_call ENDPOINT [BODY]: POST as Podman sends it (Host: plugin, its
 # Content-Type).
 podman_call() {
-    curl -sS --unix-socket "$SOCK" -X POST -H 'Host: plugin' \
+    curl -sS --unix-socket "$SOCK" -X POST -A Go-http-client/1.1 -H 'Host: plugin' \
         -H 'Content-Type: application/vnd.docker.plugins.v1.1+json' \
         --data-binary "${2-}" -w ' %{http_code}' -o "$VOLFS_TMP/answer" "http://plugin$1" >"$VOLFS_TMP/code"
     echo "$(cut -c2- "$VOLFS_TMP/code") $(cat "$VOLFS_TMP/answer")"
@@ -108,6 +108,8 @@ ID2=5162cf3bdf1408407e12d55140e82bc43f3d9d55a8cf00740c7293b9aab6be95
     podman_call /VolumeDriver.Unmount "{\"Name\":\"pg\",\"ID\":\"$id\"}" | grep -q '^200 '
     # an Unmount too many (a restarted daemon forgot the mount) is harmless
     expect '200 {"Err":""}' podman_call /VolumeDriver.Unmount "{\"Name\":\"pg\",\"ID\":\"$id\"}"
+    # and so is one of a volume deleted behind the client's back
+    expect '200 {"Err":""}' podman_call /VolumeDriver.Unmount "{\"Name\":\"gone\",\"ID\":\"$id\"}"
     # podman volume reload
     podman_call /VolumeDriver.List | grep -q '^200 {"Volumes":\[{"Name":"pg",'
     expect '200 {"Err":""}' podman_call /VolumeDriver.Remove '{"Name":"pg"}'
