@@ -23,12 +23,14 @@ teardown() {
 # applets (relative links), for `docker import` / `podman import`.
 busybox_image() {
     local root=$VOLFS_TMP/rootfs a
-    mkdir -p "$root/bin" "$root/tmp" "$root/etc"
-    cp /bin/busybox "$root/bin/busybox"
-    for a in $(/bin/busybox --list); do
-        [[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
-    done
-    echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+    if [[ ! -e $root/bin/busybox ]]; then
+        mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+        cp /bin/busybox "$root/bin/busybox"
+        for a in $(/bin/busybox --list); do
+            [[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+        done
+        echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+    fi
     tar -C "$root" -c .
 }
 
@@ -40,6 +42,34 @@ skip_unless_root_with() {
     for c in "$@"; do
         command -v "$c" >/dev/null || skip "$c is not installed"
     done
+}
+
+# postgres_image: busybox_image's root plus the host's PostgreSQL 15 server
+# and client (postgresql-15) with the libraries they load, user postgres
+# (999, as in the official image), as a tar.
+postgres_image() {
+    local root=$VOLFS_TMP/rootfs pg=/usr/lib/postgresql/15 f
+    busybox_image >/dev/null
+    echo 'postgres:x:999:999::/data:/bin/sh' >>"$root/etc/passwd"
+    printf 'root:x:0:\npostgres:x:999:\n' >"$root/etc/group"
+    chmod 1777 "$root/tmp"
+    for f in "$pg"/bin/{postgres,initdb,pg_ctl,psql} "$pg"/lib/{plpgsql,dict_snowball}.so \
+        /usr/share/postgresql/15 /usr/share/zoneinfo/UTC /usr/share/zoneinfo/Etc/UTC \
+        $(ldd "$pg"/bin/{postgres,psql} "$pg"/lib/dict_snowball.so | awk '/=> \//{print $3} /^\t\/lib64/{print $1}'); do
+        cp -r -L --parents "$f" "$root"
+    done
+    cat >"$root/bin/pg-run" <<'EOF'
+#!/bin/sh
+# Initialise /data if it has no cluster, start the server, run $SQL, stop.
+set -e
+bin=/usr/lib/postgresql/15/bin
+[ -f /data/PG_VERSION ] || $bin/initdb -D /data --locale=C -E UTF8 -U postgres -A trust --no-sync >/tmp/initdb.log 2>&1
+$bin/pg_ctl -D /data -o '-c listen_addresses= -c unix_socket_directories=/tmp -c fsync=off' -w -l /tmp/pg.log start >/dev/null
+$bin/psql -h /tmp -U postgres -X -Atq -v ON_ERROR_STOP=1 -c "$SQL"
+$bin/pg_ctl -D /data -w -m fast stop >/dev/null
+EOF
+    chmod 0755 "$root/bin/pg-run"
+    tar -C "$root" -c .
 }
 
 # docker_start: dockerd on VOLFS_TMP (no iptables, no bridge), the plugin
@@ -55,7 +85,7 @@ docker_start() {
     echo "unix://$SOCK" >"$SPEC"
     dockerd --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
         --data-root "$d/data" --exec-root "$d/x" -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" \
-        --storage-driver vfs >"$d/dockerd.log" 2>&1 3>&- &
+        >"$d/dockerd.log" 2>&1 3>&- &
     DOCKERD_PID=$!
     DOCKER=(docker -H "unix://$d/docker.sock")
     for ((i = 0; i < 600; i++)); do
@@ -66,7 +96,19 @@ docker_start() {
         sleep 0.1
     done
     "${DOCKER[@]}" version >/dev/null 2>&1 || skip "dockerd did not answer within 60 s: $(tail -n 1 "$d/dockerd.log")"
-    busybox_image | "${DOCKER[@]}" import - volfs-test/busybox >/dev/null
+    busybox_image >"$VOLFS_TMP/busybox.tar"
+    "${DOCKER[@]}" import - volfs-test/busybox <"$VOLFS_TMP/busybox.tar" >/dev/null
+}
+
+# pg VOLUME USER SQL: PostgreSQL on VOLUME (its data directory /data, the
+# volume's root, as in the official image) started, SQL run with psql,
+# stopped (pg-run in the image). USER is 999:999, or 0:0 to chown /data
+# first as the official image's entrypoint does.
+pg() {
+    local cmd=pg-run
+    [[ $2 != 0:0 ]] || cmd='chown postgres:postgres /data && chmod 0700 /data && su -p postgres -s /bin/sh -c pg-run'
+    "${DOCKER[@]}" run --rm --network none --user "$2" -e SQL="$3" -e TZ=UTC -v "$1:/data" \
+        volfs-test/postgres sh -c "$cmd"
 }
 
 # docker_stop: stop this test's dockerd by its pid (it stops its
@@ -106,7 +148,8 @@ EOF
     export CONTAINERS_CONF=$p/containers.conf
     PODMAN=(podman --root "$p/root" --runroot "$p/run" --tmpdir "$p/tmp" --storage-driver vfs)
     "${PODMAN[@]}" info >"$p/info.log" 2>&1 || skip "podman cannot start here: $(tail -n 1 "$p/info.log")"
-    busybox_image | "${PODMAN[@]}" import - volfs-test/busybox >/dev/null 2>&1
+    busybox_image >"$VOLFS_TMP/busybox.tar"
+    "${PODMAN[@]}" import - volfs-test/busybox <"$VOLFS_TMP/busybox.tar" >/dev/null 2>&1
 }
 
 # run_in RUNTIME VOLUME CMD: a throw-away container with VOLUME at /data.
@@ -173,4 +216,34 @@ volume_story() {
     "${PODMAN[@]}" volume rm data >/dev/null
     run volctl get pv data
     assert_failure
+}
+
+@test "docker: PostgreSQL on a volfs volume (owned by 999, or chowned by the container), snapshot before a migration, roll back, clone" {
+    [[ -x /usr/lib/postgresql/15/bin/postgres ]] || skip "postgresql-15 is not installed (the image is made of the host's)"
+    docker_start
+    postgres_image >"$VOLFS_TMP/postgres.tar"
+    "${DOCKER[@]}" import - volfs-test/postgres <"$VOLFS_TMP/postgres.tar" >/dev/null
+    # the data directory owned by postgres from the start
+    "${DOCKER[@]}" volume create -d "$DRIVER" --opt size=256Mi --opt uid=999 --opt gid=999 --opt mode=0700 pgdata >/dev/null
+    pg pgdata 999:999 "create table accounts (id int primary key, balance int); insert into accounts values (1, 100)"
+    # a consistent snapshot while the server is stopped; then the migration
+    volctl snapshot pv/pgdata before-migration >/dev/null
+    pg pgdata 999:999 "alter table accounts drop column balance; insert into accounts values (2)"
+    run pg pgdata 999:999 "select count(*) || ' ' || count(*) filter (where id = 2) from accounts"
+    assert_output "2 1"
+    # roll back: the volume again from the snapshot
+    "${DOCKER[@]}" volume create -d "$DRIVER" --opt clone-of=pgdata pgdata-migrated >/dev/null
+    "${DOCKER[@]}" volume rm pgdata >/dev/null
+    "${DOCKER[@]}" volume create -d "$DRIVER" --opt from-snapshot=before-migration pgdata >/dev/null
+    run pg pgdata 999:999 "select id, balance from accounts"
+    assert_output "1|100"
+    # the clone kept the migrated state
+    run pg pgdata-migrated 999:999 "select count(*) from accounts"
+    assert_output "2"
+    # a volume left to the container, which chowns its root as the
+    # official image's entrypoint does
+    "${DOCKER[@]}" volume create -d "$DRIVER" --opt size=256Mi pgroot >/dev/null
+    run pg pgroot 0:0 "select 40 + 2"
+    assert_output "42"
+    [ "$(stat -c %u "$MNT/pv/pgroot")" = 999 ]
 }
