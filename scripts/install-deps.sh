@@ -26,8 +26,9 @@ packages=(
     # busybox (lpp.bats) and, static, the image of docker_clients.bats;
     # busybox-static replaces the busybox package
     busybox-static
-    # docker_clients.bats: the real clients of --docker-plugin
-    docker.io podman runc
+    # docker_clients.bats: the real clients of --docker-plugin, and the
+    # PostgreSQL server its image is made of
+    docker.io podman runc postgresql-15
     # metrics.bats: a real Prometheus text parser, an HTTP client;
     # cli_docs.bats: man pages rendered (groff, man), the completion sourced
     python3-prometheus-client curl groff-base man-db bash-completion
