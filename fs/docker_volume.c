@@ -160,10 +160,16 @@ static json_object *new_request(const char *verb, const char *kind, const char *
 	return r;
 }
 
+static int is_not_found(json_object *ans)
+{
+	const char *reason = k8s_str(ans, "reason");
+	return reason && !strcmp(reason, "NotFound");
+}
+
 /* The result of a request (new reference; req is consumed), or NULL with
- * the control plane's reason in err (and *reason, when asked for). */
-static json_object *call(struct docker_volumes *dv, json_object *req, char *err, size_t errlen,
-                         const char **reason)
+ * the control plane's reason in err (and *missing set if it was NotFound,
+ * when asked). */
+static json_object *call(struct docker_volumes *dv, json_object *req, char *err, size_t errlen, int *missing)
 {
 	json_object *ans = control_call(dv->ctl, req), *res = NULL;
 	json_object_put(req);
@@ -171,24 +177,20 @@ static json_object *call(struct docker_volumes *dv, json_object *req, char *err,
 		res = json_object_get(k8s_get(ans, "result"));
 	} else {
 		snprintf(err, errlen, "%s", k8s_str(ans, "error") ? k8s_str(ans, "error") : "control request failed");
-		if (reason)
-			*reason = !strcmp(k8s_str(ans, "reason") ? k8s_str(ans, "reason") : "", "NotFound") ? "NotFound" : "";
+		if (missing)
+			*missing = is_not_found(ans);
 	}
 	json_object_put(ans);
 	return res;
 }
 
-/* One object by kind and name (new reference), NULL if missing: then err
- * says why and *missing is set when it does not exist. */
-static json_object *get_one(struct docker_volumes *dv, const char *kind, const char *ns, const char *name,
-                            int *missing, char *err, size_t errlen)
+/* One cluster-scoped object by kind and name (new reference), or NULL:
+ * err says why and *missing is set when it does not exist. */
+static json_object *get_one(struct docker_volumes *dv, const char *kind, const char *name, int *missing,
+                            char *err, size_t errlen)
 {
-	const char *reason = "";
-	json_object *req = new_request("get", kind, name);
-	if (ns)
-		json_object_object_add(req, "namespace", json_object_new_string(ns));
-	json_object *res = call(dv, req, err, errlen, &reason);
-	*missing = !res && !strcmp(reason, "NotFound");
+	*missing = 0;
+	json_object *res = call(dv, new_request("get", kind, name), err, errlen, missing);
 	json_object *items = k8s_get(res, "items");
 	json_object *o = json_object_is_type(items, json_type_array) && json_object_array_length(items)
 	                 ? json_object_get(json_object_array_get_idx(items, 0)) : NULL;
@@ -229,7 +231,7 @@ int docker_volume_find(struct docker_volumes *dv, const char *name, json_object 
 	if (!docker_name_valid(name))
 		return no_such_volume(name, err, errlen);
 	docker_pv_name(name, pvname, sizeof pvname);
-	json_object *o = get_one(dv, KIND_PV, NULL, pvname, &missing, why, sizeof why);
+	json_object *o = get_one(dv, KIND_PV, pvname, &missing, why, sizeof why);
 	if (!o && !missing) {
 		snprintf(err, errlen, "%s", why);
 		return -1;
@@ -328,7 +330,7 @@ static json_object *clone_source(struct docker_volumes *dv, const char *source, 
 	int missing;
 	if (docker_volume_find(dv, source, &pv, err, errlen) == 0)
 		return pv;
-	pv = get_one(dv, KIND_PV, NULL, source, &missing, err, errlen);
+	pv = get_one(dv, KIND_PV, source, &missing, err, errlen);
 	if (!pv && missing)
 		snprintf(err, errlen, "option clone-of: no such volume: %s", source);
 	return pv;
@@ -419,7 +421,7 @@ static int check_class(struct docker_volumes *dv, const char *class_name, char *
 	char why[512];
 	if (!class_name)
 		return 0;
-	json_object *sc = get_one(dv, "StorageClass", NULL, class_name, &missing, why, sizeof why);
+	json_object *sc = get_one(dv, "StorageClass", class_name, &missing, why, sizeof why);
 	if (!sc)
 		snprintf(err, errlen, "option class: %s", why);
 	json_object_put(sc);
@@ -450,7 +452,7 @@ static int create_held(struct docker_volumes *dv, const char *name, const char *
 {
 	int missing;
 	char why[512];
-	json_object *existing = get_one(dv, KIND_PV, NULL, pvname, &missing, why, sizeof why);
+	json_object *existing = get_one(dv, KIND_PV, pvname, &missing, why, sizeof why);
 	if (existing || !missing) {
 		/* An existing Docker volume of that name: created already, as
 		 * Docker's own driver answers. */

@@ -14,9 +14,10 @@
 
 #include "meta/log.h"
 
-/* A client that sends nothing for this long is dropped, so that it cannot
- * hold a server's only thread. */
-#define CLIENT_TIMEOUT_S 10
+/* The thread polls every connection, so a stalled client delays no other;
+ * an idle or stalled one is closed after this long, so that such clients
+ * cannot use up the connection limit. */
+#define CLIENT_TIMEOUT_S 30
 #define CONNECTIONS_MAX 64
 
 struct httpd {
