@@ -270,7 +270,8 @@ static const struct endpoint *endpoint_of(const char *path)
 
 static void reply_json(struct httpd_reply *reply, unsigned status, json_object *o)
 {
-	httpd_reply_text(reply, status, PLUGIN_TYPE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	httpd_reply_text(reply, status, PLUGIN_TYPE, json_object_to_json_string_ext(o, flags));
 	json_object_put(o);
 }
 

@@ -11,11 +11,13 @@ load docker_helpers
 
 setup() {
     plugin_start
-    DOCKERD_PID='' SPEC=''
+    DOCKERD_PID='' SPEC='' PODMAN=()
 }
 
 teardown() {
     docker_stop
+    # a container a failed test left running
+    ((${#PODMAN[@]} == 0)) || "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>&1 || true
     volfs_teardown
 }
 
