@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "fs/docker_volume.h"
 #include "meta/names.h"
 
@@ -106,8 +108,9 @@ static void bad_options_name_the_option(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(docker_names_are_docker_s_rule),
 		cmocka_unit_test(pv_names_are_valid_and_distinct),
