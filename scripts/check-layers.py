@@ -47,6 +47,11 @@ def main():
     top = sys.argv[1] if len(sys.argv) > 1 else '.'
     bad = []
     graph = {}
+    for d in ('fs', '.'):
+        for name in sorted(os.listdir(os.path.join(top, d))):
+            if re.search(r'\.(c|h|cc)$', name):
+                bad.append(f'{os.path.normpath(os.path.join(d, name))}: outside every layer folder; '
+                           f'move it to one of {", ".join(ALLOWED)}')
     for src in sources(top):
         text = open(os.path.join(top, src), encoding='utf-8', errors='replace').read()
         incs = INCLUDE.findall(text)
