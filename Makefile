@@ -42,7 +42,7 @@ LDFLAGS  += $(OPT)
 LDLIBS   += $(PKG_LIBS)
 
 META_SRC  := $(wildcard meta/*.c)
-FS_SRC    := $(filter-out fs/main.c,$(wildcard fs/*.c))
+FS_SRC    := $(filter-out fs/fuse/main.c,$(wildcard fs/*.c fs/*/*.c))
 TOOLS_SRC := $(filter-out tools/volctl.c,$(wildcard tools/*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 
@@ -51,10 +51,10 @@ FS_OBJ    := $(FS_SRC:%.c=$(B)/obj/%.o)
 TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all test unit integration run install uninstall clean bench bench-quick bench-scale deps
+.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps
 all: $(B)/bin/volfs $(B)/bin/volctl
 
-$(B)/obj/%.o: %.c $(wildcard */*.h)
+$(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -62,7 +62,7 @@ $(VERSION_OBJ): $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	printf 'const char volfs_version[] = "%s";\n' '$(VERSION)' | $(CC) $(CFLAGS) -x c -c -o $@ -
 
-$(B)/bin/volfs: $(B)/obj/fs/main.o $(FS_OBJ) $(META_OBJ) $(VERSION_OBJ)
+$(B)/bin/volfs: $(B)/obj/fs/fuse/main.o $(FS_OBJ) $(META_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -77,10 +77,15 @@ $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ
 # The test build runs under ASan+UBSan; tests/run.sh prints "N passed, N failed".
 test:
 	$(DEPS_CMD)
+	python3 scripts/check-layers.py
 	$(MAKE) SAN=1 all units
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
 units: $(UNIT_BIN)
+
+# Includes point down the layers only (scripts/check-layers.py says which).
+check-layers:
+	@python3 scripts/check-layers.py
 
 deps:
 	$(DEPS_CMD)

@@ -4,7 +4,7 @@
  * (an absolute path without "..", one of the HostPathType values),
  * whether a canonical path lies under an allowed prefix (component by
  * component), and kubelet's type check of what stat(2) found there, with
- * kubelet's messages. Nothing here touches the host; fs/hostpath.c does.
+ * kubelet's messages. Nothing here touches the host; fs/control/hostpath.c does.
  */
 #ifndef VOLFS_META_HOSTPATH_H
 #define VOLFS_META_HOSTPATH_H

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_bmap.c — the sparse two-bit block map (fs/bmap.h): range
+ * tests/unit/test_bmap.c — the sparse two-bit block map (fs/store/bmap.h): range
  * set/clear across word and leaf edges, searches over missing leaves, counts,
  * truncation, the stored leaf format, and a randomised comparison against a
  * plain bit array.
@@ -15,7 +15,7 @@
 
 #include "tests/unit/unit.h"
 
-#include "fs/bmap.h"
+#include "fs/store/bmap.h"
 
 static void test_set_test_clear_edges(void **state)
 {

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_docker_volume.c — the pure parts of the Docker volume
- * plugin (fs/docker_volume.c): Docker names, their PersistentVolume names,
+ * plugin (fs/control/docker_volume.c): Docker names, their PersistentVolume names,
  * and the driver options.
  */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include "tests/unit/unit.h"
 
-#include "fs/docker_volume.h"
+#include "fs/control/docker_volume.h"
 #include "meta/names.h"
 
 static void docker_names_are_docker_s_rule(void **state)

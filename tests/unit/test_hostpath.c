@@ -2,7 +2,7 @@
  * tests/unit/test_hostpath.c — hostPath rules: prefix containment
  * component by component, manifest validation as the API server does it,
  * kubelet's type check messages (meta/hostpath.c); and the set-up on a
- * real temporary directory (fs/hostpath.c): the allow-list, *OrCreate
+ * real temporary directory (fs/control/hostpath.c): the allow-list, *OrCreate
  * modes, symlink escapes, and taking back what a failed set-up made.
  */
 #include <errno.h>
@@ -22,7 +22,7 @@
 
 #include "tests/unit/unit.h"
 
-#include "fs/hostpath.h"
+#include "fs/control/hostpath.h"
 #include "meta/hostpath.h"
 
 static void test_under_is_component_wise(void **state)

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_mountopts.c — the -o filter (fs/mountopts.c): what
+ * tests/unit/test_mountopts.c — the -o filter (fs/fuse/mountopts.c): what
  * mount(8), mount.fuse3 and /etc/fstab pass that libfuse must not see.
  */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include "tests/unit/unit.h"
 
-#include "fs/mountopts.h"
+#include "fs/fuse/mountopts.h"
 
 static void fstab_options_are_filtered(void **state)
 {

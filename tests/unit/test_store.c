@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_store.c — the data path (fs/store.h) on a fresh meta.db
+ * tests/unit/test_store.c — the data path (fs/store/store.h) on a fresh meta.db
  * and state directory: byte round trips, holes, sparseness of host files,
  * punch/allocate/truncate with their block deltas, SEEK_DATA/SEEK_HOLE,
  * copy-on-write layering, persistence of maps, deletion and reaping,
@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/store.h"
-#include "fs/uring.h"
+#include "fs/store/store.h"
+#include "fs/store/uring.h"
 #include "meta/db.h"
 
 #define B STORE_BLOCK

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_trim.c — trimming of unreachable blocks (fs/store.c) and
+ * tests/unit/test_trim.c — trimming of unreachable blocks (fs/store/store.c) and
  * store_release_gain(): when a snapshot's reference to a data object goes
  * and a child layer is left as its only holder, the blocks that child
  * shadows are punched from the host file and cleared from the map, and the
@@ -7,7 +7,7 @@
  * simulated with inode rows (so store_check can vouch for the refs), one
  * more reference on the object, and store_cow for the live side's next
  * write; deleting one drops the reference and then the row, as
- * fs/tree.c does.
+ * fs/vfs/tree.c does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/store.h"
+#include "fs/store/store.h"
 #include "meta/db.h"
 
 #define B STORE_BLOCK
@@ -145,7 +145,7 @@ static void ref(struct env *e, uint64_t id, int delta)
 	assert_int_equal(r, 0);
 }
 
-/* Delete tree's file as fs/tree.c does: drop the reference, then the row,
+/* Delete tree's file as fs/vfs/tree.c does: drop the reference, then the row,
  * in one change (rolled back instead if `undo`). */
 static void release(struct env *e, uint64_t tree, uint64_t obj, int undo)
 {

@@ -1,0 +1,538 @@
+/*
+ * fs/control/api.c — the API server of volfs: what `volctl apply`, `create`,
+ * `patch` and `delete` do to Kubernetes objects before any controller
+ * acts. Each request is validated, defaulted and admitted (namespaces,
+ * immutable fields, expansion rules, ResourceQuota) and stored in one
+ * transaction, so a file with one bad document changes nothing. Objects
+ * that own data (volumes, claims, snapshots) and namespaces are deleted by
+ * marking them (metadata.deletionTimestamp); the controllers
+ * (fs/control/controller.c) finish the job, as Kubernetes finalizers do.
+ */
+#include "fs/control/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/control/controller.h"
+#include "fs/control/hostpath.h"
+#include "fs/control/snapshot.h"
+#include "fs/control/volume.h"
+#include "meta/binding.h"
+#include "meta/hostpath.h"
+#include "meta/k8s.h"
+#include "meta/objects.h"
+#include "meta/quantity.h"
+#include "meta/quota.h"
+
+static json_object *copy(json_object *o)
+{
+	json_object *c = NULL;
+	json_object_deep_copy(o, &c, NULL);
+	return c;
+}
+
+struct ref {
+	const struct k8s_kind *k;
+	const char *ns;
+	const char *name;
+};
+
+/* Kind, namespace and name of a validated object. */
+static struct ref ref_of(json_object *obj)
+{
+	struct ref r = {.k = k8s_kind_find(k8s_str(obj, "kind"))};
+	r.name = k8s_str(obj, "metadata.name");
+	r.ns = r.k && r.k->namespaced ? k8s_str(obj, "metadata.namespace") : "";
+	if (!r.ns)
+		r.ns = "";
+	return r;
+}
+
+static int is_finalized_kind(const char *kind)
+{
+	return !strcmp(kind, "PersistentVolume") || !strcmp(kind, "PersistentVolumeClaim") ||
+	       !strcmp(kind, "VolumeSnapshot") || !strcmp(kind, "VolumeSnapshotContent") ||
+	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod") || !strcmp(kind, "StatefulSet");
+}
+
+static int deleting(json_object *obj)
+{
+	return k8s_get(obj, "metadata.deletionTimestamp") != NULL;
+}
+
+static int namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
+{
+	json_object *o = obj_get(db, "Namespace", "", ns, NULL);
+	int r = 0;
+	if (!o) {
+		snprintf(err, errlen, "namespaces \"%s\" not found", ns);
+		r = -ENOENT;
+	} else if (deleting(o)) {
+		snprintf(err, errlen, "unable to create new content in namespace %s because it is being "
+		         "terminated", ns);
+		r = -EPERM;
+	}
+	json_object_put(o);
+	return r;
+}
+
+/* Kubernetes' admission plugins DefaultStorageClass and the snapshot
+ * controller's default class: an omitted class becomes the default one
+ * when the object is created, so a later default does not change it. */
+static void default_class(struct db *db, json_object *obj, const char *kind)
+{
+	int claim = !strcmp(kind, "PersistentVolumeClaim");
+	const char *field = claim ? "spec.storageClassName" : "spec.volumeSnapshotClassName";
+	if (k8s_get(obj, field))
+		return;
+	json_object *classes = obj_list(db, claim ? "StorageClass" : "VolumeSnapshotClass", NULL);
+	json_object *def = NULL;
+	const char *ann = claim ? K8S_ANN_DEFAULT_SC : K8S_ANN_DEFAULT_VSC;
+	if (claim)
+		def = binding_default_class(classes);
+	else
+		for (size_t i = 0; i < json_object_array_length(classes); i++)
+			if (k8s_annotation_true(json_object_array_get_idx(classes, i), ann))
+				def = json_object_array_get_idx(classes, i);
+	if (def)
+		k8s_set_str(obj, field, k8s_str(def, "metadata.name"));
+	json_object_put(classes);
+}
+
+static int forbid_claim(const char *name, const char *why, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "persistentvolumeclaims \"%s\" is forbidden: %s", name, why);
+	return -EPERM;
+}
+
+/* Expansion rules: requests may only change on a bound claim, only grow,
+ * and only when its class allows expansion. */
+static int admit_claim_resize(struct db *db, json_object *old, json_object *new, char *err,
+                              size_t errlen)
+{
+	uint64_t was = k8s_bytes(old, "spec.resources.requests.storage");
+	uint64_t now = k8s_bytes(new, "spec.resources.requests.storage");
+	const char *name = k8s_str(new, "metadata.name");
+	if (was == now)
+		return 0;
+	if (now < was) {
+		snprintf(err, errlen, "spec.resources.requests.storage: Forbidden: field can not be less "
+		         "than previous value");
+		return -EINVAL;
+	}
+	const char *phase = k8s_str(old, "status.phase");
+	if (!phase || strcmp(phase, "Bound")) {
+		snprintf(err, errlen, "spec: Forbidden: spec is immutable after creation except "
+		         "resources.requests for bound claims");
+		return -EINVAL;
+	}
+	const char *cls = k8s_str(new, "spec.storageClassName");
+	json_object *sc = cls && *cls ? obj_get(db, "StorageClass", "", cls, NULL) : NULL;
+	json_object *allow = sc ? k8s_get(sc, "allowVolumeExpansion") : NULL;
+	int ok = allow && json_object_get_boolean(allow);
+	json_object_put(sc);
+	if (!ok)
+		return forbid_claim(name, "only dynamically provisioned pvc can be resized and the "
+		                    "storageclass that provisions the pvc must support resize", err, errlen);
+	return 0;
+}
+
+static int admit_claim(struct db *db, json_object *old, json_object *new, char *err,
+                       size_t errlen)
+{
+	int r = old ? admit_claim_resize(db, old, new, err, errlen) : 0;
+	if (r < 0)
+		return r;
+	const char *ns = k8s_str(new, "metadata.namespace");
+	json_object *quotas = obj_list(db, "ResourceQuota", ns);
+	json_object *claims = obj_list(db, "PersistentVolumeClaim", ns);
+	r = quota_admit(quotas, claims, old, new, err, errlen);
+	json_object_put(quotas);
+	json_object_put(claims);
+	return r;
+}
+
+/* The host paths a new pod or volume names must lie under a prefix of
+ * volfs --hostpath-allow (as PodSecurityPolicy's allowedHostPaths did at
+ * admission); the source is immutable, so creation is when to look. */
+static int admit_host_paths(struct ref *ref, json_object *new, char *err, size_t errlen)
+{
+	char why[1536];
+	int pv = !strcmp(ref->k->kind, "PersistentVolume");
+	json_object *vols = pv ? NULL : k8s_get(new, "spec.volumes");
+	const char *one = pv ? hostpath_of_pv(new) : NULL;
+	if (one && hostpath_admit(one, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s \"%s\" is forbidden: spec.hostPath.path: %s", ref->k->plural,
+		         ref->name, why);
+		return -EPERM;
+	}
+	for (size_t i = 0; vols && json_object_is_type(vols, json_type_array) &&
+	                   i < json_object_array_length(vols); i++) {
+		const char *path = hostpath_of_volume(json_object_array_get_idx(vols, i));
+		if (path && hostpath_admit(path, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s \"%s\" is forbidden: spec.volumes[%zu].hostPath.path: %s",
+			         ref->k->plural, ref->name, i, why);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/* Checks that need the other objects; the manifest itself is valid. */
+static int admit(struct db *db, struct ref *ref, json_object *old, json_object *new, char *err,
+                 size_t errlen)
+{
+	if (ref->k->namespaced) {
+		int r = namespace_usable(db, ref->ns, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (!old && (!strcmp(ref->k->kind, "Pod") || !strcmp(ref->k->kind, "PersistentVolume"))) {
+		int r = admit_host_paths(ref, new, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (!strcmp(ref->k->kind, "PersistentVolumeClaim"))
+		return admit_claim(db, old, new, err, errlen);
+	return 0;
+}
+
+static void initial_status(json_object *obj, const char *kind)
+{
+	if (!strcmp(kind, "Namespace"))
+		k8s_set_str(obj, "status.phase", "Active");
+	else if (!strcmp(kind, "PersistentVolumeClaim"))
+		k8s_set_str(obj, "status.phase", "Pending");
+	else if (!strcmp(kind, "PersistentVolume"))
+		k8s_set_str(obj, "status.phase", "Pending");
+	else if (!strcmp(kind, "VolumeSnapshot"))
+		k8s_set(obj, "status.readyToUse", json_object_new_boolean(0));
+}
+
+/* Store one object (a manifest already validated) the way apply, create
+ * (create_only) or patch (merged is the result) do. *action: "created",
+ * "configured", "unchanged". db locked, inside a transaction. */
+static int store_object(struct db *db, json_object *manifest, int create_only, int is_patch,
+                        const char **action, char *err, size_t errlen)
+{
+	struct ref ref = ref_of(manifest);
+	json_object *old = obj_get(db, ref.k->kind, ref.ns, ref.name, NULL);
+	int r = 0;
+	if (old && create_only) {
+		snprintf(err, errlen, "%s \"%s\" already exists", ref.k->plural, ref.name);
+		json_object_put(old);
+		return -EEXIST;
+	}
+	json_object *new = is_patch ? json_object_get(manifest) : k8s_merge_apply(old, manifest);
+	if (old) {
+		r = k8s_check_update(old, new, err, errlen);
+		if (r == 0 && json_object_equal(old, new)) {
+			*action = "unchanged";
+			goto out;
+		}
+	} else {
+		if (!strcmp(ref.k->kind, "PersistentVolumeClaim") || !strcmp(ref.k->kind, "VolumeSnapshot"))
+			default_class(db, new, ref.k->kind);
+		initial_status(new, ref.k->kind);
+	}
+	if (r == 0)
+		r = admit(db, &ref, old, new, err, errlen);
+	if (r == 0 && old) {
+		r = obj_update(db, ref.k->kind, ref.ns, ref.name, new);
+		*action = "configured";
+	} else if (r == 0) {
+		r = obj_insert(db, ref.k->kind, ref.ns, ref.name, new, 0);
+		*action = "created";
+	}
+	if (r < 0 && !*err)
+		snprintf(err, errlen, "cannot store %s \"%s\": %s", ref.k->plural, ref.name, strerror(-r));
+out:
+	json_object_put(old);
+	json_object_put(new);
+	return r;
+}
+
+/* "FILE: document 2 (PersistentVolumeClaim data): " in front of a message. */
+static void name_document(char *err, size_t errlen, const char *source, size_t i, json_object *obj)
+{
+	char msg[1024];
+	const char *kind = k8s_str(obj, "kind"), *name = k8s_str(obj, "metadata.name");
+	snprintf(msg, sizeof msg, "%s", err);
+	snprintf(err, errlen, "%s%sdocument %zu (%s %s): %s", source ? source : "", source ? ": " : "",
+	         i + 1, kind ? kind : "?", name ? name : "?", msg);
+}
+
+static json_object *result_item(struct ref *ref, const char *action)
+{
+	json_object *it = json_object_new_object();
+	json_object_object_add(it, "kind", json_object_new_string(ref->k->kind));
+	json_object_object_add(it, "namespace", json_object_new_string(ref->ns));
+	json_object_object_add(it, "name", json_object_new_string(ref->name));
+	json_object_object_add(it, "action", json_object_new_string(action));
+	return it;
+}
+
+/* Validate, admit and store every document, all or nothing. */
+static int apply_all(struct vfs *v, json_object *objects, const char *source, const char *ns,
+                     int create_only, json_object *items, char *err, size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	int r = db_begin(db);
+	for (size_t i = 0; r == 0 && i < json_object_array_length(objects); i++) {
+		json_object *obj = copy(json_object_array_get_idx(objects, i));
+		const char *action = "";
+		r = json_object_is_type(obj, json_type_object) ? k8s_validate(obj, ns, err, errlen)
+		    : (snprintf(err, errlen, "not a Kubernetes object"), -EINVAL);
+		if (r == 0)
+			r = store_object(db, obj, create_only, 0, &action, err, errlen);
+		if (r < 0 && (source || json_object_array_length(objects) > 1))
+			name_document(err, errlen, source, i, obj);
+		else if (r == 0) {
+			struct ref ref = ref_of(obj);
+			json_object_array_add(items, result_item(&ref, action));
+		}
+		json_object_put(obj);
+	}
+	r = finish_txn(db, r);
+	db_unlock(db);
+	return r;
+}
+
+int api_store(struct vfs *v, json_object *objects, const char *ns, char *err, size_t errlen)
+{
+	json_object *items = json_object_new_array();
+	int r = apply_all(v, objects, NULL, ns, 1, items, err, errlen);
+	json_object_put(items);
+	return r;
+}
+
+int api_apply(struct vfs *v, json_object *objects, const char *source, const char *ns,
+              int create_only, json_object **items, char *err, size_t errlen)
+{
+	if (!json_object_is_type(objects, json_type_array) || !json_object_array_length(objects)) {
+		snprintf(err, errlen, "no objects to apply");
+		return -EINVAL;
+	}
+	*items = json_object_new_array();
+	int r = apply_all(v, objects, source, ns ? ns : "default", create_only, *items, err, errlen);
+	if (r < 0) {
+		json_object_put(*items);
+		*items = NULL;
+		return r;
+	}
+	controller_run(v);
+	return 0;
+}
+
+/* RFC 7386 JSON merge patch: null removes a member. */
+static void merge_patch(json_object *target, json_object *patch)
+{
+	json_object_object_foreach(patch, key, val) {
+		json_object *cur;
+		if (!val)
+			json_object_object_del(target, key);
+		else if (json_object_is_type(val, json_type_object) &&
+		         json_object_object_get_ex(target, key, &cur) &&
+		         json_object_is_type(cur, json_type_object))
+			merge_patch(cur, val);
+		else
+			json_object_object_add(target, key, copy(val));
+	}
+}
+
+static int not_found(const struct k8s_kind *k, const char *ns, const char *name, char *err,
+                     size_t errlen)
+{
+	if (k->namespaced)
+		snprintf(err, errlen, "%s \"%s\" not found in namespace \"%s\"", k->plural, name, ns);
+	else
+		snprintf(err, errlen, "%s \"%s\" not found", k->plural, name);
+	return -ENOENT;
+}
+
+static const struct k8s_kind *known_kind(const char *kind, char *err, size_t errlen)
+{
+	const struct k8s_kind *k = kind ? k8s_kind_find(kind) : NULL;
+	if (!k || !k->supported) {
+		snprintf(err, errlen, k ? "kind %s is not supported by this volfs yet"
+		                        : "the server doesn't have a resource type \"%s\"",
+		         kind ? kind : "");
+		return NULL;
+	}
+	return k;
+}
+
+int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
+              json_object *patch, json_object **out, char *err, size_t errlen)
+{
+	const struct k8s_kind *k = known_kind(kind, err, errlen);
+	if (!k)
+		return -EINVAL;
+	if (!k->namespaced)
+		ns = "";
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	json_object *obj = obj_get(db, k->kind, ns, name, NULL);
+	int r = obj ? 0 : not_found(k, ns, name, err, errlen);
+	const char *action = "";
+	if (r == 0) {
+		merge_patch(obj, patch);
+		r = k8s_validate(obj, ns, err, errlen);
+	}
+	if (r == 0)
+		r = db_begin(db);
+	if (r == 0)
+		r = finish_txn(db, store_object(db, obj, 0, 1, &action, err, errlen));
+	db_unlock(db);
+	if (r < 0) {
+		json_object_put(obj);
+		return r;
+	}
+	controller_run(v);
+	db_lock(db);
+	json_object_put(obj);
+	*out = obj_get(db, k->kind, ns, name, NULL);
+	db_unlock(db);
+	return 0;
+}
+
+/* Mark (or for kinds that own nothing, remove) one object. db locked,
+ * in a transaction. */
+static int delete_one(struct db *db, const struct k8s_kind *k, const char *ns, const char *name,
+                      char *err, size_t errlen)
+{
+	if (!strcmp(k->kind, "Namespace") && !strcmp(name, "default")) {
+		snprintf(err, errlen, "namespaces \"default\" is forbidden: this namespace may not be deleted");
+		return -EPERM;
+	}
+	json_object *obj = obj_get(db, k->kind, ns, name, NULL);
+	if (!obj)
+		return not_found(k, ns, name, err, errlen);
+	int r = 0;
+	if (!is_finalized_kind(k->kind))
+		r = obj_delete(db, k->kind, ns, name);
+	else if (!deleting(obj)) {
+		char ts[32];
+		rfc3339(time(NULL), ts, sizeof ts);
+		k8s_set_str(obj, "metadata.deletionTimestamp", ts);
+		if (!strcmp(k->kind, "Namespace"))
+			k8s_set_str(obj, "status.phase", "Terminating");
+		r = obj_update(db, k->kind, ns, name, obj);
+	}
+	json_object_put(obj);
+	return r;
+}
+
+static int delete_all(struct vfs *v, json_object *objects, const char *source, const char *dflt_ns,
+                      int ignore_not_found, json_object *items, char *err, size_t errlen)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	int r = db_begin(db);
+	for (size_t i = 0; r == 0 && i < json_object_array_length(objects); i++) {
+		json_object *obj = json_object_array_get_idx(objects, i);
+		const struct k8s_kind *k = known_kind(k8s_str(obj, "kind"), err, errlen);
+		const char *name = k8s_str(obj, "metadata.name");
+		const char *ns = k8s_str(obj, "metadata.namespace");
+		if (k && !name)
+			snprintf(err, errlen, "metadata.name: Required value");
+		r = k && name ? 0 : -EINVAL;
+		if (r == 0) {
+			ns = !k->namespaced ? "" : ns ? ns : dflt_ns;
+			r = delete_one(db, k, ns, name, err, errlen);
+			if (r == -ENOENT && ignore_not_found)
+				r = 0;
+			else if (r == 0) {
+				struct ref ref = {k, ns, name};
+				json_object_array_add(items, result_item(&ref, "deleted"));
+			}
+		}
+		if (r < 0 && source)
+			name_document(err, errlen, source, i, obj);
+	}
+	r = finish_txn(db, r);
+	db_unlock(db);
+	return r;
+}
+
+int api_delete(struct vfs *v, json_object *objects, const char *source, const char *ns,
+               int ignore_not_found, json_object **items, char *err, size_t errlen)
+{
+	*items = json_object_new_array();
+	int r = delete_all(v, objects, source, ns ? ns : "default", ignore_not_found, *items, err, errlen);
+	if (r < 0) {
+		json_object_put(*items);
+		*items = NULL;
+		return r;
+	}
+	controller_run(v);
+	return 0;
+}
+
+int api_delete_one(struct vfs *v, const char *kind, const char *ns, const char *name, char *err,
+                   size_t errlen)
+{
+	json_object *ref = json_object_new_object(), *list = json_object_new_array(), *items = NULL;
+	k8s_set_str(ref, "kind", kind);
+	k8s_set_str(ref, "metadata.name", name);
+	if (ns)
+		k8s_set_str(ref, "metadata.namespace", ns);
+	json_object_array_add(list, ref);
+	int r = api_delete(v, list, NULL, ns, 0, &items, err, errlen);
+	json_object_put(items);
+	json_object_put(list);
+	return r;
+}
+
+int api_get(struct vfs *v, const char *kind, const char *ns, const char *name, json_object **items,
+            char *err, size_t errlen)
+{
+	const struct k8s_kind *k = known_kind(kind, err, errlen);
+	if (!k)
+		return -EINVAL;
+	const char *where = !k->namespaced ? "" : ns ? ns : "default";
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	if (!name) {
+		*items = obj_list(db, k->kind, k->namespaced ? ns : NULL);
+		db_unlock(db);
+		return 0;
+	}
+	json_object *o = obj_get(db, k->kind, where, name, NULL);
+	db_unlock(db);
+	if (!o)
+		return not_found(k, where, name, err, errlen);
+	*items = json_object_new_array();
+	json_object_array_add(*items, o);
+	return 0;
+}
+
+int api_describe(struct vfs *v, const char *kind, const char *ns, const char *name,
+                 json_object **out, char *err, size_t errlen)
+{
+	const struct k8s_kind *k = known_kind(kind, err, errlen);
+	if (!k)
+		return -EINVAL;
+	const char *where = !k->namespaced ? "" : ns ? ns : "default";
+	struct db *db = vfs_db(v);
+	uint64_t tree = 0;
+	db_lock(db);
+	json_object *o = obj_get(db, k->kind, where, name, &tree);
+	json_object *events = o ? event_list(db, k->kind, where, name) : NULL;
+	const char *pv = o ? k8s_str(o, "spec.volumeName") : NULL;
+	json_object *vol = pv && !strcmp(k->kind, "PersistentVolumeClaim")
+	                   ? obj_get(db, "PersistentVolume", "", pv, &tree) : NULL;
+	json_object_put(vol);
+	db_unlock(db);
+	if (!o)
+		return not_found(k, where, name, err, errlen);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "object", o);
+	json_object_object_add(*out, "events", events);
+	if (tree)
+		json_object_object_add(*out, "usage", usage_of(v, tree));
+	return 0;
+}

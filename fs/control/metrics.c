@@ -1,0 +1,275 @@
+/*
+ * fs/control/metrics.c — volfs's Prometheus text exposition (see
+ * metrics.h): every volume's statfs numbers under kubelet's and volfs's
+ * metric names, and the request and io_uring counters of fs/obs/counters.c.
+ */
+#include "fs/control/metrics.h"
+#include "fs/control/localpath.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "fs/control/snapshot.h"
+#include "fs/obs/counters.h"
+#include "fs/control/volume.h"
+#include "meta/db.h"
+#include "meta/k8s.h"
+#include "meta/version.h"
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with backslash, quote and newline escaped. */
+static void label_value(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- volumes ---- */
+
+struct vol_row {
+	char *name, *claim_ns, *claim;
+	uint64_t tree, snapshots, snapshot_bytes;
+	struct statvfs sv;
+};
+
+struct vol_rows {
+	struct vol_row *rows;
+	size_t n;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void read_claim(struct vol_row *r, const char *body)
+{
+	json_object *pv = json_tokener_parse(body);
+	const char *phase = pv ? k8s_str(pv, "status.phase") : NULL;
+	/* A local-path-provisioner volume's claim lives in the cluster: its
+	 * claimRef (fs/control/localpath.c) names it although nothing binds it here. */
+	json_object *ann = pv ? k8s_get(pv, "metadata.annotations") : NULL;
+	int local_path = ann && json_object_object_get_ex(ann, LOCALPATH_DIR_ANNOTATION, NULL);
+	if (((phase && !strcmp(phase, "Bound")) || local_path) && k8s_str(pv, "spec.claimRef.name")) {
+		const char *ns = k8s_str(pv, "spec.claimRef.namespace");
+		r->claim_ns = strdup(ns ? ns : "default");
+		r->claim = dup_or_null(k8s_str(pv, "spec.claimRef.name"));
+	}
+	json_object_put(pv);
+}
+
+static void collect_volumes(struct vfs *v, struct vol_rows *out)
+{
+	struct db *db = vfs_db(v);
+	size_t cap = 0;
+	db_lock(db);
+	sqlite3_stmt *st = db_prep(db, "SELECT o.name, o.body, o.tree, (SELECT count(*) FROM trees s "
+	                               "WHERE s.origin=o.tree AND s.kind='snapshot') FROM objects o "
+	                               "WHERE o.kind='" KIND_PV "' AND o.tree IS NOT NULL ORDER BY o.name");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (out->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct vol_row *grown = realloc(out->rows, cap * sizeof *grown);
+			if (!grown)
+				break;
+			out->rows = grown;
+		}
+		struct vol_row *r = &out->rows[out->n++];
+		memset(r, 0, sizeof *r);
+		r->name = strdup((const char *)sqlite3_column_text(st, 0));
+		read_claim(r, (const char *)sqlite3_column_text(st, 1));
+		r->tree = (uint64_t)sqlite3_column_int64(st, 2);
+		r->snapshots = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	db_finish(st);
+	db_unlock(db);
+	/* Outside the db lock: statfs and the snapshot accounting take it. A
+	 * volume deleted meanwhile is left out (statfs would describe the host). */
+	size_t kept = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		struct vol_row *r = &out->rows[i];
+		if (!vfs_tree_get(v, r->tree) || vfs_statfs(v, VFS_INO(r->tree, 1), &r->sv) < 0) {
+			free(r->name);
+			free(r->claim_ns);
+			free(r->claim);
+			continue;
+		}
+		r->snapshot_bytes = snapshot_bytes_of_volume(v, r->tree);
+		out->rows[kept++] = *r;
+	}
+	out->n = kept;
+}
+
+static void free_volumes(struct vol_rows *vr)
+{
+	for (size_t i = 0; i < vr->n; i++) {
+		free(vr->rows[i].name);
+		free(vr->rows[i].claim_ns);
+		free(vr->rows[i].claim);
+	}
+	free(vr->rows);
+}
+
+/* The six numbers kubelet's volume stats carry, computed from statfs as
+ * kubelet does (pkg/volume/util/fs): what `df` shows for the volume. */
+enum stat_field { ST_CAPACITY, ST_AVAILABLE, ST_USED, ST_INODES, ST_INODES_FREE, ST_INODES_USED, ST_N };
+
+static const struct {
+	const char *suffix, *help;
+} stat_fields[ST_N] = {
+	{"capacity_bytes", "Capacity in bytes of the volume (statfs f_blocks * f_frsize)."},
+	{"available_bytes", "Number of available bytes in the volume (statfs f_bavail * f_frsize)."},
+	{"used_bytes", "Number of used bytes in the volume ((f_blocks - f_bfree) * f_frsize, as df)."},
+	{"inodes", "Maximum number of inodes in the volume (statfs f_files)."},
+	{"inodes_free", "Number of free inodes in the volume (statfs f_ffree)."},
+	{"inodes_used", "Number of used inodes in the volume (f_files - f_ffree)."},
+};
+
+static uint64_t stat_value(const struct statvfs *sv, enum stat_field f)
+{
+	uint64_t bs = sv->f_frsize;
+	switch (f) {
+	case ST_CAPACITY: return (uint64_t)sv->f_blocks * bs;
+	case ST_AVAILABLE: return (uint64_t)sv->f_bavail * bs;
+	case ST_USED: return ((uint64_t)sv->f_blocks - sv->f_bfree) * bs;
+	case ST_INODES: return sv->f_files;
+	case ST_INODES_FREE: return sv->f_ffree;
+	default: return (uint64_t)sv->f_files - sv->f_ffree;
+	}
+}
+
+static void render_kubelet_stats(FILE *f, const struct vol_rows *vr)
+{
+	for (int k = 0; k < ST_N; k++) {
+		char name[96];
+		snprintf(name, sizeof name, "kubelet_volume_stats_%s", stat_fields[k].suffix);
+		family(f, name, "gauge", stat_fields[k].help);
+		for (size_t i = 0; i < vr->n; i++) {
+			const struct vol_row *r = &vr->rows[i];
+			if (!r->claim)
+				continue;
+			fprintf(f, "%s{namespace=", name);
+			label_value(f, r->claim_ns);
+			fputs(",persistentvolumeclaim=", f);
+			label_value(f, r->claim);
+			fprintf(f, "} %llu\n", (unsigned long long)stat_value(&r->sv, (enum stat_field)k));
+		}
+	}
+}
+
+static void volume_sample(FILE *f, const char *name, const struct vol_row *r, uint64_t value)
+{
+	fprintf(f, "%s{persistentvolume=", name);
+	label_value(f, r->name);
+	fprintf(f, "} %llu\n", (unsigned long long)value);
+}
+
+static void render_volume_stats(FILE *f, const struct vol_rows *vr)
+{
+	for (int k = 0; k < ST_N; k++) {
+		char name[96];
+		snprintf(name, sizeof name, "volfs_volume_%s", stat_fields[k].suffix);
+		family(f, name, "gauge", stat_fields[k].help);
+		for (size_t i = 0; i < vr->n; i++)
+			volume_sample(f, name, &vr->rows[i], stat_value(&vr->rows[i].sv, (enum stat_field)k));
+	}
+	family(f, "volfs_volume_snapshot_bytes", "gauge",
+	       "Bytes held only by the volume's snapshots (what deleting them all would free).");
+	for (size_t i = 0; i < vr->n; i++)
+		volume_sample(f, "volfs_volume_snapshot_bytes", &vr->rows[i], vr->rows[i].snapshot_bytes);
+	family(f, "volfs_volume_snapshots", "gauge", "Number of snapshots taken of the volume that exist.");
+	for (size_t i = 0; i < vr->n; i++)
+		volume_sample(f, "volfs_volume_snapshots", &vr->rows[i], vr->rows[i].snapshots);
+}
+
+/* ---- requests ---- */
+
+static void render_fuse(FILE *f)
+{
+	struct counters_op_stats st[COUNTERS_OP_COUNT];
+	uint64_t totals[COUNTERS_OP_COUNT];
+	for (int op = 0; op < COUNTERS_OP_COUNT; op++)
+		counters_fuse_read(op, &st[op]);
+	family(f, "volfs_fuse_request_duration_seconds", "histogram",
+	       "Time volfs took to serve a FUSE request, by operation.");
+	for (int op = 0; op < COUNTERS_OP_COUNT; op++) {
+		const char *name = counters_op_name(op);
+		uint64_t cum = 0;
+		for (size_t b = 0; b <= COUNTERS_NBUCKETS; b++) {
+			cum += st[op].buckets[b];
+			if (b < COUNTERS_NBUCKETS)
+				fprintf(f, "volfs_fuse_request_duration_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n",
+				        name, (double)counters_bucket_ns[b] / 1e9, (unsigned long long)cum);
+			else
+				fprintf(f, "volfs_fuse_request_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n",
+				        name, (unsigned long long)cum);
+		}
+		totals[op] = cum;
+		fprintf(f, "volfs_fuse_request_duration_seconds_sum{op=\"%s\"} %.9f\n", name,
+		        (double)st[op].sum_ns / 1e9);
+		fprintf(f, "volfs_fuse_request_duration_seconds_count{op=\"%s\"} %llu\n", name,
+		        (unsigned long long)cum);
+	}
+	family(f, "volfs_fuse_requests_total", "counter", "FUSE requests served, by operation.");
+	for (int op = 0; op < COUNTERS_OP_COUNT; op++)
+		fprintf(f, "volfs_fuse_requests_total{op=\"%s\"} %llu\n", counters_op_name(op),
+		        (unsigned long long)totals[op]);
+	family(f, "volfs_fuse_request_errors_total", "counter",
+	       "FUSE requests answered with an error, by operation.");
+	for (int op = 0; op < COUNTERS_OP_COUNT; op++)
+		fprintf(f, "volfs_fuse_request_errors_total{op=\"%s\"} %llu\n", counters_op_name(op),
+		        (unsigned long long)st[op].errors);
+}
+
+static void render_uring(FILE *f)
+{
+	uint64_t sub, done;
+	counters_uring_read(&sub, &done);
+	family(f, "volfs_uring_sqes_submitted_total", "counter", "io_uring submission queue entries submitted.");
+	fprintf(f, "volfs_uring_sqes_submitted_total %llu\n", (unsigned long long)sub);
+	family(f, "volfs_uring_sqes_completed_total", "counter", "io_uring operations completed.");
+	fprintf(f, "volfs_uring_sqes_completed_total %llu\n", (unsigned long long)done);
+	family(f, "volfs_uring_sqes_in_flight", "gauge", "io_uring operations submitted and not yet completed.");
+	fprintf(f, "volfs_uring_sqes_in_flight %llu\n", (unsigned long long)(sub > done ? sub - done : 0));
+}
+
+char *metrics_render(struct vfs *v, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	if (!f)
+		return NULL;
+	struct vol_rows vr = {0};
+	collect_volumes(v, &vr);
+	render_kubelet_stats(f, &vr);
+	render_volume_stats(f, &vr);
+	free_volumes(&vr);
+	render_fuse(f);
+	render_uring(f);
+	family(f, "volfs_build_info", "gauge", "The volfs version, as a label; always 1.");
+	fprintf(f, "volfs_build_info{version=");
+	label_value(f, VOLFS_VERSION);
+	fprintf(f, "} 1\n");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	*len = n;
+	return text;
+}

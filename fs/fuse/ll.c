@@ -1,0 +1,433 @@
+/*
+ * fs/fuse/ll.c — FUSE low-level glue. Each handler unpacks the request, calls
+ * the namespace layer, and packs the reply; no filesystem logic lives here.
+ * Errors from the namespace layer are negative errnos.
+ */
+#include "fs/fuse/ll.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/vfs/vfs.h"
+
+#define VFS(req) ((struct vfs *)fuse_req_userdata(req))
+#define MAX_WRITE (1u << 20)
+/* Failed requests are counted per operation (fs/fuse/ll_metrics.c). */
+#define fuse_reply_err(req, err) ll_reply_err(req, err)
+
+static struct vfs_ctx ctx_of(fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct vfs_ctx x = {.uid = c->uid, .gid = c->gid, .pid = c->pid};
+	return x;
+}
+
+static void reply_entry(fuse_req_t req, int r, const struct vfs_entry *ve)
+{
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct fuse_entry_param e = {.ino = ve->ino, .attr = ve->st,
+	                             .attr_timeout = ve->attr_timeout,
+	                             .entry_timeout = ve->entry_timeout};
+	/* An interrupted request's reply fails: give the lookup back. */
+	if (fuse_reply_entry(req, &e) == -ENOENT)
+		vfs_forget(VFS(req), ve->ino, 1);
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_ASYNC_DIO)
+		conn->want |= FUSE_CAP_ASYNC_DIO;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE; /* ENOSPC must reach write(2) */
+	conn->max_write = MAX_WRITE;
+	conn->max_readahead = MAX_WRITE;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+}
+
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs_entry e;
+	int r = vfs_lookup(VFS(req), parent, name, &e);
+	if (r == -ENOENT) {
+		/* A negative entry, cached as long as the namespace layer says. */
+		struct fuse_entry_param ne = {.ino = 0, .entry_timeout = e.entry_timeout};
+		fuse_reply_entry(req, &ne);
+		return;
+	}
+	reply_entry(req, r, &e);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	vfs_forget(VFS(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	for (size_t i = 0; i < count; i++)
+		vfs_forget(VFS(req), f[i].ino, f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct stat st;
+	int r = vfs_getattr(VFS(req), ino, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
+}
+
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct stat st;
+	struct vfs_ctx c = ctx_of(req);
+	int r = vfs_setattr(VFS(req), ino, attr, to_set, &c, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
+}
+
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[4097];
+	int r = vfs_readlink(VFS(req), ino, buf, sizeof buf);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct vfs_entry e;
+	struct vfs_ctx c = ctx_of(req);
+	reply_entry(req, vfs_mknod(VFS(req), parent, name, mode, rdev, &c, &e), &e);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vfs_entry e;
+	struct vfs_ctx c = ctx_of(req);
+	reply_entry(req, vfs_mkdir(VFS(req), parent, name, mode, &c, &e), &e);
+}
+
+static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct vfs_entry e;
+	struct vfs_ctx c = ctx_of(req);
+	reply_entry(req, vfs_symlink(VFS(req), parent, name, link, &c, &e), &e);
+}
+
+static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct vfs_entry e;
+	reply_entry(req, vfs_link(VFS(req), ino, newparent, newname, &e), &e);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -vfs_unlink(VFS(req), parent, name));
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -vfs_rmdir(VFS(req), parent, name));
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -vfs_rename(VFS(req), parent, name, newparent, newname, flags));
+}
+
+static void set_open_flags(struct fuse_file_info *fi, struct vfile *f, int flags)
+{
+	fi->fh = (uint64_t)(uintptr_t)f;
+	/* O_DIRECT bypasses the kernel page cache all the way to our store;
+	 * everything else keeps its cache across opens (we are the only
+	 * writer of the data). */
+	if (flags & O_DIRECT)
+		fi->direct_io = 1;
+	else
+		fi->keep_cache = 1;
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfile *f;
+	int r = vfs_open(VFS(req), ino, fi->flags, &f);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	set_open_flags(fi, f, fi->flags);
+	if (VFS_IS_ALIAS(ino)) /* written through the other view: reread */
+		fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		vfs_release(VFS(req), f);
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+	struct vfs_entry e;
+	struct vfile *f;
+	struct vfs_ctx c = ctx_of(req);
+	int r = vfs_create(VFS(req), parent, name, mode, fi->flags, &c, &e, &f);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	set_open_flags(fi, f, fi->flags);
+	struct fuse_entry_param ep = {.ino = e.ino, .attr = e.st, .attr_timeout = e.attr_timeout,
+	                              .entry_timeout = e.entry_timeout};
+	if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
+		vfs_release(VFS(req), f);
+		vfs_forget(VFS(req), e.ino, 1);
+	}
+}
+
+static struct vfile *fh_of(struct fuse_file_info *fi)
+{
+	return (struct vfile *)(uintptr_t)fi->fh;
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+	(void)ino;
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ssize_t n = vfs_read(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+	(void)ino;
+	ssize_t n = vfs_write(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	vfs_release(VFS(req), fh_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -vfs_fsync(VFS(req), ino, datasync));
+}
+
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int r = vfs_opendir(VFS(req), ino);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* A volume's directories change only through the kernel, which drops
+	 * the listing it cached when they do; the virtual ones change alone,
+	 * and a read-only alias changes through the other view. */
+	fi->cache_readdir = fi->keep_cache = VFS_TREE_OF(ino) != 0 && !VFS_IS_ALIAS(ino);
+	fuse_reply_open(req, fi);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+};
+
+static int dir_fill(void *arg, const char *name, const struct stat *st, int64_t next)
+{
+	struct dirbuf *d = arg;
+	size_t len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, st, next);
+	if (len > d->size - d->used)
+		return 1;
+	d->used += len;
+	return 0;
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct dirbuf d = {.req = req, .buf = malloc(size), .size = size};
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int r = vfs_readdir(VFS(req), ino, off, dir_fill, &d);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -vfs_fsync(VFS(req), ino, datasync));
+}
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	int r = vfs_statfs(VFS(req), ino, &sv);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+	fuse_reply_err(req, -vfs_setxattr(VFS(req), ino, name, value, size, flags));
+}
+
+static void reply_xattr(fuse_req_t req, ssize_t r, const char *buf, size_t size)
+{
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+}
+
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	reply_xattr(req, vfs_getxattr(VFS(req), ino, name, buf, size), buf, size);
+	free(buf);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	reply_xattr(req, vfs_listxattr(VFS(req), ino, buf, size), buf, size);
+	free(buf);
+}
+
+static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, -vfs_removexattr(VFS(req), ino, name));
+}
+
+static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (off < 0 || len <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_err(req, -vfs_fallocate(VFS(req), ino, mode, (uint64_t)off, (uint64_t)len));
+}
+
+static void ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+	(void)fi;
+	int64_t r = vfs_lseek(VFS(req), ino, off, whence);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+const struct fuse_lowlevel_ops volfs_ll_ops = {
+	.init = ll_init,
+	.lookup = ll_lookup,
+	.forget = ll_forget,
+	.forget_multi = ll_forget_multi,
+	.getattr = ll_getattr,
+	.setattr = ll_setattr,
+	.readlink = ll_readlink,
+	.mknod = ll_mknod,
+	.mkdir = ll_mkdir,
+	.symlink = ll_symlink,
+	.link = ll_link,
+	.unlink = ll_unlink,
+	.rmdir = ll_rmdir,
+	.rename = ll_rename,
+	.open = ll_open,
+	.create = ll_create,
+	.read = ll_read,
+	.write = ll_write,
+	/* No .flush: every close(2) would wait for a round trip that does
+	 * nothing (writes are not cached, locks are the kernel's); the
+	 * kernel stops sending FLUSH after the first ENOSYS. */
+	.release = ll_release,
+	.fsync = ll_fsync,
+	.opendir = ll_opendir,
+	.readdir = ll_readdir,
+	.releasedir = ll_releasedir,
+	.fsyncdir = ll_fsyncdir,
+	.statfs = ll_statfs,
+	.setxattr = ll_setxattr,
+	.getxattr = ll_getxattr,
+	.listxattr = ll_listxattr,
+	.removexattr = ll_removexattr,
+	.fallocate = ll_fallocate,
+	.lseek = ll_lseek,
+};
+
+static void inval_entry(void *arg, uint64_t parent, const char *name)
+{
+	fuse_lowlevel_notify_inval_entry(arg, parent, name, strlen(name));
+}
+
+void ll_install_notify(struct fuse_session *se, void *vfs)
+{
+	struct vfs_notify n = {.inval_entry = inval_entry, .arg = se};
+	vfs_set_notify(vfs, &n);
+}

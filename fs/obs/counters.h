@@ -1,0 +1,53 @@
+/*
+ * fs/obs/counters.h — the lock-free counters the request path bumps:
+ * filesystem requests by kind (a latency histogram and an error count per
+ * kind) and io_uring submissions and completions. A leaf: it includes
+ * nothing of the project, so every layer may count. The Prometheus
+ * exposition of these counters is fs/control/metrics.c.
+ *
+ * Each request kind's counters sit on their own cache line and are bumped
+ * with relaxed atomic adds; readers load them without stopping anyone, so
+ * a reader may see a request counted in one family and not yet in another,
+ * never a torn value.
+ */
+#ifndef VOLFS_FS_OBS_COUNTERS_H
+#define VOLFS_FS_OBS_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kinds of filesystem request, named as the kernel's FUSE opcodes are
+ * by libfuse's operation table. */
+#define COUNTERS_FUSE_OPS(X)                                                                   \
+	X(lookup) X(forget) X(forget_multi) X(getattr) X(setattr) X(readlink) X(mknod) X(mkdir)  \
+	X(symlink) X(link) X(unlink) X(rmdir) X(rename) X(open) X(create) X(read) X(write)      \
+	X(flush) X(release) X(fsync) X(opendir) X(readdir) X(releasedir) X(fsyncdir) X(statfs)  \
+	X(setxattr) X(getxattr) X(listxattr) X(removexattr) X(fallocate) X(lseek)
+
+#define COUNTERS_OP_ENUM(name) COUNTERS_OP_##name,
+enum counters_op { COUNTERS_FUSE_OPS(COUNTERS_OP_ENUM) COUNTERS_OP_COUNT };
+#undef COUNTERS_OP_ENUM
+
+/* Upper bounds of the latency histogram, in nanoseconds (10 µs .. 10 s). */
+#define COUNTERS_NBUCKETS 18
+extern const uint64_t counters_bucket_ns[COUNTERS_NBUCKETS];
+
+/* What one request kind has counted so far. */
+struct counters_op_stats {
+	uint64_t buckets[COUNTERS_NBUCKETS + 1]; /* the last one: above every bound (+Inf) */
+	uint64_t sum_ns;
+	uint64_t errors;
+} __attribute__((aligned(64)));
+
+/* Hot path: a few relaxed atomic adds, no lock, no allocation. */
+void counters_fuse_done(enum counters_op op, uint64_t nanoseconds, int failed);
+void counters_uring_submitted(void);
+void counters_uring_completed(void);
+uint64_t counters_now_ns(void);
+
+/* Readers. */
+const char *counters_op_name(enum counters_op op);
+void counters_fuse_read(enum counters_op op, struct counters_op_stats *out);
+void counters_uring_read(uint64_t *submitted, uint64_t *completed);
+
+#endif

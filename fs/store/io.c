@@ -1,0 +1,890 @@
+/*
+ * fs/store/io.c — owns the data path of a loaded object (fs/store/store.h): the
+ * logical view through its copy-on-write layers, reads through fs/store/uring.h,
+ * writes, punches, allocations and truncation, SEEK_DATA/SEEK_HOLE and the
+ * block counts of the view. It works on one object's in-memory map (and its
+ * parents') and its host file only: it never touches the db (fs/store/store.c
+ * flushes the map) and never changes references, which is why it can be
+ * read and changed on its own.
+ *
+ * Objects with refs > 1 are never modified: store_write, punch, allocate
+ * and truncate return -EROFS on them (the caller must store_cow first).
+ * Every mutator prepares what can fail (map leaves, bounce blocks) before
+ * touching the host file, so that an error leaves the map unchanged.
+ */
+#include "fs/store/store_int.h"
+#include "fs/store/uring.h"
+
+#include <errno.h>
+#include <linux/falloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Destination sub-iovecs per host read. */
+#define SLICE_IOV 32
+
+static const uint8_t zero_block[STORE_BLOCK];
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                      */
+
+static void nview_add(struct dobj *o, int64_t d)
+{
+	int64_t v = __atomic_load_n(&o->nview, __ATOMIC_RELAXED);
+	if (v >= 0)
+		__atomic_store_n(&o->nview, v + d, __ATOMIC_RELAXED);
+}
+
+/* The host file is created on the first write or allocation. */
+static int ensure_host(struct dobj *o)
+{
+	if (o->fd >= 0)
+		return 0;
+	int fd = open_host(o->st, o->id, 1);
+	if (fd < 0)
+		return fd;
+	o->fd = fd;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The logical view, a leaf (512 blocks) at a time                    */
+
+/* The first of o and its ancestors that may define some of blocks
+ * [li * LEAF_BLOCKS, end) of leaf li: a layer with no leaf li defines none
+ * of them, so unless it was truncated before `end` they are all its
+ * parent's. Stepping over such layers costs one leaf lookup each, where
+ * the general walks scan bits at every layer: on a file with 100
+ * snapshots most reads and block counts cross ~100 layers that never
+ * touched that part of the file. */
+static const struct dobj *skip_untouched(const struct dobj *o, uint64_t li, uint64_t end)
+{
+	while (o->parent && end <= o->trunc_blk && !bmap_leaf(&o->map, li))
+		o = o->parent;
+	return o;
+}
+
+/* Which blocks of leaf li hold data in o's logical view. */
+static void view_leaf(const struct dobj *o, uint64_t li, uint64_t out[BMAP_LEAF_WORDS])
+{
+	o = skip_untouched(o, li, (li + 1) * LEAF_BLOCKS);
+	const struct bmap_leaf *l = bmap_leaf(&o->map, li);
+	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+		out[i] = l ? bmap_word_get(&l->w[BMAP_DATA][i]) : 0;
+	if (!o->parent)
+		return;
+	uint64_t inherit[BMAP_LEAF_WORDS], any = 0;
+	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+		uint64_t has = l ? bmap_word_get(&l->w[BMAP_HAS][i]) : 0;
+		inherit[i] = ~has & below_trunc_mask(o, li, i);
+		any |= inherit[i];
+	}
+	if (!any)
+		return;
+	uint64_t p[BMAP_LEAF_WORDS];
+	view_leaf(o->parent, li, p);
+	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+		out[i] |= p[i] & inherit[i];
+}
+
+/* Smallest leaf >= li that may hold data in o's view (BMAP_NONE if none):
+ * a leaf of o itself, or one of the parent's below o's trunc_blk. */
+static uint64_t next_view_leaf(const struct dobj *o, uint64_t li)
+{
+	uint64_t best = bmap_next_leaf(&o->map, li);
+	if (!o->parent)
+		return best;
+	uint64_t limit = o->trunc_blk == NO_TRUNC ? BMAP_NONE : div_up(o->trunc_blk, LEAF_BLOCKS);
+	if (li < limit && li < best) {
+		uint64_t p = next_view_leaf(o->parent, li);
+		if (p < limit && p < best)
+			best = p;
+	}
+	return best;
+}
+
+/* Bits of leaf li that fall inside blocks [b0, b1), as words. */
+static void range_mask(uint64_t li, uint64_t b0, uint64_t b1, uint64_t m[BMAP_LEAF_WORDS])
+{
+	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+		uint64_t base = li * LEAF_BLOCKS + i * 64u;
+		uint64_t lo = b0 > base ? b0 - base : 0;
+		uint64_t hi = b1 > base ? b1 - base : 0;
+		lo = min_u64(lo, 64);
+		hi = min_u64(hi, 64);
+		m[i] = lo < hi ? bmap_mask((unsigned)lo, (unsigned)hi) : 0;
+	}
+}
+
+/* Blocks in [b0, b1) holding data in the view. */
+static uint64_t count_view(const struct dobj *o, uint64_t b0, uint64_t b1)
+{
+	if (b0 >= b1)
+		return 0;
+	if (!o->parent)
+		return bmap_count(&o->map, BMAP_DATA, b0, b1 - b0);
+	uint64_t total = 0;
+	for (uint64_t li = next_view_leaf(o, b0 / LEAF_BLOCKS);
+	     li != BMAP_NONE && li * LEAF_BLOCKS < b1; li = next_view_leaf(o, li + 1)) {
+		uint64_t v[BMAP_LEAF_WORDS], m[BMAP_LEAF_WORDS];
+		view_leaf(o, li, v);
+		range_mask(li, b0, b1, m);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+			total += (uint64_t)__builtin_popcountll(v[i] & m[i]);
+	}
+	return total;
+}
+
+/* First block in [b, lim) whose view bit equals `want`, or lim. */
+static uint64_t next_view_bit(const struct dobj *o, uint64_t b, uint64_t lim, int want)
+{
+	if (!o->parent)
+		return want ? bmap_next_set(&o->map, BMAP_DATA, b, lim)
+		            : bmap_next_clear(&o->map, BMAP_DATA, b, lim);
+	uint64_t li = b / LEAF_BLOCKS;
+	while (b < lim) {
+		uint64_t nl = next_view_leaf(o, li);
+		if (nl != li) {
+			/* Leaf li holds nothing in any visible layer. */
+			if (!want)
+				return b;
+			if (nl == BMAP_NONE)
+				return lim;
+			li = nl;
+			b = max_u64(b, li * LEAF_BLOCKS);
+			continue;
+		}
+		uint64_t v[BMAP_LEAF_WORDS], m[BMAP_LEAF_WORDS];
+		view_leaf(o, li, v);
+		range_mask(li, b, lim, m);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+			uint64_t w = (want ? v[i] : ~v[i]) & m[i];
+			if (w)
+				return li * LEAF_BLOCKS + i * 64u + (unsigned)__builtin_ctzll(w);
+		}
+		li++;
+		b = max_u64(b, li * LEAF_BLOCKS);
+	}
+	return lim;
+}
+
+/* Whether block b holds data in the view: walk down to the defining layer. */
+static int view_has_data(const struct dobj *o, uint64_t b)
+{
+	for (; o; o = o->parent) {
+		if (bmap_test(&o->map, BMAP_HAS, b))
+			return bmap_test(&o->map, BMAP_DATA, b);
+		if (b >= o->trunc_blk)
+			return 0;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading: destinations are request-relative positions in an iovec   */
+
+/* The host reads one request needs are gathered while its layers are
+ * walked and issued together (uring_read_batch), so the pieces it takes
+ * from several layers' host files are in flight at once instead of one
+ * after the other. Zeroing that must follow the reads (flat_read's holes
+ * inside a range read whole) is gathered too and done after them. */
+struct piece {
+	int fd;
+	uint64_t off;
+	size_t pos, len;
+};
+
+#define BATCH_INLINE 8
+
+struct plist {
+	struct piece *v;
+	size_t n, cap;
+	struct piece inl[BATCH_INLINE];
+};
+
+struct dest {
+	const struct iovec *iov;
+	int cnt;
+	struct plist reads, zeros;
+};
+
+static void dest_init(struct dest *d, const struct iovec *iov, int cnt)
+{
+	d->iov = iov;
+	d->cnt = cnt;
+	d->reads.n = d->zeros.n = 0;
+	d->reads.cap = d->zeros.cap = BATCH_INLINE;
+	d->reads.v = d->reads.inl;
+	d->zeros.v = d->zeros.inl;
+}
+
+static void dest_free(struct dest *d)
+{
+	if (d->reads.v != d->reads.inl)
+		free(d->reads.v);
+	if (d->zeros.v != d->zeros.inl)
+		free(d->zeros.v);
+}
+
+static int plist_push(struct plist *l, struct piece p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap * 2;
+		struct piece *v = l->v == l->inl ? malloc(cap * sizeof *v) : realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		if (l->v == l->inl)
+			memcpy(v, l->inl, sizeof l->inl);
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = p;
+	return 0;
+}
+
+/* Describe bytes [pos, pos+len) of the destination as at most `max`
+ * iovecs; returns their count and sets *got to the bytes covered. */
+static int dest_slice(const struct dest *d, size_t pos, size_t len, struct iovec *out, int max,
+                      size_t *got)
+{
+	int n = 0, i = 0;
+	*got = 0;
+	while (i < d->cnt && pos >= d->iov[i].iov_len)
+		pos -= d->iov[i++].iov_len;
+	for (; i < d->cnt && len && n < max; i++, pos = 0) {
+		size_t take = min_u64(d->iov[i].iov_len - pos, len);
+		if (!take)
+			continue;
+		out[n].iov_base = (char *)d->iov[i].iov_base + pos;
+		out[n++].iov_len = take;
+		len -= take;
+		*got += take;
+	}
+	return n;
+}
+
+static void dest_zero(const struct dest *d, size_t pos, size_t len)
+{
+	while (len) {
+		struct iovec part[SLICE_IOV];
+		size_t got;
+		int n = dest_slice(d, pos, len, part, SLICE_IOV, &got);
+		if (!n)
+			return;
+		for (int i = 0; i < n; i++)
+			memset(part[i].iov_base, 0, part[i].iov_len);
+		pos += got;
+		len -= got;
+	}
+}
+
+/* Host bytes [fileoff, fileoff+len) of fd into the destination, now;
+ * whatever lies past the host file's end reads as zeros. */
+static int read_now(const struct dest *d, int fd, size_t pos, size_t len, uint64_t fileoff)
+{
+	while (len) {
+		struct iovec part[SLICE_IOV];
+		size_t got;
+		int n = dest_slice(d, pos, len, part, SLICE_IOV, &got);
+		if (!n)
+			return -EINVAL;
+		ssize_t r = n == 1 ? uring_pread(fd, part[0].iov_base, part[0].iov_len, (off_t)fileoff)
+		                   : uring_preadv(fd, part, n, (off_t)fileoff);
+		if (r < 0)
+			return (int)r;
+		if ((size_t)r < got) {
+			dest_zero(d, pos + (size_t)r, len - (size_t)r);
+			return 0;
+		}
+		pos += got;
+		len -= got;
+		fileoff += got;
+	}
+	return 0;
+}
+
+/* Issue the gathered reads at once, then the gathered zeroing. A piece
+ * whose destination spans more than SLICE_IOV iovecs (never for FUSE's
+ * one-buffer reads) is read on its own. */
+static int dest_flush(struct dest *d)
+{
+	size_t n = d->reads.n;
+	int r = 0, k = 0;
+	if (n == 1) { /* the common case: nothing to overlap */
+		const struct piece *p = &d->reads.v[0];
+		r = read_now(d, p->fd, p->pos, p->len, p->off);
+		n = 0;
+	}
+	struct uring_read *ops = n ? malloc(n * sizeof *ops) : NULL;
+	struct iovec *iovs = n ? malloc(n * SLICE_IOV * sizeof *iovs) : NULL;
+	if (n && (!ops || !iovs)) {
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = read_now(d, d->reads.v[i].fd, d->reads.v[i].pos, d->reads.v[i].len,
+			             d->reads.v[i].off);
+		n = 0;
+	}
+	size_t *which = n ? (size_t *)malloc(n * sizeof *which) : NULL;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct piece *p = &d->reads.v[i];
+		size_t got;
+		int cnt = dest_slice(d, p->pos, p->len, iovs + (size_t)k * SLICE_IOV, SLICE_IOV, &got);
+		if (got < p->len || !which) {
+			r = read_now(d, p->fd, p->pos, p->len, p->off);
+			continue;
+		}
+		ops[k] = (struct uring_read){ p->fd, iovs + (size_t)k * SLICE_IOV, cnt, (off_t)p->off, 0 };
+		which[k++] = i;
+	}
+	if (r == 0 && k)
+		uring_read_batch(ops, k);
+	for (int j = 0; j < k && r == 0; j++) {
+		const struct piece *p = &d->reads.v[which[j]];
+		if (ops[j].res < 0)
+			r = (int)ops[j].res;
+		else if ((size_t)ops[j].res < p->len)
+			dest_zero(d, p->pos + (size_t)ops[j].res, p->len - (size_t)ops[j].res);
+	}
+	free(which);
+	free(ops);
+	free(iovs);
+	for (size_t i = 0; i < d->zeros.n && r == 0; i++)
+		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	d->reads.n = d->zeros.n = 0;
+	return r;
+}
+
+/* Host bytes [fileoff, fileoff+len) of layer o into the destination, at
+ * the next dest_flush; a layer without a host file reads as zeros. */
+static int host_read(const struct dobj *o, struct dest *d, size_t pos, size_t len,
+                     uint64_t fileoff)
+{
+	if (o->fd < 0) {
+		dest_zero(d, pos, len);
+		return 0;
+	}
+	if (plist_push(&d->reads, (struct piece){ o->fd, fileoff, pos, len }) == 0)
+		return 0;
+	int r = dest_flush(d); /* out of memory: everything so far, then this */
+	return r < 0 ? r : read_now(d, o->fd, pos, len, fileoff);
+}
+
+/* Zero bytes [pos, pos+len) of the destination after the gathered reads. */
+static int zero_after(struct dest *d, size_t pos, size_t len)
+{
+	if (plist_push(&d->zeros, (struct piece){ -1, 0, pos, len }) == 0)
+		return 0;
+	int r = dest_flush(d);
+	if (r == 0)
+		dest_zero(d, pos, len);
+	return r;
+}
+
+/* Bytes [a, e) of the view, rooted at request offset `base`, for a layer
+ * with no parent: one host read for the whole range, then the blocks the
+ * map says hold no data are zeroed (so host bytes the map does not own,
+ * e.g. left by a crash before a flush, are never shown). */
+static int flat_read(const struct dobj *o, struct dest *d, uint64_t base, uint64_t a,
+                     uint64_t e)
+{
+	uint64_t b = a / BS, lim = div_up(e, BS);
+	if (bmap_next_set(&o->map, BMAP_DATA, b, lim) == lim) {
+		dest_zero(d, a - base, e - a);
+		return 0;
+	}
+	int r = host_read(o, d, a - base, e - a, a);
+	if (r < 0)
+		return r;
+	while (b < lim) {
+		uint64_t hole = bmap_next_clear(&o->map, BMAP_DATA, b, lim);
+		if (hole == lim)
+			break;
+		uint64_t next = bmap_next_set(&o->map, BMAP_DATA, hole, lim);
+		uint64_t za = max_u64(a, hole * BS), ze = min_u64(e, next * BS);
+		if ((r = zero_after(d, za - base, ze - za)) < 0)
+			return r;
+		b = next;
+	}
+	return 0;
+}
+
+/* Bytes [a, e) of o's view. Runs are maximal within this layer, so each
+ * contiguous stretch this layer owns is one host read and each stretch it
+ * inherits is one request to the parent. */
+static int view_read(const struct dobj *o, struct dest *d, uint64_t base, uint64_t a,
+                     uint64_t e)
+{
+	uint64_t li = a / BS / LEAF_BLOCKS;
+	if (a < e && (div_up(e, BS) - 1) / LEAF_BLOCKS == li)
+		o = skip_untouched(o, li, div_up(e, BS));
+	if (!o->parent)
+		return flat_read(o, d, base, a, e);
+	uint64_t lim = div_up(e, BS);
+	while (a < e) {
+		uint64_t b = a / BS, run;
+		int r = 0;
+		enum { FROM_SELF, ZEROS, FROM_PARENT } src;
+		if (bmap_test(&o->map, BMAP_HAS, b)) {
+			if (bmap_test(&o->map, BMAP_DATA, b)) {
+				src = FROM_SELF;
+				run = bmap_next_clear(&o->map, BMAP_DATA, b, lim);
+			} else {
+				src = ZEROS;
+				run = min_u64(bmap_next_clear(&o->map, BMAP_HAS, b, lim),
+				              bmap_next_set(&o->map, BMAP_DATA, b, lim));
+			}
+		} else {
+			run = bmap_next_set(&o->map, BMAP_HAS, b, lim);
+			if (b >= o->trunc_blk) {
+				src = ZEROS;
+			} else {
+				src = FROM_PARENT;
+				run = min_u64(run, o->trunc_blk);
+			}
+		}
+		uint64_t stop = min_u64(e, run * BS);
+		if (src == FROM_SELF)
+			r = host_read(o, d, a - base, stop - a, a);
+		else if (src == ZEROS)
+			dest_zero(d, a - base, stop - a);
+		else
+			r = view_read(o->parent, d, base, a, stop);
+		if (r < 0)
+			return r;
+		a = stop;
+	}
+	return 0;
+}
+
+/* Bytes [a, e) of o's view into iov, rooted at offset a. */
+static int read_view(const struct dobj *o, const struct iovec *iov, int cnt, uint64_t a,
+                     uint64_t e)
+{
+	struct dest d;
+	dest_init(&d, iov, cnt);
+	int r = view_read(o, &d, a, a, e);
+	int f = dest_flush(&d);
+	dest_free(&d);
+	return r < 0 ? r : f;
+}
+
+ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	uint64_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (!len)
+		return 0;
+	if (off > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	int r = read_view(o, iov, iovcnt, off, off + len);
+	return r < 0 ? r : (ssize_t)len;
+}
+
+ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { buf, len };
+	return store_readv(o, &iov, 1, off);
+}
+
+/* The current view of block b, whole. */
+static int read_block(const struct dobj *o, uint64_t b, uint8_t *buf)
+{
+	struct iovec iov = { buf, BS };
+	return read_view(o, &iov, 1, b * BS, (b + 1) * BS);
+}
+
+/* ------------------------------------------------------------------ */
+/* Map changes                                                        */
+
+static int reserve_leaves(struct dobj *o, uint64_t b0, uint64_t n)
+{
+	pthread_mutex_lock(&o->maplock);
+	int r = bmap_reserve(&o->map, b0, n);
+	pthread_mutex_unlock(&o->maplock);
+	return r;
+}
+
+/* Leaves must be reserved: cannot fail. */
+static void mark_data(struct dobj *o, uint64_t b0, uint64_t n)
+{
+	bmap_set(&o->map, BMAP_HAS, b0, n);
+	bmap_set(&o->map, BMAP_DATA, b0, n);
+}
+
+static int writable(const struct dobj *o)
+{
+	return refs_of(o) > 1 ? -EROFS : 0;
+}
+
+/* Zero bytes [lo, hi) of block b in the view. A block this layer owns is
+ * zeroed in place; one inherited with data is copied up (the whole block,
+ * as a newly defined block must be); one reading as zeros is left alone. */
+static int zero_partial(struct dobj *o, uint64_t b, unsigned lo, unsigned hi)
+{
+	if (bmap_test(&o->map, BMAP_DATA, b)) {
+		if (o->fd < 0)
+			return 0; /* host file never written: reads zeros already */
+		ssize_t w = uring_pwrite(o->fd, zero_block, hi - lo, (off_t)(b * BS + lo));
+		return w < 0 ? (int)w : (w == (ssize_t)(hi - lo) ? 0 : -EIO);
+	}
+	if (!view_has_data(o, b))
+		return 0;
+	uint8_t buf[STORE_BLOCK];
+	int r = read_block(o, b, buf);
+	if (r < 0)
+		return r;
+	memset(buf + lo, 0, hi - lo);
+	if ((r = reserve_leaves(o, b, 1)) < 0 || (r = ensure_host(o)) < 0)
+		return r;
+	ssize_t w = uring_pwrite(o->fd, buf, BS, (off_t)(b * BS));
+	if (w != (ssize_t)BS)
+		return w < 0 ? (int)w : -EIO;
+	mark_data(o, b, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                            */
+
+struct edge {
+	uint64_t blk;   /* BMAP_NONE if the edge is block-aligned */
+	int fill;       /* newly defined: the rest of the block comes from the view */
+	uint8_t buf[STORE_BLOCK];
+};
+
+static int prepare_edge(struct dobj *o, struct edge *e, uint64_t blk)
+{
+	e->blk = blk;
+	e->fill = blk != BMAP_NONE && !bmap_test(&o->map, BMAP_DATA, blk);
+	return e->fill ? read_block(o, blk, e->buf) : 0;
+}
+
+ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta)
+{
+	*delta = 0;
+	int r = writable(o);
+	if (r < 0)
+		return r;
+	if (!len)
+		return 0;
+	if (off > STORE_MAX_SIZE || len > STORE_MAX_SIZE - off)
+		return -EFBIG;
+	uint64_t end = off + len, b0 = off / BS, b1 = div_up(end, BS), n = b1 - b0;
+	uint64_t added = n - count_view(o, b0, b1);
+	if ((r = reserve_leaves(o, b0, n)) < 0 || (r = ensure_host(o)) < 0)
+		return r;
+
+	struct edge head, tail;
+	if ((r = prepare_edge(o, &head, off % BS ? b0 : BMAP_NONE)) < 0)
+		return r;
+	uint64_t tail_blk = end % BS ? b1 - 1 : BMAP_NONE;
+	if (tail_blk == head.blk)
+		tail_blk = BMAP_NONE; /* one block holds both edges: head handles it */
+	if ((r = prepare_edge(o, &tail, tail_blk)) < 0)
+		return r;
+
+	ssize_t w;
+	size_t want;
+	if (head.fill && head.blk == b1 - 1 && end % BS) {
+		/* Both edges in one newly defined block: merge into it. */
+		memcpy(head.buf + off % BS, buf, len);
+		want = BS;
+		w = uring_pwrite(o->fd, head.buf, BS, (off_t)(b0 * BS));
+	} else {
+		struct iovec iov[3];
+		int k = 0;
+		uint64_t start = off;
+		if (head.fill) {
+			iov[k++] = (struct iovec){ head.buf, off % BS };
+			start = b0 * BS;
+		}
+		iov[k++] = (struct iovec){ (void *)buf, len };
+		if (tail.fill)
+			iov[k++] = (struct iovec){ tail.buf + end % BS, BS - end % BS };
+		want = 0;
+		for (int i = 0; i < k; i++)
+			want += iov[i].iov_len;
+		w = k == 1 ? uring_pwrite(o->fd, buf, len, (off_t)start)
+		           : uring_pwritev(o->fd, iov, k, (off_t)start);
+	}
+	if (w < 0)
+		return w;
+	/* uring resubmits short writes until one fails: a short total is the
+	 * host filesystem running out of space. */
+	if ((size_t)w != want)
+		return -ENOSPC;
+	mark_data(o, b0, n);
+	nview_add(o, (int64_t)added);
+	*delta = (int64_t)added;
+	return (ssize_t)len;
+}
+
+/* Overwrite bytes of blocks this layer already holds data for. Nothing in
+ * the map changes and no edge needs filling, so unlike store_write this may
+ * run concurrently with other overwrites and with reads: the caller only
+ * has to keep the map from changing meanwhile (its inode's lock, shared).
+ * -EAGAIN if the object is shared or some block of the range is not held
+ * here (a hole, or a block still read from the parent): the caller then
+ * takes store_write's path. Host bytes are only ever written where the map
+ * already says "data", so a crash cannot expose them anywhere new. */
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off)
+{
+	if (writable(o) < 0 || o->fd < 0)
+		return -EAGAIN;
+	if (!len)
+		return 0;
+	if (off > STORE_MAX_SIZE || len > STORE_MAX_SIZE - off)
+		return -EFBIG;
+	uint64_t b0 = off / BS, b1 = div_up(off + len, BS);
+	if (bmap_next_clear(&o->map, BMAP_DATA, b0, b1) != b1)
+		return -EAGAIN;
+	ssize_t w = uring_pwrite(o->fd, buf, len, (off_t)off);
+	if (w < 0)
+		return w;
+	return (size_t)w == len ? (ssize_t)len : -ENOSPC;
+}
+
+/* ------------------------------------------------------------------ */
+/* Punching                                                           */
+
+/* Whole blocks [b0, b1) of a layered object become whiteouts where the
+ * parent would show data, and undefined elsewhere (which reads the same
+ * zeros without growing the map). With apply == 0 only the leaves needed
+ * for the whiteouts are allocated (the step that can fail). */
+static int whiteout_pass(struct dobj *o, uint64_t b0, uint64_t b1, int apply)
+{
+	uint64_t lim = min_u64(b1, o->trunc_blk);
+	for (uint64_t li = next_view_leaf(o->parent, b0 / LEAF_BLOCKS);
+	     li != BMAP_NONE && li * LEAF_BLOCKS < lim; li = next_view_leaf(o->parent, li + 1)) {
+		uint64_t pv[BMAP_LEAF_WORDS], m[BMAP_LEAF_WORDS], any = 0;
+		view_leaf(o->parent, li, pv);
+		range_mask(li, b0, lim, m);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+			any |= pv[i] &= m[i];
+		if (!any)
+			continue;
+		if (!apply) {
+			pthread_mutex_lock(&o->maplock);
+			struct bmap_leaf *l = bmap_leaf_make(&o->map, li);
+			pthread_mutex_unlock(&o->maplock);
+			if (!l)
+				return -ENOMEM;
+			continue;
+		}
+		struct bmap_leaf *l = bmap_leaf(&o->map, li);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++)
+			bmap_word_put(&l->w[BMAP_HAS][i], bmap_word_get(&l->w[BMAP_HAS][i]) | pv[i]);
+		bmap_leaf_touch(&o->map, l);
+	}
+	return 0;
+}
+
+/* Whiteout leaves must be reserved (whiteout_pass(..., 0)). */
+static int punch_whole(struct dobj *o, uint64_t b0, uint64_t b1)
+{
+	if (o->fd >= 0) {
+		int r = uring_fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(b0 * BS),
+		                    (off_t)((b1 - b0) * BS));
+		if (r < 0)
+			return r;
+	}
+	bmap_clear(&o->map, BMAP_HAS, b0, b1 - b0);
+	bmap_clear(&o->map, BMAP_DATA, b0, b1 - b0);
+	if (o->parent)
+		whiteout_pass(o, b0, b1, 1);
+	return 0;
+}
+
+int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	int r = writable(o);
+	if (r < 0)
+		return r;
+	/* Nothing is ever stored at or past STORE_MAX_SIZE. */
+	if (!len || off >= STORE_MAX_SIZE)
+		return 0;
+	uint64_t end = len > STORE_MAX_SIZE - off ? STORE_MAX_SIZE : off + len;
+	uint64_t w0 = div_up(off, BS), w1 = end / BS;
+	if (w0 > w1) /* inside one block */
+		return zero_partial(o, off / BS, (unsigned)(off % BS), (unsigned)(end % BS));
+	uint64_t removed = count_view(o, w0, w1);
+	if (w1 > w0 && o->parent && (r = whiteout_pass(o, w0, w1, 0)) < 0)
+		return r;
+	if (off % BS && (r = zero_partial(o, off / BS, (unsigned)(off % BS), BS)) < 0)
+		return r;
+	if (end % BS && (r = zero_partial(o, end / BS, 0, (unsigned)(end % BS))) < 0)
+		return r;
+	if (w1 > w0 && (r = punch_whole(o, w0, w1)) < 0)
+		return r;
+	nview_add(o, -(int64_t)removed);
+	*delta = -(int64_t)removed;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocating                                                         */
+
+struct run {
+	uint64_t b, n;
+};
+
+/* Host blocks that read as zeros and are allocated. ZERO_RANGE does both in
+ * one call and also clears any bytes a crash left in the range; filesystems
+ * without it get a punch followed by a plain allocation. */
+static int host_zero_alloc(int fd, uint64_t b, uint64_t n)
+{
+	off_t o = (off_t)(b * BS), l = (off_t)(n * BS);
+	int r = uring_fallocate(fd, FALLOC_FL_ZERO_RANGE, o, l);
+	if (r != -EOPNOTSUPP && r != -EINVAL)
+		return r;
+	r = uring_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o, l);
+	return r < 0 ? r : uring_fallocate(fd, 0, o, l);
+}
+
+/* The stretches of [b0, b1) that hold no data in the view. */
+static int absent_runs(const struct dobj *o, uint64_t b0, uint64_t b1, struct run **out, size_t *nout)
+{
+	struct run *runs = NULL;
+	size_t n = 0, cap = 0;
+	for (uint64_t b = b0; b < b1;) {
+		uint64_t s = next_view_bit(o, b, b1, 0);
+		if (s >= b1)
+			break;
+		uint64_t e = next_view_bit(o, s, b1, 1);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct run *nr = realloc(runs, cap * sizeof *nr);
+			if (!nr) {
+				free(runs);
+				return -ENOMEM;
+			}
+			runs = nr;
+		}
+		runs[n++] = (struct run){ s, e - s };
+		b = e;
+	}
+	*out = runs;
+	*nout = n;
+	return 0;
+}
+
+int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	int r = writable(o);
+	if (r < 0)
+		return r;
+	if (!len)
+		return 0;
+	if (off > STORE_MAX_SIZE || len > STORE_MAX_SIZE - off)
+		return -EFBIG;
+	struct run *runs;
+	size_t nruns;
+	if ((r = absent_runs(o, off / BS, div_up(off + len, BS), &runs, &nruns)) < 0)
+		return r;
+	uint64_t added = 0;
+	for (size_t i = 0; i < nruns && r == 0; i++)
+		r = reserve_leaves(o, runs[i].b, runs[i].n);
+	if (r == 0 && nruns)
+		r = ensure_host(o);
+	for (size_t i = 0; i < nruns && r == 0; i++)
+		r = host_zero_alloc(o->fd, runs[i].b, runs[i].n);
+	for (size_t i = 0; i < nruns && r == 0; i++) {
+		mark_data(o, runs[i].b, runs[i].n);
+		added += runs[i].n;
+	}
+	free(runs);
+	if (r < 0)
+		return r;
+	nview_add(o, (int64_t)added);
+	*delta = (int64_t)added;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Truncating                                                         */
+
+int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
+{
+	*delta = 0;
+	int r = writable(o);
+	if (r < 0)
+		return r;
+	if (newsize >= STORE_MAX_SIZE) {
+		/* Nothing stored that far; only the parent needs hiding. */
+		newsize = STORE_MAX_SIZE;
+	}
+	uint64_t nb = div_up(newsize, BS);
+	uint64_t removed = count_view(o, nb, MAX_BLOCKS);
+	if (newsize % BS && (r = zero_partial(o, newsize / BS, (unsigned)(newsize % BS), BS)) < 0)
+		return r;
+	if (o->fd >= 0) {
+		struct stat sb;
+		if (fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > nb * BS &&
+		    ftruncate(o->fd, (off_t)(nb * BS)) < 0)
+			return -errno;
+	}
+	pthread_mutex_lock(&o->maplock);
+	bmap_truncate(&o->map, nb);
+	o->map_cut = min_u64(o->map_cut, div_up(nb, LEAF_BLOCKS));
+	if (o->parent && nb < o->trunc_blk) {
+		o->trunc_blk = nb;
+		o->trunc_dirty = 1;
+	}
+	pthread_mutex_unlock(&o->maplock);
+	nview_add(o, -(int64_t)removed);
+	*delta = -(int64_t)removed;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                            */
+
+uint64_t store_id(const struct dobj *o) { return o->id; }
+
+int store_is_shared(const struct dobj *o) { return refs_of(o) > 1; }
+
+uint64_t store_absent_blocks(struct dobj *o, uint64_t off, uint64_t len)
+{
+	if (!len)
+		return 0;
+	uint64_t b0 = off / BS, b1 = div_up(off + len, BS);
+	return b1 - b0 - count_view(o, b0, b1);
+}
+
+uint64_t store_data_blocks(struct dobj *o)
+{
+	int64_t v = __atomic_load_n(&o->nview, __ATOMIC_RELAXED);
+	if (v < 0) {
+		v = (int64_t)count_view(o, 0, MAX_BLOCKS);
+		__atomic_store_n(&o->nview, v, __ATOMIC_RELAXED);
+	}
+	return (uint64_t)v;
+}
+
+int64_t store_seek(struct dobj *o, uint64_t off, int whence, uint64_t size)
+{
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (off >= size)
+		return -ENXIO;
+	uint64_t lim = div_up(size, BS), b = off / BS;
+	if (whence == SEEK_DATA) {
+		uint64_t d = next_view_bit(o, b, lim, 1);
+		if (d >= lim)
+			return -ENXIO;
+		uint64_t at = max_u64(off, d * BS);
+		return at < size ? (int64_t)at : -ENXIO;
+	}
+	uint64_t h = next_view_bit(o, b, lim, 0);
+	return h >= lim ? (int64_t)size : (int64_t)min_u64(size, max_u64(off, h * BS));
+}
+
+int store_sync(struct dobj *o)
+{
+	return o->fd >= 0 ? uring_fsync(o->fd, 1) : 0;
+}

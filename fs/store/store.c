@@ -1,0 +1,745 @@
+/*
+ * fs/store/store.c — owns the life of data objects (fs/store/store.h): their dataobjs
+ * rows and reference counts (store_create, store_ref, store_reload_refs),
+ * loading an object with its parent chain into the in-memory cache (pins,
+ * LRU), flushing its map back to objmap, copy-on-write children
+ * (store_cow), the naming and opening of host files, and opening and closing
+ * the store itself.
+ *
+ * The store is split by what each part works on. This file is the only one
+ * that creates or deletes object rows, cache entries and struct dobj
+ * lifetimes. fs/store/io.c is the data path of one loaded object: it reads
+ * and changes the in-memory map and the host file and never touches the db.
+ * fs/store/trim.c works across objects after their references change:
+ * unreachable blocks, reaping host files and ranges, the orphan sweep and
+ * the consistency check. Shared structures and the lock order are in
+ * fs/store/store_int.h.
+ */
+#include "fs/store/store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "meta/log.h"
+
+/* Unpinned objects kept in memory so that reopening a file does not reload
+ * its map from the db. */
+#define LRU_MAX 64
+
+/* ------------------------------------------------------------------ */
+/* Objects and host files                                             */
+
+static int obj_dirty(struct dobj *o)
+{
+	pthread_mutex_lock(&o->maplock);
+	int d = __atomic_load_n(&o->map.dirty, __ATOMIC_ACQUIRE) || o->trunc_dirty ||
+	        o->map_cut != BMAP_NONE;
+	pthread_mutex_unlock(&o->maplock);
+	return d;
+}
+
+void store_path(struct store *st, uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%02x/%" PRIu64, st->dir, (unsigned)(id % 256), id);
+}
+
+int open_host(struct store *st, uint64_t id, int create)
+{
+	int mfd = mem_open(st, id);
+	if (mfd != -ENOENT)
+		return mfd;
+	char path[4096];
+	store_path(st, id, path, sizeof path);
+	int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+	int fd = open(path, flags, 0600);
+	if (fd < 0 && errno == ENOENT && create) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s/%02x", st->dir, (unsigned)(id % 256));
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		fd = open(path, flags, 0600);
+	}
+	if (fd < 0 && (errno == EROFS || errno == EACCES) && !create)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* The db side: rows, flushing, loading                               */
+
+/* Work done outside the caller's change (see db_begin in meta/db.h) is a
+ * change of its own, so that it is atomic; inside one it just joins it. */
+static int txn_open(struct db *db, int *mine)
+{
+	*mine = !db->in_txn;
+	return *mine ? db_begin(db) : 0;
+}
+
+static int txn_close(struct db *db, int mine, int r)
+{
+	if (!mine)
+		return r;
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
+	return db_commit(db);
+}
+
+int row_exists(struct db *db, uint64_t id)
+{
+	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	int r = sqlite3_step(s) == SQLITE_ROW;
+	db_finish(s);
+	return r;
+}
+
+static int step_reset(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int flush_trunc(struct db *db, struct dobj *o)
+{
+	sqlite3_stmt *s = db_prep(db, "UPDATE dataobjs SET trunc_blk = ? WHERE id = ?");
+	if (o->trunc_blk == NO_TRUNC)
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_int64(s, 1, (int64_t)o->trunc_blk);
+	sqlite3_bind_int64(s, 2, (int64_t)o->id);
+	return db_step_done(db, s);
+}
+
+static int flush_cut(struct db *db, struct dobj *o)
+{
+	sqlite3_stmt *s = db_prep(db, "DELETE FROM objmap WHERE obj = ? AND leaf >= ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
+	sqlite3_bind_int64(s, 2, (int64_t)o->map_cut);
+	return db_step_done(db, s);
+}
+
+/* Rows for dirty leaves; an emptied leaf loses its row. */
+static int flush_leaves(struct db *db, struct dobj *o)
+{
+	if (!__atomic_exchange_n(&o->map.dirty, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	sqlite3_stmt *up = db_prep(db, "INSERT OR REPLACE INTO objmap(obj, leaf, has, data) "
+	                               "VALUES(?, ?, ?, ?)");
+	sqlite3_stmt *del = db_prep(db, "DELETE FROM objmap WHERE obj = ? AND leaf = ?");
+	int r = 0;
+	for (uint64_t li = bmap_next_leaf(&o->map, 0); li != BMAP_NONE;
+	     li = bmap_next_leaf(&o->map, li + 1)) {
+		struct bmap_leaf *l = bmap_leaf(&o->map, li);
+		if (!bmap_leaf_take_dirty(l))
+			continue;
+		uint8_t has[BMAP_LEAF_BYTES], data[BMAP_LEAF_BYTES];
+		bmap_leaf_save(l, BMAP_HAS, has);
+		bmap_leaf_save(l, BMAP_DATA, data);
+		static const uint8_t none[BMAP_LEAF_BYTES];
+		int empty = !memcmp(has, none, sizeof has) && !memcmp(data, none, sizeof data);
+		sqlite3_stmt *s = empty ? del : up;
+		sqlite3_bind_int64(s, 1, (int64_t)o->id);
+		sqlite3_bind_int64(s, 2, (int64_t)li);
+		if (!empty) {
+			sqlite3_bind_blob(s, 3, has, sizeof has, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(s, 4, data, sizeof data, SQLITE_TRANSIENT);
+		}
+		if ((r = step_reset(s)) < 0) {
+			bmap_leaf_touch(&o->map, l); /* retry next time */
+			break;
+		}
+	}
+	db_finish(up);
+	db_finish(del);
+	if (r < 0)
+		__atomic_store_n(&o->map.dirty, 1, __ATOMIC_RELEASE);
+	return r;
+}
+
+static void forget_changes(struct dobj *o)
+{
+	__atomic_store_n(&o->map.dirty, 0, __ATOMIC_RELEASE);
+	o->trunc_dirty = 0;
+	o->map_cut = BMAP_NONE;
+}
+
+int flush_locked(struct db *db, struct dobj *o)
+{
+	int r = 0;
+	if (o->trunc_dirty && (r = flush_trunc(db, o)) == 0)
+		o->trunc_dirty = 0;
+	if (r == 0 && o->map_cut != BMAP_NONE && (r = flush_cut(db, o)) == 0)
+		o->map_cut = BMAP_NONE;
+	return r < 0 ? r : flush_leaves(db, o);
+}
+
+static int flush_one(struct db *db, struct dobj *o)
+{
+	if (!obj_dirty(o))
+		return 0;
+	int r = 0;
+	pthread_mutex_lock(&o->maplock);
+	if (!row_exists(db, o->id))
+		forget_changes(o); /* deleted: its rows must not come back */
+	else
+		r = flush_locked(db, o);
+	pthread_mutex_unlock(&o->maplock);
+	return r;
+}
+
+/* Ancestors are flushed too: a layer written before it became shared may
+ * still be dirty, and the object's view depends on it. */
+int store_flush(struct store *st, struct dobj *o)
+{
+	struct dobj *a = o;
+	while (a && !obj_dirty(a))
+		a = a->parent;
+	if (!a)
+		return 0;
+	int mine, r = txn_open(st->db, &mine);
+	for (; a && r == 0; a = a->parent)
+		r = flush_one(st->db, a);
+	return txn_close(st->db, mine, r);
+}
+
+int store_flush_all(struct store *st)
+{
+	int mine, r = txn_open(st->db, &mine);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->nbuckets && r == 0; i++)
+		for (struct dobj *o = st->buckets[i]; o && r == 0; o = o->hnext)
+			r = flush_one(st->db, o);
+	pthread_mutex_unlock(&st->lock);
+	return txn_close(st->db, mine, r);
+}
+
+struct dobj *obj_new(struct store *st, uint64_t id)
+{
+	struct dobj *o = calloc(1, sizeof *o);
+	if (!o)
+		return NULL;
+	o->st = st;
+	o->id = id;
+	o->trunc_blk = NO_TRUNC;
+	o->map_cut = BMAP_NONE;
+	o->fd = -1;
+	o->nview = -1;
+	bmap_init(&o->map);
+	pthread_mutex_init(&o->maplock, NULL);
+	return o;
+}
+
+void obj_free(struct dobj *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	bmap_free(&o->map);
+	pthread_mutex_destroy(&o->maplock);
+	free(o);
+}
+
+static int load_map(struct db *db, struct dobj *o)
+{
+	sqlite3_stmt *s = db_prep(db, "SELECT leaf, has, data FROM objmap WHERE obj = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
+	int rc, r = 0;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t leaf = sqlite3_column_int64(s, 0);
+		if (leaf < 0) {
+			r = -EIO;
+			break;
+		}
+		r = bmap_leaf_load(&o->map, (uint64_t)leaf, sqlite3_column_blob(s, 1),
+		                   (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2),
+		                   (size_t)sqlite3_column_bytes(s, 2));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -EIO;
+	db_finish(s);
+	return r;
+}
+
+/* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
+ * -ENOMEM. db locked. */
+int read_row(struct db *db, struct dobj *o)
+{
+	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk FROM dataobjs WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
+	int r = -ENOENT;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		o->parent_id = (uint64_t)sqlite3_column_int64(s, 0);
+		o->refs = sqlite3_column_int64(s, 1);
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			o->trunc_blk = (uint64_t)sqlite3_column_int64(s, 2);
+		r = 0;
+	}
+	db_finish(s);
+	return r == 0 ? load_map(db, o) : r;
+}
+
+/* One object from its row and map rows, without its parent. */
+static struct dobj *load_one(struct store *st, uint64_t id, int *err)
+{
+	struct dobj *o = obj_new(st, id);
+	if (!o) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	db_lock(st->db);
+	int r = read_row(st->db, o);
+	db_unlock(st->db);
+	if (r == 0) {
+		int fd = open_host(st, id, 0);
+		if (fd >= 0)
+			o->fd = fd;
+		else if (fd != -ENOENT)
+			r = fd;
+	}
+	if (r < 0) {
+		obj_free(o);
+		*err = -r;
+		return NULL;
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* The cache                                                          */
+
+static size_t bucket_of(const struct store *st, uint64_t id)
+{
+	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & (st->nbuckets - 1);
+}
+
+struct dobj *cache_find(struct store *st, uint64_t id)
+{
+	for (struct dobj *o = st->buckets[bucket_of(st, id)]; o; o = o->hnext)
+		if (o->id == id)
+			return o;
+	return NULL;
+}
+
+static void cache_grow(struct store *st)
+{
+	size_t n = st->nbuckets * 2;
+	struct dobj **nb = calloc(n, sizeof *nb);
+	if (!nb)
+		return; /* longer chains, still correct */
+	struct dobj **old = st->buckets;
+	size_t oldn = st->nbuckets;
+	st->buckets = nb;
+	st->nbuckets = n;
+	for (size_t i = 0; i < oldn; i++)
+		for (struct dobj *o = old[i], *next; o; o = next) {
+			next = o->hnext;
+			size_t b = bucket_of(st, o->id);
+			o->hnext = nb[b];
+			nb[b] = o;
+		}
+	free(old);
+}
+
+static void cache_insert(struct store *st, struct dobj *o)
+{
+	if (st->count >= st->nbuckets * 2)
+		cache_grow(st);
+	size_t b = bucket_of(st, o->id);
+	o->hnext = st->buckets[b];
+	st->buckets[b] = o;
+	st->count++;
+}
+
+static void cache_remove(struct store *st, struct dobj *o)
+{
+	for (struct dobj **p = &st->buckets[bucket_of(st, o->id)]; *p; p = &(*p)->hnext)
+		if (*p == o) {
+			*p = o->hnext;
+			st->count--;
+			return;
+		}
+}
+
+static void lru_unlink(struct store *st, struct dobj *o)
+{
+	if (o->lru_prev)
+		o->lru_prev->lru_next = o->lru_next;
+	else
+		st->lru_head = o->lru_next;
+	if (o->lru_next)
+		o->lru_next->lru_prev = o->lru_prev;
+	else
+		st->lru_tail = o->lru_prev;
+	o->lru_prev = o->lru_next = NULL;
+	st->nlru--;
+}
+
+static void lru_push(struct store *st, struct dobj *o)
+{
+	o->lru_next = NULL;
+	o->lru_prev = st->lru_tail;
+	if (st->lru_tail)
+		st->lru_tail->lru_next = o;
+	else
+		st->lru_head = o;
+	st->lru_tail = o;
+	st->nlru++;
+}
+
+/* Take a pin; an unpinned object leaves the LRU. st->lock held. */
+static void pin(struct store *st, struct dobj *o)
+{
+	if (o->pins++ == 0)
+		lru_unlink(st, o);
+}
+
+static struct dobj *find_pinned(struct store *st, uint64_t id)
+{
+	pthread_mutex_lock(&st->lock);
+	struct dobj *o = cache_find(st, id);
+	if (o)
+		pin(st, o);
+	pthread_mutex_unlock(&st->lock);
+	return o;
+}
+
+/* Load id and whichever ancestors are not in memory yet (load_lock held).
+ * chain[0] is id; each loaded object pins the next one up. */
+static struct dobj *load_chain(struct store *st, uint64_t id)
+{
+	struct dobj **chain = NULL, *hit = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+	for (uint64_t cur = id; cur;) {
+		if ((hit = find_pinned(st, cur)))
+			break;
+		if (n == MAX_CHAIN) {
+			err = ELOOP;
+			break;
+		}
+		struct dobj *o = NULL;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct dobj **nc = realloc(chain, cap * sizeof *nc);
+			if (nc)
+				chain = nc;
+			else
+				err = ENOMEM;
+		}
+		if (!err)
+			o = load_one(st, cur, &err);
+		if (!o)
+			break;
+		chain[n++] = o;
+		cur = o->parent_id;
+	}
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			obj_free(chain[i]);
+		free(chain);
+		if (hit)
+			store_put(st, hit);
+		errno = err;
+		return NULL;
+	}
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < n; i++) {
+		chain[i]->parent = i + 1 < n ? chain[i + 1] : hit;
+		chain[i]->pins = 1;
+		cache_insert(st, chain[i]);
+	}
+	pthread_mutex_unlock(&st->lock);
+	struct dobj *top = n ? chain[0] : hit;
+	free(chain);
+	return top;
+}
+
+struct dobj *store_get(struct store *st, uint64_t id)
+{
+	if (!id) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct dobj *o = find_pinned(st, id);
+	if (o)
+		return o;
+	pthread_mutex_lock(&st->load_lock);
+	o = load_chain(st, id);
+	pthread_mutex_unlock(&st->load_lock);
+	return o;
+}
+
+/* Drop the last pin of o (st->lock held): keep it on the LRU, or return the
+ * objects to free now (o itself if deleted, else LRU overflow). The caller
+ * frees the returned list (linked through lru_next) after unlocking. */
+static struct dobj *release_locked(struct store *st, struct dobj *o)
+{
+	struct dobj *dead = NULL;
+	if (refs_of(o) <= 0) {
+		cache_remove(st, o);
+		o->lru_next = NULL;
+		return o;
+	}
+	lru_push(st, o);
+	for (struct dobj *v = st->lru_head; st->nlru > LRU_MAX && v;) {
+		struct dobj *next = v->lru_next;
+		if (!obj_dirty(v)) { /* a failed flush keeps it until it succeeds */
+			lru_unlink(st, v);
+			cache_remove(st, v);
+			v->lru_next = dead;
+			dead = v;
+		}
+		v = next;
+	}
+	return dead;
+}
+
+void store_put(struct store *st, struct dobj *o)
+{
+	while (o) {
+		pthread_mutex_lock(&st->lock);
+		if (o->pins == 1 && obj_dirty(o) && refs_of(o) > 0) {
+			/* Flush while still pinned, so nobody can drop it meanwhile. */
+			pthread_mutex_unlock(&st->lock);
+			db_lock(st->db);
+			store_flush(st, o);
+			db_unlock(st->db);
+			pthread_mutex_lock(&st->lock);
+		}
+		if (--o->pins > 0) {
+			pthread_mutex_unlock(&st->lock);
+			return;
+		}
+		struct dobj *dead = release_locked(st, o);
+		pthread_mutex_unlock(&st->lock);
+		o = NULL;
+		/* Freeing an object releases its pin on its parent. */
+		while (dead) {
+			struct dobj *next = dead->lru_next;
+			struct dobj *parent = dead->parent;
+			obj_free(dead);
+			if (parent && !o)
+				o = parent;
+			else if (parent)
+				store_put(st, parent);
+			dead = next;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Rows and references                                                */
+
+static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
+{
+	sqlite3_stmt *s = db_prep(st->db, "INSERT INTO dataobjs(parent, refs, trunc_blk) "
+	                                  "VALUES(?, 1, NULL)");
+	if (parent)
+		sqlite3_bind_int64(s, 1, (int64_t)parent);
+	else
+		sqlite3_bind_null(s, 1);
+	int r = db_step_done(st->db, s);
+	if (r < 0)
+		return r;
+	*id_out = (uint64_t)sqlite3_last_insert_rowid(st->db->h);
+	/* An id can be handed out again after a rolled-back transaction that
+	 * already created its host file: start from nothing. */
+	char path[4096];
+	store_path(st, *id_out, path, sizeof path);
+	unlink(path);
+	mem_forget(st, *id_out);
+	return 0;
+}
+
+int store_create(struct store *st, uint64_t parent, uint64_t *id_out)
+{
+	int r = insert_row(st, parent, id_out);
+	if (r == 0 && parent)
+		r = store_ref(st, parent, 1);
+	return r;
+}
+
+int store_create_memory(struct store *st, uint64_t *id_out)
+{
+	int r = insert_row(st, 0, id_out);
+	return r < 0 ? r : mem_register(st, *id_out);
+}
+
+int store_cow(struct store *st, struct dobj **op)
+{
+	struct dobj *o = *op;
+	if (!store_is_shared(o))
+		return 0;
+	struct dobj *c = obj_new(st, 0);
+	if (!c)
+		return -ENOMEM;
+	/* The inode's reference moves from o to the child, and the child
+	 * references o: o's refs stay as they are. */
+	db_lock(st->db);
+	int mine, r = txn_open(st->db, &mine);
+	if (r == 0)
+		r = txn_close(st->db, mine, insert_row(st, o->id, &c->id));
+	db_unlock(st->db);
+	if (r < 0) {
+		obj_free(c);
+		return r;
+	}
+	c->parent_id = o->id;
+	c->parent = o; /* the caller's pin on o becomes the child's */
+	c->refs = 1;
+	c->nview = __atomic_load_n(&o->nview, __ATOMIC_RELAXED);
+	c->pins = 1;
+	pthread_mutex_lock(&st->lock);
+	cache_insert(st, c);
+	pthread_mutex_unlock(&st->lock);
+	*op = c;
+	return 1;
+}
+
+
+static int delete_rows(struct store *st, uint64_t id)
+{
+	sqlite3_stmt *s = db_prep(st->db, "DELETE FROM objmap WHERE obj = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	int r = db_step_done(st->db, s);
+	if (r < 0)
+		return r;
+	s = db_prep(st->db, "DELETE FROM dataobjs WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	return db_step_done(st->db, s);
+}
+
+/* refs += delta for one row; *refs and *parent get the new values. */
+static int add_refs(struct store *st, uint64_t id, int delta, int64_t *refs, uint64_t *parent)
+{
+	sqlite3_stmt *s = db_prep(st->db, "UPDATE dataobjs SET refs = refs + ? WHERE id = ? "
+	                                  "RETURNING refs, parent");
+	sqlite3_bind_int(s, 1, delta);
+	sqlite3_bind_int64(s, 2, (int64_t)id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*refs = sqlite3_column_int64(s, 0);
+		*parent = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	db_finish(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	pthread_mutex_lock(&st->lock);
+	struct dobj *o = cache_find(st, id);
+	if (o)
+		set_refs(o, *refs);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+int store_ref(struct store *st, uint64_t id, int delta)
+{
+	while (id && delta) {
+		int64_t refs;
+		uint64_t parent;
+		int r = add_refs(st, id, delta, &refs, &parent);
+		if (r < 0)
+			return r;
+		if (refs < 0) {
+			vlog_error("store", "object %" PRIu64 " refs went negative", id);
+			return -EIO;
+		}
+		if (refs == 1)
+			trim_unreachable(st, id);
+		if (refs > 0)
+			return 0;
+		if ((r = delete_rows(st, id)) < 0)
+			return r;
+		pthread_mutex_lock(&st->lock);
+		queue_reap(st, id);
+		pthread_mutex_unlock(&st->lock);
+		id = parent;
+		delta = -1;
+	}
+	return 0;
+}
+
+void store_reload_refs(struct store *st)
+{
+	sqlite3_stmt *s = db_prep(st->db, "SELECT refs FROM dataobjs WHERE id = ?");
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
+			sqlite3_bind_int64(s, 1, (int64_t)o->id);
+			set_refs(o, sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0);
+			sqlite3_reset(s);
+		}
+	pthread_mutex_unlock(&st->lock);
+	db_finish(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening, closing                                                   */
+
+int store_open(struct store **out, const char *state_dir, struct db *db)
+{
+	struct store *st = calloc(1, sizeof *st);
+	if (!st)
+		return -ENOMEM;
+	size_t len = strlen(state_dir) + sizeof "/data";
+	st->dir = malloc(len);
+	st->nbuckets = 256;
+	st->buckets = calloc(st->nbuckets, sizeof *st->buckets);
+	if (!st->dir || !st->buckets) {
+		free(st->dir);
+		free(st->buckets);
+		free(st);
+		return -ENOMEM;
+	}
+	snprintf(st->dir, len, "%s/data", state_dir);
+	if (mkdir(st->dir, 0700) < 0 && errno != EEXIST) {
+		int e = -errno;
+		free(st->dir);
+		free(st->buckets);
+		free(st);
+		return e;
+	}
+	st->db = db;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->load_lock, NULL);
+	pthread_mutex_init(&st->mem_lock, NULL);
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	db_lock(st->db);
+	store_flush_all(st);
+	/* Nobody will commit the group after us. */
+	if (!st->db->in_txn)
+		db_group_commit(st->db);
+	db_unlock(st->db);
+	store_reap(st);
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct dobj *o = st->buckets[i], *next; o; o = next) {
+			next = o->hnext;
+			obj_free(o);
+		}
+	free(st->buckets);
+	free(st->reap);
+	free(st->trims);
+	mem_close_all(st);
+	free(st->dir);
+	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->load_lock);
+	free(st);
+}

@@ -1,0 +1,180 @@
+/*
+ * fs/store/store.h — the data path: data objects, their block maps, copy-on-write
+ * layering, and I/O through io_uring. Knows nothing of FUSE, inodes, names
+ * or volumes; it stores the contents of one regular file per object.
+ *
+ * On-disk design
+ * --------------
+ * A data object is a sparse host file STATE/data/XX/ID (XX = ID % 256 in two
+ * lowercase hex digits, ID in decimal) plus a block map in meta.db (table
+ * objmap). Blocks are STORE_BLOCK (4 KiB). An object may have a parent
+ * object: the object is then a copy-on-write layer over it, exactly like a
+ * qcow2 overlay. Per block the map holds two bits:
+ *   has  = the block is defined in this layer (data or an explicit zero);
+ *   data = the block holds data in this layer's host file.
+ * has && !data is a whiteout: reads return zeros and the parent is hidden.
+ * !has means "look in the parent", unless the block index is >= trunc_blk
+ * (the object was truncated below it), in which case it reads as zeros.
+ * The logical view of block b is the first layer from the top with has(b),
+ * stopping with zeros at a layer where b >= trunc_blk or at the bottom.
+ *
+ * Sharing is by reference count (dataobjs.refs = inode rows that point at
+ * the object + child objects layered on it). An object with refs == 1 is
+ * private to its only holder and is written in place. A snapshot or clone
+ * copies inode rows and increments refs, which costs no data copying; the
+ * next write through an inode whose object has refs > 1 first calls
+ * store_cow(), which puts a fresh empty child layer on top (the inode's
+ * reference moves to the child; the parent's refs stay the same because the
+ * child now references it). Objects with refs > 1 are never modified.
+ *
+ * Maps live in memory while an object is loaded (sparse two-level bitmap,
+ * 512-block leaves) and are written to objmap (one row per leaf: has and
+ * data blobs of 64 bytes each) by store_flush(). A newly defined block is
+ * always written whole (zero-filled or copied up from the parent), so stale
+ * host bytes left by a crash before a flush can never become visible.
+ *
+ * Locking: the caller serialises access per object: it holds its inode's
+ * lock exclusively around store_write/punch/allocate/truncate/cow and at
+ * least shared around store_read/seek/blocks and store_overwrite (which
+ * changes no map, so overwrites run concurrently). Objects with refs > 1 are
+ * read-only and may be read concurrently through several inodes. The
+ * object cache has its own internal mutex. Functions that take `struct db`
+ * access follow the comment on each: "db locked" means the caller holds
+ * db_lock(); otherwise the function takes it itself if it needs it.
+ */
+#ifndef VOLFS_FS_STORE_H
+#define VOLFS_FS_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "meta/db.h"
+
+#define STORE_BLOCK 4096u
+/* Writes and allocations must end at or below this offset (16 TiB, the
+ * ext4 limit for one host file); beyond it they fail with -EFBIG. Reads,
+ * punches and truncates accept any offset. */
+#define STORE_MAX_SIZE (1ull << 44)
+
+struct store;
+struct dobj;
+
+/* Open the data directory STATE/data (created if missing). */
+int store_open(struct store **out, const char *state_dir, struct db *db);
+/* Flush every dirty loaded object (takes db lock) and free everything. */
+void store_close(struct store *st);
+
+/* Create a new object row (refs = 1, parent's refs += 1 if parent != 0).
+ * The host file is created lazily on first write. db locked. */
+int store_create(struct store *st, uint64_t parent, uint64_t *id_out);
+
+/* The same for an object whose contents are held in RAM only (a memfd
+ * owned by the store, never a file under STATE/data), for trees that must
+ * not reach the disk. Such objects live until reaped or until the daemon
+ * exits; their rows in meta.db hold only the block map. db locked. */
+int store_create_memory(struct store *st, uint64_t *id_out);
+int store_is_memory(struct store *st, uint64_t id);
+/* How many objects are held in RAM now (for tests and describe). */
+size_t store_memory_objects(struct store *st);
+
+/* Load (or find in the cache) object id with its whole parent chain and pin
+ * it. Returns NULL with errno set on failure. Takes db lock if it must load. */
+struct dobj *store_get(struct store *st, uint64_t id);
+/* Unpin. An unpinned object may be dropped from memory after being flushed;
+ * takes db lock itself if it must flush, so the caller must not hold it. */
+void store_put(struct store *st, struct dobj *o);
+
+uint64_t store_id(const struct dobj *o);
+int store_is_shared(const struct dobj *o); /* refs > 1: must cow before writing */
+
+/* If *o is shared, replace it by a new private child layer (created in the
+ * db, pinned, with the old pin moved to it) and return 1; 0 if it was already
+ * private; negative errno on failure. The caller records the new id in its
+ * inode. Takes db lock itself. */
+int store_cow(struct store *st, struct dobj **o);
+
+/* Reference counting on object rows (db locked, inside the caller's
+ * transaction). When refs reaches 0 the row and its map are deleted, the
+ * parent is unreferenced in turn, and the host file is queued for unlink by
+ * store_reap() once the caller has committed. */
+int store_ref(struct store *st, uint64_t id, int delta);
+/* Unlink the host files of objects whose rows were deleted by committed
+ * transactions. Call after db_commit, without the db lock. While a group
+ * transaction is open (meta/db.h) the files stay queued, since a crash would
+ * bring their rows back: they go at the first call after db_group_commit. */
+void store_reap(struct store *st);
+/* After bulk SQL changes to dataobjs.refs (snapshot of a whole tree), reread
+ * refs of every loaded object. db locked. */
+void store_reload_refs(struct store *st);
+
+/* Number of blocks in [off, off+len) that do not hold data in the logical
+ * view, i.e. how many blocks a write of that range would add. */
+uint64_t store_absent_blocks(struct dobj *o, uint64_t off, uint64_t len);
+/* Number of blocks holding data in the logical view (for st_blocks and
+ * volume accounting). */
+uint64_t store_data_blocks(struct dobj *o);
+
+/* Read exactly len bytes of the logical view at off (holes read as zeros).
+ * Returns len or a negative errno. The caller clamps to the file size. */
+ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off);
+/* Same into an iovec (for zero-copy replies). */
+ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off);
+
+/* Write len bytes at off into a private object. *delta gets the change in
+ * data blocks (>= 0). Returns len or a negative errno (nothing in the map
+ * changes on error). */
+ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta);
+
+/* Overwrite len bytes at off where every block of the range already holds
+ * data in this (private) object's own layer: no map change, so callers may
+ * run it concurrently with each other and with reads while the map is kept
+ * from changing. -EAGAIN if the range does not qualify (use store_write). */
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off);
+
+/* Make [off, off+len) read as zeros and free whole blocks (host hole
+ * punch); partial blocks at the edges are zeroed in place (copied up first
+ * when they live in a parent). *delta <= 0. */
+int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);
+/* Reserve blocks in [off, off+len) (host fallocate); holes become data
+ * blocks that read as zeros. *delta >= 0. */
+int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);
+/* Drop everything at or beyond newsize (the file shrank to newsize): whole
+ * blocks are freed, the tail of the last partial block is zeroed, and the
+ * parent is hidden from newsize on. *delta <= 0. */
+int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta);
+
+/* SEEK_DATA / SEEK_HOLE in the logical view, for a file of size `size`.
+ * Returns the offset or -ENXIO as lseek(2) does. */
+int64_t store_seek(struct dobj *o, uint64_t off, int whence, uint64_t size);
+
+/* fdatasync the host file of this object (io_uring). */
+int store_sync(struct dobj *o);
+/* Write this object's dirty map leaves and trunc_blk to the db. db locked. */
+int store_flush(struct store *st, struct dobj *o);
+/* Flush every dirty loaded object. db locked. */
+int store_flush_all(struct store *st);
+
+/* Data blocks that dropping one inode reference to object id would free:
+ * all of its own data if that is its last reference (and, in turn, its
+ * parent's gain); if its only other holder is one child layer, the blocks
+ * that child shadows (they become unreachable and are trimmed). db locked. */
+uint64_t store_release_gain(struct store *st, uint64_t id);
+
+/* Data blocks held in object id's own layer (its host file), and its parent
+ * id (0 if none). db locked. */
+uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);
+
+/* Remove host files that have no object row (left by a crash before the
+ * rows committed). Returns how many. db locked. */
+int store_sweep_orphans(struct store *st);
+
+/* Host-file path of an object (for --check and tests). */
+void store_path(struct store *st, uint64_t id, char *buf, size_t len);
+
+/* Consistency check: every dataobjs row's refs equals inode references +
+ * children; host files without rows and rows with unreadable files are
+ * reported through report(). Returns the number of problems. db locked. */
+int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * fs/store/store_int.h — shared internals of the data-object store: the object and
+ * store structures and the few functions that cross between its three files.
+ * Only fs/store/store.c, fs/store/io.c and fs/store/trim.c include it; everything
+ * else uses fs/store/store.h.
+ *
+ *   fs/store/store.c       objects' life: rows, loading, cache, flushing, refs, cow
+ *   fs/store/io.c    the data path of a loaded object: view, read, write, ...
+ *   fs/store/trim.c  unreachable blocks, reaping, orphan sweep, check
+ *   fs/store/memfd.c   objects held in RAM (memfds instead of host files)
+ *
+ * Locks, outermost first: load_lock (one loader at a time, so an object is
+ * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
+ * refs, reap queue) -> o->maplock (growth/shrink of an object's map and its
+ * trunc_blk/map_cut, against a concurrent flusher). The bits themselves are
+ * changed by the single writer the caller guarantees, read by flushers with
+ * relaxed atomics (see fs/store/bmap.h).
+ */
+#ifndef VOLFS_FS_STORE_INT_H
+#define VOLFS_FS_STORE_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/store/bmap.h"
+#include "fs/store/store.h"
+#include "meta/db.h"
+
+#define BS ((uint64_t)STORE_BLOCK)
+#define MAX_BLOCKS (STORE_MAX_SIZE / STORE_BLOCK)
+#define NO_TRUNC UINT64_MAX
+#define LEAF_BLOCKS ((uint64_t)BMAP_LEAF_BITS)
+/* A parent chain longer than this means a cycle in a corrupt db. */
+#define MAX_CHAIN 65536
+
+struct dobj {
+	struct store *st;
+	uint64_t id;
+	uint64_t parent_id;
+	struct dobj *parent; /* pinned by this object */
+	int64_t refs;        /* mirror of dataobjs.refs (atomic) */
+	uint64_t trunc_blk;  /* NO_TRUNC if never truncated (NULL in the db) */
+	int trunc_dirty;
+	uint64_t map_cut;    /* objmap rows with leaf >= map_cut must go; BMAP_NONE */
+	struct bmap map;
+	pthread_mutex_t maplock;
+	int fd;              /* -1 until the host file exists */
+	int pins;
+	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
+	struct dobj *hnext;
+	struct dobj *lru_prev, *lru_next;
+};
+
+/* Blocks [b, b+n) of object id, cleared from its map by a trim. */
+struct trim_run {
+	uint64_t id, b, n;
+};
+
+/* An object held in RAM: its memfd (fs/store/memfd.c). */
+struct memobj {
+	uint64_t id;
+	int fd;
+};
+
+struct store {
+	char *dir; /* STATE/data */
+	struct db *db;
+	pthread_mutex_t lock;
+	pthread_mutex_t load_lock;
+	struct dobj **buckets;
+	size_t nbuckets, count;
+	struct dobj *lru_head, *lru_tail;
+	size_t nlru;
+	uint64_t *reap;
+	size_t nreap, capreap;
+	struct trim_run *trims; /* host ranges to punch once trims commit */
+	size_t ntrims, captrims;
+	pthread_mutex_t mem_lock; /* innermost: guards mem */
+	struct memobj *mem;
+	size_t nmem, capmem;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                      */
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+static inline int64_t refs_of(const struct dobj *o)
+{
+	return __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
+}
+
+static inline void set_refs(struct dobj *o, int64_t r)
+{
+	__atomic_store_n(&o->refs, r, __ATOMIC_RELAXED);
+}
+
+/* Bits of word `wi` of leaf `li` that lie below o's trunc_blk. */
+static inline uint64_t below_trunc_mask(const struct dobj *o, uint64_t li, unsigned wi)
+{
+	uint64_t base = li * LEAF_BLOCKS + wi * 64u;
+	if (o->trunc_blk >= base + 64)
+		return ~0ull;
+	if (o->trunc_blk <= base)
+		return 0;
+	return (1ull << (o->trunc_blk - base)) - 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/store.c                                              */
+
+/* Open object id's host file (O_RDWR, or O_RDONLY on a read-only state
+ * directory); with create, make it and its XX directory if missing. */
+int open_host(struct store *st, uint64_t id, int create);
+/* Whether object id has a dataobjs row. db locked. */
+int row_exists(struct db *db, uint64_t id);
+/* Write o's pending trunc_blk, map cut and dirty leaves. db locked, o's
+ * maplock held. */
+int flush_locked(struct db *db, struct dobj *o);
+/* A fresh unloaded, unlinked object (no parent, empty map, no host file). */
+struct dobj *obj_new(struct store *st, uint64_t id);
+/* Close and free an object that is in no cache list. */
+void obj_free(struct dobj *o);
+/* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
+ * -ENOMEM. db locked. */
+int read_row(struct db *db, struct dobj *o);
+/* The cached object id, or NULL. st->lock held. */
+struct dobj *cache_find(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/trim.c                                         */
+
+/* Called by store_ref when id's refs fall to 1: if its only holder is a
+ * child layer, trim the blocks that child shadows. db locked. */
+void trim_unreachable(struct store *st, uint64_t id);
+/* Queue id's host file for unlinking by store_reap. st->lock held. */
+void queue_reap(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/memfd.c                                          */
+
+/* Give object id a fresh memfd as its host file. */
+int mem_register(struct store *st, uint64_t id);
+/* Close id's memfd, if it has one (its memory goes with the last dup). */
+void mem_forget(struct store *st, uint64_t id);
+/* A new descriptor of id's memfd, or -ENOENT if id is not in RAM. */
+int mem_open(struct store *st, uint64_t id);
+void mem_close_all(struct store *st);
+
+#endif

@@ -1,0 +1,674 @@
+/*
+ * fs/vfs/dir.c — names: lookup, readdir, creating and removing names (mknod,
+ * mkdir, symlink, link, unlink, rmdir) and rename, inside trees (the
+ * virtual directories around them are fs/vfs/virtual_dirs.c's). Each change is one
+ * transaction on the dentries and inodes tables, with the cached inodes
+ * updated to match after it commits.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* EROFS for snapshots and the virtual directories, ESTALE for deleted
+ * volumes, 0 where names may change. */
+int tree_writable(struct vfs *v, uint64_t ino)
+{
+	if (VFS_IS_ALIAS(ino) || VFS_TREE_OF(ino) == 0 || v->readonly)
+		return -EROFS;
+	struct vtree *t = tree_of(v, ino);
+	if (!t || t->dead)
+		return -ESTALE;
+	return t->readonly ? -EROFS : 0;
+}
+
+void entry_of(struct vnode *n, struct vfs_entry *e)
+{
+	e->ino = n->ino;
+	vnode_stat(n, &e->st);
+	e->attr_timeout = TREE_ATTR_TIMEOUT;
+	e->entry_timeout = TREE_ENTRY_TIMEOUT;
+}
+
+/* Hand an inode to the kernel: one more lookup reference. */
+int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e)
+{
+	vnode_add_lookup(v, n);
+	entry_of(n, e);
+	vnode_put(v, n);
+	return 0;
+}
+
+static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT ino FROM dentries WHERE tree=? AND parent=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*local = (uint64_t)sqlite3_column_int64(st, 0);
+	db_finish(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
+}
+
+/* Numbers under a read-only alias are alias numbers too. */
+void alias_entry(struct vfs_entry *e)
+{
+	e->ino |= VFS_ALIAS_BIT;
+	e->st.st_ino = (ino_t)e->ino;
+	e->attr_timeout = e->entry_timeout = ALIAS_TIMEOUT;
+}
+
+/* Tree inodes change only through the kernel; the fixed virtual
+ * directories (/, /pv, /pvc, /pods, /snapshots, /local-path) never change. With
+ * default_permissions the kernel checks every directory on a path, so a
+ * timeout of 0 on / alone would cost a GETATTR per path walk. */
+double vfs_attr_timeout(uint64_t ino)
+{
+	if (VFS_IS_ALIAS(ino))
+		return ALIAS_TIMEOUT;
+	return VFS_TREE_OF(ino) || ino <= VINO_LOCAL_PATH ? TREE_ATTR_TIMEOUT : 0;
+}
+
+int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	if (strlen(name) > 255)
+		return -ENAMETOOLONG;
+	if (VFS_IS_ALIAS(parent)) {
+		int r = vfs_lookup(v, VFS_REAL_INO(parent), name, e);
+		if (r == 0)
+			alias_entry(e);
+		else /* a negative name too: it may appear through the volume */
+			e->entry_timeout = ALIAS_TIMEOUT;
+		return r;
+	}
+	if (VFS_TREE_OF(parent) == 0)
+		return virt_lookup(v, parent, name, e);
+	uint64_t local;
+	int err;
+	db_lock(v->db);
+	struct vtree *t = tree_of(v, parent);
+	if (!t || t->dead) {
+		db_unlock(v->db);
+		return -ESTALE;
+	}
+	err = dentry_find(v, parent, name, &local);
+	struct vnode *n = err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), &err);
+	db_unlock(v->db);
+	if (!n) {
+		/* Names in a tree appear only through the kernel (create,
+		 * mkdir, link, rename), which drops the negative entry. */
+		if (err == -ENOENT)
+			e->entry_timeout = TREE_NEGATIVE_TIMEOUT;
+		return err;
+	}
+	return reply_entry(v, n, e);
+}
+
+static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(tree, parent, name, ino) VALUES(?,?,?,?)");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)local);
+	return db_step_done(v->db, st);
+}
+
+static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
+{
+	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE tree=? AND parent=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	return db_step_done(v->db, st);
+}
+
+static int dentry_set_ino(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE dentries SET ino=? WHERE tree=? AND parent=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)local);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_TREE_OF(parent));
+	sqlite3_bind_int64(st, 3, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	return db_step_done(v->db, st);
+}
+
+static int dentry_move(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+                       const char *newname)
+{
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE dentries SET parent=?, name=? "
+	                                  "WHERE tree=? AND parent=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_LOCAL_OF(newparent));
+	sqlite3_bind_text(st, 2, newname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)VFS_TREE_OF(parent));
+	sqlite3_bind_int64(st, 4, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 5, name, -1, SQLITE_STATIC);
+	return db_step_done(v->db, st);
+}
+
+static int dir_is_empty(struct vfs *v, uint64_t dir)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM dentries WHERE tree=? AND parent=? LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(dir));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(dir));
+	int rc = sqlite3_step(st);
+	db_finish(st);
+	return rc == SQLITE_DONE;
+}
+
+/* Apply a change to a cached inode's attributes: `nlink_delta` and `touch`
+ * (ctime, plus mtime for directories whose entries changed). A link count
+ * must agree with the names in every committed group, so a change of it is
+ * written inside the caller's transaction; a change of times alone (the
+ * directory a file was created in or removed from, a renamed inode) goes to
+ * the group commit with the other dirty attributes, saving a row write per
+ * create and unlink. */
+static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int touch_mtime,
+                        int64_t now)
+{
+	pthread_mutex_lock(&n->alock);
+	n->a.nlink = (uint32_t)((int)n->a.nlink + nlink_delta);
+	n->a.ctime = now;
+	if (touch_mtime)
+		n->a.mtime = now;
+	pthread_mutex_unlock(&n->alock);
+	if (nlink_delta == 0) {
+		vnode_mark_dirty(v, n);
+		return 0;
+	}
+	return vnode_write_row_locked(v, n);
+}
+
+static int commit_or_rollback(struct vfs *v, int r)
+{
+	if (r == 0)
+		return db_commit(v->db);
+	db_rollback(v->db);
+	return r;
+}
+
+/* Undo in-memory attribute changes after a failed transaction by
+ * rereading the rows: simpler and surer than reversing each change. */
+static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct vnode *n = ns[i];
+		if (!n)
+			continue;
+		sqlite3_stmt *st = db_prep(v->db, "SELECT nlink, ctime, mtime FROM inodes WHERE tree=? AND ino=?");
+		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			pthread_mutex_lock(&n->alock);
+			n->a.nlink = sqlite3_column_int(st, 0);
+			n->a.ctime = sqlite3_column_int64(st, 1);
+			n->a.mtime = sqlite3_column_int64(st, 2);
+			pthread_mutex_unlock(&n->alock);
+		}
+		db_finish(st);
+	}
+}
+
+static int save_next_ino(struct vfs *v, struct vtree *t)
+{
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET next_ino=? WHERE id=?");
+	sqlite3_bind_int64(st, 1, (int64_t)t->next_ino);
+	sqlite3_bind_int64(st, 2, (int64_t)t->id);
+	return db_step_done(v->db, st);
+}
+
+/* Create a new inode named `name` in `parent`. Set-group-ID directories
+ * pass their group (and, to subdirectories, the bit) on, as on ext4. */
+static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
+                     const char *target, const struct vfs_ctx *c, struct vfs_entry *e,
+                     struct vnode **out)
+{
+	if (strlen(name) > 255)
+		return -ENAMETOOLONG;
+	int r = tree_writable(v, parent);
+	if (r < 0)
+		return r;
+	int err;
+	struct vnode *dir = vnode_get(v, parent, &err);
+	if (!dir)
+		return err;
+	int64_t now = vfs_now_ns();
+	struct vattr pa;
+	vnode_attr(dir, &pa);
+	struct vattr a = {.mode = mode, .uid = c->uid, .gid = c->gid, .nlink = S_ISDIR(mode) ? 2 : 1,
+	                  .rdev = rdev, .atime = now, .mtime = now, .ctime = now, .btime = now};
+	if (pa.mode & S_ISGID) {
+		a.gid = pa.gid;
+		if (S_ISDIR(mode))
+			a.mode |= S_ISGID;
+	}
+	if (target)
+		a.size = strlen(target);
+
+	db_lock(v->db);
+	struct vtree *t = dir->tree;
+	uint64_t local = t->next_ino;
+	r = pa.nlink == 0 ? -ENOENT : db_begin(v->db);
+	if (r == 0) {
+		t->next_ino++;
+		r = save_next_ino(v, t);
+		if (r == 0)
+			r = vnode_insert_row(v, t, local, &a, target);
+		if (r == 0)
+			r = dentry_insert(v, parent, name, local);
+		if (r == 0)
+			r = inode_change(v, dir, S_ISDIR(mode) ? 1 : 0, 1, now);
+		r = commit_or_rollback(v, r);
+		if (r < 0) {
+			t->next_ino = local;
+			reload_attrs(v, &dir, 1);
+		}
+	}
+	struct vnode *n = r == 0 ? vnode_get_new(v, t, local, &a, &r) : NULL;
+	db_unlock(v->db);
+	vnode_put(v, dir);
+	if (!n)
+		return r;
+	if (out) {
+		vnode_add_lookup(v, n);
+		entry_of(n, e);
+		*out = n; /* caller keeps the in-flight reference */
+		return 0;
+	}
+	return reply_entry(v, n, e);
+}
+
+int vfs_mknod(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
+              const struct vfs_ctx *c, struct vfs_entry *e)
+{
+	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
+		return -EINVAL;
+	return make_node(v, parent, name, mode, rdev, NULL, c, e, NULL);
+}
+
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+              const struct vfs_ctx *c, struct vfs_entry *e)
+{
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_mkdir(v, name, e);
+	return make_node(v, parent, name, S_IFDIR | (mode & 07777), 0, NULL, c, e, NULL);
+}
+
+int vfs_symlink(struct vfs *v, uint64_t parent, const char *name, const char *target,
+                const struct vfs_ctx *c, struct vfs_entry *e)
+{
+	if (strlen(target) >= 4096)
+		return -ENAMETOOLONG;
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_symlink(v, name, target, e);
+	return make_node(v, parent, name, S_IFLNK | 0777, 0, target, c, e, NULL);
+}
+
+int vnode_create_file(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+                      const struct vfs_ctx *c, struct vfs_entry *e, struct vnode **out);
+int vnode_create_file(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+                      const struct vfs_ctx *c, struct vfs_entry *e, struct vnode **out)
+{
+	return make_node(v, parent, name, S_IFREG | (mode & 07777), 0, NULL, c, e, out);
+}
+
+int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newname,
+             struct vfs_entry *e)
+{
+	if (strlen(newname) > 255)
+		return -ENAMETOOLONG;
+	int r = tree_writable(v, newparent);
+	if (r < 0)
+		return r;
+	if (VFS_TREE_OF(ino) != VFS_TREE_OF(newparent))
+		return -EXDEV;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return err;
+	struct vnode *dir = vnode_get(v, newparent, &err);
+	if (!dir) {
+		vnode_put(v, n);
+		return err;
+	}
+	if (S_ISDIR(n->a.mode)) {
+		vnode_put(v, dir);
+		vnode_put(v, n);
+		return -EPERM;
+	}
+	int64_t now = vfs_now_ns();
+	db_lock(v->db);
+	r = n->a.nlink == 0 ? -ENOENT : db_begin(v->db);
+	if (r == 0) {
+		r = dentry_insert(v, newparent, newname, VFS_LOCAL_OF(ino));
+		if (r == 0)
+			r = inode_change(v, n, 1, 0, now);
+		if (r == 0)
+			r = inode_change(v, dir, 0, 1, now);
+		r = commit_or_rollback(v, r);
+		if (r < 0) {
+			struct vnode *both[] = {n, dir};
+			reload_attrs(v, both, 2);
+		}
+	}
+	db_unlock(v->db);
+	vnode_put(v, dir);
+	if (r < 0) {
+		vnode_put(v, n);
+		return r;
+	}
+	return reply_entry(v, n, e);
+}
+
+/* Remove a name; the inode itself goes when its last link and last
+ * reference are gone (vnode_evict). */
+static int remove_name(struct vfs *v, uint64_t parent, const char *name, int want_dir)
+{
+	int r = tree_writable(v, parent);
+	if (r < 0)
+		return r;
+	int err;
+	struct vnode *dir = vnode_get(v, parent, &err);
+	if (!dir)
+		return err;
+	uint64_t local;
+	struct vnode *n = NULL;
+	int64_t now = vfs_now_ns();
+	db_lock(v->db);
+	r = dentry_find(v, parent, name, &local);
+	if (r == 0)
+		n = vnode_get_locked(v, VFS_INO(dir->tree->id, local), &r);
+	if (n) {
+		int isdir = S_ISDIR(n->a.mode);
+		if (want_dir && !isdir)
+			r = -ENOTDIR;
+		else if (!want_dir && isdir)
+			r = -EISDIR;
+		else if (isdir && !dir_is_empty(v, n->ino))
+			r = -ENOTEMPTY;
+		else
+			r = db_begin(v->db);
+		if (r == 0) {
+			r = dentry_delete(v, parent, name);
+			if (r == 0)
+				r = inode_change(v, n, isdir ? -(int)n->a.nlink : -1, 0, now);
+			if (r == 0)
+				r = inode_change(v, dir, isdir ? -1 : 0, 1, now);
+			r = commit_or_rollback(v, r);
+			if (r < 0) {
+				struct vnode *both[] = {n, dir};
+				reload_attrs(v, both, 2);
+			}
+		}
+	}
+	db_unlock(v->db);
+	vnode_put(v, n);
+	vnode_put(v, dir);
+	return r;
+}
+
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name)
+{
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_unlink(v, name);
+	return remove_name(v, parent, name, 0);
+}
+
+int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name)
+{
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_rmdir(v, name);
+	return remove_name(v, parent, name, 1);
+}
+
+struct rename_op {
+	struct vnode *sdir, *ddir, *src, *dst;
+	int64_t now;
+};
+
+static int rename_exchange(struct vfs *v, struct rename_op *o, uint64_t parent, const char *name,
+                           uint64_t newparent, const char *newname)
+{
+	int sdir_is = S_ISDIR(o->src->a.mode), ddir_is = S_ISDIR(o->dst->a.mode);
+	int r = dentry_set_ino(v, parent, name, VFS_LOCAL_OF(o->dst->ino));
+	if (r == 0)
+		r = dentry_set_ino(v, newparent, newname, VFS_LOCAL_OF(o->src->ino));
+	int moved = o->sdir != o->ddir ? sdir_is - ddir_is : 0;
+	if (r == 0)
+		r = inode_change(v, o->src, 0, 0, o->now);
+	if (r == 0)
+		r = inode_change(v, o->dst, 0, 0, o->now);
+	if (r == 0)
+		r = inode_change(v, o->sdir, -moved, 1, o->now);
+	if (r == 0 && o->ddir != o->sdir)
+		r = inode_change(v, o->ddir, moved, 1, o->now);
+	return r;
+}
+
+static int rename_replace(struct vfs *v, struct rename_op *o, uint64_t parent, const char *name,
+                          uint64_t newparent, const char *newname)
+{
+	int sisdir = S_ISDIR(o->src->a.mode);
+	int r = 0;
+	if (o->dst) {
+		int disdir = S_ISDIR(o->dst->a.mode);
+		if (sisdir && !disdir)
+			return -ENOTDIR;
+		if (!sisdir && disdir)
+			return -EISDIR;
+		if (disdir && !dir_is_empty(v, o->dst->ino))
+			return -ENOTEMPTY;
+		r = dentry_delete(v, newparent, newname);
+		if (r == 0)
+			r = inode_change(v, o->dst, disdir ? -(int)o->dst->a.nlink : -1, 0, o->now);
+		if (r == 0 && disdir)
+			r = inode_change(v, o->ddir, -1, 0, o->now);
+	}
+	if (r == 0)
+		r = dentry_move(v, parent, name, newparent, newname);
+	if (r == 0)
+		r = inode_change(v, o->src, 0, 0, o->now);
+	int moved = (sisdir && o->sdir != o->ddir) ? 1 : 0;
+	if (r == 0)
+		r = inode_change(v, o->sdir, -moved, 1, o->now);
+	if (r == 0 && o->ddir != o->sdir)
+		r = inode_change(v, o->ddir, moved, 1, o->now);
+	return r;
+}
+
+static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, const char *name,
+                         uint64_t newparent, const char *newname, unsigned flags)
+{
+	uint64_t sl, dl;
+	int r = dentry_find(v, parent, name, &sl);
+	if (r < 0)
+		return r;
+	o->src = vnode_get_locked(v, VFS_INO(o->sdir->tree->id, sl), &r);
+	if (!o->src)
+		return r;
+	r = dentry_find(v, newparent, newname, &dl);
+	if (r == 0) {
+		o->dst = vnode_get_locked(v, VFS_INO(o->sdir->tree->id, dl), &r);
+		if (!o->dst)
+			return r;
+	} else if (r != -ENOENT) {
+		return r;
+	}
+	if ((flags & RENAME_NOREPLACE) && o->dst)
+		return -EEXIST;
+	if ((flags & RENAME_EXCHANGE) && !o->dst)
+		return -ENOENT;
+	if (o->dst == o->src)
+		return 0; /* two names of one inode: POSIX says do nothing */
+	r = db_begin(v->db);
+	if (r < 0)
+		return r;
+	r = (flags & RENAME_EXCHANGE) ? rename_exchange(v, o, parent, name, newparent, newname)
+	                              : rename_replace(v, o, parent, name, newparent, newname);
+	r = commit_or_rollback(v, r);
+	if (r < 0) {
+		struct vnode *all[] = {o->src, o->dst, o->sdir, o->ddir};
+		reload_attrs(v, all, 4);
+	}
+	return r;
+}
+
+int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+               const char *newname, unsigned flags)
+{
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if (strlen(newname) > 255)
+		return -ENAMETOOLONG;
+	if (parent == VINO_LOCAL_PATH && !v->readonly)
+		return lp_rename(v, name, newparent, newname, flags);
+	int r = tree_writable(v, parent);
+	if (r == 0)
+		r = tree_writable(v, newparent);
+	if (r < 0)
+		return r;
+	if (VFS_TREE_OF(parent) != VFS_TREE_OF(newparent))
+		return -EXDEV;
+	struct rename_op o = {.now = vfs_now_ns()};
+	int err;
+	o.sdir = vnode_get(v, parent, &err);
+	if (!o.sdir)
+		return err;
+	o.ddir = vnode_get(v, newparent, &err);
+	if (!o.ddir) {
+		vnode_put(v, o.sdir);
+		return err;
+	}
+	db_lock(v->db);
+	r = rename_locked(v, &o, parent, name, newparent, newname, flags);
+	db_unlock(v->db);
+	vnode_put(v, o.dst);
+	vnode_put(v, o.src);
+	vnode_put(v, o.ddir);
+	vnode_put(v, o.sdir);
+	return r;
+}
+
+int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
+{
+	ino = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(ino) == 0)
+		return virt_readlink(v, ino, buf, len);
+	db_lock(v->db);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT target FROM inodes WHERE tree=? AND ino=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	int r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+		if (!p) {
+			r = -EINVAL;
+		} else {
+			size_t c = (size_t)n < len - 1 ? (size_t)n : len - 1;
+			memcpy(buf, p, c);
+			buf[c] = 0;
+			r = 0;
+		}
+	}
+	db_finish(st);
+	db_unlock(v->db);
+	return r;
+}
+
+int vfs_opendir(struct vfs *v, uint64_t ino)
+{
+	ino = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(ino) == 0)
+		return virt_is_dir(v, ino) ? 0 : -ENOTDIR;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return err;
+	int r = S_ISDIR(n->a.mode) ? 0 : -ENOTDIR;
+	vnode_put(v, n);
+	return r;
+}
+
+int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
+                         int64_t next)
+{
+	struct stat st = {.st_ino = ino, .st_mode = mode};
+	return fill(arg, name, &st, next);
+}
+
+struct alias_fill {
+	vfs_fill_fn fill;
+	void *arg;
+};
+
+static int fill_alias(void *arg, const char *name, const struct stat *st, int64_t next)
+{
+	struct alias_fill *a = arg;
+	struct stat s = *st;
+	s.st_ino |= VFS_ALIAS_BIT;
+	return a->fill(a->arg, name, &s, next);
+}
+
+int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg)
+{
+	if (VFS_IS_ALIAS(ino)) {
+		struct alias_fill a = {fill, arg};
+		return vfs_readdir(v, VFS_REAL_INO(ino), off, fill_alias, &a);
+	}
+	if (off < 1 && fill_dir_type(fill, arg, ".", ino, S_IFDIR, 1))
+		return 0;
+	if (off < 2 && fill_dir_type(fill, arg, "..", ino, S_IFDIR, 2))
+		return 0;
+	if (VFS_TREE_OF(ino) == 0)
+		return virt_readdir(v, ino, off, fill, arg);
+	int64_t after = off > 2 ? off - 2 : 0;
+	for (;;) {
+		/* A batch per db lock hold, so a huge directory does not stall
+		 * every other metadata operation while the kernel copies. */
+		struct {
+			int64_t id;
+			uint64_t ino;
+			int mode;
+			char name[256];
+		} batch[64];
+		int count = 0;
+		db_lock(v->db);
+		sqlite3_stmt *st = db_prep(v->db, "SELECT d.id, d.ino, d.name, i.mode FROM dentries d "
+		                                  "JOIN inodes i ON i.tree=d.tree AND i.ino=d.ino "
+		                                  "WHERE d.tree=? AND d.parent=? AND d.id>? "
+		                                  "ORDER BY d.id LIMIT 64");
+		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+		sqlite3_bind_int64(st, 3, after);
+		while (sqlite3_step(st) == SQLITE_ROW && count < 64) {
+			batch[count].id = sqlite3_column_int64(st, 0);
+			batch[count].ino = VFS_INO(VFS_TREE_OF(ino), (uint64_t)sqlite3_column_int64(st, 1));
+			snprintf(batch[count].name, sizeof batch[count].name, "%s",
+			         (const char *)sqlite3_column_text(st, 2));
+			batch[count].mode = sqlite3_column_int(st, 3);
+			count++;
+		}
+		db_finish(st);
+		db_unlock(v->db);
+		for (int i = 0; i < count; i++)
+			if (fill_dir_type(fill, arg, batch[i].name, batch[i].ino, batch[i].mode & S_IFMT,
+			                  batch[i].id + 2))
+				return 0;
+		if (count < 64)
+			return 0;
+		after = batch[count - 1].id;
+	}
+}

@@ -1,0 +1,532 @@
+/*
+ * fs/vfs/inode.c — the in-memory inode table: loading inode rows from meta.db,
+ * the kernel's lookup counts and open handles that keep an inode in memory
+ * (modelled on libfuse's passthrough_ll), the dirty list that batches
+ * attribute writes into one transaction (group commit), and the deletion of
+ * unlinked inodes once nothing refers to them.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct vnode **bucket(struct vfs *v, uint64_t ino)
+{
+	uint64_t h = ino * 0x9E3779B97F4A7C15ULL;
+	return &v->itab[(h >> 32) & (ITAB_BUCKETS - 1)];
+}
+
+static struct vnode *itab_find(struct vfs *v, uint64_t ino)
+{
+	for (struct vnode *n = *bucket(v, ino); n; n = n->hnext)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static void itab_remove(struct vfs *v, struct vnode *n)
+{
+	for (struct vnode **p = bucket(v, n->ino); *p; p = &(*p)->hnext)
+		if (*p == n) {
+			*p = n->hnext;
+			return;
+		}
+}
+
+static int load_row(struct vfs *v, uint64_t tree, uint64_t local, struct vattr *a)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT mode, uid, gid, nlink, size, blocks, rdev, "
+	                                  "atime, mtime, ctime, btime, obj FROM inodes "
+	                                  "WHERE tree = ? AND ino = ?");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		a->mode = sqlite3_column_int(st, 0);
+		a->uid = sqlite3_column_int64(st, 1);
+		a->gid = sqlite3_column_int64(st, 2);
+		a->nlink = sqlite3_column_int(st, 3);
+		a->size = sqlite3_column_int64(st, 4);
+		a->blocks = sqlite3_column_int64(st, 5);
+		a->rdev = sqlite3_column_int64(st, 6);
+		a->atime = sqlite3_column_int64(st, 7);
+		a->mtime = sqlite3_column_int64(st, 8);
+		a->ctime = sqlite3_column_int64(st, 9);
+		a->btime = sqlite3_column_int64(st, 10);
+		a->obj = sqlite3_column_int64(st, 11);
+	}
+	db_finish(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
+}
+
+static struct vnode *vnode_new(uint64_t ino, struct vtree *t, const struct vattr *a)
+{
+	struct vnode *n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	n->ino = ino;
+	n->tree = t;
+	n->a = *a;
+	pthread_rwlock_init(&n->lock, NULL);
+	pthread_mutex_init(&n->alock, NULL);
+	return n;
+}
+
+static void vnode_free(struct vfs *v, struct vnode *n)
+{
+	if (n->obj)
+		store_put(v->store, n->obj);
+	pthread_rwlock_destroy(&n->lock);
+	pthread_mutex_destroy(&n->alock);
+	free(n);
+}
+
+struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
+{
+	pthread_mutex_lock(&v->itab_lock);
+	struct vnode *n = itab_find(v, ino);
+	if (n) {
+		n->ref++;
+		pthread_mutex_unlock(&v->itab_lock);
+		return n;
+	}
+	pthread_mutex_unlock(&v->itab_lock);
+
+	struct vtree *t = tree_of(v, ino);
+	if (!t || t->dead) {
+		*err = -ESTALE;
+		return NULL;
+	}
+	struct vattr a;
+	int r = load_row(v, t->id, VFS_LOCAL_OF(ino), &a);
+	if (r < 0) {
+		*err = r;
+		return NULL;
+	}
+	n = vnode_new(ino, t, &a);
+	if (!n) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* Loading happens under the db lock, and eviction flushes and unhashes
+	 * under it too, so nobody can have inserted this inode meanwhile. */
+	pthread_mutex_lock(&v->itab_lock);
+	n->ref = 1;
+	n->hnext = *bucket(v, ino);
+	*bucket(v, ino) = n;
+	pthread_mutex_unlock(&v->itab_lock);
+	return n;
+}
+
+/* db locked, right after the caller inserted the row: the cached inode is
+ * made from the attributes just written instead of reading them back. */
+struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
+                            const struct vattr *a, int *err)
+{
+	uint64_t ino = VFS_INO(t->id, local);
+	struct vnode *n = vnode_new(ino, t, a);
+	if (!n) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	n->xattrs = XATTRS_NONE;
+	pthread_mutex_lock(&v->itab_lock);
+	n->ref = 1;
+	n->hnext = *bucket(v, ino);
+	*bucket(v, ino) = n;
+	pthread_mutex_unlock(&v->itab_lock);
+	return n;
+}
+
+struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
+{
+	pthread_mutex_lock(&v->itab_lock);
+	struct vnode *n = itab_find(v, ino);
+	if (n)
+		n->ref++;
+	pthread_mutex_unlock(&v->itab_lock);
+	if (n)
+		return n;
+	db_lock(v->db);
+	n = vnode_get_locked(v, ino, err);
+	db_unlock(v->db);
+	return n;
+}
+
+void vnode_add_lookup(struct vfs *v, struct vnode *n)
+{
+	pthread_mutex_lock(&v->itab_lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&v->itab_lock);
+}
+
+static int evictable(const struct vnode *n)
+{
+	return n->ref == 0 && n->nlookup == 0 && n->nopen == 0;
+}
+
+/* Last reference gone: write the attributes back, delete the inode if it
+ * was unlinked, then unhash it — all under the db lock so a concurrent
+ * vnode_get_locked() either finds it in the table or reads the final row. */
+static void vnode_evict(struct vfs *v, struct vnode *n)
+{
+	int deleted = 0;
+	db_lock(v->db);
+	pthread_mutex_lock(&v->itab_lock);
+	if (!evictable(n)) { /* somebody grabbed it meanwhile */
+		pthread_mutex_unlock(&v->itab_lock);
+		db_unlock(v->db);
+		return;
+	}
+	pthread_mutex_unlock(&v->itab_lock); /* not on the dirty list: that pins */
+
+	if (!n->tree->dead) {
+		if (n->a.nlink == 0) {
+			if (db_begin(v->db) == 0) {
+				vnode_row_delete(v, n->tree->id, VFS_LOCAL_OF(n->ino), n->a.obj);
+				deleted = db_commit(v->db) == 0;
+			}
+			if (deleted)
+				tree_account(n->tree, -(int64_t)n->a.blocks);
+		} else {
+			if (n->obj)
+				store_flush(v->store, n->obj);
+			if (n->dirty)
+				vnode_write_row_locked(v, n);
+		}
+	}
+	pthread_mutex_lock(&v->itab_lock);
+	itab_remove(v, n);
+	pthread_mutex_unlock(&v->itab_lock);
+	db_unlock(v->db);
+	vnode_free(v, n);
+	(void)deleted; /* its data file goes at the next vfs_flush_all */
+}
+
+void vnode_put(struct vfs *v, struct vnode *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&v->itab_lock);
+	n->ref--;
+	int ev = evictable(n);
+	pthread_mutex_unlock(&v->itab_lock);
+	if (ev)
+		vnode_evict(v, n);
+}
+
+void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
+{
+	ino = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(ino) == 0)
+		return;
+	pthread_mutex_lock(&v->itab_lock);
+	struct vnode *n = itab_find(v, ino);
+	if (!n) {
+		pthread_mutex_unlock(&v->itab_lock);
+		return;
+	}
+	n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+	n->ref++;
+	pthread_mutex_unlock(&v->itab_lock);
+	vnode_put(v, n);
+}
+
+void vnode_mark_dirty(struct vfs *v, struct vnode *n)
+{
+	pthread_mutex_lock(&n->alock);
+	n->dirty = 1;
+	pthread_mutex_unlock(&n->alock);
+	pthread_mutex_lock(&v->itab_lock);
+	if (!n->on_dirty) {
+		n->on_dirty = 1;
+		n->ref++; /* the dirty list pins the inode until it is written */
+		n->dnext = v->dirty;
+		v->dirty = n;
+	}
+	pthread_mutex_unlock(&v->itab_lock);
+}
+
+void vnode_attr(struct vnode *n, struct vattr *out)
+{
+	pthread_mutex_lock(&n->alock);
+	*out = n->a;
+	pthread_mutex_unlock(&n->alock);
+}
+
+void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = S_ISDIR(a->mode) ? 4096 : (off_t)a->size;
+	st->st_blocks = S_ISDIR(a->mode) ? 8 : (blkcnt_t)(a->blocks * (STORE_BLOCK / 512));
+	st->st_blksize = PREFERRED_IO_SIZE;
+	st->st_atim.tv_sec = a->atime / 1000000000;
+	st->st_atim.tv_nsec = a->atime % 1000000000;
+	st->st_mtim.tv_sec = a->mtime / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime % 1000000000;
+	st->st_ctim.tv_sec = a->ctime / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime % 1000000000;
+}
+
+void vnode_stat(struct vnode *n, struct stat *st)
+{
+	struct vattr a;
+	vnode_attr(n, &a);
+	vattr_to_stat(n->ino, &a, st);
+}
+
+int vnode_write_row_locked(struct vfs *v, struct vnode *n)
+{
+	struct vattr a;
+	pthread_mutex_lock(&n->alock);
+	a = n->a;
+	n->dirty = 0;
+	pthread_mutex_unlock(&n->alock);
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET mode=?, uid=?, gid=?, nlink=?, size=?, "
+	                                  "blocks=?, rdev=?, atime=?, mtime=?, ctime=?, obj=? "
+	                                  "WHERE tree=? AND ino=?");
+	sqlite3_bind_int(st, 1, a.mode);
+	sqlite3_bind_int64(st, 2, a.uid);
+	sqlite3_bind_int64(st, 3, a.gid);
+	sqlite3_bind_int(st, 4, a.nlink);
+	sqlite3_bind_int64(st, 5, (int64_t)a.size);
+	sqlite3_bind_int64(st, 6, (int64_t)a.blocks);
+	sqlite3_bind_int64(st, 7, (int64_t)a.rdev);
+	sqlite3_bind_int64(st, 8, a.atime);
+	sqlite3_bind_int64(st, 9, a.mtime);
+	sqlite3_bind_int64(st, 10, a.ctime);
+	if (a.obj)
+		sqlite3_bind_int64(st, 11, (int64_t)a.obj);
+	else
+		sqlite3_bind_null(st, 11);
+	sqlite3_bind_int64(st, 12, (int64_t)n->tree->id);
+	sqlite3_bind_int64(st, 13, (int64_t)VFS_LOCAL_OF(n->ino));
+	int r = db_step_done(v->db, st);
+	if (r < 0) {
+		pthread_mutex_lock(&n->alock);
+		n->dirty = 1;
+		pthread_mutex_unlock(&n->alock);
+	}
+	return r;
+}
+
+int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
+                     const char *target)
+{
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, "
+	                                  "size, blocks, rdev, atime, mtime, ctime, btime, obj, target) "
+	                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)");
+	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int(st, 6, a->nlink);
+	sqlite3_bind_int64(st, 7, (int64_t)a->size);
+	sqlite3_bind_int64(st, 8, 0);
+	sqlite3_bind_int64(st, 9, (int64_t)a->rdev);
+	sqlite3_bind_int64(st, 10, a->atime);
+	sqlite3_bind_int64(st, 11, a->mtime);
+	sqlite3_bind_int64(st, 12, a->ctime);
+	sqlite3_bind_int64(st, 13, a->btime);
+	if (target)
+		sqlite3_bind_blob(st, 14, target, (int)strlen(target), SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 14);
+	return db_step_done(v->db, st);
+}
+
+int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
+{
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE tree=? AND ino=?",
+		"DELETE FROM xattrs WHERE tree=? AND ino=?",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = db_prep(v->db, sql[i]);
+		sqlite3_bind_int64(st, 1, (int64_t)tree);
+		sqlite3_bind_int64(st, 2, (int64_t)local);
+		int r = db_step_done(v->db, st);
+		if (r < 0)
+			return r;
+	}
+	return obj ? store_ref(v->store, obj, -1) : 0;
+}
+
+/* Data objects are created lazily: an empty file has none, so a million
+ * empty files cost no object rows. */
+int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
+{
+	if (n->obj)
+		return 0;
+	uint64_t id = n->a.obj;
+	if (!id) {
+		if (!create)
+			return 0;
+		db_lock(v->db);
+		int r = db_begin(v->db);
+		if (r == 0)
+			r = n->tree->memory ? store_create_memory(v->store, &id)
+			                    : store_create(v->store, 0, &id);
+		if (r == 0) {
+			pthread_mutex_lock(&n->alock);
+			n->a.obj = id;
+			pthread_mutex_unlock(&n->alock);
+			r = vnode_write_row_locked(v, n);
+		}
+		if (r == 0)
+			r = db_commit(v->db);
+		else
+			db_rollback(v->db);
+		db_unlock(v->db);
+		if (r < 0) {
+			pthread_mutex_lock(&n->alock);
+			n->a.obj = 0;
+			pthread_mutex_unlock(&n->alock);
+			return r;
+		}
+	}
+	n->obj = store_get(v->store, id);
+	return n->obj ? 0 : -(errno ? errno : EIO);
+}
+
+int vnode_flush(struct vfs *v, struct vnode *n)
+{
+	int r = 0;
+	pthread_rwlock_rdlock(&n->lock);
+	db_lock(v->db);
+	if (!n->tree->dead) {
+		r = db_begin(v->db);
+		if (r == 0 && n->obj)
+			r = store_flush(v->store, n->obj);
+		if (r == 0 && n->dirty)
+			r = vnode_write_row_locked(v, n);
+		if (r == 0)
+			r = db_commit(v->db);
+		else
+			db_rollback(v->db);
+	}
+	db_unlock(v->db);
+	pthread_rwlock_unlock(&n->lock);
+	return r;
+}
+
+/* Take the dirty inodes (optionally only of one tree) off the dirty list
+ * into an array. Each keeps the pin the list held. The batch cannot be
+ * chained through dnext: a writer may put an inode back on the list (and
+ * rewrite dnext) while the batch is being written. */
+static struct vnode **take_dirty(struct vfs *v, uint64_t only_tree, size_t *count)
+{
+	pthread_mutex_lock(&v->itab_lock);
+	size_t n = 0, cap = 64;
+	struct vnode **batch = malloc(cap * sizeof *batch);
+	struct vnode **link = &v->dirty;
+	while (batch && *link) {
+		struct vnode *x = *link;
+		if (only_tree && x->tree->id != only_tree) {
+			link = &x->dnext;
+			continue;
+		}
+		if (n == cap) {
+			struct vnode **bigger = realloc(batch, 2 * cap * sizeof *batch);
+			if (!bigger)
+				break;
+			batch = bigger;
+			cap *= 2;
+		}
+		*link = x->dnext;
+		x->on_dirty = 0;
+		batch[n++] = x;
+	}
+	pthread_mutex_unlock(&v->itab_lock);
+	*count = n;
+	return batch;
+}
+
+/* Group commit: every dirty inode (optionally only of one tree) in one
+ * transaction. Each inode's contents lock is held while its map is written,
+ * so no writer changes a map under store_flush. */
+int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
+{
+	size_t count;
+	struct vnode **batch = take_dirty(v, only_tree, &count);
+	if (!batch)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t i = 0; i < count; i++)
+		pthread_rwlock_rdlock(&batch[i]->lock);
+	db_lock(v->db);
+	if (count && db_begin(v->db) == 0) {
+		for (size_t i = 0; i < count && r == 0; i++) {
+			struct vnode *n = batch[i];
+			if (n->tree->dead)
+				continue;
+			if (n->obj)
+				r = store_flush(v->store, n->obj);
+			if (r == 0 && n->dirty)
+				r = vnode_write_row_locked(v, n);
+		}
+		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	}
+	db_unlock(v->db);
+	for (size_t i = 0; i < count; i++) {
+		struct vnode *n = batch[i];
+		pthread_rwlock_unlock(&n->lock);
+		if (r < 0 && !n->tree->dead)
+			vnode_mark_dirty(v, n);
+		vnode_put(v, n);
+	}
+	free(batch);
+	return r;
+}
+
+void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
+{
+	struct vnode **held = NULL;
+	size_t count = 0, cap = 0;
+	pthread_mutex_lock(&v->itab_lock);
+	for (size_t i = 0; i < ITAB_BUCKETS; i++)
+		for (struct vnode *x = v->itab[i]; x; x = x->hnext) {
+			if (x->tree->id != tree_id || !x->tree->dead)
+				continue;
+			if (count == cap) {
+				size_t bigger = cap ? cap * 2 : 16;
+				struct vnode **h = realloc(held, bigger * sizeof *h);
+				if (!h)
+					goto out;
+				held = h;
+				cap = bigger;
+			}
+			x->ref++;
+			held[count++] = x;
+		}
+out:
+	pthread_mutex_unlock(&v->itab_lock);
+	for (size_t i = 0; i < count; i++) {
+		struct vnode *x = held[i];
+		pthread_rwlock_wrlock(&x->lock);
+		struct dobj *o = x->obj;
+		x->obj = NULL;
+		pthread_rwlock_unlock(&x->lock);
+		if (o)
+			store_put(v->store, o);
+		vnode_put(v, x);
+	}
+	free(held);
+}
+
+/* A deleted tree's inodes may still be known to the kernel; they stay in
+ * memory (operations on them fail with ESTALE) until forgotten. */
+void vnode_drop_tree(struct vfs *v, struct vtree *t)
+{
+	(void)v;
+	atomic_store(&t->dead, 1);
+}

@@ -1,0 +1,192 @@
+/*
+ * fs/vfs/state.c — the namespace layer as a whole: opening a state directory
+ * (meta.db, the data store, the trees), the orphan sweep after a crash,
+ * group commit of dirty inodes, shutdown, and the consistency check of the
+ * namespace tables.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Files unlinked while open are kept (nlink 0) until closed; after a crash
+ * nobody holds them any more. */
+static int sweep_orphans(struct vfs *v)
+{
+	int r = db_begin(v->db);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT tree, ino, obj FROM inodes WHERE nlink=0");
+	struct orphan {
+		uint64_t tree, ino, obj;
+	} *list = NULL;
+	size_t count = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct orphan *bigger = realloc(list, cap * sizeof *list);
+			if (!bigger)
+				break;
+			list = bigger;
+		}
+		list[count].tree = (uint64_t)sqlite3_column_int64(st, 0);
+		list[count].ino = (uint64_t)sqlite3_column_int64(st, 1);
+		list[count].obj = (uint64_t)sqlite3_column_int64(st, 2);
+		count++;
+	}
+	db_finish(st);
+	for (size_t i = 0; r == 0 && i < count; i++)
+		r = vnode_row_delete(v, list[i].tree, list[i].ino, list[i].obj);
+	free(list);
+	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+}
+
+int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen)
+{
+	struct vfs *v = calloc(1, sizeof *v);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v->state_dir = strdup(state_dir);
+	v->readonly = readonly;
+	v->mount_time = vfs_now_ns();
+	pthread_mutex_init(&v->itab_lock, NULL);
+	pthread_mutex_init(&v->trees_lock, NULL);
+	pthread_mutex_init(&v->lp_lock, NULL);
+	v->itab = calloc(ITAB_BUCKETS, sizeof *v->itab);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/meta.db", state_dir);
+	if (!v->itab || db_open(&v->db, path, err, errlen) < 0) {
+		vfs_close(v);
+		return -1;
+	}
+	if (store_open(&v->store, state_dir, v->db) < 0) {
+		snprintf(err, errlen, "cannot open the data store in %s/data: %s", state_dir,
+		         strerror(errno));
+		vfs_close(v);
+		return -1;
+	}
+	db_lock(v->db);
+	int r = readonly ? 0 : sweep_orphans(v);
+	if (r == 0 && !readonly)
+		store_sweep_orphans(v->store);
+	if (r == 0 && !readonly)
+		r = tree_empty_memory_trees(v);
+	if (r == 0)
+		r = tree_load_all(v);
+	db_unlock(v->db);
+	if (r == 0)
+		store_reap(v->store); /* the swept orphans' files */
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load volumes from %s: %s", path, strerror(-r));
+		vfs_close(v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The group commit point: dirty inodes and maps, then the group
+ * transaction, then the data files of objects that commit deleted. */
+int vfs_flush_all(struct vfs *v)
+{
+	int r = vnodes_flush_dirty(v, 0);
+	db_lock(v->db);
+	int c = db_group_commit(v->db);
+	db_unlock(v->db);
+	store_reap(v->store);
+	return r < 0 ? r : c;
+}
+
+void vfs_close(struct vfs *v)
+{
+	if (!v)
+		return;
+	if (v->db && v->store)
+		vfs_flush_all(v);
+	if (v->itab) {
+		/* The kernel is gone; drop what it still referenced. */
+		for (size_t i = 0; i < ITAB_BUCKETS; i++)
+			while (v->itab[i]) {
+				struct vnode *n = v->itab[i];
+				pthread_mutex_lock(&v->itab_lock);
+				n->nlookup = 0;
+				n->nopen = 0;
+				n->ref = 1; /* ours alone: nothing else runs now */
+				pthread_mutex_unlock(&v->itab_lock);
+				vnode_put(v, n);
+			}
+		free(v->itab);
+	}
+	if (v->store)
+		store_close(v->store);
+	if (v->db)
+		db_close(v->db);
+	tree_free_all(v);
+	for (size_t i = 0; i < v->n_nsdirs; i++)
+		free(v->nsdirs[i]);
+	free(v->nsdirs);
+	lp_free(v);
+	pthread_mutex_destroy(&v->lp_lock);
+	pthread_mutex_destroy(&v->itab_lock);
+	pthread_mutex_destroy(&v->trees_lock);
+	free(v->state_dir);
+	free(v);
+}
+
+void vfs_set_notify(struct vfs *v, const struct vfs_notify *n) { v->notify = *n; }
+void vfs_set_names(struct vfs *v, const struct vfs_names *n) { v->names = *n; }
+void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p) { v->lp = *p; }
+struct db *vfs_db(struct vfs *v) { return v->db; }
+struct store *vfs_store(struct vfs *v) { return v->store; }
+
+static int report_rows(struct vfs *v, const char *sql, const char *fmt,
+                       void (*report)(void *, const char *), void *arg)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	int problems = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char msg[512];
+		snprintf(msg, sizeof msg, fmt, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		         sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+		report(arg, msg);
+		problems++;
+	}
+	db_finish(st);
+	return problems;
+}
+
+/* db locked. Every name points at an inode; every link count matches its
+ * names (directories: 2 + subdirectories); every tree has a root. */
+int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg)
+{
+	int p = 0;
+	p += report_rows(v, "SELECT d.tree, d.ino, d.parent, 0 FROM dentries d LEFT JOIN inodes i "
+	                    "ON i.tree=d.tree AND i.ino=d.ino WHERE i.ino IS NULL",
+	                 "tree %lld: a name points at missing inode %lld (in directory %lld)%.0lld",
+	                 report, arg);
+	p += report_rows(v, "SELECT i.tree, i.ino, i.nlink, (SELECT count(*) FROM dentries d "
+	                    "WHERE d.tree=i.tree AND d.ino=i.ino) c FROM inodes i "
+	                    "WHERE (i.mode & 61440) != 16384 AND i.nlink != c",
+	                 "tree %lld: inode %lld has link count %lld but %lld names", report, arg);
+	p += report_rows(v, "SELECT i.tree, i.ino, i.nlink, 2 + (SELECT count(*) FROM dentries d "
+	                    "JOIN inodes c ON c.tree=d.tree AND c.ino=d.ino WHERE d.tree=i.tree AND "
+	                    "d.parent=i.ino AND (c.mode & 61440) = 16384) c FROM inodes i "
+	                    "WHERE (i.mode & 61440) = 16384 AND i.nlink != c",
+	                 "tree %lld: directory %lld has link count %lld, expected %lld", report, arg);
+	p += report_rows(v, "SELECT t.id, 0, 0, 0 FROM trees t LEFT JOIN inodes i ON i.tree=t.id "
+	                    "AND i.ino=1 WHERE i.ino IS NULL",
+	                 "tree %lld has no root directory%.0lld%.0lld%.0lld", report, arg);
+	p += store_check(v->store, report, arg);
+	return p;
+}
+
+void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name)
+{
+	if (v->notify.inval_entry)
+		v->notify.inval_entry(v->notify.arg, parent, name);
+}

@@ -1,0 +1,385 @@
+/*
+ * fs/vfs/tree.c — trees (one per volume or snapshot) as the daemon serves them:
+ * their rows, capacity accounting in 4 KiB blocks, the write gate that a
+ * freeze closes for a consistent snapshot, and statfs per volume.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+struct vtree *tree_of(struct vfs *v, uint64_t ino)
+{
+	return vfs_tree_get(v, VFS_TREE_OF(ino));
+}
+
+struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
+{
+	if (id == 0)
+		return NULL;
+	pthread_mutex_lock(&v->trees_lock);
+	struct vtree *t = v->trees;
+	while (t && t->id != id)
+		t = t->next;
+	pthread_mutex_unlock(&v->trees_lock);
+	return t;
+}
+
+static uint64_t capacity_blocks(struct vtree *t)
+{
+	/* Rounded up: a volume holds at least its capacity in whole blocks. */
+	return (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
+}
+
+/* Lock-free reservation: concurrent writers to different files of one
+ * volume must never overshoot the capacity together. */
+int tree_reserve(struct vtree *t, uint64_t blocks)
+{
+	if (blocks == 0)
+		return 0;
+	int64_t cur = atomic_load(&t->used_blocks);
+	for (;;) {
+		if ((uint64_t)cur + blocks > capacity_blocks(t))
+			return -ENOSPC;
+		if (atomic_compare_exchange_weak(&t->used_blocks, &cur, cur + (int64_t)blocks))
+			return 0;
+	}
+}
+
+void tree_unreserve(struct vtree *t, uint64_t blocks)
+{
+	atomic_fetch_sub(&t->used_blocks, (int64_t)blocks);
+}
+
+void tree_account(struct vtree *t, int64_t delta)
+{
+	atomic_fetch_add(&t->used_blocks, delta);
+}
+
+/* Data may not take the host's last few percent (1 MiB to 256 MiB): that
+ * room is kept for meta.db, so a full disk fails writes with ENOSPC while
+ * metadata commits still succeed. */
+int host_space_ok(struct vfs *v, uint64_t blocks)
+{
+	struct statvfs sv;
+	if (blocks == 0 || statvfs(v->state_dir, &sv) < 0)
+		return 0;
+	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	uint64_t reserve = total / 50;
+	if (reserve < (1u << 20))
+		reserve = 1u << 20;
+	if (reserve > (256u << 20))
+		reserve = 256u << 20;
+	return avail >= reserve && (avail - reserve) / STORE_BLOCK >= blocks ? 0 : -ENOSPC;
+}
+
+uint64_t vfs_tree_used_bytes(struct vtree *t)
+{
+	int64_t b = atomic_load(&t->used_blocks);
+	return b > 0 ? (uint64_t)b * STORE_BLOCK : 0;
+}
+
+uint64_t vfs_tree_capacity(struct vtree *t) { return atomic_load(&t->capacity); }
+
+static int64_t tree_used_from_rows(struct vfs *v, uint64_t id)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0) FROM inodes WHERE tree=?");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int64_t used = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	return used;
+}
+
+static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, uint64_t next_ino)
+{
+	struct vtree *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->id = id;
+	snprintf(t->kind, sizeof t->kind, "%s", kind);
+	atomic_store(&t->capacity, capacity);
+	t->next_ino = next_ino;
+	t->readonly = strcmp(kind, "snapshot") == 0;
+	t->memory = strcmp(kind, VFS_KIND_MEMORY) == 0;
+	pthread_rwlock_init(&t->gate, NULL);
+	return t;
+}
+
+static void tree_link(struct vfs *v, struct vtree *t)
+{
+	pthread_mutex_lock(&v->trees_lock);
+	t->next = v->trees;
+	v->trees = t;
+	pthread_mutex_unlock(&v->trees_lock);
+}
+
+/* db locked. Used space is recomputed from the inode rows, which are
+ * written in the same transactions as the block maps they summarise. */
+int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
+                    int readonly)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino FROM trees WHERE id=?");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	uint64_t next = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	if (!next)
+		return -ENOENT;
+	struct vtree *t = tree_new(id, kind, capacity, next);
+	if (!t)
+		return -ENOMEM;
+	t->readonly = t->readonly || readonly;
+	atomic_store(&t->used_blocks, tree_used_from_rows(v, id));
+	tree_link(v, t);
+	return 0;
+}
+
+/* The struct stays allocated (marked dead) until shutdown: inodes the
+ * kernel still holds point at it. */
+void vfs_tree_detach(struct vfs *v, uint64_t id)
+{
+	struct vtree *t = vfs_tree_get(v, id);
+	if (t)
+		vnode_drop_tree(v, t);
+}
+
+int tree_load_all(struct vfs *v)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT id, kind, capacity FROM trees");
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+		r = vfs_tree_attach(v, (uint64_t)sqlite3_column_int64(st, 0),
+		                    (const char *)sqlite3_column_text(st, 1),
+		                    (uint64_t)sqlite3_column_int64(st, 2), v->readonly);
+	db_finish(st);
+	return r;
+}
+
+/* Drop the data-object references of every inode of tree id, then run
+ * each statement of sql (one parameter: the tree id) until one fails.
+ * db locked, inside the caller's transaction. */
+static int tree_drop_rows(struct vfs *v, uint64_t id, const char *const *sql, size_t n)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
+	db_finish(st);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		st = db_prep(v->db, sql[i]);
+		sqlite3_bind_int64(st, 1, (int64_t)id);
+		r = db_step_done(v->db, st);
+	}
+	return r;
+}
+
+/* A memory tree's contents were in the memfds of the daemon that ran
+ * before: after a restart (or a crash) the tree is there again, empty,
+ * as a tmpfs is after a reboot. Its root keeps its owner and mode. db
+ * locked, before the trees are attached. */
+static int empty_tree_rows(struct vfs *v, uint64_t id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE tree=? AND ino<>1", "DELETE FROM dentries WHERE tree=?",
+		"DELETE FROM xattrs WHERE tree=?",
+		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE tree=? AND ino=1",
+	};
+	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
+}
+
+int tree_empty_memory_trees(struct vfs *v)
+{
+	uint64_t ids[256];
+	size_t n = 0;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT t.id FROM trees t WHERE t.kind=? AND "
+	                                  "(EXISTS (SELECT 1 FROM inodes i WHERE i.tree=t.id AND i.ino<>1) "
+	                                  "OR EXISTS (SELECT 1 FROM xattrs x WHERE x.tree=t.id))");
+	sqlite3_bind_text(st, 1, VFS_KIND_MEMORY, -1, SQLITE_STATIC);
+	while (n < sizeof ids / sizeof ids[0] && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+	db_finish(st);
+	if (!n)
+		return 0;
+	int r = db_begin(v->db);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = empty_tree_rows(v, ids[i]);
+	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	/* More than a batch: go again (each pass empties what it found). */
+	return r == 0 && n == sizeof ids / sizeof ids[0] ? tree_empty_memory_trees(v) : r;
+}
+
+void tree_free_all(struct vfs *v)
+{
+	while (v->trees) {
+		struct vtree *t = v->trees;
+		v->trees = t->next;
+		pthread_rwlock_destroy(&t->gate);
+		free(t);
+	}
+}
+
+int vfs_tree_set_capacity(struct vfs *v, uint64_t id, uint64_t capacity)
+{
+	struct vtree *t = vfs_tree_get(v, id);
+	if (!t)
+		return -ENOENT;
+	if (vfs_tree_used_bytes(t) > capacity)
+		return -EBUSY;
+	atomic_store(&t->capacity, capacity);
+	return 0;
+}
+
+int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
+                         uint64_t *tree_id)
+{
+	int64_t now = vfs_now_ns();
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
+	                                  "VALUES(?, ?, 2, ?, ?)");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	if (origin)
+		sqlite3_bind_int64(st, 3, (int64_t)origin);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, now / 1000000000);
+	int r = db_step_done(v->db, st);
+	if (r < 0)
+		return r;
+	*tree_id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
+	struct vattr root = {.mode = S_IFDIR | 0777, .nlink = 2, .atime = now, .mtime = now,
+	                     .ctime = now, .btime = now};
+	struct vtree tmp = {.id = *tree_id};
+	return vnode_insert_row(v, &tmp, 1, &root, NULL);
+}
+
+int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE tree=?", "DELETE FROM dentries WHERE tree=?",
+		"DELETE FROM xattrs WHERE tree=?", "DELETE FROM trees WHERE id=?",
+	};
+	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
+}
+
+int vfs_tree_freeze(struct vfs *v, uint64_t id)
+{
+	struct vtree *t = vfs_tree_get(v, id);
+	if (!t)
+		return -ENOENT;
+	pthread_rwlock_wrlock(&t->gate);
+	int r = vnodes_flush_dirty(v, id);
+	if (r < 0)
+		pthread_rwlock_unlock(&t->gate);
+	return r;
+}
+
+void vfs_tree_thaw(struct vfs *v, uint64_t id)
+{
+	struct vtree *t = vfs_tree_get(v, id);
+	if (t)
+		pthread_rwlock_unlock(&t->gate);
+}
+
+static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
+{
+	db_lock(v->db);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*) FROM inodes WHERE tree=?");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	uint64_t n = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	db_unlock(v->db);
+	return n;
+}
+
+/* A volume reports its own size; free space is also bounded by the host
+ * disk, so df never promises room the state directory does not have. */
+int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
+{
+	int alias = VFS_IS_ALIAS(ino);
+	ino = VFS_REAL_INO(ino);
+	struct statvfs host;
+	if (statvfs(v->state_dir, &host) < 0)
+		return -errno;
+	uint64_t host_free = (uint64_t)host.f_bavail * host.f_frsize / STORE_BLOCK;
+	memset(sv, 0, sizeof *sv);
+	sv->f_bsize = STORE_BLOCK;
+	sv->f_frsize = STORE_BLOCK;
+	sv->f_namemax = 255;
+	struct vtree *t = tree_of(v, ino);
+	if (!t) {
+		sv->f_blocks = (uint64_t)host.f_blocks * host.f_frsize / STORE_BLOCK;
+		sv->f_bfree = sv->f_bavail = host_free;
+		sv->f_files = host.f_files;
+		sv->f_ffree = sv->f_favail = host.f_ffree;
+		return 0;
+	}
+	uint64_t cap = capacity_blocks(t);
+	uint64_t used = vfs_tree_used_bytes(t) / STORE_BLOCK;
+	uint64_t free_blocks = used < cap ? cap - used : 0;
+	if (free_blocks > host_free && !t->memory)
+		free_blocks = host_free;
+	sv->f_blocks = cap;
+	sv->f_bfree = sv->f_bavail = free_blocks;
+	uint64_t inodes = tree_inode_count(v, t->id);
+	sv->f_ffree = sv->f_favail = free_blocks;
+	sv->f_files = inodes + free_blocks;
+	if (t->readonly || alias)
+		sv->f_flag |= ST_RDONLY;
+	return 0;
+}
+
+/* db locked, inside the caller's transaction, with the source frozen (or
+ * read-only). A snapshot, clone or restore: the new tree gets a copy of
+ * every row under the same local inode numbers, and every data object one
+ * more reference. No file data is read or written; the cost is a few
+ * statements per file, whatever the files hold. */
+int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
+                       uint64_t *tree_id)
+{
+	int64_t now = vfs_now_ns();
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
+	                                  "SELECT ?, ?, next_ino, id, ? FROM trees WHERE id=?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	sqlite3_bind_int64(st, 3, now / 1000000000);
+	sqlite3_bind_int64(st, 4, (int64_t)src);
+	int r = db_step_done(v->db, st);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(v->db->h) != 1)
+		return -ENOENT;
+	uint64_t id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
+	static const char *const sql[] = {
+		/* open-but-unlinked files (nlink 0) are not part of the copy */
+		"INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, "
+		"ctime, btime, obj, target) SELECT ?1, ino, mode, uid, gid, nlink, size, blocks, rdev, "
+		"atime, mtime, ctime, btime, obj, target FROM inodes WHERE tree=?2 AND nlink>0",
+		"INSERT INTO dentries(tree, parent, name, ino) SELECT ?1, parent, name, ino FROM dentries "
+		"WHERE tree=?2 ORDER BY id",
+		"INSERT INTO xattrs(tree, ino, name, value) SELECT ?1, x.ino, x.name, x.value FROM xattrs x "
+		"JOIN inodes i ON i.tree=x.tree AND i.ino=x.ino WHERE x.tree=?2 AND i.nlink>0",
+		"UPDATE dataobjs SET refs = refs + 1 WHERE id IN "
+		"(SELECT obj FROM inodes WHERE tree=?1 AND obj IS NOT NULL)",
+	};
+	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+		st = db_prep(v->db, sql[i]);
+		sqlite3_bind_int64(st, 1, (int64_t)id);
+		sqlite3_bind_int64(st, 2, (int64_t)src);
+		r = db_step_done(v->db, st);
+	}
+	if (r == 0) {
+		store_reload_refs(v->store);
+		*tree_id = id;
+	}
+	return r;
+}
+
+uint64_t vfs_host_bytes(struct vfs *v)
+{
+	struct statvfs host;
+	return statvfs(v->state_dir, &host) == 0 ? (uint64_t)host.f_blocks * host.f_frsize : 0;
+}

@@ -1,0 +1,244 @@
+/*
+ * fs/vfs/vfs.h — the namespace layer: inodes, directories, links, attributes,
+ * xattrs and file contents of every tree (volume or snapshot) served under
+ * the mount point, plus the read-only virtual directories around them
+ * (/pv, /pvc, /pods, /snapshots). It knows nothing of FUSE: ll.c translates.
+ *
+ * Inode numbers: ino = tree << VFS_TREE_SHIFT | local. Tree 0 holds the
+ * virtual directories (local 1 is the mount root, so FUSE_ROOT_ID == 1);
+ * every other tree's root directory is local 1. Tree ids and local numbers
+ * are never reused, so the generation is always 0.
+ *
+ * Reference counts follow libfuse's passthrough_ll: every successful entry
+ * reply (lookup, create, mkdir, mknod, symlink, link) adds one kernel lookup;
+ * vfs_forget() drops them. An inode stays in memory while the kernel knows
+ * it, a file handle is open, or an operation is in flight.
+ */
+#ifndef VOLFS_FS_VFS_H
+#define VOLFS_FS_VFS_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "fs/store/store.h"
+#include "meta/db.h"
+
+/* A read-only alias of a tree (a pod's readOnly or ReadOnlyMany claim
+ * under MOUNT/pods): the same inodes with this bit set in their numbers.
+ * Every operation takes the real inode; lookups and listings under an
+ * alias give alias numbers, so the kernel never leaves it; every change
+ * through one fails with EROFS. Lookup counts are the real inode's (the
+ * kernel's forget of an alias number drops them). */
+#define VFS_ALIAS_BIT (1ULL << 63)
+#define VFS_IS_ALIAS(ino) (((ino) & VFS_ALIAS_BIT) != 0)
+#define VFS_REAL_INO(ino) ((ino) & ~VFS_ALIAS_BIT)
+
+#define VFS_TREE_SHIFT 40
+#define VFS_LOCAL_MASK ((1ULL << VFS_TREE_SHIFT) - 1)
+#define VFS_INO(tree, local) (((uint64_t)(tree) << VFS_TREE_SHIFT) | (local))
+#define VFS_TREE_OF(ino) ((ino) >> VFS_TREE_SHIFT)
+#define VFS_LOCAL_OF(ino) ((ino) & VFS_LOCAL_MASK)
+
+/* Virtual directories (tree 0). */
+enum { VINO_ROOT = 1, VINO_PV = 2, VINO_PVC = 3, VINO_PODS = 4, VINO_SNAPSHOTS = 5,
+       VINO_LOCAL_PATH = 6 };
+/* /snapshots/<ns>, /pvc/<ns> and /pvc/<ns>/<claim> get numbers from here
+ * on, as they are seen. */
+#define VINO_NSDIR_BASE 0x1000
+#define VINO_NSDIR_MAX 0xfffff
+
+struct vfs;
+struct vnode;
+struct vtree;
+
+struct vfs_entry {
+	uint64_t ino;
+	struct stat st;
+	double attr_timeout;
+	double entry_timeout;
+};
+
+struct vfs_ctx {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* Hooks the FUSE glue installs so the namespace layer can tell the kernel
+ * to drop cached names when the control plane changes a virtual directory. */
+struct vfs_notify {
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void *arg;
+};
+
+int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen);
+void vfs_close(struct vfs *v);
+void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
+/* Tell the kernel a name in a virtual directory went away. */
+void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
+/* ... and MOUNT/snapshots/<ns>/<name>. */
+void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name);
+struct db *vfs_db(struct vfs *v);
+struct store *vfs_store(struct vfs *v);
+
+/* Write every dirty inode and block map to meta.db (group commit point). */
+int vfs_flush_all(struct vfs *v);
+
+/* Namespace operations. Return 0 or a negative errno. On -ENOENT,
+ * vfs_lookup sets e->ino = 0 and e->entry_timeout to how long the kernel
+ * may cache the absence. */
+int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
+void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup);
+int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st);
+/* How long the kernel may cache the attributes of ino (seconds). */
+double vfs_attr_timeout(uint64_t ino);
+/* to_set uses the FUSE_SET_ATTR_* bit values (see vfs.c) */
+int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
+                const struct vfs_ctx *c, struct stat *out);
+int vfs_mknod(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
+              const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode,
+              const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_symlink(struct vfs *v, uint64_t parent, const char *name, const char *target,
+                const struct vfs_ctx *c, struct vfs_entry *e);
+int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newname,
+             struct vfs_entry *e);
+int vfs_unlink(struct vfs *v, uint64_t parent, const char *name);
+int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name);
+int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
+               const char *newname, unsigned flags);
+int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
+
+/* Directories: the callback returns nonzero when its buffer is full. The
+ * offset passed to it is the cookie that resumes after that entry. */
+typedef int (*vfs_fill_fn)(void *arg, const char *name, const struct stat *st, int64_t next);
+int vfs_opendir(struct vfs *v, uint64_t ino);
+int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
+
+/* Files. A handle pins the inode; flags are the open(2) flags. */
+struct vfile;
+int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh);
+int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, int flags,
+               const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
+ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
+ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
+int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
+int vfs_release(struct vfs *v, struct vfile *f);
+int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);
+int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence);
+int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv);
+/* The size of the host filesystem holding the state directory. */
+uint64_t vfs_host_bytes(struct vfs *v);
+
+/* Extended attributes: get/list return the size (or -ERANGE when len is
+ * nonzero and too small); len 0 asks for the size only. */
+int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val, size_t len,
+                 int flags);
+ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, size_t len);
+ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len);
+int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
+
+/* Trees (used by the volume layer). A tree of kind VFS_KIND_MEMORY keeps
+ * its files' contents in RAM only (an emptyDir with medium: Memory): it
+ * is not bounded by the host disk, and a restart finds it empty. */
+#define VFS_KIND_MEMORY "memory"
+int vfs_tree_attach(struct vfs *v, uint64_t tree_id, const char *kind, uint64_t capacity,
+                    int readonly);
+void vfs_tree_detach(struct vfs *v, uint64_t tree_id);
+/* After detaching: let go of the data objects that inodes of the tree the
+ * kernel still remembers hold, so that its files' space (a memory tree's
+ * RAM, a volume's host files) is freed now, not when the kernel forgets
+ * them. Takes the inodes' locks: call without the db lock. */
+void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id);
+struct vtree *vfs_tree_get(struct vfs *v, uint64_t tree_id);
+uint64_t vfs_tree_used_bytes(struct vtree *t);
+uint64_t vfs_tree_capacity(struct vtree *t);
+int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
+/* Rows of trees (db locked, inside the caller's transaction). create makes
+ * the tree row and its root directory (mode 0777, like local-path volumes);
+ * delete drops every row of the tree and unreferences its data objects. */
+int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
+                         uint64_t *tree_id);
+int vfs_tree_delete_rows(struct vfs *v, uint64_t tree_id);
+/* A new tree (kind "snapshot" or "volume") with the contents of src, sharing
+ * its data objects copy-on-write. Freeze src first unless it is read-only. */
+int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
+                       uint64_t *tree_id);
+
+/* Flush and write-lock the tree (no writer in flight) for a consistent copy;
+ * unlock with vfs_tree_thaw. */
+int vfs_tree_freeze(struct vfs *v, uint64_t tree_id);
+void vfs_tree_thaw(struct vfs *v, uint64_t tree_id);
+
+/* Name -> tree resolution for the virtual directories, installed by the
+ * volume layer; called with the db lock held. Objects are Kubernetes
+ * objects (kind, namespace, name) that own a tree: /pv lists kind
+ * PersistentVolume in namespace "", /snapshots/<ns>/ lists VolumeSnapshot. */
+struct vfs_names {
+	/* The tree of an object, or 0. */
+	uint64_t (*tree_of)(void *arg, const char *kind, const char *ns, const char *name);
+	/* The object with the smallest tree id above after: 0, or -ENOENT. */
+	int (*next)(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
+	            size_t len, uint64_t *tree);
+	/* The first namespace after `after` (in name order) holding objects of
+	 * kind: 0, or -ENOENT. */
+	int (*next_ns)(void *arg, const char *kind, const char *after, char *ns, size_t len);
+	/* The volume a bound claim is bound to: 0, or -ENOENT. For kind
+	 * PersistentVolumeClaim, next and next_ns list bound claims, and
+	 * next's id is a stable row number rather than a tree. */
+	int (*claim_volume)(void *arg, const char *ns, const char *claim, char *pv, size_t len);
+	/* Does the object exist (for kinds without trees: pods)? */
+	int (*exists)(void *arg, const char *kind, const char *ns, const char *name);
+	/* The index-th volume of a pod (for kind Pod, next and next_ns list
+	 * pods by row): its name, and either the tree of an emptyDir or the
+	 * volume a claim is bound to, or for a hostPath volume its resolved
+	 * absolute host path (starting with '/', unlike a volume name) in pv
+	 * (pv[0] = 0 and *tree = 0 while it is not ready), or *projected for
+	 * files served from meta.db (configMap, secret, downwardAPI,
+	 * projected). *readonly: a claim the pod may only read (readOnly:
+	 * true, or a claim whose only access mode is ReadOnlyMany), shown as a
+	 * read-only alias of the volume. 0, or -ENOENT past the last. */
+	int (*pod_volume)(void *arg, const char *ns, const char *pod, size_t index, char *name,
+	                  size_t len, uint64_t *tree, char *pv, size_t pvlen, int *projected,
+	                  int *readonly);
+	/* The spec of a projected pod volume "POD/VOLUME" (new reference: its
+	 * versions and files), or NULL. */
+	json_object *(*pod_projection)(void *arg, const char *ns, const char *name);
+	/* A hostPath PersistentVolume (no tree; /pv/<name> is a symlink): its
+	 * resolved host path, 0 or -ENOENT; and the next one after row
+	 * `after` (0, or -ENOENT). */
+	int (*pv_host_path)(void *arg, const char *name, char *path, size_t len);
+	int (*next_host_pv)(void *arg, uint64_t after, char *name, size_t len, uint64_t *row);
+	void *arg;
+};
+void vfs_set_names(struct vfs *v, const struct vfs_names *n);
+
+/* MOUNT/local-path/: the provisioning directory for rancher's
+ * local-path-provisioner (fs/vfs/localpath_dir.c serves the names, fs/control/localpath.c
+ * owns the volumes). `dir` is a directory name there. */
+struct vfs_provisioner {
+	/* Make the volume of `dir` with this capacity: 0 or a negative errno. */
+	int (*create)(void *arg, const char *dir, uint64_t capacity);
+	/* Delete the volume of `dir`; with only_if_empty, refuse (-ENOTEMPTY)
+	 * unless its root directory is empty. */
+	int (*remove)(void *arg, const char *dir, int only_if_empty);
+	/* The tree of `dir`, or 0 (db locked). */
+	uint64_t (*tree_of)(void *arg, const char *dir);
+	/* The provisioned directory with the smallest tree id above `after`:
+	 * 0, or -ENOENT (db locked). */
+	int (*next)(void *arg, uint64_t after, char *dir, size_t len, uint64_t *tree);
+	/* The directory of volume `pv` if local-path made it: 0, or -ENOENT
+	 * (db locked). */
+	int (*dir_of_pv)(void *arg, const char *pv, char *dir, size_t len);
+	void *arg;
+};
+void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p);
+
+/* Consistency check of the namespace tables (nlink, dangling names). */
+int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * fs/vfs/vfs_int.h — shared internals of the namespace layer (inode.c, tree.c,
+ * dir.c, file.c, xattr.c, vfs.c). Not for use outside fs/.
+ *
+ * Lock order (never take an earlier lock while holding a later one):
+ *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock
+ * tree->gate is taken shared by every data-changing operation and
+ * exclusively by a freeze (snapshot), so a snapshot sees no half-done write.
+ * vnode->lock guards a file's contents (shared for reads and for
+ * overwrites of blocks the file's private object already holds, which
+ * change no map; exclusive for other writes and size changes). Namespace changes (create, unlink, rename, ...)
+ * run under the db lock inside one transaction. vnode->alock guards the
+ * cached attributes; itab_lock guards the inode hash and the dirty list.
+ */
+#ifndef VOLFS_FS_VFS_INT_H
+#define VOLFS_FS_VFS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "fs/vfs/vfs.h"
+
+#define ITAB_BUCKETS (1u << 18)
+/* Every change to a live tree goes through this daemon, i.e. through the
+ * kernel, which updates or drops what it cached; what volfs changes on its
+ * own (a volume deleted or recycled gets a new tree under its /pv name) is
+ * invalidated explicitly. So the kernel may keep tree attributes, names and
+ * negative names as long as it likes, as passthrough_ll's cache=always. */
+#define TREE_ATTR_TIMEOUT 86400.0
+#define TREE_ENTRY_TIMEOUT 86400.0
+#define TREE_NEGATIVE_TIMEOUT 86400.0
+/* /pv/<volume>: invalidated whenever the name's tree changes. */
+#define VOLUME_ROOT_ENTRY_TIMEOUT 86400.0
+/* A read-only alias (VFS_ALIAS_BIT) is a second view of a tree whose
+ * changes the kernel only sees through the first: it may cache the
+ * alias's names and attributes only briefly, negative names included. */
+#define ALIAS_TIMEOUT 1.0
+#define PREFERRED_IO_SIZE 131072
+
+struct vtree {
+	uint64_t id;
+	char kind[16];
+	_Atomic uint64_t capacity; /* bytes */
+	_Atomic int64_t used_blocks;
+	uint64_t next_ino; /* db locked */
+	int readonly;
+	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
+	_Atomic int dead;
+	pthread_rwlock_t gate;
+	struct vtree *next;
+};
+
+/* The persistent attributes of an inode, as in the inodes table. */
+struct vattr {
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, blocks, rdev;
+	int64_t atime, mtime, ctime, btime; /* ns since the epoch */
+	uint64_t obj;                       /* data object id, 0 = none yet */
+};
+
+struct vnode {
+	uint64_t ino;
+	struct vtree *tree;
+	uint64_t nlookup; /* itab_lock */
+	int nopen;        /* itab_lock */
+	int ref;          /* itab_lock: operations in flight */
+	int on_dirty;     /* itab_lock: on v->dirty */
+	int dirty;        /* alock: attributes differ from the row */
+	_Atomic int xattrs; /* XATTRS_*: db lock to change */
+	pthread_rwlock_t lock;
+	pthread_mutex_t alock;
+	struct vattr a;
+	struct dobj *obj; /* lock: loaded data object, NULL until needed */
+	struct vnode *hnext, *dnext;
+};
+
+/* Whether an inode has extended attributes: the kernel asks for
+ * security.capability before every write, and most files have none. */
+enum { XATTRS_UNKNOWN = 0, XATTRS_NONE, XATTRS_SOME };
+
+struct vfile {
+	struct vnode *n; /* NULL for a projected file: its bytes are `data` */
+	int flags;
+	char *data;
+	size_t len;
+};
+
+struct vfs {
+	struct db *db;
+	struct store *store;
+	char *state_dir;
+	int readonly;
+	pthread_mutex_t itab_lock;
+	struct vnode **itab;
+	struct vnode *dirty;
+	pthread_mutex_t trees_lock;
+	struct vtree *trees;
+	struct vfs_notify notify;
+	struct vfs_names names;
+	struct vfs_provisioner lp;
+	pthread_mutex_t lp_lock;
+	struct lp_pending *lp_pending; /* lp_lock: sizes waiting for their mkdir */
+	/* /snapshots/<ns> and /pvc/<ns> directories and /pvc/<ns>/<claim>
+	 * links, by number: "s:NS", "c:NS", "l:NS/CLAIM" (trees_lock) */
+	char **nsdirs;
+	size_t n_nsdirs;
+	int64_t mount_time; /* ns: times of the virtual directories */
+};
+
+int64_t vfs_now_ns(void);
+
+/* inode.c */
+struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
+struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
+                            const struct vattr *a, int *err);          /* db locked */
+void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
+void vnode_add_lookup(struct vfs *v, struct vnode *n);
+void vnode_mark_dirty(struct vfs *v, struct vnode *n);
+void vnode_attr(struct vnode *n, struct vattr *out);
+void vnode_stat(struct vnode *n, struct stat *st);
+void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st);
+int vnode_flush(struct vfs *v, struct vnode *n); /* takes lock(shared) and db lock */
+int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
+int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
+                     const char *target);       /* db locked */
+int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exclusively if create */
+int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj); /* db locked */
+void vnode_drop_tree(struct vfs *v, struct vtree *t);
+int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
+
+/* tree.c */
+struct vtree *tree_of(struct vfs *v, uint64_t ino);
+int tree_reserve(struct vtree *t, uint64_t blocks);
+int host_space_ok(struct vfs *v, uint64_t blocks);
+void tree_unreserve(struct vtree *t, uint64_t blocks);
+void tree_account(struct vtree *t, int64_t delta);
+int tree_load_all(struct vfs *v);
+int tree_empty_memory_trees(struct vfs *v);
+void tree_free_all(struct vfs *v);
+
+/* dir.c */
+/* virt.c: the virtual directories of tree 0. Numbered names: a key of
+ * type (one letter) and text gets an inode number for the mount's life. */
+#define VIRT_KEY_MAX 4096
+uint64_t virt_numbered_ino(struct vfs *v, char type, const char *key);
+char virt_numbered_key(struct vfs *v, uint64_t ino, char *key, size_t len);
+void virt_entry(struct vfs *v, uint64_t ino, struct vfs_entry *e);
+int virt_is_dir(struct vfs *v, uint64_t ino);
+int virt_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
+int virt_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void *arg);
+int virt_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len);
+int virt_open(struct vfs *v, uint64_t ino, int flags, char **data, size_t *len);
+
+/* virt_lp.c: MOUNT/local-path/ (names of tree 0 typed 'z' and 'L'). */
+int lp_lookup(struct vfs *v, const char *name, struct vfs_entry *e);
+int lp_readdir(struct vfs *v, int64_t off, vfs_fill_fn fill, void *arg);
+int lp_link_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e);
+int lp_readlink(struct vfs *v, char type, const char *key, char *buf, size_t len);
+int lp_pv_entry(struct vfs *v, const char *pv, struct vfs_entry *e); /* -ENOENT: not local-path's */
+int lp_pv_is_link(struct vfs *v, const char *pv);                   /* db locked */
+int lp_mkdir(struct vfs *v, const char *name, struct vfs_entry *e);
+int lp_symlink(struct vfs *v, const char *name, const char *target, struct vfs_entry *e);
+int lp_unlink(struct vfs *v, const char *name);
+int lp_rmdir(struct vfs *v, const char *name);
+int lp_rename(struct vfs *v, const char *name, uint64_t newparent, const char *newname,
+              unsigned flags);
+void lp_free(struct vfs *v);
+
+/* projected.c: configMap, secret, downwardAPI and projected volumes. */
+int proj_entry(struct vfs *v, uint64_t ino, char type, const char *key, struct vfs_entry *e);
+int proj_lookup(struct vfs *v, char type, const char *key, const char *name, struct vfs_entry *e);
+int proj_readdir(struct vfs *v, char type, const char *key, int64_t off, vfs_fill_fn fill, void *arg);
+int proj_readlink(struct vfs *v, const char *key, char *buf, size_t len);
+int proj_open(struct vfs *v, const char *key, int flags, char **data, size_t *len);
+
+/* dir.c, shared with virt.c */
+void entry_of(struct vnode *n, struct vfs_entry *e);
+void alias_entry(struct vfs_entry *e); /* make e's numbers alias numbers */
+int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e);
+int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
+                  int64_t next);
+int tree_writable(struct vfs *v, uint64_t ino);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * fs/vfs/xattr.c — extended attributes of inodes in trees, stored in the xattrs
+ * table. user.*, trusted.* and security.* are kept as given; system.* (POSIX
+ * ACLs) is refused, since volfs enforces permissions through the kernel's
+ * default_permissions mode bits only.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#define XATTR_VALUE_MAX 65536
+
+static int xattr_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 255)
+		return -ERANGE;
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) && strncmp(name, "security.", 9))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int xattr_exists(struct vfs *v, uint64_t ino, const char *name)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM xattrs WHERE tree=? AND ino=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	db_finish(st);
+	return found;
+}
+
+static void touch_ctime(struct vfs *v, struct vnode *n)
+{
+	pthread_mutex_lock(&n->alock);
+	n->a.ctime = vfs_now_ns();
+	pthread_mutex_unlock(&n->alock);
+	vnode_write_row_locked(v, n);
+}
+
+int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val, size_t len,
+                 int flags)
+{
+	int r = tree_writable(v, ino);
+	if (r == 0)
+		r = xattr_name_ok(name);
+	if (r < 0)
+		return r;
+	if (len > XATTR_VALUE_MAX)
+		return -E2BIG;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return err;
+	db_lock(v->db);
+	int exists = xattr_exists(v, ino, name);
+	if ((flags & XATTR_CREATE) && exists)
+		r = -EEXIST;
+	else if ((flags & XATTR_REPLACE) && !exists)
+		r = -ENODATA;
+	else
+		r = db_begin(v->db);
+	if (r == 0) {
+		sqlite3_stmt *st = db_prep(v->db, "INSERT OR REPLACE INTO xattrs(tree, ino, name, value) "
+		                                  "VALUES(?,?,?,?)");
+		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, len ? val : "", (int)len, SQLITE_STATIC);
+		r = db_step_done(v->db, st);
+		if (r == 0)
+			touch_ctime(v, n);
+		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+		if (r == 0)
+			atomic_store(&n->xattrs, XATTRS_SOME);
+	}
+	db_unlock(v->db);
+	vnode_put(v, n);
+	return r;
+}
+
+/* db locked: does the inode have any xattr? Remembered on the inode. */
+static int has_xattrs(struct vfs *v, struct vnode *n)
+{
+	if (atomic_load(&n->xattrs) == XATTRS_UNKNOWN) {
+		sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM xattrs WHERE tree=? AND ino=? LIMIT 1");
+		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+		int rc = sqlite3_step(st);
+		db_finish(st);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			atomic_store(&n->xattrs, rc == SQLITE_ROW ? XATTRS_SOME : XATTRS_NONE);
+		else
+			return 1; /* an error: ask the table */
+	}
+	return atomic_load(&n->xattrs) != XATTRS_NONE;
+}
+
+/* The inode to answer for, db locked; or NULL with *r set when it has no
+ * xattrs, which once known takes no db lock at all. */
+static struct vnode *xattr_reader(struct vfs *v, uint64_t ino, ssize_t none, ssize_t *r)
+{
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n) {
+		*r = err;
+		return NULL;
+	}
+	if (atomic_load(&n->xattrs) == XATTRS_NONE) {
+		vnode_put(v, n);
+		*r = none;
+		return NULL;
+	}
+	db_lock(v->db);
+	if (!has_xattrs(v, n)) {
+		db_unlock(v->db);
+		vnode_put(v, n);
+		*r = none;
+		return NULL;
+	}
+	return n;
+}
+
+ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, size_t len)
+{
+	ino = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(ino) == 0)
+		return -ENODATA;
+	ssize_t none;
+	struct vnode *n = xattr_reader(v, ino, -ENODATA, &none);
+	if (!n)
+		return none;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT value FROM xattrs WHERE tree=? AND ino=? AND name=?");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	ssize_t r = -ENODATA;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r = sqlite3_column_bytes(st, 0);
+		if (len && (size_t)r > len)
+			r = -ERANGE;
+		else if (len && r > 0)
+			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)r);
+	}
+	db_finish(st);
+	db_unlock(v->db);
+	vnode_put(v, n);
+	return r;
+}
+
+ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
+{
+	ino = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(ino) == 0)
+		return 0;
+	ssize_t none;
+	struct vnode *x = xattr_reader(v, ino, 0, &none);
+	if (!x)
+		return none;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT name FROM xattrs WHERE tree=? AND ino=? ORDER BY name");
+	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	size_t total = 0;
+	ssize_t r = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0) + 1;
+		if (len && total + n > len) {
+			r = -ERANGE;
+			break;
+		}
+		if (len)
+			memcpy(buf + total, sqlite3_column_text(st, 0), n);
+		total += n;
+	}
+	db_finish(st);
+	db_unlock(v->db);
+	vnode_put(v, x);
+	return r < 0 ? r : (ssize_t)total;
+}
+
+int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
+{
+	int r = tree_writable(v, ino);
+	if (r < 0)
+		return r;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return err;
+	db_lock(v->db);
+	r = xattr_exists(v, ino, name) ? db_begin(v->db) : -ENODATA;
+	if (r == 0) {
+		sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE tree=? AND ino=? AND name=?");
+		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		r = db_step_done(v->db, st);
+		if (r == 0)
+			touch_ctime(v, n);
+		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	}
+	db_unlock(v->db);
+	vnode_put(v, n);
+	return r;
+}
