@@ -808,26 +808,30 @@ int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 /* ------------------------------------------------------------------ */
 /* Truncating                                                         */
 
-int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
+/* Whether the host step of a truncation to newsize would destroy bytes:
+ * the tail of a partial last block this layer holds, or host blocks past
+ * the new end. */
+static int host_holds_past(const struct dobj *o, uint64_t newsize)
+{
+	if (o->fd < 0)
+		return 0;
+	uint64_t nb = div_up(newsize, BS);
+	if (newsize % BS && bmap_test(&o->map, BMAP_DATA, newsize / BS))
+		return 1;
+	struct stat sb;
+	return fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > nb * BS;
+}
+
+int store_truncate_map(struct dobj *o, uint64_t newsize, int64_t *delta)
 {
 	*delta = 0;
 	int r = writable(o);
 	if (r < 0)
 		return r;
-	if (newsize >= STORE_MAX_SIZE) {
-		/* Nothing stored that far; only the parent needs hiding. */
-		newsize = STORE_MAX_SIZE;
-	}
+	/* Nothing is stored that far; only the parent needs hiding. */
+	newsize = min_u64(newsize, STORE_MAX_SIZE);
 	uint64_t nb = div_up(newsize, BS);
 	uint64_t removed = count_view(o, nb, MAX_BLOCKS);
-	if (newsize % BS && (r = zero_partial(o, newsize / BS, (unsigned)(newsize % BS), BS)) < 0)
-		return r;
-	if (o->fd >= 0) {
-		struct stat sb;
-		if (fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > nb * BS &&
-		    ftruncate(o->fd, (off_t)(nb * BS)) < 0)
-			return -errno;
-	}
 	pthread_mutex_lock(&o->maplock);
 	bmap_truncate(&o->map, nb);
 	o->map_cut = min_u64(o->map_cut, div_up(nb, LEAF_BLOCKS));
@@ -838,7 +842,29 @@ int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
 	pthread_mutex_unlock(&o->maplock);
 	nview_add(o, -(int64_t)removed);
 	*delta = -(int64_t)removed;
+	return host_holds_past(o, newsize);
+}
+
+int store_truncate_host(struct dobj *o, uint64_t newsize)
+{
+	int r = writable(o);
+	if (r < 0)
+		return r;
+	newsize = min_u64(newsize, STORE_MAX_SIZE);
+	uint64_t nb = div_up(newsize, BS);
+	if (newsize % BS && (r = zero_partial(o, newsize / BS, (unsigned)(newsize % BS), BS)) < 0)
+		return r;
+	struct stat sb;
+	if (o->fd >= 0 && fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > nb * BS &&
+	    ftruncate(o->fd, (off_t)(nb * BS)) < 0)
+		return -errno;
 	return 0;
+}
+
+int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
+{
+	int r = store_truncate_map(o, newsize, delta);
+	return r < 0 ? r : store_truncate_host(o, newsize);
 }
 
 /* ------------------------------------------------------------------ */

@@ -143,6 +143,15 @@ int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);
  * blocks are freed, the tail of the last partial block is zeroed, and the
  * parent is hidden from newsize on. *delta <= 0. */
 int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta);
+/* store_truncate in its two steps, for callers that must make the new map
+ * durable before host bytes are destroyed. store_truncate_map changes the
+ * map only (blocks past newsize leave the view; the tail of the last
+ * partial block keeps its bytes until the second step) and returns 1 when
+ * the host file holds bytes that store_truncate_host, called once the new
+ * map and size have committed, will zero or free (0 when there are none).
+ * A crash between the steps finds every byte the old map refers to. */
+int store_truncate_map(struct dobj *o, uint64_t newsize, int64_t *delta);
+int store_truncate_host(struct dobj *o, uint64_t newsize);
 
 /* SEEK_DATA / SEEK_HOLE in the logical view, for a file of size `size`.
  * Returns the offset or -ENXIO as lseek(2) does. */

@@ -145,16 +145,51 @@ static void end_change(struct vnode *n)
 	pthread_rwlock_unlock(&n->tree->gate);
 }
 
+/* Growing a file from an unaligned size makes the rest of its last block
+ * part of the file: those bytes must read as zeros, but a truncation's
+ * host step may not have zeroed them (it runs after the commit, so a crash
+ * can come between), so they are zeroed here, up to `upto`. */
+static int zero_past_eof(struct vnode *n, uint64_t upto)
+{
+	uint64_t size = n->a.size, block_end = (size | (STORE_BLOCK - 1)) + 1;
+	if (!n->obj || size % STORE_BLOCK == 0 || upto <= size)
+		return 0;
+	int64_t delta;
+	return store_punch(n->obj, size, (upto < block_end ? upto : block_end) - size, &delta);
+}
+
+/* A shrinking truncation destroys host bytes (the freed blocks, the tail
+ * of the last one) only once the new size and map have committed: a kill
+ * -9 in between must find either the old file whole or the new one (see
+ * docs/durability.md). That costs a group commit, paid only when the host
+ * file really holds bytes past the new end. */
+static void truncate_host_after_commit(struct vfs *v, struct vnode *n, uint64_t size)
+{
+	db_lock(v->db);
+	int r = vnode_flush_locked(v, n);
+	if (r == 0)
+		r = db_group_commit(v->db);
+	db_unlock(v->db);
+	/* On failure the host keeps the bytes: the map no longer refers to
+	 * them, and the next start after a crash reclaims the space. */
+	if (r == 0)
+		store_truncate_host(n->obj, size);
+}
+
 static int truncate_locked(struct vfs *v, struct vnode *n, uint64_t size)
 {
 	int64_t delta = 0;
-	if (size < n->a.size) {
-		int r = store_truncate(n->obj, size, &delta);
-		if (r < 0)
-			return r;
-		tree_account(n->tree, delta);
-	}
+	int r = 0;
+	if (size > n->a.size)
+		r = zero_past_eof(n, size);
+	else if (size < n->a.size)
+		r = store_truncate_map(n->obj, size, &delta);
+	if (r < 0)
+		return r;
+	tree_account(n->tree, delta);
 	touch_modified(v, n, size, delta);
+	if (r == 1)
+		truncate_host_after_commit(v, n, size);
 	return 0;
 }
 
@@ -420,6 +455,10 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	r = begin_change(v, n);
 	if (r < 0)
 		return r;
+	if ((r = zero_past_eof(n, off)) < 0) {
+		end_change(n);
+		return r;
+	}
 	uint64_t need = store_absent_blocks(n->obj, off, len);
 	ssize_t w = n->tree->memory ? 0 : host_space_ok(v, need);
 	if (w == 0)
@@ -486,6 +525,8 @@ static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t o
 		touch_modified(v, n, n->a.size, delta);
 		delta = 0;
 	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && (r = zero_past_eof(n, end)) < 0)
+		return r;
 	uint64_t need = store_absent_blocks(n->obj, off, len);
 	r = n->tree->memory ? 0 : host_space_ok(v, need);
 	if (r == 0)

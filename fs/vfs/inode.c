@@ -398,22 +398,27 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 	return n->obj ? 0 : -(errno ? errno : EIO);
 }
 
+int vnode_flush_locked(struct vfs *v, struct vnode *n)
+{
+	if (n->tree->dead)
+		return 0;
+	int r = db_begin(v->db);
+	if (r == 0 && n->obj)
+		r = store_flush(v->store, n->obj);
+	if (r == 0 && n->dirty)
+		r = vnode_write_row_locked(v, n);
+	if (r == 0)
+		r = db_commit(v->db);
+	else
+		db_rollback(v->db);
+	return r;
+}
+
 int vnode_flush(struct vfs *v, struct vnode *n)
 {
-	int r = 0;
 	pthread_rwlock_rdlock(&n->lock);
 	db_lock(v->db);
-	if (!n->tree->dead) {
-		r = db_begin(v->db);
-		if (r == 0 && n->obj)
-			r = store_flush(v->store, n->obj);
-		if (r == 0 && n->dirty)
-			r = vnode_write_row_locked(v, n);
-		if (r == 0)
-			r = db_commit(v->db);
-		else
-			db_rollback(v->db);
-	}
+	int r = vnode_flush_locked(v, n);
 	db_unlock(v->db);
 	pthread_rwlock_unlock(&n->lock);
 	return r;

@@ -121,6 +121,8 @@ void vnode_attr(struct vnode *n, struct vattr *out);
 void vnode_stat(struct vnode *n, struct stat *st);
 void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st);
 int vnode_flush(struct vfs *v, struct vnode *n); /* takes lock(shared) and db lock */
+/* The same with n's contents lock held (either way) and the db locked. */
+int vnode_flush_locked(struct vfs *v, struct vnode *n);
 int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target);       /* db locked */

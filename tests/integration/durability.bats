@@ -228,3 +228,133 @@ PYEOF
     assert_output ok
     check_clean
 }
+
+# ---------------------------------------------------------------------------
+# Operations that destroy host data, each followed at once by kill -9: after
+# the restart every file is exactly its old content or its new one.
+
+# crash_after CODE: run the Python statements CODE (`os` imported, `v` the
+# volume's directory), then SIGKILL the daemon from the same process the
+# moment they return, so that no group commit can come in between.
+crash_after() {
+    "$PY" - "$MNT/pv/vol" "$VOLFS_PID" "$1" <<'PYEOF'
+import os, signal, subprocess, sys
+v, pid = sys.argv[1], int(sys.argv[2])
+exec(sys.argv[3])
+os.kill(pid, signal.SIGKILL)
+PYEOF
+    volfs_kill9
+}
+
+# old_or_new FILE CANDIDATE...: FILE holds exactly one candidate's bytes
+# (a missing CANDIDATE file stands for "FILE does not exist").
+old_or_new() {
+    "$PY" - "$@" <<'PYEOF'
+import os, sys
+path = sys.argv[1]
+got = open(path, "rb").read() if os.path.exists(path) else None
+for cand in sys.argv[2:]:
+    want = open(cand, "rb").read() if os.path.exists(cand) else None
+    if got == want:
+        print("ok")
+        sys.exit(0)
+if got is None:
+    print("%s is gone" % path)
+else:
+    zeros = sum(1 for i in range(0, len(got), 4096) if not got[i:i + 4096].strip(b"\0"))
+    print("%s: %d bytes, %d of its blocks zero: neither the old nor the new content"
+          % (path, len(got), zeros))
+sys.exit(1)
+PYEOF
+}
+
+# fsynced_file NAME: 4 MiB of random bytes in $VOLFS_TMP/NAME.old and, written
+# with dd conv=fsync (which commits its size and map), in the volume.
+fsynced_file() {
+    head -c $((4 * MiB)) /dev/urandom >"$VOLFS_TMP/$1.old"
+    dd if="$VOLFS_TMP/$1.old" of="$MNT/pv/vol/$1" bs=1M conv=fsync status=none
+}
+
+@test "ftruncate of an fsynced file, then kill -9: the old file or the truncated one" {
+    pv_create vol 1Gi
+    local size
+    for size in 4096 100; do
+        fsynced_file "f$size"
+        head -c "$size" "$VOLFS_TMP/f$size.old" >"$VOLFS_TMP/f$size.new"
+        crash_after "fd = os.open(v + '/f$size', os.O_WRONLY); os.ftruncate(fd, $size)"
+        volfs_launch
+        run old_or_new "$MNT/pv/vol/f$size" "$VOLFS_TMP/f$size.old" "$VOLFS_TMP/f$size.new"
+        assert_output ok
+    done
+    check_clean
+    # Grown again, the file reads zeros past the cut.
+    truncate -s 8192 "$MNT/pv/vol/f100"
+    head -c 100 "$VOLFS_TMP/f100.old" >"$VOLFS_TMP/grown"
+    head -c 8092 /dev/zero >>"$VOLFS_TMP/grown"
+    cmp "$MNT/pv/vol/f100" "$VOLFS_TMP/grown"
+}
+
+@test "open(O_TRUNC) and a 100-byte write, then kill -9: the old file, empty or the new one" {
+    pv_create vol 1Gi
+    fsynced_file f
+    : >"$VOLFS_TMP/f.empty"
+    head -c 100 /dev/zero | tr '\0' x >"$VOLFS_TMP/f.new"
+    crash_after "fd = os.open(v + '/f', os.O_WRONLY | os.O_TRUNC); os.write(fd, b'x' * 100)"
+    volfs_launch
+    run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.empty" "$VOLFS_TMP/f.new"
+    assert_output ok
+    check_clean
+}
+
+@test "a punched hole, then kill -9: the old file or the punched one" {
+    pv_create vol 1Gi
+    fsynced_file f
+    cp "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.new"
+    fallocate -p -o 1000 -l $((MiB + 5000)) "$VOLFS_TMP/f.new"
+    crash_after "subprocess.run(['fallocate', '-p', '-o', '1000', '-l', '$((MiB + 5000))', v + '/f'], check=True)"
+    volfs_launch
+    run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.new"
+    assert_output ok
+    check_clean
+}
+
+@test "unlink and rename over an fsynced file, then kill -9: old or new names and contents" {
+    pv_create vol 1Gi
+    fsynced_file gone
+    fsynced_file f
+    fsynced_file g
+    sync "$MNT/pv/vol"
+    crash_after "os.unlink(v + '/gone'); os.rename(v + '/g', v + '/f')"
+    volfs_launch
+    run old_or_new "$MNT/pv/vol/gone" "$VOLFS_TMP/gone.old" "$VOLFS_TMP/nothing"
+    assert_output ok
+    run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.old" "$VOLFS_TMP/g.old"
+    assert_output ok
+    if cmp -s "$MNT/pv/vol/f" "$VOLFS_TMP/f.old"; then # the rename did not commit
+        cmp "$MNT/pv/vol/g" "$VOLFS_TMP/g.old"
+    else
+        [ ! -e "$MNT/pv/vol/g" ]
+    fi
+    check_clean
+}
+
+@test "a write and a truncation after a snapshot, then kill -9: the file old or new, the snapshot old" {
+    pv_create vol 1Gi
+    fsynced_file f
+    volctl snapshot pv/vol s1 >/dev/null
+    # The write copies block 1 up into a new layer; the truncation cuts it.
+    "$PY" - "$VOLFS_TMP/f" <<'PYEOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p + ".old", "rb").read())
+b[4096:8192] = b"w" * 4096
+open(p + ".written", "wb").write(b)
+open(p + ".new", "wb").write(b[:8192 + 100])
+PYEOF
+    crash_after "fd = os.open(v + '/f', os.O_WRONLY); os.pwrite(fd, b'w' * 4096, 4096); os.ftruncate(fd, 8292)"
+    volfs_launch
+    run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.written" "$VOLFS_TMP/f.new"
+    assert_output ok
+    cmp "$MNT/snapshots/default/s1/f" "$VOLFS_TMP/f.old"
+    check_clean
+}

@@ -157,7 +157,7 @@ volfs_stop() {
 # volfs_kill9: kill -9 the daemon and clear its stale mount.
 volfs_kill9() {
     [[ -n $VOLFS_PID ]] || fail "volfs_kill9: no daemon running"
-    kill -9 "$VOLFS_PID"
+    kill -9 "$VOLFS_PID" 2>/dev/null || true # it may have been killed already
     wait "$VOLFS_PID" 2>/dev/null || true
     VOLFS_PID=''
     echo "=== $(date +%T.%N) killed with SIGKILL" >>"$VOLFS_LOG"

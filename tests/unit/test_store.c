@@ -335,6 +335,41 @@ static void test_truncate_then_extend(void **state)
 	store_put(e->st, o);
 }
 
+/* The two steps of a truncation: the map step leaves every host byte in
+ * place (a crash before the new map commits must find the old file whole)
+ * and says whether the host step has anything to destroy. */
+static void test_truncate_in_two_steps(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_int_equal(write_pat(o, 0, 4 * B, 8), 4);
+	int64_t d = 1;
+	assert_int_equal(store_truncate_map(o, B + 5, &d), 1);
+	assert_int_equal(d, -2);
+	assert_int_equal(store_data_blocks(o), 2);
+	assert_int_equal(host_stat(e, id).st_size, (off_t)(4 * B));
+	char path[4096];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
+	assert_int_equal(pread(fd, buf, B, 3 * B), (ssize_t)B);
+	fill(want, B, 3 * B, 8);
+	assert_memory_equal(buf, want, B);
+	assert_int_equal(store_truncate_host(o, B + 5), 0);
+	assert_int_equal(host_stat(e, id).st_size, (off_t)(2 * B));
+	assert_int_equal(pread(fd, buf, B, B), (ssize_t)B);
+	close(fd);
+	fill(want, 5, B, 8);
+	memset(want + 5, 0, B - 5);
+	assert_memory_equal(buf, want, B);
+	/* Nothing left past the end: the host step has nothing to do. */
+	assert_int_equal(store_truncate_map(o, 2 * B, &d), 0);
+	assert_int_equal(d, 0);
+	store_put(e->st, o);
+}
+
 static void test_allocate(void **state)
 {
 	struct env *e = *state;
@@ -1087,6 +1122,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_beyond_4g, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_in_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_layering, setup, teardown),
