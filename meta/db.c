@@ -216,8 +216,13 @@ int db_group_commit(struct db *db)
 	if (r < 0 && sqlite3_get_autocommit(db->h) == 0)
 		return -ENOSPC;
 	db->group_open = 0;
-	if (r < 0)
+	if (r < 0) {
 		vlog_error("meta.db", "sqlite rolled back a group commit: recent metadata changes are lost");
+		char msg[400];
+		if (db_quick_check(db, msg, sizeof msg) < 0)
+			vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
+			           "restore or recover it", db->path, msg);
+	}
 	return r;
 }
 
@@ -325,6 +330,25 @@ int db_sync(struct db *db)
 	r = fdatasync(fd) < 0 ? -errno : 0;
 	close(fd);
 	return r;
+}
+
+int db_quick_check(struct db *db, char *msg, size_t msglen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(msg, msglen, "%s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	int rc = sqlite3_step(st), ok = -1;
+	if (rc == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		snprintf(msg, msglen, "%s", r ? r : "?");
+		ok = r && strcmp(r, "ok") == 0 ? 0 : -1;
+	} else {
+		snprintf(msg, msglen, "%s", sqlite3_errmsg(db->h));
+	}
+	sqlite3_finalize(st);
+	return ok;
 }
 
 int db_integrity_check(struct db *db, char *msg, size_t msglen)

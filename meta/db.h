@@ -84,5 +84,9 @@ int64_t db_next_id(struct db *db, const char *counter);
 
 /* Run PRAGMA integrity_check; returns 0 when "ok". */
 int db_integrity_check(struct db *db, char *msg, size_t msglen);
+/* PRAGMA quick_check (the same minus index contents, fast enough for every
+ * start): 0 when "ok", else -1 with its first complaint, or SQLite's error
+ * when the damage stops the check itself, in msg. db locked. */
+int db_quick_check(struct db *db, char *msg, size_t msglen);
 
 #endif

@@ -181,6 +181,10 @@ int run_check(struct invocation *inv)
 	n = json_object_array_length(problems);
 	for (size_t i = 0; i < n; i++)
 		printf("%s\n", json_object_get_string(json_object_array_get_idx(problems, i)));
+	json_object *pending = result_array(result, "pending");
+	for (size_t i = 0; i < json_object_array_length(pending); i++)
+		printf("%s\n", json_object_get_string(json_object_array_get_idx(pending, i)));
+	json_object_put(pending);
 	if (n == 0)
 		printf("no problems found\n");
 	json_object_put(problems);

@@ -22,6 +22,7 @@
 #include "fs/control/metrics.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "fs/store/store.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -115,13 +116,42 @@ static json_object *items_result(json_object *items)
 	return r;
 }
 
+/* The check verb's answer: "problems" (damage) and "pending" (cleanup). */
+struct check_answer {
+	json_object *problems, *pending;
+};
+
 static void add_problem(void *arg, const char *msg)
 {
-	json_object_array_add(arg, json_object_new_string(msg));
+	json_object_array_add(((struct check_answer *)arg)->problems, json_object_new_string(msg));
 }
 
-int control_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg)
+static void add_pending(void *arg, const char *msg)
 {
+	json_object_array_add(((struct check_answer *)arg)->pending, json_object_new_string(msg));
+}
+
+static void note_pending(const struct store_pending *p, void (*note)(void *arg, const char *msg),
+                         void *arg)
+{
+	char line[300];
+	if (p->deleted) {
+		snprintf(line, sizeof line, "pending cleanup: %u data file%s of deleted objects, "
+		         "removed at the next start", p->deleted, p->deleted == 1 ? "" : "s");
+		note(arg, line);
+	}
+	if (p->unknown) {
+		snprintf(line, sizeof line, "pending cleanup: %u data file%s that no committed object "
+		         "owns, moved to STATE/lost+found at the next start", p->unknown,
+		         p->unknown == 1 ? "" : "s");
+		note(arg, line);
+	}
+}
+
+int control_check(struct vfs *v, void (*report)(void *arg, const char *msg),
+                  void (*note)(void *arg, const char *msg), void *arg)
+{
+	struct store_pending pending;
 	struct db *db = vfs_db(v);
 	char msg[512];
 	int problems = 0;
@@ -133,8 +163,9 @@ int control_check(struct vfs *v, void (*report)(void *arg, const char *msg), voi
 		report(arg, line);
 		problems++;
 	}
-	problems += vfs_check(v, report, arg);
+	problems += vfs_check(v, report, arg, &pending);
 	db_unlock(db);
+	note_pending(&pending, note, arg);
 	return problems;
 }
 
@@ -512,10 +543,11 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 	if (!strcmp(verb, "df"))
 		return answer_ok(items_result(volume_df(c->v)));
 	if (!strcmp(verb, "check")) {
-		json_object *problems = json_object_new_array();
-		control_check(c->v, add_problem, problems);
+		struct check_answer a = { json_object_new_array(), json_object_new_array() };
+		control_check(c->v, add_problem, add_pending, &a);
 		json_object *r = json_object_new_object();
-		json_object_object_add(r, "problems", problems);
+		json_object_object_add(r, "problems", a.problems);
+		json_object_object_add(r, "pending", a.pending);
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "shutdown")) {

@@ -28,8 +28,11 @@ json_object *control_call(struct control *c, json_object *req);
 void control_hold(struct control *c);
 void control_release(struct control *c);
 
-/* Run the consistency check; report() gets one line per problem. Returns
- * the number of problems (used by `volfs --check` too). */
-int control_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);
+/* Run the consistency check; report() gets one line per problem and
+ * note() one per kind of pending cleanup (ownerless data files the next
+ * start removes or moves to lost+found: not damage). Returns the number of
+ * problems (used by `volfs --check` too). */
+int control_check(struct vfs *v, void (*report)(void *arg, const char *msg),
+                  void (*note)(void *arg, const char *msg), void *arg);
 
 #endif

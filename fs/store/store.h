@@ -174,16 +174,37 @@ uint64_t store_release_gain(struct store *st, uint64_t id);
  * id (0 if none). db locked. */
 uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);
 
-/* Remove host files that have no object row (left by a crash before the
- * rows committed). Returns how many. db locked. */
-int store_sweep_orphans(struct store *st);
+/* Host files that have no object row, at startup (fs/store/recover.c): a
+ * file of an object a committed change deleted (or an empty one) is
+ * removed; any other (its row never committed, or meta.db lost it) is
+ * moved into the directory `lost` (created if needed). Returns 0; the
+ * counts go to *out. db locked. */
+struct store_sweep {
+	unsigned removed, moved;
+};
+int store_sweep_orphans(struct store *st, const char *lost, struct store_sweep *out);
+
+/* After an unclean stop: punch the host blocks of every object that its
+ * committed map does not hold as data (written before a group commit that
+ * never came). Returns the bytes given back; *files gets how many host
+ * files gave some. Reads every object's map: run it only after a crash.
+ * db locked. */
+uint64_t store_reclaim_unmapped(struct store *st, uint64_t *files);
 
 /* Host-file path of an object (for --check and tests). */
 void store_path(struct store *st, uint64_t id, char *buf, size_t len);
 
 /* Consistency check: every dataobjs row's refs equals inode references +
- * children; host files without rows and rows with unreadable files are
- * reported through report(). Returns the number of problems. db locked. */
-int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg);
+ * children; rows with unreadable host files, and maps holding data past
+ * their host file's end (lost data), are reported through report(). Host
+ * files without rows are not damage but cleanup the next start does
+ * (store_sweep_orphans): they are only counted, in *pending. Returns the
+ * number of problems. db locked. */
+struct store_pending {
+	unsigned deleted; /* files of deleted objects: removed at the next start */
+	unsigned unknown; /* files no committed row knows: to lost+found */
+};
+int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg,
+                struct store_pending *pending);
 
 #endif

@@ -8,6 +8,7 @@
  *   fs/store/io.c    the data path of a loaded object: view, read, write, ...
  *   fs/store/trim.c  unreachable blocks, reaping, orphan sweep, check
  *   fs/store/memfd.c   objects held in RAM (memfds instead of host files)
+ *   fs/store/recover.c  ownerless host files and unmapped blocks at startup
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
  * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
@@ -138,6 +139,14 @@ struct dobj *cache_find(struct store *st, uint64_t id);
 void trim_unreachable(struct store *st, uint64_t id);
 /* Queue id's host file for unlinking by store_reap. st->lock held. */
 void queue_reap(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/recover.c                                      */
+
+/* The highest object id a committed change has handed out: a host file
+ * without a row and with an id at or below it belonged to a deleted
+ * object. db locked. */
+uint64_t committed_max_id(struct db *db);
 
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/memfd.c                                          */

@@ -4,9 +4,8 @@
  * unreachable once its only holder is a child layer, counting what a
  * release would free (store_release_gain, store_own_blocks), the reap of
  * deleted objects' host files and of trimmed host ranges once the changes
- * that freed them are durable (store_reap), the startup sweep of host files
- * without rows, and the consistency check of rows and refs against host
- * files (store_check).
+ * that freed them are durable (store_reap), and the consistency check of
+ * rows and refs against host files (store_check).
  *
  * All of it works across objects and their rows rather than on one
  * object's view: trimming runs when fs/store/store.c drops a reference, the rest
@@ -26,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "meta/log.h"
 
@@ -464,6 +464,8 @@ struct checker {
 	void (*report)(void *arg, const char *msg);
 	void *arg;
 	int problems;
+	uint64_t max_id; /* committed_max_id() */
+	struct store_pending *pending;
 };
 
 static void problem(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -526,6 +528,40 @@ static int queued_for_reap(struct store *st, uint64_t id)
 	return found;
 }
 
+/* The highest block o's map holds as data, or BMAP_NONE. */
+static uint64_t last_data_block(const struct dobj *o)
+{
+	uint64_t last = BMAP_NONE;
+	for (uint64_t li = bmap_next_leaf(&o->map, 0); li != BMAP_NONE;
+	     li = bmap_next_leaf(&o->map, li + 1)) {
+		uint64_t lim = (li + 1) * LEAF_BLOCKS;
+		for (uint64_t b = bmap_next_set(&o->map, BMAP_DATA, li * LEAF_BLOCKS, lim); b < lim;) {
+			uint64_t e = bmap_next_clear(&o->map, BMAP_DATA, b, lim);
+			last = e - 1;
+			b = bmap_next_set(&o->map, BMAP_DATA, e, lim);
+		}
+	}
+	return last;
+}
+
+/* Every block the committed map holds as data must lie inside the host
+ * file: one past its end reads as zeros where data was (a host file cut
+ * before the map that stopped referring to the blocks had committed). */
+static void check_host_size(struct store *st, struct checker *c, uint64_t id, int fd)
+{
+	struct dobj *o = obj_new(st, id);
+	struct stat sb;
+	if (o && read_row(st->db, o) == 0 && fstat(fd, &sb) == 0) {
+		uint64_t last = last_data_block(o);
+		if (last != BMAP_NONE && last * BS >= (uint64_t)sb.st_size)
+			problem(c, "object %" PRIu64 " has data up to byte %" PRIu64
+			        " but its host file ends at byte %" PRIu64 ": data lost",
+			        id, (last + 1) * BS, (uint64_t)sb.st_size);
+	}
+	if (o)
+		obj_free(o);
+}
+
 static void check_host_file(struct store *st, struct checker *c, unsigned bucket, const char *name)
 {
 	char *end;
@@ -540,15 +576,21 @@ static void check_host_file(struct store *st, struct checker *c, unsigned bucket
 		return;
 	}
 	if (!row_exists(st->db, id)) {
-		if (!queued_for_reap(st, id))
-			problem(c, "host file data/%02x/%s has no object row", bucket, name);
+		if (queued_for_reap(st, id))
+			;
+		else if (id <= c->max_id)
+			c->pending->deleted++;
+		else
+			c->pending->unknown++;
 		return;
 	}
 	int fd = open_host(st, id, 0);
-	if (fd < 0)
+	if (fd < 0) {
 		problem(c, "host file of object %llu cannot be opened: %s", id, strerror(-fd));
-	else
-		close(fd);
+		return;
+	}
+	check_host_size(st, c, id, fd);
+	close(fd);
 }
 
 static void check_host_files(struct store *st, struct checker *c)
@@ -580,39 +622,13 @@ static void check_host_files(struct store *st, struct checker *c)
 	closedir(top);
 }
 
-int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg)
+int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg,
+                struct store_pending *pending)
 {
-	struct checker c = { report, arg, 0 };
+	*pending = (struct store_pending){ 0 };
+	struct checker c = { report, arg, 0, committed_max_id(st->db), pending };
 	check_refs(st, &c);
 	check_dangling(st, &c);
 	check_host_files(st, &c);
 	return c.problems;
-}
-
-/* Host files whose rows never committed (the daemon was killed before its
- * group commit) hold only unacknowledged data: remove them at startup so
- * the state directory and the database agree again. db locked. */
-int store_sweep_orphans(struct store *st)
-{
-	int removed = 0;
-	for (int x = 0; x < 256; x++) {
-		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%02x", st->dir, x);
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			char *end;
-			uint64_t id = strtoull(e->d_name, &end, 10);
-			if (e->d_name[0] == '.' || *end || row_exists(st->db, id))
-				continue;
-			char path[4500];
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (unlink(path) == 0)
-				removed++;
-		}
-		closedir(d);
-	}
-	return removed;
 }

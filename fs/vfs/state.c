@@ -7,10 +7,15 @@
 #include "fs/vfs/vfs_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "meta/log.h"
 
 /* Files unlinked while open are kept (nlink 0) until closed; after a crash
  * nobody holds them any more. */
@@ -44,6 +49,57 @@ static int sweep_orphans(struct vfs *v)
 	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 }
 
+/* Data files with no object row: say what became of them (never silently). */
+static void sweep_data_files(struct vfs *v)
+{
+	char lost[4200];
+	snprintf(lost, sizeof lost, "%s/lost+found", v->state_dir);
+	struct store_sweep s;
+	store_sweep_orphans(v->store, lost, &s);
+	if (s.removed)
+		vlog_info("store", "removed %u data file%s of objects deleted before the last stop",
+		          s.removed, s.removed == 1 ? "" : "s");
+	if (s.moved)
+		vlog_warn("store", "moved %u data file%s that no committed object owns to %s "
+		          "(written just before an unclean stop, or lost from meta.db; "
+		          "delete them once not needed)", s.moved, s.moved == 1 ? "" : "s", lost);
+}
+
+/* STATE/data/.running exists while a daemon serves the state directory;
+ * finding it at start means the last one did not stop cleanly, and host
+ * blocks written after its last group commit may be allocated with no
+ * committed map referring to them: give them back. db locked. */
+static void reclaim_after_unclean_stop(struct vfs *v)
+{
+	char marker[4200];
+	snprintf(marker, sizeof marker, "%s/data/.running", v->state_dir);
+	if (access(marker, F_OK) == 0) {
+		uint64_t files, bytes = store_reclaim_unmapped(v->store, &files);
+		if (bytes)
+			vlog_info("store", "after an unclean stop: gave back %" PRIu64 " bytes of host "
+			          "blocks in %" PRIu64 " data file%s that no committed block map refers to",
+			          bytes, files, files == 1 ? "" : "s");
+	}
+	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		vlog_warn("store", "cannot create %s: %s", marker, strerror(errno));
+	else
+		close(fd);
+	v->running_marker = fd >= 0;
+}
+
+/* A damaged meta.db would serve stale or wrong metadata and fail commits
+ * later: refuse to start on one. */
+static int quick_check(struct vfs *v, const char *path, char *err, size_t errlen)
+{
+	char msg[400];
+	if (db_quick_check(v->db, msg, sizeof msg) == 0)
+		return 0;
+	snprintf(err, errlen, "%s is damaged (quick_check: %s); not starting: restore it from a "
+	         "backup or recover it with sqlite3's .recover", path, msg);
+	return -1;
+}
+
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen)
 {
 	struct vfs *v = calloc(1, sizeof *v);
@@ -60,7 +116,8 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	v->itab = calloc(ITAB_BUCKETS, sizeof *v->itab);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/meta.db", state_dir);
-	if (!v->itab || db_open(&v->db, path, err, errlen) < 0) {
+	if (!v->itab || db_open(&v->db, path, err, errlen) < 0 ||
+	    (!readonly && quick_check(v, path, err, errlen) < 0)) {
 		vfs_close(v);
 		return -1;
 	}
@@ -73,9 +130,11 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	db_lock(v->db);
 	int r = readonly ? 0 : sweep_orphans(v);
 	if (r == 0 && !readonly)
-		store_sweep_orphans(v->store);
+		sweep_data_files(v);
 	if (r == 0 && !readonly)
 		r = tree_empty_memory_trees(v);
+	if (r == 0 && !readonly)
+		reclaim_after_unclean_stop(v);
 	if (r == 0)
 		r = tree_load_all(v);
 	db_unlock(v->db);
@@ -106,8 +165,11 @@ void vfs_close(struct vfs *v)
 {
 	if (!v)
 		return;
-	if (v->db && v->store)
-		vfs_flush_all(v);
+	if (v->db && v->store && vfs_flush_all(v) == 0 && v->running_marker) {
+		char marker[4200];
+		snprintf(marker, sizeof marker, "%s/data/.running", v->state_dir);
+		unlink(marker); /* a clean stop: nothing to reclaim at the next start */
+	}
 	if (v->itab) {
 		/* The kernel is gone; drop what it still referenced. */
 		for (size_t i = 0; i < ITAB_BUCKETS; i++)
@@ -162,7 +224,8 @@ static int report_rows(struct vfs *v, const char *sql, const char *fmt,
 
 /* db locked. Every name points at an inode; every link count matches its
  * names (directories: 2 + subdirectories); every tree has a root. */
-int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg)
+int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
+              struct store_pending *pending)
 {
 	int p = 0;
 	p += report_rows(v, "SELECT d.tree, d.ino, d.parent, 0 FROM dentries d LEFT JOIN inodes i "
@@ -181,7 +244,7 @@ int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *a
 	p += report_rows(v, "SELECT t.id, 0, 0, 0 FROM trees t LEFT JOIN inodes i ON i.tree=t.id "
 	                    "AND i.ino=1 WHERE i.ino IS NULL",
 	                 "tree %lld has no root directory%.0lld%.0lld%.0lld", report, arg);
-	p += store_check(v->store, report, arg);
+	p += store_check(v->store, report, arg, pending);
 	return p;
 }
 

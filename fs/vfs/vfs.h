@@ -238,7 +238,11 @@ struct vfs_provisioner {
 };
 void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p);
 
-/* Consistency check of the namespace tables (nlink, dangling names). */
-int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);
+/* Consistency check of the namespace tables (nlink, dangling names) and
+ * the data store; host files awaiting the next start's cleanup are counted
+ * in *pending (fs/store/store.h), not reported. */
+struct store_pending;
+int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
+              struct store_pending *pending);
 
 #endif

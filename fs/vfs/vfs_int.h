@@ -90,6 +90,7 @@ struct vfs {
 	struct store *store;
 	char *state_dir;
 	int readonly;
+	int running_marker; /* this daemon made STATE/data/.running (fs/vfs/state.c) */
 	pthread_mutex_t itab_lock;
 	struct vnode **itab;
 	struct vnode *dirty;

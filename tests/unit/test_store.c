@@ -776,6 +776,7 @@ struct reports {
 	int n;
 	char last[512];
 	char all[4096];
+	struct store_pending pending;
 };
 
 static void collect(void *arg, const char *msg)
@@ -791,7 +792,7 @@ static int check(struct env *e, struct reports *r)
 {
 	memset(r, 0, sizeof *r);
 	db_lock(e->db);
-	int n = store_check(e->st, collect, r);
+	int n = store_check(e->st, collect, r, &r->pending);
 	db_unlock(e->db);
 	assert_int_equal(n, r->n);
 	return n;
@@ -803,6 +804,53 @@ static void sql(struct env *e, const char *q)
 	int r = db_exec(e->db, q);
 	db_unlock(e->db);
 	assert_int_equal(r, 0);
+}
+
+/* An empty host file for object id, which may have no row. */
+static void make_host_file(struct env *e, uint64_t id, char *path, size_t len)
+{
+	store_path(e->st, id, path, len);
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/data/%02x", e->dir, (unsigned)(id % 256));
+	mkdir(dir, 0700);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+}
+
+/* At start, ownerless host files are removed when a committed change
+ * deleted their object, and moved to lost+found otherwise. */
+static void test_sweep_orphans(void **state)
+{
+	struct env *e = *state;
+	struct dobj *a = new_obj(e), *b = new_obj(e);
+	uint64_t aid = store_id(a), bid = store_id(b);
+	write_pat(a, 0, B, 1);
+	write_pat(b, 0, B, 2);
+	store_put(e->st, b);
+	flush_all(e);
+	commit_group(e);
+	db_lock(e->db);
+	assert_int_equal(db_exec(e->db, "DELETE FROM dataobjs WHERE id = (SELECT max(id) FROM dataobjs)"), 0);
+	db_unlock(e->db);
+	commit_group(e);
+	char path[256], lost[512];
+	make_host_file(e, bid + 7, path, sizeof path);
+	snprintf(lost, sizeof lost, "%s/lost+found", e->dir);
+	struct store_sweep s;
+	db_lock(e->db);
+	assert_int_equal(store_sweep_orphans(e->st, lost, &s), 0);
+	db_unlock(e->db);
+	assert_int_equal(s.removed, 1); /* b's */
+	assert_int_equal(s.moved, 1);
+	assert_false(host_exists(e, bid));
+	assert_false(host_exists(e, bid + 7));
+	assert_true(host_exists(e, aid));
+	char moved[600];
+	snprintf(moved, sizeof moved, "%s/%llu", lost, (unsigned long long)(bid + 7));
+	assert_int_equal(access(moved, F_OK), 0);
+	store_put(e->st, a);
 }
 
 static void test_check(void **state)
@@ -839,18 +887,30 @@ static void test_check(void **state)
 	sql(e, q);
 	assert_int_equal(check(e, &r), 0);
 
-	/* A host file nobody owns. */
+	/* A host file no committed row knows is cleanup for the next start,
+	 * not damage; so is one of a deleted object. */
 	char path[256];
-	store_path(e->st, 999999, path, sizeof path);
-	char dir[256];
-	snprintf(dir, sizeof dir, "%s/data/%02x", e->dir, 999999 % 256);
-	mkdir(dir, 0700);
-	int fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(check(e, &r), 1);
-	assert_non_null(strstr(r.last, "999999"));
+	make_host_file(e, 999999, path, sizeof path);
+	assert_int_equal(check(e, &r), 0);
+	assert_int_equal(r.pending.unknown, 1);
+	assert_int_equal(r.pending.deleted, 0);
 	unlink(path);
+	uint64_t gone = create_obj(e, 0);
+	snprintf(q, sizeof q, "DELETE FROM dataobjs WHERE id = %llu", (unsigned long long)gone);
+	sql(e, q);
+	commit_group(e);
+	make_host_file(e, gone, path, sizeof path);
+	assert_int_equal(check(e, &r), 0);
+	assert_int_equal(r.pending.deleted, 1);
+	unlink(path);
+
+	/* A map with data past its host file's end: the data is lost. */
+	store_path(e->st, store_id(a), path, sizeof path);
+	assert_int_equal(truncate(path, (off_t)B), 0);
+	assert_int_equal(check(e, &r), 1);
+	assert_non_null(strstr(r.last, "data lost"));
+	assert_int_equal(truncate(path, (off_t)(2 * B)), 0);
+	assert_int_equal(check(e, &r), 0);
 
 	/* A row nobody references, with refs 0. */
 	sql(e, "INSERT INTO dataobjs(parent, refs) VALUES(NULL, 0)");
@@ -1123,6 +1183,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_in_two_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_orphans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_layering, setup, teardown),

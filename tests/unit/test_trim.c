@@ -247,9 +247,11 @@ static void report(void *arg, const char *msg)
 static void expect_clean(struct env *e)
 {
 	db_lock(e->db);
-	int n = store_check(e->st, report, NULL);
+	struct store_pending pending;
+	int n = store_check(e->st, report, NULL, &pending);
 	db_unlock(e->db);
 	assert_int_equal(n, 0);
+	assert_int_equal(pending.deleted + pending.unknown, 0);
 }
 
 /* Snapshot tree `snap` copies the live file's row (one more reference on
