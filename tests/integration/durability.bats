@@ -358,3 +358,116 @@ PYEOF
     cmp "$MNT/snapshots/default/s1/f" "$VOLFS_TMP/f.old"
     check_clean
 }
+
+# ---------------------------------------------------------------------------
+# After an unclean stop: space given back, ownerless files accounted for.
+
+# host_data_bytes: bytes allocated to the data files under STATE/data.
+host_data_bytes() {
+    find "$STATE/data" -type f ! -name '.*' -printf '%b\n' | awk '{s += $1 * 512} END {print s + 0}'
+}
+
+@test "kill -9 during a large write: host blocks no committed map refers to are given back at start" {
+    pv_create vol 1Gi
+    crash_after "
+fd = os.open(v + '/big', os.O_CREAT | os.O_WRONLY, 0o644)
+chunk = os.urandom(1 << 20)
+for i in range(8):
+    os.write(fd, chunk)
+os.fsync(fd)
+for i in range(24):
+    os.write(fd, chunk)"
+    volfs_launch
+    local visible host
+    visible=$(($(stat -c %b "$MNT/pv/vol/big") * 512))
+    host=$(host_data_bytes)
+    [ "$visible" -ge $((8 * MiB)) ]
+    ((host <= visible + 64 * KiB)) ||
+        fail "the host holds $host bytes for a file of $visible bytes of committed data"
+    check_clean
+}
+
+@test "volfs --check after a delete whose data files were not yet removed: pending cleanup, not damage" {
+    pv_create vol 1Gi
+    local i
+    for i in $(seq 1 20); do
+        head -c 10000 /dev/urandom >"$MNT/pv/vol/f$i"
+    done
+    sync -f "$MNT/pv/vol"
+    cp -a "$STATE/data" "$VOLFS_TMP/data.copy"
+    volctl delete pv vol >/dev/null
+    volfs_stop
+    # As if the daemon had been killed after the delete committed, before
+    # its data files were removed.
+    cp -a "$VOLFS_TMP/data.copy/." "$STATE/data/"
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    assert_line "pending cleanup: 20 data files of deleted objects, removed at the next start"
+    volfs_launch
+    grep -q 'removed 20 data files of objects deleted before the last stop' "$VOLFS_LOG"
+    [ "$(host_data_bytes)" -eq 0 ]
+    [ ! -e "$STATE/lost+found" ]
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    refute_output --partial pending
+}
+
+@test "meta.db-wal lost after writes: the vanished volume's data files go to lost+found, logged" {
+    pv_create kept 1Gi
+    echo kept >"$MNT/pv/kept/file"
+    volfs_stop # a clean stop checkpoints meta.db: "kept" is in the main file
+    volfs_launch
+    pv_create lost 1Gi
+    head -c $MiB /dev/urandom >"$VOLFS_TMP/lost.data"
+    dd if="$VOLFS_TMP/lost.data" of="$MNT/pv/lost/file" bs=1M conv=fsync status=none
+    volfs_kill9
+    rm -f "$STATE/meta.db-wal" "$STATE/meta.db-shm"
+    volfs_launch
+    run cat "$MNT/pv/kept/file"
+    assert_output kept
+    run volctl get pv lost
+    assert_failure
+    grep -q "moved 1 data file that no committed object owns to $STATE/lost+found" "$VOLFS_LOG"
+    run ls "$STATE/lost+found"
+    assert_success
+    [ "${#lines[@]}" -eq 1 ]
+    cmp "$STATE/lost+found/${lines[0]}" "$VOLFS_TMP/lost.data"
+    check_clean
+}
+
+@test "a meta.db with a damaged page: volfs refuses to start with one line naming the file" {
+    pv_create vol 1Gi
+    local i
+    for i in $(seq 1 300); do echo "$i" >"$MNT/pv/vol/f$i"; done
+    volfs_stop
+    local page size
+    page=$(sqlite3 "$STATE/meta.db" "SELECT pageno FROM dbstat WHERE name = 'dentries' ORDER BY pageno" |
+        awk '{p[NR] = $1} END {print p[int((NR + 1) / 2)]}')
+    size=$(sqlite3 "$STATE/meta.db" 'PRAGMA page_size')
+    [ -n "$page" ] && [ "$page" -gt 1 ]
+    dd if=/dev/urandom of="$STATE/meta.db" bs="$size" seek=$((page - 1)) count=1 conv=notrunc status=none
+    run --separate-stderr timeout 60 "$VOLFS_BIN/volfs" -f --state "$STATE" "$MNT"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "volfs started on a damaged meta.db (status $status)"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line, got: $stderr"
+    [[ $stderr == *"$STATE/meta.db is damaged (quick_check: "* ]] || fail "unclear: $stderr"
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_failure
+}
+
+@test "volfs --check and volctl check find a data file cut short under its block map" {
+    pv_create vol 1Gi
+    head -c $((4 * MiB)) /dev/urandom >"$MNT/pv/vol/f"
+    sync "$MNT/pv/vol/f"
+    volfs_stop
+    local host
+    host=$(find "$STATE/data" -type f ! -name '.*')
+    truncate -s 4096 "$host"
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_failure
+    assert_output --partial "but its host file ends at byte 4096: data lost"
+    volfs_launch
+    run volctl check
+    assert_failure
+    assert_output --partial "data lost"
+}
