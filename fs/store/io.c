@@ -682,47 +682,88 @@ static int whiteout_pass(struct dobj *o, uint64_t b0, uint64_t b1, int apply)
 	return 0;
 }
 
-/* Whiteout leaves must be reserved (whiteout_pass(..., 0)). */
-static int punch_whole(struct dobj *o, uint64_t b0, uint64_t b1)
+/* The whole blocks [w0, w1) and the partial edges of a punch of
+ * [off, end): w0 > w1 means the range lies inside block w1. */
+struct punch_range {
+	uint64_t off, end, w0, w1;
+};
+
+static int punch_range(uint64_t off, uint64_t len, struct punch_range *p)
 {
-	if (o->fd >= 0) {
-		int r = uring_fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(b0 * BS),
-		                    (off_t)((b1 - b0) * BS));
-		if (r < 0)
-			return r;
+	/* Nothing is ever stored at or past STORE_MAX_SIZE. */
+	if (!len || off >= STORE_MAX_SIZE)
+		return 0;
+	p->off = off;
+	p->end = len > STORE_MAX_SIZE - off ? STORE_MAX_SIZE : off + len;
+	p->w0 = div_up(off, BS);
+	p->w1 = p->end / BS;
+	return 1;
+}
+
+/* An edge block of a punch, zeroed over [lo, hi): in the map step, one
+ * this layer does not hold is zeroed at once (copied up: no host byte of
+ * the old view goes); one it holds is left to the host step, and makes
+ * the map step report host work. */
+static int edge_map_step(struct dobj *o, uint64_t b, unsigned lo, unsigned hi)
+{
+	if (bmap_test(&o->map, BMAP_DATA, b))
+		return o->fd >= 0;
+	return zero_partial(o, b, lo, hi);
+}
+
+int store_punch_map(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	int r = writable(o);
+	struct punch_range p;
+	if (r < 0 || !punch_range(off, len, &p))
+		return r;
+	if (p.w0 > p.w1) /* inside one block */
+		return edge_map_step(o, p.off / BS, (unsigned)(p.off % BS), (unsigned)(p.end % BS));
+	uint64_t removed = count_view(o, p.w0, p.w1);
+	int host = 0;
+	if (p.w1 > p.w0 && o->parent && (r = whiteout_pass(o, p.w0, p.w1, 0)) < 0)
+		return r;
+	if (p.off % BS && (r = edge_map_step(o, p.off / BS, (unsigned)(p.off % BS), BS)) < 0)
+		return r;
+	host |= r;
+	if (p.end % BS && (r = edge_map_step(o, p.end / BS, 0, (unsigned)(p.end % BS))) < 0)
+		return r;
+	host |= r;
+	if (p.w1 > p.w0) {
+		host |= o->fd >= 0 && bmap_next_set(&o->map, BMAP_DATA, p.w0, p.w1) < p.w1;
+		bmap_clear(&o->map, BMAP_HAS, p.w0, p.w1 - p.w0);
+		bmap_clear(&o->map, BMAP_DATA, p.w0, p.w1 - p.w0);
+		if (o->parent)
+			whiteout_pass(o, p.w0, p.w1, 1);
 	}
-	bmap_clear(&o->map, BMAP_HAS, b0, b1 - b0);
-	bmap_clear(&o->map, BMAP_DATA, b0, b1 - b0);
-	if (o->parent)
-		whiteout_pass(o, b0, b1, 1);
-	return 0;
+	nview_add(o, -(int64_t)removed);
+	*delta = -(int64_t)removed;
+	return host;
+}
+
+int store_punch_host(struct dobj *o, uint64_t off, uint64_t len)
+{
+	int r = writable(o);
+	struct punch_range p;
+	if (r < 0 || !punch_range(off, len, &p) || o->fd < 0)
+		return r;
+	if (p.w0 > p.w1)
+		return zero_partial(o, p.off / BS, (unsigned)(p.off % BS), (unsigned)(p.end % BS));
+	if (p.off % BS && (r = zero_partial(o, p.off / BS, (unsigned)(p.off % BS), BS)) < 0)
+		return r;
+	if (p.end % BS && (r = zero_partial(o, p.end / BS, 0, (unsigned)(p.end % BS))) < 0)
+		return r;
+	if (p.w1 > p.w0)
+		r = uring_fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		                    (off_t)(p.w0 * BS), (off_t)((p.w1 - p.w0) * BS));
+	return r;
 }
 
 int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 {
-	*delta = 0;
-	int r = writable(o);
-	if (r < 0)
-		return r;
-	/* Nothing is ever stored at or past STORE_MAX_SIZE. */
-	if (!len || off >= STORE_MAX_SIZE)
-		return 0;
-	uint64_t end = len > STORE_MAX_SIZE - off ? STORE_MAX_SIZE : off + len;
-	uint64_t w0 = div_up(off, BS), w1 = end / BS;
-	if (w0 > w1) /* inside one block */
-		return zero_partial(o, off / BS, (unsigned)(off % BS), (unsigned)(end % BS));
-	uint64_t removed = count_view(o, w0, w1);
-	if (w1 > w0 && o->parent && (r = whiteout_pass(o, w0, w1, 0)) < 0)
-		return r;
-	if (off % BS && (r = zero_partial(o, off / BS, (unsigned)(off % BS), BS)) < 0)
-		return r;
-	if (end % BS && (r = zero_partial(o, end / BS, 0, (unsigned)(end % BS))) < 0)
-		return r;
-	if (w1 > w0 && (r = punch_whole(o, w0, w1)) < 0)
-		return r;
-	nview_add(o, -(int64_t)removed);
-	*delta = -(int64_t)removed;
-	return 0;
+	int r = store_punch_map(o, off, len, delta);
+	return r < 0 ? r : store_punch_host(o, off, len);
 }
 
 /* ------------------------------------------------------------------ */

@@ -136,6 +136,12 @@ ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t of
  * punch); partial blocks at the edges are zeroed in place (copied up first
  * when they live in a parent). *delta <= 0. */
 int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);
+/* store_punch in two steps, like store_truncate_map/_host below: the map
+ * step (blocks leave the map, edges inherited from a parent are copied up
+ * zeroed) returns 1 when the host step, run once the map has committed,
+ * has bytes of this layer to punch or zero. */
+int store_punch_map(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);
+int store_punch_host(struct dobj *o, uint64_t off, uint64_t len);
 /* Reserve blocks in [off, off+len) (host fallocate); holes become data
  * blocks that read as zeros. *delta >= 0. */
 int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta);

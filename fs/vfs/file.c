@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meta/log.h"
+
 /* FUSE_SET_ATTR_* values (fuse_lowlevel.h), repeated so this layer does not
  * include FUSE headers. */
 #define SET_MODE (1 << 0)
@@ -158,22 +160,22 @@ static int zero_past_eof(struct vnode *n, uint64_t upto)
 	return store_punch(n->obj, size, (upto < block_end ? upto : block_end) - size, &delta);
 }
 
-/* A shrinking truncation destroys host bytes (the freed blocks, the tail
- * of the last one) only once the new size and map have committed: a kill
- * -9 in between must find either the old file whole or the new one (see
- * docs/durability.md). That costs a group commit, paid only when the host
- * file really holds bytes past the new end. */
-static void truncate_host_after_commit(struct vfs *v, struct vnode *n, uint64_t size)
+/* A truncation or punch destroys host bytes (freed blocks, zeroed block
+ * tails) only once the size and map that stop referring to them have
+ * committed: a kill -9 in between must find either the old file whole or
+ * the new one (see docs/durability.md). This is that commit, paid only
+ * when the store's map step says the host holds such bytes. If it fails
+ * (a full disk), the host step still follows: the running file must be
+ * what the call returned, and only crash safety is lost. */
+static void commit_before_destroying(struct vfs *v, struct vnode *n)
 {
 	db_lock(v->db);
 	int r = vnode_flush_locked(v, n);
 	if (r == 0)
 		r = db_group_commit(v->db);
 	db_unlock(v->db);
-	/* On failure the host keeps the bytes: the map no longer refers to
-	 * them, and the next start after a crash reclaims the space. */
-	if (r == 0)
-		store_truncate_host(n->obj, size);
+	if (r < 0)
+		vlog_warn("store", "could not commit before freeing host blocks: %s", strerror(-r));
 }
 
 static int truncate_locked(struct vfs *v, struct vnode *n, uint64_t size)
@@ -188,8 +190,10 @@ static int truncate_locked(struct vfs *v, struct vnode *n, uint64_t size)
 		return r;
 	tree_account(n->tree, delta);
 	touch_modified(v, n, size, delta);
-	if (r == 1)
-		truncate_host_after_commit(v, n, size);
+	if (r == 1) {
+		commit_before_destroying(v, n);
+		store_truncate_host(n->obj, size);
+	}
 	return 0;
 }
 
@@ -504,27 +508,30 @@ int vfs_fsync(struct vfs *v, uint64_t ino, int datasync)
 	return r;
 }
 
+/* Punch [off, off+len): map first, host bytes after the commit. */
+static int punch_locked(struct vfs *v, struct vnode *n, uint64_t off, uint64_t len)
+{
+	int64_t delta = 0;
+	int r = store_punch_map(n->obj, off, len, &delta);
+	if (r < 0)
+		return r;
+	tree_account(n->tree, delta);
+	touch_modified(v, n, n->a.size, delta);
+	if (r == 0)
+		return 0;
+	commit_before_destroying(v, n);
+	return store_punch_host(n->obj, off, len);
+}
+
 static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t off, uint64_t len)
 {
 	int64_t delta = 0;
 	int r;
 	uint64_t end = off + len;
-	if (mode & FALLOC_FL_PUNCH_HOLE) {
-		r = store_punch(n->obj, off, len, &delta);
-		if (r == 0)
-			tree_account(n->tree, delta);
-		if (r == 0)
-			touch_modified(v, n, n->a.size, delta);
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		return punch_locked(v, n, off, len);
+	if ((mode & FALLOC_FL_ZERO_RANGE) && (r = punch_locked(v, n, off, len)) < 0)
 		return r;
-	}
-	if (mode & FALLOC_FL_ZERO_RANGE) {
-		r = store_punch(n->obj, off, len, &delta);
-		if (r < 0)
-			return r;
-		tree_account(n->tree, delta);
-		touch_modified(v, n, n->a.size, delta);
-		delta = 0;
-	}
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && (r = zero_past_eof(n, end)) < 0)
 		return r;
 	uint64_t need = store_absent_blocks(n->obj, off, len);

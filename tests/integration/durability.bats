@@ -234,12 +234,19 @@ PYEOF
 # the restart every file is exactly its old content or its new one.
 
 # crash_after CODE: run the Python statements CODE (`os` imported, `v` the
-# volume's directory), then SIGKILL the daemon from the same process the
+# volume's directory, punch(PATH, OFF, LEN) punches a hole), then SIGKILL the daemon from the same process the
 # moment they return, so that no group commit can come in between.
 crash_after() {
     "$PY" - "$MNT/pv/vol" "$VOLFS_PID" "$1" <<'PYEOF'
-import os, signal, subprocess, sys
+import ctypes, os, signal, sys
 v, pid = sys.argv[1], int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+
+def punch(path, off, length):
+    fd = os.open(path, os.O_WRONLY)
+    if libc.fallocate(fd, 3, ctypes.c_long(off), ctypes.c_long(length)) != 0:  # PUNCH_HOLE|KEEP_SIZE
+        raise OSError(ctypes.get_errno(), "fallocate")
+
 exec(sys.argv[3])
 os.kill(pid, signal.SIGKILL)
 PYEOF
@@ -311,7 +318,7 @@ fsynced_file() {
     fsynced_file f
     cp "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.new"
     fallocate -p -o 1000 -l $((MiB + 5000)) "$VOLFS_TMP/f.new"
-    crash_after "subprocess.run(['fallocate', '-p', '-o', '1000', '-l', '$((MiB + 5000))', v + '/f'], check=True)"
+    crash_after "punch(v + '/f', 1000, $((MiB + 5000)))"
     volfs_launch
     run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.old" "$VOLFS_TMP/f.new"
     assert_output ok
@@ -470,4 +477,30 @@ for i in range(24):
     run volctl check
     assert_failure
     assert_output --partial "data lost"
+}
+
+@test "a punched hole over a snapshot's blocks, then kill -9: the file before or after the punch" {
+    pv_create vol 1Gi
+    fsynced_file f
+    volctl snapshot pv/vol s1 >/dev/null
+    # Block 5 becomes the live layer's own (fsynced); blocks 4 and 6 stay
+    # the snapshot's, and the punch cuts into both kinds.
+    "$PY" - "$VOLFS_TMP/f" "$MNT/pv/vol/f" <<'PYEOF'
+import os, sys
+p, live = sys.argv[1], sys.argv[2]
+b = bytearray(open(p + ".old", "rb").read())
+b[5 * 4096:6 * 4096] = b"w" * 4096
+open(p + ".written", "wb").write(b)
+b[4 * 4096 + 100:7 * 4096 - 100] = bytes(3 * 4096 - 200)
+open(p + ".new", "wb").write(b)
+fd = os.open(live, os.O_WRONLY)
+os.pwrite(fd, b"w" * 4096, 5 * 4096)
+os.fsync(fd)
+PYEOF
+    crash_after "punch(v + '/f', $((4 * 4096 + 100)), $((3 * 4096 - 200)))"
+    volfs_launch
+    run old_or_new "$MNT/pv/vol/f" "$VOLFS_TMP/f.written" "$VOLFS_TMP/f.new"
+    assert_output ok
+    cmp "$MNT/snapshots/default/s1/f" "$VOLFS_TMP/f.old"
+    check_clean
 }

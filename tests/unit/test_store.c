@@ -370,6 +370,37 @@ static void test_truncate_in_two_steps(void **state)
 	store_put(e->st, o);
 }
 
+/* A punch's map step leaves this layer's host bytes alone too. */
+static void test_punch_in_two_steps(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_int_equal(write_pat(o, 0, 4 * B, 3), 4);
+	int64_t d = 1;
+	assert_int_equal(store_punch_map(o, 10, 2 * B, &d), 1);
+	assert_int_equal(d, -1); /* block 1 whole; blocks 0 and 2 partly */
+	assert_int_equal((uint64_t)host_stat(e, id).st_blocks * 512, 4 * B);
+	char path[4096];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
+	assert_int_equal(pread(fd, buf, B, 0), (ssize_t)B);
+	fill(want, B, 0, 3);
+	assert_memory_equal(buf, want, B);
+	close(fd);
+	assert_int_equal(store_punch_host(o, 10, 2 * B), 0);
+	assert_int_equal((uint64_t)host_stat(e, id).st_blocks * 512, 3 * B);
+	expect_pat(o, 0, 10, 3);
+	expect_pat(o, 10, 2 * B, 0);
+	expect_pat(o, 2 * B + 10, 2 * B - 10, 3);
+	/* Nothing of this layer's in the range: no host step needed. */
+	assert_int_equal(store_punch_map(o, B, B, &d), 0);
+	assert_int_equal(d, 0);
+	store_put(e->st, o);
+}
+
 static void test_allocate(void **state)
 {
 	struct env *e = *state;
@@ -1183,6 +1214,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_in_two_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_punch_in_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_orphans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
