@@ -191,7 +191,8 @@ static int truncate_locked(struct vfs *v, struct vnode *n, uint64_t size)
 	tree_account(n->tree, delta);
 	touch_modified(v, n, size, delta);
 	if (r == 1) {
-		commit_before_destroying(v, n);
+		if (!n->tree->memory) /* RAM-only contents: no crash to survive */
+			commit_before_destroying(v, n);
 		store_truncate_host(n->obj, size);
 	}
 	return 0;
@@ -519,7 +520,8 @@ static int punch_locked(struct vfs *v, struct vnode *n, uint64_t off, uint64_t l
 	touch_modified(v, n, n->a.size, delta);
 	if (r == 0)
 		return 0;
-	commit_before_destroying(v, n);
+	if (!n->tree->memory) /* RAM-only contents: no crash to survive */
+		commit_before_destroying(v, n);
 	return store_punch_host(n->obj, off, len);
 }
 
