@@ -335,6 +335,22 @@ static void test_truncate_then_extend(void **state)
 	store_put(e->st, o);
 }
 
+/* Host block b of object id holds the pattern `seed` on its first `len`
+ * bytes and zeros after them. */
+static void expect_host_block(struct env *e, uint64_t id, uint64_t b, size_t len, unsigned seed)
+{
+	char path[4096];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
+	assert_int_equal(pread(fd, buf, B, (off_t)(b * B)), (ssize_t)B);
+	close(fd);
+	fill(want, len, b * B, seed);
+	memset(want + len, 0, B - len);
+	assert_memory_equal(buf, want, B);
+}
+
 /* The two steps of a truncation: the map step leaves every host byte in
  * place (a crash before the new map commits must find the old file whole)
  * and says whether the host step has anything to destroy. */
@@ -349,21 +365,11 @@ static void test_truncate_in_two_steps(void **state)
 	assert_int_equal(d, -2);
 	assert_int_equal(store_data_blocks(o), 2);
 	assert_int_equal(host_stat(e, id).st_size, (off_t)(4 * B));
-	char path[4096];
-	store_path(e->st, id, path, sizeof path);
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
-	assert_int_equal(pread(fd, buf, B, 3 * B), (ssize_t)B);
-	fill(want, B, 3 * B, 8);
-	assert_memory_equal(buf, want, B);
+	expect_host_block(e, id, 1, B, 8);
+	expect_host_block(e, id, 3, B, 8);
 	assert_int_equal(store_truncate_host(o, B + 5), 0);
 	assert_int_equal(host_stat(e, id).st_size, (off_t)(2 * B));
-	assert_int_equal(pread(fd, buf, B, B), (ssize_t)B);
-	close(fd);
-	fill(want, 5, B, 8);
-	memset(want + 5, 0, B - 5);
-	assert_memory_equal(buf, want, B);
+	expect_host_block(e, id, 1, 5, 8);
 	/* Nothing left past the end: the host step has nothing to do. */
 	assert_int_equal(store_truncate_map(o, 2 * B, &d), 0);
 	assert_int_equal(d, 0);
@@ -381,16 +387,10 @@ static void test_punch_in_two_steps(void **state)
 	assert_int_equal(store_punch_map(o, 10, 2 * B, &d), 1);
 	assert_int_equal(d, -1); /* block 1 whole; blocks 0 and 2 partly */
 	assert_int_equal((uint64_t)host_stat(e, id).st_blocks * 512, 4 * B);
-	char path[4096];
-	store_path(e->st, id, path, sizeof path);
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
-	assert_int_equal(pread(fd, buf, B, 0), (ssize_t)B);
-	fill(want, B, 0, 3);
-	assert_memory_equal(buf, want, B);
-	close(fd);
+	expect_host_block(e, id, 0, B, 3);
+	expect_host_block(e, id, 1, B, 3);
 	assert_int_equal(store_punch_host(o, 10, 2 * B), 0);
+	expect_host_block(e, id, 0, 10, 3);
 	assert_int_equal((uint64_t)host_stat(e, id).st_blocks * 512, 3 * B);
 	expect_pat(o, 0, 10, 3);
 	expect_pat(o, 10, 2 * B, 0);
