@@ -39,24 +39,37 @@ static bool is_under(const std::string &path, const std::string &dir)
 	       (dir.back() == '/' || path[dir.size()] == '/');
 }
 
-/* The target with its parent resolved (symlinks and all): it must lie
- * below the kubelet directory, so no request can mount over or unmount
- * anything else on the host. */
-grpc::Status NodeService::target_in_kubelet_dir(const std::string &target, std::string *resolved) const
+/* An absolute path with its parent resolved (symlinks and all) but not
+ * its last component, which may be a mount point whose filesystem is gone
+ * (a dead FUSE mount answers every stat with ENOTCONN). NOT_FOUND when the
+ * parent does not exist. */
+static grpc::Status resolve_parent(const std::string &path, std::string *resolved)
 {
-	if (target.empty() || target[0] != '/')
-		return grpc::Status(Code::INVALID_ARGUMENT, "target_path \"" + target + "\" is not an absolute path");
-	std::string t = target;
+	if (path.empty() || path[0] != '/')
+		return grpc::Status(Code::NOT_FOUND, "\"" + path + "\" is not an absolute path");
+	std::string t = path;
 	while (t.size() > 1 && t.back() == '/')
 		t.pop_back();
 	size_t slash = t.rfind('/');
 	std::string parent = slash ? t.substr(0, slash) : "/", base = t.substr(slash + 1);
 	if (base.empty() || base == "." || base == "..")
-		return grpc::Status(Code::INVALID_ARGUMENT, "target_path \"" + target + "\" names no directory entry");
+		return grpc::Status(Code::INVALID_ARGUMENT, "\"" + path + "\" names no directory entry");
 	char real[PATH_MAX];
 	if (!realpath(parent.c_str(), real))
-		return grpc::Status(Code::NOT_FOUND, "the parent of target_path \"" + target + "\": " + errno_text(errno));
+		return grpc::Status(Code::NOT_FOUND, "the parent of \"" + path + "\": " + errno_text(errno));
 	*resolved = std::string(real) + (std::strcmp(real, "/") ? "/" : "") + base;
+	return grpc::Status::OK;
+}
+
+/* The target, resolved: it must lie below the kubelet directory, so no
+ * request can mount over or unmount anything else on the host. */
+grpc::Status NodeService::target_in_kubelet_dir(const std::string &target, std::string *resolved) const
+{
+	if (target.empty() || target[0] != '/')
+		return grpc::Status(Code::INVALID_ARGUMENT, "target_path \"" + target + "\" is not an absolute path");
+	grpc::Status s = resolve_parent(target, resolved);
+	if (!s.ok())
+		return s;
 	if (!is_under(*resolved, config_.kubelet_dir))
 		return grpc::Status(Code::INVALID_ARGUMENT, "target_path \"" + target + "\" is outside the kubelet directory " +
 		                    config_.kubelet_dir + " (see --kubelet-dir)");
@@ -191,8 +204,8 @@ grpc::Status NodeService::NodeUnpublishVolume(grpc::ServerContext *, const NodeU
 static grpc::Status published_at(const MountTable &table, const std::string &dev, const std::string &id,
                                  const std::string &path)
 {
-	char real[PATH_MAX];
-	const MountEntry *m = realpath(path.c_str(), real) ? table.at(real) : nullptr;
+	std::string real;
+	const MountEntry *m = resolve_parent(path, &real).ok() ? table.at(real) : nullptr;
 	if (m && is_publish_of(*m, dev, id))
 		return grpc::Status::OK;
 	return grpc::Status(Code::NOT_FOUND, "volume \"" + id + "\" is not published at " + path);
@@ -225,8 +238,8 @@ grpc::Status NodeService::NodeGetVolumeStats(grpc::ServerContext *, const NodeGe
 	MountTable table;
 	if (!s.ok()) {
 		/* The volume's mount, whichever volfs device it came from. */
-		char real[PATH_MAX];
-		const MountEntry *m = realpath(path.c_str(), real) ? table.at(real) : nullptr;
+		std::string real;
+		const MountEntry *m = resolve_parent(path, &real).ok() ? table.at(real) : nullptr;
 		bool published = m && m->root == "/pv/" + id && m->fstype.rfind("fuse", 0) == 0;
 		if (!published || (s.error_code() != Code::NOT_FOUND && s.error_code() != Code::UNAVAILABLE))
 			return s;
