@@ -142,6 +142,7 @@ install: all
 	install -D -m 0755 $(B)/bin/volctl $(DESTDIR)$(PREFIX)/bin/volctl
 	install -D -m 0755 $(B)/bin/volfs-csi $(DESTDIR)$(PREFIX)/bin/volfs-csi
 	if [ -f docs/volfs.8 ];  then install -D -m 0644 docs/volfs.8  $(DESTDIR)$(PREFIX)/share/man/man8/volfs.8; fi
+	install -D -m 0644 docs/volfs-csi.8 $(DESTDIR)$(PREFIX)/share/man/man8/volfs-csi.8
 	if [ -f docs/volctl.1 ]; then install -D -m 0644 docs/volctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/volctl.1; fi
 	install -D -m 0644 scripts/volctl.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/volctl
 	if [ -f scripts/volfs.service ]; then install -d $(DESTDIR)/etc/systemd/system && \

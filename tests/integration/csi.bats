@@ -101,6 +101,8 @@ SH
         --csi.checkpathcmd="$VOLFS_TMP/checkpath" \
         --ginkgo.no-color --ginkgo.json-report="$VOLFS_TMP/sanity.json"
     echo "$output" | tail -n 40
+    # the totals, in the TAP log
+    grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!)' <<<"$output" | sed 's/^/# csi-sanity: /' >&3
     [[ $status -eq 0 ]]
     [[ $output == *"SUCCESS!"*" 0 Failed "* ]]
     # every skip is a capability volfs-csi does not claim (docs/csi.md)

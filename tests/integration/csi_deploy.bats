@@ -151,3 +151,14 @@ for p in (d for d in docs if d["kind"] == "Pod"):
 PY
     [[ $status -eq 0 ]] || fail "$output"
 }
+
+@test "every option of volfs-csi --help is in its man page" {
+    run "$VOLFS_BIN/volfs-csi" --help
+    [[ $status -eq 0 ]]
+    opts=$(grep -oE -- '--[a-z][a-z-]+' <<<"$output" | sort -u)
+    [[ -n $opts ]]
+    man=$(groff -man -Tascii -P-cbou "$ROOT/docs/volfs-csi.8" 2>/dev/null)
+    for o in $opts; do
+        [[ $man == *"$o"* ]] || fail "$o is not in docs/volfs-csi.8"
+    done
+}
