@@ -4,6 +4,8 @@
  */
 #include "tools/csi/capability.h"
 
+#include <sstream>
+
 #include <sys/mount.h>
 
 namespace volfs_csi {
@@ -32,6 +34,18 @@ std::string flag_names(unsigned long flags)
 		if (f.flag && (flags & f.flag) && (f.flag & publish_flag_mask()))
 			out += (out.empty() ? "" : ",") + std::string(f.name);
 	return out.empty() ? "rw" : out;
+}
+
+unsigned long option_flags(const std::string &options)
+{
+	unsigned long flags = 0;
+	std::istringstream in(options);
+	std::string opt;
+	while (std::getline(in, opt, ','))
+		for (const auto &f : FLAGS)
+			if (opt == f.name)
+				flags |= f.flag;
+	return flags & publish_flag_mask();
 }
 
 grpc::Status mount_flags(const Capability &cap, unsigned long *flags)

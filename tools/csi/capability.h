@@ -39,6 +39,10 @@ std::string flag_names(unsigned long flags);
 /* The per-mount flags a publish compares and sets. */
 unsigned long publish_flag_mask();
 
+/* Those of them in a comma-separated options field of the mount table
+ * ("rw,nosuid,nodev,relatime"). */
+unsigned long option_flags(const std::string &options);
+
 } // namespace volfs_csi
 
 #endif

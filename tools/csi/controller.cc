@@ -121,8 +121,9 @@ void ControllerService::describe_volume(json_object *pv, Volume *out) const
 		out->mutable_content_source()->mutable_volume()->set_volume_id(vol);
 }
 
-/* OK when the state directory's disk has bytes free, else code. */
-grpc::Status ControllerService::host_room(int64_t bytes, const char *what, grpc::StatusCode code)
+/* The free space of the state directory's disk: statfs of the volfs root
+ * answers with the host's figures. */
+grpc::Status ControllerService::host_free(int64_t *avail)
 {
 	std::string mount;
 	grpc::Status s = daemon_.mount_point(&mount);
@@ -131,7 +132,17 @@ grpc::Status ControllerService::host_room(int64_t bytes, const char *what, grpc:
 	struct statvfs sv;
 	if (statvfs(mount.c_str(), &sv) < 0)
 		return grpc::Status(Code::UNAVAILABLE, "cannot read the free space of " + mount);
-	int64_t avail = static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+	*avail = static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+	return grpc::Status::OK;
+}
+
+/* OK when the state directory's disk has bytes free, else code. */
+grpc::Status ControllerService::host_room(int64_t bytes, const char *what, grpc::StatusCode code)
+{
+	int64_t avail = 0;
+	grpc::Status s = host_free(&avail);
+	if (!s.ok())
+		return s;
 	if (bytes <= avail)
 		return grpc::Status::OK;
 	return grpc::Status(code, std::string(what) + " of " + std::to_string(bytes) + " bytes is more than the " +
@@ -411,14 +422,11 @@ grpc::Status ControllerService::GetCapacity(grpc::ServerContext *, const GetCapa
 			out->set_available_capacity(0);
 			return grpc::Status::OK;
 		}
-	std::string mount;
-	grpc::Status s = daemon_.mount_point(&mount);
+	int64_t avail = 0;
+	grpc::Status s = host_free(&avail);
 	if (!s.ok())
 		return s;
-	struct statvfs sv;
-	if (statvfs(mount.c_str(), &sv) < 0)
-		return grpc::Status(Code::UNAVAILABLE, "cannot read the free space of " + mount);
-	out->set_available_capacity(static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize));
+	out->set_available_capacity(avail);
 	out->mutable_minimum_volume_size()->set_value(MIN_CAPACITY);
 	return grpc::Status::OK;
 }

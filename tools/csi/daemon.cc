@@ -55,48 +55,52 @@ grpc::Status Daemon::call(Json req, Json *result) const
 	return grpc::Status(grpc::StatusCode::UNAVAILABLE, err.message);
 }
 
-grpc::Status Daemon::get(const char *kind, const std::string &ns, const std::string &name, Json *object) const
+/* {"verb": verb, "kind": kind, "namespace": ns?, "name": name?} */
+static Json object_request(const char *verb, const char *kind, const std::string &ns, const std::string &name)
 {
-	Json req = request("get"), items;
+	Json req = request(verb);
 	json_object_object_add(req.get(), "kind", json_object_new_string(kind));
-	json_object_object_add(req.get(), "name", json_object_new_string(name.c_str()));
+	if (!name.empty())
+		json_object_object_add(req.get(), "name", json_object_new_string(name.c_str()));
 	if (!ns.empty())
 		json_object_object_add(req.get(), "namespace", json_object_new_string(ns.c_str()));
-	grpc::Status s = call(std::move(req), &items);
+	return req;
+}
+
+/* The "items" array of a get answer (an empty one if it has none). */
+static json_object *items_of(json_object *result)
+{
+	json_object *list = json_at(result, "items");
+	return list && json_object_is_type(list, json_type_array) ? json_object_get(list) : json_object_new_array();
+}
+
+grpc::Status Daemon::get(const char *kind, const std::string &ns, const std::string &name, Json *object) const
+{
+	Json result;
+	grpc::Status s = name.empty() ? grpc::Status(grpc::StatusCode::NOT_FOUND, "no name")
+	                 : call(object_request("get", kind, ns, name), &result);
 	if (!s.ok())
 		return s;
-	json_object *list = json_at(items.get(), "items");
-	json_object *first = list && json_object_is_type(list, json_type_array) && json_object_array_length(list)
-	                     ? json_object_array_get_idx(list, 0) : nullptr;
-	if (!first)
+	Json list(items_of(result.get()));
+	if (!json_object_array_length(list.get()))
 		return grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(kind) + " \"" + name + "\" not found");
-	object->reset(json_object_get(first));
+	object->reset(json_object_get(json_object_array_get_idx(list.get(), 0)));
 	return grpc::Status::OK;
 }
 
 grpc::Status Daemon::list(const char *kind, const std::string &ns, Json *items) const
 {
-	Json req = request("get"), result;
-	json_object_object_add(req.get(), "kind", json_object_new_string(kind));
-	if (!ns.empty())
-		json_object_object_add(req.get(), "namespace", json_object_new_string(ns.c_str()));
-	grpc::Status s = call(std::move(req), &result);
-	if (!s.ok())
-		return s;
-	json_object *list = json_at(result.get(), "items");
-	items->reset(list && json_object_is_type(list, json_type_array) ? json_object_get(list)
-	                                                                  : json_object_new_array());
-	return grpc::Status::OK;
+	Json result;
+	grpc::Status s = call(object_request("get", kind, ns, ""), &result);
+	if (s.ok())
+		items->reset(items_of(result.get()));
+	return s;
 }
 
 grpc::Status Daemon::remove(const char *kind, const std::string &ns, const std::string &name) const
 {
-	Json req = request("delete"), result;
-	json_object_object_add(req.get(), "kind", json_object_new_string(kind));
-	json_object_object_add(req.get(), "name", json_object_new_string(name.c_str()));
-	if (!ns.empty())
-		json_object_object_add(req.get(), "namespace", json_object_new_string(ns.c_str()));
-	grpc::Status s = call(std::move(req), &result);
+	Json result;
+	grpc::Status s = call(object_request("delete", kind, ns, name), &result);
 	return s.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : s;
 }
 

@@ -6,7 +6,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <sys/mount.h>
 
 namespace volfs_csi {
 
@@ -74,25 +73,6 @@ std::vector<std::string> MountTable::publishes(const std::string &dev, const std
 bool is_publish_of(const MountEntry &m, const std::string &dev, const std::string &volume)
 {
 	return !dev.empty() && m.dev == dev && m.root == "/pv/" + volume;
-}
-
-unsigned long option_flags(const std::string &options)
-{
-	static const struct {
-		const char *name;
-		unsigned long flag;
-	} known[] = {
-		{ "ro", MS_RDONLY }, { "nosuid", MS_NOSUID }, { "nodev", MS_NODEV },
-		{ "noexec", MS_NOEXEC }, { "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
-	};
-	unsigned long flags = 0;
-	std::istringstream in(options);
-	std::string opt;
-	while (std::getline(in, opt, ','))
-		for (const auto &k : known)
-			if (opt == k.name)
-				flags |= k.flag;
-	return flags;
 }
 
 } // namespace volfs_csi

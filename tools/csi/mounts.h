@@ -41,9 +41,6 @@ private:
 /* Is m a bind mount of volume from the volfs filesystem on dev? */
 bool is_publish_of(const MountEntry &m, const std::string &dev, const std::string &volume);
 
-/* The per-mount flags (MS_RDONLY, ...) in an options field. */
-unsigned long option_flags(const std::string &options);
-
 } // namespace volfs_csi
 
 #endif

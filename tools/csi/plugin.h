@@ -90,6 +90,7 @@ private:
 	grpc::Status capacity_for(const csi::v1::CreateVolumeRequest &req, int64_t *capacity);
 	void describe_volume(json_object *pv, csi::v1::Volume *out) const;
 	grpc::Status describe_snapshot(json_object *vs, csi::v1::Snapshot *out) const;
+	grpc::Status host_free(int64_t *avail);
 	grpc::Status host_room(int64_t bytes, const char *what, grpc::StatusCode code);
 
 	const Config &config_;
