@@ -1,5 +1,5 @@
 # volfs build.
-#   make            -> build/bin/volfs, build/bin/volctl (optimised, -Werror)
+#   make            -> build/bin/volfs, build/bin/volctl, build/bin/volfs-csi (optimised, -Werror)
 #   make test       -> sanitizer build (ASan+UBSan) in build/san, then unit + integration tests
 #   make run        -> install deps, build, mount on /mnt/volfs with state in /var/lib/volfs
 #   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX),
@@ -41,6 +41,23 @@ VERSION_OBJ := $(B)/obj/version.o
 LDFLAGS  += $(OPT)
 LDLIBS   += $(PKG_LIBS)
 
+# volfs-csi: a C++ gRPC adapter (docs/csi.md). Its protocol code is generated
+# from tools/csi/csi.proto into $(B)/gen; the generated files are compiled
+# without -Werror (their warnings are protoc's, not ours).
+CXX      ?= g++
+PROTOC   ?= protoc
+GRPC_CPP_PLUGIN ?= /usr/bin/grpc_cpp_plugin
+CSI_PKGS  = grpc++ protobuf json-c libcrypto
+CSI_PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CSI_PKGS) 2>/dev/null)
+CSI_PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(CSI_PKGS) 2>/dev/null) -lpthread
+CSI_CXXFLAGS = -std=c++17 -g $(OPT) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. -I$(B)/gen $(CSI_PKG_CFLAGS)
+CSI_GEN_SRC := $(B)/gen/csi.pb.cc $(B)/gen/csi.grpc.pb.cc
+CSI_GEN_OBJ := $(CSI_GEN_SRC:$(B)/gen/%.cc=$(B)/obj/gen/%.o)
+CSI_SRC   := $(filter-out tools/csi/main.cc,$(wildcard tools/csi/*.cc))
+CSI_OBJ   := $(CSI_SRC:%.cc=$(B)/obj/%.o)
+# the C objects the adapter uses: the control-socket client, quantities, names
+CSI_C_OBJ := $(B)/obj/tools/client.o $(B)/obj/meta/quantity.o $(B)/obj/meta/names.o $(VERSION_OBJ)
+
 META_SRC  := $(wildcard meta/*.c)
 FS_SRC    := $(filter-out fs/fuse/main.c,$(wildcard fs/*.c fs/*/*.c))
 TOOLS_SRC := $(filter-out tools/volctl.c,$(wildcard tools/*.c))
@@ -52,7 +69,7 @@ TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps
-all: $(B)/bin/volfs $(B)/bin/volctl
+all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
@@ -70,6 +87,28 @@ $(B)/bin/volctl: $(B)/obj/tools/volctl.o $(TOOLS_OBJ) $(META_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(CSI_GEN_SRC) $(CSI_GEN_SRC:.cc=.h) &: tools/csi/csi.proto
+	@mkdir -p $(B)/gen
+	$(PROTOC) -Itools/csi --cpp_out=$(B)/gen --grpc_out=$(B)/gen \
+	    --plugin=protoc-gen-grpc=$(GRPC_CPP_PLUGIN) tools/csi/csi.proto
+
+$(B)/obj/gen/%.o: $(B)/gen/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CSI_CXXFLAGS) -w -c -o $@ $<
+
+$(B)/obj/tools/csi/%.o: tools/csi/%.cc $(wildcard tools/csi/*.h) $(CSI_GEN_SRC)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CSI_CXXFLAGS) -Wall -Wextra -Werror -c -o $@ $<
+
+$(B)/bin/volfs-csi: $(B)/obj/tools/csi/main.o $(CSI_OBJ) $(CSI_GEN_OBJ) $(CSI_C_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(CSI_PKG_LIBS)
+
+# csi-call: the tests' CSI client (tests/csi/call.cc)
+$(B)/tests/csi-call: tests/csi/call.cc $(CSI_GEN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CSI_CXXFLAGS) -Wall -Wextra -Werror $(LDFLAGS) -o $@ $^ $(CSI_PKG_LIBS)
+
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
@@ -81,7 +120,7 @@ test:
 	$(MAKE) SAN=1 all units
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
-units: $(UNIT_BIN)
+units: $(UNIT_BIN) $(B)/tests/csi-call
 
 # Includes point down the layers only (scripts/check-layers.py says which).
 check-layers:
@@ -101,7 +140,9 @@ run:
 install: all
 	install -D -m 0755 $(B)/bin/volfs  $(DESTDIR)$(PREFIX)/bin/volfs
 	install -D -m 0755 $(B)/bin/volctl $(DESTDIR)$(PREFIX)/bin/volctl
+	install -D -m 0755 $(B)/bin/volfs-csi $(DESTDIR)$(PREFIX)/bin/volfs-csi
 	if [ -f docs/volfs.8 ];  then install -D -m 0644 docs/volfs.8  $(DESTDIR)$(PREFIX)/share/man/man8/volfs.8; fi
+	install -D -m 0644 docs/volfs-csi.8 $(DESTDIR)$(PREFIX)/share/man/man8/volfs-csi.8
 	if [ -f docs/volctl.1 ]; then install -D -m 0644 docs/volctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/volctl.1; fi
 	install -D -m 0644 scripts/volctl.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/volctl
 	if [ -f scripts/volfs.service ]; then install -d $(DESTDIR)/etc/systemd/system && \

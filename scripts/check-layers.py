@@ -14,6 +14,7 @@ the folders listed for it):
   fs/obs      counters: a leaf, includes nothing of the project
   meta        the SQLite store and the Kubernetes rules (no FUSE, no fs/)
   tools       volctl: meta only
+  tools/csi   volfs-csi (C++): the control-socket client of tools, meta
 """
 import os, re, sys
 
@@ -25,6 +26,7 @@ ALLOWED = {
     'fs/obs':     ['fs/obs'],
     'meta':       ['meta'],
     'tools':      ['tools', 'meta'],
+    'tools/csi':  ['tools/csi', 'tools', 'meta'],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -14,6 +14,8 @@ packages=(
     libmicrohttpd-dev
     # base64 of Secret and ConfigMap binaryData values (OpenSSL's libcrypto)
     libssl-dev
+    # volfs-csi: gRPC and protobuf for C++, protoc and its gRPC plugin
+    g++ libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
     # unit tests
     libcmocka-dev
     # runtime: fusermount3, the sqlite3 shell for checks

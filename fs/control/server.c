@@ -231,28 +231,68 @@ static json_object *handle_vs(struct vfs *v, const char *verb, json_object *req)
 	return result_or_error(r, err, out);
 }
 
+/* The new volume's body from the optional "object" of a restore or clone:
+ * a PersistentVolume manifest giving its labels, annotations and spec (the
+ * name is the verb's, the capacity is set when the volume is made). *body
+ * stays NULL without one; a manifest that does not validate, or that asks
+ * for a hostPath (whose data would not be the copy), is refused. */
+static int template_body(json_object *req, const char *name, json_object **body, char *err,
+                         size_t errlen)
+{
+	json_object *tmpl;
+	*body = NULL;
+	if (!json_object_object_get_ex(req, "object", &tmpl) || !tmpl)
+		return 0;
+	json_object *o = NULL;
+	if (json_object_deep_copy(tmpl, &o, NULL) < 0 || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		snprintf(err, errlen, "object: a PersistentVolume manifest is required");
+		return -EINVAL;
+	}
+	k8s_set_str(o, "metadata.name", name);
+	const char *kind = k8s_str(o, "kind");
+	int r = kind && !strcmp(kind, KIND_PV) ? k8s_validate(o, NULL, err, errlen)
+	        : (snprintf(err, errlen, "object: kind must be PersistentVolume"), -EINVAL);
+	if (r == 0 && k8s_get(o, "spec.hostPath")) {
+		snprintf(err, errlen, "object: spec.hostPath: a restored or cloned volume holds volfs data");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		json_object_put(o);
+		return r;
+	}
+	json_object_object_del(o, "status");
+	k8s_set_str(o, "status.phase", "Available");
+	*body = o;
+	return 0;
+}
+
 /* snapshot {source, name, namespace}, restore {snapshot, name, namespace,
- * capacity?}, clone {source, name}: sources and results are pv names. */
+ * capacity?, object?}, clone {source, name, capacity?, object?}: sources
+ * and results are pv names. */
 static json_object *handle_volume_copies(struct vfs *v, const char *verb, json_object *req)
 {
 	char err[512] = "";
 	const char *name = str_field(req, "name"), *source = str_field(req, "source");
 	const char *snap = str_field(req, "snapshot");
-	json_object *out = NULL;
+	json_object *out = NULL, *body = NULL;
 	uint64_t capacity = 0;
 	int r;
 	if (!name)
 		return answer_error(-EINVAL, "a name is required");
+	u64_field(req, "capacity", &capacity);
 	if (!strcmp(verb, "snapshot"))
 		r = source ? snapshot_create(v, source, ns_field(req), name, NULL, &out, err, sizeof err)
 		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
-	else if (!strcmp(verb, "restore")) {
-		u64_field(req, "capacity", &capacity);
-		r = snap ? volume_restore(v, ns_field(req), snap, name, capacity, NULL, &out, err, sizeof err)
+	else if ((r = template_body(req, name, &body, err, sizeof err)) < 0)
+		;
+	else if (!strcmp(verb, "restore"))
+		r = snap ? volume_restore(v, ns_field(req), snap, name, capacity, body, &out, err, sizeof err)
 		         : (snprintf(err, sizeof err, "a snapshot is required"), -EINVAL);
-	} else
-		r = source ? volume_clone(v, source, name, 0, NULL, &out, err, sizeof err)
+	else
+		r = source ? volume_clone(v, source, name, capacity, body, &out, err, sizeof err)
 		           : (snprintf(err, sizeof err, "a source volume is required"), -EINVAL);
+	json_object_put(body);
 	return result_or_error(r, err, out);
 }
 

@@ -195,6 +195,16 @@ void volume_install_names(struct vfs *v)
 	localpath_install(v);
 }
 
+static void set_capacity_in_body(json_object *body, uint64_t capacity)
+{
+	char q[64];
+	quantity_format(capacity, q, sizeof q);
+	json_object *spec, *cap;
+	if (json_object_object_get_ex(body, "spec", &spec) &&
+	    json_object_object_get_ex(spec, "capacity", &cap))
+		json_object_object_add(cap, "storage", json_object_new_string(q));
+}
+
 json_object *volume_pv_body(uint64_t capacity, const char *class)
 {
 	char q[64];
@@ -245,7 +255,14 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 		return -EINVAL;
 	}
 	struct db *db = vfs_db(v);
-	body = body ? json_object_get(body) : volume_pv_body(capacity, "");
+	/* A caller's body may ask for less than the volume gets (a clone is
+	 * at least its source's size): it shows the capacity enforced. */
+	if (body) {
+		body = json_object_get(body);
+		set_capacity_in_body(body, capacity);
+	} else {
+		body = volume_pv_body(capacity, "");
+	}
 	uint64_t tree = 0;
 	db_lock(db);
 	json_object *dup = obj_get(db, KIND_PV, "", name, NULL);
@@ -379,15 +396,6 @@ int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 	return r;
 }
 
-static void set_capacity_in_body(json_object *body, uint64_t capacity)
-{
-	char q[64];
-	quantity_format(capacity, q, sizeof q);
-	json_object *spec, *cap;
-	if (json_object_object_get_ex(body, "spec", &spec) &&
-	    json_object_object_get_ex(spec, "capacity", &cap))
-		json_object_object_add(cap, "storage", json_object_new_string(q));
-}
 
 int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
                      char *err, size_t errlen)

@@ -2,8 +2,9 @@
 # The README's first command on a fresh machine: `make run` must install the
 # packages before anything reads pkg-config's answers, and must leave volfs
 # and volctl on PATH. Checked with stand-ins: a pkg-config that answers only
-# after the "packages" are installed, a compiler that records its command
-# lines, an install tree under a temporary DESTDIR.
+# after the "packages" are installed, a compiler (C and C++) that records
+# its command lines, a protoc that makes empty files, an install tree under a
+# temporary DESTDIR.
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
@@ -21,7 +22,13 @@ SH
 echo "\$*" >>"$T/cc.log"
 while [ \$# -gt 0 ]; do [ "\$1" = -o ] && { : >"\$2"; chmod +x "\$2"; }; shift; done
 SH
-    chmod +x "$T/pkg-config" "$T/cc"
+    # protoc: makes the files it was asked to generate (volfs-csi's)
+    cat >"$T/protoc" <<SH
+#!/bin/sh
+for a in "\$@"; do case "\$a" in --cpp_out=*) d=\${a#--cpp_out=}; : >"\$d/csi.pb.cc"; : >"\$d/csi.pb.h" ;;
+    --grpc_out=*) d=\${a#--grpc_out=}; : >"\$d/csi.grpc.pb.cc"; : >"\$d/csi.grpc.pb.h" ;; esac; done
+SH
+    chmod +x "$T/pkg-config" "$T/cc" "$T/protoc"
 }
 
 teardown() {
@@ -29,7 +36,7 @@ teardown() {
 }
 
 @test "make run installs the packages before computing the build flags, then installs volctl on PATH" {
-    run make -C "$ROOT" run PKG_CONFIG="$T/pkg-config" CC="$T/cc" \
+    run make -C "$ROOT" run PKG_CONFIG="$T/pkg-config" CC="$T/cc" CXX="$T/cc" PROTOC="$T/protoc" \
         DEPS_CMD="touch $T/installed" RUN_CMD=true B="$T/build" DESTDIR="$T/root" PREFIX=/usr/local
     [ "$status" -eq 0 ] || { echo "$output"; false; }
     [ -s "$T/cc.log" ]
@@ -40,6 +47,7 @@ teardown() {
     fi
     [ -x "$T/root/usr/local/bin/volctl" ]
     [ -x "$T/root/usr/local/bin/volfs" ]
+    [ -x "$T/root/usr/local/bin/volfs-csi" ]
 }
 
 @test "make test installs the packages before it builds" {
