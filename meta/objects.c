@@ -6,6 +6,7 @@
 #include "meta/objects.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <uuid/uuid.h>
@@ -51,13 +52,21 @@ int obj_insert(struct db *db, const char *kind, const char *ns, const char *name
 	uuid_generate(u);
 	uuid_unparse_lower(u, uid);
 	int64_t now = time(NULL);
-	fill_metadata(body, ns, name, uid, now);
+	/* The key may point into body's own metadata, which filling it in
+	 * replaces: bind copies. */
+	char *key_ns = strdup(ns), *key_name = strdup(name);
+	if (!key_ns || !key_name) {
+		free(key_ns);
+		free(key_name);
+		return -ENOMEM;
+	}
+	fill_metadata(body, key_ns, key_name, uid, now);
 	sqlite3_stmt *st = db_prep(db, "INSERT INTO objects(uid, kind, namespace, name, body, tree, created) "
 	                               "VALUES(?,?,?,?,?,?,?)");
 	sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key_ns, -1, free);
+	sqlite3_bind_text(st, 4, key_name, -1, free);
 	sqlite3_bind_text(st, 5, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
 	                  SQLITE_TRANSIENT);
 	if (tree)
@@ -95,6 +104,8 @@ int obj_update(struct db *db, const char *kind, const char *ns, const char *name
 	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
 	int r = db_step_done(db, st);
+	if (r == 0 && !strcmp(kind, "Secret"))
+		db_scrub_after_commit(db);
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
@@ -107,6 +118,8 @@ int obj_delete(struct db *db, const char *kind, const char *ns, const char *name
 	int r = db_step_done(db, st);
 	if (r == 0 && sqlite3_changes(db->h) == 0)
 		return -ENOENT;
+	if (r == 0 && !strcmp(kind, "Secret"))
+		db_scrub_after_commit(db);
 	st = db_prep(db, "DELETE FROM events WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);

@@ -62,7 +62,7 @@ static int deleting(json_object *obj)
 	return k8s_get(obj, "metadata.deletionTimestamp") != NULL;
 }
 
-static int namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
+int api_namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
 {
 	json_object *o = obj_get(db, "Namespace", "", ns, NULL);
 	int r = 0;
@@ -185,7 +185,7 @@ static int admit(struct db *db, struct ref *ref, json_object *old, json_object *
                  size_t errlen)
 {
 	if (ref->k->namespaced) {
-		int r = namespace_usable(db, ref->ns, err, errlen);
+		int r = api_namespace_usable(db, ref->ns, err, errlen);
 		if (r < 0)
 			return r;
 	}
@@ -211,6 +211,42 @@ static void initial_status(json_object *obj, const char *kind)
 		k8s_set(obj, "status.readyToUse", json_object_new_boolean(0));
 }
 
+static int same_member(json_object *a, json_object *b, const char *path)
+{
+	const char *x = k8s_str(a, path), *y = k8s_str(b, path);
+	return x == y || (x && y && !strcmp(x, y));
+}
+
+/* The identity of a stored object (kind, namespace, name, uid) is what an
+ * update names it by; a patch or an apply may not change it, with the API
+ * server's words. A uid the update leaves out is no precondition. */
+static int check_identity(json_object *stored, json_object *updated, char *err, size_t errlen)
+{
+	const char *uid = k8s_str(updated, "metadata.uid");
+	if (!same_member(stored, updated, "metadata.name")) {
+		snprintf(err, errlen, "the name of the object (%s) does not match the name on the URL (%s)",
+		         k8s_str(updated, "metadata.name") ? k8s_str(updated, "metadata.name") : "",
+		         k8s_str(stored, "metadata.name"));
+		return -EINVAL;
+	}
+	if (!same_member(stored, updated, "metadata.namespace")) {
+		snprintf(err, errlen, "the namespace of the provided object does not match the namespace "
+		         "sent on the request");
+		return -EINVAL;
+	}
+	if (!same_member(stored, updated, "kind")) {
+		snprintf(err, errlen, "kind: Invalid value: \"%s\": field is immutable",
+		         k8s_str(updated, "kind") ? k8s_str(updated, "kind") : "");
+		return -EINVAL;
+	}
+	if (uid && !same_member(stored, updated, "metadata.uid")) {
+		snprintf(err, errlen, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
+		         uid, k8s_str(stored, "metadata.uid") ? k8s_str(stored, "metadata.uid") : "");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Store one object (a manifest already validated) the way apply, create
  * (create_only) or patch (merged is the result) do. *action: "created",
  * "configured", "unchanged". db locked, inside a transaction. */
@@ -224,6 +260,10 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 		snprintf(err, errlen, "%s \"%s\" already exists", ref.k->plural, ref.name);
 		json_object_put(old);
 		return -EEXIST;
+	}
+	if (old && !is_patch && (r = check_identity(old, manifest, err, errlen)) < 0) {
+		json_object_put(old);
+		return r;
 	}
 	json_object *new = is_patch ? json_object_get(manifest) : k8s_merge_apply(old, manifest);
 	if (old) {
@@ -375,13 +415,16 @@ int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
 		ns = "";
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	json_object *obj = obj_get(db, k->kind, ns, name, NULL);
+	json_object *obj = obj_get(db, k->kind, ns, name, NULL), *stored = obj ? copy(obj) : NULL;
 	int r = obj ? 0 : not_found(k, ns, name, err, errlen);
 	const char *action = "";
 	if (r == 0) {
 		merge_patch(obj, patch);
-		r = k8s_validate(obj, ns, err, errlen);
+		r = check_identity(stored, obj, err, errlen);
 	}
+	json_object_put(stored);
+	if (r == 0)
+		r = k8s_validate(obj, ns, err, errlen);
 	if (r == 0)
 		r = db_begin(db);
 	if (r == 0)

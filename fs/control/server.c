@@ -650,6 +650,18 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
+/* Does a process accept connections on the socket at addr? A full
+ * backlog (EAGAIN) is a live listener too. */
+static int socket_is_served(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	int live = connect(fd, (const struct sockaddr *)addr, sizeof *addr) == 0 || errno == EAGAIN;
+	close(fd);
+	return live;
+}
+
 static int bind_socket(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -663,7 +675,15 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	unlink(path); /* stale: we hold the state directory's lock */
+	/* Holding the state directory's lock, a socket there is stale, unless
+	 * a daemon that lost track of the lock still serves it. */
+	if (socket_is_served(&addr)) {
+		snprintf(err, errlen, "%s is served by another process; not replacing it (is another "
+		         "volfs using this state directory?)", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof addr);
 	umask(old);

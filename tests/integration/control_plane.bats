@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# The control plane under misuse: updates that try to change what names an
+# object, objects made in namespaces that do not exist, a second daemon on
+# the same state directory, clients that stall or daemons that never
+# answer, and applies of thousands of claims next to a writing volume.
+
+load helpers
+
+configmap() {
+    cat <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: $1, namespace: ${2:-default}}
+data: {k: v}
+EOF
+}
+
+@test "patch and apply may not change an object's name, namespace, kind or uid" {
+    configmap settings | volctl apply -f - >/dev/null
+    uid=$(volctl get cm settings -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
+
+    run volctl patch cm settings -p '{"metadata":{"name":"renamed"}}'
+    assert_failure
+    assert_output --partial 'the name of the object (renamed) does not match the name on the URL (settings)'
+    run volctl patch cm settings -p '{"metadata":{"namespace":"kube-system"}}'
+    assert_failure
+    assert_output --partial 'the namespace of the provided object does not match the namespace sent on the request'
+    run volctl patch cm settings -p '{"kind":"Secret"}'
+    assert_failure
+    assert_output --partial 'kind: Invalid value: "Secret": field is immutable'
+    run volctl patch cm settings -p '{"metadata":{"uid":"0f0f0f0f-0000-4000-8000-000000000000"}}'
+    assert_failure
+    assert_output --partial "Precondition failed: UID in precondition: 0f0f0f0f-0000-4000-8000-000000000000, UID in object meta: $uid"
+    # The same manifest without a uid still applies.
+    run volctl apply -f - <<<"$(configmap settings)"
+    assert_success
+    run volctl apply -f - <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, uid: 0f0f0f0f-0000-4000-8000-000000000000}
+data: {k: changed}
+EOF
+    assert_failure
+    assert_output --partial 'Precondition failed: UID in precondition'
+
+    # Nothing was renamed or retyped, and the object kept its uid.
+    run volctl get cm renamed
+    assert_failure
+    run volctl get secret settings
+    assert_failure
+    run volctl get cm settings -o json
+    assert_success
+    "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); assert o["metadata"]["uid"]==sys.argv[2], o; assert o["data"]=={"k":"v"}, o' "$output" "$uid"
+}
+
+@test "a snapshot, claim or object in a namespace that does not exist is refused" {
+    pv_create data 16Mi
+    run volctl snapshot pv/data snap1 -n nonexistent
+    assert_failure
+    assert_output --partial 'namespaces "nonexistent" not found'
+    run volctl get vs -A
+    assert_success
+    refute_output --partial snap1
+    run volctl create pvc c1 --size 1Mi -n nonexistent
+    assert_failure
+    assert_output --partial 'namespaces "nonexistent" not found'
+    run volctl apply -f - <<<"$(configmap c nonexistent)"
+    assert_failure
+    assert_output --partial 'namespaces "nonexistent" not found'
+    # In an existing one the same snapshot works.
+    run volctl snapshot pv/data snap1 -n default
+    assert_success
+}
+
+@test "a second daemon on the state directory is refused even after STATE/lock is removed" {
+    rm -f "$STATE/lock"
+    mkdir -m 0755 "$VOLFS_TMP/mnt2"
+    run timeout 60 "$VOLFS_BIN/volfs" -f --state "$STATE" "$VOLFS_TMP/mnt2" 3>&-
+    assert_failure
+    assert_output --partial "is in use by another volfs"
+    run mountpoint -q "$VOLFS_TMP/mnt2"
+    assert_failure
+    # The first daemon still owns its socket and answers on it.
+    run volctl version
+    assert_success
+    pv_create still-here 1Mi
+}
+
+@test "volfs does not replace a control socket that another process serves" {
+    volfs_stop
+    "$PY" - "$STATE/control.sock" 3>&- <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+time.sleep(600)
+PYEOF
+    volfs_track_pid $!
+    for ((i = 0; i < 100; i++)); do [[ -S $STATE/control.sock ]] && break; sleep 0.1; done
+    run timeout 60 "$VOLFS_BIN/volfs" -f --state "$STATE" "$MNT" 3>&-
+    assert_failure
+    assert_output --partial "is served by another process"
+    # Still the other process's socket: it accepts a connection.
+    "$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$STATE/control.sock"
+    # A socket nobody listens on any more is stale and replaced.
+    kill "${VOLFS_EXTRA_PIDS[-1]}"
+    wait "${VOLFS_EXTRA_PIDS[-1]}" 2>/dev/null || true
+    volfs_launch
+    run volctl version
+    assert_success
+}
