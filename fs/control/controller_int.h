@@ -2,7 +2,8 @@
  * fs/control/controller_int.h — what the controllers share (fs/control/controller.c for
  * volumes, claims, snapshots, namespaces and quotas; fs/control/pods.c for pods
  * and StatefulSets): this pass's view of the objects, and the helpers that
- * read, change and report on them. Runs in the control thread only.
+ * read, change and report on them. Runs only with the control socket's
+ * dispatch lock held (one request at a time).
  */
 #ifndef VOLFS_FS_CONTROLLER_INT_H
 #define VOLFS_FS_CONTROLLER_INT_H

@@ -109,3 +109,47 @@ PYEOF
     run volctl version
     assert_success
 }
+
+@test "a client that sends half a request and stalls does not hold up other requests" {
+    pv_create data 1Mi
+    "$PY" - "$STATE/control.sock" 3>&- <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"verb":"get","kind":')
+time.sleep(600)
+PYEOF
+    volfs_track_pid $!
+    sleep 0.5 # give the stalled client time to connect first (the test passes either way)
+    run timeout 60 "$VOLFS_BIN/volctl" --state "$STATE" --request-timeout=50s get pv
+    assert_success
+    assert_output --partial data
+    run timeout 60 "$VOLFS_BIN/volctl" --state "$STATE" create pv more --capacity 1Mi
+    assert_success
+}
+
+@test "volctl --request-timeout gives up on a daemon that never answers" {
+    local sock=$VOLFS_TMP/silent.sock
+    "$PY" - "$sock" 3>&- <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)   # read nothing, answer nothing
+PYEOF
+    volfs_track_pid $!
+    for ((i = 0; i < 100; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
+    run -1 timeout 60 "$VOLFS_BIN/volctl" --socket "$sock" --request-timeout=1s get pv
+    assert_output 'volctl: error: the volfs daemon did not answer within 1s (--request-timeout)'
+    run -1 timeout 60 "$VOLFS_BIN/volctl" --socket "$sock" get pv --request-timeout 1500ms
+    assert_output --partial 'did not answer within 1500ms'
+    run timeout 60 "$VOLFS_BIN/volctl" --socket "$sock" --request-timeout=soon get pv
+    assert_failure
+    assert_output --partial 'invalid --request-timeout "soon"'
+    # 0 waits forever: still waiting when timeout(1) stops it.
+    run timeout 3 "$VOLFS_BIN/volctl" --socket "$sock" --request-timeout=0 get pv
+    assert_equal "$status" 124
+}
