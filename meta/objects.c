@@ -6,6 +6,7 @@
 #include "meta/objects.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -141,6 +142,45 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 			json_object_array_add(arr, o);
 	}
 	db_finish(st);
+	return arr;
+}
+
+/* Rows per hold of the db lock in obj_list_paged. */
+#define OBJ_LIST_PAGE 256
+
+/* The next page of a kind's objects after (ns, name) into arr; the number
+ * of rows read, and (ns, name) of the last. */
+static size_t list_page(struct db *db, const char *kind, char *ns, char *name, size_t len,
+                        json_object *arr)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT body, namespace, name FROM objects WHERE kind=? AND "
+	                               "(namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, OBJ_LIST_PAGE);
+	size_t n = 0;
+	for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+		if (o)
+			json_object_array_add(arr, o);
+		snprintf(ns, len, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 2));
+	}
+	db_finish(st);
+	return n;
+}
+
+json_object *obj_list_paged(struct db *db, const char *kind)
+{
+	char ns[256] = "", name[256] = "";
+	json_object *arr = json_object_new_array();
+	size_t n;
+	do {
+		db_lock(db);
+		n = list_page(db, kind, ns, name, sizeof ns, arr);
+		db_unlock(db);
+	} while (n == OBJ_LIST_PAGE);
 	return arr;
 }
 

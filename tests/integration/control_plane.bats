@@ -153,3 +153,63 @@ PYEOF
     run timeout 3 "$VOLFS_BIN/volctl" --socket "$sock" --request-timeout=0 get pv
     assert_equal "$status" 124
 }
+
+# item_count KIND: how many objects of KIND the default namespace has.
+item_count() {
+    volctl get "$1" -o json | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))'
+}
+
+# claims_manifest N [EXTRA]: N claims of 1Mi, then EXTRA (a YAML document).
+claims_manifest() {
+    "$PY" - "$1" <<'PYEOF'
+import sys
+for i in range(int(sys.argv[1])):
+    print("---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: claim-%05d}" % i)
+    print("spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Mi}}")
+PYEOF
+    [[ -z ${2:-} ]] || printf -- '---\n%s\n' "$2"
+}
+
+@test "an apply of 2,000 claims binds them all while another volume's write+fsync completes" {
+    pv_create writer 16Mi
+    claims_manifest 2000 > "$VOLFS_TMP/claims.yaml"
+    "$PY" - "$MNT/pv/writer/f" "$VOLFS_TMP/stop" "$VOLFS_TMP/fsyncs" 3>&- <<'PYEOF' &
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+n = 0
+while not os.path.exists(sys.argv[2]):
+    os.pwrite(fd, b"x" * 4096, 0)
+    os.fsync(fd)
+    n += 1
+    open(sys.argv[3], "w").write(str(n))
+PYEOF
+    local writer=$!
+    volfs_track_pid $writer
+    run timeout 600 "$VOLFS_BIN/volctl" --state "$STATE" --request-timeout=0 apply -f "$VOLFS_TMP/claims.yaml"
+    assert_success
+    touch "$VOLFS_TMP/stop"
+    wait "$writer"
+    (($(cat "$VOLFS_TMP/fsyncs") > 0)) || fail "no write+fsync completed during the apply"
+    bound=$(volctl get pvc -o json | "$PY" -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+print(sum(1 for c in items if c.get("status", {}).get("phase") == "Bound"), len(items))')
+    assert_equal "$bound" "2000 2000"
+}
+
+@test "an apply of many documents with a refused one at the end stores none of them" {
+    claims_manifest 300 "$(configmap late nonexistent)" > "$VOLFS_TMP/claims.yaml"
+    run volctl apply -f "$VOLFS_TMP/claims.yaml"
+    assert_failure
+    assert_output --partial 'document 301 (ConfigMap late): namespaces "nonexistent" not found'
+    assert_equal "$(item_count pvc) $(item_count pv)" "0 0"
+    # An existing object a refused apply changed is as it was.
+    configmap keep | volctl apply -f - >/dev/null
+    { claims_manifest 100; printf -- '---\n'; configmap keep | sed 's/k: v/k: changed/'
+      claims_manifest 0 "$(configmap late nonexistent)"; } > "$VOLFS_TMP/mixed.yaml"
+    run volctl apply -f "$VOLFS_TMP/mixed.yaml"
+    assert_failure
+    run volctl get cm keep -o json
+    "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); assert o["data"]=={"k":"v"}, o' "$output"
+    assert_equal "$(item_count pvc)" 0
+}
