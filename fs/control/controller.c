@@ -44,18 +44,15 @@
  * only writers of objects, and the data path must not wait for a pass. */
 static void world_load(struct ctl *c)
 {
-	c->classes = obj_list_paged(c->db, "StorageClass");
-	c->pvs = obj_list_paged(c->db, "PersistentVolume");
-	c->pvcs = obj_list_paged(c->db, "PersistentVolumeClaim");
-	c->vsclasses = obj_list_paged(c->db, "VolumeSnapshotClass");
-	c->vss = obj_list_paged(c->db, "VolumeSnapshot");
-	c->vscs = obj_list_paged(c->db, "VolumeSnapshotContent");
-	c->quotas = obj_list_paged(c->db, "ResourceQuota");
-	c->namespaces = obj_list_paged(c->db, "Namespace");
-	c->pods = obj_list_paged(c->db, "Pod");
-	c->stss = obj_list_paged(c->db, "StatefulSet");
-	c->configmaps = obj_list_paged(c->db, "ConfigMap");
-	c->secrets = obj_list_paged(c->db, "Secret");
+	struct { json_object **list; const char *kind; } kinds[] = {
+		{&c->classes, "StorageClass"}, {&c->pvs, "PersistentVolume"},
+		{&c->pvcs, "PersistentVolumeClaim"}, {&c->vsclasses, "VolumeSnapshotClass"},
+		{&c->vss, "VolumeSnapshot"}, {&c->vscs, "VolumeSnapshotContent"},
+		{&c->quotas, "ResourceQuota"}, {&c->namespaces, "Namespace"}, {&c->pods, "Pod"},
+		{&c->stss, "StatefulSet"}, {&c->configmaps, "ConfigMap"}, {&c->secrets, "Secret"},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
 }
 
 static void world_free(struct ctl *c)

@@ -15,22 +15,24 @@ data: {k: v}
 EOF
 }
 
+# patch_refused PATCH MESSAGE: volctl patch cm settings fails with MESSAGE.
+patch_refused() {
+    run volctl patch cm settings -p "$1"
+    assert_failure
+    assert_output --partial "$2"
+}
+
 @test "patch and apply may not change an object's name, namespace, kind or uid" {
     configmap settings | volctl apply -f - >/dev/null
     uid=$(volctl get cm settings -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
 
-    run volctl patch cm settings -p '{"metadata":{"name":"renamed"}}'
-    assert_failure
-    assert_output --partial 'the name of the object (renamed) does not match the name on the URL (settings)'
-    run volctl patch cm settings -p '{"metadata":{"namespace":"kube-system"}}'
-    assert_failure
-    assert_output --partial 'the namespace of the provided object does not match the namespace sent on the request'
-    run volctl patch cm settings -p '{"kind":"Secret"}'
-    assert_failure
-    assert_output --partial 'kind: Invalid value: "Secret": field is immutable'
-    run volctl patch cm settings -p '{"metadata":{"uid":"0f0f0f0f-0000-4000-8000-000000000000"}}'
-    assert_failure
-    assert_output --partial "Precondition failed: UID in precondition: 0f0f0f0f-0000-4000-8000-000000000000, UID in object meta: $uid"
+    patch_refused '{"metadata":{"name":"renamed"}}' \
+        'the name of the object (renamed) does not match the name on the URL (settings)'
+    patch_refused '{"metadata":{"namespace":"kube-system"}}' \
+        'the namespace of the provided object does not match the namespace sent on the request'
+    patch_refused '{"kind":"Secret"}' 'kind: Invalid value: "Secret": field is immutable'
+    patch_refused '{"metadata":{"uid":"0f0f0f0f-0000-4000-8000-000000000000"}}' \
+        "Precondition failed: UID in precondition: 0f0f0f0f-0000-4000-8000-000000000000, UID in object meta: $uid"
     # The same manifest without a uid still applies.
     run volctl apply -f - <<<"$(configmap settings)"
     assert_success
