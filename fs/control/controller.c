@@ -12,8 +12,8 @@
  * from the stored objects, so a crash between two steps is finished by the
  * next run (the daemon runs the loop at start-up). The decisions that are
  * pure rules (which volume fits a claim, quota arithmetic) live in meta/.
- * Runs only under the control socket's dispatch lock (one request
- * at a time), so it is the single writer of objects.
+ * Runs only under the control socket's lock (one request at a time),
+ * so it is the single writer of objects.
  */
 #include "fs/control/controller.h"
 #include "fs/control/controller_int.h"

@@ -3,13 +3,7 @@
  * volctl --request-timeout: kubectl's forms (Go durations, a bare number
  * of seconds, 0 for none) and the strings it must refuse.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
+#include "tests/unit/unit.h"
 #include "tools/client.h"
 
 static void expect_ms(const char *s, int64_t want)
@@ -58,12 +52,13 @@ static void nonsense_refused(void **state)
 	expect_refused("9223372036854775807h");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kubectl_forms),
 		cmocka_unit_test(nonsense_refused),
 	};
 
+	unit_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
