@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include "meta/log.h"
@@ -93,8 +94,51 @@ static struct db *db_of_handle(sqlite3 *h)
 	return db;
 }
 
+/* meta.db holds every Secret: it is the owner's alone whatever the umask.
+ * SQLite gives -wal and -shm the mode of the database file, so creating
+ * meta.db 0600 covers those it creates; ones left by an earlier run (and a
+ * database made before) are fixed with a warning. */
+static int private_file(const char *path, int create, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+	if (fd < 0 && errno == ENOENT && !create)
+		return 0;
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int r = 0;
+	if ((sb.st_mode & 07777) != 0600) {
+		vlog_warn("meta.db", "%s had mode %04o; changing it to 0600 (it holds Secrets)", path,
+		          (unsigned)(sb.st_mode & 07777));
+		if (fchmod(fd, 0600) < 0) {
+			snprintf(err, errlen, "cannot make %s private: %s", path, strerror(errno));
+			r = -1;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+static int private_files(const char *path, char *err, size_t errlen)
+{
+	char side[4096];
+	if (private_file(path, 1, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof side, "%s-wal", path);
+	if (private_file(side, 0, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof side, "%s-shm", path);
+	return private_file(side, 0, err, errlen);
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
+	if (strcmp(path, ":memory:") && private_files(path, err, errlen) < 0)
+		return -1;
 	struct db *db = calloc(1, sizeof *db);
 	if (!db) {
 		snprintf(err, errlen, "out of memory");
@@ -112,7 +156,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	char *msg = NULL;
 	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	                 "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-	                 "PRAGMA temp_store=MEMORY;", NULL, NULL, &msg) != SQLITE_OK) {
+	                 "PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot configure %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		db_close(db);
@@ -142,6 +186,11 @@ void db_close(struct db *db)
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
+}
+
+void db_scrub_after_commit(struct db *db)
+{
+	db->scrub_wal = 1;
 }
 
 void db_lock(struct db *db) { pthread_mutex_lock(&db->lock); }
@@ -222,6 +271,11 @@ int db_group_commit(struct db *db)
 		if (db_quick_check(db, msg, sizeof msg) < 0)
 			vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
 			           "restore or recover it", db->path, msg);
+	} else if (db->scrub_wal) {
+		/* secure_delete zeroed the old values in the database pages;
+		 * the WAL still has earlier images of them until it is emptied. */
+		db->scrub_wal = 0;
+		db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	}
 	return r;
 }

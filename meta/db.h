@@ -36,6 +36,7 @@ struct db {
 	char *path;
 	int in_txn;
 	int group_open; /* a group transaction is open (see db_begin) */
+	int scrub_wal;  /* empty the WAL after the next group commit */
 	struct db_cached_stmt cache[DB_STMT_CACHE];
 	struct db *next_open;
 };
@@ -57,6 +58,11 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
+
+/* A secret was overwritten or deleted: the next group commit checkpoints
+ * and truncates the WAL, so no earlier page image of it stays readable
+ * (meta.db runs with secure_delete, which zeroes freed content). */
+void db_scrub_after_commit(struct db *db);
 
 /* Commit the group and fsync the WAL: everything so far survives power
  * loss. Takes the db lock itself. */

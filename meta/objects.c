@@ -6,6 +6,8 @@
 #include "meta/objects.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <uuid/uuid.h>
@@ -51,13 +53,21 @@ int obj_insert(struct db *db, const char *kind, const char *ns, const char *name
 	uuid_generate(u);
 	uuid_unparse_lower(u, uid);
 	int64_t now = time(NULL);
-	fill_metadata(body, ns, name, uid, now);
+	/* The key may point into body's own metadata, which filling it in
+	 * replaces: bind copies. */
+	char *key_ns = strdup(ns), *key_name = strdup(name);
+	if (!key_ns || !key_name) {
+		free(key_ns);
+		free(key_name);
+		return -ENOMEM;
+	}
+	fill_metadata(body, key_ns, key_name, uid, now);
 	sqlite3_stmt *st = db_prep(db, "INSERT INTO objects(uid, kind, namespace, name, body, tree, created) "
 	                               "VALUES(?,?,?,?,?,?,?)");
 	sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key_ns, -1, free);
+	sqlite3_bind_text(st, 4, key_name, -1, free);
 	sqlite3_bind_text(st, 5, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
 	                  SQLITE_TRANSIENT);
 	if (tree)
@@ -95,6 +105,8 @@ int obj_update(struct db *db, const char *kind, const char *ns, const char *name
 	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
 	int r = db_step_done(db, st);
+	if (r == 0 && !strcmp(kind, "Secret"))
+		db_scrub_after_commit(db);
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
@@ -107,6 +119,8 @@ int obj_delete(struct db *db, const char *kind, const char *ns, const char *name
 	int r = db_step_done(db, st);
 	if (r == 0 && sqlite3_changes(db->h) == 0)
 		return -ENOENT;
+	if (r == 0 && !strcmp(kind, "Secret"))
+		db_scrub_after_commit(db);
 	st = db_prep(db, "DELETE FROM events WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -128,6 +142,45 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 			json_object_array_add(arr, o);
 	}
 	db_finish(st);
+	return arr;
+}
+
+/* Rows per hold of the db lock in obj_list_paged. */
+#define OBJ_LIST_PAGE 256
+
+/* The next page of a kind's objects after (ns, name) into arr; the number
+ * of rows read, and (ns, name) of the last. */
+static size_t list_page(struct db *db, const char *kind, char *ns, char *name, size_t len,
+                        json_object *arr)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT body, namespace, name FROM objects WHERE kind=? AND "
+	                               "(namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, OBJ_LIST_PAGE);
+	size_t n = 0;
+	for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+		if (o)
+			json_object_array_add(arr, o);
+		snprintf(ns, len, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 2));
+	}
+	db_finish(st);
+	return n;
+}
+
+json_object *obj_list_paged(struct db *db, const char *kind)
+{
+	char ns[256] = "", name[256] = "";
+	json_object *arr = json_object_new_array();
+	size_t n;
+	do {
+		db_lock(db);
+		n = list_page(db, kind, ns, name, sizeof ns, arr);
+		db_unlock(db);
+	} while (n == OBJ_LIST_PAGE);
 	return arr;
 }
 

@@ -30,6 +30,12 @@ int obj_delete(struct db *db, const char *kind, const char *ns, const char *name
 /* Array of objects of a kind, by name; ns NULL means every namespace. */
 json_object *obj_list(struct db *db, const char *kind, const char *ns);
 
+/* Every object of a kind, as obj_list(db, kind, NULL), read a page at a
+ * time, each under the db lock taken here: thousands of objects must not
+ * keep the data path's commits waiting. A reader that is the only writer
+ * of objects (the controllers) sees them consistent. db not locked. */
+json_object *obj_list_paged(struct db *db, const char *kind);
+
 /* Record an event; the same event as the object's newest one is counted
  * instead of repeated (events carry count, time and firstTime). */
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,

@@ -39,6 +39,9 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_PATCH] = { "patch", 'p', "JSON", "a JSON merge patch (RFC 7386): null removes a field" },
 	[F_CONTAINER] = { "container", 'c', "CONTAINER",
 			  "container whose volumeMounts to use (default: the pod's first container)" },
+	[F_REQUEST_TIMEOUT] = { "request-timeout", 0, "DURATION",
+				"how long to wait for the daemon's answer: 30s, 1m, 1h30m; 0 waits "
+				"forever (default " CLIENT_DEFAULT_TIMEOUT ")" },
 };
 
 int fail(const char *fmt, ...)

@@ -37,12 +37,13 @@ enum flag_id {
 	F_CLIENT,
 	F_PATCH,
 	F_CONTAINER,
+	F_REQUEST_TIMEOUT,
 	F_COUNT,
 };
 
 #define BIT(f) (1u << (f))
 /* Accepted everywhere, before or after the verb. */
-#define GLOBAL_FLAGS (BIT(F_HELP) | BIT(F_STATE) | BIT(F_SOCKET))
+#define GLOBAL_FLAGS (BIT(F_HELP) | BIT(F_STATE) | BIT(F_SOCKET) | BIT(F_REQUEST_TIMEOUT))
 
 struct flag_def {
 	const char *long_name;

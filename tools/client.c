@@ -6,17 +6,105 @@
 #include "tools/client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* An answer larger than this is treated as a broken daemon rather than
  * eating the machine's memory. */
 #define CLIENT_MAX_ANSWER (256u << 20)
+
+static int64_t timeout_ms;
+static int64_t deadline_ms; /* of the call in progress; 0: none */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void client_set_timeout(int64_t ms)
+{
+	timeout_ms = ms;
+}
+
+/* One "<number><unit>" term of a duration; *s advances past it. */
+static int duration_term(const char **s, int64_t *ms)
+{
+	static const struct { const char *unit; int64_t ms; } units[] = {
+		{ "ms", 1 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
+	};
+	char *end;
+	errno = 0;
+	long long n = strtoll(*s, &end, 10);
+
+	if (end == *s || n < 0 || errno)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		size_t len = strlen(units[i].unit);
+
+		if (!strncmp(end, units[i].unit, len)) {
+			if (n > INT64_MAX / units[i].ms / 2)
+				return -1;
+			*ms = n * units[i].ms;
+			*s = end + len;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int client_parse_duration(const char *s, int64_t *ms)
+{
+	char *end;
+	long long secs;
+
+	if (!*s)
+		return -1;
+	secs = strtoll(s, &end, 10);
+	if (!*end) { /* a bare number: seconds, as kubectl reads it */
+		if (secs < 0 || secs > INT64_MAX / 1000)
+			return -1;
+		*ms = secs * 1000;
+		return 0;
+	}
+	*ms = 0;
+	while (*s) {
+		int64_t term;
+
+		if (duration_term(&s, &term) < 0 || *ms > INT64_MAX / 2 - term)
+			return -1;
+		*ms += term;
+	}
+	return 0;
+}
+
+/* Wait until fd is ready for events before the call's deadline: 1 ready,
+ * 0 timed out (errno ETIMEDOUT). */
+static int wait_ready(int fd, short events)
+{
+	for (;;) {
+		int64_t left = deadline_ms ? deadline_ms - now_ms() : -1;
+		struct pollfd p = { .fd = fd, .events = events };
+		int n;
+
+		if (deadline_ms && left <= 0)
+			break;
+		n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return 1; /* the read or write that follows says what happened */
+	}
+	errno = ETIMEDOUT;
+	return 0;
+}
 
 static void set_error(struct client_error *err, const char *fmt, ...)
 {
@@ -54,6 +142,13 @@ static int connect_daemon(const char *path, struct client_error *err)
 		set_error(err, "cannot create a socket: %s", strerror(errno));
 		return -1;
 	}
+	if (timeout_ms) {
+		/* A Unix socket's connect waits for room in a full backlog
+		 * only this long. */
+		struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	while (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
 		if (errno == EINTR)
 			continue;
@@ -70,9 +165,12 @@ static int connect_daemon(const char *path, struct client_error *err)
 static int send_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (!wait_ready(fd, POLLOUT))
+			return -1;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -1;
@@ -103,8 +201,10 @@ static char *recv_line(int fd, size_t *out_len)
 				break;
 			buf = grown;
 		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
+		if (!wait_ready(fd, POLLIN))
+			break;
+		n = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			break;
@@ -116,7 +216,9 @@ static char *recv_line(int fd, size_t *out_len)
 		}
 		len += (size_t)n;
 	}
+	int e = errno;
 	free(buf);
+	errno = e;
 	return NULL;
 }
 
@@ -174,6 +276,15 @@ static enum client_status exchange(int fd, struct json_object *request, struct j
 		return CLIENT_BROKEN;
 	}
 	line = recv_line(fd, &len);
+	if (!line && errno == ETIMEDOUT) {
+		if (timeout_ms % 1000)
+			set_error(err, "the volfs daemon did not answer within %lldms (--request-timeout)",
+				  (long long)timeout_ms);
+		else
+			set_error(err, "the volfs daemon did not answer within %llds (--request-timeout)",
+				  (long long)(timeout_ms / 1000));
+		return CLIENT_BROKEN;
+	}
 	if (!line) {
 		set_error(err, "cannot read the answer of the volfs daemon: %s", strerror(errno));
 		return CLIENT_BROKEN;
@@ -201,6 +312,7 @@ enum client_status client_call(const char *socket_path, struct json_object *requ
 	int fd;
 
 	*result = NULL;
+	deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
 	fd = connect_daemon(socket_path, err);
 	if (fd < 0)
 		return CLIENT_UNREACHABLE;

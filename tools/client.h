@@ -7,6 +7,7 @@
 #define VOLFS_TOOLS_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -24,6 +25,17 @@ struct client_error {
 	char message[1024]; /* one line, no prefix */
 	char reason[32];    /* Kubernetes status reason ("NotFound"), or "" */
 };
+
+/* How long a request may wait for its answer unless --request-timeout
+ * says otherwise: long enough for an apply of thousands of objects. */
+#define CLIENT_DEFAULT_TIMEOUT "5m"
+
+/* A duration as kubectl's --request-timeout takes it: Go's units h, m, s
+ * and ms, combined ("1m30s"), or a bare number of seconds; "0" means no
+ * limit. 0 with *ms set, or -1. */
+int client_parse_duration(const char *s, int64_t *ms);
+/* The limit on every later client_call, connect to answer (0: none). */
+void client_set_timeout(int64_t ms);
 
 /* The socket for a state directory: STATE/control.sock. */
 void client_socket_path(const char *state_dir, char *buf, size_t len);

@@ -312,6 +312,7 @@ static void print_global_flags(FILE *f)
 	fprintf(f, "Global options:\n");
 	print_flag(f, NULL, F_STATE);
 	print_flag(f, NULL, F_SOCKET);
+	print_flag(f, NULL, F_REQUEST_TIMEOUT);
 	print_flag(f, NULL, F_HELP);
 }
 

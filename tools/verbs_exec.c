@@ -7,13 +7,17 @@
  * are left as they were.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "meta/k8s.h"
@@ -21,9 +25,12 @@
 #include "tools/cli.h"
 #include "tools/verbs.h"
 
-/* One bind mount to make: source (resolved) onto target, maybe read-only. */
+/* One bind mount to make: source (resolved) onto target, maybe read-only.
+ * A host path is held open (host_fd) and bound through /proc/self/fd, so
+ * what was checked is what gets mounted. */
 struct bind {
 	char source[PATH_MAX];
+	int host_fd; /* -1 unless the source is a host path */
 	const char *target;
 	const char *volume;
 	int read_only;
@@ -117,6 +124,111 @@ static int resolve_subpath(const char *root, const char *sub, const char *volume
 	return 0;
 }
 
+static int open_resolved(int dirfd, const char *path, uint64_t resolve)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* Where a pod's volume entry leads when that is outside the mount: the
+ * host path of a hostPath volume (or of a claim's hostPath volume), which
+ * the daemon resolved and checked against --hostpath-allow when it set the
+ * pod up. 1 with the path in host, 0 for a volume inside the mount. */
+static int host_path_of_entry(const char *mnt, const char *entry, char *host, size_t len)
+{
+	char at[PATH_MAX * 2], target[PATH_MAX], dir[PATH_MAX * 2];
+	snprintf(at, sizeof at, "%s", entry);
+	for (int hops = 0; hops < 8; hops++) {
+		ssize_t n = readlink(at, target, sizeof target - 1);
+		if (n < 0)
+			return 0; /* a directory of the mount itself */
+		target[n] = 0;
+		if (target[0] == '/' && !path_is_within(mnt, target)) {
+			snprintf(host, len, "%s", target);
+			return 1;
+		}
+		snprintf(dir, sizeof dir, "%s", at);
+		snprintf(at, sizeof at, "%s/%s", target[0] == '/' ? "" : dirname(dir), target);
+	}
+	return 0;
+}
+
+/* Open the host path without following any symbolic link: it was fully
+ * resolved when the pod was set up, so a link in it now is one swapped in
+ * since (a directory replaced by a link to /etc), leading who knows where. */
+static int open_host_path(const char *host, const char *volume)
+{
+	int fd = open_resolved(AT_FDCWD, host, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0 && errno == ELOOP)
+		fail("volume \"%s\": host path %s changed since the pod was set up (a symbolic link "
+		     "replaced part of it); refusing to mount it", volume, host);
+	else if (fd < 0)
+		fail("volume \"%s\": host path %s: %s", volume, host, strerror(errno));
+	return fd;
+}
+
+/* mkdir of the last component of path below root (mode), its parent
+ * resolved beneath root: a link swapped in cannot redirect it. */
+static void make_beneath(int root, char *path, mode_t mode)
+{
+	char *slash = strrchr(path, '/');
+	int parent = root;
+	if (slash) {
+		*slash = 0;
+		parent = open_resolved(root, path, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+		*slash = '/';
+	}
+	/* A failure here shows when the whole subPath is opened. */
+	if (parent >= 0 && mkdirat(parent, slash ? slash + 1 : path, mode) < 0)
+		errno = 0;
+	if (parent >= 0 && parent != root)
+		close(parent);
+}
+
+/* The subPath below an open host directory, made (mode of the root) where
+ * missing, as kubelet's SafeMakeDir; every step resolved beneath the
+ * root. An O_PATH fd, or -1 after saying why. */
+static int host_subpath(int root, const char *sub, const char *volume)
+{
+	struct stat rs;
+	char path[PATH_MAX];
+	if (fstat(root, &rs) < 0) {
+		fail("volume \"%s\": %s", volume, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s", sub);
+	for (char *p = path;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = 0;
+		make_beneath(root, path, rs.st_mode & 07777);
+		*p = c;
+		if (!c)
+			break;
+	}
+	int fd = open_resolved(root, sub, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		fail("subPath \"%s\" of volume \"%s\": %s", sub, volume,
+		     errno == EXDEV ? "it leaves the volume" : strerror(errno));
+	return fd;
+}
+
+/* A hostPath source: held open, bound by descriptor. */
+static int plan_host_bind(const char *host, const char *sub, struct bind *b)
+{
+	int root = open_host_path(host, b->volume);
+	if (root < 0)
+		return 1;
+	b->host_fd = sub && *sub ? host_subpath(root, sub, b->volume) : root;
+	if (b->host_fd != root)
+		close(root);
+	if (b->host_fd < 0)
+		return 1;
+	snprintf(b->source, sizeof b->source, "/proc/self/fd/%d", b->host_fd);
+	return 0;
+}
+
 /* Where the mount's data is on this machine, and how to mount it. */
 static int plan_bind(const char *mnt, json_object *pod, json_object *m, struct bind *b)
 {
@@ -124,20 +236,22 @@ static int plan_bind(const char *mnt, json_object *pod, json_object *m, struct b
 	json_object *vol = pod_volume_named(pod, name), *ro = k8s_get(m, "readOnly");
 	char entry[PATH_MAX * 2], root[PATH_MAX], why[256];
 	b->volume = name;
+	b->host_fd = -1;
 	b->target = k8s_str(m, "mountPath");
 	b->read_only = (ro && json_object_get_boolean(ro)) || pod_volume_read_only(vol);
 	b->depth = depth_of(b->target);
 	snprintf(entry, sizeof entry, "%s/pods/%s/%s/%s", mnt, k8s_str(pod, "metadata.namespace"),
 	         k8s_str(pod, "metadata.name"), name);
-	/* Claims resolve to their volume, hostPath volumes to the host path. */
+	if (sub && *sub && pod_subpath_check(sub, why, sizeof why) < 0)
+		return fail("subPath \"%s\" of volume \"%s\": %s", sub, name, why);
+	if (host_path_of_entry(mnt, entry, root, sizeof root))
+		return plan_host_bind(root, sub, b);
+	/* Claims resolve to their volume inside the mount. */
 	if (!realpath(entry, root))
 		return fail("volume \"%s\" of the pod is not available at %s: %s", name, entry,
 		            strerror(errno));
-	if (sub && *sub) {
-		if (pod_subpath_check(sub, why, sizeof why) < 0)
-			return fail("subPath \"%s\" of volume \"%s\": %s", sub, name, why);
+	if (sub && *sub)
 		return resolve_subpath(root, sub, name, b->source, sizeof b->source);
-	}
 	snprintf(b->source, sizeof b->source, "%s", root);
 	return 0;
 }
@@ -172,12 +286,17 @@ static int mount_all(const char *mnt, json_object *pod, json_object *container)
 	struct bind *binds = calloc(n ? n : 1, sizeof *binds);
 	if (!binds)
 		return fail("out of memory");
+	for (size_t i = 0; i < n; i++)
+		binds[i].host_fd = -1;
 	int r = 0;
 	for (size_t i = 0; i < n && !r; i++)
 		r = plan_bind(mnt, pod, json_object_array_get_idx(mounts, i), &binds[i]);
 	qsort(binds, n, sizeof *binds, by_depth);
 	for (size_t i = 0; i < n && !r; i++)
 		r = do_bind(&binds[i]);
+	for (size_t i = 0; i < n; i++)
+		if (binds[i].host_fd >= 0)
+			close(binds[i].host_fd);
 	free(binds);
 	return r;
 }

@@ -172,6 +172,18 @@ static int resolve_socket(struct invocation *inv)
 	return 0;
 }
 
+static int resolve_timeout(struct invocation *inv)
+{
+	const char *v = has_flag(inv, F_REQUEST_TIMEOUT) ? inv->value[F_REQUEST_TIMEOUT]
+	                                                 : CLIENT_DEFAULT_TIMEOUT;
+	int64_t ms;
+	if (client_parse_duration(v, &ms) < 0)
+		return fail("invalid --request-timeout \"%s\": want a duration such as 30s, 1m or 0 "
+		            "(no timeout)", v);
+	client_set_timeout(ms);
+	return 0;
+}
+
 /* Fill inv from argv. Returns 0 to run the verb, -1 when help was printed
  * (exit 0), 1 after an error. */
 static int parse_args(struct invocation *inv, int argc, char **argv)
@@ -197,7 +209,7 @@ static int parse_args(struct invocation *inv, int argc, char **argv)
 	}
 	if (parse_verb_args(inv, argc, argv, i + 1))
 		return 1;
-	return resolve_socket(inv);
+	return resolve_timeout(inv) ? 1 : resolve_socket(inv);
 }
 
 int main(int argc, char **argv)

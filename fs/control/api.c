@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@
 #include "meta/binding.h"
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
+#include "meta/log.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
 #include "meta/quota.h"
@@ -62,7 +64,7 @@ static int deleting(json_object *obj)
 	return k8s_get(obj, "metadata.deletionTimestamp") != NULL;
 }
 
-static int namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
+int api_namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
 {
 	json_object *o = obj_get(db, "Namespace", "", ns, NULL);
 	int r = 0;
@@ -147,8 +149,11 @@ static int admit_claim(struct db *db, json_object *old, json_object *new, char *
 		return r;
 	const char *ns = k8s_str(new, "metadata.namespace");
 	json_object *quotas = obj_list(db, "ResourceQuota", ns);
-	json_object *claims = obj_list(db, "PersistentVolumeClaim", ns);
-	r = quota_admit(quotas, claims, old, new, err, errlen);
+	/* The namespace's claims only when a quota counts them: listing
+	 * them for every claim made an apply quadratic in claims. */
+	json_object *claims = json_object_array_length(quotas)
+	                      ? obj_list(db, "PersistentVolumeClaim", ns) : NULL;
+	r = claims ? quota_admit(quotas, claims, old, new, err, errlen) : 0;
 	json_object_put(quotas);
 	json_object_put(claims);
 	return r;
@@ -185,7 +190,7 @@ static int admit(struct db *db, struct ref *ref, json_object *old, json_object *
                  size_t errlen)
 {
 	if (ref->k->namespaced) {
-		int r = namespace_usable(db, ref->ns, err, errlen);
+		int r = api_namespace_usable(db, ref->ns, err, errlen);
 		if (r < 0)
 			return r;
 	}
@@ -211,11 +216,48 @@ static void initial_status(json_object *obj, const char *kind)
 		k8s_set(obj, "status.readyToUse", json_object_new_boolean(0));
 }
 
+static int same_member(json_object *a, json_object *b, const char *path)
+{
+	const char *x = k8s_str(a, path), *y = k8s_str(b, path);
+	return x == y || (x && y && !strcmp(x, y));
+}
+
+/* The identity of a stored object (kind, namespace, name, uid) is what an
+ * update names it by; a patch or an apply may not change it, with the API
+ * server's words. A uid the update leaves out is no precondition. */
+static int check_identity(json_object *stored, json_object *updated, char *err, size_t errlen)
+{
+	const char *uid = k8s_str(updated, "metadata.uid");
+	if (!same_member(stored, updated, "metadata.name")) {
+		snprintf(err, errlen, "the name of the object (%s) does not match the name on the URL (%s)",
+		         k8s_str(updated, "metadata.name") ? k8s_str(updated, "metadata.name") : "",
+		         k8s_str(stored, "metadata.name"));
+		return -EINVAL;
+	}
+	if (!same_member(stored, updated, "metadata.namespace")) {
+		snprintf(err, errlen, "the namespace of the provided object does not match the namespace "
+		         "sent on the request");
+		return -EINVAL;
+	}
+	if (!same_member(stored, updated, "kind")) {
+		snprintf(err, errlen, "kind: Invalid value: \"%s\": field is immutable",
+		         k8s_str(updated, "kind") ? k8s_str(updated, "kind") : "");
+		return -EINVAL;
+	}
+	if (uid && !same_member(stored, updated, "metadata.uid")) {
+		snprintf(err, errlen, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
+		         uid, k8s_str(stored, "metadata.uid") ? k8s_str(stored, "metadata.uid") : "");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Store one object (a manifest already validated) the way apply, create
  * (create_only) or patch (merged is the result) do. *action: "created",
- * "configured", "unchanged". db locked, inside a transaction. */
+ * "configured", "unchanged"; *replaced (when asked for): the stored object
+ * it changed, NULL when it created one. db locked, inside a transaction. */
 static int store_object(struct db *db, json_object *manifest, int create_only, int is_patch,
-                        const char **action, char *err, size_t errlen)
+                        const char **action, json_object **replaced, char *err, size_t errlen)
 {
 	struct ref ref = ref_of(manifest);
 	json_object *old = obj_get(db, ref.k->kind, ref.ns, ref.name, NULL);
@@ -224,6 +266,10 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 		snprintf(err, errlen, "%s \"%s\" already exists", ref.k->plural, ref.name);
 		json_object_put(old);
 		return -EEXIST;
+	}
+	if (old && !is_patch && (r = check_identity(old, manifest, err, errlen)) < 0) {
+		json_object_put(old);
+		return r;
 	}
 	json_object *new = is_patch ? json_object_get(manifest) : k8s_merge_apply(old, manifest);
 	if (old) {
@@ -249,6 +295,8 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 	if (r < 0 && !*err)
 		snprintf(err, errlen, "cannot store %s \"%s\": %s", ref.k->plural, ref.name, strerror(-r));
 out:
+	if (replaced)
+		*replaced = r == 0 ? json_object_get(old) : NULL;
 	json_object_put(old);
 	json_object_put(new);
 	return r;
@@ -274,30 +322,110 @@ static json_object *result_item(struct ref *ref, const char *action)
 	return it;
 }
 
-/* Validate, admit and store every document, all or nothing. */
+/* Documents stored per hold of the db lock: a file of thousands of objects
+ * must not keep the data path's group commit, and so every fsync, waiting
+ * for the whole apply. */
+#define APPLY_BATCH 64
+
+/* The validated copies of a manifest's documents, and what storing each
+ * replaced (NULL: it created the object), to take the apply back. */
+struct apply_docs {
+	json_object **obj;
+	json_object **replaced;
+	size_t n, stored;
+};
+
+static void apply_docs_free(struct apply_docs *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		json_object_put(d->obj[i]);
+		json_object_put(d->replaced[i]);
+	}
+	free(d->obj);
+	free(d->replaced);
+}
+
+/* Every document valid on its own, before anything is stored (no lock:
+ * validation needs no other object). */
+static int validate_all(json_object *objects, const char *source, const char *ns,
+                        struct apply_docs *d, char *err, size_t errlen)
+{
+	size_t n = json_object_array_length(objects);
+	d->obj = calloc(n ? n : 1, sizeof *d->obj);
+	d->replaced = calloc(n ? n : 1, sizeof *d->replaced);
+	if (!d->obj || !d->replaced) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++, d->n++) {
+		json_object *obj = d->obj[i] = copy(json_object_array_get_idx(objects, i));
+		r = json_object_is_type(obj, json_type_object) ? k8s_validate(obj, ns, err, errlen)
+		    : (snprintf(err, errlen, "not a Kubernetes object"), -EINVAL);
+		if (r < 0 && (source || n > 1))
+			name_document(err, errlen, source, i, obj);
+	}
+	return r;
+}
+
+/* Admit and store the next batch in one transaction: all of it or none. */
+static int store_batch(struct db *db, struct apply_docs *d, const char *source, int create_only,
+                       json_object *items, char *err, size_t errlen)
+{
+	size_t end = d->stored + APPLY_BATCH < d->n ? d->stored + APPLY_BATCH : d->n, i;
+	db_lock(db);
+	int r = db_begin(db);
+	for (i = d->stored; r == 0 && i < end; i++) {
+		const char *action = "";
+		r = store_object(db, d->obj[i], create_only, 0, &action, &d->replaced[i], err, errlen);
+		if (r < 0 && (source || d->n > 1))
+			name_document(err, errlen, source, i, d->obj[i]);
+		else if (r == 0) {
+			struct ref ref = ref_of(d->obj[i]);
+			json_object_array_add(items, result_item(&ref, action));
+		}
+	}
+	r = finish_txn(db, r);
+	db_unlock(db);
+	if (r == 0)
+		d->stored = end;
+	return r;
+}
+
+/* Take back the batches already stored, newest first. */
+static void unstore(struct db *db, struct apply_docs *d)
+{
+	if (!d->stored)
+		return;
+	db_lock(db);
+	int r = db_begin(db);
+	for (size_t i = d->stored; r == 0 && i-- > 0;) {
+		struct ref ref = ref_of(d->obj[i]);
+		r = d->replaced[i] ? obj_update(db, ref.k->kind, ref.ns, ref.name, d->replaced[i])
+		                   : obj_delete(db, ref.k->kind, ref.ns, ref.name);
+	}
+	r = finish_txn(db, r);
+	if (r < 0)
+		vlog_error("control.sock", "an apply that failed could not be taken back: %s",
+		           strerror(-r));
+	db_unlock(db);
+}
+
+/* Validate every document, then admit and store them batch by batch;
+ * when one is refused, the batches before it are taken back: all or
+ * nothing (a crash half-way can leave the first batches, as a client
+ * applying object by object would). */
 static int apply_all(struct vfs *v, json_object *objects, const char *source, const char *ns,
                      int create_only, json_object *items, char *err, size_t errlen)
 {
 	struct db *db = vfs_db(v);
-	db_lock(db);
-	int r = db_begin(db);
-	for (size_t i = 0; r == 0 && i < json_object_array_length(objects); i++) {
-		json_object *obj = copy(json_object_array_get_idx(objects, i));
-		const char *action = "";
-		r = json_object_is_type(obj, json_type_object) ? k8s_validate(obj, ns, err, errlen)
-		    : (snprintf(err, errlen, "not a Kubernetes object"), -EINVAL);
-		if (r == 0)
-			r = store_object(db, obj, create_only, 0, &action, err, errlen);
-		if (r < 0 && (source || json_object_array_length(objects) > 1))
-			name_document(err, errlen, source, i, obj);
-		else if (r == 0) {
-			struct ref ref = ref_of(obj);
-			json_object_array_add(items, result_item(&ref, action));
-		}
-		json_object_put(obj);
-	}
-	r = finish_txn(db, r);
-	db_unlock(db);
+	struct apply_docs d = {0};
+	int r = validate_all(objects, source, ns, &d, err, errlen);
+	while (r == 0 && d.stored < d.n)
+		r = store_batch(db, &d, source, create_only, items, err, errlen);
+	if (r < 0)
+		unstore(db, &d);
+	apply_docs_free(&d);
 	return r;
 }
 
@@ -375,17 +503,20 @@ int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
 		ns = "";
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	json_object *obj = obj_get(db, k->kind, ns, name, NULL);
+	json_object *obj = obj_get(db, k->kind, ns, name, NULL), *stored = obj ? copy(obj) : NULL;
 	int r = obj ? 0 : not_found(k, ns, name, err, errlen);
 	const char *action = "";
 	if (r == 0) {
 		merge_patch(obj, patch);
-		r = k8s_validate(obj, ns, err, errlen);
+		r = check_identity(stored, obj, err, errlen);
 	}
+	json_object_put(stored);
+	if (r == 0)
+		r = k8s_validate(obj, ns, err, errlen);
 	if (r == 0)
 		r = db_begin(db);
 	if (r == 0)
-		r = finish_txn(db, store_object(db, obj, 0, 1, &action, err, errlen));
+		r = finish_txn(db, store_object(db, obj, 0, 1, &action, NULL, err, errlen));
 	db_unlock(db);
 	if (r < 0) {
 		json_object_put(obj);

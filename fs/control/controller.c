@@ -12,7 +12,8 @@
  * from the stored objects, so a crash between two steps is finished by the
  * next run (the daemon runs the loop at start-up). The decisions that are
  * pure rules (which volume fits a claim, quota arithmetic) live in meta/.
- * Runs in the control thread only, so it is the single writer of objects.
+ * Runs only under the control socket's lock (one request at a time),
+ * so it is the single writer of objects.
  */
 #include "fs/control/controller.h"
 #include "fs/control/controller_int.h"
@@ -39,30 +40,29 @@
 #define GONE "volfs:gone" /* marks an object removed during this pass */
 
 
+/* Each list a page at a time (obj_list_paged): the controllers are the
+ * only writers of objects, and the data path must not wait for a pass. */
 static void world_load(struct ctl *c)
 {
-	db_lock(c->db);
-	c->classes = obj_list(c->db, "StorageClass", NULL);
-	c->pvs = obj_list(c->db, "PersistentVolume", NULL);
-	c->pvcs = obj_list(c->db, "PersistentVolumeClaim", NULL);
-	c->vsclasses = obj_list(c->db, "VolumeSnapshotClass", NULL);
-	c->vss = obj_list(c->db, "VolumeSnapshot", NULL);
-	c->vscs = obj_list(c->db, "VolumeSnapshotContent", NULL);
-	c->quotas = obj_list(c->db, "ResourceQuota", NULL);
-	c->namespaces = obj_list(c->db, "Namespace", NULL);
-	c->pods = obj_list(c->db, "Pod", NULL);
-	c->stss = obj_list(c->db, "StatefulSet", NULL);
-	c->configmaps = obj_list(c->db, "ConfigMap", NULL);
-	c->secrets = obj_list(c->db, "Secret", NULL);
-	db_unlock(c->db);
+	struct { json_object **list; const char *kind; } kinds[] = {
+		{&c->classes, "StorageClass"}, {&c->pvs, "PersistentVolume"},
+		{&c->pvcs, "PersistentVolumeClaim"}, {&c->vsclasses, "VolumeSnapshotClass"},
+		{&c->vss, "VolumeSnapshot"}, {&c->vscs, "VolumeSnapshotContent"},
+		{&c->quotas, "ResourceQuota"}, {&c->namespaces, "Namespace"}, {&c->pods, "Pod"},
+		{&c->stss, "StatefulSet"}, {&c->configmaps, "ConfigMap"}, {&c->secrets, "Secret"},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
 }
 
 static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
-	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets};
+	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets,
+	                      c->free_pvs, c->prebound};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
+	c->free_pvs = c->prebound = NULL;
 }
 
 /* --- small helpers --- */
@@ -89,17 +89,6 @@ void ctl_mark_gone(json_object *o)
 int ctl_deleting(json_object *o)
 {
 	return k8s_get(o, "metadata.deletionTimestamp") != NULL;
-}
-
-/* The live object named so in a list (NULL ns: cluster-scoped). */
-json_object *ctl_find(json_object *list, const char *ns, const char *name)
-{
-	for (size_t i = 0; name && i < json_object_array_length(list); i++) {
-		json_object *o = json_object_array_get_idx(list, i);
-		if (!ctl_is_gone(o) && !strcmp(ctl_name_of(o), name) && (!ns || !strcmp(ctl_ns_of(o), ns)))
-			return o;
-	}
-	return NULL;
 }
 
 void ctl_event(struct ctl *c, json_object *o, const char *type, const char *reason,
@@ -604,6 +593,21 @@ static int claim_unmatched(struct ctl *c, json_object *pvc, const char *cls, con
 	return provision(c, pvc, sc);
 }
 
+/* The volumes to look through for a claim (a new reference). For a claim
+ * that names none, of a class volfs provisions for, only those it could
+ * bind: the rest are bound to other claims, which only a FailedBinding
+ * message (never sent for such a class) lists, and looking at each of
+ * them for every new claim made an apply quadratic in claims. */
+static json_object *claim_volumes(struct ctl *c, json_object *pvc, const char *cls,
+                                  const char *volname)
+{
+	json_object *sc = class_named(c, cls);
+	const char *prov = sc ? k8s_str(sc, "provisioner") : NULL;
+	if (volname || !prov || strcmp(prov, K8S_PROVISIONER))
+		return json_object_get(c->pvs);
+	return ctl_claim_candidates(c, pvc);
+}
+
 static int claim_step(struct ctl *c, json_object *pvc)
 {
 	if (ctl_deleting(pvc)) /* kubernetes.io/pvc-protection: not while a pod uses it */
@@ -629,8 +633,10 @@ static int claim_step(struct ctl *c, json_object *pvc)
 	ctl_set_str(pvc, "status.phase", "Pending");
 	const char *cls = binding_claim_class(pvc, c->classes);
 	char why[512] = "";
+	json_object *pvs = claim_volumes(c, pvc, cls, volname);
 	json_object *match = waits_for_consumer(c, pvc, cls) && !volname ? NULL
-	                     : binding_find_volume(c->pvs, pvc, cls, why, sizeof why);
+	                     : binding_find_volume(pvs, pvc, cls, why, sizeof why);
+	json_object_put(pvs);
 	if (match && !ctl_is_gone(match)) {
 		bind(c, match, pvc);
 		show_binding(pvc, match);

@@ -2,7 +2,8 @@
  * fs/control/controller_int.h — what the controllers share (fs/control/controller.c for
  * volumes, claims, snapshots, namespaces and quotas; fs/control/pods.c for pods
  * and StatefulSets): this pass's view of the objects, and the helpers that
- * read, change and report on them. Runs in the control thread only.
+ * read, change and report on them. Runs only with the control socket's
+ * lock held (one request at a time).
  */
 #ifndef VOLFS_FS_CONTROLLER_INT_H
 #define VOLFS_FS_CONTROLLER_INT_H
@@ -19,6 +20,9 @@ struct ctl {
 	struct db *db;
 	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
 	json_object *configmaps, *secrets;
+	/* Built when first needed (fs/control/ctl_index.c): the volumes without a
+	 * claimRef, and the others by the claim ("NS/NAME") they name. */
+	json_object *free_pvs, *prebound;
 	int startup; /* the first pass after the daemon started */
 };
 
@@ -31,8 +35,12 @@ void ctl_mark_gone(json_object *o);
 int ctl_deleting(json_object *o);
 /* Set metadata.deletionTimestamp if unset; 1 if it changed. */
 int ctl_mark_deleting(json_object *o);
-/* The live object named so in a list (NULL ns: cluster-scoped). */
+/* The live object named so in a list (NULL ns: cluster-scoped), by a
+ * hash index (fs/control/ctl_index.c). */
 json_object *ctl_find(json_object *list, const char *ns, const char *name);
+/* The volumes a claim could bind this pass (a new array): those pre-bound
+ * to it and those bound to no claim; not the ones bound to other claims. */
+json_object *ctl_claim_candidates(struct ctl *c, json_object *pvc);
 void ctl_event(struct ctl *c, json_object *o, const char *type, const char *reason,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Store o if it differs from before (which it releases); 1 if stored. */

@@ -156,6 +156,12 @@ int hostpath_admit(const char *path, char *err, size_t errlen)
 	return judge(norm, base, rest, err, errlen);
 }
 
+int hostpath_unchanged(const char *resolved)
+{
+	char real[PATH_MAX];
+	return realpath(resolved, real) && !strcmp(real, resolved) && is_allowed(real);
+}
+
 static void note_made(struct hostpath_made *made, const char *path, int file)
 {
 	if (!made->top[0])

@@ -25,6 +25,11 @@ void hostpath_allowed_list(char *buf, size_t len);
  * prefix. Creates nothing. 0 or -EPERM with one line in err. */
 int hostpath_admit(const char *path, char *err, size_t errlen);
 
+/* Is a path hostpath_prepare resolved still that same path, through no
+ * symbolic link, under an allowed prefix? Not when a link was swapped in
+ * for a directory since (the pod's entry must not lead there). */
+int hostpath_unchanged(const char *resolved);
+
 /* What hostpath_prepare created, so a failed pod set-up can take it back. */
 struct hostpath_made {
 	char top[PATH_MAX];  /* the first directory or file created, "" if none */

@@ -1,21 +1,27 @@
 /*
- * fs/control/server.c — serves the control socket: accepts a connection, reads one
- * JSON request line, dispatches on its verb to the volume layer, writes one
- * JSON answer. Requests are handled one at a time: the daemon is the single
- * writer of meta.db, and volume operations are short.
+ * fs/control/server.c — serves the control socket: accepts connections,
+ * reads one JSON request line from each, dispatches on its verb to the
+ * volume layer, writes one JSON answer. Each connection has a thread of its
+ * own (up to CONTROL_MAX_CLIENTS) and a deadline for sending its request
+ * and reading its answer, so a stalled client delays nobody else; the
+ * requests themselves are served one at a time (the daemon is the single
+ * writer of meta.db, and the volume layer expects one control caller).
  */
 #include "fs/control/server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/control/api.h"
@@ -30,6 +36,11 @@
 #include "meta/version.h"
 
 #define REQUEST_MAX (4 << 20)
+/* Connections served at once; more wait in the listen backlog. */
+#define CONTROL_MAX_CLIENTS 64
+/* A client has this long to send its request, and again to read the
+ * answer, before the daemon hangs up on it. */
+#define CONTROL_CLIENT_TIMEOUT_MS 60000
 
 struct control {
 	struct vfs *v;
@@ -43,6 +54,17 @@ struct control {
 	/* One request at a time, from the socket or from in-process callers
 	 * (control_call); recursive, so that control_hold can group calls. */
 	pthread_mutex_t lock;
+	pthread_mutex_t clients_lock; /* guards clients[], nclients, stopping */
+	pthread_cond_t clients_cond;  /* a connection ended */
+	int clients[CONTROL_MAX_CLIENTS]; /* open connections' fds, -1 free */
+	int nclients;
+	int stopping;
+};
+
+struct connection {
+	struct control *c;
+	int fd;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
 };
 
 static const char *reason_of(int err)
@@ -611,7 +633,30 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 	return handle_kind(c->v, verb, kind, req);
 }
 
-static char *read_request(int fd)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the connection's deadline has
+ * passed: 1 ready, 0 timed out or hung up on. */
+static int wait_ready(struct connection *k, short events)
+{
+	for (;;) {
+		int64_t left = k->deadline_ms - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {.fd = k->fd, .events = events};
+		int n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n > 0 && (p.revents & (events | POLLHUP | POLLERR));
+	}
+}
+
+static char *read_request(struct connection *k)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
@@ -625,8 +670,10 @@ static char *read_request(int fd)
 			buf = bigger;
 			cap *= 2;
 		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
+		if (!wait_ready(k, POLLIN))
+			break;
+		ssize_t n = read(k->fd, buf + len, cap - len - 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -639,11 +686,11 @@ static char *read_request(int fd)
 	return buf;
 }
 
-static void write_all(int fd, const char *s, size_t len)
+static void write_all(struct connection *k, const char *s, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
+	while (len > 0 && wait_ready(k, POLLOUT)) {
+		ssize_t n = send(k->fd, s, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return;
@@ -684,19 +731,87 @@ void control_release(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static int serve_one(struct control *c, int fd)
+static int serve_one(struct connection *k)
 {
 	int shutdown = 0;
-	char *line = read_request(fd);
+	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
+	char *line = read_request(k);
 	json_object *req = line ? json_tokener_parse(line) : NULL;
-	json_object *ans = serve_request(c, req, &shutdown);
+	json_object *ans = serve_request(k->c, req, &shutdown);
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
-	write_all(fd, s, strlen(s));
-	write_all(fd, "\n", 1);
+	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
+	write_all(k, s, strlen(s));
+	write_all(k, "\n", 1);
 	json_object_put(ans);
 	json_object_put(req);
 	free(line);
 	return shutdown;
+}
+
+static void forget_client(struct control *c, int fd)
+{
+	pthread_mutex_lock(&c->clients_lock);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i] == fd)
+			c->clients[i] = -1;
+	c->nclients--;
+	assert(c->nclients >= 0);
+	pthread_cond_broadcast(&c->clients_cond);
+	pthread_mutex_unlock(&c->clients_lock);
+}
+
+static void *connection_main(void *arg)
+{
+	struct connection *k = arg;
+	struct control *c = k->c;
+	int shutdown = serve_one(k);
+	/* Before this connection is forgotten: control_stop, which the
+	 * shutdown leads to, frees c once no connection is left. */
+	if (shutdown && c->on_shutdown)
+		c->on_shutdown(c->arg);
+	forget_client(c, k->fd);
+	close(k->fd);
+	free(k);
+	return NULL;
+}
+
+/* Wait for a free client slot and take it: 0, or -1 when stopping. */
+static int take_client_slot(struct control *c, int fd)
+{
+	pthread_mutex_lock(&c->clients_lock);
+	while (c->nclients == CONTROL_MAX_CLIENTS && !c->stopping)
+		pthread_cond_wait(&c->clients_cond, &c->clients_lock);
+	int r = c->stopping ? -1 : 0;
+	for (int i = 0; r == 0 && i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i] < 0) {
+			c->clients[i] = fd;
+			c->nclients++;
+			break;
+		}
+	pthread_mutex_unlock(&c->clients_lock);
+	return r;
+}
+
+static void start_connection(struct control *c, int fd)
+{
+	struct connection *k = malloc(sizeof *k);
+	pthread_t t;
+	pthread_attr_t attr;
+	if (!k || take_client_slot(c, fd) < 0) {
+		free(k);
+		close(fd);
+		return;
+	}
+	*k = (struct connection){.c = c, .fd = fd};
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, connection_main, k) != 0) {
+		vlog_error("control.sock", "cannot start a thread for a client: %s", strerror(errno));
+		forget_client(c, fd);
+		close(fd);
+		free(k);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 static void *control_main(void *arg)
@@ -711,15 +826,25 @@ static void *control_main(void *arg)
 		}
 		if (p[1].revents)
 			break;
-		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		int shutdown = serve_one(c, fd);
-		close(fd);
-		if (shutdown && c->on_shutdown)
-			c->on_shutdown(c->arg);
+		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			start_connection(c, fd);
+		else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+			poll(NULL, 0, 100); /* out of descriptors: let clients finish, do not spin */
 	}
 	return NULL;
+}
+
+/* Does a process accept connections on the socket at addr? A full
+ * backlog (EAGAIN) is a live listener too. */
+static int socket_is_served(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	int live = connect(fd, (const struct sockaddr *)addr, sizeof *addr) == 0 || errno == EAGAIN;
+	close(fd);
+	return live;
 }
 
 static int bind_socket(const char *path, char *err, size_t errlen)
@@ -735,11 +860,19 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	unlink(path); /* stale: we hold the state directory's lock */
+	/* Holding the state directory's lock, a socket there is stale, unless
+	 * a daemon that lost track of the lock still serves it. */
+	if (socket_is_served(&addr)) {
+		snprintf(err, errlen, "%s is served by another process; not replacing it (is another "
+		         "volfs using this state directory?)", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof addr);
 	umask(old);
-	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -758,6 +891,10 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&c->clients_lock, NULL);
+	pthread_cond_init(&c->clients_cond, NULL);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		c->clients[i] = -1;
 	c->v = v;
 	c->on_shutdown = on_shutdown;
 	c->arg = arg;
@@ -768,6 +905,8 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 		if (c->fd >= 0)
 			close(c->fd);
 		pthread_mutex_destroy(&c->lock);
+		pthread_mutex_destroy(&c->clients_lock);
+		pthread_cond_destroy(&c->clients_cond);
 		free(c->path);
 		free(c);
 		return -1;
@@ -787,9 +926,24 @@ void control_stop(struct control *c)
 {
 	if (!c)
 		return;
+	/* Hang up on clients still sending or reading (one being served
+	 * finishes its request first), and wake an accept waiting for a slot. */
+	pthread_mutex_lock(&c->clients_lock);
+	c->stopping = 1;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i] >= 0)
+			shutdown(c->clients[i], SHUT_RDWR);
+	pthread_cond_broadcast(&c->clients_cond);
+	pthread_mutex_unlock(&c->clients_lock);
 	if (write(c->stop_pipe[1], "x", 1) < 0)
 		vlog_error("control.sock", "control stop: %s", strerror(errno));
 	pthread_join(c->thread, NULL);
+	pthread_mutex_lock(&c->clients_lock);
+	while (c->nclients > 0)
+		pthread_cond_wait(&c->clients_cond, &c->clients_lock);
+	pthread_mutex_unlock(&c->clients_lock);
+	pthread_mutex_destroy(&c->clients_lock);
+	pthread_cond_destroy(&c->clients_cond);
 	close(c->fd);
 	close(c->stop_pipe[0]);
 	close(c->stop_pipe[1]);

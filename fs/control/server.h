@@ -1,7 +1,8 @@
 /*
  * fs/control/server.h — the control socket STATE/control.sock: one JSON request
- * and one JSON answer per connection (docs/control-protocol.md), served by
- * one thread that calls into the volume layer.
+ * and one JSON answer per connection (docs/control-protocol.md), each
+ * connection served by a thread of its own with a deadline; requests are
+ * served into the volume layer one at a time.
  */
 #ifndef VOLFS_FS_CONTROL_H
 #define VOLFS_FS_CONTROL_H

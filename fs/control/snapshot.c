@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fs/control/api.h"
 #include "fs/control/volume.h"
 #include "meta/names.h"
 #include "meta/objects.h"
@@ -117,7 +118,9 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 	json_object_put(dup);
 	if (r == -EEXIST)
 		snprintf(err, errlen, "volumesnapshots \"%s\" already exists in namespace \"%s\"", name, ns);
-	else {
+	else if (!existing) /* the imperative verb: the API server's check */
+		r = api_namespace_usable(db, ns, err, errlen);
+	if (r == 0) {
 		r = snapshot_store(v, src, capacity, source_pv, ns, name, body, existing != NULL, &tree);
 		if (r < 0)
 			snprintf(err, errlen, "cannot snapshot \"%s\": %s", source_pv, strerror(-r));

@@ -4,6 +4,7 @@
  * resolution behind MOUNT/pv/<name>.
  */
 #include "fs/control/volume.h"
+#include "fs/control/hostpath.h"
 #include "fs/control/localpath.h"
 #include "fs/control/snapshot.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meta/log.h"
 #include "meta/names.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -184,13 +186,25 @@ static int next_host_pv(void *arg, uint64_t after, char *name, size_t len, uint6
 	return db_finish_text_row(st, name, len, row);
 }
 
+/* A host path set up for a pod or volume is only linked to (from
+ * MOUNT/pods/... and MOUNT/pv/...) while it is the path that was checked:
+ * a link swapped in since would lead the entry elsewhere on the host. */
+static int host_path_unchanged(const char *path)
+{
+	if (hostpath_unchanged(path))
+		return 1;
+	vlog_warn("hostPath", "%s is no longer the path set up (a symbolic link replaced part of it, "
+	          "or it is gone); refusing to link to it", path);
+	return 0;
+}
+
 void volume_install_names(struct vfs *v)
 {
 	struct vfs_names n = {.tree_of = object_tree, .next = object_next, .next_ns = object_next_ns,
 	                      .claim_volume = claim_volume, .exists = object_exists,
 	                      .pod_volume = pod_volume, .pod_projection = pod_projection,
 	                      .pv_host_path = pv_host_path, .next_host_pv = next_host_pv,
-	                      .arg = vfs_db(v)};
+	                      .host_path_ok = host_path_unchanged, .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
 	localpath_install(v);
 }

@@ -62,7 +62,6 @@ struct daemon {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	int stopping;
-	int lock_fd;
 };
 
 static void usage(FILE *f)
@@ -282,19 +281,45 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* One daemon per state directory: an exclusive flock held for the life of
- * the process (inherited across the daemonising fork). */
+/* The state directory holds every volume's data and meta.db's Secrets:
+ * only its owner may enter it, whatever mkdir -p or a DaemonSet's
+ * DirectoryOrCreate made it. */
+static int private_state_dir(const char *state)
+{
+	struct stat sb;
+	if (stat(state, &sb) < 0) {
+		fprintf(stderr, "volfs: %s: %s\n", state, strerror(errno));
+		return -1;
+	}
+	if ((sb.st_mode & 07777) == 0700)
+		return 0;
+	vlog_warn("state", "state directory %s had mode %04o; changing it to 0700 (it holds Secrets "
+	          "and volume data)", state, (unsigned)(sb.st_mode & 07777));
+	if (chmod(state, 0700) < 0) {
+		fprintf(stderr, "volfs: cannot make %s private: %s\n", state, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One daemon per state directory: an exclusive flock on the directory
+ * itself, held for the life of the process (inherited across the
+ * daemonising fork). A lock on a file in it would be lost with the file;
+ * STATE/lock only tells the next one which pid holds the directory. */
 static int lock_state(const char *state)
 {
 	char path[4096], pid[32] = "";
-	snprintf(path, sizeof path, "%s/lock", state);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		vlog_error("state", "cannot open %s: %s", path, strerror(errno));
+		vlog_error("state", "cannot open %s: %s", state, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		ssize_t n = read(fd, pid, sizeof pid - 1);
+		snprintf(path, sizeof path, "%s/lock", state);
+		int pf = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = pf >= 0 ? read(pf, pid, sizeof pid - 1) : 0;
+		if (pf >= 0)
+			close(pf);
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
 		vlog_error("state", "state directory %s is in use by another volfs%s%s%s", state,
@@ -305,12 +330,16 @@ static int lock_state(const char *state)
 	return fd;
 }
 
-static void write_pid(int fd)
+static void write_pid(const char *state)
 {
-	char pid[32];
+	char path[4096], pid[32];
+	snprintf(path, sizeof path, "%s/lock", state);
 	int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) < 0)
-		vlog_warn("state", "writing the pid to the lock file: %s", strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, pid, (size_t)n) != n)
+		vlog_warn("state", "writing the pid to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static void print_problem(void *arg, const char *msg)
@@ -543,7 +572,7 @@ static int serve(struct daemon *d, char *argv0)
 	ll_install_notify(d->se, d->vfs);
 	/* Until the parent is told, errors still reach the caller's stderr. */
 	int report = daemon_fork(d->foreground);
-	write_pid(d->lock_fd);
+	write_pid(d->state);
 	d->main_thread = pthread_self();
 	sigset_t set;
 	block_signals(&set); /* before any thread starts: they all inherit it */
@@ -612,7 +641,11 @@ int main(int argc, char **argv)
 	int lock = lock_state(d.state);
 	if (lock < 0)
 		return 1;
-	d.lock_fd = lock;
+	if (private_state_dir(d.state) < 0) {
+		close(lock);
+		return 1;
+	}
+
 	raise_fd_limit();
 	int rc = d.check ? run_check(&d) : serve(&d, argv[0]);
 	close(lock);

@@ -21,7 +21,7 @@ struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
 	if (id == 0)
 		return NULL;
 	pthread_mutex_lock(&v->trees_lock);
-	struct vtree *t = v->trees;
+	struct vtree *t = v->trees[id % VFS_TREE_BUCKETS];
 	while (t && t->id != id)
 		t = t->next;
 	pthread_mutex_unlock(&v->trees_lock);
@@ -112,8 +112,8 @@ static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, 
 static void tree_link(struct vfs *v, struct vtree *t)
 {
 	pthread_mutex_lock(&v->trees_lock);
-	t->next = v->trees;
-	v->trees = t;
+	t->next = v->trees[t->id % VFS_TREE_BUCKETS];
+	v->trees[t->id % VFS_TREE_BUCKETS] = t;
 	pthread_mutex_unlock(&v->trees_lock);
 }
 
@@ -214,12 +214,13 @@ int tree_empty_memory_trees(struct vfs *v)
 
 void tree_free_all(struct vfs *v)
 {
-	while (v->trees) {
-		struct vtree *t = v->trees;
-		v->trees = t->next;
-		pthread_rwlock_destroy(&t->gate);
-		free(t);
-	}
+	for (size_t b = 0; b < VFS_TREE_BUCKETS; b++)
+		while (v->trees[b]) {
+			struct vtree *t = v->trees[b];
+			v->trees[b] = t->next;
+			pthread_rwlock_destroy(&t->gate);
+			free(t);
+		}
 }
 
 int vfs_tree_set_capacity(struct vfs *v, uint64_t id, uint64_t capacity)

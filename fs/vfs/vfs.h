@@ -213,6 +213,10 @@ struct vfs_names {
 	 * `after` (0, or -ENOENT). */
 	int (*pv_host_path)(void *arg, const char *name, char *path, size_t len);
 	int (*next_host_pv)(void *arg, uint64_t after, char *name, size_t len, uint64_t *row);
+	/* Is a host path that pod_volume or pv_host_path gave still the path
+	 * that was checked (no link swapped in since)? Called without the db
+	 * lock: it looks at the host. NULL: always. */
+	int (*host_path_ok)(const char *path);
 	void *arg;
 };
 void vfs_set_names(struct vfs *v, const struct vfs_names *n);

@@ -37,6 +37,8 @@
 #define ALIAS_TIMEOUT 1.0
 #define PREFERRED_IO_SIZE 131072
 
+#define VFS_TREE_BUCKETS 4096
+
 struct vtree {
 	uint64_t id;
 	char kind[16];
@@ -95,7 +97,8 @@ struct vfs {
 	struct vnode **itab;
 	struct vnode *dirty;
 	pthread_mutex_t trees_lock;
-	struct vtree *trees;
+	/* Every tree served, hashed by id (a daemon may serve thousands). */
+	struct vtree *trees[VFS_TREE_BUCKETS];
 	struct vfs_notify notify;
 	struct vfs_names names;
 	struct vfs_provisioner lp;

@@ -181,6 +181,8 @@ static int pod_link_target(struct vfs *v, const char *key, char *buf, size_t len
 	    pod_volume_named(v, ns, pod, vol, &tree, pv, sizeof pv, &projected, &readonly) < 0 ||
 	    !pv[0] || read_only_tree(v, pv, readonly))
 		return -ENOENT;
+	if (pv[0] == '/' && v->names.host_path_ok && !v->names.host_path_ok(pv))
+		return -EACCES;
 	snprintf(buf, len, "%s%s", pv[0] == '/' ? "" : "../../../pv/", pv);
 	return 0;
 }
@@ -193,7 +195,7 @@ static int host_pv_target(struct vfs *v, const char *name, char *buf, size_t len
 	db_lock(v->db);
 	int r = v->names.pv_host_path(v->names.arg, name, buf, len);
 	db_unlock(v->db);
-	return r;
+	return r == 0 && v->names.host_path_ok && !v->names.host_path_ok(buf) ? -EACCES : r;
 }
 
 /* --- claims --- */

@@ -223,3 +223,51 @@ YAML
     assert_output --partial 'Read-only file system'
     [ "$(cat "$allow/logs/out.txt")" = from-pod ]
 }
+
+@test "a hostPath swapped for a symbolic link after set-up is neither bound by exec nor linked by the mount" {
+    volfs_stop
+    local allow=$BATS_TEST_TMPDIR/allowed outside=$BATS_TEST_TMPDIR/outside
+    mkdir -p "$allow" "$outside" "$H/hp" "$H/hp-sub"
+    echo 'root:$6$secret-hash:19000:0:99999:7:::' > "$outside/shadow"
+    volfs_launch --hostpath-allow "$allow"
+    volctl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: hp}
+spec:
+  containers:
+  - name: c
+    volumeMounts:
+    - {name: host, mountPath: $H/hp}
+    - {name: sub, mountPath: $H/hp-sub, subPath: inner}
+  volumes:
+  - {name: host, hostPath: {path: $allow/d1, type: DirectoryOrCreate}}
+  - {name: sub, hostPath: {path: $allow/d2, type: DirectoryOrCreate}}
+YAML
+    echo pod-data > "$allow/d1/file"
+    run volctl exec hp -- cat "$H/hp/file"
+    assert_success
+    assert_output pod-data
+
+    # d1 becomes a link to a directory outside every allowed prefix.
+    rm -rf "$allow/d1"
+    ln -s "$outside" "$allow/d1"
+    run volctl exec hp -- cat "$H/hp/shadow"
+    assert_failure
+    refute_output --partial 'secret-hash'
+    assert_output --partial 'volume "host"'
+    run cat "$MNT/pods/default/hp/host/shadow"
+    assert_failure
+    refute_output --partial 'secret-hash'
+    grep -q "no longer the path set up" "$VOLFS_LOG" || fail "no warning in the log"
+
+    # A subPath inside the host directory swapped for a link is refused too.
+    rm -f "$allow/d1"
+    mkdir "$allow/d1"
+    rm -rf "$allow/d2/inner" # made by the first exec, as kubelet makes a subPath
+    ln -s "$outside" "$allow/d2/inner"
+    run volctl exec hp -- cat "$H/hp-sub/shadow"
+    assert_failure
+    refute_output --partial 'secret-hash'
+    assert_output --partial 'subPath "inner" of volume "sub": it leaves the volume'
+}

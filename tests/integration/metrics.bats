@@ -209,3 +209,21 @@ closed"
     [[ $stderr == *"Address already in use"* ]] || fail "port in use: $stderr"
     ! is_mounted "$m2"
 }
+
+@test "--metrics-listen drops a client that trickles its request, so others are served" {
+    "$PY" - "$PORT" 3>&- <<'PYEOF' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for c in b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"x" * 4000:
+    try:
+        s.send(bytes([c]))
+    except OSError:
+        break   # the daemon hung up on us
+    time.sleep(1)
+PYEOF
+    volfs_track_pid $!
+    sleep 1 # the trickler connects first (the test passes either way)
+    run curl -sS --max-time 120 "http://127.0.0.1:$PORT/metrics"
+    assert_success
+    assert_output --partial 'volfs_'
+}

@@ -804,6 +804,7 @@ nothing_new() {
     [ "$(vs_field s1 'o["metadata"]["uid"]')" = "$uid" ] || fail "the existing snapshot was replaced"
     [ "$(cat "$MNT/snapshots/default/s1/f")" = data ] || fail "the existing snapshot changed"
     # the same name in another namespace is another snapshot
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n' | volctl apply -f - >/dev/null
     snap vol s1 -n other
     [ "$(cat "$MNT/snapshots/other/s1/f")" = changed ]
     vss=$(volctl get vs -A -o name)
@@ -893,6 +894,7 @@ nothing_new() {
 @test "volctl get, describe and delete vs, with namespaces and output formats" {
     echo x >"$V/f"
     snap vol nightly
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n' | volctl apply -f - >/dev/null
     snap vol weekly -n team-a
     run --separate-stderr volctl snapshot pv/vol hourly -o json
     assert_success

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Apply at scale: how long `volctl apply` of many claims takes, and how long
+# a 4 KiB write+fsync on another volume waits meanwhile (the apply must not
+# hold the data path's commit).
+#
+#   1. starts the release volfs (VOLFS_BIN) on a fresh state directory in
+#      BENCH_DIR and creates one volume to write to;
+#   2. writes one manifest of BENCH_CLAIMS claims (1Mi each);
+#   3. runs a writer doing 4 KiB pwrite+fsync in a loop on that volume,
+#      recording each one's latency, while `volctl apply` of the manifest is
+#      timed;
+#   4. prints the apply's seconds and the writer's worst and median
+#      fsync latency during it.
+# Needs root (FUSE mount) and python3.
+#
+# Environment:
+#   BENCH_CLAIMS   claims in the manifest (10000)
+#   BENCH_CLASS    storageClassName of the claims ("" = none; unset = the
+#                  default class)
+#   BENCH_DIR      where the state directory goes (/var/tmp)
+#   VOLFS_BIN      directory holding volfs and volctl (build/bin)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_CLAIMS=${BENCH_CLAIMS:-10000}
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
+
+die() { echo "bench-apply: $*" >&2; exit 1; }
+[[ $BENCH_CLAIMS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLAIMS must be a positive integer"
+[[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
+
+work=$(mktemp -d "$BENCH_DIR/volfs-bench-apply.XXXXXX")
+pid=''
+cleanup() {
+    [[ -n $pid ]] && { "$BIN/volctl" --state "$work/state" shutdown >/dev/null 2>&1 || kill "$pid"; wait "$pid" 2>/dev/null || true; }
+    rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+mkdir -m 0700 "$work/state"
+mkdir "$work/mnt"
+"$BIN/volfs" -f --state "$work/state" "$work/mnt" >"$work/volfs.log" 2>&1 &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+    mountpoint -q "$work/mnt" && [[ -S $work/state/control.sock ]] && break
+    sleep 0.1
+done
+mountpoint -q "$work/mnt" || die "volfs did not mount; see $work/volfs.log"
+"$BIN/volctl" --state "$work/state" create pv writer --capacity 64Mi >/dev/null
+
+python3 - "$BENCH_CLAIMS" "${BENCH_CLASS-unset}" >"$work/claims.yaml" <<'PY'
+import sys
+n, cls = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    print("---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: claim-%05d}" % i)
+    print("spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Mi}}")
+    if cls != "unset":
+        print("  storageClassName: %s" % (cls or '""'))
+PY
+
+python3 - "$work/mnt/pv/writer/f" "$work/stop" >"$work/fsync.txt" <<'PY' &
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+buf = b"x" * 4096
+while not os.path.exists(sys.argv[2]):
+    t = time.monotonic()
+    os.pwrite(fd, buf, 0)
+    os.fsync(fd)
+    print("%.6f" % (time.monotonic() - t), flush=True)
+PY
+writer=$!
+sleep 0.5
+# CPU seconds of the daemon (utime+stime): on a loaded machine the wall
+# time says more about the neighbours than about volfs.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"; }
+cpu0=$(cpu)
+start=$(date +%s.%N)
+"$BIN/volctl" --state "$work/state" --request-timeout=0 apply -f "$work/claims.yaml" >/dev/null
+end=$(date +%s.%N)
+cpu1=$(cpu)
+touch "$work/stop"
+wait "$writer"
+python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" <<'PY'
+import os, statistics, sys
+n, start, end = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+lat = sorted(float(l) for l in open(sys.argv[4]) if l.strip())
+cpu = float(sys.argv[6]) - float(sys.argv[5])
+print("apply of %d claims: %.2f s (daemon CPU %.2f s, load average %.1f on %d CPUs)"
+      % (n, end - start, cpu, os.getloadavg()[0], os.cpu_count()))
+if lat:
+    print("4 KiB write+fsync on another volume meanwhile: %d done, median %.1f ms, worst %.1f ms"
+          % (len(lat), statistics.median(lat) * 1000, lat[-1] * 1000))
+PY
