@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "meta/log.h"
+#include "meta/space.h"
 
 static int db_user_version(sqlite3 *h)
 {
@@ -139,6 +140,7 @@ void db_close(struct db *db)
 			sqlite3_finalize(db->cache[i].st);
 	if (db->h)
 		sqlite3_close_v2(db->h);
+	meta_space_close(db->space);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -173,18 +175,48 @@ static int db_run(struct db *db, const char *sql)
 	return 0;
 }
 
-int db_begin(struct db *db)
+/* On a tight host the group so far commits first, while the reserve can
+ * still take it, and this change will commit on its own. */
+static int begin_change(struct db *db, int essential)
 {
+	db->commit_each = 0;
+	if (db->space && meta_space_tight(db->space)) {
+		int r = db_group_commit(db);
+		if (r == 0)
+			r = meta_space_admit(db->space, essential);
+		if (r < 0)
+			return r;
+		db->commit_each = 1;
+	}
 	if (!db->group_open) {
 		int r = db_exec(db, "BEGIN IMMEDIATE");
 		if (r < 0)
 			return r;
 		db->group_open = 1;
+		db->group_base = sqlite3_total_changes64(db->h);
+		db->group_bytes = 0;
 	}
 	int r = db_run(db, "SAVEPOINT change");
 	if (r == 0)
 		db->in_txn = 1;
 	return r;
+}
+
+int db_begin(struct db *db) { return begin_change(db, 0); }
+int db_begin_essential(struct db *db) { return begin_change(db, 1); }
+
+void db_note_bytes(struct db *db, uint64_t n) { db->group_bytes += n; }
+
+/* Whether the open group should commit now rather than at the flusher's
+ * next round: it is large, or what it will write might not fit. A changed
+ * row is counted as half a page, generously: rows of one change share
+ * pages. */
+static int group_due(struct db *db)
+{
+	int64_t changes = sqlite3_total_changes64(db->h) - db->group_base;
+	if (db->commit_each || changes >= DB_GROUP_MAX_CHANGES)
+		return 1;
+	return db->space && !meta_space_fits(db->space, (uint64_t)changes * 2048 + db->group_bytes);
 }
 
 int db_commit(struct db *db)
@@ -193,6 +225,9 @@ int db_commit(struct db *db)
 	if (r < 0)
 		db_rollback(db);
 	db->in_txn = 0;
+	if (r == 0 && group_due(db))
+		r = db_group_commit(db);
+	db->commit_each = 0;
 	return r;
 }
 
@@ -205,25 +240,50 @@ void db_rollback(struct db *db)
 	db->in_txn = 0;
 }
 
+/* SQLite rolled the whole group back: changes already answered are gone.
+ * Say so, let the owner of in-memory mirrors resynchronise them, and make
+ * the next fsync fail. */
+static void group_lost(struct db *db)
+{
+	db->lost_groups++;
+	vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "
+	           "changes of the last moments are lost; the next fsync reports EIO");
+	char msg[400];
+	if (db_quick_check(db, msg, sizeof msg) < 0)
+		vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
+		           "restore or recover it", db->path, msg);
+	if (db->on_lost)
+		db->on_lost(db->on_lost_arg);
+}
+
 int db_group_commit(struct db *db)
 {
 	if (!db->group_open)
 		return 0;
-	int r = db_exec(db, "COMMIT");
-	/* A commit that failed (a full disk) leaves the transaction open:
-	 * keep it, so the changes already applied in memory are retried at the
-	 * next commit instead of silently dropped. */
+	if (db->space)
+		meta_space_lend(db->space);
+	int r = db_run(db, "COMMIT");
+	if (db->space)
+		meta_space_refill(db->space);
+	/* A commit that failed and left the transaction open keeps it, so the
+	 * changes already applied in memory are retried at the next commit. */
 	if (r < 0 && sqlite3_get_autocommit(db->h) == 0)
-		return -ENOSPC;
+		return r;
 	db->group_open = 0;
-	if (r < 0) {
-		vlog_error("meta.db", "sqlite rolled back a group commit: recent metadata changes are lost");
-		char msg[400];
-		if (db_quick_check(db, msg, sizeof msg) < 0)
-			vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
-			           "restore or recover it", db->path, msg);
-	}
+	if (r < 0)
+		group_lost(db);
 	return r;
+}
+
+int db_use_space(struct db *db, const char *dir)
+{
+	return db->space ? 0 : meta_space_open(&db->space, dir);
+}
+
+void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg)
+{
+	db->on_lost = fn;
+	db->on_lost_arg = arg;
 }
 
 static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
@@ -319,6 +379,10 @@ int db_sync(struct db *db)
 {
 	db_lock(db);
 	int r = db_group_commit(db);
+	if (r == 0 && db->lost_reported != db->lost_groups) {
+		db->lost_reported = db->lost_groups;
+		r = -EIO;
+	}
 	db_unlock(db);
 	if (r < 0)
 		return r;

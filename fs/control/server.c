@@ -63,7 +63,9 @@ static json_object *answer_error(int err, const char *msg)
 {
 	json_object *a = json_object_new_object();
 	json_object_object_add(a, "ok", json_object_new_boolean(0));
-	json_object_object_add(a, "error", json_object_new_string(msg));
+	/* An error from below the API (a full host, an I/O error) may come
+	 * without words of its own. */
+	json_object_object_add(a, "error", json_object_new_string(msg && *msg ? msg : strerror(-err)));
 	json_object_object_add(a, "reason", json_object_new_string(reason_of(err)));
 	return a;
 }

@@ -362,7 +362,7 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 	db_lock(db);
 	r = veto ? veto(v, tree) : 0; /* under the lock every name change takes */
 	if (r == 0)
-		r = db_begin(db);
+		r = db_begin_essential(db);
 	if (r == 0) {
 		r = vfs_tree_delete_rows(v, tree);
 		if (r == 0)

@@ -264,6 +264,8 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		r = save_next_ino(v, t);
 		if (r == 0)
 			r = vnode_insert_row(v, t, local, &a, target);
+		if (target)
+			db_note_bytes(v->db, a.size);
 		if (r == 0)
 			r = dentry_insert(v, parent, name, local);
 		if (r == 0)
@@ -397,7 +399,7 @@ static int remove_name(struct vfs *v, uint64_t parent, const char *name, int wan
 		else if (isdir && !dir_is_empty(v, n->ino))
 			r = -ENOTEMPTY;
 		else
-			r = db_begin(v->db);
+			r = db_begin_essential(v->db);
 		if (r == 0) {
 			r = dentry_delete(v, parent, name);
 			if (r == 0)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "meta/space.h"
+
 struct vtree *tree_of(struct vfs *v, uint64_t ino)
 {
 	return vfs_tree_get(v, VFS_TREE_OF(ino));
@@ -59,22 +61,14 @@ void tree_account(struct vtree *t, int64_t delta)
 	atomic_fetch_add(&t->used_blocks, delta);
 }
 
-/* Data may not take the host's last few percent (1 MiB to 256 MiB): that
- * room is kept for meta.db, so a full disk fails writes with ENOSPC while
- * metadata commits still succeed. */
+/* Data may not take the host's last few percent nor the metadata reserve
+ * (meta/space.h): a full disk fails writes with ENOSPC while metadata
+ * commits still succeed. */
 int host_space_ok(struct vfs *v, uint64_t blocks)
 {
-	struct statvfs sv;
-	if (blocks == 0 || statvfs(v->state_dir, &sv) < 0)
+	if (blocks == 0 || !v->db->space)
 		return 0;
-	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
-	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	uint64_t reserve = total / 50;
-	if (reserve < (1u << 20))
-		reserve = 1u << 20;
-	if (reserve > (256u << 20))
-		reserve = 256u << 20;
-	return avail >= reserve && (avail - reserve) / STORE_BLOCK >= blocks ? 0 : -ENOSPC;
+	return meta_space_data_ok(v->db->space, blocks * STORE_BLOCK);
 }
 
 uint64_t vfs_tree_used_bytes(struct vtree *t)

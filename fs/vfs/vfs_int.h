@@ -131,6 +131,7 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exc
 int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj); /* db locked */
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
+void vnodes_group_lost(struct vfs *v); /* db locked */
 
 /* tree.c */
 struct vtree *tree_of(struct vfs *v, uint64_t ino);

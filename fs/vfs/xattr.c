@@ -73,6 +73,7 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 		r = db_step_done(v->db, st);
 		if (r == 0)
 			touch_ctime(v, n);
+		db_note_bytes(v->db, len + strlen(name));
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 		if (r == 0)
 			atomic_store(&n->xattrs, XATTRS_SOME);
@@ -191,7 +192,7 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	if (!n)
 		return err;
 	db_lock(v->db);
-	r = xattr_exists(v, ino, name) ? db_begin(v->db) : -ENODATA;
+	r = xattr_exists(v, ino, name) ? db_begin_essential(v->db) : -ENODATA;
 	if (r == 0) {
 		sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE tree=? AND ino=? AND name=?");
 		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));

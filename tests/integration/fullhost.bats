@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# A full host disk must never cost metadata that was acknowledged. The
+# state directory sits on a 64 MiB ext4 image; data fills it, then
+# directories, files, symlinks, xattrs and snapshots are made until each is
+# refused. Every operation that returned 0 must be there after a restart
+# (every removal that returned 0 must stay removed), and the tree must be
+# consistent.
+
+load helpers
+
+setup() {
+    command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 not installed"
+    volfs_dirs
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    truncate -s 64M "$VOLFS_TMP/host.img"
+    mkfs.ext4 -q -F -m 0 "$VOLFS_TMP/host.img" >/dev/null
+    mount -o loop "$VOLFS_TMP/host.img" "$STATE" || skip "cannot loop-mount an ext4 image here"
+    chmod 0700 "$STATE"
+    ACK=$VOLFS_TMP/acked
+    volfs_launch
+}
+
+teardown() {
+    volfs_teardown
+}
+
+# Make directories, files, symlinks and 60,000-byte xattrs in volume
+# directory $1, one of each in turn, and a snapshot of pv/big every 100
+# rounds, until the host refuses every kind; each one that returned 0 goes
+# to $ACK. Fails unless every refusal was ENOSPC.
+fill_metadata() {
+    python3 - "$1" "$ACK" "$VOLFS_BIN/volctl" "$STATE" <<'EOF'
+import errno, os, subprocess, sys
+vol, ack, volctl, state = sys.argv[1], open(sys.argv[2], "a"), sys.argv[3], sys.argv[4]
+big = os.urandom(60000)
+def make(kind, i):
+    p = os.path.join(vol, kind, "%s%06d" % (kind, i))
+    if kind == "dir":
+        os.mkdir(p)
+    elif kind == "file":
+        open(p, "x").close()
+    elif kind == "link":
+        os.symlink("t" * 3000 + str(i), p)
+    elif kind == "xattr":
+        os.setxattr(os.path.dirname(p), "user.x%06d" % i, big)
+    elif kind == "snap":
+        r = subprocess.run([volctl, "--state", state, "snapshot", "pv/big", "s%d" % i],
+                           capture_output=True, text=True)
+        if r.returncode:
+            if "space" not in r.stderr.lower():
+                sys.exit("snapshot %d: unexpected %s" % (i, r.stderr))
+            raise OSError(errno.ENOSPC, r.stderr.strip())
+        p = "s%d" % i
+    return p
+live = ["dir", "file", "link", "xattr", "snap"]
+for i in range(200000):
+    for kind in list(live):
+        if kind == "snap" and i % 100:
+            continue
+        try:
+            p = make(kind, i)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                sys.exit("%s %d: unexpected %s" % (kind, i, e))
+            print("%s refused with ENOSPC after %d" % (kind, i))
+            live.remove(kind)
+            continue
+        ack.write("%s %s\n" % (kind, p))
+        ack.flush()
+    if not live:
+        sys.exit(0)
+sys.exit("never refused: %s" % live)
+EOF
+}
+
+# Everything in $ACK is as acknowledged: made things exist, removed ones
+# do not.
+verify_acked() {
+    python3 - "$ACK" "$MNT/snapshots/default" <<'EOF'
+import os, sys
+bad = 0
+lines = [l.split() for l in open(sys.argv[1])]
+gone = {p for kind, p in lines if kind == "gone"}
+for kind, p in lines:
+    if p in gone and kind != "gone":
+        continue
+    if kind == "dir":
+        ok = os.path.isdir(p)
+    elif kind == "file":
+        ok = os.path.isfile(p)
+    elif kind == "link":
+        ok = os.readlink(p).startswith("ttt")
+    elif kind == "xattr":
+        d, name = os.path.dirname(p), "user.x" + p[-6:]
+        ok = len(os.getxattr(d, name)) == 60000
+    elif kind == "snap":
+        ok = os.path.isdir(os.path.join(sys.argv[2], p))
+    elif kind == "gone":
+        ok = not os.path.lexists(p)
+    if not ok:
+        bad += 1
+        if bad < 10:
+            print("lost: %s %s" % (kind, p))
+sys.exit(1 if bad else 0)
+EOF
+}
+
+@test "a full host refuses metadata with ENOSPC and keeps everything it acknowledged" {
+    pv_create big 1Gi
+    V=$MNT/pv/big
+    mkdir "$V/dir" "$V/file" "$V/link" "$V/xattr"
+    run dd if=/dev/zero of="$V/fill" bs=1M count=128 conv=fsync
+    assert_failure
+    assert_output --partial 'No space left on device'
+    : >"$ACK"
+    run fill_metadata "$V"
+    assert_success
+    local kind
+    for kind in dir file link xattr snap; do
+        assert_output --partial "$kind refused with ENOSPC"
+        grep -q "^$kind " "$ACK" || fail "no $kind was ever made"
+    done
+    echo "# made: $(cut -d' ' -f1 "$ACK" | sort | uniq -c | xargs)" >&3
+    # removals still work on a full host, and stay done
+    rm "$V/file/file000000"
+    rmdir "$V/dir/dir000000"
+    volctl delete vs s0
+    printf 'gone %s\n' "$V/file/file000000" "$V/dir/dir000000" \
+        "$MNT/snapshots/default/s0" s0 >>"$ACK"
+    run verify_acked
+    assert_success
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    [ "$status" -eq 0 ] || fail "volfs --check: $output"
+    volfs_launch
+    run verify_acked
+    assert_success
+    run volctl get vs s0
+    assert_failure
+    run volctl check
+    assert_success
+    # once data is removed (its host file goes at the next group commit),
+    # the host takes new metadata again
+    rm -f "$V/fill"
+    local i
+    for ((i = 0; i < 300; i++)); do
+        mkdir "$V/after" 2>/dev/null && break
+        sleep 0.1
+    done
+    [ -d "$V/after" ] || fail "mkdir still refused after the data was removed"
+    volfs_stop
+    volfs_launch
+    [ -d "$V/after" ] || fail "directory made after freeing space is gone"
+}
