@@ -39,6 +39,9 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_PATCH] = { "patch", 'p', "JSON", "a JSON merge patch (RFC 7386): null removes a field" },
 	[F_CONTAINER] = { "container", 'c', "CONTAINER",
 			  "container whose volumeMounts to use (default: the pod's first container)" },
+	[F_INODES] = { "inodes", 0, "N",
+		       "most files, directories and symlinks the volume may hold (default: one per "
+		       "4 KiB of capacity)" },
 };
 
 int fail(const char *fmt, ...)

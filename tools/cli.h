@@ -37,6 +37,7 @@ enum flag_id {
 	F_CLIENT,
 	F_PATCH,
 	F_CONTAINER,
+	F_INODES,
 	F_COUNT,
 };
 

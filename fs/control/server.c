@@ -188,7 +188,10 @@ static json_object *handle_pv(struct vfs *v, const char *verb, json_object *req)
 	if (!strcmp(verb, "create") || !strcmp(verb, "resize")) {
 		if (u64_field(req, "capacity", &capacity) < 0)
 			return answer_error(-EINVAL, "capacity (bytes) is required");
-		r = !strcmp(verb, "create") ? volume_pv_create(v, name, capacity, &out, err, sizeof err)
+		uint64_t inodes = 0;
+		if (json_object_object_get_ex(req, "inodes", NULL) && u64_field(req, "inodes", &inodes) < 0)
+			return answer_error(-EINVAL, "inodes must be a number");
+		r = !strcmp(verb, "create") ? volume_pv_create(v, name, capacity, inodes, &out, err, sizeof err)
 		                            : volume_pv_resize(v, name, capacity, &out, err, sizeof err);
 	} else if (!strcmp(verb, "describe")) {
 		r = volume_pv_describe(v, name, &out, err, sizeof err);

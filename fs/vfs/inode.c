@@ -344,12 +344,27 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
 	return db_step_done(v->db, st);
 }
 
+/* Metadata bytes of one inode counted against its tree's capacity: its
+ * symlink target and its xattrs. db locked. */
+static int64_t inode_meta_bytes(struct vfs *v, uint64_t tree, uint64_t local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(length(target), 0) + (SELECT "
+	                                  "coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
+	                                  "WHERE tree=?1 AND ino=?2) FROM inodes WHERE tree=?1 AND ino=?2");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	return n;
+}
+
 int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
 {
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=? AND ino=?",
 		"DELETE FROM xattrs WHERE tree=? AND ino=?",
 	};
+	int64_t meta = inode_meta_bytes(v, tree, local);
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		sqlite3_stmt *st = db_prep(v->db, sql[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)tree);
@@ -357,6 +372,11 @@ int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
 		int r = db_step_done(v->db, st);
 		if (r < 0)
 			return r;
+	}
+	struct vtree *t = vfs_tree_get(v, tree);
+	if (t) {
+		tree_give_inode(t);
+		tree_take_meta(t, -meta);
 	}
 	return obj ? store_ref(v->store, obj, -1) : 0;
 }

@@ -54,7 +54,7 @@ def make(kind, i):
         p = "s%d" % i
     return p
 live = ["dir", "file", "link", "xattr", "snap"]
-for i in range(200000):
+for i in range(3000):
     for kind in list(live):
         if kind == "snap" and i % 100:
             continue
