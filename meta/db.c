@@ -94,6 +94,17 @@ static struct db *db_of_handle(sqlite3 *h)
 	return db;
 }
 
+/* After each commit: SQLite's automatic checkpoint (which this hook
+ * replaces), and the WAL's length for db_group_commit. */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
+{
+	struct db *db = arg;
+	db->wal_frames = frames;
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof *db);
@@ -123,6 +134,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	sqlite3_wal_hook(db->h, wal_hook, db);
 	register_open(db);
 	*out = db;
 	return 0;
@@ -207,16 +219,22 @@ int db_begin_essential(struct db *db) { return begin_change(db, 1); }
 
 void db_note_bytes(struct db *db, uint64_t n) { db->group_bytes += n; }
 
+/* What the open group's commit will write, roughly: a changed row is
+ * counted as half a page, generously (rows of one change share pages),
+ * plus the large values it wrote. */
+static uint64_t group_estimate(struct db *db)
+{
+	return (uint64_t)(sqlite3_total_changes64(db->h) - db->group_base) * 2048 + db->group_bytes;
+}
+
 /* Whether the open group should commit now rather than at the flusher's
- * next round: it is large, or what it will write might not fit. A changed
- * row is counted as half a page, generously: rows of one change share
- * pages. */
+ * next round: it is large, or what it will write might not fit. */
 static int group_due(struct db *db)
 {
-	int64_t changes = sqlite3_total_changes64(db->h) - db->group_base;
-	if (db->commit_each || changes >= DB_GROUP_MAX_CHANGES)
+	if (db->commit_each ||
+	    sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
 		return 1;
-	return db->space && !meta_space_fits(db->space, (uint64_t)changes * 2048 + db->group_bytes);
+	return db->space && !meta_space_fits(db->space, group_estimate(db));
 }
 
 int db_commit(struct db *db)
@@ -260,9 +278,16 @@ int db_group_commit(struct db *db)
 {
 	if (!db->group_open)
 		return 0;
-	if (db->space)
-		meta_space_lend(db->space);
+	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
 	int r = db_run(db, "COMMIT");
+	/* On a tight host each change commits alone and appends its pages to
+	 * the WAL again, and a checkpoint cannot grow meta.db while the
+	 * reserve holds the host's last blocks: one while the reserve is out
+	 * lets the WAL start over instead of growing. */
+	if (lent && r == 0 && db->wal_frames >= DB_WAL_CHECKPOINT_FRAMES) {
+		sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		db->wal_frames = 0;
+	}
 	if (db->space)
 		meta_space_refill(db->space);
 	/* A commit that failed and left the transaction open keeps it, so the

@@ -41,6 +41,7 @@ struct db {
 	int commit_each;   /* this change commits its group itself (a tight host) */
 	int64_t group_base; /* sqlite3_total_changes() when the group began */
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
+	int wal_frames;       /* frames in the WAL after the last commit */
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
 	unsigned lost_groups, lost_reported;
 	void (*on_lost)(void *arg); /* after SQLite rolled a group back */
@@ -73,6 +74,7 @@ void db_unlock(struct db *db);
  * for space: one that removes things or writes back attributes and maps
  * of data already accepted. */
 #define DB_GROUP_MAX_CHANGES 4096
+#define DB_WAL_CHECKPOINT_FRAMES 256
 int db_begin(struct db *db);
 int db_begin_essential(struct db *db);
 /* The change being made writes a value of n bytes (an xattr, a symlink):

@@ -116,14 +116,20 @@ int meta_space_fits(struct meta_space *s, uint64_t bytes)
 	return bytes <= (host_free(s) + meta_space_held(s)) / 4;
 }
 
-void meta_space_lend(struct meta_space *s)
+int meta_space_lend(struct meta_space *s, uint64_t bytes)
 {
-	/* Only when the commit might not fit beside it: lending costs a
-	 * reallocation afterwards. */
-	if (host_free(s) >= s->size)
-		return;
-	if (ftruncate(s->fd, 0) == 0)
-		atomic_store(&s->held, 0);
+	/* Twice the estimate and a step more, since it is only an estimate;
+	 * and only when the commit might not fit beside the reserve, as
+	 * lending costs a reallocation afterwards. */
+	uint64_t want = 2 * bytes + REFILL_STEP, free = host_free(s), held = meta_space_held(s);
+	if (free >= want)
+		return 0;
+	uint64_t keep = held > want - free ? held - (want - free) : 0;
+	keep -= keep % REFILL_STEP;
+	if (ftruncate(s->fd, (off_t)keep) < 0)
+		return 0;
+	atomic_store(&s->held, allocated(s->fd) < keep ? allocated(s->fd) : keep);
+	return 1;
 }
 
 void meta_space_refill(struct meta_space *s)

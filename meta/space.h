@@ -45,8 +45,10 @@ int meta_space_data_ok(struct meta_space *s, uint64_t bytes);
  * the reserve can give it. */
 int meta_space_fits(struct meta_space *s, uint64_t bytes);
 
-/* Free the reserve's blocks for a commit, and take them back after it. */
-void meta_space_lend(struct meta_space *s);
+/* Free blocks of the reserve for a commit that writes about `bytes` (1),
+ * unless the host has room enough beside it (0); and take them back after
+ * it. */
+int meta_space_lend(struct meta_space *s, uint64_t bytes);
 void meta_space_refill(struct meta_space *s);
 
 /* Bytes the reserve holds now, and its full size (for tests and logs). */

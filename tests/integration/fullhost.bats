@@ -25,14 +25,18 @@ teardown() {
     volfs_teardown
 }
 
-# Make directories, files, symlinks and 60,000-byte xattrs in volume
-# directory $1, one of each in turn, and a snapshot of pv/big every 100
-# rounds, until the host refuses every kind; each one that returned 0 goes
-# to $ACK. Fails unless every refusal was ENOSPC.
+# fill_metadata DIR KINDS SNAP_EVERY LINK_LEN ROUNDS: in volume directory
+# DIR make one of each of KINDS (dir file link xattr; xattrs of 60,000
+# bytes, symlinks of LINK_LEN bytes) in turn, and a snapshot of pv/big
+# every SNAP_EVERY rounds, until the host refuses every kind; each one
+# that returned 0 goes to $ACK. Fails unless every refusal was ENOSPC or
+# if something is still accepted after ROUNDS rounds.
 fill_metadata() {
-    python3 - "$1" "$ACK" "$VOLFS_BIN/volctl" "$STATE" <<'EOF'
+    python3 - "$@" "$ACK" "$VOLFS_BIN/volctl" "$STATE" <<'EOF'
 import errno, os, subprocess, sys
-vol, ack, volctl, state = sys.argv[1], open(sys.argv[2], "a"), sys.argv[3], sys.argv[4]
+vol, kinds, snap_every, link_len, rounds = sys.argv[1:6]
+snap_every, link_len, rounds = int(snap_every), int(link_len), int(rounds)
+ack, volctl, state = open(sys.argv[6], "a"), sys.argv[7], sys.argv[8]
 big = os.urandom(60000)
 def make(kind, i):
     p = os.path.join(vol, kind, "%s%06d" % (kind, i))
@@ -41,7 +45,7 @@ def make(kind, i):
     elif kind == "file":
         open(p, "x").close()
     elif kind == "link":
-        os.symlink("t" * 3000 + str(i), p)
+        os.symlink(("t" * link_len + str(i))[-link_len:], p)
     elif kind == "xattr":
         os.setxattr(os.path.dirname(p), "user.x%06d" % i, big)
     elif kind == "snap":
@@ -53,10 +57,10 @@ def make(kind, i):
             raise OSError(errno.ENOSPC, r.stderr.strip())
         p = "s%d" % i
     return p
-live = ["dir", "file", "link", "xattr", "snap"]
-for i in range(3000):
+live = kinds.split() + ["snap"]
+for i in range(rounds):
     for kind in list(live):
-        if kind == "snap" and i % 100:
+        if kind == "snap" and i % snap_every:
             continue
         try:
             p = make(kind, i)
@@ -90,7 +94,7 @@ for kind, p in lines:
     elif kind == "file":
         ok = os.path.isfile(p)
     elif kind == "link":
-        ok = os.readlink(p).startswith("ttt")
+        ok = os.readlink(p).startswith("t")
     elif kind == "xattr":
         d, name = os.path.dirname(p), "user.x" + p[-6:]
         ok = len(os.getxattr(d, name)) == 60000
@@ -114,7 +118,7 @@ EOF
     assert_failure
     assert_output --partial 'No space left on device'
     : >"$ACK"
-    run fill_metadata "$V"
+    run fill_metadata "$V" "dir file link xattr" 100 3000 3000
     assert_success
     local kind
     for kind in dir file link xattr snap; do
@@ -152,4 +156,31 @@ EOF
     volfs_stop
     volfs_launch
     [ -d "$V/after" ] || fail "directory made after freeing space is gone"
+}
+
+@test "a full host filled with many small files and snapshots keeps all it acknowledged" {
+    pv_create big 1Gi
+    V=$MNT/pv/big
+    mkdir "$V/dir" "$V/file" "$V/link"
+    run dd if=/dev/zero of="$V/fill" bs=1M count=128
+    assert_failure
+    : >"$ACK"
+    run fill_metadata "$V" "dir file link" 500 20 100000
+    assert_success
+    local kind
+    for kind in dir file link snap; do
+        assert_output --partial "$kind refused with ENOSPC"
+    done
+    echo "# made: $(cut -d' ' -f1 "$ACK" | sort | uniq -c | xargs)" >&3
+    # removals work on the full host and stay done
+    rm "$V"/file/file00000*
+    printf 'gone %s\n' "$V"/file/file00000{0..9} >>"$ACK"
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    [ "$status" -eq 0 ] || fail "volfs --check: $output"
+    volfs_launch
+    run verify_acked
+    assert_success
+    run volctl check
+    assert_success
 }
