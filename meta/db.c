@@ -237,14 +237,18 @@ static int group_due(struct db *db)
 	return db->space && !meta_space_fits(db->space, group_estimate(db));
 }
 
+static int group_commit(struct db *db, int answered);
+
 int db_commit(struct db *db)
 {
 	int r = db_run(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
 	db->in_txn = 0;
+	/* A change that commits alone (a tight host) is the whole group: if
+	 * the commit fails, its caller hears so, and nothing answered is lost. */
 	if (r == 0 && group_due(db))
-		r = db_group_commit(db);
+		r = group_commit(db, !db->commit_each);
 	db->commit_each = 0;
 	return r;
 }
@@ -258,14 +262,16 @@ void db_rollback(struct db *db)
 	db->in_txn = 0;
 }
 
-/* SQLite rolled the whole group back: changes already answered are gone.
- * Say so, let the owner of in-memory mirrors resynchronise them, and make
- * the next fsync fail. */
-static void group_lost(struct db *db)
+/* SQLite rolled the whole group back. Let the owner of in-memory mirrors
+ * resynchronise them; if changes already answered are gone, say so and
+ * make the next fsync fail. */
+static void group_lost(struct db *db, int answered)
 {
-	db->lost_groups++;
-	vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "
-	           "changes of the last moments are lost; the next fsync reports EIO");
+	if (answered) {
+		db->lost_groups++;
+		vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "
+		           "changes of the last moments are lost; the next fsync reports EIO");
+	}
 	char msg[400];
 	if (db_quick_check(db, msg, sizeof msg) < 0)
 		vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
@@ -274,7 +280,10 @@ static void group_lost(struct db *db)
 		db->on_lost(db->on_lost_arg);
 }
 
-int db_group_commit(struct db *db)
+int db_group_commit(struct db *db) { return group_commit(db, 1); }
+
+/* answered: the group holds changes whose callers were already answered. */
+static int group_commit(struct db *db, int answered)
 {
 	if (!db->group_open)
 		return 0;
@@ -296,7 +305,7 @@ int db_group_commit(struct db *db)
 		return r;
 	db->group_open = 0;
 	if (r < 0)
-		group_lost(db);
+		group_lost(db, answered);
 	return r;
 }
 

@@ -110,6 +110,19 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# Restart the daemon: the tree checks clean offline and online, and
+# everything in $ACK is as acknowledged.
+restart_and_verify() {
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    [ "$status" -eq 0 ] || fail "volfs --check: $output"
+    volfs_launch
+    run verify_acked
+    assert_success
+    run volctl check
+    assert_success
+}
+
 @test "a full host refuses metadata with ENOSPC and keeps everything it acknowledged" {
     pv_create big 1Gi
     V=$MNT/pv/big
@@ -134,16 +147,9 @@ EOF
         "$MNT/snapshots/default/s0" s0 >>"$ACK"
     run verify_acked
     assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    [ "$status" -eq 0 ] || fail "volfs --check: $output"
-    volfs_launch
-    run verify_acked
-    assert_success
+    restart_and_verify
     run volctl get vs s0
     assert_failure
-    run volctl check
-    assert_success
     # once data is removed (its host file goes at the next group commit),
     # the host takes new metadata again
     rm -f "$V/fill"
@@ -175,12 +181,37 @@ EOF
     # removals work on the full host and stay done
     rm "$V"/file/file00000*
     printf 'gone %s\n' "$V"/file/file00000{0..9} >>"$ACK"
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    [ "$status" -eq 0 ] || fail "volfs --check: $output"
-    volfs_launch
+    restart_and_verify
+}
+
+@test "a commit that fails anyway fails only its own change and leaves the tree consistent" {
+    pv_create big 1Gi
+    V=$MNT/pv/big
+    mkdir "$V/before"
+    echo kept >"$V/f"
+    sync "$V/f"
+    : >"$ACK"
+    printf '%s\n' "dir $V/before" "file $V/f" >>"$ACK"
+    # another process takes the host's last blocks, the reserve's too
+    truncate -s 0 "$STATE/meta.reserve"
+    cat /dev/zero >"$STATE/hog" 2>/dev/null || true
+    dd if=/dev/zero bs=4096 oflag=append conv=notrunc of="$STATE/hog" 2>/dev/null || true
+    local i
+    for i in 1 2 3; do
+        run mkdir "$V/during$i"
+        assert_failure
+        assert_output --partial 'No space left on device'
+        echo "gone $V/during$i" >>"$ACK"
+    done
     run verify_acked
     assert_success
-    run volctl check
-    assert_success
+    [ "$(cat "$V/f")" = kept ] || fail "earlier content changed"
+    rm "$STATE/hog"
+    for ((i = 0; i < 300; i++)); do
+        mkdir "$V/after" 2>/dev/null && break
+        sleep 0.1
+    done
+    [ -d "$V/after" ] || fail "mkdir still refused after the host was freed"
+    echo "dir $V/after" >>"$ACK"
+    restart_and_verify
 }
