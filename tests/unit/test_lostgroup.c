@@ -9,11 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "tests/unit/unit.h"
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
@@ -186,8 +182,9 @@ static void test_lost_group_resyncs_cached_inodes(void **state)
 	vfs_close(v);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lost_group_fails_next_fsync_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_resyncs_cached_inodes, setup, teardown),
