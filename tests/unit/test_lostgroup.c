@@ -25,25 +25,6 @@
 
 static char dir[64];
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char sub[512];
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		rm_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -56,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rm_tree(dir);
+	unit_rm_tree(dir);
 	return 0;
 }
 
