@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "meta/log.h"
+#include "meta/space.h"
 
 static int db_user_version(sqlite3 *h)
 {
@@ -135,6 +136,17 @@ static int private_files(const char *path, char *err, size_t errlen)
 	return private_file(side, 0, err, errlen);
 }
 
+/* After each commit: SQLite's automatic checkpoint (which this hook
+ * replaces), and the WAL's length for db_group_commit. */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
+{
+	struct db *db = arg;
+	db->wal_frames = frames;
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
 	if (strcmp(path, ":memory:") && private_files(path, err, errlen) < 0)
@@ -166,6 +178,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		db_close(db);
 		return -1;
 	}
+	sqlite3_wal_hook(db->h, wal_hook, db);
 	register_open(db);
 	*out = db;
 	return 0;
@@ -183,6 +196,7 @@ void db_close(struct db *db)
 			sqlite3_finalize(db->cache[i].st);
 	if (db->h)
 		sqlite3_close_v2(db->h);
+	meta_space_close(db->space);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -222,13 +236,26 @@ static int db_run(struct db *db, const char *sql)
 	return 0;
 }
 
-int db_begin(struct db *db)
+/* On a tight host the group so far commits first, while the reserve can
+ * still take it, and this change will commit on its own. */
+static int begin_change(struct db *db, int essential)
 {
+	db->commit_each = 0;
+	if (db->space && meta_space_tight(db->space)) {
+		int r = db_group_commit(db);
+		if (r == 0)
+			r = meta_space_admit(db->space, essential);
+		if (r < 0)
+			return r;
+		db->commit_each = 1;
+	}
 	if (!db->group_open) {
 		int r = db_exec(db, "BEGIN IMMEDIATE");
 		if (r < 0)
 			return r;
 		db->group_open = 1;
+		db->group_base = sqlite3_total_changes64(db->h);
+		db->group_bytes = 0;
 	}
 	int r = db_run(db, "SAVEPOINT change");
 	if (r == 0)
@@ -236,12 +263,42 @@ int db_begin(struct db *db)
 	return r;
 }
 
+int db_begin(struct db *db) { return begin_change(db, 0); }
+int db_begin_essential(struct db *db) { return begin_change(db, 1); }
+
+void db_note_bytes(struct db *db, uint64_t n) { db->group_bytes += n; }
+
+/* What the open group's commit will write, roughly: a changed row is
+ * counted as half a page, generously (rows of one change share pages),
+ * plus the large values it wrote. */
+static uint64_t group_estimate(struct db *db)
+{
+	return (uint64_t)(sqlite3_total_changes64(db->h) - db->group_base) * 2048 + db->group_bytes;
+}
+
+/* Whether the open group should commit now rather than at the flusher's
+ * next round: it is large, or what it will write might not fit. */
+static int group_due(struct db *db)
+{
+	if (db->commit_each ||
+	    sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
+		return 1;
+	return db->space && !meta_space_fits(db->space, group_estimate(db));
+}
+
+static int group_commit(struct db *db, int answered);
+
 int db_commit(struct db *db)
 {
 	int r = db_run(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
 	db->in_txn = 0;
+	/* A change that commits alone (a tight host) is the whole group: if
+	 * the commit fails, its caller hears so, and nothing answered is lost. */
+	if (r == 0 && group_due(db))
+		r = group_commit(db, !db->commit_each);
+	db->commit_each = 0;
 	return r;
 }
 
@@ -254,30 +311,68 @@ void db_rollback(struct db *db)
 	db->in_txn = 0;
 }
 
-int db_group_commit(struct db *db)
+/* SQLite rolled the whole group back. Let the owner of in-memory mirrors
+ * resynchronise them; if changes already answered are gone, say so and
+ * make the next fsync fail. */
+static void group_lost(struct db *db, int answered)
+{
+	if (answered) {
+		db->lost_groups++;
+		vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "
+		           "changes of the last moments are lost; the next fsync reports EIO");
+	}
+	char msg[400];
+	if (db_quick_check(db, msg, sizeof msg) < 0)
+		vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
+		           "restore or recover it", db->path, msg);
+	if (db->on_lost)
+		db->on_lost(db->on_lost_arg);
+}
+
+int db_group_commit(struct db *db) { return group_commit(db, 1); }
+
+/* answered: the group holds changes whose callers were already answered. */
+static int group_commit(struct db *db, int answered)
 {
 	if (!db->group_open)
 		return 0;
-	int r = db_exec(db, "COMMIT");
-	/* A commit that failed (a full disk) leaves the transaction open:
-	 * keep it, so the changes already applied in memory are retried at the
-	 * next commit instead of silently dropped. */
-	if (r < 0 && sqlite3_get_autocommit(db->h) == 0)
-		return -ENOSPC;
-	db->group_open = 0;
-	if (r < 0) {
-		vlog_error("meta.db", "sqlite rolled back a group commit: recent metadata changes are lost");
-		char msg[400];
-		if (db_quick_check(db, msg, sizeof msg) < 0)
-			vlog_error("meta.db", "%s is damaged (quick_check: %s): stop the daemon and "
-			           "restore or recover it", db->path, msg);
-	} else if (db->scrub_wal) {
+	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
+	int r = db_run(db, "COMMIT");
+	/* On a tight host each change commits alone and appends its pages to
+	 * the WAL again, and a checkpoint cannot grow meta.db while the
+	 * reserve holds the host's last blocks: one while the reserve is out
+	 * lets the WAL start over instead of growing. */
+	if (lent && r == 0 && db->wal_frames >= DB_WAL_CHECKPOINT_FRAMES) {
+		sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		db->wal_frames = 0;
+	}
+	if (r == 0 && db->scrub_wal) {
 		/* secure_delete zeroed the old values in the database pages;
 		 * the WAL still has earlier images of them until it is emptied. */
 		db->scrub_wal = 0;
 		db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	}
+	if (db->space)
+		meta_space_refill(db->space);
+	/* A commit that failed and left the transaction open keeps it, so the
+	 * changes already applied in memory are retried at the next commit. */
+	if (r < 0 && sqlite3_get_autocommit(db->h) == 0)
+		return r;
+	db->group_open = 0;
+	if (r < 0)
+		group_lost(db, answered);
 	return r;
+}
+
+int db_use_space(struct db *db, const char *dir)
+{
+	return db->space ? 0 : meta_space_open(&db->space, dir);
+}
+
+void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg)
+{
+	db->on_lost = fn;
+	db->on_lost_arg = arg;
 }
 
 static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
@@ -373,6 +468,10 @@ int db_sync(struct db *db)
 {
 	db_lock(db);
 	int r = db_group_commit(db);
+	if (r == 0 && db->lost_reported != db->lost_groups) {
+		db->lost_reported = db->lost_groups;
+		r = -EIO;
+	}
 	db_unlock(db);
 	if (r < 0)
 		return r;

@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 #define DB_STMT_CACHE 256
 
@@ -30,6 +30,8 @@ struct db_cached_stmt {
 	int in_use;
 };
 
+struct meta_space;
+
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
@@ -37,6 +39,14 @@ struct db {
 	int in_txn;
 	int group_open; /* a group transaction is open (see db_begin) */
 	int scrub_wal;  /* empty the WAL after the next group commit */
+	int commit_each;   /* this change commits its group itself (a tight host) */
+	int64_t group_base; /* sqlite3_total_changes() when the group began */
+	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
+	int wal_frames;       /* frames in the WAL after the last commit */
+	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
+	unsigned lost_groups, lost_reported;
+	void (*on_lost)(void *arg); /* after SQLite rolled a group back */
+	void *on_lost_arg;
 	struct db_cached_stmt cache[DB_STMT_CACHE];
 	struct db *next_open;
 };
@@ -52,9 +62,26 @@ void db_unlock(struct db *db);
 /* Group commit. db_begin/db_commit/db_rollback delimit one atomic change,
  * as a SAVEPOINT inside a group transaction that stays open across many
  * changes; db_group_commit() commits the group (the flusher does, once a
- * second). So a change is atomic at once, and durable against kill -9 once
- * its group commits. Return 0 or -EIO. db locked. */
+ * second, and db_commit does once the group holds DB_GROUP_MAX_CHANGES
+ * row changes, which bounds what one commit writes). So a change is atomic
+ * at once, and durable against kill -9 once its group commits. Return 0,
+ * -ENOSPC or -EIO. db locked.
+ *
+ * With a metadata reserve (db_use_space, meta/space.h), a host short of
+ * space makes each change commit its own group inside db_commit, so a
+ * commit that fails undoes that change alone and db_commit reports it;
+ * db_begin refuses a change with -ENOSPC once the reserve would be
+ * crossed. db_begin_essential starts a change that must not be refused
+ * for space: one that removes things or writes back attributes and maps
+ * of data already accepted. */
+#define DB_GROUP_MAX_CHANGES 4096
+#define DB_WAL_CHECKPOINT_FRAMES 256
 int db_begin(struct db *db);
+int db_begin_essential(struct db *db);
+/* The change being made writes a value of n bytes (an xattr, a symlink):
+ * with the rows it changes, this estimates what its group's commit will
+ * write, and a group that might not fit beside the reserve commits early. */
+void db_note_bytes(struct db *db, uint64_t n);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
@@ -63,9 +90,16 @@ int db_group_commit(struct db *db);
  * and truncates the WAL, so no earlier page image of it stays readable
  * (meta.db runs with secure_delete, which zeroes freed content). */
 void db_scrub_after_commit(struct db *db);
+/* Keep a metadata reserve in dir (meta/space.h) for this database. */
+int db_use_space(struct db *db, const char *dir);
+/* Called, db locked, when SQLite rolled back a group whose commit failed:
+ * the owner of in-memory state that mirrors rows rereads or rewrites it. */
+void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg);
 
 /* Commit the group and fsync the WAL: everything so far survives power
- * loss. Takes the db lock itself. */
+ * loss. -EIO, once, when a group was lost since the last call: the
+ * changes a caller of fsync relied on may be gone. Takes the db lock
+ * itself. */
 int db_sync(struct db *db);
 
 /* Execute SQL with no result rows. Returns 0 or -EIO (logs the error). */

@@ -60,6 +60,10 @@ static const char *const db_migrations[] = {
 	 * again; like Kubernetes, repeat an event by counting it. */
 	"ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE events ADD COLUMN first INTEGER;",
+
+	/* 3 -> 4: a tree's inode limit when it is not derived from the
+	 * capacity (NULL). */
+	"ALTER TABLE trees ADD COLUMN inodes INTEGER;",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

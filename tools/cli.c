@@ -42,6 +42,9 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_REQUEST_TIMEOUT] = { "request-timeout", 0, "DURATION",
 				"how long to wait for the daemon's answer: 30s, 1m, 1h30m; 0 waits "
 				"forever (default " CLIENT_DEFAULT_TIMEOUT ")" },
+	[F_INODES] = { "inodes", 0, "N",
+		       "most files, directories and symlinks the volume may hold (default: one per "
+		       "4 KiB of capacity)" },
 };
 
 int fail(const char *fmt, ...)

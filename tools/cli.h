@@ -38,6 +38,7 @@ enum flag_id {
 	F_PATCH,
 	F_CONTAINER,
 	F_REQUEST_TIMEOUT,
+	F_INODES,
 	F_COUNT,
 };
 

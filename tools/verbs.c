@@ -35,14 +35,16 @@ static const struct verb verbs[] = {
 	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "name", run_apply, 0 },
 	{ "create", "Create a claim or a persistent volume",
 	  "volctl create pvc NAME --size SIZE [--class CLASS] [--access-mode MODE] [-n NS] [-o json|yaml|name]\n"
-	  "  volctl create pv NAME --capacity SIZE [-o json|yaml|name]",
+	  "  volctl create pv NAME --capacity SIZE [--inodes N] [-o json|yaml|name]",
 	  "Create a persistent volume claim (pvc) of the given size in namespace NS\n"
 	  "(default \"default\"): it binds to a fitting volume or, with a class of\n"
 	  "volfs's provisioner, gets a new volume, and appears under\n"
 	  "MOUNT/pvc/NS/NAME once bound. Without --class the default class is used;\n"
 	  "--class \"\" binds only volumes without a class. Or create a persistent\n"
 	  "volume (pv) of the given capacity, under MOUNT/pv/NAME/. Writes past the\n"
-	  "capacity fail with ENOSPC. --size and --capacity mean the same.",
+	  "capacity fail with ENOSPC. --size and --capacity mean the same. A volume\n"
+	  "holds at most one file, directory or symlink per 4 KiB of capacity, or\n"
+	  "--inodes N of them (for a claim: the volume provisioned for it).",
 	  "  # A 1 GiB claim of the default class\n"
 	  "  volctl create pvc data --size 1Gi\n"
 	  "\n"
@@ -53,8 +55,12 @@ static const struct verb verbs[] = {
 	  "  volctl create pv data --capacity 10Gi\n"
 	  "\n"
 	  "  # The same, showing the new object as YAML\n"
-	  "  volctl create pv data --capacity=10Gi -o yaml\n",
-	  SIZE_FLAGS | BIT(F_CLASS) | BIT(F_ACCESS_MODE) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "json|yaml|name",
+	  "  volctl create pv data --capacity=10Gi -o yaml\n"
+	  "\n"
+	  "  # A 1 GiB volume for up to a million files\n"
+	  "  volctl create pv src --capacity 1Gi --inodes 1000000\n",
+	  SIZE_FLAGS | BIT(F_CLASS) | BIT(F_ACCESS_MODE) | BIT(F_NAMESPACE) | BIT(F_OUTPUT) | BIT(F_INODES),
+	  "json|yaml|name",
 	  run_create, 1 },
 	{ "get", "Display one or many objects",
 	  "volctl get KIND [NAME...] [-n NS | -A] [-o wide|json|yaml|name]",

@@ -6,6 +6,7 @@
  * nothing; the daemon then applies each file all or nothing.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,19 @@ static struct json_object *obj_at(struct json_object *parent, const char *key)
 	return o;
 }
 
+/* --inodes: a positive count. */
+static int check_inodes(const struct invocation *inv, uint64_t *n)
+{
+	const char *s = inv->value[F_INODES];
+	char *end;
+
+	errno = 0;
+	*n = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *n == 0 || *n > INT64_MAX || *s == '-' || *s == '+')
+		return fail("--inodes: \"%s\" is not a positive number of inodes", s);
+	return 0;
+}
+
 /* The claim "create pvc" sends, built here as a manifest would write it:
  * the size exactly as typed, the class only when given. */
 static int build_claim(const struct invocation *inv, const char *name, const char *ns, struct json_object **out)
@@ -328,6 +342,12 @@ static int build_claim(const struct invocation *inv, const char *name, const cha
 		return 1;
 	if (class)
 		add_string(spec, "storageClassName", class);
+	if (has_flag(inv, F_INODES)) {
+		uint64_t n;
+		if (check_inodes(inv, &n))
+			return 1;
+		add_string(obj_at(meta, "annotations"), "volfs.io/inodes", inv->value[F_INODES]);
+	}
 	return 0;
 }
 
@@ -362,6 +382,14 @@ static int create_volume(struct invocation *inv, const struct targets *t, enum o
 		return 1;
 	req = new_request("create", t->kind, t->names[0]);
 	json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
+	if (has_flag(inv, F_INODES)) {
+		uint64_t n;
+		if (check_inodes(inv, &n)) {
+			json_object_put(req);
+			return 1;
+		}
+		json_object_object_add(req, "inodes", json_object_new_int64((int64_t)n));
+	}
 	if (call(inv, req, &obj) != CALL_OK)
 		return 1;
 	return print_made(inv, t->kind, obj, fmt, t->names[0], "created");

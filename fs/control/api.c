@@ -562,7 +562,7 @@ static int delete_all(struct vfs *v, json_object *objects, const char *source, c
 {
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	int r = db_begin(db);
+	int r = db_begin_essential(db);
 	for (size_t i = 0; r == 0 && i < json_object_array_length(objects); i++) {
 		json_object *obj = json_object_array_get_idx(objects, i);
 		const struct k8s_kind *k = known_kind(k8s_str(obj, "kind"), err, errlen);

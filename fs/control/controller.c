@@ -168,6 +168,7 @@ static uint64_t tree_of_pv(struct ctl *c, const char *name)
 /* A volume stored by apply gets its (empty) tree here. */
 static int make_volume_tree(struct ctl *c, json_object *pv)
 {
+	char err[256] = "";
 	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage"), tree = 0;
 	if (cap < STORE_BLOCK)
 		cap = STORE_BLOCK;
@@ -176,6 +177,8 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 	if (r == 0) {
 		r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
 		if (r == 0)
+			r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
+		if (r == 0)
 			r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
 		r = finish_txn(c->db, r);
 	}
@@ -183,7 +186,8 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 		r = vfs_tree_attach(c->v, tree, "volume", cap, 0);
 	db_unlock(c->db);
 	if (r < 0)
-		ctl_event(c, pv, "Warning", "VolumeFailedCreate", "cannot create the volume: %s", strerror(-r));
+		ctl_event(c, pv, "Warning", "VolumeFailedCreate", "cannot create the volume: %s",
+		          *err ? err : strerror(-r));
 	else
 		vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
 	return r == 0;
@@ -257,6 +261,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 	}
 	uint64_t old = tree_of_pv(c, ctl_name_of(pv)), tree = 0;
 	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage");
+	char err[256] = "";
 	int r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
 	if (r == 0) {
 		db_lock(c->db);
@@ -265,6 +270,8 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 			r = vfs_tree_delete_rows(c->v, old);
 			if (r == 0)
 				r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
+			if (r == 0)
+				r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
 			if (r == 0)
 				r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
 			r = finish_txn(c->db, r);
@@ -431,6 +438,15 @@ static json_object *class_named(struct ctl *c, const char *cls)
 	return cls && *cls ? ctl_find(c->classes, NULL, cls) : NULL;
 }
 
+/* A string member whose key may hold dots (an annotation's), or NULL. */
+static const char *key_str(json_object *map, const char *key)
+{
+	json_object *v = NULL;
+	if (!map || !json_object_object_get_ex(map, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* The PersistentVolume a provisioner makes for a claim. */
 static json_object *provisioned_body(json_object *pvc, json_object *sc, uint64_t bytes)
 {
@@ -440,6 +456,12 @@ static json_object *provisioned_body(json_object *pvc, json_object *sc, uint64_t
 	k8s_set_str(pv, "apiVersion", "v1");
 	k8s_set_str(pv, "kind", "PersistentVolume");
 	annotate(pv, "pv.kubernetes.io/provisioned-by", K8S_PROVISIONER);
+	/* The claim's own inode limit, else its class's. */
+	const char *inodes = key_str(k8s_get(pvc, "metadata.annotations"), VOLUME_INODES_ANNOTATION);
+	if (!inodes)
+		inodes = key_str(k8s_get(sc, "parameters"), "inodes");
+	if (inodes)
+		annotate(pv, VOLUME_INODES_ANNOTATION, inodes);
 	k8s_set_str(pv, "spec.capacity.storage", q);
 	k8s_set(pv, "spec.accessModes", ctl_copy(k8s_get(pvc, "spec.accessModes")));
 	const char *policy = k8s_str(sc, "reclaimPolicy");

@@ -85,7 +85,9 @@ static json_object *answer_error(int err, const char *msg)
 {
 	json_object *a = json_object_new_object();
 	json_object_object_add(a, "ok", json_object_new_boolean(0));
-	json_object_object_add(a, "error", json_object_new_string(msg));
+	/* An error from below the API (a full host, an I/O error) may come
+	 * without words of its own. */
+	json_object_object_add(a, "error", json_object_new_string(msg && *msg ? msg : strerror(-err)));
 	json_object_object_add(a, "reason", json_object_new_string(reason_of(err)));
 	return a;
 }
@@ -208,7 +210,10 @@ static json_object *handle_pv(struct vfs *v, const char *verb, json_object *req)
 	if (!strcmp(verb, "create") || !strcmp(verb, "resize")) {
 		if (u64_field(req, "capacity", &capacity) < 0)
 			return answer_error(-EINVAL, "capacity (bytes) is required");
-		r = !strcmp(verb, "create") ? volume_pv_create(v, name, capacity, &out, err, sizeof err)
+		uint64_t inodes = 0;
+		if (json_object_object_get_ex(req, "inodes", NULL) && u64_field(req, "inodes", &inodes) < 0)
+			return answer_error(-EINVAL, "inodes must be a number");
+		r = !strcmp(verb, "create") ? volume_pv_create(v, name, capacity, inodes, &out, err, sizeof err)
 		                            : volume_pv_resize(v, name, capacity, &out, err, sizeof err);
 	} else if (!strcmp(verb, "describe")) {
 		r = volume_pv_describe(v, name, &out, err, sizeof err);

@@ -335,6 +335,6 @@ uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 	free(objs.ids);
 	free(layers.ids);
 	struct vtree *t = vfs_tree_get(v, tree);
-	uint64_t live = t ? vfs_tree_used_bytes(t) / STORE_BLOCK : 0;
+	uint64_t live = t ? vfs_tree_data_bytes(t) / STORE_BLOCK : 0;
 	return physical > live ? (physical - live) * STORE_BLOCK : 0;
 }

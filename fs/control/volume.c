@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "meta/log.h"
+#include "meta/k8s.h"
 #include "meta/names.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -287,13 +288,15 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 	if (r == 0) {
 		r = make_tree(v, arg, capacity, &tree);
 		if (r == 0)
+			r = volume_apply_inode_limit(v, body, tree, err, errlen);
+		if (r == 0)
 			r = obj_insert(db, KIND_PV, "", name, body, tree);
 		if (r == 0)
 			event_add(db, KIND_PV, "", name, "Normal", "Created", event);
 		r = finish_txn(db, r);
 		if (r == 0)
 			r = vfs_tree_attach(v, tree, "volume", capacity, 0);
-		if (r < 0 && r != -EEXIST)
+		if (r < 0 && r != -EEXIST && !*err)
 			snprintf(err, errlen, "cannot create persistentvolume \"%s\": %s", name, strerror(-r));
 	}
 	db_unlock(db);
@@ -305,11 +308,45 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 	return 0;
 }
 
-int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
-                     char *err, size_t errlen)
+int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, uint64_t inodes,
+                     json_object **out, char *err, size_t errlen)
 {
-	return volume_pv_create_with(v, name, capacity, volume_make_empty_tree, NULL, NULL, "volume created",
-	                             out, err, errlen);
+	json_object *body = volume_pv_body(capacity, "");
+	if (inodes) {
+		char n[32];
+		snprintf(n, sizeof n, "%llu", (unsigned long long)inodes);
+		json_object_object_add(k8s_obj(body, "metadata.annotations"), VOLUME_INODES_ANNOTATION,
+		                       json_object_new_string(n));
+	}
+	int r = volume_pv_create_with(v, name, capacity, volume_make_empty_tree, NULL, body,
+	                              "volume created", out, err, errlen);
+	json_object_put(body);
+	return r;
+}
+
+int volume_inode_limit_of(json_object *pv, uint64_t *limit, char *err, size_t errlen)
+{
+	json_object *ann = k8s_get(pv, "metadata.annotations"), *val = NULL;
+	*limit = 0;
+	if (!ann || !json_object_object_get_ex(ann, VOLUME_INODES_ANNOTATION, &val))
+		return 0;
+	const char *s = json_object_get_string(val);
+	char qerr[128];
+	if (!s || quantity_parse(s, limit, qerr, sizeof qerr) < 0 || *limit == 0) {
+		snprintf(err, errlen, "metadata.annotations[%s]: Invalid value: \"%s\": must be a "
+		         "positive number of inodes", VOLUME_INODES_ANNOTATION, s ? s : "");
+		*limit = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int volume_apply_inode_limit(struct vfs *v, json_object *pv, uint64_t tree, char *err,
+                             size_t errlen)
+{
+	uint64_t limit;
+	int r = volume_inode_limit_of(pv, &limit, err, errlen);
+	return r == 0 && limit ? vfs_tree_set_inode_limit(v, tree, limit) : r;
 }
 
 uint64_t volume_pv_tree(struct vfs *v, const char *name)
@@ -376,7 +413,7 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 	db_lock(db);
 	r = veto ? veto(v, tree) : 0; /* under the lock every name change takes */
 	if (r == 0)
-		r = db_begin(db);
+		r = db_begin_essential(db);
 	if (r == 0) {
 		r = vfs_tree_delete_rows(v, tree);
 		if (r == 0)

@@ -33,12 +33,24 @@ json_object *usage_of(struct vfs *v, uint64_t tree); /* capacity/used/available 
  * Filesystem, storageClassName class) with empty metadata (new reference). */
 json_object *volume_pv_body(uint64_t capacity, const char *class);
 
+/* A volume's inode limit, when it is not one per VFS_BYTES_PER_INODE of
+ * capacity: the PersistentVolume annotation, set from the claim's
+ * annotation or the class's "inodes" parameter when provisioned. */
+#define VOLUME_INODES_ANNOTATION "volfs.io/inodes"
+/* The inode limit pv asks for (0: derived) into *limit; -EINVAL with the
+ * reason in err when the annotation is not a positive count. */
+int volume_inode_limit_of(json_object *pv, uint64_t *limit, char *err, size_t errlen);
+/* Give tree the inode limit pv asks for. db locked, in a transaction. */
+int volume_apply_inode_limit(struct vfs *v, json_object *pv, uint64_t tree, char *err,
+                             size_t errlen);
+
 /* Resolve /pv names for the namespace layer. */
 void volume_install_names(struct vfs *v);
 
 /* Each returns 0 or a negative errno with a one-line reason in err. */
-int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, json_object **out,
-                     char *err, size_t errlen);
+/* inodes: an explicit inode limit, 0 for the derived one. */
+int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, uint64_t inodes,
+                     json_object **out, char *err, size_t errlen);
 /* Delete an object and the tree it owns (data freed), after waiting for
  * writers in flight. */
 int volume_delete_object_tree(struct vfs *v, const char *kind, const char *ns, const char *name,

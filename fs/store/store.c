@@ -74,11 +74,14 @@ int open_host(struct store *st, uint64_t id, int create)
 /* The db side: rows, flushing, loading                               */
 
 /* Work done outside the caller's change (see db_begin in meta/db.h) is a
- * change of its own, so that it is atomic; inside one it just joins it. */
-static int txn_open(struct db *db, int *mine)
+ * change of its own, so that it is atomic; inside one it just joins it.
+ * Writing back a map is essential: its data was already accepted. */
+static int txn_open(struct db *db, int *mine, int essential)
 {
 	*mine = !db->in_txn;
-	return *mine ? db_begin(db) : 0;
+	if (!*mine)
+		return 0;
+	return essential ? db_begin_essential(db) : db_begin(db);
 }
 
 static int txn_close(struct db *db, int mine, int r)
@@ -206,7 +209,7 @@ int store_flush(struct store *st, struct dobj *o)
 		a = a->parent;
 	if (!a)
 		return 0;
-	int mine, r = txn_open(st->db, &mine);
+	int mine, r = txn_open(st->db, &mine, 1);
 	for (; a && r == 0; a = a->parent)
 		r = flush_one(st->db, a);
 	return txn_close(st->db, mine, r);
@@ -214,7 +217,7 @@ int store_flush(struct store *st, struct dobj *o)
 
 int store_flush_all(struct store *st)
 {
-	int mine, r = txn_open(st->db, &mine);
+	int mine, r = txn_open(st->db, &mine, 1);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&st->lock);
@@ -587,7 +590,7 @@ int store_cow(struct store *st, struct dobj **op)
 	/* The inode's reference moves from o to the child, and the child
 	 * references o: o's refs stay as they are. */
 	db_lock(st->db);
-	int mine, r = txn_open(st->db, &mine);
+	int mine, r = txn_open(st->db, &mine, 0);
 	if (r == 0)
 		r = txn_close(st->db, mine, insert_row(st, o->id, &c->id));
 	db_unlock(st->db);
@@ -682,6 +685,34 @@ void store_reload_refs(struct store *st)
 		}
 	pthread_mutex_unlock(&st->lock);
 	db_finish(s);
+}
+
+/* Every leaf, the truncation point and the map's extent are written again
+ * at the next flush: the rows the lost group held are gone, and the map in
+ * memory is what the object holds. o's maplock held. */
+static void redirty(struct dobj *o)
+{
+	uint64_t last = BMAP_NONE;
+	for (uint64_t li = bmap_next_leaf(&o->map, 0); li != BMAP_NONE;
+	     li = bmap_next_leaf(&o->map, li + 1)) {
+		bmap_leaf_touch(&o->map, bmap_leaf(&o->map, li));
+		last = li;
+	}
+	o->trunc_dirty = 1;
+	o->map_cut = last == BMAP_NONE ? 0 : last + 1;
+}
+
+void store_group_lost(struct store *st)
+{
+	store_reload_refs(st);
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
+			pthread_mutex_lock(&o->maplock);
+			redirty(o);
+			pthread_mutex_unlock(&o->maplock);
+		}
+	pthread_mutex_unlock(&st->lock);
 }
 
 /* ------------------------------------------------------------------ */

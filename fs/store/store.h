@@ -170,6 +170,11 @@ int store_flush(struct store *st, struct dobj *o);
 /* Flush every dirty loaded object. db locked. */
 int store_flush_all(struct store *st);
 
+/* After SQLite rolled back a group whose commit failed: reread the refs of
+ * loaded objects and write every loaded map again at the next flush.
+ * db locked. */
+void store_group_lost(struct store *st);
+
 /* Data blocks that dropping one inode reference to object id would free:
  * all of its own data if that is its last reference (and, in turn, its
  * parent's gain); if its only other holder is one child layer, the blocks

@@ -227,6 +227,23 @@ static int save_next_ino(struct vfs *v, struct vtree *t)
 	return db_step_done(v->db, st);
 }
 
+/* A new inode counts against the tree's inode limit, and a symlink's
+ * target against its capacity. */
+static int take_node_space(struct vtree *t, const char *target)
+{
+	int r = tree_take_inode(t);
+	if (r == 0 && target && (r = tree_take_meta(t, (int64_t)strlen(target))) < 0)
+		tree_give_inode(t);
+	return r;
+}
+
+static void give_node_space(struct vtree *t, const char *target)
+{
+	tree_give_inode(t);
+	if (target)
+		tree_take_meta(t, -(int64_t)strlen(target));
+}
+
 /* Create a new inode named `name` in `parent`. Set-group-ID directories
  * pass their group (and, to subdirectories, the bit) on, as on ext4. */
 static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
@@ -258,12 +275,16 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 	db_lock(v->db);
 	struct vtree *t = dir->tree;
 	uint64_t local = t->next_ino;
-	r = pa.nlink == 0 ? -ENOENT : db_begin(v->db);
+	r = pa.nlink == 0 ? -ENOENT : take_node_space(t, target);
+	if (r == 0 && (r = db_begin(v->db)) < 0)
+		give_node_space(t, target);
 	if (r == 0) {
 		t->next_ino++;
 		r = save_next_ino(v, t);
 		if (r == 0)
 			r = vnode_insert_row(v, t, local, &a, target);
+		if (target)
+			db_note_bytes(v->db, a.size);
 		if (r == 0)
 			r = dentry_insert(v, parent, name, local);
 		if (r == 0)
@@ -272,6 +293,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		if (r < 0) {
 			t->next_ino = local;
 			reload_attrs(v, &dir, 1);
+			give_node_space(t, target);
 		}
 	}
 	struct vnode *n = r == 0 ? vnode_get_new(v, t, local, &a, &r) : NULL;
@@ -397,7 +419,7 @@ static int remove_name(struct vfs *v, uint64_t parent, const char *name, int wan
 		else if (isdir && !dir_is_empty(v, n->ino))
 			r = -ENOTEMPTY;
 		else
-			r = db_begin(v->db);
+			r = db_begin_essential(v->db);
 		if (r == 0) {
 			r = dentry_delete(v, parent, name);
 			if (r == 0)

@@ -184,7 +184,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 
 	if (!n->tree->dead) {
 		if (n->a.nlink == 0) {
-			if (db_begin(v->db) == 0) {
+			if (db_begin_essential(v->db) == 0) {
 				vnode_row_delete(v, n->tree->id, VFS_LOCAL_OF(n->ino), n->a.obj);
 				deleted = db_commit(v->db) == 0;
 			}
@@ -344,12 +344,27 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
 	return db_step_done(v->db, st);
 }
 
+/* Metadata bytes of one inode counted against its tree's capacity: its
+ * symlink target and its xattrs. db locked. */
+static int64_t inode_meta_bytes(struct vfs *v, uint64_t tree, uint64_t local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(length(target), 0) + (SELECT "
+	                                  "coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
+	                                  "WHERE tree=?1 AND ino=?2) FROM inodes WHERE tree=?1 AND ino=?2");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	return n;
+}
+
 int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
 {
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=? AND ino=?",
 		"DELETE FROM xattrs WHERE tree=? AND ino=?",
 	};
+	int64_t meta = inode_meta_bytes(v, tree, local);
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		sqlite3_stmt *st = db_prep(v->db, sql[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)tree);
@@ -357,6 +372,11 @@ int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
 		int r = db_step_done(v->db, st);
 		if (r < 0)
 			return r;
+	}
+	struct vtree *t = vfs_tree_get(v, tree);
+	if (t) {
+		tree_give_inode(t);
+		tree_take_meta(t, -meta);
 	}
 	return obj ? store_ref(v->store, obj, -1) : 0;
 }
@@ -402,7 +422,7 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n)
 {
 	if (n->tree->dead)
 		return 0;
-	int r = db_begin(v->db);
+	int r = db_begin_essential(v->db);
 	if (r == 0 && n->obj)
 		r = store_flush(v->store, n->obj);
 	if (r == 0 && n->dirty)
@@ -469,7 +489,7 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 	for (size_t i = 0; i < count; i++)
 		pthread_rwlock_rdlock(&batch[i]->lock);
 	db_lock(v->db);
-	if (count && db_begin(v->db) == 0) {
+	if (count && (r = db_begin_essential(v->db)) == 0) {
 		for (size_t i = 0; i < count && r == 0; i++) {
 			struct vnode *n = batch[i];
 			if (n->tree->dead)
@@ -534,4 +554,57 @@ void vnode_drop_tree(struct vfs *v, struct vtree *t)
 {
 	(void)v;
 	atomic_store(&t->dead, 1);
+}
+
+/* Link count of inode n as its row says; 0 when the row is gone (it was
+ * created by a change that is lost). db locked. */
+static uint32_t row_nlink(struct vfs *v, struct vnode *n)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT nlink FROM inodes WHERE tree=? AND ino=?");
+	sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+	uint32_t nlink = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int(st, 0) : 0;
+	db_finish(st);
+	return nlink;
+}
+
+/* After SQLite rolled back a group: link counts follow the names, which
+ * are the rows' again; every other attribute is written again from memory,
+ * where the data it describes is. db locked, so no inode is evicted
+ * meanwhile; the dirty list pins each one anyway. */
+void vnodes_group_lost(struct vfs *v)
+{
+	size_t count = 0, cap = 0;
+	struct vnode **all = NULL;
+	pthread_mutex_lock(&v->itab_lock);
+	for (size_t i = 0; i < ITAB_BUCKETS; i++)
+		for (struct vnode *n = v->itab[i]; n; n = n->hnext) {
+			if (count == cap) {
+				cap = cap ? cap * 2 : 256;
+				struct vnode **bigger = realloc(all, cap * sizeof *all);
+				if (!bigger)
+					goto out;
+				all = bigger;
+			}
+			if (!n->on_dirty) {
+				n->on_dirty = 1;
+				n->ref++;
+				n->dnext = v->dirty;
+				v->dirty = n;
+			}
+			all[count++] = n;
+		}
+out:
+	pthread_mutex_unlock(&v->itab_lock);
+	for (size_t i = 0; i < count; i++) {
+		struct vnode *n = all[i];
+		if (n->tree->dead)
+			continue;
+		uint32_t nlink = row_nlink(v, n);
+		pthread_mutex_lock(&n->alock);
+		n->a.nlink = nlink;
+		n->dirty = 1;
+		pthread_mutex_unlock(&n->alock);
+	}
+	free(all);
 }

@@ -21,7 +21,7 @@
  * nobody holds them any more. */
 static int sweep_orphans(struct vfs *v)
 {
-	int r = db_begin(v->db);
+	int r = db_begin_essential(v->db);
 	if (r < 0)
 		return r;
 	sqlite3_stmt *st = db_prep(v->db, "SELECT tree, ino, obj FROM inodes WHERE nlink=0");
@@ -100,6 +100,14 @@ static int quick_check(struct vfs *v, const char *path, char *err, size_t errlen
 	return -1;
 }
 
+/* SQLite rolled back a group: bring what memory mirrors back in line. */
+static void group_lost(void *arg)
+{
+	struct vfs *v = arg;
+	store_group_lost(v->store);
+	vnodes_group_lost(v);
+}
+
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen)
 {
 	struct vfs *v = calloc(1, sizeof *v);
@@ -127,6 +135,14 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 		vfs_close(v);
 		return -1;
 	}
+	int sr = readonly ? 0 : db_use_space(v->db, state_dir);
+	if (sr < 0) {
+		snprintf(err, errlen, "cannot keep the metadata reserve %s/meta.reserve: %s", state_dir,
+		         strerror(-sr));
+		vfs_close(v);
+		return -1;
+	}
+	db_on_lost_group(v->db, group_lost, v);
 	db_lock(v->db);
 	int r = readonly ? 0 : sweep_orphans(v);
 	if (r == 0 && !readonly)

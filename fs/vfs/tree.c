@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "meta/space.h"
+
 struct vtree *tree_of(struct vfs *v, uint64_t ino)
 {
 	return vfs_tree_get(v, VFS_TREE_OF(ino));
@@ -28,10 +30,19 @@ struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
 	return t;
 }
 
+static uint64_t meta_blocks(struct vtree *t)
+{
+	int64_t m = atomic_load(&t->meta_bytes);
+	return m > 0 ? ((uint64_t)m + STORE_BLOCK - 1) / STORE_BLOCK : 0;
+}
+
+/* Blocks data may use: the capacity (rounded up: a volume holds at least
+ * its capacity in whole blocks) less what metadata takes. */
 static uint64_t capacity_blocks(struct vtree *t)
 {
-	/* Rounded up: a volume holds at least its capacity in whole blocks. */
-	return (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint64_t cap = (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint64_t meta = meta_blocks(t);
+	return cap > meta ? cap - meta : 0;
 }
 
 /* Lock-free reservation: concurrent writers to different files of one
@@ -49,6 +60,53 @@ int tree_reserve(struct vtree *t, uint64_t blocks)
 	}
 }
 
+uint64_t vfs_tree_inode_limit(struct vtree *t)
+{
+	uint64_t lim = atomic_load(&t->inode_limit);
+	if (lim)
+		return lim;
+	lim = atomic_load(&t->capacity) / VFS_BYTES_PER_INODE;
+	return lim ? lim : 1;
+}
+
+uint64_t vfs_tree_inodes(struct vtree *t) { return atomic_load(&t->inodes); }
+
+int tree_take_inode(struct vtree *t)
+{
+	uint64_t cur = atomic_load(&t->inodes);
+	do {
+		if (cur >= vfs_tree_inode_limit(t))
+			return -ENOSPC;
+	} while (!atomic_compare_exchange_weak(&t->inodes, &cur, cur + 1));
+	return 0;
+}
+
+void tree_give_inode(struct vtree *t)
+{
+	uint64_t cur = atomic_load(&t->inodes);
+	while (cur && !atomic_compare_exchange_weak(&t->inodes, &cur, cur - 1))
+		;
+}
+
+int tree_take_meta(struct vtree *t, int64_t delta)
+{
+	if (delta <= 0) {
+		atomic_fetch_add(&t->meta_bytes, delta);
+		return 0;
+	}
+	uint64_t cap = atomic_load(&t->capacity);
+	int64_t cur = atomic_load(&t->meta_bytes);
+	for (;;) {
+		uint64_t data = (uint64_t)(atomic_load(&t->used_blocks) > 0 ? atomic_load(&t->used_blocks) : 0) *
+		                STORE_BLOCK;
+		uint64_t meta = cur > 0 ? (uint64_t)cur : 0;
+		if (data + meta + (uint64_t)delta > cap)
+			return -ENOSPC;
+		if (atomic_compare_exchange_weak(&t->meta_bytes, &cur, cur + delta))
+			return 0;
+	}
+}
+
 void tree_unreserve(struct vtree *t, uint64_t blocks)
 {
 	atomic_fetch_sub(&t->used_blocks, (int64_t)blocks);
@@ -59,39 +117,48 @@ void tree_account(struct vtree *t, int64_t delta)
 	atomic_fetch_add(&t->used_blocks, delta);
 }
 
-/* Data may not take the host's last few percent (1 MiB to 256 MiB): that
- * room is kept for meta.db, so a full disk fails writes with ENOSPC while
- * metadata commits still succeed. */
+/* Data may not take the host's last few percent nor the metadata reserve
+ * (meta/space.h): a full disk fails writes with ENOSPC while metadata
+ * commits still succeed. */
 int host_space_ok(struct vfs *v, uint64_t blocks)
 {
-	struct statvfs sv;
-	if (blocks == 0 || statvfs(v->state_dir, &sv) < 0)
+	if (blocks == 0 || !v->db->space)
 		return 0;
-	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
-	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	uint64_t reserve = total / 50;
-	if (reserve < (1u << 20))
-		reserve = 1u << 20;
-	if (reserve > (256u << 20))
-		reserve = 256u << 20;
-	return avail >= reserve && (avail - reserve) / STORE_BLOCK >= blocks ? 0 : -ENOSPC;
+	return meta_space_data_ok(v->db->space, blocks * STORE_BLOCK);
 }
 
-uint64_t vfs_tree_used_bytes(struct vtree *t)
+uint64_t vfs_tree_data_bytes(struct vtree *t)
 {
 	int64_t b = atomic_load(&t->used_blocks);
 	return b > 0 ? (uint64_t)b * STORE_BLOCK : 0;
 }
 
+uint64_t vfs_tree_used_bytes(struct vtree *t)
+{
+	int64_t m = atomic_load(&t->meta_bytes);
+	return vfs_tree_data_bytes(t) + (m > 0 ? (uint64_t)m : 0);
+}
+
 uint64_t vfs_tree_capacity(struct vtree *t) { return atomic_load(&t->capacity); }
 
-static int64_t tree_used_from_rows(struct vfs *v, uint64_t id)
+/* Data blocks, inodes and metadata bytes of tree t, from its rows. */
+static void tree_count_rows(struct vfs *v, struct vtree *t)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0) FROM inodes WHERE tree=?");
-	sqlite3_bind_int64(st, 1, (int64_t)id);
-	int64_t used = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0), count(*), "
+	                                  "coalesce(sum(length(target)), 0) FROM inodes WHERE tree=?");
+	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		atomic_store(&t->used_blocks, sqlite3_column_int64(st, 0));
+		atomic_store(&t->inodes, (uint64_t)sqlite3_column_int64(st, 1));
+		atomic_store(&t->meta_bytes, sqlite3_column_int64(st, 2));
+	}
 	db_finish(st);
-	return used;
+	st = db_prep(v->db, "SELECT coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
+	                    "WHERE tree=?");
+	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		atomic_fetch_add(&t->meta_bytes, sqlite3_column_int64(st, 0));
+	db_finish(st);
 }
 
 static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, uint64_t next_ino)
@@ -122,9 +189,13 @@ static void tree_link(struct vfs *v, struct vtree *t)
 int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
                     int readonly)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino FROM trees WHERE id=?");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino, coalesce(inodes, 0) FROM trees WHERE id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
-	uint64_t next = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	uint64_t next = 0, limit = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		next = (uint64_t)sqlite3_column_int64(st, 0);
+		limit = (uint64_t)sqlite3_column_int64(st, 1);
+	}
 	db_finish(st);
 	if (!next)
 		return -ENOENT;
@@ -132,7 +203,8 @@ int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capac
 	if (!t)
 		return -ENOMEM;
 	t->readonly = t->readonly || readonly;
-	atomic_store(&t->used_blocks, tree_used_from_rows(v, id));
+	atomic_store(&t->inode_limit, limit);
+	tree_count_rows(v, t);
 	tree_link(v, t);
 	return 0;
 }
@@ -223,6 +295,21 @@ void tree_free_all(struct vfs *v)
 		}
 }
 
+int vfs_tree_set_inode_limit(struct vfs *v, uint64_t id, uint64_t limit)
+{
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET inodes=? WHERE id=?");
+	if (limit)
+		sqlite3_bind_int64(st, 1, (int64_t)limit);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, (int64_t)id);
+	int r = db_step_done(v->db, st);
+	struct vtree *t = r == 0 ? vfs_tree_get(v, id) : NULL;
+	if (t)
+		atomic_store(&t->inode_limit, limit);
+	return r;
+}
+
 int vfs_tree_set_capacity(struct vfs *v, uint64_t id, uint64_t capacity)
 {
 	struct vtree *t = vfs_tree_get(v, id);
@@ -285,17 +372,6 @@ void vfs_tree_thaw(struct vfs *v, uint64_t id)
 		pthread_rwlock_unlock(&t->gate);
 }
 
-static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
-{
-	db_lock(v->db);
-	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*) FROM inodes WHERE tree=?");
-	sqlite3_bind_int64(st, 1, (int64_t)id);
-	uint64_t n = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	db_finish(st);
-	db_unlock(v->db);
-	return n;
-}
-
 /* A volume reports its own size; free space is also bounded by the host
  * disk, so df never promises room the state directory does not have. */
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
@@ -318,16 +394,16 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 		sv->f_ffree = sv->f_favail = host.f_ffree;
 		return 0;
 	}
-	uint64_t cap = capacity_blocks(t);
-	uint64_t used = vfs_tree_used_bytes(t) / STORE_BLOCK;
+	uint64_t cap = (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint64_t used = vfs_tree_data_bytes(t) / STORE_BLOCK + meta_blocks(t);
 	uint64_t free_blocks = used < cap ? cap - used : 0;
 	if (free_blocks > host_free && !t->memory)
 		free_blocks = host_free;
 	sv->f_blocks = cap;
 	sv->f_bfree = sv->f_bavail = free_blocks;
-	uint64_t inodes = tree_inode_count(v, t->id);
-	sv->f_ffree = sv->f_favail = free_blocks;
-	sv->f_files = inodes + free_blocks;
+	uint64_t limit = vfs_tree_inode_limit(t), inodes = vfs_tree_inodes(t);
+	sv->f_files = limit;
+	sv->f_ffree = sv->f_favail = inodes < limit ? limit - inodes : 0;
 	if (t->readonly || alias)
 		sv->f_flag |= ST_RDONLY;
 	return 0;

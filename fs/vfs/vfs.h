@@ -155,7 +155,19 @@ void vfs_tree_detach(struct vfs *v, uint64_t tree_id);
  * them. Takes the inodes' locks: call without the db lock. */
 void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id);
 struct vtree *vfs_tree_get(struct vfs *v, uint64_t tree_id);
+/* What the volume holds: data blocks plus metadata bytes (xattrs, symlink
+ * targets); data alone. */
 uint64_t vfs_tree_used_bytes(struct vtree *t);
+uint64_t vfs_tree_data_bytes(struct vtree *t);
+/* The inode limit (explicit, or one per VFS_BYTES_PER_INODE of capacity)
+ * and how many inodes the tree has. */
+#define VFS_BYTES_PER_INODE 4096
+uint64_t vfs_tree_inode_limit(struct vtree *t);
+uint64_t vfs_tree_inodes(struct vtree *t);
+/* Give tree_id an explicit inode limit (0: derive it from the capacity).
+ * db locked, inside the caller's transaction; the limit applies once the
+ * tree is attached (or at once if it already is). */
+int vfs_tree_set_inode_limit(struct vfs *v, uint64_t tree_id, uint64_t limit);
 uint64_t vfs_tree_capacity(struct vtree *t);
 int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
 /* Rows of trees (db locked, inside the caller's transaction). create makes

@@ -44,6 +44,9 @@ struct vtree {
 	char kind[16];
 	_Atomic uint64_t capacity; /* bytes */
 	_Atomic int64_t used_blocks;
+	_Atomic int64_t meta_bytes;  /* xattr names and values, symlink targets */
+	_Atomic uint64_t inodes;     /* inode rows of the tree */
+	_Atomic uint64_t inode_limit; /* 0: derived from the capacity */
 	uint64_t next_ino; /* db locked */
 	int readonly;
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
@@ -134,10 +137,17 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exc
 int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj); /* db locked */
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
+void vnodes_group_lost(struct vfs *v); /* db locked */
 
 /* tree.c */
 struct vtree *tree_of(struct vfs *v, uint64_t ino);
 int tree_reserve(struct vtree *t, uint64_t blocks);
+/* One more inode, or -ENOSPC at the tree's inode limit; and one less. */
+int tree_take_inode(struct vtree *t);
+void tree_give_inode(struct vtree *t);
+/* Metadata bytes counted against the capacity: a growth that does not fit
+ * beside the data fails with -ENOSPC; a shrink always succeeds. */
+int tree_take_meta(struct vtree *t, int64_t delta);
 int host_space_ok(struct vfs *v, uint64_t blocks);
 void tree_unreserve(struct vtree *t, uint64_t blocks);
 void tree_account(struct vtree *t, int64_t delta);

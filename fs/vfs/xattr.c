@@ -22,15 +22,17 @@ static int xattr_name_ok(const char *name)
 	return 0;
 }
 
-static int xattr_exists(struct vfs *v, uint64_t ino, const char *name)
+/* The bytes the xattr counts against the volume's capacity (name and
+ * value), or -1 if the inode has no such xattr. */
+static int64_t xattr_bytes(struct vfs *v, uint64_t ino, const char *name)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM xattrs WHERE tree=? AND ino=? AND name=?");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT length(value) FROM xattrs WHERE tree=? AND ino=? AND name=?");
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	int found = sqlite3_step(st) == SQLITE_ROW;
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) + (int64_t)strlen(name) : -1;
 	db_finish(st);
-	return found;
+	return n;
 }
 
 static void touch_ctime(struct vfs *v, struct vnode *n)
@@ -56,13 +58,14 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 	if (!n)
 		return err;
 	db_lock(v->db);
-	int exists = xattr_exists(v, ino, name);
-	if ((flags & XATTR_CREATE) && exists)
+	int64_t old = xattr_bytes(v, ino, name);
+	int64_t grow = (int64_t)(len + strlen(name)) - (old < 0 ? 0 : old);
+	if ((flags & XATTR_CREATE) && old >= 0)
 		r = -EEXIST;
-	else if ((flags & XATTR_REPLACE) && !exists)
+	else if ((flags & XATTR_REPLACE) && old < 0)
 		r = -ENODATA;
-	else
-		r = db_begin(v->db);
+	else if ((r = tree_take_meta(n->tree, grow)) == 0 && (r = db_begin(v->db)) < 0)
+		tree_take_meta(n->tree, -grow);
 	if (r == 0) {
 		sqlite3_stmt *st = db_prep(v->db, "INSERT OR REPLACE INTO xattrs(tree, ino, name, value) "
 		                                  "VALUES(?,?,?,?)");
@@ -73,9 +76,12 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 		r = db_step_done(v->db, st);
 		if (r == 0)
 			touch_ctime(v, n);
+		db_note_bytes(v->db, len + strlen(name));
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 		if (r == 0)
 			atomic_store(&n->xattrs, XATTRS_SOME);
+		else
+			tree_take_meta(n->tree, -grow);
 	}
 	db_unlock(v->db);
 	vnode_put(v, n);
@@ -191,7 +197,8 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	if (!n)
 		return err;
 	db_lock(v->db);
-	r = xattr_exists(v, ino, name) ? db_begin(v->db) : -ENODATA;
+	int64_t old = xattr_bytes(v, ino, name);
+	r = old >= 0 ? db_begin_essential(v->db) : -ENODATA;
 	if (r == 0) {
 		sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE tree=? AND ino=? AND name=?");
 		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
@@ -201,6 +208,8 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 		if (r == 0)
 			touch_ctime(v, n);
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+		if (r == 0)
+			tree_take_meta(n->tree, -old);
 	}
 	db_unlock(v->db);
 	vnode_put(v, n);

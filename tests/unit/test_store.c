@@ -52,31 +52,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char sub[512];
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		rm_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
 	store_close(e->st);
 	db_close(e->db);
-	rm_tree(e->dir);
+	unit_rm_tree(e->dir);
 	free(e);
 	return 0;
 }

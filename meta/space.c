@@ -1,0 +1,148 @@
+/*
+ * meta/space.c — owns the metadata space reserve (see meta/space.h): the
+ * preallocated file STATE/meta.reserve, lending its blocks to meta.db's
+ * commits, and the rules that keep data and new metadata out of it.
+ */
+#include "meta/space.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "meta/log.h"
+
+#define MiB (1ull << 20)
+/* The reserve is taken back in steps, so that a host short of the whole
+ * of it still gives what it can. */
+#define REFILL_STEP MiB
+
+struct meta_space {
+	int fd;
+	uint64_t size;  /* the reserve's full size */
+	uint64_t floor; /* host space data must leave free */
+	_Atomic uint64_t held;
+};
+
+static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+static uint64_t host_free(struct meta_space *s)
+{
+	struct statvfs sv;
+	if (fstatvfs(s->fd, &sv) < 0)
+		return 0;
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+static uint64_t allocated(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+int meta_space_open(struct meta_space **out, const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/meta.reserve", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	struct statvfs sv;
+	if (fd < 0 || fstatvfs(fd, &sv) < 0) {
+		int e = errno;
+		vlog_error("meta.db", "cannot open the metadata reserve %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	struct meta_space *s = calloc(1, sizeof *s);
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	s->fd = fd;
+	s->floor = clamp(total / 50, MiB, 256 * MiB);
+	s->size = clamp(total / 50, 4 * MiB, 64 * MiB);
+	atomic_store(&s->held, allocated(fd));
+	meta_space_refill(s);
+	if (meta_space_held(s) < s->size)
+		vlog_warn("meta.db", "the host has room for only %llu of the %llu bytes of the "
+		          "metadata reserve %s", (unsigned long long)meta_space_held(s),
+		          (unsigned long long)s->size, path);
+	*out = s;
+	return 0;
+}
+
+void meta_space_close(struct meta_space *s)
+{
+	if (!s)
+		return;
+	close(s->fd);
+	free(s);
+}
+
+int meta_space_tight(struct meta_space *s)
+{
+	return host_free(s) < s->floor;
+}
+
+int meta_space_admit(struct meta_space *s, int releasing)
+{
+	if (releasing || !meta_space_tight(s))
+		return 0;
+	/* Below the floor, new metadata may take half of the reserve: the
+	 * other half stays for removals and for writing back what was
+	 * already accepted. */
+	return host_free(s) + meta_space_held(s) >= s->size / 2 ? 0 : -ENOSPC;
+}
+
+int meta_space_data_ok(struct meta_space *s, uint64_t bytes)
+{
+	uint64_t held = meta_space_held(s);
+	uint64_t need = s->floor + (held < s->size ? s->size - held : 0) + bytes;
+	return host_free(s) >= need ? 0 : -ENOSPC;
+}
+
+int meta_space_fits(struct meta_space *s, uint64_t bytes)
+{
+	/* A quarter: the estimate is rough, and data may still be landing. */
+	return bytes <= (host_free(s) + meta_space_held(s)) / 4;
+}
+
+int meta_space_lend(struct meta_space *s, uint64_t bytes)
+{
+	/* Twice the estimate and a step more, since it is only an estimate;
+	 * and only when the commit might not fit beside the reserve, as
+	 * lending costs a reallocation afterwards. */
+	uint64_t want = 2 * bytes + REFILL_STEP, free = host_free(s), held = meta_space_held(s);
+	if (free >= want)
+		return 0;
+	uint64_t keep = held > want - free ? held - (want - free) : 0;
+	keep -= keep % REFILL_STEP;
+	if (ftruncate(s->fd, (off_t)keep) < 0)
+		return 0;
+	atomic_store(&s->held, allocated(s->fd) < keep ? allocated(s->fd) : keep);
+	return 1;
+}
+
+void meta_space_refill(struct meta_space *s)
+{
+	uint64_t held = meta_space_held(s);
+	while (held < s->size) {
+		uint64_t step = s->size - held < REFILL_STEP ? s->size - held : REFILL_STEP;
+		if (fallocate(s->fd, 0, (off_t)held, (off_t)step) < 0)
+			break;
+		held += step;
+	}
+	atomic_store(&s->held, allocated(s->fd) < s->size ? allocated(s->fd) : s->size);
+}
+
+uint64_t meta_space_held(struct meta_space *s) { return atomic_load(&s->held); }
+uint64_t meta_space_size(struct meta_space *s) { return s->size; }
