@@ -5,7 +5,8 @@
 #   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX),
 #                      podman's containers.conf.d entry for the Docker volume plugin
 #   make bench      -> fio benchmark suite (scripts/bench)
-#   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
+#   make bench-scale -> a volume with a million files: metadata jobs, daemon memory;
+#                       snapshot, clone, restore, deletion cost in files
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -118,6 +119,7 @@ bench-quick: all
 
 bench-scale: all
 	bash scripts/bench/scale.sh
+	bash scripts/bench/snapcost.sh
 
 clean:
 	rm -rf build
