@@ -25,6 +25,8 @@ SAN ?= 0
 ifeq ($(SAN),1)
 B        ?= build/san
 OPT       = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build
+OPT      += -DVOLFS_TEST_HOOKS
 else
 B        ?= build
 OPT       = -O2

@@ -19,6 +19,7 @@ struct ctl {
 	struct db *db;
 	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
 	json_object *configmaps, *secrets;
+	json_object *schedules;
 	int startup; /* the first pass after the daemon started */
 };
 
@@ -49,5 +50,7 @@ json_object *ctl_claim_user(struct ctl *c, json_object *pvc, const char *except,
 /* podctl.c */
 int ctl_pod_step(struct ctl *c, json_object *pod);
 int ctl_sts_step(struct ctl *c, json_object *sts);
+/* fs/control/schedules.c */
+int ctl_schedule_step(struct ctl *c, json_object *sched);
 
 #endif
