@@ -293,7 +293,10 @@ uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 	if (snaps && live) {
 		struct db *db = vfs_db(v);
 		db_lock(db);
-		if (add_views(v, tree, 1, snaps) == 0 && add_views(v, tree, 0, live) == 0)
+		/* the snapshots' views first: without any, the live view need
+		 * not be read (the common case, and the costly one) */
+		if (add_views(v, tree, 1, snaps) == 0 && store_blockset_count_minus(snaps, live) &&
+		    add_views(v, tree, 0, live) == 0)
 			blocks = store_blockset_count_minus(snaps, live);
 		db_unlock(db);
 	}
