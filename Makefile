@@ -5,7 +5,8 @@
 #   make install    -> binaries, man pages, bash completion, systemd unit, mount helper under $(PREFIX),
 #                      podman's containers.conf.d entry for the Docker volume plugin
 #   make bench      -> fio benchmark suite (scripts/bench)
-#   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
+#   make bench-scale -> a volume with a million files: metadata jobs, daemon memory;
+#                       snapshot, clone, restore, deletion cost in files
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -24,6 +25,8 @@ SAN ?= 0
 ifeq ($(SAN),1)
 B        ?= build/san
 OPT       = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build
+OPT      += -DVOLFS_TEST_HOOKS
 else
 B        ?= build
 OPT       = -O2
@@ -159,6 +162,7 @@ bench-quick: all
 
 bench-scale: all
 	bash scripts/bench/scale.sh
+	bash scripts/bench/snapcost.sh
 
 clean:
 	rm -rf build

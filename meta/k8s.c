@@ -26,6 +26,7 @@
 #include "meta/quantity.h"
 #include "meta/statefulset.h"
 #include "meta/selector.h"
+#include "meta/snapschedule.h"
 
 #define SEGMENT_MAX 256
 #define PATH_MAX_LEN 512
@@ -43,6 +44,7 @@ static const struct k8s_kind kinds[] = {
 	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
 	{ "ConfigMap", "v1", "configmaps", 1, 1 },
 	{ "Secret", "v1", "secrets", 1, 1 },
+	{ "SnapshotSchedule", SNAPSCHEDULE_API, "snapshotschedules", 1, 1 },
 };
 
 const struct k8s_kind *k8s_kind_find(const char *kind)
@@ -1091,6 +1093,12 @@ static int update_secret(struct check *c, json_object *was, json_object *now)
 	return secret_check_update(was, now, c->err, c->errlen);
 }
 
+/* SnapshotSchedules' rules live in meta/snapschedule.c. */
+static int validate_snapschedule(struct check *c, json_object *sched)
+{
+	return snapschedule_validate(sched, c->err, c->errlen);
+}
+
 /* --- per-kind rules --- */
 
 struct kind_rules {
@@ -1112,6 +1120,7 @@ static const struct kind_rules rules[] = {
 	{ "StatefulSet", validate_statefulset, update_statefulset },
 	{ "ConfigMap", validate_configmap, update_configmap },
 	{ "Secret", validate_secret, update_secret },
+	{ "SnapshotSchedule", validate_snapschedule, NULL },
 };
 
 static const struct kind_rules *rules_of(const char *kind)

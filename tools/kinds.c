@@ -25,6 +25,8 @@ static const struct kind_info kinds[] = {
 	{ "Secret", "secret", "secrets", { NULL }, "v1", 1 },
 	{ "ResourceQuota", "resourcequota", "resourcequotas", { "quota" }, "v1", 1 },
 	{ "Namespace", "namespace", "namespaces", { "ns" }, "v1", 0 },
+	{ "SnapshotSchedule", "snapshotschedule", "snapshotschedules", { NULL },
+	  "snapscheduler.backube/v1", 1 },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

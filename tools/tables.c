@@ -207,6 +207,26 @@ static void sts_row(struct table *t, struct json_object *sts, int wide, time_t n
 	cell_age(t, sts, now);
 }
 
+/* snapscheduler's printer columns, and the last snapshot time. */
+static void snapschedule_row(struct table *t, struct json_object *s, int wide, time_t now)
+{
+	struct json_object *max = json_path(s, "spec.retention.maxCount");
+	struct json_object *disabled = json_path(s, "spec.disabled");
+
+	(void)wide;
+	(void)now;
+	cell_path(t, s, "metadata.name");
+	cell_path(t, s, "spec.schedule");
+	cell_path(t, s, "spec.retention.expires");
+	if (max)
+		table_cellf(t, "%lld", (long long)json_object_get_int64(max));
+	else
+		table_cell(t, "");
+	table_cell(t, disabled && json_object_get_boolean(disabled) ? "true" : "false");
+	cell_path(t, s, "status.nextSnapshotTime");
+	cell_path(t, s, "status.lastSnapshotTime");
+}
+
 static void generic_row(struct table *t, struct json_object *o, int wide, time_t now)
 {
 	(void)wide;
@@ -240,6 +260,9 @@ static const struct printer printers[] = {
 	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
 	{ "Pod", COLS("NAME", "STATUS", "VOLUMES", "AGE"), NULL, pod_row },
 	{ "StatefulSet", COLS("NAME", "READY", "AGE"), NULL, sts_row },
+	{ "SnapshotSchedule",
+	  COLS("NAME", "SCHEDULE", "MAX AGE", "MAX NUM", "DISABLED", "NEXT SNAPSHOT", "LAST SNAPSHOT"), NULL,
+	  snapschedule_row },
 };
 
 static const struct printer generic = { NULL, COLS("NAME", "AGE"), NULL, generic_row };

@@ -5,7 +5,8 @@
  * do, on this machine (pods and StatefulSets: fs/control/pods.c). The API server (fs/control/api.c) only stores what users
  * ask for; this file makes it true: it binds claims to volumes, provisions
  * volumes (empty, or from a snapshot or another claim), expands them,
- * reclaims released ones by their policy, takes snapshots, finishes
+ * reclaims released ones by their policy, takes snapshots (on schedule:
+ * fs/control/schedules.c), finishes
  * deletions, and keeps ResourceQuota usage.
  *
  * Every step is its own transaction and every decision is taken again
@@ -50,6 +51,7 @@ static void world_load(struct ctl *c)
 		{&c->vss, "VolumeSnapshot"}, {&c->vscs, "VolumeSnapshotContent"},
 		{&c->quotas, "ResourceQuota"}, {&c->namespaces, "Namespace"}, {&c->pods, "Pod"},
 		{&c->stss, "StatefulSet"}, {&c->configmaps, "ConfigMap"}, {&c->secrets, "Secret"},
+		{&c->schedules, "SnapshotSchedule"},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
@@ -59,7 +61,7 @@ static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
 	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets,
-	                      c->free_pvs, c->prebound};
+	                      c->schedules, c->free_pvs, c->prebound};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 	c->free_pvs = c->prebound = NULL;
@@ -886,6 +888,7 @@ static void run_passes(struct vfs *v, int startup)
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
 		changed |= sync_list(&c, c.pods, ctl_pod_step);
 		changed |= sync_list(&c, c.pvcs, claim_step);
+		changed |= sync_list(&c, c.schedules, ctl_schedule_step);
 		changed |= sync_list(&c, c.pvs, volume_step);
 		changed |= sync_list(&c, c.vss, snapshot_step);
 		changed |= sync_list(&c, c.vscs, content_step);

@@ -18,4 +18,9 @@ void controller_run(struct vfs *v);
  * checks, *OrCreate), as kubelet does when it mounts them after a reboot. */
 void controller_run_startup(struct vfs *v);
 
+/* Milliseconds until the next firing of a SnapshotSchedule (then run the
+ * controllers), 0 if one is due now, -1 if none is enabled
+ * (fs/control/schedules.c). */
+int schedules_next_wakeup(struct vfs *v);
+
 #endif

@@ -23,6 +23,7 @@ struct ctl {
 	/* Built when first needed (fs/control/ctl_index.c): the volumes without a
 	 * claimRef, and the others by the claim ("NS/NAME") they name. */
 	json_object *free_pvs, *prebound;
+	json_object *schedules;
 	int startup; /* the first pass after the daemon started */
 };
 
@@ -57,5 +58,7 @@ json_object *ctl_claim_user(struct ctl *c, json_object *pvc, const char *except,
 /* podctl.c */
 int ctl_pod_step(struct ctl *c, json_object *pod);
 int ctl_sts_step(struct ctl *c, json_object *sts);
+/* fs/control/schedules.c */
+int ctl_schedule_step(struct ctl *c, json_object *sched);
 
 #endif

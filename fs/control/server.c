@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fs/control/api.h"
+#include "fs/control/controller.h"
 #include "fs/control/metrics.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
@@ -824,11 +825,23 @@ static void *control_main(void *arg)
 	struct control *c = arg;
 	struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->stop_pipe[0], .events = POLLIN}};
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		/* Requests may keep poll from ever timing out: a due snapshot
+		 * schedule is checked before every wait. */
+		int wait = schedules_next_wakeup(c->v);
+		if (wait == 0) {
+			controller_run(c->v);
+			wait = schedules_next_wakeup(c->v);
+			if (wait == 0) /* the controller could not move it on */
+				wait = 1000;
+		}
+		int n = poll(p, 2, wait);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (n == 0)
+			continue;
 		if (p[1].revents)
 			break;
 		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -268,73 +268,42 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t c
 	return r;
 }
 
-struct idset {
-	uint64_t *ids;
-	size_t n, cap;
-};
-
-static void idset_add(struct idset *s, uint64_t id)
+/* Add the views of the objects of the volume's inodes (snapshots: 0) or of
+ * its snapshots' inodes (1) to set. db locked. */
+static int add_views(struct vfs *v, uint64_t tree, int snapshots, struct store_blockset *set)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 256;
-		uint64_t *bigger = realloc(s->ids, cap * sizeof *bigger);
-		if (!bigger)
-			return;
-		s->ids = bigger;
-		s->cap = cap;
-	}
-	s->ids[s->n++] = id;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Every data object the volume or one of its snapshots reads through:
- * the inodes' objects and all their parent layers. db locked. */
-static void collect_objects(struct vfs *v, uint64_t tree, struct idset *objs)
-{
-	sqlite3_stmt *st = db_prep(vfs_db(v),
-		"SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND (tree=?1 OR tree IN "
-		"(SELECT id FROM trees WHERE origin=?1 AND kind='snapshot'))");
+	sqlite3_stmt *st = db_prep(vfs_db(v), snapshots
+		? "SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND tree IN "
+		  "(SELECT id FROM trees WHERE origin=?1 AND kind='snapshot')"
+		: "SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND tree=?1");
 	sqlite3_bind_int64(st, 1, (int64_t)tree);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		idset_add(objs, (uint64_t)sqlite3_column_int64(st, 0));
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+		r = store_blockset_add_view(vfs_store(v), set, (uint64_t)sqlite3_column_int64(st, 0));
 	db_finish(st);
+	return r;
 }
 
-/* Blocks the volume's snapshots keep beyond what the volume itself shows:
- * the host blocks of every layer the volume and its snapshots read through,
- * minus the volume's live data. Blocks several snapshots share count once;
- * it is what deleting all of them would give back (unless a volume
- * restored from them still reads them). */
+/* Blocks the volume's snapshots keep that the volume itself does not read:
+ * what the snapshots' files read, each block in the layer that holds it,
+ * minus what the volume's files read. Blocks several snapshots share count
+ * once; blocks a child layer shadows are read by nobody and count for no
+ * one; a volume without snapshots keeps nothing for them. */
 uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 {
-	struct db *db = vfs_db(v);
-	struct idset objs = {0}, layers = {0};
-	uint64_t physical = 0;
-	db_lock(db);
-	collect_objects(v, tree, &objs);
-	for (size_t i = 0; i < objs.n; i++)
-		for (uint64_t id = objs.ids[i]; id;) {
-			idset_add(&layers, id);
-			uint64_t parent;
-			store_own_blocks(vfs_store(v), id, &parent);
-			id = parent;
-		}
-	if (layers.n)
-		qsort(layers.ids, layers.n, sizeof *layers.ids, cmp_u64);
-	for (size_t i = 0; i < layers.n; i++) {
-		uint64_t parent;
-		if (i == 0 || layers.ids[i] != layers.ids[i - 1])
-			physical += store_own_blocks(vfs_store(v), layers.ids[i], &parent);
+	struct store_blockset *snaps = store_blockset_new(), *live = store_blockset_new();
+	uint64_t blocks = 0;
+	if (snaps && live) {
+		struct db *db = vfs_db(v);
+		db_lock(db);
+		/* the snapshots' views first: without any, the live view need
+		 * not be read (the common case, and the costly one) */
+		if (add_views(v, tree, 1, snaps) == 0 && store_blockset_count_minus(snaps, live) &&
+		    add_views(v, tree, 0, live) == 0)
+			blocks = store_blockset_count_minus(snaps, live);
+		db_unlock(db);
 	}
-	db_unlock(db);
-	free(objs.ids);
-	free(layers.ids);
-	struct vtree *t = vfs_tree_get(v, tree);
-	uint64_t live = t ? vfs_tree_data_bytes(t) / STORE_BLOCK : 0;
-	return physical > live ? (physical - live) * STORE_BLOCK : 0;
+	store_blockset_free(snaps);
+	store_blockset_free(live);
+	return blocks * STORE_BLOCK;
 }

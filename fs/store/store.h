@@ -181,6 +181,16 @@ void store_group_lost(struct store *st);
  * that child shadows (they become unreachable and are trimmed). db locked. */
 uint64_t store_release_gain(struct store *st, uint64_t id);
 
+/* A set of physical blocks, (layer, block) pairs (fs/store/blockset.c).
+ * store_blockset_add_view adds the data blocks object id's logical view
+ * reads, each in the layer that holds it (shadowed blocks are not in
+ * the view); 0 or -errno. db locked. count_minus: |a \ b|. */
+struct store_blockset;
+struct store_blockset *store_blockset_new(void);
+void store_blockset_free(struct store_blockset *s);
+int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t id);
+uint64_t store_blockset_count_minus(const struct store_blockset *a, const struct store_blockset *b);
+
 /* Data blocks held in object id's own layer (its host file), and its parent
  * id (0 if none). db locked. */
 uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);

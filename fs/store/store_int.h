@@ -1,14 +1,14 @@
 /*
  * fs/store/store_int.h — shared internals of the data-object store: the object and
  * store structures and the few functions that cross between its three files.
- * Only fs/store/store.c, fs/store/io.c and fs/store/trim.c include it; everything
- * else uses fs/store/store.h.
+ * Only the fs/store/ files include it; everything else uses fs/store/store.h.
  *
  *   fs/store/store.c       objects' life: rows, loading, cache, flushing, refs, cow
  *   fs/store/io.c    the data path of a loaded object: view, read, write, ...
  *   fs/store/trim.c  unreachable blocks, reaping, orphan sweep, check
  *   fs/store/memfd.c   objects held in RAM (memfds instead of host files)
  *   fs/store/recover.c  ownerless host files and unmapped blocks at startup
+ *   fs/store/blockset.c  sets of physical blocks, what a view reads
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
  * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
@@ -52,6 +52,17 @@ struct dobj {
 	struct dobj *hnext;
 	struct dobj *lru_prev, *lru_next;
 };
+
+/* A layer as seen by a walk down a chain (fs/store/trim.c): the loaded
+ * object if there is one (its map, flushed or not, is the truth; its
+ * maplock is held so a writer cannot grow the directory under us), else a
+ * transient copy read from the db. layer_get: db locked and st->lock held. */
+struct layer {
+	struct dobj *o;
+	int transient;
+};
+int layer_get(struct store *st, uint64_t id, struct layer *l);
+void layer_put(struct layer *l);
 
 /* Blocks [b, b+n) of object id, cleared from its map by a trim. */
 struct trim_run {

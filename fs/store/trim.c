@@ -100,16 +100,8 @@ static void reap_files(struct store *st)
  * so a rolled-back change never loses data. The same walk, without
  * changes, counts what a release would free (store_release_gain). */
 
-/* A layer as seen by the walk: the loaded object if there is one (its map,
- * flushed or not, is the truth; its maplock is held so a writer cannot grow
- * the directory under us), else a transient copy read from the db. */
-struct layer {
-	struct dobj *o;
-	int transient;
-};
-
 /* db locked and st->lock held (so a cached object cannot be freed). */
-static int layer_get(struct store *st, uint64_t id, struct layer *l)
+int layer_get(struct store *st, uint64_t id, struct layer *l)
 {
 	struct dobj *o = cache_find(st, id);
 	if (o) {
@@ -128,7 +120,7 @@ static int layer_get(struct store *st, uint64_t id, struct layer *l)
 	return 0;
 }
 
-static void layer_put(struct layer *l)
+void layer_put(struct layer *l)
 {
 	if (l->transient)
 		obj_free(l->o);

@@ -693,6 +693,55 @@ PYEOF
     [ "$(df_field PersistentVolume vol snapshotBytes)" -eq 0 ]
 }
 
+# snapshot_bytes_metric PV: volfs_volume_snapshot_bytes of one volume.
+snapshot_bytes_metric() {
+    volctl metrics | awk -v pv="persistentvolume=\"$1\"" '
+        $1 ~ /^volfs_volume_snapshot_bytes[{]/ && index($1, pv) { print $2; found = 1 }
+        END { exit !found }'
+}
+
+# df_and_metric_are PV BYTES-LO BYTES-HI: df SNAPSHOTS and the metric of one
+# volume both lie in [LO, HI].
+df_and_metric_are() {
+    local pv=$1 lo=$2 hi=$3 sb m
+    sb=$(df_field PersistentVolume "$pv" snapshotBytes)
+    m=$(snapshot_bytes_metric "$pv")
+    [ "$sb" -ge "$lo" ] && [ "$sb" -le "$hi" ] || fail "$pv: df shows $sb snapshot bytes, want $lo..$hi"
+    [ "$m" = "$sb" ] || fail "$pv: volfs_volume_snapshot_bytes is $m, df says $sb"
+}
+
+@test "df and metrics: restored and cloned volumes without snapshots hold 0 snapshot bytes" {
+    dd if=/dev/urandom of="$V/a" bs=1M count=8 conv=fsync status=none
+    snap vol s1
+    volctl restore s1 pv/restored >/dev/null
+    volctl clone pv/vol pv/cloned >/dev/null
+    # each side overwrites its own 2 MiB of the blocks they all share
+    dd if=/dev/urandom of="$V/a" bs=1M count=2 seek=0 conv=notrunc,fsync status=none
+    dd if=/dev/urandom of="$MNT/pv/restored/a" bs=1M count=2 seek=2 conv=notrunc,fsync status=none
+    dd if=/dev/urandom of="$MNT/pv/cloned/a" bs=1M count=2 seek=4 conv=notrunc,fsync status=none
+    df_and_metric_are restored 0 0
+    df_and_metric_are cloned 0 0
+    # vol's snapshot keeps the 2 MiB vol overwrote, nothing of the others'
+    df_and_metric_are vol $((2 * MiB)) $((2 * MiB + 64 * KiB))
+    # a snapshot of the restored volume holds nothing until it diverges
+    snap restored r1
+    df_and_metric_are restored 0 0
+    dd if=/dev/urandom of="$MNT/pv/restored/a" bs=1M count=1 seek=6 conv=notrunc,fsync status=none
+    df_and_metric_are restored "$MiB" $((MiB + 64 * KiB))
+}
+
+@test "df and metrics: 0 snapshot bytes once every snapshot is deleted, while a clone shares the blocks" {
+    dd if=/dev/urandom of="$V/a" bs=1M count=8 conv=fsync status=none
+    snap vol s1
+    volctl clone pv/vol pv/cloned >/dev/null
+    dd if=/dev/urandom of="$V/a" bs=1M count=3 conv=notrunc,fsync status=none
+    df_and_metric_are vol $((3 * MiB)) $((3 * MiB + 64 * KiB))
+    volctl delete vs s1 >/dev/null
+    # the clone still reads the old blocks: they are its, not vol's snapshots'
+    df_and_metric_are vol 0 0
+    df_and_metric_are cloned 0 0
+}
+
 @test "snapshots do not consume the volume's capacity" {
     volctl resize pv vol --capacity 64Mi >/dev/null
     dd if=/dev/urandom of="$V/a" bs=1M count=48 conv=fsync status=none
