@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fs/control/accept.h"
 #include "fs/control/api.h"
 #include "fs/control/metrics.h"
 #include "fs/control/snapshot.h"
@@ -34,6 +35,7 @@
 struct control {
 	struct vfs *v;
 	int fd;
+	struct acceptor acc;
 	int stop_pipe[2];
 	pthread_t thread;
 	char *path;
@@ -711,11 +713,12 @@ static void *control_main(void *arg)
 		}
 		if (p[1].revents)
 			break;
-		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = acceptor_next(&c->acc);
 		if (fd < 0)
 			continue;
 		int shutdown = serve_one(c, fd);
 		close(fd);
+		acceptor_done(&c->acc);
 		if (shutdown && c->on_shutdown)
 			c->on_shutdown(c->arg);
 	}
@@ -763,8 +766,10 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	c->arg = arg;
 	c->path = strdup(sock_path);
 	c->fd = bind_socket(sock_path, err, errlen);
+	acceptor_init(&c->acc, c->fd, "control.sock");
 	if (c->fd < 0 || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&c->thread, NULL, control_main, c) != 0) {
+		acceptor_destroy(&c->acc);
 		if (c->fd >= 0)
 			close(c->fd);
 		pthread_mutex_destroy(&c->lock);
@@ -790,6 +795,7 @@ void control_stop(struct control *c)
 	if (write(c->stop_pipe[1], "x", 1) < 0)
 		vlog_error("control.sock", "control stop: %s", strerror(errno));
 	pthread_join(c->thread, NULL);
+	acceptor_destroy(&c->acc);
 	close(c->fd);
 	close(c->stop_pipe[0]);
 	close(c->stop_pipe[1]);
