@@ -28,6 +28,8 @@ struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
 	return t;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
 static uint64_t capacity_blocks(struct vtree *t)
 {
 	/* Rounded up: a volume holds at least its capacity in whole blocks. */
@@ -62,19 +64,24 @@ void tree_account(struct vtree *t, int64_t delta)
 /* Data may not take the host's last few percent (1 MiB to 256 MiB): that
  * room is kept for meta.db, so a full disk fails writes with ENOSPC while
  * metadata commits still succeed. */
-int host_space_ok(struct vfs *v, uint64_t blocks)
+static uint64_t host_room_blocks(const struct statvfs *sv)
 {
-	struct statvfs sv;
-	if (blocks == 0 || statvfs(v->state_dir, &sv) < 0)
-		return 0;
-	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
-	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	uint64_t total = (uint64_t)sv->f_blocks * sv->f_frsize;
+	uint64_t avail = (uint64_t)sv->f_bavail * sv->f_frsize;
 	uint64_t reserve = total / 50;
 	if (reserve < (1u << 20))
 		reserve = 1u << 20;
 	if (reserve > (256u << 20))
 		reserve = 256u << 20;
-	return avail >= reserve && (avail - reserve) / STORE_BLOCK >= blocks ? 0 : -ENOSPC;
+	return avail > reserve ? (avail - reserve) / STORE_BLOCK : 0;
+}
+
+int host_space_ok(struct vfs *v, uint64_t blocks)
+{
+	struct statvfs sv;
+	if (blocks == 0 || statvfs(v->state_dir, &sv) < 0)
+		return 0;
+	return host_room_blocks(&sv) >= blocks ? 0 : -ENOSPC;
 }
 
 uint64_t vfs_tree_used_bytes(struct vtree *t)
@@ -84,6 +91,26 @@ uint64_t vfs_tree_used_bytes(struct vtree *t)
 }
 
 uint64_t vfs_tree_capacity(struct vtree *t) { return atomic_load(&t->capacity); }
+
+/* Blocks t may still take: what its capacity leaves, and for a tree on
+ * disk no more than the host gives data (host, from statvfs). */
+static uint64_t tree_free_blocks(struct vtree *t, const struct statvfs *host)
+{
+	uint64_t cap = capacity_blocks(t);
+	uint64_t used = vfs_tree_used_bytes(t) / STORE_BLOCK;
+	uint64_t free_blocks = used < cap ? cap - used : 0;
+	if (!t->memory)
+		free_blocks = min_u64(free_blocks, host_room_blocks(host));
+	return free_blocks;
+}
+
+uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t)
+{
+	struct statvfs host;
+	if (!t->memory && statvfs(v->state_dir, &host) < 0)
+		return 0;
+	return tree_free_blocks(t, &host) * STORE_BLOCK;
+}
 
 static int64_t tree_used_from_rows(struct vfs *v, uint64_t id)
 {
@@ -295,8 +322,12 @@ static uint64_t tree_inode_count(struct vfs *v, uint64_t id)
 	return n;
 }
 
-/* A volume reports its own size; free space is also bounded by the host
- * disk, so df never promises room the state directory does not have. */
+/* A volume reports its own size and what it holds; free space is also
+ * bounded by the host disk, so df never promises room the state directory
+ * does not have. The shortfall is shown as reserved (f_bfree > f_bavail,
+ * as ext4 shows its root reserve), never as used: df's Size is the
+ * capacity, Used what the volume holds, Avail what a write can still
+ * take, and Use% = Used / (Used + Avail). */
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 {
 	int alias = VFS_IS_ALIAS(ino);
@@ -318,12 +349,11 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 		return 0;
 	}
 	uint64_t cap = capacity_blocks(t);
-	uint64_t used = vfs_tree_used_bytes(t) / STORE_BLOCK;
-	uint64_t free_blocks = used < cap ? cap - used : 0;
-	if (free_blocks > host_free && !t->memory)
-		free_blocks = host_free;
+	uint64_t used = min_u64(vfs_tree_used_bytes(t) / STORE_BLOCK, cap);
+	uint64_t free_blocks = tree_free_blocks(t, &host);
 	sv->f_blocks = cap;
-	sv->f_bfree = sv->f_bavail = free_blocks;
+	sv->f_bfree = cap - used;
+	sv->f_bavail = free_blocks;
 	uint64_t inodes = tree_inode_count(v, t->id);
 	sv->f_ffree = sv->f_favail = free_blocks;
 	sv->f_files = inodes + free_blocks;
