@@ -27,8 +27,18 @@ fd_count() {
     ls "/proc/$VOLFS_PID/fd" | wc -l
 }
 
+# metric NAME: the value of an unlabelled sample of `volctl metrics`.
+metric() {
+    volctl metrics | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# assert_fds_bounded WHEN: at most L/2 host files open, as documented, and
+# the daemon under three quarters of L all told.
 assert_fds_bounded() {
     local n
+    [ "$(metric volfs_host_files_open_limit)" -eq $((NOFILE / 2)) ] || fail "host-file bound $(metric volfs_host_files_open_limit)"
+    n=$(metric volfs_host_files_open)
+    ((n <= NOFILE / 2)) || fail "$n host files open, over $((NOFILE / 2)) ($1)"
     n=$(fd_count)
     ((n <= NOFILE * 3 / 4)) || fail "the daemon has $n descriptors open, over $((NOFILE * 3 / 4)) ($1)"
 }
