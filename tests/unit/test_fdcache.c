@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -247,8 +249,9 @@ static void test_threads_never_see_closed(void **state)
 	drop_owners(&c, o);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bound_keeps_most_recent),
 		cmocka_unit_test(test_hold_touches),
