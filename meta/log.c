@@ -1,15 +1,21 @@
 /*
  * meta/log.c — the daemon's one-line-per-event log (see log.h): level
  * filtering, logfmt formatting with msg quoted and escaped so that one
- * event is always one line, and the choice between stderr and syslog.
+ * event is always one line, and the choice between stderr, syslog and the
+ * fallback file.
  */
 #include "meta/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <paths.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +24,8 @@
 
 static enum vlog_level min_level = VLOG_INFO;
 static int to_syslog;
+static int log_fd = STDERR_FILENO; /* where lines go when not to syslog */
+static char fallback[4096];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -58,6 +66,48 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+void vlog_fallback_file(const char *path)
+{
+	snprintf(fallback, sizeof fallback, "%s", path);
+}
+
+/* Whether a syslog daemon takes lines on _PATH_LOG, tried as glibc's
+ * syslog() does: a datagram socket, else a stream one. */
+static int syslog_listening(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", _PATH_LOG);
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	for (int i = 0; i < 2; i++) {
+		int s = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return 0;
+		int r = connect(s, (struct sockaddr *)&a, sizeof a), err = errno;
+		close(s);
+		if (r == 0)
+			return 1;
+		if (err != EPROTOTYPE)
+			return 0;
+	}
+	return 0;
+}
+
+/* Log to the fallback file instead of syslog; 0, or -1 if it cannot be
+ * opened (then syslog it is, for lack of anything better). */
+static int use_fallback_file(void)
+{
+	int fd = open(fallback, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = fd;
+	to_syslog = 0;
+	dprintf(STDERR_FILENO, "volfs: nothing listens on %s: logging to %s\n", _PATH_LOG, fallback);
+	vlog(VLOG_WARN, "daemon", "nothing listens on %s: logging to %s", _PATH_LOG, fallback);
+	return 0;
+}
+
 void vlog_setup(enum vlog_level min, enum vlog_target target, int daemonized)
 {
 	min_level = min;
@@ -65,6 +115,8 @@ void vlog_setup(enum vlog_level min, enum vlog_target target, int daemonized)
 		to_syslog = daemonized || (!isatty(STDERR_FILENO) && stderr_is_journal());
 	else
 		to_syslog = target == VLOG_TO_SYSLOG;
+	if (to_syslog && *fallback && !syslog_listening() && use_fallback_file() == 0)
+		return;
 	if (to_syslog)
 		openlog("volfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -134,7 +186,7 @@ void vlog(enum vlog_level lvl, const char *object, const char *fmt, ...)
 	n += put_quoted(line + n, sizeof line - n - 1, msg);
 	line[n++] = '\n';
 	/* One write per line: lines from different threads never interleave. */
-	ssize_t w = write(STDERR_FILENO, line, n);
+	ssize_t w = write(log_fd, line, n);
 	(void)w;
 }
 

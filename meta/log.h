@@ -6,7 +6,9 @@
  *
  * to stderr (foreground) or to syslog, which journald collects (daemonized,
  * or under systemd); syslog lines carry no time= (syslog adds its own) and
- * the level also becomes the syslog priority. Lives in meta/ because the
+ * the level also becomes the syslog priority. Where nothing listens on
+ * /dev/log (a container), syslog would drop every line without a word, so
+ * the lines go to a fallback file instead, and the first says so. Lives in meta/ because the
  * metadata code the daemon and volctl share logs through it too.
  */
 #ifndef VOLFS_META_LOG_H
@@ -22,6 +24,10 @@ int vlog_parse_target(const char *s, enum vlog_target *out);
 /* AUTO: syslog when daemonized (daemonized=1) or when stderr is the
  * journal's stream (systemd sets JOURNAL_STREAM), stderr otherwise. */
 void vlog_setup(enum vlog_level min, enum vlog_target target, int daemonized);
+/* Where a later vlog_setup that chooses syslog sends the log instead when
+ * nothing listens on /dev/log (appended to, mode 0600). It also writes the
+ * notice naming the file to stderr, for whoever started the daemon. */
+void vlog_fallback_file(const char *path);
 int vlog_enabled(enum vlog_level lvl);
 
 /* object: "pv/NAME", "pvc/NS/NAME", "state/DIR", ... (NULL: "volfs"). */

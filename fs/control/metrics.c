@@ -15,6 +15,7 @@
 #include "fs/control/snapshot.h"
 #include "fs/obs/counters.h"
 #include "fs/control/volume.h"
+#include "fs/store/store.h"
 #include "meta/db.h"
 #include "meta/k8s.h"
 #include "meta/version.h"
@@ -248,6 +249,16 @@ static void render_uring(FILE *f)
 	fprintf(f, "volfs_uring_sqes_in_flight %llu\n", (unsigned long long)(sub > done ? sub - done : 0));
 }
 
+static void render_host_files(FILE *f, struct vfs *v)
+{
+	size_t bound = 0, open_now = store_open_files(vfs_store(v), &bound);
+	family(f, "volfs_host_files_open", "gauge", "Host files of data objects open now.");
+	fprintf(f, "volfs_host_files_open %zu\n", open_now);
+	family(f, "volfs_host_files_open_limit", "gauge",
+	       "Host files kept open at most (least recently used closed first).");
+	fprintf(f, "volfs_host_files_open_limit %zu\n", bound);
+}
+
 char *metrics_render(struct vfs *v, size_t *len)
 {
 	char *text = NULL;
@@ -262,6 +273,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	free_volumes(&vr);
 	render_fuse(f);
 	render_uring(f);
+	render_host_files(f, v);
 	family(f, "volfs_build_info", "gauge", "The volfs version, as a label; always 1.");
 	fprintf(f, "volfs_build_info{version=");
 	label_value(f, VOLFS_VERSION);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/control/accept.h"
 #include "fs/control/api.h"
 #include "fs/control/controller.h"
 #include "fs/control/metrics.h"
@@ -44,6 +45,7 @@
 #define CONTROL_CLIENT_TIMEOUT_MS 60000
 
 struct control {
+	struct acceptor acc; /* accepts on fd, with a spare descriptor */
 	struct vfs *v;
 	int fd;
 	int stop_pipe[2];
@@ -844,11 +846,14 @@ static void *control_main(void *arg)
 			continue;
 		if (p[1].revents)
 			break;
-		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0)
+		int fd = acceptor_next(&c->acc);
+		if (fd >= 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			start_connection(c, fd);
-		else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
-			poll(NULL, 0, 100); /* out of descriptors: let clients finish, do not spin */
+			acceptor_done(&c->acc);
+		} else if (errno == ENOMEM || errno == ENOBUFS) {
+			poll(NULL, 0, 100); /* out of memory: let clients finish, do not spin */
+		}
 	}
 	return NULL;
 }
@@ -918,8 +923,10 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	c->arg = arg;
 	c->path = strdup(sock_path);
 	c->fd = bind_socket(sock_path, err, errlen);
+	acceptor_init(&c->acc, c->fd, "control.sock");
 	if (c->fd < 0 || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&c->thread, NULL, control_main, c) != 0) {
+		acceptor_destroy(&c->acc);
 		if (c->fd >= 0)
 			close(c->fd);
 		pthread_mutex_destroy(&c->lock);
@@ -962,6 +969,7 @@ void control_stop(struct control *c)
 	pthread_mutex_unlock(&c->clients_lock);
 	pthread_mutex_destroy(&c->clients_lock);
 	pthread_cond_destroy(&c->clients_cond);
+	acceptor_destroy(&c->acc);
 	close(c->fd);
 	close(c->stop_pipe[0]);
 	close(c->stop_pipe[1]);

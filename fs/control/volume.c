@@ -524,7 +524,7 @@ json_object *usage_of(struct vfs *v, uint64_t tree)
 	json_object *u = json_object_new_object();
 	json_object_object_add(u, "capacity", json_object_new_int64((int64_t)cap));
 	json_object_object_add(u, "used", json_object_new_int64((int64_t)used));
-	json_object_object_add(u, "available", json_object_new_int64((int64_t)(used < cap ? cap - used : 0)));
+	json_object_object_add(u, "available", json_object_new_int64(t ? (int64_t)vfs_tree_available_bytes(v, t) : 0));
 	json_object_object_add(u, "snapshotBytes", json_object_new_int64(0));
 	return u;
 }

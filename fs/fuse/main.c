@@ -590,9 +590,11 @@ static int serve(struct daemon *d, char *argv0)
 		control_stop(ctl);
 		daemon_report(report, 0);
 	} else {
-		daemon_report(report, 1);
-		/* A daemon's stderr is /dev/null now: the log goes to syslog. */
+		/* A daemon's stderr becomes /dev/null: the log goes to syslog, or
+		 * to the fallback file, which is announced while stderr is still
+		 * the caller's. */
 		vlog_setup(d->log_level, d->log_target, !d->foreground);
+		daemon_report(report, 1);
 		control_set_mount_point(ctl, d->mountpoint);
 		vlog_info("daemon", "volfs %s serving %s on %s (pid %d)", VOLFS_VERSION, d->state,
 		          d->mountpoint, (int)getpid());
@@ -638,6 +640,9 @@ int main(int argc, char **argv)
 	}
 	if (absolute_paths(&d) < 0)
 		return 1;
+	char log_file[4200];
+	snprintf(log_file, sizeof log_file, "%s/volfs.log", d.state);
+	vlog_fallback_file(log_file);
 	int lock = lock_state(d.state);
 	if (lock < 0)
 		return 1;

@@ -38,16 +38,10 @@ static void nview_add(struct dobj *o, int64_t d)
 		__atomic_store_n(&o->nview, v + d, __ATOMIC_RELAXED);
 }
 
-/* The host file is created on the first write or allocation. */
+/* The host file is created on the first write or allocation. o held. */
 static int ensure_host(struct dobj *o)
 {
-	if (o->fd >= 0)
-		return 0;
-	int fd = open_host(o->st, o->id, 1);
-	if (fd < 0)
-		return fd;
-	o->fd = fd;
-	return 0;
+	return host_create(o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,11 +184,13 @@ static int view_has_data(const struct dobj *o, uint64_t b)
  * walked and issued together (uring_read_batch), so the pieces it takes
  * from several layers' host files are in flight at once instead of one
  * after the other. Zeroing that must follow the reads (flat_read's holes
- * inside a range read whole) is gathered too and done after them. */
+ * inside a range read whole) is gathered too and done after them. Each
+ * gathered read holds its layer's host file until then (host_hold). */
 struct piece {
 	int fd;
 	uint64_t off;
 	size_t pos, len;
+	struct dobj *held;
 };
 
 #define BATCH_INLINE 8
@@ -352,29 +348,40 @@ static int dest_flush(struct dest *d)
 	free(iovs);
 	for (size_t i = 0; i < d->zeros.n && r == 0; i++)
 		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	for (size_t i = 0; i < d->reads.n; i++)
+		host_release(d->reads.v[i].held);
 	d->reads.n = d->zeros.n = 0;
 	return r;
 }
 
 /* Host bytes [fileoff, fileoff+len) of layer o into the destination, at
  * the next dest_flush; a layer without a host file reads as zeros. */
-static int host_read(const struct dobj *o, struct dest *d, size_t pos, size_t len,
+static int host_read(const struct dobj *layer, struct dest *d, size_t pos, size_t len,
                      uint64_t fileoff)
 {
+	/* Holding changes only which descriptors the store keeps open. */
+	struct dobj *o = (struct dobj *)layer;
+	int r = host_hold(o);
+	if (r < 0)
+		return r;
 	if (o->fd < 0) {
+		host_release(o);
 		dest_zero(d, pos, len);
 		return 0;
 	}
-	if (plist_push(&d->reads, (struct piece){ o->fd, fileoff, pos, len }) == 0)
+	if (plist_push(&d->reads, (struct piece){ o->fd, fileoff, pos, len, o }) == 0)
 		return 0;
-	int r = dest_flush(d); /* out of memory: everything so far, then this */
-	return r < 0 ? r : read_now(d, o->fd, pos, len, fileoff);
+	r = dest_flush(d); /* out of memory: everything so far, then this */
+	if (r == 0)
+		r = read_now(d, o->fd, pos, len, fileoff);
+	host_release(o);
+	return r;
 }
 
 /* Zero bytes [pos, pos+len) of the destination after the gathered reads. */
 static int zero_after(struct dest *d, size_t pos, size_t len)
 {
-	if (plist_push(&d->zeros, (struct piece){ -1, 0, pos, len }) == 0)
+	if (plist_push(&d->zeros, (struct piece){ -1, 0, pos, len, NULL }) == 0)
 		return 0;
 	int r = dest_flush(d);
 	if (r == 0)
@@ -562,7 +569,7 @@ static int prepare_edge(struct dobj *o, struct edge *e, uint64_t blk)
 	return e->fill ? read_block(o, blk, e->buf) : 0;
 }
 
-ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta)
+static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta)
 {
 	*delta = 0;
 	int r = writable(o);
@@ -630,7 +637,7 @@ ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, i
  * here (a hole, or a block still read from the parent): the caller then
  * takes store_write's path. Host bytes are only ever written where the map
  * already says "data", so a crash cannot expose them anywhere new. */
-ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off)
+static ssize_t overwrite_held(struct dobj *o, const void *buf, size_t len, uint64_t off)
 {
 	if (writable(o) < 0 || o->fd < 0)
 		return -EAGAIN;
@@ -711,7 +718,7 @@ static int edge_map_step(struct dobj *o, uint64_t b, unsigned lo, unsigned hi)
 	return zero_partial(o, b, lo, hi);
 }
 
-int store_punch_map(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+static int punch_map_held(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 {
 	*delta = 0;
 	int r = writable(o);
@@ -742,7 +749,7 @@ int store_punch_map(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 	return host;
 }
 
-int store_punch_host(struct dobj *o, uint64_t off, uint64_t len)
+static int punch_host_held(struct dobj *o, uint64_t off, uint64_t len)
 {
 	int r = writable(o);
 	struct punch_range p;
@@ -760,10 +767,10 @@ int store_punch_host(struct dobj *o, uint64_t off, uint64_t len)
 	return r;
 }
 
-int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+static int punch_held(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 {
-	int r = store_punch_map(o, off, len, delta);
-	return r < 0 ? r : store_punch_host(o, off, len);
+	int r = punch_map_held(o, off, len, delta);
+	return r < 0 ? r : punch_host_held(o, off, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -813,7 +820,7 @@ static int absent_runs(const struct dobj *o, uint64_t b0, uint64_t b1, struct ru
 	return 0;
 }
 
-int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+static int allocate_held(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
 {
 	*delta = 0;
 	int r = writable(o);
@@ -863,7 +870,7 @@ static int host_holds_past(const struct dobj *o, uint64_t newsize)
 	return fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > nb * BS;
 }
 
-int store_truncate_map(struct dobj *o, uint64_t newsize, int64_t *delta)
+static int truncate_map_held(struct dobj *o, uint64_t newsize, int64_t *delta)
 {
 	*delta = 0;
 	int r = writable(o);
@@ -886,7 +893,7 @@ int store_truncate_map(struct dobj *o, uint64_t newsize, int64_t *delta)
 	return host_holds_past(o, newsize);
 }
 
-int store_truncate_host(struct dobj *o, uint64_t newsize)
+static int truncate_host_held(struct dobj *o, uint64_t newsize)
 {
 	int r = writable(o);
 	if (r < 0)
@@ -902,10 +909,10 @@ int store_truncate_host(struct dobj *o, uint64_t newsize)
 	return 0;
 }
 
-int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
+static int truncate_held(struct dobj *o, uint64_t newsize, int64_t *delta)
 {
-	int r = store_truncate_map(o, newsize, delta);
-	return r < 0 ? r : store_truncate_host(o, newsize);
+	int r = truncate_map_held(o, newsize, delta);
+	return r < 0 ? r : truncate_host_held(o, newsize);
 }
 
 /* ------------------------------------------------------------------ */
@@ -951,7 +958,79 @@ int64_t store_seek(struct dobj *o, uint64_t off, int whence, uint64_t size)
 	return h >= lim ? (int64_t)size : (int64_t)min_u64(size, max_u64(off, h * BS));
 }
 
-int store_sync(struct dobj *o)
+static int sync_held(struct dobj *o)
 {
 	return o->fd >= 0 ? uring_fsync(o->fd, 1) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The mutators hold the object's host file throughout                */
+
+/* call, with o's host file held around it; host_hold's error instead if
+ * it cannot be opened. */
+#define HELD(o, call)                                                     \
+	({                                                                \
+		int held_r_ = host_hold(o);                               \
+		__typeof__(call) held_v_ = held_r_;                       \
+		if (held_r_ == 0) {                                       \
+			held_v_ = (call);                                 \
+			host_release(o);                                  \
+		}                                                         \
+		held_v_;                                                  \
+	})
+
+ssize_t store_write(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, write_held(o, buf, len, off, delta));
+}
+
+ssize_t store_overwrite(struct dobj *o, const void *buf, size_t len, uint64_t off)
+{
+	return HELD(o, overwrite_held(o, buf, len, off));
+}
+
+int store_punch_map(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, punch_map_held(o, off, len, delta));
+}
+
+int store_punch_host(struct dobj *o, uint64_t off, uint64_t len)
+{
+	return HELD(o, punch_host_held(o, off, len));
+}
+
+int store_punch(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, punch_held(o, off, len, delta));
+}
+
+int store_allocate(struct dobj *o, uint64_t off, uint64_t len, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, allocate_held(o, off, len, delta));
+}
+
+int store_truncate_map(struct dobj *o, uint64_t newsize, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, truncate_map_held(o, newsize, delta));
+}
+
+int store_truncate_host(struct dobj *o, uint64_t newsize)
+{
+	return HELD(o, truncate_host_held(o, newsize));
+}
+
+int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
+{
+	*delta = 0;
+	return HELD(o, truncate_held(o, newsize, delta));
+}
+
+int store_sync(struct dobj *o)
+{
+	return HELD(o, sync_held(o));
 }

@@ -36,8 +36,14 @@ int mem_register(struct store *st, uint64_t id)
 	snprintf(name, sizeof name, "volfs-obj-%" PRIu64, id);
 	int fd = memfd_create(name, MFD_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == EMFILE || errno == ENFILE ? -ENOSPC : -errno;
 	pthread_mutex_lock(&st->mem_lock);
+	if (st->nmem >= st->max_memory) {
+		/* Each holds a descriptor for good: like a tmpfs out of inodes. */
+		pthread_mutex_unlock(&st->mem_lock);
+		close(fd);
+		return -ENOSPC;
+	}
 	if (st->nmem == st->capmem) {
 		size_t cap = st->capmem ? st->capmem * 2 : 16;
 		struct memobj *bigger = realloc(st->mem, cap * sizeof *bigger);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "meta/log.h"
@@ -68,6 +69,60 @@ int open_host(struct store *st, uint64_t id, int create)
 	if (fd < 0 && (errno == EROFS || errno == EACCES) && !create)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+static int open_existing(void *arg)
+{
+	struct dobj *o = arg;
+	return open_host(o->st, o->id, 0);
+}
+
+static int reopen_host(void *arg)
+{
+	struct dobj *o = arg;
+	int fd = open_existing(o);
+	if (fd == -ENOENT) {
+		/* It existed when o was loaded or written; something removed it
+		 * behind the daemon's back. */
+		vlog_error("store", "host file of object %llu is gone", (unsigned long long)o->id);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* Held o has its new host file fd. */
+static void host_install(struct dobj *o, int fd)
+{
+	__atomic_store_n(&o->host, 1, __ATOMIC_RELAXED);
+	fdc_install(&o->st->fds, &o->hf, fd);
+}
+
+static int create_host(void *arg)
+{
+	struct dobj *o = arg;
+	return open_host(o->st, o->id, 1);
+}
+
+int host_create(struct dobj *o)
+{
+	if (o->fd >= 0)
+		return 0;
+	int fd = fdc_open(&o->st->fds, create_host, o);
+	if (fd < 0)
+		return fd;
+	host_install(o, fd);
+	return 0;
+}
+
+int host_hold(struct dobj *o)
+{
+	int exists = __atomic_load_n(&o->host, __ATOMIC_RELAXED);
+	return fdc_hold(&o->st->fds, &o->hf, exists ? reopen_host : NULL, o);
+}
+
+void host_release(struct dobj *o)
+{
+	fdc_release(&o->st->fds, &o->hf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -238,6 +293,7 @@ struct dobj *obj_new(struct store *st, uint64_t id)
 	o->trunc_blk = NO_TRUNC;
 	o->map_cut = BMAP_NONE;
 	o->fd = -1;
+	fdc_entry_init(&st->fds, &o->hf, &o->fd);
 	o->nview = -1;
 	bmap_init(&o->map);
 	pthread_mutex_init(&o->maplock, NULL);
@@ -246,8 +302,7 @@ struct dobj *obj_new(struct store *st, uint64_t id)
 
 void obj_free(struct dobj *o)
 {
-	if (o->fd >= 0)
-		close(o->fd);
+	fdc_entry_drop(&o->st->fds, &o->hf);
 	bmap_free(&o->map);
 	pthread_mutex_destroy(&o->maplock);
 	free(o);
@@ -304,11 +359,17 @@ static struct dobj *load_one(struct store *st, uint64_t id, int *err)
 	int r = read_row(st->db, o);
 	db_unlock(st->db);
 	if (r == 0) {
-		int fd = open_host(st, id, 0);
-		if (fd >= 0)
-			o->fd = fd;
-		else if (fd != -ENOENT)
+		/* Whether the host file exists is known from here on; the open
+		 * descriptor joins the LRU, for the read that usually follows. */
+		int fd = fdc_open(&st->fds, open_existing, o);
+		if (fd >= 0) {
+			__atomic_store_n(&o->host, 1, __ATOMIC_RELAXED);
+			host_hold(o);
+			host_install(o, fd);
+			host_release(o);
+		} else if (fd != -ENOENT) {
 			r = fd;
+		}
 	}
 	if (r < 0) {
 		obj_free(o);
@@ -718,6 +779,38 @@ void store_group_lost(struct store *st)
 /* ------------------------------------------------------------------ */
 /* Opening, closing                                                   */
 
+/* Open files pin kernel memory (inode, dentry, file) for as long as they
+ * stay open, so even a huge descriptor limit is not all used. */
+#define HOST_FILES_CAP 65536
+
+void store_set_fd_budget(struct store *st, uint64_t nofile)
+{
+	size_t host = (size_t)min_u64(nofile / 2, HOST_FILES_CAP);
+	st->max_memory = (size_t)min_u64(nofile / 4, HOST_FILES_CAP);
+	fdc_set_bound(&st->fds, host ? host : 1);
+}
+
+size_t store_open_files(struct store *st, size_t *bound)
+{
+	pthread_mutex_lock(&st->fds.lock);
+	size_t n = st->fds.nopen;
+	if (bound)
+		*bound = st->fds.bound;
+	pthread_mutex_unlock(&st->fds.lock);
+	return n;
+}
+
+static void fd_budget_from_limit(struct store *st)
+{
+	struct rlimit rl;
+	uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+	                          ? (uint64_t)rl.rlim_cur
+	                          : 1024;
+	store_set_fd_budget(st, nofile);
+	vlog_debug("store", "at most %zu host files and %zu memory-medium files open (RLIMIT_NOFILE %llu)",
+	           st->fds.bound, st->max_memory, (unsigned long long)nofile);
+}
+
 int store_open(struct store **out, const char *state_dir, struct db *db)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -745,6 +838,8 @@ int store_open(struct store **out, const char *state_dir, struct db *db)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->load_lock, NULL);
 	pthread_mutex_init(&st->mem_lock, NULL);
+	fdc_init(&st->fds, 1);
+	fd_budget_from_limit(st);
 	*out = st;
 	return 0;
 }
@@ -769,6 +864,7 @@ void store_close(struct store *st)
 	free(st->reap);
 	free(st->trims);
 	mem_close_all(st);
+	fdc_destroy(&st->fds);
 	free(st->dir);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->load_lock);

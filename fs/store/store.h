@@ -65,6 +65,16 @@ int store_open(struct store **out, const char *state_dir, struct db *db);
 /* Flush every dirty loaded object (takes db lock) and free everything. */
 void store_close(struct store *st);
 
+/* Descriptors: the store keeps at most min(nofile / 2, 65536) host files
+ * of loaded objects open at once (least recently used closed first,
+ * reopened on demand), and holds at most min(nofile / 4, 65536) memory
+ * objects (a memfd each, which cannot be reopened: creating one more fails
+ * with -ENOSPC). The last quarter of nofile is left to the rest of the
+ * daemon. store_open takes nofile from RLIMIT_NOFILE; tests set it here. */
+void store_set_fd_budget(struct store *st, uint64_t nofile);
+/* Host files open now, and the bound (if not NULL). */
+size_t store_open_files(struct store *st, size_t *bound);
+
 /* Create a new object row (refs = 1, parent's refs += 1 if parent != 0).
  * The host file is created lazily on first write. db locked. */
 int store_create(struct store *st, uint64_t parent, uint64_t *id_out);

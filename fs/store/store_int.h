@@ -15,7 +15,8 @@
  * refs, reap queue) -> o->maplock (growth/shrink of an object's map and its
  * trunc_blk/map_cut, against a concurrent flusher). The bits themselves are
  * changed by the single writer the caller guarantees, read by flushers with
- * relaxed atomics (see fs/store/bmap.h).
+ * relaxed atomics (see fs/store/bmap.h). The descriptor LRU's lock (st->fds)
+ * and mem_lock are innermost; host files are opened outside both.
  */
 #ifndef VOLFS_FS_STORE_INT_H
 #define VOLFS_FS_STORE_INT_H
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "fs/store/bmap.h"
+#include "fs/store/fdcache.h"
 #include "fs/store/store.h"
 #include "meta/db.h"
 
@@ -46,7 +48,10 @@ struct dobj {
 	uint64_t map_cut;    /* objmap rows with leaf >= map_cut must go; BMAP_NONE */
 	struct bmap map;
 	pthread_mutex_t maplock;
-	int fd;              /* -1 until the host file exists */
+	int fd;              /* open host file, or -1: valid only while held
+	                      * (host_hold) */
+	struct fdc_entry hf; /* fd's place in the store's descriptor LRU */
+	int host;            /* the host file exists (atomic) */
 	int pins;
 	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
 	struct dobj *hnext;
@@ -84,6 +89,8 @@ struct store {
 	size_t nbuckets, count;
 	struct dobj *lru_head, *lru_tail;
 	size_t nlru;
+	struct fdcache fds; /* open host files of loaded objects, bounded */
+	size_t max_memory;  /* memory objects (one memfd each) allowed */
 	uint64_t *reap;
 	size_t nreap, capreap;
 	struct trim_run *trims; /* host ranges to punch once trims commit */
@@ -127,6 +134,14 @@ static inline uint64_t below_trunc_mask(const struct dobj *o, uint64_t li, unsig
 /* Open object id's host file (O_RDWR, or O_RDONLY on a read-only state
  * directory); with create, make it and its XX directory if missing. */
 int open_host(struct store *st, uint64_t id, int create);
+/* Hold o's host file for I/O: until host_release, o->fd is its open host
+ * file, or -1 if it has none yet. Holds nest and may be taken by several
+ * threads at once; the descriptor is closed only when nobody holds it and
+ * the store has too many open (fs/store/fdcache.h). 0 or a negative errno. */
+int host_hold(struct dobj *o);
+void host_release(struct dobj *o);
+/* Create held o's host file if it has none (o->fd >= 0 after 0). */
+int host_create(struct dobj *o);
 /* Whether object id has a dataobjs row. db locked. */
 int row_exists(struct db *db, uint64_t id);
 /* Write o's pending trunc_blk, map cut and dirty leaves. db locked, o's

@@ -30,6 +30,8 @@ struct vtree *vfs_tree_get(struct vfs *v, uint64_t id)
 	return t;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
 static uint64_t meta_blocks(struct vtree *t)
 {
 	int64_t m = atomic_load(&t->meta_bytes);
@@ -117,6 +119,21 @@ void tree_account(struct vtree *t, int64_t delta)
 	atomic_fetch_add(&t->used_blocks, delta);
 }
 
+/* Data may not take the host's last few percent (1 MiB to 256 MiB): that
+ * room is kept for meta.db, so a full disk fails writes with ENOSPC while
+ * metadata commits still succeed. */
+static uint64_t host_room_blocks(const struct statvfs *sv)
+{
+	uint64_t total = (uint64_t)sv->f_blocks * sv->f_frsize;
+	uint64_t avail = (uint64_t)sv->f_bavail * sv->f_frsize;
+	uint64_t reserve = total / 50;
+	if (reserve < (1u << 20))
+		reserve = 1u << 20;
+	if (reserve > (256u << 20))
+		reserve = 256u << 20;
+	return avail > reserve ? (avail - reserve) / STORE_BLOCK : 0;
+}
+
 /* Data may not take the host's last few percent nor the metadata reserve
  * (meta/space.h): a full disk fails writes with ENOSPC while metadata
  * commits still succeed. */
@@ -140,6 +157,26 @@ uint64_t vfs_tree_used_bytes(struct vtree *t)
 }
 
 uint64_t vfs_tree_capacity(struct vtree *t) { return atomic_load(&t->capacity); }
+
+/* Blocks t may still take: what its capacity leaves after its data and
+ * metadata, and for a tree on disk no more than the host gives data. */
+static uint64_t tree_free_blocks(struct vtree *t, const struct statvfs *host)
+{
+	uint64_t cap = (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
+	uint64_t used = vfs_tree_data_bytes(t) / STORE_BLOCK + meta_blocks(t);
+	uint64_t free_blocks = used < cap ? cap - used : 0;
+	if (!t->memory)
+		free_blocks = min_u64(free_blocks, host_room_blocks(host));
+	return free_blocks;
+}
+
+uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t)
+{
+	struct statvfs host;
+	if (!t->memory && statvfs(v->state_dir, &host) < 0)
+		return 0;
+	return tree_free_blocks(t, &host) * STORE_BLOCK;
+}
 
 /* Data blocks, inodes and metadata bytes of tree t, from its rows. */
 static void tree_count_rows(struct vfs *v, struct vtree *t)
@@ -372,8 +409,12 @@ void vfs_tree_thaw(struct vfs *v, uint64_t id)
 		pthread_rwlock_unlock(&t->gate);
 }
 
-/* A volume reports its own size; free space is also bounded by the host
- * disk, so df never promises room the state directory does not have. */
+/* A volume reports its own size and what it holds; free space is also
+ * bounded by the host disk, so df never promises room the state directory
+ * does not have. The shortfall is shown as reserved (f_bfree > f_bavail,
+ * as ext4 shows its root reserve), never as used: df's Size is the
+ * capacity, Used what the volume holds, Avail what a write can still
+ * take, and Use% = Used / (Used + Avail). */
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 {
 	int alias = VFS_IS_ALIAS(ino);
@@ -395,12 +436,10 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 		return 0;
 	}
 	uint64_t cap = (atomic_load(&t->capacity) + STORE_BLOCK - 1) / STORE_BLOCK;
-	uint64_t used = vfs_tree_data_bytes(t) / STORE_BLOCK + meta_blocks(t);
-	uint64_t free_blocks = used < cap ? cap - used : 0;
-	if (free_blocks > host_free && !t->memory)
-		free_blocks = host_free;
+	uint64_t used = min_u64(vfs_tree_data_bytes(t) / STORE_BLOCK + meta_blocks(t), cap);
 	sv->f_blocks = cap;
-	sv->f_bfree = sv->f_bavail = free_blocks;
+	sv->f_bfree = cap - used;
+	sv->f_bavail = tree_free_blocks(t, &host);
 	uint64_t limit = vfs_tree_inode_limit(t), inodes = vfs_tree_inodes(t);
 	sv->f_files = limit;
 	sv->f_ffree = sv->f_favail = inodes < limit ? limit - inodes : 0;

@@ -169,6 +169,9 @@ uint64_t vfs_tree_inodes(struct vtree *t);
  * tree is attached (or at once if it already is). */
 int vfs_tree_set_inode_limit(struct vfs *v, uint64_t tree_id, uint64_t limit);
 uint64_t vfs_tree_capacity(struct vtree *t);
+/* Bytes a write to t can still take: min(capacity - used, what the host
+ * filesystem leaves to data). */
+uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t);
 int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
 /* Rows of trees (db locked, inside the caller's transaction). create makes
  * the tree row and its root directory (mode 0777, like local-path volumes);

@@ -85,6 +85,16 @@ setup() {
     [ "$(pv_df vol used)" -ge $((8 * MiB)) ]
 }
 
+@test "a volume larger than the host's free space shows what it holds as used, not the host's shortfall" {
+    pv_create huge 100Ti
+    local size
+    size=$(df -B1 --output=size "$MNT/pv/huge" | tail -n 1)
+    [ "$size" -eq $((100 * 1024 * GiB)) ] || fail "df size $size, want the capacity"
+    pv_usage_agrees huge 0 0
+    dd if=/dev/urandom of="$MNT/pv/huge/f" bs=1M count=8 conv=fsync status=none
+    pv_usage_agrees huge $((8 * MiB)) $((9 * MiB))
+}
+
 @test "du of the state directory tracks data written, not file sizes" {
     sync -f "$V"
     local before after

@@ -273,6 +273,25 @@ else:
 ' "$1" "$2"
 }
 
+# pv_usage_agrees NAME LO HI: PV NAME's used bytes are in [LO, HI] in all
+# three places that report them (df inside the volume, `volctl df` and the
+# volfs_volume_used_bytes metric), and its available bytes are never more
+# than the state directory's filesystem has free.
+pv_usage_agrees() {
+    local name=$1 lo=$2 hi=$3 used avail host m
+    host=$(df -B1 --output=avail "$STATE" | tail -n 1)
+    read -r used avail < <(df -B1 --output=used,avail "$MNT/pv/$name" | tail -n 1)
+    ((used >= lo && used <= hi)) || fail "df used $used for pv $name, want $lo..$hi"
+    ((avail <= host)) || fail "df avail $avail for pv $name, more than the host's $host"
+    used=$(pv_df "$name" used)
+    ((used >= lo && used <= hi)) || fail "volctl df used $used for pv $name, want $lo..$hi"
+    avail=$(pv_df "$name" available)
+    ((avail <= host)) || fail "volctl df available $avail for pv $name, more than the host's $host"
+    m=$(volctl metrics | awk -v k="volfs_volume_used_bytes{persistentvolume=\"$name\"}" '$1 == k { print $2 }')
+    [[ $m =~ ^[0-9]+$ ]] || fail "no volfs_volume_used_bytes for pv $name"
+    ((m >= lo && m <= hi)) || fail "volfs_volume_used_bytes $m for pv $name, want $lo..$hi"
+}
+
 # ---------------------------------------------------------------------------
 # small utilities
 

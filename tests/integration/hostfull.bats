@@ -43,6 +43,16 @@ teardown() {
     [ "$(sha256sum <"$MNT/pv/big/early")" = "$sum" ] || fail "earlier data changed after restart"
 }
 
+@test "on a small host a volume's used space is what it holds, available what the host has left" {
+    pv_create big 1Gi
+    head -c $((8 * MiB)) /dev/urandom >"$MNT/pv/big/half"
+    sync "$MNT/pv/big/half"
+    pv_usage_agrees big $((8 * MiB)) $((9 * MiB))
+    local avail
+    avail=$(pv_df big available)
+    ((avail > 0)) || fail "nothing available on a host with free space"
+}
+
 @test "creating a volume on a full host disk fails cleanly or succeeds whole" {
     pv_create a 1Gi
     run dd if=/dev/zero of="$MNT/pv/a/fill" bs=1M count=64

@@ -115,6 +115,8 @@ log_lines() {
 # /dev/log (a python datagram listener writing $VOLFS_TMP/syslog.txt),
 # start volfs as MODE says, create a volume, shut down.
 #   daemon   volfs detaches (no -f)
+#   nolog    the same with nothing on /dev/log (no listener), its stderr
+#            in $VOLFS_TMP/start.txt
 #   journal  -f, stderr a file that JOURNAL_STREAM names (as systemd does)
 #   stderr   the same with --log-target stderr
 in_syslog_ns() {
@@ -126,6 +128,8 @@ mount -t tmpfs tmpfs /dev
 mknod -m 666 /dev/fuse c 10 229
 mknod -m 666 /dev/null c 1 3
 mknod -m 666 /dev/urandom c 1 9
+listener=''
+if [ "$MODE" != nolog ]; then
 "$PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -136,11 +140,13 @@ with open(sys.argv[1] + "/syslog.txt", "ab", buffering=0) as f:
         f.write(s.recv(65536) + b"\n")
 ' "$T" &
 listener=$!
-for i in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.1; done
+fi
+for i in $(seq 100); do [ -n "$listener" ] || break; [ -e "$T/ready" ] && break; sleep 0.1; done
 mkdir -p "$T/s" "$T/m"
 : >"$T/stderr.txt"
 case $MODE in
     daemon) "$B/volfs" --state "$T/s" "$T/m" ;;
+    nolog) "$B/volfs" --state "$T/s" "$T/m" 2>"$T/start.txt" ;;
     journal | stderr)
         js=$(stat -c '%d:%i' "$T/stderr.txt")
         extra=()
@@ -153,7 +159,7 @@ for i in $(seq 100); do mountpoint -q "$T/m" && [ -S "$T/s/control.sock" ] && br
 "$B/volctl" --state "$T/s" shutdown >/dev/null
 for i in $(seq 100); do mountpoint -q "$T/m" || break; sleep 0.1; done
 sleep 0.3
-kill "$listener"
+[ -z "$listener" ] || kill "$listener"
 NSEOF
     unshare -m bash "$VOLFS_TMP/ns.sh" "$VOLFS_BIN" "$VOLFS_TMP" "$1" "$PY" 3>&-
 }
@@ -177,4 +183,18 @@ NSEOF
     [ ! -s "$VOLFS_TMP/syslog.txt" ] || fail "logged to syslog: $(cat "$VOLFS_TMP/syslog.txt")"
     run cat "$VOLFS_TMP/stderr.txt"
     assert_line --regexp '^time=[^ ]+ level=info object=pv/viasyslog msg="Created: '
+}
+
+@test "detached where nothing listens on /dev/log, volfs logs to STATE/volfs.log and says so" {
+    command -v unshare >/dev/null || skip "unshare (util-linux) is missing"
+    in_syslog_ns nolog
+    local f=$VOLFS_TMP/s/volfs.log
+    [ -f "$f" ] || fail "no $f"
+    [ "$(stat -c %a "$f")" = 600 ] || fail "$f has mode $(stat -c %a "$f")"
+    run cat "$f"
+    assert_line --index 0 --regexp "^time=[^ ]+ level=warn object=daemon msg=\"nothing listens on /dev/log: logging to $f\"\$"
+    assert_line --regexp '^time=[^ ]+ level=info object=pv/viasyslog msg="Created: '
+    assert_line --regexp '^time=[^ ]+ level=info object=daemon msg="flushed and unmounted '
+    run cat "$VOLFS_TMP/start.txt"
+    assert_output "volfs: nothing listens on /dev/log: logging to $f"
 }

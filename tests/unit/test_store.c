@@ -727,6 +727,50 @@ static void test_memory_object(void **state)
 	assert_int_equal(store_memory_objects(e->st), 0);
 }
 
+/* However many objects are loaded and pinned (files the kernel keeps), at
+ * most the budget's host files stay open: each is reopened on demand,
+ * through copy-on-write layers too; memory objects beyond their share
+ * fail with ENOSPC instead of taking descriptors. */
+static void test_open_files_bounded(void **state)
+{
+	struct env *e = *state;
+	store_set_fd_budget(e->st, 16); /* 8 host files, 4 memory objects */
+	size_t bound = 0;
+	store_open_files(e->st, &bound);
+	assert_int_equal(bound, 8);
+	enum { NOBJ = 200 };
+	struct dobj *o[NOBJ];
+	for (int i = 0; i < NOBJ; i++) {
+		o[i] = new_obj(e);
+		write_pat(o[i], (uint64_t)i * B, 3, (unsigned)i + 1);
+		assert_true(store_open_files(e->st, NULL) <= bound);
+	}
+	/* Every one a layer under a private child, read through the child. */
+	for (int i = 0; i < NOBJ; i++) {
+		ref(e, store_id(o[i]), 1);
+		assert_int_equal(store_cow(e->st, &o[i]), 1);
+		write_pat(o[i], (uint64_t)i * B + 1, 1, 0xee);
+	}
+	for (int i = 0; i < NOBJ; i++) {
+		expect_pat(o[i], (uint64_t)i * B, 1, (unsigned)i + 1);
+		expect_pat(o[i], (uint64_t)i * B + 1, 1, 0xee);
+		expect_pat(o[i], (uint64_t)i * B + 2, 1, (unsigned)i + 1);
+		assert_int_equal(store_sync(o[i]), 0);
+		assert_true(store_open_files(e->st, NULL) <= bound);
+	}
+	for (int i = 0; i < NOBJ; i++)
+		store_put(e->st, o[i]);
+	uint64_t id = 0;
+	int r = 0;
+	for (int i = 0; i < 5 && r == 0; i++) {
+		db_lock(e->db);
+		r = store_create_memory(e->st, &id);
+		db_unlock(e->db);
+	}
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(store_memory_objects(e->st), 4);
+}
+
 static void test_delete_and_reap(void **state)
 {
 	struct env *e = *state;
@@ -1206,6 +1250,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, teardown),
