@@ -8,6 +8,7 @@
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
 #   make fuzzers    -> libFuzzer targets (clang, ASan+UBSan) in build/fuzz/fuzzers
 #   make fuzz       -> run each fuzz target for FUZZ_SECONDS (default 300)
+#   make fault      -> the fault-injection build (ASan+UBSan) in build/fault/bin
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -36,6 +37,14 @@ OPT       = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-poin
 else
 B        ?= build
 OPT       = -O2
+endif
+
+# The fault-injection test build (make fault: build/fault, sanitizers on):
+# see meta/fault.h.
+FAULT ?= 0
+ifeq ($(FAULT),1)
+B        := build/fault
+CFLAGS   += -DVOLFS_FAULT_INJECTION
 endif
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -81,7 +90,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzzers/%)
 FUZZ_SECONDS ?= 300
 
 .PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps \
-        fuzzers fuzz-bins fuzz
+        fuzzers fuzz-bins fuzz fault
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
@@ -137,6 +146,7 @@ test:
 	python3 scripts/check-layers.py
 	$(MAKE) SAN=1 all units
 	$(MAKE) SAN=fuzz fuzz-bins
+	$(MAKE) SAN=1 FAULT=1 all
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
 units: $(UNIT_BIN) $(B)/tests/csi-call
@@ -149,6 +159,9 @@ fuzz-bins: $(FUZZ_BIN)
 
 fuzzers:
 	$(MAKE) SAN=fuzz fuzz-bins
+
+fault:
+	$(MAKE) SAN=1 FAULT=1 all
 
 fuzz: fuzzers
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh

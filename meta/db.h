@@ -20,6 +20,14 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "meta/fault.h"
+
+#ifdef VOLFS_FAULT_INJECTION
+/* The fault-injection build fails the Nth step as an I/O error would,
+ * without running it (meta/fault.h). */
+#define sqlite3_step(st) (FAULT(FAULT_SQLITE) ? SQLITE_IOERR : sqlite3_step(st))
+#endif
+
 #define DB_SCHEMA_VERSION 3
 
 #define DB_STMT_CACHE 256

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "meta/fault.h"
 #include "meta/log.h"
 
 /* Unpinned objects kept in memory so that reopening a file does not reload
@@ -227,7 +228,7 @@ int store_flush_all(struct store *st)
 
 struct dobj *obj_new(struct store *st, uint64_t id)
 {
-	struct dobj *o = calloc(1, sizeof *o);
+	struct dobj *o = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
 	o->st = st;
