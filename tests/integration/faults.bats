@@ -28,6 +28,7 @@ VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
 
 setup() {
     [[ -x $VOLFS_FAULT_BIN/volfs ]] || skip "no fault-injection build in $VOLFS_FAULT_BIN (make fault)"
+    local i
     volfs_dirs
     ROOT_TMP=$VOLFS_TMP
     for i in 1 2 3 4 5; do
@@ -136,7 +137,7 @@ no_sanitizer_reports() {
 
 # verify_acked: with the normal build, every acknowledged effect is there.
 verify_acked() {
-    local what
+    local what i
     VOLFS_TMP=$ROOT_TMP
     volfs_launch
     while read -r what; do
@@ -200,12 +201,13 @@ calls() {
 # 1..calls. Most rounds must have hit their fault, or the sweep proves
 # nothing.
 sweep() {
-    local total n i rounds hit=0
+    # not "i": bats' run (its version check) sets a global i
+    local total n rounds hit=0 sweep_round
     total=$(calls "$1")
     [[ $total -gt 0 ]] || fail "the workload made no $1 calls"
     rounds=$((FAULT_ROUNDS < total ? FAULT_ROUNDS : total))
-    for ((i = 0; i < rounds; i++)); do
-        n=$((1 + i * total / rounds))
+    for ((sweep_round = 0; sweep_round < rounds; sweep_round++)); do
+        n=$((1 + sweep_round * total / rounds))
         round "$1" "$n"
         ((ROUND_HIT)) && hit=$((hit + 1))
     done
