@@ -25,7 +25,7 @@
 #ifdef VOLFS_FAULT_INJECTION
 /* The fault-injection build fails the Nth step as an I/O error would,
  * without running it (meta/fault.h). */
-#define sqlite3_step(st) (FAULT(FAULT_SQLITE) ? SQLITE_IOERR : sqlite3_step(st))
+#define sqlite3_step(st) (FAULT_AT(FAULT_SQLITE, sqlite3_sql(st)) ? SQLITE_IOERR : sqlite3_step(st))
 #endif
 
 #define DB_SCHEMA_VERSION 3

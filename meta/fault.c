@@ -18,6 +18,7 @@ static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite"
 static struct {
 	unsigned long nth;   /* 0: never */
 	int onward;          /* every call from the nth on fails */
+	char only[128];      /* "": every call counts; else those whose text has it */
 	atomic_ulong calls;
 } points[FAULT_POINTS];
 
@@ -31,7 +32,7 @@ static void print_counts(void)
 	fprintf(stderr, "\n");
 }
 
-/* One "KIND:N" or "KIND:N+" term; a bad one is reported and ignored. */
+/* One "KIND:N[+][@TEXT]" term; a bad one is reported and ignored. */
 static void parse_term(const char *term, size_t len)
 {
 	for (int p = 0; p < FAULT_POINTS; p++) {
@@ -39,15 +40,20 @@ static void parse_term(const char *term, size_t len)
 		if (len > n && !strncmp(term, point_names[p], n) && term[n] == ':') {
 			char *end;
 			unsigned long nth = strtoul(term + n + 1, &end, 10);
-			if (nth > 0 && (end == term + len || (*end == '+' && end + 1 == term + len))) {
+			int onward = end < term + len && *end == '+';
+			const char *only = end + onward;
+			if (nth > 0 && (only == term + len || *only == '@')) {
 				points[p].nth = nth;
-				points[p].onward = *end == '+';
+				points[p].onward = onward;
+				if (only < term + len)
+					snprintf(points[p].only, sizeof points[p].only, "%.*s",
+					         (int)(term + len - only - 1), only + 1);
 				return;
 			}
 		}
 	}
-	fprintf(stderr, "volfs: fault injection: ignoring \"%.*s\" in VOLFS_FAULT (want KIND:N or KIND:N+, "
-	        "KIND write, fsync, sqlite or alloc)\n", (int)len, term);
+	fprintf(stderr, "volfs: fault injection: ignoring \"%.*s\" in VOLFS_FAULT (want KIND:N, KIND:N+ "
+	        "or KIND:N@TEXT, KIND write, fsync, sqlite or alloc)\n", (int)len, term);
 }
 
 static void parse_env(void)
@@ -64,14 +70,17 @@ static void parse_env(void)
 		atexit(print_counts);
 }
 
-int fault_fail(enum fault_point p)
+int fault_fail(enum fault_point p, const char *what)
 {
 	pthread_once(&once, parse_env);
+	if (points[p].only[0] && (!what || !strstr(what, points[p].only)))
+		return 0;
 	unsigned long call = atomic_fetch_add(&points[p].calls, 1) + 1;
 	unsigned long nth = points[p].nth;
 	if (!nth || call < nth || (call > nth && !points[p].onward))
 		return 0;
-	fprintf(stderr, "volfs: fault injection: failing %s call %lu\n", point_names[p], call);
+	fprintf(stderr, "volfs: fault injection: failing %s call %lu%s%s\n", point_names[p], call,
+	        what ? ": " : "", what ? what : "");
 	return 1;
 }
 

@@ -6,6 +6,8 @@
  *   VOLFS_FAULT=write:17        the 17th write fails (EIO), once
  *   VOLFS_FAULT=fsync:3+        the 3rd fsync and every later one fail
  *   VOLFS_FAULT=sqlite:40,alloc:9   several at once
+ *   VOLFS_FAULT=sqlite:1@FROM dataobjs   count only the calls whose text
+ *                               (an SQL statement) contains the text
  *   VOLFS_FAULT_COUNT=1         print how many calls of each kind were made
  *                               at exit (to choose the range of N)
  *
@@ -19,11 +21,14 @@
 enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_POINTS };
 
 #ifdef VOLFS_FAULT_INJECTION
-/* Count one call at point p; true when it must fail. Thread-safe. */
-int fault_fail(enum fault_point p);
-#define FAULT(p) fault_fail(p)
+/* Count one call at point p (what: its text, such as an SQL statement, or
+ * NULL); true when it must fail. Thread-safe. */
+int fault_fail(enum fault_point p, const char *what);
+#define FAULT(p) fault_fail(p, NULL)
+#define FAULT_AT(p, what) fault_fail(p, what)
 #else
 #define FAULT(p) 0
+#define FAULT_AT(p, what) 0
 #endif
 
 #endif

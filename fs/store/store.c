@@ -97,9 +97,9 @@ int row_exists(struct db *db, uint64_t id)
 {
 	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	int r = sqlite3_step(s) == SQLITE_ROW;
+	int rc = sqlite3_step(s);
 	db_finish(s);
-	return r;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 static int step_reset(sqlite3_stmt *s)
@@ -188,11 +188,12 @@ static int flush_one(struct db *db, struct dobj *o)
 {
 	if (!obj_dirty(o))
 		return 0;
-	int r = 0;
 	pthread_mutex_lock(&o->maplock);
-	if (!row_exists(db, o->id))
+	/* A failed look-up is no answer: the changes stay dirty. */
+	int r = row_exists(db, o->id);
+	if (r == 0)
 		forget_changes(o); /* deleted: its rows must not come back */
-	else
+	else if (r > 0)
 		r = flush_locked(db, o);
 	pthread_mutex_unlock(&o->maplock);
 	return r;

@@ -116,7 +116,8 @@ static inline uint64_t below_trunc_mask(const struct dobj *o, uint64_t li, unsig
 /* Open object id's host file (O_RDWR, or O_RDONLY on a read-only state
  * directory); with create, make it and its XX directory if missing. */
 int open_host(struct store *st, uint64_t id, int create);
-/* Whether object id has a dataobjs row. db locked. */
+/* Whether object id has a dataobjs row: 1, 0, or -EIO when the look-up
+ * failed (which says nothing either way). db locked. */
 int row_exists(struct db *db, uint64_t id);
 /* Write o's pending trunc_blk, map cut and dirty leaves. db locked, o's
  * maplock held. */

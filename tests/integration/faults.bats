@@ -16,6 +16,7 @@
 #
 #   VOLFS_FAULT_BIN   the fault build (default VOLFS_BIN/../../fault/bin)
 #   FAULT_ROUNDS      rounds per kind (default 12), spread over 1..calls
+#   FAULT_N           run only the round that fails call N (to reproduce one)
 
 # shellcheck disable=SC2154 # STATE, MNT, PY, ... come from helpers.bash
 # Each sweep is a dozen daemon starts and restarts.
@@ -176,11 +177,12 @@ verify_acked() {
     volfs_stop
 }
 
-# round KIND N: one fault-injected run and its checks.
+# round SPEC: one run with VOLFS_FAULT=SPEC and its checks.
 round() {
-    ROUND="$1:$2"
-    new_round "$1-$2"
-    if fault_launch "$1:$2"; then
+    ROUND=$1
+    local dir=${1//[^a-z0-9]/-}
+    new_round "$dir"
+    if fault_launch "$1"; then
         workload
         stop_fault_daemon
     else
@@ -189,12 +191,12 @@ round() {
     fi
     no_sanitizer_reports
     ROUND_HIT=0
-    grep -q "fault injection: failing $1 call" "$VOLFS_LOG" && ROUND_HIT=1
+    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
     run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
     ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr; log: $(tail -n 30 "$VOLFS_LOG")"
     verify_acked
     no_sanitizer_reports
-    rm -rf --one-file-system "$ROOT_TMP/$1-$2"
+    rm -rf --one-file-system "${ROOT_TMP:?}/$dir"
 }
 
 # calls KIND: how many calls of KIND the workload makes, from a run without
@@ -217,9 +219,13 @@ sweep() {
     total=$(calls "$1")
     [[ $total -gt 0 ]] || fail "the workload made no $1 calls"
     rounds=$((FAULT_ROUNDS < total ? FAULT_ROUNDS : total))
+    if [[ -n ${FAULT_N:-} ]]; then
+        round "$1:$FAULT_N"
+        return
+    fi
     for ((sweep_round = 0; sweep_round < rounds; sweep_round++)); do
         n=$((1 + sweep_round * total / rounds))
-        round "$1" "$n"
+        round "$1:$n"
         ((ROUND_HIT)) && hit=$((hit + 1))
     done
     echo "# $1: $total calls in the workload, $rounds rounds, $hit hit their fault" >&3
@@ -240,4 +246,12 @@ sweep() {
 
 @test "the Nth checked allocation fails: nothing acknowledged is lost" {
     sweep alloc
+}
+
+@test "a failed look-up of an object's row fails the flush instead of dropping its changes" {
+    # the first one is the flush of pv/v1/f1's new blocks (fsync or the
+    # flusher): either the fsync reports the error, or a later flush
+    # writes them
+    round "sqlite:1@SELECT 1 FROM dataobjs WHERE id"
+    ((ROUND_HIT)) || fail "no object-row look-up failed"
 }
