@@ -8,7 +8,7 @@
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
 #   make fuzzers    -> libFuzzer targets (clang, ASan+UBSan) in build/fuzz/fuzzers
 #   make fuzz       -> run each fuzz target for FUZZ_SECONDS (default 300)
-#   make fault      -> the fault-injection build (ASan+UBSan) in build/fault/bin
+#   make fault      -> the fault-injection volfs and volctl (ASan+UBSan) in build/fault/bin
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -146,7 +146,7 @@ test:
 	python3 scripts/check-layers.py
 	$(MAKE) SAN=1 all units
 	$(MAKE) SAN=fuzz fuzz-bins
-	$(MAKE) SAN=1 FAULT=1 all
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
 units: $(UNIT_BIN) $(B)/tests/csi-call
@@ -161,7 +161,7 @@ fuzzers:
 	$(MAKE) SAN=fuzz fuzz-bins
 
 fault:
-	$(MAKE) SAN=1 FAULT=1 all
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
 
 fuzz: fuzzers
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
