@@ -7,6 +7,9 @@
 #   make bench      -> fio benchmark suite (scripts/bench)
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory;
 #                       snapshot, clone, restore, deletion cost in files
+#   make fuzzers    -> libFuzzer targets (clang, ASan+UBSan) in build/fuzz/fuzzers
+#   make fuzz       -> run each fuzz target for FUZZ_SECONDS (default 300)
+#   make fault      -> the fault-injection volfs and volctl (ASan+UBSan) in build/fault/bin
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -27,9 +30,24 @@ B        ?= build/san
 OPT       = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build
 OPT      += -DVOLFS_TEST_HOOKS
+else ifeq ($(SAN),fuzz)
+# Objects instrumented for libFuzzer's coverage; only the fuzz targets link
+# its main (-fsanitize=fuzzer).
+B        ?= build/fuzz
+CC        = clang
+OPT       = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
 else
 B        ?= build
 OPT       = -O2
+endif
+
+# The fault-injection test build (make fault: build/fault, sanitizers on):
+# see meta/fault.h.
+FAULT ?= 0
+ifeq ($(FAULT),1)
+B        := build/fault
+CFLAGS   += -DVOLFS_FAULT_INJECTION
 endif
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -65,13 +83,17 @@ META_SRC  := $(wildcard meta/*.c)
 FS_SRC    := $(filter-out fs/fuse/main.c,$(wildcard fs/*.c fs/*/*.c))
 TOOLS_SRC := $(filter-out tools/volctl.c,$(wildcard tools/*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
 META_OBJ  := $(META_SRC:%.c=$(B)/obj/%.o)
 FS_OBJ    := $(FS_SRC:%.c=$(B)/obj/%.o)
 TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzzers/%)
+FUZZ_SECONDS ?= 300
 
-.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps
+.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps \
+        fuzzers fuzz-bins fuzz fault
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
@@ -116,11 +138,18 @@ $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 
-# The test build runs under ASan+UBSan; tests/run.sh prints "N passed, N failed".
+$(B)/fuzzers/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# The test build runs under ASan+UBSan; tests/run.sh prints "N passed, N failed"
+# (each fuzz target, run for FUZZ_TEST_SECONDS, counts as one test).
 test:
 	$(DEPS_CMD)
 	python3 scripts/check-layers.py
 	$(MAKE) SAN=1 all units
+	$(MAKE) SAN=fuzz fuzz-bins
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
 	VOLFS_BIN=build/san/bin bash tests/run.sh
 
 units: $(UNIT_BIN) $(B)/tests/csi-call
@@ -128,6 +157,17 @@ units: $(UNIT_BIN) $(B)/tests/csi-call
 # Includes point down the layers only (scripts/check-layers.py says which).
 check-layers:
 	@python3 scripts/check-layers.py
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzzers:
+	$(MAKE) SAN=fuzz fuzz-bins
+
+fault:
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
+
+fuzz: fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 deps:
 	$(DEPS_CMD)

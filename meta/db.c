@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+#include "meta/fault.h"
 #include "meta/log.h"
 #include "meta/space.h"
 
@@ -480,7 +481,7 @@ int db_sync(struct db *db)
 	int fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = fdatasync(fd) < 0 ? -errno : 0;
+	r = FAULT(FAULT_FSYNC) ? -EIO : fdatasync(fd) < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }

@@ -21,6 +21,15 @@
 #include <stdint.h>
 
 #define DB_SCHEMA_VERSION 4
+#include "meta/fault.h"
+
+#ifdef VOLFS_FAULT_INJECTION
+/* The fault-injection build fails the Nth step as an I/O error would,
+ * without running it (meta/fault.h). */
+#define sqlite3_step(st) (FAULT_AT(FAULT_SQLITE, sqlite3_sql(st)) ? SQLITE_IOERR : sqlite3_step(st))
+#endif
+
+
 
 #define DB_STMT_CACHE 256
 

@@ -92,11 +92,13 @@ json_object *sts_pod(json_object *sts, int ordinal)
 		spec = json_object_new_object();
 	k8s_set(pod, "spec", spec);
 	json_object *vols = k8s_get(spec, "volumes");
-	if (!vols) {
+	if (!vols && json_object_is_type(spec, json_type_object)) {
 		vols = json_object_new_array();
 		json_object_object_add(spec, "volumes", vols);
 	}
-	for (size_t t = 0; t < sts_templates(sts); t++) {
+	/* A template whose spec or volumes have the wrong type gets no claim
+	 * volumes: validating the pod reports the type. */
+	for (size_t t = 0; json_object_is_type(vols, json_type_array) && t < sts_templates(sts); t++) {
 		json_object *vol = json_object_new_object();
 		char claim[512];
 		sts_claim_name(sts, t, ordinal, claim, sizeof claim);
@@ -134,6 +136,10 @@ int sts_validate(json_object *sts, char *err, size_t errlen)
 	}
 	if (!k8s_get(sts, "spec.template.spec")) {
 		snprintf(err, errlen, "spec.template.spec: Required value");
+		return -EINVAL;
+	}
+	if (!json_object_is_type(k8s_get(sts, "spec.template.spec"), json_type_object)) {
+		snprintf(err, errlen, "spec.template.spec: Invalid value: must be an object");
 		return -EINVAL;
 	}
 	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");

@@ -18,6 +18,8 @@ packages=(
     g++ libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
     # unit tests
     libcmocka-dev
+    # fuzz targets: clang with libFuzzer and the sanitizer runtimes
+    clang libclang-rt-14-dev
     # runtime: fusermount3, the sqlite3 shell for checks
     fuse3 sqlite3
     # integration tests: bats and its assertion libraries, python3 helpers

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # volfs test runner: `make test` calls it after the sanitizer build.
 #
-# Runs every unit test binary (cmocka, TAP output) and every integration test
-# file (bats --tap), aggregates their TAP, prints the names of the failures and
+# Runs every unit test binary (cmocka, TAP output), every libFuzzer target
+# for a bounded time (tests/fuzz/run.sh; each target is one test) and every
+# integration test file (bats --tap), aggregates their TAP, prints the names of the failures and
 # ends with one line "N passed, N failed, N skipped". Exits non-zero if any test
 # failed, a binary crashed or exited non-zero, or nothing ran at all.
 #
@@ -11,12 +12,16 @@
 #   UNIT_DIR      directory holding the unit test binaries test_* (default
 #                 VOLFS_BIN/../tests)
 #   TESTS         extended regex; only test files whose name matches run,
-#                 matched against "unit/test_foo" and "integration/foo.bats"
-#                 (e.g. TESTS=posix, TESTS='unit/', TESTS='capacity|fio')
+#                 matched against "unit/test_foo", "fuzz/fuzz_foo" and
+#                 "integration/foo.bats" (e.g. TESTS=posix, TESTS='unit/',
+#                 TESTS='capacity|fio', TESTS=fuzz/)
 #   TEST_FILTER   passed to `bats --filter` (regex on test names)
 #   UNIT_TIMEOUT  seconds one unit binary may run (default 300)
 #   BATS_TIMEOUT  seconds one .bats file may run (default 900)
 #   INTEGRATION_DIR  where the .bats files are (default tests/integration)
+#   FUZZ_DIR      directory holding the fuzz targets fuzz_* (default
+#                 build/fuzz/fuzzers, `make fuzzers`)
+#   FUZZ_TEST_SECONDS  how long each fuzz target runs (default 30)
 #   TEST_LOGS     where each file's raw TAP goes (default build/test-logs)
 set -uo pipefail
 
@@ -138,6 +143,30 @@ for t in "${units[@]}"; do
     echo "# --- $name"
     SECONDS=0
     CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$UNIT_TIMEOUT" "$t" </dev/null 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    tally "$name" "$log" "$rc"
+    echo "# $name: ${SECONDS}s"
+done
+
+# --- fuzz targets (libFuzzer) ------------------------------------------------
+FUZZ_DIR=$(realpath -m "${FUZZ_DIR:-build/fuzz/fuzzers}")
+FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-30}
+fuzzers=()
+for t in "$FUZZ_DIR"/fuzz_*; do
+    [[ -f $t && -x $t ]] || continue
+    selected "fuzz/${t##*/}" && fuzzers+=("${t##*/}")
+done
+if ((${#fuzzers[@]} == 0)) && selected "fuzz/" && [[ ! -d $FUZZ_DIR ]]; then
+    echo "# fuzz targets not built in $FUZZ_DIR (make fuzzers): skipped"
+    skipped=$((skipped + 1))
+fi
+for t in "${fuzzers[@]}"; do
+    name="fuzz/$t"
+    log="$TEST_LOGS/$t.tap"
+    echo "# --- $name"
+    SECONDS=0
+    FUZZ_SECONDS=$FUZZ_TEST_SECONDS FUZZ_DIR=$FUZZ_DIR FUZZ_ARTIFACTS=$TEST_LOGS/fuzz-artifacts \
+        bash tests/fuzz/run.sh "$t" </dev/null 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     tally "$name" "$log" "$rc"
     echo "# $name: ${SECONDS}s"

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meta/protocol.h"
+
 /* An answer larger than this is treated as a broken daemon rather than
  * eating the machine's memory. */
 #define CLIENT_MAX_ANSWER (256u << 20)
@@ -261,17 +263,15 @@ static enum client_status unpack_answer(struct json_object *answer, struct json_
 	return CLIENT_REFUSED;
 }
 
-static enum client_status exchange(int fd, struct json_object *request, struct json_object **result,
-				   struct client_error *err)
+static enum client_status exchange(int fd, const char *text, size_t text_len,
+				   struct json_object **result, struct client_error *err)
 {
-	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct json_object *answer;
 	enum client_status st;
 	size_t len;
 	char *line;
 
-	if (send_all(fd, text, strlen(text)) < 0 || send_all(fd, "\n", 1) < 0) {
+	if (send_all(fd, text, text_len) < 0 || send_all(fd, "\n", 1) < 0) {
 		set_error(err, "cannot send the request to the volfs daemon: %s", strerror(errno));
 		return CLIENT_BROKEN;
 	}
@@ -308,15 +308,25 @@ static enum client_status exchange(int fd, struct json_object *request, struct j
 enum client_status client_call(const char *socket_path, struct json_object *request,
 			       struct json_object **result, struct client_error *err)
 {
+	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t text_len = strlen(text);
 	enum client_status st;
 	int fd;
 
 	*result = NULL;
+	/* The daemon would refuse it after reading it all: say so before
+	 * connecting and sending megabytes. */
+	if (text_len + 1 > PROTOCOL_REQUEST_MAX) {
+		set_error(err, "request of %zu bytes exceeds the control protocol's limit of %s (%u bytes)",
+			  text_len + 1, PROTOCOL_REQUEST_MAX_TEXT, PROTOCOL_REQUEST_MAX);
+		return CLIENT_TOO_LARGE;
+	}
 	deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
 	fd = connect_daemon(socket_path, err);
 	if (fd < 0)
 		return CLIENT_UNREACHABLE;
-	st = exchange(fd, request, result, err);
+	st = exchange(fd, text, text_len, result, err);
 	close(fd);
 	return st;
 }

@@ -19,6 +19,7 @@ enum client_status {
 	CLIENT_UNREACHABLE, /* no daemon: message is the whole "cannot connect ..." line */
 	CLIENT_BROKEN,      /* the exchange failed half-way or the answer was not JSON */
 	CLIENT_REFUSED,     /* the daemon answered ok:false; message is its "error" */
+	CLIENT_TOO_LARGE,   /* not sent: over the protocol's request limit */
 };
 
 struct client_error {

@@ -28,6 +28,7 @@
 #include "fs/control/api.h"
 #include "fs/control/controller.h"
 #include "fs/control/metrics.h"
+#include "fs/control/request.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
 #include "fs/store/store.h"
@@ -35,14 +36,18 @@
 #include "meta/objects.h"
 #include "meta/quantity.h"
 #include "meta/log.h"
+#include "meta/protocol.h"
 #include "meta/version.h"
 
-#define REQUEST_MAX (4 << 20)
 /* Connections served at once; more wait in the listen backlog. */
 #define CONTROL_MAX_CLIENTS 64
 /* A client has this long to send its request, and again to read the
  * answer, before the daemon hangs up on it. */
 #define CONTROL_CLIENT_TIMEOUT_MS 60000
+/* How much of an oversized request is read and dropped so that its client,
+ * still sending, gets the answer rather than a reset; past this the
+ * connection is closed with the rest unread. */
+#define REQUEST_DRAIN_MAX (64ull * PROTOCOL_REQUEST_MAX)
 
 struct control {
 	struct acceptor acc; /* accepts on fd, with a spare descriptor */
@@ -79,6 +84,7 @@ static const char *reason_of(int err)
 	case -EPERM: case -EACCES: return "Forbidden";
 	case -EBUSY: return "Conflict";
 	case -ENOSPC: return "NoSpace";
+	case -E2BIG: return PROTOCOL_TOO_LARGE;
 	case -EDQUOT: return "Forbidden";
 	default: return "Internal";
 	}
@@ -594,7 +600,7 @@ static void log_request(const char *verb, json_object *req)
 	vlog_debug(object, "control request: %s", verb);
 }
 
-static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
+static json_object *dispatch(struct vfs *v, const char *mount_point, json_object *req, int *shutdown)
 {
 	const char *verb = str_field(req, "verb");
 	if (!verb)
@@ -604,17 +610,17 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(VOLFS_VERSION));
 		json_object_object_add(r, "schema", json_object_new_int(DB_SCHEMA_VERSION));
-		if (c->mount_point)
-			json_object_object_add(r, "mountPoint", json_object_new_string(c->mount_point));
+		if (mount_point)
+			json_object_object_add(r, "mountPoint", json_object_new_string(mount_point));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "metrics"))
-		return answer_metrics(c->v);
+		return answer_metrics(v);
 	if (!strcmp(verb, "df"))
-		return answer_ok(items_result(volume_df(c->v)));
+		return answer_ok(items_result(volume_df(v)));
 	if (!strcmp(verb, "check")) {
 		struct check_answer a = { json_object_new_array(), json_object_new_array() };
-		control_check(c->v, add_problem, add_pending, &a);
+		control_check(v, add_problem, add_pending, &a);
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "problems", a.problems);
 		json_object_object_add(r, "pending", a.pending);
@@ -625,20 +631,20 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 		return answer_ok(NULL);
 	}
 	if (!strcmp(verb, "snapshot") || !strcmp(verb, "restore") || !strcmp(verb, "clone"))
-		return handle_copy_verbs(c->v, verb, req);
+		return handle_copy_verbs(v, verb, req);
 	if (json_object_object_get_ex(req, "objects", NULL) && (!strcmp(verb, "apply") || !strcmp(verb, "delete")))
-		return handle_manifest(c->v, verb, req);
+		return handle_manifest(v, verb, req);
 	if (!strcmp(verb, "create") && json_object_object_get_ex(req, "object", NULL))
-		return handle_create_object(c->v, req);
+		return handle_create_object(v, req);
 	const char *kind = str_field(req, "kind");
 	if (!kind)
 		return answer_error(-EINVAL, "request has no kind");
 	/* Volumes and snapshots answer with their usage. */
 	if (!strcmp(kind, KIND_PV) && strcmp(verb, "delete") && strcmp(verb, "patch"))
-		return handle_pv(c->v, verb, req);
+		return handle_pv(v, verb, req);
 	if (!strcmp(kind, "VolumeSnapshot") && (!strcmp(verb, "get") || !strcmp(verb, "describe")))
-		return handle_vs(c->v, verb, req);
-	return handle_kind(c->v, verb, kind, req);
+		return handle_vs(v, verb, req);
+	return handle_kind(v, verb, kind, req);
 }
 
 static int64_t now_ms(void)
@@ -664,34 +670,119 @@ static int wait_ready(struct connection *k, short events)
 	}
 }
 
-static char *read_request(struct connection *k)
+/* Read and drop the rest of an oversized request line, within the
+ * connection's deadline. */
+static void drain_line(struct connection *k)
+{
+	char chunk[65536];
+	unsigned long long dropped = 0;
+	while (dropped < REQUEST_DRAIN_MAX && wait_ready(k, POLLIN)) {
+		ssize_t n = read(k->fd, chunk, sizeof chunk);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0 || memchr(chunk, '\n', (size_t)n))
+			return;
+		dropped += (size_t)n;
+	}
+}
+
+/* Read one request line (up to its newline, the end of the stream or the
+ * deadline) into *out, NUL-terminated without the newline. Returns 0,
+ * -ENOMEM, or -E2BIG when the line, newline included, is longer than
+ * PROTOCOL_REQUEST_MAX: then the rest is drained. */
+static int read_request(struct connection *k, char **out)
 {
 	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap + 1);
 	while (buf) {
-		if (len + 1 >= cap) {
-			if (cap >= REQUEST_MAX)
-				break;
-			char *bigger = realloc(buf, cap * 2);
+		if (len == cap) {
+			if (cap >= PROTOCOL_REQUEST_MAX) {
+				free(buf);
+				drain_line(k);
+				return -E2BIG;
+			}
+			size_t grown = cap * 2 < PROTOCOL_REQUEST_MAX ? cap * 2 : PROTOCOL_REQUEST_MAX;
+			char *bigger = realloc(buf, grown + 1);
 			if (!bigger)
 				break;
 			buf = bigger;
-			cap *= 2;
+			cap = grown;
 		}
 		if (!wait_ready(k, POLLIN))
 			break;
-		ssize_t n = read(k->fd, buf + len, cap - len - 1);
+		ssize_t n = read(k->fd, buf + len, cap - len);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
+		char *newline = memchr(buf + len, '\n', (size_t)n);
 		len += (size_t)n;
-		if (memchr(buf + len - (size_t)n, '\n', (size_t)n))
+		if (newline) {
+			len = (size_t)(newline - buf);
 			break;
+		}
 	}
-	if (buf)
-		buf[len] = 0;
-	return buf;
+	if (!buf) {
+		drain_line(k);
+		return -ENOMEM;
+	}
+	buf[len] = 0;
+	*out = buf;
+	return 0;
+}
+
+static json_object *answer_read_error(int r)
+{
+	char msg[160];
+	if (r == -E2BIG)
+		snprintf(msg, sizeof msg, "request exceeds the control protocol's limit of %s (%u bytes)",
+		         PROTOCOL_REQUEST_MAX_TEXT, PROTOCOL_REQUEST_MAX);
+	else
+		snprintf(msg, sizeof msg, "cannot read the request: %s", strerror(-r));
+	return answer_error(r, msg);
+}
+
+/* One JSON value and nothing after it but blanks, or NULL. */
+static json_object *parse_request(const char *request)
+{
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	int len = (int)strnlen(request, PROTOCOL_REQUEST_MAX);
+	json_object *req = json_tokener_parse_ex(tok, request, len);
+	if (req && json_tokener_get_error(tok) == json_tokener_success) {
+		size_t end = json_tokener_get_parse_end(tok);
+		if (request[end + strspn(request + end, " \t\r")]) {
+			json_object_put(req);
+			req = NULL;
+		}
+	} else {
+		json_object_put(req);
+		req = NULL;
+	}
+	json_tokener_free(tok);
+	return req;
+}
+
+/* A parsed request (NULL: none), its members' types checked first. */
+static json_object *answer_request(struct vfs *v, const char *mount_point, json_object *req,
+                                   int *shutdown)
+{
+	char err[512];
+	if (!req)
+		return answer_error(-EINVAL, "request is not a JSON object");
+	if (request_check(req, err, sizeof err) < 0)
+		return answer_error(-EINVAL, err);
+	return dispatch(v, mount_point, req, shutdown);
+}
+
+json_object *control_answer(struct vfs *v, const char *mount_point, const char *request, int *shutdown)
+{
+	json_object *req = parse_request(request);
+	json_object *ans = req ? answer_request(v, mount_point, req, shutdown)
+	                       : answer_error(-EINVAL, "request is not one JSON object");
+	json_object_put(req);
+	return ans;
 }
 
 static void write_all(struct connection *k, const char *s, size_t len)
@@ -712,9 +803,7 @@ static void write_all(struct connection *k, const char *s, size_t len)
 static json_object *serve_request(struct control *c, json_object *req, int *shutdown)
 {
 	pthread_mutex_lock(&c->lock);
-	json_object *ans = req && json_object_is_type(req, json_type_object)
-	                           ? dispatch(c, req, shutdown)
-	                           : answer_error(-EINVAL, "request is not a JSON object");
+	json_object *ans = answer_request(c->v, c->mount_point, req, shutdown);
 	vfs_flush_all(c->v);
 	pthread_mutex_unlock(&c->lock);
 	return ans;
@@ -743,9 +832,12 @@ static int serve_one(struct connection *k)
 {
 	int shutdown = 0;
 	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
-	char *line = read_request(k);
-	json_object *req = line ? json_tokener_parse(line) : NULL;
-	json_object *ans = serve_request(k->c, req, &shutdown);
+	char *line = NULL;
+	int r = read_request(k, &line);
+	json_object *req = r < 0 ? NULL : parse_request(line);
+	json_object *ans = r < 0 ? answer_read_error(r)
+	                  : req ? serve_request(k->c, req, &shutdown)
+	                        : answer_error(-EINVAL, "request is not one JSON object");
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
 	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
 	write_all(k, s, strlen(s));

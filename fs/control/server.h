@@ -21,6 +21,11 @@ void control_stop(struct control *c);
 /* The mount point, which "version" reports (volctl exec needs it). */
 void control_set_mount_point(struct control *c, const char *path);
 
+/* The answer to one request line (without its newline), as the socket
+ * sends it; *shutdown is set by a "shutdown" request. Drives the
+ * dispatcher without a socket, too. */
+json_object *control_answer(struct vfs *v, const char *mount_point, const char *request, int *shutdown);
+
 /* A request served in-process (the Docker volume plugin), as if it came
  * over the socket: the answer ({"ok":..}, new reference). req may be NULL. */
 json_object *control_call(struct control *c, json_object *req);

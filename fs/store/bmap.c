@@ -4,6 +4,7 @@
  * searches, counting and the serialised leaf format.
  */
 #include "fs/store/bmap.h"
+#include "meta/fault.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -68,7 +69,7 @@ struct bmap_leaf *bmap_leaf_make(struct bmap *m, uint64_t leaf)
 		if (!m->dir[d])
 			return NULL;
 	}
-	l = calloc(1, sizeof *l);
+	l = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *l);
 	if (!l)
 		return NULL;
 	m->dir[d][leaf % BMAP_DIR_LEAVES] = l;

@@ -93,7 +93,8 @@ int store_sweep_orphans(struct store *st, const char *lost, struct store_sweep *
 			char *end;
 			errno = 0;
 			uint64_t id = strtoull(e->d_name, &end, 10);
-			if (e->d_name[0] == '.' || errno || *end || !id || row_exists(st->db, id))
+			/* only a file whose row is known to be gone (not -EIO) */
+			if (e->d_name[0] == '.' || errno || *end || !id || row_exists(st->db, id) != 0)
 				continue;
 			char path[4500];
 			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "meta/fault.h"
 #include "meta/log.h"
 
 /* Unpinned objects kept in memory so that reopening a file does not reload
@@ -154,9 +155,9 @@ int row_exists(struct db *db, uint64_t id)
 {
 	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	int r = sqlite3_step(s) == SQLITE_ROW;
+	int rc = sqlite3_step(s);
 	db_finish(s);
-	return r;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 static int step_reset(sqlite3_stmt *s)
@@ -245,11 +246,12 @@ static int flush_one(struct db *db, struct dobj *o)
 {
 	if (!obj_dirty(o))
 		return 0;
-	int r = 0;
 	pthread_mutex_lock(&o->maplock);
-	if (!row_exists(db, o->id))
+	/* A failed look-up is no answer: the changes stay dirty. */
+	int r = row_exists(db, o->id);
+	if (r == 0)
 		forget_changes(o); /* deleted: its rows must not come back */
-	else
+	else if (r > 0)
 		r = flush_locked(db, o);
 	pthread_mutex_unlock(&o->maplock);
 	return r;
@@ -285,7 +287,7 @@ int store_flush_all(struct store *st)
 
 struct dobj *obj_new(struct store *st, uint64_t id)
 {
-	struct dobj *o = calloc(1, sizeof *o);
+	struct dobj *o = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
 	o->st = st;

@@ -142,7 +142,8 @@ int host_hold(struct dobj *o);
 void host_release(struct dobj *o);
 /* Create held o's host file if it has none (o->fd >= 0 after 0). */
 int host_create(struct dobj *o);
-/* Whether object id has a dataobjs row. db locked. */
+/* Whether object id has a dataobjs row: 1, 0, or -EIO when the look-up
+ * failed (which says nothing either way). db locked. */
 int row_exists(struct db *db, uint64_t id);
 /* Write o's pending trunc_blk, map cut and dirty leaves. db locked, o's
  * maplock held. */

@@ -62,14 +62,19 @@ static void reap_files(struct store *st)
 	 * rolled back still has its row and keeps its file for good. */
 	db_lock(st->db);
 	int pending = st->db->group_open;
-	for (size_t i = 0; i < n && !pending; i++)
-		if (row_exists(st->db, ids[i]))
+	for (size_t i = 0; i < n && !pending; i++) {
+		int exists = row_exists(st->db, ids[i]);
+		if (exists < 0)
+			pending = 1; /* not known to be gone: try again later */
+		else if (exists)
 			ids[i] = 0;
+	}
 	db_unlock(st->db);
 	if (pending) {
 		pthread_mutex_lock(&st->lock);
 		for (size_t i = 0; i < n; i++)
-			queue_reap(st, ids[i]);
+			if (ids[i]) /* 0: its row is there, the file stays */
+				queue_reap(st, ids[i]);
 		pthread_mutex_unlock(&st->lock);
 		free(ids);
 		return;
@@ -567,7 +572,12 @@ static void check_host_file(struct store *st, struct checker *c, unsigned bucket
 		problem(c, "host file data/%02x/%s is in the wrong directory", bucket, name);
 		return;
 	}
-	if (!row_exists(st->db, id)) {
+	int exists = row_exists(st->db, id);
+	if (exists < 0) {
+		problem(c, "cannot look up the object row of host file data/%02x/%s", bucket, name);
+		return;
+	}
+	if (!exists) {
 		if (queued_for_reap(st, id))
 			;
 		else if (id <= c->max_id)

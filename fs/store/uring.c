@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fs/obs/counters.h"
+#include "meta/fault.h"
 #include "meta/log.h"
 
 #define URING_ENTRIES 64
@@ -222,6 +223,8 @@ ssize_t uring_pread(int fd, void *buf, size_t len, off_t off)
 
 ssize_t uring_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	if (FAULT(FAULT_WRITE))
+		return -EIO;
 	return rw_full(OP_WRITE, fd, (void *)buf, len, off);
 }
 
@@ -293,6 +296,8 @@ ssize_t uring_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
 
 ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
+	if (FAULT(FAULT_WRITE))
+		return -EIO;
 	return rwv_full(OP_WRITE, fd, iov, iovcnt, off);
 }
 
@@ -385,6 +390,8 @@ void uring_read_batch(struct uring_read *ops, int n)
 
 int uring_fsync(int fd, int datasync)
 {
+	if (FAULT(FAULT_FSYNC))
+		return -EIO;
 	struct io_uring *ring = thread_ring();
 	if (!ring) {
 		int r = datasync ? fdatasync(fd) : fsync(fd);

@@ -6,6 +6,7 @@
  * data object happens here, on the first write after a snapshot or clone.
  */
 #include "fs/vfs/vfs_int.h"
+#include "meta/fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,7 +289,7 @@ static int load_obj_exclusive(struct vfs *v, struct vnode *n)
 
 static struct vfile *vfile_new(struct vfs *v, struct vnode *n, int flags)
 {
-	struct vfile *f = calloc(1, sizeof *f);
+	struct vfile *f = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
 	f->n = n;

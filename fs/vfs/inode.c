@@ -6,6 +6,7 @@
  * unlinked inodes once nothing refers to them.
  */
 #include "fs/vfs/vfs_int.h"
+#include "meta/fault.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ static int load_row(struct vfs *v, uint64_t tree, uint64_t local, struct vattr *
 
 static struct vnode *vnode_new(uint64_t ino, struct vtree *t, const struct vattr *a)
 {
-	struct vnode *n = calloc(1, sizeof *n);
+	struct vnode *n = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *n);
 	if (!n)
 		return NULL;
 	n->ino = ino;

@@ -90,6 +90,24 @@ static void test_validation(void **state)
 	json_object_put(s);
 }
 
+/* A pod template of the wrong shape is refused, not a json-c assertion
+ * (found by fuzz_manifest). */
+static void test_template_types(void **state)
+{
+	(void)state;
+	char err[512];
+	json_object *s = sts("");
+	k8s_set_str(s, "spec.template.spec", "c/postgresql/data");
+	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_string_equal(err, "spec.template.spec: Invalid value: must be an object");
+	json_object_put(s);
+	s = sts("");
+	k8s_set(s, "spec.template.spec.volumes", json_object_new_int(5));
+	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "volumes"));
+	json_object_put(s);
+}
+
 static void test_templates_immutable(void **state)
 {
 	(void)state;
@@ -111,6 +129,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_claims_and_pods),
 		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_template_types),
 		cmocka_unit_test(test_templates_immutable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,34 @@
+/*
+ * meta/fault.h — fault injection for the test build (make fault, compiled
+ * with -DVOLFS_FAULT_INJECTION): the Nth host write, fsync, SQLite step or
+ * checked allocation fails, chosen at run time by the environment:
+ *
+ *   VOLFS_FAULT=write:17        the 17th write fails (EIO), once
+ *   VOLFS_FAULT=fsync:3+        the 3rd fsync and every later one fail
+ *   VOLFS_FAULT=sqlite:40,alloc:9   several at once
+ *   VOLFS_FAULT=sqlite:1@FROM dataobjs   count only the calls whose text
+ *                               (an SQL statement) contains the text
+ *   VOLFS_FAULT_COUNT=1         print how many calls of each kind were made
+ *                               at exit (to choose the range of N)
+ *
+ * Each failure is announced on stderr ("volfs: fault injection: ...").
+ * In other builds FAULT() is the constant 0 and the hooks compile away.
+ * This module includes nothing of the project.
+ */
+#ifndef VOLFS_META_FAULT_H
+#define VOLFS_META_FAULT_H
+
+enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_POINTS };
+
+#ifdef VOLFS_FAULT_INJECTION
+/* Count one call at point p (what: its text, such as an SQL statement, or
+ * NULL); true when it must fail. Thread-safe. */
+int fault_fail(enum fault_point p, const char *what);
+#define FAULT(p) fault_fail(p, NULL)
+#define FAULT_AT(p, what) fault_fail(p, what)
+#else
+#define FAULT(p) 0
+#define FAULT_AT(p, what) 0
+#endif
+
+#endif

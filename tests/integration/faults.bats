@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# Fault injection: the fault-injection build (make fault, build/fault/bin,
+# see meta/fault.h) fails the Nth host write, fsync, SQLite step or checked
+# allocation. For each kind, N is swept over the calls a fixed workload
+# makes (create a volume, write and fsync files, snapshot, write more,
+# delete a volume); each round then checks that
+#   - the daemon did not crash: it served until shutdown, or exited with a
+#     status rather than a signal, and no sanitizer reported anything;
+#   - `volfs --check` is clean afterwards;
+#   - everything the workload was told succeeded is there after a restart
+#     with the normal build: each acknowledged file with its content, the
+#     snapshot with what it held, the deleted volume gone.
+# A failure the daemon absorbed (retried, or reported to the operation
+# that then did not count as acknowledged) is fine; one it hid is lost
+# data and fails the round.
+#
+#   VOLFS_FAULT_BIN   the fault build (default VOLFS_BIN/../../fault/bin)
+#   FAULT_ROUNDS      rounds per kind (default 12), spread over 1..calls
+#   FAULT_N           run only the round that fails call N (to reproduce one)
+
+# shellcheck disable=SC2154 # STATE, MNT, PY, ... come from helpers.bash
+# Each sweep is a dozen daemon starts and restarts.
+: "${BATS_TEST_TIMEOUT:=900}"
+load helpers
+
+: "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
+VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
+: "${FAULT_ROUNDS:=12}"
+
+setup() {
+    [[ -x $VOLFS_FAULT_BIN/volfs ]] || skip "no fault-injection build in $VOLFS_FAULT_BIN (make fault)"
+    local i
+    volfs_dirs
+    ROOT_TMP=$VOLFS_TMP
+    for i in 1 2 3 4 5; do
+        head -c $((64 * 1024 + i * 4096)) /dev/urandom >"$ROOT_TMP/src$i"
+    done
+}
+
+teardown() {
+    VOLFS_TMP=$ROOT_TMP
+    volfs_teardown
+}
+
+# new_round NAME: fresh STATE, MNT and log under ROOT_TMP/NAME.
+new_round() {
+    mkdir -p "$ROOT_TMP/$1"
+    STATE=$ROOT_TMP/$1/state MNT=$ROOT_TMP/$1/mnt VOLFS_LOG=$ROOT_TMP/$1/volfs.log
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    ACKED=$ROOT_TMP/$1/acked
+    : >"$ACKED"
+}
+
+# fault_launch SPEC: start the fault build with VOLFS_FAULT=SPEC. True when it
+# mounted; false when it exited first (status in LAUNCH_STATUS).
+fault_launch() {
+    LAUNCH_STATUS=0
+    echo "=== VOLFS_FAULT=$1" >>"$VOLFS_LOG"
+    VOLFS_FAULT=$1 VOLFS_FAULT_COUNT=1 "$VOLFS_FAULT_BIN/volfs" -f --state "$STATE" "$MNT" \
+        </dev/null >>"$VOLFS_LOG" 2>&1 3>&- &
+    VOLFS_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        mountpoint -q "$MNT" 2>/dev/null && [[ -S $STATE/control.sock ]] && return 0
+        if ! kill -0 "$VOLFS_PID" 2>/dev/null; then
+            wait "$VOLFS_PID" || LAUNCH_STATUS=$?
+            VOLFS_PID=''
+            return 1
+        fi
+        sleep 0.1
+    done
+    fail "the fault build did not mount or exit within 30 s; log: $(tail -n 20 "$VOLFS_LOG")"
+}
+
+# step WHAT CMD...: run a workload step; record WHAT as acknowledged if it
+# succeeded (a failure is allowed: the workload goes on).
+step() {
+    local what=$1
+    shift
+    if timeout 60 "$@" >>"$VOLFS_LOG" 2>&1; then
+        echo "$what" >>"$ACKED"
+    fi
+}
+
+# put_file I [dd conv flags]: write src I as pv/v1/fI with fsync.
+put_file() {
+    step "file f$1" dd if="$ROOT_TMP/src$1" of="$MNT/pv/v1/f$1" bs=16k conv=fsync status=none
+}
+
+# workload: every step runs whatever failed before it; each success is
+# recorded in ACKED.
+workload() {
+    step "pv v1" "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi
+    step "pv v2" "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v2 --capacity 16Mi
+    put_file 1
+    put_file 2
+    put_file 3
+    step "snapshot s1" "$VOLFS_FAULT_BIN/volctl" --state "$STATE" snapshot pv/v1 s1
+    put_file 4
+    step "file f1 5" dd if="$ROOT_TMP/src5" of="$MNT/pv/v1/f1" bs=16k conv=fsync,notrunc status=none
+    step "deleted v2" "$VOLFS_FAULT_BIN/volctl" --state "$STATE" delete pv v2
+}
+
+# stop_fault_daemon: shutdown; a daemon that died of a signal, hung, or
+# left sanitizer reports fails the round.
+stop_fault_daemon() {
+    [[ -n $VOLFS_PID ]] || return 0
+    local status=0 i
+    timeout 30 "$VOLFS_FAULT_BIN/volctl" --state "$STATE" shutdown >>"$VOLFS_LOG" 2>&1 ||
+        fusermount3 -u "$MNT" >>"$VOLFS_LOG" 2>&1 || true
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$VOLFS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$VOLFS_PID" 2>/dev/null; then
+        kill -9 "$VOLFS_PID"
+        wait "$VOLFS_PID" 2>/dev/null
+        VOLFS_PID=''
+        fusermount3 -u -z "$MNT" 2>/dev/null || true
+        fail "$ROUND: the daemon did not exit within 30 s of shutdown; log: $(tail -n 20 "$VOLFS_LOG")"
+    fi
+    wait "$VOLFS_PID" || status=$?
+    VOLFS_PID=''
+    ((status < 128)) || fail "$ROUND: the daemon died of signal $((status - 128)); log: $(tail -n 30 "$VOLFS_LOG")"
+    is_mounted "$MNT" && fusermount3 -u -z "$MNT" 2>/dev/null
+    true
+}
+
+no_sanitizer_reports() {
+    local san
+    if san=$(sanitizer_reports); then
+        mkdir -p "$ROOT_TMP/san-seen"
+        mv "$ROOT_TMP"/san/* "$ROOT_TMP/san-seen/" 2>/dev/null || true
+        fail "$ROUND: sanitizer reports: $san"
+    fi
+}
+
+# blocks_of FILE OLD NEW: FILE is at least as long as OLD and each of its
+# 4 KiB blocks is OLD's or NEW's block at that offset.
+blocks_of() {
+    "$PY" - "$@" <<'PYEOF'
+import sys
+f, old, new = (open(p, "rb").read() for p in sys.argv[1:4])
+ok = len(f) >= len(old) and all(f[i:i + 4096] in (old[i:i + 4096], new[i:i + 4096])
+                                for i in range(0, len(f), 4096))
+sys.exit(0 if ok else 1)
+PYEOF
+}
+
+# verify_acked: with the normal build, every acknowledged effect is there.
+verify_acked() {
+    local what i
+    VOLFS_TMP=$ROOT_TMP
+    volfs_launch
+    while read -r what; do
+        case $what in
+        "pv v1") [[ -d $MNT/pv/v1 ]] || fail "$ROUND: acknowledged pv v1 is gone" ;;
+        "file f"[2-4]) cmp -s "$ROOT_TMP/src${what#file f}" "$MNT/pv/v1/${what#file }" ||
+            fail "$ROUND: acknowledged ${what#file } differs or is gone" ;;
+        "file f1")
+            # f1 is overwritten by src5 later; a failed overwrite may have
+            # written part of it
+            grep -qx "file f1 5" "$ACKED" || blocks_of "$MNT/pv/v1/f1" "$ROOT_TMP/src1" "$ROOT_TMP/src5" ||
+                fail "$ROUND: acknowledged f1 is gone or holds blocks of neither write" ;;
+        "file f1 5") cmp -s "$ROOT_TMP/src5" "$MNT/pv/v1/f1" || fail "$ROUND: acknowledged rewrite of f1 differs" ;;
+        "snapshot s1")
+            [[ -d $MNT/snapshots/default/s1 ]] || fail "$ROUND: acknowledged snapshot s1 is gone"
+            for i in 1 2 3; do
+                grep -qx "file f$i" "$ACKED" || continue
+                cmp -s "$ROOT_TMP/src$i" "$MNT/snapshots/default/s1/f$i" ||
+                    fail "$ROUND: snapshot s1's f$i differs from what was acknowledged before it"
+            done ;;
+        "deleted v2") [[ ! -e $MNT/pv/v2 ]] || fail "$ROUND: deleted pv v2 is back" ;;
+        esac
+    done <"$ACKED"
+    volfs_stop
+}
+
+# round SPEC: one run with VOLFS_FAULT=SPEC and its checks.
+round() {
+    ROUND=$1
+    local dir=${1//[^a-z0-9]/-}
+    new_round "$dir"
+    if fault_launch "$1"; then
+        workload
+        stop_fault_daemon
+    else
+        # it refused to start: cleanly, with a status and a message
+        ((LAUNCH_STATUS < 128)) || fail "$ROUND: the daemon died of signal $((LAUNCH_STATUS - 128)) at start; log: $(tail -n 30 "$VOLFS_LOG")"
+    fi
+    no_sanitizer_reports
+    ROUND_HIT=0
+    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
+    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
+    ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr; log: $(tail -n 30 "$VOLFS_LOG")"
+    verify_acked
+    no_sanitizer_reports
+    rm -rf --one-file-system "${ROOT_TMP:?}/$dir"
+}
+
+# calls KIND: how many calls of KIND the workload makes, from a run without
+# faults.
+calls() {
+    new_round "count-$1"
+    fault_launch "" || fail "the fault build did not start without faults; log: $(tail -n 20 "$VOLFS_LOG")"
+    workload
+    stop_fault_daemon
+    [[ $(wc -l <"$ACKED") -eq 9 ]] || fail "without faults the workload did not succeed: $(cat "$ACKED")"
+    sed -n "s/.*fault injection: calls:.* $1=\([0-9]*\).*/\1/p" "$VOLFS_LOG" | tail -1
+}
+
+# sweep KIND: FAULT_ROUNDS rounds (at most one per call) with N spread over
+# 1..calls. Most rounds must have hit their fault, or the sweep proves
+# nothing.
+sweep() {
+    # not "i": bats' run (its version check) sets a global i
+    local total n rounds hit=0 sweep_round
+    total=$(calls "$1")
+    [[ $total -gt 0 ]] || fail "the workload made no $1 calls"
+    rounds=$((FAULT_ROUNDS < total ? FAULT_ROUNDS : total))
+    if [[ -n ${FAULT_N:-} ]]; then
+        round "$1:$FAULT_N"
+        return
+    fi
+    for ((sweep_round = 0; sweep_round < rounds; sweep_round++)); do
+        n=$((1 + sweep_round * total / rounds))
+        round "$1:$n"
+        ((ROUND_HIT)) && hit=$((hit + 1))
+    done
+    echo "# $1: $total calls in the workload, $rounds rounds, $hit hit their fault" >&3
+    ((hit * 2 >= rounds)) || fail "only $hit of $rounds rounds failed a $1 call"
+}
+
+@test "the Nth host write fails: nothing acknowledged is lost" {
+    sweep write
+}
+
+@test "the Nth fsync fails: nothing acknowledged is lost" {
+    sweep fsync
+}
+
+@test "the Nth SQLite step fails: nothing acknowledged is lost" {
+    sweep sqlite
+}
+
+@test "the Nth checked allocation fails: nothing acknowledged is lost" {
+    sweep alloc
+}
+
+@test "a failed look-up of an object's row fails the flush instead of dropping its changes" {
+    # the first one is the flush of pv/v1/f1's new blocks (fsync or the
+    # flusher): either the fsync reports the error, or a later flush
+    # writes them
+    round "sqlite:1@SELECT 1 FROM dataobjs WHERE id"
+    ((ROUND_HIT)) || fail "no object-row look-up failed"
+}
