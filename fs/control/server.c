@@ -28,6 +28,7 @@
 #include "fs/control/metrics.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "fs/control/watch.h"
 #include "fs/store/store.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
@@ -59,6 +60,7 @@ struct control {
 	int clients[CONTROL_MAX_CLIENTS]; /* open connections' fds, -1 free */
 	int nclients;
 	int stopping;
+	struct watches *watches; /* get -w and wait: connections kept open */
 };
 
 struct connection {
@@ -66,6 +68,7 @@ struct connection {
 	int fd;
 	int64_t deadline_ms; /* CLOCK_MONOTONIC */
 };
+
 
 static const char *reason_of(int err)
 {
@@ -625,6 +628,13 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 	const char *kind = str_field(req, "kind");
 	if (!kind)
 		return answer_error(-EINVAL, "request has no kind");
+	if (!strcmp(kind, "Event") && !strcmp(verb, "get")) {
+		char err[512] = "";
+		json_object *out = NULL;
+		int r = watch_list(c->v, kind, bool_field(req, "allNamespaces") ? NULL : ns_field(req),
+		                   str_field(req, "name"), &out, err, sizeof err);
+		return items_answer(r, err, out);
+	}
 	/* Volumes and snapshots answer with their usage. */
 	if (!strcmp(kind, KIND_PV) && strcmp(verb, "delete") && strcmp(verb, "patch"))
 		return handle_pv(c->v, verb, req);
@@ -708,6 +718,7 @@ static json_object *serve_request(struct control *c, json_object *req, int *shut
 	                           ? dispatch(c, req, shutdown)
 	                           : answer_error(-EINVAL, "request is not a JSON object");
 	vfs_flush_all(c->v);
+	watches_notify(c->watches, c->v); /* the changes, to every watch, in order */
 	pthread_mutex_unlock(&c->lock);
 	return ans;
 }
@@ -737,6 +748,18 @@ static int serve_one(struct connection *k)
 	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
 	char *line = read_request(k);
 	json_object *req = line ? json_tokener_parse(line) : NULL;
+	if (req && json_object_is_type(req, json_type_object) && watch_request(req)) {
+		/* Under the lock: no change slips between the list and the watch.
+		 * The watch keeps its own descriptor; this connection ends. */
+		int fd = dup(k->fd);
+		pthread_mutex_lock(&k->c->lock);
+		if (fd >= 0)
+			watches_add(k->c->watches, k->c->v, fd, req);
+		pthread_mutex_unlock(&k->c->lock);
+		json_object_put(req);
+		free(line);
+		return 0;
+	}
 	json_object *ans = serve_request(k->c, req, &shutdown);
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
 	k->deadline_ms = now_ms() + CONTROL_CLIENT_TIMEOUT_MS;
@@ -899,14 +922,16 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	c->on_shutdown = on_shutdown;
 	c->arg = arg;
 	c->path = strdup(sock_path);
+	c->watches = watches_new();
 	c->fd = bind_socket(sock_path, err, errlen);
-	if (c->fd < 0 || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
+	if (c->fd < 0 || !c->watches || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&c->thread, NULL, control_main, c) != 0) {
 		if (c->fd >= 0)
 			close(c->fd);
 		pthread_mutex_destroy(&c->lock);
 		pthread_mutex_destroy(&c->clients_lock);
 		pthread_cond_destroy(&c->clients_cond);
+		watches_free(c->watches);
 		free(c->path);
 		free(c);
 		return -1;
@@ -949,6 +974,7 @@ void control_stop(struct control *c)
 	close(c->stop_pipe[1]);
 	unlink(c->path);
 	pthread_mutex_destroy(&c->lock);
+	watches_free(c->watches);
 	free(c->path);
 	free(c->mount_point);
 	free(c);

@@ -100,7 +100,7 @@ one_line_error() {
 @test "an unknown verb fails with one line" {
     run --separate-stderr volctl frob
     one_line_error
-    assert_equal "$stderr" "volctl: unknown command \"frob\"; see 'volctl --help'"
+    assert_equal "$stderr" "volctl: error: unknown command \"frob\" for \"volctl\"; see 'volctl --help'"
     run --separate-stderr volctl frob --help
     one_line_error
     run --separate-stderr volctl help frob
@@ -322,7 +322,7 @@ one_line_error() {
         run --separate-stderr timeout 10 "$VOLFS_BIN/volctl" --state "$EMPTY" $v
         [ "$status" -eq 1 ] || fail "$v: status $status"
         [ "${#stderr_lines[@]}" -eq 1 ] || fail "$v: want one line on stderr, got: $stderr"
-        assert_equal "$stderr" "volctl: cannot connect to the volfs daemon at $EMPTY/control.sock: No such file or directory (is volfs running?)"
+        assert_equal "$stderr" "volctl: error: cannot connect to the volfs daemon at $EMPTY/control.sock: No such file or directory (is volfs running?)"
     done
 }
 
