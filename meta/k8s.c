@@ -24,6 +24,7 @@
 #include "meta/names.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
+#include "meta/deployment.h"
 #include "meta/statefulset.h"
 #include "meta/selector.h"
 
@@ -41,6 +42,7 @@ static const struct k8s_kind kinds[] = {
 	{ "Namespace", "v1", "namespaces", 0, 1 },
 	{ "Pod", "v1", "pods", 1, 1 },
 	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
+	{ "Deployment", "apps/v1", "deployments", 1, 1 },
 	{ "ConfigMap", "v1", "configmaps", 1, 1 },
 	{ "Secret", "v1", "secrets", 1, 1 },
 };
@@ -1070,6 +1072,16 @@ static int update_statefulset(struct check *c, json_object *was, json_object *no
 	return sts_check_update(was, now, c->err, c->errlen);
 }
 
+static int validate_deployment(struct check *c, json_object *d)
+{
+	return deploy_validate(d, c->err, c->errlen);
+}
+
+static int update_deployment(struct check *c, json_object *was, json_object *now)
+{
+	return deploy_check_update(was, now, c->err, c->errlen);
+}
+
 /* ConfigMaps' and Secrets' rules live in meta/configdata.c. */
 static int validate_configmap(struct check *c, json_object *cm)
 {
@@ -1110,6 +1122,7 @@ static const struct kind_rules rules[] = {
 	{ "Namespace", validate_namespace, NULL },
 	{ "Pod", validate_pod, update_pod },
 	{ "StatefulSet", validate_statefulset, update_statefulset },
+	{ "Deployment", validate_deployment, update_deployment },
 	{ "ConfigMap", validate_configmap, update_configmap },
 	{ "Secret", validate_secret, update_secret },
 };

@@ -208,6 +208,18 @@ static void sts_row(struct table *t, struct json_object *sts, int wide, time_t n
 	cell_age(t, sts, now);
 }
 
+static void deploy_row(struct table *t, struct json_object *d, int wide, time_t now)
+{
+	struct json_object *ready = json_path(d, "status.readyReplicas"), *want = json_path(d, "spec.replicas");
+
+	(void)wide;
+	cell_path(t, d, "metadata.name");
+	table_cellf(t, "%d/%d", ready ? json_object_get_int(ready) : 0, want ? json_object_get_int(want) : 1);
+	table_cell(t, json_path_str(d, "status.updatedReplicas", "0"));
+	table_cell(t, json_path_str(d, "status.availableReplicas", "0"));
+	cell_age(t, d, now);
+}
+
 /* LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, as kubectl get events. */
 static void event_row(struct table *t, struct json_object *ev, int wide, time_t now)
 {
@@ -257,6 +269,7 @@ static const struct printer printers[] = {
 	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
 	{ "Pod", COLS("NAME", "STATUS", "VOLUMES", "AGE"), NULL, pod_row },
 	{ "StatefulSet", COLS("NAME", "READY", "AGE"), NULL, sts_row },
+	{ "Deployment", COLS("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), NULL, deploy_row },
 	{ "Event", COLS("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"), NULL, event_row },
 };
 

@@ -50,6 +50,7 @@ static void world_load(struct ctl *c)
 		{&c->vss, "VolumeSnapshot"}, {&c->vscs, "VolumeSnapshotContent"},
 		{&c->quotas, "ResourceQuota"}, {&c->namespaces, "Namespace"}, {&c->pods, "Pod"},
 		{&c->stss, "StatefulSet"}, {&c->configmaps, "ConfigMap"}, {&c->secrets, "Secret"},
+		{&c->deploys, "Deployment"},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
@@ -59,7 +60,7 @@ static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
 	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets,
-	                      c->free_pvs, c->prebound};
+	                      c->free_pvs, c->prebound, c->deploys};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 	c->free_pvs = c->prebound = NULL;
@@ -794,7 +795,7 @@ static int namespace_step(struct ctl *c, json_object *ns)
 		return 0;
 	const char *name = ctl_name_of(ns);
 	int left = 0, changed = 0;
-	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->stss, c->quotas};
+	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->stss, c->deploys, c->quotas};
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
 		for (size_t i = 0; i < json_object_array_length(lists[l]); i++) {
 			json_object *o = json_object_array_get_idx(lists[l], i);
@@ -862,6 +863,7 @@ static void run_passes(struct vfs *v, int startup)
 		world_load(&c);
 		int changed = sync_list(&c, c.namespaces, namespace_step);
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
+		changed |= sync_list(&c, c.deploys, ctl_deploy_step);
 		changed |= sync_list(&c, c.pods, ctl_pod_step);
 		changed |= sync_list(&c, c.pvcs, claim_step);
 		changed |= sync_list(&c, c.pvs, volume_step);

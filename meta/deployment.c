@@ -1,0 +1,137 @@
+/*
+ * meta/deployment.c — Deployments (see deployment.h). The pods share the
+ * template's volumes, claims included: what volfs serves of a Deployment
+ * is its pods' storage. Names follow Kubernetes' shape,
+ * <deployment>-<pod-template-hash>-<5 characters>, with the characters
+ * drawn from Kubernetes' alphabet; they are derived from the slot rather
+ * than random, so a controller pass is repeatable.
+ */
+#include "meta/deployment.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "meta/k8s.h"
+#include "meta/pod.h"
+
+/* Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3. */
+static const char ALPHABET[] = "bcdfghjklmnpqrstvwxz2456789";
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void encode(uint64_t h, size_t n, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < len; i++) {
+		buf[i] = ALPHABET[h % (sizeof ALPHABET - 1)];
+		h /= sizeof ALPHABET - 1;
+	}
+	buf[i] = '\0';
+}
+
+int deploy_replicas(json_object *d)
+{
+	json_object *r = k8s_get(d, "spec.replicas");
+	return r ? json_object_get_int(r) : 1;
+}
+
+void deploy_template_hash(json_object *d, char *buf, size_t len)
+{
+	json_object *t = k8s_get(d, "spec.template");
+	const char *text = t ? json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN) : "";
+	encode(fnv1a(text, 14695981039346656037ull), 9, buf, len);
+}
+
+static json_object *copy(json_object *o)
+{
+	json_object *c = NULL;
+	json_object_deep_copy(o, &c, NULL);
+	return c;
+}
+
+json_object *deploy_pod(json_object *d, unsigned slot)
+{
+	json_object *pod = json_object_new_object(), *ref = json_object_new_object();
+	json_object *refs = json_object_new_array();
+	char hash[16], suffix[8], seed[64], name[512];
+
+	deploy_template_hash(d, hash, sizeof hash);
+	snprintf(seed, sizeof seed, "%s/%u", hash, slot);
+	encode(fnv1a(seed, fnv1a(k8s_str(d, "metadata.name"), 14695981039346656037ull)), 5, suffix, sizeof suffix);
+	snprintf(name, sizeof name, "%s-%s-%s", k8s_str(d, "metadata.name"), hash, suffix);
+	k8s_set_str(pod, "apiVersion", "v1");
+	k8s_set_str(pod, "kind", "Pod");
+	if (k8s_get(d, "spec.template.metadata.labels"))
+		k8s_set(pod, "metadata.labels", copy(k8s_get(d, "spec.template.metadata.labels")));
+	k8s_set_str(pod, "metadata.labels.pod-template-hash", hash);
+	k8s_set_str(pod, "metadata.name", name);
+	k8s_set_str(pod, "metadata.namespace", k8s_str(d, "metadata.namespace"));
+	k8s_set_str(ref, "apiVersion", "apps/v1");
+	k8s_set_str(ref, "kind", "Deployment");
+	k8s_set_str(ref, "name", k8s_str(d, "metadata.name"));
+	k8s_set_str(ref, "uid", k8s_str(d, "metadata.uid") ? k8s_str(d, "metadata.uid") : "");
+	json_object_array_add(refs, ref);
+	k8s_set(pod, "metadata.ownerReferences", refs);
+	json_object *spec = copy(k8s_get(d, "spec.template.spec"));
+	k8s_set(pod, "spec", spec ? spec : json_object_new_object());
+	return pod;
+}
+
+int deploy_owns(json_object *d, json_object *pod, int *current)
+{
+	json_object *refs = k8s_get(pod, "metadata.ownerReferences");
+	json_object *ref = refs && json_object_is_type(refs, json_type_array) ? json_object_array_get_idx(refs, 0) : NULL;
+	const char *kind = ref ? k8s_str(ref, "kind") : NULL, *owner = ref ? k8s_str(ref, "name") : NULL;
+	const char *have = k8s_str(pod, "metadata.labels.pod-template-hash");
+	char hash[16];
+
+	if (!kind || strcmp(kind, "Deployment") || !owner || strcmp(owner, k8s_str(d, "metadata.name")) ||
+	    strcmp(k8s_str(pod, "metadata.namespace"), k8s_str(d, "metadata.namespace")))
+		return 0;
+	deploy_template_hash(d, hash, sizeof hash);
+	*current = have && !strcmp(have, hash);
+	return 1;
+}
+
+int deploy_validate(json_object *d, char *err, size_t errlen)
+{
+	json_object *r = k8s_get(d, "spec.replicas");
+	char why[512];
+
+	if (!r)
+		k8s_set(d, "spec.replicas", json_object_new_int(1));
+	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
+	         json_object_get_int(r) > 1000) {
+		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+		return -EINVAL;
+	}
+	if (!k8s_get(d, "spec.template.spec")) {
+		snprintf(err, errlen, "spec.template.spec: Required value");
+		return -EINVAL;
+	}
+	json_object *pod = deploy_pod(d, 0);
+	int rc = pod_validate(pod, why, sizeof why);
+	json_object_put(pod);
+	if (rc < 0) {
+		snprintf(err, errlen, "spec.template: %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int deploy_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
+{
+	if (!json_object_equal(k8s_get(stored, "spec.selector"), k8s_get(updated, "spec.selector"))) {
+		snprintf(err, errlen, "spec.selector: Invalid value: field is immutable");
+		return -EINVAL;
+	}
+	return 0;
+}
