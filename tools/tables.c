@@ -208,6 +208,31 @@ static void sts_row(struct table *t, struct json_object *sts, int wide, time_t n
 	cell_age(t, sts, now);
 }
 
+static size_t map_size(struct json_object *o, const char *path)
+{
+	struct json_object *m = json_path(o, path);
+
+	return m && json_object_is_type(m, json_type_object) ? (size_t)json_object_object_length(m) : 0;
+}
+
+/* DATA counts the entries, text and binary. */
+static void cm_row(struct table *t, struct json_object *cm, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, cm, "metadata.name");
+	table_cellf(t, "%zu", map_size(cm, "data") + map_size(cm, "binaryData"));
+	cell_age(t, cm, now);
+}
+
+static void secret_row(struct table *t, struct json_object *s, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, s, "metadata.name");
+	table_cell(t, json_path_str(s, "type", "Opaque"));
+	table_cellf(t, "%zu", map_size(s, "data"));
+	cell_age(t, s, now);
+}
+
 static void deploy_row(struct table *t, struct json_object *d, int wide, time_t now)
 {
 	struct json_object *ready = json_path(d, "status.readyReplicas"), *want = json_path(d, "spec.replicas");
@@ -269,6 +294,8 @@ static const struct printer printers[] = {
 	{ "Namespace", COLS("NAME", "STATUS", "AGE"), NULL, ns_row },
 	{ "Pod", COLS("NAME", "STATUS", "VOLUMES", "AGE"), NULL, pod_row },
 	{ "StatefulSet", COLS("NAME", "READY", "AGE"), NULL, sts_row },
+	{ "ConfigMap", COLS("NAME", "DATA", "AGE"), NULL, cm_row },
+	{ "Secret", COLS("NAME", "TYPE", "DATA", "AGE"), NULL, secret_row },
 	{ "Deployment", COLS("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), NULL, deploy_row },
 	{ "Event", COLS("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"), NULL, event_row },
 };

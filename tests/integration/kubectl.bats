@@ -323,3 +323,35 @@ EOF2
     assert_output 'Bound'
     [ "$(cat "$MNT/pvc/default/shared/f")" = shared ]
 }
+
+@test "Secrets: stringData is folded into base64 data; TYPE and DATA columns for secrets and configMaps" {
+    cat >"$BATS_TEST_TMPDIR/s.yaml" <<'EOF2'
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {password: s3cr3t}
+data: {user: YWRtaW4=}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf}
+data: {a: "1", b: "2"}
+binaryData: {c: AAE=}
+EOF2
+    run volctl apply -f "$BATS_TEST_TMPDIR/s.yaml"
+    assert_success
+    run volctl get secret db -o 'jsonpath={.data.password}'
+    assert_output 'czNjcjN0'
+    [ "$(volctl get secret db -o 'jsonpath={.data.password}' | base64 -d)" = s3cr3t ]
+    run volctl get secret db -o yaml
+    refute_output --partial 'stringData'
+    refute_output --partial 's3cr3t'
+    run volctl apply -f "$BATS_TEST_TMPDIR/s.yaml"
+    assert_line 'secret/db unchanged'
+    run volctl get secret db
+    assert_line --index 0 --regexp '^NAME +TYPE +DATA +AGE$'
+    assert_line --index 1 --regexp '^db +Opaque +2 '
+    run volctl get cm conf
+    assert_line --index 0 --regexp '^NAME +DATA +AGE$'
+    assert_line --index 1 --regexp '^conf +3 '
+}
