@@ -838,13 +838,19 @@ static int validate_snapshot(struct check *c, json_object *vs)
 		return fail_required(c, "spec.source");
 	if (r < 0)
 		return r;
-	if (!member(src, "persistentVolumeClaimName") == !member(src, "volumeSnapshotContentName"))
+	/* persistentVolumeName is volfs's own: a snapshot of a bare volume
+	 * (volctl snapshot pv/NAME) says so, and its YAML must apply back. */
+	if (!!member(src, "persistentVolumeClaimName") + !!member(src, "volumeSnapshotContentName") +
+	    !!member(src, "persistentVolumeName") != 1)
 		return fail(c, "spec.source: Invalid value: \"object\": exactly one of "
 			    "persistentVolumeClaimName and volumeSnapshotContentName should be set");
+	if ((r = check_ref_name(c, src, "persistentVolumeName", "spec.source", 0)) < 0)
+		return r;
 	if (member(src, "volumeSnapshotContentName"))
 		return fail(c, "spec.source.volumeSnapshotContentName: Forbidden: pre-provisioned "
 			    "snapshot contents are not supported by volfs");
-	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source", 1)) < 0)
+	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source",
+				!member(src, "persistentVolumeName"))) < 0)
 		return r;
 	return check_ref_name(c, spec, "volumeSnapshotClassName", "spec", 0);
 }
@@ -1232,6 +1238,11 @@ static json_object *applied_config(json_object *manifest)
 	for (size_t i = 0; md && SERVER_METADATA[i]; i++)
 		del(md, SERVER_METADATA[i]);
 	del(member(md, "annotations"), K8S_ANN_LAST_APPLIED);
+	/* Only the recorded annotation: the object's own YAML applies back
+	 * as the same configuration, so unchanged. */
+	if (is_type(member(md, "annotations"), json_type_object) &&
+	    json_object_object_length(member(md, "annotations")) == 0)
+		del(md, "annotations");
 	return cfg;
 }
 

@@ -660,9 +660,15 @@ static json_object *snapshot_class(struct ctl *c, json_object *vs)
 static int take_snapshot(struct ctl *c, json_object *vs)
 {
 	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
-	json_object *pvc = ctl_find(c->pvcs, ctl_ns_of(vs), claim), *cls = snapshot_class(c, vs);
+	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	json_object *pvc = claim ? ctl_find(c->pvcs, ctl_ns_of(vs), claim) : NULL, *cls = snapshot_class(c, vs);
 	const char *pv = pvc ? k8s_str(pvc, "spec.volumeName") : NULL;
 	const char *phase = pvc ? k8s_str(pvc, "status.phase") : NULL;
+	if (bare) { /* a snapshot of a bare volume: the volume itself is the source */
+		pv = ctl_find(c->pvs, NULL, bare) ? bare : NULL;
+		phase = "Bound";
+		claim = bare;
+	}
 	const char *driver = cls ? k8s_str(cls, "driver") : NULL;
 	if (k8s_str(vs, "spec.volumeSnapshotClassName") && (!driver || strcmp(driver, K8S_PROVISIONER))) {
 		ctl_event(c, vs, "Warning", "SnapshotPending", "volumesnapshotclass \"%s\" %s",
@@ -671,8 +677,8 @@ static int take_snapshot(struct ctl *c, json_object *vs)
 		return 0;
 	}
 	if (!pv || !phase || strcmp(phase, "Bound")) {
-		ctl_event(c, vs, "Warning", "SnapshotPending", "the source claim \"%s\" is %s", claim,
-		      pvc ? "not bound yet" : "not found");
+		ctl_event(c, vs, "Warning", "SnapshotPending", "the source %s \"%s\" is %s", bare ? "volume" : "claim",
+		      claim, pvc ? "not bound yet" : "not found");
 		return 0;
 	}
 	if (hostpath_of_pv(ctl_find(c->pvs, NULL, pv))) {
@@ -758,7 +764,7 @@ static int snapshot_step(struct ctl *c, json_object *vs)
 	json_object *ready = k8s_get(vs, "status.readyToUse");
 	if (ready && json_object_get_boolean(ready))
 		return 0;
-	if (!k8s_str(vs, "spec.source.persistentVolumeClaimName"))
+	if (!k8s_str(vs, "spec.source.persistentVolumeClaimName") && !k8s_str(vs, "spec.source.persistentVolumeName"))
 		return 0;
 	return take_snapshot(c, vs);
 }

@@ -355,3 +355,63 @@ EOF2
     assert_line --index 0 --regexp '^NAME +DATA +AGE$'
     assert_line --index 1 --regexp '^conf +3 '
 }
+
+@test "get -o yaml of every kind applies back, and a second time unchanged" {
+    cat >"$BATS_TEST_TMPDIR/all.yaml" <<'EOF2'
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q, namespace: team}
+spec: {hard: {requests.storage: 10Gi}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf, namespace: team}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec, namespace: team}
+stringData: {pw: x}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: team}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: team}
+spec:
+  containers: [{name: c, image: x}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: team}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x}]}
+EOF2
+    volctl apply -f "$BATS_TEST_TMPDIR/all.yaml" >/dev/null
+    volctl create pv bare --capacity 1Gi >/dev/null
+    volctl snapshot pv/bare of-bare -n team >/dev/null
+    volctl snapshot data of-claim -n team >/dev/null
+    local k name
+    for k in ns/team quota/q cm/conf secret/sec pvc/data pod/app deploy/web vs/of-bare vs/of-claim pv/bare sc/volfs \
+        vsclass/volfs-snapshots; do
+        volctl get "$k" -n team -o yaml >"$BATS_TEST_TMPDIR/one.yaml"
+        run --separate-stderr volctl apply -f "$BATS_TEST_TMPDIR/one.yaml"
+        [ "$status" -eq 0 ] || fail "$k: $stderr"
+        run --separate-stderr volctl apply -f "$BATS_TEST_TMPDIR/one.yaml"
+        [[ $output == *" unchanged" ]] || fail "$k applied twice: $output $stderr"
+        volctl get "$k" -n team -o yaml | volctl apply -f - >"$BATS_TEST_TMPDIR/again"
+        name=$(cat "$BATS_TEST_TMPDIR/again")
+        [[ $name == *" unchanged" ]] || fail "$k: its own YAML after apply: $name"
+    done
+}

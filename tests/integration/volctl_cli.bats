@@ -140,13 +140,16 @@ one_line_error() {
     assert_equal "$stderr" "volctl: error: you must specify the type of resource to get; see 'volctl get --help'"
 }
 
-@test "describe, delete, create and resize need a name" {
+@test "create and resize need a name; delete needs a name, -l or --all" {
     local verb
-    for verb in describe delete create resize; do
+    for verb in create resize; do
         run --separate-stderr volctl "$verb" pv
         one_line_error
         [[ $stderr == *"name is required"* ]] || fail "$verb: $stderr"
     done
+    run --separate-stderr volctl delete pv
+    one_line_error
+    [[ $stderr == *"no name was specified; give names, -l SELECTOR or --all" ]] || fail "delete: $stderr"
 }
 
 @test "bad sizes are refused before anything is sent" {
