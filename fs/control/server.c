@@ -379,6 +379,27 @@ static json_object *create_claim_from(struct vfs *v, json_object *pvc, const cha
 	return r < 0 ? answer_error(r, err) : claim_outcome(v, ns, name);
 }
 
+/* The class of what a snapshot was taken of: its claim's, or its bare
+ * volume's; 0 when neither is there any more (the default class then). */
+static int source_class(struct vfs *v, json_object *vs, const char *ns, char *buf, size_t len)
+{
+	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
+	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	json_object *items = NULL;
+	char err[512];
+	int found = 0;
+	if ((claim || bare) && api_get(v, claim ? "PersistentVolumeClaim" : KIND_PV, ns, claim ? claim : bare,
+	                               &items, err, sizeof err) == 0) {
+		const char *class = k8s_str(json_object_array_get_idx(items, 0), "spec.storageClassName");
+		if (class && *class) { /* "" binds only class-less volumes: nothing to restore into */
+			snprintf(buf, len, "%s", class);
+			found = 1;
+		}
+		json_object_put(items);
+	}
+	return found;
+}
+
 static json_object *claim_restore(struct vfs *v, json_object *req, const char *ns, const char *name)
 {
 	const char *snap = str_field(req, "snapshot");
@@ -395,11 +416,15 @@ static json_object *claim_restore(struct vfs *v, json_object *req, const char *n
 		quantity_format(capacity, q, sizeof q);
 	else
 		snprintf(q, sizeof q, "%s", k8s_str(vs, "status.restoreSize") ? k8s_str(vs, "status.restoreSize") : "1Gi");
+	char class[256] = "";
+	int has_class = source_class(v, vs, ns, class, sizeof class);
 	json_object_put(items);
 	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
 	json_object *modes = json_object_new_array();
 	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
 	k8s_set(pvc, "spec.accessModes", modes);
+	if (has_class)
+		k8s_set_str(pvc, "spec.storageClassName", class);
 	k8s_set_str(pvc, "spec.resources.requests.storage", q);
 	k8s_set_str(pvc, "spec.dataSource.apiGroup", "snapshot.storage.k8s.io");
 	k8s_set_str(pvc, "spec.dataSource.kind", "VolumeSnapshot");

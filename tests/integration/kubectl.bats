@@ -415,3 +415,25 @@ EOF2
         [[ $name == *" unchanged" ]] || fail "$k: its own YAML after apply: $name"
     done
 }
+
+@test "restore SNAP NEWCLAIM puts the claim in the source claim's class" {
+    cat >"$BATS_TEST_TMPDIR/fast.yaml" <<'EOF2'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: volfs.io/local
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: db}
+spec: {storageClassName: fast, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+EOF2
+    volctl apply -f "$BATS_TEST_TMPDIR/fast.yaml" >/dev/null
+    echo v1 >"$MNT/pvc/default/db/f"
+    volctl snapshot db s1 >/dev/null
+    run volctl restore s1 db-restored
+    assert_success
+    run volctl get pvc db-restored -o 'jsonpath={.spec.storageClassName} {.status.phase}'
+    assert_output 'fast Bound'
+    [ "$(cat "$MNT/pvc/default/db-restored/f")" = v1 ]
+}
