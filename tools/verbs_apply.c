@@ -246,10 +246,16 @@ static int drop_unserved(const struct invocation *inv, struct batch *b)
 			json_object_array_add(kept, json_object_get(o));
 			continue;
 		}
-		if (!is_unserved(kind) || has_flag(inv, F_STRICT)) {
+		if (is_unserved(kind) && has_flag(inv, F_STRICT)) {
 			json_object_put(kept);
-			return fail("%s: document %zu (%s %s): %s kind %s; volfs serves %s", b->source, i + 1, kind, name,
-				    is_unserved(kind) ? "volfs does not serve" : "no matches for", kind, served);
+			return fail("%s: document %zu (%s %s): volfs does not serve kind %s (--strict); volfs serves %s",
+				    b->source, i + 1, kind, name, kind, served);
+		}
+		if (!is_unserved(kind)) {
+			json_object_put(kept);
+			return fail("%s: document %zu (%s %s): no matches for kind \"%s\" in version \"%s\"; "
+				    "volfs serves %s", b->source, i + 1, kind, name, kind,
+				    json_path_str(o, "apiVersion", ""), served);
 		}
 		snprintf(lower, sizeof lower, "%s", kind);
 		for (char *p = lower; *p; p++)

@@ -242,11 +242,9 @@ int run_get(struct invocation *inv)
 	}
 	/* Like kubectl: what was found is printed even when some names were
 	 * not; an empty listing is news for people, not for -o json. */
-	if (rc == CALL_FATAL)
-		;
-	else if (total == 0 && !named && is_listing(view.fmt))
+	if (rc != CALL_FATAL && total == 0 && !named && is_listing(view.fmt))
 		print_no_resources(&l.t[0]);
-	else if (total > 0 || !named)
+	else if (rc != CALL_FATAL && (total > 0 || !named))
 		failed |= is_listing(view.fmt) ? print_groups(&l, groups, &view)
 					       : print_structured_all(&l, groups, &view);
 	for (size_t g = 0; g < l.n; g++)

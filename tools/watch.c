@@ -59,6 +59,24 @@ static struct json_object *selected(struct json_object *items, const struct targ
 	return out;
 }
 
+/* Watched objects as they come: a table row each (the header once), or
+ * each object on its own in JSON, YAML or JSONPath, as kubectl -w. */
+static void print_watched(const struct kind_info *k, struct json_object *items, const struct get_view *view)
+{
+	int structured = view->fmt == OUTPUT_JSON || view->fmt == OUTPUT_YAML || view->fmt == OUTPUT_JSONPATH;
+
+	for (size_t i = 0; structured && i < json_object_array_length(items); i++) {
+		struct json_object *one = json_object_new_array();
+
+		json_object_array_add(one, json_object_get(json_object_array_get_idx(items, i)));
+		output_get(stdout, k, one, 1, view, time(NULL));
+		json_object_put(one);
+	}
+	if (!structured && json_object_array_length(items))
+		output_get(stdout, k, items, 0, view, time(NULL));
+	fflush(stdout);
+}
+
 int run_watch(struct invocation *inv, const struct target_list *l, const struct filters *f,
 	      const struct get_view *view)
 {
@@ -71,20 +89,17 @@ int run_watch(struct invocation *inv, const struct target_list *l, const struct 
 		return 1;
 	first = selected(items, &l->t[0], f);
 	json_object_put(items);
-	if (json_object_array_length(first))
-		output_get(stdout, l->t[0].kind, first, 0, view, time(NULL));
+	print_watched(l->t[0].kind, first, view);
+	rows.no_headers |= json_object_array_length(first) > 0; /* kubectl prints the header once */
 	json_object_put(first);
-	fflush(stdout);
-	rows.no_headers = 1; /* kubectl prints the header once */
 	while ((r = client_stream_next(stream, -1, &ev)) > 0) {
 		struct json_object *one = json_object_new_array(), *obj = json_path(ev, "object");
 
 		if (obj)
 			json_object_array_add(one, json_object_get(obj));
 		items = selected(one, &l->t[0], f);
-		if (json_object_array_length(items))
-			output_get(stdout, l->t[0].kind, items, 0, &rows, time(NULL));
-		fflush(stdout);
+		print_watched(l->t[0].kind, items, &rows);
+		rows.no_headers |= json_object_array_length(items) > 0;
 		json_object_put(items);
 		json_object_put(one);
 		json_object_put(ev);

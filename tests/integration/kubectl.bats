@@ -262,7 +262,7 @@ metadata: {name: migrate}
 EOF
     run --separate-stderr volctl apply -f "$BATS_TEST_TMPDIR/mixed.yaml" --strict
     assert_failure
-    [[ $stderr == *"volfs does not serve kind Service; volfs serves StorageClass, PersistentVolume, PersistentVolumeClaim"* ]] || fail "$stderr"
+    [[ $stderr == *"volfs does not serve kind Service (--strict); volfs serves StorageClass, PersistentVolume, PersistentVolumeClaim"* ]] || fail "$stderr"
     run --separate-stderr volctl get pvc web-data
     assert_failure
     run --separate-stderr volctl apply -f "$BATS_TEST_TMPDIR/mixed.yaml"
@@ -272,7 +272,7 @@ EOF
     sed 's/kind: Service/kind: Servcie/' "$BATS_TEST_TMPDIR/mixed.yaml" >"$BATS_TEST_TMPDIR/typo.yaml"
     run --separate-stderr volctl apply -f "$BATS_TEST_TMPDIR/typo.yaml"
     assert_failure
-    [[ $stderr == *"no matches for kind Servcie; volfs serves StorageClass"* ]] || fail "$stderr"
+    [[ $stderr == *'no matches for kind "Servcie" in version "v1"; volfs serves StorageClass'* ]] || fail "$stderr"
 }
 
 @test "Deployment: replicas pods <deploy>-<hash>-<suffix> sharing the template's claims; scale; delete keeps the claims" {
