@@ -103,28 +103,9 @@ int deploy_owns(json_object *d, json_object *pod, int *current)
 
 int deploy_validate(json_object *d, char *err, size_t errlen)
 {
-	json_object *r = k8s_get(d, "spec.replicas");
-	char why[512];
-
-	if (!r)
-		k8s_set(d, "spec.replicas", json_object_new_int(1));
-	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
-	         json_object_get_int(r) > 1000) {
-		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+	if (pod_owner_check_spec(d, err, errlen) < 0)
 		return -EINVAL;
-	}
-	if (!k8s_get(d, "spec.template.spec")) {
-		snprintf(err, errlen, "spec.template.spec: Required value");
-		return -EINVAL;
-	}
-	json_object *pod = deploy_pod(d, 0);
-	int rc = pod_validate(pod, why, sizeof why);
-	json_object_put(pod);
-	if (rc < 0) {
-		snprintf(err, errlen, "spec.template: %s", why);
-		return -EINVAL;
-	}
-	return 0;
+	return pod_owner_check_template(deploy_pod(d, 0), err, errlen);
 }
 
 int deploy_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)

@@ -124,18 +124,8 @@ int sts_owns(json_object *sts, json_object *pod, int *ordinal)
 
 int sts_validate(json_object *sts, char *err, size_t errlen)
 {
-	json_object *r = k8s_get(sts, "spec.replicas");
-	if (!r)
-		k8s_set(sts, "spec.replicas", json_object_new_int(1));
-	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
-	         json_object_get_int(r) > 1000) {
-		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+	if (pod_owner_check_spec(sts, err, errlen) < 0)
 		return -EINVAL;
-	}
-	if (!k8s_get(sts, "spec.template.spec")) {
-		snprintf(err, errlen, "spec.template.spec: Required value");
-		return -EINVAL;
-	}
 	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");
 	if (t && !json_object_is_type(t, json_type_array)) {
 		snprintf(err, errlen, "spec.volumeClaimTemplates: Invalid value: must be a list");
@@ -153,14 +143,7 @@ int sts_validate(json_object *sts, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
-	json_object *pod = sts_pod(sts, 0);
-	int rc = pod_validate(pod, why, sizeof why);
-	json_object_put(pod);
-	if (rc < 0) {
-		snprintf(err, errlen, "spec.template: %s", why);
-		return -EINVAL;
-	}
-	return 0;
+	return pod_owner_check_template(sts_pod(sts, 0), err, errlen);
 }
 
 int sts_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)

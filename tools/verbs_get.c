@@ -271,6 +271,33 @@ static enum call_result group_names(const struct invocation *inv, struct targets
 	return rc;
 }
 
+/* What describe and delete do to each object they select. */
+typedef enum call_result per_object_fn(const struct invocation *inv, const struct targets *t, const char *name,
+				       int *done);
+
+/* fn on each object every group names or its filters select; returns
+ * whether anything failed. *done counts what fn did. */
+static int each_selected(const struct invocation *inv, struct target_list *l, const struct filters *f,
+			 per_object_fn *fn, int *done)
+{
+	enum call_result rc = CALL_OK;
+	int failed = 0;
+
+	for (size_t g = 0; g < l->n && rc != CALL_FATAL; g++) {
+		struct json_object *holder = json_object_new_array();
+
+		rc = group_names(inv, &l->t[g], f, holder, &failed);
+		for (size_t i = 0; rc != CALL_FATAL && i < l->t[g].n; i++) {
+			rc = fn(inv, &l->t[g], l->t[g].names[i], done);
+			failed |= rc != CALL_OK;
+		}
+		json_object_put(holder);
+	}
+	if (!failed && !*done)
+		print_no_resources(&l->t[0]);
+	return failed;
+}
+
 static enum call_result describe_one(const struct invocation *inv, const struct targets *t, const char *name,
 				     int *printed)
 {
@@ -290,36 +317,26 @@ static enum call_result describe_one(const struct invocation *inv, const struct 
 
 int run_describe(struct invocation *inv)
 {
-	enum call_result rc = CALL_OK;
 	struct target_list l;
 	struct filters f;
-	int failed = 0, printed = 0;
+	int failed, printed = 0;
 
 	if (parse_target_list(inv, &l) || parse_filters(inv, &l, &f))
 		return 1;
-	for (size_t g = 0; g < l.n && rc != CALL_FATAL; g++) {
-		struct json_object *holder = json_object_new_array();
-
-		rc = group_names(inv, &l.t[g], &f, holder, &failed);
-		for (size_t i = 0; rc != CALL_FATAL && i < l.t[g].n; i++) {
-			rc = describe_one(inv, &l.t[g], l.t[g].names[i], &printed);
-			failed |= rc != CALL_OK;
-		}
-		json_object_put(holder);
-	}
-	if (!failed && !printed)
-		print_no_resources(&l.t[0]);
+	failed = each_selected(inv, &l, &f, describe_one, &printed);
 	filters_free(&f);
 	return failed;
 }
 
-static enum call_result delete_one(const struct invocation *inv, const struct targets *t, const char *name)
+static enum call_result delete_one(const struct invocation *inv, const struct targets *t, const char *name,
+				   int *deleted)
 {
 	struct json_object *req = new_request("delete", t->kind, name), *result;
 	enum call_result rc;
 
 	add_namespace(req, t);
 	rc = call_ex(inv, req, &result, has_flag(inv, F_IGNORE_NOT_FOUND));
+	(*deleted)++; /* even what was already gone: no "No resources found" then */
 	if (rc == CALL_NOT_FOUND)
 		return CALL_OK;
 	if (rc == CALL_OK) {
@@ -331,10 +348,9 @@ static enum call_result delete_one(const struct invocation *inv, const struct ta
 
 int run_delete(struct invocation *inv)
 {
-	enum call_result rc = CALL_OK;
 	struct target_list l;
 	struct filters f;
-	int failed = 0, deleted = 0;
+	int failed, deleted = 0;
 
 	if (inv->nfiles)
 		return run_delete_files(inv);
@@ -351,19 +367,7 @@ int run_delete(struct invocation *inv)
 				    "-l SELECTOR or --all");
 		}
 	}
-	for (size_t g = 0; g < l.n && rc != CALL_FATAL; g++) {
-		struct json_object *holder = json_object_new_array();
-
-		rc = group_names(inv, &l.t[g], &f, holder, &failed);
-		for (size_t i = 0; rc != CALL_FATAL && i < l.t[g].n; i++) {
-			rc = delete_one(inv, &l.t[g], l.t[g].names[i]);
-			failed |= rc != CALL_OK;
-			deleted += rc == CALL_OK;
-		}
-		json_object_put(holder);
-	}
-	if (!failed && !deleted)
-		print_no_resources(&l.t[0]);
+	failed = each_selected(inv, &l, &f, delete_one, &deleted);
 	filters_free(&f);
 	return failed;
 }
