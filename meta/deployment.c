@@ -50,38 +50,17 @@ void deploy_template_hash(json_object *d, char *buf, size_t len)
 	encode(fnv1a(text, 14695981039346656037ull), 9, buf, len);
 }
 
-static json_object *copy(json_object *o)
-{
-	json_object *c = NULL;
-	json_object_deep_copy(o, &c, NULL);
-	return c;
-}
-
 json_object *deploy_pod(json_object *d, unsigned slot)
 {
-	json_object *pod = json_object_new_object(), *ref = json_object_new_object();
-	json_object *refs = json_object_new_array();
+	json_object *pod;
 	char hash[16], suffix[8], seed[64], name[512];
 
 	deploy_template_hash(d, hash, sizeof hash);
 	snprintf(seed, sizeof seed, "%s/%u", hash, slot);
 	encode(fnv1a(seed, fnv1a(k8s_str(d, "metadata.name"), 14695981039346656037ull)), 5, suffix, sizeof suffix);
 	snprintf(name, sizeof name, "%s-%s-%s", k8s_str(d, "metadata.name"), hash, suffix);
-	k8s_set_str(pod, "apiVersion", "v1");
-	k8s_set_str(pod, "kind", "Pod");
-	if (k8s_get(d, "spec.template.metadata.labels"))
-		k8s_set(pod, "metadata.labels", copy(k8s_get(d, "spec.template.metadata.labels")));
+	pod = pod_from_template(d, name);
 	k8s_set_str(pod, "metadata.labels.pod-template-hash", hash);
-	k8s_set_str(pod, "metadata.name", name);
-	k8s_set_str(pod, "metadata.namespace", k8s_str(d, "metadata.namespace"));
-	k8s_set_str(ref, "apiVersion", "apps/v1");
-	k8s_set_str(ref, "kind", "Deployment");
-	k8s_set_str(ref, "name", k8s_str(d, "metadata.name"));
-	k8s_set_str(ref, "uid", k8s_str(d, "metadata.uid") ? k8s_str(d, "metadata.uid") : "");
-	json_object_array_add(refs, ref);
-	k8s_set(pod, "metadata.ownerReferences", refs);
-	json_object *spec = copy(k8s_get(d, "spec.template.spec"));
-	k8s_set(pod, "spec", spec ? spec : json_object_new_object());
 	return pod;
 }
 

@@ -314,3 +314,27 @@ int pod_owner_check_template(json_object *pod, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+json_object *pod_from_template(json_object *owner, const char *name)
+{
+	json_object *pod = json_object_new_object(), *ref = json_object_new_object();
+	json_object *refs = json_object_new_array(), *tl = k8s_get(owner, "spec.template.metadata.labels");
+	json_object *spec = NULL, *labels = NULL;
+
+	k8s_set_str(pod, "apiVersion", "v1");
+	k8s_set_str(pod, "kind", "Pod");
+	if (tl && json_object_deep_copy(tl, &labels, NULL) == 0)
+		k8s_set(pod, "metadata.labels", labels);
+	k8s_set_str(pod, "metadata.name", name);
+	k8s_set_str(pod, "metadata.namespace", k8s_str(owner, "metadata.namespace"));
+	k8s_set_str(ref, "apiVersion", "apps/v1");
+	k8s_set_str(ref, "kind", k8s_str(owner, "kind") ? k8s_str(owner, "kind") : "");
+	k8s_set_str(ref, "name", k8s_str(owner, "metadata.name"));
+	k8s_set_str(ref, "uid", k8s_str(owner, "metadata.uid") ? k8s_str(owner, "metadata.uid") : "");
+	json_object_array_add(refs, ref);
+	k8s_set(pod, "metadata.ownerReferences", refs);
+	if (k8s_get(owner, "spec.template.spec"))
+		json_object_deep_copy(k8s_get(owner, "spec.template.spec"), &spec, NULL);
+	k8s_set(pod, "spec", spec ? spec : json_object_new_object());
+	return pod;
+}
