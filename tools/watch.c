@@ -194,6 +194,11 @@ static int condition_met(const struct wait_for *w, struct json_object *o)
 		json_object_put(vals);
 		return met;
 	}
+	/* volfs records no conditions for pods: one whose volumes are set up
+	 * (Running) is what Ready means here, as no container runs. */
+	if (!conds && !strcmp(json_path_str(o, "kind", ""), "Pod") && !strcasecmp(w->condition, "Ready"))
+		return !strcasecmp(!strcmp(json_path_str(o, "status.phase", ""), "Running") ? "True" : "False",
+				   w->value);
 	for (size_t i = 0; conds && json_object_is_type(conds, json_type_array) && i < json_object_array_length(conds);
 	     i++) {
 		struct json_object *c = json_object_array_get_idx(conds, i);

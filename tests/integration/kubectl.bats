@@ -206,6 +206,33 @@ EOF
     [ -n "$output" ]
 }
 
+@test "a watch on the control socket pushes each change as a line, without being asked again" {
+    volctl create pvc before --size 1Gi >/dev/null
+    cat >"$BATS_TEST_TMPDIR/watch.py" <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(200)
+s.connect(sys.argv[1])
+s.sendall(b'{"verb":"watch","kind":"PersistentVolumeClaim","namespace":"default"}\n')
+f = s.makefile()
+first = json.loads(f.readline())
+print("items", " ".join(o["metadata"]["name"] for o in first["result"]["items"]), flush=True)
+for _ in range(2):
+    ev = json.loads(f.readline())
+    print(ev["type"], ev["object"]["metadata"]["name"], ev["object"]["metadata"].get("labels", {}).get("app", "-"),
+          flush=True)
+PYEOF
+    "$PY" "$BATS_TEST_TMPDIR/watch.py" "$STATE/control.sock" >"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
+    local pid=$!
+    until_ok grep -q '^items before$' "$BATS_TEST_TMPDIR/w"
+    volctl create pvc w1 --size 1Gi >/dev/null
+    until_ok grep -q '^ADDED w1 -$' "$BATS_TEST_TMPDIR/w"
+    volctl label pvc before app=web >/dev/null
+    wait "$pid"
+    run cat "$BATS_TEST_TMPDIR/w"
+    assert_output $'items before\nADDED w1 -\nMODIFIED before web'
+}
+
 @test "get -w streams the changes the daemon pushes" {
     volctl create pvc before --size 1Gi >/dev/null
     volctl get pvc -w -o custom-columns=NAME:.metadata.name,APP:.metadata.labels.app >"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
@@ -242,6 +269,10 @@ EOF
     assert_output 'persistentvolumeclaim/logs condition met'
     run --separate-stderr volctl wait pvc data --for=bogus
     assert_failure
+    volctl apply -f - >/dev/null <<<'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"x"}},"spec":{"containers":[{"name":"c","image":"x"}],"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":"data"}}]}}'
+    run volctl wait pod -l app=x --for=condition=Ready
+    assert_success
+    assert_output 'pod/p condition met'
 }
 
 @test "apply skips kinds volfs does not serve with a warning; --strict refuses; a typo is an error" {
