@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "tools/jsonpath.h"
 
 static const char *LIST =
@@ -119,8 +121,9 @@ static void test_errors(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_results),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/unit.h"
+
 #include "tools/labelsel.h"
 
 struct sel_case {
@@ -100,8 +102,9 @@ static void test_field_selectors(void **state)
 	json_object_put(ev);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_selectors),
 		cmocka_unit_test(test_bad_label_selectors),
