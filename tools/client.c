@@ -426,6 +426,9 @@ enum client_status client_watch(const char *socket_path, struct json_object *req
 	*stream = NULL;
 	if (!s)
 		abort();
+	/* --request-timeout bounds the connect and the request; the stream
+	 * itself lasts as long as the caller reads it. */
+	deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
 	if ((s->fd = connect_daemon(socket_path, err)) < 0) {
 		free(s);
 		return CLIENT_UNREACHABLE;
