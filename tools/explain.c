@@ -188,6 +188,8 @@ int run_explain(struct invocation *inv)
 		return 1;
 	top = find_doc(k->kind, "");
 	d = dot ? find_doc(k->kind, dot + 1) : top;
+	if (!d && !dot)
+		return fail("volctl has no field descriptions of %s", k->kind);
 	if (!d)
 		return fail("field \"%s\" does not exist in %s, or volfs does not read it", dot + 1, k->kind);
 	printf("KIND:       %s\nVERSION:    %s\n\n", k->kind, k->api_version);
