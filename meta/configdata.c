@@ -397,6 +397,32 @@ static int check_secret_type(struct kcheck *c, json_object *s, const char *type)
 	return 0;
 }
 
+/* stringData is write-only, as the API server has it: each entry goes
+ * into data, base64-encoded, over an entry of the same key, and
+ * stringData itself is not stored. */
+static void fold_string_data(json_object *secret)
+{
+	json_object *str = json_member(secret, "stringData"), *data = json_member(secret, "data");
+
+	if (!str)
+		return;
+	if (!data) {
+		data = json_object_new_object();
+		json_object_object_add(secret, "data", data);
+	}
+	json_object_object_foreach(str, key, val) {
+		int len = json_object_get_string_len(val);
+		unsigned char *b64 = malloc(4 * (((size_t)len + 2) / 3) + 1);
+
+		if (!b64)
+			abort();
+		EVP_EncodeBlock(b64, (const unsigned char *)json_object_get_string(val), len);
+		json_object_object_add(data, key, json_object_new_string((const char *)b64));
+		free(b64);
+	}
+	json_object_object_del(secret, "stringData");
+}
+
 int secret_validate(json_object *secret, char *err, size_t errlen)
 {
 	struct kcheck c = { err, errlen, 0 };
@@ -412,9 +438,11 @@ int secret_validate(json_object *secret, char *err, size_t errlen)
 	    (r = check_keys(&c, secret, "stringData")) < 0 ||
 	    (r = check_string_values(&c, secret, "stringData", 1)) < 0 ||
 	    (r = check_base64_values(&c, secret, "data", json_member(secret, "stringData"))) < 0 ||
-	    (r = check_total(&c)) < 0 || (r = check_immutable_flag(&c, secret)) < 0)
+	    (r = check_total(&c)) < 0 || (r = check_immutable_flag(&c, secret)) < 0 ||
+	    (r = check_secret_type(&c, secret, json_object_get_string(type))) < 0)
 		return r;
-	return check_secret_type(&c, secret, json_object_get_string(type));
+	fold_string_data(secret);
+	return 0;
 }
 
 /* --- updates --- */

@@ -24,6 +24,7 @@
 #include "meta/names.h"
 #include "meta/pod.h"
 #include "meta/quantity.h"
+#include "meta/deployment.h"
 #include "meta/statefulset.h"
 #include "meta/selector.h"
 #include "meta/snapschedule.h"
@@ -42,6 +43,7 @@ static const struct k8s_kind kinds[] = {
 	{ "Namespace", "v1", "namespaces", 0, 1 },
 	{ "Pod", "v1", "pods", 1, 1 },
 	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
+	{ "Deployment", "apps/v1", "deployments", 1, 1 },
 	{ "ConfigMap", "v1", "configmaps", 1, 1 },
 	{ "Secret", "v1", "secrets", 1, 1 },
 	{ "SnapshotSchedule", SNAPSCHEDULE_API, "snapshotschedules", 1, 1 },
@@ -838,13 +840,19 @@ static int validate_snapshot(struct check *c, json_object *vs)
 		return fail_required(c, "spec.source");
 	if (r < 0)
 		return r;
-	if (!member(src, "persistentVolumeClaimName") == !member(src, "volumeSnapshotContentName"))
+	/* persistentVolumeName is volfs's own: a snapshot of a bare volume
+	 * (volctl snapshot pv/NAME) says so, and its YAML must apply back. */
+	if (!!member(src, "persistentVolumeClaimName") + !!member(src, "volumeSnapshotContentName") +
+	    !!member(src, "persistentVolumeName") != 1)
 		return fail(c, "spec.source: Invalid value: \"object\": exactly one of "
 			    "persistentVolumeClaimName and volumeSnapshotContentName should be set");
+	if ((r = check_ref_name(c, src, "persistentVolumeName", "spec.source", 0)) < 0)
+		return r;
 	if (member(src, "volumeSnapshotContentName"))
 		return fail(c, "spec.source.volumeSnapshotContentName: Forbidden: pre-provisioned "
 			    "snapshot contents are not supported by volfs");
-	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source", 1)) < 0)
+	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source",
+				!member(src, "persistentVolumeName"))) < 0)
 		return r;
 	return check_ref_name(c, spec, "volumeSnapshotClassName", "spec", 0);
 }
@@ -1072,6 +1080,16 @@ static int update_statefulset(struct check *c, json_object *was, json_object *no
 	return sts_check_update(was, now, c->err, c->errlen);
 }
 
+static int validate_deployment(struct check *c, json_object *d)
+{
+	return deploy_validate(d, c->err, c->errlen);
+}
+
+static int update_deployment(struct check *c, json_object *was, json_object *now)
+{
+	return deploy_check_update(was, now, c->err, c->errlen);
+}
+
 /* ConfigMaps' and Secrets' rules live in meta/configdata.c. */
 static int validate_configmap(struct check *c, json_object *cm)
 {
@@ -1118,6 +1136,7 @@ static const struct kind_rules rules[] = {
 	{ "Namespace", validate_namespace, NULL },
 	{ "Pod", validate_pod, update_pod },
 	{ "StatefulSet", validate_statefulset, update_statefulset },
+	{ "Deployment", validate_deployment, update_deployment },
 	{ "ConfigMap", validate_configmap, update_configmap },
 	{ "Secret", validate_secret, update_secret },
 	{ "SnapshotSchedule", validate_snapschedule, NULL },
@@ -1228,6 +1247,11 @@ static json_object *applied_config(json_object *manifest)
 	for (size_t i = 0; md && SERVER_METADATA[i]; i++)
 		del(md, SERVER_METADATA[i]);
 	del(member(md, "annotations"), K8S_ANN_LAST_APPLIED);
+	/* Only the recorded annotation: the object's own YAML applies back
+	 * as the same configuration, so unchanged. */
+	if (is_type(member(md, "annotations"), json_type_object) &&
+	    json_object_object_length(member(md, "annotations")) == 0)
+		del(md, "annotations");
 	return cfg;
 }
 

@@ -297,3 +297,58 @@ int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
 	int r = db_step_done(db, st);
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
+
+static void add_text(json_object *o, const char *key, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	json_object_object_add(o, key, json_object_new_string(t ? (const char *)t : ""));
+}
+
+/* One events row (id, kind, namespace, name, type, reason, message, time,
+ * count, first) as an Event named, as the API server names them,
+ * OBJECT.ID. */
+static json_object *event_object(sqlite3_stmt *st)
+{
+	json_object *e = json_object_new_object(), *meta = json_object_new_object();
+	json_object *ref = json_object_new_object();
+	const char *ns = (const char *)sqlite3_column_text(st, 2);
+	char name[600], ts[32];
+
+	snprintf(name, sizeof name, "%s.%llx", (const char *)sqlite3_column_text(st, 3),
+	         (unsigned long long)sqlite3_column_int64(st, 0));
+	json_object_object_add(e, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(e, "kind", json_object_new_string("Event"));
+	json_object_object_add(meta, "name", json_object_new_string(name));
+	json_object_object_add(meta, "namespace", json_object_new_string(ns && *ns ? ns : "default"));
+	rfc3339(sqlite3_column_int64(st, 9), ts, sizeof ts);
+	json_object_object_add(meta, "creationTimestamp", json_object_new_string(ts));
+	json_object_object_add(e, "metadata", meta);
+	add_text(ref, "kind", st, 1);
+	add_text(ref, "name", st, 3);
+	if (ns && *ns)
+		add_text(ref, "namespace", st, 2);
+	json_object_object_add(e, "involvedObject", ref);
+	add_text(e, "type", st, 4);
+	add_text(e, "reason", st, 5);
+	add_text(e, "message", st, 6);
+	json_object_object_add(e, "count", json_object_new_int64(sqlite3_column_int64(st, 8)));
+	json_object_object_add(e, "firstTimestamp", json_object_new_string(ts));
+	rfc3339(sqlite3_column_int64(st, 7), ts, sizeof ts);
+	json_object_object_add(e, "lastTimestamp", json_object_new_string(ts));
+	return e;
+}
+
+json_object *event_objects(struct db *db, const char *ns)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT id, kind, namespace, name, type, reason, message, time, count, "
+	                               "coalesce(first, time) FROM events WHERE ?1 IS NULL OR namespace=?1 "
+	                               "OR (namespace='' AND ?1='default') ORDER BY id");
+	json_object *arr = json_object_new_array();
+
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_array_add(arr, event_object(st));
+	db_finish(st);
+	return arr;
+}

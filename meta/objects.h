@@ -41,6 +41,10 @@ json_object *obj_list_paged(struct db *db, const char *kind);
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message);
 json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name);
+/* Every event of a namespace (NULL: all) as a core/v1 Event object, in
+ * order; events of cluster-scoped objects count as namespace "default",
+ * where kubectl shows them. */
+json_object *event_objects(struct db *db, const char *ns);
 
 /* RFC 3339 UTC timestamp of a unix time. */
 void rfc3339(int64_t t, char *buf, size_t len);

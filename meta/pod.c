@@ -283,3 +283,58 @@ int pod_uses_claim(json_object *pod, const char *claim, int *read_only)
 		*read_only = used && ro;
 	return used;
 }
+
+int pod_owner_check_spec(json_object *owner, char *err, size_t errlen)
+{
+	json_object *r = k8s_get(owner, "spec.replicas");
+
+	if (!r)
+		k8s_set(owner, "spec.replicas", json_object_new_int(1));
+	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
+	         json_object_get_int(r) > 1000) {
+		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+		return -EINVAL;
+	}
+	if (!k8s_get(owner, "spec.template.spec")) {
+		snprintf(err, errlen, "spec.template.spec: Required value");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int pod_owner_check_template(json_object *pod, char *err, size_t errlen)
+{
+	char why[512];
+	int rc = pod_validate(pod, why, sizeof why);
+
+	json_object_put(pod);
+	if (rc < 0) {
+		snprintf(err, errlen, "spec.template: %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+json_object *pod_from_template(json_object *owner, const char *name)
+{
+	json_object *pod = json_object_new_object(), *ref = json_object_new_object();
+	json_object *refs = json_object_new_array(), *tl = k8s_get(owner, "spec.template.metadata.labels");
+	json_object *spec = NULL, *labels = NULL;
+
+	k8s_set_str(pod, "apiVersion", "v1");
+	k8s_set_str(pod, "kind", "Pod");
+	if (tl && json_object_deep_copy(tl, &labels, NULL) == 0)
+		k8s_set(pod, "metadata.labels", labels);
+	k8s_set_str(pod, "metadata.name", name);
+	k8s_set_str(pod, "metadata.namespace", k8s_str(owner, "metadata.namespace"));
+	k8s_set_str(ref, "apiVersion", "apps/v1");
+	k8s_set_str(ref, "kind", k8s_str(owner, "kind") ? k8s_str(owner, "kind") : "");
+	k8s_set_str(ref, "name", k8s_str(owner, "metadata.name"));
+	k8s_set_str(ref, "uid", k8s_str(owner, "metadata.uid") ? k8s_str(owner, "metadata.uid") : "");
+	json_object_array_add(refs, ref);
+	k8s_set(pod, "metadata.ownerReferences", refs);
+	if (k8s_get(owner, "spec.template.spec"))
+		json_object_deep_copy(k8s_get(owner, "spec.template.spec"), &spec, NULL);
+	k8s_set(pod, "spec", spec ? spec : json_object_new_object());
+	return pod;
+}

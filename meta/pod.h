@@ -17,6 +17,15 @@
 
 /* 0 or -EINVAL with the field named in err. */
 int pod_validate(json_object *pod, char *err, size_t errlen);
+/* A workload's (Deployment, StatefulSet) spec.replicas, defaulted to 1,
+ * an integer from 0 to 1000, and its spec.template.spec, required. */
+/* A new pod NAME from owner's spec.template (labels and spec copied), in
+ * its namespace, with an ownerReference to it (an apps/v1 kind). */
+json_object *pod_from_template(json_object *owner, const char *name);
+int pod_owner_check_spec(json_object *owner, char *err, size_t errlen);
+/* The pod its template makes (consumed), valid as a pod; the error under
+ * spec.template. */
+int pod_owner_check_template(json_object *pod, char *err, size_t errlen);
 
 /* A Pod's spec is immutable here (Kubernetes allows a few fields, none of
  * them about storage). */

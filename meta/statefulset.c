@@ -46,17 +46,6 @@ int sts_replicas(json_object *sts)
 	return r ? json_object_get_int(r) : 1;
 }
 
-static void own(json_object *obj, json_object *sts)
-{
-	json_object *ref = json_object_new_object(), *refs = json_object_new_array();
-	k8s_set_str(ref, "apiVersion", "apps/v1");
-	k8s_set_str(ref, "kind", "StatefulSet");
-	k8s_set_str(ref, "name", k8s_str(sts, "metadata.name"));
-	k8s_set_str(ref, "uid", k8s_str(sts, "metadata.uid") ? k8s_str(sts, "metadata.uid") : "");
-	json_object_array_add(refs, ref);
-	k8s_set(obj, "metadata.ownerReferences", refs);
-}
-
 json_object *sts_claim(json_object *sts, size_t t, int ordinal)
 {
 	json_object *tmpl = json_object_array_get_idx(templates_of(sts), t);
@@ -77,20 +66,9 @@ json_object *sts_claim(json_object *sts, size_t t, int ordinal)
  * after the template, as the StatefulSet controller adds them. */
 json_object *sts_pod(json_object *sts, int ordinal)
 {
-	json_object *pod = json_object_new_object();
 	char name[512];
 	snprintf(name, sizeof name, "%s-%d", k8s_str(sts, "metadata.name"), ordinal);
-	k8s_set_str(pod, "apiVersion", "v1");
-	k8s_set_str(pod, "kind", "Pod");
-	if (k8s_get(sts, "spec.template.metadata.labels"))
-		k8s_set(pod, "metadata.labels", copy(k8s_get(sts, "spec.template.metadata.labels")));
-	k8s_set_str(pod, "metadata.name", name);
-	k8s_set_str(pod, "metadata.namespace", k8s_str(sts, "metadata.namespace"));
-	own(pod, sts);
-	json_object *spec = copy(k8s_get(sts, "spec.template.spec"));
-	if (!spec)
-		spec = json_object_new_object();
-	k8s_set(pod, "spec", spec);
+	json_object *pod = pod_from_template(sts, name), *spec = k8s_get(pod, "spec");
 	json_object *vols = k8s_get(spec, "volumes");
 	if (!vols && json_object_is_type(spec, json_type_object)) {
 		vols = json_object_new_array();
@@ -126,14 +104,8 @@ int sts_owns(json_object *sts, json_object *pod, int *ordinal)
 
 int sts_validate(json_object *sts, char *err, size_t errlen)
 {
-	json_object *r = k8s_get(sts, "spec.replicas");
-	if (!r)
-		k8s_set(sts, "spec.replicas", json_object_new_int(1));
-	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
-	         json_object_get_int(r) > 1000) {
-		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
+	if (pod_owner_check_spec(sts, err, errlen) < 0)
 		return -EINVAL;
-	}
 	if (!k8s_get(sts, "spec.template.spec")) {
 		snprintf(err, errlen, "spec.template.spec: Required value");
 		return -EINVAL;
@@ -159,14 +131,7 @@ int sts_validate(json_object *sts, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
-	json_object *pod = sts_pod(sts, 0);
-	int rc = pod_validate(pod, why, sizeof why);
-	json_object_put(pod);
-	if (rc < 0) {
-		snprintf(err, errlen, "spec.template: %s", why);
-		return -EINVAL;
-	}
-	return 0;
+	return pod_owner_check_template(sts_pod(sts, 0), err, errlen);
 }
 
 int sts_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)

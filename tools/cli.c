@@ -5,6 +5,7 @@
  */
 #include "tools/cli.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,25 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_INODES] = { "inodes", 0, "N",
 		       "most files, directories and symlinks the volume may hold (default: one per "
 		       "4 KiB of capacity)" },
+	[F_SELECTOR] = { "selector", 'l', "SELECTOR",
+			 "label selector: key=value, key!=value, 'key in (a,b)', 'key notin (a)', key, !key; "
+			 "comma-separated requirements must all hold" },
+	[F_FIELD_SELECTOR] = { "field-selector", 0, "SELECTOR",
+			       "field selector: path=value or path!=value, comma-separated "
+			       "(involvedObject.name=data)" },
+	[F_SHOW_LABELS] = { "show-labels", 0, NULL, "add a LABELS column to tables" },
+	[F_NO_HEADERS] = { "no-headers", 0, NULL, "print tables without their header line" },
+	[F_SORT_BY] = { "sort-by", 0, "JSONPATH", "sort the list by the value at this JSONPath ({.metadata.name})" },
+	[F_ALL] = { "all", 0, NULL, "every object of the kind (in the namespace)" },
+	[F_OVERWRITE] = { "overwrite", 0, NULL, "replace a label or annotation that has a value" },
+	[F_WATCH] = { "watch", 'w', NULL,
+		      "after listing, stream each change of the objects as the daemon reports it" },
+	[F_FOR] = { "for", 0, "CONDITION",
+		    "condition=NAME[=VALUE], jsonpath='{PATH}'=VALUE, or delete" },
+	[F_TIMEOUT] = { "timeout", 0, "DURATION", "how long to wait: 30s, 5m, 1h (default 30s); 0 checks once" },
+	[F_STRICT] = { "strict", 0, NULL,
+		       "refuse a file that holds kinds volfs does not serve, instead of skipping them" },
+	[F_REPLICAS] = { "replicas", 0, "N", "the number of pods the deployment or statefulset should have" },
 };
 
 int fail(const char *fmt, ...)
@@ -129,9 +149,10 @@ int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes)
 	return 0;
 }
 
+/* "jsonpath={.x}" is allowed where "jsonpath" is listed. */
 static int format_allowed(const char *formats, const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = strcspn(s, "=");
 
 	for (const char *p = formats; *p;) {
 		size_t n = strcspn(p, "|");
@@ -189,22 +210,34 @@ int check_namespace(const struct invocation *inv, const char **ns)
 /* ------------------------------------------------------------------ */
 /* targets */
 
+/* The kind of a "KIND/NAME" argument; *name points into it. */
+static const struct kind_info *split_slash(const char *arg, const char **name)
+{
+	const char *slash = strchr(arg, '/');
+	char kind[256];
+
+	if (!slash) {
+		fail("there is no need to specify a resource type as a separate argument "
+		     "when passing arguments in resource/name form (\"%s\")", arg);
+		return NULL;
+	}
+	snprintf(kind, sizeof kind, "%.*s", (int)(slash - arg), arg);
+	*name = slash + 1;
+	return resolve_kind(kind);
+}
+
 static int split_slash_targets(const struct invocation *inv, struct targets *t)
 {
 	for (size_t i = 0; i < inv->npos; i++) {
-		const char *slash = strchr(inv->pos[i], '/');
 		const struct kind_info *k;
+		const char *name;
 
-		if (!slash)
-			return fail("there is no need to specify a resource type as a separate argument "
-				    "when passing arguments in resource/name form (\"%s\")", inv->pos[i]);
-		snprintf(t->split[i], sizeof t->split[i], "%.*s", (int)(slash - inv->pos[i]), inv->pos[i]);
-		if (!(k = resolve_kind(t->split[i])))
+		if (!(k = split_slash(inv->pos[i], &name)))
 			return 1;
 		if (t->kind && k != t->kind)
 			return fail("one kind at a time, please: \"%s\" and \"%s\"", t->kind->plural, k->plural);
 		t->kind = k;
-		t->names[t->n++] = slash + 1;
+		t->names[t->n++] = name;
 	}
 	return 0;
 }
@@ -237,6 +270,82 @@ int parse_targets(const struct invocation *inv, struct targets *t)
 		if (check_name(t->names[i]))
 			return 1;
 	return parse_target_namespace(inv, t);
+}
+
+/* The group of kind k in l, added if new. */
+static struct targets *group_of(struct target_list *l, const struct kind_info *k)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->t[i].kind == k)
+			return &l->t[i];
+	assert(l->n < MAX_KINDS); /* each kind at most once, and there are fewer */
+	memset(&l->t[l->n], 0, sizeof l->t[0]);
+	l->t[l->n].kind = k;
+	return &l->t[l->n++];
+}
+
+static int slash_target_list(const struct invocation *inv, struct target_list *l)
+{
+	for (size_t i = 0; i < inv->npos; i++) {
+		const struct kind_info *k;
+		const char *name;
+		struct targets *t;
+
+		if (!(k = split_slash(inv->pos[i], &name)))
+			return 1;
+		t = group_of(l, k);
+		t->names[t->n++] = name;
+	}
+	return 0;
+}
+
+/* "pvc,pv" or "all"; the names that follow apply to every kind. */
+static int kind_word_list(const struct invocation *inv, struct target_list *l)
+{
+	const char *p = inv->pos[0];
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char word[128];
+
+		snprintf(word, sizeof word, "%.*s", (int)len, p);
+		if (strcmp(word, "all") == 0) {
+			for (size_t i = 0; i < kind_count(); i++)
+				if (kind_at(i)->in_all)
+					group_of(l, kind_at(i));
+			l->multi = 1;
+		} else {
+			const struct kind_info *k = resolve_kind(word);
+
+			if (!k)
+				return 1;
+			group_of(l, k);
+		}
+		p += len + (p[len] == ',');
+	}
+	for (size_t g = 0; g < l->n; g++)
+		for (size_t i = 1; i < inv->npos; i++)
+			l->t[g].names[l->t[g].n++] = inv->pos[i];
+	return 0;
+}
+
+int parse_target_list(const struct invocation *inv, struct target_list *l)
+{
+	memset(l, 0, sizeof *l);
+	if (inv->npos == 0)
+		return fail("you must specify the type of resource to %s; see 'volctl %s --help'",
+			    inv->verb->name, inv->verb->name);
+	if (strchr(inv->pos[0], '/') ? slash_target_list(inv, l) : kind_word_list(inv, l))
+		return 1;
+	l->multi |= l->n > 1;
+	for (size_t g = 0; g < l->n; g++) {
+		for (size_t i = 0; i < l->t[g].n; i++)
+			if (check_name(l->t[g].names[i]))
+				return 1;
+		if (parse_target_namespace(inv, &l->t[g]))
+			return 1;
+	}
+	return 0;
 }
 
 int need_names(const struct invocation *inv, const struct targets *t)
@@ -286,7 +395,7 @@ enum call_result call_ex(const struct invocation *inv, struct json_object *req, 
 	case CLIENT_OK:
 		return CALL_OK;
 	case CLIENT_UNREACHABLE:
-		fprintf(stderr, "volctl: %s\n", err.message);
+		fail("%s", err.message);
 		return CALL_FATAL;
 	case CLIENT_REFUSED:
 		if (quiet_not_found && strcmp(err.reason, "NotFound") == 0)

@@ -39,9 +39,22 @@ enum flag_id {
 	F_CONTAINER,
 	F_REQUEST_TIMEOUT,
 	F_INODES,
+	F_SELECTOR,
+	F_FIELD_SELECTOR,
+	F_SHOW_LABELS,
+	F_NO_HEADERS,
+	F_SORT_BY,
+	F_ALL,
+	F_OVERWRITE,
+	F_WATCH,
+	F_FOR,
+	F_TIMEOUT,
+	F_STRICT,
+	F_REPLICAS,
 	F_COUNT,
 };
 
+_Static_assert(F_COUNT <= 32, "flag sets are 32-bit masks");
 #define BIT(f) (1u << (f))
 /* Accepted everywhere, before or after the verb. */
 #define GLOBAL_FLAGS (BIT(F_HELP) | BIT(F_STATE) | BIT(F_SOCKET) | BIT(F_REQUEST_TIMEOUT))
@@ -112,7 +125,6 @@ int check_namespace(const struct invocation *inv, const char **ns);
 struct targets {
 	const struct kind_info *kind;
 	const char *names[MAX_ARGS];
-	char split[MAX_ARGS][256]; /* storage for the KIND/NAME halves */
 	size_t n;
 	const char *ns;  /* namespace for namespaced kinds, NULL when cluster-scoped */
 	int all_ns;
@@ -120,6 +132,19 @@ struct targets {
 
 int parse_targets(const struct invocation *inv, struct targets *t);
 int need_names(const struct invocation *inv, const struct targets *t);
+
+/* What get, describe and delete act on: one group per kind, from
+ * "KIND[,KIND...] [NAME...]" ("all" is every kind volfs serves) or
+ * "KIND/NAME...". multi: more than one kind was asked for, so listings
+ * name each object KIND/NAME as kubectl does. */
+#define MAX_KINDS 24
+struct target_list {
+	struct targets t[MAX_KINDS];
+	size_t n;
+	int multi;
+};
+
+int parse_target_list(const struct invocation *inv, struct target_list *l);
 
 /* --- talking to the daemon --- */
 

@@ -330,3 +330,137 @@ enum client_status client_call(const char *socket_path, struct json_object *requ
 	close(fd);
 	return st;
 }
+
+/* ------------------------------------------------------------------ */
+/* watch streams */
+
+struct client_stream {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+/* A complete line in the buffer, taken out of it (to free), or NULL. */
+static char *take_line(struct client_stream *s)
+{
+	char *nl = s->len ? memchr(s->buf, '\n', s->len) : NULL, *line;
+	size_t n;
+
+	if (!nl)
+		return NULL;
+	n = (size_t)(nl - s->buf);
+	line = strndup(s->buf, n);
+	if (!line)
+		return NULL;
+	memmove(s->buf, nl + 1, s->len - n - 1);
+	s->len -= n + 1;
+	return line;
+}
+
+/* Read what is there into the buffer: 1, 0 on timeout, -1 at the end. */
+static int fill(struct client_stream *s, int timeout_ms)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return -1;
+	if (s->cap - s->len < 4096) {
+		char *grown;
+
+		if (s->cap >= CLIENT_MAX_ANSWER)
+			return -1;
+		s->cap = s->cap ? s->cap * 2 : 65536;
+		grown = realloc(s->buf, s->cap);
+		if (!grown)
+			return -1;
+		s->buf = grown;
+	}
+	while ((n = read(s->fd, s->buf + s->len, s->cap - s->len)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	s->len += (size_t)n;
+	return 1;
+}
+
+/* The next line, waiting at most timeout_ms; see client_stream_next. */
+static int next_line(struct client_stream *s, int timeout_ms, char **line)
+{
+	int r;
+
+	while (!(*line = take_line(s)))
+		if ((r = fill(s, timeout_ms)) <= 0)
+			return r;
+	return 1;
+}
+
+int client_stream_next(struct client_stream *s, int timeout_ms, struct json_object **event)
+{
+	char *line;
+	int r = next_line(s, timeout_ms, &line);
+
+	if (r <= 0)
+		return r;
+	*event = json_tokener_parse(line);
+	free(line);
+	return *event ? 1 : -1;
+}
+
+void client_stream_close(struct client_stream *s)
+{
+	if (!s)
+		return;
+	close(s->fd);
+	free(s->buf);
+	free(s);
+}
+
+enum client_status client_watch(const char *socket_path, struct json_object *request,
+				struct json_object **result, struct client_stream **stream,
+				struct client_error *err)
+{
+	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct client_stream *s = calloc(1, sizeof *s);
+	struct json_object *answer;
+	enum client_status st;
+	char *line = NULL;
+
+	*result = NULL;
+	*stream = NULL;
+	if (!s)
+		abort();
+	/* --request-timeout bounds the connect and the request; the stream
+	 * itself lasts as long as the caller reads it. */
+	deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
+	if ((s->fd = connect_daemon(socket_path, err)) < 0) {
+		free(s);
+		return CLIENT_UNREACHABLE;
+	}
+	if (send_all(s->fd, text, strlen(text)) < 0 || send_all(s->fd, "\n", 1) < 0 ||
+	    next_line(s, -1, &line) <= 0) {
+		set_error(err, "the volfs daemon closed the connection without answering");
+		client_stream_close(s);
+		return CLIENT_BROKEN;
+	}
+	answer = json_tokener_parse(line);
+	free(line);
+	if (!answer) {
+		set_error(err, "the volfs daemon sent an answer that is not JSON");
+		client_stream_close(s);
+		return CLIENT_BROKEN;
+	}
+	st = unpack_answer(answer, result, err);
+	json_object_put(answer);
+	if (st != CLIENT_OK)
+		client_stream_close(s);
+	else
+		*stream = s;
+	return st;
+}

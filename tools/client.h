@@ -48,4 +48,16 @@ void client_socket_path(const char *state_dir, char *buf, size_t len);
 enum client_status client_call(const char *socket_path, struct json_object *request,
 			       struct json_object **result, struct client_error *err);
 
+/* A watch (get -w, wait): the first answer like client_call's, then one
+ * JSON line per change until either side closes. */
+struct client_stream;
+enum client_status client_watch(const char *socket_path, struct json_object *request,
+				struct json_object **result, struct client_stream **stream,
+				struct client_error *err);
+/* The next change, waiting at most timeout_ms (-1: forever). 1 with
+ * *event set (a new reference), 0 on timeout, -1 when the stream ended
+ * or broke. */
+int client_stream_next(struct client_stream *s, int timeout_ms, struct json_object **event);
+void client_stream_close(struct client_stream *s);
+
 #endif

@@ -10,23 +10,27 @@
 #include <string.h>
 #include <strings.h>
 
+/* in_all: "get all" lists the namespaced kinds that hold a namespace's
+ * volumes and workloads, as kubectl's "all" lists its workloads. */
 static const struct kind_info kinds[] = {
-	{ "StorageClass", "storageclass", "storageclasses", { "sc" }, "storage.k8s.io/v1", 0 },
-	{ "PersistentVolume", "persistentvolume", "persistentvolumes", { "pv" }, "v1", 0 },
-	{ "PersistentVolumeClaim", "persistentvolumeclaim", "persistentvolumeclaims", { "pvc" }, "v1", 1 },
+	{ "StorageClass", "storageclass", "storageclasses", { "sc" }, "storage.k8s.io/v1", 0, 0 },
+	{ "PersistentVolume", "persistentvolume", "persistentvolumes", { "pv" }, "v1", 0, 0 },
+	{ "PersistentVolumeClaim", "persistentvolumeclaim", "persistentvolumeclaims", { "pvc" }, "v1", 1, 1 },
 	{ "VolumeSnapshotClass", "volumesnapshotclass", "volumesnapshotclasses",
-	  { "vsclass", "vsclasses" }, "snapshot.storage.k8s.io/v1", 0 },
-	{ "VolumeSnapshot", "volumesnapshot", "volumesnapshots", { "vs" }, "snapshot.storage.k8s.io/v1", 1 },
+	  { "vsclass", "vsclasses" }, "snapshot.storage.k8s.io/v1", 0, 0 },
+	{ "VolumeSnapshot", "volumesnapshot", "volumesnapshots", { "vs" }, "snapshot.storage.k8s.io/v1", 1, 1 },
 	{ "VolumeSnapshotContent", "volumesnapshotcontent", "volumesnapshotcontents",
-	  { "vsc", "vscontent", "vscontents" }, "snapshot.storage.k8s.io/v1", 0 },
-	{ "Pod", "pod", "pods", { "po" }, "v1", 1 },
-	{ "StatefulSet", "statefulset", "statefulsets", { "sts" }, "apps/v1", 1 },
-	{ "ConfigMap", "configmap", "configmaps", { "cm" }, "v1", 1 },
-	{ "Secret", "secret", "secrets", { NULL }, "v1", 1 },
-	{ "ResourceQuota", "resourcequota", "resourcequotas", { "quota" }, "v1", 1 },
-	{ "Namespace", "namespace", "namespaces", { "ns" }, "v1", 0 },
+	  { "vsc", "vscontent", "vscontents" }, "snapshot.storage.k8s.io/v1", 0, 0 },
+	{ "Pod", "pod", "pods", { "po" }, "v1", 1, 1 },
+	{ "Deployment", "deployment", "deployments", { "deploy" }, "apps/v1", 1, 1 },
+	{ "StatefulSet", "statefulset", "statefulsets", { "sts" }, "apps/v1", 1, 1 },
+	{ "ConfigMap", "configmap", "configmaps", { "cm" }, "v1", 1, 1 },
+	{ "Secret", "secret", "secrets", { NULL }, "v1", 1, 1 },
+	{ "ResourceQuota", "resourcequota", "resourcequotas", { "quota" }, "v1", 1, 1 },
+	{ "Namespace", "namespace", "namespaces", { "ns" }, "v1", 0, 0 },
+	{ "Event", "event", "events", { "ev" }, "v1", 1, 0 },
 	{ "SnapshotSchedule", "snapshotschedule", "snapshotschedules", { NULL },
-	  "snapscheduler.backube/v1", 1 },
+	  "snapscheduler.backube/v1", 1, 0 },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -18,6 +18,7 @@ struct kind_info {
 	const char *short_names[KIND_MAX_SHORT]; /* kubectl's, NULL-terminated */
 	const char *api_version; /* "v1", "storage.k8s.io/v1", ... */
 	int namespaced;
+	int in_all;              /* listed by "get all" */
 };
 
 /* Resolve what a user typed (any spelling above, case-insensitive), or

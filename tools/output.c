@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "meta/quantity.h"
+#include "tools/jsonpath.h"
 #include "tools/tables.h"
 #include "tools/term.h"
 
@@ -41,6 +42,14 @@ int output_format_parse(const char *s, enum output_format *fmt)
 		*fmt = OUTPUT_TABLE;
 		return 0;
 	}
+	if (strncmp(s, "jsonpath=", 9) == 0 && s[9]) {
+		*fmt = OUTPUT_JSONPATH;
+		return 0;
+	}
+	if (strncmp(s, "custom-columns=", 15) == 0 && s[15]) {
+		*fmt = OUTPUT_CUSTOM_COLUMNS;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(s, names[i].name) == 0) {
 			*fmt = names[i].fmt;
@@ -48,6 +57,13 @@ int output_format_parse(const char *s, enum output_format *fmt)
 		}
 	}
 	return -1;
+}
+
+const char *output_format_arg(const char *s)
+{
+	const char *eq = s ? strchr(s, '=') : NULL;
+
+	return eq ? eq + 1 : "";
 }
 
 /* ------------------------------------------------------------------ */
@@ -107,6 +123,16 @@ static void print_cell(FILE *f, const char *text, size_t width, int status)
 	term_put(f, status ? term_status_colour(text) : TERM_PLAIN, text);
 	for (size_t n = strlen(text); n < width; n++)
 		fputc(' ', f);
+}
+
+void table_drop_header(struct table *t)
+{
+	size_t n = t->ncells < t->ncols ? t->ncells : t->ncols;
+
+	for (size_t i = 0; i < n; i++)
+		free(t->cells[i]);
+	memmove(t->cells, t->cells + n, (t->ncells - n) * sizeof *t->cells);
+	t->ncells -= n;
 }
 
 void table_print(const struct table *t, FILE *f, const char *indent, size_t minwidth, size_t padding)
@@ -525,34 +551,63 @@ void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, 
 		print_structured(f, obj, fmt);
 }
 
-void output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
-		enum output_format fmt, int all_namespaces, time_t now)
+struct json_object *output_get_root(struct json_object *items, int by_name)
+{
+	struct json_object *list;
+
+	if (by_name && json_object_array_length(items) == 1)
+		return json_object_get(json_object_array_get_idx(items, 0));
+	list = json_object_new_object();
+	json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(list, "kind", json_object_new_string("List"));
+	json_object_object_add(list, "items", json_object_get(items));
+	return list;
+}
+
+static int print_jsonpath(FILE *f, struct json_object *root, const char *tmpl)
+{
+	char err[512];
+	struct jsonpath *jp = jsonpath_parse(tmpl, err, sizeof err);
+
+	if (!jp) {
+		fprintf(stderr, "volctl: error: %s\n", err);
+		return 1;
+	}
+	jsonpath_print(jp, root, f);
+	jsonpath_free(jp);
+	return 0;
+}
+
+int output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
+	       const struct get_view *view, time_t now)
 {
 	size_t n = json_object_array_length(items);
+	struct json_object *root;
+	int rc = 0;
 
-	switch (fmt) {
+	switch (view->fmt) {
 	case OUTPUT_JSON:
 	case OUTPUT_YAML:
-		if (by_name && n == 1) {
-			print_structured(f, json_object_array_get_idx(items, 0), fmt);
-		} else {
-			struct json_object *list = json_object_new_object();
-
-			json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
-			json_object_object_add(list, "kind", json_object_new_string("List"));
-			json_object_object_add(list, "items", json_object_get(items));
-			print_structured(f, list, fmt);
-			json_object_put(list);
-		}
+	case OUTPUT_JSONPATH:
+		root = output_get_root(items, by_name);
+		if (view->fmt == OUTPUT_JSONPATH)
+			rc = print_jsonpath(f, root, view->arg);
+		else
+			print_structured(f, root, view->fmt);
+		json_object_put(root);
 		break;
 	case OUTPUT_NAME:
 		for (size_t i = 0; i < n; i++)
 			print_name(f, k, json_object_array_get_idx(items, i));
 		break;
+	case OUTPUT_CUSTOM_COLUMNS:
+		rc = tables_print_custom(f, items, view->arg, view->no_headers);
+		break;
 	default:
-		tables_print(f, k, items, fmt == OUTPUT_WIDE, all_namespaces, now);
+		tables_print(f, k, items, view, now);
 		break;
 	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

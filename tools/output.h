@@ -22,12 +22,16 @@ enum output_format {
 	OUTPUT_JSON,
 	OUTPUT_YAML,
 	OUTPUT_NAME,
+	OUTPUT_JSONPATH,       /* jsonpath=TEMPLATE */
+	OUTPUT_CUSTOM_COLUMNS, /* custom-columns=HEADER:PATH,... */
 };
 
-/* "wide", "json", "yaml", "name"; NULL means the default table. Returns 0
- * or -1 for a format volctl cannot print. */
+/* "wide", "json", "yaml", "name", "jsonpath=T", "custom-columns=C"; NULL
+ * means the default table. Returns 0 or -1 for a format volctl cannot
+ * print. */
 int output_format_parse(const char *s, enum output_format *fmt);
-#define OUTPUT_FORMATS_ALLOWED "json, name, wide, yaml"
+/* The text after "=" of jsonpath= and custom-columns=. */
+const char *output_format_arg(const char *s);
 
 /* --- building blocks --- */
 
@@ -40,6 +44,8 @@ void table_cell(struct table *t, const char *text);
 void table_cellf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void table_print(const struct table *t, FILE *f, const char *indent, size_t minwidth, size_t padding);
 size_t table_rows(const struct table *t);
+/* Forget the first row (--no-headers). */
+void table_drop_header(struct table *t);
 void table_free(struct table *t);
 
 /* The member at a dotted path ("spec.capacity.storage"), or NULL. */
@@ -66,11 +72,24 @@ int output_parse_time(const char *s, time_t *out);
 
 /* --- whole answers --- */
 
-/* Print objects from a get: a table (or one "kind/name" per line), or as
- * JSON/YAML the single object when one was asked for by name, else a v1
- * List of them. all_namespaces adds the NAMESPACE column. */
-void output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
-		enum output_format fmt, int all_namespaces, time_t now);
+/* How a get prints its objects. */
+struct get_view {
+	enum output_format fmt;
+	const char *arg;   /* the template of jsonpath= and custom-columns= */
+	int all_namespaces; /* NAMESPACE column */
+	int show_labels;    /* LABELS column */
+	int no_headers;
+	int kind_prefix;    /* names as kind/name: several kinds in one listing */
+};
+
+/* The JSON, YAML or JSONPath root of a get: the single object when one
+ * was asked for by name, else a v1 List of them (new reference). */
+struct json_object *output_get_root(struct json_object *items, int by_name);
+/* Print objects of kind k from a get: a table (or one "kind/name" per
+ * line), custom columns, or the root above as JSON, YAML or JSONPath.
+ * Returns 0, or 1 after a bad template's error. */
+int output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
+	       const struct get_view *view, time_t now);
 /* Print one object (after create or resize) as JSON, YAML or kind/name. */
 void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, enum output_format fmt);
 /* kubectl-describe text of a describe answer {object, events, usage,

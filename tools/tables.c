@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "tools/jsonpath.h"
 #include "tools/objtext.h"
 #include "tools/output.h"
 
@@ -227,6 +228,59 @@ static void snapschedule_row(struct table *t, struct json_object *s, int wide, t
 	cell_path(t, s, "status.lastSnapshotTime");
 }
 
+static size_t map_size(struct json_object *o, const char *path)
+{
+	struct json_object *m = json_path(o, path);
+
+	return m && json_object_is_type(m, json_type_object) ? (size_t)json_object_object_length(m) : 0;
+}
+
+/* DATA counts the entries, text and binary. */
+static void cm_row(struct table *t, struct json_object *cm, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, cm, "metadata.name");
+	table_cellf(t, "%zu", map_size(cm, "data") + map_size(cm, "binaryData"));
+	cell_age(t, cm, now);
+}
+
+static void secret_row(struct table *t, struct json_object *s, int wide, time_t now)
+{
+	(void)wide;
+	cell_path(t, s, "metadata.name");
+	table_cell(t, json_path_str(s, "type", "Opaque"));
+	table_cellf(t, "%zu", map_size(s, "data"));
+	cell_age(t, s, now);
+}
+
+static void deploy_row(struct table *t, struct json_object *d, int wide, time_t now)
+{
+	struct json_object *ready = json_path(d, "status.readyReplicas"), *want = json_path(d, "spec.replicas");
+
+	(void)wide;
+	cell_path(t, d, "metadata.name");
+	table_cellf(t, "%d/%d", ready ? json_object_get_int(ready) : 0, want ? json_object_get_int(want) : 1);
+	table_cell(t, json_path_str(d, "status.updatedReplicas", "0"));
+	table_cell(t, json_path_str(d, "status.availableReplicas", "0"));
+	cell_age(t, d, now);
+}
+
+/* LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, as kubectl get events. */
+static void event_row(struct table *t, struct json_object *ev, int wide, time_t now)
+{
+	const struct kind_info *k = kind_lookup(json_path_str(ev, "involvedObject.kind", ""));
+	char seen[32];
+
+	(void)wide;
+	output_age(json_path_str(ev, "lastTimestamp", ""), now, seen, sizeof seen);
+	table_cell(t, seen);
+	cell_path(t, ev, "type");
+	cell_path(t, ev, "reason");
+	table_cellf(t, "%s/%s", k ? k->singular : json_path_str(ev, "involvedObject.kind", ""),
+		    json_path_str(ev, "involvedObject.name", ""));
+	cell_path(t, ev, "message");
+}
+
 static void generic_row(struct table *t, struct json_object *o, int wide, time_t now)
 {
 	(void)wide;
@@ -263,6 +317,12 @@ static const struct printer printers[] = {
 	{ "SnapshotSchedule",
 	  COLS("NAME", "SCHEDULE", "MAX AGE", "MAX NUM", "DISABLED", "NEXT SNAPSHOT", "LAST SNAPSHOT"), NULL,
 	  snapschedule_row },
+}
+
+	{ "ConfigMap", COLS("NAME", "DATA", "AGE"), NULL, cm_row },
+	{ "Secret", COLS("NAME", "TYPE", "DATA", "AGE"), NULL, secret_row },
+	{ "Deployment", COLS("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), NULL, deploy_row },
+	{ "Event", COLS("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"), NULL, event_row },
 };
 
 static const struct printer generic = { NULL, COLS("NAME", "AGE"), NULL, generic_row };
@@ -275,31 +335,162 @@ static const struct printer *printer_for(const char *kind)
 	return &generic;
 }
 
-void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, int wide, int all_namespaces,
+/* "k=v,k2=v2" or <none>, as kubectl's --show-labels. */
+static void cell_labels(struct table *t, struct json_object *o)
+{
+	struct json_object *labels = json_path(o, "metadata.labels");
+	char buf[2048] = "";
+	size_t len = 0;
+
+	if (labels && json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, key, val) {
+			len += (size_t)snprintf(buf + len, len < sizeof buf ? sizeof buf - len : 0, "%s%s=%s",
+						len ? "," : "", key, json_object_get_string(val));
+			if (len >= sizeof buf)
+				break;
+		}
+	}
+	table_cell(t, *buf ? buf : "<none>");
+}
+
+/* The object as a row shows it: KIND/NAME when several kinds are listed. */
+static struct json_object *row_object(const struct kind_info *k, struct json_object *o, int kind_prefix)
+{
+	struct json_object *copy = NULL, *meta;
+	char type[128], name[512];
+
+	if (!kind_prefix || json_object_deep_copy(o, &copy, NULL) != 0)
+		return json_object_get(o);
+	kind_qualified(k, type, sizeof type);
+	snprintf(name, sizeof name, "%s/%s", type, json_path_str(o, "metadata.name", ""));
+	if (json_object_object_get_ex(copy, "metadata", &meta))
+		json_object_object_add(meta, "name", json_object_new_string(name));
+	return copy;
+}
+
+void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, const struct get_view *view,
 		  time_t now)
 {
 	const struct printer *p = printer_for(k->kind);
 	size_t ncols = 0, n = json_object_array_length(items);
-	int ns_col = all_namespaces && k->namespaced;
+	int ns_col = view->all_namespaces && k->namespaced;
+	int wide = view->fmt == OUTPUT_WIDE && p->wide;
 	struct table *t;
 
-	wide = wide && p->wide;
 	while (p->head[ncols])
 		ncols++;
-	t = table_new(ncols + (size_t)wide + (size_t)ns_col);
+	t = table_new(ncols + (size_t)wide + (size_t)ns_col + (size_t)!!view->show_labels);
 	if (ns_col)
 		table_cell(t, "NAMESPACE");
 	for (size_t i = 0; i < ncols; i++)
 		table_cell(t, p->head[i]);
 	if (wide)
 		table_cell(t, p->wide);
+	if (view->show_labels)
+		table_cell(t, "LABELS");
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(items, i);
+		struct json_object *o = row_object(k, json_object_array_get_idx(items, i), view->kind_prefix);
 
 		if (ns_col)
 			cell_path(t, o, "metadata.namespace");
 		p->row(t, o, wide, now);
+		if (view->show_labels)
+			cell_labels(t, o);
+		json_object_put(o);
 	}
+	if (view->no_headers)
+		table_drop_header(t);
 	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
 	table_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* custom columns */
+
+struct column {
+	char *header;
+	struct jsonpath *path;
+};
+
+static void columns_free(struct column *cols, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(cols[i].header);
+		jsonpath_free(cols[i].path);
+	}
+	free(cols);
+}
+
+/* "NAME:.metadata.name,CAP:{.spec.capacity.storage}" */
+static struct column *parse_columns(const char *spec, size_t *ncols)
+{
+	struct column *cols = NULL;
+	char err[512];
+
+	*ncols = 0;
+	for (const char *p = spec; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *colon = memchr(p, ':', len);
+		char *path;
+
+		if (!colon || colon == p || colon + 1 == p + len) {
+			fprintf(stderr, "volctl: error: custom-columns format expects HEADER:JSONPATH pairs: \"%.*s\"\n",
+				(int)len, p);
+			columns_free(cols, *ncols);
+			return NULL;
+		}
+		cols = realloc(cols, (*ncols + 1) * sizeof *cols);
+		if (!cols)
+			abort();
+		cols[*ncols].header = strndup(p, (size_t)(colon - p));
+		path = strndup(colon + 1, (size_t)(p + len - colon - 1));
+		if (!cols[*ncols].header || !path)
+			abort();
+		cols[*ncols].path = jsonpath_parse(path, err, sizeof err);
+		free(path);
+		if (!cols[(*ncols)++].path) {
+			fprintf(stderr, "volctl: error: %s\n", err);
+			columns_free(cols, *ncols);
+			return NULL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return cols;
+}
+
+static void cell_results(struct table *t, struct jsonpath *path, struct json_object *o)
+{
+	struct json_object *vals = jsonpath_results(path, o);
+	size_t n = json_object_array_length(vals);
+	char buf[1024] = "", one[512];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len < sizeof buf; i++) {
+		jsonpath_value_text(json_object_array_get_idx(vals, i), one, sizeof one);
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", one);
+	}
+	table_cell(t, n ? buf : "<none>");
+	json_object_put(vals);
+}
+
+int tables_print_custom(FILE *f, struct json_object *items, const char *spec, int no_headers)
+{
+	size_t ncols;
+	struct column *cols = parse_columns(spec, &ncols);
+	struct table *t;
+
+	if (!cols)
+		return 1;
+	t = table_new(ncols);
+	for (size_t c = 0; c < ncols; c++)
+		table_cell(t, cols[c].header);
+	for (size_t i = 0; i < json_object_array_length(items); i++)
+		for (size_t c = 0; c < ncols; c++)
+			cell_results(t, cols[c].path, json_object_array_get_idx(items, i));
+	if (no_headers)
+		table_drop_header(t);
+	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
+	table_free(t);
+	columns_free(cols, ncols);
+	return 0;
 }

@@ -11,10 +11,15 @@
 #include <json-c/json.h>
 
 #include "tools/kinds.h"
+#include "tools/output.h"
 
-/* Print items (objects of kind k) as a table; wide adds kubectl's -o wide
- * columns, all_namespaces the NAMESPACE column (namespaced kinds only). */
-void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, int wide, int all_namespaces,
+/* Print items (objects of kind k) as a table: -o wide adds kubectl's wide
+ * columns, the view a NAMESPACE column (namespaced kinds only), a LABELS
+ * column, no header, or names as kind/name. */
+void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, const struct get_view *view,
 		  time_t now);
+/* -o custom-columns=HEADER:JSONPATH,...: one column per pair, several
+ * results joined by ",", nothing as <none>. 0, or 1 after the error. */
+int tables_print_custom(FILE *f, struct json_object *items, const char *spec, int no_headers);
 
 #endif

@@ -32,10 +32,11 @@ static const struct verb verbs[] = {
 	  "\n"
 	  "  # From standard input, into namespace team-a\n"
 	  "  cat claim.yaml | volctl apply -f - -n team-a\n",
-	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_OUTPUT), "name", run_apply, 0 },
-	{ "create", "Create a claim or a persistent volume",
+	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_OUTPUT) | BIT(F_STRICT), "name", run_apply, 0 },
+	{ "create", "Create a claim or a persistent volume, or the objects of a manifest",
 	  "volctl create pvc NAME --size SIZE [--class CLASS] [--access-mode MODE] [-n NS] [-o json|yaml|name]\n"
-	  "  volctl create pv NAME --capacity SIZE [--inodes N] [-o json|yaml|name]",
+	  "  volctl create pv NAME --capacity SIZE [--inodes N] [-o json|yaml|name]\n"
+	  "  volctl create -f FILE|DIR|- [-n NS]",
 	  "Create a persistent volume claim (pvc) of the given size in namespace NS\n"
 	  "(default \"default\"): it binds to a fitting volume or, with a class of\n"
 	  "volfs's provisioner, gets a new volume, and appears under\n"
@@ -44,7 +45,9 @@ static const struct verb verbs[] = {
 	  "volume (pv) of the given capacity, under MOUNT/pv/NAME/. Writes past the\n"
 	  "capacity fail with ENOSPC. --size and --capacity mean the same. A volume\n"
 	  "holds at most one file, directory or symlink per 4 KiB of capacity, or\n"
-	  "--inodes N of them (for a claim: the volume provisioned for it).",
+	  "--inodes N of them (for a claim: the volume provisioned for it). With -f,\n"
+	  "create each object of the manifests; one that exists already is an error\n"
+	  "(AlreadyExists), the others are still created.",
 	  "  # A 1 GiB claim of the default class\n"
 	  "  volctl create pvc data --size 1Gi\n"
 	  "\n"
@@ -59,18 +62,23 @@ static const struct verb verbs[] = {
 	  "\n"
 	  "  # A 1 GiB volume for up to a million files\n"
 	  "  volctl create pv src --capacity 1Gi --inodes 1000000\n",
-	  SIZE_FLAGS | BIT(F_CLASS) | BIT(F_ACCESS_MODE) | BIT(F_NAMESPACE) | BIT(F_OUTPUT) | BIT(F_INODES),
+	  SIZE_FLAGS | BIT(F_CLASS) | BIT(F_ACCESS_MODE) | BIT(F_NAMESPACE) | BIT(F_OUTPUT) | BIT(F_INODES) | BIT(F_FILENAME),
 	  "json|yaml|name",
 	  run_create, 1 },
 	{ "get", "Display one or many objects",
-	  "volctl get KIND [NAME...] [-n NS | -A] [-o wide|json|yaml|name]",
+	  "volctl get KIND[,KIND...] [NAME...] [-n NS | -A] [-l SELECTOR] [-o FORMAT] [-w]\n"
+	  "  volctl get KIND/NAME... [-o FORMAT]",
 	  "List objects of a kind, or the named ones, as a table with kubectl's columns\n"
 	  "(wide adds columns), as JSON or YAML shaped like the Kubernetes objects (a\n"
 	  "single named object, otherwise a v1 List), or as kind/name lines.\n"
 	  "Namespaced kinds are listed in NS (default \"default\"), or in every\n"
 	  "namespace with -A. A snapshot of a volume shows pv/NAME as its SOURCEPVC;\n"
 	  "a snapshot asked for by name carries its usage in bytes under\n"
-	  "status.volfs in JSON and YAML.",
+	  "status.volfs in JSON and YAML. Several kinds (pvc,pv), all (every\n"
+	  "namespaced kind volfs serves) or KIND/NAME arguments list each kind in\n"
+	  "turn. -l and --field-selector choose by labels or fields;\n"
+	  "-o jsonpath=TEMPLATE and -o custom-columns=HEADER:PATH,... print what a\n"
+	  "JSONPath picks; -w keeps printing each change the daemon reports.",
 	  "  # List all persistent volumes\n"
 	  "  volctl get pv\n"
 	  "\n"
@@ -83,14 +91,25 @@ static const struct verb verbs[] = {
 	  "  # Storage classes, snapshot classes and quotas\n"
 	  "  volctl get sc\n"
 	  "  volctl get vsclass\n"
-	  "  volctl get quota -n team-a\n",
-	  BIT(F_OUTPUT) | BIT(F_NAMESPACE) | BIT(F_ALL_NAMESPACES), "wide|json|yaml|name", run_get, 1 },
+	  "  volctl get quota -n team-a\n"
+	  "\n"
+	  "  # Claims labelled app=web, with their labels; their names only\n"
+	  "  volctl get pvc -l app=web --show-labels\n"
+	  "  volctl get pvc -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'\n"
+	  "\n"
+	  "  # Events of the claim data; watch claims change\n"
+	  "  volctl get events --field-selector involvedObject.name=data\n"
+	  "  volctl get pvc -w\n",
+	  BIT(F_OUTPUT) | BIT(F_NAMESPACE) | BIT(F_ALL_NAMESPACES) | BIT(F_SELECTOR) | BIT(F_FIELD_SELECTOR) |
+		  BIT(F_SHOW_LABELS) | BIT(F_NO_HEADERS) | BIT(F_SORT_BY) | BIT(F_WATCH),
+	  "wide|json|yaml|name|jsonpath|custom-columns", run_get, 1 },
 	{ "describe", "Show details of an object, with its events",
-	  "volctl describe KIND NAME... [-n NS]",
+	  "volctl describe KIND [NAME...] [-n NS] [-l SELECTOR]",
 	  "Show an object in detail, as kubectl describe does: labels, annotations,\n"
 	  "the fields of its kind (a claim's volume, capacity and users; a class's\n"
 	  "provisioner and policies; a quota's used and hard amounts), current use\n"
-	  "of volumes and snapshots, and the events recorded for it.",
+	  "of volumes and snapshots, and the events recorded for it. Without a name,\n"
+	  "every object of the kind (that -l selects).",
 	  "  # Describe the claim data\n"
 	  "  volctl describe pvc data\n"
 	  "\n"
@@ -99,9 +118,10 @@ static const struct verb verbs[] = {
 	  "\n"
 	  "  # A snapshot: source, restore size, bytes held only by it, events\n"
 	  "  volctl describe vs before-migration -n team-a\n",
-	  BIT(F_NAMESPACE), "", run_describe, 1 },
+	  BIT(F_NAMESPACE) | BIT(F_SELECTOR), "", run_describe, 1 },
 	{ "delete", "Delete objects by kind and name, or those of a manifest",
 	  "volctl delete KIND NAME... [-n NS] [--ignore-not-found]\n"
+	  "  volctl delete KIND (-l SELECTOR | --all) [-n NS]\n"
 	  "  volctl delete -f FILE|DIR|- [-f ...] [-n NS] [--ignore-not-found]",
 	  "Delete the named objects, or the objects a manifest describes (each file\n"
 	  "all or nothing). Deleting a claim applies its volume's reclaim policy:\n"
@@ -119,8 +139,53 @@ static const struct verb verbs[] = {
 	  "  volctl delete -f class-and-claim.yaml --ignore-not-found\n"
 	  "\n"
 	  "  # Delete a snapshot in namespace team-a\n"
-	  "  volctl delete vs before-migration -n team-a\n",
-	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_IGNORE_NOT_FOUND), "", run_delete, 1 },
+	  "  volctl delete vs before-migration -n team-a\n"
+	  "\n"
+	  "  # Every claim labelled tier=scratch; every snapshot of the namespace\n"
+	  "  volctl delete pvc -l tier=scratch\n"
+	  "  volctl delete vs --all\n",
+	  BIT(F_FILENAME) | BIT(F_NAMESPACE) | BIT(F_IGNORE_NOT_FOUND) | BIT(F_SELECTOR) | BIT(F_ALL), "", run_delete,
+	  1 },
+	{ "label", "Set or remove labels of objects",
+	  "volctl label KIND NAME... KEY=VALUE... KEY-... [--overwrite] [-n NS]\n"
+	  "  volctl label KIND (-l SELECTOR | --all) KEY=VALUE... [--overwrite] [-n NS]",
+	  "Set labels (KEY=VALUE) or remove them (KEY-) on the named objects, or on\n"
+	  "those a selector or --all picks. A label that has another value changes\n"
+	  "only with --overwrite.",
+	  "  # Label the claim data\n"
+	  "  volctl label pvc data tier=gold\n"
+	  "\n"
+	  "  # Change it, then remove it\n"
+	  "  volctl label pvc data tier=silver --overwrite\n"
+	  "  volctl label pvc data tier-\n",
+	  BIT(F_NAMESPACE) | BIT(F_SELECTOR) | BIT(F_ALL) | BIT(F_OVERWRITE), "", run_label, 1 },
+	{ "annotate", "Set or remove annotations of objects",
+	  "volctl annotate KIND NAME... KEY=VALUE... KEY-... [--overwrite] [-n NS]",
+	  "Set annotations (KEY=VALUE) or remove them (KEY-) as label does labels.",
+	  "  # Note who owns the volume\n"
+	  "  volctl annotate pv data owner=team-a\n",
+	  BIT(F_NAMESPACE) | BIT(F_SELECTOR) | BIT(F_ALL) | BIT(F_OVERWRITE), "", run_annotate, 1 },
+	{ "wait", "Wait for a condition on objects",
+	  "volctl wait KIND NAME... --for=CONDITION [--timeout=DURATION] [-n NS]\n"
+	  "  volctl wait KIND (-l SELECTOR | --all) --for=CONDITION [--timeout=DURATION]",
+	  "Wait until each object meets the condition: condition=NAME[=VALUE] (a\n"
+	  "status condition, VALUE True by default), jsonpath='{PATH}'=VALUE, or\n"
+	  "delete (the object is gone). The daemon reports every change, so wait\n"
+	  "returns as soon as the condition holds; after --timeout (default 30s) it\n"
+	  "fails naming the objects still waited for.",
+	  "  # Until the claim data is bound\n"
+	  "  volctl wait pvc data --for=jsonpath='{.status.phase}'=Bound --timeout=60s\n"
+	  "\n"
+	  "  # Until the snapshot nightly is deleted\n"
+	  "  volctl wait vs nightly --for=delete\n",
+	  BIT(F_NAMESPACE) | BIT(F_SELECTOR) | BIT(F_ALL) | BIT(F_FOR) | BIT(F_TIMEOUT), "", run_wait, 1 },
+	{ "scale", "Set the number of pods of a deployment or a statefulset",
+	  "volctl scale deploy/NAME|sts/NAME --replicas=N [-n NS]",
+	  "Set spec.replicas: pods are created or removed to match (a deployment's\n"
+	  "pods share the claims of its template; a statefulset's keep theirs).",
+	  "  # Three pods of the deployment web\n"
+	  "  volctl scale deploy/web --replicas=3\n",
+	  BIT(F_NAMESPACE) | BIT(F_REPLICAS), "", run_scale, 0 },
 	{ "patch", "Change fields of an object with a JSON merge patch",
 	  "volctl patch KIND NAME -p JSON [-n NS] [-o json|yaml|name]",
 	  "Apply a JSON merge patch (RFC 7386, kubectl patch --type merge) to one\n"
@@ -277,6 +342,21 @@ static const struct verb verbs[] = {
 	  "  # In namespace team-a; the command's exit status is volctl's\n"
 	  "  sudo volctl exec db-0 -n team-a -- pg_ctl status -D /var/lib/postgresql/data\n",
 	  BIT(F_NAMESPACE) | BIT(F_CONTAINER), "", run_exec, 0 },
+	{ "api-resources", "Print the kinds volctl knows",
+	  "volctl api-resources [--no-headers]",
+	  "List every kind with its short names, API version and whether it is\n"
+	  "namespaced, as kubectl api-resources does.",
+	  "  # Every kind\n"
+	  "  volctl api-resources\n",
+	  BIT(F_NO_HEADERS), "", run_api_resources, 0 },
+	{ "explain", "Describe the fields of a kind that volfs reads",
+	  "volctl explain KIND[.FIELD...]",
+	  "Print what a kind is and its fields that volfs reads, with what it does\n"
+	  "with them; KIND.FIELD.FIELD describes one field and its members.",
+	  "  # A claim's fields; the members of its spec\n"
+	  "  volctl explain pvc\n"
+	  "  volctl explain pvc.spec\n",
+	  0, "", run_explain, 1 },
 	{ "help", "Help about any command",
 	  "volctl help [COMMAND]",
 	  "Show the help of volctl or of one command.",
@@ -359,7 +439,7 @@ void print_main_help(FILE *f)
 		   "Usage:\n  volctl [--state DIR | --socket PATH] COMMAND [ARGS] [OPTIONS]\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\nExamples:\n"
 		   "  volctl apply -f class-and-claim.yaml\n"
 		   "  volctl create pvc data --size 1Gi\n"
@@ -382,10 +462,8 @@ int run_help(struct invocation *inv)
 		print_main_help(stdout);
 		return 0;
 	}
-	if (!(v = find_verb(inv->pos[0]))) {
-		fprintf(stderr, "volctl: unknown command \"%s\"; see 'volctl --help'\n", inv->pos[0]);
-		return 1;
-	}
+	if (!(v = find_verb(inv->pos[0])))
+		return fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", inv->pos[0]);
 	print_verb_help(stdout, v);
 	return 0;
 }

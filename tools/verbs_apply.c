@@ -196,13 +196,92 @@ static int manifest_namespace(const struct invocation *inv, struct json_object *
 	return 0;
 }
 
+/* Kinds of Kubernetes that volfs does not model: an apply skips them
+ * (the rest of a tutorial's file still applies), --strict refuses. */
+static const char *const unserved_kinds[] = {
+	"Service", "Ingress", "IngressClass", "Job", "CronJob", "DaemonSet", "ReplicaSet", "ReplicationController",
+	"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "NetworkPolicy",
+	"HorizontalPodAutoscaler", "PodDisruptionBudget", "Endpoints", "EndpointSlice", "LimitRange",
+	"PriorityClass", "CustomResourceDefinition", "Node", "CSIDriver", "CSINode", "VolumeAttachment",
+	"PodTemplate", "Lease", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+	"Certificate", "Issuer", "ServiceMonitor", "PodSecurityPolicy", NULL,
+};
+
+static int is_unserved(const char *kind)
+{
+	for (size_t i = 0; unserved_kinds[i]; i++)
+		if (!strcmp(unserved_kinds[i], kind))
+			return 1;
+	return 0;
+}
+
+/* "StorageClass, PersistentVolume, ..." */
+static void served_kinds(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind_info *k = kind_at(i);
+
+		if (strcmp(k->kind, "Event") != 0 && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k->kind);
+	}
+}
+
+/* Take the objects of kinds volfs does not serve out of a batch, with a
+ * warning for each, or (--strict) refuse it. A kind nobody knows is a
+ * typo: refused either way. */
+static int drop_unserved(const struct invocation *inv, struct batch *b)
+{
+	struct json_object *kept = json_object_new_array();
+	char served[512];
+
+	served_kinds(served, sizeof served);
+	for (size_t i = 0; i < json_object_array_length(b->objects); i++) {
+		struct json_object *o = json_object_array_get_idx(b->objects, i);
+		const char *kind = json_path_str(o, "kind", ""), *name = json_path_str(o, "metadata.name", "");
+		char lower[128];
+
+		if (!*kind || kind_lookup(kind)) {
+			json_object_array_add(kept, json_object_get(o));
+			continue;
+		}
+		if (is_unserved(kind) && has_flag(inv, F_STRICT)) {
+			json_object_put(kept);
+			return fail("%s: document %zu (%s %s): volfs does not serve kind %s (--strict); volfs serves %s",
+				    b->source, i + 1, kind, name, kind, served);
+		}
+		if (!is_unserved(kind)) {
+			json_object_put(kept);
+			return fail("%s: document %zu (%s %s): no matches for kind \"%s\" in version \"%s\"; "
+				    "volfs serves %s", b->source, i + 1, kind, name, kind,
+				    json_path_str(o, "apiVersion", ""), served);
+		}
+		snprintf(lower, sizeof lower, "%s", kind);
+		for (char *p = lower; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		fprintf(stderr, "Warning: %s/%s skipped: volfs does not serve kind %s\n", lower, name, kind);
+	}
+	json_object_put(b->objects);
+	b->objects = kept;
+	return 0;
+}
+
 /* One request per file, in order; the first refusal stops the rest, as a
  * later file usually needs what an earlier one makes. */
 static int send_batches(const struct invocation *inv, struct batches *bs, const char *verb,
 			enum output_format fmt)
 {
+	for (size_t i = 0; i < bs->n; i++)
+		if (drop_unserved(inv, &bs->b[i]))
+			return 1;
 	for (size_t i = 0; i < bs->n; i++) {
-		struct json_object *req = new_request(verb, NULL, NULL), *result;
+		struct json_object *req, *result;
+
+		if (json_object_array_length(bs->b[i].objects) == 0)
+			continue; /* only kinds volfs does not serve */
+		req = new_request(verb, NULL, NULL);
 
 		json_object_object_add(req, "objects", json_object_get(bs->b[i].objects));
 		add_string(req, "source", bs->b[i].source);
@@ -395,10 +474,57 @@ static int create_volume(struct invocation *inv, const struct targets *t, enum o
 	return print_made(inv, t->kind, obj, fmt, t->names[0], "created");
 }
 
+/* create -f: each object on its own, as kubectl creates them: one that
+ * exists is reported and the rest are still made. */
+static int create_files(struct invocation *inv)
+{
+	struct batches bs;
+	int failed = 0;
+
+	if (read_files(inv, &bs, "create")) {
+		batches_free(&bs);
+		return 1;
+	}
+	for (size_t i = 0; i < bs.n && !failed; i++)
+		failed = drop_unserved(inv, &bs.b[i]);
+	for (size_t i = 0; i < bs.n && !failed; i++) {
+		for (size_t k = 0; k < json_object_array_length(bs.b[i].objects); k++) {
+			struct json_object *o = json_object_array_get_idx(bs.b[i].objects, k), *req, *made;
+			const struct kind_info *kind = kind_lookup(json_path_str(o, "kind", ""));
+			enum call_result rc;
+			char type[128];
+
+			req = new_request("create", NULL, NULL);
+			json_object_object_add(req, "object", json_object_get(o));
+			if (manifest_namespace(inv, req)) {
+				json_object_put(req);
+				failed = 1;
+				break;
+			}
+			rc = call(inv, req, &made);
+			failed |= rc != CALL_OK;
+			if (rc == CALL_FATAL)
+				break;
+			if (rc != CALL_OK)
+				continue;
+			if (kind)
+				kind_qualified(kind, type, sizeof type);
+			printf("%s/%s created\n", kind ? type : json_path_str(o, "kind", ""),
+			       json_path_str(made, "metadata.name", ""));
+			json_object_put(made);
+		}
+	}
+	batches_free(&bs);
+	return failed;
+}
+
 int run_create(struct invocation *inv)
 {
 	enum output_format fmt;
 	struct targets t;
+
+	if (inv->nfiles)
+		return create_files(inv);
 
 	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
 		return 1;
@@ -463,4 +589,38 @@ int run_patch(struct invocation *inv)
 	if (call(inv, req, &obj) != CALL_OK)
 		return 1;
 	return print_made(inv, t.kind, obj, fmt, t.names[0], "patched");
+}
+
+/* scale: a merge patch of spec.replicas. */
+int run_scale(struct invocation *inv)
+{
+	struct json_object *req, *obj, *patch, *spec;
+	struct targets t;
+	char type[128], *end;
+	long n;
+
+	if (parse_targets(inv, &t) || need_names(inv, &t))
+		return 1;
+	if (strcmp(t.kind->kind, "Deployment") != 0 && strcmp(t.kind->kind, "StatefulSet") != 0)
+		return fail("volctl scale changes deployments and statefulsets, not %s", t.kind->plural);
+	if (!has_flag(inv, F_REPLICAS))
+		return fail("required flag \"--replicas\" not set; see 'volctl scale --help'");
+	n = strtol(inv->value[F_REPLICAS], &end, 10);
+	if (*end || end == inv->value[F_REPLICAS] || n < 0 || n > 10000)
+		return fail("invalid --replicas \"%s\": a number from 0 to 10000", inv->value[F_REPLICAS]);
+	kind_qualified(t.kind, type, sizeof type);
+	for (size_t i = 0; i < t.n; i++) {
+		patch = json_object_new_object();
+		spec = json_object_new_object();
+		json_object_object_add(spec, "replicas", json_object_new_int((int)n));
+		json_object_object_add(patch, "spec", spec);
+		req = new_request("patch", t.kind, t.names[i]);
+		add_namespace(req, &t);
+		json_object_object_add(req, "patch", patch);
+		if (call(inv, req, &obj) != CALL_OK)
+			return 1;
+		json_object_put(obj);
+		printf("%s/%s scaled\n", type, t.names[i]);
+	}
+	return 0;
 }

@@ -109,7 +109,8 @@ static int resolve_subpath(const char *root, const char *sub, const char *volume
 		if (realpath(path, real) && !path_is_within(root, real))
 			return fail("subPath \"%s\" of volume \"%s\" leaves the volume (through a symlink to %s)",
 			            sub, volume, real);
-		if (mkdir(path, rs.st_mode & 07777) < 0 && errno != EEXIST)
+		/* kubelet chmods what it made: the umask must not narrow it. */
+		if (mkdir(path, rs.st_mode & 07777) == 0 ? chmod(path, rs.st_mode & 07777) < 0 : errno != EEXIST)
 			return fail("cannot create subPath \"%s\" in volume \"%s\": %s", sub, volume,
 			            strerror(errno));
 		*p = c;

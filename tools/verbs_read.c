@@ -1,7 +1,6 @@
 /*
- * tools/verbs_read.c — the verbs that read objects or the daemon's state
- * (get, describe, df, metrics, check, version), delete by kind and name, and
- * shutdown. Each builds its control-protocol request
+ * tools/verbs_read.c — the verbs that read the daemon's state (df,
+ * metrics, check, version) and shutdown. Each builds its control-protocol request
  * (docs/control-protocol.md) and hands the answer to tools/output.c.
  */
 #include <stdio.h>
@@ -11,123 +10,6 @@
 #include "tools/verbs.h"
 #include "tools/term.h"
 #include "meta/version.h"
-
-static void print_no_resources(const struct targets *t)
-{
-	if (t->ns && !t->all_ns)
-		fprintf(stderr, "No resources found in %s namespace.\n", t->ns);
-	else
-		fprintf(stderr, "No resources found\n");
-}
-
-/* One get request; its items are appended to all. */
-static enum call_result get_one(const struct invocation *inv, const struct targets *t, const char *name,
-				struct json_object *all)
-{
-	struct json_object *req = new_request("get", t->kind, name), *result, *items;
-	enum call_result rc;
-
-	add_namespace(req, t);
-	rc = call(inv, req, &result);
-	if (rc != CALL_OK)
-		return rc;
-	items = result_array(result, "items");
-	for (size_t i = 0; i < json_object_array_length(items); i++)
-		json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
-	/* A named object answers NotFound when missing; an empty answer is
-	 * treated the same rather than printed as an empty List. */
-	if (name && json_object_array_length(items) == 0) {
-		fail("%s \"%s\" not found", t->kind->plural, name);
-		rc = CALL_REFUSED;
-	}
-	json_object_put(items);
-	json_object_put(result);
-	return rc;
-}
-
-int run_get(struct invocation *inv)
-{
-	struct json_object *all;
-	enum output_format fmt;
-	enum call_result rc = CALL_OK;
-	int failed = 0, answered = 0;
-	struct targets t;
-
-	if (parse_targets(inv, &t) || check_output(inv, &fmt))
-		return 1;
-	all = json_object_new_array();
-	if (t.n == 0)
-		rc = get_one(inv, &t, NULL, all);
-	for (size_t i = 0; i < t.n && rc != CALL_FATAL; i++) {
-		rc = get_one(inv, &t, t.names[i], all);
-		failed |= rc != CALL_OK;
-		answered |= rc == CALL_OK;
-	}
-	failed |= rc != CALL_OK;
-	answered |= t.n == 0 && rc == CALL_OK;
-	/* Like kubectl: what was found is printed even when some names were
-	 * not; an empty listing is news for people, not for -o json. */
-	if (answered && json_object_array_length(all) == 0 && t.n == 0 &&
-	    (fmt == OUTPUT_TABLE || fmt == OUTPUT_WIDE || fmt == OUTPUT_NAME))
-		print_no_resources(&t);
-	else if (answered)
-		output_get(stdout, t.kind, all, t.n == 1, fmt, t.all_ns, time(NULL));
-	json_object_put(all);
-	return failed;
-}
-
-int run_describe(struct invocation *inv)
-{
-	struct json_object *req, *result;
-	enum call_result rc = CALL_OK;
-	int failed = 0;
-	struct targets t;
-
-	if (parse_targets(inv, &t) || need_names(inv, &t))
-		return 1;
-	for (size_t i = 0; i < t.n && rc != CALL_FATAL; i++) {
-		req = new_request("describe", t.kind, t.names[i]);
-		add_namespace(req, &t);
-		rc = call(inv, req, &result);
-		if (rc != CALL_OK) {
-			failed = 1;
-			continue;
-		}
-		if (i > 0)
-			fputs("\n\n", stdout);
-		output_describe(stdout, t.kind, result, time(NULL));
-		json_object_put(result);
-	}
-	return failed;
-}
-
-int run_delete(struct invocation *inv)
-{
-	int quiet = has_flag(inv, F_IGNORE_NOT_FOUND);
-	struct json_object *req, *result;
-	enum call_result rc = CALL_OK;
-	int failed = 0;
-	struct targets t;
-
-	if (inv->nfiles)
-		return run_delete_files(inv);
-	if (parse_targets(inv, &t) || need_names(inv, &t))
-		return 1;
-	for (size_t i = 0; i < t.n && rc != CALL_FATAL; i++) {
-		req = new_request("delete", t.kind, t.names[i]);
-		add_namespace(req, &t);
-		rc = call_ex(inv, req, &result, quiet);
-		if (rc == CALL_NOT_FOUND)
-			continue;
-		if (rc != CALL_OK) {
-			failed = 1;
-			continue;
-		}
-		printf("%s \"%s\" deleted\n", t.kind->singular, t.names[i]);
-		json_object_put(result);
-	}
-	return failed;
-}
 
 int run_df(struct invocation *inv)
 {

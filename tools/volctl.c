@@ -1,6 +1,6 @@
 /*
- * tools/volctl.c — the volctl command line: global options and flag
- * parsing in kubectl's manner (flags anywhere after the verb,
+ * tools/volctl.c — the volctl command line: flag parsing in kubectl's
+ * manner (flags anywhere on the line, before or after the verb,
  * --flag=value or --flag value, -f repeatable), then the verb's handler.
  * The verbs live in tools/verbs*.c, their shared machinery in
  * tools/cli.c.
@@ -116,7 +116,8 @@ static int wants_help(int argc, char **argv, int from)
 	return 0;
 }
 
-/* Options before the verb: only the global ones. Returns the index of the
+/* Flags before the verb: any flag, checked against the verb once it is
+ * known (kubectl's "volctl -n team-a get pvc"). Returns the index of the
  * verb, argc if there is none, or -1 after an error (-2 after help). */
 static int parse_leading_options(struct invocation *inv, int argc, char **argv)
 {
@@ -125,7 +126,7 @@ static int parse_leading_options(struct invocation *inv, int argc, char **argv)
 	for (i = 1; i < argc && is_flag(argv[i]); i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return i + 1;
-		if (parse_flag(inv, argc, argv, &i, GLOBAL_FLAGS))
+		if (parse_flag(inv, argc, argv, &i, ~0u))
 			return -1;
 		if (has_flag(inv, F_HELP)) {
 			print_main_help(stdout);
@@ -133,6 +134,18 @@ static int parse_leading_options(struct invocation *inv, int argc, char **argv)
 		}
 	}
 	return i;
+}
+
+/* A flag given before the verb that the verb does not take. */
+static int check_leading_flags(const struct invocation *inv)
+{
+	unsigned allowed = GLOBAL_FLAGS | inv->verb->flags;
+
+	for (int id = 0; id < F_COUNT; id++)
+		if (has_flag(inv, (enum flag_id)id) && !(allowed & BIT(id)))
+			return fail("unknown flag: --%s; see 'volctl %s --help'", flag_defs[id].long_name,
+				    inv->verb->name);
+	return 0;
 }
 
 static int parse_verb_args(struct invocation *inv, int argc, char **argv, int i)
@@ -194,19 +207,17 @@ static int parse_args(struct invocation *inv, int argc, char **argv)
 		return -1;
 	if (i < 0)
 		return 1;
-	if (i >= argc) {
-		fprintf(stderr, "volctl: no command given; see 'volctl --help'\n");
-		return 1;
-	}
+	if (i >= argc)
+		return fail("no command given; see 'volctl --help'");
 	inv->verb = find_verb(argv[i]);
-	if (!inv->verb) {
-		fprintf(stderr, "volctl: unknown command \"%s\"; see 'volctl --help'\n", argv[i]);
-		return 1;
-	}
+	if (!inv->verb)
+		return fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", argv[i]);
 	if (wants_help(argc, argv, i + 1)) {
 		print_verb_help(stdout, inv->verb);
 		return -1;
 	}
+	if (check_leading_flags(inv))
+		return 1;
 	if (parse_verb_args(inv, argc, argv, i + 1))
 		return 1;
 	return resolve_timeout(inv) ? 1 : resolve_socket(inv);

@@ -56,7 +56,8 @@ static int is_finalized_kind(const char *kind)
 {
 	return !strcmp(kind, "PersistentVolume") || !strcmp(kind, "PersistentVolumeClaim") ||
 	       !strcmp(kind, "VolumeSnapshot") || !strcmp(kind, "VolumeSnapshotContent") ||
-	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod") || !strcmp(kind, "StatefulSet");
+	       !strcmp(kind, "Namespace") || !strcmp(kind, "Pod") || !strcmp(kind, "StatefulSet") ||
+	       !strcmp(kind, "Deployment");
 }
 
 static int deleting(json_object *obj)

@@ -52,6 +52,7 @@ static void world_load(struct ctl *c)
 		{&c->quotas, "ResourceQuota"}, {&c->namespaces, "Namespace"}, {&c->pods, "Pod"},
 		{&c->stss, "StatefulSet"}, {&c->configmaps, "ConfigMap"}, {&c->secrets, "Secret"},
 		{&c->schedules, "SnapshotSchedule"},
+		{&c->deploys, "Deployment"},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
@@ -61,7 +62,7 @@ static void world_free(struct ctl *c)
 {
 	json_object *all[] = {c->classes, c->pvs, c->pvcs, c->vsclasses, c->vss, c->vscs, c->quotas,
 	                      c->namespaces, c->pods, c->stss, c->configmaps, c->secrets,
-	                      c->schedules, c->free_pvs, c->prebound};
+	                      c->schedules, c->free_pvs, c->prebound, c->deploys};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
 	c->free_pvs = c->prebound = NULL;
@@ -683,9 +684,15 @@ static json_object *snapshot_class(struct ctl *c, json_object *vs)
 static int take_snapshot(struct ctl *c, json_object *vs)
 {
 	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
-	json_object *pvc = ctl_find(c->pvcs, ctl_ns_of(vs), claim), *cls = snapshot_class(c, vs);
+	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	json_object *pvc = claim ? ctl_find(c->pvcs, ctl_ns_of(vs), claim) : NULL, *cls = snapshot_class(c, vs);
 	const char *pv = pvc ? k8s_str(pvc, "spec.volumeName") : NULL;
 	const char *phase = pvc ? k8s_str(pvc, "status.phase") : NULL;
+	if (bare) { /* a snapshot of a bare volume: the volume itself is the source */
+		pv = ctl_find(c->pvs, NULL, bare) ? bare : NULL;
+		phase = "Bound";
+		claim = bare;
+	}
 	const char *driver = cls ? k8s_str(cls, "driver") : NULL;
 	if (k8s_str(vs, "spec.volumeSnapshotClassName") && (!driver || strcmp(driver, K8S_PROVISIONER))) {
 		ctl_event(c, vs, "Warning", "SnapshotPending", "volumesnapshotclass \"%s\" %s",
@@ -694,8 +701,8 @@ static int take_snapshot(struct ctl *c, json_object *vs)
 		return 0;
 	}
 	if (!pv || !phase || strcmp(phase, "Bound")) {
-		ctl_event(c, vs, "Warning", "SnapshotPending", "the source claim \"%s\" is %s", claim,
-		      pvc ? "not bound yet" : "not found");
+		ctl_event(c, vs, "Warning", "SnapshotPending", "the source %s \"%s\" is %s", bare ? "volume" : "claim",
+		      claim, pvc ? "not bound yet" : "not found");
 		return 0;
 	}
 	if (hostpath_of_pv(ctl_find(c->pvs, NULL, pv))) {
@@ -781,7 +788,7 @@ static int snapshot_step(struct ctl *c, json_object *vs)
 	json_object *ready = k8s_get(vs, "status.readyToUse");
 	if (ready && json_object_get_boolean(ready))
 		return 0;
-	if (!k8s_str(vs, "spec.source.persistentVolumeClaimName"))
+	if (!k8s_str(vs, "spec.source.persistentVolumeClaimName") && !k8s_str(vs, "spec.source.persistentVolumeName"))
 		return 0;
 	return take_snapshot(c, vs);
 }
@@ -818,7 +825,7 @@ static int namespace_step(struct ctl *c, json_object *ns)
 		return 0;
 	const char *name = ctl_name_of(ns);
 	int left = 0, changed = 0;
-	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->stss, c->quotas};
+	json_object *lists[] = {c->pvcs, c->vss, c->pods, c->stss, c->deploys, c->quotas};
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
 		for (size_t i = 0; i < json_object_array_length(lists[l]); i++) {
 			json_object *o = json_object_array_get_idx(lists[l], i);
@@ -886,6 +893,7 @@ static void run_passes(struct vfs *v, int startup)
 		world_load(&c);
 		int changed = sync_list(&c, c.namespaces, namespace_step);
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
+		changed |= sync_list(&c, c.deploys, ctl_deploy_step);
 		changed |= sync_list(&c, c.pods, ctl_pod_step);
 		changed |= sync_list(&c, c.pvcs, claim_step);
 		changed |= sync_list(&c, c.schedules, ctl_schedule_step);

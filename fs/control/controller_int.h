@@ -19,7 +19,7 @@ struct ctl {
 	struct vfs *v;
 	struct db *db;
 	json_object *classes, *pvs, *pvcs, *vsclasses, *vss, *vscs, *quotas, *namespaces, *pods, *stss;
-	json_object *configmaps, *secrets;
+	json_object *configmaps, *secrets, *deploys;
 	/* Built when first needed (fs/control/ctl_index.c): the volumes without a
 	 * claimRef, and the others by the claim ("NS/NAME") they name. */
 	json_object *free_pvs, *prebound;
@@ -60,5 +60,6 @@ int ctl_pod_step(struct ctl *c, json_object *pod);
 int ctl_sts_step(struct ctl *c, json_object *sts);
 /* fs/control/schedules.c */
 int ctl_schedule_step(struct ctl *c, json_object *sched);
+int ctl_deploy_step(struct ctl *c, json_object *d);
 
 #endif

@@ -26,6 +26,7 @@
 #include "meta/objects.h"
 #include "meta/pod.h"
 #include "meta/projection.h"
+#include "meta/deployment.h"
 #include "meta/statefulset.h"
 
 /* --- pods --- */
@@ -389,8 +390,9 @@ static int create_owned(struct ctl *c, json_object *owner, json_object *obj, jso
 	db_unlock(c->db);
 	if (stored)
 		json_object_array_add(list, stored);
-	ctl_event(c, owner, "Normal", "SuccessfulCreate", "create %s %s in StatefulSet %s successful",
-	      !strcmp(ctl_kind_of(obj), "Pod") ? "Pod" : "Claim", ctl_name_of(obj), ctl_name_of(owner));
+	ctl_event(c, owner, "Normal", "SuccessfulCreate", "create %s %s in %s %s successful",
+	      !strcmp(ctl_kind_of(obj), "Pod") ? "Pod" : "Claim", ctl_name_of(obj), ctl_kind_of(owner),
+	      ctl_name_of(owner));
 	json_object_put(obj);
 	return 1;
 }
@@ -430,5 +432,56 @@ int ctl_sts_step(struct ctl *c, json_object *sts)
 		return ctl_remove_object(c, sts);
 	k8s_set(sts, "status.replicas", json_object_new_int(n));
 	k8s_set(sts, "status.readyReplicas", json_object_new_int(ready));
+	return changed;
+}
+
+/* --- Deployments --- */
+
+/* Mark a pod of the deployment for deletion; 1 if it changed. */
+static int retire_pod(struct ctl *c, json_object *d, json_object *pod)
+{
+	json_object *before = ctl_copy(pod);
+	ctl_mark_deleting(pod);
+	int changed = ctl_save_if_changed(c, before, pod);
+	ctl_event(c, d, "Normal", "SuccessfulDelete", "delete Pod %s in Deployment %s successful",
+	          ctl_name_of(pod), ctl_name_of(d));
+	return changed;
+}
+
+/* replicas pods of the current template, sharing its claims; pods of an
+ * older template and pods past replicas go (the claims stay). */
+int ctl_deploy_step(struct ctl *c, json_object *d)
+{
+	int n = ctl_deleting(d) ? 0 : deploy_replicas(d), changed = 0, left = 0, current = 0, ready = 0;
+	for (size_t i = 0; i < json_object_array_length(c->pods); i++) {
+		json_object *pod = json_object_array_get_idx(c->pods, i);
+		int up_to_date;
+		if (ctl_is_gone(pod) || !deploy_owns(d, pod, &up_to_date))
+			continue;
+		left++;
+		if (ctl_deleting(pod))
+			continue;
+		if (!up_to_date || current >= n) {
+			changed |= retire_pod(c, d, pod);
+			continue;
+		}
+		current++;
+		ready += ctl_running(pod);
+	}
+	for (unsigned slot = 0; current < n && slot < 100000; slot++) {
+		json_object *pod = deploy_pod(d, slot);
+		if (ctl_find(c->pods, ctl_ns_of(d), ctl_name_of(pod))) {
+			json_object_put(pod);
+			continue;
+		}
+		changed |= create_owned(c, d, pod, c->pods);
+		current++;
+	}
+	if (ctl_deleting(d) && !left)
+		return ctl_remove_object(c, d);
+	k8s_set(d, "status.replicas", json_object_new_int(current));
+	k8s_set(d, "status.updatedReplicas", json_object_new_int(current));
+	k8s_set(d, "status.readyReplicas", json_object_new_int(ready));
+	k8s_set(d, "status.availableReplicas", json_object_new_int(ready));
 	return changed;
 }

@@ -31,6 +31,7 @@
 #include "fs/control/request.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "fs/control/watch.h"
 #include "fs/store/store.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
@@ -67,6 +68,7 @@ struct control {
 	int clients[CONTROL_MAX_CLIENTS]; /* open connections' fds, -1 free */
 	int nclients;
 	int stopping;
+	struct watches *watches; /* get -w and wait: connections kept open */
 };
 
 struct connection {
@@ -74,6 +76,7 @@ struct connection {
 	int fd;
 	int64_t deadline_ms; /* CLOCK_MONOTONIC */
 };
+
 
 static const char *reason_of(int err)
 {
@@ -390,6 +393,27 @@ static json_object *create_claim_from(struct vfs *v, json_object *pvc, const cha
 	return r < 0 ? answer_error(r, err) : claim_outcome(v, ns, name);
 }
 
+/* The class of what a snapshot was taken of: its claim's, or its bare
+ * volume's; 0 when neither is there any more (the default class then). */
+static int source_class(struct vfs *v, json_object *vs, const char *ns, char *buf, size_t len)
+{
+	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
+	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	json_object *items = NULL;
+	char err[512];
+	int found = 0;
+	if ((claim || bare) && api_get(v, claim ? "PersistentVolumeClaim" : KIND_PV, ns, claim ? claim : bare,
+	                               &items, err, sizeof err) == 0) {
+		const char *class = k8s_str(json_object_array_get_idx(items, 0), "spec.storageClassName");
+		if (class && *class) { /* "" binds only class-less volumes: nothing to restore into */
+			snprintf(buf, len, "%s", class);
+			found = 1;
+		}
+		json_object_put(items);
+	}
+	return found;
+}
+
 static json_object *claim_restore(struct vfs *v, json_object *req, const char *ns, const char *name)
 {
 	const char *snap = str_field(req, "snapshot");
@@ -406,11 +430,15 @@ static json_object *claim_restore(struct vfs *v, json_object *req, const char *n
 		quantity_format(capacity, q, sizeof q);
 	else
 		snprintf(q, sizeof q, "%s", k8s_str(vs, "status.restoreSize") ? k8s_str(vs, "status.restoreSize") : "1Gi");
+	char class[256] = "";
+	int has_class = source_class(v, vs, ns, class, sizeof class);
 	json_object_put(items);
 	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
 	json_object *modes = json_object_new_array();
 	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
 	k8s_set(pvc, "spec.accessModes", modes);
+	if (has_class)
+		k8s_set_str(pvc, "spec.storageClassName", class);
 	k8s_set_str(pvc, "spec.resources.requests.storage", q);
 	k8s_set_str(pvc, "spec.dataSource.apiGroup", "snapshot.storage.k8s.io");
 	k8s_set_str(pvc, "spec.dataSource.kind", "VolumeSnapshot");
@@ -639,6 +667,13 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 	const char *kind = str_field(req, "kind");
 	if (!kind)
 		return answer_error(-EINVAL, "request has no kind");
+	if (!strcmp(kind, "Event") && !strcmp(verb, "get")) {
+		char err[512] = "";
+		json_object *out = NULL;
+		int r = watch_list(c->v, kind, bool_field(req, "allNamespaces") ? NULL : ns_field(req),
+		                   str_field(req, "name"), &out, err, sizeof err);
+		return items_answer(r, err, out);
+	}
 	/* Volumes and snapshots answer with their usage. */
 	if (!strcmp(kind, KIND_PV) && strcmp(verb, "delete") && strcmp(verb, "patch"))
 		return handle_pv(v, verb, req);
@@ -805,6 +840,7 @@ static json_object *serve_request(struct control *c, json_object *req, int *shut
 	pthread_mutex_lock(&c->lock);
 	json_object *ans = answer_request(c->v, c->mount_point, req, shutdown);
 	vfs_flush_all(c->v);
+	watches_notify(c->watches, c->v); /* the changes, to every watch, in order */
 	pthread_mutex_unlock(&c->lock);
 	return ans;
 }
@@ -835,6 +871,20 @@ static int serve_one(struct connection *k)
 	char *line = NULL;
 	int r = read_request(k, &line);
 	json_object *req = r < 0 ? NULL : parse_request(line);
+	char err[512];
+	if (req && watch_request(req) && request_check(req, err, sizeof err) == 0) {
+		/* Under the lock: no change slips between the list and the watch.
+		 * The watch keeps its own descriptor; this connection ends. (A
+		 * malformed watch is answered with its error below.) */
+		int fd = dup(k->fd);
+		pthread_mutex_lock(&k->c->lock);
+		if (fd >= 0)
+			watches_add(k->c->watches, k->c->v, fd, req);
+		pthread_mutex_unlock(&k->c->lock);
+		json_object_put(req);
+		free(line);
+		return 0;
+	}
 	json_object *ans = r < 0 ? answer_read_error(r)
 	                  : req ? serve_request(k->c, req, &shutdown)
 	                        : answer_error(-EINVAL, "request is not one JSON object");
@@ -1014,9 +1064,10 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 	c->on_shutdown = on_shutdown;
 	c->arg = arg;
 	c->path = strdup(sock_path);
+	c->watches = watches_new();
 	c->fd = bind_socket(sock_path, err, errlen);
 	acceptor_init(&c->acc, c->fd, "control.sock");
-	if (c->fd < 0 || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
+	if (c->fd < 0 || !c->watches || pipe2(c->stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&c->thread, NULL, control_main, c) != 0) {
 		acceptor_destroy(&c->acc);
 		if (c->fd >= 0)
@@ -1024,6 +1075,7 @@ int control_start(struct control **out, struct vfs *v, const char *sock_path,
 		pthread_mutex_destroy(&c->lock);
 		pthread_mutex_destroy(&c->clients_lock);
 		pthread_cond_destroy(&c->clients_cond);
+		watches_free(c->watches);
 		free(c->path);
 		free(c);
 		return -1;
@@ -1067,6 +1119,7 @@ void control_stop(struct control *c)
 	close(c->stop_pipe[1]);
 	unlink(c->path);
 	pthread_mutex_destroy(&c->lock);
+	watches_free(c->watches);
 	free(c->path);
 	free(c->mount_point);
 	free(c);

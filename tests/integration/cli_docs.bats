@@ -105,7 +105,7 @@ printf "%s\n" "${COMPREPLY[*]}"
     run complete_words volctl get pv --out
     assert_output "--output"
     run complete_words volctl get pv -o ""
-    assert_output "wide json yaml name"
+    assert_output "wide json yaml name jsonpath custom-columns"
     run complete_words volctl --state "$STATE" create pvc x --access-mode RW
     assert_output "RWO RWX RWOP"
     # names, asked of this test's daemon

@@ -109,6 +109,24 @@ teardown() {
     assert_output --partial 'cannot run /nonexistent/cmd'
 }
 
+@test "a subPath directory is created with the volume root's mode, whatever the umask (as kubelet does)" {
+    pv=$(volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])')
+    chmod 0777 "$MNT/pv/$pv"
+    cat > "$BATS_TEST_TMPDIR/sub.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: sub}
+spec:
+  containers: [{name: c, volumeMounts: [{name: d, mountPath: $H/data, subPath: made/here}]}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/sub.yaml"
+    run bash -c "umask 022; \"$VOLFS_BIN/volctl\" --state \"$STATE\" exec sub -- true"
+    assert_success
+    [ "$(stat -c %a "$MNT/pv/$pv/made")" = 777 ]
+    [ "$(stat -c %a "$MNT/pv/$pv/made/here")" = 777 ]
+}
+
 @test "a subPath that leaves the volume through a symlink is refused; so is .. and an absolute one" {
     pv=$(volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])')
     ln -s /etc "$MNT/pv/$pv/escape"

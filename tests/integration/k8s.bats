@@ -303,10 +303,10 @@ EOF
     assert_output --partial 'spec.volumes[0].hostPath'
     run volctl get pod web
     assert_failure
-    printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n' > "$BATS_TEST_TMPDIR/deploy.yaml"
+    printf 'apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: web}\nspec: {replicas: 1}\n' > "$BATS_TEST_TMPDIR/deploy.yaml"
     run volctl apply -f "$BATS_TEST_TMPDIR/deploy.yaml"
     assert_failure
-    assert_output --partial 'no matches for kind "Deployment" in version "apps/v1"'
+    assert_output --partial 'no matches for kind "Deploymnet" in version "apps/v1"'
     [ "$(objects_count pvc)" = "$before" ]
     [ "$(objects_count pv)" = 0 ]
 }

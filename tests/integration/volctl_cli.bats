@@ -100,7 +100,7 @@ one_line_error() {
 @test "an unknown verb fails with one line" {
     run --separate-stderr volctl frob
     one_line_error
-    assert_equal "$stderr" "volctl: unknown command \"frob\"; see 'volctl --help'"
+    assert_equal "$stderr" "volctl: error: unknown command \"frob\" for \"volctl\"; see 'volctl --help'"
     run --separate-stderr volctl frob --help
     one_line_error
     run --separate-stderr volctl help frob
@@ -140,13 +140,16 @@ one_line_error() {
     assert_equal "$stderr" "volctl: error: you must specify the type of resource to get; see 'volctl get --help'"
 }
 
-@test "describe, delete, create and resize need a name" {
+@test "create and resize need a name; delete needs a name, -l or --all" {
     local verb
-    for verb in describe delete create resize; do
+    for verb in create resize; do
         run --separate-stderr volctl "$verb" pv
         one_line_error
         [[ $stderr == *"name is required"* ]] || fail "$verb: $stderr"
     done
+    run --separate-stderr volctl delete pv
+    one_line_error
+    [[ $stderr == *"no name was specified; give names, -l SELECTOR or --all" ]] || fail "delete: $stderr"
 }
 
 @test "bad sizes are refused before anything is sent" {
@@ -322,7 +325,7 @@ one_line_error() {
         run --separate-stderr timeout 10 "$VOLFS_BIN/volctl" --state "$EMPTY" $v
         [ "$status" -eq 1 ] || fail "$v: status $status"
         [ "${#stderr_lines[@]}" -eq 1 ] || fail "$v: want one line on stderr, got: $stderr"
-        assert_equal "$stderr" "volctl: cannot connect to the volfs daemon at $EMPTY/control.sock: No such file or directory (is volfs running?)"
+        assert_equal "$stderr" "volctl: error: cannot connect to the volfs daemon at $EMPTY/control.sock: No such file or directory (is volfs running?)"
     done
 }
 

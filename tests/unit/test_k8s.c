@@ -376,8 +376,8 @@ static const struct refusal refusals[] = {
 	  "data[pw]: Invalid value: illegal base64 data at input byte 8" },
 	{ "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'c'},'type':'kubernetes.io/tls',"
 	  "'stringData':{'tls.crt':'x'}}", NULL, NULL, "data[tls.key]: Required value" },
-	{ "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d'}}", NULL, NULL,
-	  "no matches for kind \"Deployment\" in version \"apps/v1\"" },
+	{ "{'apiVersion':'apps/v1','kind':'DaemonSet','metadata':{'name':'d'}}", NULL, NULL,
+	  "no matches for kind \"DaemonSet\" in version \"apps/v1\"" },
 	{ "[1,2]", NULL, NULL, "~not a Kubernetes object" },
 	/* PersistentVolume */
 	{ PV, "spec.capacity", NULL, "spec.capacity.storage: Required value" },

@@ -20,6 +20,7 @@
 #include "tests/unit/unit.h"
 
 #include "meta/downward.h"
+#include "meta/field.h"
 #include "meta/projection.h"
 
 /* Parse JSON written with single quotes (readable in C strings). */
@@ -252,6 +253,22 @@ static void test_secret_validation(void **state)
 	secret_refused("{'immutable':'yes'}", "immutable: Invalid value: \"yes\": must be a boolean", NULL);
 	s = J("{'type':'kubernetes.io/tls','stringData':{'tls.crt':'c','tls.key':'k'}}");
 	assert_int_equal(secret_validate(s, err, sizeof err), 0);
+	json_object_put(s);
+}
+
+/* stringData is folded into data, base64, over a data entry of the same
+ * key, and not kept: get shows what kubectl shows. */
+static void test_secret_string_data_folds_into_data(void **state)
+{
+	json_object *s = J("{'data':{'user':'cm9vdA==','pw':'czNjcjN0'},'stringData':{'user':'admin','pin':''}}");
+	char err[256];
+
+	(void)state;
+	assert_int_equal(secret_validate(s, err, sizeof err), 0);
+	assert_null(json_member(s, "stringData"));
+	assert_string_equal(json_object_get_string(json_member(json_member(s, "data"), "user")), "YWRtaW4=");
+	assert_string_equal(json_object_get_string(json_member(json_member(s, "data"), "pw")), "czNjcjN0");
+	assert_string_equal(json_object_get_string(json_member(json_member(s, "data"), "pin")), "");
 	json_object_put(s);
 }
 
@@ -657,6 +674,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_null_object_lists),
 		cmocka_unit_test(test_secret_decodes_and_merges_string_data),
 		cmocka_unit_test(test_secret_validation),
+		cmocka_unit_test(test_secret_string_data_folds_into_data),
 		cmocka_unit_test(test_configmap_validation),
 		cmocka_unit_test(test_immutable_updates),
 		cmocka_unit_test(test_downward_fields),
