@@ -317,8 +317,6 @@ static const struct printer printers[] = {
 	{ "SnapshotSchedule",
 	  COLS("NAME", "SCHEDULE", "MAX AGE", "MAX NUM", "DISABLED", "NEXT SNAPSHOT", "LAST SNAPSHOT"), NULL,
 	  snapschedule_row },
-}
-
 	{ "ConfigMap", COLS("NAME", "DATA", "AGE"), NULL, cm_row },
 	{ "Secret", COLS("NAME", "TYPE", "DATA", "AGE"), NULL, secret_row },
 	{ "Deployment", COLS("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), NULL, deploy_row },

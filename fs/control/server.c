@@ -670,7 +670,7 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 	if (!strcmp(kind, "Event") && !strcmp(verb, "get")) {
 		char err[512] = "";
 		json_object *out = NULL;
-		int r = watch_list(c->v, kind, bool_field(req, "allNamespaces") ? NULL : ns_field(req),
+		int r = watch_list(v, kind, bool_field(req, "allNamespaces") ? NULL : ns_field(req),
 		                   str_field(req, "name"), &out, err, sizeof err);
 		return items_answer(r, err, out);
 	}
