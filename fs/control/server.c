@@ -22,6 +22,7 @@
 #include "fs/control/metrics.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "fs/store/hostwrite.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -505,6 +506,8 @@ static json_object *dispatch(struct control *c, json_object *req, int *shutdown)
 		json_object_object_add(r, "schema", json_object_new_int(DB_SCHEMA_VERSION));
 		if (c->mount_point)
 			json_object_object_add(r, "mountPoint", json_object_new_string(c->mount_point));
+		json_object_object_add(r, "hostWriteEngine", json_object_new_string(host_write_engine()));
+		json_object_object_add(r, "hostFilesystem", json_object_new_string(host_write_fstype()));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "metrics"))
