@@ -6,6 +6,7 @@
 #                      podman's containers.conf.d entry for the Docker volume plugin
 #   make bench      -> fio benchmark suite (scripts/bench)
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory
+#   make bench-pg   -> PostgreSQL 15 pgbench on native disk and on volfs (scripts/bench/pg.sh)
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -51,7 +52,7 @@ FS_OBJ    := $(FS_SRC:%.c=$(B)/obj/%.o)
 TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps
+.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale bench-pg deps
 all: $(B)/bin/volfs $(B)/bin/volctl
 
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
@@ -118,6 +119,9 @@ bench-quick: all
 
 bench-scale: all
 	bash scripts/bench/scale.sh
+
+bench-pg: all
+	bash scripts/bench/pg.sh
 
 clean:
 	rm -rf build
