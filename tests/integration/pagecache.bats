@@ -107,3 +107,21 @@ PYEOF
     assert_success
     assert_output 'error Stale file handle'
 }
+
+@test "an O_DIRECT write is seen at once by a buffered reader and a mapping that cached the file" {
+    pv_create vol 1Gi
+    head -c $((1024 * 1024)) /dev/zero | tr '\0' a >"$MNT/pv/vol/f"
+    run "$PY" - "$MNT/pv/vol/f" <<'PYEOF'
+import mmap, os, sys
+r = os.open(sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(r, 1 << 20, prot=mmap.PROT_READ)
+assert os.pread(r, 4, 8192) == b"aaaa" and m[8192:8196] == b"aaaa"
+d = os.open(sys.argv[1], os.O_WRONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)  # page-aligned, as O_DIRECT wants
+buf.write(b"b" * 4096)
+assert os.pwritev(d, [buf], 8192) == 4096
+print(os.pread(r, 4, 8192).decode(), m[8192:8196].decode(), os.pread(r, 4, 4096).decode())
+PYEOF
+    assert_success
+    assert_output 'bbbb bbbb aaaa'
+}
