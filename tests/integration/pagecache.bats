@@ -71,20 +71,25 @@ PYEOF
     assert_line --index 1 'aabb'
 }
 
-@test "a deleted volume's file open with cached pages reads no old data" {
-    pv_create vol 1Gi
-    echo old-data >"$MNT/pv/vol/file"
-    run "$PY" - "$MNT/pv/vol/file" "$VOLFS_BIN/volctl" "$STATE" <<'PYEOF'
+# stale_read FILE CMD...: open FILE (holding "old-data"), read it so the kernel
+# caches it, run CMD, then read again through the same descriptor.
+stale_read() {
+    "$PY" - "$@" <<'PYEOF'
 import os, subprocess, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 assert os.pread(fd, 64, 0) == b"old-data\n"
-subprocess.run([sys.argv[2], "--state", sys.argv[3], "delete", "pv", "vol"], check=True,
-               stdout=subprocess.DEVNULL)
+subprocess.run(sys.argv[2:], check=True, stdout=subprocess.DEVNULL)
 try:
     print("read", os.pread(fd, 64, 0))
 except OSError as e:
     print("error", e.strerror)
 PYEOF
+}
+
+@test "a deleted volume's file open with cached pages reads no old data" {
+    pv_create vol 1Gi
+    echo old-data >"$MNT/pv/vol/file"
+    run stale_read "$MNT/pv/vol/file" "$VOLFS_BIN/volctl" --state "$STATE" delete pv vol
     assert_success
     assert_output 'error Stale file handle'
 }
@@ -94,16 +99,7 @@ PYEOF
     ln -s $((16 * MiB)) "$P/.volfs-size.d1"
     mkdir "$P/d1"
     echo old-data >"$P/d1/file"
-    run "$PY" - "$P/d1/file" "$P/d1" "$P/.volfs-trash.d1" <<'PYEOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-assert os.pread(fd, 64, 0) == b"old-data\n"
-os.rename(sys.argv[2], sys.argv[3])
-try:
-    print("read", os.pread(fd, 64, 0))
-except OSError as e:
-    print("error", e.strerror)
-PYEOF
+    run stale_read "$P/d1/file" mv "$P/d1" "$P/.volfs-trash.d1"
     assert_success
     assert_output 'error Stale file handle'
 }
