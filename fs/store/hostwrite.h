@@ -1,10 +1,10 @@
 /*
  * fs/store/hostwrite.h — how buffered writes reach the host files: the
  * engine, chosen once at start-up for the filesystem the state directory is
- * on. io_uring where that filesystem writes buffered data without blocking
- * (XFS, btrfs: the ring completes the write inline); a plain pwrite(2) from
- * the calling worker where it would only hand each write to an io-wq thread
- * (ext4 and the rest), which measures several times slower per write.
+ * on (statfs), by what measured fastest there through the whole FUSE path:
+ * io_uring, or a plain pwrite(2) from the calling worker. Today every
+ * filesystem measured picks io_uring (see hostwrite.c); --host-writes
+ * forces either for benchmarks and tests.
  */
 #ifndef VOLFS_FS_HOSTWRITE_H
 #define VOLFS_FS_HOSTWRITE_H
@@ -18,7 +18,7 @@ enum host_write_mode { HOST_WRITE_AUTO, HOST_WRITE_URING, HOST_WRITE_PWRITE };
 int host_write_parse(const char *s, enum host_write_mode *out);
 /* Decide the engine for host files under dir (statfs f_type) unless mode
  * forces one. Call once, before any write. -errno if dir cannot be
- * examined (the engine is then pwrite). */
+ * examined (the engine is then io_uring, unless forced). */
 int host_write_choose(const char *dir, enum host_write_mode mode);
 /* "uring" or "pwrite"; the host filesystem's name ("ext4", "xfs", ...);
  * and why the engine was chosen ("auto" or "forced"). */

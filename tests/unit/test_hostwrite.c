@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fs/store/hostwrite.h"
@@ -30,17 +29,15 @@ static void test_parse(void **state)
 static void test_choice(void **state)
 {
 	(void)state;
-	struct statfs sf;
-	assert_int_equal(statfs("/tmp", &sf), 0);
-	int async = sf.f_type == 0x58465342 || sf.f_type == (typeof(sf.f_type))0x9123683e;
+	/* io_uring measured fastest on every filesystem known so far */
 	assert_int_equal(host_write_choose("/tmp", HOST_WRITE_AUTO), 0);
-	assert_string_equal(host_write_engine(), async ? "uring" : "pwrite");
-	assert_string_equal(host_write_reason(), "auto");
-	assert_int_equal(host_write_choose("/tmp", HOST_WRITE_URING), 0);
 	assert_string_equal(host_write_engine(), "uring");
+	assert_string_equal(host_write_reason(), "auto");
+	assert_int_equal(host_write_choose("/tmp", HOST_WRITE_PWRITE), 0);
+	assert_string_equal(host_write_engine(), "pwrite");
 	assert_string_equal(host_write_reason(), "forced");
 	assert_int_equal(host_write_choose("/nonexistent/dir", HOST_WRITE_AUTO), -ENOENT);
-	assert_string_equal(host_write_engine(), "pwrite");
+	assert_string_equal(host_write_engine(), "uring");
 	assert_string_equal(host_write_fstype(), "unknown");
 }
 
