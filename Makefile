@@ -10,6 +10,7 @@
 #   make fuzzers    -> libFuzzer targets (clang, ASan+UBSan) in build/fuzz/fuzzers
 #   make fuzz       -> run each fuzz target for FUZZ_SECONDS (default 300)
 #   make fault      -> the fault-injection volfs and volctl (ASan+UBSan) in build/fault/bin
+#   make bench-pg   -> PostgreSQL 15 pgbench on native disk and on volfs (scripts/bench/pg.sh)
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -92,7 +93,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzzers/%)
 FUZZ_SECONDS ?= 300
 
-.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale deps \
+.PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale bench-pg deps \
         fuzzers fuzz-bins fuzz fault
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
@@ -203,6 +204,9 @@ bench-quick: all
 bench-scale: all
 	bash scripts/bench/scale.sh
 	bash scripts/bench/snapcost.sh
+
+bench-pg: all
+	bash scripts/bench/pg.sh
 
 clean:
 	rm -rf build

@@ -102,6 +102,8 @@ int run_version(struct invocation *inv)
 		return 1;
 	printf("Server Version: %s\n", json_path_str(result, "version", "unknown"));
 	printf("Schema Version: %s\n", json_path_str(result, "schema", "unknown"));
+	printf("Host Writes: %s on %s\n", json_path_str(result, "hostWriteEngine", "unknown"),
+	       json_path_str(result, "hostFilesystem", "unknown"));
 	json_object_put(result);
 	return 0;
 }

@@ -291,6 +291,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 		k8s_set_str(pv, "status.phase", "Failed");
 		return 0;
 	}
+	vfs_tree_drop_data(c->v, old); /* and the kernel's pages of it */
 	store_reap(vfs_store(c->v));
 	vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
 	ctl_event(c, pv, "Warning", "RecyclerPod", "Recycle reclaim policy is deprecated; use dynamic "

@@ -16,6 +16,7 @@
 #include "fs/obs/counters.h"
 #include "fs/control/volume.h"
 #include "fs/store/store.h"
+#include "fs/store/hostwrite.h"
 #include "meta/db.h"
 #include "meta/k8s.h"
 #include "meta/version.h"
@@ -274,6 +275,11 @@ char *metrics_render(struct vfs *v, size_t *len)
 	render_fuse(f);
 	render_uring(f);
 	render_host_files(f, v);
+	family(f, "volfs_host_write_engine", "gauge",
+	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");
+	fprintf(f, "volfs_host_write_engine{engine=\"%s\",fstype=", host_write_engine());
+	label_value(f, host_write_fstype());
+	fprintf(f, "} 1\n");
 	family(f, "volfs_build_info", "gauge", "The volfs version, as a label; always 1.");
 	fprintf(f, "volfs_build_info{version=");
 	label_value(f, VOLFS_VERSION);

@@ -33,6 +33,7 @@
 #include "fs/control/volume.h"
 #include "fs/control/watch.h"
 #include "fs/store/store.h"
+#include "fs/store/hostwrite.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -640,6 +641,8 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 		json_object_object_add(r, "schema", json_object_new_int(DB_SCHEMA_VERSION));
 		if (mount_point)
 			json_object_object_add(r, "mountPoint", json_object_new_string(mount_point));
+		json_object_object_add(r, "hostWriteEngine", json_object_new_string(host_write_engine()));
+		json_object_object_add(r, "hostFilesystem", json_object_new_string(host_write_fstype()));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "metrics"))

@@ -47,6 +47,14 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ASYNC_DIO)
 		conn->want |= FUSE_CAP_ASYNC_DIO;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE; /* ENOSPC must reach write(2) */
+	/* Without the writeback cache every write changes mtime and size, and
+	 * libfuse's default AUTO_INVAL_DATA would drop the whole file's pages
+	 * at the next attribute fetch. Every change through the mount updates
+	 * the kernel's pages itself; what changes by another path is dropped
+	 * explicitly (vfs_invalidate_data). */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
+		conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
 	conn->max_write = MAX_WRITE;
 	conn->max_readahead = MAX_WRITE;
 	conn->max_background = 64;
@@ -426,8 +434,13 @@ static void inval_entry(void *arg, uint64_t parent, const char *name)
 	fuse_lowlevel_notify_inval_entry(arg, parent, name, strlen(name));
 }
 
+static void inval_inode(void *arg, uint64_t ino, int64_t off, int64_t len)
+{
+	fuse_lowlevel_notify_inval_inode(arg, ino, off, len);
+}
+
 void ll_install_notify(struct fuse_session *se, void *vfs)
 {
-	struct vfs_notify n = {.inval_entry = inval_entry, .arg = se};
+	struct vfs_notify n = {.inval_entry = inval_entry, .inval_inode = inval_inode, .arg = se};
 	vfs_set_notify(vfs, &n);
 }

@@ -29,6 +29,7 @@
 #include "fs/control/metrics_http.h"
 #include "fs/fuse/mountopts.h"
 #include "fs/fuse/sdnotify.h"
+#include "fs/store/hostwrite.h"
 #include "fs/vfs/vfs.h"
 #include "fs/control/volume.h"
 #include "meta/log.h"
@@ -55,6 +56,7 @@ struct daemon {
 	uint64_t docker_size;           /* size of a Docker volume given none */
 	enum vlog_level log_level;
 	enum vlog_target log_target;
+	enum host_write_mode host_writes;
 	struct vfs *vfs;
 	struct fuse_session *se;
 	pthread_t main_thread;
@@ -70,6 +72,7 @@ static void usage(FILE *f)
 	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--hostpath-allow PREFIX]...\n"
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
 	        "             [--docker-plugin[=SOCKET]] [--docker-default-size SIZE]\n"
+	        "             [--host-writes auto|uring|pwrite]\n"
 	        "             [STATE] MOUNTPOINT\n"
 	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
@@ -97,6 +100,9 @@ static void usage(FILE *f)
 	        "  --docker-default-size SIZE\n"
 	        "                     capacity of a Docker volume created without -o size\n"
 	        "                     (default 10Gi)\n"
+	        "  --host-writes ENGINE\n"
+	        "                     how writes reach the data files: auto (default: what\n"
+	        "                     measured fastest on their filesystem), uring or pwrite\n"
 	        "  --log-level LEVEL  debug, info (default), warn or error\n"
 	        "  --log-target TARGET\n"
 	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
@@ -158,6 +164,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"docker-default-size", required_argument, 0, 'Z'},
 		{"log-level", required_argument, 0, 'L'},
 		{"log-target", required_argument, 0, 'T'},
+		{"host-writes", required_argument, 0, 'W'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -198,6 +205,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'T':
 			if (vlog_parse_target(optarg, &d->log_target) < 0) {
 				fprintf(stderr, "volfs: invalid --log-target \"%s\": use stderr, syslog or auto\n", optarg);
+				return -1;
+			}
+			break;
+		case 'W':
+			if (host_write_parse(optarg, &d->host_writes) < 0) {
+				fprintf(stderr, "volfs: invalid --host-writes \"%s\": use auto, uring or pwrite\n", optarg);
 				return -1;
 			}
 			break;
@@ -531,6 +544,9 @@ static void daemon_report(int fd, int ok)
 static int serve(struct daemon *d, char *argv0)
 {
 	char err[512], sock[4200];
+	int hw = host_write_choose(d->state, d->host_writes);
+	if (hw < 0)
+		vlog_warn("state", "cannot tell the filesystem of %s: %s", d->state, strerror(-hw));
 	if (vfs_open_state(&d->vfs, d->state, 0, err, sizeof err) < 0) {
 		vlog_error("state", "%s", err);
 		return 1;
@@ -598,6 +614,8 @@ static int serve(struct daemon *d, char *argv0)
 		control_set_mount_point(ctl, d->mountpoint);
 		vlog_info("daemon", "volfs %s serving %s on %s (pid %d)", VOLFS_VERSION, d->state,
 		          d->mountpoint, (int)getpid());
+		vlog_info("daemon", "host writes: %s on %s (%s)", host_write_engine(), host_write_fstype(),
+		          host_write_reason());
 		pthread_create(&d->flusher, NULL, flusher_main, d);
 		char ready[64]; /* mounted, and the control socket listens */
 		snprintf(ready, sizeof ready, "READY=1\nMAINPID=%d", (int)getpid());

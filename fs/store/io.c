@@ -1,7 +1,8 @@
 /*
  * fs/store/io.c — owns the data path of a loaded object (fs/store/store.h): the
  * logical view through its copy-on-write layers, reads through fs/store/uring.h,
- * writes, punches, allocations and truncation, SEEK_DATA/SEEK_HOLE and the
+ * writes through the host write engine (fs/store/hostwrite.h),
+ * punches, allocations and truncation, SEEK_DATA/SEEK_HOLE and the
  * block counts of the view. It works on one object's in-memory map (and its
  * parents') and its host file only: it never touches the db (fs/store/store.c
  * flushes the map) and never changes references, which is why it can be
@@ -13,6 +14,7 @@
  * touching the host file, so that an error leaves the map unchanged.
  */
 #include "fs/store/store_int.h"
+#include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"
 
 #include <errno.h>
@@ -534,7 +536,7 @@ static int zero_partial(struct dobj *o, uint64_t b, unsigned lo, unsigned hi)
 	if (bmap_test(&o->map, BMAP_DATA, b)) {
 		if (o->fd < 0)
 			return 0; /* host file never written: reads zeros already */
-		ssize_t w = uring_pwrite(o->fd, zero_block, hi - lo, (off_t)(b * BS + lo));
+		ssize_t w = host_pwrite(o->fd, zero_block, hi - lo, (off_t)(b * BS + lo));
 		return w < 0 ? (int)w : (w == (ssize_t)(hi - lo) ? 0 : -EIO);
 	}
 	if (!view_has_data(o, b))
@@ -546,7 +548,7 @@ static int zero_partial(struct dobj *o, uint64_t b, unsigned lo, unsigned hi)
 	memset(buf + lo, 0, hi - lo);
 	if ((r = reserve_leaves(o, b, 1)) < 0 || (r = ensure_host(o)) < 0)
 		return r;
-	ssize_t w = uring_pwrite(o->fd, buf, BS, (off_t)(b * BS));
+	ssize_t w = host_pwrite(o->fd, buf, BS, (off_t)(b * BS));
 	if (w != (ssize_t)BS)
 		return w < 0 ? (int)w : -EIO;
 	mark_data(o, b, 1);
@@ -599,7 +601,7 @@ static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t 
 		/* Both edges in one newly defined block: merge into it. */
 		memcpy(head.buf + off % BS, buf, len);
 		want = BS;
-		w = uring_pwrite(o->fd, head.buf, BS, (off_t)(b0 * BS));
+		w = host_pwrite(o->fd, head.buf, BS, (off_t)(b0 * BS));
 	} else {
 		struct iovec iov[3];
 		int k = 0;
@@ -614,12 +616,12 @@ static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t 
 		want = 0;
 		for (int i = 0; i < k; i++)
 			want += iov[i].iov_len;
-		w = k == 1 ? uring_pwrite(o->fd, buf, len, (off_t)start)
-		           : uring_pwritev(o->fd, iov, k, (off_t)start);
+		w = k == 1 ? host_pwrite(o->fd, buf, len, (off_t)start)
+		           : host_pwritev(o->fd, iov, k, (off_t)start);
 	}
 	if (w < 0)
 		return w;
-	/* uring resubmits short writes until one fails: a short total is the
+	/* The engine resubmits short writes until one fails: a short total is the
 	 * host filesystem running out of space. */
 	if ((size_t)w != want)
 		return -ENOSPC;
@@ -648,7 +650,7 @@ static ssize_t overwrite_held(struct dobj *o, const void *buf, size_t len, uint6
 	uint64_t b0 = off / BS, b1 = div_up(off + len, BS);
 	if (bmap_next_clear(&o->map, BMAP_DATA, b0, b1) != b1)
 		return -EAGAIN;
-	ssize_t w = uring_pwrite(o->fd, buf, len, (off_t)off);
+	ssize_t w = host_pwrite(o->fd, buf, len, (off_t)off);
 	if (w < 0)
 		return w;
 	return (size_t)w == len ? (ssize_t)len : -ENOSPC;

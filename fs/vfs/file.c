@@ -115,6 +115,16 @@ static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int
 	vnode_mark_dirty(v, n);
 }
 
+/* The kernel drops from an inode's cache what a change through that inode
+ * makes stale; an alias of it caches apart (alias_opened). Called with no
+ * lock held: a read through the alias may hold a page the invalidation
+ * waits for while it waits for our contents lock. */
+static void alias_changed(struct vfs *v, struct vnode *n, uint64_t off, uint64_t len)
+{
+	if (atomic_load(&n->alias_opened))
+		vfs_invalidate_data(v, n->ino | VFS_ALIAS_BIT, off, len);
+}
+
 /* tree_writable() for an inode already in hand: no walk of the tree list
  * under its lock, which every write would otherwise take. */
 static int vnode_writable(struct vfs *v, struct vnode *n)
@@ -208,8 +218,11 @@ static int setattr_size(struct vfs *v, struct vnode *n, uint64_t size)
 	int r = begin_change(v, n);
 	if (r < 0)
 		return r;
+	uint64_t from = size < n->a.size ? size : n->a.size;
 	r = truncate_locked(v, n, size);
 	end_change(n);
+	if (r == 0)
+		alias_changed(v, n, from, 0);
 	return r;
 }
 
@@ -332,6 +345,7 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh)
 {
 	if (VFS_IS_ALIAS(ino) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return -EROFS;
+	int alias = VFS_IS_ALIAS(ino);
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return open_virtual(v, ino, flags, fh);
@@ -339,6 +353,8 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh)
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)
 		return err;
+	if (alias)
+		atomic_store(&n->alias_opened, 1);
 	int r = open_checks(v, n, flags);
 	if (r == 0 && S_ISREG(n->a.mode))
 		r = load_obj_exclusive(v, n);
@@ -456,6 +472,8 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	if (r < 0)
 		return r;
 	ssize_t fast = write_overwrite(v, n, buf, len, off);
+	if (fast >= 0)
+		alias_changed(v, n, off, len);
 	if (fast != -EAGAIN)
 		return fast;
 	r = begin_change(v, n);
@@ -483,6 +501,8 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 		touch_modified(v, n, size, delta);
 	}
 	end_change(n);
+	if (w >= 0)
+		alias_changed(v, n, off, len);
 	return w;
 }
 
@@ -573,6 +593,8 @@ int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t 
 	if (r == 0) {
 		r = fallocate_locked(v, n, mode, off, len);
 		end_change(n);
+		if (r == 0)
+			alias_changed(v, n, off, len);
 	}
 	vnode_put(v, n);
 	return r;

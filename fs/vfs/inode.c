@@ -544,6 +544,11 @@ out:
 		pthread_rwlock_unlock(&x->lock);
 		if (o)
 			store_put(v->store, o);
+		/* Its pages must not outlive it in the kernel either: an open
+		 * descriptor or mapping rereads, and gets ESTALE. */
+		vfs_invalidate_data(v, x->ino, 0, 0);
+		if (atomic_load(&x->alias_opened))
+			vfs_invalidate_data(v, x->ino | VFS_ALIAS_BIT, 0, 0);
 		vnode_put(v, x);
 	}
 	free(held);

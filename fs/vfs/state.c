@@ -6,6 +6,7 @@
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -268,4 +269,11 @@ void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name)
 {
 	if (v->notify.inval_entry)
 		v->notify.inval_entry(v->notify.arg, parent, name);
+}
+
+void vfs_invalidate_data(struct vfs *v, uint64_t ino, uint64_t off, uint64_t len)
+{
+	assert(off <= INT64_MAX && len <= INT64_MAX);
+	if (v->notify.inval_inode)
+		v->notify.inval_inode(v->notify.arg, ino, (int64_t)off, (int64_t)len);
 }

@@ -69,9 +69,12 @@ struct vfs_ctx {
 };
 
 /* Hooks the FUSE glue installs so the namespace layer can tell the kernel
- * to drop cached names when the control plane changes a virtual directory. */
+ * to drop cached names when the control plane changes a virtual directory,
+ * and a file's cached pages (and attributes) when its data changes by a
+ * path the kernel does not see: len 0 means from off to the end. */
 struct vfs_notify {
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void (*inval_inode)(void *arg, uint64_t ino, int64_t off, int64_t len);
 	void *arg;
 };
 
@@ -80,6 +83,9 @@ void vfs_close(struct vfs *v);
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
 /* Tell the kernel a name in a virtual directory went away. */
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
+/* Tell the kernel a file's data changed by a path it did not see: drop
+ * its cached pages from off (len bytes; 0: to the end) and attributes. */
+void vfs_invalidate_data(struct vfs *v, uint64_t ino, uint64_t off, uint64_t len);
 /* ... and MOUNT/snapshots/<ns>/<name>. */
 void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name);
 struct db *vfs_db(struct vfs *v);

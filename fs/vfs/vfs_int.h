@@ -72,6 +72,10 @@ struct vnode {
 	int on_dirty;     /* itab_lock: on v->dirty */
 	int dirty;        /* alock: attributes differ from the row */
 	_Atomic int xattrs; /* XATTRS_*: db lock to change */
+	/* Opened through a read-only alias: the kernel caches the alias's
+	 * pages apart from this inode's and sees no write to them, so every
+	 * data change drops the changed range from the alias's cache too. */
+	_Atomic int alias_opened;
 	pthread_rwlock_t lock;
 	pthread_mutex_t alock;
 	struct vattr a;

@@ -165,3 +165,17 @@ fio_cross() {
     [ "$(md5sum <"$snapfile")" = "$before" ] || fail "the snapshot's data changed"
     [ "$(md5sum <"$V/shared")" != "$before" ] || fail "the volume's file did not change"
 }
+
+# Both host write engines (--host-writes): random buffered writes whose
+# 6 KiB blocks leave partial 4 KiB blocks at both ends (filled in from the
+# view and written as one vector), and 1 KiB overwrites of blocks held.
+@test "fio random write, psync, buffered, partial blocks, with each host write engine" {
+    local engine
+    for engine in uring pwrite; do
+        volfs_stop
+        volfs_launch --host-writes="$engine"
+        grep -q "host writes: $engine on .* (forced)" "$VOLFS_LOG" || fail "no log line for $engine"
+        fio_verify randwrite psync 0 --bs=6k --filename_format="$engine.\$jobnum"
+        fio_verify randwrite psync 0 --bs=1k --size=4M --filename_format="$engine.\$jobnum"
+    done
+}

@@ -1,0 +1,33 @@
+/*
+ * fs/store/hostwrite.h — how buffered writes reach the host files: the
+ * engine, chosen once at start-up for the filesystem the state directory is
+ * on (statfs), by what measured fastest there through the whole FUSE path:
+ * io_uring, or a plain pwrite(2) from the calling worker. Today every
+ * filesystem measured picks io_uring (see hostwrite.c); --host-writes
+ * forces either for benchmarks and tests.
+ */
+#ifndef VOLFS_FS_HOSTWRITE_H
+#define VOLFS_FS_HOSTWRITE_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+enum host_write_mode { HOST_WRITE_AUTO, HOST_WRITE_URING, HOST_WRITE_PWRITE };
+
+/* "auto", "uring" or "pwrite"; -EINVAL for anything else. */
+int host_write_parse(const char *s, enum host_write_mode *out);
+/* Decide the engine for host files under dir (statfs f_type) unless mode
+ * forces one. Call once, before any write. -errno if dir cannot be
+ * examined (the engine is then io_uring, unless forced). */
+int host_write_choose(const char *dir, enum host_write_mode mode);
+/* "uring" or "pwrite"; the host filesystem's name ("ext4", "xfs", ...);
+ * and why the engine was chosen ("auto" or "forced"). */
+const char *host_write_engine(void);
+const char *host_write_fstype(void);
+const char *host_write_reason(void);
+
+/* Write all of it (or fail): bytes written or -errno. */
+ssize_t host_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t host_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+
+#endif
