@@ -143,6 +143,7 @@ listener=$!
 fi
 for i in $(seq 100); do [ -n "$listener" ] || break; [ -e "$T/ready" ] && break; sleep 0.1; done
 mkdir -p "$T/s" "$T/m"
+chmod 0700 "$T/s" # a private state directory: volfs has nothing to warn about
 : >"$T/stderr.txt"
 case $MODE in
     daemon) "$B/volfs" --state "$T/s" "$T/m" ;;
