@@ -193,7 +193,8 @@ PYEOF
     # the volfs under test; the host sees nothing of it.
     run unshare --mount --propagation private bash -euc '
         mount --bind "$1/sbin" /usr/local/sbin
-        mount -t fuse.volfs "$2" "$3" -o allow_other
+        # start-up notices of the daemon (where it logs) go aside
+        mount -t fuse.volfs "$2" "$3" -o allow_other 2>>"$1/mount.err" || { cat "$1/mount.err" >&2; exit 1; }
         findmnt -n -o FSTYPE "$3"
         "$4/volctl" --state "$2" create pv v --capacity 8Mi >/dev/null
         echo kept >"$3/pv/v/f"
@@ -204,7 +205,7 @@ PYEOF
         }
         umount "$3"
         wait_gone "$2" # the daemon flushes and exits after the unmount
-        mount --fstab "$1/fstab" "$3"
+        mount --fstab "$1/fstab" "$3" 2>>"$1/mount.err" || { cat "$1/mount.err" >&2; exit 1; }
         findmnt -n -o FSTYPE,OPTIONS "$3"
         cat "$3/pv/v/f"
         umount "$3"
