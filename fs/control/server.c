@@ -928,6 +928,18 @@ static void *connection_main(void *arg)
 	return NULL;
 }
 
+/* A client accepted on the spare descriptor is served by the accepting
+ * thread itself: with every descriptor in use, starting a thread (and
+ * what the sanitizers do in one) may need one more. */
+static void serve_here(struct control *c, int fd)
+{
+	struct connection k = {.c = c, .fd = fd};
+	int shutdown = serve_one(&k);
+	close(fd);
+	if (shutdown && c->on_shutdown)
+		c->on_shutdown(c->arg);
+}
+
 /* Wait for a free client slot and take it: 0, or -1 when stopping. */
 static int take_client_slot(struct control *c, int fd)
 {
@@ -994,7 +1006,10 @@ static void *control_main(void *arg)
 		int fd = acceptor_next(&c->acc);
 		if (fd >= 0) {
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-			start_connection(c, fd);
+			if (c->acc.spare < 0)
+				serve_here(c, fd); /* out of descriptors: no thread */
+			else
+				start_connection(c, fd);
 			acceptor_done(&c->acc);
 		} else if (errno == ENOMEM || errno == ENOBUFS) {
 			poll(NULL, 0, 100); /* out of memory: let clients finish, do not spin */
