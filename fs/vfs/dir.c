@@ -219,6 +219,16 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 	}
 }
 
+/* Commit the change, or roll it back and reread the cached attributes of
+ * the nodes it touched, which the failed change had already updated. */
+static int commit_or_reload(struct vfs *v, int r, struct vnode **ns, int count)
+{
+	r = commit_or_rollback(v, r);
+	if (r < 0)
+		reload_attrs(v, ns, count);
+	return r;
+}
+
 static int save_next_ino(struct vfs *v, struct vtree *t)
 {
 	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET next_ino=? WHERE id=?");
@@ -377,11 +387,8 @@ int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newnam
 			r = inode_change(v, n, 1, 0, now);
 		if (r == 0)
 			r = inode_change(v, dir, 0, 1, now);
-		r = commit_or_rollback(v, r);
-		if (r < 0) {
-			struct vnode *both[] = {n, dir};
-			reload_attrs(v, both, 2);
-		}
+		struct vnode *both[] = {n, dir};
+		r = commit_or_reload(v, r, both, 2);
 	}
 	db_unlock(v->db);
 	vnode_put(v, dir);
@@ -426,11 +433,8 @@ static int remove_name(struct vfs *v, uint64_t parent, const char *name, int wan
 				r = inode_change(v, n, isdir ? -(int)n->a.nlink : -1, 0, now);
 			if (r == 0)
 				r = inode_change(v, dir, isdir ? -1 : 0, 1, now);
-			r = commit_or_rollback(v, r);
-			if (r < 0) {
-				struct vnode *both[] = {n, dir};
-				reload_attrs(v, both, 2);
-			}
+			struct vnode *both[] = {n, dir};
+			r = commit_or_reload(v, r, both, 2);
 		}
 	}
 	db_unlock(v->db);
@@ -537,12 +541,8 @@ static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, co
 		return r;
 	r = (flags & RENAME_EXCHANGE) ? rename_exchange(v, o, parent, name, newparent, newname)
 	                              : rename_replace(v, o, parent, name, newparent, newname);
-	r = commit_or_rollback(v, r);
-	if (r < 0) {
-		struct vnode *all[] = {o->src, o->dst, o->sdir, o->ddir};
-		reload_attrs(v, all, 4);
-	}
-	return r;
+	struct vnode *all[] = {o->src, o->dst, o->sdir, o->ddir};
+	return commit_or_reload(v, r, all, 4);
 }
 
 int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
