@@ -29,15 +29,16 @@ SAN ?= 0
 ifeq ($(SAN),1)
 B        ?= build/san
 OPT       = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build
-OPT      += -DVOLFS_TEST_HOOKS
+# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build;
+# the lock-order check (meta/lockrank.h)
+OPT      += -DVOLFS_TEST_HOOKS -DVOLFS_LOCK_CHECKS
 else ifeq ($(SAN),fuzz)
 # Objects instrumented for libFuzzer's coverage; only the fuzz targets link
 # its main (-fsanitize=fuzzer).
 B        ?= build/fuzz
 CC        = clang
 OPT       = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
-            -fno-sanitize-recover=undefined
+            -fno-sanitize-recover=undefined -DVOLFS_LOCK_CHECKS
 else
 B        ?= build
 OPT       = -O2

@@ -7,6 +7,7 @@
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,12 +177,13 @@ static int dir_is_empty(struct vfs *v, uint64_t dir)
 static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int touch_mtime,
                         int64_t now)
 {
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
+	assert((int64_t)n->a.nlink + nlink_delta >= 0);
 	n->a.nlink = (uint32_t)((int)n->a.nlink + nlink_delta);
 	n->a.ctime = now;
 	if (touch_mtime)
 		n->a.mtime = now;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	if (nlink_delta == 0) {
 		vnode_mark_dirty(v, n);
 		return 0;
@@ -209,11 +211,11 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
 		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			pthread_mutex_lock(&n->alock);
+			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.nlink = sqlite3_column_int(st, 0);
 			n->a.ctime = sqlite3_column_int64(st, 1);
 			n->a.mtime = sqlite3_column_int64(st, 2);
-			pthread_mutex_unlock(&n->alock);
+			ranked_unlock(&n->alock, LOCK_LEAF);
 		}
 		db_finish(st);
 	}
