@@ -29,15 +29,16 @@ SAN ?= 0
 ifeq ($(SAN),1)
 B        ?= build/san
 OPT       = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build
-OPT      += -DVOLFS_TEST_HOOKS
+# test-only hooks (VOLFS_TEST_CLOCK_OFFSET), never in a release build;
+# the lock-order check (meta/lockrank.h)
+OPT      += -DVOLFS_TEST_HOOKS -DVOLFS_LOCK_CHECKS
 else ifeq ($(SAN),fuzz)
 # Objects instrumented for libFuzzer's coverage; only the fuzz targets link
 # its main (-fsanitize=fuzzer).
 B        ?= build/fuzz
 CC        = clang
 OPT       = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
-            -fno-sanitize-recover=undefined
+            -fno-sanitize-recover=undefined -DVOLFS_LOCK_CHECKS
 else
 B        ?= build
 OPT       = -O2
@@ -135,7 +136,9 @@ $(B)/tests/csi-call: tests/csi/call.cc $(CSI_GEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CSI_CXXFLAGS) -Wall -Wextra -Werror $(LDFLAGS) -o $@ $^ $(CSI_PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
+# Every unit binary links the shared fixtures (tests/unit/fixtures.h).
+UNIT_FIXTURES := $(B)/obj/tests/unit/fixtures.o
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(UNIT_FIXTURES) $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 

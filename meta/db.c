@@ -6,6 +6,7 @@
 #include "meta/db.h"
 #include "meta/schema.sql.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "meta/fault.h"
+#include "meta/lockrank.h"
 #include "meta/log.h"
 #include "meta/space.h"
 
@@ -208,8 +210,28 @@ void db_scrub_after_commit(struct db *db)
 	db->scrub_wal = 1;
 }
 
-void db_lock(struct db *db) { pthread_mutex_lock(&db->lock); }
-void db_unlock(struct db *db) { pthread_mutex_unlock(&db->lock); }
+/* The db whose lock this thread holds: a process opens one meta.db, and
+ * no thread holds two db locks. */
+static _Thread_local struct db *locked_db;
+
+void db_lock(struct db *db)
+{
+	ranked_lock(&db->lock, LOCK_DB);
+	locked_db = db;
+}
+
+void db_unlock(struct db *db)
+{
+	assert(locked_db == db);
+	locked_db = NULL;
+	ranked_unlock(&db->lock, LOCK_DB);
+}
+
+void db_assert_locked(struct db *db)
+{
+	assert(locked_db == db);
+	(void)db; /* under NDEBUG */
+}
 
 int db_exec(struct db *db, const char *sql)
 {

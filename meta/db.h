@@ -67,6 +67,10 @@ void db_close(struct db *db);
 
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
+/* Assert that this thread holds db's lock: the first line of a function
+ * whose comment says "db locked". One pointer compare, kept in release
+ * builds. */
+void db_assert_locked(struct db *db);
 
 /* Group commit. db_begin/db_commit/db_rollback delimit one atomic change,
  * as a SAVEPOINT inside a group transaction that stays open across many

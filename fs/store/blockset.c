@@ -134,7 +134,7 @@ int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t
 	bmap_init(&decided);
 	uint64_t limit = MAX_BLOCKS;
 	int r = 0;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t depth = 0; id && r == 0 && depth < MAX_CHAIN; depth++) {
 		struct layer l;
 		if ((r = layer_get(st, id, &l)) < 0)
@@ -146,7 +146,7 @@ int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t
 		id = l.o->parent_id;
 		layer_put(&l);
 	}
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	bmap_free(&decided);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include "fs/store/bmap.h"
 #include "meta/fault.h"
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ int bmap_test(const struct bmap *m, int kind, uint64_t b)
 /* Apply `set ? w |= mask : w &= ~mask` to bits [lo, hi) of one leaf. */
 static void leaf_apply(struct bmap_leaf *l, int kind, unsigned lo, unsigned hi, int set)
 {
+	assert(lo <= hi && hi <= BMAP_LEAF_BITS);
 	for (unsigned wi = lo / 64; wi * 64 < hi; wi++) {
 		unsigned a = wi * 64 > lo ? 0 : lo % 64;
 		unsigned z = (wi + 1) * 64 <= hi ? 64 : hi % 64;
@@ -144,11 +146,13 @@ static void leaf_apply(struct bmap_leaf *l, int kind, unsigned lo, unsigned hi, 
 static void range_apply(struct bmap *m, int kind, uint64_t start, uint64_t n, int set)
 {
 	uint64_t b = start, end = start + n;
+	assert(end >= start);
 	while (b < end) {
 		uint64_t li = LEAF_OF(b);
 		uint64_t leaf_end = (li + 1) * BMAP_LEAF_BITS;
 		uint64_t stop = end < leaf_end ? end : leaf_end;
 		struct bmap_leaf *l = set ? bmap_leaf_make(m, li) : bmap_leaf(m, li);
+		assert(l || !set); /* bmap_set reserved every leaf of the range */
 		if (l) {
 			leaf_apply(l, kind, BIT_IN_LEAF(b), (unsigned)(stop - li * BMAP_LEAF_BITS), set);
 			bmap_leaf_touch(m, l);
@@ -268,6 +272,7 @@ void bmap_truncate(struct bmap *m, uint64_t b)
 		free(m->dir[d]);
 		m->dir[d] = NULL;
 	}
+	assert(bmap_next_leaf(m, first_free) == BMAP_NONE);
 }
 
 void bmap_leaf_save(const struct bmap_leaf *l, int kind, uint8_t out[BMAP_LEAF_BYTES])

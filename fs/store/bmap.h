@@ -19,6 +19,7 @@
 #ifndef VOLFS_FS_BMAP_H
 #define VOLFS_FS_BMAP_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,7 @@ static inline void bmap_word_put(uint64_t *w, uint64_t v)
 /* Bits [lo, hi) of a 64-bit word, 0 <= lo <= hi <= 64. */
 static inline uint64_t bmap_mask(unsigned lo, unsigned hi)
 {
+	assert(lo <= hi && hi <= 64);
 	uint64_t upto_hi = hi >= 64 ? ~0ull : (1ull << hi) - 1;
 	uint64_t below_lo = lo >= 64 ? ~0ull : (1ull << lo) - 1;
 	return upto_hi & ~below_lo;

@@ -510,9 +510,9 @@ static int read_block(const struct dobj *o, uint64_t b, uint8_t *buf)
 
 static int reserve_leaves(struct dobj *o, uint64_t b0, uint64_t n)
 {
-	pthread_mutex_lock(&o->maplock);
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	int r = bmap_reserve(&o->map, b0, n);
-	pthread_mutex_unlock(&o->maplock);
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	return r;
 }
 
@@ -676,9 +676,9 @@ static int whiteout_pass(struct dobj *o, uint64_t b0, uint64_t b1, int apply)
 		if (!any)
 			continue;
 		if (!apply) {
-			pthread_mutex_lock(&o->maplock);
+			ranked_lock(&o->maplock, LOCK_STORE_MAP);
 			struct bmap_leaf *l = bmap_leaf_make(&o->map, li);
-			pthread_mutex_unlock(&o->maplock);
+			ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 			if (!l)
 				return -ENOMEM;
 			continue;
@@ -882,14 +882,14 @@ static int truncate_map_held(struct dobj *o, uint64_t newsize, int64_t *delta)
 	newsize = min_u64(newsize, STORE_MAX_SIZE);
 	uint64_t nb = div_up(newsize, BS);
 	uint64_t removed = count_view(o, nb, MAX_BLOCKS);
-	pthread_mutex_lock(&o->maplock);
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	bmap_truncate(&o->map, nb);
 	o->map_cut = min_u64(o->map_cut, div_up(nb, LEAF_BLOCKS));
 	if (o->parent && nb < o->trunc_blk) {
 		o->trunc_blk = nb;
 		o->trunc_dirty = 1;
 	}
-	pthread_mutex_unlock(&o->maplock);
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	nview_add(o, -(int64_t)removed);
 	*delta = -(int64_t)removed;
 	return host_holds_past(o, newsize);

@@ -31,6 +31,7 @@
 
 uint64_t committed_max_id(struct db *db)
 {
+	db_assert_locked(db);
 	sqlite3_stmt *s = db_prep(db, "SELECT seq FROM sqlite_sequence WHERE name = 'dataobjs'");
 	uint64_t seq = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
 	db_finish(s);
@@ -154,6 +155,7 @@ static uint64_t reclaim_object(struct store *st, uint64_t id)
 
 uint64_t store_reclaim_unmapped(struct store *st, uint64_t *files)
 {
+	db_assert_locked(st->db);
 	uint64_t freed = 0;
 	*files = 0;
 	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs");

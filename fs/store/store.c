@@ -39,10 +39,10 @@
 
 static int obj_dirty(struct dobj *o)
 {
-	pthread_mutex_lock(&o->maplock);
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	int d = __atomic_load_n(&o->map.dirty, __ATOMIC_ACQUIRE) || o->trunc_dirty ||
 	        o->map_cut != BMAP_NONE;
-	pthread_mutex_unlock(&o->maplock);
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	return d;
 }
 
@@ -153,6 +153,7 @@ static int txn_close(struct db *db, int mine, int r)
 
 int row_exists(struct db *db, uint64_t id)
 {
+	db_assert_locked(db);
 	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	int rc = sqlite3_step(s);
@@ -234,6 +235,7 @@ static void forget_changes(struct dobj *o)
 
 int flush_locked(struct db *db, struct dobj *o)
 {
+	db_assert_locked(db);
 	int r = 0;
 	if (o->trunc_dirty && (r = flush_trunc(db, o)) == 0)
 		o->trunc_dirty = 0;
@@ -246,14 +248,14 @@ static int flush_one(struct db *db, struct dobj *o)
 {
 	if (!obj_dirty(o))
 		return 0;
-	pthread_mutex_lock(&o->maplock);
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	/* A failed look-up is no answer: the changes stay dirty. */
 	int r = row_exists(db, o->id);
 	if (r == 0)
 		forget_changes(o); /* deleted: its rows must not come back */
 	else if (r > 0)
 		r = flush_locked(db, o);
-	pthread_mutex_unlock(&o->maplock);
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	return r;
 }
 
@@ -261,6 +263,7 @@ static int flush_one(struct db *db, struct dobj *o)
  * still be dirty, and the object's view depends on it. */
 int store_flush(struct store *st, struct dobj *o)
 {
+	db_assert_locked(st->db);
 	struct dobj *a = o;
 	while (a && !obj_dirty(a))
 		a = a->parent;
@@ -274,14 +277,15 @@ int store_flush(struct store *st, struct dobj *o)
 
 int store_flush_all(struct store *st)
 {
+	db_assert_locked(st->db);
 	int mine, r = txn_open(st->db, &mine, 1);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nbuckets && r == 0; i++)
 		for (struct dobj *o = st->buckets[i]; o && r == 0; o = o->hnext)
 			r = flush_one(st->db, o);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return txn_close(st->db, mine, r);
 }
 
@@ -335,6 +339,7 @@ static int load_map(struct db *db, struct dobj *o)
  * -ENOMEM. db locked. */
 int read_row(struct db *db, struct dobj *o)
 {
+	db_assert_locked(db);
 	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)o->id);
 	int r = -ENOENT;
@@ -472,11 +477,11 @@ static void pin(struct store *st, struct dobj *o)
 
 static struct dobj *find_pinned(struct store *st, uint64_t id)
 {
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	struct dobj *o = cache_find(st, id);
 	if (o)
 		pin(st, o);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return o;
 }
 
@@ -519,13 +524,13 @@ static struct dobj *load_chain(struct store *st, uint64_t id)
 		errno = err;
 		return NULL;
 	}
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < n; i++) {
 		chain[i]->parent = i + 1 < n ? chain[i + 1] : hit;
 		chain[i]->pins = 1;
 		cache_insert(st, chain[i]);
 	}
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	struct dobj *top = n ? chain[0] : hit;
 	free(chain);
 	return top;
@@ -540,9 +545,9 @@ struct dobj *store_get(struct store *st, uint64_t id)
 	struct dobj *o = find_pinned(st, id);
 	if (o)
 		return o;
-	pthread_mutex_lock(&st->load_lock);
+	ranked_lock(&st->load_lock, LOCK_STORE_LOAD);
 	o = load_chain(st, id);
-	pthread_mutex_unlock(&st->load_lock);
+	ranked_unlock(&st->load_lock, LOCK_STORE_LOAD);
 	return o;
 }
 
@@ -574,21 +579,21 @@ static struct dobj *release_locked(struct store *st, struct dobj *o)
 void store_put(struct store *st, struct dobj *o)
 {
 	while (o) {
-		pthread_mutex_lock(&st->lock);
+		ranked_lock(&st->lock, LOCK_STORE);
 		if (o->pins == 1 && obj_dirty(o) && refs_of(o) > 0) {
 			/* Flush while still pinned, so nobody can drop it meanwhile. */
-			pthread_mutex_unlock(&st->lock);
+			ranked_unlock(&st->lock, LOCK_STORE);
 			db_lock(st->db);
 			store_flush(st, o);
 			db_unlock(st->db);
-			pthread_mutex_lock(&st->lock);
+			ranked_lock(&st->lock, LOCK_STORE);
 		}
 		if (--o->pins > 0) {
-			pthread_mutex_unlock(&st->lock);
+			ranked_unlock(&st->lock, LOCK_STORE);
 			return;
 		}
 		struct dobj *dead = release_locked(st, o);
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 		o = NULL;
 		/* Freeing an object releases its pin on its parent. */
 		while (dead) {
@@ -630,6 +635,7 @@ static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
 
 int store_create(struct store *st, uint64_t parent, uint64_t *id_out)
 {
+	db_assert_locked(st->db);
 	int r = insert_row(st, parent, id_out);
 	if (r == 0 && parent)
 		r = store_ref(st, parent, 1);
@@ -638,6 +644,7 @@ int store_create(struct store *st, uint64_t parent, uint64_t *id_out)
 
 int store_create_memory(struct store *st, uint64_t *id_out)
 {
+	db_assert_locked(st->db);
 	int r = insert_row(st, 0, id_out);
 	return r < 0 ? r : mem_register(st, *id_out);
 }
@@ -666,9 +673,9 @@ int store_cow(struct store *st, struct dobj **op)
 	c->refs = 1;
 	c->nview = __atomic_load_n(&o->nview, __ATOMIC_RELAXED);
 	c->pins = 1;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	cache_insert(st, c);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	*op = c;
 	return 1;
 }
@@ -701,16 +708,17 @@ static int add_refs(struct store *st, uint64_t id, int delta, int64_t *refs, uin
 	db_finish(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : -EIO;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	struct dobj *o = cache_find(st, id);
 	if (o)
 		set_refs(o, *refs);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return 0;
 }
 
 int store_ref(struct store *st, uint64_t id, int delta)
 {
+	db_assert_locked(st->db);
 	while (id && delta) {
 		int64_t refs;
 		uint64_t parent;
@@ -727,9 +735,9 @@ int store_ref(struct store *st, uint64_t id, int delta)
 			return 0;
 		if ((r = delete_rows(st, id)) < 0)
 			return r;
-		pthread_mutex_lock(&st->lock);
+		ranked_lock(&st->lock, LOCK_STORE);
 		queue_reap(st, id);
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 		id = parent;
 		delta = -1;
 	}
@@ -738,15 +746,16 @@ int store_ref(struct store *st, uint64_t id, int delta)
 
 void store_reload_refs(struct store *st)
 {
+	db_assert_locked(st->db);
 	sqlite3_stmt *s = db_prep(st->db, "SELECT refs FROM dataobjs WHERE id = ?");
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
 			sqlite3_bind_int64(s, 1, (int64_t)o->id);
 			set_refs(o, sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0);
 			sqlite3_reset(s);
 		}
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	db_finish(s);
 }
 
@@ -767,15 +776,16 @@ static void redirty(struct dobj *o)
 
 void store_group_lost(struct store *st)
 {
+	db_assert_locked(st->db);
 	store_reload_refs(st);
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
-			pthread_mutex_lock(&o->maplock);
+			ranked_lock(&o->maplock, LOCK_STORE_MAP);
 			redirty(o);
-			pthread_mutex_unlock(&o->maplock);
+			ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 		}
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 }
 
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,8 @@
  * changed by the single writer the caller guarantees, read by flushers with
  * relaxed atomics (see fs/store/bmap.h). The descriptor LRU's lock (st->fds)
  * and mem_lock are innermost; host files are opened outside both.
+ * load_lock, st->lock and maplock are taken through meta/lockrank.h,
+ * which checks this order in the test builds.
  */
 #ifndef VOLFS_FS_STORE_INT_H
 #define VOLFS_FS_STORE_INT_H
@@ -29,6 +31,7 @@
 #include "fs/store/fdcache.h"
 #include "fs/store/store.h"
 #include "meta/db.h"
+#include "meta/lockrank.h"
 
 #define BS ((uint64_t)STORE_BLOCK)
 #define MAX_BLOCKS (STORE_MAX_SIZE / STORE_BLOCK)

@@ -47,12 +47,12 @@ void queue_reap(struct store *st, uint64_t id)
 
 static void reap_files(struct store *st)
 {
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	uint64_t *ids = st->reap;
 	size_t n = st->nreap;
 	st->reap = NULL;
 	st->nreap = st->capreap = 0;
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	if (!n) {
 		free(ids);
 		return;
@@ -71,11 +71,11 @@ static void reap_files(struct store *st)
 	}
 	db_unlock(st->db);
 	if (pending) {
-		pthread_mutex_lock(&st->lock);
+		ranked_lock(&st->lock, LOCK_STORE);
 		for (size_t i = 0; i < n; i++)
 			if (ids[i]) /* 0: its row is there, the file stays */
 				queue_reap(st, ids[i]);
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 		free(ids);
 		return;
 	}
@@ -108,9 +108,10 @@ static void reap_files(struct store *st)
 /* db locked and st->lock held (so a cached object cannot be freed). */
 int layer_get(struct store *st, uint64_t id, struct layer *l)
 {
+	db_assert_locked(st->db);
 	struct dobj *o = cache_find(st, id);
 	if (o) {
-		pthread_mutex_lock(&o->maplock);
+		ranked_lock(&o->maplock, LOCK_STORE_MAP);
 		*l = (struct layer){ o, 0 };
 		return 0;
 	}
@@ -130,7 +131,7 @@ void layer_put(struct layer *l)
 	if (l->transient)
 		obj_free(l->o);
 	else
-		pthread_mutex_unlock(&l->o->maplock);
+		ranked_unlock(&l->o->maplock, LOCK_STORE_MAP);
 }
 
 static int64_t row_refs(struct db *db, uint64_t id)
@@ -314,12 +315,13 @@ out:
 
 void trim_unreachable(struct store *st, uint64_t id)
 {
+	db_assert_locked(st->db);
 	uint64_t child;
 	if (!sole_child(st, id, 0, 0, &child))
 		return;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	trim_down(st, id, child, 1);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 }
 
 /* Data blocks in id's own layer. */
@@ -337,16 +339,18 @@ static uint64_t own_data(struct store *st, uint64_t id, uint64_t *parent)
 
 uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent)
 {
-	pthread_mutex_lock(&st->lock);
+	db_assert_locked(st->db);
+	ranked_lock(&st->lock, LOCK_STORE);
 	uint64_t n = own_data(st, id, parent);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return n;
 }
 
 uint64_t store_release_gain(struct store *st, uint64_t id)
 {
+	db_assert_locked(st->db);
 	uint64_t freed = 0, gone = 0, child;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t depth = 0; id && depth < MAX_CHAIN; depth++) {
 		int64_t refs = row_refs(st->db, id);
 		if (refs == 1) { /* deleted: its data, then its parent loses a child */
@@ -360,7 +364,7 @@ uint64_t store_release_gain(struct store *st, uint64_t id)
 			freed += trim_down(st, id, child, 0);
 		break;
 	}
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return freed;
 }
 
@@ -406,14 +410,14 @@ static void punch_runs(struct store *st, const struct trim_run *t, const struct 
 	if (fd >= 0)
 		close(fd);
 	if (stale) {
-		pthread_mutex_lock(&st->lock);
+		ranked_lock(&st->lock, LOCK_STORE);
 		struct dobj *o = cache_find(st, d->id);
 		if (o) {
-			pthread_mutex_lock(&o->maplock);
+			ranked_lock(&o->maplock, LOCK_STORE_MAP);
 			resync_map(o, d);
-			pthread_mutex_unlock(&o->maplock);
+			ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 		}
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 	}
 out:
 	if (d)
@@ -425,18 +429,18 @@ out:
  * cannot be deleted and handed out again meanwhile. */
 static void reap_trims(struct store *st)
 {
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	struct trim_run *t = st->trims;
 	size_t n = st->ntrims;
 	st->trims = NULL;
 	st->ntrims = st->captrims = 0;
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	db_lock(st->db);
 	if (st->db->group_open) {
-		pthread_mutex_lock(&st->lock);
+		ranked_lock(&st->lock, LOCK_STORE);
 		for (size_t i = 0; i < n; i++)
 			queue_trim(st, t[i].id, t[i].b, t[i].n);
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 	} else {
 		for (size_t i = 0, j; i < n; i = j) {
 			for (j = i + 1; j < n && t[j].id == t[i].id;)
@@ -518,10 +522,10 @@ static void check_dangling(struct store *st, struct checker *c)
 static int queued_for_reap(struct store *st, uint64_t id)
 {
 	int found = 0;
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nreap && !found; i++)
 		found = st->reap[i] == id;
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	return found;
 }
 
@@ -627,6 +631,7 @@ static void check_host_files(struct store *st, struct checker *c)
 int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg,
                 struct store_pending *pending)
 {
+	db_assert_locked(st->db);
 	*pending = (struct store_pending){ 0 };
 	struct checker c = { report, arg, 0, committed_max_id(st->db), pending };
 	check_refs(st, &c);

@@ -7,6 +7,7 @@
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,12 +177,13 @@ static int dir_is_empty(struct vfs *v, uint64_t dir)
 static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int touch_mtime,
                         int64_t now)
 {
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
+	assert((int64_t)n->a.nlink + nlink_delta >= 0);
 	n->a.nlink = (uint32_t)((int)n->a.nlink + nlink_delta);
 	n->a.ctime = now;
 	if (touch_mtime)
 		n->a.mtime = now;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	if (nlink_delta == 0) {
 		vnode_mark_dirty(v, n);
 		return 0;
@@ -209,11 +211,11 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
 		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			pthread_mutex_lock(&n->alock);
+			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.nlink = sqlite3_column_int(st, 0);
 			n->a.ctime = sqlite3_column_int64(st, 1);
 			n->a.mtime = sqlite3_column_int64(st, 2);
-			pthread_mutex_unlock(&n->alock);
+			ranked_unlock(&n->alock, LOCK_LEAF);
 		}
 		db_finish(st);
 	}
@@ -285,7 +287,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 	db_lock(v->db);
 	struct vtree *t = dir->tree;
 	uint64_t local = t->next_ino;
-	r = pa.nlink == 0 ? -ENOENT : take_node_space(t, target);
+	r = pa.nlink == 0 ? -ENOENT : !S_ISDIR(pa.mode) ? -ENOTDIR : take_node_space(t, target);
 	if (r == 0 && (r = db_begin(v->db)) < 0)
 		give_node_space(t, target);
 	if (r == 0) {
@@ -373,10 +375,11 @@ int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newnam
 		vnode_put(v, n);
 		return err;
 	}
-	if (S_ISDIR(n->a.mode)) {
+	if (S_ISDIR(n->a.mode) || !S_ISDIR(dir->a.mode)) {
+		r = S_ISDIR(n->a.mode) ? -EPERM : -ENOTDIR;
 		vnode_put(v, dir);
 		vnode_put(v, n);
-		return -EPERM;
+		return r;
 	}
 	int64_t now = vfs_now_ns();
 	db_lock(v->db);
@@ -512,10 +515,42 @@ static int rename_replace(struct vfs *v, struct rename_op *o, uint64_t parent, c
 	return r;
 }
 
+/* Is directory dir the directory anc or below it? Walks up the names
+ * (a directory has exactly one) to the tree's root. db locked. */
+static int dir_within(struct vfs *v, const struct vnode *dir, const struct vnode *anc)
+{
+	uint64_t tree = VFS_TREE_OF(dir->ino), local = VFS_LOCAL_OF(dir->ino);
+	uint64_t target = VFS_LOCAL_OF(anc->ino);
+	while (local != target && local != 1) {
+		sqlite3_stmt *st = db_prep(v->db, "SELECT parent FROM dentries WHERE tree=? AND ino=?");
+		sqlite3_bind_int64(st, 1, (int64_t)tree);
+		sqlite3_bind_int64(st, 2, (int64_t)local);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		local = found ? (uint64_t)sqlite3_column_int64(st, 0) : 1;
+		db_finish(st);
+	}
+	return local == target;
+}
+
+/* A directory moved below itself (or, in an exchange, the other one
+ * below it) would leave a loop cut off from the root: EINVAL, as
+ * rename(2) says. The kernel refuses it before it asks FUSE; this layer
+ * refuses it too, for callers without a kernel. db locked. */
+static int moves_into_itself(struct vfs *v, const struct rename_op *o, unsigned flags)
+{
+	if (o->sdir == o->ddir)
+		return 0;
+	if (S_ISDIR(o->src->a.mode) && dir_within(v, o->ddir, o->src))
+		return 1;
+	return (flags & RENAME_EXCHANGE) && S_ISDIR(o->dst->a.mode) && dir_within(v, o->sdir, o->dst);
+}
+
 static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, const char *name,
                          uint64_t newparent, const char *newname, unsigned flags)
 {
 	uint64_t sl, dl;
+	if (!S_ISDIR(o->sdir->a.mode) || !S_ISDIR(o->ddir->a.mode))
+		return -ENOTDIR;
 	int r = dentry_find(v, parent, name, &sl);
 	if (r < 0)
 		return r;
@@ -536,6 +571,8 @@ static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, co
 		return -ENOENT;
 	if (o->dst == o->src)
 		return 0; /* two names of one inode: POSIX says do nothing */
+	if (moves_into_itself(v, o, flags))
+		return -EINVAL;
 	r = db_begin(v->db);
 	if (r < 0)
 		return r;

@@ -8,6 +8,7 @@
 #include "fs/vfs/vfs_int.h"
 #include "meta/fault.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -79,9 +80,9 @@ static int make_private(struct vfs *v, struct vnode *n)
 	if (r == 0)
 		r = store_ref(v->store, old, -1);
 	if (r == 0) {
-		pthread_mutex_lock(&n->alock);
+		ranked_lock(&n->alock, LOCK_LEAF);
 		n->a.obj = id;
-		pthread_mutex_unlock(&n->alock);
+		ranked_unlock(&n->alock, LOCK_LEAF);
 		r = vnode_write_row_locked(v, n);
 	}
 	if (r == 0)
@@ -89,9 +90,9 @@ static int make_private(struct vfs *v, struct vnode *n)
 	else
 		db_rollback(v->db);
 	if (r < 0) {
-		pthread_mutex_lock(&n->alock);
+		ranked_lock(&n->alock, LOCK_LEAF);
 		n->a.obj = old;
-		pthread_mutex_unlock(&n->alock);
+		ranked_unlock(&n->alock, LOCK_LEAF);
 	}
 	db_unlock(v->db);
 	if (r < 0)
@@ -107,11 +108,11 @@ static int make_private(struct vfs *v, struct vnode *n)
 static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
 {
 	int64_t now = vfs_now_ns();
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	n->a.size = newsize;
 	n->a.blocks = (uint64_t)((int64_t)n->a.blocks + delta);
 	n->a.mtime = n->a.ctime = now;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	vnode_mark_dirty(v, n);
 }
 
@@ -142,20 +143,20 @@ static int begin_change(struct vfs *v, struct vnode *n)
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
-	pthread_rwlock_rdlock(&n->tree->gate);
-	pthread_rwlock_wrlock(&n->lock);
+	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
+	ranked_wrlock(&n->lock, LOCK_VNODE);
 	r = make_private(v, n);
 	if (r < 0) {
-		pthread_rwlock_unlock(&n->lock);
-		pthread_rwlock_unlock(&n->tree->gate);
+		ranked_rwunlock(&n->lock, LOCK_VNODE);
+		ranked_rwunlock(&n->tree->gate, LOCK_TREE_GATE);
 	}
 	return r;
 }
 
 static void end_change(struct vnode *n)
 {
-	pthread_rwlock_unlock(&n->lock);
-	pthread_rwlock_unlock(&n->tree->gate);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	ranked_rwunlock(&n->tree->gate, LOCK_TREE_GATE);
 }
 
 /* Growing a file from an unaligned size makes the rest of its last block
@@ -281,9 +282,9 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
 		 * wait for too. tar sets all three on every file it makes: with a
 		 * row update each, setattr was 8% of the daemon's time in an
 		 * untar profile. */
-		pthread_mutex_lock(&n->alock);
+		ranked_lock(&n->alock, LOCK_LEAF);
 		apply_attrs(&n->a, in, to_set, vfs_now_ns());
-		pthread_mutex_unlock(&n->alock);
+		ranked_unlock(&n->alock, LOCK_LEAF);
 		vnode_mark_dirty(v, n);
 	}
 	if (r == 0)
@@ -294,9 +295,9 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
 
 static int load_obj_exclusive(struct vfs *v, struct vnode *n)
 {
-	pthread_rwlock_wrlock(&n->lock);
+	ranked_wrlock(&n->lock, LOCK_VNODE);
 	int r = vnode_load_obj(v, n, 0);
-	pthread_rwlock_unlock(&n->lock);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
 }
 
@@ -307,9 +308,9 @@ static struct vfile *vfile_new(struct vfs *v, struct vnode *n, int flags)
 		return NULL;
 	f->n = n;
 	f->flags = flags;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->nopen++;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return f;
 }
 
@@ -388,10 +389,11 @@ int vfs_release(struct vfs *v, struct vfile *f)
 		free(f);
 		return 0;
 	}
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	assert(n->nopen > 0);
 	n->nopen--;
 	n->ref++;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	vnode_put(v, n);
 	free(f);
 	return 0;
@@ -411,7 +413,7 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 	}
 	if (n->tree->dead)
 		return -ESTALE;
-	pthread_rwlock_rdlock(&n->lock);
+	ranked_rdlock(&n->lock, LOCK_VNODE);
 	uint64_t size = n->a.size;
 	ssize_t r = 0;
 	if (off < size) {
@@ -426,7 +428,7 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 			r = (ssize_t)len;
 		}
 	}
-	pthread_rwlock_unlock(&n->lock);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
 }
 
@@ -434,9 +436,9 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 static void touch_times(struct vfs *v, struct vnode *n)
 {
 	int64_t now = vfs_now_ns();
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	n->a.mtime = n->a.ctime = now;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	vnode_mark_dirty(v, n);
 }
 
@@ -449,15 +451,15 @@ static void touch_times(struct vfs *v, struct vnode *n)
 static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, size_t len,
                                uint64_t off)
 {
-	pthread_rwlock_rdlock(&n->tree->gate);
-	pthread_rwlock_rdlock(&n->lock);
+	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
+	ranked_rdlock(&n->lock, LOCK_VNODE);
 	ssize_t w = -EAGAIN;
 	if (n->obj && off + len <= n->a.size)
 		w = store_overwrite(n->obj, buf, len, off);
 	if (w >= 0)
 		touch_times(v, n);
-	pthread_rwlock_unlock(&n->lock);
-	pthread_rwlock_unlock(&n->tree->gate);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	ranked_rwunlock(&n->tree->gate, LOCK_TREE_GATE);
 	return w;
 }
 
@@ -517,10 +519,10 @@ int vfs_fsync(struct vfs *v, uint64_t ino, int datasync)
 	if (!n)
 		return err;
 	int r = 0;
-	pthread_rwlock_rdlock(&n->lock);
+	ranked_rdlock(&n->lock, LOCK_VNODE);
 	if (n->obj)
 		r = store_sync(n->obj);
-	pthread_rwlock_unlock(&n->lock);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	/* Data first, then the map and size that make it visible. */
 	if (r == 0)
 		r = vnode_flush(v, n);
@@ -610,7 +612,7 @@ int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence)
 	if (!n)
 		return err;
 	int64_t r = load_obj_exclusive(v, n);
-	pthread_rwlock_rdlock(&n->lock);
+	ranked_rdlock(&n->lock, LOCK_VNODE);
 	uint64_t size = n->a.size;
 	if (r < 0)
 		;
@@ -620,7 +622,7 @@ int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence)
 		r = whence == SEEK_DATA ? -ENXIO : (int64_t)size;
 	else
 		r = store_seek(n->obj, (uint64_t)off, whence, size);
-	pthread_rwlock_unlock(&n->lock);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	vnode_put(v, n);
 	return r;
 }

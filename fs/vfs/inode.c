@@ -8,6 +8,7 @@
 #include "fs/vfs/vfs_int.h"
 #include "meta/fault.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,14 +87,15 @@ static void vnode_free(struct vfs *v, struct vnode *n)
 
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 {
-	pthread_mutex_lock(&v->itab_lock);
+	db_assert_locked(v->db);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	struct vnode *n = itab_find(v, ino);
 	if (n) {
 		n->ref++;
-		pthread_mutex_unlock(&v->itab_lock);
+		ranked_unlock(&v->itab_lock, LOCK_LEAF);
 		return n;
 	}
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 
 	struct vtree *t = tree_of(v, ino);
 	if (!t || t->dead) {
@@ -113,11 +115,11 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 	}
 	/* Loading happens under the db lock, and eviction flushes and unhashes
 	 * under it too, so nobody can have inserted this inode meanwhile. */
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
 	n->hnext = *bucket(v, ino);
 	*bucket(v, ino) = n;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return n;
 }
 
@@ -126,6 +128,7 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err)
 {
+	db_assert_locked(v->db);
 	uint64_t ino = VFS_INO(t->id, local);
 	struct vnode *n = vnode_new(ino, t, a);
 	if (!n) {
@@ -133,21 +136,21 @@ struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
 		return NULL;
 	}
 	n->xattrs = XATTRS_NONE;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
 	n->hnext = *bucket(v, ino);
 	*bucket(v, ino) = n;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return n;
 }
 
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
 {
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	struct vnode *n = itab_find(v, ino);
 	if (n)
 		n->ref++;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	if (n)
 		return n;
 	db_lock(v->db);
@@ -158,9 +161,9 @@ struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
 
 void vnode_add_lookup(struct vfs *v, struct vnode *n)
 {
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->nlookup++;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 }
 
 static int evictable(const struct vnode *n)
@@ -175,13 +178,13 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 {
 	int deleted = 0;
 	db_lock(v->db);
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	if (!evictable(n)) { /* somebody grabbed it meanwhile */
-		pthread_mutex_unlock(&v->itab_lock);
+		ranked_unlock(&v->itab_lock, LOCK_LEAF);
 		db_unlock(v->db);
 		return;
 	}
-	pthread_mutex_unlock(&v->itab_lock); /* not on the dirty list: that pins */
+	ranked_unlock(&v->itab_lock, LOCK_LEAF); /* not on the dirty list: that pins */
 
 	if (!n->tree->dead) {
 		if (n->a.nlink == 0) {
@@ -198,9 +201,9 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 				vnode_write_row_locked(v, n);
 		}
 	}
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	itab_remove(v, n);
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	db_unlock(v->db);
 	vnode_free(v, n);
 	(void)deleted; /* its data file goes at the next vfs_flush_all */
@@ -210,10 +213,11 @@ void vnode_put(struct vfs *v, struct vnode *n)
 {
 	if (!n)
 		return;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	assert(n->ref > 0);
 	n->ref--;
 	int ev = evictable(n);
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	if (ev)
 		vnode_evict(v, n);
 }
@@ -223,38 +227,39 @@ void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	struct vnode *n = itab_find(v, ino);
 	if (!n) {
-		pthread_mutex_unlock(&v->itab_lock);
+		ranked_unlock(&v->itab_lock, LOCK_LEAF);
 		return;
 	}
-	n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+	assert(n->nlookup >= nlookup); /* the kernel forgets only what it was given */
+	n->nlookup -= nlookup;
 	n->ref++;
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	vnode_put(v, n);
 }
 
 void vnode_mark_dirty(struct vfs *v, struct vnode *n)
 {
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	n->dirty = 1;
-	pthread_mutex_unlock(&n->alock);
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	if (!n->on_dirty) {
 		n->on_dirty = 1;
 		n->ref++; /* the dirty list pins the inode until it is written */
 		n->dnext = v->dirty;
 		v->dirty = n;
 	}
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 }
 
 void vnode_attr(struct vnode *n, struct vattr *out)
 {
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	*out = n->a;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 }
 
 void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st)
@@ -286,11 +291,12 @@ void vnode_stat(struct vnode *n, struct stat *st)
 
 int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 {
+	db_assert_locked(v->db);
 	struct vattr a;
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	a = n->a;
 	n->dirty = 0;
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET mode=?, uid=?, gid=?, nlink=?, size=?, "
 	                                  "blocks=?, rdev=?, atime=?, mtime=?, ctime=?, obj=? "
 	                                  "WHERE tree=? AND ino=?");
@@ -312,9 +318,9 @@ int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 	sqlite3_bind_int64(st, 13, (int64_t)VFS_LOCAL_OF(n->ino));
 	int r = db_step_done(v->db, st);
 	if (r < 0) {
-		pthread_mutex_lock(&n->alock);
+		ranked_lock(&n->alock, LOCK_LEAF);
 		n->dirty = 1;
-		pthread_mutex_unlock(&n->alock);
+		ranked_unlock(&n->alock, LOCK_LEAF);
 	}
 	return r;
 }
@@ -322,6 +328,7 @@ int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target)
 {
+	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, "
 	                                  "size, blocks, rdev, atime, mtime, ctime, btime, obj, target) "
 	                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)");
@@ -361,6 +368,7 @@ static int64_t inode_meta_bytes(struct vfs *v, uint64_t tree, uint64_t local)
 
 int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
 {
+	db_assert_locked(v->db);
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=? AND ino=?",
 		"DELETE FROM xattrs WHERE tree=? AND ino=?",
@@ -398,9 +406,9 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 			r = n->tree->memory ? store_create_memory(v->store, &id)
 			                    : store_create(v->store, 0, &id);
 		if (r == 0) {
-			pthread_mutex_lock(&n->alock);
+			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.obj = id;
-			pthread_mutex_unlock(&n->alock);
+			ranked_unlock(&n->alock, LOCK_LEAF);
 			r = vnode_write_row_locked(v, n);
 		}
 		if (r == 0)
@@ -409,9 +417,9 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 			db_rollback(v->db);
 		db_unlock(v->db);
 		if (r < 0) {
-			pthread_mutex_lock(&n->alock);
+			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.obj = 0;
-			pthread_mutex_unlock(&n->alock);
+			ranked_unlock(&n->alock, LOCK_LEAF);
 			return r;
 		}
 	}
@@ -421,6 +429,7 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 
 int vnode_flush_locked(struct vfs *v, struct vnode *n)
 {
+	db_assert_locked(v->db);
 	if (n->tree->dead)
 		return 0;
 	int r = db_begin_essential(v->db);
@@ -437,11 +446,11 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n)
 
 int vnode_flush(struct vfs *v, struct vnode *n)
 {
-	pthread_rwlock_rdlock(&n->lock);
+	ranked_rdlock(&n->lock, LOCK_VNODE);
 	db_lock(v->db);
 	int r = vnode_flush_locked(v, n);
 	db_unlock(v->db);
-	pthread_rwlock_unlock(&n->lock);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
 }
 
@@ -451,7 +460,7 @@ int vnode_flush(struct vfs *v, struct vnode *n)
  * rewrite dnext) while the batch is being written. */
 static struct vnode **take_dirty(struct vfs *v, uint64_t only_tree, size_t *count)
 {
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	size_t n = 0, cap = 64;
 	struct vnode **batch = malloc(cap * sizeof *batch);
 	struct vnode **link = &v->dirty;
@@ -472,7 +481,7 @@ static struct vnode **take_dirty(struct vfs *v, uint64_t only_tree, size_t *coun
 		x->on_dirty = 0;
 		batch[n++] = x;
 	}
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	*count = n;
 	return batch;
 }
@@ -488,7 +497,7 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 		return -ENOMEM;
 	int r = 0;
 	for (size_t i = 0; i < count; i++)
-		pthread_rwlock_rdlock(&batch[i]->lock);
+		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);
 	db_lock(v->db);
 	if (count && (r = db_begin_essential(v->db)) == 0) {
 		for (size_t i = 0; i < count && r == 0; i++) {
@@ -505,7 +514,7 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 	db_unlock(v->db);
 	for (size_t i = 0; i < count; i++) {
 		struct vnode *n = batch[i];
-		pthread_rwlock_unlock(&n->lock);
+		ranked_rwunlock(&n->lock, LOCK_VNODE);
 		if (r < 0 && !n->tree->dead)
 			vnode_mark_dirty(v, n);
 		vnode_put(v, n);
@@ -518,7 +527,7 @@ void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
 {
 	struct vnode **held = NULL;
 	size_t count = 0, cap = 0;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < ITAB_BUCKETS; i++)
 		for (struct vnode *x = v->itab[i]; x; x = x->hnext) {
 			if (x->tree->id != tree_id || !x->tree->dead)
@@ -535,13 +544,13 @@ void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
 			held[count++] = x;
 		}
 out:
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < count; i++) {
 		struct vnode *x = held[i];
-		pthread_rwlock_wrlock(&x->lock);
+		ranked_wrlock(&x->lock, LOCK_VNODE);
 		struct dobj *o = x->obj;
 		x->obj = NULL;
-		pthread_rwlock_unlock(&x->lock);
+		ranked_rwunlock(&x->lock, LOCK_VNODE);
 		if (o)
 			store_put(v->store, o);
 		/* Its pages must not outlive it in the kernel either: an open
@@ -580,9 +589,10 @@ static uint32_t row_nlink(struct vfs *v, struct vnode *n)
  * meanwhile; the dirty list pins each one anyway. */
 void vnodes_group_lost(struct vfs *v)
 {
+	db_assert_locked(v->db);
 	size_t count = 0, cap = 0;
 	struct vnode **all = NULL;
-	pthread_mutex_lock(&v->itab_lock);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < ITAB_BUCKETS; i++)
 		for (struct vnode *n = v->itab[i]; n; n = n->hnext) {
 			if (count == cap) {
@@ -601,16 +611,16 @@ void vnodes_group_lost(struct vfs *v)
 			all[count++] = n;
 		}
 out:
-	pthread_mutex_unlock(&v->itab_lock);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < count; i++) {
 		struct vnode *n = all[i];
 		if (n->tree->dead)
 			continue;
 		uint32_t nlink = row_nlink(v, n);
-		pthread_mutex_lock(&n->alock);
+		ranked_lock(&n->alock, LOCK_LEAF);
 		n->a.nlink = nlink;
 		n->dirty = 1;
-		pthread_mutex_unlock(&n->alock);
+		ranked_unlock(&n->alock, LOCK_LEAF);
 	}
 	free(all);
 }

@@ -192,11 +192,11 @@ void vfs_close(struct vfs *v)
 		for (size_t i = 0; i < ITAB_BUCKETS; i++)
 			while (v->itab[i]) {
 				struct vnode *n = v->itab[i];
-				pthread_mutex_lock(&v->itab_lock);
+				ranked_lock(&v->itab_lock, LOCK_LEAF);
 				n->nlookup = 0;
 				n->nopen = 0;
 				n->ref = 1; /* ours alone: nothing else runs now */
-				pthread_mutex_unlock(&v->itab_lock);
+				ranked_unlock(&v->itab_lock, LOCK_LEAF);
 				vnode_put(v, n);
 			}
 		free(v->itab);
@@ -244,6 +244,7 @@ static int report_rows(struct vfs *v, const char *sql, const char *fmt,
 int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
               struct store_pending *pending)
 {
+	db_assert_locked(v->db);
 	int p = 0;
 	p += report_rows(v, "SELECT d.tree, d.ino, d.parent, 0 FROM dentries d LEFT JOIN inodes i "
 	                    "ON i.tree=d.tree AND i.ino=d.ino WHERE i.ino IS NULL",

@@ -226,6 +226,7 @@ static void tree_link(struct vfs *v, struct vtree *t)
 int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
                     int readonly)
 {
+	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino, coalesce(inodes, 0) FROM trees WHERE id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	uint64_t next = 0, limit = 0;
@@ -257,6 +258,7 @@ void vfs_tree_detach(struct vfs *v, uint64_t id)
 
 int tree_load_all(struct vfs *v)
 {
+	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "SELECT id, kind, capacity FROM trees");
 	int r = 0;
 	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
@@ -302,6 +304,7 @@ static int empty_tree_rows(struct vfs *v, uint64_t id)
 
 int tree_empty_memory_trees(struct vfs *v)
 {
+	db_assert_locked(v->db);
 	uint64_t ids[256];
 	size_t n = 0;
 	sqlite3_stmt *st = db_prep(v->db, "SELECT t.id FROM trees t WHERE t.kind=? AND "
@@ -334,6 +337,7 @@ void tree_free_all(struct vfs *v)
 
 int vfs_tree_set_inode_limit(struct vfs *v, uint64_t id, uint64_t limit)
 {
+	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET inodes=? WHERE id=?");
 	if (limit)
 		sqlite3_bind_int64(st, 1, (int64_t)limit);
@@ -361,6 +365,7 @@ int vfs_tree_set_capacity(struct vfs *v, uint64_t id, uint64_t capacity)
 int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
                          uint64_t *tree_id)
 {
+	db_assert_locked(v->db);
 	int64_t now = vfs_now_ns();
 	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
 	                                  "VALUES(?, ?, 2, ?, ?)");
@@ -383,6 +388,7 @@ int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uin
 
 int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 {
+	db_assert_locked(v->db);
 	static const char *const sql[] = {
 		"DELETE FROM inodes WHERE tree=?", "DELETE FROM dentries WHERE tree=?",
 		"DELETE FROM xattrs WHERE tree=?", "DELETE FROM trees WHERE id=?",
@@ -395,10 +401,10 @@ int vfs_tree_freeze(struct vfs *v, uint64_t id)
 	struct vtree *t = vfs_tree_get(v, id);
 	if (!t)
 		return -ENOENT;
-	pthread_rwlock_wrlock(&t->gate);
+	ranked_wrlock(&t->gate, LOCK_TREE_GATE);
 	int r = vnodes_flush_dirty(v, id);
 	if (r < 0)
-		pthread_rwlock_unlock(&t->gate);
+		ranked_rwunlock(&t->gate, LOCK_TREE_GATE);
 	return r;
 }
 
@@ -406,7 +412,7 @@ void vfs_tree_thaw(struct vfs *v, uint64_t id)
 {
 	struct vtree *t = vfs_tree_get(v, id);
 	if (t)
-		pthread_rwlock_unlock(&t->gate);
+		ranked_rwunlock(&t->gate, LOCK_TREE_GATE);
 }
 
 /* A volume reports its own size and what it holds; free space is also
@@ -456,6 +462,7 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
                        uint64_t *tree_id)
 {
+	db_assert_locked(v->db);
 	int64_t now = vfs_now_ns();
 	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
 	                                  "SELECT ?, ?, next_ino, id, ? FROM trees WHERE id=?");

@@ -11,6 +11,9 @@
  * change no map; exclusive for other writes and size changes). Namespace changes (create, unlink, rename, ...)
  * run under the db lock inside one transaction. vnode->alock guards the
  * cached attributes; itab_lock guards the inode hash and the dirty list.
+ * Every one of these is taken through meta/lockrank.h (ranked_lock, ...),
+ * which checks this order in the test builds; a function whose comment
+ * says "db locked" starts with db_assert_locked().
  */
 #ifndef VOLFS_FS_VFS_INT_H
 #define VOLFS_FS_VFS_INT_H
@@ -19,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "fs/vfs/vfs.h"
+#include "meta/lockrank.h"
 
 #define ITAB_BUCKETS (1u << 18)
 /* Every change to a live tree goes through this daemon, i.e. through the

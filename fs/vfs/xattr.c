@@ -37,9 +37,9 @@ static int64_t xattr_bytes(struct vfs *v, uint64_t ino, const char *name)
 
 static void touch_ctime(struct vfs *v, struct vnode *n)
 {
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	n->a.ctime = vfs_now_ns();
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	vnode_write_row_locked(v, n);
 }
 

@@ -16,26 +16,11 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include "meta/binding.h"
 #include "meta/k8s.h"
-
-/* Parse JSON written with single quotes (readable in C strings). */
-static json_object *J(const char *text)
-{
-	char *s = strdup(text);
-	json_object *o;
-
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = json_tokener_parse(s);
-	if (!o)
-		fail_msg("bad test JSON: %s", text);
-	free(s);
-	return o;
-}
 
 static const char RWO[] = "['ReadWriteOnce']";
 
@@ -72,19 +57,6 @@ static json_object *claim(const char *name, const char *request, const char *cls
 	if (cls)
 		k8s_set_str(pvc, "spec.storageClassName", cls);
 	return pvc;
-}
-
-/* An array of the objects given, ending with NULL; takes them over. */
-static json_object *list(json_object *first, ...)
-{
-	json_object *a = json_object_new_array();
-	va_list ap;
-
-	va_start(ap, first);
-	for (json_object *o = first; o; o = va_arg(ap, json_object *))
-		json_object_array_add(a, o);
-	va_end(ap);
-	return a;
 }
 
 static json_object *item(json_object *a, size_t i)
@@ -126,16 +98,16 @@ static json_object *storage_class(const char *name, const char *created, const c
 
 static void test_default_class(void **state)
 {
-	json_object *none = list(storage_class("a", "2024-01-01T00:00:00Z", NULL),
+	json_object *none = unit_json_list(storage_class("a", "2024-01-01T00:00:00Z", NULL),
 				 storage_class("b", "2024-01-02T00:00:00Z", "false"), NULL);
-	json_object *one = list(storage_class("a", "2024-01-01T00:00:00Z", NULL),
+	json_object *one = unit_json_list(storage_class("a", "2024-01-01T00:00:00Z", NULL),
 				storage_class("volfs", "2024-01-01T00:00:00Z", "true"), NULL);
-	json_object *newest = list(storage_class("old", "2024-01-01T00:00:00Z", "true"),
+	json_object *newest = unit_json_list(storage_class("old", "2024-01-01T00:00:00Z", "true"),
 				   storage_class("new", "2024-03-01T00:00:00Z", "true"),
 				   storage_class("mid", "2024-02-01T00:00:00Z", "true"), NULL);
-	json_object *tie = list(storage_class("zeta", "2024-01-01T00:00:00Z", "true"),
+	json_object *tie = unit_json_list(storage_class("zeta", "2024-01-01T00:00:00Z", "true"),
 				storage_class("alpha", "2024-01-01T00:00:00Z", "true"), NULL);
-	json_object *beta = list(storage_class("legacy", "2024-01-01T00:00:00Z", NULL), NULL);
+	json_object *beta = unit_json_list(storage_class("legacy", "2024-01-01T00:00:00Z", NULL), NULL);
 
 	(void)state;
 	json_object_object_add(k8s_obj(item(beta, 0), "metadata.annotations"),
@@ -156,9 +128,9 @@ static void test_default_class(void **state)
 
 static void test_claim_class(void **state)
 {
-	json_object *classes = list(storage_class("volfs", "2024-01-01T00:00:00Z", "true"),
+	json_object *classes = unit_json_list(storage_class("volfs", "2024-01-01T00:00:00Z", "true"),
 				    storage_class("fast", "2024-01-01T00:00:00Z", NULL), NULL);
-	json_object *plain = list(storage_class("fast", "2024-01-01T00:00:00Z", NULL), NULL);
+	json_object *plain = unit_json_list(storage_class("fast", "2024-01-01T00:00:00Z", NULL), NULL);
 	json_object *omitted = claim("a", "1Gi", NULL, RWO), *empty = claim("b", "1Gi", "", RWO);
 	json_object *fast = claim("c", "1Gi", "fast", RWO);
 
@@ -215,7 +187,7 @@ static void test_pv_is_for_claim(void **state)
 
 static void test_smallest_fit_wins(void **state)
 {
-	json_object *pvs = list(volume("pv-20g", "20Gi", "manual", RWO),
+	json_object *pvs = unit_json_list(volume("pv-20g", "20Gi", "manual", RWO),
 				volume("pv-5g", "5Gi", "manual", RWO),
 				volume("pv-10g", "10Gi", "manual", RWO),
 				volume("pv-15g", "15Gi", "manual", RWO),
@@ -236,7 +208,7 @@ static void test_smallest_fit_wins(void **state)
 
 static void test_big_volume_serves_small_claim(void **state)
 {
-	json_object *pvs = list(volume("pv-10g", "10Gi", "", RWO), NULL);
+	json_object *pvs = unit_json_list(volume("pv-10g", "10Gi", "", RWO), NULL);
 	json_object *pvc = claim("half", "5Gi", "", RWO);
 	char why[512] = "";
 
@@ -250,7 +222,7 @@ static void test_big_volume_serves_small_claim(void **state)
 
 static void test_capacity_in_bytes(void **state)
 {
-	json_object *pvs = list(volume("pv-g", "1G", "", RWO), volume("pv-int", "1073741824", "", RWO),
+	json_object *pvs = unit_json_list(volume("pv-g", "1G", "", RWO), volume("pv-int", "1073741824", "", RWO),
 				NULL);
 	json_object *pvc = claim("c", "1Gi", "", RWO);
 	char why[512];
@@ -266,8 +238,8 @@ static void test_capacity_in_bytes(void **state)
 
 static void test_omitted_versus_empty_class(void **state)
 {
-	json_object *classes = list(storage_class("volfs", "2024-01-01T00:00:00Z", "true"), NULL);
-	json_object *pvs = list(volume("loose", "1Gi", NULL, RWO), volume("classy", "1Gi", "volfs", RWO),
+	json_object *classes = unit_json_list(storage_class("volfs", "2024-01-01T00:00:00Z", "true"), NULL);
+	json_object *pvs = unit_json_list(volume("loose", "1Gi", NULL, RWO), volume("classy", "1Gi", "volfs", RWO),
 				volume("empty-string", "2Gi", "", RWO), NULL);
 	json_object *omitted = claim("omitted", "1Gi", NULL, RWO), *empty = claim("empty", "1Gi", "", RWO);
 	char why[512];
@@ -290,7 +262,7 @@ static void test_omitted_versus_empty_class(void **state)
 
 static void test_selector_limits_candidates(void **state)
 {
-	json_object *pvs = list(volume("silver-5g", "5Gi", "manual", RWO),
+	json_object *pvs = unit_json_list(volume("silver-5g", "5Gi", "manual", RWO),
 				volume("gold-20g", "20Gi", "manual", RWO),
 				volume("gold-10g-legacy", "10Gi", "manual", RWO),
 				volume("gold-15g", "15Gi", "manual", RWO), NULL);
@@ -321,7 +293,7 @@ static void test_selector_limits_candidates(void **state)
 
 static void test_access_modes_superset(void **state)
 {
-	json_object *pvs = list(volume("rwo", "1Gi", "", RWO),
+	json_object *pvs = unit_json_list(volume("rwo", "1Gi", "", RWO),
 				volume("rwo-rox", "2Gi", "", "['ReadWriteOnce','ReadOnlyMany']"),
 				volume("rwx", "3Gi", "", "['ReadWriteMany']"), NULL);
 	json_object *rwo = claim("a", "1Gi", "", RWO), *rox = claim("b", "1Gi", "", "['ReadOnlyMany']");
@@ -350,7 +322,7 @@ static void test_access_modes_superset(void **state)
 
 static void test_prebound_by_claim_ref(void **state)
 {
-	json_object *pvs = list(volume("free-2g", "2Gi", "manual", RWO),
+	json_object *pvs = unit_json_list(volume("free-2g", "2Gi", "manual", RWO),
 				volume("reserved-50g", "50Gi", "other", RWO), NULL);
 	json_object *pvc = claim("data", "1Gi", "manual", RWO), *stranger = claim("x", "1Gi", "manual", RWO);
 	char why[512];
@@ -377,7 +349,7 @@ static void test_prebound_by_claim_ref(void **state)
 
 static void test_prebound_must_still_fit(void **state)
 {
-	json_object *pvs = list(volume("free-8g", "8Gi", "", RWO), volume("reserved-1g", "1Gi", "", RWO),
+	json_object *pvs = unit_json_list(volume("free-8g", "8Gi", "", RWO), volume("reserved-1g", "1Gi", "", RWO),
 				volume("reserved-rox", "9Gi", "", "['ReadOnlyMany']"), NULL);
 	json_object *pvc = claim("data", "4Gi", "", RWO);
 	char why[512];
@@ -396,7 +368,7 @@ static void test_prebound_must_still_fit(void **state)
 
 static void test_volume_name(void **state)
 {
-	json_object *pvs = list(volume("small", "1Gi", "", RWO), volume("wanted", "10Gi", "", RWO),
+	json_object *pvs = unit_json_list(volume("small", "1Gi", "", RWO), volume("wanted", "10Gi", "", RWO),
 				volume("taken", "10Gi", "", RWO), volume("other-class", "10Gi", "gold", RWO),
 				volume("mine", "1Mi", "gold", "['ReadOnlyMany']"), NULL);
 	json_object *pvc = claim("data", "5Gi", "", RWO);
@@ -445,7 +417,7 @@ static void test_volume_name(void **state)
 
 static void test_released_then_reused(void **state)
 {
-	json_object *pvs = list(volume("kept", "32Mi", "", RWO), NULL);
+	json_object *pvs = unit_json_list(volume("kept", "32Mi", "", RWO), NULL);
 	json_object *old = claim("keeper", "16Mi", "", RWO), *next = claim("keeper", "16Mi", "", RWO);
 	json_object *pv = item(pvs, 0);
 	char why[512];
@@ -472,7 +444,7 @@ static void test_released_then_reused(void **state)
 
 static void test_unavailable_volumes(void **state)
 {
-	json_object *pvs = list(volume("deleting", "1Gi", "", RWO), volume("pending", "2Gi", "", RWO),
+	json_object *pvs = unit_json_list(volume("deleting", "1Gi", "", RWO), volume("pending", "2Gi", "", RWO),
 				volume("failed", "3Gi", "", RWO), volume("ok", "9Gi", "", RWO), NULL);
 	json_object *pvc = claim("c", "1Gi", "", RWO);
 	char why[512];
@@ -527,7 +499,7 @@ static void test_reasons(void **state)
 
 static void test_no_match_messages(void **state)
 {
-	json_object *pvs = list(volume("a", "1Gi", "manual", RWO), volume("b", "2Gi", "manual", RWO),
+	json_object *pvs = unit_json_list(volume("a", "1Gi", "manual", RWO), volume("b", "2Gi", "manual", RWO),
 				volume("c", "3Gi", "manual", RWO), volume("d", "4Gi", "manual", RWO),
 				volume("e", "5Gi", "manual", RWO), volume("f", "6Gi", "manual", RWO),
 				volume("other", "1Ti", "gold", RWO), NULL);

@@ -15,27 +15,12 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include "meta/k8s.h"
 
 #define GI (UINT64_C(1) << 30)
-
-/* Parse JSON written with single quotes (readable in C strings). */
-static json_object *J(const char *text)
-{
-	char *s = strdup(text);
-	json_object *o;
-
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = json_tokener_parse(s);
-	if (!o)
-		fail_msg("bad test JSON: %s", text);
-	free(s);
-	return o;
-}
 
 static const char PVC[] =
 	"{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'data'},"

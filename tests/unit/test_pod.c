@@ -14,23 +14,10 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include "meta/pod.h"
-
-/* Parse JSON written with single quotes (readable in C strings). */
-static json_object *J(const char *text)
-{
-	char *s = strdup(text);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_object *o = json_tokener_parse(s);
-	if (!o)
-		fail_msg("bad test JSON: %s", text);
-	free(s);
-	return o;
-}
 
 /* A pod whose spec.volumes is `vols` and whose one container mounts `mounts`. */
 static json_object *pod(const char *vols, const char *mounts)
@@ -45,14 +32,7 @@ static void expect(const char *vols, const char *mounts, const char *want)
 {
 	json_object *p = pod(vols, mounts);
 	char err[512] = "";
-	int r = pod_validate(p, err, sizeof err);
-	if (!want)
-		assert_int_equal(r, 0);
-	else {
-		assert_int_equal(r, -EINVAL);
-		if (!strstr(err, want))
-			fail_msg("message \"%s\" lacks \"%s\"", err, want);
-	}
+	unit_expect_message(pod_validate(p, err, sizeof err), err, want);
 	json_object_put(p);
 }
 

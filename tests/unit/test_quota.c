@@ -13,28 +13,13 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include "meta/k8s.h"
 #include "meta/quota.h"
 
 #define FAST "fast.storageclass.storage.k8s.io/"
-
-/* Parse JSON written with single quotes (readable in C strings). */
-static json_object *J(const char *text)
-{
-	char *s = strdup(text);
-	json_object *o;
-
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = json_tokener_parse(s);
-	if (!o)
-		fail_msg("bad test JSON: %s", text);
-	free(s);
-	return o;
-}
 
 /* A claim in namespace "team"; cls NULL: no storageClassName. */
 static json_object *claim(const char *name, const char *request, const char *cls)
@@ -58,23 +43,10 @@ static json_object *quota(const char *name, const char *hard)
 	return q;
 }
 
-/* An array of the objects given, ending with NULL; takes them over. */
-static json_object *list(json_object *first, ...)
-{
-	json_object *a = json_object_new_array();
-	va_list ap;
-
-	va_start(ap, first);
-	for (json_object *o = first; o; o = va_arg(ap, json_object *))
-		json_object_array_add(a, o);
-	va_end(ap);
-	return a;
-}
-
 /* The issue's quota: 100Mi in all, two claims, 60Mi of class fast. */
 static json_object *team_quota(void)
 {
-	return list(quota("storage", "{'requests.storage':'100Mi','persistentvolumeclaims':'2',"
+	return unit_json_list(quota("storage", "{'requests.storage':'100Mi','persistentvolumeclaims':'2',"
 				     "'" FAST "requests.storage':'60Mi'}"), NULL);
 }
 
@@ -105,7 +77,7 @@ static void test_usage(void **state)
 				    "'count/persistentvolumeclaims':'5','" FAST "requests.storage':'1Gi',"
 				    "'" FAST "persistentvolumeclaims':'3','gold.storageclass.storage.k8s.io/"
 				    "requests.storage':'1Gi','cpu':'2','pods':'10','requests.ephemeral-storage':'1Gi'}");
-	json_object *claims = list(claim("a", "40Mi", "volfs"), claim("b", "50Mi", "fast"),
+	json_object *claims = unit_json_list(claim("a", "40Mi", "volfs"), claim("b", "50Mi", "fast"),
 				   claim("c", "1.5Gi", "fast"), claim("d", "1000", ""),
 				   claim("e", "1", NULL), NULL);
 	json_object *used = quota_usage(q, claims);
@@ -156,7 +128,7 @@ static void test_usage_of_nothing(void **state)
 
 static void test_creation_within_quota(void **state)
 {
-	json_object *quotas = team_quota(), *claims = list(claim("small", "40Mi", "volfs"), NULL);
+	json_object *quotas = team_quota(), *claims = unit_json_list(claim("small", "40Mi", "volfs"), NULL);
 	json_object *ok = claim("ok", "60Mi", "volfs"), *fast = claim("quick", "50Mi", "fast");
 
 	(void)state;
@@ -170,7 +142,7 @@ static void test_creation_within_quota(void **state)
 
 static void test_creation_over_storage(void **state)
 {
-	json_object *quotas = team_quota(), *claims = list(claim("small", "40Mi", "volfs"), NULL);
+	json_object *quotas = team_quota(), *claims = unit_json_list(claim("small", "40Mi", "volfs"), NULL);
 	json_object *big = claim("big", "70Mi", "volfs"), *odd = claim("odd", "62914561", "volfs");
 
 	(void)state;
@@ -190,7 +162,7 @@ static void test_creation_over_storage(void **state)
 static void test_creation_over_count(void **state)
 {
 	json_object *quotas = team_quota();
-	json_object *claims = list(claim("small", "40Mi", "volfs"), claim("quick", "50Mi", "fast"), NULL);
+	json_object *claims = unit_json_list(claim("small", "40Mi", "volfs"), claim("quick", "50Mi", "fast"), NULL);
 	json_object *third = claim("third", "1Mi", "volfs");
 
 	(void)state;
@@ -205,9 +177,9 @@ static void test_creation_over_count(void **state)
 
 static void test_per_class_forms(void **state)
 {
-	json_object *quotas = list(quota("by-class", "{'" FAST "requests.storage':'60Mi','" FAST
+	json_object *quotas = unit_json_list(quota("by-class", "{'" FAST "requests.storage':'60Mi','" FAST
 						     "persistentvolumeclaims':'1'}"), NULL);
-	json_object *claims = list(claim("small", "40Mi", "volfs"), claim("none", "500Mi", NULL),
+	json_object *claims = unit_json_list(claim("small", "40Mi", "volfs"), claim("none", "500Mi", NULL),
 				   claim("empty", "500Mi", ""), NULL);
 	json_object *fits = claim("quick", "60Mi", "fast"), *big = claim("quick2", "61Mi", "fast");
 	json_object *other = claim("slow", "1Gi", "volfs");
@@ -237,7 +209,7 @@ static void test_per_class_forms(void **state)
 static void test_several_resources_listed_sorted(void **state)
 {
 	json_object *quotas = team_quota();
-	json_object *claims = list(claim("small", "40Mi", "volfs"), claim("quick", "30Mi", "fast"), NULL);
+	json_object *claims = unit_json_list(claim("small", "40Mi", "volfs"), claim("quick", "30Mi", "fast"), NULL);
 	json_object *big = claim("big", "31Mi", "fast");
 
 	(void)state;
@@ -253,9 +225,9 @@ static void test_several_resources_listed_sorted(void **state)
 
 static void test_untracked_quota_never_refuses(void **state)
 {
-	json_object *quotas = list(quota("compute", "{'cpu':'0','pods':'0','requests.memory':'0'}"),
+	json_object *quotas = unit_json_list(quota("compute", "{'cpu':'0','pods':'0','requests.memory':'0'}"),
 				   quota("empty", "{}"), NULL);
-	json_object *claims = list(claim("a", "1Ti", "volfs"), NULL);
+	json_object *claims = unit_json_list(claim("a", "1Ti", "volfs"), NULL);
 	json_object *new = claim("b", "1Ti", "volfs");
 
 	(void)state;
@@ -270,9 +242,9 @@ static void test_untracked_quota_never_refuses(void **state)
 
 static void test_every_quota_is_checked(void **state)
 {
-	json_object *quotas = list(quota("roomy", "{'requests.storage':'1Ti'}"),
+	json_object *quotas = unit_json_list(quota("roomy", "{'requests.storage':'1Ti'}"),
 				   quota("count", "{'count/persistentvolumeclaims':1}"), NULL);
-	json_object *claims = list(claim("a", "1Mi", "volfs"), NULL);
+	json_object *claims = unit_json_list(claim("a", "1Mi", "volfs"), NULL);
 	json_object *new = claim("b", "1Mi", "volfs");
 
 	(void)state;
@@ -290,7 +262,7 @@ static void test_every_quota_is_checked(void **state)
 static void test_expansion(void **state)
 {
 	json_object *quotas = team_quota();
-	json_object *claims = list(claim("small", "40Mi", "volfs"), claim("grow", "10Mi", "fast"), NULL);
+	json_object *claims = unit_json_list(claim("small", "40Mi", "volfs"), claim("grow", "10Mi", "fast"), NULL);
 	json_object *old = claim("grow", "10Mi", "fast"), *ok = claim("grow", "50Mi", "fast");
 	json_object *big = claim("grow", "70Mi", "fast");
 
@@ -310,9 +282,9 @@ static void test_expansion(void **state)
 
 static void test_expansion_uses_old_not_stale_list(void **state)
 {
-	json_object *quotas = list(quota("q", "{'requests.storage':'100Mi'}"), NULL);
+	json_object *quotas = unit_json_list(quota("q", "{'requests.storage':'100Mi'}"), NULL);
 	/* the list still has the claim at an older size; old is what counts */
-	json_object *claims = list(claim("a", "10Mi", NULL), claim("grow", "1Mi", NULL), NULL);
+	json_object *claims = unit_json_list(claim("a", "10Mi", NULL), claim("grow", "1Mi", NULL), NULL);
 	json_object *old = claim("grow", "80Mi", NULL), *new = claim("grow", "95Mi", NULL);
 
 	(void)state;
@@ -328,9 +300,9 @@ static void test_expansion_uses_old_not_stale_list(void **state)
 static void test_shrinking_or_unchanged_never_refused(void **state)
 {
 	/* a namespace already over a quota that was lowered after the fact */
-	json_object *quotas = list(quota("q", "{'requests.storage':'10Mi','persistentvolumeclaims':'1'}"),
+	json_object *quotas = unit_json_list(quota("q", "{'requests.storage':'10Mi','persistentvolumeclaims':'1'}"),
 				   NULL);
-	json_object *claims = list(claim("a", "50Mi", NULL), claim("b", "50Mi", NULL), NULL);
+	json_object *claims = unit_json_list(claim("a", "50Mi", NULL), claim("b", "50Mi", NULL), NULL);
 	json_object *old = claim("a", "50Mi", NULL), *same = claim("a", "50Mi", NULL);
 	json_object *smaller = claim("a", "40Mi", NULL);
 

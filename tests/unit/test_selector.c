@@ -14,25 +14,10 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include "meta/selector.h"
-
-/* Parse JSON written with single quotes (readable in C strings). */
-static json_object *J(const char *text)
-{
-	char *s = strdup(text);
-	json_object *o;
-
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = json_tokener_parse(s);
-	if (!o)
-		fail_msg("bad test JSON: %s", text);
-	free(s);
-	return o;
-}
 
 struct match_case {
 	const char *selector;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -33,47 +34,9 @@
 #define MiB (1024ull * KiB)
 #define GiB (1024ull * MiB)
 
-struct env {
-	char dir[64];
-	struct db *db;
-	struct store *st;
-};
+static int setup(void **state) { return unit_store_setup(state, "store"); }
 
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof *e);
-	snprintf(e->dir, sizeof e->dir, "/tmp/volfs-store-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	char path[128], err[256];
-	snprintf(path, sizeof path, "%s/meta.db", e->dir);
-	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
-	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	store_close(e->st);
-	db_close(e->db);
-	unit_rm_tree(e->dir);
-	free(e);
-	return 0;
-}
-
-/* Reopen store and db, as after a daemon restart. */
-static void reopen(struct env *e)
-{
-	store_close(e->st);
-	db_close(e->db);
-	char path[128], err[256];
-	snprintf(path, sizeof path, "%s/meta.db", e->dir);
-	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
-	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
-}
-
-static uint64_t create_obj(struct env *e, uint64_t parent)
+static uint64_t create_obj(struct unit_store *e, uint64_t parent)
 {
 	uint64_t id = 0;
 	db_lock(e->db);
@@ -84,27 +47,14 @@ static uint64_t create_obj(struct env *e, uint64_t parent)
 	return id;
 }
 
-static struct dobj *new_obj(struct env *e)
+static struct dobj *new_obj(struct unit_store *e)
 {
 	struct dobj *o = store_get(e->st, create_obj(e, 0));
 	assert_non_null(o);
 	return o;
 }
 
-static void ref(struct env *e, uint64_t id, int delta)
-{
-	/* Assertions fail by longjmp: never while holding the db lock. */
-	db_lock(e->db);
-	int r = db_begin(e->db);
-	if (r == 0 && (r = store_ref(e->st, id, delta)) < 0)
-		db_rollback(e->db);
-	else if (r == 0)
-		r = db_commit(e->db);
-	db_unlock(e->db);
-	assert_int_equal(r, 0);
-}
-
-static void flush_all(struct env *e)
+static void flush_all(struct unit_store *e)
 {
 	db_lock(e->db);
 	int r = store_flush_all(e->st);
@@ -113,7 +63,7 @@ static void flush_all(struct env *e)
 }
 
 /* End the group transaction (meta/db.h), as the daemon's flusher does. */
-static void commit_group(struct env *e)
+static void commit_group(struct unit_store *e)
 {
 	db_lock(e->db);
 	int r = db_group_commit(e->db);
@@ -121,44 +71,7 @@ static void commit_group(struct env *e)
 	assert_int_equal(r, 0);
 }
 
-static uint8_t pattern(uint64_t off, unsigned seed)
-{
-	uint64_t x = (off + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
-	return (uint8_t)(x >> 56) | 1; /* never zero, so holes stand out */
-}
-
-static void fill(uint8_t *buf, size_t len, uint64_t off, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pattern(off + i, seed);
-}
-
-static int64_t write_pat(struct dobj *o, uint64_t off, size_t len, unsigned seed)
-{
-	uint8_t *buf = malloc(len);
-	fill(buf, len, off, seed);
-	int64_t delta = -1;
-	assert_int_equal(store_write(o, buf, len, off, &delta), (ssize_t)len);
-	free(buf);
-	return delta;
-}
-
-/* Assert [off, off+len) reads as pattern `seed`, or zeros if seed == 0. */
-static void expect_pat(struct dobj *o, uint64_t off, size_t len, unsigned seed)
-{
-	uint8_t *buf = malloc(len);
-	memset(buf, 0xEE, len);
-	assert_int_equal(store_read(o, buf, len, off), (ssize_t)len);
-	for (size_t i = 0; i < len; i++) {
-		uint8_t want = seed ? pattern(off + i, seed) : 0;
-		if (buf[i] != want)
-			fail_msg("byte at %llu is %#x, want %#x", (unsigned long long)(off + i), buf[i],
-			         want);
-	}
-	free(buf);
-}
-
-static struct stat host_stat(struct env *e, uint64_t id)
+static struct stat host_stat(struct unit_store *e, uint64_t id)
 {
 	char path[256];
 	store_path(e->st, id, path, sizeof path);
@@ -167,15 +80,7 @@ static struct stat host_stat(struct env *e, uint64_t id)
 	return sb;
 }
 
-static int host_exists(struct env *e, uint64_t id)
-{
-	char path[256];
-	struct stat sb;
-	store_path(e->st, id, path, sizeof path);
-	return stat(path, &sb) == 0;
-}
-
-static int64_t count_rows(struct env *e, const char *sql, uint64_t id)
+static int64_t count_rows(struct unit_store *e, const char *sql, uint64_t id)
 {
 	db_lock(e->db);
 	sqlite3_stmt *s = db_prep(e->db, sql);
@@ -190,27 +95,27 @@ static int64_t count_rows(struct env *e, const char *sql, uint64_t id)
 
 static void test_unaligned_round_trip(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	/* Blocks 0..2 become data. */
-	assert_int_equal(write_pat(o, 1000, 10000, 1), 3);
-	expect_pat(o, 0, 1000, 0);
-	expect_pat(o, 1000, 10000, 1);
-	expect_pat(o, 11000, 3 * B - 11000, 0);
+	assert_int_equal(unit_write_pattern(o, 1000, 10000, 1), 3);
+	unit_expect_pattern(o, 0, 1000, 0);
+	unit_expect_pattern(o, 1000, 10000, 1);
+	unit_expect_pattern(o, 11000, 3 * B - 11000, 0);
 	assert_int_equal(store_data_blocks(o), 3);
 	/* Overwrite inside existing blocks adds nothing. */
-	assert_int_equal(write_pat(o, 5000, 100, 2), 0);
-	expect_pat(o, 1000, 4000, 1);
-	expect_pat(o, 5000, 100, 2);
-	expect_pat(o, 5100, 5900, 1);
+	assert_int_equal(unit_write_pattern(o, 5000, 100, 2), 0);
+	unit_expect_pattern(o, 1000, 4000, 1);
+	unit_expect_pattern(o, 5000, 100, 2);
+	unit_expect_pattern(o, 5100, 5900, 1);
 	/* A write straddling old and new blocks adds only the new one. */
-	assert_int_equal(write_pat(o, 3 * B - 10, 20, 3), 1);
-	expect_pat(o, 3 * B - 10, 20, 3);
-	expect_pat(o, 3 * B + 10, B - 10, 0);
+	assert_int_equal(unit_write_pattern(o, 3 * B - 10, 20, 3), 1);
+	unit_expect_pattern(o, 3 * B - 10, 20, 3);
+	unit_expect_pattern(o, 3 * B + 10, B - 10, 0);
 	/* Single bytes, single partial block in the middle of nowhere. */
-	assert_int_equal(write_pat(o, 100 * B + 4095, 1, 4), 1);
-	expect_pat(o, 100 * B, 4095, 0);
-	expect_pat(o, 100 * B + 4095, 1, 4);
+	assert_int_equal(unit_write_pattern(o, 100 * B + 4095, 1, 4), 1);
+	unit_expect_pattern(o, 100 * B, 4095, 0);
+	unit_expect_pattern(o, 100 * B + 4095, 1, 4);
 	assert_int_equal(store_data_blocks(o), 5);
 	/* Scattered readv. */
 	uint8_t a[7], b2[5000], c[1];
@@ -218,22 +123,22 @@ static void test_unaligned_round_trip(void **state)
 	assert_int_equal(store_readv(o, iov, 3, 998), 5008);
 	assert_int_equal(a[0], 0);
 	assert_int_equal(a[1], 0);
-	assert_int_equal(a[2], pattern(1000, 1));
-	assert_int_equal(b2[4999], pattern(998 + 7 + 4999, 1));
-	assert_int_equal(c[0], pattern(998 + 5007, 1));
+	assert_int_equal(a[2], unit_pattern(1000, 1));
+	assert_int_equal(b2[4999], unit_pattern(998 + 7 + 4999, 1));
+	assert_int_equal(c[0], unit_pattern(998 + 5007, 1));
 	store_put(e->st, o);
 }
 
 static void test_holes_and_sparse_host(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t id = store_id(o);
-	assert_false(host_exists(e, id)); /* created lazily */
-	expect_pat(o, 0, 3 * B, 0);
-	assert_int_equal(write_pat(o, 1 * GiB, B, 5), 1);
-	expect_pat(o, 1 * GiB - 2 * MiB, 2 * MiB, 0);
-	expect_pat(o, 1 * GiB, B, 5);
+	assert_false(unit_store_host_exists(e, id)); /* created lazily */
+	unit_expect_pattern(o, 0, 3 * B, 0);
+	assert_int_equal(unit_write_pattern(o, 1 * GiB, B, 5), 1);
+	unit_expect_pattern(o, 1 * GiB - 2 * MiB, 2 * MiB, 0);
+	unit_expect_pattern(o, 1 * GiB, B, 5);
 	struct stat sb = host_stat(e, id);
 	assert_true((uint64_t)sb.st_size >= 1 * GiB + B);
 	assert_true((uint64_t)sb.st_blocks * 512 <= 64 * KiB);
@@ -243,12 +148,12 @@ static void test_holes_and_sparse_host(void **state)
 
 static void test_beyond_4g(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t off = 5 * GiB + 123;
-	assert_int_equal(write_pat(o, off, 3 * B, 6), 4);
-	expect_pat(o, off - 200, 200, 0);
-	expect_pat(o, off, 3 * B, 6);
+	assert_int_equal(unit_write_pattern(o, off, 3 * B, 6), 4);
+	unit_expect_pattern(o, off - 200, 200, 0);
+	unit_expect_pattern(o, off, 3 * B, 6);
 	assert_int_equal(store_seek(o, 0, SEEK_DATA, 6 * GiB), (int64_t)(5 * GiB));
 	assert_int_equal(store_seek(o, 5 * GiB, SEEK_HOLE, 6 * GiB), (int64_t)(5 * GiB + 4 * B));
 	/* Past the supported size: refused, nothing changes. */
@@ -262,17 +167,17 @@ static void test_beyond_4g(void **state)
 
 static void test_punch(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
-	assert_int_equal(write_pat(o, 0, 8 * B, 7), 8);
+	assert_int_equal(unit_write_pattern(o, 0, 8 * B, 7), 8);
 	struct stat before = host_stat(e, store_id(o));
 	int64_t d = 1;
 	/* Whole blocks 2..4, partial edges in blocks 1 and 5. */
 	assert_int_equal(store_punch(o, B + 100, 5 * B - 150, &d), 0);
 	assert_int_equal(d, -3);
-	expect_pat(o, 0, B + 100, 7);
-	expect_pat(o, B + 100, 5 * B - 150, 0);
-	expect_pat(o, 6 * B - 50, 2 * B + 50, 7);
+	unit_expect_pattern(o, 0, B + 100, 7);
+	unit_expect_pattern(o, B + 100, 5 * B - 150, 0);
+	unit_expect_pattern(o, 6 * B - 50, 2 * B + 50, 7);
 	assert_int_equal(store_data_blocks(o), 5);
 	struct stat after = host_stat(e, store_id(o));
 	assert_true(after.st_blocks <= before.st_blocks - 3 * B / 512);
@@ -280,9 +185,9 @@ static void test_punch(void **state)
 	/* Inside one block: nothing freed. */
 	assert_int_equal(store_punch(o, 7 * B + 10, 10, &d), 0);
 	assert_int_equal(d, 0);
-	expect_pat(o, 7 * B, 10, 7);
-	expect_pat(o, 7 * B + 10, 10, 0);
-	expect_pat(o, 7 * B + 20, B - 20, 7);
+	unit_expect_pattern(o, 7 * B, 10, 7);
+	unit_expect_pattern(o, 7 * B + 10, 10, 0);
+	unit_expect_pattern(o, 7 * B + 20, B - 20, 7);
 	/* Punching holes that are already holes frees nothing. */
 	assert_int_equal(store_punch(o, 2 * B, 3 * B, &d), 0);
 	assert_int_equal(d, 0);
@@ -294,31 +199,31 @@ static void test_punch(void **state)
 
 static void test_truncate_then_extend(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
-	assert_int_equal(write_pat(o, 0, 4 * B, 8), 4);
+	assert_int_equal(unit_write_pattern(o, 0, 4 * B, 8), 4);
 	int64_t d = 1;
 	assert_int_equal(store_truncate(o, B + 5, &d), 0);
 	assert_int_equal(d, -2);
 	assert_int_equal(store_data_blocks(o), 2);
 	/* The file grows again: everything past the old cut reads zeros,
 	 * including the tail of the partial block. */
-	expect_pat(o, 0, B + 5, 8);
-	expect_pat(o, B + 5, 4 * B, 0);
-	assert_int_equal(write_pat(o, 3 * B, 10, 9), 1);
-	expect_pat(o, B + 5, 2 * B - 5, 0);
-	expect_pat(o, 3 * B, 10, 9);
+	unit_expect_pattern(o, 0, B + 5, 8);
+	unit_expect_pattern(o, B + 5, 4 * B, 0);
+	assert_int_equal(unit_write_pattern(o, 3 * B, 10, 9), 1);
+	unit_expect_pattern(o, B + 5, 2 * B - 5, 0);
+	unit_expect_pattern(o, 3 * B, 10, 9);
 	assert_true((uint64_t)host_stat(e, store_id(o)).st_blocks * 512 <= 4 * B + 16 * KiB);
 	assert_int_equal(store_truncate(o, 0, &d), 0);
 	assert_int_equal(d, -3);
 	assert_int_equal(store_data_blocks(o), 0);
-	expect_pat(o, 0, 4 * B, 0);
+	unit_expect_pattern(o, 0, 4 * B, 0);
 	store_put(e->st, o);
 }
 
 /* Host block b of object id holds the pattern `seed` on its first `len`
  * bytes and zeros after them. */
-static void expect_host_block(struct env *e, uint64_t id, uint64_t b, size_t len, unsigned seed)
+static void expect_host_block(struct unit_store *e, uint64_t id, uint64_t b, size_t len, unsigned seed)
 {
 	char path[4096];
 	store_path(e->st, id, path, sizeof path);
@@ -327,7 +232,7 @@ static void expect_host_block(struct env *e, uint64_t id, uint64_t b, size_t len
 	uint8_t buf[STORE_BLOCK], want[STORE_BLOCK];
 	assert_int_equal(pread(fd, buf, B, (off_t)(b * B)), (ssize_t)B);
 	close(fd);
-	fill(want, len, b * B, seed);
+	unit_fill(want, len, b * B, seed);
 	memset(want + len, 0, B - len);
 	assert_memory_equal(buf, want, B);
 }
@@ -337,10 +242,10 @@ static void expect_host_block(struct env *e, uint64_t id, uint64_t b, size_t len
  * and says whether the host step has anything to destroy. */
 static void test_truncate_in_two_steps(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t id = store_id(o);
-	assert_int_equal(write_pat(o, 0, 4 * B, 8), 4);
+	assert_int_equal(unit_write_pattern(o, 0, 4 * B, 8), 4);
 	int64_t d = 1;
 	assert_int_equal(store_truncate_map(o, B + 5, &d), 1);
 	assert_int_equal(d, -2);
@@ -360,10 +265,10 @@ static void test_truncate_in_two_steps(void **state)
 /* A punch's map step leaves this layer's host bytes alone too. */
 static void test_punch_in_two_steps(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t id = store_id(o);
-	assert_int_equal(write_pat(o, 0, 4 * B, 3), 4);
+	assert_int_equal(unit_write_pattern(o, 0, 4 * B, 3), 4);
 	int64_t d = 1;
 	assert_int_equal(store_punch_map(o, 10, 2 * B, &d), 1);
 	assert_int_equal(d, -1); /* block 1 whole; blocks 0 and 2 partly */
@@ -373,9 +278,9 @@ static void test_punch_in_two_steps(void **state)
 	assert_int_equal(store_punch_host(o, 10, 2 * B), 0);
 	expect_host_block(e, id, 0, 10, 3);
 	assert_int_equal((uint64_t)host_stat(e, id).st_blocks * 512, 3 * B);
-	expect_pat(o, 0, 10, 3);
-	expect_pat(o, 10, 2 * B, 0);
-	expect_pat(o, 2 * B + 10, 2 * B - 10, 3);
+	unit_expect_pattern(o, 0, 10, 3);
+	unit_expect_pattern(o, 10, 2 * B, 0);
+	unit_expect_pattern(o, 2 * B + 10, 2 * B - 10, 3);
 	/* Nothing of this layer's in the range: no host step needed. */
 	assert_int_equal(store_punch_map(o, B, B, &d), 0);
 	assert_int_equal(d, 0);
@@ -384,20 +289,20 @@ static void test_punch_in_two_steps(void **state)
 
 static void test_allocate(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
-	assert_int_equal(write_pat(o, 3 * B, B, 10), 1);
+	assert_int_equal(unit_write_pattern(o, 3 * B, B, 10), 1);
 	int64_t d = -1;
 	assert_int_equal(store_allocate(o, 100, 10 * B, &d), 0);
 	assert_int_equal(d, 10); /* blocks 0..10 minus the one with data */
 	assert_int_equal(store_data_blocks(o), 11);
-	expect_pat(o, 0, 3 * B, 0);
-	expect_pat(o, 3 * B, B, 10);
-	expect_pat(o, 4 * B, 7 * B, 0);
+	unit_expect_pattern(o, 0, 3 * B, 0);
+	unit_expect_pattern(o, 3 * B, B, 10);
+	unit_expect_pattern(o, 4 * B, 7 * B, 0);
 	assert_true((uint64_t)host_stat(e, store_id(o)).st_blocks * 512 >= 11 * B);
 	assert_int_equal(store_allocate(o, 0, 11 * B, &d), 0);
 	assert_int_equal(d, 0);
-	assert_int_equal(write_pat(o, 5 * B + 1, 10, 11), 0);
+	assert_int_equal(unit_write_pattern(o, 5 * B + 1, 10, 11), 0);
 	assert_int_equal(store_absent_blocks(o, 0, 20 * B), 9);
 	assert_int_equal(store_seek(o, 0, SEEK_HOLE, 20 * B), (int64_t)(11 * B));
 	store_put(e->st, o);
@@ -405,14 +310,14 @@ static void test_allocate(void **state)
 
 static void test_seek(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t size = 20 * B;
 	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), -ENXIO);
 	assert_int_equal(store_seek(o, 0, SEEK_HOLE, size), 0);
-	write_pat(o, 2 * B, 2 * B, 1);
-	write_pat(o, 10 * B, 100, 1);
-	write_pat(o, 19 * B, B, 1);
+	unit_write_pattern(o, 2 * B, 2 * B, 1);
+	unit_write_pattern(o, 10 * B, 100, 1);
+	unit_write_pattern(o, 19 * B, B, 1);
 	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), (int64_t)(2 * B));
 	assert_int_equal(store_seek(o, 2 * B + 7, SEEK_DATA, size), (int64_t)(2 * B + 7));
 	assert_int_equal(store_seek(o, 2 * B, SEEK_HOLE, size), (int64_t)(4 * B));
@@ -424,12 +329,12 @@ static void test_seek(void **state)
 	assert_int_equal(store_seek(o, size, SEEK_DATA, size), -ENXIO);
 	assert_int_equal(store_seek(o, size, SEEK_HOLE, size), -ENXIO);
 	/* Through a copy-on-write layer with a whiteout over parent data. */
-	ref(e, store_id(o), 1);
+	unit_store_ref(e, store_id(o), 1);
 	assert_int_equal(store_cow(e->st, &o), 1);
 	int64_t d;
 	assert_int_equal(store_punch(o, 2 * B, B, &d), 0);
 	assert_int_equal(d, -1);
-	write_pat(o, 6 * B, B, 2);
+	unit_write_pattern(o, 6 * B, B, 2);
 	assert_int_equal(store_seek(o, 0, SEEK_DATA, size), (int64_t)(3 * B));
 	assert_int_equal(store_seek(o, 3 * B, SEEK_HOLE, size), (int64_t)(4 * B));
 	assert_int_equal(store_seek(o, 4 * B, SEEK_DATA, size), (int64_t)(6 * B));
@@ -440,14 +345,14 @@ static void test_seek(void **state)
 /* A snapshot-style share: A gets a second holder, the writer cows to B. */
 static void test_cow_layering(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
-	assert_int_equal(write_pat(a, 0, 16 * B, 1), 16);
+	assert_int_equal(unit_write_pattern(a, 0, 16 * B, 1), 16);
 	assert_false(store_is_shared(a));
 	assert_int_equal(store_cow(e->st, &a), 0); /* private: nothing to do */
 
-	ref(e, aid, 1);
+	unit_store_ref(e, aid, 1);
 	assert_true(store_is_shared(a));
 	int64_t d;
 	uint8_t x = 0;
@@ -459,52 +364,52 @@ static void test_cow_layering(void **state)
 	uint64_t bid = store_id(b);
 	assert_true(bid != aid);
 	assert_false(store_is_shared(b));
-	assert_false(host_exists(e, bid));
+	assert_false(unit_store_host_exists(e, bid));
 	assert_int_equal(store_data_blocks(b), 16);
 	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 2);
 	assert_int_equal(count_rows(e, "SELECT parent FROM dataobjs WHERE id = ?", bid), (int64_t)aid);
 
 	/* B sees A until it writes; A never sees B's writes. */
-	expect_pat(b, 0, 16 * B, 1);
-	assert_int_equal(write_pat(b, 2 * B + 100, 50, 2), 0);
-	assert_int_equal(write_pat(b, 20 * B, B, 2), 1);
-	expect_pat(b, 2 * B, 100, 1);
-	expect_pat(b, 2 * B + 100, 50, 2);
-	expect_pat(b, 2 * B + 150, B - 150, 1);
-	expect_pat(snap, 0, 16 * B, 1);
-	expect_pat(snap, 16 * B, 5 * B, 0);
+	unit_expect_pattern(b, 0, 16 * B, 1);
+	assert_int_equal(unit_write_pattern(b, 2 * B + 100, 50, 2), 0);
+	assert_int_equal(unit_write_pattern(b, 20 * B, B, 2), 1);
+	unit_expect_pattern(b, 2 * B, 100, 1);
+	unit_expect_pattern(b, 2 * B + 100, 50, 2);
+	unit_expect_pattern(b, 2 * B + 150, B - 150, 1);
+	unit_expect_pattern(snap, 0, 16 * B, 1);
+	unit_expect_pattern(snap, 16 * B, 5 * B, 0);
 
 	/* Punch in B hides A (partial edges copied up, whole blocks whited out). */
 	assert_int_equal(store_punch(b, 4 * B + 10, 3 * B, &d), 0);
 	assert_int_equal(d, -2);
-	expect_pat(b, 4 * B, 10, 1);
-	expect_pat(b, 4 * B + 10, 3 * B, 0);
-	expect_pat(b, 7 * B + 10, B - 10, 1);
-	expect_pat(snap, 4 * B, 4 * B, 1);
+	unit_expect_pattern(b, 4 * B, 10, 1);
+	unit_expect_pattern(b, 4 * B + 10, 3 * B, 0);
+	unit_expect_pattern(b, 7 * B + 10, B - 10, 1);
+	unit_expect_pattern(snap, 4 * B, 4 * B, 1);
 
 	/* Truncate in B hides A from the new size on, even after extension. */
 	assert_int_equal(store_truncate(b, 10 * B + 1, &d), 0);
 	assert_int_equal(d, -6); /* blocks 11..15 of A and 20 of B */
-	expect_pat(b, 10 * B, 1, 1);
-	expect_pat(b, 10 * B + 1, 12 * B, 0);
-	assert_int_equal(write_pat(b, 13 * B, 10, 3), 1);
-	expect_pat(b, 11 * B, 2 * B, 0);
-	expect_pat(b, 13 * B, 10, 3);
-	expect_pat(b, 14 * B, B, 0);
-	expect_pat(snap, 10 * B, 6 * B, 1);
+	unit_expect_pattern(b, 10 * B, 1, 1);
+	unit_expect_pattern(b, 10 * B + 1, 12 * B, 0);
+	assert_int_equal(unit_write_pattern(b, 13 * B, 10, 3), 1);
+	unit_expect_pattern(b, 11 * B, 2 * B, 0);
+	unit_expect_pattern(b, 13 * B, 10, 3);
+	unit_expect_pattern(b, 14 * B, B, 0);
+	unit_expect_pattern(snap, 10 * B, 6 * B, 1);
 	assert_int_equal(store_data_blocks(b), 10 - 2 + 1 + 1);
 	assert_int_equal(store_data_blocks(snap), 16);
 
 	/* A second generation: snapshot B, cow to C, punch all of C. */
-	ref(e, bid, 1);
+	unit_store_ref(e, bid, 1);
 	struct dobj *c = b;
 	b = store_get(e->st, bid);
 	assert_int_equal(store_cow(e->st, &c), 1);
 	assert_int_equal(store_punch(c, 0, 100 * B, &d), 0);
 	assert_int_equal(d, -10);
-	expect_pat(c, 0, 20 * B, 0);
+	unit_expect_pattern(c, 0, 20 * B, 0);
 	assert_int_equal(store_seek(c, 0, SEEK_DATA, 20 * B), -ENXIO);
-	expect_pat(b, 13 * B, 10, 3);
+	unit_expect_pattern(b, 13 * B, 10, 3);
 	store_put(e->st, c);
 	store_put(e->st, b);
 	store_put(e->st, snap);
@@ -512,9 +417,9 @@ static void test_cow_layering(void **state)
 
 /* Freeze o as a snapshot (returned, to be put) and move o to a fresh child
  * layer, as the daemon does on the first write after a snapshot. */
-static struct dobj *snapshot_of(struct env *e, struct dobj **o)
+static struct dobj *snapshot_of(struct unit_store *e, struct dobj **o)
 {
-	ref(e, store_id(*o), 1);
+	unit_store_ref(e, store_id(*o), 1);
 	struct dobj *snap = store_get(e->st, store_id(*o));
 	assert_non_null(snap);
 	assert_int_equal(store_cow(e->st, o), 1);
@@ -525,41 +430,41 @@ static struct dobj *snapshot_of(struct env *e, struct dobj **o)
  * fast path), but never over one truncated below the range. */
 static void test_reads_skip_untouched_layers(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e), *snaps[12];
 	int n = 0;
 	int64_t d;
 	/* The base holds blocks 1000 (leaf 1) and 2000 (leaf 3). */
-	assert_int_equal(write_pat(o, 1000 * B, B, 1), 1);
-	assert_int_equal(write_pat(o, 2000 * B, B, 1), 1);
+	assert_int_equal(unit_write_pattern(o, 1000 * B, B, 1), 1);
+	assert_int_equal(unit_write_pattern(o, 2000 * B, B, 1), 1);
 	/* Ten layers that only ever write in leaf 0. */
 	for (int i = 0; i < 10; i++) {
 		snaps[n++] = snapshot_of(e, &o);
-		assert_int_equal(write_pat(o, (uint64_t)i * B, 10, 2 + (unsigned)i), 1);
+		assert_int_equal(unit_write_pattern(o, (uint64_t)i * B, 10, 2 + (unsigned)i), 1);
 	}
-	expect_pat(o, 1000 * B, B, 1);
-	expect_pat(o, 2000 * B, B, 1);
-	expect_pat(o, 1001 * B, B, 0);
-	expect_pat(o, 1000 * B + 7, 100, 1);
-	expect_pat(o, 3 * B, 10, 5);
+	unit_expect_pattern(o, 1000 * B, B, 1);
+	unit_expect_pattern(o, 2000 * B, B, 1);
+	unit_expect_pattern(o, 1001 * B, B, 0);
+	unit_expect_pattern(o, 1000 * B + 7, 100, 1);
+	unit_expect_pattern(o, 3 * B, 10, 5);
 	/* A read across two leaves takes the general walk and agrees. */
-	expect_pat(o, 1023 * B, B, 0);
+	unit_expect_pattern(o, 1023 * B, B, 0);
 	uint8_t buf[2 * B];
 	assert_int_equal(store_read(o, buf, sizeof buf, 999 * B), (ssize_t)sizeof buf);
 	for (size_t i = 0; i < sizeof buf; i++)
-		assert_int_equal(buf[i], i >= B ? pattern(1000 * B + i - B, 1) : 0);
+		assert_int_equal(buf[i], i >= B ? unit_pattern(1000 * B + i - B, 1) : 0);
 	/* Truncated below block 2000 in a layer with no leaf 3, then
 	 * extended: block 2000 must read as zeros through every later layer
 	 * too, although none of them has leaf 3 either. */
 	assert_int_equal(store_truncate(o, 1500 * B, &d), 0);
 	assert_int_equal(d, -1);
-	expect_pat(o, 1000 * B, B, 1);
+	unit_expect_pattern(o, 1000 * B, B, 1);
 	for (int i = 0; i < 2; i++) {
 		snaps[n++] = snapshot_of(e, &o);
-		expect_pat(o, 2000 * B, B, 0);
-		expect_pat(o, 1000 * B, B, 1);
+		unit_expect_pattern(o, 2000 * B, B, 0);
+		unit_expect_pattern(o, 1000 * B, B, 1);
 	}
-	expect_pat(snaps[0], 2000 * B, B, 1);
+	unit_expect_pattern(snaps[0], 2000 * B, B, 1);
 	store_put(e->st, o);
 	for (int i = 0; i < n; i++)
 		store_put(e->st, snaps[i]);
@@ -567,27 +472,27 @@ static void test_reads_skip_untouched_layers(void **state)
 
 static void test_cow_small_copy(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	int64_t d;
 	assert_int_equal(store_allocate(a, 0, 1 * GiB, &d), 0);
 	assert_int_equal(d, (int64_t)(GiB / B));
-	assert_int_equal(write_pat(a, 512 * MiB, 64 * KiB, 1), 0);
-	ref(e, store_id(a), 1);
+	assert_int_equal(unit_write_pattern(a, 512 * MiB, 64 * KiB, 1), 0);
+	unit_store_ref(e, store_id(a), 1);
 	struct dobj *b = store_get(e->st, store_id(a));
 	assert_int_equal(store_cow(e->st, &b), 1);
-	assert_int_equal(write_pat(b, 512 * MiB + 4 * B, B, 2), 0);
+	assert_int_equal(unit_write_pattern(b, 512 * MiB + 4 * B, B, 2), 0);
 	struct stat sb = host_stat(e, store_id(b));
 	assert_int_equal(sb.st_blocks * 512, B);
 	/* A partial write copies up exactly one more block. */
-	assert_int_equal(write_pat(b, 700 * MiB + 10, 10, 3), 0);
+	assert_int_equal(unit_write_pattern(b, 700 * MiB + 10, 10, 3), 0);
 	sb = host_stat(e, store_id(b));
 	assert_int_equal(sb.st_blocks * 512, 2 * B);
-	expect_pat(b, 700 * MiB, 10, 0);
-	expect_pat(b, 700 * MiB + 10, 10, 3);
-	expect_pat(b, 512 * MiB, 4 * B, 1);
-	expect_pat(b, 512 * MiB + 4 * B, B, 2);
-	expect_pat(a, 512 * MiB + 4 * B, B, 1);
+	unit_expect_pattern(b, 700 * MiB, 10, 0);
+	unit_expect_pattern(b, 700 * MiB + 10, 10, 3);
+	unit_expect_pattern(b, 512 * MiB, 4 * B, 1);
+	unit_expect_pattern(b, 512 * MiB + 4 * B, B, 2);
+	unit_expect_pattern(a, 512 * MiB + 4 * B, B, 1);
 	assert_int_equal(store_data_blocks(b), GiB / B);
 	store_put(e->st, b);
 	store_put(e->st, a);
@@ -623,17 +528,17 @@ static void same_view(struct dobj *o, uint64_t len, const struct snapshot *want)
 
 static void test_flush_and_reload(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	uint64_t len = 3 * MiB;
 	struct dobj *a = new_obj(e);
-	write_pat(a, 0, 2 * MiB, 1);
-	write_pat(a, 2 * MiB + 5000, 3000, 2);
-	ref(e, store_id(a), 1);
+	unit_write_pattern(a, 0, 2 * MiB, 1);
+	unit_write_pattern(a, 2 * MiB + 5000, 3000, 2);
+	unit_store_ref(e, store_id(a), 1);
 	struct dobj *b = store_get(e->st, store_id(a));
 	assert_int_equal(store_cow(e->st, &b), 1);
 	uint64_t aid = store_id(a), bid = store_id(b);
 	int64_t d;
-	write_pat(b, 100 * KiB + 7, 300 * KiB, 3);
+	unit_write_pattern(b, 100 * KiB + 7, 300 * KiB, 3);
 	assert_int_equal(store_punch(b, 1 * MiB, 64 * KiB + 5, &d), 0);
 	assert_int_equal(store_truncate(b, 2 * MiB + 6000, &d), 0);
 	assert_int_equal(store_allocate(b, 2 * MiB + 512 * KiB, 8 * B, &d), 0);
@@ -644,7 +549,7 @@ static void test_flush_and_reload(void **state)
 	/* Dropping the pins and reopening reloads both maps from the db. */
 	store_put(e->st, b);
 	store_put(e->st, a);
-	reopen(e);
+	unit_store_reopen(e);
 	b = store_get(e->st, bid);
 	a = store_get(e->st, aid);
 	assert_non_null(a);
@@ -653,12 +558,12 @@ static void test_flush_and_reload(void **state)
 	same_view(a, len, &sa);
 	same_view(b, len, &sb);
 	/* Unflushed changes are written when the last pin goes. */
-	write_pat(b, 2 * MiB + 900 * KiB, 10, 4);
+	unit_write_pattern(b, 2 * MiB + 900 * KiB, 10, 4);
 	struct snapshot sb2;
 	observe(b, len, &sb2);
 	store_put(e->st, b);
 	store_put(e->st, a);
-	reopen(e);
+	unit_store_reopen(e);
 	b = store_get(e->st, bid);
 	same_view(b, len, &sb2);
 	store_put(e->st, b);
@@ -669,18 +574,18 @@ static void test_flush_and_reload(void **state)
 
 static void test_lru_eviction_reload(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	uint64_t ids[100];
 	for (int i = 0; i < 100; i++) {
 		struct dobj *o = new_obj(e);
 		ids[i] = store_id(o);
-		write_pat(o, (uint64_t)i * B, 10, (unsigned)i + 1);
+		unit_write_pattern(o, (uint64_t)i * B, 10, (unsigned)i + 1);
 		store_put(e->st, o); /* flushed, then evicted once the LRU is full */
 	}
 	for (int i = 0; i < 100; i++) {
 		struct dobj *o = store_get(e->st, ids[i]);
 		assert_non_null(o);
-		expect_pat(o, (uint64_t)i * B, 10, (unsigned)i + 1);
+		unit_expect_pattern(o, (uint64_t)i * B, 10, (unsigned)i + 1);
 		assert_int_equal(store_data_blocks(o), 1);
 		store_put(e->st, o);
 	}
@@ -691,7 +596,7 @@ static void test_lru_eviction_reload(void **state)
  * the map survives an LRU eviction (the memfd does), reaping frees it. */
 static void test_memory_object(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	uint64_t id = 0;
 	db_lock(e->db);
 	int r = store_create_memory(e->st, &id);
@@ -701,15 +606,15 @@ static void test_memory_object(void **state)
 	assert_int_equal(store_memory_objects(e->st), 1);
 	struct dobj *o = store_get(e->st, id);
 	assert_non_null(o);
-	assert_int_equal(write_pat(o, 3 * B + 7, 2 * B, 5), 3);
+	assert_int_equal(unit_write_pattern(o, 3 * B + 7, 2 * B, 5), 3);
 	int64_t delta = 0;
 	assert_int_equal(store_punch(o, 3 * B, B, &delta), 0); /* a hole punched in the memfd */
 	assert_int_equal(delta, -1);
-	expect_pat(o, 3 * B + 7, B - 7, 0);
-	expect_pat(o, 4 * B, B + 7, 5);
+	unit_expect_pattern(o, 3 * B + 7, B - 7, 0);
+	unit_expect_pattern(o, 4 * B, B + 7, 5);
 	assert_int_equal(store_sync(o), 0);
 	flush_all(e);
-	assert_false(host_exists(e, id));
+	assert_false(unit_store_host_exists(e, id));
 	store_put(e->st, o);
 	/* push it out of the cache: it is reloaded from its map and memfd */
 	for (int i = 0; i < 80; i++) {
@@ -717,10 +622,10 @@ static void test_memory_object(void **state)
 		store_put(e->st, x);
 	}
 	o = store_get(e->st, id);
-	expect_pat(o, 4 * B, B + 7, 5);
+	unit_expect_pattern(o, 4 * B, B + 7, 5);
 	store_put(e->st, o);
-	assert_false(host_exists(e, id));
-	ref(e, id, -1);
+	assert_false(unit_store_host_exists(e, id));
+	unit_store_ref(e, id, -1);
 	commit_group(e);
 	store_reap(e->st);
 	assert_false(store_is_memory(e->st, id));
@@ -733,7 +638,7 @@ static void test_memory_object(void **state)
  * fail with ENOSPC instead of taking descriptors. */
 static void test_open_files_bounded(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	store_set_fd_budget(e->st, 16); /* 8 host files, 4 memory objects */
 	size_t bound = 0;
 	store_open_files(e->st, &bound);
@@ -742,19 +647,19 @@ static void test_open_files_bounded(void **state)
 	struct dobj *o[NOBJ];
 	for (int i = 0; i < NOBJ; i++) {
 		o[i] = new_obj(e);
-		write_pat(o[i], (uint64_t)i * B, 3, (unsigned)i + 1);
+		unit_write_pattern(o[i], (uint64_t)i * B, 3, (unsigned)i + 1);
 		assert_true(store_open_files(e->st, NULL) <= bound);
 	}
 	/* Every one a layer under a private child, read through the child. */
 	for (int i = 0; i < NOBJ; i++) {
-		ref(e, store_id(o[i]), 1);
+		unit_store_ref(e, store_id(o[i]), 1);
 		assert_int_equal(store_cow(e->st, &o[i]), 1);
-		write_pat(o[i], (uint64_t)i * B + 1, 1, 0xee);
+		unit_write_pattern(o[i], (uint64_t)i * B + 1, 1, 0xee);
 	}
 	for (int i = 0; i < NOBJ; i++) {
-		expect_pat(o[i], (uint64_t)i * B, 1, (unsigned)i + 1);
-		expect_pat(o[i], (uint64_t)i * B + 1, 1, 0xee);
-		expect_pat(o[i], (uint64_t)i * B + 2, 1, (unsigned)i + 1);
+		unit_expect_pattern(o[i], (uint64_t)i * B, 1, (unsigned)i + 1);
+		unit_expect_pattern(o[i], (uint64_t)i * B + 1, 1, 0xee);
+		unit_expect_pattern(o[i], (uint64_t)i * B + 2, 1, (unsigned)i + 1);
 		assert_int_equal(store_sync(o[i]), 0);
 		assert_true(store_open_files(e->st, NULL) <= bound);
 	}
@@ -773,15 +678,15 @@ static void test_open_files_bounded(void **state)
 
 static void test_delete_and_reap(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
-	write_pat(a, 0, 600 * B, 1); /* two map leaves */
-	ref(e, aid, 1);
+	unit_write_pattern(a, 0, 600 * B, 1); /* two map leaves */
+	unit_store_ref(e, aid, 1);
 	struct dobj *b = store_get(e->st, aid);
 	assert_int_equal(store_cow(e->st, &b), 1);
 	uint64_t bid = store_id(b);
-	write_pat(b, 0, B, 2);
+	unit_write_pattern(b, 0, B, 2);
 	flush_all(e);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", aid), 2);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", bid), 1);
@@ -797,30 +702,30 @@ static void test_delete_and_reap(void **state)
 	assert_int_equal(r2, 0);
 	commit_group(e);
 	store_reap(e->st);
-	assert_true(host_exists(e, bid));
+	assert_true(unit_store_host_exists(e, bid));
 	assert_false(store_is_shared(b));
 
 	/* The live inode goes: B is deleted, A is down to the snapshot. */
-	ref(e, bid, -1);
+	unit_store_ref(e, bid, -1);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM dataobjs WHERE id = ?", bid), 0);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", bid), 0);
 	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 1);
-	assert_true(host_exists(e, bid)); /* until reaped */
+	assert_true(unit_store_host_exists(e, bid)); /* until reaped */
 	store_put(e->st, b);
 	store_reap(e->st);
-	assert_true(host_exists(e, bid)); /* a crash could still undo the delete */
+	assert_true(unit_store_host_exists(e, bid)); /* a crash could still undo the delete */
 	commit_group(e);
 	store_reap(e->st);
-	assert_false(host_exists(e, bid));
-	assert_true(host_exists(e, aid));
-	expect_pat(a, 0, B, 1);
+	assert_false(unit_store_host_exists(e, bid));
+	assert_true(unit_store_host_exists(e, aid));
+	unit_expect_pattern(a, 0, B, 1);
 
 	/* The snapshot goes too. */
-	ref(e, aid, -1);
+	unit_store_ref(e, aid, -1);
 	store_put(e->st, a); /* B's pin on A went when B was freed */
 	commit_group(e);
 	store_reap(e->st);
-	assert_false(host_exists(e, aid));
+	assert_false(unit_store_host_exists(e, aid));
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM dataobjs WHERE id >= ?", 0), 0);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 0);
 	errno = 0;
@@ -844,7 +749,7 @@ static void collect(void *arg, const char *msg)
 	snprintf(r->all + used, sizeof r->all - used, "%s\n", msg);
 }
 
-static int check(struct env *e, struct reports *r)
+static int check(struct unit_store *e, struct reports *r)
 {
 	memset(r, 0, sizeof *r);
 	db_lock(e->db);
@@ -854,7 +759,7 @@ static int check(struct env *e, struct reports *r)
 	return n;
 }
 
-static void sql(struct env *e, const char *q)
+static void sql(struct unit_store *e, const char *q)
 {
 	db_lock(e->db);
 	int r = db_exec(e->db, q);
@@ -863,7 +768,7 @@ static void sql(struct env *e, const char *q)
 }
 
 /* An empty host file for object id, which may have no row. */
-static void make_host_file(struct env *e, uint64_t id, char *path, size_t len)
+static void make_host_file(struct unit_store *e, uint64_t id, char *path, size_t len)
 {
 	store_path(e->st, id, path, len);
 	char dir[256];
@@ -879,11 +784,11 @@ static void make_host_file(struct env *e, uint64_t id, char *path, size_t len)
  * deleted their object, and moved to lost+found otherwise. */
 static void test_sweep_orphans(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e), *b = new_obj(e);
 	uint64_t aid = store_id(a), bid = store_id(b);
-	write_pat(a, 0, B, 1);
-	write_pat(b, 0, B, 2);
+	unit_write_pattern(a, 0, B, 1);
+	unit_write_pattern(b, 0, B, 2);
 	store_put(e->st, b);
 	flush_all(e);
 	commit_group(e);
@@ -900,9 +805,9 @@ static void test_sweep_orphans(void **state)
 	db_unlock(e->db);
 	assert_int_equal(s.removed, 1); /* b's */
 	assert_int_equal(s.moved, 1);
-	assert_false(host_exists(e, bid));
-	assert_false(host_exists(e, bid + 7));
-	assert_true(host_exists(e, aid));
+	assert_false(unit_store_host_exists(e, bid));
+	assert_false(unit_store_host_exists(e, bid + 7));
+	assert_true(unit_store_host_exists(e, aid));
 	char moved[600];
 	snprintf(moved, sizeof moved, "%s/%llu", lost, (unsigned long long)(bid + 7));
 	assert_int_equal(access(moved, F_OK), 0);
@@ -911,11 +816,11 @@ static void test_sweep_orphans(void **state)
 
 static void test_check(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct reports r;
 	/* Tree 1 inode 2 holds A; a snapshot (tree 2) copies the row. */
 	struct dobj *a = new_obj(e);
-	write_pat(a, 0, B, 1);
+	unit_write_pattern(a, 0, B, 1);
 	char q[512];
 	snprintf(q, sizeof q,
 	         "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime, ctime, btime, obj)"
@@ -923,13 +828,13 @@ static void test_check(void **state)
 	         "       (2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
 	         (unsigned long long)store_id(a), (unsigned long long)store_id(a));
 	sql(e, q);
-	ref(e, store_id(a), 1);
+	unit_store_ref(e, store_id(a), 1);
 	uint64_t aid = store_id(a);
 	assert_int_equal(store_cow(e->st, &a), 1);
 	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE tree = 1",
 	         (unsigned long long)store_id(a));
 	sql(e, q);
-	write_pat(a, B, B, 2);
+	unit_write_pattern(a, B, B, 2);
 	flush_all(e);
 	if (check(e, &r))
 		fail_msg("consistent state reported: %s", r.all);
@@ -978,7 +883,7 @@ static void test_check(void **state)
 
 /* Bytes in a host file that the map does not own (as a crash between a
  * write and its map flush leaves them) must never become visible. */
-static void scribble(struct env *e, uint64_t id, uint64_t off, size_t len)
+static void scribble(struct unit_store *e, uint64_t id, uint64_t off, size_t len)
 {
 	char path[256];
 	store_path(e->st, id, path, sizeof path);
@@ -993,32 +898,32 @@ static void scribble(struct env *e, uint64_t id, uint64_t off, size_t len)
 
 static void test_stale_host_bytes_hidden(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
-	write_pat(a, 0, B, 1);
+	unit_write_pattern(a, 0, B, 1);
 	scribble(e, store_id(a), 3 * B, 2 * B);
 	static uint8_t buf[6 * B];
 	assert_int_equal(store_read(a, buf, sizeof buf, 0), (ssize_t)sizeof buf);
 	for (size_t i = 0; i < sizeof buf; i++)
-		assert_int_equal(buf[i], i < B ? pattern(i, 1) : 0);
+		assert_int_equal(buf[i], i < B ? unit_pattern(i, 1) : 0);
 	assert_int_equal(store_seek(a, B, SEEK_DATA, 8 * B), -ENXIO);
 	/* A partial write defines the whole block: the rest is zeros. */
-	assert_int_equal(write_pat(a, 3 * B + 100, 10, 2), 1);
-	expect_pat(a, 3 * B, 100, 0);
-	expect_pat(a, 3 * B + 100, 10, 2);
-	expect_pat(a, 3 * B + 110, B - 110, 0);
+	assert_int_equal(unit_write_pattern(a, 3 * B + 100, 10, 2), 1);
+	unit_expect_pattern(a, 3 * B, 100, 0);
+	unit_expect_pattern(a, 3 * B + 100, 10, 2);
+	unit_expect_pattern(a, 3 * B + 110, B - 110, 0);
 	/* The same through a copy-on-write layer: B's stray bytes never hide A. */
-	ref(e, store_id(a), 1);
+	unit_store_ref(e, store_id(a), 1);
 	struct dobj *snap = store_get(e->st, store_id(a));
 	assert_int_equal(store_cow(e->st, &a), 1);
-	write_pat(a, 7 * B, 10, 3); /* creates B's host file */
+	unit_write_pattern(a, 7 * B, 10, 3); /* creates B's host file */
 	scribble(e, store_id(a), 0, 2 * B);
-	expect_pat(a, 0, B, 1);
-	expect_pat(a, B, B, 0);
-	assert_int_equal(write_pat(a, 10, 10, 4), 0);
-	expect_pat(a, 0, 10, 1);
-	expect_pat(a, 10, 10, 4);
-	expect_pat(a, 20, B - 20, 1);
+	unit_expect_pattern(a, 0, B, 1);
+	unit_expect_pattern(a, B, B, 0);
+	assert_int_equal(unit_write_pattern(a, 10, 10, 4), 0);
+	unit_expect_pattern(a, 0, 10, 1);
+	unit_expect_pattern(a, 10, 10, 4);
+	unit_expect_pattern(a, 20, B - 20, 1);
 	store_put(e->st, a);
 	store_put(e->st, snap);
 }
@@ -1026,10 +931,10 @@ static void test_stale_host_bytes_hidden(void **state)
 /* Truncation on a leaf boundary removes whole stored leaves. */
 static void test_truncate_drops_stored_leaves(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t id = store_id(o);
-	assert_int_equal(write_pat(o, 0, 3 * 512 * B, 1), 3 * 512);
+	assert_int_equal(unit_write_pattern(o, 0, 3 * 512 * B, 1), 3 * 512);
 	flush_all(e);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", id), 3);
 	int64_t d;
@@ -1043,10 +948,10 @@ static void test_truncate_drops_stored_leaves(void **state)
 	flush_all(e);
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj = ?", id), 0);
 	store_put(e->st, o);
-	reopen(e);
+	unit_store_reopen(e);
 	o = store_get(e->st, id);
 	assert_int_equal(store_data_blocks(o), 0);
-	expect_pat(o, 0, 4 * B, 0);
+	unit_expect_pattern(o, 0, 4 * B, 0);
 	store_put(e->st, o);
 }
 
@@ -1102,7 +1007,7 @@ static void random_op(struct dobj *o, struct model *m, unsigned seed)
 	switch (random() % 4) {
 	case 0: {
 		uint8_t *buf = malloc(len);
-		fill(buf, len, off, seed);
+		unit_fill(buf, len, off, seed);
 		assert_int_equal(store_write(o, buf, len, off, &d), (ssize_t)len);
 		memcpy(m->bytes + off, buf, len);
 		memset(m->data + b0, 1, b1 - b0);
@@ -1137,7 +1042,7 @@ static void random_op(struct dobj *o, struct model *m, unsigned seed)
 
 static void test_random_against_model(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	static struct model m, frozen[4];
 	memset(&m, 0, sizeof m);
 	struct dobj *o = new_obj(e), *snaps[4];
@@ -1149,7 +1054,7 @@ static void test_random_against_model(void **state)
 			model_check(o, &m);
 		if (step % 80 == 0 && nsnap < 4) {
 			/* Freeze the current view as a snapshot and keep writing. */
-			ref(e, store_id(o), 1);
+			unit_store_ref(e, store_id(o), 1);
 			snaps[nsnap] = store_get(e->st, store_id(o));
 			frozen[nsnap++] = m;
 			assert_int_equal(store_cow(e->st, &o), 1);
@@ -1163,7 +1068,7 @@ static void test_random_against_model(void **state)
 			uint64_t sid[4];
 			for (int i = 0; i < nsnap; i++)
 				sid[i] = store_id(snaps[i]);
-			reopen(e);
+			unit_store_reopen(e);
 			o = store_get(e->st, id);
 			for (int i = 0; i < nsnap; i++)
 				snaps[i] = store_get(e->st, sid[i]);
@@ -1201,16 +1106,16 @@ static void *read_many(void *arg)
 	r->ok = 1;
 	for (int i = 0; i < 200 && r->ok; i++) {
 		uint64_t blk = (uint64_t)(i * 7 % 64);
-		r->ok = store_read(r->o, buf, B, blk * B) == (ssize_t)B && buf[0] == pattern(blk * B, 1);
+		r->ok = store_read(r->o, buf, B, blk * B) == (ssize_t)B && buf[0] == unit_pattern(blk * B, 1);
 	}
 	return NULL;
 }
 
 static void test_threads_share_and_release_rings(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
-	write_pat(o, 0, 64 * B, 1);
+	unit_write_pattern(o, 0, 64 * B, 1);
 	(void)read_many(&(struct reader){ o, 0 }); /* this thread's ring exists now */
 	int fds = count_fds();
 	pthread_t t[6];
@@ -1233,29 +1138,29 @@ int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_unaligned_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_holes_and_sparse_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_beyond_4g, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncate_in_two_steps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_punch_in_two_steps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_orphans, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_seek, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cow_layering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_memory_object, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads_share_and_release_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unaligned_round_trip, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_holes_and_sparse_host, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_beyond_4g, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_punch, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_then_extend, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_in_two_steps, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_punch_in_two_steps, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_orphans, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_allocate, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_seek, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_cow_layering, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_object, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_check, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_random_against_model, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_threads_share_and_release_rings, setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -31,48 +32,10 @@
 
 #define B STORE_BLOCK
 
-struct env {
-	char dir[64];
-	struct db *db;
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof *e);
-	snprintf(e->dir, sizeof e->dir, "/tmp/volfs-trim-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	char path[128], err[256];
-	snprintf(path, sizeof path, "%s/meta.db", e->dir);
-	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
-	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	store_close(e->st);
-	db_close(e->db);
-	unit_rm_tree(e->dir);
-	free(e);
-	return 0;
-}
-
-/* Reopen store and db, as after a daemon restart: nothing stays loaded. */
-static void reopen(struct env *e)
-{
-	store_close(e->st);
-	db_close(e->db);
-	char path[128], err[256];
-	snprintf(path, sizeof path, "%s/meta.db", e->dir);
-	assert_int_equal(db_open(&e->db, path, err, sizeof err), 0);
-	assert_int_equal(store_open(&e->st, e->dir, e->db), 0);
-}
+static int setup(void **state) { return unit_store_setup(state, "trim"); }
 
 /* One SQL statement with one integer parameter per `?` (up to two). */
-static int exec2(struct env *e, const char *q, uint64_t x, uint64_t y)
+static int exec2(struct unit_store *e, const char *q, uint64_t x, uint64_t y)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(e->db->h, q, -1, &s, NULL) != SQLITE_OK)
@@ -88,7 +51,7 @@ static int exec2(struct env *e, const char *q, uint64_t x, uint64_t y)
 
 /* The inode rows store_check counts: tree 1 is the live volume, trees 2
  * and up are snapshots; each holds one file (ino 2). */
-static void point(struct env *e, uint64_t tree, uint64_t obj)
+static void point(struct unit_store *e, uint64_t tree, uint64_t obj)
 {
 	db_lock(e->db);
 	int r = exec2(e,
@@ -100,7 +63,7 @@ static void point(struct env *e, uint64_t tree, uint64_t obj)
 }
 
 /* A new object held by the live file. */
-static struct dobj *new_obj(struct env *e)
+static struct dobj *new_obj(struct unit_store *e)
 {
 	uint64_t id = 0;
 	db_lock(e->db);
@@ -113,22 +76,9 @@ static struct dobj *new_obj(struct env *e)
 	return o;
 }
 
-/* One committed change: refs of id += delta. */
-static void ref(struct env *e, uint64_t id, int delta)
-{
-	db_lock(e->db);
-	int r = db_begin(e->db);
-	if (r == 0 && (r = store_ref(e->st, id, delta)) < 0)
-		db_rollback(e->db);
-	else if (r == 0)
-		r = db_commit(e->db);
-	db_unlock(e->db);
-	assert_int_equal(r, 0);
-}
-
 /* Delete tree's file as fs/vfs/tree.c does: drop the reference, then the row,
  * in one change (rolled back instead if `undo`). */
-static void release(struct env *e, uint64_t tree, uint64_t obj, int undo)
+static void release(struct unit_store *e, uint64_t tree, uint64_t obj, int undo)
 {
 	db_lock(e->db);
 	int r = db_begin(e->db);
@@ -147,7 +97,7 @@ static void release(struct env *e, uint64_t tree, uint64_t obj, int undo)
 }
 
 /* Make everything durable and let store_reap do the host side. */
-static void settle(struct env *e)
+static void settle(struct unit_store *e)
 {
 	db_lock(e->db);
 	int r = store_flush_all(e->st);
@@ -158,7 +108,7 @@ static void settle(struct env *e)
 	store_reap(e->st);
 }
 
-static uint64_t gain(struct env *e, uint64_t id)
+static uint64_t gain(struct unit_store *e, uint64_t id)
 {
 	db_lock(e->db);
 	uint64_t g = store_release_gain(e->st, id);
@@ -166,42 +116,20 @@ static uint64_t gain(struct env *e, uint64_t id)
 	return g;
 }
 
-static uint8_t pattern(uint64_t off, unsigned seed)
-{
-	uint64_t x = (off + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
-	return (uint8_t)(x >> 56) | 1; /* never zero, so holes stand out */
-}
-
 /* Write blocks [b, b+n) with pattern `seed`; all must be new data blocks. */
 static void write_blocks(struct dobj *o, uint64_t b, uint64_t n, unsigned seed)
 {
-	size_t len = n * B;
-	uint8_t *buf = malloc(len);
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pattern(b * B + i, seed);
-	int64_t delta = -1;
-	assert_int_equal(store_write(o, buf, len, b * B, &delta), (ssize_t)len);
-	free(buf);
+	unit_write_pattern(o, b * B, n * B, seed);
 }
 
 /* Blocks [b, b+n) read as pattern `seed`, or zeros if seed == 0. */
 static void expect_blocks(struct dobj *o, uint64_t b, uint64_t n, unsigned seed)
 {
-	size_t len = n * B;
-	uint8_t *buf = malloc(len);
-	memset(buf, 0xEE, len);
-	assert_int_equal(store_read(o, buf, len, b * B), (ssize_t)len);
-	for (size_t i = 0; i < len; i++) {
-		uint8_t want = seed ? pattern(b * B + i, seed) : 0;
-		if (buf[i] != want)
-			fail_msg("byte at %zu is %#x, want %#x (seed %u)", (size_t)(b * B + i), buf[i],
-			         want, seed);
-	}
-	free(buf);
+	unit_expect_pattern(o, b * B, n * B, seed);
 }
 
 /* Allocated 4 KiB blocks of the host file (0 if it does not exist). */
-static int64_t host_blocks(struct env *e, uint64_t id)
+static int64_t host_blocks(struct unit_store *e, uint64_t id)
 {
 	char path[256];
 	struct stat sb;
@@ -211,21 +139,13 @@ static int64_t host_blocks(struct env *e, uint64_t id)
 	return (int64_t)sb.st_blocks * 512 / B;
 }
 
-static int host_exists(struct env *e, uint64_t id)
-{
-	char path[256];
-	struct stat sb;
-	store_path(e->st, id, path, sizeof path);
-	return stat(path, &sb) == 0;
-}
-
 static void report(void *arg, const char *msg)
 {
 	(void)arg;
 	print_error("store_check: %s\n", msg);
 }
 
-static void expect_clean(struct env *e)
+static void expect_clean(struct unit_store *e)
 {
 	db_lock(e->db);
 	struct store_pending pending;
@@ -238,10 +158,10 @@ static void expect_clean(struct env *e)
 /* Snapshot tree `snap` copies the live file's row (one more reference on
  * A), then the live file's next write cows to B. Returns B (pinned; it
  * holds the pin on A that `a` was). */
-static struct dobj *snapshot_and_cow(struct env *e, struct dobj *a, uint64_t snap)
+static struct dobj *snapshot_and_cow(struct unit_store *e, struct dobj *a, uint64_t snap)
 {
 	point(e, snap, store_id(a));
-	ref(e, store_id(a), 1);
+	unit_store_ref(e, store_id(a), 1);
 	assert_int_equal(store_cow(e->st, &a), 1);
 	point(e, 1, store_id(a));
 	return a;
@@ -253,7 +173,7 @@ static struct dobj *snapshot_and_cow(struct env *e, struct dobj *a, uint64_t sna
  * snapshot frees exactly those 3, and B still reads right everywhere. */
 static void test_release_trims_shadowed(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
 	write_blocks(a, 0, 8, 1);
@@ -284,7 +204,7 @@ static void test_release_trims_shadowed(void **state)
 
 	/* The trimmed map was persisted. */
 	store_put(e->st, b);
-	reopen(e);
+	unit_store_reopen(e);
 	b = store_get(e->st, bid);
 	assert_non_null(b);
 	expect_blocks(b, 0, 1, 1);
@@ -299,7 +219,7 @@ static void test_release_trims_shadowed(void **state)
 /* (b) The last reference: everything goes, the file too. */
 static void test_release_last_ref(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
 	write_blocks(a, 0, 3, 1);
@@ -309,19 +229,19 @@ static void test_release_last_ref(void **state)
 	store_put(e->st, a);
 	release(e, 1, aid, 0);
 	settle(e);
-	assert_false(host_exists(e, aid));
+	assert_false(unit_store_host_exists(e, aid));
 	expect_clean(e);
 }
 
 /* (c) Two snapshots: releasing one frees nothing while the other holds A. */
 static void test_two_snapshots(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
 	write_blocks(a, 0, 4, 1);
 	point(e, 3, aid); /* first snapshot */
-	ref(e, aid, 1);
+	unit_store_ref(e, aid, 1);
 	struct dobj *b = snapshot_and_cow(e, a, 2);
 	write_blocks(b, 0, 2, 2);
 	settle(e);
@@ -346,7 +266,7 @@ static void test_two_snapshots(void **state)
  * even once B grows again. */
 static void test_truncated_child(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
 	write_blocks(a, 0, 10, 1);
@@ -376,7 +296,7 @@ struct three {
 	struct dobj *top;
 };
 
-static struct three three_layers(struct env *e)
+static struct three three_layers(struct unit_store *e)
 {
 	struct three t;
 	struct dobj *a = new_obj(e);
@@ -404,7 +324,7 @@ static void expect_three_view(struct dobj *c)
  * that B or C shadow. The objects are loaded. */
 static void test_chain_upper_first(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct three t = three_layers(e);
 	assert_int_equal(gain(e, t.a), 2); /* B shadows 0..1 */
 	assert_int_equal(gain(e, t.b), 1); /* C shadows B's 1 */
@@ -428,10 +348,10 @@ static void test_chain_upper_first(void **state)
  * then S2's release trims B and, through B, A's 2..3 that C shadows. */
 static void test_chain_lower_first_unloaded(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct three t = three_layers(e);
 	store_put(e->st, t.top);
-	reopen(e);
+	unit_store_reopen(e);
 	assert_int_equal(gain(e, t.a), 2);
 	release(e, 2, t.a, 0);
 	settle(e);
@@ -453,7 +373,7 @@ static void test_chain_lower_first_unloaded(void **state)
  * blocks stay and the loaded A reads them again. */
 static void test_rolled_back_release(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *a = new_obj(e);
 	uint64_t aid = store_id(a);
 	write_blocks(a, 0, 4, 1);
@@ -479,13 +399,13 @@ int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_release_trims_shadowed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_release_last_ref, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_snapshots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_child, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chain_upper_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chain_lower_first_unloaded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rolled_back_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_trims_shadowed, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_release_last_ref, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_two_snapshots, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_child, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_chain_upper_first, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_chain_lower_first_unloaded, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_release, setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,61 @@
+/*
+ * tests/unit/fixtures.h — fixtures several unit binaries share, linked into
+ * every one (fixtures.c):
+ *
+ * J: JSON written with single quotes, readable in C strings; a parse
+ * failure fails the test. unit_json_list: an array of objects.
+ * unit_expect_message: a validator's result against the message wanted.
+ *
+ * struct unit_store: a fresh state directory with meta.db and the data
+ * store on it (fs/store/store.h), set up and torn down per case, reopened
+ * as after a restart; deterministic byte patterns written to and expected
+ * from data objects.
+ */
+#ifndef VOLFS_TESTS_UNIT_FIXTURES_H
+#define VOLFS_TESTS_UNIT_FIXTURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "fs/store/store.h"
+#include "meta/db.h"
+
+/* Parse JSON written with single quotes; a new reference. */
+json_object *J(const char *text);
+/* An array of the objects given, ending with NULL; takes them over. */
+json_object *unit_json_list(json_object *first, ...);
+/* want NULL: r must be 0; otherwise r must be -EINVAL with want in err. */
+void unit_expect_message(int r, const char *err, const char *want);
+
+/* A fresh temporary directory /tmp/volfs-NAME-XXXXXX in dir (len >= 64). */
+void unit_temp_dir(char *dir, size_t len, const char *name);
+
+struct unit_store {
+	char dir[64];
+	struct db *db;
+	struct store *st;
+};
+
+/* cmocka set-up and tear-down of a struct unit_store in *state; name
+ * tells the temporary directories of different binaries apart. */
+int unit_store_setup(void **state, const char *name);
+int unit_store_teardown(void **state);
+/* Close and open store and db again, as after a daemon restart. */
+void unit_store_reopen(struct unit_store *e);
+/* One committed change: the references of object id += delta. */
+void unit_store_ref(struct unit_store *e, uint64_t id, int delta);
+/* Does object id have a host file? */
+int unit_store_host_exists(struct unit_store *e, uint64_t id);
+
+/* The byte at offset off of pattern seed: never zero, so holes stand out. */
+uint8_t unit_pattern(uint64_t off, unsigned seed);
+void unit_fill(uint8_t *buf, size_t len, uint64_t off, unsigned seed);
+/* Write pattern seed to [off, off+len) of o; returns the block delta. */
+int64_t unit_write_pattern(struct dobj *o, uint64_t off, size_t len, unsigned seed);
+/* [off, off+len) of o reads as pattern seed, or zeros if seed is 0. */
+void unit_expect_pattern(struct dobj *o, uint64_t off, size_t len, unsigned seed);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * tests/unit/test_vfs.c — the namespace layer (fs/vfs/vfs.h) without a
+ * mount: a state directory opened as the daemon opens it, one volume tree,
+ * and the calls the FUSE glue (fs/fuse/ll.c) makes, with the kernel's side
+ * played by the test (every entry reply is forgotten again, as the kernel
+ * does). Creating names, rename (plain, over a file, RENAME_EXCHANGE,
+ * RENAME_NOREPLACE, a directory into itself), link, unlink, rmdir, readdir
+ * resumed from its offsets, and a snapshot of the tree (taken as
+ * fs/control/snapshot.c takes one) that keeps showing the old names and
+ * contents while the volume changes. Each case ends with vfs_check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/fixtures.h"
+#include "tests/unit/unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/vfs/vfs.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define CAPACITY (64ull << 20)
+
+struct env {
+	char dir[64];
+	struct vfs *v;
+	uint64_t tree;
+	uint64_t root; /* the volume's root directory */
+};
+
+static const struct vfs_ctx ROOT_CTX = {.uid = 0, .gid = 0, .pid = 1};
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof *e);
+	assert_non_null(e);
+	unit_temp_dir(e->dir, sizeof e->dir, "vfs");
+	char err[512] = "";
+	if (vfs_open_state(&e->v, e->dir, 0, err, sizeof err) < 0)
+		fail_msg("vfs_open_state: %s", err);
+	struct db *db = vfs_db(e->v);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_create_rows(e->v, "volume", CAPACITY, 0, &e->tree);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		r = vfs_tree_attach(e->v, e->tree, "volume", CAPACITY, 0);
+	db_unlock(db);
+	assert_int_equal(r, 0);
+	e->root = VFS_INO(e->tree, 1);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	vfs_close(e->v);
+	unit_rm_tree(e->dir);
+	free(e);
+	return 0;
+}
+
+/* A read-only copy of the tree at this instant, as a VolumeSnapshot is
+ * taken: freeze, copy the rows in one transaction, attach, thaw. Returns
+ * the snapshot's root directory. */
+static uint64_t take_snapshot(struct env *e)
+{
+	struct db *db = vfs_db(e->v);
+	uint64_t snap = 0;
+	assert_int_equal(vfs_tree_freeze(e->v, e->tree), 0);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_copy_rows(e->v, e->tree, "snapshot", CAPACITY, &snap);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		r = vfs_tree_attach(e->v, snap, "snapshot", CAPACITY, 1);
+	db_unlock(db);
+	vfs_tree_thaw(e->v, e->tree);
+	assert_int_equal(r, 0);
+	return VFS_INO(snap, 1);
+}
+
+static void report(void *arg, const char *msg)
+{
+	(void)arg;
+	print_error("vfs_check: %s\n", msg);
+}
+
+/* Link counts agree with the names, no name dangles, data refs add up. */
+static void expect_consistent(struct env *e)
+{
+	assert_int_equal(vfs_flush_all(e->v), 0);
+	struct store_pending pending;
+	db_lock(vfs_db(e->v));
+	int problems = vfs_check(e->v, report, NULL, &pending);
+	db_unlock(vfs_db(e->v));
+	assert_int_equal(problems, 0);
+}
+
+/* The kernel's part: take the entry, then forget it again. */
+static uint64_t settle(struct env *e, int r, const struct vfs_entry *ent)
+{
+	assert_int_equal(r, 0);
+	vfs_forget(e->v, ent->ino, 1);
+	return ent->ino;
+}
+
+/* The inode of name in parent, or 0 when there is none. */
+static uint64_t ino_of(struct env *e, uint64_t parent, const char *name)
+{
+	struct vfs_entry ent;
+	int r = vfs_lookup(e->v, parent, name, &ent);
+	if (r == -ENOENT)
+		return 0;
+	return settle(e, r, &ent);
+}
+
+static uint64_t make_dir(struct env *e, uint64_t parent, const char *name)
+{
+	struct vfs_entry ent;
+	return settle(e, vfs_mkdir(e->v, parent, name, 0755, &ROOT_CTX, &ent), &ent);
+}
+
+/* A file of name in parent holding text. */
+static uint64_t make_file(struct env *e, uint64_t parent, const char *name, const char *text)
+{
+	struct vfs_entry ent;
+	struct vfile *f;
+	int r = vfs_create(e->v, parent, name, 0644, O_WRONLY, &ROOT_CTX, &ent, &f);
+	assert_int_equal(r, 0);
+	ssize_t n = vfs_write(e->v, f, text, strlen(text), 0);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	assert_int_equal(n, (ssize_t)strlen(text));
+	return settle(e, 0, &ent);
+}
+
+static void overwrite(struct env *e, uint64_t ino, const char *text)
+{
+	struct vfile *f;
+	assert_int_equal(vfs_open(e->v, ino, O_WRONLY | O_TRUNC, &f), 0);
+	struct stat in = {.st_size = 0}, out;
+	int r = vfs_setattr(e->v, ino, &in, 1 << 3 /* FUSE_SET_ATTR_SIZE */, &ROOT_CTX, &out);
+	ssize_t n = vfs_write(e->v, f, text, strlen(text), 0);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(n, (ssize_t)strlen(text));
+}
+
+static void expect_contents(struct env *e, uint64_t ino, const char *want)
+{
+	struct vfile *f;
+	char buf[256] = "";
+	assert_int_equal(vfs_open(e->v, ino, O_RDONLY, &f), 0);
+	ssize_t n = vfs_read(e->v, f, buf, sizeof buf - 1, 0);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	assert_int_equal(n, (ssize_t)strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static struct stat attr(struct env *e, uint64_t ino)
+{
+	struct stat st;
+	assert_int_equal(vfs_getattr(e->v, ino, &st), 0);
+	return st;
+}
+
+/* --- readdir --- */
+
+#define LIST_MAX 512
+
+struct listing {
+	char name[LIST_MAX][64];
+	int64_t next[LIST_MAX];
+	size_t count;
+	size_t room; /* entries this call may still take, as a reply buffer */
+};
+
+static int collect(void *arg, const char *name, const struct stat *st, int64_t next)
+{
+	(void)st;
+	struct listing *l = arg;
+	if (l->room == 0 || l->count == LIST_MAX)
+		return 1; /* full: the entry is not taken, the next call resumes at it */
+	snprintf(l->name[l->count], sizeof l->name[0], "%s", name);
+	l->next[l->count++] = next;
+	l->room--;
+	return 0;
+}
+
+/* One readdir call from offset off taking at most room entries. */
+static void list_some(struct env *e, uint64_t dir, int64_t off, size_t room, struct listing *l)
+{
+	l->room = room;
+	assert_int_equal(vfs_readdir(e->v, dir, off, collect, l), 0);
+}
+
+/* The whole directory, room entries per call, each call resuming at the
+ * offset of the last entry the one before took. */
+static void list_all(struct env *e, uint64_t dir, size_t room, struct listing *l)
+{
+	memset(l, 0, sizeof *l);
+	assert_int_equal(vfs_opendir(e->v, dir), 0);
+	for (;;) {
+		size_t before = l->count;
+		list_some(e, dir, before ? l->next[before - 1] : 0, room, l);
+		if (l->count == before)
+			return;
+	}
+}
+
+static int listed(const struct listing *l, const char *name)
+{
+	int times = 0;
+	for (size_t i = 0; i < l->count; i++)
+		times += strcmp(l->name[i], name) == 0;
+	return times;
+}
+
+/* The listing is exactly ".", ".." and the names given (NULL-ended). */
+static void expect_names(const struct listing *l, const char *const *names)
+{
+	size_t n = 0;
+	assert_true(l->count >= 2);
+	assert_string_equal(l->name[0], ".");
+	assert_string_equal(l->name[1], "..");
+	for (; names[n]; n++)
+		if (listed(l, names[n]) != 1)
+			fail_msg("\"%s\" listed %d times", names[n], listed(l, names[n]));
+	assert_int_equal(l->count, n + 2);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_create_and_lookup(void **state)
+{
+	struct env *e = *state;
+	uint64_t d = make_dir(e, e->root, "d");
+	uint64_t f = make_file(e, d, "f", "hello");
+	struct vfs_entry ent;
+	uint64_t l = settle(e, vfs_symlink(e->v, e->root, "l", "d/f", &ROOT_CTX, &ent), &ent);
+
+	assert_int_equal(VFS_TREE_OF(d), e->tree);
+	assert_int_equal(ino_of(e, e->root, "d"), d);
+	assert_int_equal(ino_of(e, d, "f"), f);
+	assert_int_equal(ino_of(e, e->root, "f"), 0);
+	assert_true(S_ISDIR(attr(e, d).st_mode));
+	assert_int_equal(attr(e, e->root).st_nlink, 3);
+	assert_int_equal(attr(e, d).st_nlink, 2);
+	assert_int_equal(attr(e, f).st_nlink, 1);
+	assert_int_equal(attr(e, f).st_size, 5);
+	expect_contents(e, f, "hello");
+	char target[64];
+	assert_int_equal(vfs_readlink(e->v, l, target, sizeof target), 0);
+	assert_string_equal(target, "d/f");
+	/* names are unique; a file is no directory */
+	assert_int_equal(vfs_mkdir(e->v, e->root, "d", 0755, &ROOT_CTX, &ent), -EEXIST);
+	assert_int_equal(vfs_mknod(e->v, d, "f", S_IFREG | 0644, 0, &ROOT_CTX, &ent), -EEXIST);
+	/* the kernel asks only of directories; without one, the layer checks */
+	assert_int_equal(vfs_mkdir(e->v, f, "x", 0755, &ROOT_CTX, &ent), -ENOTDIR);
+	assert_int_equal(vfs_link(e->v, l, f, "x", &ent), -ENOTDIR);
+	assert_int_equal(vfs_rename(e->v, e->root, "l", f, "x", 0), -ENOTDIR);
+	assert_int_equal(vfs_opendir(e->v, f), -ENOTDIR);
+	expect_consistent(e);
+}
+
+static void test_rename_plain(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_dir(e, e->root, "a"), b = make_dir(e, e->root, "b");
+	uint64_t f = make_file(e, a, "f", "data");
+	uint64_t sub = make_dir(e, a, "sub");
+
+	assert_int_equal(vfs_rename(e->v, a, "f", a, "g", 0), 0);
+	assert_int_equal(ino_of(e, a, "f"), 0);
+	assert_int_equal(ino_of(e, a, "g"), f);
+	/* across directories: a directory's ".." moves with it */
+	assert_int_equal(vfs_rename(e->v, a, "g", b, "f", 0), 0);
+	assert_int_equal(vfs_rename(e->v, a, "sub", b, "sub", 0), 0);
+	assert_int_equal(ino_of(e, b, "f"), f);
+	assert_int_equal(ino_of(e, b, "sub"), sub);
+	assert_int_equal(ino_of(e, a, "sub"), 0);
+	assert_int_equal(attr(e, a).st_nlink, 2);
+	assert_int_equal(attr(e, b).st_nlink, 3);
+	expect_contents(e, f, "data");
+	/* a missing source */
+	assert_int_equal(vfs_rename(e->v, a, "nothing", b, "x", 0), -ENOENT);
+	expect_consistent(e);
+}
+
+static void test_rename_over_existing(void **state)
+{
+	struct env *e = *state;
+	uint64_t src = make_file(e, e->root, "src", "new");
+	uint64_t dst = make_file(e, e->root, "dst", "old");
+	/* the kernel still knows the replaced file, as through an open fd */
+	struct vfs_entry held;
+	assert_int_equal(vfs_lookup(e->v, e->root, "dst", &held), 0);
+
+	assert_int_equal(vfs_rename(e->v, e->root, "src", e->root, "dst", 0), 0);
+	assert_int_equal(ino_of(e, e->root, "src"), 0);
+	assert_int_equal(ino_of(e, e->root, "dst"), src);
+	expect_contents(e, src, "new");
+	assert_int_equal(attr(e, dst).st_nlink, 0);
+	expect_contents(e, dst, "old");
+	vfs_forget(e->v, held.ino, 1);
+
+	/* a directory replaces only an empty directory, and never a file */
+	uint64_t d1 = make_dir(e, e->root, "d1"), d2 = make_dir(e, e->root, "d2");
+	make_file(e, d2, "inside", "x");
+	assert_int_equal(vfs_rename(e->v, e->root, "d1", e->root, "d2", 0), -ENOTEMPTY);
+	assert_int_equal(vfs_rename(e->v, e->root, "d1", e->root, "dst", 0), -ENOTDIR);
+	assert_int_equal(vfs_rename(e->v, e->root, "dst", e->root, "d1", 0), -EISDIR);
+	assert_int_equal(vfs_unlink(e->v, d2, "inside"), 0);
+	assert_int_equal(vfs_rename(e->v, e->root, "d1", e->root, "d2", 0), 0);
+	assert_int_equal(ino_of(e, e->root, "d2"), d1);
+	assert_int_equal(attr(e, e->root).st_nlink, 3);
+	expect_consistent(e);
+}
+
+static void test_rename_exchange(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_dir(e, e->root, "a");
+	uint64_t f = make_file(e, e->root, "f", "file");
+	uint64_t d = make_dir(e, a, "d");
+
+	assert_int_equal(vfs_rename(e->v, e->root, "f", a, "d", RENAME_EXCHANGE), 0);
+	assert_int_equal(ino_of(e, e->root, "f"), d);
+	assert_int_equal(ino_of(e, a, "d"), f);
+	/* the directory changed parents: link counts follow */
+	assert_int_equal(attr(e, e->root).st_nlink, 4);
+	assert_int_equal(attr(e, a).st_nlink, 2);
+	expect_contents(e, f, "file");
+	/* both names must exist */
+	assert_int_equal(vfs_rename(e->v, e->root, "f", a, "none", RENAME_EXCHANGE), -ENOENT);
+	assert_int_equal(vfs_rename(e->v, e->root, "f", a, "d", RENAME_EXCHANGE | RENAME_NOREPLACE),
+	                 -EINVAL);
+	assert_int_equal(ino_of(e, e->root, "f"), d);
+	expect_consistent(e);
+}
+
+static void test_rename_noreplace(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_file(e, e->root, "a", "A");
+	uint64_t b = make_file(e, e->root, "b", "B");
+
+	assert_int_equal(vfs_rename(e->v, e->root, "a", e->root, "b", RENAME_NOREPLACE), -EEXIST);
+	assert_int_equal(ino_of(e, e->root, "a"), a);
+	assert_int_equal(ino_of(e, e->root, "b"), b);
+	expect_contents(e, b, "B");
+	assert_int_equal(vfs_rename(e->v, e->root, "a", e->root, "c", RENAME_NOREPLACE), 0);
+	assert_int_equal(ino_of(e, e->root, "c"), a);
+	assert_int_equal(ino_of(e, e->root, "a"), 0);
+	expect_consistent(e);
+}
+
+/* A directory moved below itself would leave a loop cut off from the root. */
+static void test_rename_into_own_subtree(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_dir(e, e->root, "a");
+	uint64_t b = make_dir(e, a, "b");
+	uint64_t c = make_dir(e, b, "c");
+
+	assert_int_equal(vfs_rename(e->v, e->root, "a", c, "a", 0), -EINVAL);
+	assert_int_equal(vfs_rename(e->v, e->root, "a", a, "x", 0), -EINVAL);
+	assert_int_equal(vfs_rename(e->v, a, "b", c, "b", RENAME_NOREPLACE), -EINVAL);
+	/* exchanging an ancestor with a descendant is the same loop */
+	assert_int_equal(vfs_rename(e->v, e->root, "a", b, "c", RENAME_EXCHANGE), -EINVAL);
+	assert_int_equal(ino_of(e, e->root, "a"), a);
+	assert_int_equal(ino_of(e, a, "b"), b);
+	assert_int_equal(ino_of(e, b, "c"), c);
+	/* sideways and upwards is fine */
+	assert_int_equal(vfs_rename(e->v, b, "c", e->root, "c", 0), 0);
+	assert_int_equal(vfs_rename(e->v, e->root, "c", a, "c", 0), 0);
+	assert_int_equal(ino_of(e, a, "c"), c);
+	expect_consistent(e);
+}
+
+static void test_link_and_unlink(void **state)
+{
+	struct env *e = *state;
+	uint64_t d = make_dir(e, e->root, "d");
+	uint64_t f = make_file(e, e->root, "f", "shared");
+	struct vfs_entry ent;
+
+	assert_int_equal(settle(e, vfs_link(e->v, f, d, "g", &ent), &ent), f);
+	assert_int_equal(attr(e, f).st_nlink, 2);
+	assert_int_equal(ino_of(e, d, "g"), f);
+	assert_int_equal(vfs_link(e->v, f, d, "g", &ent), -EEXIST);
+	assert_int_equal(vfs_link(e->v, d, e->root, "d2", &ent), -EPERM);
+	assert_int_equal(vfs_unlink(e->v, e->root, "f"), 0);
+	assert_int_equal(ino_of(e, e->root, "f"), 0);
+	assert_int_equal(attr(e, f).st_nlink, 1);
+	expect_contents(e, f, "shared");
+	assert_int_equal(vfs_unlink(e->v, e->root, "f"), -ENOENT);
+	assert_int_equal(vfs_unlink(e->v, e->root, "d"), -EISDIR);
+
+	/* an open file outlives its last name until it is closed */
+	struct vfile *h;
+	assert_int_equal(vfs_open(e->v, f, O_RDONLY, &h), 0);
+	assert_int_equal(vfs_unlink(e->v, d, "g"), 0);
+	char buf[16] = "";
+	assert_int_equal(vfs_read(e->v, h, buf, sizeof buf - 1, 0), 6);
+	assert_string_equal(buf, "shared");
+	assert_int_equal(vfs_release(e->v, h), 0);
+	assert_int_equal(vfs_flush_all(e->v), 0); /* the dirty list lets go of it too */
+	assert_int_equal(vfs_getattr(e->v, f, &(struct stat){0}), -ENOENT);
+	expect_consistent(e);
+}
+
+static void test_rmdir(void **state)
+{
+	struct env *e = *state;
+	uint64_t d = make_dir(e, e->root, "d");
+	make_dir(e, d, "sub");
+	make_file(e, e->root, "f", "x");
+
+	assert_int_equal(vfs_rmdir(e->v, e->root, "d"), -ENOTEMPTY);
+	assert_int_equal(vfs_rmdir(e->v, e->root, "f"), -ENOTDIR);
+	assert_int_equal(vfs_rmdir(e->v, e->root, "none"), -ENOENT);
+	assert_int_equal(ino_of(e, e->root, "d"), d);
+	assert_int_equal(attr(e, d).st_nlink, 3);
+	assert_int_equal(vfs_rmdir(e->v, d, "sub"), 0);
+	assert_int_equal(attr(e, d).st_nlink, 2);
+	assert_int_equal(vfs_rmdir(e->v, e->root, "d"), 0);
+	assert_int_equal(ino_of(e, e->root, "d"), 0);
+	assert_int_equal(attr(e, e->root).st_nlink, 2);
+	expect_consistent(e);
+}
+
+/* More names than one batch of the listing query, read a few per call
+ * as a small reply buffer does; names removed or added meanwhile. */
+static void test_readdir_resumes(void **state)
+{
+	struct env *e = *state;
+	enum { N = 150 };
+	char name[32];
+	uint64_t d = make_dir(e, e->root, "d");
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "n%03d", i);
+		if (i % 10 == 0)
+			make_dir(e, d, name);
+		else
+			make_file(e, d, name, "");
+	}
+
+	struct listing *l = malloc(sizeof *l);
+	assert_non_null(l);
+	list_all(e, d, 7, l);
+	assert_int_equal(l->count, N + 2);
+	assert_string_equal(l->name[0], ".");
+	assert_string_equal(l->name[1], "..");
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "n%03d", i);
+		assert_string_equal(l->name[i + 2], name); /* creation order */
+	}
+
+	/* Stop after 40 entries; remove one name already listed and one not
+	 * yet listed, add one; resume where the listing stopped. */
+	memset(l, 0, sizeof *l);
+	list_some(e, d, 0, 40, l);
+	assert_int_equal(l->count, 40);
+	int64_t cookie = l->next[39]; /* after n037 */
+	assert_string_equal(l->name[39], "n037");
+	assert_int_equal(vfs_unlink(e->v, d, "n005"), 0);
+	assert_int_equal(vfs_unlink(e->v, d, "n101"), 0);
+	make_file(e, d, "late", "");
+	size_t before = l->count;
+	for (;;) {
+		size_t got = l->count;
+		list_some(e, d, l->count > before ? l->next[l->count - 1] : cookie, 16, l);
+		if (l->count == got)
+			break;
+	}
+	assert_int_equal(listed(l, "n005"), 1);  /* listed before it went */
+	assert_int_equal(listed(l, "n101"), 0);
+	assert_int_equal(listed(l, "late"), 1);
+	assert_int_equal(listed(l, "n038"), 1);
+	assert_int_equal(listed(l, "n149"), 1);
+	assert_int_equal(l->count, N + 2 - 1 + 1);
+	/* an offset past the end lists nothing */
+	struct listing *tail = calloc(1, sizeof *tail);
+	assert_non_null(tail);
+	list_some(e, d, l->next[l->count - 1], 16, tail);
+	assert_int_equal(tail->count, 0);
+	free(tail);
+	free(l);
+	expect_consistent(e);
+}
+
+/* A snapshot keeps the tree as it was: names, link counts and contents,
+ * listed and looked up, while the volume renames, removes, adds and
+ * rewrites; and it refuses every change. */
+static void test_snapshot_keeps_old_names(void **state)
+{
+	struct env *e = *state;
+	uint64_t d = make_dir(e, e->root, "docs");
+	uint64_t f = make_file(e, d, "a.txt", "version 1");
+	make_file(e, e->root, "old-name", "renamed later");
+	make_file(e, e->root, "gone", "removed later");
+	struct vfs_entry ent;
+	settle(e, vfs_link(e->v, f, e->root, "a-link", &ent), &ent);
+
+	uint64_t snap = take_snapshot(e);
+	assert_true(VFS_TREE_OF(snap) != e->tree);
+
+	assert_int_equal(vfs_rename(e->v, e->root, "old-name", e->root, "new-name", 0), 0);
+	assert_int_equal(vfs_unlink(e->v, e->root, "gone"), 0);
+	assert_int_equal(vfs_unlink(e->v, e->root, "a-link"), 0);
+	make_dir(e, e->root, "added");
+	overwrite(e, f, "version 2, longer");
+	assert_int_equal(vfs_rename(e->v, e->root, "docs", e->root, "papers", 0), 0);
+
+	struct listing *l = malloc(sizeof *l);
+	assert_non_null(l);
+	list_all(e, snap, 2, l);
+	expect_names(l, (const char *const[]){"docs", "old-name", "gone", "a-link", NULL});
+	list_all(e, e->root, 2, l);
+	expect_names(l, (const char *const[]){"papers", "new-name", "added", NULL});
+	free(l);
+
+	assert_int_equal(ino_of(e, snap, "new-name"), 0);
+	assert_int_equal(ino_of(e, snap, "added"), 0);
+	uint64_t sd = ino_of(e, snap, "docs");
+	uint64_t sf = ino_of(e, sd, "a.txt");
+	assert_true(sf != 0);
+	assert_int_equal(VFS_TREE_OF(sf), VFS_TREE_OF(snap));
+	assert_int_equal(ino_of(e, snap, "a-link"), sf);
+	assert_int_equal(attr(e, sf).st_nlink, 2);
+	expect_contents(e, sf, "version 1");
+	expect_contents(e, ino_of(e, snap, "gone"), "removed later");
+	expect_contents(e, f, "version 2, longer");
+	assert_int_equal(attr(e, f).st_nlink, 1);
+
+	/* read-only */
+	assert_int_equal(vfs_mkdir(e->v, snap, "x", 0755, &ROOT_CTX, &ent), -EROFS);
+	assert_int_equal(vfs_unlink(e->v, snap, "gone"), -EROFS);
+	assert_int_equal(vfs_rename(e->v, snap, "gone", snap, "x", 0), -EROFS);
+	assert_int_equal(vfs_rmdir(e->v, sd, "a.txt"), -EROFS);
+	struct vfile *h;
+	assert_int_equal(vfs_open(e->v, sf, O_WRONLY, &h), -EROFS);
+	expect_consistent(e);
+}
+
+int main(int argc, char **argv)
+{
+	unit_filter(argc, argv);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_and_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_over_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_noreplace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_into_own_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_and_unlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rmdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_keeps_old_names, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
