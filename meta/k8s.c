@@ -32,31 +32,6 @@
 #define SEGMENT_MAX 256
 #define PATH_MAX_LEN 512
 
-static const struct k8s_kind kinds[] = {
-	{ "StorageClass", "storage.k8s.io/v1", "storageclasses", 0, 1 },
-	{ "PersistentVolume", "v1", "persistentvolumes", 0, 1 },
-	{ "PersistentVolumeClaim", "v1", "persistentvolumeclaims", 1, 1 },
-	{ "VolumeSnapshotClass", "snapshot.storage.k8s.io/v1", "volumesnapshotclasses", 0, 1 },
-	{ "VolumeSnapshot", "snapshot.storage.k8s.io/v1", "volumesnapshots", 1, 1 },
-	{ "VolumeSnapshotContent", "snapshot.storage.k8s.io/v1", "volumesnapshotcontents", 0, 1 },
-	{ "ResourceQuota", "v1", "resourcequotas", 1, 1 },
-	{ "Namespace", "v1", "namespaces", 0, 1 },
-	{ "Pod", "v1", "pods", 1, 1 },
-	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
-	{ "Deployment", "apps/v1", "deployments", 1, 1 },
-	{ "ConfigMap", "v1", "configmaps", 1, 1 },
-	{ "Secret", "v1", "secrets", 1, 1 },
-	{ "SnapshotSchedule", SNAPSCHEDULE_API, "snapshotschedules", 1, 1 },
-};
-
-const struct k8s_kind *k8s_kind_find(const char *kind)
-{
-	for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
-		if (!strcmp(kinds[i].kind, kind))
-			return &kinds[i];
-	return NULL;
-}
-
 /* --- reading and writing members --- */
 
 static int is_type(json_object *v, json_type t)
@@ -1156,7 +1131,7 @@ static int check_kind(struct check *c, json_object *obj, const struct k8s_kind *
 	json_object *kv = member(obj, "kind"), *av = member(obj, "apiVersion");
 	const char *kind = is_type(kv, json_type_string) ? json_object_get_string(kv) : NULL;
 	const char *api = is_type(av, json_type_string) ? json_object_get_string(av) : NULL;
-	const struct k8s_kind *k = k8s_kind_find(kind);
+	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_STORED);
 	char qk[160], qa[160];
 
 	if (!kv || (kind && !*kind))
@@ -1174,9 +1149,6 @@ static int check_kind(struct check *c, json_object *obj, const struct k8s_kind *
 	if (strcmp(api, k->api_version))
 		return fail(c, "apiVersion: Invalid value: %s: no matches for kind %s in version %s "
 			    "(%s is %s)", qa, qk, qa, k->kind, k->api_version);
-	if (!k->supported)
-		return fail(c, "kind %s is not supported by this volfs yet (it comes with pod "
-			    "support)", k->kind);
 	*out = k;
 	return 0;
 }

@@ -17,23 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meta/kinds.h"
+
 #define K8S_PROVISIONER "volfs.io/local"     /* our StorageClass provisioner / snapshot driver */
 #define K8S_DEFAULT_CLASS "volfs"            /* the StorageClass a fresh state directory has */
 #define K8S_DEFAULT_VSCLASS "volfs-snapshots" /* the VolumeSnapshotClass it has */
 #define K8S_ANN_DEFAULT_SC "storageclass.kubernetes.io/is-default-class"
 #define K8S_ANN_DEFAULT_VSC "snapshot.storage.kubernetes.io/is-default-class"
 #define K8S_ANN_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
-
-struct k8s_kind {
-	const char *kind;        /* "PersistentVolumeClaim" */
-	const char *api_version; /* "v1", "storage.k8s.io/v1", "snapshot.storage.k8s.io/v1" */
-	const char *plural;      /* "persistentvolumeclaims": used in messages */
-	int namespaced;
-	int supported;           /* 0: known kind that this volfs refuses (Pod, ... until pods) */
-};
-
-/* The kind named exactly so ("PersistentVolumeClaim"), or NULL. */
-const struct k8s_kind *k8s_kind_find(const char *kind);
 
 /* --- reading objects --- */
 

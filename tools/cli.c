@@ -98,21 +98,12 @@ int check_name(const char *name)
 	return 0;
 }
 
-const struct kind_info *resolve_kind(const char *word)
+const struct k8s_kind *resolve_kind(const char *word)
 {
-	const struct kind_info *k = kind_lookup(word);
+	const struct k8s_kind *k = k8s_kind_lookup(word, K8S_KIND_TYPED);
 
 	if (!k)
 		fail("the server doesn't have a resource type \"%s\"", word);
-	return k;
-}
-
-const struct kind_info *kind_of(const char *kind)
-{
-	const struct kind_info *k = kind_lookup(kind);
-
-	if (!k)
-		abort(); /* the kind table always has the kinds volctl names */
 	return k;
 }
 
@@ -211,7 +202,7 @@ int check_namespace(const struct invocation *inv, const char **ns)
 /* targets */
 
 /* The kind of a "KIND/NAME" argument; *name points into it. */
-static const struct kind_info *split_slash(const char *arg, const char **name)
+static const struct k8s_kind *split_slash(const char *arg, const char **name)
 {
 	const char *slash = strchr(arg, '/');
 	char kind[256];
@@ -229,7 +220,7 @@ static const struct kind_info *split_slash(const char *arg, const char **name)
 static int split_slash_targets(const struct invocation *inv, struct targets *t)
 {
 	for (size_t i = 0; i < inv->npos; i++) {
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 		const char *name;
 
 		if (!(k = split_slash(inv->pos[i], &name)))
@@ -273,7 +264,7 @@ int parse_targets(const struct invocation *inv, struct targets *t)
 }
 
 /* The group of kind k in l, added if new. */
-static struct targets *group_of(struct target_list *l, const struct kind_info *k)
+static struct targets *group_of(struct target_list *l, const struct k8s_kind *k)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->t[i].kind == k)
@@ -287,7 +278,7 @@ static struct targets *group_of(struct target_list *l, const struct kind_info *k
 static int slash_target_list(const struct invocation *inv, struct target_list *l)
 {
 	for (size_t i = 0; i < inv->npos; i++) {
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 		const char *name;
 		struct targets *t;
 
@@ -310,12 +301,12 @@ static int kind_word_list(const struct invocation *inv, struct target_list *l)
 
 		snprintf(word, sizeof word, "%.*s", (int)len, p);
 		if (strcmp(word, "all") == 0) {
-			for (size_t i = 0; i < kind_count(); i++)
-				if (kind_at(i)->in_all)
-					group_of(l, kind_at(i));
+			for (size_t i = 0; i < k8s_kind_count(); i++)
+				if (k8s_kind_at(i)->in_all)
+					group_of(l, k8s_kind_at(i));
 			l->multi = 1;
 		} else {
-			const struct kind_info *k = resolve_kind(word);
+			const struct k8s_kind *k = resolve_kind(word);
 
 			if (!k)
 				return 1;
@@ -359,7 +350,7 @@ int need_names(const struct invocation *inv, const struct targets *t)
 /* ------------------------------------------------------------------ */
 /* talking to the daemon */
 
-struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name)
+struct json_object *new_request(const char *verb, const struct k8s_kind *k, const char *name)
 {
 	struct json_object *req = json_object_new_object();
 
@@ -422,9 +413,10 @@ struct json_object *result_array(struct json_object *result, const char *name)
 	return json_object_new_array();
 }
 
-int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
+int print_made(const struct invocation *inv, const struct k8s_kind *k, struct json_object *obj,
 	       enum output_format fmt, const char *name, const char *how)
 {
+	assert(k); /* volctl makes only kinds of the table */
 	if (has_flag(inv, F_OUTPUT))
 		output_object(stdout, k, obj, fmt);
 	else

@@ -16,7 +16,7 @@
 
 #include <json-c/json.h>
 
-#include "tools/kinds.h"
+#include "meta/kinds.h"
 #include "tools/output.h"
 
 #define MAX_ARGS 64
@@ -103,9 +103,7 @@ int has_flag(const struct invocation *inv, enum flag_id f);
 
 int check_name(const char *name);
 /* The kind a user typed, or NULL after "doesn't have a resource type". */
-const struct kind_info *resolve_kind(const char *word);
-/* A kind volctl itself names ("PersistentVolume"); never NULL. */
-const struct kind_info *kind_of(const char *kind);
+const struct k8s_kind *resolve_kind(const char *word);
 /* The size given with flag f or its alias (--capacity and --size mean the
  * same), as bytes; refuses zero, which no volume can usefully have. */
 int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes);
@@ -123,7 +121,7 @@ int check_namespace(const struct invocation *inv, const char **ns);
 
 /* What a verb acts on: "KIND NAME..." or "KIND/NAME...". */
 struct targets {
-	const struct kind_info *kind;
+	const struct k8s_kind *kind;
 	const char *names[MAX_ARGS];
 	size_t n;
 	const char *ns;  /* namespace for namespaced kinds, NULL when cluster-scoped */
@@ -151,7 +149,7 @@ int parse_target_list(const struct invocation *inv, struct target_list *l);
 enum call_result { CALL_OK = 0, CALL_REFUSED = 1, CALL_FATAL = 2, CALL_NOT_FOUND = 3 };
 
 /* {"verb":verb, "kind":k->kind?, "name":name?} */
-struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name);
+struct json_object *new_request(const char *verb, const struct k8s_kind *k, const char *name);
 void add_namespace(struct json_object *req, const struct targets *t);
 void add_string(struct json_object *req, const char *key, const char *value);
 /* Send req (consumed) and print any failure. A refusal concerns this
@@ -165,7 +163,7 @@ enum call_result call_ex(const struct invocation *inv, struct json_object *req, 
 struct json_object *result_array(struct json_object *result, const char *name);
 /* The answer of a verb that makes one object: the object with -o, else
  * "kind/name how". Consumes obj; returns 0. */
-int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
+int print_made(const struct invocation *inv, const struct k8s_kind *k, struct json_object *obj,
 	       enum output_format fmt, const char *name, const char *how);
 
 #endif

@@ -222,7 +222,7 @@ static void join_array(struct json_object *arr, const char *sep, const char *dfl
 				json_object_get_string(json_object_array_get_idx(arr, i)));
 }
 
-static void name_fields(struct dw *d, const struct kind_info *k, struct json_object *obj)
+static void name_fields(struct dw *d, const struct k8s_kind *k, struct json_object *obj)
 {
 	dw_field(d, "Name", "%s", json_path_str(obj, "metadata.name", ""));
 	if (k->namespaced)
@@ -700,7 +700,7 @@ static void events(struct dw *d, struct json_object *evs, time_t now)
 	}
 }
 
-void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now)
+void output_describe(FILE *f, const struct k8s_kind *k, struct json_object *answer, time_t now)
 {
 	struct json_object *obj = json_path(answer, "object");
 	struct json_object *usage = json_path(answer, "usage");

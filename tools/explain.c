@@ -123,11 +123,11 @@ int run_api_resources(struct invocation *inv)
 	table_cell(t, "APIVERSION");
 	table_cell(t, "NAMESPACED");
 	table_cell(t, "KIND");
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 		char shorts[64] = "";
 
-		for (int s = 0; s < KIND_MAX_SHORT && k->short_names[s]; s++)
+		for (int s = 0; s < K8S_KIND_MAX_SHORT && k->short_names[s]; s++)
 			snprintf(shorts + strlen(shorts), sizeof shorts - strlen(shorts), "%s%s", s ? "," : "",
 				 k->short_names[s]);
 		table_cell(t, k->plural);
@@ -175,7 +175,7 @@ static void print_children(const char *kind, const char *path)
 
 int run_explain(struct invocation *inv)
 {
-	const struct kind_info *k;
+	const struct k8s_kind *k;
 	const struct field_doc *d, *top;
 	const char *dot;
 	char word[128];

@@ -527,11 +527,11 @@ static void header_cells(struct table *t, const char *const *names)
 
 /* kubectl -o name: "persistentvolume/data", group-qualified outside the
  * core group ("storageclass.storage.k8s.io/fast"). */
-static void print_name(FILE *f, const struct kind_info *k, struct json_object *obj)
+static void print_name(FILE *f, const struct k8s_kind *k, struct json_object *obj)
 {
 	char type[128];
 
-	kind_qualified(k, type, sizeof type);
+	k8s_kind_qualified(k, type, sizeof type);
 	fprintf(f, "%s/%s\n", type, json_path_str(obj, "metadata.name", ""));
 }
 
@@ -543,7 +543,7 @@ static void print_structured(FILE *f, struct json_object *v, enum output_format 
 		output_json(f, v);
 }
 
-void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, enum output_format fmt)
+void output_object(FILE *f, const struct k8s_kind *k, struct json_object *obj, enum output_format fmt)
 {
 	if (fmt == OUTPUT_NAME)
 		print_name(f, k, obj);
@@ -578,7 +578,7 @@ static int print_jsonpath(FILE *f, struct json_object *root, const char *tmpl)
 	return 0;
 }
 
-int output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
+int output_get(FILE *f, const struct k8s_kind *k, struct json_object *items, int by_name,
 	       const struct get_view *view, time_t now)
 {
 	size_t n = json_object_array_length(items);

@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "tools/kinds.h"
+#include "meta/kinds.h"
 
 enum output_format {
 	OUTPUT_TABLE,
@@ -88,13 +88,13 @@ struct json_object *output_get_root(struct json_object *items, int by_name);
 /* Print objects of kind k from a get: a table (or one "kind/name" per
  * line), custom columns, or the root above as JSON, YAML or JSONPath.
  * Returns 0, or 1 after a bad template's error. */
-int output_get(FILE *f, const struct kind_info *k, struct json_object *items, int by_name,
+int output_get(FILE *f, const struct k8s_kind *k, struct json_object *items, int by_name,
 	       const struct get_view *view, time_t now);
 /* Print one object (after create or resize) as JSON, YAML or kind/name. */
-void output_object(FILE *f, const struct kind_info *k, struct json_object *obj, enum output_format fmt);
+void output_object(FILE *f, const struct k8s_kind *k, struct json_object *obj, enum output_format fmt);
 /* kubectl-describe text of a describe answer {object, events, usage,
  * usedBy?, quotas?} (tools/describe.c). */
-void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now);
+void output_describe(FILE *f, const struct k8s_kind *k, struct json_object *answer, time_t now);
 /* The df table of {"items":[...]} entries. */
 void output_df(FILE *f, struct json_object *items);
 

@@ -268,7 +268,8 @@ static void deploy_row(struct table *t, struct json_object *d, int wide, time_t 
 /* LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, as kubectl get events. */
 static void event_row(struct table *t, struct json_object *ev, int wide, time_t now)
 {
-	const struct kind_info *k = kind_lookup(json_path_str(ev, "involvedObject.kind", ""));
+	const struct k8s_kind *k =
+		k8s_kind_lookup(json_path_str(ev, "involvedObject.kind", ""), K8S_KIND_TYPED);
 	char seen[32];
 
 	(void)wide;
@@ -352,21 +353,21 @@ static void cell_labels(struct table *t, struct json_object *o)
 }
 
 /* The object as a row shows it: KIND/NAME when several kinds are listed. */
-static struct json_object *row_object(const struct kind_info *k, struct json_object *o, int kind_prefix)
+static struct json_object *row_object(const struct k8s_kind *k, struct json_object *o, int kind_prefix)
 {
 	struct json_object *copy = NULL, *meta;
 	char type[128], name[512];
 
 	if (!kind_prefix || json_object_deep_copy(o, &copy, NULL) != 0)
 		return json_object_get(o);
-	kind_qualified(k, type, sizeof type);
+	k8s_kind_qualified(k, type, sizeof type);
 	snprintf(name, sizeof name, "%s/%s", type, json_path_str(o, "metadata.name", ""));
 	if (json_object_object_get_ex(copy, "metadata", &meta))
 		json_object_object_add(meta, "name", json_object_new_string(name));
 	return copy;
 }
 
-void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, const struct get_view *view,
+void tables_print(FILE *f, const struct k8s_kind *k, struct json_object *items, const struct get_view *view,
 		  time_t now)
 {
 	const struct printer *p = printer_for(k->kind);

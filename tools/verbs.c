@@ -405,8 +405,8 @@ static void print_global_flags(FILE *f)
 static void print_kinds(FILE *f)
 {
 	fprintf(f, "Kinds (kind, plural or short name, any case):\n");
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 
 		if (k->short_names[0])
 			fprintf(f, "  %-24s %s\n", k->plural, k->short_names[0]);

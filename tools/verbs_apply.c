@@ -139,11 +139,11 @@ static int read_files(const struct invocation *inv, struct batches *bs, const ch
 static void item_ref(struct json_object *item, char *buf, size_t len)
 {
 	const char *kind = json_path_str(item, "kind", "");
-	const struct kind_info *k = kind_lookup(kind);
+	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_TYPED);
 	char type[128];
 
 	if (k) {
-		kind_qualified(k, type, sizeof type);
+		k8s_kind_qualified(k, type, sizeof type);
 	} else {
 		snprintf(type, sizeof type, "%s", kind);
 		for (char *p = type; *p; p++)
@@ -175,7 +175,8 @@ static void print_deleted(struct json_object *result)
 
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
-		const struct kind_info *k = kind_lookup(json_path_str(it, "kind", ""));
+		const struct k8s_kind *k =
+			k8s_kind_lookup(json_path_str(it, "kind", ""), K8S_KIND_TYPED);
 
 		printf("%s \"%s\" %s\n", k ? k->singular : json_path_str(it, "kind", ""),
 		       json_path_str(it, "name", ""), json_path_str(it, "action", "deleted"));
@@ -221,8 +222,8 @@ static void served_kinds(char *buf, size_t len)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 
 		if (strcmp(k->kind, "Event") != 0 && used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k->kind);
@@ -243,7 +244,7 @@ static int drop_unserved(const struct invocation *inv, struct batch *b)
 		const char *kind = json_path_str(o, "kind", ""), *name = json_path_str(o, "metadata.name", "");
 		char lower[128];
 
-		if (!*kind || kind_lookup(kind)) {
+		if (!*kind || k8s_kind_lookup(kind, K8S_KIND_TYPED)) {
 			json_object_array_add(kept, json_object_get(o));
 			continue;
 		}
@@ -446,7 +447,8 @@ static int create_claim(struct invocation *inv, const char *name, enum output_fo
 	json_object_object_add(req, "object", pvc);
 	if (call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, kind_of("PersistentVolumeClaim"), obj, fmt, name, "created");
+	return print_made(inv, k8s_kind_lookup("PersistentVolumeClaim", K8S_KIND_STORED), obj,
+			  fmt, name, "created");
 }
 
 static int create_volume(struct invocation *inv, const struct targets *t, enum output_format fmt)
@@ -490,7 +492,8 @@ static int create_files(struct invocation *inv)
 	for (size_t i = 0; i < bs.n && !failed; i++) {
 		for (size_t k = 0; k < json_object_array_length(bs.b[i].objects); k++) {
 			struct json_object *o = json_object_array_get_idx(bs.b[i].objects, k), *req, *made;
-			const struct kind_info *kind = kind_lookup(json_path_str(o, "kind", ""));
+			const struct k8s_kind *kind =
+				k8s_kind_lookup(json_path_str(o, "kind", ""), K8S_KIND_TYPED);
 			enum call_result rc;
 			char type[128];
 
@@ -508,7 +511,7 @@ static int create_files(struct invocation *inv)
 			if (rc != CALL_OK)
 				continue;
 			if (kind)
-				kind_qualified(kind, type, sizeof type);
+				k8s_kind_qualified(kind, type, sizeof type);
 			printf("%s/%s created\n", kind ? type : json_path_str(o, "kind", ""),
 			       json_path_str(made, "metadata.name", ""));
 			json_object_put(made);
@@ -608,7 +611,7 @@ int run_scale(struct invocation *inv)
 	n = strtol(inv->value[F_REPLICAS], &end, 10);
 	if (*end || end == inv->value[F_REPLICAS] || n < 0 || n > 10000)
 		return fail("invalid --replicas \"%s\": a number from 0 to 10000", inv->value[F_REPLICAS]);
-	kind_qualified(t.kind, type, sizeof type);
+	k8s_kind_qualified(t.kind, type, sizeof type);
 	for (size_t i = 0; i < t.n; i++) {
 		patch = json_object_new_object();
 		spec = json_object_new_object();

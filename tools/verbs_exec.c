@@ -54,7 +54,9 @@ static int private_namespace(void)
 
 static json_object *fetch_pod(struct invocation *inv, const char *ns, const char *name)
 {
-	json_object *req = new_request("get", kind_of("Pod"), name), *res = NULL;
+	json_object *req = new_request("get", k8s_kind_lookup("Pod", K8S_KIND_STORED), name);
+	json_object *res = NULL;
+
 	add_string(req, "namespace", ns);
 	if (call(inv, req, &res) != CALL_OK)
 		return NULL;

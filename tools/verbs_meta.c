@@ -97,7 +97,7 @@ static enum call_result change_one(const struct invocation *inv, const struct me
 	int refused = 0;
 	enum call_result rc;
 
-	kind_qualified(t->kind, type, sizeof type);
+	k8s_kind_qualified(t->kind, type, sizeof type);
 	if (!(patch = build_patch(inv, mv, obj, c, n, &refused))) {
 		if (!refused)
 			printf("%s/%s not %s\n", type, name, mv->done);

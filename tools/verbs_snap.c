@@ -31,7 +31,7 @@ static int volume_ref(const char *arg, const char *role, struct ref *ref)
 	ref->name = arg;
 	if (slash) {
 		char type[256];
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 
 		snprintf(type, sizeof type, "%.*s", (int)(slash - arg), arg);
 		if (!(k = resolve_kind(type)))
@@ -54,7 +54,7 @@ static int snapshot_ref(const char *arg, const char **name)
 	*name = arg;
 	if (slash) {
 		char type[256];
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 
 		snprintf(type, sizeof type, "%.*s", (int)(slash - arg), arg);
 		if (!(k = resolve_kind(type)))
@@ -83,7 +83,8 @@ int run_snapshot(struct invocation *inv)
 	add_string(req, "namespace", ns);
 	if (call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, kind_of("VolumeSnapshot"), obj, fmt, name, "created");
+	return print_made(inv, k8s_kind_lookup("VolumeSnapshot", K8S_KIND_STORED), obj,
+			  fmt, name, "created");
 }
 
 int run_restore(struct invocation *inv)
@@ -110,7 +111,8 @@ int run_restore(struct invocation *inv)
 	if (call(inv, req, &obj) != CALL_OK)
 		return 1;
 	snprintf(how, sizeof how, "restored from volumesnapshot %s/%s", ns, snap);
-	return print_made(inv, kind_of(ref_kind_name(made.kind)), obj, fmt, made.name, how);
+	return print_made(inv, k8s_kind_lookup(ref_kind_name(made.kind), K8S_KIND_STORED), obj,
+			  fmt, made.name, how);
 }
 
 int run_clone(struct invocation *inv)
@@ -145,5 +147,6 @@ int run_clone(struct invocation *inv)
 		snprintf(how, sizeof how, "cloned from persistentvolumeclaim/%s", source.name);
 	else
 		snprintf(how, sizeof how, "cloned from persistentvolume/%s", source.name);
-	return print_made(inv, kind_of(ref_kind_name(made.kind)), obj, fmt, made.name, how);
+	return print_made(inv, k8s_kind_lookup(ref_kind_name(made.kind), K8S_KIND_STORED), obj,
+			  fmt, made.name, how);
 }

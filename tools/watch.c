@@ -61,7 +61,7 @@ static struct json_object *selected(struct json_object *items, const struct targ
 
 /* Watched objects as they come: a table row each (the header once), or
  * each object on its own in JSON, YAML or JSONPath, as kubectl -w. */
-static void print_watched(const struct kind_info *k, struct json_object *items, const struct get_view *view)
+static void print_watched(const struct k8s_kind *k, struct json_object *items, const struct get_view *view)
 {
 	int structured = view->fmt == OUTPUT_JSON || view->fmt == OUTPUT_YAML || view->fmt == OUTPUT_JSONPATH;
 
@@ -260,7 +260,7 @@ static void print_waited(const struct targets *t, const int *done)
 {
 	char type[128];
 
-	kind_qualified(t->kind, type, sizeof type);
+	k8s_kind_qualified(t->kind, type, sizeof type);
 	for (size_t k = 0; k < t->n; k++)
 		if (done[k])
 			printf("%s/%s condition met\n", type, t->names[k]);
