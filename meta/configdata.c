@@ -21,8 +21,8 @@
 
 #include <openssl/evp.h>
 
-#include "meta/field.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 
 #define AT_MAX FIELD_PATH_MAX
 #define CONFIG_KEY_MAX 253
@@ -48,7 +48,7 @@ static int fail_invalid(char *err, size_t errlen, const char *at, json_object *v
 {
 	char quoted[160];
 
-	k8s_quote_value(v, quoted, sizeof quoted);
+	field_quote_value(v, quoted, sizeof quoted);
 	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
 }
 
@@ -57,7 +57,7 @@ static int fail_invalid_str(char *err, size_t errlen, const char *at, const char
 {
 	char quoted[160];
 
-	k8s_quote(s, quoted, sizeof quoted);
+	field_quote(s, quoted, sizeof quoted);
 	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
 }
 

@@ -1,8 +1,8 @@
 /*
- * meta/k8s.c — the Kubernetes object model (see k8s.h): the kind table,
- * dotted-path access to json-c objects, per-kind validation and
- * defaulting of manifests, kubectl's three-way apply merge and the
- * immutable-field rules of updates.
+ * meta/k8s.c — the Kubernetes rules of each kind (see k8s.h): validation
+ * and defaulting of manifests and the immutable-field rules of updates. The storage kinds' rules are here;
+ * the workloads' and pod volumes' live in pod.c, statefulset.c,
+ * deployment.c, configdata.c and snapschedule.c, which this file calls.
  *
  * Validation stops at the first problem and reports it the way the API
  * server words a field error ("PATH: Required value", "PATH: Invalid
@@ -20,198 +20,16 @@
 #include <string.h>
 
 #include "meta/configdata.h"
+#include "meta/deployment.h"
+#include "meta/field_error.h"
 #include "meta/hostpath.h"
 #include "meta/names.h"
 #include "meta/pod.h"
-#include "meta/quantity.h"
-#include "meta/deployment.h"
-#include "meta/statefulset.h"
 #include "meta/selector.h"
 #include "meta/snapschedule.h"
+#include "meta/statefulset.h"
 
-#define SEGMENT_MAX 256
 #define PATH_MAX_LEN 512
-
-/* --- reading and writing members --- */
-
-static int is_type(json_object *v, json_type t)
-{
-	return v && json_object_is_type(v, t);
-}
-
-/* The member key of o; NULL when o is not an object, the key is absent or
- * its value is null (json-c stores null as a NULL member). */
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-/* Remove a member; json-c asserts on anything but an object. */
-static void del(json_object *o, const char *key)
-{
-	if (is_type(o, json_type_object))
-		json_object_object_del(o, key);
-}
-
-/* Copy the segment of *path up to the next '.' into seg and step past it.
- * 0 at the end of the path or for a segment too long to be a key. */
-static int next_segment(const char **path, char *seg)
-{
-	const char *dot = strchr(*path, '.');
-	size_t len = dot ? (size_t)(dot - *path) : strlen(*path);
-
-	if (!**path || len >= SEGMENT_MAX)
-		return 0;
-	memcpy(seg, *path, len);
-	seg[len] = '\0';
-	*path += len + (dot != NULL);
-	return 1;
-}
-
-json_object *k8s_get(json_object *obj, const char *path)
-{
-	char seg[SEGMENT_MAX];
-
-	if (!path || !*path)
-		return NULL;
-	while (obj && next_segment(&path, seg))
-		obj = member(obj, seg);
-	return *path ? NULL : obj;
-}
-
-const char *k8s_str(json_object *obj, const char *path)
-{
-	json_object *v = k8s_get(obj, path);
-
-	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* A quantity member (a string, or a number a YAML reader made of "10")
- * in bytes. 0, or -1 with quantity_parse's reason in why. */
-static int value_bytes(json_object *v, uint64_t *bytes, char *why, size_t whylen)
-{
-	if (!is_type(v, json_type_string) && !is_type(v, json_type_int) &&
-	    !is_type(v, json_type_double)) {
-		snprintf(why, whylen, "must be a quantity (a string such as \"10Gi\" or a number)");
-		return -1;
-	}
-	return quantity_parse(json_object_get_string(v), bytes, why, whylen);
-}
-
-uint64_t k8s_bytes(json_object *obj, const char *path)
-{
-	uint64_t bytes = 0;
-	char why[256];
-
-	if (value_bytes(k8s_get(obj, path), &bytes, why, sizeof why) < 0)
-		return 0;
-	return bytes;
-}
-
-/* The object member key of o, replacing whatever else is there. */
-static json_object *object_member(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	if (!is_type(v, json_type_object)) {
-		v = json_object_new_object();
-		json_object_object_add(o, key, v);
-	}
-	return v;
-}
-
-json_object *k8s_obj(json_object *obj, const char *path)
-{
-	char seg[SEGMENT_MAX];
-
-	if (!is_type(obj, json_type_object))
-		return NULL;
-	while (next_segment(&path, seg))
-		obj = object_member(obj, seg);
-	return obj;
-}
-
-void k8s_set(json_object *obj, const char *path, json_object *val)
-{
-	const char *last = strrchr(path, '.');
-	char parent[PATH_MAX_LEN];
-	json_object *at = obj;
-
-	if (last && (size_t)(last - path) < sizeof parent) {
-		memcpy(parent, path, (size_t)(last - path));
-		parent[last - path] = '\0';
-		at = k8s_obj(obj, parent);
-	} else if (last) {
-		at = NULL;
-	}
-	if (!is_type(at, json_type_object)) {
-		json_object_put(val);
-		return;
-	}
-	json_object_object_add(at, last ? last + 1 : path, val);
-}
-
-void k8s_set_str(json_object *obj, const char *path, const char *s)
-{
-	k8s_set(obj, path, s ? json_object_new_string(s) : NULL);
-}
-
-int k8s_annotation_true(json_object *obj, const char *key)
-{
-	json_object *v = member(k8s_get(obj, "metadata.annotations"), key);
-
-	return is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "true");
-}
-
-void k8s_quote(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (len < 3) {
-		if (len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (; s && *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			o += snprintf(out + o, len - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (s && *s && o + 4 < len)
-		o += snprintf(out + o, len - o, "...");
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
-void k8s_quote_value(json_object *v, char *out, size_t len)
-{
-	const char *text;
-	size_t n;
-
-	if (is_type(v, json_type_string)) {
-		k8s_quote(json_object_get_string(v), out, len);
-		return;
-	}
-	if (!len)
-		return;
-	text = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
-	n = strlen(text);
-	if (n < len) {
-		memcpy(out, text, n + 1);
-		return;
-	}
-	snprintf(out, len, "%.*s...", len > 4 ? (int)(len - 4) : 0, text);
-}
 
 /* --- validation: reporting --- */
 
@@ -243,7 +61,7 @@ static int fail_invalid(struct check *c, const char *path, json_object *v, const
 {
 	char quoted[160];
 
-	k8s_quote_value(v, quoted, sizeof quoted);
+	field_quote_value(v, quoted, sizeof quoted);
 	return fail(c, "%s: Invalid value: %s: %s", path, quoted, why);
 }
 
@@ -251,7 +69,7 @@ static int fail_invalid_str(struct check *c, const char *path, const char *s, co
 {
 	char quoted[160];
 
-	k8s_quote(s, quoted, sizeof quoted);
+	field_quote(s, quoted, sizeof quoted);
 	return fail(c, "%s: Invalid value: %s: %s", path, quoted, why);
 }
 
@@ -264,7 +82,7 @@ static int fail_unsupported(struct check *c, const char *path, const char *value
 
 	for (size_t i = 0; allowed[i] && o < sizeof list; i++)
 		o += snprintf(list + o, sizeof list - o, "%s\"%s\"", i ? ", " : "", allowed[i]);
-	k8s_quote(value, quoted, sizeof quoted);
+	field_quote(value, quoted, sizeof quoted);
 	return fail(c, "%s: Unsupported value: %s: supported values: %s", path, quoted, list);
 }
 
@@ -327,15 +145,15 @@ static int in_list(const char *s, const char *const *list)
 static int check_string(struct check *c, json_object *o, const char *key, const char *path,
 			int required, const char **out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char at[PATH_MAX_LEN];
 
 	child(at, path, key);
 	if (out)
 		*out = NULL;
-	if (!v || (required && is_type(v, json_type_string) && !*json_object_get_string(v)))
+	if (!v || (required && json_is(v, json_type_string) && !*json_object_get_string(v)))
 		return required ? fail_required(c, at) : 0;
-	if (!is_type(v, json_type_string))
+	if (!json_is(v, json_type_string))
 		return fail_invalid(c, at, v, "must be a string");
 	if (out)
 		*out = json_object_get_string(v);
@@ -382,17 +200,17 @@ static int check_required_enum(struct check *c, json_object *o, const char *key,
 {
 	char at[PATH_MAX_LEN];
 
-	if (!member(o, key))
+	if (!json_member(o, key))
 		return fail_required(c, child(at, path, key));
 	return check_enum(c, o, key, path, allowed, NULL);
 }
 
 static int check_bool(struct check *c, json_object *o, const char *key, const char *path)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char at[PATH_MAX_LEN];
 
-	if (v && !is_type(v, json_type_boolean))
+	if (v && !json_is(v, json_type_boolean))
 		return fail_invalid(c, child(at, path, key), v, "must be a boolean");
 	return 0;
 }
@@ -401,12 +219,12 @@ static int check_bool(struct check *c, json_object *o, const char *key, const ch
 static int check_object(struct check *c, json_object *o, const char *key, const char *path,
 			json_object **out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char at[PATH_MAX_LEN];
 
 	if (out)
 		*out = NULL;
-	if (v && !is_type(v, json_type_object))
+	if (v && !json_is(v, json_type_object))
 		return fail_invalid(c, child(at, path, key), v, "must be an object");
 	if (out)
 		*out = v;
@@ -423,7 +241,7 @@ static int check_string_map(struct check *c, json_object *o, const char *key, co
 		return r;
 	child(at, path, key);
 	json_object_object_foreach(map, k, v) {
-		if (!is_type(v, json_type_string))
+		if (!json_is(v, json_type_string))
 			return fail_invalid(c, map_entry(entry, at, k), v, "must be a string");
 	}
 	return 0;
@@ -431,18 +249,18 @@ static int check_string_map(struct check *c, json_object *o, const char *key, co
 
 static int check_string_list(struct check *c, json_object *o, const char *key, const char *path)
 {
-	json_object *list = member(o, key);
+	json_object *list = json_member(o, key);
 	char at[PATH_MAX_LEN], item[PATH_MAX_LEN];
 
 	child(at, path, key);
 	if (!list)
 		return 0;
-	if (!is_type(list, json_type_array))
+	if (!json_is(list, json_type_array))
 		return fail_invalid(c, at, list, "must be a list of strings");
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *v = json_object_array_get_idx(list, i);
 
-		if (!is_type(v, json_type_string))
+		if (!json_is(v, json_type_string))
 			return fail_invalid(c, list_item(item, at, i), v, "must be a string");
 	}
 	return 0;
@@ -454,7 +272,7 @@ static int check_quantity_value(struct check *c, json_object *v, const char *at,
 	uint64_t bytes;
 	char why[512];
 
-	if (value_bytes(v, &bytes, why, sizeof why) < 0)
+	if (json_quantity(v, &bytes, why, sizeof why) < 0)
 		return fail_invalid(c, at, v, reason_of(why));
 	if (positive && bytes == 0)
 		return fail_invalid(c, at, v, "must be greater than zero");
@@ -464,7 +282,7 @@ static int check_quantity_value(struct check *c, json_object *v, const char *at,
 static int check_quantity(struct check *c, json_object *o, const char *key, const char *path,
 			  int required)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	char at[PATH_MAX_LEN];
 
 	child(at, path, key);
@@ -478,22 +296,22 @@ static const char *const ACCESS_MODES[] = { "ReadOnlyMany", "ReadWriteMany", "Re
 
 static int check_access_modes(struct check *c, json_object *spec, const char *path)
 {
-	json_object *modes = member(spec, "accessModes");
+	json_object *modes = json_member(spec, "accessModes");
 	char at[PATH_MAX_LEN], item[PATH_MAX_LEN];
 	size_t n;
 	int once_pod = 0;
 
 	child(at, path, "accessModes");
-	if (!modes || (is_type(modes, json_type_array) && !json_object_array_length(modes)))
+	if (!modes || (json_is(modes, json_type_array) && !json_object_array_length(modes)))
 		return fail_required(c, at);
-	if (!is_type(modes, json_type_array))
+	if (!json_is(modes, json_type_array))
 		return fail_invalid(c, at, modes, "must be a list of access modes");
 	n = json_object_array_length(modes);
 	for (size_t i = 0; i < n; i++) {
 		json_object *m = json_object_array_get_idx(modes, i);
 
 		list_item(item, at, i);
-		if (!is_type(m, json_type_string))
+		if (!json_is(m, json_type_string))
 			return fail_invalid(c, item, m, "must be a string");
 		if (!in_list(json_object_get_string(m), ACCESS_MODES))
 			return fail_unsupported(c, item, json_object_get_string(m), ACCESS_MODES);
@@ -538,7 +356,7 @@ static int check_meta_map(struct check *c, json_object *md, const char *key, int
 	json_object_object_foreach(map, k, v) {
 		if ((why = selector_key_problem(k)) != NULL)
 			return fail_invalid_str(c, at, k, why);
-		if (!is_type(v, json_type_string))
+		if (!json_is(v, json_type_string))
 			return fail_invalid(c, map_entry(entry, at, k), v, "must be a string");
 		if (labels && (why = selector_value_problem(json_object_get_string(v))) != NULL)
 			return fail_invalid(c, map_entry(entry, at, k), v, why);
@@ -548,8 +366,8 @@ static int check_meta_map(struct check *c, json_object *md, const char *key, int
 
 static int check_name(struct check *c, json_object *md, const struct k8s_kind *k)
 {
-	json_object *v = member(md, "name");
-	const char *name = is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	json_object *v = json_member(md, "name");
+	const char *name = json_is(v, json_type_string) ? json_object_get_string(v) : NULL;
 	char why[512];
 	int r;
 
@@ -569,18 +387,18 @@ static int check_name(struct check *c, json_object *md, const struct k8s_kind *k
 static int check_namespace(struct check *c, json_object *md, const struct k8s_kind *k,
 			   const char *ns)
 {
-	json_object *v = member(md, "namespace");
+	json_object *v = json_member(md, "namespace");
 	char why[512];
 
 	if (!k->namespaced) {
-		del(md, "namespace");
+		json_del(md, "namespace");
 		return 0;
 	}
-	if (!v || (is_type(v, json_type_string) && !*json_object_get_string(v))) {
+	if (!v || (json_is(v, json_type_string) && !*json_object_get_string(v))) {
 		v = json_object_new_string(ns && *ns ? ns : "default");
 		json_object_object_add(md, "namespace", v);
 	}
-	if (!is_type(v, json_type_string))
+	if (!json_is(v, json_type_string))
 		return fail_invalid(c, "metadata.namespace", v, "must be a string");
 	if (name_check_label(json_object_get_string(v), why, sizeof why) < 0)
 		return fail_invalid(c, "metadata.namespace", v, reason_of(why));
@@ -590,12 +408,12 @@ static int check_namespace(struct check *c, json_object *md, const struct k8s_ki
 static int check_metadata(struct check *c, json_object *obj, const struct k8s_kind *k,
 			  const char *ns)
 {
-	json_object *md = member(obj, "metadata");
+	json_object *md = json_member(obj, "metadata");
 	int r;
 
 	if (!md)
 		return fail(c, "metadata.name: Required value: name is required");
-	if (!is_type(md, json_type_object))
+	if (!json_is(md, json_type_object))
 		return fail_invalid(c, "metadata", md, "must be an object");
 	if ((r = check_name(c, md, k)) < 0 || (r = check_namespace(c, md, k, ns)) < 0)
 		return r;
@@ -646,8 +464,8 @@ static int check_volume_source(struct check *c, json_object *spec)
 	}
 	if (sources > 1)
 		return fail(c, "spec: Forbidden: may not specify more than 1 volume type");
-	if (member(spec, "hostPath"))
-		return hostpath_validate(member(spec, "hostPath"), "spec.hostPath", c->err, c->errlen);
+	if (json_member(spec, "hostPath"))
+		return hostpath_validate(json_member(spec, "hostPath"), "spec.hostPath", c->err, c->errlen);
 	return 0;
 }
 
@@ -660,7 +478,7 @@ static int check_claim_ref(struct check *c, json_object *spec)
 		return r;
 	if ((r = check_ref_name(c, ref, "name", "spec.claimRef", 1)) < 0)
 		return r;
-	if (!member(ref, "namespace"))
+	if (!json_member(ref, "namespace"))
 		json_object_object_add(ref, "namespace", json_object_new_string("default"));
 	return check_string(c, ref, "namespace", "spec.claimRef", 1, NULL);
 }
@@ -740,7 +558,7 @@ static int check_data_source(struct check *c, json_object *spec, const char *key
 	if (!strcmp(kind, "PersistentVolumeClaim") && group && *group)
 		return fail_invalid_str(c, child(at, path, "apiGroup"), group,
 					"must be empty for a PersistentVolumeClaim (the core API group)");
-	if (member(ds, "namespace"))
+	if (json_member(ds, "namespace"))
 		return fail(c, "%s: Forbidden: cross-namespace data sources are not supported",
 			    child(at, path, "namespace"));
 	return 0;
@@ -753,7 +571,7 @@ static int same_string(const char *a, const char *b)
 
 static int check_data_sources_agree(struct check *c, json_object *spec)
 {
-	json_object *ds = member(spec, "dataSource"), *ref = member(spec, "dataSourceRef");
+	json_object *ds = json_member(spec, "dataSource"), *ref = json_member(spec, "dataSourceRef");
 
 	if (!ds || !ref)
 		return 0;
@@ -777,7 +595,7 @@ static int validate_claim(struct check *c, json_object *pvc)
 	if (r == 0)
 		r = check_ref_name(c, spec, "storageClassName", "spec", 0);
 	if (r == 0)
-		r = selector_validate(member(spec, "selector"), "spec.selector", c->err, c->errlen);
+		r = selector_validate(json_member(spec, "selector"), "spec.selector", c->err, c->errlen);
 	if (r == 0)
 		r = check_ref_name(c, spec, "volumeName", "spec", 0);
 	if (r == 0)
@@ -817,17 +635,17 @@ static int validate_snapshot(struct check *c, json_object *vs)
 		return r;
 	/* persistentVolumeName is volfs's own: a snapshot of a bare volume
 	 * (volctl snapshot pv/NAME) says so, and its YAML must apply back. */
-	if (!!member(src, "persistentVolumeClaimName") + !!member(src, "volumeSnapshotContentName") +
-	    !!member(src, "persistentVolumeName") != 1)
+	if (!!json_member(src, "persistentVolumeClaimName") + !!json_member(src, "volumeSnapshotContentName") +
+	    !!json_member(src, "persistentVolumeName") != 1)
 		return fail(c, "spec.source: Invalid value: \"object\": exactly one of "
 			    "persistentVolumeClaimName and volumeSnapshotContentName should be set");
 	if ((r = check_ref_name(c, src, "persistentVolumeName", "spec.source", 0)) < 0)
 		return r;
-	if (member(src, "volumeSnapshotContentName"))
+	if (json_member(src, "volumeSnapshotContentName"))
 		return fail(c, "spec.source.volumeSnapshotContentName: Forbidden: pre-provisioned "
 			    "snapshot contents are not supported by volfs");
 	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source",
-				!member(src, "persistentVolumeName"))) < 0)
+				!json_member(src, "persistentVolumeName"))) < 0)
 		return r;
 	return check_ref_name(c, spec, "volumeSnapshotClassName", "spec", 0);
 }
@@ -846,7 +664,7 @@ static int validate_snapshot_content(struct check *c, json_object *vsc)
 		r = check_required_enum(c, spec, "deletionPolicy", "spec", DELETE_RETAIN);
 	if (r == 0)
 		r = check_object(c, spec, "source", "spec", &src);
-	if (r == 0 && (!src || !member(src, "volumeHandle") == !member(src, "snapshotHandle")))
+	if (r == 0 && (!src || !json_member(src, "volumeHandle") == !json_member(src, "snapshotHandle")))
 		r = fail(c, "spec.source: Invalid value: \"object\": exactly one of volumeHandle "
 			 "and snapshotHandle should be set");
 	if (r == 0)
@@ -902,7 +720,7 @@ static int same_map(json_object *a, json_object *b)
 	if (!a || !b) {
 		json_object *v = a ? a : b;
 
-		return !v || (is_type(v, json_type_object) && json_object_object_length(v) == 0);
+		return !v || (json_is(v, json_type_object) && json_object_object_length(v) == 0);
 	}
 	return same_json(a, b);
 }
@@ -928,7 +746,7 @@ static int update_storage_class(struct check *c, json_object *was, json_object *
 
 	if (!same_string(k8s_str(was, "provisioner"), k8s_str(now, "provisioner")))
 		return fail_forbidden_update(c, "provisioner");
-	if (!same_map(member(was, "parameters"), member(now, "parameters")))
+	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
 	if (strcmp(or_default(k8s_str(was, "reclaimPolicy"), "Delete"),
 		   or_default(k8s_str(now, "reclaimPolicy"), "Delete")))
@@ -945,8 +763,8 @@ static int update_persistent_volume(struct check *c, json_object *was, json_obje
 	if (strcmp(or_default(k8s_str(was, "spec.volumeMode"), "Filesystem"), mode))
 		return fail_invalid_str(c, "spec.volumeMode", mode, "field is immutable");
 	for (size_t i = 0; VOLUME_SOURCES[i]; i++)
-		if (!same_json(member(member(was, "spec"), VOLUME_SOURCES[i]),
-			       member(member(now, "spec"), VOLUME_SOURCES[i])))
+		if (!same_json(json_member(json_member(was, "spec"), VOLUME_SOURCES[i]),
+			       json_member(json_member(now, "spec"), VOLUME_SOURCES[i])))
 			return fail(c, "spec.persistentvolumesource: Forbidden: "
 				    "spec.persistentvolumesource is immutable after creation");
 	return 0;
@@ -954,9 +772,9 @@ static int update_persistent_volume(struct check *c, json_object *was, json_obje
 
 static json_object *spec_copy(json_object *o)
 {
-	json_object *spec = member(o, "spec"), *copy = NULL;
+	json_object *spec = json_member(o, "spec"), *copy = NULL;
 
-	if (!is_type(spec, json_type_object) || json_object_deep_copy(spec, &copy, NULL) < 0)
+	if (!json_is(spec, json_type_object) || json_object_deep_copy(spec, &copy, NULL) < 0)
 		return json_object_new_object();
 	return copy;
 }
@@ -966,19 +784,19 @@ static json_object *spec_copy(json_object *o)
  * setting volumeName; a class is given to a claim created without one). */
 static void drop_mutable_claim_fields(json_object *was, json_object *now)
 {
-	del(member(member(was, "resources"), "requests"), "storage");
-	del(member(member(now, "resources"), "requests"), "storage");
+	json_del(json_member(json_member(was, "resources"), "requests"), "storage");
+	json_del(json_member(json_member(now, "resources"), "requests"), "storage");
 	if (!k8s_str(was, "volumeName") || !*k8s_str(was, "volumeName")) {
-		del(was, "volumeName");
-		del(now, "volumeName");
+		json_del(was, "volumeName");
+		json_del(now, "volumeName");
 	}
-	if (!member(was, "storageClassName")) {
-		del(was, "storageClassName");
-		del(now, "storageClassName");
+	if (!json_member(was, "storageClassName")) {
+		json_del(was, "storageClassName");
+		json_del(now, "storageClassName");
 	}
-	if (!member(was, "volumeMode"))
+	if (!json_member(was, "volumeMode"))
 		json_object_object_add(was, "volumeMode", json_object_new_string("Filesystem"));
-	if (!member(now, "volumeMode"))
+	if (!json_member(now, "volumeMode"))
 		json_object_object_add(now, "volumeMode", json_object_new_string("Filesystem"));
 }
 
@@ -986,11 +804,11 @@ static void drop_mutable_claim_fields(json_object *was, json_object *now)
 static const char *first_difference(json_object *a, json_object *b)
 {
 	json_object_object_foreach(a, ka, va) {
-		if (!same_json(va, member(b, ka)))
+		if (!same_json(va, json_member(b, ka)))
 			return ka;
 	}
 	json_object_object_foreach(b, kb, vb) {
-		if (!same_json(vb, member(a, kb)))
+		if (!same_json(vb, json_member(a, kb)))
 			return kb;
 	}
 	return NULL;
@@ -1016,7 +834,7 @@ static int update_snapshot_class(struct check *c, json_object *was, json_object 
 {
 	if (!same_string(k8s_str(was, "driver"), k8s_str(now, "driver")))
 		return fail_forbidden_update(c, "driver");
-	if (!same_map(member(was, "parameters"), member(now, "parameters")))
+	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
 	return 0;
 }
@@ -1047,7 +865,7 @@ static int update_pod(struct check *c, json_object *was, json_object *now)
 
 static int validate_statefulset(struct check *c, json_object *sts)
 {
-	return sts_validate(sts, c->err, c->errlen);
+	return sts_validate(sts, k8s_validate, c->err, c->errlen);
 }
 
 static int update_statefulset(struct check *c, json_object *was, json_object *now)
@@ -1128,9 +946,9 @@ static const struct kind_rules *rules_of(const char *kind)
 /* The kind of a manifest, checked against its apiVersion. */
 static int check_kind(struct check *c, json_object *obj, const struct k8s_kind **out)
 {
-	json_object *kv = member(obj, "kind"), *av = member(obj, "apiVersion");
-	const char *kind = is_type(kv, json_type_string) ? json_object_get_string(kv) : NULL;
-	const char *api = is_type(av, json_type_string) ? json_object_get_string(av) : NULL;
+	json_object *kv = json_member(obj, "kind"), *av = json_member(obj, "apiVersion");
+	const char *kind = json_is(kv, json_type_string) ? json_object_get_string(kv) : NULL;
+	const char *api = json_is(av, json_type_string) ? json_object_get_string(av) : NULL;
 	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_STORED);
 	char qk[160], qa[160];
 
@@ -1142,8 +960,8 @@ static int check_kind(struct check *c, json_object *obj, const struct k8s_kind *
 		return fail_required(c, "apiVersion");
 	if (!api)
 		return fail_invalid(c, "apiVersion", av, "must be a string");
-	k8s_quote(kind, qk, sizeof qk);
-	k8s_quote(api, qa, sizeof qa);
+	field_quote(kind, qk, sizeof qk);
+	field_quote(api, qa, sizeof qa);
 	if (!k)
 		return fail(c, "no matches for kind %s in version %s", qk, qa);
 	if (strcmp(api, k->api_version))
@@ -1161,7 +979,7 @@ int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen)
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (!is_type(obj, json_type_object))
+	if (!json_is(obj, json_type_object))
 		return fail(&c, "not a Kubernetes object: expected a mapping with apiVersion, kind "
 			    "and metadata");
 	if ((r = check_kind(&c, obj, &k)) < 0 || (r = check_metadata(&c, obj, k, ns)) < 0)
@@ -1176,7 +994,7 @@ int k8s_check_update(json_object *stored, json_object *updated, char *err, size_
 	const struct kind_rules *kr = rules_of(kind);
 
 	if (!same_string(k8s_str(stored, "kind"), kind))
-		return fail_immutable(&c, "kind", member(updated, "kind"));
+		return fail_immutable(&c, "kind", json_member(updated, "kind"));
 	if (!same_string(k8s_str(stored, "metadata.name"), k8s_str(updated, "metadata.name")))
 		return fail_immutable(&c, "metadata.name", k8s_get(updated, "metadata.name"));
 	if (!same_string(k8s_str(stored, "metadata.namespace"),
@@ -1184,100 +1002,4 @@ int k8s_check_update(json_object *stored, json_object *updated, char *err, size_
 		return fail_immutable(&c, "metadata.namespace",
 				      k8s_get(updated, "metadata.namespace"));
 	return kr && kr->update ? kr->update(&c, stored, updated) : 0;
-}
-
-/* --- apply --- */
-
-/* metadata the API server owns: a manifest cannot set it. */
-static const char *const SERVER_METADATA[] = {
-	"uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
-	"deletionGracePeriodSeconds", "managedFields", "selfLink", NULL
-};
-
-static json_object *deep_copy(json_object *o)
-{
-	json_object *copy = NULL;
-
-	if (!o || json_object_deep_copy(o, &copy, NULL) < 0)
-		return NULL;
-	return copy;
-}
-
-/* What an apply may set from a manifest: all of it but status (a
- * subresource the controllers write), server-owned metadata and the
- * last-applied annotation itself. */
-static json_object *applied_config(json_object *manifest)
-{
-	json_object *cfg = deep_copy(manifest);
-	json_object *md = member(cfg, "metadata");
-
-	if (!is_type(cfg, json_type_object)) {
-		json_object_put(cfg);
-		return json_object_new_object();
-	}
-	del(cfg, "status");
-	for (size_t i = 0; md && SERVER_METADATA[i]; i++)
-		del(md, SERVER_METADATA[i]);
-	del(member(md, "annotations"), K8S_ANN_LAST_APPLIED);
-	/* Only the recorded annotation: the object's own YAML applies back
-	 * as the same configuration, so unchanged. */
-	if (is_type(member(md, "annotations"), json_type_object) &&
-	    json_object_object_length(member(md, "annotations")) == 0)
-		del(md, "annotations");
-	return cfg;
-}
-
-/* The previous apply's configuration, or NULL when the object was not
- * made by apply (then nothing is removed, as kubectl does). */
-static json_object *last_applied(json_object *stored)
-{
-	json_object *v = member(k8s_get(stored, "metadata.annotations"), K8S_ANN_LAST_APPLIED);
-	json_object *last, *cfg;
-
-	last = is_type(v, json_type_string) ? json_tokener_parse(json_object_get_string(v)) : NULL;
-	if (!last)
-		return NULL;
-	cfg = applied_config(last);
-	json_object_put(last);
-	return cfg;
-}
-
-/* Merge want into dst at one level: members of want replace dst's
- * (objects merge member by member), members last had and want lacks go,
- * a null in want removes the member. */
-static void merge_level(json_object *dst, json_object *last, json_object *want)
-{
-	if (is_type(last, json_type_object)) {
-		json_object_object_foreach(last, lk, lv) {
-			(void)lv;
-			if (!json_object_object_get_ex(want, lk, NULL))
-				del(dst, lk);
-		}
-	}
-	json_object_object_foreach(want, key, wv) {
-		json_object *dv = member(dst, key);
-
-		if (!wv)
-			del(dst, key);
-		else if (is_type(wv, json_type_object) && is_type(dv, json_type_object))
-			merge_level(dv, member(last, key), wv);
-		else
-			json_object_object_add(dst, key, deep_copy(wv));
-	}
-}
-
-json_object *k8s_merge_apply(json_object *stored, json_object *manifest)
-{
-	json_object *want = applied_config(manifest), *last = last_applied(stored);
-	json_object *merged = is_type(stored, json_type_object) ? deep_copy(stored)
-							       : json_object_new_object();
-	const char *text;
-
-	merge_level(merged, last, want);
-	text = json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN);
-	json_object_object_add(k8s_obj(merged, "metadata.annotations"), K8S_ANN_LAST_APPLIED,
-			       json_object_new_string(text));
-	json_object_put(want);
-	json_object_put(last);
-	return merged;
 }

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "meta/k8s.h"
+#include "meta/field_error.h"
 #include "meta/names.h"
 
 #define LABEL_NAME_MAX 63
@@ -121,7 +121,7 @@ static int sel_invalid(char *err, size_t errlen, const char *path, json_object *
 {
 	char quoted[160];
 
-	k8s_quote_value(v, quoted, sizeof quoted);
+	field_quote_value(v, quoted, sizeof quoted);
 	return sel_fail(err, errlen, "%s: Invalid value: %s: %s", path, quoted, why);
 }
 
@@ -143,7 +143,7 @@ static int sel_invalid_text(char *err, size_t errlen, const char *path, const ch
 {
 	char quoted[160];
 
-	k8s_quote(s, quoted, sizeof quoted);
+	field_quote(s, quoted, sizeof quoted);
 	return sel_fail(err, errlen, "%s: Invalid value: %s: %s", path, quoted, why);
 }
 
@@ -224,7 +224,7 @@ static int check_operator(json_object *op, const char *path, char *err, size_t e
 	for (size_t i = 0; OPERATORS[i]; i++)
 		if (!strcmp(json_object_get_string(op), OPERATORS[i]))
 			return 0;
-	k8s_quote(json_object_get_string(op), quoted, sizeof quoted);
+	field_quote(json_object_get_string(op), quoted, sizeof quoted);
 	return sel_fail(err, errlen, "%s: Unsupported value: %s: supported values: "
 			"\"DoesNotExist\", \"Exists\", \"In\", \"NotIn\"", path, quoted);
 }

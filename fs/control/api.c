@@ -20,6 +20,7 @@
 #include "fs/control/hostpath.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "meta/apply_merge.h"
 #include "meta/binding.h"
 #include "meta/hostpath.h"
 #include "meta/k8s.h"

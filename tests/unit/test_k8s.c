@@ -17,6 +17,8 @@
 
 #include "tests/unit/unit.h"
 
+#include "meta/apply_merge.h"
+#include "meta/field_error.h"
 #include "meta/k8s.h"
 
 #define GI (UINT64_C(1) << 30)
@@ -184,9 +186,9 @@ static void test_quote(void **state)
 	char out[16];
 
 	(void)state;
-	k8s_quote("a\"b\n", out, sizeof out);
+	field_quote("a\"b\n", out, sizeof out);
 	assert_string_equal(out, "\"a\\\"b\\x0a\"");
-	k8s_quote("abcdefghijklmnopqrstuvwxyz", out, sizeof out);
+	field_quote("abcdefghijklmnopqrstuvwxyz", out, sizeof out);
 	assert_true(strlen(out) < sizeof out);
 	assert_non_null(strstr(out, "...\""));
 }

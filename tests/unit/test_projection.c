@@ -20,7 +20,7 @@
 #include "tests/unit/unit.h"
 
 #include "meta/downward.h"
-#include "meta/field.h"
+#include "meta/jsonobj.h"
 #include "meta/projection.h"
 
 /* Parse JSON written with single quotes (readable in C strings). */
