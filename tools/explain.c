@@ -114,7 +114,7 @@ int run_api_resources(struct invocation *inv)
 {
 	struct table *t = table_new(5);
 
-	if (check_no_args(inv)) {
+	if (cli_check_no_args(inv)) {
 		table_free(t);
 		return 1;
 	}
@@ -136,7 +136,7 @@ int run_api_resources(struct invocation *inv)
 		table_cell(t, k->namespaced ? "true" : "false");
 		table_cell(t, k->kind);
 	}
-	if (has_flag(inv, F_NO_HEADERS))
+	if (cli_has_flag(inv, F_NO_HEADERS))
 		table_drop_header(t);
 	table_print(t, stdout, "", 10, 3);
 	table_free(t);
@@ -180,18 +180,18 @@ int run_explain(struct invocation *inv)
 	const char *dot;
 	char word[128];
 
-	if (check_npos(inv, 1, "a kind", "KIND[.FIELD...]"))
+	if (cli_check_npos(inv, 1, "a kind", "KIND[.FIELD...]"))
 		return 1;
 	dot = strchr(inv->pos[0], '.');
 	snprintf(word, sizeof word, "%.*s", (int)(dot ? dot - inv->pos[0] : (long)strlen(inv->pos[0])), inv->pos[0]);
-	if (!(k = resolve_kind(word)))
+	if (!(k = cli_check_kind(word)))
 		return 1;
 	top = find_doc(k->kind, "");
 	d = dot ? find_doc(k->kind, dot + 1) : top;
 	if (!d && !dot)
-		return fail("volctl has no field descriptions of %s", k->kind);
+		return cli_fail("volctl has no field descriptions of %s", k->kind);
 	if (!d)
-		return fail("field \"%s\" does not exist in %s, or volfs does not read it", dot + 1, k->kind);
+		return cli_fail("field \"%s\" does not exist in %s, or volfs does not read it", dot + 1, k->kind);
 	printf("KIND:       %s\nVERSION:    %s\n\n", k->kind, k->api_version);
 	if (dot)
 		printf("FIELD: %s <%s>\n\n", strrchr(d->path, '.') ? strrchr(d->path, '.') + 1 : d->path, d->type);
