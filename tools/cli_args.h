@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 
 #include "meta/kinds.h"
-#include "tools/output.h"
+#include "tools/output_format.h"
 
 #define MAX_ARGS 64
 

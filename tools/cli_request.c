@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "tools/client.h"
+#include "tools/fields.h"
+#include "tools/output.h"
 
 struct json_object *cli_new_request(const char *verb, const struct k8s_kind *k, const char *name)
 {

@@ -10,7 +10,7 @@
 
 #include "meta/kinds.h"
 #include "tools/cli_args.h"
-#include "tools/output.h"
+#include "tools/output_format.h"
 
 enum call_result { CALL_OK = 0, CALL_REFUSED = 1, CALL_FATAL = 2, CALL_NOT_FOUND = 3 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tools/table.h"
 #include "tools/verbs.h"
 
 struct field_doc {

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "tools/fields.h"
 #include "tools/manifest.h"
 #include "tools/verbs.h"
 

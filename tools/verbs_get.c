@@ -12,8 +12,11 @@
 #include <time.h>
 
 #include "meta/quantity.h"
+#include "tools/describe.h"
+#include "tools/fields.h"
 #include "tools/jsonpath.h"
 #include "tools/labelsel.h"
+#include "tools/output.h"
 #include "tools/verbs.h"
 #include "tools/watch.h"
 
@@ -310,7 +313,7 @@ static enum call_result describe_one(const struct invocation *inv, const struct 
 		return rc;
 	if ((*printed)++)
 		fputs("\n\n", stdout);
-	output_describe(stdout, t->kind, result, time(NULL));
+	describe_print(stdout, t->kind, result, time(NULL));
 	json_object_put(result);
 	return CALL_OK;
 }

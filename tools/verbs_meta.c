@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meta/selector.h"
+#include "tools/fields.h"
 #include "tools/verbs.h"
 
 struct meta_change {

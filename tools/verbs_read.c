@@ -1,12 +1,16 @@
 /*
  * tools/verbs_read.c — the verbs that read the daemon's state (df,
  * metrics, check, version) and shutdown. Each builds its control-protocol request
- * (docs/control-protocol.md) and hands the answer to tools/output.c.
+ * (docs/control-protocol.md) and prints the answer (tools/tables.c,
+ * tools/output_json_yaml.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "tools/fields.h"
+#include "tools/output_json_yaml.h"
+#include "tools/tables.h"
 #include "tools/verbs.h"
 #include "tools/term.h"
 #include "meta/version.h"
@@ -28,7 +32,7 @@ int run_df(struct invocation *inv)
 	else if (json_object_array_length(items) == 0)
 		fprintf(stderr, "No resources found\n");
 	else
-		output_df(stdout, items);
+		tables_print_df(stdout, items);
 	json_object_put(items);
 	json_object_put(result);
 	return 0;

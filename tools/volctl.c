@@ -3,7 +3,7 @@
  * manner (flags anywhere on the line, before or after the verb,
  * --flag=value or --flag value, -f repeatable), then the verb's handler.
  * The verbs live in tools/verbs*.c, their shared machinery in
- * tools/cli.c.
+ * tools/cli_args.c (command line) and tools/cli_request.c (requests).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "tools/client.h"
+#include "tools/fields.h"
 #include "tools/jsonpath.h"
+#include "tools/output.h"
 
 /* Open a watch of t (one kind; its single name, if any). */
 static int open_watch(const struct invocation *inv, const struct targets *t, struct json_object **items,
