@@ -20,7 +20,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "meta/k8s.h"
+#include "meta/jsonobj.h"
+#include "meta/kinds.h"
 #include "meta/pod.h"
 #include "tools/verbs.h"
 
