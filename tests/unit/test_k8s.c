@@ -1,8 +1,9 @@
 /*
- * tests/unit/test_k8s.c — the Kubernetes object model of meta/k8s.c: the
- * kind table, dotted paths, validation and defaulting of each kind with
- * the API server's field errors, kubectl's three-way apply merge and the
- * immutable fields of updates.
+ * tests/unit/test_k8s.c — the Kubernetes object model: the kind table and
+ * its lookup (meta/kinds.c), dotted paths (meta/jsonobj.c), validation and
+ * defaulting of each kind with the API server's field errors
+ * (meta/k8s.c), kubectl's three-way apply merge (meta/apply_merge.c) and
+ * the immutable fields of updates.
  */
 #include <errno.h>
 #include <setjmp.h>
