@@ -159,7 +159,7 @@ def main():
     for d in ACYCLIC:
         for cyc in module_cycles(graph, d):
             bad.append(f'{cyc[0]}: module cycle in {d}: {" <-> ".join(os.path.basename(m) for m in cyc)}; '
-                       f'move what they share into a file both include')
+                       f'one of them must stop including the other (move what both need below them)')
     for line in bad:
         print('check-layers: ' + line)
     if bad:
