@@ -29,6 +29,14 @@ int field_invalid(char *err, size_t errlen, const char *at, json_object *v, cons
 	return field_fail(EINVAL, err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
 }
 
+int field_invalid_str(char *err, size_t errlen, const char *at, const char *s, const char *why)
+{
+	char quoted[160];
+
+	field_quote(s, quoted, sizeof quoted);
+	return field_fail(EINVAL, err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
+}
+
 char *field_join(char *buf, const char *at, const char *fmt, ...)
 {
 	size_t n = strnlen(at, FIELD_PATH_MAX - 1);

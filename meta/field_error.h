@@ -18,6 +18,8 @@ int field_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* "AT: Invalid value: VALUE: WHY", VALUE quoted (never a secret value). */
 int field_invalid(char *err, size_t errlen, const char *at, json_object *v, const char *why);
+/* The same with a string VALUE, quoted. */
+int field_invalid_str(char *err, size_t errlen, const char *at, const char *s, const char *why);
 /* buf (FIELD_PATH_MAX bytes) = at followed by the formatted suffix
  * ("spec.volumes[0]" + ".items[2]"); a long path is cut. */
 char *field_join(char *buf, const char *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
