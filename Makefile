@@ -79,7 +79,9 @@ CSI_GEN_OBJ := $(CSI_GEN_SRC:$(B)/gen/%.cc=$(B)/obj/gen/%.o)
 CSI_SRC   := $(filter-out tools/csi/main.cc,$(wildcard tools/csi/*.cc))
 CSI_OBJ   := $(CSI_SRC:%.cc=$(B)/obj/%.o)
 # the C objects the adapter uses: the control-socket client, quantities, names
-CSI_C_OBJ := $(B)/obj/tools/client.o $(B)/obj/meta/quantity.o $(B)/obj/meta/names.o $(VERSION_OBJ)
+# (which quote input through field_error.o)
+CSI_C_OBJ := $(B)/obj/tools/client.o $(B)/obj/meta/quantity.o $(B)/obj/meta/names.o \
+             $(B)/obj/meta/field_error.o $(VERSION_OBJ)
 
 META_SRC  := $(wildcard meta/*.c)
 FS_SRC    := $(filter-out fs/fuse/main.c,$(wildcard fs/*.c fs/*/*.c))

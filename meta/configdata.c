@@ -14,52 +14,17 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "meta/field.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 
 #define AT_MAX FIELD_PATH_MAX
 #define CONFIG_KEY_MAX 253
-
-/* --- reporting and reading --- */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* "AT: Invalid value: VALUE: WHY" with VALUE quoted (never a secret value). */
-static int fail_invalid(char *err, size_t errlen, const char *at, json_object *v, const char *why)
-{
-	char quoted[160];
-
-	k8s_quote_value(v, quoted, sizeof quoted);
-	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
-}
-
-static int fail_invalid_str(char *err, size_t errlen, const char *at, const char *s,
-			    const char *why)
-{
-	char quoted[160];
-
-	k8s_quote(s, quoted, sizeof quoted);
-	return fail(err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
-}
 
 /* --- base64, as Go's encoding/base64.StdEncoding decodes it --- */
 
@@ -265,13 +230,14 @@ static int check_keys(struct kcheck *c, json_object *obj, const char *map)
 	if (!m)
 		return 0;
 	if (!json_is(m, json_type_object))
-		return fail(c->err, c->errlen, "%s: Invalid value: must be a map of keys to values",
-			    map);
+		return field_fail(EINVAL, c->err, c->errlen,
+				  "%s: Invalid value: must be a map of keys to values",
+				  map);
 	json_object_object_foreach(m, key, v) {
 		(void)v;
 		if ((why = configdata_key_problem(key))) {
 			snprintf(at, sizeof at, "%s[%s]", map, key);
-			return fail_invalid_str(c->err, c->errlen, at, key, why);
+			return field_invalid_str(c->err, c->errlen, at, key, why);
 		}
 	}
 	return 0;
@@ -288,10 +254,11 @@ static int check_string_values(struct kcheck *c, json_object *obj, const char *m
 	json_object_object_foreach(m, key, v) {
 		snprintf(at, sizeof at, "%s[%s]", map, key);
 		if (!json_is(v, json_type_string) && secret)
-			return fail(c->err, c->errlen, "%s: Invalid value: must be a string (quote "
-				    "it in YAML)", at);
+			return field_fail(EINVAL, c->err, c->errlen,
+					  "%s: Invalid value: must be a string (quote "
+					  "it in YAML)", at);
 		if (!json_is(v, json_type_string))
-			return fail_invalid(c->err, c->errlen, at, v, "must be a string (quote it "
+			return field_invalid(c->err, c->errlen, at, v, "must be a string (quote it "
 					    "in YAML)");
 		c->total += (size_t)json_object_get_string_len(v);
 	}
@@ -312,10 +279,12 @@ static int check_base64_values(struct kcheck *c, json_object *obj, const char *m
 	json_object_object_foreach(m, key, v) {
 		snprintf(at, sizeof at, "%s[%s]", map, key);
 		if (!json_is(v, json_type_string))
-			return fail(c->err, c->errlen, "%s: Invalid value: must be a base64 string", at);
+			return field_fail(EINVAL, c->err, c->errlen,
+					  "%s: Invalid value: must be a base64 string", at);
 		if (!b64_valid(v, &size, &bad))
-			return fail(c->err, c->errlen, "%s: Invalid value: illegal base64 data at "
-				    "input byte %zu", at, bad);
+			return field_fail(EINVAL, c->err, c->errlen,
+					  "%s: Invalid value: illegal base64 data at "
+					  "input byte %zu", at, bad);
 		if (!json_member(skip, key))
 			c->total += size;
 	}
@@ -325,8 +294,9 @@ static int check_base64_values(struct kcheck *c, json_object *obj, const char *m
 static int check_total(struct kcheck *c)
 {
 	if (c->total > CONFIGDATA_MAX)
-		return fail(c->err, c->errlen, "data: Too long: must have at most %d bytes",
-			    CONFIGDATA_MAX);
+		return field_fail(EINVAL, c->err, c->errlen,
+				  "data: Too long: must have at most %d bytes",
+				  CONFIGDATA_MAX);
 	return 0;
 }
 
@@ -335,7 +305,7 @@ static int check_immutable_flag(struct kcheck *c, json_object *obj)
 	json_object *v = json_member(obj, "immutable");
 
 	if (v && !json_is(v, json_type_boolean))
-		return fail_invalid(c->err, c->errlen, "immutable", v, "must be a boolean");
+		return field_invalid(c->err, c->errlen, "immutable", v, "must be a boolean");
 	return 0;
 }
 
@@ -355,8 +325,8 @@ int configmap_validate(json_object *cm, char *err, size_t errlen)
 			(void)v;
 			if (json_member(data, key)) {
 				snprintf(at, sizeof at, "binaryData[%s]", key);
-				return fail_invalid_str(err, errlen, at, key,
-							"duplicate of key present in data");
+				return field_invalid_str(err, errlen, at, key,
+							 "duplicate of key present in data");
 			}
 		}
 	}
@@ -383,17 +353,20 @@ static int check_secret_type(struct kcheck *c, json_object *s, const char *type)
 			continue;
 		for (size_t k = 0; k < 3 && need[i].keys[k]; k++)
 			if (!json_member(data, need[i].keys[k]) && !json_member(str, need[i].keys[k]))
-				return fail(c->err, c->errlen, "data[%s]: Required value",
-					    need[i].keys[k]);
+				return field_fail(EINVAL, c->err, c->errlen,
+						  "data[%s]: Required value",
+						  need[i].keys[k]);
 	}
 	if (!strcmp(type, "kubernetes.io/basic-auth") && !json_member(data, "username") &&
 	    !json_member(data, "password") && !json_member(str, "username") && !json_member(str, "password"))
-		return fail(c->err, c->errlen, "data[username]: Required value: a basic-auth "
-			    "secret needs a username or a password");
+		return field_fail(EINVAL, c->err, c->errlen,
+				  "data[username]: Required value: a basic-auth "
+				  "secret needs a username or a password");
 	if (!strcmp(type, "kubernetes.io/service-account-token") &&
 	    !json_member(k8s_get(s, "metadata.annotations"), "kubernetes.io/service-account.name"))
-		return fail(c->err, c->errlen, "metadata.annotations[kubernetes.io/service-account."
-			    "name]: Required value");
+		return field_fail(EINVAL, c->err, c->errlen,
+				  "metadata.annotations[kubernetes.io/service-account."
+				  "name]: Required value");
 	return 0;
 }
 
@@ -433,7 +406,7 @@ int secret_validate(json_object *secret, char *err, size_t errlen)
 	if (!type || (json_is(type, json_type_string) && !json_object_get_string_len(type)))
 		json_object_object_add(secret, "type", type = json_object_new_string("Opaque"));
 	if (!json_is(type, json_type_string))
-		return fail_invalid(err, errlen, "type", type, "must be a string");
+		return field_invalid(err, errlen, "type", type, "must be a string");
 	if ((r = check_keys(&c, secret, "data")) < 0 ||
 	    (r = check_keys(&c, secret, "stringData")) < 0 ||
 	    (r = check_string_values(&c, secret, "stringData", 1)) < 0 ||
@@ -459,12 +432,14 @@ static int check_immutable(json_object *was, json_object *now, const char *const
 	if (!json_member_true(was, "immutable"))
 		return 0;
 	if (!json_member_true(now, "immutable"))
-		return fail(err, errlen, "immutable: Forbidden: field is immutable when `immutable` "
-			    "is set");
+		return field_fail(EINVAL, err, errlen,
+				  "immutable: Forbidden: field is immutable when `immutable` "
+				  "is set");
 	for (size_t i = 0; maps[i]; i++)
 		if (!same(json_member(was, maps[i]), json_member(now, maps[i])))
-			return fail(err, errlen, "%s: Forbidden: field is immutable when `immutable` "
-				    "is set", maps[i]);
+			return field_fail(EINVAL, err, errlen,
+					  "%s: Forbidden: field is immutable when `immutable` "
+					  "is set", maps[i]);
 	return 0;
 }
 
@@ -481,6 +456,6 @@ int secret_check_update(json_object *stored, json_object *updated, char *err, si
 	const char *was = json_member_str(stored, "type"), *now = json_member_str(updated, "type");
 
 	if (was && now && strcmp(was, now))
-		return fail_invalid(err, errlen, "type", json_member(updated, "type"), "field is immutable");
+		return field_invalid(err, errlen, "type", json_member(updated, "type"), "field is immutable");
 	return check_immutable(stored, updated, maps, err, errlen);
 }

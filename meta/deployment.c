@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "meta/k8s.h"
+#include "meta/jsonobj.h"
 #include "meta/pod.h"
 
 /* Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3. */

@@ -16,8 +16,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "meta/field.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 #include "meta/names.h"
 #include "meta/quantity.h"
 #include "meta/selector.h"

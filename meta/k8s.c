@@ -1,627 +1,155 @@
 /*
- * meta/k8s.c — the Kubernetes object model (see k8s.h): the kind table,
- * dotted-path access to json-c objects, per-kind validation and
- * defaulting of manifests, kubectl's three-way apply merge and the
- * immutable-field rules of updates.
+ * meta/k8s.c — the Kubernetes rules of each kind (see k8s.h): validation
+ * and defaulting of manifests and the immutable-field rules of updates.
+ * The storage kinds' rules are here, built of meta/field_check.c's checks;
+ * the workloads' and pod volumes' live in pod.c, statefulset.c,
+ * deployment.c, configdata.c and snapschedule.c, which this file calls.
  *
  * Validation stops at the first problem and reports it the way the API
- * server words a field error ("PATH: Required value", "PATH: Invalid
- * value: VALUE: WHY", "PATH: Unsupported value: VALUE: supported values:
- * ..."), so a user can find the line of the manifest to fix. Map members
- * are named PATH[key], as the API server does, because their keys often
- * contain dots themselves ("requests.storage").
+ * server words a field error, so a user can find the line of the manifest
+ * to fix. Map members are named PATH[key], as the API server does,
+ * because their keys often contain dots themselves ("requests.storage").
  */
 #include "meta/k8s.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "meta/configdata.h"
+#include "meta/deployment.h"
+#include "meta/field_check.h"
+#include "meta/field_error.h"
 #include "meta/hostpath.h"
 #include "meta/names.h"
 #include "meta/pod.h"
-#include "meta/quantity.h"
-#include "meta/deployment.h"
-#include "meta/statefulset.h"
 #include "meta/selector.h"
 #include "meta/snapschedule.h"
-
-#define SEGMENT_MAX 256
-#define PATH_MAX_LEN 512
-
-static const struct k8s_kind kinds[] = {
-	{ "StorageClass", "storage.k8s.io/v1", "storageclasses", 0, 1 },
-	{ "PersistentVolume", "v1", "persistentvolumes", 0, 1 },
-	{ "PersistentVolumeClaim", "v1", "persistentvolumeclaims", 1, 1 },
-	{ "VolumeSnapshotClass", "snapshot.storage.k8s.io/v1", "volumesnapshotclasses", 0, 1 },
-	{ "VolumeSnapshot", "snapshot.storage.k8s.io/v1", "volumesnapshots", 1, 1 },
-	{ "VolumeSnapshotContent", "snapshot.storage.k8s.io/v1", "volumesnapshotcontents", 0, 1 },
-	{ "ResourceQuota", "v1", "resourcequotas", 1, 1 },
-	{ "Namespace", "v1", "namespaces", 0, 1 },
-	{ "Pod", "v1", "pods", 1, 1 },
-	{ "StatefulSet", "apps/v1", "statefulsets", 1, 1 },
-	{ "Deployment", "apps/v1", "deployments", 1, 1 },
-	{ "ConfigMap", "v1", "configmaps", 1, 1 },
-	{ "Secret", "v1", "secrets", 1, 1 },
-	{ "SnapshotSchedule", SNAPSCHEDULE_API, "snapshotschedules", 1, 1 },
-};
-
-const struct k8s_kind *k8s_kind_find(const char *kind)
-{
-	for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
-		if (!strcmp(kinds[i].kind, kind))
-			return &kinds[i];
-	return NULL;
-}
-
-/* --- reading and writing members --- */
-
-static int is_type(json_object *v, json_type t)
-{
-	return v && json_object_is_type(v, t);
-}
-
-/* The member key of o; NULL when o is not an object, the key is absent or
- * its value is null (json-c stores null as a NULL member). */
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-/* Remove a member; json-c asserts on anything but an object. */
-static void del(json_object *o, const char *key)
-{
-	if (is_type(o, json_type_object))
-		json_object_object_del(o, key);
-}
-
-/* Copy the segment of *path up to the next '.' into seg and step past it.
- * 0 at the end of the path or for a segment too long to be a key. */
-static int next_segment(const char **path, char *seg)
-{
-	const char *dot = strchr(*path, '.');
-	size_t len = dot ? (size_t)(dot - *path) : strlen(*path);
-
-	if (!**path || len >= SEGMENT_MAX)
-		return 0;
-	memcpy(seg, *path, len);
-	seg[len] = '\0';
-	*path += len + (dot != NULL);
-	return 1;
-}
-
-json_object *k8s_get(json_object *obj, const char *path)
-{
-	char seg[SEGMENT_MAX];
-
-	if (!path || !*path)
-		return NULL;
-	while (obj && next_segment(&path, seg))
-		obj = member(obj, seg);
-	return *path ? NULL : obj;
-}
-
-const char *k8s_str(json_object *obj, const char *path)
-{
-	json_object *v = k8s_get(obj, path);
-
-	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* A quantity member (a string, or a number a YAML reader made of "10")
- * in bytes. 0, or -1 with quantity_parse's reason in why. */
-static int value_bytes(json_object *v, uint64_t *bytes, char *why, size_t whylen)
-{
-	if (!is_type(v, json_type_string) && !is_type(v, json_type_int) &&
-	    !is_type(v, json_type_double)) {
-		snprintf(why, whylen, "must be a quantity (a string such as \"10Gi\" or a number)");
-		return -1;
-	}
-	return quantity_parse(json_object_get_string(v), bytes, why, whylen);
-}
-
-uint64_t k8s_bytes(json_object *obj, const char *path)
-{
-	uint64_t bytes = 0;
-	char why[256];
-
-	if (value_bytes(k8s_get(obj, path), &bytes, why, sizeof why) < 0)
-		return 0;
-	return bytes;
-}
-
-/* The object member key of o, replacing whatever else is there. */
-static json_object *object_member(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	if (!is_type(v, json_type_object)) {
-		v = json_object_new_object();
-		json_object_object_add(o, key, v);
-	}
-	return v;
-}
-
-json_object *k8s_obj(json_object *obj, const char *path)
-{
-	char seg[SEGMENT_MAX];
-
-	if (!is_type(obj, json_type_object))
-		return NULL;
-	while (next_segment(&path, seg))
-		obj = object_member(obj, seg);
-	return obj;
-}
-
-void k8s_set(json_object *obj, const char *path, json_object *val)
-{
-	const char *last = strrchr(path, '.');
-	char parent[PATH_MAX_LEN];
-	json_object *at = obj;
-
-	if (last && (size_t)(last - path) < sizeof parent) {
-		memcpy(parent, path, (size_t)(last - path));
-		parent[last - path] = '\0';
-		at = k8s_obj(obj, parent);
-	} else if (last) {
-		at = NULL;
-	}
-	if (!is_type(at, json_type_object)) {
-		json_object_put(val);
-		return;
-	}
-	json_object_object_add(at, last ? last + 1 : path, val);
-}
-
-void k8s_set_str(json_object *obj, const char *path, const char *s)
-{
-	k8s_set(obj, path, s ? json_object_new_string(s) : NULL);
-}
-
-int k8s_annotation_true(json_object *obj, const char *key)
-{
-	json_object *v = member(k8s_get(obj, "metadata.annotations"), key);
-
-	return is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "true");
-}
-
-void k8s_quote(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (len < 3) {
-		if (len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (; s && *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			o += snprintf(out + o, len - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (s && *s && o + 4 < len)
-		o += snprintf(out + o, len - o, "...");
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
-void k8s_quote_value(json_object *v, char *out, size_t len)
-{
-	const char *text;
-	size_t n;
-
-	if (is_type(v, json_type_string)) {
-		k8s_quote(json_object_get_string(v), out, len);
-		return;
-	}
-	if (!len)
-		return;
-	text = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
-	n = strlen(text);
-	if (n < len) {
-		memcpy(out, text, n + 1);
-		return;
-	}
-	snprintf(out, len, "%.*s...", len > 4 ? (int)(len - 4) : 0, text);
-}
-
-/* --- validation: reporting --- */
-
-struct check {
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(struct check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static int fail_required(struct check *c, const char *path)
-{
-	return fail(c, "%s: Required value", path);
-}
-
-static int fail_invalid(struct check *c, const char *path, json_object *v, const char *why)
-{
-	char quoted[160];
-
-	k8s_quote_value(v, quoted, sizeof quoted);
-	return fail(c, "%s: Invalid value: %s: %s", path, quoted, why);
-}
-
-static int fail_invalid_str(struct check *c, const char *path, const char *s, const char *why)
-{
-	char quoted[160];
-
-	k8s_quote(s, quoted, sizeof quoted);
-	return fail(c, "%s: Invalid value: %s: %s", path, quoted, why);
-}
-
-/* "PATH: Unsupported value: "X": supported values: "A", "B"" */
-static int fail_unsupported(struct check *c, const char *path, const char *value,
-			    const char *const *allowed)
-{
-	char quoted[160], list[256] = "";
-	size_t o = 0;
-
-	for (size_t i = 0; allowed[i] && o < sizeof list; i++)
-		o += snprintf(list + o, sizeof list - o, "%s\"%s\"", i ? ", " : "", allowed[i]);
-	k8s_quote(value, quoted, sizeof quoted);
-	return fail(c, "%s: Unsupported value: %s: supported values: %s", path, quoted, list);
-}
-
-/* The reason of a names.c or quantity.c message, without its leading
- * `invalid name "INPUT": ` (the field error quotes the input itself). */
-static const char *reason_of(const char *msg)
-{
-	const char *p = strchr(msg, '"');
-
-	if (!p)
-		return msg;
-	for (p++; *p && *p != '"'; p++)
-		if (*p == '\\' && p[1])
-			p++;
-	return *p && p[1] == ':' && p[2] == ' ' ? p + 3 : msg;
-}
-
-/* Write a field path into buf (PATH_MAX_LEN bytes); an absurdly long one
- * is cut, which only shortens a message. */
-static const char *path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static const char *path_fmt(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, PATH_MAX_LEN, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static const char *child(char *buf, const char *path, const char *key)
-{
-	return path_fmt(buf, "%s%s%s", path, *path ? "." : "", key);
-}
-
-static const char *map_entry(char *buf, const char *path, const char *key)
-{
-	return path_fmt(buf, "%s[%s]", path, key);
-}
-
-static const char *list_item(char *buf, const char *path, size_t i)
-{
-	return path_fmt(buf, "%s[%zu]", path, i);
-}
-
-/* --- validation: field checks ---
- * Each takes the object holding the field, the field's key and the path
- * of the holder; absent and null members are the same. */
-
-static int in_list(const char *s, const char *const *list)
-{
-	for (size_t i = 0; list[i]; i++)
-		if (!strcmp(s, list[i]))
-			return 1;
-	return 0;
-}
-
-/* An optional string (*out NULL when absent); required: present and not "". */
-static int check_string(struct check *c, json_object *o, const char *key, const char *path,
-			int required, const char **out)
-{
-	json_object *v = member(o, key);
-	char at[PATH_MAX_LEN];
-
-	child(at, path, key);
-	if (out)
-		*out = NULL;
-	if (!v || (required && is_type(v, json_type_string) && !*json_object_get_string(v)))
-		return required ? fail_required(c, at) : 0;
-	if (!is_type(v, json_type_string))
-		return fail_invalid(c, at, v, "must be a string");
-	if (out)
-		*out = json_object_get_string(v);
-	return 0;
-}
-
-/* A string naming another object (a DNS-1123 subdomain) when not empty. */
-static int check_ref_name(struct check *c, json_object *o, const char *key, const char *path,
-			  int required)
-{
-	char at[PATH_MAX_LEN], why[512];
-	const char *name;
-	int r = check_string(c, o, key, path, required, &name);
-
-	if (r < 0 || !name || !*name)
-		return r;
-	if (name_check_subdomain(name, why, sizeof why) < 0)
-		return fail_invalid_str(c, child(at, path, key), name, reason_of(why));
-	return 0;
-}
-
-/* One of allowed; an absent member gets dflt when there is one. */
-static int check_enum(struct check *c, json_object *o, const char *key, const char *path,
-		      const char *const *allowed, const char *dflt)
-{
-	char at[PATH_MAX_LEN];
-	const char *s;
-	int r = check_string(c, o, key, path, 0, &s);
-
-	if (r < 0)
-		return r;
-	if (!s) {
-		if (dflt)
-			json_object_object_add(o, key, json_object_new_string(dflt));
-		return 0;
-	}
-	if (!in_list(s, allowed))
-		return fail_unsupported(c, child(at, path, key), s, allowed);
-	return 0;
-}
-
-static int check_required_enum(struct check *c, json_object *o, const char *key,
-			       const char *path, const char *const *allowed)
-{
-	char at[PATH_MAX_LEN];
-
-	if (!member(o, key))
-		return fail_required(c, child(at, path, key));
-	return check_enum(c, o, key, path, allowed, NULL);
-}
-
-static int check_bool(struct check *c, json_object *o, const char *key, const char *path)
-{
-	json_object *v = member(o, key);
-	char at[PATH_MAX_LEN];
-
-	if (v && !is_type(v, json_type_boolean))
-		return fail_invalid(c, child(at, path, key), v, "must be a boolean");
-	return 0;
-}
-
-/* An optional object member (*out NULL when absent). */
-static int check_object(struct check *c, json_object *o, const char *key, const char *path,
-			json_object **out)
-{
-	json_object *v = member(o, key);
-	char at[PATH_MAX_LEN];
-
-	if (out)
-		*out = NULL;
-	if (v && !is_type(v, json_type_object))
-		return fail_invalid(c, child(at, path, key), v, "must be an object");
-	if (out)
-		*out = v;
-	return 0;
-}
-
-static int check_string_map(struct check *c, json_object *o, const char *key, const char *path)
-{
-	json_object *map;
-	char at[PATH_MAX_LEN], entry[PATH_MAX_LEN];
-	int r = check_object(c, o, key, path, &map);
-
-	if (r < 0 || !map)
-		return r;
-	child(at, path, key);
-	json_object_object_foreach(map, k, v) {
-		if (!is_type(v, json_type_string))
-			return fail_invalid(c, map_entry(entry, at, k), v, "must be a string");
-	}
-	return 0;
-}
-
-static int check_string_list(struct check *c, json_object *o, const char *key, const char *path)
-{
-	json_object *list = member(o, key);
-	char at[PATH_MAX_LEN], item[PATH_MAX_LEN];
-
-	child(at, path, key);
-	if (!list)
-		return 0;
-	if (!is_type(list, json_type_array))
-		return fail_invalid(c, at, list, "must be a list of strings");
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *v = json_object_array_get_idx(list, i);
-
-		if (!is_type(v, json_type_string))
-			return fail_invalid(c, list_item(item, at, i), v, "must be a string");
-	}
-	return 0;
-}
-
-/* A quantity; positive: it must be more than zero (sizes). */
-static int check_quantity_value(struct check *c, json_object *v, const char *at, int positive)
-{
-	uint64_t bytes;
-	char why[512];
-
-	if (value_bytes(v, &bytes, why, sizeof why) < 0)
-		return fail_invalid(c, at, v, reason_of(why));
-	if (positive && bytes == 0)
-		return fail_invalid(c, at, v, "must be greater than zero");
-	return 0;
-}
-
-static int check_quantity(struct check *c, json_object *o, const char *key, const char *path,
-			  int required)
-{
-	json_object *v = member(o, key);
-	char at[PATH_MAX_LEN];
-
-	child(at, path, key);
-	if (!v)
-		return required ? fail_required(c, at) : 0;
-	return check_quantity_value(c, v, at, 1);
-}
+#include "meta/statefulset.h"
 
 static const char *const ACCESS_MODES[] = { "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce",
 					    "ReadWriteOncePod", NULL };
 
-static int check_access_modes(struct check *c, json_object *spec, const char *path)
+static int check_access_modes(struct field_check *c, json_object *spec, const char *path)
 {
-	json_object *modes = member(spec, "accessModes");
-	char at[PATH_MAX_LEN], item[PATH_MAX_LEN];
+	json_object *modes = json_member(spec, "accessModes");
+	char at[FIELD_PATH_MAX], item[FIELD_PATH_MAX];
 	size_t n;
 	int once_pod = 0;
 
-	child(at, path, "accessModes");
-	if (!modes || (is_type(modes, json_type_array) && !json_object_array_length(modes)))
-		return fail_required(c, at);
-	if (!is_type(modes, json_type_array))
-		return fail_invalid(c, at, modes, "must be a list of access modes");
+	field_child(at, path, "accessModes");
+	if (!modes || (json_is(modes, json_type_array) && !json_object_array_length(modes)))
+		return field_report_required(c, at);
+	if (!json_is(modes, json_type_array))
+		return field_report_invalid(c, at, modes, "must be a list of access modes");
 	n = json_object_array_length(modes);
 	for (size_t i = 0; i < n; i++) {
 		json_object *m = json_object_array_get_idx(modes, i);
 
-		list_item(item, at, i);
-		if (!is_type(m, json_type_string))
-			return fail_invalid(c, item, m, "must be a string");
-		if (!in_list(json_object_get_string(m), ACCESS_MODES))
-			return fail_unsupported(c, item, json_object_get_string(m), ACCESS_MODES);
+		field_list_item(item, at, i);
+		if (!json_is(m, json_type_string))
+			return field_report_invalid(c, item, m, "must be a string");
+		if (!field_in_list(json_object_get_string(m), ACCESS_MODES))
+			return field_report_unsupported(c, item, json_object_get_string(m), ACCESS_MODES);
 		once_pod |= !strcmp(json_object_get_string(m), "ReadWriteOncePod");
 	}
 	if (once_pod && n > 1)
-		return fail(c, "%s: Forbidden: may not use ReadWriteOncePod with other access modes",
-			    at);
+		return field_report(c, "%s: Forbidden: may not use ReadWriteOncePod with other access modes",
+				    at);
 	return 0;
 }
 
 /* Filesystem (the default); Block volumes are raw devices, which a FUSE
  * filesystem cannot hand out. */
-static int check_volume_mode(struct check *c, json_object *spec, const char *path)
+static int check_volume_mode(struct field_check *c, json_object *spec, const char *path)
 {
 	static const char *const modes[] = { "Filesystem", NULL };
-	char at[PATH_MAX_LEN];
+	char at[FIELD_PATH_MAX];
 	const char *s;
-	int r = check_string(c, spec, "volumeMode", path, 0, &s);
+	int r = field_check_string(c, spec, "volumeMode", path, 0, &s);
 
-	child(at, path, "volumeMode");
+	field_child(at, path, "volumeMode");
 	if (r < 0)
 		return r;
 	if (s && !strcmp(s, "Block"))
-		return fail(c, "%s: Unsupported value: \"Block\": volfs serves Filesystem volumes only",
-			    at);
-	return check_enum(c, spec, "volumeMode", path, modes, "Filesystem");
+		return field_report(c, "%s: Unsupported value: \"Block\": volfs serves Filesystem volumes only",
+				    at);
+	return field_check_enum(c, spec, "volumeMode", path, modes, "Filesystem");
 }
 
 /* --- validation: metadata --- */
 
-static int check_meta_map(struct check *c, json_object *md, const char *key, int labels)
+static int check_meta_map(struct field_check *c, json_object *md, const char *key, int labels)
 {
 	json_object *map;
-	char at[PATH_MAX_LEN], entry[PATH_MAX_LEN];
+	char at[FIELD_PATH_MAX], entry[FIELD_PATH_MAX];
 	const char *why;
-	int r = check_object(c, md, key, "metadata", &map);
+	int r = field_check_object(c, md, key, "metadata", &map);
 
 	if (r < 0 || !map)
 		return r;
-	child(at, "metadata", key);
+	field_child(at, "metadata", key);
 	json_object_object_foreach(map, k, v) {
 		if ((why = selector_key_problem(k)) != NULL)
-			return fail_invalid_str(c, at, k, why);
-		if (!is_type(v, json_type_string))
-			return fail_invalid(c, map_entry(entry, at, k), v, "must be a string");
+			return field_report_invalid_str(c, at, k, why);
+		if (!json_is(v, json_type_string))
+			return field_report_invalid(c, field_map_entry(entry, at, k), v, "must be a string");
 		if (labels && (why = selector_value_problem(json_object_get_string(v))) != NULL)
-			return fail_invalid(c, map_entry(entry, at, k), v, why);
+			return field_report_invalid(c, field_map_entry(entry, at, k), v, why);
 	}
 	return 0;
 }
 
-static int check_name(struct check *c, json_object *md, const struct k8s_kind *k)
+static int check_name(struct field_check *c, json_object *md, const struct k8s_kind *k)
 {
-	json_object *v = member(md, "name");
-	const char *name = is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	json_object *v = json_member(md, "name");
+	const char *name = json_is(v, json_type_string) ? json_object_get_string(v) : NULL;
 	char why[512];
 	int r;
 
 	if (!v || (name && !*name))
-		return fail(c, "metadata.name: Required value: name is required");
+		return field_report(c, "metadata.name: Required value: name is required");
 	if (!name)
-		return fail_invalid(c, "metadata.name", v, "must be a string");
+		return field_report_invalid(c, "metadata.name", v, "must be a string");
 	if (!strcmp(k->kind, "Namespace"))
 		r = name_check_label(name, why, sizeof why);
 	else
 		r = name_check_subdomain(name, why, sizeof why);
-	return r < 0 ? fail_invalid_str(c, "metadata.name", name, reason_of(why)) : 0;
+	return r < 0 ? field_report_invalid_str(c, "metadata.name", name, field_reason(why)) : 0;
 }
 
 /* A namespaced object lives in metadata.namespace, else in ns; a
  * cluster-scoped one has no namespace. */
-static int check_namespace(struct check *c, json_object *md, const struct k8s_kind *k,
+static int check_namespace(struct field_check *c, json_object *md, const struct k8s_kind *k,
 			   const char *ns)
 {
-	json_object *v = member(md, "namespace");
+	json_object *v = json_member(md, "namespace");
 	char why[512];
 
 	if (!k->namespaced) {
-		del(md, "namespace");
+		json_del(md, "namespace");
 		return 0;
 	}
-	if (!v || (is_type(v, json_type_string) && !*json_object_get_string(v))) {
+	if (!v || (json_is(v, json_type_string) && !*json_object_get_string(v))) {
 		v = json_object_new_string(ns && *ns ? ns : "default");
 		json_object_object_add(md, "namespace", v);
 	}
-	if (!is_type(v, json_type_string))
-		return fail_invalid(c, "metadata.namespace", v, "must be a string");
+	if (!json_is(v, json_type_string))
+		return field_report_invalid(c, "metadata.namespace", v, "must be a string");
 	if (name_check_label(json_object_get_string(v), why, sizeof why) < 0)
-		return fail_invalid(c, "metadata.namespace", v, reason_of(why));
+		return field_report_invalid(c, "metadata.namespace", v, field_reason(why));
 	return 0;
 }
 
-static int check_metadata(struct check *c, json_object *obj, const struct k8s_kind *k,
+static int check_metadata(struct field_check *c, json_object *obj, const struct k8s_kind *k,
 			  const char *ns)
 {
-	json_object *md = member(obj, "metadata");
+	json_object *md = json_member(obj, "metadata");
 	int r;
 
 	if (!md)
-		return fail(c, "metadata.name: Required value: name is required");
-	if (!is_type(md, json_type_object))
-		return fail_invalid(c, "metadata", md, "must be an object");
+		return field_report(c, "metadata.name: Required value: name is required");
+	if (!json_is(md, json_type_object))
+		return field_report_invalid(c, "metadata", md, "must be an object");
 	if ((r = check_name(c, md, k)) < 0 || (r = check_namespace(c, md, k, ns)) < 0)
 		return r;
 	if ((r = check_meta_map(c, md, "labels", 1)) < 0)
@@ -633,18 +161,18 @@ static int check_metadata(struct check *c, json_object *obj, const struct k8s_ki
 
 static const char *const DELETE_RETAIN[] = { "Delete", "Retain", NULL };
 
-static int validate_storage_class(struct check *c, json_object *sc)
+static int validate_storage_class(struct field_check *c, json_object *sc)
 {
 	static const char *const binding[] = { "Immediate", "WaitForFirstConsumer", NULL };
 	int r;
 
-	if ((r = check_string(c, sc, "provisioner", "", 1, NULL)) < 0 ||
-	    (r = check_string_map(c, sc, "parameters", "")) < 0 ||
-	    (r = check_enum(c, sc, "reclaimPolicy", "", DELETE_RETAIN, "Delete")) < 0 ||
-	    (r = check_enum(c, sc, "volumeBindingMode", "", binding, "Immediate")) < 0 ||
-	    (r = check_bool(c, sc, "allowVolumeExpansion", "")) < 0)
+	if ((r = field_check_string(c, sc, "provisioner", "", 1, NULL)) < 0 ||
+	    (r = field_check_string_map(c, sc, "parameters", "")) < 0 ||
+	    (r = field_check_enum(c, sc, "reclaimPolicy", "", DELETE_RETAIN, "Delete")) < 0 ||
+	    (r = field_check_enum(c, sc, "volumeBindingMode", "", binding, "Immediate")) < 0 ||
+	    (r = field_check_bool(c, sc, "allowVolumeExpansion", "")) < 0)
 		return r;
-	return check_string_list(c, sc, "mountOptions", "");
+	return field_check_string_list(c, sc, "mountOptions", "");
 }
 
 /* The members of a PersistentVolumeSpec that say where its data is. */
@@ -658,116 +186,116 @@ static const char *const VOLUME_SOURCES[] = {
 /* A volume source is kept (volfs serves the data itself, except for
  * hostPath, served from the host) but must be one object, as the API
  * server requires. */
-static int check_volume_source(struct check *c, json_object *spec)
+static int check_volume_source(struct field_check *c, json_object *spec)
 {
 	int sources = 0, r;
 
 	for (size_t i = 0; VOLUME_SOURCES[i]; i++) {
 		json_object *src;
 
-		if ((r = check_object(c, spec, VOLUME_SOURCES[i], "spec", &src)) < 0)
+		if ((r = field_check_object(c, spec, VOLUME_SOURCES[i], "spec", &src)) < 0)
 			return r;
 		sources += src != NULL;
 	}
 	if (sources > 1)
-		return fail(c, "spec: Forbidden: may not specify more than 1 volume type");
-	if (member(spec, "hostPath"))
-		return hostpath_validate(member(spec, "hostPath"), "spec.hostPath", c->err, c->errlen);
+		return field_report(c, "spec: Forbidden: may not specify more than 1 volume type");
+	if (json_member(spec, "hostPath"))
+		return hostpath_validate(json_member(spec, "hostPath"), "spec.hostPath", c->err, c->errlen);
 	return 0;
 }
 
-static int check_claim_ref(struct check *c, json_object *spec)
+static int check_claim_ref(struct field_check *c, json_object *spec)
 {
 	json_object *ref;
-	int r = check_object(c, spec, "claimRef", "spec", &ref);
+	int r = field_check_object(c, spec, "claimRef", "spec", &ref);
 
 	if (r < 0 || !ref)
 		return r;
-	if ((r = check_ref_name(c, ref, "name", "spec.claimRef", 1)) < 0)
+	if ((r = field_check_ref_name(c, ref, "name", "spec.claimRef", 1)) < 0)
 		return r;
-	if (!member(ref, "namespace"))
+	if (!json_member(ref, "namespace"))
 		json_object_object_add(ref, "namespace", json_object_new_string("default"));
-	return check_string(c, ref, "namespace", "spec.claimRef", 1, NULL);
+	return field_check_string(c, ref, "namespace", "spec.claimRef", 1, NULL);
 }
 
-static int validate_persistent_volume(struct check *c, json_object *pv)
+static int validate_persistent_volume(struct field_check *c, json_object *pv)
 {
 	static const char *const reclaim[] = { "Delete", "Recycle", "Retain", NULL };
 	json_object *empty = json_object_new_object(), *spec, *cap;
-	int r = check_object(c, pv, "spec", "", &spec);
+	int r = field_check_object(c, pv, "spec", "", &spec);
 
 	spec = spec ? spec : empty;
 	if (r == 0)
-		r = check_object(c, spec, "capacity", "spec", &cap);
+		r = field_check_object(c, spec, "capacity", "spec", &cap);
 	if (r == 0)
-		r = check_quantity(c, cap ? cap : empty, "storage", "spec.capacity", 1);
+		r = field_check_quantity(c, cap ? cap : empty, "storage", "spec.capacity", 1);
 	if (r == 0)
 		r = check_access_modes(c, spec, "spec");
 	if (r == 0)
-		r = check_enum(c, spec, "persistentVolumeReclaimPolicy", "spec", reclaim, "Retain");
+		r = field_check_enum(c, spec, "persistentVolumeReclaimPolicy", "spec", reclaim, "Retain");
 	if (r == 0)
-		r = check_ref_name(c, spec, "storageClassName", "spec", 0);
+		r = field_check_ref_name(c, spec, "storageClassName", "spec", 0);
 	if (r == 0)
 		r = check_volume_mode(c, spec, "spec");
 	if (r == 0)
 		r = check_claim_ref(c, spec);
 	if (r == 0)
-		r = check_object(c, spec, "nodeAffinity", "spec", NULL);
+		r = field_check_object(c, spec, "nodeAffinity", "spec", NULL);
 	if (r == 0)
-		r = check_string_list(c, spec, "mountOptions", "spec");
+		r = field_check_string_list(c, spec, "mountOptions", "spec");
 	if (r == 0)
 		r = check_volume_source(c, spec);
 	json_object_put(empty);
 	return r;
 }
 
-static int check_claim_resources(struct check *c, json_object *spec, json_object *empty)
+static int check_claim_resources(struct field_check *c, json_object *spec, json_object *empty)
 {
 	json_object *res, *requests, *limits;
-	int r = check_object(c, spec, "resources", "spec", &res);
+	int r = field_check_object(c, spec, "resources", "spec", &res);
 
 	res = res ? res : empty;
 	if (r == 0)
-		r = check_object(c, res, "requests", "spec.resources", &requests);
+		r = field_check_object(c, res, "requests", "spec.resources", &requests);
 	if (r == 0)
-		r = check_object(c, res, "limits", "spec.resources", &limits);
+		r = field_check_object(c, res, "limits", "spec.resources", &limits);
 	if (r == 0)
-		r = check_quantity(c, requests ? requests : empty, "storage",
-				   "spec.resources.requests", 1);
+		r = field_check_quantity(c, requests ? requests : empty, "storage",
+					 "spec.resources.requests", 1);
 	if (r == 0 && limits)
-		r = check_quantity(c, limits, "storage", "spec.resources.limits", 0);
+		r = field_check_quantity(c, limits, "storage", "spec.resources.limits", 0);
 	return r;
 }
 
 /* One of dataSource / dataSourceRef: a VolumeSnapshot or a claim of the
  * same namespace. */
-static int check_data_source(struct check *c, json_object *spec, const char *key)
+static int check_data_source(struct field_check *c, json_object *spec, const char *key)
 {
 	static const char *const kinds_allowed[] = { "PersistentVolumeClaim", "VolumeSnapshot",
 						     NULL };
 	json_object *ds;
-	char path[PATH_MAX_LEN], at[PATH_MAX_LEN];
+	char path[FIELD_PATH_MAX], at[FIELD_PATH_MAX];
 	const char *kind, *group;
-	int r = check_object(c, spec, key, "spec", &ds);
+	int r = field_check_object(c, spec, key, "spec", &ds);
 
 	if (r < 0 || !ds)
 		return r;
-	child(path, "spec", key);
-	if ((r = check_string(c, ds, "kind", path, 1, &kind)) < 0 ||
-	    (r = check_ref_name(c, ds, "name", path, 1)) < 0 ||
-	    (r = check_string(c, ds, "apiGroup", path, 0, &group)) < 0)
+	field_child(path, "spec", key);
+	if ((r = field_check_string(c, ds, "kind", path, 1, &kind)) < 0 ||
+	    (r = field_check_ref_name(c, ds, "name", path, 1)) < 0 ||
+	    (r = field_check_string(c, ds, "apiGroup", path, 0, &group)) < 0)
 		return r;
-	if (!in_list(kind, kinds_allowed))
-		return fail_unsupported(c, child(at, path, "kind"), kind, kinds_allowed);
+	if (!field_in_list(kind, kinds_allowed))
+		return field_report_unsupported(c, field_child(at, path, "kind"), kind, kinds_allowed);
 	if (!strcmp(kind, "VolumeSnapshot") && (!group || strcmp(group, "snapshot.storage.k8s.io")))
-		return fail_unsupported(c, child(at, path, "apiGroup"), group ? group : "",
-					(const char *const[]){ "snapshot.storage.k8s.io", NULL });
+		return field_report_unsupported(c, field_child(at, path, "apiGroup"), group ? group : "",
+						(const char *const[]){ "snapshot.storage.k8s.io", NULL });
 	if (!strcmp(kind, "PersistentVolumeClaim") && group && *group)
-		return fail_invalid_str(c, child(at, path, "apiGroup"), group,
-					"must be empty for a PersistentVolumeClaim (the core API group)");
-	if (member(ds, "namespace"))
-		return fail(c, "%s: Forbidden: cross-namespace data sources are not supported",
-			    child(at, path, "namespace"));
+		return field_report_invalid_str(c, field_child(at, path, "apiGroup"), group,
+						"must be empty for a PersistentVolumeClaim (the core API group)");
+	if (json_member(ds, "namespace"))
+		return field_report(c, "%s: Forbidden: cross-namespace data sources are not supported",
+				    field_child(at, path, "namespace"));
 	return 0;
 }
 
@@ -776,23 +304,23 @@ static int same_string(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-static int check_data_sources_agree(struct check *c, json_object *spec)
+static int check_data_sources_agree(struct field_check *c, json_object *spec)
 {
-	json_object *ds = member(spec, "dataSource"), *ref = member(spec, "dataSourceRef");
+	json_object *ds = json_member(spec, "dataSource"), *ref = json_member(spec, "dataSourceRef");
 
 	if (!ds || !ref)
 		return 0;
 	if (!same_string(k8s_str(ds, "kind"), k8s_str(ref, "kind")) ||
 	    !same_string(k8s_str(ds, "name"), k8s_str(ref, "name")) ||
 	    !same_string(k8s_str(ds, "apiGroup"), k8s_str(ref, "apiGroup")))
-		return fail(c, "spec.dataSource: Invalid value: \"object\": must match dataSourceRef");
+		return field_report(c, "spec.dataSource: Invalid value: \"object\": must match dataSourceRef");
 	return 0;
 }
 
-static int validate_claim(struct check *c, json_object *pvc)
+static int validate_claim(struct field_check *c, json_object *pvc)
 {
 	json_object *empty = json_object_new_object(), *spec;
-	int r = check_object(c, pvc, "spec", "", &spec);
+	int r = field_check_object(c, pvc, "spec", "", &spec);
 
 	spec = spec ? spec : empty;
 	if (r == 0)
@@ -800,11 +328,11 @@ static int validate_claim(struct check *c, json_object *pvc)
 	if (r == 0)
 		r = check_claim_resources(c, spec, empty);
 	if (r == 0)
-		r = check_ref_name(c, spec, "storageClassName", "spec", 0);
+		r = field_check_ref_name(c, spec, "storageClassName", "spec", 0);
 	if (r == 0)
-		r = selector_validate(member(spec, "selector"), "spec.selector", c->err, c->errlen);
+		r = selector_validate(json_member(spec, "selector"), "spec.selector", c->err, c->errlen);
 	if (r == 0)
-		r = check_ref_name(c, spec, "volumeName", "spec", 0);
+		r = field_check_ref_name(c, spec, "volumeName", "spec", 0);
 	if (r == 0)
 		r = check_volume_mode(c, spec, "spec");
 	if (r == 0)
@@ -817,97 +345,97 @@ static int validate_claim(struct check *c, json_object *pvc)
 	return r;
 }
 
-static int validate_snapshot_class(struct check *c, json_object *vsc)
+static int validate_snapshot_class(struct field_check *c, json_object *vsc)
 {
 	int r;
 
-	if ((r = check_string(c, vsc, "driver", "", 1, NULL)) < 0 ||
-	    (r = check_required_enum(c, vsc, "deletionPolicy", "", DELETE_RETAIN)) < 0)
+	if ((r = field_check_string(c, vsc, "driver", "", 1, NULL)) < 0 ||
+	    (r = field_check_required_enum(c, vsc, "deletionPolicy", "", DELETE_RETAIN)) < 0)
 		return r;
-	return check_string_map(c, vsc, "parameters", "");
+	return field_check_string_map(c, vsc, "parameters", "");
 }
 
-static int validate_snapshot(struct check *c, json_object *vs)
+static int validate_snapshot(struct field_check *c, json_object *vs)
 {
 	json_object *spec = NULL, *src = NULL;
-	int r = check_object(c, vs, "spec", "", &spec);
+	int r = field_check_object(c, vs, "spec", "", &spec);
 
 	if (r == 0 && !spec)
-		return fail_required(c, "spec.source");
+		return field_report_required(c, "spec.source");
 	if (r == 0)
-		r = check_object(c, spec, "source", "spec", &src);
+		r = field_check_object(c, spec, "source", "spec", &src);
 	if (r == 0 && !src)
-		return fail_required(c, "spec.source");
+		return field_report_required(c, "spec.source");
 	if (r < 0)
 		return r;
 	/* persistentVolumeName is volfs's own: a snapshot of a bare volume
 	 * (volctl snapshot pv/NAME) says so, and its YAML must apply back. */
-	if (!!member(src, "persistentVolumeClaimName") + !!member(src, "volumeSnapshotContentName") +
-	    !!member(src, "persistentVolumeName") != 1)
-		return fail(c, "spec.source: Invalid value: \"object\": exactly one of "
+	if (!!json_member(src, "persistentVolumeClaimName") + !!json_member(src, "volumeSnapshotContentName") +
+	    !!json_member(src, "persistentVolumeName") != 1)
+		return field_report(c, "spec.source: Invalid value: \"object\": exactly one of "
 			    "persistentVolumeClaimName and volumeSnapshotContentName should be set");
-	if ((r = check_ref_name(c, src, "persistentVolumeName", "spec.source", 0)) < 0)
+	if ((r = field_check_ref_name(c, src, "persistentVolumeName", "spec.source", 0)) < 0)
 		return r;
-	if (member(src, "volumeSnapshotContentName"))
-		return fail(c, "spec.source.volumeSnapshotContentName: Forbidden: pre-provisioned "
+	if (json_member(src, "volumeSnapshotContentName"))
+		return field_report(c, "spec.source.volumeSnapshotContentName: Forbidden: pre-provisioned "
 			    "snapshot contents are not supported by volfs");
-	if ((r = check_ref_name(c, src, "persistentVolumeClaimName", "spec.source",
-				!member(src, "persistentVolumeName"))) < 0)
+	if ((r = field_check_ref_name(c, src, "persistentVolumeClaimName", "spec.source",
+				      !json_member(src, "persistentVolumeName"))) < 0)
 		return r;
-	return check_ref_name(c, spec, "volumeSnapshotClassName", "spec", 0);
+	return field_check_ref_name(c, spec, "volumeSnapshotClassName", "spec", 0);
 }
 
 /* Contents are made by volfs itself when a snapshot's class retains it;
  * one applied by hand must still have the shape the snapshot CRD asks. */
-static int validate_snapshot_content(struct check *c, json_object *vsc)
+static int validate_snapshot_content(struct field_check *c, json_object *vsc)
 {
 	json_object *empty = json_object_new_object(), *spec, *src, *ref;
-	int r = check_object(c, vsc, "spec", "", &spec);
+	int r = field_check_object(c, vsc, "spec", "", &spec);
 
 	spec = spec ? spec : empty;
 	if (r == 0)
-		r = check_string(c, spec, "driver", "spec", 1, NULL);
+		r = field_check_string(c, spec, "driver", "spec", 1, NULL);
 	if (r == 0)
-		r = check_required_enum(c, spec, "deletionPolicy", "spec", DELETE_RETAIN);
+		r = field_check_required_enum(c, spec, "deletionPolicy", "spec", DELETE_RETAIN);
 	if (r == 0)
-		r = check_object(c, spec, "source", "spec", &src);
-	if (r == 0 && (!src || !member(src, "volumeHandle") == !member(src, "snapshotHandle")))
-		r = fail(c, "spec.source: Invalid value: \"object\": exactly one of volumeHandle "
+		r = field_check_object(c, spec, "source", "spec", &src);
+	if (r == 0 && (!src || !json_member(src, "volumeHandle") == !json_member(src, "snapshotHandle")))
+		r = field_report(c, "spec.source: Invalid value: \"object\": exactly one of volumeHandle "
 			 "and snapshotHandle should be set");
 	if (r == 0)
-		r = check_object(c, spec, "volumeSnapshotRef", "spec", &ref);
+		r = field_check_object(c, spec, "volumeSnapshotRef", "spec", &ref);
 	if (r == 0)
-		r = check_string(c, ref ? ref : empty, "name", "spec.volumeSnapshotRef", 1, NULL);
+		r = field_check_string(c, ref ? ref : empty, "name", "spec.volumeSnapshotRef", 1, NULL);
 	if (r == 0)
-		r = check_string(c, ref, "namespace", "spec.volumeSnapshotRef", 1, NULL);
+		r = field_check_string(c, ref, "namespace", "spec.volumeSnapshotRef", 1, NULL);
 	json_object_put(empty);
 	return r;
 }
 
 /* Every hard limit is kept; volfs enforces only the storage ones. */
-static int validate_quota(struct check *c, json_object *q)
+static int validate_quota(struct field_check *c, json_object *q)
 {
 	json_object *spec, *hard = NULL;
-	char entry[PATH_MAX_LEN];
-	int r = check_object(c, q, "spec", "", &spec);
+	char entry[FIELD_PATH_MAX];
+	int r = field_check_object(c, q, "spec", "", &spec);
 
 	if (r == 0 && spec)
-		r = check_object(c, spec, "hard", "spec", &hard);
+		r = field_check_object(c, spec, "hard", "spec", &hard);
 	if (r < 0 || !hard)
 		return r;
 	json_object_object_foreach(hard, resource, v) {
-		map_entry(entry, "spec.hard", resource);
+		field_map_entry(entry, "spec.hard", resource);
 		if (!*resource)
-			return fail_invalid_str(c, "spec.hard", resource, "must be a resource name");
+			return field_report_invalid_str(c, "spec.hard", resource, "must be a resource name");
 		if (!v)
-			return fail_required(c, entry);
-		if ((r = check_quantity_value(c, v, entry, 0)) < 0)
+			return field_report_required(c, entry);
+		if ((r = field_check_quantity_value(c, v, entry, 0)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int validate_namespace(struct check *c, json_object *ns)
+static int validate_namespace(struct field_check *c, json_object *ns)
 {
 	(void)c;
 	(void)ns;
@@ -927,7 +455,7 @@ static int same_map(json_object *a, json_object *b)
 	if (!a || !b) {
 		json_object *v = a ? a : b;
 
-		return !v || (is_type(v, json_type_object) && json_object_object_length(v) == 0);
+		return !v || (json_is(v, json_type_object) && json_object_object_length(v) == 0);
 	}
 	return same_json(a, b);
 }
@@ -937,51 +465,51 @@ static const char *or_default(const char *s, const char *dflt)
 	return s ? s : dflt;
 }
 
-static int fail_immutable(struct check *c, const char *path, json_object *now)
+static int fail_immutable(struct field_check *c, const char *path, json_object *now)
 {
-	return fail_invalid(c, path, now, "field is immutable");
+	return field_report_invalid(c, path, now, "field is immutable");
 }
 
-static int fail_forbidden_update(struct check *c, const char *field)
+static int fail_forbidden_update(struct field_check *c, const char *field)
 {
-	return fail(c, "%s: Forbidden: updates to %s are forbidden.", field, field);
+	return field_report(c, "%s: Forbidden: updates to %s are forbidden.", field, field);
 }
 
-static int update_storage_class(struct check *c, json_object *was, json_object *now)
+static int update_storage_class(struct field_check *c, json_object *was, json_object *now)
 {
 	const char *mode = or_default(k8s_str(now, "volumeBindingMode"), "Immediate");
 
 	if (!same_string(k8s_str(was, "provisioner"), k8s_str(now, "provisioner")))
 		return fail_forbidden_update(c, "provisioner");
-	if (!same_map(member(was, "parameters"), member(now, "parameters")))
+	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
 	if (strcmp(or_default(k8s_str(was, "reclaimPolicy"), "Delete"),
 		   or_default(k8s_str(now, "reclaimPolicy"), "Delete")))
 		return fail_forbidden_update(c, "reclaimPolicy");
 	if (strcmp(or_default(k8s_str(was, "volumeBindingMode"), "Immediate"), mode))
-		return fail_invalid_str(c, "volumeBindingMode", mode, "field is immutable");
+		return field_report_invalid_str(c, "volumeBindingMode", mode, "field is immutable");
 	return 0;
 }
 
-static int update_persistent_volume(struct check *c, json_object *was, json_object *now)
+static int update_persistent_volume(struct field_check *c, json_object *was, json_object *now)
 {
 	const char *mode = or_default(k8s_str(now, "spec.volumeMode"), "Filesystem");
 
 	if (strcmp(or_default(k8s_str(was, "spec.volumeMode"), "Filesystem"), mode))
-		return fail_invalid_str(c, "spec.volumeMode", mode, "field is immutable");
+		return field_report_invalid_str(c, "spec.volumeMode", mode, "field is immutable");
 	for (size_t i = 0; VOLUME_SOURCES[i]; i++)
-		if (!same_json(member(member(was, "spec"), VOLUME_SOURCES[i]),
-			       member(member(now, "spec"), VOLUME_SOURCES[i])))
-			return fail(c, "spec.persistentvolumesource: Forbidden: "
+		if (!same_json(json_member(json_member(was, "spec"), VOLUME_SOURCES[i]),
+			       json_member(json_member(now, "spec"), VOLUME_SOURCES[i])))
+			return field_report(c, "spec.persistentvolumesource: Forbidden: "
 				    "spec.persistentvolumesource is immutable after creation");
 	return 0;
 }
 
 static json_object *spec_copy(json_object *o)
 {
-	json_object *spec = member(o, "spec"), *copy = NULL;
+	json_object *spec = json_member(o, "spec"), *copy = NULL;
 
-	if (!is_type(spec, json_type_object) || json_object_deep_copy(spec, &copy, NULL) < 0)
+	if (!json_is(spec, json_type_object) || json_object_deep_copy(spec, &copy, NULL) < 0)
 		return json_object_new_object();
 	return copy;
 }
@@ -991,19 +519,19 @@ static json_object *spec_copy(json_object *o)
  * setting volumeName; a class is given to a claim created without one). */
 static void drop_mutable_claim_fields(json_object *was, json_object *now)
 {
-	del(member(member(was, "resources"), "requests"), "storage");
-	del(member(member(now, "resources"), "requests"), "storage");
+	json_del(json_member(json_member(was, "resources"), "requests"), "storage");
+	json_del(json_member(json_member(now, "resources"), "requests"), "storage");
 	if (!k8s_str(was, "volumeName") || !*k8s_str(was, "volumeName")) {
-		del(was, "volumeName");
-		del(now, "volumeName");
+		json_del(was, "volumeName");
+		json_del(now, "volumeName");
 	}
-	if (!member(was, "storageClassName")) {
-		del(was, "storageClassName");
-		del(now, "storageClassName");
+	if (!json_member(was, "storageClassName")) {
+		json_del(was, "storageClassName");
+		json_del(now, "storageClassName");
 	}
-	if (!member(was, "volumeMode"))
+	if (!json_member(was, "volumeMode"))
 		json_object_object_add(was, "volumeMode", json_object_new_string("Filesystem"));
-	if (!member(now, "volumeMode"))
+	if (!json_member(now, "volumeMode"))
 		json_object_object_add(now, "volumeMode", json_object_new_string("Filesystem"));
 }
 
@@ -1011,17 +539,17 @@ static void drop_mutable_claim_fields(json_object *was, json_object *now)
 static const char *first_difference(json_object *a, json_object *b)
 {
 	json_object_object_foreach(a, ka, va) {
-		if (!same_json(va, member(b, ka)))
+		if (!same_json(va, json_member(b, ka)))
 			return ka;
 	}
 	json_object_object_foreach(b, kb, vb) {
-		if (!same_json(vb, member(a, kb)))
+		if (!same_json(vb, json_member(a, kb)))
 			return kb;
 	}
 	return NULL;
 }
 
-static int update_claim(struct check *c, json_object *stored, json_object *updated)
+static int update_claim(struct field_check *c, json_object *stored, json_object *updated)
 {
 	json_object *was = spec_copy(stored), *now = spec_copy(updated);
 	const char *diff;
@@ -1030,89 +558,89 @@ static int update_claim(struct check *c, json_object *stored, json_object *updat
 	drop_mutable_claim_fields(was, now);
 	diff = first_difference(was, now);
 	if (diff)
-		r = fail(c, "spec: Forbidden: spec is immutable after creation except "
+		r = field_report(c, "spec: Forbidden: spec is immutable after creation except "
 			 "resources.requests for bound claims (spec.%s changed)", diff);
 	json_object_put(was);
 	json_object_put(now);
 	return r;
 }
 
-static int update_snapshot_class(struct check *c, json_object *was, json_object *now)
+static int update_snapshot_class(struct field_check *c, json_object *was, json_object *now)
 {
 	if (!same_string(k8s_str(was, "driver"), k8s_str(now, "driver")))
 		return fail_forbidden_update(c, "driver");
-	if (!same_map(member(was, "parameters"), member(now, "parameters")))
+	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
 	return 0;
 }
 
-static int update_snapshot(struct check *c, json_object *was, json_object *now)
+static int update_snapshot(struct field_check *c, json_object *was, json_object *now)
 {
 	json_object *cls = k8s_get(was, "spec.volumeSnapshotClassName");
 
 	if (!same_json(k8s_get(was, "spec.source"), k8s_get(now, "spec.source")))
-		return fail(c, "spec.source: Forbidden: spec.source is immutable after creation");
+		return field_report(c, "spec.source: Forbidden: spec.source is immutable after creation");
 	/* Set once: a snapshot created without a class is given the default. */
 	if (cls && !same_json(cls, k8s_get(now, "spec.volumeSnapshotClassName")))
-		return fail(c, "spec.volumeSnapshotClassName: Forbidden: "
+		return field_report(c, "spec.volumeSnapshotClassName: Forbidden: "
 			    "spec.volumeSnapshotClassName is immutable after creation");
 	return 0;
 }
 
 /* Pods' rules live in meta/pod.c. */
-static int validate_pod(struct check *c, json_object *pod)
+static int validate_pod(struct field_check *c, json_object *pod)
 {
 	return pod_validate(pod, c->err, c->errlen);
 }
 
-static int update_pod(struct check *c, json_object *was, json_object *now)
+static int update_pod(struct field_check *c, json_object *was, json_object *now)
 {
 	return pod_check_update(was, now, c->err, c->errlen);
 }
 
-static int validate_statefulset(struct check *c, json_object *sts)
+static int validate_statefulset(struct field_check *c, json_object *sts)
 {
-	return sts_validate(sts, c->err, c->errlen);
+	return sts_validate(sts, k8s_validate, c->err, c->errlen);
 }
 
-static int update_statefulset(struct check *c, json_object *was, json_object *now)
+static int update_statefulset(struct field_check *c, json_object *was, json_object *now)
 {
 	return sts_check_update(was, now, c->err, c->errlen);
 }
 
-static int validate_deployment(struct check *c, json_object *d)
+static int validate_deployment(struct field_check *c, json_object *d)
 {
 	return deploy_validate(d, c->err, c->errlen);
 }
 
-static int update_deployment(struct check *c, json_object *was, json_object *now)
+static int update_deployment(struct field_check *c, json_object *was, json_object *now)
 {
 	return deploy_check_update(was, now, c->err, c->errlen);
 }
 
 /* ConfigMaps' and Secrets' rules live in meta/configdata.c. */
-static int validate_configmap(struct check *c, json_object *cm)
+static int validate_configmap(struct field_check *c, json_object *cm)
 {
 	return configmap_validate(cm, c->err, c->errlen);
 }
 
-static int update_configmap(struct check *c, json_object *was, json_object *now)
+static int update_configmap(struct field_check *c, json_object *was, json_object *now)
 {
 	return configmap_check_update(was, now, c->err, c->errlen);
 }
 
-static int validate_secret(struct check *c, json_object *secret)
+static int validate_secret(struct field_check *c, json_object *secret)
 {
 	return secret_validate(secret, c->err, c->errlen);
 }
 
-static int update_secret(struct check *c, json_object *was, json_object *now)
+static int update_secret(struct field_check *c, json_object *was, json_object *now)
 {
 	return secret_check_update(was, now, c->err, c->errlen);
 }
 
 /* SnapshotSchedules' rules live in meta/snapschedule.c. */
-static int validate_snapschedule(struct check *c, json_object *sched)
+static int validate_snapschedule(struct field_check *c, json_object *sched)
 {
 	return snapschedule_validate(sched, c->err, c->errlen);
 }
@@ -1121,8 +649,8 @@ static int validate_snapschedule(struct check *c, json_object *sched)
 
 struct kind_rules {
 	const char *kind;
-	int (*validate)(struct check *c, json_object *obj);
-	int (*update)(struct check *c, json_object *was, json_object *now);
+	int (*validate)(struct field_check *c, json_object *obj);
+	int (*update)(struct field_check *c, json_object *was, json_object *now);
 };
 
 static const struct kind_rules rules[] = {
@@ -1151,46 +679,43 @@ static const struct kind_rules *rules_of(const char *kind)
 }
 
 /* The kind of a manifest, checked against its apiVersion. */
-static int check_kind(struct check *c, json_object *obj, const struct k8s_kind **out)
+static int check_kind(struct field_check *c, json_object *obj, const struct k8s_kind **out)
 {
-	json_object *kv = member(obj, "kind"), *av = member(obj, "apiVersion");
-	const char *kind = is_type(kv, json_type_string) ? json_object_get_string(kv) : NULL;
-	const char *api = is_type(av, json_type_string) ? json_object_get_string(av) : NULL;
-	const struct k8s_kind *k = k8s_kind_find(kind);
+	json_object *kv = json_member(obj, "kind"), *av = json_member(obj, "apiVersion");
+	const char *kind = json_is(kv, json_type_string) ? json_object_get_string(kv) : NULL;
+	const char *api = json_is(av, json_type_string) ? json_object_get_string(av) : NULL;
+	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_STORED);
 	char qk[160], qa[160];
 
 	if (!kv || (kind && !*kind))
-		return fail_required(c, "kind");
+		return field_report_required(c, "kind");
 	if (!kind)
-		return fail_invalid(c, "kind", kv, "must be a string");
+		return field_report_invalid(c, "kind", kv, "must be a string");
 	if (!av || (api && !*api))
-		return fail_required(c, "apiVersion");
+		return field_report_required(c, "apiVersion");
 	if (!api)
-		return fail_invalid(c, "apiVersion", av, "must be a string");
-	k8s_quote(kind, qk, sizeof qk);
-	k8s_quote(api, qa, sizeof qa);
+		return field_report_invalid(c, "apiVersion", av, "must be a string");
+	field_quote(kind, qk, sizeof qk);
+	field_quote(api, qa, sizeof qa);
 	if (!k)
-		return fail(c, "no matches for kind %s in version %s", qk, qa);
+		return field_report(c, "no matches for kind %s in version %s", qk, qa);
 	if (strcmp(api, k->api_version))
-		return fail(c, "apiVersion: Invalid value: %s: no matches for kind %s in version %s "
+		return field_report(c, "apiVersion: Invalid value: %s: no matches for kind %s in version %s "
 			    "(%s is %s)", qa, qk, qa, k->kind, k->api_version);
-	if (!k->supported)
-		return fail(c, "kind %s is not supported by this volfs yet (it comes with pod "
-			    "support)", k->kind);
 	*out = k;
 	return 0;
 }
 
 int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen)
 {
-	struct check c = { err, errlen };
+	struct field_check c = { err, errlen };
 	const struct k8s_kind *k;
 	int r;
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (!is_type(obj, json_type_object))
-		return fail(&c, "not a Kubernetes object: expected a mapping with apiVersion, kind "
+	if (!json_is(obj, json_type_object))
+		return field_report(&c, "not a Kubernetes object: expected a mapping with apiVersion, kind "
 			    "and metadata");
 	if ((r = check_kind(&c, obj, &k)) < 0 || (r = check_metadata(&c, obj, k, ns)) < 0)
 		return r;
@@ -1199,12 +724,12 @@ int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen)
 
 int k8s_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
-	struct check c = { err, errlen };
+	struct field_check c = { err, errlen };
 	const char *kind = k8s_str(updated, "kind");
 	const struct kind_rules *kr = rules_of(kind);
 
 	if (!same_string(k8s_str(stored, "kind"), kind))
-		return fail_immutable(&c, "kind", member(updated, "kind"));
+		return fail_immutable(&c, "kind", json_member(updated, "kind"));
 	if (!same_string(k8s_str(stored, "metadata.name"), k8s_str(updated, "metadata.name")))
 		return fail_immutable(&c, "metadata.name", k8s_get(updated, "metadata.name"));
 	if (!same_string(k8s_str(stored, "metadata.namespace"),
@@ -1212,100 +737,4 @@ int k8s_check_update(json_object *stored, json_object *updated, char *err, size_
 		return fail_immutable(&c, "metadata.namespace",
 				      k8s_get(updated, "metadata.namespace"));
 	return kr && kr->update ? kr->update(&c, stored, updated) : 0;
-}
-
-/* --- apply --- */
-
-/* metadata the API server owns: a manifest cannot set it. */
-static const char *const SERVER_METADATA[] = {
-	"uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
-	"deletionGracePeriodSeconds", "managedFields", "selfLink", NULL
-};
-
-static json_object *deep_copy(json_object *o)
-{
-	json_object *copy = NULL;
-
-	if (!o || json_object_deep_copy(o, &copy, NULL) < 0)
-		return NULL;
-	return copy;
-}
-
-/* What an apply may set from a manifest: all of it but status (a
- * subresource the controllers write), server-owned metadata and the
- * last-applied annotation itself. */
-static json_object *applied_config(json_object *manifest)
-{
-	json_object *cfg = deep_copy(manifest);
-	json_object *md = member(cfg, "metadata");
-
-	if (!is_type(cfg, json_type_object)) {
-		json_object_put(cfg);
-		return json_object_new_object();
-	}
-	del(cfg, "status");
-	for (size_t i = 0; md && SERVER_METADATA[i]; i++)
-		del(md, SERVER_METADATA[i]);
-	del(member(md, "annotations"), K8S_ANN_LAST_APPLIED);
-	/* Only the recorded annotation: the object's own YAML applies back
-	 * as the same configuration, so unchanged. */
-	if (is_type(member(md, "annotations"), json_type_object) &&
-	    json_object_object_length(member(md, "annotations")) == 0)
-		del(md, "annotations");
-	return cfg;
-}
-
-/* The previous apply's configuration, or NULL when the object was not
- * made by apply (then nothing is removed, as kubectl does). */
-static json_object *last_applied(json_object *stored)
-{
-	json_object *v = member(k8s_get(stored, "metadata.annotations"), K8S_ANN_LAST_APPLIED);
-	json_object *last, *cfg;
-
-	last = is_type(v, json_type_string) ? json_tokener_parse(json_object_get_string(v)) : NULL;
-	if (!last)
-		return NULL;
-	cfg = applied_config(last);
-	json_object_put(last);
-	return cfg;
-}
-
-/* Merge want into dst at one level: members of want replace dst's
- * (objects merge member by member), members last had and want lacks go,
- * a null in want removes the member. */
-static void merge_level(json_object *dst, json_object *last, json_object *want)
-{
-	if (is_type(last, json_type_object)) {
-		json_object_object_foreach(last, lk, lv) {
-			(void)lv;
-			if (!json_object_object_get_ex(want, lk, NULL))
-				del(dst, lk);
-		}
-	}
-	json_object_object_foreach(want, key, wv) {
-		json_object *dv = member(dst, key);
-
-		if (!wv)
-			del(dst, key);
-		else if (is_type(wv, json_type_object) && is_type(dv, json_type_object))
-			merge_level(dv, member(last, key), wv);
-		else
-			json_object_object_add(dst, key, deep_copy(wv));
-	}
-}
-
-json_object *k8s_merge_apply(json_object *stored, json_object *manifest)
-{
-	json_object *want = applied_config(manifest), *last = last_applied(stored);
-	json_object *merged = is_type(stored, json_type_object) ? deep_copy(stored)
-							       : json_object_new_object();
-	const char *text;
-
-	merge_level(merged, last, want);
-	text = json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN);
-	json_object_object_add(k8s_obj(merged, "metadata.annotations"), K8S_ANN_LAST_APPLIED,
-			       json_object_new_string(text));
-	json_object_put(want);
-	json_object_put(last);
-	return merged;
 }

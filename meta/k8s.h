@@ -1,9 +1,7 @@
 /*
- * meta/k8s.h — the Kubernetes object model as volfs stores it: which kinds
- * exist, how a manifest of each kind is validated and defaulted, how an
- * apply merges a manifest into the stored object (kubectl's three-way
- * merge through the last-applied annotation), and which fields may not
- * change after creation. Pure functions on json-c objects: no database,
+ * meta/k8s.h — the Kubernetes rules of each kind volfs serves: how a
+ * manifest of each kind is validated and defaulted, and which fields may
+ * not change after creation. Pure functions on json-c objects: no database,
  * no FUSE.
  *
  * Error messages are one line and name the field by its dotted path, as
@@ -17,53 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the rules' callers use with them: the kind table, and members of
+ * objects by key and by dotted path. */
+#include "meta/jsonobj.h"
+#include "meta/kinds.h"
+
 #define K8S_PROVISIONER "volfs.io/local"     /* our StorageClass provisioner / snapshot driver */
 #define K8S_DEFAULT_CLASS "volfs"            /* the StorageClass a fresh state directory has */
 #define K8S_DEFAULT_VSCLASS "volfs-snapshots" /* the VolumeSnapshotClass it has */
 #define K8S_ANN_DEFAULT_SC "storageclass.kubernetes.io/is-default-class"
 #define K8S_ANN_DEFAULT_VSC "snapshot.storage.kubernetes.io/is-default-class"
-#define K8S_ANN_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
-
-struct k8s_kind {
-	const char *kind;        /* "PersistentVolumeClaim" */
-	const char *api_version; /* "v1", "storage.k8s.io/v1", "snapshot.storage.k8s.io/v1" */
-	const char *plural;      /* "persistentvolumeclaims": used in messages */
-	int namespaced;
-	int supported;           /* 0: known kind that this volfs refuses (Pod, ... until pods) */
-};
-
-/* The kind named exactly so ("PersistentVolumeClaim"), or NULL. */
-const struct k8s_kind *k8s_kind_find(const char *kind);
-
-/* --- reading objects --- */
-
-/* The member at a dotted path ("spec.resources.requests.storage"), or
- * NULL. A JSON null reads as absent. Keys containing dots (annotations,
- * quota resources) cannot be reached this way: get their map and look
- * the key up. No reference is taken. */
-json_object *k8s_get(json_object *obj, const char *path);
-/* That member if it is a string, else NULL. */
-const char *k8s_str(json_object *obj, const char *path);
-/* The member at path parsed as a quantity (string or integer) into
- * bytes; 0 when absent or invalid. */
-uint64_t k8s_bytes(json_object *obj, const char *path);
-/* The object at path, creating it and intermediate objects (for
- * writing); a member in the way that is not an object is replaced. NULL
- * only when obj is not an object. */
-json_object *k8s_obj(json_object *obj, const char *path);
-/* Set obj.path (creating intermediate objects); takes ownership of val,
- * which may be NULL (a JSON null). */
-void k8s_set(json_object *obj, const char *path, json_object *val);
-void k8s_set_str(json_object *obj, const char *path, const char *s);
-/* Is the annotation key set to "true" in metadata.annotations? */
-int k8s_annotation_true(json_object *obj, const char *key);
-/* Write s double-quoted into out with quotes, backslashes, control and
- * non-ASCII bytes escaped and long input elided, so that a message naming
- * user input stays one printable line. */
-void k8s_quote(const char *s, char *out, size_t len);
-/* The same for any JSON value: strings quoted, anything else as JSON text
- * (shortened when long). */
-void k8s_quote_value(json_object *v, char *out, size_t len);
 
 /* --- manifests --- */
 
@@ -82,21 +43,6 @@ void k8s_quote_value(json_object *v, char *out, size_t len);
  * problem in err. An unknown kind or a kind this volfs does not support
  * yet is -EINVAL with a message saying so. */
 int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen);
-
-/* The object an apply stores, given the stored one (NULL when new) and the
- * validated manifest: kubectl's three-way merge. Fields of the manifest
- * replace the stored ones (objects merge key by key, arrays and scalars
- * are replaced; a null removes the field), fields that the previous
- * manifest (the last-applied annotation of `stored`) had and the new one
- * lacks are removed (a map dropped whole goes whole, as with kubectl),
- * and everything else the stored object has (status, uid,
- * creationTimestamp, fields a controller set such as spec.volumeName or
- * spec.claimRef) is kept. The manifest's status and server-set metadata
- * (uid, creationTimestamp, resourceVersion, generation,
- * deletionTimestamp, ...) are ignored. The new manifest without those is
- * recorded as the last-applied annotation. A stored object without that
- * annotation loses nothing. Returns a new object. */
-json_object *k8s_merge_apply(json_object *stored, json_object *manifest);
 
 /* Refuse an update that changes a field Kubernetes makes immutable:
  * kind, metadata.name and namespace; StorageClass provisioner,

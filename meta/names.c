@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meta/field_error.h"
+
 #define NAME_SUBDOMAIN_MAX 253
 #define NAME_LABEL_MAX 63
 
@@ -23,41 +25,13 @@ static const char LABEL_RULE[] =
 	"a lowercase RFC 1123 label must consist of lower case alphanumeric "
 	"characters or '-', and must start and end with an alphanumeric character";
 
-/* Write `"s"` into out, escaping control and non-ASCII bytes so the error
- * stays one printable line, and eliding the middle of very long input. */
-static void quote_name(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (len < 3) {
-		if (len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (; *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			o += snprintf(out + o, len - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (*s && o + 4 < len)
-		o += snprintf(out + o, len - o, "...");
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
 /* Fill err with `invalid name "NAME": REASON`; always returns -1. */
 static int name_fail(const char *name, const char *reason, char *err, size_t errlen)
 {
 	/* Large enough to quote a 253-character name and then some. */
 	char quoted[320];
 
-	quote_name(name, quoted, sizeof quoted);
+	field_quote(name, quoted, sizeof quoted);
 	if (err && errlen)
 		snprintf(err, errlen, "invalid name %s: %s", quoted, reason);
 	return -1;

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "meta/hostpath.h"
-#include "meta/field.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 #include "meta/names.h"
 #include "meta/projection.h"
 #include "meta/quantity.h"

@@ -17,8 +17,8 @@
 
 #include "meta/configdata.h"
 #include "meta/downward.h"
-#include "meta/field.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 #include "meta/names.h"
 
 #define AT_MAX FIELD_PATH_MAX
@@ -404,7 +404,7 @@ static int add_file(struct proj *p, const char *path, int mode, const char *data
 	/* Validation refused such paths; an object stored before it was
 	 * written must not reach the fs layer either. */
 	if (why) {
-		k8s_quote(path, quoted, sizeof quoted);
+		field_quote(path, quoted, sizeof quoted);
 		return fail(p->err, p->errlen, "path %s: %s", quoted, why);
 	}
 	clean = malloc(strlen(path) + 1);

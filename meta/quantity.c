@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meta/field_error.h"
+
 /* Exponents further from zero than this are clamped: any nonzero number
  * times 10^QTY_EXP_CLAMP overflows, and any number with fewer than
  * QTY_EXP_CLAMP digits divided by it rounds up to 1. */
@@ -40,34 +42,6 @@ struct qty_scale {
 	long pow10;
 };
 
-/* Write `"s"` into out with control and non-ASCII bytes escaped, so that
- * an error message naming hostile input stays on one line. */
-static void quote_input(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (len < 3) {
-		if (len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (; *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			o += snprintf(out + o, len - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (*s && o + 4 < len)
-		o += snprintf(out + o, len - o, "...");
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
 /* Fill err with `invalid quantity "INPUT": REASON`; always returns -1. */
 static int qty_fail(const char *input, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -77,7 +51,7 @@ static int qty_fail(const char *input, char *err, size_t errlen, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	quote_input(input, quoted, sizeof quoted);
+	field_quote(input, quoted, sizeof quoted);
 	if (err && errlen)
 		snprintf(err, errlen, "invalid quantity %s: %s", quoted, reason);
 	return -1;
@@ -292,7 +266,7 @@ static int parse_scaled(const char *s, long pow10, uint64_t *out, char *err, siz
 	if (scan_suffix(p + used, &scale) < 0) {
 		char suffix[80];
 
-		quote_input(p + used, suffix, sizeof suffix);
+		field_quote(p + used, suffix, sizeof suffix);
 		return qty_fail(s, err, errlen,
 				"unknown suffix %s (use Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or an exponent like e9)",
 				suffix);

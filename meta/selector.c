@@ -14,7 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 #include "meta/names.h"
 
 #define LABEL_NAME_MAX 63
@@ -101,30 +102,6 @@ const char *selector_value_problem(const char *value)
 
 /* --- validation --- */
 
-static int sel_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int sel_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static int sel_invalid(char *err, size_t errlen, const char *path, json_object *v,
-		       const char *why)
-{
-	char quoted[160];
-
-	k8s_quote_value(v, quoted, sizeof quoted);
-	return sel_fail(err, errlen, "%s: Invalid value: %s: %s", path, quoted, why);
-}
-
 /* Write a field path into at (SEL_PATH_MAX bytes); an absurd one is cut. */
 static const char *sel_path(char *at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -138,24 +115,6 @@ static const char *sel_path(char *at, const char *fmt, ...)
 	return at;
 }
 
-static int sel_invalid_text(char *err, size_t errlen, const char *path, const char *s,
-			    const char *why)
-{
-	char quoted[160];
-
-	k8s_quote(s, quoted, sizeof quoted);
-	return sel_fail(err, errlen, "%s: Invalid value: %s: %s", path, quoted, why);
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static int is_type(json_object *v, json_type t)
 {
 	return v && json_object_is_type(v, t);
@@ -166,14 +125,14 @@ static int check_match_labels(json_object *labels, const char *path, char *err, 
 	const char *why;
 
 	if (!is_type(labels, json_type_object))
-		return sel_invalid(err, errlen, path, labels, "must be an object");
+		return field_invalid(err, errlen, path, labels, "must be an object");
 	json_object_object_foreach(labels, key, val) {
 		if ((why = selector_key_problem(key)) != NULL)
-			return sel_invalid_text(err, errlen, path, key, why);
+			return field_invalid_str(err, errlen, path, key, why);
 		if (!is_type(val, json_type_string))
-			return sel_invalid(err, errlen, path, val, "must be a string");
+			return field_invalid(err, errlen, path, val, "must be a string");
 		if ((why = selector_value_problem(json_object_get_string(val))) != NULL)
-			return sel_invalid(err, errlen, path, val, why);
+			return field_invalid(err, errlen, path, val, why);
 	}
 	return 0;
 }
@@ -190,15 +149,15 @@ static int check_values(json_object *values, const char *op, const char *path, c
 	char at[SEL_PATH_MAX];
 
 	if (values && !is_type(values, json_type_array))
-		return sel_invalid(err, errlen, path, values, "must be a list of strings");
+		return field_invalid(err, errlen, path, values, "must be a list of strings");
 	if (!is_set_operator(op)) {
 		if (n)
-			return sel_fail(err, errlen, "%s: Forbidden: may not be specified when "
+			return field_fail(EINVAL, err, errlen, "%s: Forbidden: may not be specified when "
 					"`operator` is 'Exists' or 'DoesNotExist'", path);
 		return 0;
 	}
 	if (!n)
-		return sel_fail(err, errlen, "%s: Required value: must be specified when "
+		return field_fail(EINVAL, err, errlen, "%s: Required value: must be specified when "
 				"`operator` is 'In' or 'NotIn'", path);
 	for (size_t i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(values, i);
@@ -208,7 +167,7 @@ static int check_values(json_object *values, const char *op, const char *path, c
 		if (is_type(v, json_type_string))
 			why = selector_value_problem(json_object_get_string(v));
 		if (why)
-			return sel_invalid(err, errlen, at, v, why);
+			return field_invalid(err, errlen, at, v, why);
 	}
 	return 0;
 }
@@ -218,38 +177,38 @@ static int check_operator(json_object *op, const char *path, char *err, size_t e
 	char quoted[160];
 
 	if (!op)
-		return sel_fail(err, errlen, "%s: Required value", path);
+		return field_fail(EINVAL, err, errlen, "%s: Required value", path);
 	if (!is_type(op, json_type_string))
-		return sel_invalid(err, errlen, path, op, "must be a string");
+		return field_invalid(err, errlen, path, op, "must be a string");
 	for (size_t i = 0; OPERATORS[i]; i++)
 		if (!strcmp(json_object_get_string(op), OPERATORS[i]))
 			return 0;
-	k8s_quote(json_object_get_string(op), quoted, sizeof quoted);
-	return sel_fail(err, errlen, "%s: Unsupported value: %s: supported values: "
+	field_quote(json_object_get_string(op), quoted, sizeof quoted);
+	return field_fail(EINVAL, err, errlen, "%s: Unsupported value: %s: supported values: "
 			"\"DoesNotExist\", \"Exists\", \"In\", \"NotIn\"", path, quoted);
 }
 
 static int check_expression(json_object *e, const char *path, char *err, size_t errlen)
 {
-	json_object *key = member(e, "key"), *op = member(e, "operator");
+	json_object *key = json_member(e, "key"), *op = json_member(e, "operator");
 	char at[SEL_PATH_MAX];
 	const char *why;
 	int r;
 
 	if (!is_type(e, json_type_object))
-		return sel_invalid(err, errlen, path, e, "must be an object");
+		return field_invalid(err, errlen, path, e, "must be an object");
 	sel_path(at, "%s.key", path);
 	if (!key)
-		return sel_fail(err, errlen, "%s: Required value", at);
+		return field_fail(EINVAL, err, errlen, "%s: Required value", at);
 	if (!is_type(key, json_type_string))
-		return sel_invalid(err, errlen, at, key, "must be a string");
+		return field_invalid(err, errlen, at, key, "must be a string");
 	if ((why = selector_key_problem(json_object_get_string(key))) != NULL)
-		return sel_invalid(err, errlen, at, key, why);
+		return field_invalid(err, errlen, at, key, why);
 	sel_path(at, "%s.operator", path);
 	if ((r = check_operator(op, at, err, errlen)) < 0)
 		return r;
 	sel_path(at, "%s.values", path);
-	return check_values(member(e, "values"), json_object_get_string(op), at, err, errlen);
+	return check_values(json_member(e, "values"), json_object_get_string(op), at, err, errlen);
 }
 
 static int check_expressions(json_object *exprs, const char *path, char *err, size_t errlen)
@@ -257,7 +216,7 @@ static int check_expressions(json_object *exprs, const char *path, char *err, si
 	char at[SEL_PATH_MAX];
 
 	if (!is_type(exprs, json_type_array))
-		return sel_invalid(err, errlen, path, exprs, "must be a list");
+		return field_invalid(err, errlen, path, exprs, "must be a list");
 	for (size_t i = 0; i < json_object_array_length(exprs); i++) {
 		int r;
 
@@ -271,15 +230,15 @@ static int check_expressions(json_object *exprs, const char *path, char *err, si
 
 int selector_validate(json_object *selector, const char *path, char *err, size_t errlen)
 {
-	json_object *labels = member(selector, "matchLabels");
-	json_object *exprs = member(selector, "matchExpressions");
+	json_object *labels = json_member(selector, "matchLabels");
+	json_object *exprs = json_member(selector, "matchExpressions");
 	char at[SEL_PATH_MAX];
 	int r;
 
 	if (!selector)
 		return 0;
 	if (!is_type(selector, json_type_object))
-		return sel_invalid(err, errlen, path, selector, "must be an object");
+		return field_invalid(err, errlen, path, selector, "must be an object");
 	sel_path(at, "%s.matchLabels", path);
 	if (labels && (r = check_match_labels(labels, at, err, errlen)) < 0)
 		return r;
@@ -293,7 +252,7 @@ int selector_validate(json_object *selector, const char *path, char *err, size_t
 
 static const char *label_value(json_object *labels, const char *key)
 {
-	json_object *v = member(labels, key);
+	json_object *v = json_member(labels, key);
 
 	return is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
@@ -309,9 +268,9 @@ static int in_values(json_object *values, const char *value)
 /* One requirement; the selector has been validated. */
 static int expression_matches(json_object *e, json_object *labels)
 {
-	const char *op = json_object_get_string(member(e, "operator"));
-	const char *have = label_value(labels, json_object_get_string(member(e, "key")));
-	json_object *values = member(e, "values");
+	const char *op = json_object_get_string(json_member(e, "operator"));
+	const char *have = label_value(labels, json_object_get_string(json_member(e, "key")));
+	json_object *values = json_member(e, "values");
 
 	if (!strcmp(op, "In"))
 		return have && in_values(values, have);
@@ -324,8 +283,8 @@ static int expression_matches(json_object *e, json_object *labels)
 
 int selector_matches(json_object *selector, json_object *labels)
 {
-	json_object *want = member(selector, "matchLabels");
-	json_object *exprs = member(selector, "matchExpressions");
+	json_object *want = json_member(selector, "matchLabels");
+	json_object *exprs = json_member(selector, "matchExpressions");
 
 	if (!selector)
 		return 1;

@@ -12,14 +12,15 @@
 #include <time.h>
 
 #include "meta/cron.h"
-#include "meta/k8s.h"
+#include "meta/field_error.h"
+#include "meta/jsonobj.h"
 #include "meta/names.h"
 #include "meta/selector.h"
 
 static int invalid(char *err, size_t errlen, const char *path, json_object *v, const char *why)
 {
 	char q[160];
-	k8s_quote_value(v, q, sizeof q);
+	field_quote_value(v, q, sizeof q);
 	snprintf(err, errlen, "%s: Invalid value: %s: %s", path, q, why);
 	return -EINVAL;
 }

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "meta/k8s.h"
+#include "meta/jsonobj.h"
 #include "meta/pod.h"
 
 static json_object *copy(json_object *o)
@@ -102,7 +102,7 @@ int sts_owns(json_object *sts, json_object *pod, int *ordinal)
 	return 1;
 }
 
-int sts_validate(json_object *sts, char *err, size_t errlen)
+int sts_validate(json_object *sts, sts_claim_check *check_claim, char *err, size_t errlen)
 {
 	if (pod_owner_check_spec(sts, err, errlen) < 0)
 		return -EINVAL;
@@ -123,7 +123,7 @@ int sts_validate(json_object *sts, char *err, size_t errlen)
 	for (size_t i = 0; i < sts_templates(sts); i++) {
 		json_object *pvc = sts_claim(sts, i, 0);
 		int rc = k8s_str(json_object_array_get_idx(t, i), "metadata.name")
-		         ? k8s_validate(pvc, k8s_str(sts, "metadata.namespace"), why, sizeof why)
+		         ? check_claim(pvc, k8s_str(sts, "metadata.namespace"), why, sizeof why)
 		         : (snprintf(why, sizeof why, "metadata.name: Required value"), -EINVAL);
 		json_object_put(pvc);
 		if (rc < 0) {

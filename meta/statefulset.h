@@ -9,9 +9,14 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-/* Checks the spec (templates as claims, the pod template as a pod) and
- * defaults spec.replicas to 1. 0 or -EINVAL with the field in err. */
-int sts_validate(json_object *sts, char *err, size_t errlen);
+/* The rules of a claim made from a template (k8s_validate: the claim
+ * rules live above the StatefulSet's). */
+typedef int sts_claim_check(json_object *claim, const char *ns, char *err, size_t errlen);
+
+/* Checks the spec (templates as claims with check_claim, the pod template
+ * as a pod) and defaults spec.replicas to 1. 0 or -EINVAL with the field
+ * in err. */
+int sts_validate(json_object *sts, sts_claim_check *check_claim, char *err, size_t errlen);
 /* volumeClaimTemplates and selector may not change. */
 int sts_check_update(json_object *stored, json_object *updated, char *err, size_t errlen);
 

@@ -1,6 +1,6 @@
 /*
  * tools/describe.c — volctl describe: kubectl-describe text for each kind
- * (output_describe in output.h), ending in the object's events.
+ * (see describe.h), ending in the object's events.
  *
  * kubectl writes describe output through one tabwriter (minwidth 0,
  * padding 2): cells end in tabs, and a column is aligned over each run of
@@ -9,14 +9,16 @@
  * nested block align differently; the writer below does the same, so the
  * output matches kubectl's line for line.
  */
+#include "tools/describe.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/objtext.h"
-#include "tools/output.h"
+#include "tools/fields.h"
+#include "tools/human.h"
 
 #define DESCRIBE_PADDING 2
 #define ANN_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -222,7 +224,7 @@ static void join_array(struct json_object *arr, const char *sep, const char *dfl
 				json_object_get_string(json_object_array_get_idx(arr, i)));
 }
 
-static void name_fields(struct dw *d, const struct kind_info *k, struct json_object *obj)
+static void name_fields(struct dw *d, const struct k8s_kind *k, struct json_object *obj)
 {
 	dw_field(d, "Name", "%s", json_path_str(obj, "metadata.name", ""));
 	if (k->namespaced)
@@ -244,13 +246,13 @@ static void finalizers_field(struct dw *d, struct json_object *obj)
 }
 
 /* A size member of o as "1.5Gi", or NULL when missing. */
-static const char *human_size(struct json_object *o, const char *member, char *buf, size_t len)
+static const char *member_size(struct json_object *o, const char *member, char *buf, size_t len)
 {
 	uint64_t b;
 
 	if (json_path_bytes(o, member, &b) < 0)
 		return NULL;
-	output_human_size(b, buf, len);
+	human_size(b, buf, len);
 	return buf;
 }
 
@@ -258,9 +260,9 @@ static void usage_fields(struct dw *d, struct json_object *usage)
 {
 	char buf[32];
 
-	if (human_size(usage, "used", buf, sizeof buf))
+	if (member_size(usage, "used", buf, sizeof buf))
 		dw_field(d, "Used", "%s", buf);
-	if (human_size(usage, "available", buf, sizeof buf))
+	if (member_size(usage, "available", buf, sizeof buf))
 		dw_field(d, "Available", "%s", buf);
 }
 
@@ -386,7 +388,7 @@ static void conditions(struct dw *d, struct json_object *obj, time_t now)
 		char type[128];
 
 		snprintf(type, sizeof type, "  %s", json_path_str(c, "type", ""));
-		output_age(json_path_str(c, "lastTransitionTime", NULL), now, age, sizeof age);
+		human_age(json_path_str(c, "lastTransitionTime", NULL), now, age, sizeof age);
 		dw_row(d, type, json_path_str(c, "status", ""), age, json_path_str(c, "reason", ""),
 		       json_path_str(c, "message", ""), (const char *)NULL);
 	}
@@ -445,7 +447,7 @@ static void vs_fields(struct dw *d, struct json_object *vs, struct json_object *
 	char source[512], age[32], buf[32];
 
 	text_snapshot_source(vs, source, sizeof source);
-	output_age(ctime, now, age, sizeof age);
+	human_age(ctime, now, age, sizeof age);
 	meta_fields(d, vs);
 	dw_field(d, "Source", "%s", source);
 	if (class)
@@ -456,9 +458,9 @@ static void vs_fields(struct dw *d, struct json_object *vs, struct json_object *
 	dw_field(d, "Ready To Use", "%s", json_path_str(vs, "status.readyToUse", "false"));
 	text_quantity(vs, "status.restoreSize", buf, sizeof buf);
 	dw_field(d, "Restore Size", "%s", *buf ? buf : "<unknown>");
-	if (human_size(usage, "used", buf, sizeof buf))
+	if (member_size(usage, "used", buf, sizeof buf))
 		dw_field(d, "Data", "%s", buf);
-	if (human_size(usage, "exclusiveBytes", buf, sizeof buf))
+	if (member_size(usage, "exclusiveBytes", buf, sizeof buf))
 		dw_field(d, "Held Only Here", "%s (freed when this snapshot is deleted)", buf);
 	if (json_path(vs, "status.error.message"))
 		dw_field(d, "Error", "%s", json_path_str(vs, "status.error.message", ""));
@@ -481,12 +483,12 @@ static void vsc_fields(struct dw *d, struct json_object *c, struct json_object *
 		dw_field(d, "Source Snapshot", "%s", json_path_str(c, "spec.source.snapshotHandle", ""));
 	dw_field(d, "Snapshot Handle", "%s", json_path_str(c, "status.snapshotHandle", ""));
 	if (ctime) {
-		output_age(ctime, now, age, sizeof age);
+		human_age(ctime, now, age, sizeof age);
 		dw_field(d, "Creation Time", "%s (%s ago)", ctime, age);
 	}
 	dw_field(d, "Ready To Use", "%s", json_path_str(c, "status.readyToUse", "false"));
 	dw_field(d, "Restore Size", "%s", json_path_str(c, "status.restoreSize", "<unknown>"));
-	if (human_size(usage, "used", buf, sizeof buf))
+	if (member_size(usage, "used", buf, sizeof buf))
 		dw_field(d, "Data", "%s", buf);
 }
 
@@ -668,12 +670,12 @@ static void event_age(struct json_object *ev, time_t now, char *buf, size_t len)
 	int64_t n = count ? json_object_get_int64(count) : 1;
 	char last[32], first[32];
 
-	output_age(json_path_str(ev, "time", NULL), now, last, sizeof last);
+	human_age(json_path_str(ev, "time", NULL), now, last, sizeof last);
 	if (n <= 1) {
 		snprintf(buf, len, "%s", last);
 		return;
 	}
-	output_age(json_path_str(ev, "firstTime", json_path_str(ev, "time", NULL)), now, first, sizeof first);
+	human_age(json_path_str(ev, "firstTime", json_path_str(ev, "time", NULL)), now, first, sizeof first);
 	snprintf(buf, len, "%s (x%lld over %s)", last, (long long)n, first);
 }
 
@@ -700,7 +702,7 @@ static void events(struct dw *d, struct json_object *evs, time_t now)
 	}
 }
 
-void output_describe(FILE *f, const struct kind_info *k, struct json_object *answer, time_t now)
+void describe_print(FILE *f, const struct k8s_kind *k, struct json_object *answer, time_t now)
 {
 	struct json_object *obj = json_path(answer, "object");
 	struct json_object *usage = json_path(answer, "usage");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tools/table.h"
 #include "tools/verbs.h"
 
 struct field_doc {
@@ -114,7 +115,7 @@ int run_api_resources(struct invocation *inv)
 {
 	struct table *t = table_new(5);
 
-	if (check_no_args(inv)) {
+	if (cli_check_no_args(inv)) {
 		table_free(t);
 		return 1;
 	}
@@ -123,11 +124,11 @@ int run_api_resources(struct invocation *inv)
 	table_cell(t, "APIVERSION");
 	table_cell(t, "NAMESPACED");
 	table_cell(t, "KIND");
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 		char shorts[64] = "";
 
-		for (int s = 0; s < KIND_MAX_SHORT && k->short_names[s]; s++)
+		for (int s = 0; s < K8S_KIND_MAX_SHORT && k->short_names[s]; s++)
 			snprintf(shorts + strlen(shorts), sizeof shorts - strlen(shorts), "%s%s", s ? "," : "",
 				 k->short_names[s]);
 		table_cell(t, k->plural);
@@ -136,7 +137,7 @@ int run_api_resources(struct invocation *inv)
 		table_cell(t, k->namespaced ? "true" : "false");
 		table_cell(t, k->kind);
 	}
-	if (has_flag(inv, F_NO_HEADERS))
+	if (cli_has_flag(inv, F_NO_HEADERS))
 		table_drop_header(t);
 	table_print(t, stdout, "", 10, 3);
 	table_free(t);
@@ -175,23 +176,23 @@ static void print_children(const char *kind, const char *path)
 
 int run_explain(struct invocation *inv)
 {
-	const struct kind_info *k;
+	const struct k8s_kind *k;
 	const struct field_doc *d, *top;
 	const char *dot;
 	char word[128];
 
-	if (check_npos(inv, 1, "a kind", "KIND[.FIELD...]"))
+	if (cli_check_npos(inv, 1, "a kind", "KIND[.FIELD...]"))
 		return 1;
 	dot = strchr(inv->pos[0], '.');
 	snprintf(word, sizeof word, "%.*s", (int)(dot ? dot - inv->pos[0] : (long)strlen(inv->pos[0])), inv->pos[0]);
-	if (!(k = resolve_kind(word)))
+	if (!(k = cli_check_kind(word)))
 		return 1;
 	top = find_doc(k->kind, "");
 	d = dot ? find_doc(k->kind, dot + 1) : top;
 	if (!d && !dot)
-		return fail("volctl has no field descriptions of %s", k->kind);
+		return cli_fail("volctl has no field descriptions of %s", k->kind);
 	if (!d)
-		return fail("field \"%s\" does not exist in %s, or volfs does not read it", dot + 1, k->kind);
+		return cli_fail("field \"%s\" does not exist in %s, or volfs does not read it", dot + 1, k->kind);
 	printf("KIND:       %s\nVERSION:    %s\n\n", k->kind, k->api_version);
 	if (dot)
 		printf("FIELD: %s <%s>\n\n", strrchr(d->path, '.') ? strrchr(d->path, '.') + 1 : d->path, d->type);

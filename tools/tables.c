@@ -8,13 +8,9 @@
 
 #include <string.h>
 
-#include "tools/jsonpath.h"
-#include "tools/objtext.h"
-#include "tools/output.h"
-
-/* kubectl get prints through tabwriter.NewWriter(out, 10, 4, 3, ' ', 0). */
-#define GET_MINWIDTH 10
-#define GET_PADDING 3
+#include "tools/fields.h"
+#include "tools/human.h"
+#include "tools/table.h"
 
 typedef void row_fn(struct table *t, struct json_object *o, int wide, time_t now);
 
@@ -134,7 +130,7 @@ static void vs_row(struct table *t, struct json_object *vs, int wide, time_t now
 	else
 		text_snapshot_source(vs, source, sizeof source);
 	if (ctime)
-		output_age(ctime, now, created, sizeof created);
+		human_age(ctime, now, created, sizeof created);
 	cell_path(t, vs, "metadata.name");
 	cell_path(t, vs, "status.readyToUse");
 	table_cell(t, source);
@@ -268,11 +264,12 @@ static void deploy_row(struct table *t, struct json_object *d, int wide, time_t 
 /* LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, as kubectl get events. */
 static void event_row(struct table *t, struct json_object *ev, int wide, time_t now)
 {
-	const struct kind_info *k = kind_lookup(json_path_str(ev, "involvedObject.kind", ""));
+	const struct k8s_kind *k =
+		k8s_kind_lookup(json_path_str(ev, "involvedObject.kind", ""), K8S_KIND_TYPED);
 	char seen[32];
 
 	(void)wide;
-	output_age(json_path_str(ev, "lastTimestamp", ""), now, seen, sizeof seen);
+	human_age(json_path_str(ev, "lastTimestamp", ""), now, seen, sizeof seen);
 	table_cell(t, seen);
 	cell_path(t, ev, "type");
 	cell_path(t, ev, "reason");
@@ -352,21 +349,21 @@ static void cell_labels(struct table *t, struct json_object *o)
 }
 
 /* The object as a row shows it: KIND/NAME when several kinds are listed. */
-static struct json_object *row_object(const struct kind_info *k, struct json_object *o, int kind_prefix)
+static struct json_object *row_object(const struct k8s_kind *k, struct json_object *o, int kind_prefix)
 {
 	struct json_object *copy = NULL, *meta;
 	char type[128], name[512];
 
 	if (!kind_prefix || json_object_deep_copy(o, &copy, NULL) != 0)
 		return json_object_get(o);
-	kind_qualified(k, type, sizeof type);
+	k8s_kind_qualified(k, type, sizeof type);
 	snprintf(name, sizeof name, "%s/%s", type, json_path_str(o, "metadata.name", ""));
 	if (json_object_object_get_ex(copy, "metadata", &meta))
 		json_object_object_add(meta, "name", json_object_new_string(name));
 	return copy;
 }
 
-void tables_print(FILE *f, const struct kind_info *k, struct json_object *items, const struct get_view *view,
+void tables_print(FILE *f, const struct k8s_kind *k, struct json_object *items, const struct get_view *view,
 		  time_t now)
 {
 	const struct printer *p = printer_for(k->kind);
@@ -398,97 +395,77 @@ void tables_print(FILE *f, const struct kind_info *k, struct json_object *items,
 	}
 	if (view->no_headers)
 		table_drop_header(t);
-	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
+	table_print(t, f, "", TABLE_GET_MINWIDTH, TABLE_GET_PADDING);
 	table_free(t);
 }
 
 /* ------------------------------------------------------------------ */
-/* custom columns */
+/* df */
 
-struct column {
-	char *header;
-	struct jsonpath *path;
-};
-
-static void columns_free(struct column *cols, size_t n)
+static void header_cells(struct table *t, const char *const *names)
 {
+	for (; *names; names++)
+		table_cell(t, *names);
+}
+
+static void size_cell(struct table *t, struct json_object *o, const char *member)
+{
+	char buf[32];
+	uint64_t b;
+
+	if (json_path_bytes(o, member, &b) < 0) {
+		table_cell(t, "-");
+		return;
+	}
+	human_size(b, buf, sizeof buf);
+	table_cell(t, buf);
+}
+
+/* Rounded up, as df(1) does, so a nearly full volume never shows less. */
+static void use_percent_cell(struct table *t, struct json_object *o)
+{
+	uint64_t used, cap;
+
+	if (json_path_bytes(o, "used", &used) < 0 || json_path_bytes(o, "capacity", &cap) < 0 || cap == 0) {
+		table_cell(t, "-");
+		return;
+	}
+	table_cellf(t, "%llu%%",
+		    (unsigned long long)(((unsigned __int128)used * 100 + cap - 1) / cap));
+}
+
+void tables_print_df(FILE *f, struct json_object *items)
+{
+	static const char *const head[] = {
+		"NAMESPACE", "NAME", "KIND", "CAPACITY", "USED", "AVAILABLE", "USE%", "SNAPSHOTS", NULL,
+	};
+	struct table *t = table_new(8);
+	size_t n = json_object_array_length(items);
+
+	header_cells(t, head);
 	for (size_t i = 0; i < n; i++) {
-		free(cols[i].header);
-		jsonpath_free(cols[i].path);
+		struct json_object *o = json_object_array_get_idx(items, i);
+		const char *ns = json_path_str(o, "namespace", "");
+
+		table_cell(t, *ns ? ns : "-");
+		table_cell(t, json_path_str(o, "name", ""));
+		table_cell(t, json_path_str(o, "kind", ""));
+		int is_snapshot = strcmp(json_path_str(o, "kind", ""), "VolumeSnapshot") == 0;
+
+		/* A snapshot is read-only: nothing is available in it, and it
+		 * has no snapshots of its own. Its used is the data it shows. */
+		size_cell(t, o, "capacity");
+		size_cell(t, o, "used");
+		if (is_snapshot)
+			table_cell(t, "-");
+		else
+			size_cell(t, o, "available");
+		use_percent_cell(t, o);
+		if (is_snapshot)
+			table_cell(t, "-");
+		else
+			size_cell(t, o, "snapshotBytes");
 	}
-	free(cols);
-}
-
-/* "NAME:.metadata.name,CAP:{.spec.capacity.storage}" */
-static struct column *parse_columns(const char *spec, size_t *ncols)
-{
-	struct column *cols = NULL;
-	char err[512];
-
-	*ncols = 0;
-	for (const char *p = spec; *p;) {
-		size_t len = strcspn(p, ",");
-		const char *colon = memchr(p, ':', len);
-		char *path;
-
-		if (!colon || colon == p || colon + 1 == p + len) {
-			fprintf(stderr, "volctl: error: custom-columns format expects HEADER:JSONPATH pairs: \"%.*s\"\n",
-				(int)len, p);
-			columns_free(cols, *ncols);
-			return NULL;
-		}
-		cols = realloc(cols, (*ncols + 1) * sizeof *cols);
-		if (!cols)
-			abort();
-		cols[*ncols].header = strndup(p, (size_t)(colon - p));
-		path = strndup(colon + 1, (size_t)(p + len - colon - 1));
-		if (!cols[*ncols].header || !path)
-			abort();
-		cols[*ncols].path = jsonpath_parse(path, err, sizeof err);
-		free(path);
-		if (!cols[(*ncols)++].path) {
-			fprintf(stderr, "volctl: error: %s\n", err);
-			columns_free(cols, *ncols);
-			return NULL;
-		}
-		p += len + (p[len] == ',');
-	}
-	return cols;
-}
-
-static void cell_results(struct table *t, struct jsonpath *path, struct json_object *o)
-{
-	struct json_object *vals = jsonpath_results(path, o);
-	size_t n = json_object_array_length(vals);
-	char buf[1024] = "", one[512];
-	size_t len = 0;
-
-	for (size_t i = 0; i < n && len < sizeof buf; i++) {
-		jsonpath_value_text(json_object_array_get_idx(vals, i), one, sizeof one);
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", one);
-	}
-	table_cell(t, n ? buf : "<none>");
-	json_object_put(vals);
-}
-
-int tables_print_custom(FILE *f, struct json_object *items, const char *spec, int no_headers)
-{
-	size_t ncols;
-	struct column *cols = parse_columns(spec, &ncols);
-	struct table *t;
-
-	if (!cols)
-		return 1;
-	t = table_new(ncols);
-	for (size_t c = 0; c < ncols; c++)
-		table_cell(t, cols[c].header);
-	for (size_t i = 0; i < json_object_array_length(items); i++)
-		for (size_t c = 0; c < ncols; c++)
-			cell_results(t, cols[c].path, json_object_array_get_idx(items, i));
-	if (no_headers)
-		table_drop_header(t);
-	table_print(t, f, "", GET_MINWIDTH, GET_PADDING);
+	table_print(t, f, "", TABLE_GET_MINWIDTH, TABLE_GET_PADDING);
 	table_free(t);
-	columns_free(cols, ncols);
-	return 0;
 }

@@ -377,7 +377,7 @@ const struct verb *find_verb(const char *name)
 
 static void print_flag(FILE *f, const struct verb *v, enum flag_id id)
 {
-	const struct flag_def *d = &flag_defs[id];
+	const struct flag_def *d = &cli_flag_defs[id];
 	char left[64], formats[64];
 
 	if (d->short_name)
@@ -405,8 +405,8 @@ static void print_global_flags(FILE *f)
 static void print_kinds(FILE *f)
 {
 	fprintf(f, "Kinds (kind, plural or short name, any case):\n");
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 
 		if (k->short_names[0])
 			fprintf(f, "  %-24s %s\n", k->plural, k->short_names[0]);
@@ -463,7 +463,7 @@ int run_help(struct invocation *inv)
 		return 0;
 	}
 	if (!(v = find_verb(inv->pos[0])))
-		return fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", inv->pos[0]);
+		return cli_fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", inv->pos[0]);
 	print_verb_help(stdout, v);
 	return 0;
 }

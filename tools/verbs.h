@@ -11,7 +11,8 @@
 
 #include <stdio.h>
 
-#include "tools/cli.h"
+#include "tools/cli_args.h"
+#include "tools/cli_request.h"
 
 const struct verb *find_verb(const char *name);
 

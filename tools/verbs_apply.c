@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "tools/fields.h"
 #include "tools/manifest.h"
 #include "tools/verbs.h"
 
@@ -46,7 +47,7 @@ static int read_one(const char *path, struct batches *bs)
 
 	if (manifest_read_file(path, objects, err, sizeof err) < 0) {
 		json_object_put(objects);
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	}
 	if (bs->n == bs->cap) {
 		bs->cap = bs->cap ? 2 * bs->cap : 8;
@@ -84,7 +85,7 @@ static int read_dir(const char *dir, struct batches *bs)
 	size_t len = strlen(dir);
 
 	if (n < 0)
-		return fail("%s: %m", dir);
+		return cli_fail("%s: %m", dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
 	for (int i = 0; i < n; i++) {
@@ -110,16 +111,16 @@ static int read_files(const struct invocation *inv, struct batches *bs, const ch
 
 	memset(bs, 0, sizeof *bs);
 	if (inv->npos)
-		return fail("%s -f takes no other arguments (got \"%s\"); see 'volctl %s --help'", verb,
+		return cli_fail("%s -f takes no other arguments (got \"%s\"); see 'volctl %s --help'", verb,
 			    inv->pos[0], verb);
 	for (size_t i = 0; i < inv->nfiles; i++) {
 		const char *path = inv->files[i];
 		int rc;
 
 		if (!*path)
-			return fail("-f needs a file name or -");
+			return cli_fail("-f needs a file name or -");
 		if (strcmp(path, "-") == 0 && stdin_seen++)
-			return fail("-f - (standard input) can be given only once");
+			return cli_fail("-f - (standard input) can be given only once");
 		if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			rc = read_dir(path, bs);
 		else
@@ -128,7 +129,7 @@ static int read_files(const struct invocation *inv, struct batches *bs, const ch
 			return 1;
 	}
 	if (bs->total == 0)
-		return fail("no objects passed to %s", verb);
+		return cli_fail("no objects passed to %s", verb);
 	return 0;
 }
 
@@ -139,11 +140,11 @@ static int read_files(const struct invocation *inv, struct batches *bs, const ch
 static void item_ref(struct json_object *item, char *buf, size_t len)
 {
 	const char *kind = json_path_str(item, "kind", "");
-	const struct kind_info *k = kind_lookup(kind);
+	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_TYPED);
 	char type[128];
 
 	if (k) {
-		kind_qualified(k, type, sizeof type);
+		k8s_kind_qualified(k, type, sizeof type);
 	} else {
 		snprintf(type, sizeof type, "%s", kind);
 		for (char *p = type; *p; p++)
@@ -154,7 +155,7 @@ static void item_ref(struct json_object *item, char *buf, size_t len)
 
 static void print_applied(struct json_object *result, enum output_format fmt)
 {
-	struct json_object *items = result_array(result, "items");
+	struct json_object *items = cli_result_array(result, "items");
 	char ref[512];
 
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
@@ -171,11 +172,12 @@ static void print_applied(struct json_object *result, enum output_format fmt)
 
 static void print_deleted(struct json_object *result)
 {
-	struct json_object *items = result_array(result, "items");
+	struct json_object *items = cli_result_array(result, "items");
 
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
-		const struct kind_info *k = kind_lookup(json_path_str(it, "kind", ""));
+		const struct k8s_kind *k =
+			k8s_kind_lookup(json_path_str(it, "kind", ""), K8S_KIND_TYPED);
 
 		printf("%s \"%s\" %s\n", k ? k->singular : json_path_str(it, "kind", ""),
 		       json_path_str(it, "name", ""), json_path_str(it, "action", "deleted"));
@@ -188,11 +190,11 @@ static int manifest_namespace(const struct invocation *inv, struct json_object *
 {
 	const char *ns;
 
-	if (!has_flag(inv, F_NAMESPACE))
+	if (!cli_has_flag(inv, F_NAMESPACE))
 		return 0;
-	if (check_namespace(inv, &ns))
+	if (cli_check_namespace(inv, &ns))
 		return 1;
-	add_string(req, "namespace", ns);
+	cli_add_string(req, "namespace", ns);
 	return 0;
 }
 
@@ -221,8 +223,8 @@ static void served_kinds(char *buf, size_t len)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < kind_count(); i++) {
-		const struct kind_info *k = kind_at(i);
+	for (size_t i = 0; i < k8s_kind_count(); i++) {
+		const struct k8s_kind *k = k8s_kind_at(i);
 
 		if (strcmp(k->kind, "Event") != 0 && used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k->kind);
@@ -243,18 +245,18 @@ static int drop_unserved(const struct invocation *inv, struct batch *b)
 		const char *kind = json_path_str(o, "kind", ""), *name = json_path_str(o, "metadata.name", "");
 		char lower[128];
 
-		if (!*kind || kind_lookup(kind)) {
+		if (!*kind || k8s_kind_lookup(kind, K8S_KIND_TYPED)) {
 			json_object_array_add(kept, json_object_get(o));
 			continue;
 		}
-		if (is_unserved(kind) && has_flag(inv, F_STRICT)) {
+		if (is_unserved(kind) && cli_has_flag(inv, F_STRICT)) {
 			json_object_put(kept);
-			return fail("%s: document %zu (%s %s): volfs does not serve kind %s (--strict); volfs serves %s",
+			return cli_fail("%s: document %zu (%s %s): volfs does not serve kind %s (--strict); volfs serves %s",
 				    b->source, i + 1, kind, name, kind, served);
 		}
 		if (!is_unserved(kind)) {
 			json_object_put(kept);
-			return fail("%s: document %zu (%s %s): no matches for kind \"%s\" in version \"%s\"; "
+			return cli_fail("%s: document %zu (%s %s): no matches for kind \"%s\" in version \"%s\"; "
 				    "volfs serves %s", b->source, i + 1, kind, name, kind,
 				    json_path_str(o, "apiVersion", ""), served);
 		}
@@ -281,18 +283,18 @@ static int send_batches(const struct invocation *inv, struct batches *bs, const 
 
 		if (json_object_array_length(bs->b[i].objects) == 0)
 			continue; /* only kinds volfs does not serve */
-		req = new_request(verb, NULL, NULL);
+		req = cli_new_request(verb, NULL, NULL);
 
 		json_object_object_add(req, "objects", json_object_get(bs->b[i].objects));
-		add_string(req, "source", bs->b[i].source);
+		cli_add_string(req, "source", bs->b[i].source);
 		if (strcmp(verb, "delete") == 0)
 			json_object_object_add(req, "ignoreNotFound",
-					       json_object_new_boolean(has_flag(inv, F_IGNORE_NOT_FOUND)));
+					       json_object_new_boolean(cli_has_flag(inv, F_IGNORE_NOT_FOUND)));
 		if (manifest_namespace(inv, req)) {
 			json_object_put(req);
 			return 1;
 		}
-		if (call(inv, req, &result) != CALL_OK)
+		if (cli_call(inv, req, &result) != CALL_OK)
 			return 1;
 		if (strcmp(verb, "apply") == 0)
 			print_applied(result, fmt);
@@ -309,10 +311,10 @@ int run_apply(struct invocation *inv)
 	struct batches bs;
 	int rc;
 
-	if (check_output(inv, &fmt))
+	if (cli_check_output(inv, &fmt))
 		return 1;
 	if (inv->nfiles == 0)
-		return fail("must specify one of -f; see 'volctl apply --help'");
+		return cli_fail("must specify one of -f; see 'volctl apply --help'");
 	rc = read_files(inv, &bs, "apply") || send_batches(inv, &bs, "apply", fmt);
 	batches_free(&bs);
 	return rc;
@@ -323,8 +325,8 @@ int run_delete_files(struct invocation *inv)
 	struct batches bs;
 	int rc;
 
-	if (has_flag(inv, F_ALL_NAMESPACES))
-		return fail("--all-namespaces cannot be used with -f");
+	if (cli_has_flag(inv, F_ALL_NAMESPACES))
+		return cli_fail("--all-namespaces cannot be used with -f");
 	rc = read_files(inv, &bs, "delete") || send_batches(inv, &bs, "delete", OUTPUT_TABLE);
 	batches_free(&bs);
 	return rc;
@@ -361,14 +363,14 @@ static int in_array(struct json_object *arr, const char *s)
 /* --access-mode: "RWO", "ReadWriteOnce", "RWO,ROX" (default RWO). */
 static int parse_access_modes(const struct invocation *inv, struct json_object *modes)
 {
-	const char *p = has_flag(inv, F_ACCESS_MODE) ? inv->value[F_ACCESS_MODE] : "RWO";
+	const char *p = cli_has_flag(inv, F_ACCESS_MODE) ? inv->value[F_ACCESS_MODE] : "RWO";
 
 	for (;;) {
 		size_t len = strcspn(p, ",");
 		const char *mode = access_mode(p, len);
 
 		if (!mode)
-			return fail("invalid access mode \"%.*s\" (use RWO, ROX, RWX, RWOP or ReadWriteOnce, "
+			return cli_fail("invalid access mode \"%.*s\" (use RWO, ROX, RWX, RWOP or ReadWriteOnce, "
 				    "ReadOnlyMany, ReadWriteMany, ReadWriteOncePod)", (int)len, p);
 		if (!in_array(modes, mode))
 			json_object_array_add(modes, json_object_new_string(mode));
@@ -395,7 +397,7 @@ static int check_inodes(const struct invocation *inv, uint64_t *n)
 	errno = 0;
 	*n = strtoull(s, &end, 10);
 	if (!*s || *end || errno || *n == 0 || *n > INT64_MAX || *s == '-' || *s == '+')
-		return fail("--inodes: \"%s\" is not a positive number of inodes", s);
+		return cli_fail("--inodes: \"%s\" is not a positive number of inodes", s);
 	return 0;
 }
 
@@ -407,25 +409,25 @@ static int build_claim(const struct invocation *inv, const char *name, const cha
 	const char *class = inv->value[F_CLASS];
 
 	*out = pvc;
-	add_string(pvc, "apiVersion", "v1");
-	add_string(pvc, "kind", "PersistentVolumeClaim");
+	cli_add_string(pvc, "apiVersion", "v1");
+	cli_add_string(pvc, "kind", "PersistentVolumeClaim");
 	meta = obj_at(pvc, "metadata");
-	add_string(meta, "name", name);
-	add_string(meta, "namespace", ns);
+	cli_add_string(meta, "name", name);
+	cli_add_string(meta, "namespace", ns);
 	spec = obj_at(pvc, "spec");
 	json_object_object_add(spec, "accessModes", modes);
 	if (parse_access_modes(inv, modes))
 		return 1;
-	add_string(obj_at(obj_at(spec, "resources"), "requests"), "storage", size_flag_text(inv, F_SIZE));
-	if (class && *class && check_name(class))
+	cli_add_string(obj_at(obj_at(spec, "resources"), "requests"), "storage", cli_size_flag_text(inv, F_SIZE));
+	if (class && *class && cli_check_name(class))
 		return 1;
 	if (class)
-		add_string(spec, "storageClassName", class);
-	if (has_flag(inv, F_INODES)) {
+		cli_add_string(spec, "storageClassName", class);
+	if (cli_has_flag(inv, F_INODES)) {
 		uint64_t n;
 		if (check_inodes(inv, &n))
 			return 1;
-		add_string(obj_at(meta, "annotations"), "volfs.io/inodes", inv->value[F_INODES]);
+		cli_add_string(obj_at(meta, "annotations"), "volfs.io/inodes", inv->value[F_INODES]);
 	}
 	return 0;
 }
@@ -436,17 +438,18 @@ static int create_claim(struct invocation *inv, const char *name, enum output_fo
 	const char *ns;
 	uint64_t bytes;
 
-	if (check_namespace(inv, &ns) || check_size(inv, F_SIZE, &bytes))
+	if (cli_check_namespace(inv, &ns) || cli_check_size(inv, F_SIZE, &bytes))
 		return 1;
 	if (build_claim(inv, name, ns, &pvc)) {
 		json_object_put(pvc);
 		return 1;
 	}
-	req = new_request("create", NULL, NULL);
+	req = cli_new_request("create", NULL, NULL);
 	json_object_object_add(req, "object", pvc);
-	if (call(inv, req, &obj) != CALL_OK)
+	if (cli_call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, kind_of("PersistentVolumeClaim"), obj, fmt, name, "created");
+	return cli_print_made(inv, k8s_kind_lookup("PersistentVolumeClaim", K8S_KIND_STORED), obj,
+			  fmt, name, "created");
 }
 
 static int create_volume(struct invocation *inv, const struct targets *t, enum output_format fmt)
@@ -454,14 +457,14 @@ static int create_volume(struct invocation *inv, const struct targets *t, enum o
 	struct json_object *req, *obj;
 	uint64_t bytes;
 
-	if (has_flag(inv, F_CLASS) || has_flag(inv, F_ACCESS_MODE))
-		return fail("--class and --access-mode are for claims (volctl create pvc); "
+	if (cli_has_flag(inv, F_CLASS) || cli_has_flag(inv, F_ACCESS_MODE))
+		return cli_fail("--class and --access-mode are for claims (volctl create pvc); "
 			    "give a volume those with volctl apply -f");
-	if (check_size(inv, F_CAPACITY, &bytes))
+	if (cli_check_size(inv, F_CAPACITY, &bytes))
 		return 1;
-	req = new_request("create", t->kind, t->names[0]);
+	req = cli_new_request("create", t->kind, t->names[0]);
 	json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
-	if (has_flag(inv, F_INODES)) {
+	if (cli_has_flag(inv, F_INODES)) {
 		uint64_t n;
 		if (check_inodes(inv, &n)) {
 			json_object_put(req);
@@ -469,9 +472,9 @@ static int create_volume(struct invocation *inv, const struct targets *t, enum o
 		}
 		json_object_object_add(req, "inodes", json_object_new_int64((int64_t)n));
 	}
-	if (call(inv, req, &obj) != CALL_OK)
+	if (cli_call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, t->kind, obj, fmt, t->names[0], "created");
+	return cli_print_made(inv, t->kind, obj, fmt, t->names[0], "created");
 }
 
 /* create -f: each object on its own, as kubectl creates them: one that
@@ -490,25 +493,26 @@ static int create_files(struct invocation *inv)
 	for (size_t i = 0; i < bs.n && !failed; i++) {
 		for (size_t k = 0; k < json_object_array_length(bs.b[i].objects); k++) {
 			struct json_object *o = json_object_array_get_idx(bs.b[i].objects, k), *req, *made;
-			const struct kind_info *kind = kind_lookup(json_path_str(o, "kind", ""));
+			const struct k8s_kind *kind =
+				k8s_kind_lookup(json_path_str(o, "kind", ""), K8S_KIND_TYPED);
 			enum call_result rc;
 			char type[128];
 
-			req = new_request("create", NULL, NULL);
+			req = cli_new_request("create", NULL, NULL);
 			json_object_object_add(req, "object", json_object_get(o));
 			if (manifest_namespace(inv, req)) {
 				json_object_put(req);
 				failed = 1;
 				break;
 			}
-			rc = call(inv, req, &made);
+			rc = cli_call(inv, req, &made);
 			failed |= rc != CALL_OK;
 			if (rc == CALL_FATAL)
 				break;
 			if (rc != CALL_OK)
 				continue;
 			if (kind)
-				kind_qualified(kind, type, sizeof type);
+				k8s_kind_qualified(kind, type, sizeof type);
 			printf("%s/%s created\n", kind ? type : json_path_str(o, "kind", ""),
 			       json_path_str(made, "metadata.name", ""));
 			json_object_put(made);
@@ -526,15 +530,15 @@ int run_create(struct invocation *inv)
 	if (inv->nfiles)
 		return create_files(inv);
 
-	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+	if (cli_parse_targets(inv, &t) || cli_need_names(inv, &t) || cli_check_output(inv, &fmt))
 		return 1;
 	if (t.n > 1)
-		return fail("create takes one name; see 'volctl create --help'");
+		return cli_fail("create takes one name; see 'volctl create --help'");
 	if (strcmp(t.kind->kind, "PersistentVolumeClaim") == 0)
 		return create_claim(inv, t.names[0], fmt);
 	if (strcmp(t.kind->kind, "PersistentVolume") == 0)
 		return create_volume(inv, &t, fmt);
-	return fail("volctl create makes pv and pvc only; write a manifest for %s and use volctl apply -f",
+	return cli_fail("volctl create makes pv and pvc only; write a manifest for %s and use volctl apply -f",
 		    t.kind->plural);
 }
 
@@ -546,22 +550,22 @@ int run_resize(struct invocation *inv)
 	uint64_t bytes;
 	int claim;
 
-	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+	if (cli_parse_targets(inv, &t) || cli_need_names(inv, &t) || cli_check_output(inv, &fmt))
 		return 1;
 	if (t.n > 1)
-		return fail("resize takes one name; see 'volctl resize --help'");
+		return cli_fail("resize takes one name; see 'volctl resize --help'");
 	claim = strcmp(t.kind->kind, "PersistentVolumeClaim") == 0;
 	if (!claim && strcmp(t.kind->kind, "PersistentVolume") != 0)
-		return fail("volctl resize changes pv and pvc only, not %s; see 'volctl resize --help'",
+		return cli_fail("volctl resize changes pv and pvc only, not %s; see 'volctl resize --help'",
 			    t.kind->plural);
-	if (check_size(inv, claim ? F_SIZE : F_CAPACITY, &bytes))
+	if (cli_check_size(inv, claim ? F_SIZE : F_CAPACITY, &bytes))
 		return 1;
-	req = new_request("resize", t.kind, t.names[0]);
-	add_namespace(req, &t);
+	req = cli_new_request("resize", t.kind, t.names[0]);
+	cli_add_namespace(req, &t);
 	json_object_object_add(req, "capacity", json_object_new_int64((int64_t)bytes));
-	if (call(inv, req, &obj) != CALL_OK)
+	if (cli_call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, t.kind, obj, fmt, t.names[0], "resized");
+	return cli_print_made(inv, t.kind, obj, fmt, t.names[0], "resized");
 }
 
 /* kubectl patch --type merge: the daemon applies the patch and checks the
@@ -572,23 +576,23 @@ int run_patch(struct invocation *inv)
 	enum output_format fmt;
 	struct targets t;
 
-	if (parse_targets(inv, &t) || need_names(inv, &t) || check_output(inv, &fmt))
+	if (cli_parse_targets(inv, &t) || cli_need_names(inv, &t) || cli_check_output(inv, &fmt))
 		return 1;
 	if (t.n > 1)
-		return fail("patch takes one name; see 'volctl patch --help'");
-	if (!has_flag(inv, F_PATCH))
-		return fail("a patch is required: -p '{\"spec\":{...}}'; see 'volctl patch --help'");
+		return cli_fail("patch takes one name; see 'volctl patch --help'");
+	if (!cli_has_flag(inv, F_PATCH))
+		return cli_fail("a patch is required: -p '{\"spec\":{...}}'; see 'volctl patch --help'");
 	patch = json_tokener_parse(inv->value[F_PATCH]);
 	if (!patch || !json_object_is_type(patch, json_type_object)) {
 		json_object_put(patch);
-		return fail("the patch is not a JSON object: %s", inv->value[F_PATCH]);
+		return cli_fail("the patch is not a JSON object: %s", inv->value[F_PATCH]);
 	}
-	req = new_request("patch", t.kind, t.names[0]);
-	add_namespace(req, &t);
+	req = cli_new_request("patch", t.kind, t.names[0]);
+	cli_add_namespace(req, &t);
 	json_object_object_add(req, "patch", patch);
-	if (call(inv, req, &obj) != CALL_OK)
+	if (cli_call(inv, req, &obj) != CALL_OK)
 		return 1;
-	return print_made(inv, t.kind, obj, fmt, t.names[0], "patched");
+	return cli_print_made(inv, t.kind, obj, fmt, t.names[0], "patched");
 }
 
 /* scale: a merge patch of spec.replicas. */
@@ -599,25 +603,25 @@ int run_scale(struct invocation *inv)
 	char type[128], *end;
 	long n;
 
-	if (parse_targets(inv, &t) || need_names(inv, &t))
+	if (cli_parse_targets(inv, &t) || cli_need_names(inv, &t))
 		return 1;
 	if (strcmp(t.kind->kind, "Deployment") != 0 && strcmp(t.kind->kind, "StatefulSet") != 0)
-		return fail("volctl scale changes deployments and statefulsets, not %s", t.kind->plural);
-	if (!has_flag(inv, F_REPLICAS))
-		return fail("required flag \"--replicas\" not set; see 'volctl scale --help'");
+		return cli_fail("volctl scale changes deployments and statefulsets, not %s", t.kind->plural);
+	if (!cli_has_flag(inv, F_REPLICAS))
+		return cli_fail("required flag \"--replicas\" not set; see 'volctl scale --help'");
 	n = strtol(inv->value[F_REPLICAS], &end, 10);
 	if (*end || end == inv->value[F_REPLICAS] || n < 0 || n > 10000)
-		return fail("invalid --replicas \"%s\": a number from 0 to 10000", inv->value[F_REPLICAS]);
-	kind_qualified(t.kind, type, sizeof type);
+		return cli_fail("invalid --replicas \"%s\": a number from 0 to 10000", inv->value[F_REPLICAS]);
+	k8s_kind_qualified(t.kind, type, sizeof type);
 	for (size_t i = 0; i < t.n; i++) {
 		patch = json_object_new_object();
 		spec = json_object_new_object();
 		json_object_object_add(spec, "replicas", json_object_new_int((int)n));
 		json_object_object_add(patch, "spec", spec);
-		req = new_request("patch", t.kind, t.names[i]);
-		add_namespace(req, &t);
+		req = cli_new_request("patch", t.kind, t.names[i]);
+		cli_add_namespace(req, &t);
 		json_object_object_add(req, "patch", patch);
-		if (call(inv, req, &obj) != CALL_OK)
+		if (cli_call(inv, req, &obj) != CALL_OK)
 			return 1;
 		json_object_put(obj);
 		printf("%s/%s scaled\n", type, t.names[i]);

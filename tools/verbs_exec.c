@@ -20,9 +20,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "meta/k8s.h"
+#include "meta/jsonobj.h"
+#include "meta/kinds.h"
 #include "meta/pod.h"
-#include "tools/cli.h"
 #include "tools/verbs.h"
 
 /* One bind mount to make: source (resolved) onto target, maybe read-only.
@@ -43,38 +43,40 @@ static int private_namespace(void)
 {
 	if (unshare(CLONE_NEWNS) < 0) {
 		if (errno == EPERM)
-			return fail("volctl exec needs CAP_SYS_ADMIN to create a mount namespace "
+			return cli_fail("volctl exec needs CAP_SYS_ADMIN to create a mount namespace "
 			            "(run it as root)");
-		return fail("cannot create a mount namespace: %s", strerror(errno));
+		return cli_fail("cannot create a mount namespace: %s", strerror(errno));
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail("cannot make the mount namespace private: %s", strerror(errno));
+		return cli_fail("cannot make the mount namespace private: %s", strerror(errno));
 	return 0;
 }
 
 static json_object *fetch_pod(struct invocation *inv, const char *ns, const char *name)
 {
-	json_object *req = new_request("get", kind_of("Pod"), name), *res = NULL;
-	add_string(req, "namespace", ns);
-	if (call(inv, req, &res) != CALL_OK)
+	json_object *req = cli_new_request("get", k8s_kind_lookup("Pod", K8S_KIND_STORED), name);
+	json_object *res = NULL;
+
+	cli_add_string(req, "namespace", ns);
+	if (cli_call(inv, req, &res) != CALL_OK)
 		return NULL;
-	json_object *items = result_array(res, "items");
+	json_object *items = cli_result_array(res, "items");
 	json_object *pod = json_object_array_length(items)
 	                   ? json_object_get(json_object_array_get_idx(items, 0)) : NULL;
 	json_object_put(items);
 	json_object_put(res);
 	if (!pod)
-		fail("pods \"%s\" not found", name);
+		cli_fail("pods \"%s\" not found", name);
 	return pod;
 }
 
 static int fetch_mount_point(struct invocation *inv, char *buf, size_t len)
 {
 	json_object *res = NULL;
-	if (call(inv, new_request("version", NULL, NULL), &res) != CALL_OK)
+	if (cli_call(inv, cli_new_request("version", NULL, NULL), &res) != CALL_OK)
 		return 1;
 	const char *mp = k8s_str(res, "mountPoint");
-	int r = mp ? 0 : fail("the daemon did not say where it is mounted (an older volfs?)");
+	int r = mp ? 0 : cli_fail("the daemon did not say where it is mounted (an older volfs?)");
 	if (mp)
 		snprintf(buf, len, "%s", mp);
 	json_object_put(res);
@@ -97,7 +99,7 @@ static int resolve_subpath(const char *root, const char *sub, const char *volume
 	struct stat rs;
 	char path[PATH_MAX * 2];
 	if (stat(root, &rs) < 0)
-		return fail("volume \"%s\": %s: %s", volume, root, strerror(errno));
+		return cli_fail("volume \"%s\": %s: %s", volume, root, strerror(errno));
 	snprintf(path, sizeof path, "%s/%s", root, sub);
 	for (char *p = path + strlen(root) + 1;; p++) {
 		if (*p != '/' && *p)
@@ -107,20 +109,20 @@ static int resolve_subpath(const char *root, const char *sub, const char *volume
 		char real[PATH_MAX];
 		/* Each existing step must still be inside the volume. */
 		if (realpath(path, real) && !path_is_within(root, real))
-			return fail("subPath \"%s\" of volume \"%s\" leaves the volume (through a symlink to %s)",
+			return cli_fail("subPath \"%s\" of volume \"%s\" leaves the volume (through a symlink to %s)",
 			            sub, volume, real);
 		/* kubelet chmods what it made: the umask must not narrow it. */
 		if (mkdir(path, rs.st_mode & 07777) == 0 ? chmod(path, rs.st_mode & 07777) < 0 : errno != EEXIST)
-			return fail("cannot create subPath \"%s\" in volume \"%s\": %s", sub, volume,
+			return cli_fail("cannot create subPath \"%s\" in volume \"%s\": %s", sub, volume,
 			            strerror(errno));
 		*p = c;
 		if (!c)
 			break;
 	}
 	if (!realpath(path, out) || strlen(out) >= len)
-		return fail("subPath \"%s\" of volume \"%s\": %s", sub, volume, strerror(errno));
+		return cli_fail("subPath \"%s\" of volume \"%s\": %s", sub, volume, strerror(errno));
 	if (!path_is_within(root, out))
-		return fail("subPath \"%s\" of volume \"%s\" leaves the volume (it resolves to %s)", sub,
+		return cli_fail("subPath \"%s\" of volume \"%s\" leaves the volume (it resolves to %s)", sub,
 		            volume, out);
 	return 0;
 }
@@ -161,10 +163,10 @@ static int open_host_path(const char *host, const char *volume)
 {
 	int fd = open_resolved(AT_FDCWD, host, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0 && errno == ELOOP)
-		fail("volume \"%s\": host path %s changed since the pod was set up (a symbolic link "
+		cli_fail("volume \"%s\": host path %s changed since the pod was set up (a symbolic link "
 		     "replaced part of it); refusing to mount it", volume, host);
 	else if (fd < 0)
-		fail("volume \"%s\": host path %s: %s", volume, host, strerror(errno));
+		cli_fail("volume \"%s\": host path %s: %s", volume, host, strerror(errno));
 	return fd;
 }
 
@@ -194,7 +196,7 @@ static int host_subpath(int root, const char *sub, const char *volume)
 	struct stat rs;
 	char path[PATH_MAX];
 	if (fstat(root, &rs) < 0) {
-		fail("volume \"%s\": %s", volume, strerror(errno));
+		cli_fail("volume \"%s\": %s", volume, strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s", sub);
@@ -210,7 +212,7 @@ static int host_subpath(int root, const char *sub, const char *volume)
 	}
 	int fd = open_resolved(root, sub, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
-		fail("subPath \"%s\" of volume \"%s\": %s", sub, volume,
+		cli_fail("subPath \"%s\" of volume \"%s\": %s", sub, volume,
 		     errno == EXDEV ? "it leaves the volume" : strerror(errno));
 	return fd;
 }
@@ -244,12 +246,12 @@ static int plan_bind(const char *mnt, json_object *pod, json_object *m, struct b
 	snprintf(entry, sizeof entry, "%s/pods/%s/%s/%s", mnt, k8s_str(pod, "metadata.namespace"),
 	         k8s_str(pod, "metadata.name"), name);
 	if (sub && *sub && pod_subpath_check(sub, why, sizeof why) < 0)
-		return fail("subPath \"%s\" of volume \"%s\": %s", sub, name, why);
+		return cli_fail("subPath \"%s\" of volume \"%s\": %s", sub, name, why);
 	if (host_path_of_entry(mnt, entry, root, sizeof root))
 		return plan_host_bind(root, sub, b);
 	/* Claims resolve to their volume inside the mount. */
 	if (!realpath(entry, root))
-		return fail("volume \"%s\" of the pod is not available at %s: %s", name, entry,
+		return cli_fail("volume \"%s\" of the pod is not available at %s: %s", name, entry,
 		            strerror(errno));
 	if (sub && *sub)
 		return resolve_subpath(root, sub, name, b->source, sizeof b->source);
@@ -261,15 +263,15 @@ static int do_bind(const struct bind *b)
 {
 	struct stat ts;
 	if (stat(b->target, &ts) < 0)
-		return fail("mountPath %s of volume \"%s\" does not exist on this machine: create it "
+		return cli_fail("mountPath %s of volume \"%s\" does not exist on this machine: create it "
 		            "first (volctl exec mounts over existing paths and changes nothing on the host)",
 		            b->target, b->volume);
 	if (mount(b->source, b->target, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return fail("cannot mount volume \"%s\" (%s) at %s: %s", b->volume, b->source, b->target,
+		return cli_fail("cannot mount volume \"%s\" (%s) at %s: %s", b->volume, b->source, b->target,
 		            strerror(errno));
 	if (b->read_only &&
 	    mount(NULL, b->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
-		return fail("cannot make %s read-only: %s", b->target, strerror(errno));
+		return cli_fail("cannot make %s read-only: %s", b->target, strerror(errno));
 	return 0;
 }
 
@@ -286,7 +288,7 @@ static int mount_all(const char *mnt, json_object *pod, json_object *container)
 	           ? json_object_array_length(mounts) : 0;
 	struct bind *binds = calloc(n ? n : 1, sizeof *binds);
 	if (!binds)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	for (size_t i = 0; i < n; i++)
 		binds[i].host_fd = -1;
 	int r = 0;
@@ -313,14 +315,14 @@ static json_object *exec_target(struct invocation *inv, const char *ns, json_obj
 		return NULL;
 	const char *phase = k8s_str(pod, "status.phase");
 	if (!phase || strcmp(phase, "Running")) {
-		fail("pod \"%s\" is %s, not Running: its volumes are not set up (see 'volctl describe pod %s')",
+		cli_fail("pod \"%s\" is %s, not Running: its volumes are not set up (see 'volctl describe pod %s')",
 		     name, phase ? phase : "not set up", name);
 		json_object_put(pod);
 		return NULL;
 	}
 	*container = pod_container(pod, inv->value[F_CONTAINER], &defaulted, err, sizeof err);
 	if (!*container) {
-		fail("%s", err);
+		cli_fail("%s", err);
 		json_object_put(pod);
 		return NULL;
 	}
@@ -337,13 +339,13 @@ int run_exec(struct invocation *inv)
 	char mnt[PATH_MAX];
 	json_object *container = NULL;
 	if (inv->npos == 0)
-		return fail("a pod name is required; see 'volctl exec --help'");
+		return cli_fail("a pod name is required; see 'volctl exec --help'");
 	if (!inv->dashdash || inv->dashdash != 2)
-		return fail("usage: volctl exec POD [-c CONTAINER] -- COMMAND [ARGS...] (the command "
+		return cli_fail("usage: volctl exec POD [-c CONTAINER] -- COMMAND [ARGS...] (the command "
 		            "follows --)");
 	if (inv->npos < 2)
-		return fail("a command is required after --");
-	if (check_name(inv->pos[0]) || check_namespace(inv, &ns))
+		return cli_fail("a command is required after --");
+	if (cli_check_name(inv->pos[0]) || cli_check_namespace(inv, &ns))
 		return 1;
 	if (private_namespace())
 		return 1;

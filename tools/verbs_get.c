@@ -12,8 +12,11 @@
 #include <time.h>
 
 #include "meta/quantity.h"
+#include "tools/describe.h"
+#include "tools/fields.h"
 #include "tools/jsonpath.h"
 #include "tools/labelsel.h"
+#include "tools/output.h"
 #include "tools/verbs.h"
 #include "tools/watch.h"
 
@@ -32,17 +35,17 @@ int parse_filters(const struct invocation *inv, const struct target_list *l, str
 	char err[512];
 
 	memset(f, 0, sizeof *f);
-	if (has_flag(inv, F_SELECTOR) && !(f->labels = labelsel_parse(inv->value[F_SELECTOR], err, sizeof err)))
-		return fail("%s", err);
-	if (has_flag(inv, F_FIELD_SELECTOR) &&
+	if (cli_has_flag(inv, F_SELECTOR) && !(f->labels = labelsel_parse(inv->value[F_SELECTOR], err, sizeof err)))
+		return cli_fail("%s", err);
+	if (cli_has_flag(inv, F_FIELD_SELECTOR) &&
 	    !(f->fields = fieldsel_parse(inv->value[F_FIELD_SELECTOR], err, sizeof err))) {
 		filters_free(f);
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	}
 	for (size_t g = 0; g < l->n; g++) {
 		if (l->t[g].n && (f->labels || f->fields)) {
 			filters_free(f);
-			return fail("name cannot be provided when a selector is specified");
+			return cli_fail("name cannot be provided when a selector is specified");
 		}
 	}
 	return 0;
@@ -65,14 +68,14 @@ static void print_no_resources(const struct targets *t)
 static enum call_result get_one(const struct invocation *inv, const struct targets *t, const char *name,
 				const struct filters *f, struct json_object *out)
 {
-	struct json_object *req = new_request("get", t->kind, name), *result, *items;
+	struct json_object *req = cli_new_request("get", t->kind, name), *result, *items;
 	enum call_result rc;
 
-	add_namespace(req, t);
-	rc = call(inv, req, &result);
+	cli_add_namespace(req, t);
+	rc = cli_call(inv, req, &result);
 	if (rc != CALL_OK)
 		return rc;
-	items = result_array(result, "items");
+	items = cli_result_array(result, "items");
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *o = json_object_array_get_idx(items, i);
 
@@ -82,7 +85,7 @@ static enum call_result get_one(const struct invocation *inv, const struct targe
 	/* A named object answers NotFound when missing; an empty answer is
 	 * treated the same rather than printed as an empty List. */
 	if (name && json_object_array_length(items) == 0) {
-		fail("%s \"%s\" not found", t->kind->plural, name);
+		cli_fail("%s \"%s\" not found", t->kind->plural, name);
 		rc = CALL_REFUSED;
 	}
 	json_object_put(items);
@@ -145,7 +148,7 @@ static int sort_items(struct json_object *items, const char *expr)
 	char err[512];
 
 	if (!(jp = jsonpath_parse(expr, err, sizeof err)))
-		return fail("--sort-by: %s", err);
+		return cli_fail("--sort-by: %s", err);
 	e = calloc(n ? n : 1, sizeof *e);
 	if (!e)
 		abort();
@@ -173,12 +176,12 @@ static int sort_items(struct json_object *items, const char *expr)
 int parse_get_view(const struct invocation *inv, struct get_view *view)
 {
 	memset(view, 0, sizeof *view);
-	if (check_output(inv, &view->fmt))
+	if (cli_check_output(inv, &view->fmt))
 		return 1;
 	view->arg = output_format_arg(inv->value[F_OUTPUT]);
-	view->show_labels = has_flag(inv, F_SHOW_LABELS);
-	view->no_headers = has_flag(inv, F_NO_HEADERS);
-	view->all_namespaces = has_flag(inv, F_ALL_NAMESPACES);
+	view->show_labels = cli_has_flag(inv, F_SHOW_LABELS);
+	view->no_headers = cli_has_flag(inv, F_NO_HEADERS);
+	view->all_namespaces = cli_has_flag(inv, F_ALL_NAMESPACES);
 	return 0;
 }
 
@@ -228,14 +231,14 @@ int run_get(struct invocation *inv)
 	size_t total = 0;
 	int failed = 0, named = 0;
 
-	if (parse_target_list(inv, &l) || parse_get_view(inv, &view) || parse_filters(inv, &l, &f))
+	if (cli_parse_target_list(inv, &l) || parse_get_view(inv, &view) || parse_filters(inv, &l, &f))
 		return 1;
-	if (has_flag(inv, F_WATCH))
+	if (cli_has_flag(inv, F_WATCH))
 		return run_watch(inv, &l, &f, &view);
 	for (size_t g = 0; g < l.n && rc != CALL_FATAL; g++) {
 		groups[g] = json_object_new_array();
 		rc = fetch_group(inv, &l.t[g], &f, groups[g], &failed);
-		if (rc != CALL_FATAL && has_flag(inv, F_SORT_BY) && sort_items(groups[g], inv->value[F_SORT_BY]))
+		if (rc != CALL_FATAL && cli_has_flag(inv, F_SORT_BY) && sort_items(groups[g], inv->value[F_SORT_BY]))
 			rc = CALL_FATAL, failed = 1;
 		total += json_object_array_length(groups[g]);
 		named |= l.t[g].n > 0;
@@ -301,16 +304,16 @@ static int each_selected(const struct invocation *inv, struct target_list *l, co
 static enum call_result describe_one(const struct invocation *inv, const struct targets *t, const char *name,
 				     int *printed)
 {
-	struct json_object *req = new_request("describe", t->kind, name), *result;
+	struct json_object *req = cli_new_request("describe", t->kind, name), *result;
 	enum call_result rc;
 
-	add_namespace(req, t);
-	rc = call(inv, req, &result);
+	cli_add_namespace(req, t);
+	rc = cli_call(inv, req, &result);
 	if (rc != CALL_OK)
 		return rc;
 	if ((*printed)++)
 		fputs("\n\n", stdout);
-	output_describe(stdout, t->kind, result, time(NULL));
+	describe_print(stdout, t->kind, result, time(NULL));
 	json_object_put(result);
 	return CALL_OK;
 }
@@ -321,7 +324,7 @@ int run_describe(struct invocation *inv)
 	struct filters f;
 	int failed, printed = 0;
 
-	if (parse_target_list(inv, &l) || parse_filters(inv, &l, &f))
+	if (cli_parse_target_list(inv, &l) || parse_filters(inv, &l, &f))
 		return 1;
 	failed = each_selected(inv, &l, &f, describe_one, &printed);
 	filters_free(&f);
@@ -331,11 +334,11 @@ int run_describe(struct invocation *inv)
 static enum call_result delete_one(const struct invocation *inv, const struct targets *t, const char *name,
 				   int *deleted)
 {
-	struct json_object *req = new_request("delete", t->kind, name), *result;
+	struct json_object *req = cli_new_request("delete", t->kind, name), *result;
 	enum call_result rc;
 
-	add_namespace(req, t);
-	rc = call_ex(inv, req, &result, has_flag(inv, F_IGNORE_NOT_FOUND));
+	cli_add_namespace(req, t);
+	rc = cli_call_ex(inv, req, &result, cli_has_flag(inv, F_IGNORE_NOT_FOUND));
 	(*deleted)++; /* even what was already gone: no "No resources found" then */
 	if (rc == CALL_NOT_FOUND)
 		return CALL_OK;
@@ -354,16 +357,16 @@ int run_delete(struct invocation *inv)
 
 	if (inv->nfiles)
 		return run_delete_files(inv);
-	if (parse_target_list(inv, &l) || parse_filters(inv, &l, &f))
+	if (cli_parse_target_list(inv, &l) || parse_filters(inv, &l, &f))
 		return 1;
 	for (size_t g = 0; g < l.n; g++) {
-		if (l.t[g].n && has_flag(inv, F_ALL)) {
+		if (l.t[g].n && cli_has_flag(inv, F_ALL)) {
 			filters_free(&f);
-			return fail("--all cannot be used with names");
+			return cli_fail("--all cannot be used with names");
 		}
-		if (!l.t[g].n && !has_flag(inv, F_ALL) && !f.labels && !f.fields) {
+		if (!l.t[g].n && !cli_has_flag(inv, F_ALL) && !f.labels && !f.fields) {
 			filters_free(&f);
-			return fail("resource(s) were provided, but no name was specified; give names, "
+			return cli_fail("resource(s) were provided, but no name was specified; give names, "
 				    "-l SELECTOR or --all");
 		}
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meta/selector.h"
+#include "tools/fields.h"
 #include "tools/verbs.h"
 
 struct meta_change {
@@ -39,9 +40,9 @@ static int parse_change(const struct meta_verb *mv, const char *arg, struct meta
 		snprintf(c->key, sizeof c->key, "%.*s", (int)strlen(arg) - 1, arg);
 	c->value = eq ? eq + 1 : NULL;
 	if ((problem = selector_key_problem(c->key)))
-		return fail("invalid %s key \"%s\": %s", mv->member, c->key, problem);
+		return cli_fail("invalid %s key \"%s\": %s", mv->member, c->key, problem);
 	if (c->value && mv->values_are_labels && (problem = selector_value_problem(c->value)))
-		return fail("invalid label value: \"%s\": %s", arg, problem);
+		return cli_fail("invalid label value: \"%s\": %s", arg, problem);
 	return 0;
 }
 
@@ -68,8 +69,8 @@ static struct json_object *build_patch(const struct invocation *inv, const struc
 		}
 		if (exists && !strcmp(json_object_get_string(cur), c[i].value))
 			continue;
-		if (exists && !has_flag(inv, F_OVERWRITE)) {
-			fail("'%s' already has a value (%s), and --overwrite is false", c[i].key,
+		if (exists && !cli_has_flag(inv, F_OVERWRITE)) {
+			cli_fail("'%s' already has a value (%s), and --overwrite is false", c[i].key,
 			     json_object_get_string(cur));
 			*refused = 1;
 			json_object_put(set);
@@ -97,16 +98,16 @@ static enum call_result change_one(const struct invocation *inv, const struct me
 	int refused = 0;
 	enum call_result rc;
 
-	kind_qualified(t->kind, type, sizeof type);
+	k8s_kind_qualified(t->kind, type, sizeof type);
 	if (!(patch = build_patch(inv, mv, obj, c, n, &refused))) {
 		if (!refused)
 			printf("%s/%s not %s\n", type, name, mv->done);
 		return refused ? CALL_REFUSED : CALL_OK;
 	}
-	req = new_request("patch", t->kind, name);
-	add_namespace(req, t);
+	req = cli_new_request("patch", t->kind, name);
+	cli_add_namespace(req, t);
 	json_object_object_add(req, "patch", patch);
-	rc = call(inv, req, &result);
+	rc = cli_call(inv, req, &result);
 	if (rc == CALL_OK) {
 		printf("%s/%s %s\n", type, name, mv->done);
 		json_object_put(result);
@@ -140,18 +141,18 @@ static int run_meta(struct invocation *inv, const struct meta_verb *mv)
 	}
 	if (nchanges == 0) {
 		free(sel);
-		return fail("at least one %s update is required: key=value or key-; see 'volctl %s --help'",
+		return cli_fail("at least one %s update is required: key=value or key-; see 'volctl %s --help'",
 			    mv->values_are_labels ? "label" : "annotation", inv->verb->name);
 	}
-	if (parse_target_list(sel, &l) || parse_filters(sel, &l, &f)) {
+	if (cli_parse_target_list(sel, &l) || parse_filters(sel, &l, &f)) {
 		free(sel);
 		return 1;
 	}
 	for (size_t g = 0; g < l.n && rc != CALL_FATAL; g++) {
 		struct json_object *objs = json_object_new_array();
 
-		if (!l.t[g].n && !has_flag(inv, F_ALL) && !f.labels) {
-			failed = fail("resource(s) were provided, but no name was specified; give names, -l SELECTOR "
+		if (!l.t[g].n && !cli_has_flag(inv, F_ALL) && !f.labels) {
+			failed = cli_fail("resource(s) were provided, but no name was specified; give names, -l SELECTOR "
 				      "or --all");
 			json_object_put(objs);
 			break;

@@ -1,12 +1,16 @@
 /*
  * tools/verbs_read.c — the verbs that read the daemon's state (df,
  * metrics, check, version) and shutdown. Each builds its control-protocol request
- * (docs/control-protocol.md) and hands the answer to tools/output.c.
+ * (docs/control-protocol.md) and prints the answer (tools/tables.c,
+ * tools/output_json_yaml.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "tools/fields.h"
+#include "tools/output_json_yaml.h"
+#include "tools/tables.h"
 #include "tools/verbs.h"
 #include "tools/term.h"
 #include "meta/version.h"
@@ -16,11 +20,11 @@ int run_df(struct invocation *inv)
 	struct json_object *result, *items;
 	enum output_format fmt;
 
-	if (check_no_args(inv) || check_output(inv, &fmt))
+	if (cli_check_no_args(inv) || cli_check_output(inv, &fmt))
 		return 1;
-	if (call(inv, new_request("df", NULL, NULL), &result) != CALL_OK)
+	if (cli_call(inv, cli_new_request("df", NULL, NULL), &result) != CALL_OK)
 		return 1;
-	items = result_array(result, "items");
+	items = cli_result_array(result, "items");
 	if (fmt == OUTPUT_JSON)
 		output_json(stdout, result);
 	else if (fmt == OUTPUT_YAML)
@@ -28,7 +32,7 @@ int run_df(struct invocation *inv)
 	else if (json_object_array_length(items) == 0)
 		fprintf(stderr, "No resources found\n");
 	else
-		output_df(stdout, items);
+		tables_print_df(stdout, items);
 	json_object_put(items);
 	json_object_put(result);
 	return 0;
@@ -38,9 +42,9 @@ int run_metrics(struct invocation *inv)
 {
 	struct json_object *result;
 
-	if (check_no_args(inv))
+	if (cli_check_no_args(inv))
 		return 1;
-	if (call(inv, new_request("metrics", NULL, NULL), &result) != CALL_OK)
+	if (cli_call(inv, cli_new_request("metrics", NULL, NULL), &result) != CALL_OK)
 		return 1;
 	fputs(json_path_str(result, "text", ""), stdout);
 	json_object_put(result);
@@ -52,18 +56,18 @@ int run_check(struct invocation *inv)
 	struct json_object *result, *problems;
 	size_t n;
 
-	if (check_no_args(inv))
+	if (cli_check_no_args(inv))
 		return 1;
 	struct term_progress *progress = term_progress_start("checking metadata against data");
-	enum call_result rc = call(inv, new_request("check", NULL, NULL), &result);
+	enum call_result rc = cli_call(inv, cli_new_request("check", NULL, NULL), &result);
 	term_progress_end(progress);
 	if (rc != CALL_OK)
 		return 1;
-	problems = result_array(result, "problems");
+	problems = cli_result_array(result, "problems");
 	n = json_object_array_length(problems);
 	for (size_t i = 0; i < n; i++)
 		printf("%s\n", json_object_get_string(json_object_array_get_idx(problems, i)));
-	json_object *pending = result_array(result, "pending");
+	json_object *pending = cli_result_array(result, "pending");
 	for (size_t i = 0; i < json_object_array_length(pending); i++)
 		printf("%s\n", json_object_get_string(json_object_array_get_idx(pending, i)));
 	json_object_put(pending);
@@ -72,7 +76,7 @@ int run_check(struct invocation *inv)
 	json_object_put(problems);
 	json_object_put(result);
 	if (n > 0)
-		return fail("check found %zu problem%s", n, n == 1 ? "" : "s");
+		return cli_fail("check found %zu problem%s", n, n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -80,9 +84,9 @@ int run_shutdown(struct invocation *inv)
 {
 	struct json_object *result;
 
-	if (check_no_args(inv))
+	if (cli_check_no_args(inv))
 		return 1;
-	if (call(inv, new_request("shutdown", NULL, NULL), &result) != CALL_OK)
+	if (cli_call(inv, cli_new_request("shutdown", NULL, NULL), &result) != CALL_OK)
 		return 1;
 	json_object_put(result);
 	printf("volfs is shutting down: flushing, unmounting and exiting\n");
@@ -93,12 +97,12 @@ int run_version(struct invocation *inv)
 {
 	struct json_object *result;
 
-	if (check_no_args(inv))
+	if (cli_check_no_args(inv))
 		return 1;
 	printf("Client Version: %s\n", VOLFS_VERSION);
-	if (has_flag(inv, F_CLIENT))
+	if (cli_has_flag(inv, F_CLIENT))
 		return 0;
-	if (call(inv, new_request("version", NULL, NULL), &result) != CALL_OK)
+	if (cli_call(inv, cli_new_request("version", NULL, NULL), &result) != CALL_OK)
 		return 1;
 	printf("Server Version: %s\n", json_path_str(result, "version", "unknown"));
 	printf("Schema Version: %s\n", json_path_str(result, "schema", "unknown"));

@@ -3,23 +3,24 @@
  * manner (flags anywhere on the line, before or after the verb,
  * --flag=value or --flag value, -f repeatable), then the verb's handler.
  * The verbs live in tools/verbs*.c, their shared machinery in
- * tools/cli.c.
+ * tools/cli_args.c (command line) and tools/cli_request.c (requests).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/cli.h"
+#include "tools/cli_args.h"
+#include "tools/cli_request.h"
 #include "tools/client.h"
 #include "tools/verbs.h"
 
 static const struct flag_def *flag_by_long(const char *name, size_t len, enum flag_id *id)
 {
 	for (int i = 0; i < F_COUNT; i++) {
-		if (strlen(flag_defs[i].long_name) == len && strncmp(flag_defs[i].long_name, name, len) == 0) {
+		if (strlen(cli_flag_defs[i].long_name) == len && strncmp(cli_flag_defs[i].long_name, name, len) == 0) {
 			*id = (enum flag_id)i;
-			return &flag_defs[i];
+			return &cli_flag_defs[i];
 		}
 	}
 	return NULL;
@@ -28,9 +29,9 @@ static const struct flag_def *flag_by_long(const char *name, size_t len, enum fl
 static const struct flag_def *flag_by_short(char c, enum flag_id *id)
 {
 	for (int i = 0; i < F_COUNT; i++) {
-		if (flag_defs[i].short_name && flag_defs[i].short_name == c) {
+		if (cli_flag_defs[i].short_name && cli_flag_defs[i].short_name == c) {
 			*id = (enum flag_id)i;
-			return &flag_defs[i];
+			return &cli_flag_defs[i];
 		}
 	}
 	return NULL;
@@ -50,7 +51,7 @@ static int set_flag(struct invocation *inv, enum flag_id id, const char *value)
 {
 	if (id == F_FILENAME) {
 		if (inv->nfiles == MAX_ARGS)
-			return fail("too many -f files");
+			return cli_fail("too many -f files");
 		inv->files[inv->nfiles++] = value;
 	}
 	inv->value[id] = value;
@@ -83,16 +84,16 @@ static int parse_flag(struct invocation *inv, int argc, char **argv, int *i, uns
 			value = arg[2] == '=' ? arg + 3 : arg + 2;
 	}
 	if (!def || !(allowed & BIT(id)))
-		return fail("unknown flag: %s; %s", arg, hint);
+		return cli_fail("unknown flag: %s; %s", arg, hint);
 	if (!def->value_name) {
 		if (value && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-			return fail("flag %s does not take a value; %s", arg, hint);
+			return cli_fail("flag %s does not take a value; %s", arg, hint);
 		inv->value[id] = (value && strcmp(value, "false") == 0) ? NULL : "true";
 		return 0;
 	}
 	if (!value) {
 		if (*i + 1 >= argc)
-			return fail("flag needs an argument: %s; %s", arg, hint);
+			return cli_fail("flag needs an argument: %s; %s", arg, hint);
 		value = argv[++*i];
 	}
 	return set_flag(inv, id, value);
@@ -128,7 +129,7 @@ static int parse_leading_options(struct invocation *inv, int argc, char **argv)
 			return i + 1;
 		if (parse_flag(inv, argc, argv, &i, ~0u))
 			return -1;
-		if (has_flag(inv, F_HELP)) {
+		if (cli_has_flag(inv, F_HELP)) {
 			print_main_help(stdout);
 			return -2;
 		}
@@ -142,8 +143,8 @@ static int check_leading_flags(const struct invocation *inv)
 	unsigned allowed = GLOBAL_FLAGS | inv->verb->flags;
 
 	for (int id = 0; id < F_COUNT; id++)
-		if (has_flag(inv, (enum flag_id)id) && !(allowed & BIT(id)))
-			return fail("unknown flag: --%s; see 'volctl %s --help'", flag_defs[id].long_name,
+		if (cli_has_flag(inv, (enum flag_id)id) && !(allowed & BIT(id)))
+			return cli_fail("unknown flag: --%s; see 'volctl %s --help'", cli_flag_defs[id].long_name,
 				    inv->verb->name);
 	return 0;
 }
@@ -161,7 +162,7 @@ static int parse_verb_args(struct invocation *inv, int argc, char **argv, int i)
 				return 1;
 		} else {
 			if (inv->npos == MAX_ARGS)
-				return fail("too many arguments");
+				return cli_fail("too many arguments");
 			inv->pos[inv->npos++] = argv[i];
 		}
 	}
@@ -170,28 +171,28 @@ static int parse_verb_args(struct invocation *inv, int argc, char **argv, int i)
 
 static int resolve_socket(struct invocation *inv)
 {
-	if (has_flag(inv, F_STATE) && has_flag(inv, F_SOCKET))
-		return fail("--state and --socket cannot be used together");
-	if (has_flag(inv, F_SOCKET)) {
+	if (cli_has_flag(inv, F_STATE) && cli_has_flag(inv, F_SOCKET))
+		return cli_fail("--state and --socket cannot be used together");
+	if (cli_has_flag(inv, F_SOCKET)) {
 		if (!*inv->value[F_SOCKET])
-			return fail("--socket needs a path");
+			return cli_fail("--socket needs a path");
 		snprintf(inv->socket, sizeof inv->socket, "%s", inv->value[F_SOCKET]);
 		return 0;
 	}
-	if (has_flag(inv, F_STATE) && !*inv->value[F_STATE])
-		return fail("--state needs a directory");
-	client_socket_path(has_flag(inv, F_STATE) ? inv->value[F_STATE] : CLIENT_DEFAULT_STATE,
+	if (cli_has_flag(inv, F_STATE) && !*inv->value[F_STATE])
+		return cli_fail("--state needs a directory");
+	client_socket_path(cli_has_flag(inv, F_STATE) ? inv->value[F_STATE] : CLIENT_DEFAULT_STATE,
 			   inv->socket, sizeof inv->socket);
 	return 0;
 }
 
 static int resolve_timeout(struct invocation *inv)
 {
-	const char *v = has_flag(inv, F_REQUEST_TIMEOUT) ? inv->value[F_REQUEST_TIMEOUT]
+	const char *v = cli_has_flag(inv, F_REQUEST_TIMEOUT) ? inv->value[F_REQUEST_TIMEOUT]
 	                                                 : CLIENT_DEFAULT_TIMEOUT;
 	int64_t ms;
 	if (client_parse_duration(v, &ms) < 0)
-		return fail("invalid --request-timeout \"%s\": want a duration such as 30s, 1m or 0 "
+		return cli_fail("invalid --request-timeout \"%s\": want a duration such as 30s, 1m or 0 "
 		            "(no timeout)", v);
 	client_set_timeout(ms);
 	return 0;
@@ -208,10 +209,10 @@ static int parse_args(struct invocation *inv, int argc, char **argv)
 	if (i < 0)
 		return 1;
 	if (i >= argc)
-		return fail("no command given; see 'volctl --help'");
+		return cli_fail("no command given; see 'volctl --help'");
 	inv->verb = find_verb(argv[i]);
 	if (!inv->verb)
-		return fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", argv[i]);
+		return cli_fail("unknown command \"%s\" for \"volctl\"; see 'volctl --help'", argv[i]);
 	if (wants_help(argc, argv, i + 1)) {
 		print_verb_help(stdout, inv->verb);
 		return -1;
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (!inv)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	rc = parse_args(inv, argc, argv);
 	if (rc == 0)
 		rc = inv->verb->run(inv);
@@ -237,6 +238,6 @@ int main(int argc, char **argv)
 		rc = 0;
 	free(inv);
 	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail("cannot write output: %s", strerror(errno));
+		return cli_fail("cannot write output: %s", strerror(errno));
 	return rc;
 }

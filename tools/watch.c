@@ -14,22 +14,24 @@
 #include <time.h>
 
 #include "tools/client.h"
+#include "tools/fields.h"
 #include "tools/jsonpath.h"
+#include "tools/output.h"
 
 /* Open a watch of t (one kind; its single name, if any). */
 static int open_watch(const struct invocation *inv, const struct targets *t, struct json_object **items,
 		      struct client_stream **stream)
 {
-	struct json_object *req = new_request("watch", t->kind, t->n == 1 ? t->names[0] : NULL), *result;
+	struct json_object *req = cli_new_request("watch", t->kind, t->n == 1 ? t->names[0] : NULL), *result;
 	struct client_error err;
 	enum client_status st;
 
-	add_namespace(req, t);
+	cli_add_namespace(req, t);
 	st = client_watch(inv->socket, req, &result, stream, &err);
 	json_object_put(req);
 	if (st != CLIENT_OK)
-		return fail("%s", err.message);
-	*items = result_array(result, "items");
+		return cli_fail("%s", err.message);
+	*items = cli_result_array(result, "items");
 	json_object_put(result);
 	return 0;
 }
@@ -37,7 +39,7 @@ static int open_watch(const struct invocation *inv, const struct targets *t, str
 static int one_kind(const struct target_list *l, const char *verb)
 {
 	if (l->n != 1)
-		return fail("you may only specify a single resource type to %s", verb);
+		return cli_fail("you may only specify a single resource type to %s", verb);
 	return 0;
 }
 
@@ -61,7 +63,7 @@ static struct json_object *selected(struct json_object *items, const struct targ
 
 /* Watched objects as they come: a table row each (the header once), or
  * each object on its own in JSON, YAML or JSONPath, as kubectl -w. */
-static void print_watched(const struct kind_info *k, struct json_object *items, const struct get_view *view)
+static void print_watched(const struct k8s_kind *k, struct json_object *items, const struct get_view *view)
 {
 	int structured = view->fmt == OUTPUT_JSON || view->fmt == OUTPUT_YAML || view->fmt == OUTPUT_JSONPATH;
 
@@ -105,7 +107,7 @@ int run_watch(struct invocation *inv, const struct target_list *l, const struct 
 		json_object_put(ev);
 	}
 	client_stream_close(stream);
-	return fail("the volfs daemon ended the watch");
+	return cli_fail("the volfs daemon ended the watch");
 }
 
 /* ------------------------------------------------------------------ */
@@ -167,15 +169,15 @@ static int parse_for(const char *text, struct wait_for *w)
 		if (eq && *eq == '}')
 			eq = eq[1] == '=' ? eq + 1 : NULL;
 		if (!eq || eq == expr || !eq[1])
-			return fail("--for=jsonpath needs a path and a value: jsonpath='{.status.phase}'=Bound");
+			return cli_fail("--for=jsonpath needs a path and a value: jsonpath='{.status.phase}'=Bound");
 		snprintf(path, sizeof path, "%.*s", (int)(eq - expr), expr);
 		snprintf(w->value, sizeof w->value, "%s", eq + 1);
 		if (!(w->path = jsonpath_parse(path, err, sizeof err)))
-			return fail("%s", err);
+			return cli_fail("%s", err);
 		w->kind = WAIT_JSONPATH;
 		return 0;
 	}
-	return fail("unrecognized condition: \"%s\" (use condition=NAME[=VALUE], jsonpath='{PATH}'=VALUE or "
+	return cli_fail("unrecognized condition: \"%s\" (use condition=NAME[=VALUE], jsonpath='{PATH}'=VALUE or "
 		    "delete)", text);
 }
 
@@ -260,7 +262,7 @@ static void print_waited(const struct targets *t, const int *done)
 {
 	char type[128];
 
-	kind_qualified(t->kind, type, sizeof type);
+	k8s_kind_qualified(t->kind, type, sizeof type);
 	for (size_t k = 0; k < t->n; k++)
 		if (done[k])
 			printf("%s/%s condition met\n", type, t->names[k]);
@@ -283,11 +285,11 @@ static int wait_names(const struct invocation *inv, struct targets *t, const str
 	if (t->n) {
 		for (size_t k = 0; k < t->n; k++)
 			if (w->kind != WAIT_DELETE && !has_object(objects, t->names[k]))
-				return fail("%s \"%s\" not found", t->kind->plural, t->names[k]);
+				return cli_fail("%s \"%s\" not found", t->kind->plural, t->names[k]);
 		return 0;
 	}
-	if (!has_flag(inv, F_ALL) && !f->labels && !f->fields)
-		return fail("resource name may not be empty; give names, -l SELECTOR or --all");
+	if (!cli_has_flag(inv, F_ALL) && !f->labels && !f->fields)
+		return cli_fail("resource name may not be empty; give names, -l SELECTOR or --all");
 	for (size_t i = 0; i < json_object_array_length(objects) && t->n < MAX_ARGS; i++) {
 		struct json_object *o = json_object_array_get_idx(objects, i);
 
@@ -298,7 +300,7 @@ static int wait_names(const struct invocation *inv, struct targets *t, const str
 		}
 	}
 	if (t->n == 0)
-		return fail("no matching resources found");
+		return cli_fail("no matching resources found");
 	return 0;
 }
 
@@ -328,14 +330,14 @@ static int wait_loop(struct invocation *inv, struct targets *t, const struct fil
 			}
 			got = left > 0 ? client_stream_next(stream, left > 1000000000 ? 1000000000 : (int)left, &ev) : 0;
 			if (got < 0) {
-				fail("the volfs daemon ended the watch");
+				cli_fail("the volfs daemon ended the watch");
 				break;
 			}
 			if (got == 0) {
 				print_waited(t, done);
 				for (size_t k = 0; k < t->n; k++)
 					if (!done[k])
-						fail("timed out waiting for the condition on %s/%s", t->kind->plural,
+						cli_fail("timed out waiting for the condition on %s/%s", t->kind->plural,
 						     t->names[k]);
 				break;
 			}
@@ -356,15 +358,15 @@ int run_wait(struct invocation *inv)
 	long long timeout_ms = 30000;
 	int rc;
 
-	if (parse_target_list(inv, &l) || one_kind(&l, "wait") || parse_filters(inv, &l, &f))
+	if (cli_parse_target_list(inv, &l) || one_kind(&l, "wait") || parse_filters(inv, &l, &f))
 		return 1;
-	if (!has_flag(inv, F_FOR)) {
+	if (!cli_has_flag(inv, F_FOR)) {
 		filters_free(&f);
-		return fail("--for is required: --for=condition=NAME, --for=jsonpath='{PATH}'=VALUE or --for=delete");
+		return cli_fail("--for is required: --for=condition=NAME, --for=jsonpath='{PATH}'=VALUE or --for=delete");
 	}
-	if (has_flag(inv, F_TIMEOUT) && (timeout_ms = parse_timeout_ms(inv->value[F_TIMEOUT])) < 0) {
+	if (cli_has_flag(inv, F_TIMEOUT) && (timeout_ms = parse_timeout_ms(inv->value[F_TIMEOUT])) < 0) {
 		filters_free(&f);
-		return fail("invalid --timeout \"%s\": use 30s, 5m, 1h", inv->value[F_TIMEOUT]);
+		return cli_fail("invalid --timeout \"%s\": use 30s, 5m, 1h", inv->value[F_TIMEOUT]);
 	}
 	if (parse_for(inv->value[F_FOR], &w)) {
 		filters_free(&f);

@@ -20,6 +20,7 @@
 #include "fs/control/hostpath.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "meta/apply_merge.h"
 #include "meta/binding.h"
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
@@ -44,7 +45,7 @@ struct ref {
 /* Kind, namespace and name of a validated object. */
 static struct ref ref_of(json_object *obj)
 {
-	struct ref r = {.k = k8s_kind_find(k8s_str(obj, "kind"))};
+	struct ref r = {.k = k8s_kind_lookup(k8s_str(obj, "kind"), K8S_KIND_STORED)};
 	r.name = k8s_str(obj, "metadata.name");
 	r.ns = r.k && r.k->namespaced ? k8s_str(obj, "metadata.namespace") : "";
 	if (!r.ns)
@@ -484,11 +485,9 @@ static int not_found(const struct k8s_kind *k, const char *ns, const char *name,
 
 static const struct k8s_kind *known_kind(const char *kind, char *err, size_t errlen)
 {
-	const struct k8s_kind *k = kind ? k8s_kind_find(kind) : NULL;
-	if (!k || !k->supported) {
-		snprintf(err, errlen, k ? "kind %s is not supported by this volfs yet"
-		                        : "the server doesn't have a resource type \"%s\"",
-		         kind ? kind : "");
+	const struct k8s_kind *k = k8s_kind_lookup(kind, K8S_KIND_STORED);
+	if (!k) {
+		snprintf(err, errlen, "the server doesn't have a resource type \"%s\"", kind ? kind : "");
 		return NULL;
 	}
 	return k;

@@ -58,3 +58,17 @@ teardown() {
     [ "$status" -eq 1 ]
     [[ $output == *"fs/stray.c: outside every layer folder"* ]]
 }
+
+@test "two files of a folder that include each other's headers are refused; --cycles lists them" {
+    echo '#include "meta/names.h"' >>"$T/meta/kinds.c"
+    echo '#include "meta/kinds.h"' >>"$T/meta/names.c"
+    echo '#include "tools/tables.h"' >>"$T/tools/table.c"
+    run python3 "$CHECK" "$T"
+    [ "$status" -eq 1 ]
+    [[ $output == *"meta/kinds: module cycle in meta: kinds <-> names"* ]]
+    [[ $output == *"tools/table: module cycle in tools: table <-> tables"* ]]
+    run python3 "$CHECK" --cycles "$T"
+    [ "$status" -eq 0 ]
+    [[ $output == *"meta: "*" modules, 1 module cycles"$'\n'"  kinds names"* ]]
+    [[ $output == *"tools: "*" modules, 1 module cycles"$'\n'"  table tables"* ]]
+}

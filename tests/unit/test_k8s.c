@@ -1,8 +1,9 @@
 /*
- * tests/unit/test_k8s.c — the Kubernetes object model of meta/k8s.c: the
- * kind table, dotted paths, validation and defaulting of each kind with
- * the API server's field errors, kubectl's three-way apply merge and the
- * immutable fields of updates.
+ * tests/unit/test_k8s.c — the Kubernetes object model: the kind table and
+ * its lookup (meta/kinds.c), dotted paths (meta/jsonobj.c), validation and
+ * defaulting of each kind with the API server's field errors
+ * (meta/k8s.c), kubectl's three-way apply merge (meta/apply_merge.c) and
+ * the immutable fields of updates.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
+#include "meta/apply_merge.h"
+#include "meta/field_error.h"
 #include "meta/k8s.h"
 
 #define GI (UINT64_C(1) << 30)
@@ -38,35 +41,74 @@ static void test_kind_table(void **state)
 {
 	static const struct {
 		const char *kind, *api;
-		int namespaced, supported;
+		int namespaced;
 	} want[] = {
-		{ "StorageClass", "storage.k8s.io/v1", 0, 1 },
-		{ "PersistentVolume", "v1", 0, 1 },
-		{ "PersistentVolumeClaim", "v1", 1, 1 },
-		{ "VolumeSnapshotClass", "snapshot.storage.k8s.io/v1", 0, 1 },
-		{ "VolumeSnapshot", "snapshot.storage.k8s.io/v1", 1, 1 },
-		{ "VolumeSnapshotContent", "snapshot.storage.k8s.io/v1", 0, 1 },
-		{ "ResourceQuota", "v1", 1, 1 },
-		{ "Namespace", "v1", 0, 1 },
-		{ "Pod", "v1", 1, 1 },
-		{ "StatefulSet", "apps/v1", 1, 1 },
-		{ "ConfigMap", "v1", 1, 1 },
-		{ "Secret", "v1", 1, 1 },
+		{ "StorageClass", "storage.k8s.io/v1", 0 },
+		{ "PersistentVolume", "v1", 0 },
+		{ "PersistentVolumeClaim", "v1", 1 },
+		{ "VolumeSnapshotClass", "snapshot.storage.k8s.io/v1", 0 },
+		{ "VolumeSnapshot", "snapshot.storage.k8s.io/v1", 1 },
+		{ "VolumeSnapshotContent", "snapshot.storage.k8s.io/v1", 0 },
+		{ "ResourceQuota", "v1", 1 },
+		{ "Namespace", "v1", 0 },
+		{ "Pod", "v1", 1 },
+		{ "StatefulSet", "apps/v1", 1 },
+		{ "ConfigMap", "v1", 1 },
+		{ "Secret", "v1", 1 },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-		const struct k8s_kind *k = k8s_kind_find(want[i].kind);
+		const struct k8s_kind *k = k8s_kind_lookup(want[i].kind, K8S_KIND_STORED);
 
 		assert_non_null(k);
 		assert_string_equal(k->api_version, want[i].api);
 		assert_int_equal(k->namespaced, want[i].namespaced);
-		assert_int_equal(k->supported, want[i].supported);
 	}
-	assert_string_equal(k8s_kind_find("PersistentVolumeClaim")->plural, "persistentvolumeclaims");
-	assert_null(k8s_kind_find("persistentvolumeclaim"));
-	assert_null(k8s_kind_find("Frobnicator"));
-	assert_null(k8s_kind_find(NULL));
+	assert_string_equal(k8s_kind_lookup("PersistentVolumeClaim", K8S_KIND_STORED)->plural,
+			    "persistentvolumeclaims");
+	assert_null(k8s_kind_lookup("persistentvolumeclaim", K8S_KIND_STORED));
+	assert_null(k8s_kind_lookup("Frobnicator", K8S_KIND_STORED));
+	assert_null(k8s_kind_lookup(NULL, K8S_KIND_STORED));
+	/* Events are the daemon's record, never a stored object */
+	assert_null(k8s_kind_lookup("Event", K8S_KIND_STORED));
+}
+
+/* What a user types: kind, plural, short name, any case, plural.group. */
+static void test_kind_spellings(void **state)
+{
+	static const struct {
+		const char *word, *kind;
+	} want[] = {
+		{ "pvc", "PersistentVolumeClaim" },
+		{ "PVC", "PersistentVolumeClaim" },
+		{ "persistentvolumeclaims", "PersistentVolumeClaim" },
+		{ "persistentVolumeClaim", "PersistentVolumeClaim" },
+		{ "vsclass", "VolumeSnapshotClass" },
+		{ "volumesnapshots.snapshot.storage.k8s.io", "VolumeSnapshot" },
+		{ "storageclass.storage.k8s.io", "StorageClass" },
+		{ "ev", "Event" },
+		{ "sts", "StatefulSet" },
+	};
+	char q[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const struct k8s_kind *k = k8s_kind_lookup(want[i].word, K8S_KIND_TYPED);
+
+		assert_non_null(k);
+		assert_string_equal(k->kind, want[i].kind);
+	}
+	assert_null(k8s_kind_lookup("pods.apps", K8S_KIND_TYPED));
+	assert_null(k8s_kind_lookup("pv.", K8S_KIND_TYPED));
+	assert_null(k8s_kind_lookup("frob", K8S_KIND_TYPED));
+	assert_null(k8s_kind_lookup("", K8S_KIND_TYPED));
+	k8s_kind_qualified(k8s_kind_lookup("sc", K8S_KIND_TYPED), q, sizeof q);
+	assert_string_equal(q, "storageclass.storage.k8s.io");
+	k8s_kind_qualified(k8s_kind_lookup("pvc", K8S_KIND_TYPED), q, sizeof q);
+	assert_string_equal(q, "persistentvolumeclaim");
+	assert_int_equal(k8s_kind_count(), 15);
+	assert_null(k8s_kind_at(k8s_kind_count()));
 }
 
 static void test_paths_read(void **state)
@@ -130,9 +172,9 @@ static void test_quote(void **state)
 	char out[16];
 
 	(void)state;
-	k8s_quote("a\"b\n", out, sizeof out);
+	field_quote("a\"b\n", out, sizeof out);
 	assert_string_equal(out, "\"a\\\"b\\x0a\"");
-	k8s_quote("abcdefghijklmnopqrstuvwxyz", out, sizeof out);
+	field_quote("abcdefghijklmnopqrstuvwxyz", out, sizeof out);
 	assert_true(strlen(out) < sizeof out);
 	assert_non_null(strstr(out, "...\""));
 }
@@ -814,6 +856,7 @@ int main(int argc, char **argv)
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_table),
+		cmocka_unit_test(test_kind_spellings),
 		cmocka_unit_test(test_paths_read),
 		cmocka_unit_test(test_paths_write),
 		cmocka_unit_test(test_annotation_true_only_for_true),

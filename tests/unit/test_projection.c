@@ -21,7 +21,7 @@
 #include "tests/unit/unit.h"
 
 #include "meta/downward.h"
-#include "meta/field.h"
+#include "meta/jsonobj.h"
 #include "meta/projection.h"
 
 static const char *POD =

@@ -63,17 +63,17 @@ static void test_validation(void **state)
 	(void)state;
 	char err[512];
 	json_object *s = sts("");
-	assert_int_equal(sts_validate(s, err, sizeof err), 0);
+	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), 0);
 	assert_int_equal(sts_replicas(s), 1); /* defaulted */
 	json_object_put(s);
 	s = sts("'replicas':-1,");
-	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "spec.replicas"));
 	json_object_put(s);
 	s = sts("'replicas':1,");
 	k8s_set_str(json_object_array_get_idx(k8s_get(s, "spec.volumeClaimTemplates"), 0),
 	            "spec.resources.requests.storage", "1Gx");
-	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "spec.volumeClaimTemplates[0]"));
 	json_object_put(s);
 }
@@ -86,12 +86,12 @@ static void test_template_types(void **state)
 	char err[512];
 	json_object *s = sts("");
 	k8s_set_str(s, "spec.template.spec", "c/postgresql/data");
-	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_string_equal(err, "spec.template.spec: Invalid value: must be an object");
 	json_object_put(s);
 	s = sts("");
 	k8s_set(s, "spec.template.spec.volumes", json_object_new_int(5));
-	assert_int_equal(sts_validate(s, err, sizeof err), -EINVAL);
+	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "volumes"));
 	json_object_put(s);
 }

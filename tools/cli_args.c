@@ -1,9 +1,9 @@
 /*
- * tools/cli.c — the machinery volctl's verbs share (see cli.h): the flag
- * table, failure lines, validation of what users type, and the one
- * request/answer exchange with the daemon.
+ * tools/cli_args.c — what volctl's verbs share about their command line
+ * (see cli_args.h): the flag table, the failure line, validation of what
+ * users type, and the targets a verb acts on.
  */
-#include "tools/cli.h"
+#include "tools/cli_args.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include "tools/client.h"
 #include "tools/term.h"
 
-const struct flag_def flag_defs[F_COUNT] = {
+const struct flag_def cli_flag_defs[F_COUNT] = {
 	[F_HELP] = { "help", 'h', NULL, "help for this command" },
 	[F_STATE] = { "state", 0, "DIR",
 		      "state directory of the daemon; the socket is DIR/" CLIENT_SOCKET_NAME
@@ -67,7 +67,7 @@ const struct flag_def flag_defs[F_COUNT] = {
 	[F_REPLICAS] = { "replicas", 0, "N", "the number of pods the deployment or statefulset should have" },
 };
 
-int fail(const char *fmt, ...)
+int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,7 +81,7 @@ int fail(const char *fmt, ...)
 	return 1;
 }
 
-int has_flag(const struct invocation *inv, enum flag_id f)
+int cli_has_flag(const struct invocation *inv, enum flag_id f)
 {
 	return inv->value[f] != NULL;
 }
@@ -89,30 +89,21 @@ int has_flag(const struct invocation *inv, enum flag_id f)
 /* ------------------------------------------------------------------ */
 /* validation */
 
-int check_name(const char *name)
+int cli_check_name(const char *name)
 {
 	char err[512];
 
 	if (name_check_subdomain(name, err, sizeof err) < 0)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	return 0;
 }
 
-const struct kind_info *resolve_kind(const char *word)
+const struct k8s_kind *cli_check_kind(const char *word)
 {
-	const struct kind_info *k = kind_lookup(word);
+	const struct k8s_kind *k = k8s_kind_lookup(word, K8S_KIND_TYPED);
 
 	if (!k)
-		fail("the server doesn't have a resource type \"%s\"", word);
-	return k;
-}
-
-const struct kind_info *kind_of(const char *kind)
-{
-	const struct kind_info *k = kind_lookup(kind);
-
-	if (!k)
-		abort(); /* the kind table always has the kinds volctl names */
+		cli_fail("the server doesn't have a resource type \"%s\"", word);
 	return k;
 }
 
@@ -121,31 +112,31 @@ static enum flag_id size_alias(enum flag_id f)
 	return f == F_SIZE ? F_CAPACITY : F_SIZE;
 }
 
-int has_size(const struct invocation *inv)
+int cli_has_size(const struct invocation *inv)
 {
-	return has_flag(inv, F_SIZE) || has_flag(inv, F_CAPACITY);
+	return cli_has_flag(inv, F_SIZE) || cli_has_flag(inv, F_CAPACITY);
 }
 
-const char *size_flag_text(const struct invocation *inv, enum flag_id f)
+const char *cli_size_flag_text(const struct invocation *inv, enum flag_id f)
 {
-	return has_flag(inv, f) ? inv->value[f] : inv->value[size_alias(f)];
+	return cli_has_flag(inv, f) ? inv->value[f] : inv->value[size_alias(f)];
 }
 
-int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes)
+int cli_check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes)
 {
-	enum flag_id given = has_flag(inv, f) ? f : size_alias(f);
+	enum flag_id given = cli_has_flag(inv, f) ? f : size_alias(f);
 	char err[512];
 
-	if (has_flag(inv, f) && has_flag(inv, size_alias(f)))
-		return fail("--size and --capacity mean the same; give one of them");
-	if (!has_flag(inv, given))
-		return fail("required flag \"--%s\" not set; see 'volctl %s --help'",
-			    flag_defs[f].long_name, inv->verb->name);
+	if (cli_has_flag(inv, f) && cli_has_flag(inv, size_alias(f)))
+		return cli_fail("--size and --capacity mean the same; give one of them");
+	if (!cli_has_flag(inv, given))
+		return cli_fail("required flag \"--%s\" not set; see 'volctl %s --help'",
+			    cli_flag_defs[f].long_name, inv->verb->name);
 	if (quantity_parse(inv->value[given], bytes, err, sizeof err) < 0)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	if (*bytes == 0)
-		return fail("invalid quantity \"%s\": --%s must be greater than zero",
-			    inv->value[given], flag_defs[given].long_name);
+		return cli_fail("invalid quantity \"%s\": --%s must be greater than zero",
+			    inv->value[given], cli_flag_defs[given].long_name);
 	return 0;
 }
 
@@ -164,7 +155,7 @@ static int format_allowed(const char *formats, const char *s)
 	return 0;
 }
 
-int check_output(const struct invocation *inv, enum output_format *fmt)
+int cli_check_output(const struct invocation *inv, enum output_format *fmt)
 {
 	const char *s = inv->value[F_OUTPUT];
 	char allowed[128];
@@ -174,36 +165,36 @@ int check_output(const struct invocation *inv, enum output_format *fmt)
 		if (*p == '|')
 			*p = ',';
 	if (s && (!format_allowed(inv->verb->formats, s) || output_format_parse(s, fmt) < 0))
-		return fail("unknown output format \"%s\" (allowed: %s)", s, allowed);
+		return cli_fail("unknown output format \"%s\" (allowed: %s)", s, allowed);
 	if (!s)
 		*fmt = OUTPUT_TABLE;
 	return 0;
 }
 
-int check_no_args(const struct invocation *inv)
+int cli_check_no_args(const struct invocation *inv)
 {
 	if (inv->npos)
-		return fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[0], inv->verb->name);
+		return cli_fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[0], inv->verb->name);
 	return 0;
 }
 
-int check_npos(const struct invocation *inv, size_t n, const char *what, const char *form)
+int cli_check_npos(const struct invocation *inv, size_t n, const char *what, const char *form)
 {
 	if (inv->npos < n)
-		return fail("%s %s required: volctl %s %s; see 'volctl %s --help'", what, n > 1 ? "are" : "is",
+		return cli_fail("%s %s required: volctl %s %s; see 'volctl %s --help'", what, n > 1 ? "are" : "is",
 			    inv->verb->name, form, inv->verb->name);
 	if (inv->npos > n)
-		return fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[n], inv->verb->name);
+		return cli_fail("unexpected argument \"%s\"; see 'volctl %s --help'", inv->pos[n], inv->verb->name);
 	return 0;
 }
 
-int check_namespace(const struct invocation *inv, const char **ns)
+int cli_check_namespace(const struct invocation *inv, const char **ns)
 {
 	char err[512];
 
-	*ns = has_flag(inv, F_NAMESPACE) ? inv->value[F_NAMESPACE] : "default";
+	*ns = cli_has_flag(inv, F_NAMESPACE) ? inv->value[F_NAMESPACE] : "default";
 	if (name_check_label(*ns, err, sizeof err) < 0)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	return 0;
 }
 
@@ -211,31 +202,31 @@ int check_namespace(const struct invocation *inv, const char **ns)
 /* targets */
 
 /* The kind of a "KIND/NAME" argument; *name points into it. */
-static const struct kind_info *split_slash(const char *arg, const char **name)
+static const struct k8s_kind *split_slash(const char *arg, const char **name)
 {
 	const char *slash = strchr(arg, '/');
 	char kind[256];
 
 	if (!slash) {
-		fail("there is no need to specify a resource type as a separate argument "
+		cli_fail("there is no need to specify a resource type as a separate argument "
 		     "when passing arguments in resource/name form (\"%s\")", arg);
 		return NULL;
 	}
 	snprintf(kind, sizeof kind, "%.*s", (int)(slash - arg), arg);
 	*name = slash + 1;
-	return resolve_kind(kind);
+	return cli_check_kind(kind);
 }
 
 static int split_slash_targets(const struct invocation *inv, struct targets *t)
 {
 	for (size_t i = 0; i < inv->npos; i++) {
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 		const char *name;
 
 		if (!(k = split_slash(inv->pos[i], &name)))
 			return 1;
 		if (t->kind && k != t->kind)
-			return fail("one kind at a time, please: \"%s\" and \"%s\"", t->kind->plural, k->plural);
+			return cli_fail("one kind at a time, please: \"%s\" and \"%s\"", t->kind->plural, k->plural);
 		t->kind = k;
 		t->names[t->n++] = name;
 	}
@@ -244,36 +235,36 @@ static int split_slash_targets(const struct invocation *inv, struct targets *t)
 
 static int parse_target_namespace(const struct invocation *inv, struct targets *t)
 {
-	t->all_ns = has_flag(inv, F_ALL_NAMESPACES);
+	t->all_ns = cli_has_flag(inv, F_ALL_NAMESPACES);
 	t->ns = NULL;
 	if (!t->kind->namespaced)
 		return 0; /* kubectl ignores -n and -A for cluster-scoped kinds */
-	return check_namespace(inv, &t->ns);
+	return cli_check_namespace(inv, &t->ns);
 }
 
-int parse_targets(const struct invocation *inv, struct targets *t)
+int cli_parse_targets(const struct invocation *inv, struct targets *t)
 {
 	memset(t, 0, sizeof *t);
 	if (inv->npos == 0)
-		return fail("you must specify the type of resource to %s; see 'volctl %s --help'",
+		return cli_fail("you must specify the type of resource to %s; see 'volctl %s --help'",
 			    inv->verb->name, inv->verb->name);
 	if (strchr(inv->pos[0], '/')) {
 		if (split_slash_targets(inv, t))
 			return 1;
 	} else {
-		if (!(t->kind = resolve_kind(inv->pos[0])))
+		if (!(t->kind = cli_check_kind(inv->pos[0])))
 			return 1;
 		for (size_t i = 1; i < inv->npos; i++)
 			t->names[t->n++] = inv->pos[i];
 	}
 	for (size_t i = 0; i < t->n; i++)
-		if (check_name(t->names[i]))
+		if (cli_check_name(t->names[i]))
 			return 1;
 	return parse_target_namespace(inv, t);
 }
 
 /* The group of kind k in l, added if new. */
-static struct targets *group_of(struct target_list *l, const struct kind_info *k)
+static struct targets *group_of(struct target_list *l, const struct k8s_kind *k)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->t[i].kind == k)
@@ -287,7 +278,7 @@ static struct targets *group_of(struct target_list *l, const struct kind_info *k
 static int slash_target_list(const struct invocation *inv, struct target_list *l)
 {
 	for (size_t i = 0; i < inv->npos; i++) {
-		const struct kind_info *k;
+		const struct k8s_kind *k;
 		const char *name;
 		struct targets *t;
 
@@ -310,12 +301,12 @@ static int kind_word_list(const struct invocation *inv, struct target_list *l)
 
 		snprintf(word, sizeof word, "%.*s", (int)len, p);
 		if (strcmp(word, "all") == 0) {
-			for (size_t i = 0; i < kind_count(); i++)
-				if (kind_at(i)->in_all)
-					group_of(l, kind_at(i));
+			for (size_t i = 0; i < k8s_kind_count(); i++)
+				if (k8s_kind_at(i)->in_all)
+					group_of(l, k8s_kind_at(i));
 			l->multi = 1;
 		} else {
-			const struct kind_info *k = resolve_kind(word);
+			const struct k8s_kind *k = cli_check_kind(word);
 
 			if (!k)
 				return 1;
@@ -329,18 +320,18 @@ static int kind_word_list(const struct invocation *inv, struct target_list *l)
 	return 0;
 }
 
-int parse_target_list(const struct invocation *inv, struct target_list *l)
+int cli_parse_target_list(const struct invocation *inv, struct target_list *l)
 {
 	memset(l, 0, sizeof *l);
 	if (inv->npos == 0)
-		return fail("you must specify the type of resource to %s; see 'volctl %s --help'",
+		return cli_fail("you must specify the type of resource to %s; see 'volctl %s --help'",
 			    inv->verb->name, inv->verb->name);
 	if (strchr(inv->pos[0], '/') ? slash_target_list(inv, l) : kind_word_list(inv, l))
 		return 1;
 	l->multi |= l->n > 1;
 	for (size_t g = 0; g < l->n; g++) {
 		for (size_t i = 0; i < l->t[g].n; i++)
-			if (check_name(l->t[g].names[i]))
+			if (cli_check_name(l->t[g].names[i]))
 				return 1;
 		if (parse_target_namespace(inv, &l->t[g]))
 			return 1;
@@ -348,87 +339,10 @@ int parse_target_list(const struct invocation *inv, struct target_list *l)
 	return 0;
 }
 
-int need_names(const struct invocation *inv, const struct targets *t)
+int cli_need_names(const struct invocation *inv, const struct targets *t)
 {
 	if (t->n == 0)
-		return fail("a name is required: volctl %s %s NAME; see 'volctl %s --help'",
+		return cli_fail("a name is required: volctl %s %s NAME; see 'volctl %s --help'",
 			    inv->verb->name, t->kind->singular, inv->verb->name);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* talking to the daemon */
-
-struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name)
-{
-	struct json_object *req = json_object_new_object();
-
-	json_object_object_add(req, "verb", json_object_new_string(verb));
-	if (k)
-		json_object_object_add(req, "kind", json_object_new_string(k->kind));
-	if (name)
-		json_object_object_add(req, "name", json_object_new_string(name));
-	return req;
-}
-
-void add_string(struct json_object *req, const char *key, const char *value)
-{
-	json_object_object_add(req, key, json_object_new_string(value));
-}
-
-void add_namespace(struct json_object *req, const struct targets *t)
-{
-	if (t->ns && t->all_ns)
-		json_object_object_add(req, "allNamespaces", json_object_new_boolean(1));
-	else if (t->ns)
-		add_string(req, "namespace", t->ns);
-}
-
-enum call_result call_ex(const struct invocation *inv, struct json_object *req, struct json_object **result,
-			 int quiet_not_found)
-{
-	struct client_error err;
-	enum client_status st = client_call(inv->socket, req, result, &err);
-
-	json_object_put(req);
-	switch (st) {
-	case CLIENT_OK:
-		return CALL_OK;
-	case CLIENT_UNREACHABLE:
-		fail("%s", err.message);
-		return CALL_FATAL;
-	case CLIENT_REFUSED:
-		if (quiet_not_found && strcmp(err.reason, "NotFound") == 0)
-			return CALL_NOT_FOUND;
-		fail("%s", err.message);
-		return CALL_REFUSED;
-	default:
-		fail("%s", err.message);
-		return CALL_FATAL;
-	}
-}
-
-enum call_result call(const struct invocation *inv, struct json_object *req, struct json_object **result)
-{
-	return call_ex(inv, req, result, 0);
-}
-
-struct json_object *result_array(struct json_object *result, const char *name)
-{
-	struct json_object *arr = json_path(result, name);
-
-	if (arr && json_object_is_type(arr, json_type_array))
-		return json_object_get(arr);
-	return json_object_new_array();
-}
-
-int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
-	       enum output_format fmt, const char *name, const char *how)
-{
-	if (has_flag(inv, F_OUTPUT))
-		output_object(stdout, k, obj, fmt);
-	else
-		printf("%s/%s %s\n", k->singular, name, how);
-	json_object_put(obj);
 	return 0;
 }

@@ -1,15 +1,63 @@
 /*
- * tools/objtext.c — object fields as kubectl's printers show them (see
- * objtext.h).
+ * tools/fields.c — fields of the objects volctl prints: read by dotted
+ * path, and shown as kubectl's printers show them (see fields.h).
  */
-#include "tools/objtext.h"
+#include "tools/fields.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "meta/quantity.h"
-#include "tools/output.h"
+#include "tools/human.h"
+
+struct json_object *json_path(struct json_object *obj, const char *path)
+{
+	char key[128];
+
+	while (obj && *path) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (len >= sizeof key || !json_object_is_type(obj, json_type_object))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		if (!json_object_object_get_ex(obj, key, &obj))
+			return NULL;
+		path += len + (dot != NULL);
+	}
+	return obj;
+}
+
+const char *json_path_str(struct json_object *obj, const char *path, const char *dflt)
+{
+	struct json_object *v = json_path(obj, path);
+
+	if (!v || json_object_is_type(v, json_type_null) ||
+	    json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+		return dflt;
+	return json_object_get_string(v);
+}
+
+/* A byte count member; sizes travel as integers, but tolerate a quantity
+ * string too. Returns 0 or -1 when missing or not a size. */
+int json_path_bytes(struct json_object *obj, const char *path, uint64_t *bytes)
+{
+	struct json_object *v = json_path(obj, path);
+
+	if (!v)
+		return -1;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+
+		*bytes = n < 0 ? 0 : (uint64_t)n;
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_string))
+		return quantity_parse(json_object_get_string(v), bytes, NULL, 0);
+	return -1;
+}
 
 static const char *access_mode_short(const char *mode)
 {
@@ -83,7 +131,7 @@ const char *text_phase(struct json_object *obj)
 
 void text_age(struct json_object *obj, time_t now, char *buf, size_t len)
 {
-	output_age(json_path_str(obj, "metadata.creationTimestamp", NULL), now, buf, len);
+	human_age(json_path_str(obj, "metadata.creationTimestamp", NULL), now, buf, len);
 }
 
 int text_annotation_true(struct json_object *obj, const char *key)

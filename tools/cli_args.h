@@ -1,14 +1,14 @@
 /*
- * tools/cli.h — what every volctl verb shares: the invocation (arguments
- * and flags as parsed), the flag table, the one-line failure, client-side
- * validation of kinds, names, namespaces, sizes and output formats, and
- * sending one request to the daemon.
+ * tools/cli_args.h — what every volctl verb shares about its command
+ * line: the invocation (arguments and flags as parsed), the flag table,
+ * the one-line failure, client-side validation of kinds, names,
+ * namespaces, sizes and output formats, and the targets a verb acts on.
  *
  * Everything a user can get wrong is refused on this side, before anything
  * is sent: the daemon never sees an unknown kind, a malformed name or size.
  */
-#ifndef VOLFS_TOOLS_CLI_H
-#define VOLFS_TOOLS_CLI_H
+#ifndef VOLFS_TOOLS_CLI_ARGS_H
+#define VOLFS_TOOLS_CLI_ARGS_H
 
 #include <limits.h>
 #include <stddef.h>
@@ -16,8 +16,8 @@
 
 #include <json-c/json.h>
 
-#include "tools/kinds.h"
-#include "tools/output.h"
+#include "meta/kinds.h"
+#include "tools/output_format.h"
 
 #define MAX_ARGS 64
 
@@ -66,7 +66,7 @@ struct flag_def {
 	const char *help;
 };
 
-extern const struct flag_def flag_defs[F_COUNT];
+extern const struct flag_def cli_flag_defs[F_COUNT];
 
 struct invocation;
 
@@ -95,43 +95,41 @@ struct invocation {
 
 /* volctl: error: ... — the one line every failure ends in. Returns 1, the
  * exit code of every failure. */
-int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-int has_flag(const struct invocation *inv, enum flag_id f);
+int cli_has_flag(const struct invocation *inv, enum flag_id f);
 
 /* --- validation (each prints its error and returns non-zero) --- */
 
-int check_name(const char *name);
+int cli_check_name(const char *name);
 /* The kind a user typed, or NULL after "doesn't have a resource type". */
-const struct kind_info *resolve_kind(const char *word);
-/* A kind volctl itself names ("PersistentVolume"); never NULL. */
-const struct kind_info *kind_of(const char *kind);
+const struct k8s_kind *cli_check_kind(const char *word);
 /* The size given with flag f or its alias (--capacity and --size mean the
  * same), as bytes; refuses zero, which no volume can usefully have. */
-int check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes);
+int cli_check_size(const struct invocation *inv, enum flag_id f, uint64_t *bytes);
 /* Was a size given at all (under either spelling)? */
-int has_size(const struct invocation *inv);
+int cli_has_size(const struct invocation *inv);
 /* That size as the user typed it (after check_size). */
-const char *size_flag_text(const struct invocation *inv, enum flag_id f);
-int check_output(const struct invocation *inv, enum output_format *fmt);
-int check_no_args(const struct invocation *inv);
+const char *cli_size_flag_text(const struct invocation *inv, enum flag_id f);
+int cli_check_output(const struct invocation *inv, enum output_format *fmt);
+int cli_check_no_args(const struct invocation *inv);
 /* Exactly n positional arguments; what says which ("a source and a
  * snapshot name"), form how they are written. */
-int check_npos(const struct invocation *inv, size_t n, const char *what, const char *form);
+int cli_check_npos(const struct invocation *inv, size_t n, const char *what, const char *form);
 /* -n NS (default "default"), checked. */
-int check_namespace(const struct invocation *inv, const char **ns);
+int cli_check_namespace(const struct invocation *inv, const char **ns);
 
 /* What a verb acts on: "KIND NAME..." or "KIND/NAME...". */
 struct targets {
-	const struct kind_info *kind;
+	const struct k8s_kind *kind;
 	const char *names[MAX_ARGS];
 	size_t n;
 	const char *ns;  /* namespace for namespaced kinds, NULL when cluster-scoped */
 	int all_ns;
 };
 
-int parse_targets(const struct invocation *inv, struct targets *t);
-int need_names(const struct invocation *inv, const struct targets *t);
+int cli_parse_targets(const struct invocation *inv, struct targets *t);
+int cli_need_names(const struct invocation *inv, const struct targets *t);
 
 /* What get, describe and delete act on: one group per kind, from
  * "KIND[,KIND...] [NAME...]" ("all" is every kind volfs serves) or
@@ -144,28 +142,6 @@ struct target_list {
 	int multi;
 };
 
-int parse_target_list(const struct invocation *inv, struct target_list *l);
-
-/* --- talking to the daemon --- */
-
-enum call_result { CALL_OK = 0, CALL_REFUSED = 1, CALL_FATAL = 2, CALL_NOT_FOUND = 3 };
-
-/* {"verb":verb, "kind":k->kind?, "name":name?} */
-struct json_object *new_request(const char *verb, const struct kind_info *k, const char *name);
-void add_namespace(struct json_object *req, const struct targets *t);
-void add_string(struct json_object *req, const char *key, const char *value);
-/* Send req (consumed) and print any failure. A refusal concerns this
- * request only; a dead or broken daemon ends the whole command. */
-enum call_result call(const struct invocation *inv, struct json_object *req, struct json_object **result);
-/* The same, but a NotFound refusal is CALL_NOT_FOUND and prints nothing
- * when quiet_not_found (delete --ignore-not-found). */
-enum call_result call_ex(const struct invocation *inv, struct json_object *req, struct json_object **result,
-			 int quiet_not_found);
-/* The array member "name" of a result (a new reference), or an empty array. */
-struct json_object *result_array(struct json_object *result, const char *name);
-/* The answer of a verb that makes one object: the object with -o, else
- * "kind/name how". Consumes obj; returns 0. */
-int print_made(const struct invocation *inv, const struct kind_info *k, struct json_object *obj,
-	       enum output_format fmt, const char *name, const char *how);
+int cli_parse_target_list(const struct invocation *inv, struct target_list *l);
 
 #endif

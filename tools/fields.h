@@ -1,17 +1,27 @@
 /*
- * tools/objtext.h — fields of Kubernetes objects as kubectl prints them,
- * shared by the get tables (tools/tables.c) and describe
+ * tools/fields.h — fields of the Kubernetes objects volctl prints: read
+ * by dotted path (json_path...), and shown as kubectl prints them
+ * (text_...), shared by the get tables (tools/tables.c) and describe
  * (tools/describe.c): access modes as RWO, sizes as quantities, a
  * volume's claim as NS/NAME, a snapshot's source, phases with
  * Terminating, default-class marks, a quota's used/hard pairs.
  */
-#ifndef VOLFS_TOOLS_OBJTEXT_H
-#define VOLFS_TOOLS_OBJTEXT_H
+#ifndef VOLFS_TOOLS_FIELDS_H
+#define VOLFS_TOOLS_FIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <json-c/json.h>
+
+/* The member at a dotted path ("spec.capacity.storage"), or NULL. */
+struct json_object *json_path(struct json_object *obj, const char *path);
+/* That member as text (numbers and booleans converted), or dflt. */
+const char *json_path_str(struct json_object *obj, const char *path, const char *dflt);
+/* A byte count member (an integer, or a quantity string). 0 or -1 when
+ * missing or not a size. */
+int json_path_bytes(struct json_object *obj, const char *path, uint64_t *bytes);
 
 /* The access modes array at path, abbreviated and comma-joined: "RWO,ROX". */
 void text_access_modes(struct json_object *obj, const char *path, char *buf, size_t len);
