@@ -270,8 +270,8 @@ static int rebuild_map(struct dobj *o, const struct extent *x, size_t n, uint64_
  * host file's blocks, the marker's gen. db locked. */
 static int repair_row(struct store *st, struct dobj *o, int fd, const struct marker *m)
 {
-	struct extent *x;
-	size_t n;
+	struct extent *x = NULL;
+	size_t n = 0;
 	int r = host_extents(fd, &x, &n);
 	if (r == 0)
 		r = rebuild_map(o, x, n, m->size);
@@ -309,7 +309,7 @@ static int repair_object(struct store *st, uint64_t id, uint64_t *size)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	struct marker m;
+	struct marker m = { 0, 0 };
 	int r = marker_read(fd, &m);
 	struct dobj *o = r > 0 ? obj_new(st, id) : NULL;
 	if (r > 0)
