@@ -118,17 +118,14 @@ static int sync_with_marker(struct dobj *o, uint64_t size)
 	o->gen_dirty = 1;
 	pthread_mutex_unlock(&o->maplock);
 	int r = marker_write(o->fd, &m);
-	if (r == -ENOTSUP || r == -EOPNOTSUPP) {
-		if (!__atomic_exchange_n(&o->st->no_markers, 1, __ATOMIC_RELAXED))
-			vlog_warn("store", "the data directory %s keeps no extended attributes: "
-			          "fdatasync commits meta.db after the data file (two flushes)",
-			          o->st->dir);
-		return -EAGAIN;
-	}
-	/* fsync, not fdatasync: the marker is the inode's metadata. */
-	if (r == 0)
-		r = flush_host(o->fd, 0);
+	if ((r == -ENOTSUP || r == -EOPNOTSUPP) &&
+	    !__atomic_exchange_n(&o->st->no_markers, 1, __ATOMIC_RELAXED))
+		vlog_warn("store", "the data directory %s keeps no extended attributes: "
+		          "fdatasync commits meta.db after the data file (two flushes)", o->st->dir);
 	if (r < 0)
+		return -EAGAIN; /* no marker (no room for one, a read-only file): commit instead */
+	/* fsync, not fdatasync: the marker is the inode's metadata. */
+	if ((r = flush_host(o->fd, 0)) < 0)
 		return r;
 	__atomic_store_n(&o->grown, 0, __ATOMIC_RELAXED);
 	o->marked_size = size;
