@@ -586,7 +586,9 @@ PYEOF
 # crash_in_fdatasync CODE: restart on the fault-injection build (make fault)
 # with a crash point right after the data flush of the first fdatasync that
 # takes one flush, run the Python statements CODE (`v` the volume's
-# directory; they must write $VOLFS_TMP/expect, the file f's content that
+# directory, first(DATA) creates f with DATA, fdatasyncs it (the file's
+# first fdatasync takes two flushes) and returns its descriptor; they must
+# write $VOLFS_TMP/expect, the file f's content that
 # the fdatasyncs acknowledge, and reach such an fdatasync, where the daemon
 # dies as kill -9 or a power cut right after the flush leaves it), then
 # restart the normal build. Afterwards f is exactly the expected content,
@@ -604,6 +606,13 @@ crash_in_fdatasync() {
     run "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/expect" "$1" <<'PYEOF'
 import mmap, os, sys
 v, expect = sys.argv[1], sys.argv[2]
+
+def first(data):
+    fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, data)
+    os.fdatasync(fd)
+    return fd
+
 exec(sys.argv[3])
 PYEOF
     [ "$status" -ne 0 ] || fail "the fdatasync returned: no crash point was reached ($output)"
@@ -629,8 +638,7 @@ PYEOF
     crash_in_fdatasync "
 a, b = os.urandom(5000), os.urandom(10000)
 open(expect, 'wb').write(a + b)
-fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
-os.write(fd, a); os.fdatasync(fd)
+fd = first(a)
 os.write(fd, b); os.fdatasync(fd)"
 }
 
@@ -638,8 +646,7 @@ os.write(fd, b); os.fdatasync(fd)"
     pv_create vol 1Gi
     crash_in_fdatasync "
 a = bytearray(os.urandom(65536))
-fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
-os.write(fd, a); os.fdatasync(fd)
+fd = first(a)
 a[8192:12288] = os.urandom(4096)
 open(expect, 'wb').write(a)
 os.pwrite(fd, a[8192:12288], 8192); os.fdatasync(fd)"
@@ -691,8 +698,7 @@ os.pwritev(fd, [memoryview(buf)[4096:]], 4096); os.fdatasync(fd)"
     pv_create vol 1Gi
     crash_in_fdatasync "
 a = bytearray(os.urandom(65536))
-fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
-os.write(fd, a); os.fdatasync(fd)
+fd = first(a)
 del a[10000:]
 a += os.urandom(3000)
 os.ftruncate(fd, 10000); os.pwrite(fd, a[10000:], 10000)
