@@ -8,12 +8,13 @@
 #ifdef VOLFS_FAULT_INJECTION
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite", "alloc"};
+static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite", "alloc", "crash"};
 
 static struct {
 	unsigned long nth;   /* 0: never */
@@ -53,7 +54,7 @@ static void parse_term(const char *term, size_t len)
 		}
 	}
 	fprintf(stderr, "volfs: fault injection: ignoring \"%.*s\" in VOLFS_FAULT (want KIND:N, KIND:N+ "
-	        "or KIND:N@TEXT, KIND write, fsync, sqlite or alloc)\n", (int)len, term);
+	        "or KIND:N@TEXT, KIND write, fsync, sqlite, alloc or crash)\n", (int)len, term);
 }
 
 static void parse_env(void)
@@ -82,6 +83,14 @@ int fault_fail(enum fault_point p, const char *what)
 	fprintf(stderr, "volfs: fault injection: failing %s call %lu%s%s\n", point_names[p], call,
 	        what ? ": " : "", what ? what : "");
 	return 1;
+}
+
+/* Nothing is flushed or unwound: the state on disk is what a kill -9 at
+ * this instant would leave. */
+void fault_crash_point(const char *name)
+{
+	if (fault_fail(FAULT_CRASH, name))
+		raise(SIGKILL);
 }
 
 #endif

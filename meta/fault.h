@@ -1,11 +1,14 @@
 /*
  * meta/fault.h — fault injection for the test build (make fault, compiled
  * with -DVOLFS_FAULT_INJECTION): the Nth host write, fsync, SQLite step or
- * checked allocation fails, chosen at run time by the environment:
+ * checked allocation fails, or the process is killed (SIGKILL, as kill -9
+ * would) at a crash point, chosen at run time by the environment:
  *
  *   VOLFS_FAULT=write:17        the 17th write fails (EIO), once
  *   VOLFS_FAULT=fsync:3+        the 3rd fsync and every later one fail
  *   VOLFS_FAULT=sqlite:40,alloc:9   several at once
+ *   VOLFS_FAULT=crash:2@fdatasync   die at the 2nd pass of a crash point
+ *                               whose name contains "fdatasync"
  *   VOLFS_FAULT=sqlite:1@FROM dataobjs   count only the calls whose text
  *                               (an SQL statement) contains the text
  *   VOLFS_FAULT_COUNT=1         print how many calls of each kind were made
@@ -18,7 +21,7 @@
 #ifndef VOLFS_META_FAULT_H
 #define VOLFS_META_FAULT_H
 
-enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_POINTS };
+enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_CRASH, FAULT_POINTS };
 
 #ifdef VOLFS_FAULT_INJECTION
 /* Count one call at point p (what: its text, such as an SQL statement, or
@@ -26,9 +29,13 @@ enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_PO
 int fault_fail(enum fault_point p, const char *what);
 #define FAULT(p) fault_fail(p, NULL)
 #define FAULT_AT(p, what) fault_fail(p, what)
+/* A crash point: the process dies here when its turn comes. */
+void fault_crash_point(const char *name);
+#define FAULT_CRASH_POINT(name) fault_crash_point(name)
 #else
 #define FAULT(p) 0
 #define FAULT_AT(p, what) 0
+#define FAULT_CRASH_POINT(name) ((void)0)
 #endif
 
 #endif

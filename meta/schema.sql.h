@@ -64,6 +64,12 @@ static const char *const db_migrations[] = {
 	/* 3 -> 4: a tree's inode limit when it is not derived from the
 	 * capacity (NULL). */
 	"ALTER TABLE trees ADD COLUMN inodes INTEGER;",
+
+	/* 4 -> 5: the generation of an object's size and map (gen), against
+	 * the one its host file's sync marker records: a larger marker means
+	 * an fdatasync made data durable that this row does not describe yet
+	 * (fs/store/datasync.c). */
+	"ALTER TABLE dataobjs ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -250,6 +250,17 @@ static void render_uring(FILE *f)
 	fprintf(f, "volfs_uring_sqes_in_flight %llu\n", (unsigned long long)(sub > done ? sub - done : 0));
 }
 
+static void render_host_flushes(FILE *f)
+{
+	family(f, "volfs_host_flushes_total", "counter",
+	       "Host device flushes asked for, by file: data (a data file's fsync or fdatasync) "
+	       "or wal (meta.db's write-ahead log).");
+	fprintf(f, "volfs_host_flushes_total{file=\"data\"} %llu\n",
+	        (unsigned long long)counters_host_flushes(COUNTERS_FLUSH_DATA));
+	fprintf(f, "volfs_host_flushes_total{file=\"wal\"} %llu\n",
+	        (unsigned long long)counters_host_flushes(COUNTERS_FLUSH_WAL));
+}
+
 static void render_host_files(FILE *f, struct vfs *v)
 {
 	size_t bound = 0, open_now = store_open_files(vfs_store(v), &bound);
@@ -274,6 +285,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	free_volumes(&vr);
 	render_fuse(f);
 	render_uring(f);
+	render_host_flushes(f);
 	render_host_files(f, v);
 	family(f, "volfs_host_write_engine", "gauge",
 	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");

@@ -1,5 +1,6 @@
 /*
- * fs/obs/counters.c — the request and io_uring counters (see counters.h).
+ * fs/obs/counters.c — the request, io_uring and host flush counters (see
+ * counters.h).
  */
 #include "fs/obs/counters.h"
 
@@ -14,6 +15,7 @@ const uint64_t counters_bucket_ns[COUNTERS_NBUCKETS] = {
 
 static struct counters_op_stats op_stats[COUNTERS_OP_COUNT];
 static uint64_t uring_submitted, uring_completed;
+static uint64_t host_flushes[COUNTERS_FLUSH_KINDS];
 
 #define COUNTERS_OP_NAME(name) #name,
 static const char *const op_names[] = {COUNTERS_FUSE_OPS(COUNTERS_OP_NAME)};
@@ -49,6 +51,12 @@ void counters_uring_completed(void)
 	__atomic_fetch_add(&uring_completed, 1, __ATOMIC_RELAXED);
 }
 
+void counters_host_flush(enum counters_flush kind)
+{
+	assert(kind < COUNTERS_FLUSH_KINDS);
+	__atomic_fetch_add(&host_flushes[kind], 1, __ATOMIC_RELAXED);
+}
+
 const char *counters_op_name(enum counters_op op)
 {
 	assert(op < COUNTERS_OP_COUNT);
@@ -75,4 +83,10 @@ void counters_uring_read(uint64_t *submitted, uint64_t *completed)
 	/* completed first: a reader never sees more completions than submissions */
 	*completed = load(&uring_completed);
 	*submitted = load(&uring_submitted);
+}
+
+uint64_t counters_host_flushes(enum counters_flush kind)
+{
+	assert(kind < COUNTERS_FLUSH_KINDS);
+	return load(&host_flushes[kind]);
 }

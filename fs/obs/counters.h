@@ -1,7 +1,8 @@
 /*
  * fs/obs/counters.h — the lock-free counters the request path bumps:
  * filesystem requests by kind (a latency histogram and an error count per
- * kind) and io_uring submissions and completions. A leaf: it includes
+ * kind), io_uring submissions and completions, and host device flushes
+ * by the file flushed. A leaf: it includes
  * nothing of the project, so every layer may count. The Prometheus
  * exposition of these counters is fs/control/metrics.c.
  *
@@ -45,9 +46,17 @@ void counters_uring_submitted(void);
 void counters_uring_completed(void);
 uint64_t counters_now_ns(void);
 
+/* Flushes of the host device the daemon asked for, by the file flushed:
+ * a data file (fsync/fdatasync of an object's host file) or meta.db's
+ * write-ahead log (db_sync). Per fdatasync of a file: 1 and 0 when its
+ * size and map could wait for the group commit, 1 and 1 otherwise. */
+enum counters_flush { COUNTERS_FLUSH_DATA, COUNTERS_FLUSH_WAL, COUNTERS_FLUSH_KINDS };
+void counters_host_flush(enum counters_flush kind);
+
 /* Readers. */
 const char *counters_op_name(enum counters_op op);
 void counters_fuse_read(enum counters_op op, struct counters_op_stats *out);
 void counters_uring_read(uint64_t *submitted, uint64_t *completed);
+uint64_t counters_host_flushes(enum counters_flush kind);
 
 #endif

@@ -521,6 +521,7 @@ static void mark_data(struct dobj *o, uint64_t b0, uint64_t n)
 {
 	bmap_set(&o->map, BMAP_HAS, b0, n);
 	bmap_set(&o->map, BMAP_DATA, b0, n);
+	sync_note_grown(o);
 }
 
 static int writable(const struct dobj *o)
@@ -740,6 +741,7 @@ static int punch_map_held(struct dobj *o, uint64_t off, uint64_t len, int64_t *d
 		return r;
 	host |= r;
 	if (p.w1 > p.w0) {
+		sync_note_unsafe(o);
 		host |= o->fd >= 0 && bmap_next_set(&o->map, BMAP_DATA, p.w0, p.w1) < p.w1;
 		bmap_clear(&o->map, BMAP_HAS, p.w0, p.w1 - p.w0);
 		bmap_clear(&o->map, BMAP_DATA, p.w0, p.w1 - p.w0);
@@ -843,6 +845,10 @@ static int allocate_held(struct dobj *o, uint64_t off, uint64_t len, int64_t *de
 		r = ensure_host(o);
 	for (size_t i = 0; i < nruns && r == 0; i++)
 		r = host_zero_alloc(o->fd, runs[i].b, runs[i].n);
+	/* Allocated blocks read as holes to SEEK_DATA on some filesystems
+	 * (ext4's unwritten extents), so no marker can stand for them. */
+	if (r == 0 && nruns)
+		sync_note_unsafe(o);
 	for (size_t i = 0; i < nruns && r == 0; i++) {
 		mark_data(o, runs[i].b, runs[i].n);
 		added += runs[i].n;
@@ -882,6 +888,7 @@ static int truncate_map_held(struct dobj *o, uint64_t newsize, int64_t *delta)
 	newsize = min_u64(newsize, STORE_MAX_SIZE);
 	uint64_t nb = div_up(newsize, BS);
 	uint64_t removed = count_view(o, nb, MAX_BLOCKS);
+	sync_note_unsafe(o);
 	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	bmap_truncate(&o->map, nb);
 	o->map_cut = min_u64(o->map_cut, div_up(nb, LEAF_BLOCKS));
@@ -960,11 +967,6 @@ int64_t store_seek(struct dobj *o, uint64_t off, int whence, uint64_t size)
 	return h >= lim ? (int64_t)size : (int64_t)min_u64(size, max_u64(off, h * BS));
 }
 
-static int sync_held(struct dobj *o)
-{
-	return o->fd >= 0 ? uring_fsync(o->fd, 1) : 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* The mutators hold the object's host file throughout                */
 
@@ -1032,7 +1034,3 @@ int store_truncate(struct dobj *o, uint64_t newsize, int64_t *delta)
 	return HELD(o, truncate_held(o, newsize, delta));
 }
 
-int store_sync(struct dobj *o)
-{
-	return HELD(o, sync_held(o));
-}

@@ -41,7 +41,7 @@ static int obj_dirty(struct dobj *o)
 {
 	ranked_lock(&o->maplock, LOCK_STORE_MAP);
 	int d = __atomic_load_n(&o->map.dirty, __ATOMIC_ACQUIRE) || o->trunc_dirty ||
-	        o->map_cut != BMAP_NONE;
+	        o->map_cut != BMAP_NONE || o->gen_dirty;
 	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	return d;
 }
@@ -180,6 +180,14 @@ static int flush_trunc(struct db *db, struct dobj *o)
 	return db_step_done(db, s);
 }
 
+static int flush_gen(struct db *db, struct dobj *o)
+{
+	sqlite3_stmt *s = db_prep(db, "UPDATE dataobjs SET gen = ? WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->gen);
+	sqlite3_bind_int64(s, 2, (int64_t)o->id);
+	return db_step_done(db, s);
+}
+
 static int flush_cut(struct db *db, struct dobj *o)
 {
 	sqlite3_stmt *s = db_prep(db, "DELETE FROM objmap WHERE obj = ? AND leaf >= ?");
@@ -230,6 +238,7 @@ static void forget_changes(struct dobj *o)
 {
 	__atomic_store_n(&o->map.dirty, 0, __ATOMIC_RELEASE);
 	o->trunc_dirty = 0;
+	o->gen_dirty = 0;
 	o->map_cut = BMAP_NONE;
 }
 
@@ -241,6 +250,8 @@ int flush_locked(struct db *db, struct dobj *o)
 		o->trunc_dirty = 0;
 	if (r == 0 && o->map_cut != BMAP_NONE && (r = flush_cut(db, o)) == 0)
 		o->map_cut = BMAP_NONE;
+	if (r == 0 && o->gen_dirty && (r = flush_gen(db, o)) == 0)
+		o->gen_dirty = 0;
 	return r < 0 ? r : flush_leaves(db, o);
 }
 
@@ -301,8 +312,10 @@ struct dobj *obj_new(struct store *st, uint64_t id)
 	o->fd = -1;
 	fdc_entry_init(&st->fds, &o->hf, &o->fd);
 	o->nview = -1;
+	o->unsafe = 1; /* durable only once a commit is known to have synced it */
 	bmap_init(&o->map);
 	pthread_mutex_init(&o->maplock, NULL);
+	pthread_mutex_init(&o->synclock, NULL);
 	return o;
 }
 
@@ -311,6 +324,7 @@ void obj_free(struct dobj *o)
 	fdc_entry_drop(&o->st->fds, &o->hf);
 	bmap_free(&o->map);
 	pthread_mutex_destroy(&o->maplock);
+	pthread_mutex_destroy(&o->synclock);
 	free(o);
 }
 
@@ -335,12 +349,12 @@ static int load_map(struct db *db, struct dobj *o)
 	return r;
 }
 
-/* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
- * -ENOMEM. db locked. */
+/* o's row (parent, refs, trunc_blk, gen) and map rows. 0 or -ENOENT /
+ * -EIO / -ENOMEM. db locked. */
 int read_row(struct db *db, struct dobj *o)
 {
 	db_assert_locked(db);
-	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk FROM dataobjs WHERE id = ?");
+	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk, gen FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)o->id);
 	int r = -ENOENT;
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -348,6 +362,7 @@ int read_row(struct db *db, struct dobj *o)
 		o->refs = sqlite3_column_int64(s, 1);
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
 			o->trunc_blk = (uint64_t)sqlite3_column_int64(s, 2);
+		o->gen = (uint64_t)sqlite3_column_int64(s, 3);
 		r = 0;
 	}
 	db_finish(s);
@@ -771,7 +786,10 @@ static void redirty(struct dobj *o)
 		last = li;
 	}
 	o->trunc_dirty = 1;
+	o->gen_dirty = 1;
 	o->map_cut = last == BMAP_NONE ? 0 : last + 1;
+	/* What the lost group committed is gone: nothing is known durable. */
+	sync_note_unsafe(o);
 }
 
 void store_group_lost(struct store *st)

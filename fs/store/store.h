@@ -175,6 +175,46 @@ int64_t store_seek(struct dobj *o, uint64_t off, int whence, uint64_t size);
 
 /* fdatasync the host file of this object (io_uring). */
 int store_sync(struct dobj *o);
+
+/* fdatasync with one device flush (fs/store/datasync.c), for a private
+ * object whose map has only gained blocks since its last durable commit:
+ * the host file's data, its allocation and, when the size or map changed,
+ * a marker (a new generation and `size`, the file's size) become durable
+ * in one fsync, and a crash is repaired from them at the next start
+ * (store_repair_synced). 0 when nothing but data needed syncing, 1 when a
+ * marker was written (the object's row must get its new generation at the
+ * next group commit: the caller marks its inode dirty), -EAGAIN when this
+ * object needs the two-flush path: store_sync, then a durable commit of
+ * its size and map, then store_made_durable. The caller holds its inode's
+ * lock shared, so that no map or size change runs meanwhile. */
+int store_datasync(struct dobj *o, uint64_t size);
+/* Where o's map stands, taken (inode lock held) before the two-flush
+ * path's store_sync; once a commit after it is durable (db_sync),
+ * store_made_durable(o, point, size) lets the next fdatasync take the
+ * one-flush path, unless the map changed meanwhile. */
+struct store_sync_point {
+	uint64_t changes, gen;
+};
+struct store_sync_point store_sync_point(struct dobj *o);
+void store_made_durable(struct dobj *o, struct store_sync_point p, uint64_t size);
+/* A marker on o's host file may be newer than its durable row: a change
+ * that destroys host bytes must commit durably (db_sync) first, since the
+ * repair would otherwise trust the host file over a commit that a power
+ * loss took back. */
+int store_marker_ahead(struct dobj *o);
+
+/* After an unclean stop, before anything is served: every private object
+ * whose host file's marker is newer than its row gets its map rebuilt
+ * from the host file and the marker's generation, committed. *out (to
+ * free) lists them with the size the marker recorded, which the caller
+ * gives the inode holding each. db locked. */
+struct store_synced {
+	uint64_t id, size;
+};
+int store_repair_synced(struct store *st, struct store_synced **out, size_t *count);
+/* store_data_blocks of object id, loaded for the purpose (takes the db
+ * lock itself). */
+uint64_t store_view_blocks(struct store *st, uint64_t id);
 /* Write this object's dirty map leaves and trunc_blk to the db. db locked. */
 int store_flush(struct store *st, struct dobj *o);
 /* Flush every dirty loaded object. db locked. */

@@ -8,6 +8,7 @@
  *   fs/store/trim.c  unreachable blocks, reaping, orphan sweep, check
  *   fs/store/memfd.c   objects held in RAM (memfds instead of host files)
  *   fs/store/recover.c  ownerless host files and unmapped blocks at startup
+ *   fs/store/datasync.c  fdatasync with one device flush; its start-up repair
  *   fs/store/blockset.c  sets of physical blocks, what a view reads
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
@@ -57,6 +58,18 @@ struct dobj {
 	int host;            /* the host file exists (atomic) */
 	int pins;
 	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
+	/* What one flush per fdatasync needs (fs/store/datasync.c). */
+	pthread_mutex_t synclock; /* one marker writer; held across its fsync */
+	uint64_t gen;        /* generation of size and map; the row's once flushed
+	                      * (maplock; read unlocked by the marker writer) */
+	int gen_dirty;       /* gen not yet written to the row (maplock) */
+	int unsafe;          /* the map changed in a way its host file cannot show
+	                      * (punch, truncate, allocate) since the last durable
+	                      * commit, or was never known durable (atomic) */
+	int grown;           /* blocks added since the last marker (atomic) */
+	int marker_ahead;    /* a marker may be newer than the durable row (synclock) */
+	uint64_t marked_size; /* the size the durable row or marker records (synclock) */
+	uint64_t changes;    /* bumped by every map change (atomic) */
 	struct dobj *hnext;
 	struct dobj *lru_prev, *lru_next;
 };
@@ -101,6 +114,7 @@ struct store {
 	pthread_mutex_t mem_lock; /* innermost: guards mem */
 	struct memobj *mem;
 	size_t nmem, capmem;
+	int no_markers; /* the host filesystem keeps no user xattrs (atomic) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -169,6 +183,15 @@ struct dobj *cache_find(struct store *st, uint64_t id);
 void trim_unreachable(struct store *st, uint64_t id);
 /* Queue id's host file for unlinking by store_reap. st->lock held. */
 void queue_reap(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/datasync.c                                     */
+
+/* A change to o's map that its host file shows (blocks added, written
+ * whole), or one it does not (blocks removed, whiteouts, allocations that
+ * read as holes): the next fdatasync writes a marker, or commits. */
+void sync_note_grown(struct dobj *o);
+void sync_note_unsafe(struct dobj *o);
 
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/recover.c                                      */

@@ -6,6 +6,7 @@
  * data object happens here, on the first write after a snapshot or clone.
  */
 #include "fs/vfs/vfs_int.h"
+#include "fs/obs/counters.h"
 #include "meta/fault.h"
 
 #include <assert.h>
@@ -172,6 +173,13 @@ static int zero_past_eof(struct vnode *n, uint64_t upto)
 	return store_punch(n->obj, size, (upto < block_end ? upto : block_end) - size, &delta);
 }
 
+/* Durable commit of meta.db (the WAL's flush), counted. */
+static int sync_meta(struct vfs *v)
+{
+	counters_host_flush(COUNTERS_FLUSH_WAL);
+	return db_sync(v->db);
+}
+
 /* A truncation or punch destroys host bytes (freed blocks, zeroed block
  * tails) only once the size and map that stop referring to them have
  * committed: a kill -9 in between must find either the old file whole or
@@ -186,6 +194,10 @@ static void commit_before_destroying(struct vfs *v, struct vnode *n)
 	if (r == 0)
 		r = db_group_commit(v->db);
 	db_unlock(v->db);
+	/* A marker newer than the durable row would be trusted over this
+	 * commit if a power loss took it back after the host step. */
+	if (r == 0 && store_marker_ahead(n->obj))
+		r = sync_meta(v);
 	if (r < 0)
 		vlog_warn("store", "could not commit before freeing host blocks: %s", strerror(-r));
 }
@@ -508,9 +520,53 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	return w;
 }
 
+/* fdatasync with one device flush, when the store can make the size and
+ * map recoverable from the data file alone (store_datasync): -EAGAIN when
+ * this file needs the commit. */
+static int datasync_one_flush(struct vfs *v, struct vnode *n)
+{
+	if (!n->obj || n->tree->memory || !S_ISREG(n->a.mode))
+		return -EAGAIN;
+	ranked_lock(&n->alock, LOCK_LEAF);
+	uint64_t size = n->a.size;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	int r = store_datasync(n->obj, size);
+	if (r == 1) /* a new generation for the object's row */
+		vnode_mark_dirty(v, n);
+	return r < 0 ? r : 0;
+}
+
+/* Data first, then the map and size that make it visible, then the WAL.
+ * Once that commit is durable, the next fdatasync of the file may take
+ * the one-flush path. */
+static int fsync_two_flushes(struct vfs *v, struct vnode *n)
+{
+	int r = 0;
+	struct store_sync_point point = { 0, 0 };
+	uint64_t size = 0, obj = 0;
+	ranked_rdlock(&n->lock, LOCK_VNODE);
+	if (n->obj) {
+		point = store_sync_point(n->obj);
+		obj = store_id(n->obj);
+		size = n->a.size;
+		r = store_sync(n->obj);
+	}
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	if (r == 0)
+		r = vnode_flush(v, n);
+	if (r == 0)
+		r = sync_meta(v);
+	/* Unless a write moved the file to a new object meanwhile (after a
+	 * snapshot), whose map this commit may not hold. */
+	ranked_rdlock(&n->lock, LOCK_VNODE);
+	if (r == 0 && n->obj && store_id(n->obj) == obj && !n->tree->memory)
+		store_made_durable(n->obj, point, size);
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	return r;
+}
+
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync)
 {
-	(void)datasync;
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return 0;
@@ -518,16 +574,14 @@ int vfs_fsync(struct vfs *v, uint64_t ino, int datasync)
 	struct vnode *n = vnode_get(v, ino, &err);
 	if (!n)
 		return err;
-	int r = 0;
-	ranked_rdlock(&n->lock, LOCK_VNODE);
-	if (n->obj)
-		r = store_sync(n->obj);
-	ranked_rwunlock(&n->lock, LOCK_VNODE);
-	/* Data first, then the map and size that make it visible. */
-	if (r == 0)
-		r = vnode_flush(v, n);
-	if (r == 0)
-		r = db_sync(v->db);
+	int r = -EAGAIN;
+	if (datasync) {
+		ranked_rdlock(&n->lock, LOCK_VNODE);
+		r = datasync_one_flush(v, n);
+		ranked_rwunlock(&n->lock, LOCK_VNODE);
+	}
+	if (r == -EAGAIN)
+		r = fsync_two_flushes(v, n);
 	vnode_put(v, n);
 	return r;
 }

@@ -89,6 +89,59 @@ static void reclaim_after_unclean_stop(struct vfs *v)
 	v->running_marker = fd >= 0;
 }
 
+/* The size and blocks of the inode holding each repaired object (a
+ * private object has exactly one). db locked. */
+static int set_repaired_sizes(struct vfs *v, const struct store_synced *list,
+                              const uint64_t *blocks, size_t count)
+{
+	int r = db_begin_essential(v->db);
+	for (size_t i = 0; r == 0 && i < count; i++) {
+		sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET size = ?, blocks = ? WHERE obj = ?");
+		sqlite3_bind_int64(st, 1, (int64_t)list[i].size);
+		sqlite3_bind_int64(st, 2, (int64_t)blocks[i]);
+		sqlite3_bind_int64(st, 3, (int64_t)list[i].id);
+		r = db_step_done(v->db, st);
+	}
+	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+}
+
+/* After an unclean stop, before anything else: files whose last fdatasync
+ * made data durable that meta.db does not describe yet (one flush per
+ * fdatasync, fs/store/datasync.c) get their map, size and block count
+ * back from their data files. Takes the db lock itself: counting a
+ * repaired file's blocks loads its object, parents and all. */
+static int repair_synced_files(struct vfs *v)
+{
+	char running[4200];
+	snprintf(running, sizeof running, "%s/data/.running", v->state_dir);
+	if (access(running, F_OK) != 0)
+		return 0;
+	struct store_synced *list;
+	size_t count;
+	db_lock(v->db);
+	int r = store_repair_synced(v->store, &list, &count);
+	db_unlock(v->db);
+	if (r < 0 || count == 0)
+		return r;
+	uint64_t *blocks = calloc(count, sizeof *blocks);
+	if (!blocks) {
+		free(list);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++)
+		blocks[i] = store_view_blocks(v->store, list[i].id);
+	db_lock(v->db);
+	r = set_repaired_sizes(v, list, blocks, count);
+	db_unlock(v->db);
+	if (r == 0)
+		vlog_info("store", "after an unclean stop: rebuilt the size and block map of %zu "
+		          "file%s from %s data file%s, fdatasynced after their last commit", count,
+		          count == 1 ? "" : "s", count == 1 ? "its" : "their", count == 1 ? "" : "s");
+	free(blocks);
+	free(list);
+	return r;
+}
+
 /* A damaged meta.db would serve stale or wrong metadata and fail commits
  * later: refuse to start on one. */
 static int quick_check(struct vfs *v, const char *path, char *err, size_t errlen)
@@ -144,8 +197,10 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 		return -1;
 	}
 	db_on_lost_group(v->db, group_lost, v);
+	int r = readonly ? 0 : repair_synced_files(v);
 	db_lock(v->db);
-	int r = readonly ? 0 : sweep_orphans(v);
+	if (r == 0 && !readonly)
+		r = sweep_orphans(v);
 	if (r == 0 && !readonly)
 		sweep_data_files(v);
 	if (r == 0 && !readonly)

@@ -4,6 +4,9 @@
 # shellcheck disable=SC2154 # STATE, MNT, MiB, ... come from helpers.bash
 load helpers
 
+: "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
+VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
+
 # The workload writes 4 KiB records into 1 MiB files, makes each new name
 # durable with an fsync of the directory, fsyncs (or fdatasyncs) every 16
 # records and only then appends "FILE COUNT" to the ack file: every record
@@ -503,4 +506,204 @@ PYEOF
     assert_output ok
     cmp "$MNT/snapshots/default/s1/f" "$VOLFS_TMP/f.old"
     check_clean
+}
+
+# ---------------------------------------------------------------------------
+# One device flush per fdatasync: a private file's fdatasync flushes only its
+# data file (with a marker of its size), and its size and map reach meta.db
+# with a later group commit; a crash in between is repaired at start from the
+# data file (docs/durability.md, "fdatasync with one flush").
+
+# flushes: the data-file and WAL flush counters, "DATA WAL".
+flushes() {
+    volctl metrics | awk -F'[ ]' '/^volfs_host_flushes_total\{file="data"\}/ {d = $2}
+        /^volfs_host_flushes_total\{file="wal"\}/ {w = $2} END {print d + 0, w + 0}'
+}
+
+# fdatasync_loop FILE N MODE: N fdatasyncs of FILE, each after a 4 KiB
+# write: MODE append (the file grows), overwrite (block 0 again), truncate
+# (a truncation back to 4 KiB before each).
+fdatasync_loop() {
+    "$PY" - "$@" <<'PYEOF'
+import os, sys
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+end = os.fstat(fd).st_size
+for i in range(n):
+    if mode == "truncate":
+        os.ftruncate(fd, 4096)
+        end = 4096
+    os.pwrite(fd, os.urandom(4096), 0 if mode == "overwrite" else end)
+    end += 4096
+    os.fdatasync(fd)
+PYEOF
+}
+
+@test "fdatasync flushes the device once: appends and overwrites, not after a truncation" {
+    pv_create vol 1Gi
+    local f=$MNT/pv/vol/f before after
+    fdatasync_loop "$f" 1 append # the first one commits the new file: two flushes
+    before=($(flushes))
+    fdatasync_loop "$f" 50 append
+    after=($(flushes))
+    [ $((after[0] - before[0])) -eq 50 ] || fail "data flushes: ${before[*]} -> ${after[*]}"
+    [ $((after[1] - before[1])) -eq 0 ] || fail "WAL flushes for appends: ${before[*]} -> ${after[*]}"
+    before=("${after[@]}")
+    fdatasync_loop "$f" 50 overwrite
+    after=($(flushes))
+    [ $((after[0] - before[0])) -eq 50 ] && [ $((after[1] - before[1])) -eq 0 ] ||
+        fail "overwrites: ${before[*]} -> ${after[*]}"
+    # A truncation is the case a data file cannot describe: it commits.
+    before=("${after[@]}")
+    fdatasync_loop "$f" 5 truncate
+    after=($(flushes))
+    [ $((after[1] - before[1])) -ge 5 ] || fail "truncations: ${before[*]} -> ${after[*]}"
+    [ "$(stat -c %s "$f")" -eq 8192 ]
+}
+
+# markers_ahead: how many data files carry a sync marker newer than their
+# object's row, read from a copy of meta.db as the crash left it.
+markers_ahead() {
+    mkdir -p "$VOLFS_TMP/gencopy"
+    rm -f "$VOLFS_TMP"/gencopy/*
+    cp "$STATE/meta.db" "$VOLFS_TMP/gencopy/"
+    [[ -f $STATE/meta.db-wal ]] && cp "$STATE/meta.db-wal" "$VOLFS_TMP/gencopy/"
+    "$PY" - "$STATE/data" "$VOLFS_TMP/gencopy/meta.db" <<'PYEOF'
+import glob, os, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[2])
+ahead = 0
+for path in glob.glob(sys.argv[1] + "/*/*"):
+    try:
+        gen, _ = struct.unpack("<QQ", os.getxattr(path, "user.volfs.sync"))
+    except OSError:
+        continue
+    row = db.execute("SELECT gen FROM dataobjs WHERE id = ?", (int(os.path.basename(path)),)).fetchone()
+    ahead += row is not None and gen > row[0]
+print(ahead)
+PYEOF
+}
+
+# crash_in_fdatasync CODE: restart on the fault-injection build (make fault)
+# with a crash point right after the data flush of the first fdatasync that
+# takes one flush, run the Python statements CODE (`v` the volume's
+# directory, first(DATA) creates f with DATA, fdatasyncs it (the file's
+# first fdatasync takes two flushes) and returns its descriptor; they must
+# write $VOLFS_TMP/expect, the file f's content that
+# the fdatasyncs acknowledge, and reach such an fdatasync, where the daemon
+# dies as kill -9 or a power cut right after the flush leaves it), then
+# restart the normal build. Afterwards f is exactly the expected content,
+# the files the crash left newer than their rows were repaired at start,
+# and volctl check and, stopped, volfs --check are clean.
+crash_in_fdatasync() {
+    [[ -x $VOLFS_FAULT_BIN/volfs ]] || skip "no fault-injection build in $VOLFS_FAULT_BIN (make fault)"
+    volfs_stop
+    local bin=$VOLFS_BIN ahead
+    VOLFS_BIN=$VOLFS_FAULT_BIN
+    export VOLFS_FAULT=crash:1@fdatasync
+    volfs_launch
+    unset VOLFS_FAULT
+    VOLFS_BIN=$bin
+    run "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/expect" "$1" <<'PYEOF'
+import mmap, os, sys
+v, expect = sys.argv[1], sys.argv[2]
+
+def first(data):
+    fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, data)
+    os.fdatasync(fd)
+    return fd
+
+exec(sys.argv[3])
+PYEOF
+    [ "$status" -ne 0 ] || fail "the fdatasync returned: no crash point was reached ($output)"
+    [[ $output == *"Transport endpoint is not connected"* || $output == *"Software caused connection abort"* ]] ||
+        fail "the workload failed before the crash point: $output"
+    volfs_kill9
+    ahead=$(markers_ahead)
+    volfs_launch
+    cmp "$MNT/pv/vol/f" "$VOLFS_TMP/expect"
+    if ((ahead > 0)); then
+        grep -q "rebuilt the size and block map of $ahead file" "$VOLFS_LOG" ||
+            fail "$ahead data files newer than their rows, and no repair logged"
+    fi
+    check_clean
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    volfs_launch
+}
+
+@test "crash after the data flush of an appending fdatasync: the appended bytes and the size are there" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+a, b = os.urandom(5000), os.urandom(10000)
+open(expect, 'wb').write(a + b)
+fd = first(a)
+os.write(fd, b); os.fdatasync(fd)"
+}
+
+@test "crash after the data flush of an overwriting fdatasync: the new bytes are there" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+a = bytearray(os.urandom(65536))
+fd = first(a)
+a[8192:12288] = os.urandom(4096)
+open(expect, 'wb').write(a)
+os.pwrite(fd, a[8192:12288], 8192); os.fdatasync(fd)"
+}
+
+@test "crash after the data flush of an fdatasync of a write into a hole: the block is there" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+a = bytearray(1 << 20)
+a[0:4096] = os.urandom(4096)
+fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
+os.ftruncate(fd, 1 << 20); os.pwrite(fd, a[0:4096], 0); os.fdatasync(fd)
+a[512 * 1024 + 100:512 * 1024 + 5000] = os.urandom(4900)
+open(expect, 'wb').write(a)
+os.pwrite(fd, a[512 * 1024 + 100:512 * 1024 + 5000], 512 * 1024 + 100); os.fdatasync(fd)"
+}
+
+@test "crash after the data flush of an fdatasync after a snapshot: the copied-up file new, the snapshot old" {
+    pv_create vol 1Gi
+    fsynced_file f
+    volctl snapshot pv/vol s1 >/dev/null
+    cp "$VOLFS_TMP/f.old" "$VOLFS_TMP/expect"
+    crash_in_fdatasync "
+a = bytearray(open(expect, 'rb').read())
+fd = os.open(v + '/f', os.O_WRONLY)
+a[4096:8192] = os.urandom(4096)
+os.pwrite(fd, a[4096:8192], 4096); os.fdatasync(fd)
+a[3 * 4096 + 100:3 * 4096 + 300] = os.urandom(200)
+a += os.urandom(7000)
+open(expect, 'wb').write(a)
+os.pwrite(fd, a[3 * 4096 + 100:3 * 4096 + 300], 3 * 4096 + 100)
+os.pwrite(fd, a[-7000:], len(a) - 7000); os.fdatasync(fd)"
+    cmp "$MNT/snapshots/default/s1/f" "$VOLFS_TMP/f.old"
+}
+
+@test "crash after the data flush of an O_DIRECT fdatasync: the written blocks and the size are there" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+buf = mmap.mmap(-1, 3 * 4096)
+data = os.urandom(3 * 4096)
+buf.write(data)
+open(expect, 'wb').write(data)
+fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY | os.O_DIRECT, 0o644)
+os.pwritev(fd, [memoryview(buf)[:4096]], 0); os.fdatasync(fd)
+os.pwritev(fd, [memoryview(buf)[4096:]], 4096); os.fdatasync(fd)"
+}
+
+@test "crash after the data flush of an fdatasync after a truncation: the truncation and the writes are there" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+a = bytearray(os.urandom(65536))
+fd = first(a)
+del a[10000:]
+a += os.urandom(3000)
+os.ftruncate(fd, 10000); os.pwrite(fd, a[10000:], 10000)
+os.fdatasync(fd)  # after a truncation: two flushes, no crash point
+a += os.urandom(4096)
+open(expect, 'wb').write(a)
+os.pwrite(fd, a[-4096:], len(a) - 4096); os.fdatasync(fd)"
 }

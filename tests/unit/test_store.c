@@ -592,6 +592,57 @@ static void test_lru_eviction_reload(void **state)
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 100);
 }
 
+/* fdatasync with one flush (store_datasync): refused until a durable
+ * commit is known, a marker when the map grew or the size changed, the
+ * data alone when nothing did, refused again after a punch. The start-up
+ * repair rebuilds the row a marker is newer than, and leaves a row as new
+ * as the marker alone. */
+static void test_datasync_one_flush(void **state)
+{
+	struct env *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_int_equal(write_pat(o, 0, 2 * B, 1), 2);
+	assert_int_equal(store_datasync(o, 2 * B), -EAGAIN); /* never known durable */
+	struct store_sync_point p = store_sync_point(o);
+	assert_int_equal(store_sync(o), 0);
+	flush_all(e);
+	commit_group(e);
+	store_made_durable(o, p, 2 * B);
+	assert_int_equal(store_datasync(o, 2 * B), 0); /* nothing changed: the data alone */
+	assert_int_equal(write_pat(o, 5 * B, B, 2), 1);
+	assert_int_equal(store_datasync(o, 6 * B), 1); /* grown: a marker */
+	assert_int_equal(store_datasync(o, 6 * B), 0);
+	assert_int_equal(store_datasync(o, 6 * B + 10), 1); /* the size alone */
+	/* The row says blocks 0 and 1 (hex 03); a crash now is repaired. */
+	assert_int_equal(count_rows(e, "SELECT hex(substr(data, 1, 1)) FROM objmap WHERE obj = ?", id), 3);
+	struct store_synced *list;
+	size_t n;
+	db_lock(e->db);
+	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
+	db_unlock(e->db);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].id, id);
+	assert_int_equal(list[0].size, 6 * B + 10);
+	free(list);
+	assert_int_equal(count_rows(e, "SELECT hex(substr(data, 1, 1)) FROM objmap WHERE obj = ?", id), 23);
+	assert_int_equal(count_rows(e, "SELECT gen FROM dataobjs WHERE id = ?", id), 2);
+	/* A punch: the data file cannot show it, so no one-flush sync; once it
+	 * commits, the row is as new as the marker and no repair undoes it. */
+	int64_t delta;
+	assert_int_equal(store_punch(o, 5 * B, B, &delta), 0);
+	assert_int_equal(store_datasync(o, 6 * B + 10), -EAGAIN);
+	flush_all(e);
+	commit_group(e);
+	db_lock(e->db);
+	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
+	db_unlock(e->db);
+	assert_int_equal(n, 0);
+	free(list);
+	expect_pat(o, 5 * B, B, 0);
+	store_put(e->st, o);
+}
+
 /* A memory object: the same data path over a memfd, never a host file;
  * the map survives an LRU eviction (the memfd does), reaping frees it. */
 static void test_memory_object(void **state)
@@ -1157,6 +1208,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_memory_object, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_datasync_one_flush, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_random_against_model, setup, unit_store_teardown),
