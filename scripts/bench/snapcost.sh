@@ -98,8 +98,9 @@ if [[ $BENCH_DROP_CACHES == 1 && ! -w /proc/sys/vm/drop_caches ]]; then
 fi
 step() { [[ " $BENCH_STEPS " == *" $1 "* ]]; }
 
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$BENCH_DIR" "$OUT/scale-$stamp"
+# one results directory per run, named by its start (two runs never share one)
+mkdir -p "$BENCH_DIR" "$OUT"
+until stamp=$(date -u +%Y%m%dT%H%M%SZ) && mkdir "$OUT/scale-$stamp" 2>/dev/null; do sleep 1; done
 RAW=$OUT/scale-$stamp RESULT=$OUT/scale-$stamp.md
 work=$(mktemp -d "$BENCH_DIR/volfs-snapcost.XXXXXX")
 STATE=$work/state MNT=$work/mnt
