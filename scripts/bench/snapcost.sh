@@ -106,21 +106,9 @@ work=$(mktemp -d "$BENCH_DIR/volfs-snapcost.XXXXXX")
 STATE=$work/state MNT=$work/mnt
 mkdir -m 0700 "$STATE"
 mkdir "$MNT"
-PID=''
-volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
-
-stop_daemon() {
-    [[ -n $PID ]] || return 0
-    volctl shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 6000; i++)); do
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$PID" 2>/dev/null && kill -9 "$PID"
-    wait "$PID" 2>/dev/null || true
-    PID=''
-}
+DAEMON_LOG=$work/volfs.log
+# shellcheck source=daemon.bash
+source "$here/daemon.bash"
 
 cleanup() {
     local rc=$?
@@ -137,14 +125,7 @@ trap 'exit 130' INT TERM
 cc -O2 -Wall -o "$work/scaletool" "$here/scaletool.c" -lpthread || die "building scaletool.c failed"
 tool() { "$work/scaletool" "$@"; }
 
-"$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >"$work/volfs.log" 2>&1 &
-PID=$!
-for ((i = 0; i < 600; i++)); do
-    mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && break
-    kill -0 "$PID" 2>/dev/null || die "the daemon exited: $(tail -n 3 "$work/volfs.log")"
-    sleep 0.1
-done
-mountpoint -q "$MNT" || die "$MNT was not mounted within 60 s"
+start_daemon
 
 # --- measuring and recording -------------------------------------------------
 
@@ -187,12 +168,6 @@ fl, = db.execute("PRAGMA freelist_count").fetchone()
 ps, = db.execute("PRAGMA page_size").fetchone()
 print((pc - fl) * ps)
 PYEOF
-}
-
-drop_caches() {
-    sync
-    [[ $BENCH_DROP_CACHES == 1 ]] && echo 3 >/proc/sys/vm/drop_caches
-    return 0
 }
 
 # make_volume PV FILES: a volume holding FILES files, creation timed.
