@@ -4,7 +4,9 @@
 # defines die; PID is the running daemon's pid, empty when none.
 
 PID=''
-volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
+# no request timeout: before metadata copy-on-write, deleting a volume of a
+# million files takes longer than volctl's default 5 minutes on a busy machine
+volctl() { "$BIN/volctl" --state "$STATE" --request-timeout 0 "$@"; }
 
 # start_daemon: volfs on STATE and MNT, up once mounted with its socket.
 start_daemon() {

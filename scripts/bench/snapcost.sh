@@ -7,8 +7,9 @@
 #   ops    on a volume of BENCH_SMALL_FILES files and one of BENCH_FILES
 #          files (BENCH_FILE_BYTES bytes each, BENCH_PER to a directory),
 #          BENCH_RUNS times each: `volctl snapshot`, `volctl clone`,
-#          `volctl restore` and `volctl delete vs`; medians, min–max, and
-#          the ratio of the big volume to the small one;
+#          `volctl restore`, then each `volctl delete vs` (the clones and
+#          restores are deleted with their source, untimed); medians,
+#          min–max, and the ratio of the big volume to the small one;
 #   meta   on the big volume: meta.db bytes added by one snapshot before
 #          anything changes, and by a snapshot plus k changed files
 #          (k = 10, 100, 1000, at most BENCH_FILES; each file's first
@@ -194,9 +195,8 @@ ops_step() {
         record ops "restore.$n" "$k" "$(timed volctl restore "$pv-s$k" "pv/$pv-r$k")"
     done
     for ((k = 1; k <= BENCH_RUNS; k++)); do
-        volctl delete pv "$pv-c$k" >/dev/null
-        volctl delete pv "$pv-r$k" >/dev/null
         record ops "delete.$n" "$k" "$(timed volctl delete vs "$pv-s$k")"
+        copies+=("$pv-c$k" "$pv-r$k")
     done
     log "$pv: snapshot $(median "snapshot.$n") ms, clone $(median "clone.$n") ms," \
         "restore $(median "restore.$n") ms, delete $(median "delete.$n") ms"
@@ -317,6 +317,7 @@ snaps_step() {
 # --- run ------------------------------------------------------------------------
 
 sizes=("$BENCH_SMALL_FILES" "$BENCH_FILES")
+copies=() # the clones and restores of the ops step, deleted with their source
 if step ops || step meta || step stall; then
     for n in "${sizes[@]}"; do
         make_volume "o$n" "$n"
@@ -324,11 +325,12 @@ if step ops || step meta || step stall; then
         step meta && [[ $n == "$BENCH_FILES" ]] && meta_step
         step stall && stall_step "$n"
         # room for the next volumes (deleting a volume costs O(files): the last
-        # one stays unless the snaps step follows)
+        # one and its copies stay unless the snaps step follows)
         if step snaps || [[ $n != "${sizes[-1]}" ]]; then
-            log "o$n: deleting"
-            volctl delete pv "o$n" >/dev/null
+            log "o$n: deleting it and its clones"
+            for pv in "o$n" ${copies[@]+"${copies[@]}"}; do volctl delete pv "$pv" >/dev/null; done
         fi
+        copies=()
     done
 fi
 step snaps && snaps_step
