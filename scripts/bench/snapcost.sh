@@ -58,6 +58,9 @@
 #   BENCH_OUT          results directory (build/bench)
 #   VOLFS_BIN          directory holding volfs and volctl (build/bin)
 set -euo pipefail
+# a failing command inside $(...) ends that substitution with no output, and
+# record refuses an empty value: no failed measurement becomes a number
+shopt -s inherit_errexit
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here=$root/scripts/bench
@@ -132,7 +135,10 @@ start_daemon
 
 echo "step,measure,run,value" >"$RAW/raw.csv"
 # record STEP MEASURE RUN VALUE
-record() { echo "$1,$2,$3,$4" >>"$RAW/raw.csv"; }
+record() {
+    [[ -n $4 ]] || die "$1 $2 (run $3): no value, the command measured failed (daemon log: $(tail -n 2 "$DAEMON_LOG"))"
+    echo "$1,$2,$3,$4" >>"$RAW/raw.csv"
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 record all load_start 0 "$(loadavg | tr ' ' /)"
 
