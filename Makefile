@@ -6,7 +6,7 @@
 #                      podman's containers.conf.d entry for the Docker volume plugin
 #   make bench      -> fio benchmark suite (scripts/bench)
 #   make bench-scale -> a volume with a million files: metadata jobs, daemon memory;
-#                       snapshot, clone, restore, deletion cost in files
+#                       snapshot, clone, restore, deletion cost in files (build/bench/scale-*.md)
 #   make fuzzers    -> libFuzzer targets (clang, ASan+UBSan) in build/fuzz/fuzzers
 #   make fuzz       -> run each fuzz target for FUZZ_SECONDS (default 300)
 #   make fault      -> the fault-injection volfs and volctl (ASan+UBSan) in build/fault/bin

@@ -65,21 +65,9 @@ work=$(mktemp -d "$BENCH_DIR/volfs-scale.XXXXXX")
 STATE=$work/state MNT=$work/mnt
 mkdir -m 0700 "$STATE"
 mkdir "$MNT" "$work/logs"
-PID='' tarball=''
-volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
-
-stop_daemon() {
-    [[ -n $PID ]] || return 0
-    volctl shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$PID" 2>/dev/null && kill -9 "$PID"
-    wait "$PID" 2>/dev/null || true
-    PID=''
-}
+tarball='' DAEMON_LOG=$work/logs/volfs.log
+# shellcheck source=daemon.bash
+source "$here/daemon.bash"
 
 cleanup() {
     local rc=$?
@@ -93,24 +81,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-start_daemon() {
-    "$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >>"$work/logs/volfs.log" 2>&1 &
-    PID=$!
-    local i
-    for ((i = 0; i < 600; i++)); do
-        mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && return 0
-        kill -0 "$PID" 2>/dev/null || die "the daemon exited: $(tail -n 3 "$work/logs/volfs.log")"
-        sleep 0.1
-    done
-    die "$MNT was not mounted within 60 s"
-}
-
-drop_caches() {
-    sync
-    [[ $BENCH_DROP_CACHES == 1 ]] && echo 3 >/proc/sys/vm/drop_caches
-    return 0
-}
 
 # mem KEY: the daemon's VmRSS or VmHWM in KiB.
 mem() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }

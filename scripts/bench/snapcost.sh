@@ -1,72 +1,150 @@
 #!/usr/bin/env bash
-# Cost of snapshots in files (run by `make bench-scale` after scale.sh):
-# for volumes of SNAPCOST_FILES empty files each (default "10 100000"),
-# the median time (volctl round trip included) of a snapshot, a clone, a
-# restore and a snapshot deletion; the growth of meta.db per snapshot (used
-# pages, read with sqlite3 while the daemon runs); and the longest latency
-# of a 4 KiB write+fdatasync loop running in the volume while a snapshot is
-# taken. These are the figures that metadata copy-on-write
-# (docs/design.md) is to bring to constant time.
-# Writes SNAPCOST_OUT/snapcost.md (and prints it). Needs root (FUSE).
+# What snapshots cost in files (run by `make bench-scale` after scale.sh):
+# the targets of metadata copy-on-write (docs/design.md), measured on the
+# release daemon through volctl (CLI round trip included). Steps
+# (BENCH_STEPS, all by default):
+#
+#   ops    on a volume of BENCH_SMALL_FILES files and one of BENCH_FILES
+#          files (BENCH_FILE_BYTES bytes each, BENCH_PER to a directory),
+#          BENCH_RUNS times each: `volctl snapshot`, `volctl clone`,
+#          `volctl restore`, then each `volctl delete vs` (the clones and
+#          restores are deleted with their source, untimed); medians,
+#          min–max, and the ratio of the big volume to the small one;
+#   meta   on the big volume: meta.db bytes added by one snapshot before
+#          anything changes, and by a snapshot plus k changed files
+#          (k = 10, 100, 1000, at most BENCH_FILES; each file's first
+#          byte overwritten and fsync'd);
+#   stall  on both volumes, BENCH_RUNS times: a writer doing 4 KiB pwrite
+#          + fdatasync from 1 s before a snapshot to 1 s after it; its
+#          longest write and its p99;
+#   snaps  two volumes of BENCH_SNAP_FILES files, "live" and "plain";
+#          BENCH_SNAPS times: a snapshot of live, then the same
+#          BENCH_SNAP_CHANGES files changed in both; then, BENCH_RUNS
+#          rounds alternating the two volumes, cold caches before each:
+#          stat of BENCH_SAMPLE random files, readdir of BENCH_READDIRS
+#          random directories, open+read of BENCH_SAMPLE random files
+#          (live/plain ratios; the same before the first snapshot as a
+#          calibration); meta.db growth per snapshot; then the snapshots
+#          deleted in random order, timed, background reclaim awaited
+#          (metrics named *pending* or *reclaim*, if the daemon has any),
+#          `volctl check`, meta.db against before the snapshots, and at the
+#          end `volfs --check` on the stopped state directory.
+#
+# meta.db bytes are the pages in use, (page_count - freelist_count) *
+# page_size, read by a read-only SQLite connection while the daemon runs:
+# it sees the WAL, so no checkpoint is needed, and freed pages that the
+# file keeps do not count.
+#
+# Writes BENCH_OUT/scale-<UTC time>.md (printed at the end) and, beside
+# it, scale-<UTC time>/raw.csv (every measurement), the daemon's log and
+# the checks' output. Needs root (FUSE, drop_caches), cc, python3.
 #
 # Environment:
-#   SNAPCOST_FILES  volume sizes in files, space-separated ("10 100000")
-#   SNAPCOST_RUNS   repetitions per operation, median taken (3)
-#   BENCH_DIR       where the state directory goes (/var/tmp)
-#   SNAPCOST_OUT    results directory (build/bench-scale)
-#   VOLFS_BIN       directory holding volfs and volctl (build/bin)
+#   BENCH_FILES        files of the big volume (1000000)
+#   BENCH_SMALL_FILES  files of the small volume (10)
+#   BENCH_FILE_BYTES   bytes in each file (1)
+#   BENCH_PER          files per directory (1000)
+#   BENCH_JOBS         threads creating the files (4)
+#   BENCH_RUNS         repetitions of each timed operation (5)
+#   BENCH_SNAPS        snapshots of the snaps step (1000)
+#   BENCH_SNAP_FILES   files of each volume of the snaps step (100000)
+#   BENCH_SNAP_CHANGES files changed between two snapshots (100)
+#   BENCH_SAMPLE       random files stat()ed and read per round (1000)
+#   BENCH_READDIRS     random directories read per round (20)
+#   BENCH_STEPS        steps to run ("ops meta stall snaps")
+#   BENCH_RECLAIM_TIMEOUT  seconds to wait for background reclaim (1800)
+#   BENCH_DROP_CACHES  0: do not drop caches (1)
+#   BENCH_DIR          where the state directory goes (/var/tmp)
+#   BENCH_OUT          results directory (build/bench)
+#   VOLFS_BIN          directory holding volfs and volctl (build/bin)
 set -euo pipefail
+# a failing command inside $(...) ends that substitution with no output, and
+# record refuses an empty value: no failed measurement becomes a number
+shopt -s inherit_errexit
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SNAPCOST_FILES=${SNAPCOST_FILES:-10 100000}
-SNAPCOST_RUNS=${SNAPCOST_RUNS:-3}
+here=$root/scripts/bench
+BENCH_FILES=${BENCH_FILES:-1000000}
+BENCH_SMALL_FILES=${BENCH_SMALL_FILES:-10}
+BENCH_FILE_BYTES=${BENCH_FILE_BYTES:-1}
+BENCH_PER=${BENCH_PER:-1000}
+BENCH_JOBS=${BENCH_JOBS:-4}
+BENCH_RUNS=${BENCH_RUNS:-5}
+BENCH_SNAPS=${BENCH_SNAPS:-1000}
+BENCH_SNAP_FILES=${BENCH_SNAP_FILES:-100000}
+BENCH_SNAP_CHANGES=${BENCH_SNAP_CHANGES:-100}
+BENCH_SAMPLE=${BENCH_SAMPLE:-1000}
+BENCH_READDIRS=${BENCH_READDIRS:-20}
+BENCH_STEPS=${BENCH_STEPS:-ops meta stall snaps}
+BENCH_RECLAIM_TIMEOUT=${BENCH_RECLAIM_TIMEOUT:-1800}
+BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
-OUT=$(realpath -m "${SNAPCOST_OUT:-$root/build/bench-scale}")
+OUT=$(realpath -m "${BENCH_OUT:-$root/build/bench}")
 BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
 
-log() { echo "snapcost: $*" >&2; }
+log() { echo "snapcost: $(date -u +%H:%M:%S) $*" >&2; }
 die() { log "$*"; exit 1; }
-[[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
-[[ $SNAPCOST_RUNS =~ ^[1-9][0-9]*$ ]] || die "SNAPCOST_RUNS must be a positive integer"
-for n in $SNAPCOST_FILES; do
-    [[ $n =~ ^[1-9][0-9]*$ ]] || die "SNAPCOST_FILES: $n is not a positive integer"
+for v in BENCH_FILES BENCH_SMALL_FILES BENCH_PER BENCH_JOBS BENCH_RUNS BENCH_SNAPS \
+    BENCH_SNAP_FILES BENCH_SNAP_CHANGES BENCH_SAMPLE BENCH_READDIRS BENCH_RECLAIM_TIMEOUT; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
+[[ $BENCH_FILE_BYTES =~ ^[0-9]+$ ]] && ((BENCH_FILE_BYTES <= 4096)) ||
+    die "BENCH_FILE_BYTES must be an integer from 0 to 4096"
+for s in $BENCH_STEPS; do
+    [[ $s =~ ^(ops|meta|stall|snaps)$ ]] || die "BENCH_STEPS: unknown step $s (ops meta stall snaps)"
+done
+for tool in cc python3 fusermount3 mountpoint shuf; do
+    command -v "$tool" >/dev/null || die "$tool not found (bash scripts/install-deps.sh)"
+done
+[[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
+if [[ $BENCH_DROP_CACHES == 1 && ! -w /proc/sys/vm/drop_caches ]]; then
+    die "cannot write /proc/sys/vm/drop_caches (run as root, or BENCH_DROP_CACHES=0)"
+fi
+step() { [[ " $BENCH_STEPS " == *" $1 "* ]]; }
 
+# one results directory per run, named by its start (two runs never share one)
 mkdir -p "$BENCH_DIR" "$OUT"
+until stamp=$(date -u +%Y%m%dT%H%M%SZ) && mkdir "$OUT/scale-$stamp" 2>/dev/null; do sleep 1; done
+RAW=$OUT/scale-$stamp RESULT=$OUT/scale-$stamp.md
 work=$(mktemp -d "$BENCH_DIR/volfs-snapcost.XXXXXX")
 STATE=$work/state MNT=$work/mnt
 mkdir -m 0700 "$STATE"
 mkdir "$MNT"
-PID=''
-volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
+DAEMON_LOG=$work/volfs.log
+# shellcheck source=daemon.bash
+source "$here/daemon.bash"
 
 cleanup() {
     local rc=$?
     set +e
-    if [[ -n $PID ]]; then
-        volctl shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT"
-        for ((i = 0; i < 600; i++)); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$PID" 2>/dev/null && kill -9 "$PID"
-    fi
+    stop_daemon
     mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT"
+    cp -f "$work/volfs.log" "$RAW/" 2>/dev/null
     rm -rf --one-file-system "$work"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >"$work/volfs.log" 2>&1 &
-PID=$!
-for ((i = 0; i < 600; i++)); do
-    mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && break
-    kill -0 "$PID" 2>/dev/null || die "the daemon exited: $(tail -n 3 "$work/volfs.log")"
-    sleep 0.1
-done
-mountpoint -q "$MNT" || die "$MNT was not mounted within 60 s"
+cc -O2 -Wall -o "$work/scaletool" "$here/scaletool.c" -lpthread || die "building scaletool.c failed"
+tool() { "$work/scaletool" "$@"; }
+
+start_daemon
+
+# --- measuring and recording -------------------------------------------------
+
+echo "step,measure,run,value" >"$RAW/raw.csv"
+# record STEP MEASURE RUN VALUE
+record() {
+    [[ -n $4 ]] || die "$1 $2 (run $3): no value, the command measured failed (daemon log: $(tail -n 2 "$DAEMON_LOG"))"
+    echo "$1,$2,$3,$4" >>"$RAW/raw.csv"
+}
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+record all load_start 0 "$(loadavg | tr ' ' /)"
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 
-# timed CMD...: run it, print its wall time in ms (one decimal).
+# timed CMD...: run it (its output discarded), print its wall time in ms.
 timed() {
     local t0
     t0=$(now_us)
@@ -74,9 +152,20 @@ timed() {
     awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1000 }'
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# stats MEASURE: "median min max" of the recorded values of MEASURE.
+stats() {
+    awk -F, -v m="$1" '$2 == m { print $4 }' "$RAW/raw.csv" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+median() { stats "$1" | cut -d' ' -f1; }
+# spread MEASURE [DIVISOR [DECIMALS]]: "median (min–max)" of MEASURE / DIVISOR.
+spread() {
+    stats "$1" | awk -v d="${2:-1}" -v p="${3:-1}" \
+        '{ f = "%." p "f"; printf f " (" f "–" f ")", $1 / d, $2 / d, $3 / d }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", (b > 0 ? a / b : 0) }'; }
 
-# used bytes of meta.db (pages in use, WAL included: sqlite reads it)
+# used bytes of meta.db: pages in use, WAL included (see the header)
 meta_bytes() {
     python3 - "$STATE/meta.db" <<'PYEOF'
 import sqlite3, sys
@@ -88,75 +177,240 @@ print((pc - fl) * ps)
 PYEOF
 }
 
-fill() {
-    python3 - "$1" "$2" <<'PYEOF'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-per = 1000
-for i in range(n):
-    d = os.path.join(root, "d%04d" % (i // per))
-    if i % per == 0:
-        os.mkdir(d)
-    os.close(os.open(os.path.join(d, "f%06d" % i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-PYEOF
-}
-
-# stall PV: the longest 4 KiB write+fdatasync latency (ms) of a writer in
-# PV while one snapshot of it is taken.
-stall() {
-    local pv=$1
-    python3 - "$MNT/pv/$pv/writer" "$work/stop" >"$work/stall" <<'PYEOF' &
-import os, sys, time
-fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
-buf, worst, i = b"x" * 4096, 0.0, 0
-while not os.path.exists(sys.argv[2]):
-    t = time.monotonic()
-    os.pwrite(fd, buf, (i % 256) * 4096)
-    os.fdatasync(fd)
-    worst = max(worst, time.monotonic() - t)
-    i += 1
-print("%.1f" % (worst * 1000))
-PYEOF
-    local wpid=$!
-    sleep 1
-    volctl snapshot "pv/$pv" "$pv-stall" >/dev/null
-    sleep 1
-    touch "$work/stop"
-    wait "$wpid"
-    rm -f "$work/stop"
-    volctl delete vs "$pv-stall" >/dev/null
-    cat "$work/stall"
-}
-
-{
-    echo "| files | snapshot ms | clone ms | restore ms | delete snapshot ms | meta.db per snapshot | writer stall ms |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|"
-} >"$OUT/snapcost.md"
-
-for n in $SNAPCOST_FILES; do
-    pv=v$n
-    volctl create pv "$pv" --capacity 4Gi >/dev/null
-    log "$pv: creating $n files"
-    fill "$MNT/pv/$pv" "$n"
+# make_volume PV FILES: a volume holding FILES files, creation timed.
+make_volume() {
+    local pv=$1 n=$2 us
+    volctl create pv "$pv" --capacity 64Gi >/dev/null
+    log "$pv: creating $n files of $BENCH_FILE_BYTES bytes"
+    us=$(tool fill "$MNT/pv/$pv" "$n" "$BENCH_PER" "$BENCH_JOBS" "$BENCH_FILE_BYTES")
     sync -f "$MNT/pv/$pv"
-    snap=() clone=() restore=() del=() growth=()
-    for ((k = 1; k <= SNAPCOST_RUNS; k++)); do
+    record fill "fill_files_per_s.$n" 0 "$(awk -v n="$n" -v u="$us" 'BEGIN { printf "%.0f", n * 1e6 / u }')"
+    log "$pv: created in $((us / 1000000)) s"
+}
+
+# change PV FILES K SEED: overwrite K random files of PV (fsync'd each).
+change() { tool change "$MNT/pv/$1" "$2" "$BENCH_PER" "$3" "$4" >/dev/null; }
+
+# --- ops: snapshot, clone, restore, delete ------------------------------------
+
+ops_step() {
+    local n=$1 pv=o$1 k
+    for ((k = 1; k <= BENCH_RUNS; k++)); do
+        record ops "snapshot.$n" "$k" "$(timed volctl snapshot "pv/$pv" "$pv-s$k")"
+        record ops "clone.$n" "$k" "$(timed volctl clone "pv/$pv" "pv/$pv-c$k")"
+        record ops "restore.$n" "$k" "$(timed volctl restore "$pv-s$k" "pv/$pv-r$k")"
+    done
+    for ((k = 1; k <= BENCH_RUNS; k++)); do
+        record ops "delete.$n" "$k" "$(timed volctl delete vs "$pv-s$k")"
+        copies+=("$pv-c$k" "$pv-r$k")
+    done
+    log "$pv: snapshot $(median "snapshot.$n") ms, clone $(median "clone.$n") ms," \
+        "restore $(median "restore.$n") ms, delete $(median "delete.$n") ms"
+}
+
+# --- meta: meta.db bytes of one snapshot, then of k changes ------------------
+
+meta_ks() {
+    local k
+    for k in 10 100 1000; do echo $((k < BENCH_FILES ? k : BENCH_FILES)); done | uniq
+}
+
+meta_step() {
+    local n=$BENCH_FILES pv=o$BENCH_FILES k m0 m1 i=0
+    for k in $(meta_ks); do
+        i=$((i + 1))
         m0=$(meta_bytes)
-        snap+=("$(timed volctl snapshot "pv/$pv" "$pv-s$k")")
-        growth+=($(($(meta_bytes) - m0)))
-        clone+=("$(timed volctl clone "pv/$pv" "pv/$pv-c$k")")
-        restore+=("$(timed volctl restore "$pv-s$k" "pv/$pv-r$k")")
+        volctl snapshot "pv/$pv" "$pv-m$i" >/dev/null
+        m1=$(meta_bytes)
+        change "$pv" "$n" "$k" "$((1000 + i))"
+        record meta snapshot_bytes "$i" $((m1 - m0))
+        record meta "changed_bytes.$k" 1 $(($(meta_bytes) - m0))
     done
-    for ((k = 1; k <= SNAPCOST_RUNS; k++)); do
-        volctl delete pv "$pv-c$k" >/dev/null
-        volctl delete pv "$pv-r$k" >/dev/null
-        del+=("$(timed volctl delete vs "$pv-s$k")")
+    for ((; i > 0; i--)); do volctl delete vs "$pv-m$i" >/dev/null; done
+    log "meta.db: $(median snapshot_bytes) bytes per snapshot"
+}
+
+# --- stall: the longest write of a writer around a snapshot -------------------
+
+stall_step() {
+    local n=$1 pv=o$1 k r
+    for ((k = 1; k <= BENCH_RUNS; k++)); do
+        rm -f "$work/stop"
+        tool writer "$MNT/pv/$pv/writer" "$work/stop" >"$work/stall" &
+        local wpid=$!
+        sleep 1
+        volctl snapshot "pv/$pv" "$pv-w$k" >/dev/null
+        sleep 1
+        touch "$work/stop"
+        wait "$wpid"
+        read -r _ max p99 <"$work/stall"
+        record stall "stall_max_us.$n" "$k" "$max"
+        record stall "stall_p99_us.$n" "$k" "$p99"
+        volctl delete vs "$pv-w$k" >/dev/null
     done
-    st=$(stall "$pv")
-    g=$(median "${growth[@]}")
-    printf '| %s | %s | %s | %s | %s | %s KiB | %s |\n' "$n" "$(median "${snap[@]}")" \
-        "$(median "${clone[@]}")" "$(median "${restore[@]}")" "$(median "${del[@]}")" \
-        "$((g / 1024))" "$st" >>"$OUT/snapcost.md"
-    volctl delete pv "$pv" >/dev/null
-done
-cat "$OUT/snapcost.md"
+    log "$pv: longest write around a snapshot $(median "stall_max_us.$n") µs"
+}
+
+# --- snaps: many snapshots, the live volume's speed, their deletion ---------
+
+# measure_round TAG ROUND: stat, readdir and read on live and plain, cold.
+measure_round() {
+    local tag=$1 r=$2 vols=(live plain) v op count
+    ((r % 2)) || vols=(plain live)
+    for v in "${vols[@]}"; do
+        for op in stat readdir read; do
+            count=$BENCH_SAMPLE
+            [[ $op == readdir ]] && count=$BENCH_READDIRS
+            drop_caches
+            record snaps "$op.$tag.$v" "$r" \
+                "$(tool "$op" "$MNT/pv/$v" "$BENCH_SNAP_FILES" "$BENCH_PER" "$count" "$((7 + r))" |
+                    awk -v c="$count" '{ printf "%.1f", $1 / c }')"
+        done
+    done
+}
+
+# pending_work: the sum of the daemon's gauges named *pending* or *reclaim*
+# (none: empty output).
+pending_work() {
+    volctl metrics 2>/dev/null | awk '/^volfs_[a-z_]*(pending|reclaim)[a-z_]*[{ ]/ { s += $NF; n++ }
+        END { if (n) print s }'
+}
+
+snaps_step() {
+    local n=$BENCH_SNAP_FILES i r t0 m0 left
+    make_volume live "$n"
+    make_volume plain "$n"
+    for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round 0 "$r"; done
+    local base
+    base=$(meta_bytes)
+    record snaps meta_base_bytes 0 "$base"
+    log "taking $BENCH_SNAPS snapshots of live, $BENCH_SNAP_CHANGES files changed between two"
+    for ((i = 1; i <= BENCH_SNAPS; i++)); do
+        change plain "$n" "$BENCH_SNAP_CHANGES" "$i"
+        m0=$(meta_bytes)
+        record snaps snap_ms "$i" "$(timed volctl snapshot pv/live "live-$i")"
+        change live "$n" "$BENCH_SNAP_CHANGES" "$i"
+        record snaps snap_growth_bytes "$i" $(($(meta_bytes) - m0))
+        ((i % 100 == 0)) && log "$i snapshots; meta.db $(($(meta_bytes) >> 20)) MiB"
+    done
+    record snaps meta_snapped_bytes 0 "$(meta_bytes)"
+    for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round "$BENCH_SNAPS" "$r"; done
+    log "deleting the snapshots in random order"
+    t0=$(now_us)
+    for i in $(seq "$BENCH_SNAPS" | shuf); do
+        record snaps delete_ms "$i" "$(timed volctl delete vs "live-$i")"
+    done
+    record snaps delete_all_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
+    t0=$(now_us)
+    left=$(pending_work)
+    local metric=none
+    [[ -n $left ]] && metric=yes
+    record snaps reclaim_metric 0 "$metric"
+    while [[ -n $left && $left != 0 ]]; do
+        (($(now_us) - t0 < BENCH_RECLAIM_TIMEOUT * 1000000)) || die "reclaim still pending after $BENCH_RECLAIM_TIMEOUT s: $left"
+        sleep 1
+        left=$(pending_work)
+    done
+    record snaps reclaim_wait_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
+    local rc=0
+    volctl check >"$RAW/volctl-check.txt" 2>"$RAW/volctl-check.err" || rc=$?
+    record snaps check_rc 0 "$rc"
+    record snaps check_problems 0 "$(grep -vc -e '^pending cleanup' -e '^no problems found$' "$RAW/volctl-check.txt" || true)"
+    record snaps check_pending 0 "$(grep -c '^pending cleanup' "$RAW/volctl-check.txt" || true)"
+    record snaps meta_after_bytes 0 "$(meta_bytes)"
+}
+
+# --- run ------------------------------------------------------------------------
+
+sizes=("$BENCH_SMALL_FILES" "$BENCH_FILES")
+copies=() # the clones and restores of the ops step, deleted with their source
+if step ops || step meta || step stall; then
+    for n in "${sizes[@]}"; do
+        make_volume "o$n" "$n"
+        step ops && ops_step "$n"
+        step meta && [[ $n == "$BENCH_FILES" ]] && meta_step
+        step stall && stall_step "$n"
+        # room for the next volumes (deleting a volume costs O(files): the last
+        # one and its copies stay unless the snaps step follows)
+        if step snaps || [[ $n != "${sizes[-1]}" ]]; then
+            log "o$n: deleting it and its clones"
+            for pv in "o$n" ${copies[@]+"${copies[@]}"}; do volctl delete pv "$pv" >/dev/null; done
+        fi
+        copies=()
+    done
+fi
+step snaps && snaps_step
+record all load_end 0 "$(loadavg | tr ' ' /)"
+stop_daemon
+fsck_rc=0
+"$BIN/volfs" --check --state "$STATE" >"$RAW/volfs-check.txt" 2>&1 || fsck_rc=$?
+record all volfs_check_rc 0 "$fsck_rc"
+
+# --- the table -----------------------------------------------------------------
+
+raw() { awk -F, -v m="$1" '$2 == m { v = $4 } END { print v }' "$RAW/raw.csv"; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+ms_of_us() { spread "$1" 1000 1; }
+S=$BENCH_SMALL_FILES B=$BENCH_FILES
+{
+    echo "# volfs snapshot cost in files, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- volfs $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), release build ($BIN);" \
+        "$(nproc) CPUs, kernel $(uname -r); load average (1/5/15 min) $(raw load_start) at the start," \
+        "$(raw load_end) at the end"
+    echo "- BENCH_FILES=$B BENCH_SMALL_FILES=$S BENCH_FILE_BYTES=$BENCH_FILE_BYTES BENCH_PER=$BENCH_PER" \
+        "BENCH_RUNS=$BENCH_RUNS BENCH_SNAPS=$BENCH_SNAPS BENCH_SNAP_FILES=$BENCH_SNAP_FILES" \
+        "BENCH_SNAP_CHANGES=$BENCH_SNAP_CHANGES BENCH_SAMPLE=$BENCH_SAMPLE BENCH_READDIRS=$BENCH_READDIRS" \
+        "BENCH_STEPS=\"$BENCH_STEPS\""
+    echo "- values: median (min–max) of BENCH_RUNS runs unless said; raw numbers in scale-$stamp/raw.csv"
+    echo
+    echo "| measure | value | target |"
+    echo "|---|--:|---|"
+    if step ops; then
+        for op in snapshot clone restore delete; do
+            label=$op
+            [[ $op == delete ]] && label="snapshot deletion"
+            echo "| $label, $S files (ms) | $(spread "$op.$S") | |"
+            echo "| $label, $B files (ms) | $(spread "$op.$B") | < 50 ms |"
+            echo "| $label, $B files / $S files | $(ratio "$(median "$op.$B")" "$(median "$op.$S")") | ≤ 2× |"
+        done
+    fi
+    if step meta; then
+        echo "| meta.db added by a snapshot of $B files, nothing changed | $(kib "$(median snapshot_bytes)") | < 64 KiB |"
+        for k in $(meta_ks); do
+            echo "| meta.db added by a snapshot then $k files changed | $(kib "$(median "changed_bytes.$k")") | O(k) |"
+        done
+    fi
+    if step stall; then
+        for n in "$S" "$B"; do
+            echo "| longest write around a snapshot, $n files (ms) | $(ms_of_us "stall_max_us.$n") | < 50 ms |"
+            echo "| p99 write around a snapshot, $n files (ms) | $(ms_of_us "stall_p99_us.$n") | |"
+        done
+    fi
+    if step snaps; then
+        N=$BENCH_SNAPS F=$BENCH_SNAP_FILES
+        echo "| snapshot of $F files, over $N snapshots (ms; median of $N) | $(spread snap_ms) | |"
+        echo "| meta.db per snapshot + $BENCH_SNAP_CHANGES changed files (median of $N) | $(kib "$(median snap_growth_bytes)") | the changes only |"
+        for op in stat readdir read; do
+            unit="µs per file"
+            [[ $op == readdir ]] && unit="µs per directory of $BENCH_PER"
+            echo "| $op, cold, live volume with $N snapshots ($unit) | $(spread "$op.$N.live") | |"
+            echo "| $op, cold, same volume without snapshots ($unit) | $(spread "$op.$N.plain") | |"
+            echo "| $op with $N snapshots / without | $(ratio "$(median "$op.$N.live")" "$(median "$op.$N.plain")") | ≤ 1.10× |"
+        done
+        echo "| calibration: stat, readdir, read live / plain before any snapshot |" \
+            "$(for op in stat readdir read; do ratio "$(median "$op.0.live")" "$(median "$op.0.plain")"; echo -n ' '; done)| ≈ 1× |"
+        echo "| delete the $N snapshots in random order (s) | $(raw delete_all_s) | |"
+        echo "| one snapshot deletion among them (ms; median of $N) | $(spread delete_ms) | |"
+        echo "| wait for background reclaim (s; metric: $(raw reclaim_metric)) | $(raw reclaim_wait_s) | |"
+        echo "| \`volctl check\` problems after the deletions (exit status $(raw check_rc)) | $(raw check_problems) | 0 |"
+        echo "| \`volctl check\` pending-cleanup lines (data files of deleted objects) | $(raw check_pending) | 0 |"
+        echo "| meta.db in use: before the snapshots / with $N / after deleting them | $(mib "$(raw meta_base_bytes)") / $(mib "$(raw meta_snapped_bytes)") / $(mib "$(raw meta_after_bytes)") | |"
+        echo "| meta.db in use after deleting them / before the snapshots | $(ratio "$(raw meta_after_bytes)" "$(raw meta_base_bytes)") | ≈ 1× |"
+    fi
+    echo "| \`volfs --check\` exit status at the end | $(raw volfs_check_rc) | 0 |"
+    echo "| files created per second ($BENCH_JOBS threads; per volume size) |" \
+        "$(for n in $(printf '%s\n' "${sizes[@]}" "$BENCH_SNAP_FILES" | sort -nu); do v=$(raw "fill_files_per_s.$n"); [[ -n $v ]] && echo -n "$n: $v; "; done)| |"
+} >"$RESULT"
+cat "$RESULT"
