@@ -599,10 +599,10 @@ static void test_lru_eviction_reload(void **state)
  * as the marker alone. */
 static void test_datasync_one_flush(void **state)
 {
-	struct env *e = *state;
+	struct unit_store *e = *state;
 	struct dobj *o = new_obj(e);
 	uint64_t id = store_id(o);
-	assert_int_equal(write_pat(o, 0, 2 * B, 1), 2);
+	assert_int_equal(unit_write_pattern(o, 0, 2 * B, 1), 2);
 	assert_int_equal(store_datasync(o, 2 * B), -EAGAIN); /* never known durable */
 	struct store_sync_point p = store_sync_point(o);
 	assert_int_equal(store_sync(o), 0);
@@ -610,7 +610,7 @@ static void test_datasync_one_flush(void **state)
 	commit_group(e);
 	store_made_durable(o, p, 2 * B);
 	assert_int_equal(store_datasync(o, 2 * B), 0); /* nothing changed: the data alone */
-	assert_int_equal(write_pat(o, 5 * B, B, 2), 1);
+	assert_int_equal(unit_write_pattern(o, 5 * B, B, 2), 1);
 	assert_int_equal(store_datasync(o, 6 * B), 1); /* grown: a marker */
 	assert_int_equal(store_datasync(o, 6 * B), 0);
 	assert_int_equal(store_datasync(o, 6 * B + 10), 1); /* the size alone */
@@ -639,7 +639,7 @@ static void test_datasync_one_flush(void **state)
 	db_unlock(e->db);
 	assert_int_equal(n, 0);
 	free(list);
-	expect_pat(o, 5 * B, B, 0);
+	unit_expect_pattern(o, 5 * B, B, 0);
 	store_put(e->st, o);
 }
 
