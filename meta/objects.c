@@ -45,8 +45,8 @@ static void fill_metadata(json_object *body, const char *ns, const char *name, c
 	json_object_object_add(md, "creationTimestamp", json_object_new_string(ts));
 }
 
-int obj_insert(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body, uint64_t tree)
+int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body, uint64_t tree)
 {
 	uuid_t u;
 	char uid[40];
@@ -78,8 +78,8 @@ int obj_insert(struct db *db, const char *kind, const char *ns, const char *name
 	return db_step_done(db, st);
 }
 
-json_object *obj_get(struct db *db, const char *kind, const char *ns, const char *name,
-                     uint64_t *tree)
+json_object *kobj_get(struct db *db, const char *kind, const char *ns, const char *name,
+                      uint64_t *tree)
 {
 	sqlite3_stmt *st = db_prep(db, "SELECT body, tree FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -95,8 +95,8 @@ json_object *obj_get(struct db *db, const char *kind, const char *ns, const char
 	return o;
 }
 
-int obj_update(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body)
+int kobj_update(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body)
 {
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET body=? WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
@@ -110,7 +110,7 @@ int obj_update(struct db *db, const char *kind, const char *ns, const char *name
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
-int obj_delete(struct db *db, const char *kind, const char *ns, const char *name)
+int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name)
 {
 	sqlite3_stmt *st = db_prep(db, "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -128,7 +128,7 @@ int obj_delete(struct db *db, const char *kind, const char *ns, const char *name
 	return r == 0 ? db_step_done(db, st) : r;
 }
 
-json_object *obj_list(struct db *db, const char *kind, const char *ns)
+json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 {
 	sqlite3_stmt *st = db_prep(db, ns ? "SELECT body FROM objects WHERE kind=? AND namespace=? ORDER BY namespace, name"
 	                                  : "SELECT body FROM objects WHERE kind=? ORDER BY namespace, name");
@@ -145,7 +145,7 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 	return arr;
 }
 
-/* Rows per hold of the db lock in obj_list_paged. */
+/* Rows per hold of the db lock in kobj_list_paged. */
 #define OBJ_LIST_PAGE 256
 
 /* The next page of a kind's objects after (ns, name) into arr; the number
@@ -171,7 +171,7 @@ static size_t list_page(struct db *db, const char *kind, char *ns, char *name, s
 	return n;
 }
 
-json_object *obj_list_paged(struct db *db, const char *kind)
+json_object *kobj_list_paged(struct db *db, const char *kind)
 {
 	char ns[256] = "", name[256] = "";
 	json_object *arr = json_object_new_array();
@@ -267,7 +267,7 @@ json_object *event_list(struct db *db, const char *kind, const char *ns, const c
 	return arr;
 }
 
-int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
+int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
 {
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET tree=? WHERE kind=? AND namespace=? AND name=?");
 	if (tree)
@@ -281,8 +281,8 @@ int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *na
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
-int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
-             const char *newkind, const char *newns, const char *newname, json_object *body)
+int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
+              const char *newkind, const char *newns, const char *newname, json_object *body)
 {
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET kind=?, namespace=?, name=?, body=? "
 	                               "WHERE kind=? AND namespace=? AND name=?");

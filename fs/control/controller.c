@@ -41,7 +41,7 @@
 #define GONE "volfs:gone" /* marks an object removed during this pass */
 
 
-/* Each list a page at a time (obj_list_paged): the controllers are the
+/* Each list a page at a time (kobj_list_paged): the controllers are the
  * only writers of objects, and the data path must not wait for a pass. */
 static void world_load(struct ctl *c)
 {
@@ -55,7 +55,7 @@ static void world_load(struct ctl *c)
 		{&c->deploys, "Deployment"},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
+		*kinds[i].list = kobj_list_paged(c->db, kinds[i].kind);
 }
 
 static void world_free(struct ctl *c)
@@ -115,7 +115,7 @@ int ctl_save_if_changed(struct ctl *c, json_object *before, json_object *o)
 		db_lock(c->db);
 		int r = db_begin(c->db);
 		if (r == 0)
-			r = finish_txn(c->db, obj_update(c->db, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o), o));
+			r = finish_txn(c->db, kobj_update(c->db, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o), o));
 		db_unlock(c->db);
 		if (r < 0) {
 			char object[600];
@@ -132,7 +132,7 @@ int ctl_remove_object(struct ctl *c, json_object *o)
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0)
-		r = finish_txn(c->db, obj_delete(c->db, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o)));
+		r = finish_txn(c->db, kobj_delete(c->db, ctl_kind_of(o), ctl_ns_of(o), ctl_name_of(o)));
 	db_unlock(c->db);
 	if (r == 0)
 		ctl_mark_gone(o);
@@ -182,7 +182,7 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 		if (r == 0)
 			r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
 		if (r == 0)
-			r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
+			r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
 		r = finish_txn(c->db, r);
 	}
 	if (r == 0)
@@ -276,7 +276,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 			if (r == 0)
 				r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
 			if (r == 0)
-				r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
+				r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
 			r = finish_txn(c->db, r);
 		}
 		if (r == 0) {
@@ -750,8 +750,8 @@ static int retain_snapshot_content(struct ctl *c, json_object *vs, json_object *
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0)
-		r = finish_txn(c->db, obj_move(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs),
-		                               "VolumeSnapshotContent", "", name, vsc));
+		r = finish_txn(c->db, kobj_move(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs),
+		                                "VolumeSnapshotContent", "", name, vsc));
 	db_unlock(c->db);
 	json_object_put(vsc);
 	if (r < 0)
@@ -767,7 +767,7 @@ static int delete_snapshot(struct ctl *c, json_object *vs)
 	const char *policy = cls ? k8s_str(cls, "deletionPolicy") : NULL;
 	uint64_t tree = 0;
 	db_lock(c->db);
-	json_object_put(obj_get(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs), &tree));
+	json_object_put(kobj_get(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs), &tree));
 	db_unlock(c->db);
 	if (!tree)
 		return ctl_remove_object(c, vs);
@@ -926,10 +926,10 @@ static json_object *parse(const char *json)
 /* Insert a built-in object unless one of that name exists. db locked. */
 static void insert_builtin(struct db *db, const char *kind, const char *name, const char *json)
 {
-	json_object *have = obj_get(db, kind, "", name, NULL);
+	json_object *have = kobj_get(db, kind, "", name, NULL);
 	if (!have) {
 		json_object *o = parse(json);
-		obj_insert(db, kind, "", name, o, 0);
+		kobj_insert(db, kind, "", name, o, 0);
 		json_object_put(o);
 	}
 	json_object_put(have);

@@ -82,7 +82,7 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	uint64_t tree = 0, cap = memory ? pod_memory_dir_size(pod, vol, node_memory_bytes())
 	                                : k8s_bytes(vol, "emptyDir.sizeLimit");
 	db_lock(c->db);
-	json_object *have = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
+	json_object *have = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
 	db_unlock(c->db);
 	json_object_put(have);
 	if (have)
@@ -99,7 +99,7 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	if (r == 0) {
 		r = vfs_tree_create_rows(c->v, kind, cap, 0, &tree);
 		if (r == 0)
-			r = obj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, body, tree);
+			r = kobj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, body, tree);
 		r = finish_txn(c->db, r);
 	}
 	if (r == 0)
@@ -152,7 +152,7 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
 	pod_volume_name(pod, vol, name, sizeof name);
 	version_name(version, sizeof version);
 	db_lock(c->db);
-	json_object *o = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
+	json_object *o = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
 	int r = db_begin(c->db);
 	if (r == 0) {
 		if (o) {
@@ -169,8 +169,8 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
 		}
 		k8s_set_str(o, "spec.version", version);
 		k8s_set(o, "spec.files", json_object_get(files));
-		r = k8s_get(o, "metadata.uid") ? obj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
-		                               : obj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o, 0);
+		r = k8s_get(o, "metadata.uid") ? kobj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
+		                               : kobj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o, 0);
 		r = finish_txn(c->db, r);
 	}
 	db_unlock(c->db);
@@ -191,7 +191,7 @@ static int refresh_projections(struct ctl *c, json_object *pod)
 			continue;
 		pod_volume_name(pod, vol, name, sizeof name);
 		db_lock(c->db);
-		json_object *o = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
+		json_object *o = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
 		db_unlock(c->db);
 		if (!o || !json_object_equal(k8s_get(o, "spec.files"), files))
 			store_projection(c, pod, vol, files);
@@ -386,7 +386,7 @@ static int create_owned(struct ctl *c, json_object *owner, json_object *obj, jso
 		return 0;
 	}
 	db_lock(c->db);
-	json_object *stored = obj_get(c->db, ctl_kind_of(obj), ctl_ns_of(obj), ctl_name_of(obj), NULL);
+	json_object *stored = kobj_get(c->db, ctl_kind_of(obj), ctl_ns_of(obj), ctl_name_of(obj), NULL);
 	db_unlock(c->db);
 	if (stored)
 		json_object_array_add(list, stored);
