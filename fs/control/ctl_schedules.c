@@ -1,5 +1,5 @@
 /*
- * fs/control/schedules.c — the SnapshotSchedule controller, as the
+ * fs/control/ctl_schedules.c — the SnapshotSchedule controller, as the
  * snapscheduler operator does it: at each firing of a schedule's cron
  * (UTC) it creates a VolumeSnapshot of every claim of its namespace that
  * the claimSelector matches, named <claim>-<schedule>-<YYYYMMDDHHMM> and
