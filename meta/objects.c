@@ -5,6 +5,7 @@
  */
 #include "meta/objects.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static void fill_metadata(json_object *body, const char *ns, const char *name, c
 int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
                 json_object *body, uint64_t tree)
 {
+	assert(db_locked_by_me(db));
 	uuid_t u;
 	char uid[40];
 	uuid_generate(u);
@@ -62,6 +64,8 @@ int kobj_insert(struct db *db, const char *kind, const char *ns, const char *nam
 		return -ENOMEM;
 	}
 	fill_metadata(body, key_ns, key_name, uid, now);
+	assert(!strcmp(json_object_get_string(json_object_object_get(metadata_of(body), "name")),
+	               key_name));
 	sqlite3_stmt *st = db_prep(db, "INSERT INTO objects(uid, kind, namespace, name, body, tree, created) "
 	                               "VALUES(?,?,?,?,?,?,?)");
 	sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
@@ -81,6 +85,7 @@ int kobj_insert(struct db *db, const char *kind, const char *ns, const char *nam
 json_object *kobj_get(struct db *db, const char *kind, const char *ns, const char *name,
                       uint64_t *tree)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT body, tree FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -98,6 +103,7 @@ json_object *kobj_get(struct db *db, const char *kind, const char *ns, const cha
 int kobj_update(struct db *db, const char *kind, const char *ns, const char *name,
                 json_object *body)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET body=? WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
 	                  SQLITE_TRANSIENT);
@@ -112,6 +118,7 @@ int kobj_update(struct db *db, const char *kind, const char *ns, const char *nam
 
 int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -130,6 +137,7 @@ int kobj_delete(struct db *db, const char *kind, const char *ns, const char *nam
 
 json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, ns ? "SELECT body FROM objects WHERE kind=? AND namespace=? ORDER BY namespace, name"
 	                                  : "SELECT body FROM objects WHERE kind=? ORDER BY namespace, name");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -218,6 +226,7 @@ static void log_event(const char *kind, const char *ns, const char *name, const 
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message)
 {
+	assert(db_locked_by_me(db));
 	int64_t now = (int64_t)time(NULL);
 	int64_t repeat = same_as_last_event(db, kind, ns, name, type, reason, message);
 	log_event(kind, ns, name, type, reason, message, repeat != 0);
@@ -243,6 +252,7 @@ void event_add(struct db *db, const char *kind, const char *ns, const char *name
 
 json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT type, reason, message, time, count, "
 	                               "coalesce(first, time) FROM events "
 	                               "WHERE kind=? AND namespace=? AND name=? ORDER BY id");
@@ -269,6 +279,7 @@ json_object *event_list(struct db *db, const char *kind, const char *ns, const c
 
 int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET tree=? WHERE kind=? AND namespace=? AND name=?");
 	if (tree)
 		sqlite3_bind_int64(st, 1, (int64_t)tree);
@@ -284,6 +295,7 @@ int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *n
 int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
               const char *newkind, const char *newns, const char *newname, json_object *body)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET kind=?, namespace=?, name=?, body=? "
 	                               "WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, newkind, -1, SQLITE_STATIC);
@@ -341,6 +353,7 @@ static json_object *event_object(sqlite3_stmt *st)
 
 json_object *event_objects(struct db *db, const char *ns)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT id, kind, namespace, name, type, reason, message, time, count, "
 	                               "coalesce(first, time) FROM events WHERE ?1 IS NULL OR namespace=?1 "
 	                               "OR (namespace='' AND ?1='default') ORDER BY id");

@@ -84,6 +84,11 @@ int ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const 
 void ctl_expand_claim(struct ctl *c, json_object *pvc, json_object *pv);
 /* fs/control/ctl_volume.c: PersistentVolumes */
 int ctl_volume_step(struct ctl *c, json_object *pv);
+/* A new, empty tree of cap bytes for pv: its rows, the inode limit pv
+ * asks for, and pv's tree id set to it (*tree). db locked, in a
+ * transaction; the caller attaches the tree once it commits. */
+int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t *tree,
+                             char *err, size_t errlen);
 /* fs/control/ctl_reclaim.c: the claim is gone: apply the reclaim policy;
  * delete: the volume and its data go (a hostPath's host data stays). */
 int ctl_reclaim_volume(struct ctl *c, json_object *pv);

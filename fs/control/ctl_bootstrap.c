@@ -6,6 +6,8 @@
  */
 #include "fs/control/controller.h"
 
+#include <assert.h>
+
 #include "meta/k8s.h"
 #include "meta/objects.h"
 
@@ -17,6 +19,7 @@ static json_object *parse(const char *json)
 /* Insert a built-in object unless one of that name exists. db locked. */
 static void insert_builtin(struct db *db, const char *kind, const char *name, const char *json)
 {
+	assert(db_locked_by_me(db));
 	json_object *have = kobj_get(db, kind, "", name, NULL);
 	if (!have) {
 		json_object *o = parse(json);

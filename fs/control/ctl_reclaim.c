@@ -13,7 +13,6 @@
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/log.h"
-#include "meta/objects.h"
 
 /* A hostPath volume's data is the host's: volfs never deletes it (the
  * hostPath deleter of Kubernetes would only do it under /tmp). The
@@ -65,11 +64,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 		if (r == 0) {
 			r = vfs_tree_delete_rows(c->v, old);
 			if (r == 0)
-				r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
-			if (r == 0)
-				r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
-			if (r == 0)
-				r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
+				r = ctl_volume_new_tree_rows(c, pv, cap, &tree, err, sizeof err);
 			r = finish_txn(c->db, r);
 		}
 		if (r == 0) {

@@ -7,6 +7,7 @@
  */
 #include "fs/control/controller_int.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "fs/control/hostpath.h"
@@ -14,6 +15,18 @@
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
+
+int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t *tree,
+                             char *err, size_t errlen)
+{
+	assert(db_locked_by_me(c->db) && c->db->in_txn);
+	int r = vfs_tree_create_rows(c->v, "volume", cap, 0, tree);
+	if (r == 0)
+		r = volume_apply_inode_limit(c->v, pv, *tree, err, errlen);
+	if (r == 0)
+		r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), *tree);
+	return r;
+}
 
 /* A volume stored by apply gets its (empty) tree here. */
 static int make_volume_tree(struct ctl *c, json_object *pv)
@@ -24,14 +37,8 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 		cap = STORE_BLOCK;
 	db_lock(c->db);
 	int r = db_begin(c->db);
-	if (r == 0) {
-		r = vfs_tree_create_rows(c->v, "volume", cap, 0, &tree);
-		if (r == 0)
-			r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
-		if (r == 0)
-			r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
-		r = finish_txn(c->db, r);
-	}
+	if (r == 0)
+		r = finish_txn(c->db, ctl_volume_new_tree_rows(c, pv, cap, &tree, err, sizeof err));
 	if (r == 0)
 		r = vfs_tree_attach(c->v, tree, "volume", cap, 0);
 	db_unlock(c->db);
