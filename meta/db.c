@@ -191,8 +191,11 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
-	if (db->h)
+	if (db->h) {
+		db_lock(db);
 		db_group_commit(db);
+		db_unlock(db);
+	}
 	unregister_open(db);
 	for (int i = 0; i < DB_STMT_CACHE; i++)
 		if (db->cache[i].st)
@@ -210,26 +213,31 @@ void db_scrub_after_commit(struct db *db)
 	db->scrub_wal = 1;
 }
 
-/* The db whose lock this thread holds: a process opens one meta.db, and
- * no thread holds two db locks. */
-static _Thread_local struct db *locked_db;
+/* owner is written only by the thread holding the lock, and read by any:
+ * relaxed atomics, since a thread compares it only with itself, and it
+ * wrote its own id (or cleared it) before any later read of its own. */
+int db_locked_by_me(struct db *db)
+{
+	return pthread_equal(__atomic_load_n(&db->owner, __ATOMIC_RELAXED), pthread_self());
+}
 
 void db_lock(struct db *db)
 {
+	assert(!db_locked_by_me(db));
 	ranked_lock(&db->lock, LOCK_DB);
-	locked_db = db;
+	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
 }
 
 void db_unlock(struct db *db)
 {
-	assert(locked_db == db);
-	locked_db = NULL;
+	assert(db_locked_by_me(db));
+	__atomic_store_n(&db->owner, (pthread_t)0, __ATOMIC_RELAXED);
 	ranked_unlock(&db->lock, LOCK_DB);
 }
 
 void db_assert_locked(struct db *db)
 {
-	assert(locked_db == db);
+	assert(db_locked_by_me(db));
 	(void)db; /* under NDEBUG */
 }
 
@@ -263,6 +271,7 @@ static int db_run(struct db *db, const char *sql)
  * still take it, and this change will commit on its own. */
 static int begin_change(struct db *db, int essential)
 {
+	assert(db_locked_by_me(db));
 	db->commit_each = 0;
 	if (db->space && meta_space_tight(db->space)) {
 		int r = db_group_commit(db);
@@ -313,6 +322,7 @@ static int group_commit(struct db *db, int answered);
 
 int db_commit(struct db *db)
 {
+	assert(db_locked_by_me(db) && db->in_txn);
 	int r = db_run(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
@@ -327,6 +337,7 @@ int db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
+	assert(db_locked_by_me(db));
 	if (db->in_txn) {
 		db_run(db, "ROLLBACK TO change");
 		db_run(db, "RELEASE change");
@@ -357,6 +368,7 @@ int db_group_commit(struct db *db) { return group_commit(db, 1); }
 /* answered: the group holds changes whose callers were already answered. */
 static int group_commit(struct db *db, int answered)
 {
+	assert(db_locked_by_me(db));
 	if (!db->group_open)
 		return 0;
 	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
@@ -491,6 +503,7 @@ int db_sync(struct db *db)
 {
 	db_lock(db);
 	int r = db_group_commit(db);
+	assert(db->lost_reported <= db->lost_groups); /* each lost group is reported once */
 	if (r == 0 && db->lost_reported != db->lost_groups) {
 		db->lost_reported = db->lost_groups;
 		r = -EIO;

@@ -44,6 +44,7 @@ struct meta_space;
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
+	pthread_t owner; /* the thread holding lock, 0 when none (db_locked_by_me) */
 	char *path;
 	int in_txn;
 	int group_open; /* a group transaction is open (see db_begin) */
@@ -65,12 +66,17 @@ struct db {
 int db_open(struct db **out, const char *path, char *err, size_t errlen);
 void db_close(struct db *db);
 
+/* The lock is not recursive: taking it twice in one thread is a bug
+ * (asserted, instead of a deadlock), as is releasing it unheld. */
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
 /* Assert that this thread holds db's lock: the first line of a function
  * whose comment says "db locked". One pointer compare, kept in release
  * builds. */
 void db_assert_locked(struct db *db);
+/* Whether the calling thread holds the lock: for assert()s where a
+ * function's comment says "db locked". One load and a compare. */
+int db_locked_by_me(struct db *db);
 
 /* Group commit. db_begin/db_commit/db_rollback delimit one atomic change,
  * as a SAVEPOINT inside a group transaction that stays open across many

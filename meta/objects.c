@@ -5,6 +5,7 @@
  */
 #include "meta/objects.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,10 @@ static void fill_metadata(json_object *body, const char *ns, const char *name, c
 	json_object_object_add(md, "creationTimestamp", json_object_new_string(ts));
 }
 
-int obj_insert(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body, uint64_t tree)
+int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body, uint64_t tree)
 {
+	assert(db_locked_by_me(db));
 	uuid_t u;
 	char uid[40];
 	uuid_generate(u);
@@ -62,6 +64,8 @@ int obj_insert(struct db *db, const char *kind, const char *ns, const char *name
 		return -ENOMEM;
 	}
 	fill_metadata(body, key_ns, key_name, uid, now);
+	assert(!strcmp(json_object_get_string(json_object_object_get(metadata_of(body), "name")),
+	               key_name));
 	sqlite3_stmt *st = db_prep(db, "INSERT INTO objects(uid, kind, namespace, name, body, tree, created) "
 	                               "VALUES(?,?,?,?,?,?,?)");
 	sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
@@ -78,9 +82,10 @@ int obj_insert(struct db *db, const char *kind, const char *ns, const char *name
 	return db_step_done(db, st);
 }
 
-json_object *obj_get(struct db *db, const char *kind, const char *ns, const char *name,
-                     uint64_t *tree)
+json_object *kobj_get(struct db *db, const char *kind, const char *ns, const char *name,
+                      uint64_t *tree)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT body, tree FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -95,9 +100,10 @@ json_object *obj_get(struct db *db, const char *kind, const char *ns, const char
 	return o;
 }
 
-int obj_update(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body)
+int kobj_update(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET body=? WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
 	                  SQLITE_TRANSIENT);
@@ -110,8 +116,9 @@ int obj_update(struct db *db, const char *kind, const char *ns, const char *name
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
-int obj_delete(struct db *db, const char *kind, const char *ns, const char *name)
+int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -128,8 +135,9 @@ int obj_delete(struct db *db, const char *kind, const char *ns, const char *name
 	return r == 0 ? db_step_done(db, st) : r;
 }
 
-json_object *obj_list(struct db *db, const char *kind, const char *ns)
+json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, ns ? "SELECT body FROM objects WHERE kind=? AND namespace=? ORDER BY namespace, name"
 	                                  : "SELECT body FROM objects WHERE kind=? ORDER BY namespace, name");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -145,7 +153,7 @@ json_object *obj_list(struct db *db, const char *kind, const char *ns)
 	return arr;
 }
 
-/* Rows per hold of the db lock in obj_list_paged. */
+/* Rows per hold of the db lock in kobj_list_paged. */
 #define OBJ_LIST_PAGE 256
 
 /* The next page of a kind's objects after (ns, name) into arr; the number
@@ -171,7 +179,7 @@ static size_t list_page(struct db *db, const char *kind, char *ns, char *name, s
 	return n;
 }
 
-json_object *obj_list_paged(struct db *db, const char *kind)
+json_object *kobj_list_paged(struct db *db, const char *kind)
 {
 	char ns[256] = "", name[256] = "";
 	json_object *arr = json_object_new_array();
@@ -218,6 +226,7 @@ static void log_event(const char *kind, const char *ns, const char *name, const 
 void event_add(struct db *db, const char *kind, const char *ns, const char *name,
                const char *type, const char *reason, const char *message)
 {
+	assert(db_locked_by_me(db));
 	int64_t now = (int64_t)time(NULL);
 	int64_t repeat = same_as_last_event(db, kind, ns, name, type, reason, message);
 	log_event(kind, ns, name, type, reason, message, repeat != 0);
@@ -243,6 +252,7 @@ void event_add(struct db *db, const char *kind, const char *ns, const char *name
 
 json_object *event_list(struct db *db, const char *kind, const char *ns, const char *name)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT type, reason, message, time, count, "
 	                               "coalesce(first, time) FROM events "
 	                               "WHERE kind=? AND namespace=? AND name=? ORDER BY id");
@@ -267,8 +277,9 @@ json_object *event_list(struct db *db, const char *kind, const char *ns, const c
 	return arr;
 }
 
-int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
+int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET tree=? WHERE kind=? AND namespace=? AND name=?");
 	if (tree)
 		sqlite3_bind_int64(st, 1, (int64_t)tree);
@@ -281,9 +292,10 @@ int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *na
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
-int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
-             const char *newkind, const char *newns, const char *newname, json_object *body)
+int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
+              const char *newkind, const char *newns, const char *newname, json_object *body)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET kind=?, namespace=?, name=?, body=? "
 	                               "WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, newkind, -1, SQLITE_STATIC);
@@ -341,6 +353,7 @@ static json_object *event_object(sqlite3_stmt *st)
 
 json_object *event_objects(struct db *db, const char *ns)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT id, kind, namespace, name, type, reason, message, time, count, "
 	                               "coalesce(first, time) FROM events WHERE ?1 IS NULL OR namespace=?1 "
 	                               "OR (namespace='' AND ?1='default') ORDER BY id");

@@ -13,28 +13,28 @@
 
 /* Insert a new object. Fills metadata.name, namespace (when ns is not
  * ""), uid and creationTimestamp. -EEXIST if kind/ns/name exists. */
-int obj_insert(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body, uint64_t tree);
+int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body, uint64_t tree);
 /* The object (new reference) or NULL; *tree gets its tree id (0 if none). */
-json_object *obj_get(struct db *db, const char *kind, const char *ns, const char *name,
-                     uint64_t *tree);
-int obj_update(struct db *db, const char *kind, const char *ns, const char *name,
-               json_object *body);
+json_object *kobj_get(struct db *db, const char *kind, const char *ns, const char *name,
+                      uint64_t *tree);
+int kobj_update(struct db *db, const char *kind, const char *ns, const char *name,
+                json_object *body);
 /* Point an object at a tree (0: none). */
-int obj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree);
+int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree);
 /* Give an object a new kind, namespace and name (a snapshot whose content
  * outlives it), keeping its uid and tree. */
-int obj_move(struct db *db, const char *kind, const char *ns, const char *name,
-             const char *newkind, const char *newns, const char *newname, json_object *body);
-int obj_delete(struct db *db, const char *kind, const char *ns, const char *name);
+int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
+              const char *newkind, const char *newns, const char *newname, json_object *body);
+int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name);
 /* Array of objects of a kind, by name; ns NULL means every namespace. */
-json_object *obj_list(struct db *db, const char *kind, const char *ns);
+json_object *kobj_list(struct db *db, const char *kind, const char *ns);
 
-/* Every object of a kind, as obj_list(db, kind, NULL), read a page at a
+/* Every object of a kind, as kobj_list(db, kind, NULL), read a page at a
  * time, each under the db lock taken here: thousands of objects must not
  * keep the data path's commits waiting. A reader that is the only writer
  * of objects (the controllers) sees them consistent. db not locked. */
-json_object *obj_list_paged(struct db *db, const char *kind);
+json_object *kobj_list_paged(struct db *db, const char *kind);
 
 /* Record an event; the same event as the object's newest one is counted
  * instead of repeated (events carry count, time and firstTime). */

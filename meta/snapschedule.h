@@ -3,7 +3,7 @@
  * (snapscheduler.backube/v1, as the snapscheduler operator has them):
  * validation, when a schedule is due, the names and labels of the
  * snapshots it takes, and which of them its retention expires. Pure
- * functions; fs/control/schedules.c acts on them.
+ * functions; fs/control/ctl_schedules.c acts on them.
  */
 #ifndef VOLFS_META_SNAPSCHEDULE_H
 #define VOLFS_META_SNAPSCHEDULE_H

@@ -68,7 +68,7 @@ static int deleting(json_object *obj)
 
 int api_namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
 {
-	json_object *o = obj_get(db, "Namespace", "", ns, NULL);
+	json_object *o = kobj_get(db, "Namespace", "", ns, NULL);
 	int r = 0;
 	if (!o) {
 		snprintf(err, errlen, "namespaces \"%s\" not found", ns);
@@ -91,7 +91,7 @@ static void default_class(struct db *db, json_object *obj, const char *kind)
 	const char *field = claim ? "spec.storageClassName" : "spec.volumeSnapshotClassName";
 	if (k8s_get(obj, field))
 		return;
-	json_object *classes = obj_list(db, claim ? "StorageClass" : "VolumeSnapshotClass", NULL);
+	json_object *classes = kobj_list(db, claim ? "StorageClass" : "VolumeSnapshotClass", NULL);
 	json_object *def = NULL;
 	const char *ann = claim ? K8S_ANN_DEFAULT_SC : K8S_ANN_DEFAULT_VSC;
 	if (claim)
@@ -133,7 +133,7 @@ static int admit_claim_resize(struct db *db, json_object *old, json_object *new,
 		return -EINVAL;
 	}
 	const char *cls = k8s_str(new, "spec.storageClassName");
-	json_object *sc = cls && *cls ? obj_get(db, "StorageClass", "", cls, NULL) : NULL;
+	json_object *sc = cls && *cls ? kobj_get(db, "StorageClass", "", cls, NULL) : NULL;
 	json_object *allow = sc ? k8s_get(sc, "allowVolumeExpansion") : NULL;
 	int ok = allow && json_object_get_boolean(allow);
 	json_object_put(sc);
@@ -150,11 +150,11 @@ static int admit_claim(struct db *db, json_object *old, json_object *new, char *
 	if (r < 0)
 		return r;
 	const char *ns = k8s_str(new, "metadata.namespace");
-	json_object *quotas = obj_list(db, "ResourceQuota", ns);
+	json_object *quotas = kobj_list(db, "ResourceQuota", ns);
 	/* The namespace's claims only when a quota counts them: listing
 	 * them for every claim made an apply quadratic in claims. */
 	json_object *claims = json_object_array_length(quotas)
-	                      ? obj_list(db, "PersistentVolumeClaim", ns) : NULL;
+	                      ? kobj_list(db, "PersistentVolumeClaim", ns) : NULL;
 	r = claims ? quota_admit(quotas, claims, old, new, err, errlen) : 0;
 	json_object_put(quotas);
 	json_object_put(claims);
@@ -262,7 +262,7 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
                         const char **action, json_object **replaced, char *err, size_t errlen)
 {
 	struct ref ref = ref_of(manifest);
-	json_object *old = obj_get(db, ref.k->kind, ref.ns, ref.name, NULL);
+	json_object *old = kobj_get(db, ref.k->kind, ref.ns, ref.name, NULL);
 	int r = 0;
 	if (old && create_only) {
 		snprintf(err, errlen, "%s \"%s\" already exists", ref.k->plural, ref.name);
@@ -288,10 +288,10 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 	if (r == 0)
 		r = admit(db, &ref, old, new, err, errlen);
 	if (r == 0 && old) {
-		r = obj_update(db, ref.k->kind, ref.ns, ref.name, new);
+		r = kobj_update(db, ref.k->kind, ref.ns, ref.name, new);
 		*action = "configured";
 	} else if (r == 0) {
-		r = obj_insert(db, ref.k->kind, ref.ns, ref.name, new, 0);
+		r = kobj_insert(db, ref.k->kind, ref.ns, ref.name, new, 0);
 		*action = "created";
 	}
 	if (r < 0 && !*err)
@@ -403,8 +403,8 @@ static void unstore(struct db *db, struct apply_docs *d)
 	int r = db_begin(db);
 	for (size_t i = d->stored; r == 0 && i-- > 0;) {
 		struct ref ref = ref_of(d->obj[i]);
-		r = d->replaced[i] ? obj_update(db, ref.k->kind, ref.ns, ref.name, d->replaced[i])
-		                   : obj_delete(db, ref.k->kind, ref.ns, ref.name);
+		r = d->replaced[i] ? kobj_update(db, ref.k->kind, ref.ns, ref.name, d->replaced[i])
+		                   : kobj_delete(db, ref.k->kind, ref.ns, ref.name);
 	}
 	r = finish_txn(db, r);
 	if (r < 0)
@@ -503,7 +503,7 @@ int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
 		ns = "";
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	json_object *obj = obj_get(db, k->kind, ns, name, NULL), *stored = obj ? copy(obj) : NULL;
+	json_object *obj = kobj_get(db, k->kind, ns, name, NULL), *stored = obj ? copy(obj) : NULL;
 	int r = obj ? 0 : not_found(k, ns, name, err, errlen);
 	const char *action = "";
 	if (r == 0) {
@@ -525,7 +525,7 @@ int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
 	controller_run(v);
 	db_lock(db);
 	json_object_put(obj);
-	*out = obj_get(db, k->kind, ns, name, NULL);
+	*out = kobj_get(db, k->kind, ns, name, NULL);
 	db_unlock(db);
 	return 0;
 }
@@ -539,19 +539,19 @@ static int delete_one(struct db *db, const struct k8s_kind *k, const char *ns, c
 		snprintf(err, errlen, "namespaces \"default\" is forbidden: this namespace may not be deleted");
 		return -EPERM;
 	}
-	json_object *obj = obj_get(db, k->kind, ns, name, NULL);
+	json_object *obj = kobj_get(db, k->kind, ns, name, NULL);
 	if (!obj)
 		return not_found(k, ns, name, err, errlen);
 	int r = 0;
 	if (!is_finalized_kind(k->kind))
-		r = obj_delete(db, k->kind, ns, name);
+		r = kobj_delete(db, k->kind, ns, name);
 	else if (!deleting(obj)) {
 		char ts[32];
 		rfc3339(time(NULL), ts, sizeof ts);
 		k8s_set_str(obj, "metadata.deletionTimestamp", ts);
 		if (!strcmp(k->kind, "Namespace"))
 			k8s_set_str(obj, "status.phase", "Terminating");
-		r = obj_update(db, k->kind, ns, name, obj);
+		r = kobj_update(db, k->kind, ns, name, obj);
 	}
 	json_object_put(obj);
 	return r;
@@ -628,11 +628,11 @@ int api_get(struct vfs *v, const char *kind, const char *ns, const char *name, j
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	if (!name) {
-		*items = obj_list(db, k->kind, k->namespaced ? ns : NULL);
+		*items = kobj_list(db, k->kind, k->namespaced ? ns : NULL);
 		db_unlock(db);
 		return 0;
 	}
-	json_object *o = obj_get(db, k->kind, where, name, NULL);
+	json_object *o = kobj_get(db, k->kind, where, name, NULL);
 	db_unlock(db);
 	if (!o)
 		return not_found(k, where, name, err, errlen);
@@ -651,11 +651,11 @@ int api_describe(struct vfs *v, const char *kind, const char *ns, const char *na
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *o = obj_get(db, k->kind, where, name, &tree);
+	json_object *o = kobj_get(db, k->kind, where, name, &tree);
 	json_object *events = o ? event_list(db, k->kind, where, name) : NULL;
 	const char *pv = o ? k8s_str(o, "spec.volumeName") : NULL;
 	json_object *vol = pv && !strcmp(k->kind, "PersistentVolumeClaim")
-	                   ? obj_get(db, "PersistentVolume", "", pv, &tree) : NULL;
+	                   ? kobj_get(db, "PersistentVolume", "", pv, &tree) : NULL;
 	json_object_put(vol);
 	db_unlock(db);
 	if (!o)

@@ -1,7 +1,8 @@
 /*
- * fs/control/controller.h — the controllers that make stored objects true (see
- * fs/control/controller.c): binding claims, provisioning, reclaiming, expanding,
- * taking snapshots, finishing deletions, counting quota use.
+ * fs/control/controller.h — the controllers that make stored objects true
+ * (the run loop of fs/control/controller.c, a controller a file in
+ * fs/control/ctl_*.c): binding claims, provisioning, reclaiming,
+ * expanding, taking snapshots, finishing deletions, counting quota use.
  */
 #ifndef VOLFS_FS_CONTROLLER_H
 #define VOLFS_FS_CONTROLLER_H
@@ -20,7 +21,7 @@ void controller_run_startup(struct vfs *v);
 
 /* Milliseconds until the next firing of a SnapshotSchedule (then run the
  * controllers), 0 if one is due now, -1 if none is enabled
- * (fs/control/schedules.c). */
+ * (fs/control/ctl_schedules.c). */
 int schedules_next_wakeup(struct vfs *v);
 
 #endif

@@ -5,6 +5,7 @@
  * the list's json-c userdata and extended as steps append to the list, so
  * a pass over thousands of claims and volumes stays linear.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ static struct list_index *index_of(json_object *list)
 		json_object_set_userdata(list, x, free_index);
 	}
 	char key[600];
+	/* Steps only append to a list: an index past its end would hold
+	 * objects no longer in it. */
+	assert(x->indexed <= json_object_array_length(list));
 	for (size_t n = json_object_array_length(list); x->indexed < n; x->indexed++) {
 		json_object *o = json_object_array_get_idx(list, x->indexed);
 		const char *name = ctl_name_of(o);
@@ -75,6 +79,8 @@ json_object *ctl_find(json_object *list, const char *ns, const char *name)
 	key_of(ns, name, key, sizeof key);
 	if (!json_object_object_get_ex(x->by_key, key, &o))
 		return NULL;
+	/* Steps never rename an object: the key it was indexed by is its own. */
+	assert(!strcmp(ctl_name_of(o) ? ctl_name_of(o) : "", name));
 	/* Removed this pass: another of that name may have been added. */
 	return ctl_is_gone(o) ? find_linear(list, ns, name) : o;
 }

@@ -11,6 +11,7 @@
 #include "fs/control/localpath.h"
 #include "fs/control/volume.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,7 @@ static int lp_create(void *arg, const char *dir, uint64_t capacity)
 /* The volume name and tree of a directory (db locked): 0 or -ENOENT. */
 static int volume_of_dir(struct db *db, const char *dir, char *pv, size_t len, uint64_t *tree)
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT name, tree FROM objects WHERE kind='" KIND_PV "' AND "
 	                               "tree IS NOT NULL AND " DIR_OF_BODY "=?");
 	sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
@@ -106,6 +108,7 @@ static int volume_of_dir(struct db *db, const char *dir, char *pv, size_t len, u
 /* rmdir's rule: only an empty root goes (db locked, tree frozen). */
 static int veto_unless_empty(struct vfs *v, uint64_t tree)
 {
+	assert(db_locked_by_me(vfs_db(v)));
 	sqlite3_stmt *st = db_prep(vfs_db(v), "SELECT 1 FROM dentries WHERE tree=? AND parent=1 LIMIT 1");
 	sqlite3_bind_int64(st, 1, (int64_t)tree);
 	int empty = sqlite3_step(st) == SQLITE_DONE;

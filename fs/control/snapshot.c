@@ -77,10 +77,10 @@ static int snapshot_store(struct vfs *v, uint64_t src, uint64_t capacity, const 
 		return r;
 	r = vfs_tree_copy_rows(v, src, "snapshot", capacity, tree);
 	if (r == 0 && existing)
-		r = obj_update(db, KIND_VS, ns, name, body);
+		r = kobj_update(db, KIND_VS, ns, name, body);
 	if (r == 0)
-		r = existing ? obj_set_tree(db, KIND_VS, ns, name, *tree)
-		             : obj_insert(db, KIND_VS, ns, name, body, *tree);
+		r = existing ? kobj_set_tree(db, KIND_VS, ns, name, *tree)
+		             : kobj_insert(db, KIND_VS, ns, name, body, *tree);
 	if (r == 0) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "snapshot of persistentvolume %s taken", source_pv);
@@ -113,7 +113,7 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 		snapshot_set_ready(body, capacity);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *dup = existing ? NULL : obj_get(db, KIND_VS, ns, name, NULL);
+	json_object *dup = existing ? NULL : kobj_get(db, KIND_VS, ns, name, NULL);
 	r = dup ? -EEXIST : 0;
 	json_object_put(dup);
 	if (r == -EEXIST)
@@ -181,7 +181,7 @@ int snapshot_get(struct vfs *v, const char *ns, const char *name, json_object **
 	json_object *list;
 	if (name) {
 		uint64_t tree;
-		json_object *o = obj_get(db, KIND_VS, ns ? ns : "default", name, &tree);
+		json_object *o = kobj_get(db, KIND_VS, ns ? ns : "default", name, &tree);
 		db_unlock(db);
 		if (!o)
 			return vs_not_found(ns ? ns : "default", name, err, errlen);
@@ -189,7 +189,7 @@ int snapshot_get(struct vfs *v, const char *ns, const char *name, json_object **
 		list = json_object_new_array();
 		json_object_array_add(list, o);
 	} else {
-		list = obj_list(db, KIND_VS, ns);
+		list = kobj_list(db, KIND_VS, ns);
 		db_unlock(db);
 	}
 	*items = list;
@@ -202,7 +202,7 @@ int snapshot_describe(struct vfs *v, const char *ns, const char *name, json_obje
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *o = obj_get(db, KIND_VS, ns, name, &tree);
+	json_object *o = kobj_get(db, KIND_VS, ns, name, &tree);
 	json_object *events = o ? event_list(db, KIND_VS, ns, name) : NULL;
 	db_unlock(db);
 	if (!o)
@@ -224,7 +224,7 @@ int volume_restore(struct vfs *v, const char *ns, const char *snap, const char *
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *o = obj_get(db, KIND_VS, ns, snap, &tree);
+	json_object *o = kobj_get(db, KIND_VS, ns, snap, &tree);
 	db_unlock(db);
 	if (!o)
 		return vs_not_found(ns, snap, err, errlen);

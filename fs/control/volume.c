@@ -61,7 +61,7 @@ static int object_exists(void *arg, const char *kind, const char *ns, const char
 
 static json_object *pod_projection(void *arg, const char *ns, const char *name)
 {
-	json_object *o = obj_get(arg, "PodVolume", ns, name, NULL), *spec = NULL;
+	json_object *o = kobj_get(arg, "PodVolume", ns, name, NULL), *spec = NULL;
 	if (o && json_object_object_get_ex(o, "spec", &spec))
 		json_object_get(spec);
 	json_object_put(o);
@@ -93,7 +93,7 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
                       int *readonly)
 {
 	struct db *db = arg;
-	json_object *o = obj_get(db, "Pod", ns, pod, NULL), *vols, *vol = NULL;
+	json_object *o = kobj_get(db, "Pod", ns, pod, NULL), *vols, *vol = NULL;
 	if (o && json_object_object_get_ex(json_object_object_get(o, "spec"), "volumes", &vols) &&
 	    json_object_is_type(vols, json_type_array) && index < json_object_array_length(vols))
 		vol = json_object_array_get_idx(vols, index);
@@ -280,7 +280,7 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 	}
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *dup = obj_get(db, KIND_PV, "", name, NULL);
+	json_object *dup = kobj_get(db, KIND_PV, "", name, NULL);
 	int r = dup ? -EEXIST : db_begin(db);
 	json_object_put(dup);
 	if (r == -EEXIST)
@@ -290,7 +290,7 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 		if (r == 0)
 			r = volume_apply_inode_limit(v, body, tree, err, errlen);
 		if (r == 0)
-			r = obj_insert(db, KIND_PV, "", name, body, tree);
+			r = kobj_insert(db, KIND_PV, "", name, body, tree);
 		if (r == 0)
 			event_add(db, KIND_PV, "", name, "Normal", "Created", event);
 		r = finish_txn(db, r);
@@ -367,7 +367,7 @@ int volume_pv_without_tree(struct vfs *v, const char *name, const char *what, ch
                            size_t errlen)
 {
 	db_lock(vfs_db(v));
-	json_object *o = obj_get(vfs_db(v), KIND_PV, "", name, NULL);
+	json_object *o = kobj_get(vfs_db(v), KIND_PV, "", name, NULL);
 	db_unlock(vfs_db(v));
 	json_object *host = json_object_object_get(json_object_object_get(o, "spec"), "hostPath");
 	int r = not_found(name, err, errlen);
@@ -394,11 +394,11 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	uint64_t tree = 0;
-	json_object *o = obj_get(db, kind, ns, name, &tree);
+	json_object *o = kobj_get(db, kind, ns, name, &tree);
 	int r = o ? 0 : -ENOENT;
 	json_object_put(o);
 	if (o && !tree) /* its tree was never made */
-		r = obj_delete(db, kind, ns, name);
+		r = kobj_delete(db, kind, ns, name);
 	db_unlock(db);
 	if (r == -ENOENT)
 		snprintf(err, errlen, "%s \"%s\" not found", kind, name);
@@ -417,7 +417,7 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 	if (r == 0) {
 		r = vfs_tree_delete_rows(v, tree);
 		if (r == 0)
-			r = obj_delete(db, kind, ns, name);
+			r = kobj_delete(db, kind, ns, name);
 		r = finish_txn(db, r);
 	}
 	if (r == 0)
@@ -454,7 +454,7 @@ int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_ob
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *body = obj_get(db, KIND_PV, "", name, &tree);
+	json_object *body = kobj_get(db, KIND_PV, "", name, &tree);
 	int r = body ? 0 : not_found(name, err, errlen);
 	struct vtree *t = r == 0 ? vfs_tree_get(v, tree) : NULL;
 	uint64_t old = t ? vfs_tree_capacity(t) : 0;
@@ -476,7 +476,7 @@ int volume_pv_resize(struct vfs *v, const char *name, uint64_t capacity, json_ob
 			r = db_step_done(db, st);
 		}
 		if (r == 0)
-			r = obj_update(db, KIND_PV, "", name, body);
+			r = kobj_update(db, KIND_PV, "", name, body);
 		if (r == 0) {
 			char msg[128], a[32], b[32];
 			quantity_format(old, a, sizeof a);
@@ -504,11 +504,11 @@ int volume_pv_get(struct vfs *v, const char *name, json_object **items, char *er
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	if (!name) {
-		*items = obj_list(db, KIND_PV, NULL);
+		*items = kobj_list(db, KIND_PV, NULL);
 		db_unlock(db);
 		return 0;
 	}
-	json_object *o = obj_get(db, KIND_PV, "", name, NULL);
+	json_object *o = kobj_get(db, KIND_PV, "", name, NULL);
 	db_unlock(db);
 	if (!o)
 		return not_found(name, err, errlen);
@@ -535,7 +535,7 @@ int volume_pv_describe(struct vfs *v, const char *name, json_object **out, char 
 	struct db *db = vfs_db(v);
 	uint64_t tree = 0;
 	db_lock(db);
-	json_object *o = obj_get(db, KIND_PV, "", name, &tree);
+	json_object *o = kobj_get(db, KIND_PV, "", name, &tree);
 	json_object *events = o ? event_list(db, KIND_PV, "", name) : NULL;
 	db_unlock(db);
 	if (!o)

@@ -1,13 +1,12 @@
 /*
- * fs/control/pods.c — the controllers of pods and StatefulSets: a pod's own
- * volumes (emptyDirs, and configMap/secret/downwardAPI/projected files
- * stored per version in meta.db for fs/vfs/projected.c to serve), the claims
- * it uses (which must be bound and, for ReadWriteOncePod, free), its host
- * paths (hostPath volumes and hostPath-backed claims, set up by
- * fs/control/hostpath.c; their resolved paths go to status.hostPaths, which
- * MOUNT/pods/... links to), all set up or none; and a StatefulSet's
- * replicas with a claim per template and ordinal. Part of the controller
- * loop of fs/control/controller.c.
+ * fs/control/ctl_pod.c — the pod controller (what kubelet does for a pod's
+ * volumes): a pod's own volumes (emptyDirs, and
+ * configMap/secret/downwardAPI/projected files stored per version in
+ * meta.db for fs/vfs/projected.c to serve), the claims it uses (which must
+ * be bound and, for ReadWriteOncePod, free), its host paths (hostPath
+ * volumes and hostPath-backed claims, set up by fs/control/hostpath.c;
+ * their resolved paths go to status.hostPaths, which MOUNT/pods/... links
+ * to), all set up or none; and their removal when the pod goes.
  */
 #include "fs/control/controller_int.h"
 
@@ -18,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs/control/api.h"
 #include "fs/control/hostpath.h"
 #include "fs/control/volume.h"
 #include "meta/hostpath.h"
@@ -26,10 +24,6 @@
 #include "meta/objects.h"
 #include "meta/pod.h"
 #include "meta/projection.h"
-#include "meta/deployment.h"
-#include "meta/statefulset.h"
-
-/* --- pods --- */
 
 #define KIND_POD_VOLUME "PodVolume" /* internal: an emptyDir's tree, "<pod>/<volume>" */
 
@@ -82,7 +76,7 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	uint64_t tree = 0, cap = memory ? pod_memory_dir_size(pod, vol, node_memory_bytes())
 	                                : k8s_bytes(vol, "emptyDir.sizeLimit");
 	db_lock(c->db);
-	json_object *have = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
+	json_object *have = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
 	db_unlock(c->db);
 	json_object_put(have);
 	if (have)
@@ -99,7 +93,7 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	if (r == 0) {
 		r = vfs_tree_create_rows(c->v, kind, cap, 0, &tree);
 		if (r == 0)
-			r = obj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, body, tree);
+			r = kobj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, body, tree);
 		r = finish_txn(c->db, r);
 	}
 	if (r == 0)
@@ -152,7 +146,7 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
 	pod_volume_name(pod, vol, name, sizeof name);
 	version_name(version, sizeof version);
 	db_lock(c->db);
-	json_object *o = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
+	json_object *o = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
 	int r = db_begin(c->db);
 	if (r == 0) {
 		if (o) {
@@ -169,8 +163,8 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
 		}
 		k8s_set_str(o, "spec.version", version);
 		k8s_set(o, "spec.files", json_object_get(files));
-		r = k8s_get(o, "metadata.uid") ? obj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
-		                               : obj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o, 0);
+		r = k8s_get(o, "metadata.uid") ? kobj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
+		                               : kobj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o, 0);
 		r = finish_txn(c->db, r);
 	}
 	db_unlock(c->db);
@@ -191,7 +185,7 @@ static int refresh_projections(struct ctl *c, json_object *pod)
 			continue;
 		pod_volume_name(pod, vol, name, sizeof name);
 		db_lock(c->db);
-		json_object *o = obj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
+		json_object *o = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
 		db_unlock(c->db);
 		if (!o || !json_object_equal(k8s_get(o, "spec.files"), files))
 			store_projection(c, pod, vol, files);
@@ -366,122 +360,4 @@ int ctl_pod_step(struct ctl *c, json_object *pod)
 			return 0;
 	}
 	return ctl_running(pod) ? refresh_projections(c, pod) : setup_pod_volumes(c, pod);
-}
-
-/* --- StatefulSets --- */
-
-/* Create one object through the API server's admission (quota included),
- * and add it to this pass's view. */
-static int create_owned(struct ctl *c, json_object *owner, json_object *obj, json_object *list)
-{
-	char err[1024] = "";
-	json_object *one = json_object_new_array();
-	json_object_array_add(one, json_object_get(obj));
-	int r = api_store(c->v, one, ctl_ns_of(owner), err, sizeof err);
-	json_object_put(one);
-	if (r < 0) {
-		ctl_event(c, owner, "Warning", "FailedCreate", "create %s %s failed: %s", ctl_kind_of(obj),
-		      ctl_name_of(obj), err);
-		json_object_put(obj);
-		return 0;
-	}
-	db_lock(c->db);
-	json_object *stored = obj_get(c->db, ctl_kind_of(obj), ctl_ns_of(obj), ctl_name_of(obj), NULL);
-	db_unlock(c->db);
-	if (stored)
-		json_object_array_add(list, stored);
-	ctl_event(c, owner, "Normal", "SuccessfulCreate", "create %s %s in %s %s successful",
-	      !strcmp(ctl_kind_of(obj), "Pod") ? "Pod" : "Claim", ctl_name_of(obj), ctl_kind_of(owner),
-	      ctl_name_of(owner));
-	json_object_put(obj);
-	return 1;
-}
-
-/* Replicas 0..n-1 with their claims; pods past n go, claims stay. */
-int ctl_sts_step(struct ctl *c, json_object *sts)
-{
-	int n = ctl_deleting(sts) ? 0 : sts_replicas(sts), changed = 0, left = 0, ready = 0;
-	for (int i = 0; i < n; i++) {
-		for (size_t t = 0; t < sts_templates(sts); t++) {
-			char claim[512];
-			sts_claim_name(sts, t, i, claim, sizeof claim);
-			if (!ctl_find(c->pvcs, ctl_ns_of(sts), claim))
-				changed |= create_owned(c, sts, sts_claim(sts, t, i), c->pvcs);
-		}
-		char pod[512];
-		snprintf(pod, sizeof pod, "%s-%d", ctl_name_of(sts), i);
-		if (!ctl_find(c->pods, ctl_ns_of(sts), pod))
-			changed |= create_owned(c, sts, sts_pod(sts, i), c->pods);
-	}
-	for (size_t i = 0; i < json_object_array_length(c->pods); i++) {
-		json_object *pod = json_object_array_get_idx(c->pods, i);
-		int ordinal;
-		if (ctl_is_gone(pod) || !sts_owns(sts, pod, &ordinal))
-			continue;
-		left++;
-		ready += ordinal < n && ctl_running(pod);
-		if (ordinal >= n && !ctl_deleting(pod)) {
-			json_object *before = ctl_copy(pod);
-			ctl_mark_deleting(pod);
-			changed |= ctl_save_if_changed(c, before, pod);
-			ctl_event(c, sts, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful",
-			      ctl_name_of(pod), ctl_name_of(sts));
-		}
-	}
-	if (ctl_deleting(sts) && !left)
-		return ctl_remove_object(c, sts);
-	k8s_set(sts, "status.replicas", json_object_new_int(n));
-	k8s_set(sts, "status.readyReplicas", json_object_new_int(ready));
-	return changed;
-}
-
-/* --- Deployments --- */
-
-/* Mark a pod of the deployment for deletion; 1 if it changed. */
-static int retire_pod(struct ctl *c, json_object *d, json_object *pod)
-{
-	json_object *before = ctl_copy(pod);
-	ctl_mark_deleting(pod);
-	int changed = ctl_save_if_changed(c, before, pod);
-	ctl_event(c, d, "Normal", "SuccessfulDelete", "delete Pod %s in Deployment %s successful",
-	          ctl_name_of(pod), ctl_name_of(d));
-	return changed;
-}
-
-/* replicas pods of the current template, sharing its claims; pods of an
- * older template and pods past replicas go (the claims stay). */
-int ctl_deploy_step(struct ctl *c, json_object *d)
-{
-	int n = ctl_deleting(d) ? 0 : deploy_replicas(d), changed = 0, left = 0, current = 0, ready = 0;
-	for (size_t i = 0; i < json_object_array_length(c->pods); i++) {
-		json_object *pod = json_object_array_get_idx(c->pods, i);
-		int up_to_date;
-		if (ctl_is_gone(pod) || !deploy_owns(d, pod, &up_to_date))
-			continue;
-		left++;
-		if (ctl_deleting(pod))
-			continue;
-		if (!up_to_date || current >= n) {
-			changed |= retire_pod(c, d, pod);
-			continue;
-		}
-		current++;
-		ready += ctl_running(pod);
-	}
-	for (unsigned slot = 0; current < n && slot < 100000; slot++) {
-		json_object *pod = deploy_pod(d, slot);
-		if (ctl_find(c->pods, ctl_ns_of(d), ctl_name_of(pod))) {
-			json_object_put(pod);
-			continue;
-		}
-		changed |= create_owned(c, d, pod, c->pods);
-		current++;
-	}
-	if (ctl_deleting(d) && !left)
-		return ctl_remove_object(c, d);
-	k8s_set(d, "status.replicas", json_object_new_int(current));
-	k8s_set(d, "status.updatedReplicas", json_object_new_int(current));
-	k8s_set(d, "status.readyReplicas", json_object_new_int(ready));
-	k8s_set(d, "status.availableReplicas", json_object_new_int(ready));
-	return changed;
 }

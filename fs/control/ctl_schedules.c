@@ -1,5 +1,5 @@
 /*
- * fs/control/schedules.c — the SnapshotSchedule controller, as the
+ * fs/control/ctl_schedules.c — the SnapshotSchedule controller, as the
  * snapscheduler operator does it: at each firing of a schedule's cron
  * (UTC) it creates a VolumeSnapshot of every claim of its namespace that
  * the claimSelector matches, named <claim>-<schedule>-<YYYYMMDDHHMM> and
@@ -82,7 +82,7 @@ static int snapshot_claim(struct ctl *c, json_object *sched, const char *claim, 
 		return 0;
 	}
 	db_lock(c->db);
-	json_object *stored = obj_get(c->db, "VolumeSnapshot", ctl_ns_of(sched), name, NULL);
+	json_object *stored = kobj_get(c->db, "VolumeSnapshot", ctl_ns_of(sched), name, NULL);
 	db_unlock(c->db);
 	if (stored)
 		json_object_array_add(c->vss, stored);
@@ -200,7 +200,7 @@ int schedules_next_wakeup(struct vfs *v)
 {
 	struct db *db = vfs_db(v);
 	db_lock(db);
-	json_object *list = obj_list(db, "SnapshotSchedule", NULL);
+	json_object *list = kobj_list(db, "SnapshotSchedule", NULL);
 	db_unlock(db);
 	int64_t now = schedule_now(), soonest = -1;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
