@@ -150,6 +150,9 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
 		conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+	/* Requests must arrive in memory, where ll_note_request reads the
+	 * kernel's kill-set-ID flags. */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	conn->max_write = MAX_WRITE;
 	conn->max_readahead = MAX_WRITE;
 	conn->max_background = 64;
