@@ -6,8 +6,12 @@
 #include "fs/fuse/ll.h"
 
 #include <errno.h>
+#include <linux/fuse.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "fs/vfs/vfs.h"
 
@@ -37,6 +41,97 @@ static void reply_entry(fuse_req_t req, int r, const struct vfs_entry *ve)
 		vfs_forget(VFS(req), ve->ino, 1);
 }
 
+/* Set-ID bits: when the daemon takes over killing privileges (the INIT
+ * reply's FUSE_HANDLE_KILLPRIV_V2, see ll_install_io), the kernel no longer
+ * asks for security.capability before every cached write, and instead
+ * flags each WRITE, truncating SETATTR, chown and truncating OPEN whose
+ * caller lacks CAP_FSETID (chown: always), expecting the filesystem to
+ * clear set-user-ID and a group-executable file's set-group-ID bit. Direct
+ * writes (O_DIRECT, write-only descriptors) carry the flag in any case,
+ * and the kernel leaves their file capability to the filesystem too.
+ * libfuse 3.14 passes none of these flags on: the worker that read the
+ * request notes them before serving it. */
+static __thread int request_kills_suidgid;
+/* The INIT request, until answered: its unique id, and whether the kernel
+ * offered FUSE_HANDLE_KILLPRIV_V2. */
+static _Atomic uint64_t init_unique;
+static _Atomic int kernel_offers_killpriv;
+
+#define ARG_FIELD(type, field, arg, len)                                         \
+	((len) >= offsetof(type, field) + sizeof(((type *)0)->field)                \
+	         ? ((const type *)(arg))->field : 0)
+
+void ll_note_request(const struct fuse_buf *b)
+{
+	request_kills_suidgid = 0;
+	const struct fuse_in_header *h = b->mem;
+	if ((b->flags & FUSE_BUF_IS_FD) || b->size < sizeof *h)
+		return;
+	const void *arg = h + 1;
+	size_t len = b->size - sizeof *h;
+	switch (h->opcode) {
+	case FUSE_WRITE:
+		request_kills_suidgid = (ARG_FIELD(struct fuse_write_in, write_flags, arg, len) &
+		                         FUSE_WRITE_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_SETATTR:
+		request_kills_suidgid =
+			(ARG_FIELD(struct fuse_setattr_in, valid, arg, len) & FATTR_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_OPEN:
+		request_kills_suidgid = (ARG_FIELD(struct fuse_open_in, open_flags, arg, len) &
+		                         FUSE_OPEN_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_INIT:
+		kernel_offers_killpriv =
+			(ARG_FIELD(struct fuse_init_in, flags, arg, len) & FUSE_HANDLE_KILLPRIV_V2) != 0;
+		init_unique = h->unique;
+		break;
+	}
+}
+
+/* The INIT reply, as libfuse writes it: header, then struct fuse_init_out. */
+static void add_killpriv(const struct iovec *iov, int count)
+{
+	uint64_t u = init_unique;
+	if (!u || count < 2 || iov[0].iov_len != sizeof(struct fuse_out_header) ||
+	    iov[1].iov_len < offsetof(struct fuse_init_out, flags) + sizeof(uint32_t))
+		return;
+	const struct fuse_out_header *h = iov[0].iov_base;
+	if (h->unique != u)
+		return;
+	init_unique = 0;
+	if (h->error == 0 && kernel_offers_killpriv)
+		((struct fuse_init_out *)iov[1].iov_base)->flags |= FUSE_HANDLE_KILLPRIV_V2;
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	(void)userdata;
+	add_killpriv(iov, count);
+	return writev(fd, iov, count);
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	return read(fd, buf, len);
+}
+
+int ll_install_io(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {.writev = io_writev, .read = io_read};
+	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
+}
+
+/* After killing privileges outside a request whose reply carries
+ * attributes: the kernel's copy of the mode is stale. */
+static void kill_privs(fuse_req_t req, fuse_ino_t ino, int drop_caps)
+{
+	if (vfs_kill_privs(VFS(req), ino, request_kills_suidgid, drop_caps))
+		vfs_invalidate_attrs(VFS(req), ino);
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -55,6 +150,9 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
 		conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+	/* Requests must arrive in memory, where ll_note_request reads the
+	 * kernel's kill-set-ID flags. */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	conn->max_write = MAX_WRITE;
 	conn->max_readahead = MAX_WRITE;
 	conn->max_background = 64;
@@ -104,6 +202,10 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	(void)fi;
 	struct stat st;
 	struct vfs_ctx c = ctx_of(req);
+	/* A truncation or chown the kernel flagged; its reply carries the
+	 * new mode, and the kernel drops the capability itself. */
+	if (request_kills_suidgid)
+		vfs_kill_privs(VFS(req), ino, 1, 0);
 	int r = vfs_setattr(VFS(req), ino, attr, to_set, &c, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -164,16 +266,26 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, -vfs_rename(VFS(req), parent, name, newparent, newname, flags));
 }
 
+/* O_DIRECT bypasses the kernel page cache all the way to our store. So do
+ * write-only descriptors, which can neither read nor be mapped: sent
+ * directly, each write(2) is one WRITE, where the cached path first asks
+ * for security.capability (a GETXATTR round trip) and splits a write that
+ * starts inside a page it has not read into two requests. The kernel drops
+ * the cached pages of the range a direct write changes, so other
+ * descriptors keep their caches and stay coherent; killing privileges it
+ * leaves to the filesystem (ll_write). */
+static int writes_direct(int flags)
+{
+	return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
+}
+
 static void set_open_flags(struct fuse_file_info *fi, struct vfile *f, int flags)
 {
 	fi->fh = (uint64_t)(uintptr_t)f;
-	/* O_DIRECT bypasses the kernel page cache all the way to our store;
-	 * everything else keeps its cache across opens (we are the only
-	 * writer of the data). */
-	if (flags & O_DIRECT)
-		fi->direct_io = 1;
-	else
-		fi->keep_cache = 1;
+	fi->direct_io = writes_direct(flags);
+	/* Everything but O_DIRECT keeps its cache across opens (we are the
+	 * only writer of the data). */
+	fi->keep_cache = !(flags & O_DIRECT);
 }
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -187,6 +299,8 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	set_open_flags(fi, f, fi->flags);
 	if (VFS_IS_ALIAS(ino)) /* written through the other view: reread */
 		fi->keep_cache = 0;
+	if (request_kills_suidgid) /* O_TRUNC by a caller without CAP_FSETID */
+		kill_privs(req, ino, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		vfs_release(VFS(req), f);
 }
@@ -236,7 +350,10 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-	(void)ino;
+	/* The kernel drops the capability before a cached write itself. */
+	int direct = writes_direct(fi->flags);
+	if (request_kills_suidgid || direct)
+		kill_privs(req, ino, direct);
 	ssize_t n = vfs_write(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);

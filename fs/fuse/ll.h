@@ -15,6 +15,13 @@ const struct fuse_lowlevel_ops *ll_counted_ops(void);
 /* fuse_reply_err() that notes a failed request for the metrics. */
 int ll_reply_err(fuse_req_t req, int err);
 
+/* Before serving a request read into b: note what libfuse does not pass on
+ * (whether the kernel asks to kill set-ID bits). */
+void ll_note_request(const struct fuse_buf *b);
+/* Once mounted: serve se's /dev/fuse through hooks that take over killing
+ * privileges from the kernel (FUSE_HANDLE_KILLPRIV_V2). 0 or -errno. */
+int ll_install_io(struct fuse_session *se);
+
 /* Let the namespace layer invalidate kernel name caches through se. */
 void ll_install_notify(struct fuse_session *se, void *vfs);
 

@@ -431,6 +431,7 @@ static void *worker_main(void *arg)
 			continue;
 		if (res <= 0)
 			break;
+		ll_note_request(&buf);
 		fuse_session_process_buf(d->se, &buf);
 	}
 	free(buf.mem);
@@ -585,6 +586,10 @@ static int serve(struct daemon *d, char *argv0)
 		vfs_close(d->vfs);
 		return 1;
 	}
+	int ior = ll_install_io(d->se);
+	if (ior < 0)
+		vlog_warn("mount", "cannot take over killing set-ID bits (%s): the kernel asks "
+		          "for security.capability before every cached write", strerror(-ior));
 	ll_install_notify(d->se, d->vfs);
 	/* Until the parent is told, errors still reach the caller's stderr. */
 	int report = daemon_fork(d->foreground);

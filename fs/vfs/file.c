@@ -305,6 +305,47 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
 	return r;
 }
 
+/* Set-ID bits a write by an unprivileged writer clears, as the kernel's
+ * should_remove_suid(). */
+static mode_t mode_after_write(mode_t m)
+{
+	if (!S_ISREG(m))
+		return m;
+	m &= ~(mode_t)S_ISUID;
+	if (m & S_IXGRP)
+		m &= ~(mode_t)S_ISGID;
+	return m;
+}
+
+int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
+{
+	/* A snapshot's file stays as it is: the request fails with EROFS. */
+	if (tree_writable(v, ino) < 0)
+		return 0;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return 0; /* the request itself reports it */
+	int changed = 0;
+	pthread_mutex_lock(&n->alock);
+	mode_t m = kill_suidgid ? mode_after_write(n->a.mode) : n->a.mode;
+	if (m != n->a.mode) {
+		n->a.mode = m;
+		n->a.ctime = vfs_now_ns();
+		changed = 1;
+	}
+	pthread_mutex_unlock(&n->alock);
+	if (changed)
+		vnode_mark_dirty(v, n);
+	int may_have_caps = drop_caps && atomic_load(&n->xattrs) != XATTRS_NONE;
+	vnode_put(v, n);
+	static const char caps[] = "security.capability";
+	if (may_have_caps && vfs_getxattr(v, ino, caps, NULL, 0) >= 0 &&
+	    vfs_removexattr(v, ino, caps) == 0)
+		changed = 1;
+	return changed;
+}
+
 static int load_obj_exclusive(struct vfs *v, struct vnode *n)
 {
 	ranked_wrlock(&n->lock, LOCK_VNODE);

@@ -333,3 +333,9 @@ void vfs_invalidate_data(struct vfs *v, uint64_t ino, uint64_t off, uint64_t len
 	if (v->notify.inval_inode)
 		v->notify.inval_inode(v->notify.arg, ino, (int64_t)off, (int64_t)len);
 }
+
+void vfs_invalidate_attrs(struct vfs *v, uint64_t ino)
+{
+	if (v->notify.inval_inode)
+		v->notify.inval_inode(v->notify.arg, ino, -1, 0); /* attributes only */
+}

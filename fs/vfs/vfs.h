@@ -86,6 +86,8 @@ void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
 /* Tell the kernel a file's data changed by a path it did not see: drop
  * its cached pages from off (len bytes; 0: to the end) and attributes. */
 void vfs_invalidate_data(struct vfs *v, uint64_t ino, uint64_t off, uint64_t len);
+/* Tell the kernel a file's attributes changed without a request of its. */
+void vfs_invalidate_attrs(struct vfs *v, uint64_t ino);
 /* ... and MOUNT/snapshots/<ns>/<name>. */
 void vfs_invalidate_snapshot(struct vfs *v, const char *ns, const char *name);
 struct db *vfs_db(struct vfs *v);
@@ -132,6 +134,12 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
                const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
+/* Kill privileges as a local filesystem's write, truncation or chown does,
+ * where the kernel leaves it to the filesystem: with kill_suidgid clear
+ * the set-user-ID bit and, on a group-executable file, set-group-ID; with
+ * drop_caps remove security.capability. 1 when the file changed (the
+ * kernel's cached attributes are then stale), else 0. */
+int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps);
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
 int vfs_release(struct vfs *v, struct vfile *f);
 int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);

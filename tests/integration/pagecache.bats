@@ -121,3 +121,32 @@ PYEOF
     assert_success
     assert_output 'bbbb bbbb aaaa'
 }
+
+# fuse_requests OP: how many requests of that kind the daemon has served.
+fuse_requests() {
+    volctl metrics | awk -v op="volfs_fuse_requests_total{op=\"$1\"}" '$1 == op { print $2 }'
+}
+
+@test "a write-only descriptor: one WRITE per write(2), no GETXATTR, and other descriptors' cached pages follow it" {
+    pv_create vol 1Gi
+    local f=$MNT/pv/vol/f
+    head -c $((1024 * 1024)) /dev/zero | tr '\0' a >"$f"
+    local writes0 getxattrs0
+    writes0=$(fuse_requests write)
+    getxattrs0=$(fuse_requests getxattr)
+    # 100 writes of 10 KiB at offsets inside pages, as tar writes
+    run "$PY" - "$f" <<'PYEOF'
+import mmap, os, sys
+r = os.open(sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(r, 1 << 20, prot=mmap.PROT_READ)
+assert os.pread(r, 4, 10240) == b"aaaa" and m[10240:10244] == b"aaaa"
+w = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(100):
+    assert os.pwrite(w, b"b" * 10240, 2048 + i * 10240) == 10240
+print(os.pread(r, 4, 10240).decode(), m[10240:10244].decode(), os.pread(r, 4, 1024).decode())
+PYEOF
+    assert_success
+    assert_output 'bbbb bbbb aaaa'
+    [ $(($(fuse_requests write) - writes0)) -eq 100 ]
+    [ $(($(fuse_requests getxattr) - getxattrs0)) -eq 0 ]
+}
