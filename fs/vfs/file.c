@@ -327,14 +327,14 @@ int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
 	if (!n)
 		return 0; /* the request itself reports it */
 	int changed = 0;
-	pthread_mutex_lock(&n->alock);
+	ranked_lock(&n->alock, LOCK_LEAF);
 	mode_t m = kill_suidgid ? mode_after_write(n->a.mode) : n->a.mode;
 	if (m != n->a.mode) {
 		n->a.mode = m;
 		n->a.ctime = vfs_now_ns();
 		changed = 1;
 	}
-	pthread_mutex_unlock(&n->alock);
+	ranked_unlock(&n->alock, LOCK_LEAF);
 	if (changed)
 		vnode_mark_dirty(v, n);
 	int may_have_caps = drop_caps && atomic_load(&n->xattrs) != XATTRS_NONE;
