@@ -43,7 +43,7 @@
 
 /* Each list a page at a time (obj_list_paged): the controllers are the
  * only writers of objects, and the data path must not wait for a pass. */
-static void world_load(struct ctl *c)
+static int world_load(struct ctl *c)
 {
 	struct { json_object **list; const char *kind; } kinds[] = {
 		{&c->classes, "StorageClass"}, {&c->pvs, "PersistentVolume"},
@@ -54,8 +54,11 @@ static void world_load(struct ctl *c)
 		{&c->schedules, "SnapshotSchedule"},
 		{&c->deploys, "Deployment"},
 	};
+	int r = 0;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		*kinds[i].list = obj_list_paged(c->db, kinds[i].kind);
+		if (!(*kinds[i].list = obj_list_paged(c->db, kinds[i].kind)))
+			r = -EIO;
+	return r;
 }
 
 static void world_free(struct ctl *c)
@@ -163,9 +166,10 @@ json_object *ctl_copy(json_object *o)
 
 /* --- volumes --- */
 
-static uint64_t tree_of_pv(struct ctl *c, const char *name)
+/* 0 with the volume's tree (0: none yet), or -EIO. */
+static int tree_of_pv(struct ctl *c, const char *name, uint64_t *tree)
 {
-	return volume_pv_tree(c->v, name);
+	return volume_pv_find_tree(c->v, name, tree);
 }
 
 /* A volume stored by apply gets its (empty) tree here. */
@@ -182,7 +186,7 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 		if (r == 0)
 			r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
 		if (r == 0)
-			r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
+			r = obj_replace_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), 0, tree);
 		r = finish_txn(c->db, r);
 	}
 	if (r == 0)
@@ -262,10 +266,12 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 			          hostpath_of_pv(pv));
 		return 0;
 	}
-	uint64_t old = tree_of_pv(c, ctl_name_of(pv)), tree = 0;
+	uint64_t old = 0, tree = 0;
 	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage");
 	char err[256] = "";
-	int r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
+	int r = tree_of_pv(c, ctl_name_of(pv), &old);
+	if (r == 0)
+		r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
 	if (r == 0) {
 		db_lock(c->db);
 		r = db_begin(c->db);
@@ -276,7 +282,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 			if (r == 0)
 				r = volume_apply_inode_limit(c->v, pv, tree, err, sizeof err);
 			if (r == 0)
-				r = obj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), tree);
+				r = obj_replace_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), old, tree);
 			r = finish_txn(c->db, r);
 		}
 		if (r == 0) {
@@ -355,7 +361,9 @@ static int volume_step(struct ctl *c, json_object *pv)
 		if (!host_volume_ready(c, pv))
 			return 0;
 	} else {
-		uint64_t tree = tree_of_pv(c, ctl_name_of(pv));
+		uint64_t tree;
+		if (tree_of_pv(c, ctl_name_of(pv), &tree) < 0)
+			return 0; /* unknown, not absent: the next pass looks again */
 		if (!tree)
 			return make_volume_tree(c, pv);
 		follow_capacity(c, pv, tree);
@@ -891,7 +899,11 @@ static void run_passes(struct vfs *v, int startup)
 	struct ctl c = {.v = v, .db = vfs_db(v)};
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		c.startup = startup && pass == 0;
-		world_load(&c);
+		if (world_load(&c) < 0) { /* acting on part of the world could delete the rest */
+			world_free(&c);
+			vlog_warn("controller", "cannot read the objects; the pass waits for the next");
+			break;
+		}
 		int changed = sync_list(&c, c.namespaces, namespace_step);
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
 		changed |= sync_list(&c, c.deploys, ctl_deploy_step);

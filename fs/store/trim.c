@@ -367,7 +367,7 @@ uint64_t store_release_gain(struct store *st, uint64_t id)
 /* After a rollback brought trimmed bits back in the db, put them back in a
  * cached copy too (its map must not claim less than the db). Both maps are
  * the same object's: copy every stored leaf that differs. maplock held. */
-static void resync_map(struct dobj *o, const struct dobj *db_copy)
+void resync_map(struct dobj *o, const struct dobj *db_copy)
 {
 	for (uint64_t li = bmap_next_leaf(&db_copy->map, 0); li != BMAP_NONE;
 	     li = bmap_next_leaf(&db_copy->map, li + 1)) {
