@@ -822,9 +822,10 @@ int store_ref(struct store *st, uint64_t id, int delta)
 	return 0;
 }
 
-void store_reload_refs(struct store *st)
+int store_reload_refs(struct store *st)
 {
 	sqlite3_stmt *s = db_prep(st->db, "SELECT refs FROM dataobjs WHERE id = ?");
+	int failed = 0;
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
@@ -834,10 +835,12 @@ void store_reload_refs(struct store *st)
 			int r = db_step_row(s);
 			if (r >= 0)
 				set_refs(o, r ? sqlite3_column_int64(s, 0) : 0);
+			failed |= r < 0;
 			sqlite3_reset(s);
 		}
 	pthread_mutex_unlock(&st->lock);
 	db_finish(s);
+	return failed ? -EIO : 0;
 }
 
 static void redirty(struct dobj *o)

@@ -153,13 +153,13 @@ static int sole_child(struct store *st, uint64_t id, int64_t drop, uint64_t gone
 	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs WHERE parent = ? AND id != ? LIMIT 2");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, (int64_t)gone);
-	int n = 0;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int n = 0, row;
+	while ((row = db_step_row(s)) > 0) {
 		*child = (uint64_t)sqlite3_column_int64(s, 0);
 		n++;
 	}
 	db_finish(s);
-	return n == 1;
+	return n == 1 && row == 0; /* a failed step may have hidden a second child */
 }
 
 struct chain {

@@ -502,10 +502,12 @@ int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t c
 		sqlite3_bind_int64(st, 2, (int64_t)src);
 		r = db_step_done(v->db, st);
 	}
-	if (r == 0) {
-		store_reload_refs(v->store);
+	/* A count left unread would leave a file of the copy unshared in
+	 * memory: its next write would change the snapshot too. */
+	if (r == 0)
+		r = store_reload_refs(v->store);
+	if (r == 0)
 		*tree_id = id;
-	}
 	return r;
 }
 

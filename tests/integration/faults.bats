@@ -269,6 +269,16 @@ sweep() {
     ((ROUND_HIT)) || fail "no object-row look-up failed"
 }
 
+@test "a failed reread of reference counts fails the snapshot instead of sharing its files unseen" {
+    # A snapshot raises the counts of its files' data objects in the rows,
+    # then rereads them into the objects in memory; one left unread kept
+    # its object unshared, and the next write changed the snapshot too.
+    local n
+    for n in 1 2 3 4; do
+        round "sqlite:$n@SELECT refs FROM dataobjs WHERE id"
+    done
+}
+
 # kill_fault_daemon: kill -9 the fault build and clear its mount.
 kill_fault_daemon() {
     kill -9 "$VOLFS_PID"
