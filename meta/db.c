@@ -139,15 +139,36 @@ static int private_files(const char *path, char *err, size_t errlen)
 	return private_file(side, 0, err, errlen);
 }
 
-/* After each commit: SQLite's automatic checkpoint (which this hook
- * replaces), and the WAL's length for db_group_commit. */
+/* After each commit: the WAL's length for db_group_commit and
+ * db_checkpoint, which replaces SQLite's automatic checkpoint (it would run
+ * here, under the db lock). */
 static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 {
 	struct db *db = arg;
 	db->wal_frames = frames;
-	if (frames >= 1000)
+	if (frames >= DB_WAL_CHECKPOINT_DUE)
+		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+	if (frames >= DB_WAL_INLINE_FRAMES)
 		sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
+}
+
+void db_checkpoint(struct db *db)
+{
+	if (!__atomic_exchange_n(&db->checkpoint_due, 0, __ATOMIC_ACQ_REL) || !db->path ||
+	    !strcmp(db->path, ":memory:"))
+		return;
+	pthread_mutex_lock(&db->side_lock);
+	if (!db->side && sqlite3_open_v2(db->path, &db->side, SQLITE_OPEN_READWRITE |
+	                                 SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		vlog_warn("meta.db", "cannot open a second connection to checkpoint: %s",
+		          sqlite3_errmsg(db->side));
+		sqlite3_close_v2(db->side);
+		db->side = NULL;
+	}
+	if (db->side)
+		sqlite3_wal_checkpoint_v2(db->side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_unlock(&db->side_lock);
 }
 
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
@@ -160,6 +181,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->side_lock, NULL);
 	db->path = strdup(path);
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -197,6 +219,9 @@ void db_close(struct db *db)
 		db_unlock(db);
 	}
 	unregister_open(db);
+	if (db->side) /* first: closing the last connection checkpoints and drops the WAL */
+		sqlite3_close_v2(db->side);
+	pthread_mutex_destroy(&db->side_lock);
 	for (int i = 0; i < DB_STMT_CACHE; i++)
 		if (db->cache[i].st)
 			sqlite3_finalize(db->cache[i].st);
@@ -320,12 +345,20 @@ static int group_due(struct db *db)
 
 static int group_commit(struct db *db, int answered);
 
+static void change_ended(struct db *db, int committed)
+{
+	if (db->on_change_end)
+		db->on_change_end(db->on_change_end_arg, committed);
+}
+
 int db_commit(struct db *db)
 {
 	assert(db_locked_by_me(db) && db->in_txn);
 	int r = db_run(db, "RELEASE change");
 	if (r < 0)
 		db_rollback(db);
+	else if (db->in_txn)
+		change_ended(db, 1);
 	db->in_txn = 0;
 	/* A change that commits alone (a tight host) is the whole group: if
 	 * the commit fails, its caller hears so, and nothing answered is lost. */
@@ -341,6 +374,7 @@ void db_rollback(struct db *db)
 	if (db->in_txn) {
 		db_run(db, "ROLLBACK TO change");
 		db_run(db, "RELEASE change");
+		change_ended(db, 0);
 	}
 	db->in_txn = 0;
 }
@@ -350,6 +384,7 @@ void db_rollback(struct db *db)
  * make the next fsync fail. */
 static void group_lost(struct db *db, int answered)
 {
+	db->claims_gen++;
 	if (answered) {
 		db->lost_groups++;
 		vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "
@@ -408,6 +443,12 @@ void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg)
 {
 	db->on_lost = fn;
 	db->on_lost_arg = arg;
+}
+
+void db_on_change_end(struct db *db, void (*fn)(void *arg, int committed), void *arg)
+{
+	db->on_change_end = fn;
+	db->on_change_end_arg = arg;
 }
 
 static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
@@ -486,14 +527,22 @@ int64_t db_next_id(struct db *db, const char *counter)
 /* synchronous=NORMAL leaves the WAL unsynced after a commit; syncing the
  * WAL file is exactly what synchronous=FULL would have done per commit, but
  * only when somebody asked for durability. */
+int db_step_row(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num)
 {
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+	int r = db_step_row(st);
+	if (r > 0 && sqlite3_column_text(st, 0)) {
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
 		if (num)
 			*num = (uint64_t)sqlite3_column_int64(st, 1);
 		r = 0;
+	} else if (r >= 0) {
+		r = -ENOENT;
 	}
 	db_finish(st);
 	return r;

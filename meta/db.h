@@ -53,10 +53,19 @@ struct db {
 	int64_t group_base; /* sqlite3_total_changes() when the group began */
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
+	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
+	sqlite3 *side;        /* db_checkpoint's own connection (opened on demand) */
+	pthread_mutex_t side_lock;
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
 	unsigned lost_groups, lost_reported;
+	/* Bumped by every write of a claim or a quota (meta/objects.c) and by
+	 * a lost group: a reader's sums over them are current while it is
+	 * what the reader saw. */
+	uint64_t claims_gen;
 	void (*on_lost)(void *arg); /* after SQLite rolled a group back */
 	void *on_lost_arg;
+	void (*on_change_end)(void *arg, int committed); /* see db_on_change_end */
+	void *on_change_end_arg;
 	struct db_cached_stmt cache[DB_STMT_CACHE];
 	struct db *next_open;
 };
@@ -93,7 +102,7 @@ int db_locked_by_me(struct db *db);
  * crossed. db_begin_essential starts a change that must not be refused
  * for space: one that removes things or writes back attributes and maps
  * of data already accepted. */
-#define DB_GROUP_MAX_CHANGES 4096
+#define DB_GROUP_MAX_CHANGES 1024
 #define DB_WAL_CHECKPOINT_FRAMES 256
 int db_begin(struct db *db);
 int db_begin_essential(struct db *db);
@@ -115,11 +124,27 @@ int db_use_space(struct db *db, const char *dir);
  * the owner of in-memory state that mirrors rows rereads or rewrites it. */
 void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg);
 
+/* Called, db locked, when a change ends: committed into its group
+ * (committed 1), or rolled back (0), which undoes every row it wrote. An
+ * owner of in-memory state that it marked as written by the change (dirty
+ * flags cleared when the rows were written) marks it dirty again on 0. */
+void db_on_change_end(struct db *db, void (*fn)(void *arg, int committed), void *arg);
+
 /* Commit the group and fsync the WAL: everything so far survives power
  * loss. -EIO, once, when a group was lost since the last call: the
  * changes a caller of fsync relied on may be gone. Takes the db lock
  * itself. */
 int db_sync(struct db *db);
+
+/* Copy a long WAL back into meta.db (a passive checkpoint), on a
+ * connection of its own and WITHOUT the db lock: the copy and the fsync of
+ * meta.db it ends with take long on a busy disk, and every change and every
+ * fsync would wait for them under the lock. The flusher calls it; a WAL
+ * past DB_WAL_INLINE_FRAMES is checkpointed at commit regardless, in case
+ * nobody does. db not locked. */
+#define DB_WAL_CHECKPOINT_DUE 1000
+#define DB_WAL_INLINE_FRAMES 16000
+void db_checkpoint(struct db *db);
 
 /* Execute SQL with no result rows. Returns 0 or -EIO (logs the error). */
 int db_exec(struct db *db, const char *sql);
@@ -133,9 +158,14 @@ void db_finish(sqlite3_stmt *st);
 
 /* Step a statement expected to finish (no rows): 0 or -EIO; db_finish()es it. */
 int db_step_done(struct db *db, sqlite3_stmt *st);
+/* Step a statement that may yield a row: 1 for a row, 0 when there is
+ * none, -EIO when the step failed. A failed step says nothing about the
+ * rows: a caller that would act on "none" (create, replace, free, count as
+ * zero) must tell the two apart, so a failure is never taken for absence. */
+int db_step_row(sqlite3_stmt *st);
 /* Step a statement once: its first column's text into buf and, when num is
- * given, its second column into *num; db_finish()es it. 0, or -ENOENT when
- * there is no row or the text is NULL. */
+ * given, its second column into *num; db_finish()es it. 0, -ENOENT when
+ * there is no row or the text is NULL, or -EIO when the step failed. */
 int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num);
 
 /* Allocate a fresh id from a named counter in table `counters`. */

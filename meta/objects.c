@@ -46,10 +46,18 @@ static void fill_metadata(json_object *body, const char *ns, const char *name, c
 	json_object_object_add(md, "creationTimestamp", json_object_new_string(ts));
 }
 
+/* A write of an object of this kind is about to happen (db->claims_gen). */
+static void note_write(struct db *db, const char *kind)
+{
+	if (!strcmp(kind, "PersistentVolumeClaim") || !strcmp(kind, "ResourceQuota"))
+		db->claims_gen++;
+}
+
 int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
                 json_object *body, uint64_t tree)
 {
 	assert(db_locked_by_me(db));
+	note_write(db, kind);
 	uuid_t u;
 	char uid[40];
 	uuid_generate(u);
@@ -104,6 +112,7 @@ int kobj_update(struct db *db, const char *kind, const char *ns, const char *nam
                 json_object *body)
 {
 	assert(db_locked_by_me(db));
+	note_write(db, kind);
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET body=? WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
 	                  SQLITE_TRANSIENT);
@@ -119,6 +128,7 @@ int kobj_update(struct db *db, const char *kind, const char *ns, const char *nam
 int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name)
 {
 	assert(db_locked_by_me(db));
+	note_write(db, kind);
 	sqlite3_stmt *st = db_prep(db, "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
@@ -154,12 +164,12 @@ json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 }
 
 /* Rows per hold of the db lock in kobj_list_paged. */
-#define OBJ_LIST_PAGE 256
+#define OBJ_LIST_PAGE 64
 
 /* The next page of a kind's objects after (ns, name) into arr; the number
- * of rows read, and (ns, name) of the last. */
-static size_t list_page(struct db *db, const char *kind, char *ns, char *name, size_t len,
-                        json_object *arr)
+ * of rows read, and (ns, name) of the last; -1 when a step failed. */
+static long list_page(struct db *db, const char *kind, char *ns, char *name, size_t len,
+                      json_object *arr)
 {
 	sqlite3_stmt *st = db_prep(db, "SELECT body, namespace, name FROM objects WHERE kind=? AND "
 	                               "(namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?");
@@ -167,8 +177,9 @@ static size_t list_page(struct db *db, const char *kind, char *ns, char *name, s
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 4, OBJ_LIST_PAGE);
-	size_t n = 0;
-	for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+	long n = 0;
+	int r;
+	for (; (r = db_step_row(st)) > 0; n++) {
 		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
 		if (o)
 			json_object_array_add(arr, o);
@@ -176,19 +187,23 @@ static size_t list_page(struct db *db, const char *kind, char *ns, char *name, s
 		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 2));
 	}
 	db_finish(st);
-	return n;
+	return r < 0 ? -1 : n;
 }
 
 json_object *kobj_list_paged(struct db *db, const char *kind)
 {
 	char ns[256] = "", name[256] = "";
 	json_object *arr = json_object_new_array();
-	size_t n;
+	long n;
 	do {
 		db_lock(db);
 		n = list_page(db, kind, ns, name, sizeof ns, arr);
 		db_unlock(db);
 	} while (n == OBJ_LIST_PAGE);
+	if (n < 0) {
+		json_object_put(arr);
+		return NULL;
+	}
 	return arr;
 }
 
@@ -292,10 +307,31 @@ int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *n
 	return r == 0 && sqlite3_changes(db->h) == 0 ? -ENOENT : r;
 }
 
+int kobj_replace_tree(struct db *db, const char *kind, const char *ns, const char *name,
+                      uint64_t old, uint64_t tree)
+{
+	assert(db_locked_by_me(db));
+	assert(tree != 0);
+	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET tree=?1 WHERE kind=?2 AND namespace=?3 "
+	                               "AND name=?4 AND tree IS ?5");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	if (old)
+		sqlite3_bind_int64(st, 5, (int64_t)old);
+	else
+		sqlite3_bind_null(st, 5);
+	int r = db_step_done(db, st);
+	return r == 0 && sqlite3_changes(db->h) == 0 ? -ESTALE : r;
+}
+
 int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
               const char *newkind, const char *newns, const char *newname, json_object *body)
 {
 	assert(db_locked_by_me(db));
+	note_write(db, kind);
+	note_write(db, newkind);
 	sqlite3_stmt *st = db_prep(db, "UPDATE objects SET kind=?, namespace=?, name=?, body=? "
 	                               "WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, newkind, -1, SQLITE_STATIC);

@@ -22,6 +22,11 @@ int kobj_update(struct db *db, const char *kind, const char *ns, const char *nam
                 json_object *body);
 /* Point an object at a tree (0: none). */
 int kobj_set_tree(struct db *db, const char *kind, const char *ns, const char *name, uint64_t tree);
+/* Point an object that still has tree `old` (0: none) at tree (not 0), or
+ * -ESTALE: a caller that read `old` too long ago (or failed to read it)
+ * never orphans the tree the object has now. */
+int kobj_replace_tree(struct db *db, const char *kind, const char *ns, const char *name,
+                      uint64_t old, uint64_t tree);
 /* Give an object a new kind, namespace and name (a snapshot whose content
  * outlives it), keeping its uid and tree. */
 int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
@@ -33,7 +38,9 @@ json_object *kobj_list(struct db *db, const char *kind, const char *ns);
 /* Every object of a kind, as kobj_list(db, kind, NULL), read a page at a
  * time, each under the db lock taken here: thousands of objects must not
  * keep the data path's commits waiting. A reader that is the only writer
- * of objects (the controllers) sees them consistent. db not locked. */
+ * of objects (the controllers) sees them consistent; NULL when a read
+ * failed (a partial list would make present objects look deleted). db not
+ * locked. */
 json_object *kobj_list_paged(struct db *db, const char *kind);
 
 /* Record an event; the same event as the object's newest one is counted

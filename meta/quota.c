@@ -10,6 +10,7 @@
  */
 #include "meta/quota.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -166,9 +167,23 @@ static int refuse(json_object *quota, json_object *pvc, struct excess *x, size_t
 	return -EDQUOT;
 }
 
+/* What the namespace uses of a resource before the change: from the running
+ * totals when there are some (they count the stored claims, old among
+ * them), else summed over the claims. */
+static uint64_t used_before(const char *resource, enum measure m, const char *cls,
+			    json_object *claims, json_object *totals, json_object *old,
+			    json_object *new)
+{
+	json_object *t;
+
+	if (totals)
+		return json_object_object_get_ex(totals, resource, &t) ? (uint64_t)json_object_get_uint64(t) : 0;
+	return add_capped(claims_use(claims, m, cls, new), claim_amount(old, m, cls));
+}
+
 /* Would the change take this resource past its limit? Fills x if so. */
 static int exceeds(const char *resource, json_object *limit, json_object *claims,
-		   json_object *old, json_object *new, struct excess *x)
+		   json_object *totals, json_object *old, json_object *new, struct excess *x)
 {
 	char cls[256], why[256];
 	enum measure m = measure_of(resource, cls, sizeof cls);
@@ -179,7 +194,7 @@ static int exceeds(const char *resource, json_object *limit, json_object *claims
 		return 0;
 	if (!limit || quantity_parse(json_object_get_string(limit), &hard, why, sizeof why) < 0)
 		return 0;
-	used = add_capped(claims_use(claims, m, cls, new), before);
+	used = used_before(resource, m, cls, claims, totals, old, new);
 	if (add_capped(used, after - before) <= hard)
 		return 0;
 	x->resource = resource;
@@ -189,8 +204,8 @@ static int exceeds(const char *resource, json_object *limit, json_object *claims
 	return 1;
 }
 
-static int admit_one(json_object *quota, json_object *claims, json_object *old,
-		     json_object *new, char *err, size_t errlen)
+static int admit_one(json_object *quota, json_object *claims, json_object *totals,
+		     json_object *old, json_object *new, char *err, size_t errlen)
 {
 	json_object *hard = k8s_get(quota, "spec.hard");
 	struct excess x[EXCESS_MAX];
@@ -199,22 +214,90 @@ static int admit_one(json_object *quota, json_object *claims, json_object *old,
 	if (!hard || !json_object_is_type(hard, json_type_object))
 		return 0;
 	json_object_object_foreach(hard, resource, limit) {
-		if (n < EXCESS_MAX && exceeds(resource, limit, claims, old, new, &x[n]))
+		if (n < EXCESS_MAX && exceeds(resource, limit, claims, totals, old, new, &x[n]))
 			n++;
 	}
 	return n ? refuse(quota, new, x, n, err, errlen) : 0;
 }
 
-int quota_admit(json_object *quotas, json_object *claims, json_object *old, json_object *new,
-		char *err, size_t errlen)
+static int admit_all(json_object *quotas, json_object *claims, json_object *totals,
+		     json_object *old, json_object *new, char *err, size_t errlen)
 {
 	if (!quotas || !json_object_is_type(quotas, json_type_array))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(quotas); i++) {
-		int r = admit_one(json_object_array_get_idx(quotas, i), claims, old, new, err, errlen);
+		int r = admit_one(json_object_array_get_idx(quotas, i), claims, totals, old, new, err,
+				  errlen);
 
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int quota_admit(json_object *quotas, json_object *claims, json_object *old, json_object *new,
+		char *err, size_t errlen)
+{
+	return admit_all(quotas, claims, NULL, old, new, err, errlen);
+}
+
+/* Each resource any quota names, with f applied to it. */
+static void each_resource(json_object *quotas, void (*f)(const char *resource, void *arg),
+			  void *arg)
+{
+	for (size_t i = 0; quotas && json_object_is_type(quotas, json_type_array) &&
+			   i < json_object_array_length(quotas); i++) {
+		json_object *hard = k8s_get(json_object_array_get_idx(quotas, i), "spec.hard");
+
+		if (hard && json_object_is_type(hard, json_type_object)) {
+			json_object_object_foreach(hard, resource, limit) {
+				(void)limit;
+				f(resource, arg);
+			}
+		}
+	}
+}
+
+struct summing {
+	json_object *totals, *claims;
+};
+
+static void sum_resource(const char *resource, void *arg)
+{
+	struct summing *s = arg;
+	char cls[256];
+	enum measure m = measure_of(resource, cls, sizeof cls);
+
+	if (m != UNTRACKED && !json_object_object_get_ex(s->totals, resource, NULL))
+		json_object_object_add(s->totals, resource,
+				       json_object_new_uint64(claims_use(s->claims, m, cls, NULL)));
+}
+
+json_object *quota_totals(json_object *quotas, json_object *claims)
+{
+	struct summing s = {json_object_new_object(), claims};
+
+	each_resource(quotas, sum_resource, &s);
+	return s.totals;
+}
+
+int quota_admit_totals(json_object *quotas, json_object *totals, json_object *old,
+		       json_object *new, char *err, size_t errlen)
+{
+	assert(totals);
+	return admit_all(quotas, NULL, totals, old, new, err, errlen);
+}
+
+void quota_totals_update(json_object *totals, json_object *old, json_object *new)
+{
+	char cls[256];
+
+	json_object_object_foreach(totals, resource, t) {
+		enum measure m = measure_of(resource, cls, sizeof cls);
+		uint64_t was = json_object_get_uint64(t);
+		uint64_t less = claim_amount(old, m, cls), more = claim_amount(new, m, cls);
+
+		was = was > less ? was - less : 0;
+		json_object_object_add(totals, resource, json_object_new_uint64(add_capped(was, more)));
+	}
 }

@@ -30,4 +30,16 @@ json_object *quota_usage(json_object *quota, json_object *claims);
 int quota_admit(json_object *quotas, json_object *claims, json_object *old, json_object *new,
                 char *err, size_t errlen);
 
+/* Admitting many claims of one namespace (an apply of thousands) against
+ * running totals instead of a sum over the namespace's claims each time:
+ * quota_totals sums the claims once for every resource the quotas name
+ * ({resource: amount}); quota_admit_totals is quota_admit against those
+ * totals (which count the stored claims, old among them); after a claim
+ * is stored, quota_totals_update moves the totals from old to new (either
+ * may be NULL). */
+json_object *quota_totals(json_object *quotas, json_object *claims);
+int quota_admit_totals(json_object *quotas, json_object *totals, json_object *old,
+                       json_object *new, char *err, size_t errlen);
+void quota_totals_update(json_object *totals, json_object *old, json_object *new);
+
 #endif

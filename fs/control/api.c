@@ -143,22 +143,60 @@ static int admit_claim_resize(struct db *db, json_object *old, json_object *new,
 	return 0;
 }
 
-static int admit_claim(struct db *db, json_object *old, json_object *new, char *err,
-                       size_t errlen)
+/* What the claims of one namespace use of the resources its quotas name,
+ * kept across the documents of one apply: summing the namespace's claims
+ * for every claim made applying thousands of them quadratic. The totals
+ * stand while db->claims_gen has moved only by the apply's own stores. */
+struct quota_tally {
+	char ns[256];
+	json_object *quotas; /* NULL: nothing loaded */
+	json_object *totals; /* NULL: no quota counts claims */
+	uint64_t gen;
+};
+
+static void tally_drop(struct quota_tally *t)
+{
+	json_object_put(t->quotas);
+	json_object_put(t->totals);
+	t->quotas = t->totals = NULL;
+}
+
+/* The namespace's quotas and, when there are any, its claims' totals.
+ * db locked. */
+static void tally_load(struct db *db, struct quota_tally *t, const char *ns)
+{
+	if (t->quotas && !strcmp(t->ns, ns) && t->gen == db->claims_gen)
+		return;
+	tally_drop(t);
+	snprintf(t->ns, sizeof t->ns, "%s", ns);
+	t->quotas = kobj_list(db, "ResourceQuota", ns);
+	if (json_object_array_length(t->quotas)) {
+		json_object *claims = kobj_list(db, "PersistentVolumeClaim", ns);
+		t->totals = quota_totals(t->quotas, claims);
+		json_object_put(claims);
+	}
+	t->gen = db->claims_gen;
+}
+
+/* The claim admitted against the tally was stored: count it. db locked. */
+static void tally_stored(struct db *db, struct quota_tally *t, json_object *old, json_object *new)
+{
+	if (!t->quotas)
+		return;
+	if (t->totals)
+		quota_totals_update(t->totals, old, new);
+	t->gen = db->claims_gen;
+}
+
+static int admit_claim(struct db *db, struct quota_tally *tally, json_object *old,
+                       json_object *new, char *err, size_t errlen)
 {
 	int r = old ? admit_claim_resize(db, old, new, err, errlen) : 0;
 	if (r < 0)
 		return r;
-	const char *ns = k8s_str(new, "metadata.namespace");
-	json_object *quotas = kobj_list(db, "ResourceQuota", ns);
-	/* The namespace's claims only when a quota counts them: listing
-	 * them for every claim made an apply quadratic in claims. */
-	json_object *claims = json_object_array_length(quotas)
-	                      ? kobj_list(db, "PersistentVolumeClaim", ns) : NULL;
-	r = claims ? quota_admit(quotas, claims, old, new, err, errlen) : 0;
-	json_object_put(quotas);
-	json_object_put(claims);
-	return r;
+	tally_load(db, tally, k8s_str(new, "metadata.namespace"));
+	return tally->totals ? quota_admit_totals(tally->quotas, tally->totals, old, new, err, errlen)
+	                     : 0;
 }
 
 /* The host paths a new pod or volume names must lie under a prefix of
@@ -188,8 +226,8 @@ static int admit_host_paths(struct ref *ref, json_object *new, char *err, size_t
 }
 
 /* Checks that need the other objects; the manifest itself is valid. */
-static int admit(struct db *db, struct ref *ref, json_object *old, json_object *new, char *err,
-                 size_t errlen)
+static int admit(struct db *db, struct quota_tally *tally, struct ref *ref, json_object *old,
+                 json_object *new, char *err, size_t errlen)
 {
 	if (ref->k->namespaced) {
 		int r = api_namespace_usable(db, ref->ns, err, errlen);
@@ -202,7 +240,7 @@ static int admit(struct db *db, struct ref *ref, json_object *old, json_object *
 			return r;
 	}
 	if (!strcmp(ref->k->kind, "PersistentVolumeClaim"))
-		return admit_claim(db, old, new, err, errlen);
+		return admit_claim(db, tally, old, new, err, errlen);
 	return 0;
 }
 
@@ -257,9 +295,11 @@ static int check_identity(json_object *stored, json_object *updated, char *err, 
 /* Store one object (a manifest already validated) the way apply, create
  * (create_only) or patch (merged is the result) do. *action: "created",
  * "configured", "unchanged"; *replaced (when asked for): the stored object
- * it changed, NULL when it created one. db locked, inside a transaction. */
-static int store_object(struct db *db, json_object *manifest, int create_only, int is_patch,
-                        const char **action, json_object **replaced, char *err, size_t errlen)
+ * it changed, NULL when it created one. A claim is admitted against and
+ * counted in tally. db locked, inside a transaction. */
+static int store_object(struct db *db, struct quota_tally *tally, json_object *manifest,
+                        int create_only, int is_patch, const char **action,
+                        json_object **replaced, char *err, size_t errlen)
 {
 	struct ref ref = ref_of(manifest);
 	json_object *old = kobj_get(db, ref.k->kind, ref.ns, ref.name, NULL);
@@ -286,7 +326,7 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 		initial_status(new, ref.k->kind);
 	}
 	if (r == 0)
-		r = admit(db, &ref, old, new, err, errlen);
+		r = admit(db, tally, &ref, old, new, err, errlen);
 	if (r == 0 && old) {
 		r = kobj_update(db, ref.k->kind, ref.ns, ref.name, new);
 		*action = "configured";
@@ -294,6 +334,8 @@ static int store_object(struct db *db, json_object *manifest, int create_only, i
 		r = kobj_insert(db, ref.k->kind, ref.ns, ref.name, new, 0);
 		*action = "created";
 	}
+	if (r == 0 && !strcmp(ref.k->kind, "PersistentVolumeClaim"))
+		tally_stored(db, tally, old, new);
 	if (r < 0 && !*err)
 		snprintf(err, errlen, "cannot store %s \"%s\": %s", ref.k->plural, ref.name, strerror(-r));
 out:
@@ -327,7 +369,7 @@ static json_object *result_item(struct ref *ref, const char *action)
 /* Documents stored per hold of the db lock: a file of thousands of objects
  * must not keep the data path's group commit, and so every fsync, waiting
  * for the whole apply. */
-#define APPLY_BATCH 64
+#define APPLY_BATCH 16
 
 /* The validated copies of a manifest's documents, and what storing each
  * replaced (NULL: it created the object), to take the apply back. */
@@ -335,6 +377,7 @@ struct apply_docs {
 	json_object **obj;
 	json_object **replaced;
 	size_t n, stored;
+	struct quota_tally tally;
 };
 
 static void apply_docs_free(struct apply_docs *d)
@@ -343,6 +386,7 @@ static void apply_docs_free(struct apply_docs *d)
 		json_object_put(d->obj[i]);
 		json_object_put(d->replaced[i]);
 	}
+	tally_drop(&d->tally);
 	free(d->obj);
 	free(d->replaced);
 }
@@ -379,7 +423,8 @@ static int store_batch(struct db *db, struct apply_docs *d, const char *source, 
 	int r = db_begin(db);
 	for (i = d->stored; r == 0 && i < end; i++) {
 		const char *action = "";
-		r = store_object(db, d->obj[i], create_only, 0, &action, &d->replaced[i], err, errlen);
+		r = store_object(db, &d->tally, d->obj[i], create_only, 0, &action, &d->replaced[i],
+		                 err, errlen);
 		if (r < 0 && (source || d->n > 1))
 			name_document(err, errlen, source, i, d->obj[i]);
 		else if (r == 0) {
@@ -515,8 +560,10 @@ int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
 		r = k8s_validate(obj, ns, err, errlen);
 	if (r == 0)
 		r = db_begin(db);
+	struct quota_tally tally = {0};
 	if (r == 0)
-		r = finish_txn(db, store_object(db, obj, 0, 1, &action, NULL, err, errlen));
+		r = finish_txn(db, store_object(db, &tally, obj, 0, 1, &action, NULL, err, errlen));
+	tally_drop(&tally);
 	db_unlock(db);
 	if (r < 0) {
 		json_object_put(obj);

@@ -20,13 +20,16 @@
 #include "fs/control/controller.h"
 #include "fs/control/controller_int.h"
 
+#include <errno.h>
+
+#include "meta/log.h"
 #include "meta/objects.h"
 
 #define MAX_PASSES 16
 
 /* Each list a page at a time (kobj_list_paged): the controllers are the
  * only writers of objects, and the data path must not wait for a pass. */
-static void world_load(struct ctl *c)
+static int world_load(struct ctl *c)
 {
 	struct { json_object **list; const char *kind; } kinds[] = {
 		{&c->classes, "StorageClass"}, {&c->pvs, "PersistentVolume"},
@@ -37,8 +40,11 @@ static void world_load(struct ctl *c)
 		{&c->schedules, "SnapshotSchedule"},
 		{&c->deploys, "Deployment"},
 	};
+	int r = 0;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		*kinds[i].list = kobj_list_paged(c->db, kinds[i].kind);
+		if (!(*kinds[i].list = kobj_list_paged(c->db, kinds[i].kind)))
+			r = -EIO;
+	return r;
 }
 
 static void world_free(struct ctl *c)
@@ -74,7 +80,11 @@ static void run_passes(struct vfs *v, int startup)
 	struct ctl c = {.v = v, .db = vfs_db(v)};
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		c.startup = startup && pass == 0;
-		world_load(&c);
+		if (world_load(&c) < 0) { /* acting on part of the world could delete the rest */
+			world_free(&c);
+			vlog_warn("controller", "cannot read the objects; the pass waits for the next");
+			break;
+		}
 		int changed = sync_list(&c, c.namespaces, ctl_namespace_step);
 		changed |= sync_list(&c, c.stss, ctl_sts_step);
 		changed |= sync_list(&c, c.deploys, ctl_deploy_step);

@@ -85,10 +85,11 @@ void ctl_expand_claim(struct ctl *c, json_object *pvc, json_object *pv);
 /* fs/control/ctl_volume.c: PersistentVolumes */
 int ctl_volume_step(struct ctl *c, json_object *pv);
 /* A new, empty tree of cap bytes for pv: its rows, the inode limit pv
- * asks for, and pv's tree id set to it (*tree). db locked, in a
- * transaction; the caller attaches the tree once it commits. */
-int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t *tree,
-                             char *err, size_t errlen);
+ * asks for, and pv's tree id moved from old (0: none) to it (*tree), or
+ * -ESTALE if pv's tree is no longer old. db locked, in a transaction; the
+ * caller attaches the tree once it commits. */
+int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t old,
+                             uint64_t *tree, char *err, size_t errlen);
 /* fs/control/ctl_reclaim.c: the claim is gone: apply the reclaim policy;
  * delete: the volume and its data go (a hostPath's host data stays). */
 int ctl_reclaim_volume(struct ctl *c, json_object *pv);

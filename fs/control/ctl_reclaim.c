@@ -54,17 +54,19 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 			          hostpath_of_pv(pv));
 		return 0;
 	}
-	uint64_t old = volume_pv_tree(c->v, ctl_name_of(pv)), tree = 0;
+	uint64_t old = 0, tree = 0;
 	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage");
 	char err[256] = "";
-	int r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
+	int r = volume_pv_find_tree(c->v, ctl_name_of(pv), &old);
+	if (r == 0)
+		r = old ? vfs_tree_freeze(c->v, old) : -ENOENT;
 	if (r == 0) {
 		db_lock(c->db);
 		r = db_begin(c->db);
 		if (r == 0) {
 			r = vfs_tree_delete_rows(c->v, old);
 			if (r == 0)
-				r = ctl_volume_new_tree_rows(c, pv, cap, &tree, err, sizeof err);
+				r = ctl_volume_new_tree_rows(c, pv, cap, old, &tree, err, sizeof err);
 			r = finish_txn(c->db, r);
 		}
 		if (r == 0) {

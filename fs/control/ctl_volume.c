@@ -16,7 +16,7 @@
 #include "meta/k8s.h"
 #include "meta/objects.h"
 
-int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t *tree,
+int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint64_t old, uint64_t *tree,
                              char *err, size_t errlen)
 {
 	assert(db_locked_by_me(c->db) && c->db->in_txn);
@@ -24,7 +24,7 @@ int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint6
 	if (r == 0)
 		r = volume_apply_inode_limit(c->v, pv, *tree, err, errlen);
 	if (r == 0)
-		r = kobj_set_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), *tree);
+		r = kobj_replace_tree(c->db, "PersistentVolume", "", ctl_name_of(pv), old, *tree);
 	return r;
 }
 
@@ -38,7 +38,7 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0)
-		r = finish_txn(c->db, ctl_volume_new_tree_rows(c, pv, cap, &tree, err, sizeof err));
+		r = finish_txn(c->db, ctl_volume_new_tree_rows(c, pv, cap, 0, &tree, err, sizeof err));
 	if (r == 0)
 		r = vfs_tree_attach(c->v, tree, "volume", cap, 0);
 	db_unlock(c->db);
@@ -112,7 +112,9 @@ int ctl_volume_step(struct ctl *c, json_object *pv)
 		if (!host_volume_ready(c, pv))
 			return 0;
 	} else {
-		uint64_t tree = volume_pv_tree(c->v, ctl_name_of(pv));
+		uint64_t tree;
+		if (volume_pv_find_tree(c->v, ctl_name_of(pv), &tree) < 0)
+			return 0; /* unknown, not absent: the next pass looks again */
 		if (!tree)
 			return make_volume_tree(c, pv);
 		follow_capacity(c, pv, tree);

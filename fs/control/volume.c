@@ -18,21 +18,21 @@
 #include "meta/objects.h"
 #include "meta/quantity.h"
 
-static uint64_t object_tree(void *arg, const char *kind, const char *ns, const char *name)
+/* The object's tree in *tree (0: it has none); -ENOENT when there is no
+ * such object, -EIO when the look-up failed (then *tree is 0, and nobody may
+ * take the object for treeless: it would get a second, empty tree). */
+static int object_tree(void *arg, const char *kind, const char *ns, const char *name,
+                       uint64_t *tree)
 {
 	struct db *db = arg;
 	sqlite3_stmt *st = db_prep(db, "SELECT tree FROM objects WHERE kind=? AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	uint64_t tree = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	int r = db_step_row(st);
+	*tree = r > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	db_finish(st);
-	return tree;
-}
-
-static uint64_t pv_tree(struct db *db, const char *name)
-{
-	return object_tree(db, KIND_PV, "", name);
+	return r > 0 ? 0 : r == 0 ? -ENOENT : r;
 }
 
 #define BOUND_CLAIM "kind='PersistentVolumeClaim' AND json_extract(body, '$.status.phase')='Bound'"
@@ -54,7 +54,7 @@ static int object_exists(void *arg, const char *kind, const char *ns, const char
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st) == SQLITE_ROW;
+	int r = db_step_row(st);
 	db_finish(st);
 	return r;
 }
@@ -125,9 +125,13 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 	} else {
 		char key[600];
 		snprintf(key, sizeof key, "%s/%s", pod, name);
-		*tree = object_tree(db, "PodVolume", ns, key);
-		if (!*tree && !json_object_object_get_ex(vol, "emptyDir", NULL))
-			*projected = object_exists(db, "PodVolume", ns, key);
+		int r = object_tree(db, "PodVolume", ns, key, tree);
+		if (r == -EIO || (r == 0 && !*tree && !json_object_object_get_ex(vol, "emptyDir", NULL) &&
+		                  (r = object_exists(db, "PodVolume", ns, key)) < 0)) {
+			json_object_put(o);
+			return r;
+		}
+		*projected = r > 0;
 	}
 	json_object_put(o);
 	return 0;
@@ -349,11 +353,18 @@ int volume_apply_inode_limit(struct vfs *v, json_object *pv, uint64_t tree, char
 	return r == 0 && limit ? vfs_tree_set_inode_limit(v, tree, limit) : r;
 }
 
-uint64_t volume_pv_tree(struct vfs *v, const char *name)
+int volume_pv_find_tree(struct vfs *v, const char *name, uint64_t *tree)
 {
 	db_lock(vfs_db(v));
-	uint64_t tree = pv_tree(vfs_db(v), name);
+	int r = object_tree(vfs_db(v), KIND_PV, "", name, tree);
 	db_unlock(vfs_db(v));
+	return r;
+}
+
+uint64_t volume_pv_tree(struct vfs *v, const char *name)
+{
+	uint64_t tree;
+	volume_pv_find_tree(v, name, &tree);
 	return tree;
 }
 

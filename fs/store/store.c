@@ -242,10 +242,94 @@ static void forget_changes(struct dobj *o)
 	o->map_cut = BMAP_NONE;
 }
 
+/* o's map rows are about to be written by the open change: if it rolls
+ * back, the dirty state flush_locked clears must come back (change_end).
+ * db locked. */
+static void note_unsettled(struct dobj *o)
+{
+	struct store *st = o->st;
+	if (__atomic_exchange_n(&o->unsettled, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (st->nunsettled == st->capunsettled) {
+		size_t cap = st->capunsettled ? st->capunsettled * 2 : 64;
+		uint64_t *bigger = realloc(st->unsettled, cap * sizeof *bigger);
+		if (!bigger) {
+			st->unsettled_lost = 1;
+			return;
+		}
+		st->unsettled = bigger;
+		st->capunsettled = cap;
+	}
+	st->unsettled[st->nunsettled++] = o->id;
+}
+
+/* Every leaf, the truncation point and the map's extent are written again
+ * at the next flush: the rows a rolled-back change or lost group held are
+ * gone, and the map in memory is what the object holds. o's maplock held. */
+static void redirty(struct dobj *o);
+
+/* The change that flushed o ended. Rolled back, its rows are the ones
+ * before the change again, and o's map is written whole at the next flush,
+ * as the union of the two: the blocks written (in memory only now) and
+ * the blocks the change had trimmed or punched (back in the rows, and
+ * still on the host, which is punched only after a commit). db_copy: o's
+ * rows as they are now, or NULL. o's maplock held. */
+static void settle(struct dobj *o, int committed, const struct dobj *db_copy)
+{
+	if (!committed) {
+		if (db_copy)
+			resync_map(o, db_copy);
+		redirty(o);
+	}
+	__atomic_store_n(&o->unsettled, 0, __ATOMIC_RELEASE);
+}
+
+static void settle_id(struct store *st, uint64_t id, int committed)
+{
+	struct dobj *copy = committed ? NULL : obj_new(st, id);
+	if (copy && read_row(st->db, copy) < 0) { /* its creation was rolled back too */
+		obj_free(copy);
+		copy = NULL;
+	}
+	ranked_lock(&st->lock, LOCK_STORE);
+	struct dobj *o = cache_find(st, id);
+	if (o) {
+		ranked_lock(&o->maplock, LOCK_STORE_MAP);
+		settle(o, committed, copy);
+		ranked_unlock(&o->maplock, LOCK_STORE_MAP);
+	}
+	ranked_unlock(&st->lock, LOCK_STORE);
+	if (copy)
+		obj_free(copy);
+}
+
+/* The change that flushed the listed objects ended (db_on_change_end).
+ * db locked. */
+static void change_end(void *arg, int committed)
+{
+	struct store *st = arg;
+	for (size_t i = 0; i < st->nunsettled; i++)
+		settle_id(st, st->unsettled[i], committed);
+	st->nunsettled = 0;
+	if (!st->unsettled_lost)
+		return;
+	st->unsettled_lost = 0;
+	/* one was not listed: every object in memory, as after a lost group */
+	if (!committed)
+		store_group_lost(st);
+	ranked_lock(&st->lock, LOCK_STORE);
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct dobj *o = st->buckets[i]; o; o = o->hnext)
+			__atomic_store_n(&o->unsettled, 0, __ATOMIC_RELEASE);
+	ranked_unlock(&st->lock, LOCK_STORE);
+}
+
 int flush_locked(struct db *db, struct dobj *o)
 {
 	db_assert_locked(db);
 	int r = 0;
+	if (db->in_txn) /* else only a lost group undoes it (store_group_lost) */
+		note_unsettled(o);
 	if (o->trunc_dirty && (r = flush_trunc(db, o)) == 0)
 		o->trunc_dirty = 0;
 	if (r == 0 && o->map_cut != BMAP_NONE && (r = flush_cut(db, o)) == 0)
@@ -580,7 +664,9 @@ static struct dobj *release_locked(struct store *st, struct dobj *o)
 	lru_push(st, o);
 	for (struct dobj *v = st->lru_head; st->nlru > LRU_MAX && v;) {
 		struct dobj *next = v->lru_next;
-		if (!obj_dirty(v)) { /* a failed flush keeps it until it succeeds */
+		/* a failed flush keeps it until it succeeds; an unsettled one
+		 * until its change ends */
+		if (!obj_dirty(v) && !__atomic_load_n(&v->unsettled, __ATOMIC_ACQUIRE)) {
 			lru_unlink(st, v);
 			cache_remove(st, v);
 			v->lru_next = dead;
@@ -759,24 +845,28 @@ int store_ref(struct store *st, uint64_t id, int delta)
 	return 0;
 }
 
-void store_reload_refs(struct store *st)
+int store_reload_refs(struct store *st)
 {
 	db_assert_locked(st->db);
 	sqlite3_stmt *s = db_prep(st->db, "SELECT refs FROM dataobjs WHERE id = ?");
+	int failed = 0;
 	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
 			sqlite3_bind_int64(s, 1, (int64_t)o->id);
-			set_refs(o, sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0);
+			/* no row: the object's creation was lost; a failed read
+			 * keeps the count (0 would let the object be released) */
+			int r = db_step_row(s);
+			if (r >= 0)
+				set_refs(o, r ? sqlite3_column_int64(s, 0) : 0);
+			failed |= r < 0;
 			sqlite3_reset(s);
 		}
 	ranked_unlock(&st->lock, LOCK_STORE);
 	db_finish(s);
+	return failed ? -EIO : 0;
 }
 
-/* Every leaf, the truncation point and the map's extent are written again
- * at the next flush: the rows the lost group held are gone, and the map in
- * memory is what the object holds. o's maplock held. */
 static void redirty(struct dobj *o)
 {
 	uint64_t last = BMAP_NONE;
@@ -865,6 +955,7 @@ int store_open(struct store **out, const char *state_dir, struct db *db)
 		return e;
 	}
 	st->db = db;
+	db_on_change_end(db, change_end, st);
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->load_lock, NULL);
 	pthread_mutex_init(&st->mem_lock, NULL);
@@ -883,7 +974,9 @@ void store_close(struct store *st)
 	/* Nobody will commit the group after us. */
 	if (!st->db->in_txn)
 		db_group_commit(st->db);
+	db_on_change_end(st->db, NULL, NULL);
 	db_unlock(st->db);
+	free(st->unsettled);
 	store_reap(st);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i], *next; o; o = next) {

@@ -115,8 +115,9 @@ int store_ref(struct store *st, uint64_t id, int delta);
  * bring their rows back: they go at the first call after db_group_commit. */
 void store_reap(struct store *st);
 /* After bulk SQL changes to dataobjs.refs (snapshot of a whole tree), reread
- * refs of every loaded object. db locked. */
-void store_reload_refs(struct store *st);
+ * refs of every loaded object: 0, or -EIO when some could not be read
+ * (those keep their count; the caller's change must fail). db locked. */
+int store_reload_refs(struct store *st);
 
 /* Number of blocks in [off, off+len) that do not hold data in the logical
  * view, i.e. how many blocks a write of that range would add. */

@@ -57,6 +57,9 @@ struct dobj {
 	struct fdc_entry hf; /* fd's place in the store's descriptor LRU */
 	int host;            /* the host file exists (atomic) */
 	int pins;
+	int unsettled;       /* its map rows were written by a change still open
+	                      * (atomic): kept in the cache until it ends, so a
+	                      * rollback finds it to mark it dirty again */
 	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
 	/* What one flush per fdatasync needs (fs/store/datasync.c). */
 	pthread_mutex_t synclock; /* one marker writer; held across its fsync */
@@ -111,6 +114,9 @@ struct store {
 	size_t nreap, capreap;
 	struct trim_run *trims; /* host ranges to punch once trims commit */
 	size_t ntrims, captrims;
+	uint64_t *unsettled; /* ids of objects flushed by the open change; db lock */
+	size_t nunsettled, capunsettled;
+	int unsettled_lost;  /* one could not be listed: a rollback redirties all */
 	pthread_mutex_t mem_lock; /* innermost: guards mem */
 	struct memobj *mem;
 	size_t nmem, capmem;
@@ -172,6 +178,10 @@ void obj_free(struct dobj *o);
 /* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
  * -ENOMEM. db locked. */
 int read_row(struct db *db, struct dobj *o);
+/* Put the data and shadow bits of db_copy (the same object's rows) into
+ * o's map as well: o's map must not claim less than its rows. maplock
+ * held. */
+void resync_map(struct dobj *o, const struct dobj *db_copy);
 /* The cached object id, or NULL. st->lock held. */
 struct dobj *cache_find(struct store *st, uint64_t id);
 

@@ -154,13 +154,13 @@ static int sole_child(struct store *st, uint64_t id, int64_t drop, uint64_t gone
 	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs WHERE parent = ? AND id != ? LIMIT 2");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, (int64_t)gone);
-	int n = 0;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int n = 0, row;
+	while ((row = db_step_row(s)) > 0) {
 		*child = (uint64_t)sqlite3_column_int64(s, 0);
 		n++;
 	}
 	db_finish(s);
-	return n == 1;
+	return n == 1 && row == 0; /* a failed step may have hidden a second child */
 }
 
 struct chain {
@@ -371,7 +371,7 @@ uint64_t store_release_gain(struct store *st, uint64_t id)
 /* After a rollback brought trimmed bits back in the db, put them back in a
  * cached copy too (its map must not claim less than the db). Both maps are
  * the same object's: copy every stored leaf that differs. maplock held. */
-static void resync_map(struct dobj *o, const struct dobj *db_copy)
+void resync_map(struct dobj *o, const struct dobj *db_copy)
 {
 	for (uint64_t li = bmap_next_leaf(&db_copy->map, 0); li != BMAP_NONE;
 	     li = bmap_next_leaf(&db_copy->map, li + 1)) {

@@ -712,7 +712,8 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
 		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
 		sqlite3_bind_int64(st, 3, after);
-		while (sqlite3_step(st) == SQLITE_ROW && count < 64) {
+		int row = 0;
+		while (count < 64 && (row = db_step_row(st)) > 0) {
 			batch[count].id = sqlite3_column_int64(st, 0);
 			batch[count].ino = VFS_INO(VFS_TREE_OF(ino), (uint64_t)sqlite3_column_int64(st, 1));
 			snprintf(batch[count].name, sizeof batch[count].name, "%s",
@@ -722,6 +723,10 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 		}
 		db_finish(st);
 		db_unlock(v->db);
+		/* a failed read is no end of the directory: what was read is
+		 * returned, and the next call reads on from there */
+		if (row < 0 && count == 0)
+			return row;
 		for (int i = 0; i < count; i++)
 			if (fill_dir_type(fill, arg, batch[i].name, batch[i].ino, batch[i].mode & S_IFMT,
 			                  batch[i].id + 2))

@@ -571,16 +571,19 @@ void vnode_drop_tree(struct vfs *v, struct vtree *t)
 	atomic_store(&t->dead, 1);
 }
 
-/* Link count of inode n as its row says; 0 when the row is gone (it was
- * created by a change that is lost). db locked. */
-static uint32_t row_nlink(struct vfs *v, struct vnode *n)
+/* Link count of inode n as its row says into *nlink; 0 when the row is
+ * gone (it was created by a change that is lost). -EIO when the read
+ * failed: a link count of 0 written back would delete the file at the next
+ * start. db locked. */
+static int row_nlink(struct vfs *v, struct vnode *n, uint32_t *nlink)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT nlink FROM inodes WHERE tree=? AND ino=?");
 	sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
-	uint32_t nlink = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int(st, 0) : 0;
+	int r = db_step_row(st);
+	*nlink = r > 0 ? (uint32_t)sqlite3_column_int(st, 0) : 0;
 	db_finish(st);
-	return nlink;
+	return r < 0 ? r : 0;
 }
 
 /* After SQLite rolled back a group: link counts follow the names, which
@@ -616,9 +619,11 @@ out:
 		struct vnode *n = all[i];
 		if (n->tree->dead)
 			continue;
-		uint32_t nlink = row_nlink(v, n);
+		uint32_t nlink;
+		int known = row_nlink(v, n, &nlink) == 0;
 		ranked_lock(&n->alock, LOCK_LEAF);
-		n->a.nlink = nlink;
+		if (known)
+			n->a.nlink = nlink;
 		n->dirty = 1;
 		ranked_unlock(&n->alock, LOCK_LEAF);
 	}

@@ -229,6 +229,7 @@ int vfs_flush_all(struct vfs *v)
 	db_lock(v->db);
 	int c = db_group_commit(v->db);
 	db_unlock(v->db);
+	db_checkpoint(v->db);
 	store_reap(v->store);
 	return r < 0 ? r : c;
 }

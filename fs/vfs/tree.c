@@ -178,24 +178,31 @@ uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t)
 	return tree_free_blocks(t, &host) * STORE_BLOCK;
 }
 
-/* Data blocks, inodes and metadata bytes of tree t, from its rows. */
-static void tree_count_rows(struct vfs *v, struct vtree *t)
+/* Data blocks, inodes and metadata bytes of tree t, from its rows; -EIO
+ * when they could not be read (a volume counted as empty would take
+ * writes past its capacity). */
+static int tree_count_rows(struct vfs *v, struct vtree *t)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0), count(*), "
 	                                  "coalesce(sum(length(target)), 0) FROM inodes WHERE tree=?");
 	sqlite3_bind_int64(st, 1, (int64_t)t->id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int row = db_step_row(st);
+	if (row > 0) {
 		atomic_store(&t->used_blocks, sqlite3_column_int64(st, 0));
 		atomic_store(&t->inodes, (uint64_t)sqlite3_column_int64(st, 1));
 		atomic_store(&t->meta_bytes, sqlite3_column_int64(st, 2));
 	}
 	db_finish(st);
+	if (row <= 0) /* an aggregate always has its row */
+		return -EIO;
 	st = db_prep(v->db, "SELECT coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
 	                    "WHERE tree=?");
 	sqlite3_bind_int64(st, 1, (int64_t)t->id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	row = db_step_row(st);
+	if (row > 0)
 		atomic_fetch_add(&t->meta_bytes, sqlite3_column_int64(st, 0));
 	db_finish(st);
+	return row > 0 ? 0 : -EIO;
 }
 
 static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, uint64_t next_ino)
@@ -230,19 +237,25 @@ int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capac
 	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino, coalesce(inodes, 0) FROM trees WHERE id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	uint64_t next = 0, limit = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int row = db_step_row(st);
+	if (row > 0) {
 		next = (uint64_t)sqlite3_column_int64(st, 0);
 		limit = (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	db_finish(st);
 	if (!next)
-		return -ENOENT;
+		return row < 0 ? row : -ENOENT;
 	struct vtree *t = tree_new(id, kind, capacity, next);
 	if (!t)
 		return -ENOMEM;
 	t->readonly = t->readonly || readonly;
 	atomic_store(&t->inode_limit, limit);
-	tree_count_rows(v, t);
+	int r = tree_count_rows(v, t);
+	if (r < 0) {
+		pthread_rwlock_destroy(&t->gate);
+		free(t);
+		return r;
+	}
 	tree_link(v, t);
 	return 0;
 }
@@ -260,13 +273,13 @@ int tree_load_all(struct vfs *v)
 {
 	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "SELECT id, kind, capacity FROM trees");
-	int r = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+	int r = 0, row;
+	while (r == 0 && (row = db_step_row(st)) > 0)
 		r = vfs_tree_attach(v, (uint64_t)sqlite3_column_int64(st, 0),
 		                    (const char *)sqlite3_column_text(st, 1),
 		                    (uint64_t)sqlite3_column_int64(st, 2), v->readonly);
 	db_finish(st);
-	return r;
+	return r < 0 ? r : row; /* a failed step: volumes would be missing */
 }
 
 /* Drop the data-object references of every inode of tree id, then run
@@ -276,10 +289,12 @@ static int tree_drop_rows(struct vfs *v, uint64_t id, const char *const *sql, si
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
-	int r = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+	int r = 0, row;
+	while (r == 0 && (row = db_step_row(st)) > 0)
 		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
 	db_finish(st);
+	if (r == 0 && row < 0) /* the rows must not go with references left */
+		r = row;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		st = db_prep(v->db, sql[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)id);
@@ -494,10 +509,12 @@ int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t c
 		sqlite3_bind_int64(st, 2, (int64_t)src);
 		r = db_step_done(v->db, st);
 	}
-	if (r == 0) {
-		store_reload_refs(v->store);
+	/* A count left unread would leave a file of the copy unshared in
+	 * memory: its next write would change the snapshot too. */
+	if (r == 0)
+		r = store_reload_refs(v->store);
+	if (r == 0)
 		*tree_id = id;
-	}
 	return r;
 }
 

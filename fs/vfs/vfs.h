@@ -208,8 +208,9 @@ void vfs_tree_thaw(struct vfs *v, uint64_t tree_id);
  * objects (kind, namespace, name) that own a tree: /pv lists kind
  * PersistentVolume in namespace "", /snapshots/<ns>/ lists VolumeSnapshot. */
 struct vfs_names {
-	/* The tree of an object, or 0. */
-	uint64_t (*tree_of)(void *arg, const char *kind, const char *ns, const char *name);
+	/* The tree of an object in *tree (0: none): 0, -ENOENT (no object) or
+	 * -EIO (the look-up failed). */
+	int (*tree_of)(void *arg, const char *kind, const char *ns, const char *name, uint64_t *tree);
 	/* The object with the smallest tree id above after: 0, or -ENOENT. */
 	int (*next)(void *arg, const char *kind, const char *ns, uint64_t after, char *name,
 	            size_t len, uint64_t *tree);

@@ -162,8 +162,9 @@ static uint64_t read_only_tree(struct vfs *v, const char *pv, int readonly)
 {
 	if (!readonly || !pv[0] || pv[0] == '/' || !v->names.tree_of)
 		return 0;
+	uint64_t tree;
 	db_lock(v->db);
-	uint64_t tree = v->names.tree_of(v->names.arg, KIND_PV, "", pv);
+	v->names.tree_of(v->names.arg, KIND_PV, "", pv, &tree);
 	db_unlock(v->db);
 	return tree;
 }
@@ -290,9 +291,11 @@ static int lookup_object_root(struct vfs *v, const char *kind, const char *ns, c
 {
 	if (!v->names.tree_of)
 		return -ENOENT;
+	uint64_t tree;
 	db_lock(v->db);
-	uint64_t tree = v->names.tree_of(v->names.arg, kind, ns, name);
-	int err = -ENOENT;
+	int err = v->names.tree_of(v->names.arg, kind, ns, name, &tree);
+	if (err == 0)
+		err = -ENOENT; /* unless its tree has a root */
 	struct vnode *n = tree ? vnode_get_locked(v, VFS_INO(tree, 1), &err) : NULL;
 	db_unlock(v->db);
 	if (!n)
@@ -352,10 +355,10 @@ static int lookup_pod(struct vfs *v, const char *ns, const char *name, struct vf
 {
 	char key[VIRT_KEY_MAX + 512];
 	db_lock(v->db);
-	int there = v->names.exists && v->names.exists(v->names.arg, "Pod", ns, name);
+	int there = v->names.exists ? v->names.exists(v->names.arg, "Pod", ns, name) : 0;
 	db_unlock(v->db);
-	if (!there)
-		return -ENOENT;
+	if (there <= 0)
+		return there < 0 ? there : -ENOENT;
 	snprintf(key, sizeof key, "%s/%s", ns, name);
 	uint64_t ino = virt_numbered_ino(v, 'P', key);
 	if (!ino)

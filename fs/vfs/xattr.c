@@ -23,14 +23,18 @@ static int xattr_name_ok(const char *name)
 }
 
 /* The bytes the xattr counts against the volume's capacity (name and
- * value), or -1 if the inode has no such xattr. */
+ * value); -ENODATA if the inode has no such xattr, -EIO if the look-up
+ * failed (then nobody may act as if it had none: XATTR_CREATE would
+ * replace it). */
 static int64_t xattr_bytes(struct vfs *v, uint64_t ino, const char *name)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT length(value) FROM xattrs WHERE tree=? AND ino=? AND name=?");
 	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) + (int64_t)strlen(name) : -1;
+	int row = db_step_row(st);
+	int64_t n = row > 0 ? sqlite3_column_int64(st, 0) + (int64_t)strlen(name)
+	                    : row == 0 ? -ENODATA : row;
 	db_finish(st);
 	return n;
 }
@@ -60,7 +64,9 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 	db_lock(v->db);
 	int64_t old = xattr_bytes(v, ino, name);
 	int64_t grow = (int64_t)(len + strlen(name)) - (old < 0 ? 0 : old);
-	if ((flags & XATTR_CREATE) && old >= 0)
+	if (old == -EIO)
+		r = -EIO;
+	else if ((flags & XATTR_CREATE) && old >= 0)
 		r = -EEXIST;
 	else if ((flags & XATTR_REPLACE) && old < 0)
 		r = -ENODATA;
@@ -198,7 +204,7 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 		return err;
 	db_lock(v->db);
 	int64_t old = xattr_bytes(v, ino, name);
-	r = old >= 0 ? db_begin_essential(v->db) : -ENODATA;
+	r = old >= 0 ? db_begin_essential(v->db) : (int)old;
 	if (r == 0) {
 		sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE tree=? AND ino=? AND name=?");
 		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));

@@ -17,6 +17,9 @@
 #   BENCH_CLAIMS   claims in the manifest (10000)
 #   BENCH_CLASS    storageClassName of the claims ("" = none; unset = the
 #                  default class)
+#   BENCH_QUOTA    1: a ResourceQuota on storage and claim count (limits far
+#                  above what the claims ask) in their namespace first, so
+#                  every claim is admitted against it (0)
 #   BENCH_DIR      where the state directory goes (/var/tmp)
 #   VOLFS_BIN      directory holding volfs and volctl (build/bin)
 set -euo pipefail
@@ -24,6 +27,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_CLAIMS=${BENCH_CLAIMS:-10000}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
+BENCH_QUOTA=${BENCH_QUOTA:-0}
 BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
 
 die() { echo "bench-apply: $*" >&2; exit 1; }
@@ -47,6 +51,15 @@ for ((i = 0; i < 100; i++)); do
 done
 mountpoint -q "$work/mnt" || die "volfs did not mount; see $work/volfs.log"
 "$BIN/volctl" --state "$work/state" create pv writer --capacity 64Mi >/dev/null
+if [[ $BENCH_QUOTA == 1 ]]; then
+    "$BIN/volctl" --state "$work/state" apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: storage}
+spec:
+  hard: {requests.storage: 1Ti, persistentvolumeclaims: "1000000"}
+YAML
+fi
 
 python3 - "$BENCH_CLAIMS" "${BENCH_CLASS-unset}" >"$work/claims.yaml" <<'PY'
 import sys
@@ -80,13 +93,14 @@ end=$(date +%s.%N)
 cpu1=$(cpu)
 touch "$work/stop"
 wait "$writer"
-python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" <<'PY'
+BENCH_QUOTA=$BENCH_QUOTA python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" <<'PY'
 import os, statistics, sys
 n, start, end = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 lat = sorted(float(l) for l in open(sys.argv[4]) if l.strip())
 cpu = float(sys.argv[6]) - float(sys.argv[5])
-print("apply of %d claims: %.2f s (daemon CPU %.2f s, load average %.1f on %d CPUs)"
-      % (n, end - start, cpu, os.getloadavg()[0], os.cpu_count()))
+print("apply of %d claims%s: %.2f s (daemon CPU %.2f s, load average %.1f on %d CPUs)"
+      % (n, " into a namespace with a ResourceQuota" if os.environ.get("BENCH_QUOTA") == "1" else "",
+         end - start, cpu, os.getloadavg()[0], os.cpu_count()))
 if lat:
     print("4 KiB write+fsync on another volume meanwhile: %d done, median %.1f ms, worst %.1f ms"
           % (len(lat), statistics.median(lat) * 1000, lat[-1] * 1000))

@@ -272,6 +272,60 @@ EOF
     assert_output --partial 'fast.storageclass.storage.k8s.io/requests.storage'
 }
 
+# claims_yaml FROM TO [NS]: claims claim-FROM..claim-TO of 1Mi, without a
+# class (nothing is provisioned for them).
+claims_yaml() {
+    local i
+    for ((i = $1; i <= $2; i++)); do
+        printf -- '---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: claim-%03d, namespace: %s}\n' "$i" "${3:-qa}"
+        printf 'spec:\n  storageClassName: ""\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Mi}}\n'
+    done
+}
+
+# claims_in NS: how many claims namespace NS has.
+claims_in() {
+    volctl get pvc -n "$1" -o json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'
+}
+
+quota_yaml() {
+    printf -- '---\napiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: qa}\n'
+    printf 'spec:\n  hard: {persistentvolumeclaims: "%s", requests.storage: %s}\n' "$1" "$2"
+}
+
+@test "an apply of many claims into a namespace with a quota counts each claim it stores" {
+    f=$BATS_TEST_TMPDIR/m.yaml
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: qa}\n' >"$BATS_TEST_TMPDIR/ns.yaml"
+    volctl apply -f "$BATS_TEST_TMPDIR/ns.yaml"
+    # a quota stored in the middle of an apply counts the claims before it
+    # and limits the ones after it (several batches of documents)
+    { claims_yaml 1 100; quota_yaml 120 1Gi; claims_yaml 101 130; } >"$f"
+    run volctl apply -f "$f"
+    assert_failure
+    assert_output --partial 'document 122 (PersistentVolumeClaim claim-121)'
+    assert_output --partial 'exceeded quota: q, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=120'
+    # all or nothing
+    [ "$(claims_in qa)" = 0 ]
+    run volctl get quota q -n qa
+    assert_failure
+    # within the limits, every claim is stored; one more is refused
+    { quota_yaml 200 150Mi; claims_yaml 1 150; } >"$f"
+    volctl apply -f "$f"
+    [ "$(claims_in qa)" = 150 ]
+    claims_yaml 151 151 >"$f"
+    run volctl apply -f "$f"
+    assert_failure
+    assert_output --partial 'requested: requests.storage=1Mi, used: requests.storage=150Mi, limited: requests.storage=150Mi'
+    # a claim deleted between applies frees its share at once
+    volctl delete pvc claim-001 -n qa
+    volctl apply -f "$f"
+    [ "$(claims_in qa)" = 150 ]
+    # re-applying the stored claims changes nothing and is not refused
+    claims_yaml 2 151 >"$f"
+    run volctl apply -f "$f"
+    assert_success
+    [ "$(claims_in qa)" = 150 ]
+}
+
 @test "a quota also refuses an expansion past it" {
     volctl apply -f "$M/quota.yaml"
     volctl apply -f "$M/class-and-claim.yaml" >/dev/null

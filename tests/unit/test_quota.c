@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,6 +331,58 @@ static void test_message_fits_small_buffer(void **state)
 	json_object_put(big);
 }
 
+/* Admitting claim after claim against running totals decides, and words a
+ * refusal, as summing the stored claims each time does. */
+static void test_totals_agree_with_sums(void **state)
+{
+	json_object *quotas = team_quota(), *stored = json_object_new_array();
+	json_object *totals = quota_totals(quotas, stored);
+	const char *sizes[] = {"30Mi", "50Mi", "20Mi", "10Mi"};
+	const char *classes[] = {"fast", "volfs", "fast", "fast"};
+	char err_sum[1024], err_tot[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "c%zu", i);
+		json_object *pvc = claim(name, sizes[i], classes[i]);
+		err_sum[0] = err_tot[0] = '\0';
+		int by_sum = quota_admit(quotas, stored, NULL, pvc, err_sum, sizeof err_sum);
+		int by_tot = quota_admit_totals(quotas, totals, NULL, pvc, err_tot, sizeof err_tot);
+		assert_int_equal(by_tot, by_sum);
+		assert_string_equal(err_tot, err_sum);
+		if (by_sum == 0) {
+			quota_totals_update(totals, NULL, pvc);
+			json_object_array_add(stored, pvc);
+		} else {
+			json_object_put(pvc);
+		}
+	}
+	/* c0 and c1 fit (80Mi, two claims); c2 and c3 break the claim count */
+	assert_int_equal(json_object_array_length(stored), 2);
+	/* growing c0 by 30Mi passes 100Mi in all */
+	json_object *old = json_object_get(json_object_array_get_idx(stored, 0));
+	json_object *grown = claim("c0", "60Mi", "fast");
+	err_sum[0] = err_tot[0] = '\0';
+	assert_int_equal(quota_admit(quotas, stored, old, grown, err_sum, sizeof err_sum), -EDQUOT);
+	assert_int_equal(quota_admit_totals(quotas, totals, old, grown, err_tot, sizeof err_tot), -EDQUOT);
+	assert_string_equal(err_tot, err_sum);
+	/* after a shrink to 10Mi is stored, the totals have 20Mi less */
+	json_object *small = claim("c0", "10Mi", "fast");
+	quota_totals_update(totals, old, small);
+	json_object *t;
+	assert_true(json_object_object_get_ex(totals, "requests.storage", &t));
+	assert_int_equal(json_object_get_uint64(t), 60ull << 20);
+	assert_true(json_object_object_get_ex(totals, FAST "requests.storage", &t));
+	assert_int_equal(json_object_get_uint64(t), 10ull << 20);
+	json_object_put(small);
+	json_object_put(grown);
+	json_object_put(old);
+	json_object_put(totals);
+	json_object_put(stored);
+	json_object_put(quotas);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -347,6 +400,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_expansion_uses_old_not_stale_list),
 		cmocka_unit_test(test_shrinking_or_unchanged_never_refused),
 		cmocka_unit_test(test_message_fits_small_buffer),
+		cmocka_unit_test(test_totals_agree_with_sums),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
