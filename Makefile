@@ -135,7 +135,7 @@ $(B)/tests/csi-call: tests/csi/call.cc $(CSI_GEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CSI_CXXFLAGS) -Wall -Wextra -Werror $(LDFLAGS) -o $@ $^ $(CSI_PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 

@@ -15,10 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/unit/unit.h"
-
-#include "fs/vfs/vfs.h"
-#include "meta/db.h"
+#include "tests/unit/unit_vfs.h"
 
 enum { FILES = 64, THREADS = 4, ROUNDS = 300 };
 
@@ -83,17 +80,8 @@ static void make_files(struct vfs *v, uint64_t root)
 static void test_forget_racing_lookup_frees_once(void **state)
 {
 	(void)state;
-	char err[256];
 	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, dir, 0, err, sizeof err), 0);
-	struct db *db = vfs_db(v);
-	uint64_t tree;
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_create_rows(v, "volume", 1ull << 30, 0, &tree), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_int_equal(vfs_tree_attach(v, tree, "volume", 1ull << 30, 0), 0);
-	db_unlock(db);
+	uint64_t tree = unit_vfs_volume(&v, dir);
 	struct race r = {.v = v, .root = VFS_INO(tree, 1)};
 	make_files(v, r.root);
 
