@@ -140,7 +140,7 @@ $(B)/tests/csi-call: tests/csi/call.cc $(CSI_GEN_OBJ)
 
 # Every unit binary links the shared fixtures (tests/unit/fixtures.h).
 UNIT_FIXTURES := $(B)/obj/tests/unit/fixtures.o
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(UNIT_FIXTURES) $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_FIXTURES) $(FS_OBJ) $(META_OBJ) $(TOOLS_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 

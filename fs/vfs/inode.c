@@ -148,6 +148,8 @@ struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
 {
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	struct vnode *n = itab_find(v, ino);
+	if (n && n->evicting)
+		n = NULL; /* the db lock waits for its evictor to decide */
 	if (n)
 		n->ref++;
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
@@ -171,20 +173,36 @@ static int evictable(const struct vnode *n)
 	return n->ref == 0 && n->nlookup == 0 && n->nopen == 0;
 }
 
-/* Last reference gone: write the attributes back, delete the inode if it
- * was unlinked, then unhash it — all under the db lock so a concurrent
- * vnode_get_locked() either finds it in the table or reads the final row. */
+/* itab_lock held: whether the caller is the one thread to evict n. Two
+ * threads may each see the last reference go (a put, a forget) before
+ * either has the db lock; only the first evicts, or n is freed twice. */
+static int claim_eviction(struct vnode *n)
+{
+	if (!evictable(n) || n->evicting)
+		return 0;
+	n->evicting = 1;
+	return 1;
+}
+
+/* Last reference gone and the eviction claimed: write the attributes back,
+ * delete the inode if it was unlinked, then unhash it — all under the db
+ * lock so a concurrent vnode_get_locked() either finds it in the table or
+ * reads the final row. */
 static void vnode_evict(struct vfs *v, struct vnode *n)
 {
 	int deleted = 0;
 	db_lock(v->db);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
-	if (!evictable(n)) { /* somebody grabbed it meanwhile */
+	assert(n->evicting);
+	if (!evictable(n)) { /* somebody grabbed it meanwhile: their put evicts */
+		n->evicting = 0;
 		ranked_unlock(&v->itab_lock, LOCK_LEAF);
 		db_unlock(v->db);
 		return;
 	}
-	ranked_unlock(&v->itab_lock, LOCK_LEAF); /* not on the dirty list: that pins */
+	/* Not on the dirty list (that pins); from here on nobody takes a
+	 * reference: vnode_get() sees n->evicting and waits for the db lock. */
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 
 	if (!n->tree->dead) {
 		if (n->a.nlink == 0) {
@@ -216,7 +234,7 @@ void vnode_put(struct vfs *v, struct vnode *n)
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	assert(n->ref > 0);
 	n->ref--;
-	int ev = evictable(n);
+	int ev = claim_eviction(n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	if (ev)
 		vnode_evict(v, n);
@@ -235,9 +253,10 @@ void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 	}
 	assert(n->nlookup >= nlookup); /* the kernel forgets only what it was given */
 	n->nlookup -= nlookup;
-	n->ref++;
+	int ev = claim_eviction(n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
-	vnode_put(v, n);
+	if (ev)
+		vnode_evict(v, n);
 }
 
 void vnode_mark_dirty(struct vfs *v, struct vnode *n)
@@ -530,7 +549,8 @@ void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < ITAB_BUCKETS; i++)
 		for (struct vnode *x = v->itab[i]; x; x = x->hnext) {
-			if (x->tree->id != tree_id || !x->tree->dead)
+			/* an inode being evicted drops its data when freed */
+			if (x->tree->id != tree_id || !x->tree->dead || x->evicting)
 				continue;
 			if (count == cap) {
 				size_t bigger = cap ? cap * 2 : 16;

@@ -74,6 +74,10 @@ struct vnode {
 	int nopen;        /* itab_lock */
 	int ref;          /* itab_lock: operations in flight */
 	int on_dirty;     /* itab_lock: on v->dirty */
+	/* itab_lock: one thread claimed its eviction. Until that thread has
+	 * checked again under the db lock, only holders of the db lock may
+	 * take a reference; afterwards nobody may, and it is freed. */
+	int evicting;
 	int dirty;        /* alock: attributes differ from the row */
 	_Atomic int xattrs; /* XATTRS_*: db lock to change */
 	/* Opened through a read-only alias: the kernel caches the alias's

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/unit/unit.h"
+#include "tests/unit/unit_vfs.h"
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
@@ -113,17 +113,9 @@ static void no_report(void *arg, const char *msg)
 static void test_lost_group_resyncs_cached_inodes(void **state)
 {
 	(void)state;
-	char err[256];
 	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, dir, 0, err, sizeof err), 0);
+	uint64_t tree = unit_vfs_volume(&v, dir);
 	struct db *db = vfs_db(v);
-	uint64_t tree;
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_create_rows(v, "volume", 1ull << 30, 0, &tree), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_int_equal(vfs_tree_attach(v, tree, "volume", 1ull << 30, 0), 0);
-	db_unlock(db);
 	assert_int_equal(vfs_flush_all(v), 0);
 
 	uint64_t root = VFS_INO(tree, 1);

@@ -1,0 +1,30 @@
+/*
+ * unit_vfs.h: what the tests of the namespace layer share.
+ *
+ * unit_vfs_volume: open the state directory DIR and attach one new 1 GiB
+ * volume tree to it; returns the tree's id.
+ */
+#ifndef VOLFS_TESTS_UNIT_VFS_H
+#define VOLFS_TESTS_UNIT_VFS_H
+
+#include "tests/unit/unit.h"
+
+#include "fs/vfs/vfs.h"
+#include "meta/db.h"
+
+static inline uint64_t unit_vfs_volume(struct vfs **v, const char *dir)
+{
+	char err[256];
+	assert_int_equal(vfs_open_state(v, dir, 0, err, sizeof err), 0);
+	struct db *db = vfs_db(*v);
+	uint64_t tree;
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_create_rows(*v, "volume", 1ull << 30, 0, &tree), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(vfs_tree_attach(*v, tree, "volume", 1ull << 30, 0), 0);
+	db_unlock(db);
+	return tree;
+}
+
+#endif
