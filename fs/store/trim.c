@@ -500,7 +500,7 @@ static void check_refs(struct store *st, struct checker *c)
 static void check_dangling(struct store *st, struct checker *c)
 {
 	static const char *const q[] = {
-		"SELECT 'inode ' || tree || '/' || ino || ' points at missing object ' || obj "
+		"SELECT 'inode ' || family || '/' || ino || '@' || lineage || ' points at missing object ' || obj "
 		"FROM inodes WHERE obj IS NOT NULL AND obj NOT IN (SELECT id FROM dataobjs)",
 		"SELECT 'object ' || id || ' has missing parent ' || parent "
 		"FROM dataobjs WHERE parent IS NOT NULL AND parent NOT IN (SELECT id FROM dataobjs)",

@@ -918,15 +918,15 @@ static void test_check(void **state)
 	write_pat(a, 0, B, 1);
 	char q[512];
 	snprintf(q, sizeof q,
-	         "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime, ctime, btime, obj)"
-	         " VALUES(1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu),"
-	         "       (2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
+	         "INSERT INTO inodes(family, lineage, ino, mode, uid, gid, nlink, atime, mtime, ctime,"
+	         " btime, obj) VALUES(1, 1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu),"
+	         "       (2, 2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
 	         (unsigned long long)store_id(a), (unsigned long long)store_id(a));
 	sql(e, q);
 	ref(e, store_id(a), 1);
 	uint64_t aid = store_id(a);
 	assert_int_equal(store_cow(e->st, &a), 1);
-	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE tree = 1",
+	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE lineage = 1",
 	         (unsigned long long)store_id(a));
 	sql(e, q);
 	write_pat(a, B, B, 2);

@@ -92,8 +92,8 @@ static void point(struct env *e, uint64_t tree, uint64_t obj)
 {
 	db_lock(e->db);
 	int r = exec2(e,
-	              "INSERT OR REPLACE INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime,"
-	              " ctime, btime, obj) VALUES(?, 2, 33188, 0, 0, 1, 0, 0, 0, 0, ?)",
+	              "INSERT OR REPLACE INTO inodes(family, lineage, ino, mode, uid, gid, nlink, atime,"
+	              " mtime, ctime, btime, obj) VALUES(?1, ?1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, ?2)",
 	              tree, obj);
 	db_unlock(e->db);
 	assert_int_equal(r, 0);
@@ -135,7 +135,7 @@ static void release(struct env *e, uint64_t tree, uint64_t obj, int undo)
 	if (r == 0)
 		r = store_ref(e->st, obj, -1);
 	if (r == 0)
-		r = exec2(e, "DELETE FROM inodes WHERE tree = ?", tree, 0);
+		r = exec2(e, "DELETE FROM inodes WHERE lineage = ?", tree, 0);
 	if (r < 0 || undo) {
 		db_rollback(e->db);
 		store_reload_refs(e->st);
