@@ -149,9 +149,37 @@ static int reclaim_inodes(struct vfs *v, uint64_t dead, uint64_t child, int *mov
 		r = db_step_done(v->db, st);
 		if (r == 0 && rows[i].shadowed && rows[i].obj)
 			r = store_ref(v->store, rows[i].obj, -1);
+		if (r == 0 && rows[i].shadowed && child) {
+			st = db_prep(v->db, "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4 AND "
+			                    "whiteout=1 AND NOT EXISTS (SELECT 1 FROM inodes i" VISIBLE("i", "?3")
+			                    "WHERE i.family=?1 AND i.ino=?2 AND i.lineage<>?3)");
+			sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
+			sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
+			sqlite3_bind_int64(st, 3, (int64_t)dead);
+			sqlite3_bind_int64(st, 4, (int64_t)child);
+			r = db_step_done(v->db, st);
+		}
 	}
 	*moved += n;
 	return r;
+}
+
+/* Row `id` of lineage `dead` is about to go, shadowed by child's version
+ * of its name: a whiteout there that hides nothing else (no ancestor of
+ * `dead` has the name) goes too, so a lineage that outlives its
+ * snapshots keeps no whiteouts. */
+static int drop_needless_name_whiteout(struct vfs *v, int64_t id, uint64_t dead, uint64_t child)
+{
+	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE whiteout=1 AND lineage=?3 AND "
+	                                  "(family, parent, name) = (SELECT family, parent, name FROM "
+	                                  "dentries WHERE id=?1) AND NOT EXISTS (SELECT 1 FROM dentries o"
+	                                  VISIBLE("o", "?2") "WHERE (o.family, o.parent, o.name) = "
+	                                  "(SELECT family, parent, name FROM dentries WHERE id=?1) AND "
+	                                  "o.lineage<>?2)");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)dead);
+	sqlite3_bind_int64(st, 3, (int64_t)child);
+	return db_step_done(v->db, st);
 }
 
 /* The same for the rows of dentries (by id) or xattrs (by key). */
@@ -172,10 +200,14 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 	}
 	db_finish(st);
 	int r = 0;
-	for (int i = 0; r == 0 && i < n; i++)
-		r = exec_ids(v, shadowed[i] ? "DELETE FROM dentries WHERE id=?1"
-		                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
-		             (uint64_t)ids[i], child);
+	for (int i = 0; r == 0 && i < n; i++) {
+		if (shadowed[i] && child)
+			r = drop_needless_name_whiteout(v, ids[i], dead, child);
+		if (r == 0)
+			r = exec_ids(v, shadowed[i] ? "DELETE FROM dentries WHERE id=?1"
+			                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
+			             (uint64_t)ids[i], child);
+	}
 	*moved += n;
 	return r;
 }
@@ -216,6 +248,18 @@ static int reclaim_xattrs(struct vfs *v, uint64_t dead, uint64_t child, int *mov
 		sqlite3_bind_int64(st, 4, (int64_t)dead);
 		sqlite3_bind_int64(st, 5, (int64_t)child);
 		r = db_step_done(v->db, st);
+		if (r == 0 && rows[i].shadowed && child) {
+			st = db_prep(v->db, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND "
+			                    "lineage=?5 AND whiteout=1 AND NOT EXISTS (SELECT 1 FROM xattrs x"
+			                    VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 "
+			                    "AND x.lineage<>?4)");
+			sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
+			sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
+			sqlite3_bind_text(st, 3, rows[i].name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, (int64_t)dead);
+			sqlite3_bind_int64(st, 5, (int64_t)child);
+			r = db_step_done(v->db, st);
+		}
 	}
 	free(rows);
 	*moved += n;
