@@ -339,8 +339,22 @@ int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *a
 		report(arg, "cannot read the trees' rows to check them");
 		p++;
 	}
-	p += store_check(v->store, report, arg, pending);
+	struct store_users users = {vfs_each_obj_user, v->db};
+	p += store_check(v->store, &users, report, arg, pending);
 	return p;
+}
+
+int vfs_each_obj_user(void *db_arg, store_user_fn add, void *c)
+{
+	struct db *db = db_arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT obj, count(*), 'inode ' || min(family || '/' || ino || "
+	                               "'@' || lineage) FROM inodes WHERE obj IS NOT NULL GROUP BY obj");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		add(c, (uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	db_finish(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name)

@@ -295,5 +295,8 @@ void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p);
 struct store_pending;
 int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
               struct store_pending *pending);
+/* The inode row versions referencing each data object, for store_check
+ * (struct store_users, with the struct db as arg). db locked. */
+int vfs_each_obj_user(void *db, store_user_fn add, void *c);
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
 #include "fs/store/uring.h"
 #include "meta/db.h"
 
@@ -848,7 +849,8 @@ static int check(struct env *e, struct reports *r)
 {
 	memset(r, 0, sizeof *r);
 	db_lock(e->db);
-	int n = store_check(e->st, collect, r, &r->pending);
+	int n = store_check(e->st, &(struct store_users){vfs_each_obj_user, e->db}, collect, r,
+	                    &r->pending);
 	db_unlock(e->db);
 	assert_int_equal(n, r->n);
 	return n;

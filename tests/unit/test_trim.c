@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
 #include "meta/db.h"
 
 #define B STORE_BLOCK
@@ -229,7 +230,8 @@ static void expect_clean(struct env *e)
 {
 	db_lock(e->db);
 	struct store_pending pending;
-	int n = store_check(e->st, report, NULL, &pending);
+	int n = store_check(e->st, &(struct store_users){vfs_each_obj_user, e->db}, report, NULL,
+	                    &pending);
 	db_unlock(e->db);
 	assert_int_equal(n, 0);
 	assert_int_equal(pending.deleted + pending.unknown, 0);
