@@ -27,7 +27,7 @@
 #include "meta/log.h"
 
 /* Rows one reclaim change moves or deletes per table. */
-#define RECLAIM_BATCH 512
+#define RECLAIM_BATCH 256
 /* A dead lineage with at most one child: work for the reclaimer. */
 #define RECLAIMABLE                                                                            \
 	"l.dead=1 AND (SELECT count(*) FROM lineages c WHERE c.parent=l.id) <= 1"

@@ -213,7 +213,7 @@ int vfs_dir_is_empty(struct vfs *v, uint64_t dir);
 int vfs_reclaim(struct vfs *v, unsigned max_steps);
 /* What a deletion reclaims before it answers (a small tree's rows, all
  * of them; a large one's, in the background). */
-#define VFS_RECLAIM_INLINE 4
+#define VFS_RECLAIM_INLINE 1
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);
 
 /* Flush and write-lock the tree (no writer in flight) for a consistent copy;
