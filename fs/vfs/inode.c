@@ -210,7 +210,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 		} else {
 			if (n->dirty)
 				vnode_own_row(v, n);
-			if (db_begin_essential(v->db) == 0) {
+			if ((n->obj || n->dirty) && db_begin_essential(v->db) == 0) {
 				int r = n->obj ? store_flush(v->store, n->obj) : 0;
 				if (r == 0 && n->dirty)
 					r = vnode_write_row_locked(v, n);

@@ -113,53 +113,87 @@ static int next_reclaimable(struct vfs *v, uint64_t *dead, uint64_t *child, uint
 	return rc == SQLITE_ROW ? 0 : -ENOENT;
 }
 
-/* Up to RECLAIM_BATCH inode rows of lineage `dead`: into `child` unless it
- * has a version of its own (or there is no child), else deleted with their
- * object references. *moved counts the rows handled. */
-static int reclaim_inodes(struct vfs *v, uint64_t dead, uint64_t child, int *moved)
+/* A table of rows keyed by (family, ino[, name], lineage), for the
+ * reclaimer; parameters: ?1 family, ?2 ino, ?3 name, ?4 dead, ?5 child. */
+struct keyed_table {
+	/* family, ino, name, data object, has child a version? (LIMIT ?6) */
+	const char *select;
+	const char *drop, *move;
+	/* child's whiteout of the key, if no ancestor of dead has the key */
+	const char *drop_whiteout;
+};
+
+static const struct keyed_table inode_rows = {
+	"SELECT i.family, i.ino, '', coalesce(i.obj, 0), EXISTS (SELECT 1 FROM inodes c WHERE "
+	"c.family=i.family AND c.ino=i.ino AND c.lineage=?5) FROM inodes i WHERE i.lineage=?4 LIMIT ?6",
+	"DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4",
+	"UPDATE inodes SET lineage=?5 WHERE family=?1 AND ino=?2 AND lineage=?4",
+	"DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?5 AND whiteout=1 AND NOT EXISTS "
+	"(SELECT 1 FROM inodes i" VISIBLE("i", "?4") "WHERE i.family=?1 AND i.ino=?2 AND i.lineage<>?4)",
+};
+
+static const struct keyed_table xattr_rows = {
+	"SELECT x.family, x.ino, x.name, 0, EXISTS (SELECT 1 FROM xattrs c WHERE c.family=x.family AND "
+	"c.ino=x.ino AND c.name=x.name AND c.lineage=?5) FROM xattrs x WHERE x.lineage=?4 LIMIT ?6",
+	"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
+	"UPDATE xattrs SET lineage=?5 WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
+	"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?5 AND whiteout=1 AND "
+	"NOT EXISTS (SELECT 1 FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND "
+	"x.name=?3 AND x.lineage<>?4)",
+};
+
+struct keyed_row {
+	uint64_t family, ino, obj;
+	char name[256]; /* an xattr's; "" for an inode */
+	int shadowed;
+};
+
+static int keyed_exec(struct vfs *v, const char *sql, const struct keyed_row *k, uint64_t dead,
+                      uint64_t child)
 {
-	struct row {
-		uint64_t family, ino, obj;
-		int shadowed;
-	} rows[RECLAIM_BATCH];
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)k->family);
+	sqlite3_bind_int64(st, 2, (int64_t)k->ino);
+	sqlite3_bind_text(st, 3, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)dead);
+	sqlite3_bind_int64(st, 5, (int64_t)child);
+	return db_step_done(v->db, st);
+}
+
+/* Up to RECLAIM_BATCH rows of table t in lineage `dead`: into `child`
+ * unless it has a version of its own (or there is no child), else deleted
+ * with their data object references (and child's whiteout, if it hides
+ * nothing else now). *moved counts the rows handled. */
+static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t dead, uint64_t child,
+                         int *moved)
+{
+	struct keyed_row *rows = malloc(RECLAIM_BATCH * sizeof *rows);
+	if (!rows)
+		return -ENOMEM;
 	int n = 0;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT i.family, i.ino, coalesce(i.obj, 0), EXISTS (SELECT 1 "
-	                                  "FROM inodes c WHERE c.family=i.family AND c.ino=i.ino AND "
-	                                  "c.lineage=?2) FROM inodes i WHERE i.lineage=?1 LIMIT ?3");
-	sqlite3_bind_int64(st, 1, (int64_t)dead);
-	sqlite3_bind_int64(st, 2, (int64_t)child);
-	sqlite3_bind_int(st, 3, RECLAIM_BATCH);
+	sqlite3_stmt *st = db_prep(v->db, t->select);
+	sqlite3_bind_int64(st, 4, (int64_t)dead);
+	sqlite3_bind_int64(st, 5, (int64_t)child);
+	sqlite3_bind_int(st, 6, RECLAIM_BATCH);
 	while (n < RECLAIM_BATCH && sqlite3_step(st) == SQLITE_ROW) {
 		rows[n].family = (uint64_t)sqlite3_column_int64(st, 0);
 		rows[n].ino = (uint64_t)sqlite3_column_int64(st, 1);
-		rows[n].obj = (uint64_t)sqlite3_column_int64(st, 2);
-		rows[n].shadowed = !child || sqlite3_column_int(st, 3);
+		snprintf(rows[n].name, sizeof rows[n].name, "%s", (const char *)sqlite3_column_text(st, 2));
+		rows[n].obj = (uint64_t)sqlite3_column_int64(st, 3);
+		rows[n].shadowed = !child || sqlite3_column_int(st, 4);
 		n++;
 	}
 	db_finish(st);
 	int r = 0;
 	for (int i = 0; r == 0 && i < n; i++) {
-		st = db_prep(v->db, rows[i].shadowed
-			? "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3"
-			: "UPDATE inodes SET lineage=?4 WHERE family=?1 AND ino=?2 AND lineage=?3");
-		sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
-		sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
-		sqlite3_bind_int64(st, 3, (int64_t)dead);
-		sqlite3_bind_int64(st, 4, (int64_t)child);
-		r = db_step_done(v->db, st);
-		if (r == 0 && rows[i].shadowed && rows[i].obj)
-			r = store_ref(v->store, rows[i].obj, -1);
-		if (r == 0 && rows[i].shadowed && child) {
-			st = db_prep(v->db, "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4 AND "
-			                    "whiteout=1 AND NOT EXISTS (SELECT 1 FROM inodes i" VISIBLE("i", "?3")
-			                    "WHERE i.family=?1 AND i.ino=?2 AND i.lineage<>?3)");
-			sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
-			sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
-			sqlite3_bind_int64(st, 3, (int64_t)dead);
-			sqlite3_bind_int64(st, 4, (int64_t)child);
-			r = db_step_done(v->db, st);
-		}
+		const struct keyed_row *k = &rows[i];
+		r = keyed_exec(v, k->shadowed ? t->drop : t->move, k, dead, child);
+		if (r == 0 && k->shadowed && k->obj)
+			r = store_ref(v->store, k->obj, -1);
+		if (r == 0 && k->shadowed && child)
+			r = keyed_exec(v, t->drop_whiteout, k, dead, child);
 	}
+	free(rows);
 	*moved += n;
 	return r;
 }
@@ -182,7 +216,7 @@ static int drop_needless_name_whiteout(struct vfs *v, int64_t id, uint64_t dead,
 	return db_step_done(v->db, st);
 }
 
-/* The same for the rows of dentries (by id) or xattrs (by key). */
+/* The same for the rows of dentries (by id). */
 static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *moved)
 {
 	int64_t ids[RECLAIM_BATCH];
@@ -208,60 +242,6 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 			                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
 			             (uint64_t)ids[i], child);
 	}
-	*moved += n;
-	return r;
-}
-
-static int reclaim_xattrs(struct vfs *v, uint64_t dead, uint64_t child, int *moved)
-{
-	/* Keys are copied out: a name is up to 255 bytes. */
-	struct key {
-		uint64_t family, ino;
-		char name[256];
-		int shadowed;
-	} *rows = malloc(RECLAIM_BATCH * sizeof *rows);
-	if (!rows)
-		return -ENOMEM;
-	int n = 0;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT x.family, x.ino, x.name, EXISTS (SELECT 1 FROM xattrs c "
-	                                  "WHERE c.family=x.family AND c.ino=x.ino AND c.name=x.name AND "
-	                                  "c.lineage=?2) FROM xattrs x WHERE x.lineage=?1 LIMIT ?3");
-	sqlite3_bind_int64(st, 1, (int64_t)dead);
-	sqlite3_bind_int64(st, 2, (int64_t)child);
-	sqlite3_bind_int(st, 3, RECLAIM_BATCH);
-	while (n < RECLAIM_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		rows[n].family = (uint64_t)sqlite3_column_int64(st, 0);
-		rows[n].ino = (uint64_t)sqlite3_column_int64(st, 1);
-		snprintf(rows[n].name, sizeof rows[n].name, "%s", (const char *)sqlite3_column_text(st, 2));
-		rows[n].shadowed = !child || sqlite3_column_int(st, 3);
-		n++;
-	}
-	db_finish(st);
-	int r = 0;
-	for (int i = 0; r == 0 && i < n; i++) {
-		st = db_prep(v->db, rows[i].shadowed
-			? "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4"
-			: "UPDATE xattrs SET lineage=?5 WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4");
-		sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
-		sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
-		sqlite3_bind_text(st, 3, rows[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)dead);
-		sqlite3_bind_int64(st, 5, (int64_t)child);
-		r = db_step_done(v->db, st);
-		if (r == 0 && rows[i].shadowed && child) {
-			st = db_prep(v->db, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND "
-			                    "lineage=?5 AND whiteout=1 AND NOT EXISTS (SELECT 1 FROM xattrs x"
-			                    VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 "
-			                    "AND x.lineage<>?4)");
-			sqlite3_bind_int64(st, 1, (int64_t)rows[i].family);
-			sqlite3_bind_int64(st, 2, (int64_t)rows[i].ino);
-			sqlite3_bind_text(st, 3, rows[i].name, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 4, (int64_t)dead);
-			sqlite3_bind_int64(st, 5, (int64_t)child);
-			r = db_step_done(v->db, st);
-		}
-	}
-	free(rows);
 	*moved += n;
 	return r;
 }
@@ -294,11 +274,11 @@ static int reclaim_step(struct vfs *v)
 		return 0;
 	int r = db_begin_essential(v->db), moved = 0;
 	if (r == 0)
-		r = reclaim_inodes(v, dead, child, &moved);
+		r = reclaim_keyed(v, &inode_rows, dead, child, &moved);
 	if (r == 0)
 		r = reclaim_names(v, dead, child, &moved);
 	if (r == 0)
-		r = reclaim_xattrs(v, dead, child, &moved);
+		r = reclaim_keyed(v, &xattr_rows, dead, child, &moved);
 	if (r == 0 && moved == 0)
 		r = reclaim_drop(v, dead, parent);
 	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);

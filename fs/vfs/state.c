@@ -168,8 +168,6 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 		vfs_close(v);
 		return -1;
 	}
-	if (!readonly)
-		reclaim_start(v);
 	*out = v;
 	return 0;
 }
@@ -226,6 +224,12 @@ void vfs_close(struct vfs *v)
 	pthread_mutex_destroy(&v->trees_lock);
 	free(v->state_dir);
 	free(v);
+}
+
+void vfs_start_reclaimer(struct vfs *v)
+{
+	if (!v->readonly && !v->reclaimer_running)
+		reclaim_start(v);
 }
 
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n) { v->notify = *n; }

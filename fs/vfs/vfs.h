@@ -215,6 +215,9 @@ int vfs_reclaim(struct vfs *v, unsigned max_steps);
  * of them; a large one's, in the background). */
 #define VFS_RECLAIM_INLINE 1
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);
+/* Start the reclaimer thread (once the daemon has forked: a thread does
+ * not survive fork); vfs_close stops it. */
+void vfs_start_reclaimer(struct vfs *v);
 
 /* Flush and write-lock the tree (no writer in flight) for a consistent copy;
  * unlock with vfs_tree_thaw. */
