@@ -70,6 +70,63 @@ static const char *const db_migrations[] = {
 	 * an fdatasync made data durable that this row does not describe yet
 	 * (fs/store/datasync.c). */
 	"ALTER TABLE dataobjs ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;",
+
+	/* 5 -> 6: metadata copy-on-write (docs/design.md). Rows of inodes,
+	 * dentries and xattrs are versions keyed by a lineage id; lineages form
+	 * trees (a family, named by its root id), `ancestors` is their closure
+	 * (each id with itself and every ancestor), and a tree reads the newest
+	 * version visible from its lineage. A whiteout version hides older
+	 * ones. Each existing tree becomes the root of its own family, with its
+	 * rows as they are: nothing is shared retroactively. used_blocks,
+	 * inode_count and meta_bytes: a tree's usage when it was branched (a
+	 * snapshot's never changes), so attaching it counts no rows. */
+	"CREATE TABLE lineages(id INTEGER PRIMARY KEY AUTOINCREMENT, parent INTEGER,"
+	"  family INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX lineages_parent ON lineages(parent);"
+	"CREATE TABLE ancestors(id INTEGER NOT NULL, anc INTEGER NOT NULL,"
+	"  PRIMARY KEY(id, anc)) WITHOUT ROWID;"
+	"CREATE INDEX ancestors_anc ON ancestors(anc);"
+	"INSERT INTO lineages(id, parent, family) SELECT id, NULL, id FROM trees;"
+	"INSERT INTO ancestors(id, anc) SELECT id, id FROM trees;"
+	"ALTER TABLE trees ADD COLUMN lineage INTEGER;"
+	"ALTER TABLE trees ADD COLUMN used_blocks INTEGER;"
+	"ALTER TABLE trees ADD COLUMN inode_count INTEGER;"
+	"ALTER TABLE trees ADD COLUMN meta_bytes INTEGER;"
+	"UPDATE trees SET lineage=id;"
+	"CREATE TABLE inodes5(family INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	"  lineage INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	"  gid INTEGER NOT NULL, nlink INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	"  blocks INTEGER NOT NULL DEFAULT 0, rdev INTEGER NOT NULL DEFAULT 0,"
+	"  atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+	"  btime INTEGER NOT NULL, obj INTEGER, target BLOB,"
+	"  whiteout INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(family, ino, lineage)) WITHOUT ROWID;"
+	"INSERT INTO inodes5(family, ino, lineage, mode, uid, gid, nlink, size, blocks, rdev,"
+	"  atime, mtime, ctime, btime, obj, target) SELECT tree, ino, tree, mode, uid, gid, nlink,"
+	"  size, blocks, rdev, atime, mtime, ctime, btime, obj, target FROM inodes;"
+	"DROP TABLE inodes;"
+	"ALTER TABLE inodes5 RENAME TO inodes;"
+	"CREATE INDEX inodes_obj ON inodes(obj);"
+	"CREATE INDEX inodes_lineage ON inodes(lineage);"
+	"CREATE TABLE dentries5(id INTEGER PRIMARY KEY, family INTEGER NOT NULL,"
+	"  parent INTEGER NOT NULL, name TEXT NOT NULL, lineage INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL, whiteout INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO dentries5(id, family, parent, name, lineage, ino)"
+	"  SELECT id, tree, parent, name, tree, ino FROM dentries;"
+	"DROP TABLE dentries;"
+	"ALTER TABLE dentries5 RENAME TO dentries;"
+	"CREATE UNIQUE INDEX dentries_name ON dentries(family, parent, name, lineage);"
+	"CREATE INDEX dentries_dir ON dentries(family, parent, id);"
+	"CREATE INDEX dentries_ino ON dentries(family, ino);"
+	"CREATE INDEX dentries_lineage ON dentries(lineage);"
+	"CREATE TABLE xattrs5(family INTEGER NOT NULL, ino INTEGER NOT NULL, name TEXT NOT NULL,"
+	"  lineage INTEGER NOT NULL, value BLOB, whiteout INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(family, ino, name, lineage)) WITHOUT ROWID;"
+	"INSERT INTO xattrs5(family, ino, name, lineage, value)"
+	"  SELECT tree, ino, name, tree, value FROM xattrs;"
+	"DROP TABLE xattrs;"
+	"ALTER TABLE xattrs5 RENAME TO xattrs;"
+	"CREATE INDEX xattrs_lineage ON xattrs(lineage);",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -462,6 +462,10 @@ static void vs_fields(struct dw *d, struct json_object *vs, struct json_object *
 		dw_field(d, "Data", "%s", buf);
 	if (member_size(usage, "exclusiveBytes", buf, sizeof buf))
 		dw_field(d, "Held Only Here", "%s (freed when this snapshot is deleted)", buf);
+	uint64_t pending = 0;
+	if (json_path_bytes(usage, "reclaimPending.rows", &pending) == 0 && pending > 0)
+		dw_field(d, "Reclaim Pending", "%llu rows of deleted snapshots and volumes",
+		         (unsigned long long)pending);
 	if (json_path(vs, "status.error.message"))
 		dw_field(d, "Error", "%s", json_path_str(vs, "status.error.message", ""));
 }

@@ -33,6 +33,11 @@ int run_df(struct invocation *inv)
 		fprintf(stderr, "No resources found\n");
 	else
 		tables_print_df(stdout, items);
+	uint64_t pending = 0;
+	if (fmt == OUTPUT_TABLE && json_path_bytes(result, "reclaimPending.rows", &pending) == 0 &&
+	    pending > 0)
+		printf("\nReclaiming deleted snapshots and volumes in the background: %llu rows pending\n",
+		       (unsigned long long)pending);
 	json_object_put(items);
 	json_object_put(result);
 	return 0;

@@ -109,11 +109,7 @@ static int volume_of_dir(struct db *db, const char *dir, char *pv, size_t len, u
 static int veto_unless_empty(struct vfs *v, uint64_t tree)
 {
 	assert(db_locked_by_me(vfs_db(v)));
-	sqlite3_stmt *st = db_prep(vfs_db(v), "SELECT 1 FROM dentries WHERE tree=? AND parent=1 LIMIT 1");
-	sqlite3_bind_int64(st, 1, (int64_t)tree);
-	int empty = sqlite3_step(st) == SQLITE_DONE;
-	db_finish(st);
-	return empty ? 0 : -ENOTEMPTY;
+	return vfs_dir_is_empty(v, VFS_INO(tree, 1)) ? 0 : -ENOTEMPTY;
 }
 
 /* Called from a FUSE request on MOUNT/local-path, which the kernel holds

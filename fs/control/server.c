@@ -647,8 +647,11 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 	}
 	if (!strcmp(verb, "metrics"))
 		return answer_metrics(v);
-	if (!strcmp(verb, "df"))
-		return answer_ok(items_result(volume_df(v)));
+	if (!strcmp(verb, "df")) {
+		json_object *r = items_result(volume_df(v));
+		json_object_object_add(r, "reclaimPending", volume_reclaim_pending(v));
+		return answer_ok(r);
+	}
 	if (!strcmp(verb, "check")) {
 		struct check_answer a = { json_object_new_array(), json_object_new_array() };
 		control_check(v, add_problem, add_pending, &a);

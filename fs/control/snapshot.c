@@ -1,8 +1,9 @@
 /*
  * fs/control/snapshot.c — VolumeSnapshots of persistent volumes, and volumes made
  * from them (restore) or from another volume directly (clone). All three
- * copy a tree's rows and share its data objects copy-on-write, in one
- * transaction, with the source frozen so the copy is one instant of it.
+ * branch a tree (vfs_tree_copy_rows: its rows and data objects shared
+ * copy-on-write, in O(1)) in one transaction, with the source frozen so
+ * the new tree is one instant of it.
  */
 #include "fs/control/snapshot.h"
 
@@ -87,6 +88,8 @@ static int snapshot_store(struct vfs *v, uint64_t src, uint64_t capacity, const 
 		event_add(db, KIND_VS, ns, name, "Normal", "SnapshotCreated", msg);
 	}
 	r = finish_txn(db, r);
+	if (r < 0) /* the source did not move to a new lineage after all */
+		vfs_trees_resync(v);
 	return r == 0 ? vfs_tree_attach(v, *tree, "snapshot", capacity, 1) : r;
 }
 
@@ -147,18 +150,23 @@ int snapshot_delete(struct vfs *v, const char *ns, const char *name, char *err, 
 	return r;
 }
 
+static int add_gain(void *arg, uint64_t obj)
+{
+	struct vfs *v = ((void **)arg)[0];
+	uint64_t *blocks = ((void **)arg)[1];
+	*blocks += store_release_gain(vfs_store(v), obj);
+	return 0;
+}
+
 /* Bytes that deleting the snapshot would free: data held by no volume and
- * no other snapshot. */
+ * no other snapshot, i.e. of the row versions only the snapshot reads. */
 static uint64_t exclusive_bytes(struct vfs *v, uint64_t tree)
 {
 	struct db *db = vfs_db(v);
 	uint64_t blocks = 0;
+	void *arg[] = {v, &blocks};
 	db_lock(db);
-	sqlite3_stmt *st = db_prep(db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
-	sqlite3_bind_int64(st, 1, (int64_t)tree);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		blocks += store_release_gain(vfs_store(v), (uint64_t)sqlite3_column_int64(st, 0));
-	db_finish(st);
+	vfs_tree_each_own_obj(v, tree, add_gain, arg);
 	db_unlock(db);
 	return blocks * STORE_BLOCK;
 }
@@ -170,6 +178,7 @@ static void add_usage(struct vfs *v, json_object *o, uint64_t tree)
 		return;
 	json_object *u = usage_of(v, tree);
 	json_object_object_add(u, "exclusiveBytes", json_object_new_int64((int64_t)exclusive_bytes(v, tree)));
+	json_object_object_add(u, "reclaimPending", volume_reclaim_pending(v));
 	json_object_object_add(status, "volfs", u);
 }
 
@@ -210,6 +219,7 @@ int snapshot_describe(struct vfs *v, const char *ns, const char *name, json_obje
 	add_usage(v, o, tree);
 	json_object *usage = usage_of(v, tree);
 	json_object_object_add(usage, "exclusiveBytes", json_object_new_int64((int64_t)exclusive_bytes(v, tree)));
+	json_object_object_add(usage, "reclaimPending", volume_reclaim_pending(v));
 	*out = json_object_new_object();
 	json_object_object_add(*out, "object", o);
 	json_object_object_add(*out, "events", events);
@@ -268,19 +278,48 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t c
 	return r;
 }
 
-/* Add the views of the objects of the volume's inodes (snapshots: 0) or of
- * its snapshots' inodes (1) to set. db locked. */
+struct view_adder {
+	struct vfs *v;
+	struct store_blockset *set;
+	int r;
+};
+
+static int add_view(void *arg, uint64_t obj)
+{
+	struct view_adder *a = arg;
+	a->r = store_blockset_add_view(vfs_store(a->v), a->set, obj);
+	return a->r != 0;
+}
+
+/* Add the views of the objects of the volume's rows (snapshots: 0) or of
+ * its snapshots' rows (1) to set, as each tree sees them. db locked. */
 static int add_views(struct vfs *v, uint64_t tree, int snapshots, struct store_blockset *set)
 {
-	sqlite3_stmt *st = db_prep(vfs_db(v), snapshots
-		? "SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND tree IN "
-		  "(SELECT id FROM trees WHERE origin=?1 AND kind='snapshot')"
-		: "SELECT DISTINCT obj FROM inodes WHERE obj IS NOT NULL AND tree=?1");
+	struct view_adder a = {v, set, 0};
+	if (!snapshots) {
+		int r = vfs_tree_each_obj(v, tree, add_view, &a);
+		return r < 0 ? r : a.r;
+	}
+	sqlite3_stmt *st = db_prep(vfs_db(v), "SELECT id FROM trees WHERE origin=?1 AND kind='snapshot'");
 	sqlite3_bind_int64(st, 1, (int64_t)tree);
-	int r = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
-		r = store_blockset_add_view(vfs_store(v), set, (uint64_t)sqlite3_column_int64(st, 0));
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			uint64_t *bigger = realloc(ids, cap * sizeof *ids);
+			if (!bigger)
+				break;
+			ids = bigger;
+		}
+		ids[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
 	db_finish(st);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = vfs_tree_each_obj(v, ids[i], add_view, &a)) == 0)
+			r = a.r;
+	free(ids);
 	return r;
 }
 

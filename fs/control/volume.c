@@ -298,6 +298,8 @@ int volume_pv_create_with(struct vfs *v, const char *name, uint64_t capacity,
 		if (r == 0)
 			event_add(db, KIND_PV, "", name, "Normal", "Created", event);
 		r = finish_txn(db, r);
+		if (r < 0) /* a clone moves its source to a new lineage */
+			vfs_trees_resync(v);
 		if (r == 0)
 			r = vfs_tree_attach(v, tree, "volume", capacity, 0);
 		if (r < 0 && r != -EEXIST && !*err)
@@ -440,7 +442,7 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 		return r;
 	}
 	vfs_tree_drop_data(v, tree);
-	store_reap(vfs_store(v));
+	vfs_reclaim(v, VFS_RECLAIM_INLINE);
 	return 0;
 }
 
@@ -559,21 +561,31 @@ int volume_pv_describe(struct vfs *v, const char *name, json_object **out, char 
 	return 0;
 }
 
+json_object *volume_reclaim_pending(struct vfs *v)
+{
+	uint64_t lineages = 0, rows = 0;
+	vfs_reclaim_pending(v, &lineages, &rows);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "lineages", json_object_new_int64((int64_t)lineages));
+	json_object_object_add(o, "rows", json_object_new_int64((int64_t)rows));
+	return o;
+}
+
 json_object *volume_df(struct vfs *v)
 {
 	struct db *db = vfs_db(v);
 	json_object *items = json_object_new_array();
 	db_lock(db);
-	sqlite3_stmt *st = db_prep(db, "SELECT o.kind, o.namespace, o.name, o.tree, "
-	                               "(SELECT count(*) FROM inodes i WHERE i.tree=o.tree) "
+	sqlite3_stmt *st = db_prep(db, "SELECT o.kind, o.namespace, o.name, o.tree "
 	                               "FROM objects o WHERE o.tree IS NOT NULL ORDER BY o.namespace, o.name");
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct vtree *t = vfs_tree_get(v, (uint64_t)sqlite3_column_int64(st, 3));
 		json_object *u = usage_of(v, (uint64_t)sqlite3_column_int64(st, 3));
 		json_object_object_add(u, "tree", json_object_new_int64(sqlite3_column_int64(st, 3)));
 		json_object_object_add(u, "kind", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
 		json_object_object_add(u, "namespace", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
 		json_object_object_add(u, "name", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
-		json_object_object_add(u, "inodes", json_object_new_int64(sqlite3_column_int64(st, 4)));
+		json_object_object_add(u, "inodes", json_object_new_int64(t ? (int64_t)vfs_tree_inodes(t) : 0));
 		json_object_array_add(items, u);
 	}
 	db_finish(st);

@@ -622,6 +622,7 @@ static int serve(struct daemon *d, char *argv0)
 		vlog_info("daemon", "host writes: %s on %s (%s)", host_write_engine(), host_write_fstype(),
 		          host_write_reason());
 		pthread_create(&d->flusher, NULL, flusher_main, d);
+		vfs_start_reclaimer(d->vfs);
 		char ready[64]; /* mounted, and the control socket listens */
 		snprintf(ready, sizeof ready, "READY=1\nMAINPID=%d", (int)getpid());
 		sdnotify(ready);

@@ -266,8 +266,8 @@ uint64_t store_reclaim_unmapped(struct store *st, uint64_t *files);
 /* Host-file path of an object (for --check and tests). */
 void store_path(struct store *st, uint64_t id, char *buf, size_t len);
 
-/* Consistency check: every dataobjs row's refs equals inode references +
- * children; rows with unreadable host files, and maps holding data past
+/* Consistency check: every dataobjs row's refs equals its users'
+ * references + children; rows with unreadable host files, and maps holding data past
  * their host file's end (lost data), are reported through report(). Host
  * files without rows are not damage but cleanup the next start does
  * (store_sweep_orphans): they are only counted, in *pending. Returns the
@@ -276,7 +276,17 @@ struct store_pending {
 	unsigned deleted; /* files of deleted objects: removed at the next start */
 	unsigned unknown; /* files no committed row knows: to lost+found */
 };
-int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg,
+/* Who outside the store references objects (the namespace's rows, which
+ * the store does not read itself): each(arg, add, c) calls add(c, obj, n,
+ * who) once for every object referenced, n times, `who` naming one of the
+ * references for messages. 0 or -errno. db locked. */
+typedef void (*store_user_fn)(void *c, uint64_t obj, uint64_t n, const char *who);
+struct store_users {
+	int (*each)(void *arg, store_user_fn add, void *c);
+	void *arg;
+};
+int store_check(struct store *st, const struct store_users *users,
+                void (*report)(void *arg, const char *msg), void *arg,
                 struct store_pending *pending);
 
 #endif

@@ -481,12 +481,39 @@ static void problem(struct checker *c, const char *fmt, ...)
 	c->problems++;
 }
 
+struct user_rows {
+	struct store *st;
+	int r;
+};
+
+static void add_user(void *arg, uint64_t obj, uint64_t n, const char *who)
+{
+	struct user_rows *u = arg;
+	if (u->r < 0)
+		return;
+	sqlite3_stmt *s = db_prep(u->st->db, "INSERT INTO temp.check_users(obj, n, who) VALUES(?, ?, ?)");
+	sqlite3_bind_int64(s, 1, (int64_t)obj);
+	sqlite3_bind_int64(s, 2, (int64_t)n);
+	sqlite3_bind_text(s, 3, who, -1, SQLITE_TRANSIENT);
+	u->r = db_step_done(u->st->db, s);
+}
+
+/* The users' references into temp.check_users, which the checks read. */
+static int load_users(struct store *st, const struct store_users *users)
+{
+	int r = db_exec(st->db, "CREATE TEMP TABLE IF NOT EXISTS check_users(obj INTEGER PRIMARY KEY, "
+	                        "n INTEGER NOT NULL, who TEXT NOT NULL); DELETE FROM temp.check_users;");
+	struct user_rows u = {st, r};
+	if (r == 0 && users)
+		r = users->each(users->arg, add_user, &u);
+	return r < 0 ? r : u.r;
+}
+
 static void check_refs(struct store *st, struct checker *c)
 {
 	sqlite3_stmt *s = db_prep(st->db,
 		"SELECT d.id, d.refs, coalesce(i.n, 0) + coalesce(k.n, 0) FROM dataobjs d "
-		"LEFT JOIN (SELECT obj, count(*) AS n FROM inodes WHERE obj IS NOT NULL "
-		"           GROUP BY obj) i ON i.obj = d.id "
+		"LEFT JOIN temp.check_users i ON i.obj = d.id "
 		"LEFT JOIN (SELECT parent, count(*) AS n FROM dataobjs WHERE parent IS NOT NULL "
 		"           GROUP BY parent) k ON k.parent = d.id");
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -504,8 +531,8 @@ static void check_refs(struct store *st, struct checker *c)
 static void check_dangling(struct store *st, struct checker *c)
 {
 	static const char *const q[] = {
-		"SELECT 'inode ' || tree || '/' || ino || ' points at missing object ' || obj "
-		"FROM inodes WHERE obj IS NOT NULL AND obj NOT IN (SELECT id FROM dataobjs)",
+		"SELECT who || ' points at missing object ' || obj "
+		"FROM temp.check_users WHERE obj NOT IN (SELECT id FROM dataobjs)",
 		"SELECT 'object ' || id || ' has missing parent ' || parent "
 		"FROM dataobjs WHERE parent IS NOT NULL AND parent NOT IN (SELECT id FROM dataobjs)",
 		"SELECT 'map rows of missing object ' || obj FROM objmap "
@@ -628,12 +655,15 @@ static void check_host_files(struct store *st, struct checker *c)
 	closedir(top);
 }
 
-int store_check(struct store *st, void (*report)(void *arg, const char *msg), void *arg,
+int store_check(struct store *st, const struct store_users *users,
+                void (*report)(void *arg, const char *msg), void *arg,
                 struct store_pending *pending)
 {
 	db_assert_locked(st->db);
 	*pending = (struct store_pending){ 0 };
 	struct checker c = { report, arg, 0, committed_max_id(st->db), pending };
+	if (load_users(st, users) < 0)
+		problem(&c, "cannot read the references to data objects");
 	check_refs(st, &c);
 	check_dangling(st, &c);
 	check_host_files(st, &c);

@@ -47,13 +47,30 @@ int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e)
 	return 0;
 }
 
+/* The tree a name's directory is in; NULL for a deleted one. */
+static struct vtree *dir_tree(struct vfs *v, uint64_t dir)
+{
+	struct vtree *t = tree_of(v, dir);
+	return t && !t->dead ? t : NULL;
+}
+
+/* The newest version of name in directory `parent` that the directory's
+ * tree sees: 0 with *local, or -ENOENT (none, or a whiteout). db locked. */
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT ino FROM dentries WHERE tree=? AND parent=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	struct vtree *t = dir_tree(v, parent);
+	if (!t)
+		return -ESTALE;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
+	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
+	                                  "ORDER BY d.lineage DESC LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
 	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 1))
+		rc = SQLITE_DONE;
 	if (rc == SQLITE_ROW)
 		*local = (uint64_t)sqlite3_column_int64(st, 0);
 	db_finish(st);
@@ -115,56 +132,102 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	return reply_entry(v, n, e);
 }
 
+/* Name `name` in `parent` points at `local` in the tree's own lineage
+ * (over a whiteout or an older version of the name, if any). */
 static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
 {
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(tree, parent, name, ino) VALUES(?,?,?,?)");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	struct vtree *t = dir_tree(v, parent);
+	if (!t)
+		return -ESTALE;
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(family, parent, name, lineage, ino) "
+	                                  "VALUES(?,?,?,?,?) ON CONFLICT(family, parent, name, lineage) "
+	                                  "DO UPDATE SET ino=excluded.ino, whiteout=0");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)local);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	sqlite3_bind_int64(st, 5, (int64_t)local);
 	return db_step_done(v->db, st);
 }
 
+/* Remove a name from the tree's view: its own version goes, and a
+ * whiteout hides the versions of ancestors (snapshots still see them). */
 static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 {
-	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE tree=? AND parent=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(parent));
+	struct vtree *t = dir_tree(v, parent);
+	if (!t)
+		return -ESTALE;
+	uint64_t mine = atomic_load(&t->lineage);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")
+	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+	                                  "d.lineage<?4 LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	int older = sqlite3_step(st) == SQLITE_ROW;
+	db_finish(st);
+	st = db_prep(v->db, older ? "INSERT INTO dentries(family, parent, name, lineage, ino, whiteout) "
+	                            "VALUES(?1,?2,?3,?4,0,1) ON CONFLICT(family, parent, name, lineage) "
+	                            "DO UPDATE SET ino=0, whiteout=1"
+	                          : "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 "
+	                            "AND lineage=?4");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
 	return db_step_done(v->db, st);
 }
 
 static int dentry_set_ino(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
 {
-	sqlite3_stmt *st = db_prep(v->db, "UPDATE dentries SET ino=? WHERE tree=? AND parent=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)local);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_TREE_OF(parent));
-	sqlite3_bind_int64(st, 3, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
-	return db_step_done(v->db, st);
+	return dentry_insert(v, parent, name, local);
 }
 
 static int dentry_move(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
                        const char *newname)
 {
-	sqlite3_stmt *st = db_prep(v->db, "UPDATE dentries SET parent=?, name=? "
-	                                  "WHERE tree=? AND parent=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_LOCAL_OF(newparent));
-	sqlite3_bind_text(st, 2, newname, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)VFS_TREE_OF(parent));
-	sqlite3_bind_int64(st, 4, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 5, name, -1, SQLITE_STATIC);
-	return db_step_done(v->db, st);
+	uint64_t local;
+	int r = dentry_find(v, parent, name, &local);
+	if (r == 0)
+		r = dentry_delete(v, parent, name);
+	return r == 0 ? dentry_insert(v, newparent, newname, local) : r;
+}
+
+/* The names of directory `dir` its tree sees, from cookie `after` on, in
+ * cookie order: the newest visible version of each, whiteouts left out. */
+#define VISIBLE_NAMES                                                                          \
+	"SELECT d.id, d.ino, d.name, (SELECT mode FROM inodes i WHERE i.family=d.family AND "  \
+	"i.ino=d.ino AND i.whiteout=0 LIMIT 1) FROM dentries d" VISIBLE("d", "?4")               \
+	"WHERE d.family=?1 AND d.parent=?2 AND d.id>?3 AND d.whiteout=0 AND NOT "               \
+	NEWER_VISIBLE("dentries", "d", "j.parent=d.parent AND j.name=d.name", "?4")              \
+	" ORDER BY d.id"
+
+static sqlite3_stmt *visible_names(struct vfs *v, const char *sql, struct vtree *t, uint64_t dir,
+                                   int64_t after)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(dir));
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	return st;
 }
 
 static int dir_is_empty(struct vfs *v, uint64_t dir)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM dentries WHERE tree=? AND parent=? LIMIT 1");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(dir));
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(dir));
+	struct vtree *t = dir_tree(v, dir);
+	if (!t)
+		return 1;
+	sqlite3_stmt *st = visible_names(v, VISIBLE_NAMES " LIMIT 1", t, dir, 0);
 	int rc = sqlite3_step(st);
 	db_finish(st);
 	return rc == SQLITE_DONE;
+}
+
+int vfs_dir_is_empty(struct vfs *v, uint64_t dir)
+{
+	return dir_is_empty(v, dir);
 }
 
 /* Apply a change to a cached inode's attributes: `nlink_delta` and `touch`
@@ -207,9 +270,12 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 		struct vnode *n = ns[i];
 		if (!n)
 			continue;
-		sqlite3_stmt *st = db_prep(v->db, "SELECT nlink, ctime, mtime FROM inodes WHERE tree=? AND ino=?");
-		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
+		sqlite3_stmt *st = db_prep(v->db, "SELECT i.nlink, i.ctime, i.mtime FROM inodes i"
+		                                  VISIBLE("i", "?3") "WHERE i.family=?1 AND i.ino=?2 "
+		                                  "ORDER BY i.lineage DESC LIMIT 1");
+		sqlite3_bind_int64(st, 1, (int64_t)n->tree->family);
 		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+		sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&n->tree->lineage));
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.nlink = sqlite3_column_int(st, 0);
@@ -287,7 +353,9 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 	db_lock(v->db);
 	struct vtree *t = dir->tree;
 	uint64_t local = t->next_ino;
-	r = pa.nlink == 0 ? -ENOENT : !S_ISDIR(pa.mode) ? -ENOTDIR : take_node_space(t, target);
+	r = pa.nlink == 0 ? -ENOENT : !S_ISDIR(pa.mode) ? -ENOTDIR : vnode_own_row(v, dir);
+	if (r == 0)
+		r = take_node_space(t, target);
 	if (r == 0 && (r = db_begin(v->db)) < 0)
 		give_node_space(t, target);
 	if (r == 0) {
@@ -383,7 +451,11 @@ int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newnam
 	}
 	int64_t now = vfs_now_ns();
 	db_lock(v->db);
-	r = n->a.nlink == 0 ? -ENOENT : db_begin(v->db);
+	r = n->a.nlink == 0 ? -ENOENT : vnode_own_row(v, n);
+	if (r == 0)
+		r = vnode_own_row(v, dir);
+	if (r == 0)
+		r = db_begin(v->db);
 	if (r == 0) {
 		r = dentry_insert(v, newparent, newname, VFS_LOCAL_OF(ino));
 		if (r == 0)
@@ -428,7 +500,7 @@ static int remove_name(struct vfs *v, uint64_t parent, const char *name, int wan
 			r = -EISDIR;
 		else if (isdir && !dir_is_empty(v, n->ino))
 			r = -ENOTEMPTY;
-		else
+		else if ((r = vnode_own_row(v, n)) == 0 && (r = vnode_own_row(v, dir)) == 0)
 			r = db_begin_essential(v->db);
 		if (r == 0) {
 			r = dentry_delete(v, parent, name);
@@ -573,6 +645,10 @@ static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, co
 		return 0; /* two names of one inode: POSIX says do nothing */
 	if (moves_into_itself(v, o, flags))
 		return -EINVAL;
+	struct vnode *own[] = {o->src, o->dst, o->sdir, o->ddir};
+	for (int i = 0; i < 4; i++)
+		if (own[i] && (r = vnode_own_row(v, own[i])) < 0)
+			return r;
 	r = db_begin(v->db);
 	if (r < 0)
 		return r;
@@ -626,9 +702,17 @@ int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	if (VFS_TREE_OF(ino) == 0)
 		return virt_readlink(v, ino, buf, len);
 	db_lock(v->db);
-	sqlite3_stmt *st = db_prep(v->db, "SELECT target FROM inodes WHERE tree=? AND ino=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
+	struct vtree *t = dir_tree(v, ino);
+	if (!t) {
+		db_unlock(v->db);
+		return -ESTALE;
+	}
+	sqlite3_stmt *st = db_prep(v->db, "SELECT i.target FROM inodes i" VISIBLE("i", "?3")
+	                                  "WHERE i.family=?1 AND i.ino=?2 AND i.whiteout=0 "
+	                                  "ORDER BY i.lineage DESC LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
 	int r = -ENOENT;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(st, 0);
@@ -705,13 +789,12 @@ int vfs_readdir(struct vfs *v, uint64_t ino, int64_t off, vfs_fill_fn fill, void
 		} batch[64];
 		int count = 0;
 		db_lock(v->db);
-		sqlite3_stmt *st = db_prep(v->db, "SELECT d.id, d.ino, d.name, i.mode FROM dentries d "
-		                                  "JOIN inodes i ON i.tree=d.tree AND i.ino=d.ino "
-		                                  "WHERE d.tree=? AND d.parent=? AND d.id>? "
-		                                  "ORDER BY d.id LIMIT 64");
-		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
-		sqlite3_bind_int64(st, 3, after);
+		struct vtree *t = dir_tree(v, ino);
+		if (!t) {
+			db_unlock(v->db);
+			return -ESTALE;
+		}
+		sqlite3_stmt *st = visible_names(v, VISIBLE_NAMES " LIMIT 64", t, ino, after);
 		int row = 0;
 		while (count < 64 && (row = db_step_row(st)) > 0) {
 			batch[count].id = sqlite3_column_int64(st, 0);

@@ -70,7 +70,16 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st)
  * creates it, so a crash leaves either the old or the new state. */
 static int make_private(struct vfs *v, struct vnode *n)
 {
-	int r = vnode_load_obj(v, n, 1);
+	int r = 0;
+	/* A row a snapshot shares is copied up first: the data object gets
+	 * the copy's reference too, so it is shared and gets layered below. */
+	if (atomic_load(&n->row_lineage) != atomic_load(&n->tree->lineage)) {
+		db_lock(v->db);
+		r = vnode_own_row(v, n);
+		db_unlock(v->db);
+	}
+	if (r == 0)
+		r = vnode_load_obj(v, n, 1);
 	if (r < 0 || !store_is_shared(n->obj))
 		return r;
 	uint64_t old = store_id(n->obj), id;
@@ -507,7 +516,9 @@ static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, 
 	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
 	ranked_rdlock(&n->lock, LOCK_VNODE);
 	ssize_t w = -EAGAIN;
-	if (n->obj && off + len <= n->a.size)
+	/* only in a row of the tree's own: a snapshot's object is read-only */
+	if (n->obj && off + len <= n->a.size &&
+	    atomic_load(&n->row_lineage) == atomic_load(&n->tree->lineage))
 		w = store_overwrite(n->obj, buf, len, off);
 	if (w >= 0)
 		touch_times(v, n);

@@ -37,14 +37,23 @@ static void itab_remove(struct vfs *v, struct vnode *n)
 		}
 }
 
-static int load_row(struct vfs *v, uint64_t tree, uint64_t local, struct vattr *a)
+/* The newest version of inode `local` visible from t's lineage: its
+ * attributes and the lineage it is in. -ENOENT if there is none or it is
+ * a whiteout. db locked. */
+static int load_row(struct vfs *v, struct vtree *t, uint64_t local, struct vattr *a,
+                    uint64_t *lineage)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT mode, uid, gid, nlink, size, blocks, rdev, "
-	                                  "atime, mtime, ctime, btime, obj FROM inodes "
-	                                  "WHERE tree = ? AND ino = ?");
-	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
+	                                  "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
+	                                  "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
+	                                  "WHERE i.family=?1 AND i.ino=?2 "
+	                                  "ORDER BY i.lineage DESC LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
 	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 13))
+		rc = SQLITE_DONE;
 	if (rc == SQLITE_ROW) {
 		a->mode = sqlite3_column_int(st, 0);
 		a->uid = sqlite3_column_int64(st, 1);
@@ -58,6 +67,7 @@ static int load_row(struct vfs *v, uint64_t tree, uint64_t local, struct vattr *
 		a->ctime = sqlite3_column_int64(st, 9);
 		a->btime = sqlite3_column_int64(st, 10);
 		a->obj = sqlite3_column_int64(st, 11);
+		*lineage = (uint64_t)sqlite3_column_int64(st, 12);
 	}
 	db_finish(st);
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
@@ -103,7 +113,8 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 		return NULL;
 	}
 	struct vattr a;
-	int r = load_row(v, t->id, VFS_LOCAL_OF(ino), &a);
+	uint64_t lineage;
+	int r = load_row(v, t, VFS_LOCAL_OF(ino), &a, &lineage);
 	if (r < 0) {
 		*err = r;
 		return NULL;
@@ -113,6 +124,7 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
+	atomic_store(&n->row_lineage, lineage);
 	/* Loading happens under the db lock, and eviction flushes and unhashes
 	 * under it too, so nobody can have inserted this inode meanwhile. */
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
@@ -136,6 +148,7 @@ struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
 		return NULL;
 	}
 	n->xattrs = XATTRS_NONE;
+	atomic_store(&n->row_lineage, atomic_load(&t->lineage));
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
 	n->hnext = *bucket(v, ino);
@@ -204,19 +217,25 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 	 * reference: vnode_get() sees n->evicting and waits for the db lock. */
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 
-	if (!n->tree->dead) {
+	struct vtree *t = n->tree;
+	if (!t->dead && !t->readonly) {
 		if (n->a.nlink == 0) {
 			if (db_begin_essential(v->db) == 0) {
-				vnode_row_delete(v, n->tree->id, VFS_LOCAL_OF(n->ino), n->a.obj);
+				vnode_row_delete(v, t->family, atomic_load(&t->lineage),
+				                 VFS_LOCAL_OF(n->ino), t);
 				deleted = db_commit(v->db) == 0;
 			}
 			if (deleted)
-				tree_account(n->tree, -(int64_t)n->a.blocks);
+				tree_account(t, -(int64_t)n->a.blocks);
 		} else {
-			if (n->obj)
-				store_flush(v->store, n->obj);
 			if (n->dirty)
-				vnode_write_row_locked(v, n);
+				vnode_own_row(v, n);
+			if ((n->obj || n->dirty) && db_begin_essential(v->db) == 0) {
+				int r = n->obj ? store_flush(v->store, n->obj) : 0;
+				if (r == 0 && n->dirty)
+					r = vnode_write_row_locked(v, n);
+				r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+			}
 		}
 	}
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
@@ -308,6 +327,65 @@ void vnode_stat(struct vnode *n, struct stat *st)
 	vattr_to_stat(n->ino, &a, st);
 }
 
+/* The newest version of inode `local` visible from t's lineage: its
+ * lineage and data object (0: none). -ENOENT if there is none. db locked. */
+static int row_version(struct vfs *v, struct vtree *t, uint64_t local, uint64_t *lineage,
+                       uint64_t *obj)
+{
+	struct vattr a;
+	int r = load_row(v, t, local, &a, lineage);
+	*obj = r == 0 ? a.obj : 0;
+	return r;
+}
+
+/* Copy the visible version of inode `local` into t's own lineage, unless
+ * it is there already: the copy references the same data object, which
+ * gets one more reference (so it is shared, and the next write layers a
+ * private object over it). 1 if there is no row at all. db locked,
+ * inside a change. */
+static int row_copy_up(struct vfs *v, struct vtree *t, uint64_t local)
+{
+	uint64_t at, obj, mine = atomic_load(&t->lineage);
+	int r = row_version(v, t, local, &at, &obj);
+	if (r == -ENOENT) /* a row a lost group made: nothing to write */
+		return 1;
+	if (r < 0 || at == mine)
+		return r;
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, "
+	                                  "nlink, size, blocks, rdev, atime, mtime, ctime, btime, obj, "
+	                                  "target) SELECT family, ino, ?4, mode, uid, gid, nlink, size, "
+	                                  "blocks, rdev, atime, mtime, ctime, btime, obj, target "
+	                                  "FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)at);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	r = db_step_done(v->db, st);
+	return r == 0 && obj ? store_ref(v->store, obj, 1) : r;
+}
+
+int vnode_own_row(struct vfs *v, struct vnode *n)
+{
+	struct vtree *t = n->tree;
+	uint64_t mine = atomic_load(&t->lineage);
+	if (t->readonly || t->dead || atomic_load(&n->row_lineage) == mine)
+		return 0;
+	assert(!v->db->in_txn);
+	int r = db_begin_essential(v->db);
+	if (r < 0)
+		return r;
+	r = row_copy_up(v, t, VFS_LOCAL_OF(n->ino));
+	int none = r == 1;
+	r = r >= 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	if (r == 0 && !none)
+		atomic_store(&n->row_lineage, mine);
+	return r;
+}
+
+/* Write n's attributes into its row of the tree's own lineage, copying
+ * the visible version up first if vnode_own_row did not (the row is
+ * right either way; the copy counts as n's own only once committed). A
+ * read-only tree's rows never change. */
 int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 {
 	db_assert_locked(v->db);
@@ -316,26 +394,36 @@ int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 	a = n->a;
 	n->dirty = 0;
 	ranked_unlock(&n->alock, LOCK_LEAF);
-	sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET mode=?, uid=?, gid=?, nlink=?, size=?, "
-	                                  "blocks=?, rdev=?, atime=?, mtime=?, ctime=?, obj=? "
-	                                  "WHERE tree=? AND ino=?");
-	sqlite3_bind_int(st, 1, a.mode);
-	sqlite3_bind_int64(st, 2, a.uid);
-	sqlite3_bind_int64(st, 3, a.gid);
-	sqlite3_bind_int(st, 4, a.nlink);
-	sqlite3_bind_int64(st, 5, (int64_t)a.size);
-	sqlite3_bind_int64(st, 6, (int64_t)a.blocks);
-	sqlite3_bind_int64(st, 7, (int64_t)a.rdev);
-	sqlite3_bind_int64(st, 8, a.atime);
-	sqlite3_bind_int64(st, 9, a.mtime);
-	sqlite3_bind_int64(st, 10, a.ctime);
-	if (a.obj)
-		sqlite3_bind_int64(st, 11, (int64_t)a.obj);
-	else
-		sqlite3_bind_null(st, 11);
-	sqlite3_bind_int64(st, 12, (int64_t)n->tree->id);
-	sqlite3_bind_int64(st, 13, (int64_t)VFS_LOCAL_OF(n->ino));
-	int r = db_step_done(v->db, st);
+	struct vtree *t = n->tree;
+	if (t->readonly)
+		return 0;
+	uint64_t mine = atomic_load(&t->lineage);
+	int r = atomic_load(&n->row_lineage) == mine ? 0 : row_copy_up(v, t, VFS_LOCAL_OF(n->ino));
+	if (r == 1) /* no row to write */
+		return 0;
+	sqlite3_stmt *st = r < 0 ? NULL : db_prep(v->db, "UPDATE inodes SET mode=?, uid=?, gid=?, "
+	                                  "nlink=?, size=?, blocks=?, rdev=?, atime=?, mtime=?, ctime=?, "
+	                                  "obj=? WHERE family=? AND ino=? AND lineage=?");
+	if (st) {
+		sqlite3_bind_int(st, 1, a.mode);
+		sqlite3_bind_int64(st, 2, a.uid);
+		sqlite3_bind_int64(st, 3, a.gid);
+		sqlite3_bind_int(st, 4, a.nlink);
+		sqlite3_bind_int64(st, 5, (int64_t)a.size);
+		sqlite3_bind_int64(st, 6, (int64_t)a.blocks);
+		sqlite3_bind_int64(st, 7, (int64_t)a.rdev);
+		sqlite3_bind_int64(st, 8, a.atime);
+		sqlite3_bind_int64(st, 9, a.mtime);
+		sqlite3_bind_int64(st, 10, a.ctime);
+		if (a.obj)
+			sqlite3_bind_int64(st, 11, (int64_t)a.obj);
+		else
+			sqlite3_bind_null(st, 11);
+		sqlite3_bind_int64(st, 12, (int64_t)t->family);
+		sqlite3_bind_int64(st, 13, (int64_t)VFS_LOCAL_OF(n->ino));
+		sqlite3_bind_int64(st, 14, (int64_t)mine);
+		r = db_step_done(v->db, st);
+	}
 	if (r < 0) {
 		ranked_lock(&n->alock, LOCK_LEAF);
 		n->dirty = 1;
@@ -348,10 +436,12 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
                      const char *target)
 {
 	db_assert_locked(v->db);
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, "
-	                                  "size, blocks, rdev, atime, mtime, ctime, btime, obj, target) "
-	                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)");
-	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(family, lineage, ino, mode, uid, gid, "
+	                                  "nlink, size, blocks, rdev, atime, mtime, ctime, btime, obj, "
+	                                  "target) VALUES(?15,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+	                                  "NULL,?14)");
+	sqlite3_bind_int64(st, 15, (int64_t)t->family);
+	sqlite3_bind_int64(st, 1, (int64_t)atomic_load(&t->lineage));
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int(st, 3, a->mode);
 	sqlite3_bind_int64(st, 4, a->uid);
@@ -371,37 +461,73 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
 	return db_step_done(v->db, st);
 }
 
-/* Metadata bytes of one inode counted against its tree's capacity: its
- * symlink target and its xattrs. db locked. */
-static int64_t inode_meta_bytes(struct vfs *v, uint64_t tree, uint64_t local)
+/* Metadata bytes of one inode as lineage L sees it: its symlink target
+ * and its xattrs. db locked. */
+static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(length(target), 0) + (SELECT "
-	                                  "coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
-	                                  "WHERE tree=?1 AND ino=?2) FROM inodes WHERE tree=?1 AND ino=?2");
-	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(length(i.target), 0) + (SELECT "
+	                                  "coalesce(sum(length(x.name) + length(x.value)), 0) FROM xattrs x"
+	                                  VISIBLE("x", "?3") "WHERE x.family=?1 AND x.ino=?2 AND "
+	                                  "x.whiteout=0 AND NOT " NEWER_VISIBLE("xattrs", "x",
+	                                  "j.ino=x.ino AND j.name=x.name", "?3") ") FROM inodes i"
+	                                  VISIBLE("i", "?3") "WHERE i.family=?1 AND i.ino=?2 "
+	                                  "ORDER BY i.lineage DESC LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)L);
 	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	db_finish(st);
 	return n;
 }
 
-int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj)
+/* Does an ancestor of lineage L hold a version of inode `local`? */
+static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
 {
 	db_assert_locked(v->db);
-	static const char *const sql[] = {
-		"DELETE FROM inodes WHERE tree=? AND ino=?",
-		"DELETE FROM xattrs WHERE tree=? AND ino=?",
-	};
-	int64_t meta = inode_meta_bytes(v, tree, local);
-	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-		sqlite3_stmt *st = db_prep(v->db, sql[i]);
-		sqlite3_bind_int64(st, 1, (int64_t)tree);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM inodes i" VISIBLE("i", "?3")
+	                                  "WHERE i.family=?1 AND i.ino=?2 AND i.lineage<?3 LIMIT 1");
+	sqlite3_bind_int64(st, 1, (int64_t)family);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)L);
+	int older = sqlite3_step(st) == SQLITE_ROW;
+	db_finish(st);
+	return older;
+}
+
+/* The data object of L's own version of inode `local` (0: none). */
+static uint64_t own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE family=? AND ino=? AND "
+	                                  "lineage=?");
+	sqlite3_bind_int64(st, 1, (int64_t)family);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)L);
+	uint64_t obj = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	db_finish(st);
+	return obj;
+}
+
+int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t)
+{
+	int64_t meta = inode_meta_bytes(v, family, L, local);
+	uint64_t obj = own_obj(v, family, L, local);
+	/* A version in an ancestor belongs to a snapshot too: hide it. */
+	const char *sql = older_inode_version(v, family, L, local)
+		? "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, atime, mtime, ctime, "
+		  "btime, whiteout) VALUES(?1, ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1) "
+		  "ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
+		  "nlink=0, size=0, blocks=0"
+		: "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3";
+	const char *const sqls[] = {sql, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND lineage=?3"};
+	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+		sqlite3_stmt *st = db_prep(v->db, sqls[i]);
+		sqlite3_bind_int64(st, 1, (int64_t)family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);
+		sqlite3_bind_int64(st, 3, (int64_t)L);
 		int r = db_step_done(v->db, st);
 		if (r < 0)
 			return r;
 	}
-	struct vtree *t = vfs_tree_get(v, tree);
 	if (t) {
 		tree_give_inode(t);
 		tree_take_meta(t, -meta);
@@ -420,7 +546,9 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 		if (!create)
 			return 0;
 		db_lock(v->db);
-		int r = db_begin(v->db);
+		int r = vnode_own_row(v, n);
+		if (r == 0)
+			r = db_begin(v->db);
 		if (r == 0)
 			r = n->tree->memory ? store_create_memory(v->store, &id)
 			                    : store_create(v->store, 0, &id);
@@ -451,7 +579,9 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n)
 	db_assert_locked(v->db);
 	if (n->tree->dead)
 		return 0;
-	int r = db_begin_essential(v->db);
+	int r = n->dirty ? vnode_own_row(v, n) : 0;
+	if (r == 0)
+		r = db_begin_essential(v->db);
 	if (r == 0 && n->obj)
 		r = store_flush(v->store, n->obj);
 	if (r == 0 && n->dirty)
@@ -518,7 +648,10 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 	for (size_t i = 0; i < count; i++)
 		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);
 	db_lock(v->db);
-	if (count && (r = db_begin_essential(v->db)) == 0) {
+	for (size_t i = 0; i < count && r == 0; i++)
+		if (batch[i]->dirty && !batch[i]->tree->dead)
+			r = vnode_own_row(v, batch[i]);
+	if (r == 0 && count && (r = db_begin_essential(v->db)) == 0) {
 		for (size_t i = 0; i < count && r == 0; i++) {
 			struct vnode *n = batch[i];
 			if (n->tree->dead)
@@ -591,19 +724,19 @@ void vnode_drop_tree(struct vfs *v, struct vtree *t)
 	atomic_store(&t->dead, 1);
 }
 
-/* Link count of inode n as its row says into *nlink; 0 when the row is
- * gone (it was created by a change that is lost). -EIO when the read
- * failed: a link count of 0 written back would delete the file at the next
- * start. db locked. */
-static int row_nlink(struct vfs *v, struct vnode *n, uint32_t *nlink)
+/* Link count of inode n as its row says into *nlink, and the lineage of
+ * that row; nlink 0 when the row is gone (it was created by a change that
+ * is lost). -EIO when the read failed: a link count of 0 written back
+ * would delete the file at the next start. db locked. */
+static int row_nlink(struct vfs *v, struct vnode *n, uint32_t *nlink, uint64_t *lineage)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT nlink FROM inodes WHERE tree=? AND ino=?");
-	sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
-	int r = db_step_row(st);
-	*nlink = r > 0 ? (uint32_t)sqlite3_column_int(st, 0) : 0;
-	db_finish(st);
-	return r < 0 ? r : 0;
+	struct vattr a;
+	*lineage = 0;
+	*nlink = 0;
+	int r = load_row(v, n->tree, VFS_LOCAL_OF(n->ino), &a, lineage);
+	if (r == 0)
+		*nlink = a.nlink;
+	return r == -ENOENT ? 0 : r;
 }
 
 /* After SQLite rolled back a group: link counts follow the names, which
@@ -639,8 +772,12 @@ out:
 		struct vnode *n = all[i];
 		if (n->tree->dead)
 			continue;
+		uint64_t lineage;
 		uint32_t nlink;
-		int known = row_nlink(v, n, &nlink) == 0;
+		int known = row_nlink(v, n, &nlink, &lineage) == 0;
+		/* a copy-up the group made is gone with it; unknown: copy up
+		 * again at the next write (a no-op if the row is n's own) */
+		atomic_store(&n->row_lineage, known ? lineage : 0);
 		ranked_lock(&n->alock, LOCK_LEAF);
 		if (known)
 			n->a.nlink = nlink;

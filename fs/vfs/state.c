@@ -19,15 +19,18 @@
 #include "meta/log.h"
 
 /* Files unlinked while open are kept (nlink 0) until closed; after a crash
- * nobody holds them any more. */
+ * nobody holds them any more. Only rows a writable tree owns go: one in a
+ * snapshot's lineage is part of that snapshot (unreachable by name). */
 static int sweep_orphans(struct vfs *v)
 {
 	int r = db_begin_essential(v->db);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT tree, ino, obj FROM inodes WHERE nlink=0");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT i.family, i.lineage, i.ino FROM inodes i "
+	                                  "JOIN trees t ON t.lineage=i.lineage AND t.kind<>'snapshot' "
+	                                  "WHERE i.nlink=0 AND i.whiteout=0");
 	struct orphan {
-		uint64_t tree, ino, obj;
+		uint64_t family, lineage, ino;
 	} *list = NULL;
 	size_t count = 0, cap = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -38,14 +41,14 @@ static int sweep_orphans(struct vfs *v)
 				break;
 			list = bigger;
 		}
-		list[count].tree = (uint64_t)sqlite3_column_int64(st, 0);
-		list[count].ino = (uint64_t)sqlite3_column_int64(st, 1);
-		list[count].obj = (uint64_t)sqlite3_column_int64(st, 2);
+		list[count].family = (uint64_t)sqlite3_column_int64(st, 0);
+		list[count].lineage = (uint64_t)sqlite3_column_int64(st, 1);
+		list[count].ino = (uint64_t)sqlite3_column_int64(st, 2);
 		count++;
 	}
 	db_finish(st);
 	for (size_t i = 0; r == 0 && i < count; i++)
-		r = vnode_row_delete(v, list[i].tree, list[i].ino, list[i].obj);
+		r = vnode_row_delete(v, list[i].family, list[i].lineage, list[i].ino, NULL);
 	free(list);
 	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 }
@@ -159,6 +162,7 @@ static void group_lost(void *arg)
 {
 	struct vfs *v = arg;
 	store_group_lost(v->store);
+	vfs_trees_resync(v);
 	vnodes_group_lost(v);
 }
 
@@ -175,6 +179,8 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 	pthread_mutex_init(&v->itab_lock, NULL);
 	pthread_mutex_init(&v->trees_lock, NULL);
 	pthread_mutex_init(&v->lp_lock, NULL);
+	pthread_mutex_init(&v->reclaim_lock, NULL);
+	pthread_cond_init(&v->reclaim_cond, NULL);
 	v->itab = calloc(ITAB_BUCKETS, sizeof *v->itab);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/meta.db", state_dir);
@@ -238,6 +244,7 @@ void vfs_close(struct vfs *v)
 {
 	if (!v)
 		return;
+	reclaim_stop(v);
 	if (v->db && v->store && vfs_flush_all(v) == 0 && v->running_marker) {
 		char marker[4200];
 		snprintf(marker, sizeof marker, "%s/data/.running", v->state_dir);
@@ -267,10 +274,18 @@ void vfs_close(struct vfs *v)
 	free(v->nsdirs);
 	lp_free(v);
 	pthread_mutex_destroy(&v->lp_lock);
+	pthread_mutex_destroy(&v->reclaim_lock);
+	pthread_cond_destroy(&v->reclaim_cond);
 	pthread_mutex_destroy(&v->itab_lock);
 	pthread_mutex_destroy(&v->trees_lock);
 	free(v->state_dir);
 	free(v);
+}
+
+void vfs_start_reclaimer(struct vfs *v)
+{
+	if (!v->readonly && !v->reclaimer_running)
+		reclaim_start(v);
 }
 
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n) { v->notify = *n; }
@@ -279,15 +294,15 @@ void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p) { v->lp
 struct db *vfs_db(struct vfs *v) { return v->db; }
 struct store *vfs_store(struct vfs *v) { return v->store; }
 
-static int report_rows(struct vfs *v, const char *sql, const char *fmt,
+static int report_rows(struct vfs *v, const char *sql, uint64_t tree, const char *fmt,
                        void (*report)(void *, const char *), void *arg)
 {
 	sqlite3_stmt *st = db_prep(v->db, sql);
 	int problems = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char msg[512];
-		snprintf(msg, sizeof msg, fmt, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-		         sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+		snprintf(msg, sizeof msg, fmt, (long long)tree, sqlite3_column_int64(st, 0),
+		         sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 		report(arg, msg);
 		problems++;
 	}
@@ -295,31 +310,112 @@ static int report_rows(struct vfs *v, const char *sql, const char *fmt,
 	return problems;
 }
 
-/* db locked. Every name points at an inode; every link count matches its
- * names (directories: 2 + subdirectories); every tree has a root. */
+/* The rows one tree sees, into temp tables the checks below read. */
+static int load_view(struct vfs *v, uint64_t family, uint64_t lineage)
+{
+	static const char *const sql[] = {
+		"DELETE FROM temp.check_inodes", "DELETE FROM temp.check_names",
+		"INSERT INTO temp.check_inodes SELECT i.ino, i.nlink, i.mode FROM inodes i"
+		VISIBLE("i", "?2") "WHERE i.family=?1 AND i.whiteout=0 AND NOT "
+		NEWER_VISIBLE("inodes", "i", "j.ino=i.ino", "?2"),
+		"INSERT INTO temp.check_names SELECT d.parent, d.ino FROM dentries d" VISIBLE("d", "?2")
+		"WHERE d.family=?1 AND d.whiteout=0 AND NOT "
+		NEWER_VISIBLE("dentries", "d", "j.parent=d.parent AND j.name=d.name", "?2"),
+	};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = db_prep(v->db, sql[i]);
+		if (i >= 2) {
+			sqlite3_bind_int64(st, 1, (int64_t)family);
+			sqlite3_bind_int64(st, 2, (int64_t)lineage);
+		}
+		r = db_step_done(v->db, st);
+	}
+	return r;
+}
+
+/* Every name of the tree's view points at an inode of it; every link
+ * count matches its names (directories: 2 + subdirectories); the root is
+ * there. */
+static int check_view(struct vfs *v, uint64_t tree, void (*report)(void *, const char *),
+                      void *arg)
+{
+	int p = 0;
+	p += report_rows(v, "SELECT n.ino, n.parent, 0 FROM temp.check_names n WHERE NOT EXISTS "
+	                    "(SELECT 1 FROM temp.check_inodes i WHERE i.ino=n.ino)", tree,
+	                 "tree %lld: a name points at missing inode %lld (in directory %lld)%.0lld",
+	                 report, arg);
+	p += report_rows(v, "SELECT i.ino, i.nlink, (SELECT count(*) FROM temp.check_names n "
+	                    "WHERE n.ino=i.ino) c FROM temp.check_inodes i "
+	                    "WHERE (i.mode & 61440) != 16384 AND i.nlink != c", tree,
+	                 "tree %lld: inode %lld has link count %lld but %lld names", report, arg);
+	p += report_rows(v, "SELECT i.ino, i.nlink, 2 + (SELECT count(*) FROM temp.check_names n "
+	                    "JOIN temp.check_inodes c ON c.ino=n.ino WHERE n.parent=i.ino AND "
+	                    "(c.mode & 61440) = 16384) c FROM temp.check_inodes i "
+	                    "WHERE (i.mode & 61440) = 16384 AND i.nlink != c", tree,
+	                 "tree %lld: directory %lld has link count %lld, expected %lld", report, arg);
+	p += report_rows(v, "SELECT 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM temp.check_inodes "
+	                    "WHERE ino=1)", tree, "tree %lld has no root directory%.0lld%.0lld%.0lld",
+	                 report, arg);
+	return p;
+}
+
+/* db locked. Lineages and their closure are consistent, each tree's view
+ * of its rows is a consistent namespace, and the data store agrees. */
 int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
               struct store_pending *pending)
 {
 	db_assert_locked(v->db);
-	int p = 0;
-	p += report_rows(v, "SELECT d.tree, d.ino, d.parent, 0 FROM dentries d LEFT JOIN inodes i "
-	                    "ON i.tree=d.tree AND i.ino=d.ino WHERE i.ino IS NULL",
-	                 "tree %lld: a name points at missing inode %lld (in directory %lld)%.0lld",
-	                 report, arg);
-	p += report_rows(v, "SELECT i.tree, i.ino, i.nlink, (SELECT count(*) FROM dentries d "
-	                    "WHERE d.tree=i.tree AND d.ino=i.ino) c FROM inodes i "
-	                    "WHERE (i.mode & 61440) != 16384 AND i.nlink != c",
-	                 "tree %lld: inode %lld has link count %lld but %lld names", report, arg);
-	p += report_rows(v, "SELECT i.tree, i.ino, i.nlink, 2 + (SELECT count(*) FROM dentries d "
-	                    "JOIN inodes c ON c.tree=d.tree AND c.ino=d.ino WHERE d.tree=i.tree AND "
-	                    "d.parent=i.ino AND (c.mode & 61440) = 16384) c FROM inodes i "
-	                    "WHERE (i.mode & 61440) = 16384 AND i.nlink != c",
-	                 "tree %lld: directory %lld has link count %lld, expected %lld", report, arg);
-	p += report_rows(v, "SELECT t.id, 0, 0, 0 FROM trees t LEFT JOIN inodes i ON i.tree=t.id "
-	                    "AND i.ino=1 WHERE i.ino IS NULL",
-	                 "tree %lld has no root directory%.0lld%.0lld%.0lld", report, arg);
-	p += store_check(v->store, report, arg, pending);
+	int p = lineage_check(v, report, arg);
+	int r = db_exec(v->db, "CREATE TEMP TABLE IF NOT EXISTS check_inodes(ino INTEGER PRIMARY KEY, "
+	                       "nlink INTEGER, mode INTEGER);"
+	                       "CREATE TEMP TABLE IF NOT EXISTS check_names(parent INTEGER, ino INTEGER);"
+	                       "CREATE INDEX IF NOT EXISTS temp.check_names_ino ON check_names(ino);"
+	                       "CREATE INDEX IF NOT EXISTS temp.check_names_parent ON check_names(parent);");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT t.id, l.family, t.lineage FROM trees t "
+	                                  "JOIN lineages l ON l.id=t.lineage ORDER BY t.id");
+	struct view {
+		uint64_t tree, family, lineage;
+	} *views = NULL;
+	size_t n = 0, cap = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct view *bigger = realloc(views, cap * sizeof *views);
+			if (!bigger)
+				break;
+			views = bigger;
+		}
+		views[n].tree = (uint64_t)sqlite3_column_int64(st, 0);
+		views[n].family = (uint64_t)sqlite3_column_int64(st, 1);
+		views[n].lineage = (uint64_t)sqlite3_column_int64(st, 2);
+		n++;
+	}
+	db_finish(st);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = load_view(v, views[i].family, views[i].lineage)) == 0)
+			p += check_view(v, views[i].tree, report, arg);
+	free(views);
+	if (r < 0) {
+		report(arg, "cannot read the trees' rows to check them");
+		p++;
+	}
+	struct store_users users = {vfs_each_obj_user, v->db};
+	p += store_check(v->store, &users, report, arg, pending);
 	return p;
+}
+
+int vfs_each_obj_user(void *db_arg, store_user_fn add, void *c)
+{
+	struct db *db = db_arg;
+	sqlite3_stmt *st = db_prep(db, "SELECT obj, count(*), 'inode ' || min(family || '/' || ino || "
+	                               "'@' || lineage) FROM inodes WHERE obj IS NOT NULL GROUP BY obj");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		add(c, (uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	db_finish(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name)

@@ -178,14 +178,17 @@ uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t)
 	return tree_free_blocks(t, &host) * STORE_BLOCK;
 }
 
-/* Data blocks, inodes and metadata bytes of tree t, from its rows; -EIO
- * when they could not be read (a volume counted as empty would take
- * writes past its capacity). */
+/* Data blocks, inodes and metadata bytes of tree t, from the rows it
+ * sees: a scan of its family's rows; -EIO when they could not be read (a
+ * volume counted as empty would take writes past its capacity). */
 static int tree_count_rows(struct vfs *v, struct vtree *t)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(blocks), 0), count(*), "
-	                                  "coalesce(sum(length(target)), 0) FROM inodes WHERE tree=?");
-	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(sum(i.blocks), 0), count(*), "
+	                                  "coalesce(sum(length(i.target)), 0) FROM inodes i"
+	                                  VISIBLE("i", "?2") "WHERE i.family=?1 AND i.whiteout=0 AND NOT "
+	                                  NEWER_VISIBLE("inodes", "i", "j.ino=i.ino", "?2"));
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)atomic_load(&t->lineage));
 	int row = db_step_row(st);
 	if (row > 0) {
 		atomic_store(&t->used_blocks, sqlite3_column_int64(st, 0));
@@ -195,9 +198,11 @@ static int tree_count_rows(struct vfs *v, struct vtree *t)
 	db_finish(st);
 	if (row <= 0) /* an aggregate always has its row */
 		return -EIO;
-	st = db_prep(v->db, "SELECT coalesce(sum(length(name) + length(value)), 0) FROM xattrs "
-	                    "WHERE tree=?");
-	sqlite3_bind_int64(st, 1, (int64_t)t->id);
+	st = db_prep(v->db, "SELECT coalesce(sum(length(x.name) + length(x.value)), 0) FROM xattrs x"
+	                    VISIBLE("x", "?2") "WHERE x.family=?1 AND x.whiteout=0 AND NOT "
+	                    NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name", "?2"));
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)atomic_load(&t->lineage));
 	row = db_step_row(st);
 	if (row > 0)
 		atomic_fetch_add(&t->meta_bytes, sqlite3_column_int64(st, 0));
@@ -228,19 +233,31 @@ static void tree_link(struct vfs *v, struct vtree *t)
 	pthread_mutex_unlock(&v->trees_lock);
 }
 
-/* db locked. Used space is recomputed from the inode rows, which are
- * written in the same transactions as the block maps they summarise. */
-int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
-                    int readonly)
+/* db locked. A tree branched from another (a snapshot, clone or restore)
+ * starts with the usage its source had, recorded on its row; any other
+ * tree (and every writable one after a restart) counts its rows, which
+ * are written in the same transactions as the block maps they summarise. */
+static int tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
+                       int readonly, int recount)
 {
 	db_assert_locked(v->db);
-	sqlite3_stmt *st = db_prep(v->db, "SELECT next_ino, coalesce(inodes, 0) FROM trees WHERE id=?");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT t.next_ino, coalesce(t.inodes, 0), t.lineage, "
+	                                  "l.family, t.used_blocks, t.inode_count, t.meta_bytes "
+	                                  "FROM trees t JOIN lineages l ON l.id=t.lineage WHERE t.id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)id);
-	uint64_t next = 0, limit = 0;
+	uint64_t next = 0, limit = 0, lineage = 0, family = 0;
+	int64_t used = 0, inodes = 0, meta = 0;
+	int stored = 0;
 	int row = db_step_row(st);
 	if (row > 0) {
 		next = (uint64_t)sqlite3_column_int64(st, 0);
 		limit = (uint64_t)sqlite3_column_int64(st, 1);
+		lineage = (uint64_t)sqlite3_column_int64(st, 2);
+		family = (uint64_t)sqlite3_column_int64(st, 3);
+		stored = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		used = sqlite3_column_int64(st, 4);
+		inodes = sqlite3_column_int64(st, 5);
+		meta = sqlite3_column_int64(st, 6);
 	}
 	db_finish(st);
 	if (!next)
@@ -249,15 +266,29 @@ int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capac
 	if (!t)
 		return -ENOMEM;
 	t->readonly = t->readonly || readonly;
+	atomic_store(&t->lineage, lineage);
+	t->family = family;
 	atomic_store(&t->inode_limit, limit);
-	int r = tree_count_rows(v, t);
-	if (r < 0) {
-		pthread_rwlock_destroy(&t->gate);
-		free(t);
-		return r;
+	if (stored && !recount) {
+		atomic_store(&t->used_blocks, used);
+		atomic_store(&t->inodes, (uint64_t)inodes);
+		atomic_store(&t->meta_bytes, meta);
+	} else {
+		int r = tree_count_rows(v, t);
+		if (r < 0) {
+			pthread_rwlock_destroy(&t->gate);
+			free(t);
+			return r;
+		}
 	}
 	tree_link(v, t);
 	return 0;
+}
+
+int vfs_tree_attach(struct vfs *v, uint64_t id, const char *kind, uint64_t capacity,
+                    int readonly)
+{
+	return tree_attach(v, id, kind, capacity, readonly, 0);
 }
 
 /* The struct stays allocated (marked dead) until shutdown: inodes the
@@ -274,47 +305,41 @@ int tree_load_all(struct vfs *v)
 	db_assert_locked(v->db);
 	sqlite3_stmt *st = db_prep(v->db, "SELECT id, kind, capacity FROM trees");
 	int r = 0, row;
-	while (r == 0 && (row = db_step_row(st)) > 0)
-		r = vfs_tree_attach(v, (uint64_t)sqlite3_column_int64(st, 0),
-		                    (const char *)sqlite3_column_text(st, 1),
-		                    (uint64_t)sqlite3_column_int64(st, 2), v->readonly);
+	while (r == 0 && (row = db_step_row(st)) > 0) {
+		/* a snapshot's usage never changes; a writable tree's has */
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		r = tree_attach(v, (uint64_t)sqlite3_column_int64(st, 0), kind,
+		                (uint64_t)sqlite3_column_int64(st, 2), v->readonly,
+		                strcmp(kind, "snapshot") != 0);
+	}
 	db_finish(st);
 	return r < 0 ? r : row; /* a failed step: volumes would be missing */
 }
 
-/* Drop the data-object references of every inode of tree id, then run
- * each statement of sql (one parameter: the tree id) until one fails.
- * db locked, inside the caller's transaction. */
-static int tree_drop_rows(struct vfs *v, uint64_t id, const char *const *sql, size_t n)
+/* A memory tree's contents were in the memfds of the daemon that ran
+ * before: after a restart (or a crash) the tree is there again, empty,
+ * as a tmpfs is after a reboot. Its root keeps its owner and mode. A
+ * memory tree is never branched: its lineage is a root holding every row.
+ * db locked, before the trees are attached. */
+static int empty_tree_rows(struct vfs *v, uint64_t lineage)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE tree=? AND obj IS NOT NULL");
-	sqlite3_bind_int64(st, 1, (int64_t)id);
-	int r = 0, row;
-	while (r == 0 && (row = db_step_row(st)) > 0)
+	static const char *const sql[] = {
+		"DELETE FROM inodes WHERE lineage=? AND ino<>1", "DELETE FROM dentries WHERE lineage=?",
+		"DELETE FROM xattrs WHERE lineage=?",
+		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE lineage=? AND ino=1",
+	};
+	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE lineage=? AND obj IS NOT NULL");
+	sqlite3_bind_int64(st, 1, (int64_t)lineage);
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
 		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
 	db_finish(st);
-	if (r == 0 && row < 0) /* the rows must not go with references left */
-		r = row;
-	for (size_t i = 0; r == 0 && i < n; i++) {
+	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
 		st = db_prep(v->db, sql[i]);
-		sqlite3_bind_int64(st, 1, (int64_t)id);
+		sqlite3_bind_int64(st, 1, (int64_t)lineage);
 		r = db_step_done(v->db, st);
 	}
 	return r;
-}
-
-/* A memory tree's contents were in the memfds of the daemon that ran
- * before: after a restart (or a crash) the tree is there again, empty,
- * as a tmpfs is after a reboot. Its root keeps its owner and mode. db
- * locked, before the trees are attached. */
-static int empty_tree_rows(struct vfs *v, uint64_t id)
-{
-	static const char *const sql[] = {
-		"DELETE FROM inodes WHERE tree=? AND ino<>1", "DELETE FROM dentries WHERE tree=?",
-		"DELETE FROM xattrs WHERE tree=?",
-		"UPDATE inodes SET nlink=2, size=0, blocks=0, obj=NULL WHERE tree=? AND ino=1",
-	};
-	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
 }
 
 int tree_empty_memory_trees(struct vfs *v)
@@ -322,9 +347,10 @@ int tree_empty_memory_trees(struct vfs *v)
 	db_assert_locked(v->db);
 	uint64_t ids[256];
 	size_t n = 0;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT t.id FROM trees t WHERE t.kind=? AND "
-	                                  "(EXISTS (SELECT 1 FROM inodes i WHERE i.tree=t.id AND i.ino<>1) "
-	                                  "OR EXISTS (SELECT 1 FROM xattrs x WHERE x.tree=t.id))");
+	sqlite3_stmt *st = db_prep(v->db, "SELECT t.lineage FROM trees t WHERE t.kind=? AND "
+	                                  "(EXISTS (SELECT 1 FROM inodes i WHERE i.lineage=t.lineage "
+	                                  "AND i.ino<>1) OR EXISTS (SELECT 1 FROM xattrs x WHERE "
+	                                  "x.lineage=t.lineage))");
 	sqlite3_bind_text(st, 1, VFS_KIND_MEMORY, -1, SQLITE_STATIC);
 	while (n < sizeof ids / sizeof ids[0] && sqlite3_step(st) == SQLITE_ROW)
 		ids[n++] = (uint64_t)sqlite3_column_int64(st, 0);
@@ -377,38 +403,63 @@ int vfs_tree_set_capacity(struct vfs *v, uint64_t id, uint64_t capacity)
 	return 0;
 }
 
+/* A trees row reading lineage `lineage`; *id gets its id. */
+static int insert_tree_row(struct vfs *v, const char *kind, uint64_t capacity, uint64_t next_ino,
+                           uint64_t origin, uint64_t lineage, uint64_t *id)
+{
+	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created, "
+	                                  "lineage) VALUES(?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	sqlite3_bind_int64(st, 3, (int64_t)next_ino);
+	if (origin)
+		sqlite3_bind_int64(st, 4, (int64_t)origin);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, vfs_now_ns() / 1000000000);
+	sqlite3_bind_int64(st, 6, (int64_t)lineage);
+	int r = db_step_done(v->db, st);
+	if (r == 0)
+		*id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
+	return r;
+}
+
 int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
                          uint64_t *tree_id)
 {
 	db_assert_locked(v->db);
 	int64_t now = vfs_now_ns();
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
-	                                  "VALUES(?, ?, 2, ?, ?)");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)capacity);
-	if (origin)
-		sqlite3_bind_int64(st, 3, (int64_t)origin);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, now / 1000000000);
-	int r = db_step_done(v->db, st);
+	uint64_t lineage, family;
+	int r = lineage_new_root(v, &lineage);
+	if (r == 0)
+		r = lineage_family(v, lineage, &family);
+	if (r == 0)
+		r = insert_tree_row(v, kind, capacity, 2, origin, lineage, tree_id);
 	if (r < 0)
 		return r;
-	*tree_id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
 	struct vattr root = {.mode = S_IFDIR | 0777, .nlink = 2, .atime = now, .mtime = now,
 	                     .ctime = now, .btime = now};
-	struct vtree tmp = {.id = *tree_id};
+	struct vtree tmp = {.id = *tree_id, .family = family};
+	atomic_store(&tmp.lineage, lineage);
 	return vnode_insert_row(v, &tmp, 1, &root, NULL);
 }
 
+/* O(1): the tree's row goes and its lineage is released; the reclaimer
+ * (fs/vfs/lineage.c) deletes the rows no other tree sees and releases
+ * their data objects, in the background. */
 int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 {
 	db_assert_locked(v->db);
-	static const char *const sql[] = {
-		"DELETE FROM inodes WHERE tree=?", "DELETE FROM dentries WHERE tree=?",
-		"DELETE FROM xattrs WHERE tree=?", "DELETE FROM trees WHERE id=?",
-	};
-	return tree_drop_rows(v, id, sql, sizeof sql / sizeof sql[0]);
+	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM trees WHERE id=? RETURNING lineage");
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int rc = sqlite3_step(st);
+	uint64_t lineage = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	db_finish(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	return lineage ? lineage_release(v, lineage) : 0;
 }
 
 int vfs_tree_freeze(struct vfs *v, uint64_t id)
@@ -469,53 +520,127 @@ int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv)
 	return 0;
 }
 
+/* Move a live tree to a fresh child of the lineage it has written so
+ * far, which is frozen from now on (the lineage a snapshot or a clone
+ * reads). The struct changes with the row: db locked, inside the
+ * caller's change; vfs_trees_resync puts it back if that rolls back. */
+static int tree_move_on(struct vfs *v, struct vtree *t, uint64_t *frozen)
+{
+	uint64_t old = atomic_load(&t->lineage), next;
+	int r = lineage_new_child(v, old, &next);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET lineage=? WHERE id=?");
+	sqlite3_bind_int64(st, 1, (int64_t)next);
+	sqlite3_bind_int64(st, 2, (int64_t)t->id);
+	r = db_step_done(v->db, st);
+	if (r == 0) {
+		atomic_store(&t->lineage, next);
+		*frozen = old;
+	}
+	return r;
+}
+
 /* db locked, inside the caller's transaction, with the source frozen (or
- * read-only). A snapshot, clone or restore: the new tree gets a copy of
- * every row under the same local inode numbers, and every data object one
- * more reference. No file data is read or written; the cost is a few
- * statements per file, whatever the files hold. */
+ * read-only). A snapshot, clone or restore: a new tree that reads the
+ * rows of src as they are now, sharing them and their data objects until
+ * either side changes one. A snapshot reads src's present lineage, which
+ * src stops writing (it moves to a new child); a writable copy gets a
+ * child lineage of its own. O(depth of the lineage) whatever the files. */
 int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
                        uint64_t *tree_id)
 {
 	db_assert_locked(v->db);
-	int64_t now = vfs_now_ns();
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO trees(kind, capacity, next_ino, origin, created) "
-	                                  "SELECT ?, ?, next_ino, id, ? FROM trees WHERE id=?");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)capacity);
-	sqlite3_bind_int64(st, 3, now / 1000000000);
-	sqlite3_bind_int64(st, 4, (int64_t)src);
-	int r = db_step_done(v->db, st);
+	struct vtree *s = vfs_tree_get(v, src);
+	if (!s || s->dead)
+		return -ENOENT;
+	uint64_t base = atomic_load(&s->lineage), lineage;
+	int r = s->readonly ? 0 : tree_move_on(v, s, &base);
+	int snapshot = strcmp(kind, "snapshot") == 0;
+	if (r == 0 && !s->readonly && !snapshot)
+		r = lineage_release(v, base); /* two writable children share it */
+	if (r == 0)
+		r = snapshot ? (lineage = base, 0) : lineage_new_child(v, base, &lineage);
+	if (r == 0)
+		r = insert_tree_row(v, kind, capacity, s->next_ino, src, lineage, tree_id);
 	if (r < 0)
 		return r;
-	if (sqlite3_changes(v->db->h) != 1)
+	/* the source's usage is the copy's: nothing to count */
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET used_blocks=?, inode_count=?, meta_bytes=? "
+	                                  "WHERE id=?");
+	sqlite3_bind_int64(st, 1, atomic_load(&s->used_blocks));
+	sqlite3_bind_int64(st, 2, (int64_t)atomic_load(&s->inodes));
+	sqlite3_bind_int64(st, 3, atomic_load(&s->meta_bytes));
+	sqlite3_bind_int64(st, 4, (int64_t)*tree_id);
+	return db_step_done(v->db, st);
+}
+
+static int each_obj(sqlite3_stmt *st, int (*fn)(void *arg, uint64_t obj), void *arg)
+{
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(arg, (uint64_t)sqlite3_column_int64(st, 0));
+	db_finish(st);
+	return stop || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int vfs_tree_each_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
+                      void *arg)
+{
+	struct vtree *t = vfs_tree_get(v, tree_id);
+	if (!t)
 		return -ENOENT;
-	uint64_t id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
-	static const char *const sql[] = {
-		/* open-but-unlinked files (nlink 0) are not part of the copy */
-		"INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, "
-		"ctime, btime, obj, target) SELECT ?1, ino, mode, uid, gid, nlink, size, blocks, rdev, "
-		"atime, mtime, ctime, btime, obj, target FROM inodes WHERE tree=?2 AND nlink>0",
-		"INSERT INTO dentries(tree, parent, name, ino) SELECT ?1, parent, name, ino FROM dentries "
-		"WHERE tree=?2 ORDER BY id",
-		"INSERT INTO xattrs(tree, ino, name, value) SELECT ?1, x.ino, x.name, x.value FROM xattrs x "
-		"JOIN inodes i ON i.tree=x.tree AND i.ino=x.ino WHERE x.tree=?2 AND i.nlink>0",
-		"UPDATE dataobjs SET refs = refs + 1 WHERE id IN "
-		"(SELECT obj FROM inodes WHERE tree=?1 AND obj IS NOT NULL)",
-	};
-	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
-		st = db_prep(v->db, sql[i]);
-		sqlite3_bind_int64(st, 1, (int64_t)id);
-		sqlite3_bind_int64(st, 2, (int64_t)src);
-		r = db_step_done(v->db, st);
+	sqlite3_stmt *st = db_prep(v->db, "SELECT i.obj FROM inodes i" VISIBLE("i", "?2")
+	                                  "WHERE i.family=?1 AND i.obj IS NOT NULL AND NOT "
+	                                  NEWER_VISIBLE("inodes", "i", "j.ino=i.ino", "?2"));
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)atomic_load(&t->lineage));
+	return each_obj(st, fn, arg);
+}
+
+int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
+                          void *arg)
+{
+	struct vtree *t = vfs_tree_get(v, tree_id);
+	if (!t)
+		return -ENOENT;
+	uint64_t lineage = atomic_load(&t->lineage);
+	/* Its rows are dropped only where no other tree reads them: a
+	 * lineage with no child, or the versions its one child replaced. */
+	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*), coalesce(max(id), 0), (SELECT count(*) FROM "
+	                                  "trees WHERE lineage=?1) FROM lineages WHERE parent=?1");
+	sqlite3_bind_int64(st, 1, (int64_t)lineage);
+	int64_t children = 0, readers = 0;
+	uint64_t child = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		children = sqlite3_column_int64(st, 0);
+		child = (uint64_t)sqlite3_column_int64(st, 1);
+		readers = sqlite3_column_int64(st, 2);
 	}
-	/* A count left unread would leave a file of the copy unshared in
-	 * memory: its next write would change the snapshot too. */
-	if (r == 0)
-		r = store_reload_refs(v->store);
-	if (r == 0)
-		*tree_id = id;
-	return r;
+	db_finish(st);
+	if (children > 1 || readers > 1)
+		return 0;
+	st = db_prep(v->db, "SELECT i.obj FROM inodes i WHERE i.lineage=?1 AND i.obj IS NOT NULL AND "
+	                    "(?2=0 OR EXISTS (SELECT 1 FROM inodes c WHERE c.family=i.family AND "
+	                    "c.ino=i.ino AND c.lineage=?2))");
+	sqlite3_bind_int64(st, 1, (int64_t)lineage);
+	sqlite3_bind_int64(st, 2, (int64_t)child);
+	return each_obj(st, fn, arg);
+}
+
+void vfs_trees_resync(struct vfs *v)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT lineage FROM trees WHERE id=?");
+	pthread_mutex_lock(&v->trees_lock);
+	for (size_t b = 0; b < VFS_TREE_BUCKETS; b++)
+		for (struct vtree *t = v->trees[b]; t; t = t->next) {
+			sqlite3_bind_int64(st, 1, (int64_t)t->id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				atomic_store(&t->lineage, (uint64_t)sqlite3_column_int64(st, 0));
+			sqlite3_reset(st);
+		}
+	pthread_mutex_unlock(&v->trees_lock);
+	db_finish(st);
 }
 
 uint64_t vfs_host_bytes(struct vfs *v)

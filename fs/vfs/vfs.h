@@ -189,14 +189,43 @@ uint64_t vfs_tree_available_bytes(struct vfs *v, struct vtree *t);
 int vfs_tree_set_capacity(struct vfs *v, uint64_t tree_id, uint64_t capacity);
 /* Rows of trees (db locked, inside the caller's transaction). create makes
  * the tree row and its root directory (mode 0777, like local-path volumes);
- * delete drops every row of the tree and unreferences its data objects. */
+ * delete drops the tree row and releases its lineage: the reclaimer then
+ * deletes the rows nobody else sees and unreferences their data objects. */
 int vfs_tree_create_rows(struct vfs *v, const char *kind, uint64_t capacity, uint64_t origin,
                          uint64_t *tree_id);
 int vfs_tree_delete_rows(struct vfs *v, uint64_t tree_id);
 /* A new tree (kind "snapshot" or "volume") with the contents of src, sharing
- * its data objects copy-on-write. Freeze src first unless it is read-only. */
+ * its rows and data objects copy-on-write, in O(1) whatever src holds.
+ * Freeze src first unless it is read-only; a writable src moves to a new
+ * lineage (call vfs_trees_resync if the caller's change fails). */
 int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t capacity,
                        uint64_t *tree_id);
+
+/* After a change that branched trees failed (or a group was lost): the
+ * trees' lineages as meta.db has them. db locked. */
+void vfs_trees_resync(struct vfs *v);
+/* The data objects of the rows tree_id sees, each once per row version:
+ * fn(arg, obj) until it returns nonzero. db locked. */
+int vfs_tree_each_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
+                      void *arg);
+/* Data objects whose rows tree_id's deletion would drop: those of its
+ * lineage that its single successor has replaced. db locked. */
+int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
+                          void *arg);
+/* Is the directory empty in its tree's view? db locked. */
+int vfs_dir_is_empty(struct vfs *v, uint64_t dir);
+/* Deleted snapshots and volumes leave rows for the reclaimer (a thread,
+ * fs/vfs/lineage.c). vfs_reclaim does up to max_steps bounded changes of
+ * that work now (0: all of it); takes the db lock per change. Pending:
+ * released lineages not yet folded away, and the rows they hold. */
+int vfs_reclaim(struct vfs *v, unsigned max_steps);
+/* What a deletion reclaims before it answers (a small tree's rows, all
+ * of them; a large one's, in the background). */
+#define VFS_RECLAIM_INLINE 1
+int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);
+/* Start the reclaimer thread (once the daemon has forked: a thread does
+ * not survive fork); vfs_close stops it. */
+void vfs_start_reclaimer(struct vfs *v);
 
 /* Flush and write-lock the tree (no writer in flight) for a consistent copy;
  * unlock with vfs_tree_thaw. */
@@ -278,5 +307,8 @@ void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p);
 struct store_pending;
 int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg,
               struct store_pending *pending);
+/* The inode row versions referencing each data object, for store_check
+ * (struct store_users, with the struct db as arg). db locked. */
+int vfs_each_obj_user(void *db, store_user_fn add, void *c);
 
 #endif

@@ -45,6 +45,13 @@
 
 struct vtree {
 	uint64_t id;
+	/* The lineage the tree reads its rows at and, if writable, writes
+	 * them in (fs/vfs/lineage.c); family: its lineage tree, the leading
+	 * key of every row. A snapshot moves a live tree to a new lineage:
+	 * changed under the db lock with the gate held exclusively, so either
+	 * lock keeps it still. */
+	_Atomic uint64_t lineage;
+	uint64_t family;
 	char kind[16];
 	_Atomic uint64_t capacity; /* bytes */
 	_Atomic int64_t used_blocks;
@@ -70,6 +77,11 @@ struct vattr {
 struct vnode {
 	uint64_t ino;
 	struct vtree *tree;
+	/* The lineage of the row version the attributes came from. Equal to
+	 * the tree's lineage only once a committed row of the inode's own is
+	 * there (vnode_own_row): until then the row, and the data object it
+	 * references, may be a snapshot's, and must not change in place. */
+	_Atomic uint64_t row_lineage;
 	uint64_t nlookup; /* itab_lock */
 	int nopen;        /* itab_lock */
 	int ref;          /* itab_lock: operations in flight */
@@ -124,6 +136,13 @@ struct vfs {
 	char **nsdirs;
 	size_t n_nsdirs;
 	int64_t mount_time; /* ns: times of the virtual directories */
+	/* The reclaimer of released lineages (fs/vfs/lineage.c). */
+	pthread_t reclaimer;
+	int reclaimer_running;
+	int reclaim_stop; /* reclaim_lock */
+	int reclaim_kicked; /* reclaim_lock */
+	pthread_mutex_t reclaim_lock;
+	pthread_cond_t reclaim_cond;
 };
 
 int64_t vfs_now_ns(void);
@@ -145,11 +164,45 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n);
 int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target);       /* db locked */
+/* Give n a row version of its tree's own lineage before it changes (one
+ * committed change copying the visible version up, with one more
+ * reference to its data object): db locked, outside a change. A no-op
+ * once the row is the tree's own, and for read-only trees. */
+int vnode_own_row(struct vfs *v, struct vnode *n);
 int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exclusively if create */
-int vnode_row_delete(struct vfs *v, uint64_t tree, uint64_t local, uint64_t obj); /* db locked */
+/* Remove inode `local` from the view of lineage `lineage` (a whiteout if
+ * an older version is visible), with its own xattr rows and its data
+ * object reference; t (may be NULL) gets the inode and bytes back. db
+ * locked, inside a change. */
+int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t lineage, uint64_t local,
+                     struct vtree *t);
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 void vnodes_group_lost(struct vfs *v); /* db locked */
+
+/* Row versions (fs/vfs/lineage.c). A version of a key in lineage X is
+ * visible from lineage L when X is L or an ancestor of L (a row of
+ * ancestors(L, X)); the newest visible version is the one with the
+ * largest X, since a lineage's id is larger than its ancestors'. Queries
+ * scan the versions of one key through the (family, key..., lineage)
+ * index and probe `ancestors` for each: CROSS JOIN keeps SQLite from
+ * iterating the closure first. NEWER_VISIBLE(t, x, key, L) is true when
+ * row x of table t has a newer visible version (key: the columns after
+ * family that name the row, ANDed as "j.c = x.c"). */
+#define VISIBLE(x, L) " CROSS JOIN ancestors a_ ON a_.id=" L " AND a_.anc=" x ".lineage "
+#define NEWER_VISIBLE(t, x, key, L)                                                            \
+	"EXISTS (SELECT 1 FROM " t " j CROSS JOIN ancestors b_ ON b_.id=" L                     \
+	" AND b_.anc=j.lineage WHERE j.family=" x ".family AND " key " AND j.lineage>" x        \
+	".lineage)"
+
+int lineage_new_root(struct vfs *v, uint64_t *id);                  /* db locked */
+int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id); /* db locked */
+/* No tree reads lineage id any more: the reclaimer takes it. db locked. */
+int lineage_release(struct vfs *v, uint64_t id);
+int lineage_family(struct vfs *v, uint64_t id, uint64_t *family);  /* db locked */
+int lineage_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg);
+void reclaim_start(struct vfs *v);
+void reclaim_stop(struct vfs *v);
 
 /* tree.c */
 struct vtree *tree_of(struct vfs *v, uint64_t ino);

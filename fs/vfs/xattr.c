@@ -22,23 +22,49 @@ static int xattr_name_ok(const char *name)
 	return 0;
 }
 
+/* The newest version of xattr `name` of n that its tree sees. */
+#define XATTR_VERSION                                                                          \
+	"FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 "        \
+	"ORDER BY x.lineage DESC LIMIT 1"
+
+static sqlite3_stmt *xattr_stmt(struct vfs *v, const char *sql, struct vnode *n, const char *name)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)n->tree->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+	if (name)
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&n->tree->lineage));
+	return st;
+}
+
 /* The bytes the xattr counts against the volume's capacity (name and
  * value); -ENODATA if the inode has no such xattr, -EIO if the look-up
  * failed (then nobody may act as if it had none: XATTR_CREATE would
  * replace it). */
-static int64_t xattr_bytes(struct vfs *v, uint64_t ino, const char *name)
+static int64_t xattr_bytes(struct vfs *v, struct vnode *n, const char *name)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT length(value) FROM xattrs WHERE tree=? AND ino=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT length(x.value), x.whiteout " XATTR_VERSION, n, name);
 	int row = db_step_row(st);
-	int64_t n = row > 0 ? sqlite3_column_int64(st, 0) + (int64_t)strlen(name)
-	                    : row == 0 ? -ENODATA : row;
+	int64_t len = row < 0 ? row : -ENODATA;
+	if (row > 0 && !sqlite3_column_int(st, 1))
+		len = sqlite3_column_int64(st, 0) + (int64_t)strlen(name);
 	db_finish(st);
-	return n;
+	return len;
 }
 
+/* Does an ancestor of the tree's lineage hold a version of the xattr? */
+static int older_xattr(struct vfs *v, struct vnode *n, const char *name)
+{
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 FROM xattrs x" VISIBLE("x", "?4")
+	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 AND "
+	                                 "x.lineage<?4 LIMIT 1", n, name);
+	int older = sqlite3_step(st) == SQLITE_ROW;
+	db_finish(st);
+	return older;
+}
+
+/* db locked, inside the change, with n's row the tree's own already. */
 static void touch_ctime(struct vfs *v, struct vnode *n)
 {
 	ranked_lock(&n->alock, LOCK_LEAF);
@@ -62,7 +88,7 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 	if (!n)
 		return err;
 	db_lock(v->db);
-	int64_t old = xattr_bytes(v, ino, name);
+	int64_t old = xattr_bytes(v, n, name);
 	int64_t grow = (int64_t)(len + strlen(name)) - (old < 0 ? 0 : old);
 	if (old == -EIO)
 		r = -EIO;
@@ -70,15 +96,16 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 		r = -EEXIST;
 	else if ((flags & XATTR_REPLACE) && old < 0)
 		r = -ENODATA;
+	else if ((r = vnode_own_row(v, n)) < 0)
+		;
 	else if ((r = tree_take_meta(n->tree, grow)) == 0 && (r = db_begin(v->db)) < 0)
 		tree_take_meta(n->tree, -grow);
 	if (r == 0) {
-		sqlite3_stmt *st = db_prep(v->db, "INSERT OR REPLACE INTO xattrs(tree, ino, name, value) "
-		                                  "VALUES(?,?,?,?)");
-		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, len ? val : "", (int)len, SQLITE_STATIC);
+		sqlite3_stmt *st = xattr_stmt(v, "INSERT INTO xattrs(family, ino, name, lineage, value) "
+		                                 "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, ino, name, "
+		                                 "lineage) DO UPDATE SET value=excluded.value, whiteout=0",
+		                              n, name);
+		sqlite3_bind_blob(st, 5, len ? val : "", (int)len, SQLITE_STATIC);
 		r = db_step_done(v->db, st);
 		if (r == 0)
 			touch_ctime(v, n);
@@ -98,9 +125,10 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 static int has_xattrs(struct vfs *v, struct vnode *n)
 {
 	if (atomic_load(&n->xattrs) == XATTRS_UNKNOWN) {
-		sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM xattrs WHERE tree=? AND ino=? LIMIT 1");
-		sqlite3_bind_int64(st, 1, (int64_t)n->tree->id);
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
+		sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 FROM xattrs x" VISIBLE("x", "?4")
+		                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND NOT "
+		                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
+		                                               "?4") " LIMIT 1", n, NULL);
 		int rc = sqlite3_step(st);
 		db_finish(st);
 		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -145,12 +173,9 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 	struct vnode *n = xattr_reader(v, ino, -ENODATA, &none);
 	if (!n)
 		return none;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT value FROM xattrs WHERE tree=? AND ino=? AND name=?");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.value, x.whiteout " XATTR_VERSION, n, name);
 	ssize_t r = -ENODATA;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
 		r = sqlite3_column_bytes(st, 0);
 		if (len && (size_t)r > len)
 			r = -ERANGE;
@@ -172,9 +197,10 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	struct vnode *x = xattr_reader(v, ino, 0, &none);
 	if (!x)
 		return none;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT name FROM xattrs WHERE tree=? AND ino=? ORDER BY name");
-	sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.name FROM xattrs x" VISIBLE("x", "?4")
+	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND NOT "
+	                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
+	                                               "?4") " ORDER BY x.name", x, NULL);
 	size_t total = 0;
 	ssize_t r = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -203,13 +229,17 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	if (!n)
 		return err;
 	db_lock(v->db);
-	int64_t old = xattr_bytes(v, ino, name);
-	r = old >= 0 ? db_begin_essential(v->db) : (int)old;
+	int64_t old = xattr_bytes(v, n, name);
+	r = old >= 0 ? vnode_own_row(v, n) : (int)old;
+	if (r == 0)
+		r = db_begin_essential(v->db);
 	if (r == 0) {
-		sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE tree=? AND ino=? AND name=?");
-		sqlite3_bind_int64(st, 1, (int64_t)VFS_TREE_OF(ino));
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		/* a snapshot keeps an ancestor's version: hide it */
+		sqlite3_stmt *st = xattr_stmt(v, older_xattr(v, n, name)
+			? "INSERT INTO xattrs(family, ino, name, lineage, value, whiteout) "
+			  "VALUES(?1,?2,?3,?4,NULL,1) ON CONFLICT(family, ino, name, lineage) "
+			  "DO UPDATE SET value=NULL, whiteout=1"
+			: "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4", n, name);
 		r = db_step_done(v->db, st);
 		if (r == 0)
 			touch_ctime(v, n);

@@ -974,7 +974,7 @@ nothing_new() {
     run volctl get vs/nightly -o json
     assert_success
     run "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["status"]["restoreSize"], sorted(o["status"]["volfs"]))' "$output"
-    assert_output "256Mi ['available', 'capacity', 'exclusiveBytes', 'snapshotBytes', 'used']"
+    assert_output "256Mi ['available', 'capacity', 'exclusiveBytes', 'reclaimPending', 'snapshotBytes', 'used']"
     run volctl get vs -o json
     run "$PY" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["kind"], len(o["items"]))' "$output"
     assert_output "List 3"

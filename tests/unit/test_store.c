@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
 #include "fs/store/uring.h"
 #include "meta/db.h"
 
@@ -804,7 +805,8 @@ static int check(struct unit_store *e, struct reports *r)
 {
 	memset(r, 0, sizeof *r);
 	db_lock(e->db);
-	int n = store_check(e->st, collect, r, &r->pending);
+	int n = store_check(e->st, &(struct store_users){vfs_each_obj_user, e->db}, collect, r,
+	                    &r->pending);
 	db_unlock(e->db);
 	assert_int_equal(n, r->n);
 	return n;
@@ -874,15 +876,15 @@ static void test_check(void **state)
 	unit_write_pattern(a, 0, B, 1);
 	char q[512];
 	snprintf(q, sizeof q,
-	         "INSERT INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime, ctime, btime, obj)"
-	         " VALUES(1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu),"
-	         "       (2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
+	         "INSERT INTO inodes(family, lineage, ino, mode, uid, gid, nlink, atime, mtime, ctime,"
+	         " btime, obj) VALUES(1, 1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu),"
+	         "       (2, 2, 2, 33188, 0, 0, 1, 0, 0, 0, 0, %llu)",
 	         (unsigned long long)store_id(a), (unsigned long long)store_id(a));
 	sql(e, q);
 	unit_store_ref(e, store_id(a), 1);
 	uint64_t aid = store_id(a);
 	assert_int_equal(store_cow(e->st, &a), 1);
-	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE tree = 1",
+	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE lineage = 1",
 	         (unsigned long long)store_id(a));
 	sql(e, q);
 	unit_write_pattern(a, B, B, 2);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
 #include "meta/db.h"
 
 #define B STORE_BLOCK
@@ -55,8 +56,8 @@ static void point(struct unit_store *e, uint64_t tree, uint64_t obj)
 {
 	db_lock(e->db);
 	int r = exec2(e,
-	              "INSERT OR REPLACE INTO inodes(tree, ino, mode, uid, gid, nlink, atime, mtime,"
-	              " ctime, btime, obj) VALUES(?, 2, 33188, 0, 0, 1, 0, 0, 0, 0, ?)",
+	              "INSERT OR REPLACE INTO inodes(family, lineage, ino, mode, uid, gid, nlink, atime,"
+	              " mtime, ctime, btime, obj) VALUES(?1, ?1, 2, 33188, 0, 0, 1, 0, 0, 0, 0, ?2)",
 	              tree, obj);
 	db_unlock(e->db);
 	assert_int_equal(r, 0);
@@ -85,7 +86,7 @@ static void release(struct unit_store *e, uint64_t tree, uint64_t obj, int undo)
 	if (r == 0)
 		r = store_ref(e->st, obj, -1);
 	if (r == 0)
-		r = exec2(e, "DELETE FROM inodes WHERE tree = ?", tree, 0);
+		r = exec2(e, "DELETE FROM inodes WHERE lineage = ?", tree, 0);
 	if (r < 0 || undo) {
 		db_rollback(e->db);
 		store_reload_refs(e->st);
@@ -149,7 +150,8 @@ static void expect_clean(struct unit_store *e)
 {
 	db_lock(e->db);
 	struct store_pending pending;
-	int n = store_check(e->st, report, NULL, &pending);
+	int n = store_check(e->st, &(struct store_users){vfs_each_obj_user, e->db}, report, NULL,
+	                    &pending);
 	db_unlock(e->db);
 	assert_int_equal(n, 0);
 	assert_int_equal(pending.deleted + pending.unknown, 0);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# Upgrading a state directory in place: tests/fixtures/state-v4.tar.gz was
+# made by the release with schema 4 (one volume with a directory, a file
+# with an xattr, a hard link, a symlink, a fifo; a snapshot of it taken
+# before changing it; a clone and a restore). The daemon migrates meta.db
+# on start and serves everything as it was.
+
+# shellcheck disable=SC2154 # STATE, MNT, ... come from helpers.bash
+load helpers
+
+setup() {
+    volfs_dirs
+    mkdir -m 0755 "$MNT"
+    tar -xzf "$BATS_TEST_DIRNAME/../fixtures/state-v4.tar.gz" -C "$VOLFS_TMP"
+    chmod 0700 "$STATE"
+}
+
+teardown() {
+    volfs_teardown
+}
+
+schema_version() {
+    sqlite3 "file:$STATE/meta.db?mode=ro" 'PRAGMA user_version'
+}
+
+@test "a schema 4 state directory upgrades in place and serves volumes, snapshots, clones and restores as they were" {
+    [ "$(schema_version)" -eq 4 ]
+    volfs_launch
+    [ "$(schema_version)" -eq 6 ]
+    local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
+    # the volume as it was left
+    [ "$(cat "$D/dir/a.txt")" = changed ]
+    [ "$(cat "$D/after-snap")" = new ]
+    [ ! -e "$D/big" ]
+    [ "$(stat -c %i "$D/hard")" = "$(stat -c %i "$D/dir/a.txt")" ] || fail "hard link lost"
+    [ "$(stat -c %h "$D/hard")" -eq 2 ]
+    [ "$(readlink "$D/link")" = dir/a.txt ]
+    [ -p "$D/fifo" ]
+    run getfattr --absolute-names -n user.color --only-values "$D/dir/a.txt"
+    assert_output blue
+    run getfattr --absolute-names -n user.k --only-values "$D/dir"
+    assert_output v1
+    # the snapshot as it was taken
+    [ "$(cat "$S/dir/a.txt")" = hello ]
+    [ "$(stat -c %s "$S/big")" -eq 8000 ]
+    [ "$(head -c 8 "$S/big")" = datadata ]
+    [ ! -e "$S/after-snap" ]
+    run getfattr --absolute-names -n user.color --only-values "$S/dir/a.txt"
+    assert_output blue
+    # the clone and the restore
+    [ "$(cat "$MNT/pvc/default/data2/only-clone")" = c ]
+    [ "$(cat "$MNT/pvc/default/data2/dir/a.txt")" = changed ]
+    [ "$(cat "$MNT/pvc/default/restored/dir/a.txt")" = hello ]
+    [ "$(stat -c %s "$MNT/pvc/default/restored/big")" -eq 8000 ]
+    run volctl check
+    assert_success
+    # the migrated volume takes new snapshots, and they keep their instant
+    volctl snapshot data snap2 >/dev/null
+    echo after >"$D/dir/a.txt"
+    rm "$D/hard"
+    setfattr -n user.color -v red "$D/dir/a.txt"
+    [ "$(cat "$MNT/snapshots/default/snap2/dir/a.txt")" = changed ]
+    [ "$(stat -c %h "$MNT/snapshots/default/snap2/hard")" -eq 2 ]
+    run getfattr --absolute-names -n user.color --only-values "$MNT/snapshots/default/snap2/dir/a.txt"
+    assert_output blue
+    [ "$(cat "$S/dir/a.txt")" = hello ]
+    volctl restore snap2 again >/dev/null
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -e "$MNT/pvc/default/again/dir/a.txt" ] && break
+        sleep 0.2
+    done
+    [ "$(cat "$MNT/pvc/default/again/dir/a.txt")" = changed ]
+    volctl delete vs snap1 >/dev/null
+    run volctl check
+    assert_success
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    # and it starts again on the migrated directory
+    volfs_launch
+    [ "$(cat "$D/dir/a.txt")" = after ]
+    [ "$(cat "$MNT/snapshots/default/snap2/dir/a.txt")" = changed ]
+}

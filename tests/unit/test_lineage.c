@@ -1,0 +1,201 @@
+/*
+ * tests/unit/test_lineage.c — metadata copy-on-write driven through the
+ * namespace layer without FUSE (fs/vfs/lineage.c, tree.c, inode.c, dir.c):
+ * a snapshot shares the volume's rows (it adds none), the first change of
+ * a file copies its row up and leaves the snapshot's row and data alone,
+ * deletions in the volume are whiteouts the snapshot does not see, and
+ * deleting the snapshot leaves, once reclaimed, one row version a key and
+ * a clean check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/unit.h"
+
+#include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
+#include "meta/db.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/volfs-lineage-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unit_rm_tree(dir);
+	return 0;
+}
+
+static int64_t count(struct db *db, const char *sql)
+{
+	db_lock(db);
+	sqlite3_stmt *st = db_prep(db, sql);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	db_finish(st);
+	db_unlock(db);
+	return n;
+}
+
+static int64_t rows(struct db *db)
+{
+	return count(db, "SELECT (SELECT count(*) FROM inodes) + (SELECT count(*) FROM dentries) + "
+	                 "(SELECT count(*) FROM xattrs)");
+}
+
+static uint64_t new_tree(struct vfs *v)
+{
+	struct db *db = vfs_db(v);
+	uint64_t tree;
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_create_rows(v, "volume", 1ull << 30, 0, &tree), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(vfs_tree_attach(v, tree, "volume", 1ull << 30, 0), 0);
+	db_unlock(db);
+	return tree;
+}
+
+/* A snapshot of tree as fs/control/snapshot.c takes it. */
+static uint64_t snapshot(struct vfs *v, uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	uint64_t snap;
+	assert_int_equal(vfs_tree_freeze(v, tree), 0);
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_copy_rows(v, tree, "snapshot", 1ull << 30, &snap), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(vfs_tree_attach(v, snap, "snapshot", 1ull << 30, 1), 0);
+	db_unlock(db);
+	vfs_tree_thaw(v, tree);
+	return snap;
+}
+
+static void write_file(struct vfs *v, uint64_t parent, const char *name, const char *text)
+{
+	struct vfs_ctx ctx = {0};
+	struct vfs_entry e;
+	struct vfile *f;
+	int r = vfs_lookup(v, parent, name, &e);
+	if (r == 0)
+		r = vfs_open(v, e.ino, O_WRONLY, &f);
+	else
+		r = vfs_create(v, parent, name, 0644, O_WRONLY, &ctx, &e, &f);
+	assert_int_equal(r, 0);
+	assert_int_equal(vfs_write(v, f, text, strlen(text), 0), (ssize_t)strlen(text));
+	vfs_release(v, f);
+	vfs_forget(v, e.ino, 1);
+}
+
+/* The contents of parent/name, or "" if there is no such name. */
+static const char *read_file(struct vfs *v, uint64_t parent, const char *name)
+{
+	static char buf[256];
+	struct vfs_entry e;
+	struct vfile *f;
+	buf[0] = 0;
+	if (vfs_lookup(v, parent, name, &e) < 0)
+		return buf;
+	assert_int_equal(vfs_open(v, e.ino, O_RDONLY, &f), 0);
+	ssize_t n = vfs_read(v, f, buf, sizeof buf - 1, 0);
+	assert_true(n >= 0);
+	buf[n] = 0;
+	vfs_release(v, f);
+	vfs_forget(v, e.ino, 1);
+	return buf;
+}
+
+static void no_report(void *arg, const char *msg)
+{
+	(void)arg;
+	fail_msg("vfs_check: %s", msg);
+}
+
+static void check_clean(struct vfs *v)
+{
+	struct store_pending pending = {0};
+	assert_int_equal(vfs_flush_all(v), 0);
+	db_lock(vfs_db(v));
+	assert_int_equal(vfs_check(v, no_report, NULL, &pending), 0);
+	db_unlock(vfs_db(v));
+}
+
+static void test_snapshot_shares_rows_until_changed(void **state)
+{
+	(void)state;
+	char err[256];
+	struct vfs *v;
+	assert_int_equal(vfs_open_state(&v, dir, 0, err, sizeof err), 0);
+	struct db *db = vfs_db(v);
+	uint64_t tree = new_tree(v), root = VFS_INO(tree, 1);
+	char name[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		write_file(v, root, name, name);
+	}
+	assert_int_equal(vfs_setxattr(v, VFS_INO(tree, 2), "user.k", "old", 3, 0), 0);
+	assert_int_equal(vfs_flush_all(v), 0);
+	int64_t before = rows(db);
+	uint64_t snap = snapshot(v, tree), sroot = VFS_INO(snap, 1);
+	assert_int_equal(vfs_flush_all(v), 0);
+	assert_int_equal(rows(db), before); /* nothing copied */
+
+	/* the volume changes; the snapshot does not */
+	write_file(v, root, "f1", "new");
+	assert_int_equal(vfs_unlink(v, root, "f2"), 0);
+	assert_int_equal(vfs_rename(v, root, "f3", root, "g3", 0), 0);
+	assert_int_equal(vfs_setxattr(v, VFS_INO(tree, 2), "user.k", "new", 3, 0), 0);
+	assert_string_equal(read_file(v, root, "f1"), "new");
+	assert_string_equal(read_file(v, sroot, "f1"), "f1");
+	assert_string_equal(read_file(v, root, "f2"), "");
+	assert_string_equal(read_file(v, sroot, "f2"), "f2");
+	assert_string_equal(read_file(v, root, "g3"), "f3");
+	assert_string_equal(read_file(v, sroot, "g3"), "");
+	char val[8] = "";
+	assert_int_equal(vfs_getxattr(v, VFS_INO(snap, 2), "user.k", val, sizeof val), 3);
+	assert_memory_equal(val, "old", 3);
+	assert_int_equal(vfs_getxattr(v, VFS_INO(tree, 2), "user.k", val, sizeof val), 3);
+	assert_memory_equal(val, "new", 3);
+	assert_int_equal(vfs_flush_all(v), 0);
+	/* a few rows per change, not per file */
+	assert_true(rows(db) - before <= 10);
+	check_clean(v);
+
+	/* the snapshot goes: once reclaimed, one version a key and no whiteout */
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_delete_rows(v, snap), 0);
+	assert_int_equal(db_commit(db), 0);
+	vfs_tree_detach(v, snap);
+	db_unlock(db);
+	assert_int_equal(vfs_reclaim(v, 0), 0);
+	uint64_t lineages = 1, pending = 1;
+	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
+	assert_int_equal(pending, 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM lineages"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM inodes"), 100); /* root + 99 files */
+	assert_int_equal(count(db, "SELECT count(*) FROM inodes WHERE whiteout=1") +
+	                 count(db, "SELECT count(*) FROM dentries WHERE whiteout=1"), 0);
+	assert_string_equal(read_file(v, root, "f1"), "new");
+	check_clean(v);
+	vfs_close(v);
+}
+
+int main(int argc, char **argv)
+{
+	unit_filter(argc, argv);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
