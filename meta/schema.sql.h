@@ -65,7 +65,13 @@ static const char *const db_migrations[] = {
 	 * capacity (NULL). */
 	"ALTER TABLE trees ADD COLUMN inodes INTEGER;",
 
-	/* 4 -> 5: metadata copy-on-write (docs/design.md). Rows of inodes,
+	/* 4 -> 5: the generation of an object's size and map (gen), against
+	 * the one its host file's sync marker records: a larger marker means
+	 * an fdatasync made data durable that this row does not describe yet
+	 * (fs/store/datasync.c). */
+	"ALTER TABLE dataobjs ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;",
+
+	/* 5 -> 6: metadata copy-on-write (docs/design.md). Rows of inodes,
 	 * dentries and xattrs are versions keyed by a lineage id; lineages form
 	 * trees (a family, named by its root id), `ancestors` is their closure
 	 * (each id with itself and every ancestor), and a tree reads the newest
