@@ -677,6 +677,23 @@ static struct dobj *release_locked(struct store *st, struct dobj *o)
 	return dead;
 }
 
+void store_drop_idle(struct store *st, uint64_t id)
+{
+	pthread_mutex_lock(&st->lock);
+	struct dobj *o = cache_find(st, id);
+	if (!o || o->pins > 0) {
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	lru_unlink(st, o);
+	cache_remove(st, o);
+	pthread_mutex_unlock(&st->lock);
+	struct dobj *parent = o->parent;
+	obj_free(o);
+	if (parent)
+		store_put(st, parent);
+}
+
 void store_put(struct store *st, struct dobj *o)
 {
 	while (o) {

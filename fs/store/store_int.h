@@ -175,6 +175,10 @@ int flush_locked(struct db *db, struct dobj *o);
 struct dobj *obj_new(struct store *st, uint64_t id);
 /* Close and free an object that is in no cache list. */
 void obj_free(struct dobj *o);
+/* Object id's row is gone: if it is cached but pinned by nobody, free it
+ * now, not when the LRU would (it holds its host file or memfd open
+ * meanwhile). Without the db lock. */
+void store_drop_idle(struct store *st, uint64_t id);
 /* o's row (parent, refs, trunc_blk) and map rows. 0 or -ENOENT / -EIO /
  * -ENOMEM. db locked. */
 int read_row(struct db *db, struct dobj *o);

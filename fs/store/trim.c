@@ -82,6 +82,7 @@ static void reap_files(struct store *st)
 	for (size_t i = 0; i < n; i++) {
 		if (!ids[i])
 			continue;
+		store_drop_idle(st, ids[i]);
 		mem_forget(st, ids[i]);
 		char path[4096];
 		store_path(st, ids[i], path, sizeof path);

@@ -85,13 +85,13 @@ static void reclaim_kick(struct vfs *v)
 	pthread_mutex_unlock(&v->reclaim_lock);
 }
 
+/* The reclaimer is not kicked here: the deletion first lets go of what
+ * the tree's inodes still hold in memory (vfs_tree_drop_data), then runs
+ * vfs_reclaim, which hands what is left to the thread. */
 int lineage_release(struct vfs *v, uint64_t id)
 {
-	int r = exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1 AND NOT EXISTS "
-	                    "(SELECT 1 FROM trees WHERE lineage=?1)", id, 0);
-	if (r == 0)
-		reclaim_kick(v);
-	return r;
+	return exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1 AND NOT EXISTS "
+	                   "(SELECT 1 FROM trees WHERE lineage=?1)", id, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -294,6 +294,8 @@ int vfs_reclaim(struct vfs *v, unsigned max_steps)
 		db_unlock(v->db);
 	}
 	store_reap(v->store);
+	if (r > 0) /* more to do: in the background */
+		reclaim_kick(v);
 	return r < 0 ? r : 0;
 }
 

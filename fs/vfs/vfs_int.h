@@ -3,7 +3,8 @@
  * dir.c, file.c, xattr.c, vfs.c). Not for use outside fs/.
  *
  * Lock order (never take an earlier lock while holding a later one):
- *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock
+ *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock,
+ *                                                                v->reclaim_lock
  * tree->gate is taken shared by every data-changing operation and
  * exclusively by a freeze (snapshot), so a snapshot sees no half-done write.
  * vnode->lock guards a file's contents (shared for reads and for

@@ -56,6 +56,13 @@ wait_reclaimed() {
 }
 
 
+# stop_and_check: stop the daemon; volfs --check finds the state directory clean.
+stop_and_check() {
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+}
+
 check_clean() {
     run volctl check
     assert_success
@@ -228,9 +235,7 @@ PYEOF
              + (SELECT count(*) FROM xattrs WHERE whiteout=1)")
     [ "$left" -eq 0 ] || fail "$left rows of deleted snapshots left"
     [ "$(sqlite3 "file:$STATE/meta.db?mode=ro" 'SELECT count(*) FROM inodes')" -eq "$(pv_df vol inodes)" ]
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
+    stop_and_check
 }
 
 @test "kill -9 while deleted snapshots are reclaimed: after a restart the reclaim finishes and everything checks clean" {
@@ -260,9 +265,7 @@ PYEOF
     [ "$(cat "$V/d/f7")" = changed ] && [ "$(cat "$V/d/f2999")" = "content 2999" ]
     check_clean
     [ "$(sqlite3 "file:$STATE/meta.db?mode=ro" 'SELECT count(*) FROM lineages')" -eq 1 ]
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
+    stop_and_check
 }
 
 @test "a volume deleted while its snapshot lives: the snapshot keeps its files, and restores from it work" {
