@@ -591,12 +591,19 @@ static int rename_replace(struct vfs *v, struct rename_op *o, uint64_t parent, c
  * (a directory has exactly one) to the tree's root. db locked. */
 static int dir_within(struct vfs *v, const struct vnode *dir, const struct vnode *anc)
 {
-	uint64_t tree = VFS_TREE_OF(dir->ino), local = VFS_LOCAL_OF(dir->ino);
-	uint64_t target = VFS_LOCAL_OF(anc->ino);
+	struct vtree *t = dir->tree;
+	uint64_t local = VFS_LOCAL_OF(dir->ino), target = VFS_LOCAL_OF(anc->ino);
 	while (local != target && local != 1) {
-		sqlite3_stmt *st = db_prep(v->db, "SELECT parent FROM dentries WHERE tree=? AND ino=?");
-		sqlite3_bind_int64(st, 1, (int64_t)tree);
+		/* the directory's one visible name, not shadowed by a newer
+		 * version of the same name (a rename or a whiteout) */
+		sqlite3_stmt *st = db_prep(v->db, "SELECT d.parent FROM dentries d" VISIBLE("d", "?3")
+		                                  "WHERE d.family=?1 AND d.ino=?2 AND d.whiteout=0 AND NOT "
+		                                  NEWER_VISIBLE("dentries", "d",
+		                                                "j.parent=d.parent AND j.name=d.name", "?3")
+		                                  " LIMIT 1");
+		sqlite3_bind_int64(st, 1, (int64_t)t->family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);
+		sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
 		int found = sqlite3_step(st) == SQLITE_ROW;
 		local = found ? (uint64_t)sqlite3_column_int64(st, 0) : 1;
 		db_finish(st);
