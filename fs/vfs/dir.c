@@ -150,6 +150,18 @@ static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint6
 	return db_step_done(v->db, st);
 }
 
+/* A new name: -EEXIST if the tree sees one already, whether its version is
+ * the tree's own or an ancestor's (dentry_insert would shadow it). db
+ * locked, inside a change. */
+static int dentry_insert_new(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
+{
+	uint64_t there;
+	int r = dentry_find(v, parent, name, &there);
+	if (r == 0)
+		return -EEXIST;
+	return r == -ENOENT ? dentry_insert(v, parent, name, local) : r;
+}
+
 /* Remove a name from the tree's view: its own version goes, and a
  * whiteout hides the versions of ancestors (snapshots still see them). */
 static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
@@ -366,7 +378,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		if (target)
 			db_note_bytes(v->db, a.size);
 		if (r == 0)
-			r = dentry_insert(v, parent, name, local);
+			r = dentry_insert_new(v, parent, name, local);
 		if (r == 0)
 			r = inode_change(v, dir, S_ISDIR(mode) ? 1 : 0, 1, now);
 		r = commit_or_rollback(v, r);
@@ -457,7 +469,7 @@ int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newnam
 	if (r == 0)
 		r = db_begin(v->db);
 	if (r == 0) {
-		r = dentry_insert(v, newparent, newname, VFS_LOCAL_OF(ino));
+		r = dentry_insert_new(v, newparent, newname, VFS_LOCAL_OF(ino));
 		if (r == 0)
 			r = inode_change(v, n, 1, 0, now);
 		if (r == 0)
