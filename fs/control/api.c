@@ -18,6 +18,7 @@
 
 #include "fs/control/controller.h"
 #include "fs/control/hostpath.h"
+#include "fs/control/namespaces.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
 #include "meta/apply_merge.h"
@@ -64,22 +65,6 @@ static int is_finalized_kind(const char *kind)
 static int deleting(json_object *obj)
 {
 	return k8s_get(obj, "metadata.deletionTimestamp") != NULL;
-}
-
-int api_namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
-{
-	json_object *o = kobj_get(db, "Namespace", "", ns, NULL);
-	int r = 0;
-	if (!o) {
-		snprintf(err, errlen, "namespaces \"%s\" not found", ns);
-		r = -ENOENT;
-	} else if (deleting(o)) {
-		snprintf(err, errlen, "unable to create new content in namespace %s because it is being "
-		         "terminated", ns);
-		r = -EPERM;
-	}
-	json_object_put(o);
-	return r;
 }
 
 /* Kubernetes' admission plugins DefaultStorageClass and the snapshot
@@ -230,7 +215,7 @@ static int admit(struct db *db, struct quota_tally *tally, struct ref *ref, json
                  json_object *new, char *err, size_t errlen)
 {
 	if (ref->k->namespaced) {
-		int r = api_namespace_usable(db, ref->ns, err, errlen);
+		int r = namespace_usable(db, ref->ns, err, errlen);
 		if (r < 0)
 			return r;
 	}

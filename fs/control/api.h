@@ -31,9 +31,6 @@ int api_delete_one(struct vfs *v, const char *kind, const char *ns, const char *
 /* A JSON merge patch (RFC 7386) of one object: `kubectl patch --type merge`. */
 int api_patch(struct vfs *v, const char *kind, const char *ns, const char *name,
               json_object *patch, json_object **out, char *err, size_t errlen);
-/* May new objects go into namespace ns (it exists and is not being
- * deleted)? 0, -ENOENT or -EPERM with the API server's message. db locked. */
-int api_namespace_usable(struct db *db, const char *ns, char *err, size_t errlen);
 /* Objects of a kind: one by name, or all (ns NULL: every namespace). */
 int api_get(struct vfs *v, const char *kind, const char *ns, const char *name, json_object **items,
             char *err, size_t errlen);

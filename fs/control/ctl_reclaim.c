@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fs/control/localpath.h"
 #include "fs/control/volume.h"
 #include "meta/hostpath.h"
 #include "meta/k8s.h"
@@ -31,7 +32,13 @@ int ctl_delete_volume(struct ctl *c, json_object *pv)
 	char err[512];
 	if (hostpath_of_pv(pv))
 		keep_host_data(pv);
+	/* A local-path volume is also named by its MOUNT/local-path/ directory:
+	 * looked up before the volume goes, forgotten once it has. */
+	char dir[512];
+	int local_path = localpath_dir_of(c->v, ctl_name_of(pv), dir, sizeof dir) == 0;
 	int r = volume_pv_delete(c->v, ctl_name_of(pv), err, sizeof err);
+	if (r == 0 && local_path)
+		vfs_invalidate_name(c->v, VINO_LOCAL_PATH, dir);
 	if (r < 0 && r != -ENOENT) {
 		ctl_event(c, pv, "Warning", "VolumeFailedDelete", "%s", err);
 		k8s_set_str(pv, "status.phase", "Failed");

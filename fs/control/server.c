@@ -31,6 +31,7 @@
 #include "fs/control/request.h"
 #include "fs/control/snapshot.h"
 #include "fs/control/volume.h"
+#include "fs/control/volume_df.h"
 #include "fs/control/watch.h"
 #include "fs/store/store.h"
 #include "fs/store/hostwrite.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs/control/api.h"
+#include "fs/control/namespaces.h"
 #include "fs/control/volume.h"
 #include "meta/names.h"
 #include "meta/objects.h"
@@ -122,7 +122,7 @@ int snapshot_create(struct vfs *v, const char *source_pv, const char *ns, const 
 	if (r == -EEXIST)
 		snprintf(err, errlen, "volumesnapshots \"%s\" already exists in namespace \"%s\"", name, ns);
 	else if (!existing) /* the imperative verb: the API server's check */
-		r = api_namespace_usable(db, ns, err, errlen);
+		r = namespace_usable(db, ns, err, errlen);
 	if (r == 0) {
 		r = snapshot_store(v, src, capacity, source_pv, ns, name, body, existing != NULL, &tree);
 		if (r < 0)

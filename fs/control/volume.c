@@ -5,8 +5,6 @@
  */
 #include "fs/control/volume.h"
 #include "fs/control/hostpath.h"
-#include "fs/control/localpath.h"
-#include "fs/control/snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -211,7 +209,6 @@ void volume_install_names(struct vfs *v)
 	                      .pv_host_path = pv_host_path, .next_host_pv = next_host_pv,
 	                      .host_path_ok = host_path_unchanged, .arg = vfs_db(v)};
 	vfs_set_names(v, &n);
-	localpath_install(v);
 }
 
 static void set_capacity_in_body(json_object *body, uint64_t capacity)
@@ -448,15 +445,11 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 
 int volume_pv_delete(struct vfs *v, const char *name, char *err, size_t errlen)
 {
-	char dir[512];
-	int local_path = localpath_dir_of(v, name, dir, sizeof dir) == 0;
 	int r = volume_delete_object_tree(v, KIND_PV, "", name, err, errlen);
 	if (r == -ENOENT)
 		return not_found(name, err, errlen);
 	if (r == 0)
 		vfs_invalidate_name(v, VINO_PV, name);
-	if (r == 0 && local_path)
-		vfs_invalidate_name(v, VINO_LOCAL_PATH, dir);
 	return r;
 }
 
@@ -569,36 +562,4 @@ json_object *volume_reclaim_pending(struct vfs *v)
 	json_object_object_add(o, "lineages", json_object_new_int64((int64_t)lineages));
 	json_object_object_add(o, "rows", json_object_new_int64((int64_t)rows));
 	return o;
-}
-
-json_object *volume_df(struct vfs *v)
-{
-	struct db *db = vfs_db(v);
-	json_object *items = json_object_new_array();
-	db_lock(db);
-	sqlite3_stmt *st = db_prep(db, "SELECT o.kind, o.namespace, o.name, o.tree "
-	                               "FROM objects o WHERE o.tree IS NOT NULL ORDER BY o.namespace, o.name");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct vtree *t = vfs_tree_get(v, (uint64_t)sqlite3_column_int64(st, 3));
-		json_object *u = usage_of(v, (uint64_t)sqlite3_column_int64(st, 3));
-		json_object_object_add(u, "tree", json_object_new_int64(sqlite3_column_int64(st, 3)));
-		json_object_object_add(u, "kind", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
-		json_object_object_add(u, "namespace", json_object_new_string((const char *)sqlite3_column_text(st, 1)));
-		json_object_object_add(u, "name", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
-		json_object_object_add(u, "inodes", json_object_new_int64(t ? (int64_t)vfs_tree_inodes(t) : 0));
-		json_object_array_add(items, u);
-	}
-	db_finish(st);
-	db_unlock(db);
-	/* Outside the db lock: the snapshot accounting takes it per tree. */
-	for (size_t i = 0; i < json_object_array_length(items); i++) {
-		json_object *u = json_object_array_get_idx(items, i), *tree, *kind;
-		json_object_object_get_ex(u, "tree", &tree);
-		json_object_object_get_ex(u, "kind", &kind);
-		uint64_t bytes = strcmp(json_object_get_string(kind), KIND_PV) ? 0
-		                 : snapshot_bytes_of_volume(v, (uint64_t)json_object_get_int64(tree));
-		json_object_object_add(u, "snapshotBytes", json_object_new_int64((int64_t)bytes));
-		json_object_object_del(u, "tree");
-	}
-	return items;
 }

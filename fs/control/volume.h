@@ -74,7 +74,6 @@ int volume_pv_get(struct vfs *v, const char *name, json_object **items, char *er
 /* Object, events and usage for describe. */
 int volume_pv_describe(struct vfs *v, const char *name, json_object **out, char *err,
                        size_t errlen);
-json_object *volume_df(struct vfs *v);
 /* What the reclaimer has still to do: {"lineages": N, "rows": N}. */
 json_object *volume_reclaim_pending(struct vfs *v);
 

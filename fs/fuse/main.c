@@ -24,6 +24,7 @@
 #include "fs/control/server.h"
 #include "fs/control/controller.h"
 #include "fs/control/hostpath.h"
+#include "fs/control/localpath.h"
 #include "fs/control/docker_plugin.h"
 #include "fs/fuse/ll.h"
 #include "fs/control/metrics_http.h"
@@ -553,6 +554,7 @@ static int serve(struct daemon *d, char *argv0)
 		return 1;
 	}
 	volume_install_names(d->vfs);
+	localpath_install(d->vfs);
 	/* Finish whatever a crash cut short: bindings, provisioning, reclaim. */
 	controller_bootstrap(d->vfs);
 	controller_run_startup(d->vfs);

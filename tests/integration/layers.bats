@@ -72,3 +72,10 @@ teardown() {
     [[ $output == *"meta: "*" modules, 1 module cycles"$'\n'"  kinds names"* ]]
     [[ $output == *"tools: "*" modules, 1 module cycles"$'\n'"  table tables"* ]]
 }
+
+@test "the control plane's volumes including the snapshots above them is refused as a module cycle" {
+    sed -i '0,/#include "fs\/control\/volume.h"/s//#include "fs\/control\/volume.h"\n#include "fs\/control\/snapshot.h"/' "$T/fs/control/volume.c"
+    run python3 "$CHECK" "$T"
+    [ "$status" -eq 1 ]
+    [[ $output == *"module cycle in fs/control: snapshot <-> volume"* ]]
+}
