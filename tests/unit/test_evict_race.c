@@ -19,28 +19,11 @@
 
 enum { FILES = 64, THREADS = 4, ROUNDS = 300 };
 
-static char dir[64];
-
 struct race {
 	struct vfs *v;
 	uint64_t root;
 	int failures;
 };
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/volfs-evict-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_rm_tree(dir);
-	return 0;
-}
 
 /* What the kernel does to each name while its cache is being dropped:
  * look it up (one lookup count), stat it by inode number, forget it. */
@@ -81,7 +64,7 @@ static void test_forget_racing_lookup_frees_once(void **state)
 {
 	(void)state;
 	struct vfs *v;
-	uint64_t tree = unit_vfs_volume(&v, dir);
+	uint64_t tree = unit_vfs_volume(&v, unit_dir);
 	struct race r = {.v = v, .root = VFS_INO(tree, 1)};
 	make_files(v, r.root);
 
@@ -109,7 +92,7 @@ int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_forget_racing_lookup_frees_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_racing_lookup_frees_once, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

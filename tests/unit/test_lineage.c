@@ -14,27 +14,11 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_vfs.h"
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
 #include "meta/db.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/volfs-lineage-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_rm_tree(dir);
-	return 0;
-}
 
 static int64_t count(struct db *db, const char *sql)
 {
@@ -135,7 +119,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	(void)state;
 	char err[256];
 	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, dir, 0, err, sizeof err), 0);
+	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
 	struct db *db = vfs_db(v);
 	uint64_t tree = new_tree(v), root = VFS_INO(tree, 1);
 	char name[32];
@@ -195,7 +179,7 @@ int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

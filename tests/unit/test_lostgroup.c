@@ -23,22 +23,10 @@
 #include "fs/vfs/vfs.h"
 #include "meta/db.h"
 
-static char dir[64];
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/volfs-lost-XXXXXX");
-	assert_non_null(mkdtemp(dir));
 	signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_rm_tree(dir);
-	return 0;
+	return unit_vfs_setup(state);
 }
 
 /* Writes that would grow the WAL past its present size fail. */
@@ -46,7 +34,7 @@ static void freeze_wal(void)
 {
 	char wal[128];
 	struct stat st;
-	snprintf(wal, sizeof wal, "%s/meta.db-wal", dir);
+	snprintf(wal, sizeof wal, "%s/meta.db-wal", unit_dir);
 	assert_int_equal(stat(wal, &st), 0);
 	struct rlimit rl = {(rlim_t)st.st_size, RLIM_INFINITY};
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
@@ -85,7 +73,7 @@ static void test_lost_group_fails_next_fsync_once(void **state)
 	(void)state;
 	char path[128], err[256];
 	struct db *db;
-	snprintf(path, sizeof path, "%s/meta.db", dir);
+	snprintf(path, sizeof path, "%s/meta.db", unit_dir);
 	assert_int_equal(db_open(&db, path, err, sizeof err), 0);
 	db_on_lost_group(db, count_loss, NULL);
 	db_lock(db);
@@ -114,7 +102,7 @@ static void test_lost_group_resyncs_cached_inodes(void **state)
 {
 	(void)state;
 	struct vfs *v;
-	uint64_t tree = unit_vfs_volume(&v, dir);
+	uint64_t tree = unit_vfs_volume(&v, unit_dir);
 	struct db *db = vfs_db(v);
 	assert_int_equal(vfs_flush_all(v), 0);
 
@@ -159,8 +147,8 @@ int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lost_group_fails_next_fsync_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lost_group_resyncs_cached_inodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_fails_next_fsync_once, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_resyncs_cached_inodes, setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
