@@ -260,6 +260,26 @@ pv_create() {
 
 # pv_df NAME FIELD: a number from the control socket's df for PV NAME
 # (FIELD: capacity, used, available, inodes).
+# shared_claim_with_reader: a ReadWriteMany claim "shared" and a pod
+# "reader" mounting it read-only at /data; prints the claim's volume name.
+shared_claim_with_reader() {
+    cat >"$BATS_TEST_TMPDIR/ro.yaml" <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 16Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: shared, readOnly: true}}]
+YAML
+    volctl apply -f "$BATS_TEST_TMPDIR/ro.yaml" >/dev/null || return 1
+    volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])'
+}
+
 pv_df() {
     ctl '{"verb":"df"}' | "$PY" -c '
 import json, sys

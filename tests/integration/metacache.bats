@@ -209,22 +209,8 @@ PYEOF
 }
 
 @test "a read-only claim view, cached only briefly, follows changes made through the volume" {
-    cat >"$BATS_TEST_TMPDIR/ro.yaml" <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: shared}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 16Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: reader}
-spec:
-  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
-  volumes: [{name: data, persistentVolumeClaim: {claimName: shared, readOnly: true}}]
-YAML
-    volctl apply -f "$BATS_TEST_TMPDIR/ro.yaml" >/dev/null
     local pv
-    pv=$(volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])')
+    pv=$(shared_claim_with_reader)
     local v=$MNT/pv/$pv ro=$MNT/pods/default/reader/data
     mkdir "$v/d"
     echo 1 >"$v/d/a"

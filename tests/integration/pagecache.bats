@@ -37,22 +37,8 @@ fuse_reads() {
 }
 
 @test "a file open through a read-only alias reads what the writer wrote, at once" {
-    cat >"$BATS_TEST_TMPDIR/ro.yaml" <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: shared}
-spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 16Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: reader}
-spec:
-  containers: [{name: app, volumeMounts: [{name: data, mountPath: /data}]}]
-  volumes: [{name: data, persistentVolumeClaim: {claimName: shared, readOnly: true}}]
-YAML
-    volctl apply -f "$BATS_TEST_TMPDIR/ro.yaml" >/dev/null
     local pv
-    pv=$(volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])')
+    pv=$(shared_claim_with_reader)
     printf 'aaaaaaaa' >"$MNT/pv/$pv/file"
     # one descriptor on the alias, read before and after the writes
     run "$PY" - "$MNT/pods/default/reader/data/file" "$MNT/pv/$pv/file" <<'PYEOF'
