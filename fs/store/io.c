@@ -14,6 +14,7 @@
  * Every mutator prepares what can fail (map leaves, bounce blocks) before
  * touching the host file, so that an error leaves the map unchanged.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 #include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"

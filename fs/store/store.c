@@ -15,6 +15,7 @@
  * the consistency check. Shared structures and the lock order are in
  * fs/store/store_int.h.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 #include <errno.h>

@@ -49,13 +49,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "fs/store/block.h"
 #include "meta/db.h"
-
-#define STORE_BLOCK 4096u
-/* Writes and allocations must end at or below this offset (16 TiB, the
- * ext4 limit for one host file); beyond it they fail with -EFBIG. Reads,
- * punches and truncates accept any offset. */
-#define STORE_MAX_SIZE (1ull << 44)
 
 struct store;
 struct dobj;
