@@ -49,7 +49,7 @@ static json_object *applied_config(json_object *manifest)
  * made by apply (then nothing is removed, as kubectl does). */
 static json_object *last_applied(json_object *stored)
 {
-	json_object *v = json_member(k8s_get(stored, "metadata.annotations"), K8S_ANN_LAST_APPLIED);
+	json_object *v = json_member(jpath_get(stored, "metadata.annotations"), K8S_ANN_LAST_APPLIED);
 	json_object *last, *cfg;
 
 	last = json_is(v, json_type_string) ? json_tokener_parse(json_object_get_string(v)) : NULL;
@@ -93,7 +93,7 @@ json_object *k8s_merge_apply(json_object *stored, json_object *manifest)
 
 	merge_level(merged, last, want);
 	text = json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN);
-	json_object_object_add(k8s_obj(merged, "metadata.annotations"), K8S_ANN_LAST_APPLIED,
+	json_object_object_add(jpath_obj(merged, "metadata.annotations"), K8S_ANN_LAST_APPLIED,
 			       json_object_new_string(text));
 	json_object_put(want);
 	json_object_put(last);

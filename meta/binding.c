@@ -64,12 +64,12 @@ static const char *or_empty(const char *s)
 
 static const char *name_of(json_object *o)
 {
-	return or_empty(k8s_str(o, "metadata.name"));
+	return or_empty(jpath_str(o, "metadata.name"));
 }
 
 static const char *namespace_of(json_object *o)
 {
-	const char *ns = k8s_str(o, "metadata.namespace");
+	const char *ns = jpath_str(o, "metadata.namespace");
 
 	return ns && *ns ? ns : "default";
 }
@@ -79,7 +79,7 @@ static const char *annotation(json_object *o, const char *key)
 {
 	json_object *v = NULL;
 
-	json_object_object_get_ex(k8s_get(o, "metadata.annotations"), key, &v);
+	json_object_object_get_ex(jpath_get(o, "metadata.annotations"), key, &v);
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
@@ -92,8 +92,8 @@ static int is_default_class(json_object *sc)
 /* Kubernetes sorts default classes newest first, then by name. */
 static int better_default(json_object *a, json_object *b)
 {
-	int newer = strcmp(or_empty(k8s_str(a, "metadata.creationTimestamp")),
-			   or_empty(k8s_str(b, "metadata.creationTimestamp")));
+	int newer = strcmp(or_empty(jpath_str(a, "metadata.creationTimestamp")),
+			   or_empty(jpath_str(b, "metadata.creationTimestamp")));
 
 	if (newer)
 		return newer > 0;
@@ -121,7 +121,7 @@ const char *binding_claim_class(json_object *pvc, json_object *classes)
 	json_object *def;
 
 	if (!cls)
-		cls = k8s_str(pvc, "spec.storageClassName");
+		cls = jpath_str(pvc, "spec.storageClassName");
 	if (cls)
 		return cls;
 	def = binding_default_class(classes);
@@ -132,14 +132,14 @@ static const char *volume_class(json_object *pv)
 {
 	const char *cls = annotation(pv, ANN_BETA_CLASS);
 
-	return cls ? cls : or_empty(k8s_str(pv, "spec.storageClassName"));
+	return cls ? cls : or_empty(jpath_str(pv, "spec.storageClassName"));
 }
 
 int binding_pv_is_for_claim(json_object *pv, json_object *pvc)
 {
-	json_object *ref = k8s_get(pv, "spec.claimRef");
-	const char *name = k8s_str(ref, "name"), *ns = k8s_str(ref, "namespace");
-	const char *uid = k8s_str(ref, "uid"), *claim_uid = k8s_str(pvc, "metadata.uid");
+	json_object *ref = jpath_get(pv, "spec.claimRef");
+	const char *name = jpath_str(ref, "name"), *ns = jpath_str(ref, "namespace");
+	const char *uid = jpath_str(ref, "uid"), *claim_uid = jpath_str(pvc, "metadata.uid");
 
 	if (!ref || !name || strcmp(name, name_of(pvc)))
 		return 0;
@@ -159,7 +159,7 @@ static int has_mode(json_object *modes, const char *mode)
 /* The first access mode the claim asks for and the volume lacks, or NULL. */
 static const char *missing_mode(json_object *pv, json_object *pvc)
 {
-	json_object *want = k8s_get(pvc, "spec.accessModes"), *have = k8s_get(pv, "spec.accessModes");
+	json_object *want = jpath_get(pvc, "spec.accessModes"), *have = jpath_get(pv, "spec.accessModes");
 
 	if (!want || !json_object_is_type(want, json_type_array))
 		return NULL;
@@ -176,15 +176,15 @@ static const char *missing_mode(json_object *pv, json_object *pvc)
 
 static const char *volume_mode(json_object *o)
 {
-	const char *m = k8s_str(o, "spec.volumeMode");
+	const char *m = jpath_str(o, "spec.volumeMode");
 
 	return m ? m : "Filesystem";
 }
 
 static enum misfit check_size(json_object *pv, json_object *pvc, char *why, size_t whylen)
 {
-	uint64_t have = k8s_bytes(pv, "spec.capacity.storage");
-	uint64_t want = k8s_bytes(pvc, "spec.resources.requests.storage");
+	uint64_t have = jpath_bytes(pv, "spec.capacity.storage");
+	uint64_t want = jpath_bytes(pvc, "spec.resources.requests.storage");
 	char h[32], w[32];
 
 	if (have >= want)
@@ -202,7 +202,7 @@ static enum misfit volume_fits(json_object *pv, json_object *pvc, const char *cl
 {
 	const char *missing;
 
-	if (k8s_get(pv, "metadata.deletionTimestamp")) {
+	if (jpath_get(pv, "metadata.deletionTimestamp")) {
 		say(why, whylen, "volume \"%s\" is marked for deletion", name_of(pv));
 		return MISFIT_DELETING;
 	}
@@ -223,7 +223,7 @@ static enum misfit volume_fits(json_object *pv, json_object *pvc, const char *cl
 		return MISFIT_ACCESS;
 	}
 	if ((checks & CHECK_SELECTOR) &&
-	    !selector_matches(k8s_get(pvc, "spec.selector"), k8s_get(pv, "metadata.labels"))) {
+	    !selector_matches(jpath_get(pvc, "spec.selector"), jpath_get(pv, "metadata.labels"))) {
 		say(why, whylen, "the volume's labels do not match the claim's selector");
 		return MISFIT_SELECTOR;
 	}
@@ -260,7 +260,7 @@ static json_object *requested_volume(json_object *pvs, json_object *pvc, const c
 		say(why, whylen, "volume \"%s\" requested and not found", volname);
 		return NULL;
 	}
-	if (k8s_get(pv, "spec.claimRef")) {
+	if (jpath_get(pv, "spec.claimRef")) {
 		if (binding_pv_is_for_claim(pv, pvc))
 			return pv;
 		say(why, whylen, "volume \"%s\" already bound to a different claim", volname);
@@ -312,9 +312,9 @@ static void explain_no_match(const char *cls, struct notes *n, char *why, size_t
  * NULL when it is free and Available. */
 static const char *unavailable(json_object *pv, json_object *pvc, char *buf, size_t len)
 {
-	const char *phase = k8s_str(pv, "status.phase");
+	const char *phase = jpath_str(pv, "status.phase");
 
-	if (k8s_get(pv, "spec.claimRef") && !binding_pv_is_for_claim(pv, pvc))
+	if (jpath_get(pv, "spec.claimRef") && !binding_pv_is_for_claim(pv, pvc))
 		return "already bound to a different claim";
 	if (phase && !strcmp(phase, "Available"))
 		return NULL;
@@ -354,7 +354,7 @@ static json_object *best_volume(json_object *pvs, json_object *pvc, const char *
 			note(&n, pv, reason);
 			continue;
 		}
-		bytes = k8s_bytes(pv, "spec.capacity.storage");
+		bytes = jpath_bytes(pv, "spec.capacity.storage");
 		if (!best || bytes < best_bytes) {
 			best = pv;
 			best_bytes = bytes;
@@ -368,7 +368,7 @@ static json_object *best_volume(json_object *pvs, json_object *pvc, const char *
 json_object *binding_find_volume(json_object *pvs, json_object *pvc, const char *cls, char *why,
 				 size_t whylen)
 {
-	const char *volname = k8s_str(pvc, "spec.volumeName");
+	const char *volname = jpath_str(pvc, "spec.volumeName");
 
 	if (why && whylen)
 		why[0] = '\0';

@@ -363,7 +363,7 @@ static int check_secret_type(struct kcheck *c, json_object *s, const char *type)
 				  "data[username]: Required value: a basic-auth "
 				  "secret needs a username or a password");
 	if (!strcmp(type, "kubernetes.io/service-account-token") &&
-	    !json_member(k8s_get(s, "metadata.annotations"), "kubernetes.io/service-account.name"))
+	    !json_member(jpath_get(s, "metadata.annotations"), "kubernetes.io/service-account.name"))
 		return field_fail(EINVAL, c->err, c->errlen,
 				  "metadata.annotations[kubernetes.io/service-account."
 				  "name]: Required value");

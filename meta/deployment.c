@@ -39,13 +39,13 @@ static void encode(uint64_t h, size_t n, char *buf, size_t len)
 
 int deploy_replicas(json_object *d)
 {
-	json_object *r = k8s_get(d, "spec.replicas");
+	json_object *r = jpath_get(d, "spec.replicas");
 	return r ? json_object_get_int(r) : 1;
 }
 
 void deploy_template_hash(json_object *d, char *buf, size_t len)
 {
-	json_object *t = k8s_get(d, "spec.template");
+	json_object *t = jpath_get(d, "spec.template");
 	const char *text = t ? json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN) : "";
 	encode(fnv1a(text, 14695981039346656037ull), 9, buf, len);
 }
@@ -57,23 +57,23 @@ json_object *deploy_pod(json_object *d, unsigned slot)
 
 	deploy_template_hash(d, hash, sizeof hash);
 	snprintf(seed, sizeof seed, "%s/%u", hash, slot);
-	encode(fnv1a(seed, fnv1a(k8s_str(d, "metadata.name"), 14695981039346656037ull)), 5, suffix, sizeof suffix);
-	snprintf(name, sizeof name, "%s-%s-%s", k8s_str(d, "metadata.name"), hash, suffix);
+	encode(fnv1a(seed, fnv1a(jpath_str(d, "metadata.name"), 14695981039346656037ull)), 5, suffix, sizeof suffix);
+	snprintf(name, sizeof name, "%s-%s-%s", jpath_str(d, "metadata.name"), hash, suffix);
 	pod = pod_from_template(d, name);
-	k8s_set_str(pod, "metadata.labels.pod-template-hash", hash);
+	jpath_set_str(pod, "metadata.labels.pod-template-hash", hash);
 	return pod;
 }
 
 int deploy_owns(json_object *d, json_object *pod, int *current)
 {
-	json_object *refs = k8s_get(pod, "metadata.ownerReferences");
+	json_object *refs = jpath_get(pod, "metadata.ownerReferences");
 	json_object *ref = refs && json_object_is_type(refs, json_type_array) ? json_object_array_get_idx(refs, 0) : NULL;
-	const char *kind = ref ? k8s_str(ref, "kind") : NULL, *owner = ref ? k8s_str(ref, "name") : NULL;
-	const char *have = k8s_str(pod, "metadata.labels.pod-template-hash");
+	const char *kind = ref ? jpath_str(ref, "kind") : NULL, *owner = ref ? jpath_str(ref, "name") : NULL;
+	const char *have = jpath_str(pod, "metadata.labels.pod-template-hash");
 	char hash[16];
 
-	if (!kind || strcmp(kind, "Deployment") || !owner || strcmp(owner, k8s_str(d, "metadata.name")) ||
-	    strcmp(k8s_str(pod, "metadata.namespace"), k8s_str(d, "metadata.namespace")))
+	if (!kind || strcmp(kind, "Deployment") || !owner || strcmp(owner, jpath_str(d, "metadata.name")) ||
+	    strcmp(jpath_str(pod, "metadata.namespace"), jpath_str(d, "metadata.namespace")))
 		return 0;
 	deploy_template_hash(d, hash, sizeof hash);
 	*current = have && !strcmp(have, hash);
@@ -89,7 +89,7 @@ int deploy_validate(json_object *d, char *err, size_t errlen)
 
 int deploy_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
-	if (!json_object_equal(k8s_get(stored, "spec.selector"), k8s_get(updated, "spec.selector"))) {
+	if (!json_object_equal(jpath_get(stored, "spec.selector"), jpath_get(updated, "spec.selector"))) {
 		snprintf(err, errlen, "spec.selector: Invalid value: field is immutable");
 		return -EINVAL;
 	}

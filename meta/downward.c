@@ -372,16 +372,16 @@ static int field_value(struct dctx *p, const char *fp, char **out, size_t *len)
 		if ((strcmp(path, "metadata.labels") && strcmp(path, "metadata.annotations")) ||
 		    !(key = dup_bytes(k, klen)))
 			return fail(p->err, p->errlen, "unsupported fieldPath \"%s\"", fp);
-		v = json_member(k8s_get(p->pod, path), key);
+		v = json_member(jpath_get(p->pod, path), key);
 		free(key);
 		s = json_is(v, json_type_string) ? json_object_get_string(v) : "";
 		*len = json_is(v, json_type_string) ? (size_t)json_object_get_string_len(v) : 0;
 	} else if (!strcmp(fp, "metadata.labels") || !strcmp(fp, "metadata.annotations")) {
-		if (format_map(k8s_get(p->pod, fp), out, len) < 0)
+		if (format_map(jpath_get(p->pod, fp), out, len) < 0)
 			return fail(p->err, p->errlen, "out of memory formatting %s", fp);
 		return 0;
 	} else if (in_list(fp, FIELD_PATHS)) {
-		s = k8s_str(p->pod, fp);
+		s = jpath_str(p->pod, fp);
 		s = s ? s : "";
 		*len = strlen(s);
 	} else {
@@ -427,7 +427,7 @@ static json_object *container_named(json_object *pod, const char *name)
 	static const char *const lists[] = { "spec.containers", "spec.initContainers", NULL };
 
 	for (size_t l = 0; lists[l]; l++) {
-		json_object *cs = k8s_get(pod, lists[l]);
+		json_object *cs = jpath_get(pod, lists[l]);
 
 		for (size_t i = 0; json_is(cs, json_type_array) && i < json_object_array_length(cs);
 		     i++) {
@@ -446,14 +446,14 @@ static json_object *container_named(json_object *pod, const char *name)
 static int resource_amount(struct dctx *p, json_object *c, const char *resource, uint64_t *v)
 {
 	const char *name = strchr(resource, '.') + 1, *text;
-	json_object *q = json_member(k8s_get(c, resource[0] == 'l' ? "resources.limits"
-							       : "resources.requests"), name);
+	json_object *q = json_member(jpath_get(c, resource[0] == 'l' ? "resources.limits"
+								 : "resources.requests"), name);
 	struct downward_allocatable node;
 	char why[256];
 	int cpu = is_cpu(resource);
 
 	if (!q && resource[0] == 'r')
-		q = json_member(k8s_get(c, "resources.limits"), name);
+		q = json_member(jpath_get(c, "resources.limits"), name);
 	if (!q && resource[0] == 'r') {
 		*v = 0;
 		return 0;
@@ -503,7 +503,7 @@ int downward_value(json_object *pod, json_object *item, char **out, size_t *len,
 {
 	struct dctx p = { pod, err, errlen };
 	json_object *rref = json_member(item, "resourceFieldRef");
-	const char *fp = k8s_str(item, "fieldRef.fieldPath");
+	const char *fp = jpath_str(item, "fieldRef.fieldPath");
 
 	*out = NULL;
 	*len = 0;

@@ -58,23 +58,23 @@ int hostpath_validate(json_object *src, const char *at, char *err, size_t errlen
 
 const char *hostpath_of_volume(json_object *vol)
 {
-	return k8s_str(vol, "hostPath.path");
+	return jpath_str(vol, "hostPath.path");
 }
 
 const char *hostpath_of_pv(json_object *pv)
 {
-	return k8s_str(pv, "spec.hostPath.path");
+	return jpath_str(pv, "spec.hostPath.path");
 }
 
 const char *hostpath_type_of_volume(json_object *vol)
 {
-	const char *t = k8s_str(vol, "hostPath.type");
+	const char *t = jpath_str(vol, "hostPath.type");
 	return t ? t : "";
 }
 
 const char *hostpath_type_of_pv(json_object *pv)
 {
-	const char *t = k8s_str(pv, "spec.hostPath.type");
+	const char *t = jpath_str(pv, "spec.hostPath.type");
 	return t ? t : "";
 }
 

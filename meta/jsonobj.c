@@ -66,7 +66,7 @@ static int next_segment(const char **path, char *seg)
 	return 1;
 }
 
-json_object *k8s_get(json_object *obj, const char *path)
+json_object *jpath_get(json_object *obj, const char *path)
 {
 	char seg[SEGMENT_MAX];
 
@@ -77,9 +77,9 @@ json_object *k8s_get(json_object *obj, const char *path)
 	return *path ? NULL : obj;
 }
 
-const char *k8s_str(json_object *obj, const char *path)
+const char *jpath_str(json_object *obj, const char *path)
 {
-	json_object *v = k8s_get(obj, path);
+	json_object *v = jpath_get(obj, path);
 
 	return json_is(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
@@ -94,12 +94,12 @@ int json_quantity(json_object *v, uint64_t *bytes, char *why, size_t whylen)
 	return quantity_parse(json_object_get_string(v), bytes, why, whylen);
 }
 
-uint64_t k8s_bytes(json_object *obj, const char *path)
+uint64_t jpath_bytes(json_object *obj, const char *path)
 {
 	uint64_t bytes = 0;
 	char why[256];
 
-	if (json_quantity(k8s_get(obj, path), &bytes, why, sizeof why) < 0)
+	if (json_quantity(jpath_get(obj, path), &bytes, why, sizeof why) < 0)
 		return 0;
 	return bytes;
 }
@@ -116,7 +116,7 @@ static json_object *object_member(json_object *o, const char *key)
 	return v;
 }
 
-json_object *k8s_obj(json_object *obj, const char *path)
+json_object *jpath_obj(json_object *obj, const char *path)
 {
 	char seg[SEGMENT_MAX];
 
@@ -127,7 +127,7 @@ json_object *k8s_obj(json_object *obj, const char *path)
 	return obj;
 }
 
-void k8s_set(json_object *obj, const char *path, json_object *val)
+void jpath_set(json_object *obj, const char *path, json_object *val)
 {
 	const char *last = strrchr(path, '.');
 	char parent[PATH_MAX_LEN];
@@ -136,7 +136,7 @@ void k8s_set(json_object *obj, const char *path, json_object *val)
 	if (last && (size_t)(last - path) < sizeof parent) {
 		memcpy(parent, path, (size_t)(last - path));
 		parent[last - path] = '\0';
-		at = k8s_obj(obj, parent);
+		at = jpath_obj(obj, parent);
 	} else if (last) {
 		at = NULL;
 	}
@@ -147,14 +147,14 @@ void k8s_set(json_object *obj, const char *path, json_object *val)
 	json_object_object_add(at, last ? last + 1 : path, val);
 }
 
-void k8s_set_str(json_object *obj, const char *path, const char *s)
+void jpath_set_str(json_object *obj, const char *path, const char *s)
 {
-	k8s_set(obj, path, s ? json_object_new_string(s) : NULL);
+	jpath_set(obj, path, s ? json_object_new_string(s) : NULL);
 }
 
 int k8s_annotation_true(json_object *obj, const char *key)
 {
-	json_object *v = json_member(k8s_get(obj, "metadata.annotations"), key);
+	json_object *v = json_member(jpath_get(obj, "metadata.annotations"), key);
 
 	return json_is(v, json_type_string) && !strcmp(json_object_get_string(v), "true");
 }

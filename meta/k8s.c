@@ -310,9 +310,9 @@ static int check_data_sources_agree(struct field_check *c, json_object *spec)
 
 	if (!ds || !ref)
 		return 0;
-	if (!same_string(k8s_str(ds, "kind"), k8s_str(ref, "kind")) ||
-	    !same_string(k8s_str(ds, "name"), k8s_str(ref, "name")) ||
-	    !same_string(k8s_str(ds, "apiGroup"), k8s_str(ref, "apiGroup")))
+	if (!same_string(jpath_str(ds, "kind"), jpath_str(ref, "kind")) ||
+	    !same_string(jpath_str(ds, "name"), jpath_str(ref, "name")) ||
+	    !same_string(jpath_str(ds, "apiGroup"), jpath_str(ref, "apiGroup")))
 		return field_report(c, "spec.dataSource: Invalid value: \"object\": must match dataSourceRef");
 	return 0;
 }
@@ -477,25 +477,25 @@ static int fail_forbidden_update(struct field_check *c, const char *field)
 
 static int update_storage_class(struct field_check *c, json_object *was, json_object *now)
 {
-	const char *mode = or_default(k8s_str(now, "volumeBindingMode"), "Immediate");
+	const char *mode = or_default(jpath_str(now, "volumeBindingMode"), "Immediate");
 
-	if (!same_string(k8s_str(was, "provisioner"), k8s_str(now, "provisioner")))
+	if (!same_string(jpath_str(was, "provisioner"), jpath_str(now, "provisioner")))
 		return fail_forbidden_update(c, "provisioner");
 	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
-	if (strcmp(or_default(k8s_str(was, "reclaimPolicy"), "Delete"),
-		   or_default(k8s_str(now, "reclaimPolicy"), "Delete")))
+	if (strcmp(or_default(jpath_str(was, "reclaimPolicy"), "Delete"),
+		   or_default(jpath_str(now, "reclaimPolicy"), "Delete")))
 		return fail_forbidden_update(c, "reclaimPolicy");
-	if (strcmp(or_default(k8s_str(was, "volumeBindingMode"), "Immediate"), mode))
+	if (strcmp(or_default(jpath_str(was, "volumeBindingMode"), "Immediate"), mode))
 		return field_report_invalid_str(c, "volumeBindingMode", mode, "field is immutable");
 	return 0;
 }
 
 static int update_persistent_volume(struct field_check *c, json_object *was, json_object *now)
 {
-	const char *mode = or_default(k8s_str(now, "spec.volumeMode"), "Filesystem");
+	const char *mode = or_default(jpath_str(now, "spec.volumeMode"), "Filesystem");
 
-	if (strcmp(or_default(k8s_str(was, "spec.volumeMode"), "Filesystem"), mode))
+	if (strcmp(or_default(jpath_str(was, "spec.volumeMode"), "Filesystem"), mode))
 		return field_report_invalid_str(c, "spec.volumeMode", mode, "field is immutable");
 	for (size_t i = 0; VOLUME_SOURCES[i]; i++)
 		if (!same_json(json_member(json_member(was, "spec"), VOLUME_SOURCES[i]),
@@ -521,7 +521,7 @@ static void drop_mutable_claim_fields(json_object *was, json_object *now)
 {
 	json_del(json_member(json_member(was, "resources"), "requests"), "storage");
 	json_del(json_member(json_member(now, "resources"), "requests"), "storage");
-	if (!k8s_str(was, "volumeName") || !*k8s_str(was, "volumeName")) {
+	if (!jpath_str(was, "volumeName") || !*jpath_str(was, "volumeName")) {
 		json_del(was, "volumeName");
 		json_del(now, "volumeName");
 	}
@@ -567,7 +567,7 @@ static int update_claim(struct field_check *c, json_object *stored, json_object 
 
 static int update_snapshot_class(struct field_check *c, json_object *was, json_object *now)
 {
-	if (!same_string(k8s_str(was, "driver"), k8s_str(now, "driver")))
+	if (!same_string(jpath_str(was, "driver"), jpath_str(now, "driver")))
 		return fail_forbidden_update(c, "driver");
 	if (!same_map(json_member(was, "parameters"), json_member(now, "parameters")))
 		return fail_forbidden_update(c, "parameters");
@@ -576,12 +576,12 @@ static int update_snapshot_class(struct field_check *c, json_object *was, json_o
 
 static int update_snapshot(struct field_check *c, json_object *was, json_object *now)
 {
-	json_object *cls = k8s_get(was, "spec.volumeSnapshotClassName");
+	json_object *cls = jpath_get(was, "spec.volumeSnapshotClassName");
 
-	if (!same_json(k8s_get(was, "spec.source"), k8s_get(now, "spec.source")))
+	if (!same_json(jpath_get(was, "spec.source"), jpath_get(now, "spec.source")))
 		return field_report(c, "spec.source: Forbidden: spec.source is immutable after creation");
 	/* Set once: a snapshot created without a class is given the default. */
-	if (cls && !same_json(cls, k8s_get(now, "spec.volumeSnapshotClassName")))
+	if (cls && !same_json(cls, jpath_get(now, "spec.volumeSnapshotClassName")))
 		return field_report(c, "spec.volumeSnapshotClassName: Forbidden: "
 			    "spec.volumeSnapshotClassName is immutable after creation");
 	return 0;
@@ -725,16 +725,16 @@ int k8s_validate(json_object *obj, const char *ns, char *err, size_t errlen)
 int k8s_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
 	struct field_check c = { err, errlen };
-	const char *kind = k8s_str(updated, "kind");
+	const char *kind = jpath_str(updated, "kind");
 	const struct kind_rules *kr = rules_of(kind);
 
-	if (!same_string(k8s_str(stored, "kind"), kind))
+	if (!same_string(jpath_str(stored, "kind"), kind))
 		return fail_immutable(&c, "kind", json_member(updated, "kind"));
-	if (!same_string(k8s_str(stored, "metadata.name"), k8s_str(updated, "metadata.name")))
-		return fail_immutable(&c, "metadata.name", k8s_get(updated, "metadata.name"));
-	if (!same_string(k8s_str(stored, "metadata.namespace"),
-			 k8s_str(updated, "metadata.namespace")))
+	if (!same_string(jpath_str(stored, "metadata.name"), jpath_str(updated, "metadata.name")))
+		return fail_immutable(&c, "metadata.name", jpath_get(updated, "metadata.name"));
+	if (!same_string(jpath_str(stored, "metadata.namespace"),
+			 jpath_str(updated, "metadata.namespace")))
 		return fail_immutable(&c, "metadata.namespace",
-				      k8s_get(updated, "metadata.namespace"));
+				      jpath_get(updated, "metadata.namespace"));
 	return kr && kr->update ? kr->update(&c, stored, updated) : 0;
 }

@@ -29,12 +29,12 @@ static const char *const UNSERVED[] = {
 static int validate_volume_source(json_object *vol, const char *at, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof UNSERVED / sizeof UNSERVED[0]; i++)
-		if (k8s_get(vol, UNSERVED[i]))
+		if (jpath_get(vol, UNSERVED[i]))
 			return field_fail(EINVAL, err, errlen, "%s.%s: Unsupported value: volfs does not serve %s "
 			            "volumes yet (emptyDir, hostPath, persistentVolumeClaim, configMap, "
 			            "secret, downwardAPI and projected are served)", at, UNSERVED[i], UNSERVED[i]);
-	json_object *ed = k8s_get(vol, "emptyDir"), *pvc = k8s_get(vol, "persistentVolumeClaim");
-	json_object *host = k8s_get(vol, "hostPath");
+	json_object *ed = jpath_get(vol, "emptyDir"), *pvc = jpath_get(vol, "persistentVolumeClaim");
+	json_object *host = jpath_get(vol, "hostPath");
 	int projected = projection_is(vol);
 	if (!!ed + !!pvc + !!host + projected != 1)
 		return field_fail(EINVAL, err, errlen, "%s: Required value: exactly one volume source "
@@ -48,7 +48,7 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 		return hostpath_validate(host, hat, err, errlen);
 	}
 	if (pvc) {
-		const char *claim = k8s_str(pvc, "claimName");
+		const char *claim = jpath_str(pvc, "claimName");
 		char why[256];
 		if (!claim || !*claim)
 			return field_fail(EINVAL, err, errlen, "%s.persistentVolumeClaim.claimName: Required value", at);
@@ -56,11 +56,11 @@ static int validate_volume_source(json_object *vol, const char *at, char *err, s
 			return field_fail(EINVAL, err, errlen, "%s.persistentVolumeClaim.claimName: Invalid value: %s", at, why);
 		return 0;
 	}
-	const char *medium = k8s_str(ed, "medium");
+	const char *medium = jpath_str(ed, "medium");
 	if (medium && *medium && strcmp(medium, "Memory"))
 		return field_fail(EINVAL, err, errlen, "%s.emptyDir.medium: Unsupported value: \"%s\": supported "
 		            "values: \"\", \"Memory\"", at, medium);
-	json_object *limit = k8s_get(ed, "sizeLimit");
+	json_object *limit = jpath_get(ed, "sizeLimit");
 	if (limit) {
 		uint64_t bytes;
 		char why[256];
@@ -79,7 +79,7 @@ static int validate_volumes(json_object *vols, char *err, size_t errlen)
 		return field_fail(EINVAL, err, errlen, "spec.volumes: Invalid value: must be a list");
 	for (size_t i = 0; i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i);
-		const char *name = k8s_str(v, "name");
+		const char *name = jpath_str(v, "name");
 		char at[64], why[256];
 		snprintf(at, sizeof at, "spec.volumes[%zu]", i);
 		if (!name)
@@ -87,7 +87,7 @@ static int validate_volumes(json_object *vols, char *err, size_t errlen)
 		if (name_check_label(name, why, sizeof why) < 0)
 			return field_fail(EINVAL, err, errlen, "%s.name: Invalid value: %s", at, why);
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(name, k8s_str(json_object_array_get_idx(vols, j), "name")))
+			if (!strcmp(name, jpath_str(json_object_array_get_idx(vols, j), "name")))
 				return field_fail(EINVAL, err, errlen, "%s.name: Duplicate value: \"%s\"", at, name);
 		int r = validate_volume_source(v, at, err, errlen);
 		if (r < 0)
@@ -100,7 +100,7 @@ static json_object *volume_named(json_object *vols, const char *name)
 {
 	for (size_t i = 0; is_array(vols) && name && i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i);
-		if (!strcmp(k8s_str(v, "name"), name))
+		if (!strcmp(jpath_str(v, "name"), name))
 			return v;
 	}
 	return NULL;
@@ -133,33 +133,33 @@ int path_is_within(const char *root, const char *path)
 json_object *pod_container(json_object *pod, const char *name, int *defaulted, char *err,
                            size_t errlen)
 {
-	json_object *cs = k8s_get(pod, "spec.containers");
+	json_object *cs = jpath_get(pod, "spec.containers");
 	size_t n = is_array(cs) ? json_object_array_length(cs) : 0;
 	*defaulted = 0;
 	if (!name) {
 		*defaulted = n > 1;
 		if (n)
 			return json_object_array_get_idx(cs, 0);
-		field_fail(EINVAL, err, errlen, "pod \"%s\" has no containers", k8s_str(pod, "metadata.name"));
+		field_fail(EINVAL, err, errlen, "pod \"%s\" has no containers", jpath_str(pod, "metadata.name"));
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(k8s_str(json_object_array_get_idx(cs, i), "name"), name))
+		if (!strcmp(jpath_str(json_object_array_get_idx(cs, i), "name"), name))
 			return json_object_array_get_idx(cs, i);
 	char names[512];
 	pod_container_names(pod, names, sizeof names);
 	field_fail(EINVAL, err, errlen, "container \"%s\" not found in pod \"%s\" (its containers: %s)", name,
-	     k8s_str(pod, "metadata.name"), names);
+	     jpath_str(pod, "metadata.name"), names);
 	return NULL;
 }
 
 void pod_container_names(json_object *pod, char *buf, size_t len)
 {
-	json_object *cs = k8s_get(pod, "spec.containers");
+	json_object *cs = jpath_get(pod, "spec.containers");
 	size_t used = 0;
 	buf[0] = 0;
 	for (size_t i = 0; is_array(cs) && i < json_object_array_length(cs) && used < len; i++) {
-		const char *n = k8s_str(json_object_array_get_idx(cs, i), "name");
+		const char *n = jpath_str(json_object_array_get_idx(cs, i), "name");
 		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", n ? n : "");
 		used += w > 0 ? (size_t)w : 0;
 	}
@@ -167,27 +167,27 @@ void pod_container_names(json_object *pod, char *buf, size_t len)
 
 json_object *pod_volume_named(json_object *pod, const char *name)
 {
-	return volume_named(k8s_get(pod, "spec.volumes"), name);
+	return volume_named(jpath_get(pod, "spec.volumes"), name);
 }
 
 int pod_volume_read_only(json_object *volume)
 {
-	json_object *ro = k8s_get(volume, "persistentVolumeClaim.readOnly");
+	json_object *ro = jpath_get(volume, "persistentVolumeClaim.readOnly");
 	return (ro && json_object_get_boolean(ro)) || projection_is(volume);
 }
 
 static int validate_mounts(json_object *c, const char *at, json_object *vols, char *err,
                            size_t errlen)
 {
-	json_object *mounts = k8s_get(c, "volumeMounts");
+	json_object *mounts = jpath_get(c, "volumeMounts");
 	if (!mounts)
 		return 0;
 	if (!is_array(mounts))
 		return field_fail(EINVAL, err, errlen, "%s.volumeMounts: Invalid value: must be a list", at);
 	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
 		json_object *m = json_object_array_get_idx(mounts, i);
-		const char *name = k8s_str(m, "name"), *path = k8s_str(m, "mountPath");
-		const char *sub = k8s_str(m, "subPath");
+		const char *name = jpath_str(m, "name"), *path = jpath_str(m, "mountPath");
+		const char *sub = jpath_str(m, "subPath");
 		if (!volume_named(vols, name))
 			return field_fail(EINVAL, err, errlen, "%s.volumeMounts[%zu].name: Not found: \"%s\"", at, i,
 			            name ? name : "");
@@ -204,7 +204,7 @@ static int validate_mounts(json_object *c, const char *at, json_object *vols, ch
 
 int pod_validate(json_object *pod, char *err, size_t errlen)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes"), *cs = k8s_get(pod, "spec.containers");
+	json_object *vols = jpath_get(pod, "spec.volumes"), *cs = jpath_get(pod, "spec.containers");
 	int r = validate_volumes(vols, err, errlen);
 	if (r < 0)
 		return r;
@@ -212,7 +212,7 @@ int pod_validate(json_object *pod, char *err, size_t errlen)
 		return field_fail(EINVAL, err, errlen, "spec.containers: Required value");
 	for (size_t i = 0; i < json_object_array_length(cs); i++) {
 		json_object *c = json_object_array_get_idx(cs, i);
-		const char *name = k8s_str(c, "name");
+		const char *name = jpath_str(c, "name");
 		char at[64], why[256];
 		snprintf(at, sizeof at, "spec.containers[%zu]", i);
 		if (!name || name_check_label(name, why, sizeof why) < 0)
@@ -225,7 +225,7 @@ int pod_validate(json_object *pod, char *err, size_t errlen)
 
 int pod_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
-	if (!json_object_equal(k8s_get(stored, "spec"), k8s_get(updated, "spec")))
+	if (!json_object_equal(jpath_get(stored, "spec"), jpath_get(updated, "spec")))
 		return field_fail(EINVAL, err, errlen, "spec: Forbidden: pod updates may not change fields other than "
 		            "metadata (volfs: delete and re-create the pod)");
 	return 0;
@@ -233,7 +233,7 @@ int pod_check_update(json_object *stored, json_object *updated, char *err, size_
 
 int pod_volume_in_memory(json_object *volume)
 {
-	const char *medium = k8s_str(volume, "emptyDir.medium");
+	const char *medium = jpath_str(volume, "emptyDir.medium");
 	return medium && !strcmp(medium, "Memory");
 }
 
@@ -243,9 +243,9 @@ int pod_volume_in_memory(json_object *volume)
 uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t node_bytes)
 {
 	uint64_t size = node_bytes, pod_limit = 0;
-	json_object *cs = k8s_get(pod, "spec.containers");
+	json_object *cs = jpath_get(pod, "spec.containers");
 	for (size_t i = 0; is_array(cs) && i < json_object_array_length(cs); i++) {
-		uint64_t limit = k8s_bytes(json_object_array_get_idx(cs, i), "resources.limits.memory");
+		uint64_t limit = jpath_bytes(json_object_array_get_idx(cs, i), "resources.limits.memory");
 		if (!limit) {
 			pod_limit = 0;
 			break;
@@ -254,7 +254,7 @@ uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t nod
 	}
 	if (pod_limit && pod_limit < size)
 		size = pod_limit;
-	uint64_t limit = k8s_bytes(volume, "emptyDir.sizeLimit");
+	uint64_t limit = jpath_bytes(volume, "emptyDir.sizeLimit");
 	if (limit && limit < size)
 		size = limit;
 	return size;
@@ -262,12 +262,12 @@ uint64_t pod_memory_dir_size(json_object *pod, json_object *volume, uint64_t nod
 
 const char *pod_volume_claim(json_object *volume)
 {
-	return k8s_str(volume, "persistentVolumeClaim.claimName");
+	return jpath_str(volume, "persistentVolumeClaim.claimName");
 }
 
 int pod_uses_claim(json_object *pod, const char *claim, int *read_only)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes");
+	json_object *vols = jpath_get(pod, "spec.volumes");
 	int used = 0, ro = 1;
 	for (size_t i = 0; is_array(vols) && i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i), *flag;
@@ -275,7 +275,7 @@ int pod_uses_claim(json_object *pod, const char *claim, int *read_only)
 		if (!c || strcmp(c, claim))
 			continue;
 		used = 1;
-		flag = k8s_get(v, "persistentVolumeClaim.readOnly");
+		flag = jpath_get(v, "persistentVolumeClaim.readOnly");
 		if (!flag || !json_object_get_boolean(flag))
 			ro = 0;
 	}
@@ -286,16 +286,16 @@ int pod_uses_claim(json_object *pod, const char *claim, int *read_only)
 
 int pod_owner_check_spec(json_object *owner, char *err, size_t errlen)
 {
-	json_object *r = k8s_get(owner, "spec.replicas");
+	json_object *r = jpath_get(owner, "spec.replicas");
 
 	if (!r)
-		k8s_set(owner, "spec.replicas", json_object_new_int(1));
+		jpath_set(owner, "spec.replicas", json_object_new_int(1));
 	else if (!json_object_is_type(r, json_type_int) || json_object_get_int(r) < 0 ||
 	         json_object_get_int(r) > 1000) {
 		snprintf(err, errlen, "spec.replicas: Invalid value: must be an integer from 0 to 1000");
 		return -EINVAL;
 	}
-	if (!k8s_get(owner, "spec.template.spec")) {
+	if (!jpath_get(owner, "spec.template.spec")) {
 		snprintf(err, errlen, "spec.template.spec: Required value");
 		return -EINVAL;
 	}
@@ -318,23 +318,23 @@ int pod_owner_check_template(json_object *pod, char *err, size_t errlen)
 json_object *pod_from_template(json_object *owner, const char *name)
 {
 	json_object *pod = json_object_new_object(), *ref = json_object_new_object();
-	json_object *refs = json_object_new_array(), *tl = k8s_get(owner, "spec.template.metadata.labels");
+	json_object *refs = json_object_new_array(), *tl = jpath_get(owner, "spec.template.metadata.labels");
 	json_object *spec = NULL, *labels = NULL;
 
-	k8s_set_str(pod, "apiVersion", "v1");
-	k8s_set_str(pod, "kind", "Pod");
+	jpath_set_str(pod, "apiVersion", "v1");
+	jpath_set_str(pod, "kind", "Pod");
 	if (tl && json_object_deep_copy(tl, &labels, NULL) == 0)
-		k8s_set(pod, "metadata.labels", labels);
-	k8s_set_str(pod, "metadata.name", name);
-	k8s_set_str(pod, "metadata.namespace", k8s_str(owner, "metadata.namespace"));
-	k8s_set_str(ref, "apiVersion", "apps/v1");
-	k8s_set_str(ref, "kind", k8s_str(owner, "kind") ? k8s_str(owner, "kind") : "");
-	k8s_set_str(ref, "name", k8s_str(owner, "metadata.name"));
-	k8s_set_str(ref, "uid", k8s_str(owner, "metadata.uid") ? k8s_str(owner, "metadata.uid") : "");
+		jpath_set(pod, "metadata.labels", labels);
+	jpath_set_str(pod, "metadata.name", name);
+	jpath_set_str(pod, "metadata.namespace", jpath_str(owner, "metadata.namespace"));
+	jpath_set_str(ref, "apiVersion", "apps/v1");
+	jpath_set_str(ref, "kind", jpath_str(owner, "kind") ? jpath_str(owner, "kind") : "");
+	jpath_set_str(ref, "name", jpath_str(owner, "metadata.name"));
+	jpath_set_str(ref, "uid", jpath_str(owner, "metadata.uid") ? jpath_str(owner, "metadata.uid") : "");
 	json_object_array_add(refs, ref);
-	k8s_set(pod, "metadata.ownerReferences", refs);
-	if (k8s_get(owner, "spec.template.spec"))
-		json_object_deep_copy(k8s_get(owner, "spec.template.spec"), &spec, NULL);
-	k8s_set(pod, "spec", spec ? spec : json_object_new_object());
+	jpath_set(pod, "metadata.ownerReferences", refs);
+	if (jpath_get(owner, "spec.template.spec"))
+		json_object_deep_copy(jpath_get(owner, "spec.template.spec"), &spec, NULL);
+	jpath_set(pod, "spec", spec ? spec : json_object_new_object());
 	return pod;
 }

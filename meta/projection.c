@@ -366,7 +366,7 @@ int projection_uses(json_object *vol, const char *kind, const char *name)
 {
 	const char *field = !kind ? NULL : !strcmp(kind, "ConfigMap") ? "configMap"
 			  : !strcmp(kind, "Secret") ? "secret" : NULL;
-	json_object *sources = k8s_get(vol, "projected.sources");
+	json_object *sources = jpath_get(vol, "projected.sources");
 	const char *n;
 
 	if (!field || !name)
@@ -429,7 +429,7 @@ static json_object *object_named(json_object *list, const char *name)
 {
 	for (size_t i = 0; json_is(list, json_type_array) && i < json_object_array_length(list); i++) {
 		json_object *o = json_object_array_get_idx(list, i);
-		const char *n = k8s_str(o, "metadata.name");
+		const char *n = jpath_str(o, "metadata.name");
 
 		if (n && !strcmp(n, name))
 			return o;
@@ -602,8 +602,8 @@ static int check_clashes(struct proj *p)
 
 static int cmp_path(const void *a, const void *b)
 {
-	return strcmp(k8s_str(*(json_object *const *)a, "path"),
-		      k8s_str(*(json_object *const *)b, "path"));
+	return strcmp(jpath_str(*(json_object *const *)a, "path"),
+		      jpath_str(*(json_object *const *)b, "path"));
 }
 
 int projection_files(json_object *pod, json_object *vol, json_object *configmaps,

@@ -58,13 +58,13 @@ static enum measure measure_of(const char *resource, char *cls, size_t clslen)
 /* How much of a resource one claim uses. */
 static uint64_t claim_amount(json_object *pvc, enum measure m, const char *cls)
 {
-	const char *claim_cls = k8s_str(pvc, "spec.storageClassName");
+	const char *claim_cls = jpath_str(pvc, "spec.storageClassName");
 
 	if (!pvc || m == UNTRACKED)
 		return 0;
 	if (cls[0] && (!claim_cls || strcmp(claim_cls, cls)))
 		return 0;
-	return m == COUNT ? 1 : k8s_bytes(pvc, "spec.resources.requests.storage");
+	return m == COUNT ? 1 : jpath_bytes(pvc, "spec.resources.requests.storage");
 }
 
 static uint64_t add_capped(uint64_t a, uint64_t b)
@@ -74,8 +74,8 @@ static uint64_t add_capped(uint64_t a, uint64_t b)
 
 static int same_claim(json_object *a, json_object *b)
 {
-	const char *na = k8s_str(a, "metadata.namespace"), *nb = k8s_str(b, "metadata.namespace");
-	const char *ma = k8s_str(a, "metadata.name"), *mb = k8s_str(b, "metadata.name");
+	const char *na = jpath_str(a, "metadata.namespace"), *nb = jpath_str(b, "metadata.namespace");
+	const char *ma = jpath_str(a, "metadata.name"), *mb = jpath_str(b, "metadata.name");
 
 	return ma && mb && !strcmp(ma, mb) && !strcmp(na ? na : "", nb ? nb : "");
 }
@@ -108,7 +108,7 @@ static void format_amount(enum measure m, uint64_t v, char *buf, size_t len)
 json_object *quota_usage(json_object *quota, json_object *claims)
 {
 	json_object *used = json_object_new_object();
-	json_object *hard = k8s_get(quota, "spec.hard");
+	json_object *hard = jpath_get(quota, "spec.hard");
 	char cls[256], text[32];
 
 	if (!hard || !json_object_is_type(hard, json_type_object))
@@ -161,8 +161,8 @@ static int refuse(json_object *quota, json_object *pvc, struct excess *x, size_t
 		snprintf(err, errlen,
 			 "persistentvolumeclaims \"%s\" is forbidden: exceeded quota: %s, requested: %s, "
 			 "used: %s, limited: %s",
-			 k8s_str(pvc, "metadata.name") ? k8s_str(pvc, "metadata.name") : "",
-			 k8s_str(quota, "metadata.name") ? k8s_str(quota, "metadata.name") : "",
+			 jpath_str(pvc, "metadata.name") ? jpath_str(pvc, "metadata.name") : "",
+			 jpath_str(quota, "metadata.name") ? jpath_str(quota, "metadata.name") : "",
 			 cols[0], cols[1], cols[2]);
 	return -EDQUOT;
 }
@@ -207,7 +207,7 @@ static int exceeds(const char *resource, json_object *limit, json_object *claims
 static int admit_one(json_object *quota, json_object *claims, json_object *totals,
 		     json_object *old, json_object *new, char *err, size_t errlen)
 {
-	json_object *hard = k8s_get(quota, "spec.hard");
+	json_object *hard = jpath_get(quota, "spec.hard");
 	struct excess x[EXCESS_MAX];
 	size_t n = 0;
 
@@ -247,7 +247,7 @@ static void each_resource(json_object *quotas, void (*f)(const char *resource, v
 {
 	for (size_t i = 0; quotas && json_object_is_type(quotas, json_type_array) &&
 			   i < json_object_array_length(quotas); i++) {
-		json_object *hard = k8s_get(json_object_array_get_idx(quotas, i), "spec.hard");
+		json_object *hard = jpath_get(json_object_array_get_idx(quotas, i), "spec.hard");
 
 		if (hard && json_object_is_type(hard, json_type_object)) {
 			json_object_object_foreach(hard, resource, limit) {

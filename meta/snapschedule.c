@@ -32,7 +32,7 @@ static int is_type(json_object *v, json_type t)
 
 static int check_schedule(json_object *spec, char *err, size_t errlen)
 {
-	json_object *v = k8s_get(spec, "schedule");
+	json_object *v = jpath_get(spec, "schedule");
 	struct cron c;
 	char why[256];
 	if (!v) {
@@ -50,15 +50,15 @@ static int check_schedule(json_object *spec, char *err, size_t errlen)
 
 static int check_retention(json_object *spec, char *err, size_t errlen)
 {
-	json_object *ret = k8s_get(spec, "retention"), *v;
+	json_object *ret = jpath_get(spec, "retention"), *v;
 	if (!ret)
 		return 0;
 	if (!is_type(ret, json_type_object))
 		return invalid(err, errlen, "spec.retention", ret, "must be an object");
-	if ((v = k8s_get(ret, "maxCount")) &&
+	if ((v = jpath_get(ret, "maxCount")) &&
 	    (!is_type(v, json_type_int) || json_object_get_int64(v) < 1))
 		return invalid(err, errlen, "spec.retention.maxCount", v, "must be an integer >= 1");
-	if ((v = k8s_get(ret, "expires"))) {
+	if ((v = jpath_get(ret, "expires"))) {
 		int64_t s;
 		char why[256];
 		if (!is_type(v, json_type_string))
@@ -73,14 +73,14 @@ static int check_retention(json_object *spec, char *err, size_t errlen)
 
 static int check_template(json_object *spec, char *err, size_t errlen)
 {
-	json_object *tpl = k8s_get(spec, "snapshotTemplate"), *v;
+	json_object *tpl = jpath_get(spec, "snapshotTemplate"), *v;
 	if (!tpl)
 		return 0;
 	if (!is_type(tpl, json_type_object))
 		return invalid(err, errlen, "spec.snapshotTemplate", tpl, "must be an object");
-	if ((v = k8s_get(tpl, "snapshotClassName")) && !is_type(v, json_type_string))
+	if ((v = jpath_get(tpl, "snapshotClassName")) && !is_type(v, json_type_string))
 		return invalid(err, errlen, "spec.snapshotTemplate.snapshotClassName", v, "must be a string");
-	if (!(v = k8s_get(tpl, "labels")))
+	if (!(v = jpath_get(tpl, "labels")))
 		return 0;
 	if (!is_type(v, json_type_object))
 		return invalid(err, errlen, "spec.snapshotTemplate.labels", v, "must be a map of strings");
@@ -102,7 +102,7 @@ static int check_template(json_object *spec, char *err, size_t errlen)
 
 int snapschedule_validate(json_object *sched, char *err, size_t errlen)
 {
-	json_object *spec = k8s_get(sched, "spec"), *v;
+	json_object *spec = jpath_get(sched, "spec"), *v;
 	int r;
 	if (!spec) {
 		snprintf(err, errlen, "spec: Required value");
@@ -113,9 +113,9 @@ int snapschedule_validate(json_object *sched, char *err, size_t errlen)
 	if ((r = check_schedule(spec, err, errlen)) < 0 || (r = check_retention(spec, err, errlen)) < 0 ||
 	    (r = check_template(spec, err, errlen)) < 0)
 		return r;
-	if ((v = k8s_get(spec, "disabled")) && !is_type(v, json_type_boolean))
+	if ((v = jpath_get(spec, "disabled")) && !is_type(v, json_type_boolean))
 		return invalid(err, errlen, "spec.disabled", v, "must be true or false");
-	if ((v = k8s_get(spec, "claimSelector")) &&
+	if ((v = jpath_get(spec, "claimSelector")) &&
 	    selector_validate(v, "spec.claimSelector", err, errlen) < 0)
 		return -EINVAL;
 	return 0;
@@ -124,7 +124,7 @@ int snapschedule_validate(json_object *sched, char *err, size_t errlen)
 static int cron_of(json_object *sched, struct cron *c)
 {
 	char why[256];
-	return cron_parse(k8s_str(sched, "spec.schedule"), c, why, sizeof why);
+	return cron_parse(jpath_str(sched, "spec.schedule"), c, why, sizeof why);
 }
 
 int64_t snapschedule_due(json_object *sched, int64_t since, int64_t now)
@@ -154,30 +154,30 @@ int snapschedule_snapshot_name(const char *claim, const char *schedule, int64_t 
 json_object *snapschedule_snapshot(json_object *sched, const char *claim)
 {
 	json_object *vs = json_object_new_object();
-	k8s_set_str(vs, "apiVersion", "snapshot.storage.k8s.io/v1");
-	k8s_set_str(vs, "kind", "VolumeSnapshot");
+	jpath_set_str(vs, "apiVersion", "snapshot.storage.k8s.io/v1");
+	jpath_set_str(vs, "kind", "VolumeSnapshot");
 	json_object *labels = json_object_new_object();
-	json_object *tpl = k8s_get(sched, "spec.snapshotTemplate.labels");
+	json_object *tpl = jpath_get(sched, "spec.snapshotTemplate.labels");
 	if (tpl) {
 		json_object_object_foreach(tpl, key, val)
 			json_object_object_add(labels, key, json_object_get(val));
 	}
 	json_object_object_add(labels, SNAPSCHEDULE_LABEL,
-	                       json_object_new_string(k8s_str(sched, "metadata.name")));
-	k8s_set(vs, "metadata.labels", labels);
-	k8s_set_str(vs, "spec.source.persistentVolumeClaimName", claim);
-	const char *cls = k8s_str(sched, "spec.snapshotTemplate.snapshotClassName");
+	                       json_object_new_string(jpath_str(sched, "metadata.name")));
+	jpath_set(vs, "metadata.labels", labels);
+	jpath_set_str(vs, "spec.source.persistentVolumeClaimName", claim);
+	const char *cls = jpath_str(sched, "spec.snapshotTemplate.snapshotClassName");
 	if (cls)
-		k8s_set_str(vs, "spec.volumeSnapshotClassName", cls);
+		jpath_set_str(vs, "spec.volumeSnapshotClassName", cls);
 	return vs;
 }
 
 int snapschedule_expired(json_object *sched, int64_t taken, size_t newer, int64_t now)
 {
-	json_object *max = k8s_get(sched, "spec.retention.maxCount");
+	json_object *max = jpath_get(sched, "spec.retention.maxCount");
 	if (max && newer >= (size_t)json_object_get_int64(max))
 		return 1;
-	const char *expires = k8s_str(sched, "spec.retention.expires");
+	const char *expires = jpath_str(sched, "spec.retention.expires");
 	int64_t s;
 	char why[256];
 	return expires && go_duration_parse(expires, &s, why, sizeof why) == 0 && taken + s < now;

@@ -23,14 +23,14 @@ static json_object *copy(json_object *o)
 
 static json_object *templates_of(json_object *sts)
 {
-	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");
+	json_object *t = jpath_get(sts, "spec.volumeClaimTemplates");
 	return t && json_object_is_type(t, json_type_array) ? t : NULL;
 }
 
 void sts_claim_name(json_object *sts, size_t t, int ordinal, char *buf, size_t len)
 {
 	json_object *tmpl = json_object_array_get_idx(templates_of(sts), t);
-	snprintf(buf, len, "%s-%s-%d", k8s_str(tmpl, "metadata.name"), k8s_str(sts, "metadata.name"),
+	snprintf(buf, len, "%s-%s-%d", jpath_str(tmpl, "metadata.name"), jpath_str(sts, "metadata.name"),
 	         ordinal);
 }
 
@@ -42,7 +42,7 @@ size_t sts_templates(json_object *sts)
 
 int sts_replicas(json_object *sts)
 {
-	json_object *r = k8s_get(sts, "spec.replicas");
+	json_object *r = jpath_get(sts, "spec.replicas");
 	return r ? json_object_get_int(r) : 1;
 }
 
@@ -52,13 +52,13 @@ json_object *sts_claim(json_object *sts, size_t t, int ordinal)
 	json_object *pvc = json_object_new_object();
 	char name[512];
 	sts_claim_name(sts, t, ordinal, name, sizeof name);
-	k8s_set_str(pvc, "apiVersion", "v1");
-	k8s_set_str(pvc, "kind", "PersistentVolumeClaim");
-	if (k8s_get(tmpl, "metadata.labels"))
-		k8s_set(pvc, "metadata.labels", copy(k8s_get(tmpl, "metadata.labels")));
-	k8s_set_str(pvc, "metadata.name", name);
-	k8s_set_str(pvc, "metadata.namespace", k8s_str(sts, "metadata.namespace"));
-	k8s_set(pvc, "spec", copy(k8s_get(tmpl, "spec")));
+	jpath_set_str(pvc, "apiVersion", "v1");
+	jpath_set_str(pvc, "kind", "PersistentVolumeClaim");
+	if (jpath_get(tmpl, "metadata.labels"))
+		jpath_set(pvc, "metadata.labels", copy(jpath_get(tmpl, "metadata.labels")));
+	jpath_set_str(pvc, "metadata.name", name);
+	jpath_set_str(pvc, "metadata.namespace", jpath_str(sts, "metadata.namespace"));
+	jpath_set(pvc, "spec", copy(jpath_get(tmpl, "spec")));
 	return pvc;
 }
 
@@ -67,9 +67,9 @@ json_object *sts_claim(json_object *sts, size_t t, int ordinal)
 json_object *sts_pod(json_object *sts, int ordinal)
 {
 	char name[512];
-	snprintf(name, sizeof name, "%s-%d", k8s_str(sts, "metadata.name"), ordinal);
-	json_object *pod = pod_from_template(sts, name), *spec = k8s_get(pod, "spec");
-	json_object *vols = k8s_get(spec, "volumes");
+	snprintf(name, sizeof name, "%s-%d", jpath_str(sts, "metadata.name"), ordinal);
+	json_object *pod = pod_from_template(sts, name), *spec = jpath_get(pod, "spec");
+	json_object *vols = jpath_get(spec, "volumes");
 	if (!vols && json_object_is_type(spec, json_type_object)) {
 		vols = json_object_new_array();
 		json_object_object_add(spec, "volumes", vols);
@@ -80,8 +80,8 @@ json_object *sts_pod(json_object *sts, int ordinal)
 		json_object *vol = json_object_new_object();
 		char claim[512];
 		sts_claim_name(sts, t, ordinal, claim, sizeof claim);
-		k8s_set_str(vol, "name", k8s_str(json_object_array_get_idx(templates_of(sts), t), "metadata.name"));
-		k8s_set_str(vol, "persistentVolumeClaim.claimName", claim);
+		jpath_set_str(vol, "name", jpath_str(json_object_array_get_idx(templates_of(sts), t), "metadata.name"));
+		jpath_set_str(vol, "persistentVolumeClaim.claimName", claim);
 		json_object_array_add(vols, vol);
 	}
 	return pod;
@@ -89,12 +89,12 @@ json_object *sts_pod(json_object *sts, int ordinal)
 
 int sts_owns(json_object *sts, json_object *pod, int *ordinal)
 {
-	json_object *refs = k8s_get(pod, "metadata.ownerReferences");
+	json_object *refs = jpath_get(pod, "metadata.ownerReferences");
 	json_object *ref = refs && json_object_is_type(refs, json_type_array) ? json_object_array_get_idx(refs, 0) : NULL;
-	const char *kind = ref ? k8s_str(ref, "kind") : NULL, *owner = ref ? k8s_str(ref, "name") : NULL;
-	const char *sts_name = k8s_str(sts, "metadata.name"), *name = k8s_str(pod, "metadata.name");
+	const char *kind = ref ? jpath_str(ref, "kind") : NULL, *owner = ref ? jpath_str(ref, "name") : NULL;
+	const char *sts_name = jpath_str(sts, "metadata.name"), *name = jpath_str(pod, "metadata.name");
 	if (!kind || strcmp(kind, "StatefulSet") || !owner || strcmp(owner, sts_name) ||
-	    strcmp(k8s_str(pod, "metadata.namespace"), k8s_str(sts, "metadata.namespace")))
+	    strcmp(jpath_str(pod, "metadata.namespace"), jpath_str(sts, "metadata.namespace")))
 		return 0;
 	size_t n = strlen(sts_name);
 	if (strncmp(name, sts_name, n) || name[n] != '-' || sscanf(name + n + 1, "%d", ordinal) != 1)
@@ -106,15 +106,15 @@ int sts_validate(json_object *sts, sts_claim_check *check_claim, char *err, size
 {
 	if (pod_owner_check_spec(sts, err, errlen) < 0)
 		return -EINVAL;
-	if (!k8s_get(sts, "spec.template.spec")) {
+	if (!jpath_get(sts, "spec.template.spec")) {
 		snprintf(err, errlen, "spec.template.spec: Required value");
 		return -EINVAL;
 	}
-	if (!json_object_is_type(k8s_get(sts, "spec.template.spec"), json_type_object)) {
+	if (!json_object_is_type(jpath_get(sts, "spec.template.spec"), json_type_object)) {
 		snprintf(err, errlen, "spec.template.spec: Invalid value: must be an object");
 		return -EINVAL;
 	}
-	json_object *t = k8s_get(sts, "spec.volumeClaimTemplates");
+	json_object *t = jpath_get(sts, "spec.volumeClaimTemplates");
 	if (t && !json_object_is_type(t, json_type_array)) {
 		snprintf(err, errlen, "spec.volumeClaimTemplates: Invalid value: must be a list");
 		return -EINVAL;
@@ -122,8 +122,8 @@ int sts_validate(json_object *sts, sts_claim_check *check_claim, char *err, size
 	char why[512];
 	for (size_t i = 0; i < sts_templates(sts); i++) {
 		json_object *pvc = sts_claim(sts, i, 0);
-		int rc = k8s_str(json_object_array_get_idx(t, i), "metadata.name")
-		         ? check_claim(pvc, k8s_str(sts, "metadata.namespace"), why, sizeof why)
+		int rc = jpath_str(json_object_array_get_idx(t, i), "metadata.name")
+		         ? check_claim(pvc, jpath_str(sts, "metadata.namespace"), why, sizeof why)
 		         : (snprintf(why, sizeof why, "metadata.name: Required value"), -EINVAL);
 		json_object_put(pvc);
 		if (rc < 0) {
@@ -136,9 +136,9 @@ int sts_validate(json_object *sts, sts_claim_check *check_claim, char *err, size
 
 int sts_check_update(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
-	if (!json_object_equal(k8s_get(stored, "spec.volumeClaimTemplates"),
-	                       k8s_get(updated, "spec.volumeClaimTemplates")) ||
-	    !json_object_equal(k8s_get(stored, "spec.selector"), k8s_get(updated, "spec.selector"))) {
+	if (!json_object_equal(jpath_get(stored, "spec.volumeClaimTemplates"),
+	                       jpath_get(updated, "spec.volumeClaimTemplates")) ||
+	    !json_object_equal(jpath_get(stored, "spec.selector"), jpath_get(updated, "spec.selector"))) {
 		snprintf(err, errlen, "spec: Forbidden: updates to statefulset spec for fields other than "
 		         "'replicas', 'ordinals', 'template', 'updateStrategy', "
 		         "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");

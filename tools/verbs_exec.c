@@ -75,7 +75,7 @@ static int fetch_mount_point(struct invocation *inv, char *buf, size_t len)
 	json_object *res = NULL;
 	if (cli_call(inv, cli_new_request("version", NULL, NULL), &res) != CALL_OK)
 		return 1;
-	const char *mp = k8s_str(res, "mountPoint");
+	const char *mp = jpath_str(res, "mountPoint");
 	int r = mp ? 0 : cli_fail("the daemon did not say where it is mounted (an older volfs?)");
 	if (mp)
 		snprintf(buf, len, "%s", mp);
@@ -235,16 +235,16 @@ static int plan_host_bind(const char *host, const char *sub, struct bind *b)
 /* Where the mount's data is on this machine, and how to mount it. */
 static int plan_bind(const char *mnt, json_object *pod, json_object *m, struct bind *b)
 {
-	const char *name = k8s_str(m, "name"), *sub = k8s_str(m, "subPath");
-	json_object *vol = pod_volume_named(pod, name), *ro = k8s_get(m, "readOnly");
+	const char *name = jpath_str(m, "name"), *sub = jpath_str(m, "subPath");
+	json_object *vol = pod_volume_named(pod, name), *ro = jpath_get(m, "readOnly");
 	char entry[PATH_MAX * 2], root[PATH_MAX], why[256];
 	b->volume = name;
 	b->host_fd = -1;
-	b->target = k8s_str(m, "mountPath");
+	b->target = jpath_str(m, "mountPath");
 	b->read_only = (ro && json_object_get_boolean(ro)) || pod_volume_read_only(vol);
 	b->depth = depth_of(b->target);
-	snprintf(entry, sizeof entry, "%s/pods/%s/%s/%s", mnt, k8s_str(pod, "metadata.namespace"),
-	         k8s_str(pod, "metadata.name"), name);
+	snprintf(entry, sizeof entry, "%s/pods/%s/%s/%s", mnt, jpath_str(pod, "metadata.namespace"),
+	         jpath_str(pod, "metadata.name"), name);
 	if (sub && *sub && pod_subpath_check(sub, why, sizeof why) < 0)
 		return cli_fail("subPath \"%s\" of volume \"%s\": %s", sub, name, why);
 	if (host_path_of_entry(mnt, entry, root, sizeof root))
@@ -283,7 +283,7 @@ static int by_depth(const void *a, const void *b)
 
 static int mount_all(const char *mnt, json_object *pod, json_object *container)
 {
-	json_object *mounts = k8s_get(container, "volumeMounts");
+	json_object *mounts = jpath_get(container, "volumeMounts");
 	size_t n = mounts && json_object_is_type(mounts, json_type_array)
 	           ? json_object_array_length(mounts) : 0;
 	struct bind *binds = calloc(n ? n : 1, sizeof *binds);
@@ -313,7 +313,7 @@ static json_object *exec_target(struct invocation *inv, const char *ns, json_obj
 	json_object *pod = fetch_pod(inv, ns, name);
 	if (!pod)
 		return NULL;
-	const char *phase = k8s_str(pod, "status.phase");
+	const char *phase = jpath_str(pod, "status.phase");
 	if (!phase || strcmp(phase, "Running")) {
 		cli_fail("pod \"%s\" is %s, not Running: its volumes are not set up (see 'volctl describe pod %s')",
 		     name, phase ? phase : "not set up", name);
@@ -328,7 +328,7 @@ static json_object *exec_target(struct invocation *inv, const char *ns, json_obj
 	}
 	if (defaulted) {
 		pod_container_names(pod, names, sizeof names);
-		fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", k8s_str(*container, "name"), names);
+		fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", jpath_str(*container, "name"), names);
 	}
 	return pod;
 }

@@ -46,9 +46,9 @@ struct ref {
 /* Kind, namespace and name of a validated object. */
 static struct ref ref_of(json_object *obj)
 {
-	struct ref r = {.k = k8s_kind_lookup(k8s_str(obj, "kind"), K8S_KIND_STORED)};
-	r.name = k8s_str(obj, "metadata.name");
-	r.ns = r.k && r.k->namespaced ? k8s_str(obj, "metadata.namespace") : "";
+	struct ref r = {.k = k8s_kind_lookup(jpath_str(obj, "kind"), K8S_KIND_STORED)};
+	r.name = jpath_str(obj, "metadata.name");
+	r.ns = r.k && r.k->namespaced ? jpath_str(obj, "metadata.namespace") : "";
 	if (!r.ns)
 		r.ns = "";
 	return r;
@@ -64,7 +64,7 @@ static int is_finalized_kind(const char *kind)
 
 static int deleting(json_object *obj)
 {
-	return k8s_get(obj, "metadata.deletionTimestamp") != NULL;
+	return jpath_get(obj, "metadata.deletionTimestamp") != NULL;
 }
 
 /* Kubernetes' admission plugins DefaultStorageClass and the snapshot
@@ -74,7 +74,7 @@ static void default_class(struct db *db, json_object *obj, const char *kind)
 {
 	int claim = !strcmp(kind, "PersistentVolumeClaim");
 	const char *field = claim ? "spec.storageClassName" : "spec.volumeSnapshotClassName";
-	if (k8s_get(obj, field))
+	if (jpath_get(obj, field))
 		return;
 	json_object *classes = kobj_list(db, claim ? "StorageClass" : "VolumeSnapshotClass", NULL);
 	json_object *def = NULL;
@@ -86,7 +86,7 @@ static void default_class(struct db *db, json_object *obj, const char *kind)
 			if (k8s_annotation_true(json_object_array_get_idx(classes, i), ann))
 				def = json_object_array_get_idx(classes, i);
 	if (def)
-		k8s_set_str(obj, field, k8s_str(def, "metadata.name"));
+		jpath_set_str(obj, field, jpath_str(def, "metadata.name"));
 	json_object_put(classes);
 }
 
@@ -101,9 +101,9 @@ static int forbid_claim(const char *name, const char *why, char *err, size_t err
 static int admit_claim_resize(struct db *db, json_object *old, json_object *new, char *err,
                               size_t errlen)
 {
-	uint64_t was = k8s_bytes(old, "spec.resources.requests.storage");
-	uint64_t now = k8s_bytes(new, "spec.resources.requests.storage");
-	const char *name = k8s_str(new, "metadata.name");
+	uint64_t was = jpath_bytes(old, "spec.resources.requests.storage");
+	uint64_t now = jpath_bytes(new, "spec.resources.requests.storage");
+	const char *name = jpath_str(new, "metadata.name");
 	if (was == now)
 		return 0;
 	if (now < was) {
@@ -111,15 +111,15 @@ static int admit_claim_resize(struct db *db, json_object *old, json_object *new,
 		         "than previous value");
 		return -EINVAL;
 	}
-	const char *phase = k8s_str(old, "status.phase");
+	const char *phase = jpath_str(old, "status.phase");
 	if (!phase || strcmp(phase, "Bound")) {
 		snprintf(err, errlen, "spec: Forbidden: spec is immutable after creation except "
 		         "resources.requests for bound claims");
 		return -EINVAL;
 	}
-	const char *cls = k8s_str(new, "spec.storageClassName");
+	const char *cls = jpath_str(new, "spec.storageClassName");
 	json_object *sc = cls && *cls ? kobj_get(db, "StorageClass", "", cls, NULL) : NULL;
-	json_object *allow = sc ? k8s_get(sc, "allowVolumeExpansion") : NULL;
+	json_object *allow = sc ? jpath_get(sc, "allowVolumeExpansion") : NULL;
 	int ok = allow && json_object_get_boolean(allow);
 	json_object_put(sc);
 	if (!ok)
@@ -179,7 +179,7 @@ static int admit_claim(struct db *db, struct quota_tally *tally, json_object *ol
 	int r = old ? admit_claim_resize(db, old, new, err, errlen) : 0;
 	if (r < 0)
 		return r;
-	tally_load(db, tally, k8s_str(new, "metadata.namespace"));
+	tally_load(db, tally, jpath_str(new, "metadata.namespace"));
 	return tally->totals ? quota_admit_totals(tally->quotas, tally->totals, old, new, err, errlen)
 	                     : 0;
 }
@@ -191,7 +191,7 @@ static int admit_host_paths(struct ref *ref, json_object *new, char *err, size_t
 {
 	char why[1536];
 	int pv = !strcmp(ref->k->kind, "PersistentVolume");
-	json_object *vols = pv ? NULL : k8s_get(new, "spec.volumes");
+	json_object *vols = pv ? NULL : jpath_get(new, "spec.volumes");
 	const char *one = pv ? hostpath_of_pv(new) : NULL;
 	if (one && hostpath_admit(one, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s \"%s\" is forbidden: spec.hostPath.path: %s", ref->k->plural,
@@ -232,18 +232,18 @@ static int admit(struct db *db, struct quota_tally *tally, struct ref *ref, json
 static void initial_status(json_object *obj, const char *kind)
 {
 	if (!strcmp(kind, "Namespace"))
-		k8s_set_str(obj, "status.phase", "Active");
+		jpath_set_str(obj, "status.phase", "Active");
 	else if (!strcmp(kind, "PersistentVolumeClaim"))
-		k8s_set_str(obj, "status.phase", "Pending");
+		jpath_set_str(obj, "status.phase", "Pending");
 	else if (!strcmp(kind, "PersistentVolume"))
-		k8s_set_str(obj, "status.phase", "Pending");
+		jpath_set_str(obj, "status.phase", "Pending");
 	else if (!strcmp(kind, "VolumeSnapshot"))
-		k8s_set(obj, "status.readyToUse", json_object_new_boolean(0));
+		jpath_set(obj, "status.readyToUse", json_object_new_boolean(0));
 }
 
 static int same_member(json_object *a, json_object *b, const char *path)
 {
-	const char *x = k8s_str(a, path), *y = k8s_str(b, path);
+	const char *x = jpath_str(a, path), *y = jpath_str(b, path);
 	return x == y || (x && y && !strcmp(x, y));
 }
 
@@ -252,11 +252,11 @@ static int same_member(json_object *a, json_object *b, const char *path)
  * server's words. A uid the update leaves out is no precondition. */
 static int check_identity(json_object *stored, json_object *updated, char *err, size_t errlen)
 {
-	const char *uid = k8s_str(updated, "metadata.uid");
+	const char *uid = jpath_str(updated, "metadata.uid");
 	if (!same_member(stored, updated, "metadata.name")) {
 		snprintf(err, errlen, "the name of the object (%s) does not match the name on the URL (%s)",
-		         k8s_str(updated, "metadata.name") ? k8s_str(updated, "metadata.name") : "",
-		         k8s_str(stored, "metadata.name"));
+		         jpath_str(updated, "metadata.name") ? jpath_str(updated, "metadata.name") : "",
+		         jpath_str(stored, "metadata.name"));
 		return -EINVAL;
 	}
 	if (!same_member(stored, updated, "metadata.namespace")) {
@@ -266,12 +266,12 @@ static int check_identity(json_object *stored, json_object *updated, char *err, 
 	}
 	if (!same_member(stored, updated, "kind")) {
 		snprintf(err, errlen, "kind: Invalid value: \"%s\": field is immutable",
-		         k8s_str(updated, "kind") ? k8s_str(updated, "kind") : "");
+		         jpath_str(updated, "kind") ? jpath_str(updated, "kind") : "");
 		return -EINVAL;
 	}
 	if (uid && !same_member(stored, updated, "metadata.uid")) {
 		snprintf(err, errlen, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-		         uid, k8s_str(stored, "metadata.uid") ? k8s_str(stored, "metadata.uid") : "");
+		         uid, jpath_str(stored, "metadata.uid") ? jpath_str(stored, "metadata.uid") : "");
 		return -EBUSY;
 	}
 	return 0;
@@ -335,7 +335,7 @@ out:
 static void name_document(char *err, size_t errlen, const char *source, size_t i, json_object *obj)
 {
 	char msg[1024];
-	const char *kind = k8s_str(obj, "kind"), *name = k8s_str(obj, "metadata.name");
+	const char *kind = jpath_str(obj, "kind"), *name = jpath_str(obj, "metadata.name");
 	snprintf(msg, sizeof msg, "%s", err);
 	snprintf(err, errlen, "%s%sdocument %zu (%s %s): %s", source ? source : "", source ? ": " : "",
 	         i + 1, kind ? kind : "?", name ? name : "?", msg);
@@ -580,9 +580,9 @@ static int delete_one(struct db *db, const struct k8s_kind *k, const char *ns, c
 	else if (!deleting(obj)) {
 		char ts[32];
 		rfc3339(time(NULL), ts, sizeof ts);
-		k8s_set_str(obj, "metadata.deletionTimestamp", ts);
+		jpath_set_str(obj, "metadata.deletionTimestamp", ts);
 		if (!strcmp(k->kind, "Namespace"))
-			k8s_set_str(obj, "status.phase", "Terminating");
+			jpath_set_str(obj, "status.phase", "Terminating");
 		r = kobj_update(db, k->kind, ns, name, obj);
 	}
 	json_object_put(obj);
@@ -597,9 +597,9 @@ static int delete_all(struct vfs *v, json_object *objects, const char *source, c
 	int r = db_begin_essential(db);
 	for (size_t i = 0; r == 0 && i < json_object_array_length(objects); i++) {
 		json_object *obj = json_object_array_get_idx(objects, i);
-		const struct k8s_kind *k = known_kind(k8s_str(obj, "kind"), err, errlen);
-		const char *name = k8s_str(obj, "metadata.name");
-		const char *ns = k8s_str(obj, "metadata.namespace");
+		const struct k8s_kind *k = known_kind(jpath_str(obj, "kind"), err, errlen);
+		const char *name = jpath_str(obj, "metadata.name");
+		const char *ns = jpath_str(obj, "metadata.namespace");
 		if (k && !name)
 			snprintf(err, errlen, "metadata.name: Required value");
 		r = k && name ? 0 : -EINVAL;
@@ -639,10 +639,10 @@ int api_delete_one(struct vfs *v, const char *kind, const char *ns, const char *
                    size_t errlen)
 {
 	json_object *ref = json_object_new_object(), *list = json_object_new_array(), *items = NULL;
-	k8s_set_str(ref, "kind", kind);
-	k8s_set_str(ref, "metadata.name", name);
+	jpath_set_str(ref, "kind", kind);
+	jpath_set_str(ref, "metadata.name", name);
 	if (ns)
-		k8s_set_str(ref, "metadata.namespace", ns);
+		jpath_set_str(ref, "metadata.namespace", ns);
 	json_object_array_add(list, ref);
 	int r = api_delete(v, list, NULL, ns, 0, &items, err, errlen);
 	json_object_put(items);
@@ -685,7 +685,7 @@ int api_describe(struct vfs *v, const char *kind, const char *ns, const char *na
 	db_lock(db);
 	json_object *o = kobj_get(db, k->kind, where, name, &tree);
 	json_object *events = o ? event_list(db, k->kind, where, name) : NULL;
-	const char *pv = o ? k8s_str(o, "spec.volumeName") : NULL;
+	const char *pv = o ? jpath_str(o, "spec.volumeName") : NULL;
 	json_object *vol = pv && !strcmp(k->kind, "PersistentVolumeClaim")
 	                   ? kobj_get(db, "PersistentVolume", "", pv, &tree) : NULL;
 	json_object_put(vol);

@@ -14,8 +14,8 @@
 
 int ctl_claim_ref_matches(json_object *pv, json_object *pvc)
 {
-	const char *uid = k8s_str(pv, "spec.claimRef.uid");
-	return !uid || !*uid || !strcmp(uid, k8s_str(pvc, "metadata.uid"));
+	const char *uid = jpath_str(pv, "spec.claimRef.uid");
+	return !uid || !*uid || !strcmp(uid, jpath_str(pvc, "metadata.uid"));
 }
 
 static void bind(struct ctl *c, json_object *pv, json_object *pvc)
@@ -25,16 +25,16 @@ static void bind(struct ctl *c, json_object *pv, json_object *pvc)
 	json_object_object_add(ref, "kind", json_object_new_string("PersistentVolumeClaim"));
 	json_object_object_add(ref, "namespace", json_object_new_string(ctl_ns_of(pvc)));
 	json_object_object_add(ref, "name", json_object_new_string(ctl_name_of(pvc)));
-	json_object_object_add(ref, "uid", json_object_new_string(k8s_str(pvc, "metadata.uid")));
+	json_object_object_add(ref, "uid", json_object_new_string(jpath_str(pvc, "metadata.uid")));
 	json_object_object_add(ref, "apiVersion", json_object_new_string("v1"));
-	if (!k8s_get(pv, "spec.claimRef"))
+	if (!jpath_get(pv, "spec.claimRef"))
 		ctl_annotate(pv, "pv.kubernetes.io/bound-by-controller", "yes");
-	k8s_set(pv, "spec.claimRef", ref);
-	k8s_set_str(pv, "status.phase", "Bound");
+	jpath_set(pv, "spec.claimRef", ref);
+	jpath_set_str(pv, "status.phase", "Bound");
 	/* The volume first: a crash here leaves it pre-bound to the claim,
 	 * and the next run completes the claim's side. */
 	ctl_save_if_changed(c, pv_before, pv);
-	k8s_set_str(pvc, "spec.volumeName", ctl_name_of(pv));
+	jpath_set_str(pvc, "spec.volumeName", ctl_name_of(pv));
 	ctl_annotate(pvc, "pv.kubernetes.io/bind-completed", "yes");
 	ctl_annotate(pvc, "pv.kubernetes.io/bound-by-controller", "yes");
 	ctl_event(c, pvc, "Normal", "Bound", "bound to volume %s", ctl_name_of(pv));
@@ -44,8 +44,8 @@ static void bind(struct ctl *c, json_object *pv, json_object *pvc)
 static void show_binding(json_object *pvc, json_object *pv)
 {
 	ctl_set_str(pvc, "status.phase", "Bound");
-	k8s_set(pvc, "status.accessModes", ctl_copy(k8s_get(pv, "spec.accessModes")));
-	ctl_set_str(pvc, "status.capacity.storage", k8s_str(pv, "spec.capacity.storage"));
+	jpath_set(pvc, "status.accessModes", ctl_copy(jpath_get(pv, "spec.accessModes")));
+	ctl_set_str(pvc, "status.capacity.storage", jpath_str(pv, "spec.capacity.storage"));
 }
 
 /* volumeBindingMode WaitForFirstConsumer: neither binding nor provisioning
@@ -53,7 +53,7 @@ static void show_binding(json_object *pvc, json_object *pv)
 int ctl_waits_for_consumer(struct ctl *c, json_object *pvc, const char *cls)
 {
 	json_object *sc = ctl_class_named(c, cls);
-	const char *mode = sc ? k8s_str(sc, "volumeBindingMode") : NULL;
+	const char *mode = sc ? jpath_str(sc, "volumeBindingMode") : NULL;
 	return mode && !strcmp(mode, "WaitForFirstConsumer") && !ctl_claim_user(c, pvc, NULL, 0);
 }
 
@@ -66,7 +66,7 @@ static json_object *claim_volumes(struct ctl *c, json_object *pvc, const char *c
                                   const char *volname)
 {
 	json_object *sc = ctl_class_named(c, cls);
-	const char *prov = sc ? k8s_str(sc, "provisioner") : NULL;
+	const char *prov = sc ? jpath_str(sc, "provisioner") : NULL;
 	if (volname || !prov || strcmp(prov, K8S_PROVISIONER))
 		return json_object_get(c->pvs);
 	return ctl_claim_candidates(c, pvc);
@@ -76,16 +76,16 @@ int ctl_claim_step(struct ctl *c, json_object *pvc)
 {
 	if (ctl_deleting(pvc)) /* kubernetes.io/pvc-protection: not while a pod uses it */
 		return ctl_claim_user(c, pvc, NULL, 1) ? 0 : ctl_remove_object(c, pvc);
-	const char *volname = k8s_str(pvc, "spec.volumeName");
+	const char *volname = jpath_str(pvc, "spec.volumeName");
 	json_object *pv = volname ? ctl_find(c->pvs, NULL, volname) : NULL;
 	if (pv && binding_pv_is_for_claim(pv, pvc) && ctl_claim_ref_matches(pv, pvc) &&
-	    k8s_str(pv, "spec.claimRef.uid")) {
+	    jpath_str(pv, "spec.claimRef.uid")) {
 		show_binding(pvc, pv);
 		ctl_expand_claim(c, pvc, pv);
 		show_binding(pvc, pv);
 		return 0;
 	}
-	const char *phase = k8s_str(pvc, "status.phase");
+	const char *phase = jpath_str(pvc, "status.phase");
 	if (phase && !strcmp(phase, "Bound")) { /* its volume went, or went to another claim */
 		ctl_set_str(pvc, "status.phase", "Lost");
 		ctl_event(c, pvc, "Warning", "ClaimLost", "Bound claim has lost its PersistentVolume. Data on "

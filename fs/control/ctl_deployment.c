@@ -40,9 +40,9 @@ int ctl_deploy_step(struct ctl *c, json_object *d)
 	}
 	if (ctl_deleting(d) && !left)
 		return ctl_remove_object(c, d);
-	k8s_set(d, "status.replicas", json_object_new_int(current));
-	k8s_set(d, "status.updatedReplicas", json_object_new_int(current));
-	k8s_set(d, "status.readyReplicas", json_object_new_int(ready));
-	k8s_set(d, "status.availableReplicas", json_object_new_int(ready));
+	jpath_set(d, "status.replicas", json_object_new_int(current));
+	jpath_set(d, "status.updatedReplicas", json_object_new_int(current));
+	jpath_set(d, "status.readyReplicas", json_object_new_int(ready));
+	jpath_set(d, "status.availableReplicas", json_object_new_int(ready));
 	return changed;
 }

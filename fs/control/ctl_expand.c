@@ -11,8 +11,8 @@
  * checked the class allows it. */
 void ctl_expand_claim(struct ctl *c, json_object *pvc, json_object *pv)
 {
-	uint64_t want = k8s_bytes(pvc, "spec.resources.requests.storage");
-	uint64_t have = k8s_bytes(pv, "spec.capacity.storage");
+	uint64_t want = jpath_bytes(pvc, "spec.resources.requests.storage");
+	uint64_t have = jpath_bytes(pv, "spec.capacity.storage");
 	if (want <= have)
 		return;
 	want = (want + STORE_BLOCK - 1) / STORE_BLOCK * STORE_BLOCK;
@@ -22,7 +22,7 @@ void ctl_expand_claim(struct ctl *c, json_object *pvc, json_object *pv)
 		ctl_event(c, pvc, "Warning", "VolumeResizeFailed", "%s", err);
 		return;
 	}
-	k8s_set(pv, "spec", ctl_copy(k8s_get(out, "spec")));
+	jpath_set(pv, "spec", ctl_copy(jpath_get(out, "spec")));
 	json_object_put(out);
 	ctl_event(c, pvc, "Normal", "VolumeResizeSuccessful", "volume %s expanded to %s", ctl_name_of(pv),
 	      ctl_claim_request(pvc));

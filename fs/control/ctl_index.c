@@ -95,9 +95,9 @@ json_object *ctl_claim_candidates(struct ctl *c, json_object *pvc)
 		char key[600];
 		for (size_t i = 0; i < json_object_array_length(c->pvs); i++) {
 			json_object *pv = json_object_array_get_idx(c->pvs, i), *list;
-			const char *claim = k8s_str(pv, "spec.claimRef.name");
-			const char *cns = k8s_str(pv, "spec.claimRef.namespace");
-			if (!k8s_get(pv, "spec.claimRef")) {
+			const char *claim = jpath_str(pv, "spec.claimRef.name");
+			const char *cns = jpath_str(pv, "spec.claimRef.namespace");
+			if (!jpath_get(pv, "spec.claimRef")) {
 				json_object_array_add(c->free_pvs, json_object_get(pv));
 				continue;
 			}

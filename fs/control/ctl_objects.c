@@ -19,13 +19,13 @@
 
 #define GONE "volfs:gone" /* marks an object removed during this pass */
 
-const char *ctl_kind_of(json_object *o) { return k8s_str(o, "kind"); }
+const char *ctl_kind_of(json_object *o) { return jpath_str(o, "kind"); }
 
-const char *ctl_name_of(json_object *o) { return k8s_str(o, "metadata.name"); }
+const char *ctl_name_of(json_object *o) { return jpath_str(o, "metadata.name"); }
 
 const char *ctl_ns_of(json_object *o)
 {
-	const char *ns = k8s_str(o, "metadata.namespace");
+	const char *ns = jpath_str(o, "metadata.namespace");
 	return ns ? ns : "";
 }
 
@@ -41,7 +41,7 @@ void ctl_mark_gone(json_object *o)
 
 int ctl_deleting(json_object *o)
 {
-	return k8s_get(o, "metadata.deletionTimestamp") != NULL;
+	return jpath_get(o, "metadata.deletionTimestamp") != NULL;
 }
 
 int ctl_mark_deleting(json_object *o)
@@ -50,7 +50,7 @@ int ctl_mark_deleting(json_object *o)
 		return 0;
 	char ts[32];
 	rfc3339(time(NULL), ts, sizeof ts);
-	k8s_set_str(o, "metadata.deletionTimestamp", ts);
+	jpath_set_str(o, "metadata.deletionTimestamp", ts);
 	return 1;
 }
 
@@ -101,17 +101,17 @@ int ctl_remove_object(struct ctl *c, json_object *o)
 
 int ctl_set_str(json_object *o, const char *path, const char *s)
 {
-	const char *cur = k8s_str(o, path);
+	const char *cur = jpath_str(o, path);
 	if (cur && !strcmp(cur, s))
 		return 0;
-	k8s_set_str(o, path, s);
+	jpath_set_str(o, path, s);
 	return 1;
 }
 
 /* Annotation keys hold dots, so they cannot go through a dotted path. */
 void ctl_annotate(json_object *o, const char *key, const char *value)
 {
-	json_object_object_add(k8s_obj(o, "metadata.annotations"), key, json_object_new_string(value));
+	json_object_object_add(jpath_obj(o, "metadata.annotations"), key, json_object_new_string(value));
 }
 
 json_object *ctl_copy(json_object *o)
@@ -123,7 +123,7 @@ json_object *ctl_copy(json_object *o)
 
 const char *ctl_claim_request(json_object *pvc)
 {
-	return k8s_str(pvc, "spec.resources.requests.storage");
+	return jpath_str(pvc, "spec.resources.requests.storage");
 }
 
 json_object *ctl_class_named(struct ctl *c, const char *cls)
@@ -133,7 +133,7 @@ json_object *ctl_class_named(struct ctl *c, const char *cls)
 
 int ctl_running(json_object *pod)
 {
-	const char *phase = k8s_str(pod, "status.phase");
+	const char *phase = jpath_str(pod, "status.phase");
 	return phase && !strcmp(phase, "Running");
 }
 

@@ -29,7 +29,7 @@
 
 static void pod_volume_name(json_object *pod, json_object *vol, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s", ctl_name_of(pod), k8s_str(vol, "name"));
+	snprintf(buf, len, "%s/%s", ctl_name_of(pod), jpath_str(vol, "name"));
 }
 
 /* Why a claim volume cannot be set up for the pod now, or NULL. */
@@ -38,13 +38,13 @@ static const char *claim_problem(struct ctl *c, json_object *pod, json_object *v
 {
 	const char *claim = pod_volume_claim(vol);
 	json_object *pvc = ctl_find(c->pvcs, ctl_ns_of(pod), claim);
-	const char *phase = pvc ? k8s_str(pvc, "status.phase") : NULL;
+	const char *phase = pvc ? jpath_str(pvc, "status.phase") : NULL;
 	if (!pvc || ctl_deleting(pvc))
 		snprintf(buf, len, "persistentvolumeclaim \"%s\" %s", claim, pvc ? "is being deleted" : "not found");
 	else if (!phase || strcmp(phase, "Bound"))
 		snprintf(buf, len, "persistentvolumeclaim \"%s\" is not bound", claim);
 	else {
-		json_object *modes = k8s_get(pvc, "spec.accessModes"), *other;
+		json_object *modes = jpath_get(pvc, "spec.accessModes"), *other;
 		int rwop = 0;
 		for (size_t i = 0; modes && i < json_object_array_length(modes); i++)
 			rwop |= !strcmp(json_object_get_string(json_object_array_get_idx(modes, i)),
@@ -74,7 +74,7 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	int memory = pod_volume_in_memory(vol);
 	const char *kind = memory ? VFS_KIND_MEMORY : "volume";
 	uint64_t tree = 0, cap = memory ? pod_memory_dir_size(pod, vol, node_memory_bytes())
-	                                : k8s_bytes(vol, "emptyDir.sizeLimit");
+	                                : jpath_bytes(vol, "emptyDir.sizeLimit");
 	db_lock(c->db);
 	json_object *have = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
 	db_unlock(c->db);
@@ -85,9 +85,9 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 		cap = vfs_host_bytes(c->v);
 	cap = (cap + STORE_BLOCK - 1) / STORE_BLOCK * STORE_BLOCK;
 	json_object *body = json_object_new_object();
-	k8s_set_str(body, "kind", KIND_POD_VOLUME);
-	k8s_set_str(body, "spec.pod", ctl_name_of(pod));
-	k8s_set_str(body, "spec.podUID", k8s_str(pod, "metadata.uid"));
+	jpath_set_str(body, "kind", KIND_POD_VOLUME);
+	jpath_set_str(body, "spec.pod", ctl_name_of(pod));
+	jpath_set_str(body, "spec.podUID", jpath_str(pod, "metadata.uid"));
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0) {
@@ -151,19 +151,19 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
 	if (r == 0) {
 		if (o) {
 			json_object *prev = json_object_new_object();
-			k8s_set_str(prev, "version", k8s_str(o, "spec.version"));
-			k8s_set(prev, "files", json_object_get(k8s_get(o, "spec.files")));
-			k8s_set(o, "spec.previous", prev);
+			jpath_set_str(prev, "version", jpath_str(o, "spec.version"));
+			jpath_set(prev, "files", json_object_get(jpath_get(o, "spec.files")));
+			jpath_set(o, "spec.previous", prev);
 		} else {
 			o = json_object_new_object();
-			k8s_set_str(o, "kind", KIND_POD_VOLUME);
-			k8s_set_str(o, "spec.pod", ctl_name_of(pod));
-			k8s_set_str(o, "spec.podUID", k8s_str(pod, "metadata.uid"));
-			k8s_set(o, "spec.projected", json_object_new_boolean(1));
+			jpath_set_str(o, "kind", KIND_POD_VOLUME);
+			jpath_set_str(o, "spec.pod", ctl_name_of(pod));
+			jpath_set_str(o, "spec.podUID", jpath_str(pod, "metadata.uid"));
+			jpath_set(o, "spec.projected", json_object_new_boolean(1));
 		}
-		k8s_set_str(o, "spec.version", version);
-		k8s_set(o, "spec.files", json_object_get(files));
-		r = k8s_get(o, "metadata.uid") ? kobj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
+		jpath_set_str(o, "spec.version", version);
+		jpath_set(o, "spec.files", json_object_get(files));
+		r = jpath_get(o, "metadata.uid") ? kobj_update(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o)
 		                               : kobj_insert(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, o, 0);
 		r = finish_txn(c->db, r);
 	}
@@ -177,7 +177,7 @@ static int store_projection(struct ctl *c, json_object *pod, json_object *vol, j
  * source that went away keeps the last files, as kubelet does. */
 static int refresh_projections(struct ctl *c, json_object *pod)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes");
+	json_object *vols = jpath_get(pod, "spec.volumes");
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
 		char name[600], why[512];
@@ -187,7 +187,7 @@ static int refresh_projections(struct ctl *c, json_object *pod)
 		db_lock(c->db);
 		json_object *o = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, NULL);
 		db_unlock(c->db);
-		if (!o || !json_object_equal(k8s_get(o, "spec.files"), files))
+		if (!o || !json_object_equal(jpath_get(o, "spec.files"), files))
 			store_projection(c, pod, vol, files);
 		json_object_put(o);
 		json_object_put(files);
@@ -198,7 +198,7 @@ static int refresh_projections(struct ctl *c, json_object *pod)
 /* Delete the pod's own volumes: emptyDirs with their data, projections. */
 static void remove_pod_volumes(struct ctl *c, json_object *pod)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes");
+	json_object *vols = jpath_get(pod, "spec.volumes");
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i);
 		char name[600], err[512];
@@ -219,7 +219,7 @@ static const char *host_path_of(struct ctl *c, json_object *pod, json_object *vo
 		return hostpath_of_volume(vol);
 	}
 	json_object *pvc = ctl_find(c->pvcs, ctl_ns_of(pod), claim);
-	json_object *pv = pvc ? ctl_find(c->pvs, NULL, k8s_str(pvc, "spec.volumeName")) : NULL;
+	json_object *pv = pvc ? ctl_find(c->pvs, NULL, jpath_str(pvc, "spec.volumeName")) : NULL;
 	*type = hostpath_type_of_pv(pv);
 	return pv ? hostpath_of_pv(pv) : NULL;
 }
@@ -249,7 +249,7 @@ static void free_host_paths(struct host_paths *h)
 static int set_up_host_paths(struct ctl *c, json_object *pod, struct host_paths *h, char *why,
                              size_t whylen)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes");
+	json_object *vols = jpath_get(pod, "spec.volumes");
 	size_t n = vols ? json_object_array_length(vols) : 0;
 	h->paths = json_object_new_object();
 	h->made = calloc(n ? n : 1, sizeof *h->made);
@@ -264,10 +264,10 @@ static int set_up_host_paths(struct ctl *c, json_object *pod, struct host_paths 
 			continue;
 		if (hostpath_prepare(path, type, &h->made[i], resolved, sizeof resolved, err, sizeof err) < 0) {
 			undo_host_paths(h);
-			snprintf(why, whylen, "volume \"%s\": %s", k8s_str(vol, "name"), err);
+			snprintf(why, whylen, "volume \"%s\": %s", jpath_str(vol, "name"), err);
 			return -EINVAL;
 		}
-		json_object_object_add(h->paths, k8s_str(vol, "name"), json_object_new_string(resolved));
+		json_object_object_add(h->paths, jpath_str(vol, "name"), json_object_new_string(resolved));
 	}
 	return 0;
 }
@@ -276,9 +276,9 @@ static int set_up_host_paths(struct ctl *c, json_object *pod, struct host_paths 
 static void show_host_paths(json_object *pod, json_object *paths)
 {
 	if (paths && json_object_object_length(paths))
-		k8s_set(pod, "status.hostPaths", json_object_get(paths));
+		jpath_set(pod, "status.hostPaths", json_object_get(paths));
 	else
-		json_object_object_del(k8s_obj(pod, "status"), "hostPaths");
+		json_object_object_del(jpath_obj(pod, "status"), "hostPaths");
 }
 
 /* At start-up a running pod's host paths are set up again, as kubelet
@@ -302,7 +302,7 @@ static void recheck_host_paths(struct ctl *c, json_object *pod)
  * Pending with the cause, and nothing of it is half-made. */
 static int setup_pod_volumes(struct ctl *c, json_object *pod)
 {
-	json_object *vols = k8s_get(pod, "spec.volumes");
+	json_object *vols = jpath_get(pod, "spec.volumes");
 	char why[2048];
 	struct host_paths h;
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
@@ -312,7 +312,7 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 		json_object_put(files);
 		if (bad) {
 			ctl_set_str(pod, "status.phase", "Pending");
-			ctl_event(c, pod, "Warning", "FailedMount", "volume \"%s\": %s", k8s_str(vol, "name"), why);
+			ctl_event(c, pod, "Warning", "FailedMount", "volume \"%s\": %s", jpath_str(vol, "name"), why);
 			return 0;
 		}
 	}
@@ -324,7 +324,7 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 	}
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *vol = json_object_array_get_idx(vols, i), *files = NULL;
-		int r = k8s_get(vol, "emptyDir") ? make_empty_dir(c, pod, vol) : 0;
+		int r = jpath_get(vol, "emptyDir") ? make_empty_dir(c, pod, vol) : 0;
 		if (r == 0 && projection_is(vol)) {
 			r = projected_files(c, pod, vol, &files, why, sizeof why) < 0 ? -EAGAIN
 			    : store_projection(c, pod, vol, files);
@@ -336,7 +336,7 @@ static int setup_pod_volumes(struct ctl *c, json_object *pod)
 			free_host_paths(&h);
 			ctl_set_str(pod, "status.phase", "Pending");
 			ctl_event(c, pod, "Warning", "FailedMount", "volume \"%s\": cannot set it up: %s",
-			      k8s_str(vol, "name"), strerror(-r));
+			      jpath_str(vol, "name"), strerror(-r));
 			return 0;
 		}
 	}

@@ -30,36 +30,36 @@ static json_object *provisioned_body(json_object *pvc, json_object *sc, uint64_t
 	json_object *pv = json_object_new_object();
 	char q[64];
 	quantity_format(bytes, q, sizeof q);
-	k8s_set_str(pv, "apiVersion", "v1");
-	k8s_set_str(pv, "kind", "PersistentVolume");
+	jpath_set_str(pv, "apiVersion", "v1");
+	jpath_set_str(pv, "kind", "PersistentVolume");
 	ctl_annotate(pv, "pv.kubernetes.io/provisioned-by", K8S_PROVISIONER);
 	/* The claim's own inode limit, else its class's. */
-	const char *inodes = key_str(k8s_get(pvc, "metadata.annotations"), VOLUME_INODES_ANNOTATION);
+	const char *inodes = key_str(jpath_get(pvc, "metadata.annotations"), VOLUME_INODES_ANNOTATION);
 	if (!inodes)
-		inodes = key_str(k8s_get(sc, "parameters"), "inodes");
+		inodes = key_str(jpath_get(sc, "parameters"), "inodes");
 	if (inodes)
 		ctl_annotate(pv, VOLUME_INODES_ANNOTATION, inodes);
-	k8s_set_str(pv, "spec.capacity.storage", q);
-	k8s_set(pv, "spec.accessModes", ctl_copy(k8s_get(pvc, "spec.accessModes")));
-	const char *policy = k8s_str(sc, "reclaimPolicy");
-	k8s_set_str(pv, "spec.persistentVolumeReclaimPolicy", policy ? policy : "Delete");
-	k8s_set_str(pv, "spec.storageClassName", ctl_name_of(sc));
-	k8s_set_str(pv, "spec.volumeMode", "Filesystem");
-	if (k8s_get(sc, "mountOptions"))
-		k8s_set(pv, "spec.mountOptions", ctl_copy(k8s_get(sc, "mountOptions")));
-	k8s_set_str(pv, "spec.claimRef.kind", "PersistentVolumeClaim");
-	k8s_set_str(pv, "spec.claimRef.namespace", ctl_ns_of(pvc));
-	k8s_set_str(pv, "spec.claimRef.name", ctl_name_of(pvc));
-	k8s_set_str(pv, "spec.claimRef.uid", k8s_str(pvc, "metadata.uid"));
-	k8s_set_str(pv, "spec.claimRef.apiVersion", "v1");
-	k8s_set_str(pv, "status.phase", "Available");
+	jpath_set_str(pv, "spec.capacity.storage", q);
+	jpath_set(pv, "spec.accessModes", ctl_copy(jpath_get(pvc, "spec.accessModes")));
+	const char *policy = jpath_str(sc, "reclaimPolicy");
+	jpath_set_str(pv, "spec.persistentVolumeReclaimPolicy", policy ? policy : "Delete");
+	jpath_set_str(pv, "spec.storageClassName", ctl_name_of(sc));
+	jpath_set_str(pv, "spec.volumeMode", "Filesystem");
+	if (jpath_get(sc, "mountOptions"))
+		jpath_set(pv, "spec.mountOptions", ctl_copy(jpath_get(sc, "mountOptions")));
+	jpath_set_str(pv, "spec.claimRef.kind", "PersistentVolumeClaim");
+	jpath_set_str(pv, "spec.claimRef.namespace", ctl_ns_of(pvc));
+	jpath_set_str(pv, "spec.claimRef.name", ctl_name_of(pvc));
+	jpath_set_str(pv, "spec.claimRef.uid", jpath_str(pvc, "metadata.uid"));
+	jpath_set_str(pv, "spec.claimRef.apiVersion", "v1");
+	jpath_set_str(pv, "status.phase", "Available");
 	return pv;
 }
 
 static json_object *data_source(json_object *pvc)
 {
-	json_object *ds = k8s_get(pvc, "spec.dataSourceRef");
-	return ds ? ds : k8s_get(pvc, "spec.dataSource");
+	json_object *ds = jpath_get(pvc, "spec.dataSourceRef");
+	return ds ? ds : jpath_get(pvc, "spec.dataSource");
 }
 
 /* Make the volume's tree from the claim's data source (or empty). 0, or
@@ -69,7 +69,7 @@ static int provision_tree(struct ctl *c, json_object *pvc, const char *pvname, u
                           json_object *body, char *err, size_t errlen)
 {
 	json_object *ds = data_source(pvc), *out = NULL;
-	const char *kind = ds ? k8s_str(ds, "kind") : NULL, *src = ds ? k8s_str(ds, "name") : NULL;
+	const char *kind = ds ? jpath_str(ds, "kind") : NULL, *src = ds ? jpath_str(ds, "name") : NULL;
 	char event_msg[320];
 	int r;
 	if (!ds) {
@@ -78,28 +78,28 @@ static int provision_tree(struct ctl *c, json_object *pvc, const char *pvname, u
 		                          event_msg, &out, err, errlen);
 	} else if (!strcmp(kind, "VolumeSnapshot")) {
 		json_object *vs = ctl_find(c->vss, ctl_ns_of(pvc), src);
-		json_object *ready = vs ? k8s_get(vs, "status.readyToUse") : NULL;
+		json_object *ready = vs ? jpath_get(vs, "status.readyToUse") : NULL;
 		if (!ready || !json_object_get_boolean(ready)) {
 			snprintf(err, errlen, "volumesnapshot \"%s\" is %s", src, vs ? "not ready to use" : "not found");
 			return -EAGAIN;
 		}
-		if (k8s_bytes(vs, "status.restoreSize") > bytes) {
+		if (jpath_bytes(vs, "status.restoreSize") > bytes) {
 			snprintf(err, errlen, "requested volume size %s is less than the size %s of the source "
-			         "snapshot %s", ctl_claim_request(pvc), k8s_str(vs, "status.restoreSize"), src);
+			         "snapshot %s", ctl_claim_request(pvc), jpath_str(vs, "status.restoreSize"), src);
 			return -EINVAL;
 		}
 		r = volume_restore(c->v, ctl_ns_of(pvc), src, pvname, bytes, body, &out, err, errlen);
 	} else {
 		json_object *from = ctl_find(c->pvcs, ctl_ns_of(pvc), src);
-		const char *srcpv = from ? k8s_str(from, "spec.volumeName") : NULL;
-		const char *phase = from ? k8s_str(from, "status.phase") : NULL;
+		const char *srcpv = from ? jpath_str(from, "spec.volumeName") : NULL;
+		const char *phase = from ? jpath_str(from, "status.phase") : NULL;
 		if (!srcpv || !phase || strcmp(phase, "Bound")) {
 			snprintf(err, errlen, "source claim \"%s\" is %s", src, from ? "not bound" : "not found");
 			return -EAGAIN;
 		}
-		if (k8s_bytes(from, "status.capacity.storage") > bytes) {
+		if (jpath_bytes(from, "status.capacity.storage") > bytes) {
 			snprintf(err, errlen, "requested volume size %s is less than the size %s of the source "
-			         "claim %s", ctl_claim_request(pvc), k8s_str(from, "status.capacity.storage"), src);
+			         "claim %s", ctl_claim_request(pvc), jpath_str(from, "status.capacity.storage"), src);
 			return -EINVAL;
 		}
 		r = volume_clone(c->v, srcpv, pvname, bytes, body, &out, err, errlen);
@@ -111,8 +111,8 @@ static int provision_tree(struct ctl *c, json_object *pvc, const char *pvname, u
 static int provision(struct ctl *c, json_object *pvc, json_object *sc)
 {
 	char pvname[64];
-	snprintf(pvname, sizeof pvname, "pvc-%s", k8s_str(pvc, "metadata.uid"));
-	uint64_t bytes = k8s_bytes(pvc, "spec.resources.requests.storage");
+	snprintf(pvname, sizeof pvname, "pvc-%s", jpath_str(pvc, "metadata.uid"));
+	uint64_t bytes = jpath_bytes(pvc, "spec.resources.requests.storage");
 	bytes = (bytes + STORE_BLOCK - 1) / STORE_BLOCK * STORE_BLOCK;
 	json_object *body = provisioned_body(pvc, sc, bytes);
 	char err[512] = "";
@@ -147,14 +147,14 @@ int ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const 
 		      "waiting for first consumer to be created before binding");
 		return 0;
 	}
-	const char *prov = k8s_str(sc, "provisioner");
+	const char *prov = jpath_str(sc, "provisioner");
 	if (!prov || strcmp(prov, K8S_PROVISIONER)) {
 		ctl_event(c, pvc, "Normal", "ExternalProvisioning", "Waiting for a volume to be created either "
 		      "by the external provisioner '%s' or manually by the system administrator. volfs "
 		      "provisions only for '%s'", prov ? prov : "", K8S_PROVISIONER);
 		return 0;
 	}
-	if (k8s_get(pvc, "spec.selector")) {
+	if (jpath_get(pvc, "spec.selector")) {
 		ctl_event(c, pvc, "Warning", "ProvisioningFailed", "failed to provision volume with StorageClass "
 		      "\"%s\": claim Selector is not supported", cls);
 		return 0;

@@ -24,8 +24,8 @@ static json_object *claims_in(struct ctl *c, const char *ns)
 int ctl_quota_step(struct ctl *c, json_object *q)
 {
 	json_object *claims = claims_in(c, ctl_ns_of(q));
-	k8s_set(q, "status.hard", ctl_copy(k8s_get(q, "spec.hard")));
-	k8s_set(q, "status.used", quota_usage(q, claims));
+	jpath_set(q, "status.hard", ctl_copy(jpath_get(q, "spec.hard")));
+	jpath_set(q, "status.used", quota_usage(q, claims));
 	json_object_put(claims);
 	return 0;
 }

@@ -20,7 +20,7 @@
  * volume's events go with it, so the daemon's log says so. */
 static void keep_host_data(json_object *pv)
 {
-	const char *at = k8s_str(pv, "status.hostPath");
+	const char *at = jpath_str(pv, "status.hostPath");
 	at = at ? at : hostpath_of_pv(pv);
 	char object[300];
 	vlog_object_name(object, sizeof object, KIND_PV, "", ctl_name_of(pv));
@@ -41,8 +41,8 @@ int ctl_delete_volume(struct ctl *c, json_object *pv)
 		vfs_invalidate_name(c->v, VINO_LOCAL_PATH, dir);
 	if (r < 0 && r != -ENOENT) {
 		ctl_event(c, pv, "Warning", "VolumeFailedDelete", "%s", err);
-		k8s_set_str(pv, "status.phase", "Failed");
-		k8s_set_str(pv, "status.message", err);
+		jpath_set_str(pv, "status.phase", "Failed");
+		jpath_set_str(pv, "status.message", err);
 		return 0;
 	}
 	ctl_mark_gone(pv);
@@ -62,7 +62,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 		return 0;
 	}
 	uint64_t old = 0, tree = 0;
-	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage");
+	uint64_t cap = jpath_bytes(pv, "spec.capacity.storage");
 	char err[256] = "";
 	int r = volume_pv_find_tree(c->v, ctl_name_of(pv), &old);
 	if (r == 0)
@@ -85,7 +85,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 	}
 	if (r < 0) {
 		ctl_event(c, pv, "Warning", "VolumeFailedRecycle", "cannot scrub the volume: %s", strerror(-r));
-		k8s_set_str(pv, "status.phase", "Failed");
+		jpath_set_str(pv, "status.phase", "Failed");
 		return 0;
 	}
 	vfs_tree_drop_data(c->v, old); /* and the kernel's pages of it */
@@ -93,15 +93,15 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 	vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
 	ctl_event(c, pv, "Warning", "RecyclerPod", "Recycle reclaim policy is deprecated; use dynamic "
 	      "provisioning instead. Volume data scrubbed");
-	json_object_object_del(k8s_get(pv, "spec"), "claimRef");
-	k8s_set_str(pv, "status.phase", "Available");
+	json_object_object_del(jpath_get(pv, "spec"), "claimRef");
+	jpath_set_str(pv, "status.phase", "Available");
 	return 1;
 }
 
 /* The claim it was bound to is gone: apply the reclaim policy. */
 int ctl_reclaim_volume(struct ctl *c, json_object *pv)
 {
-	const char *policy = k8s_str(pv, "spec.persistentVolumeReclaimPolicy");
+	const char *policy = jpath_str(pv, "spec.persistentVolumeReclaimPolicy");
 	ctl_set_str(pv, "status.phase", "Released");
 	if (policy && !strcmp(policy, "Delete"))
 		return ctl_delete_volume(c, pv);

@@ -40,7 +40,7 @@ static int64_t schedule_now(void)
 
 static int disabled(json_object *sched)
 {
-	json_object *d = k8s_get(sched, "spec.disabled");
+	json_object *d = jpath_get(sched, "spec.disabled");
 	return d && json_object_get_boolean(d);
 }
 
@@ -54,7 +54,7 @@ static int set_time(json_object *o, const char *path, int64_t t)
 static int claim_selected(json_object *sched, json_object *pvc)
 {
 	return !ctl_is_gone(pvc) && !ctl_deleting(pvc) && !strcmp(ctl_ns_of(pvc), ctl_ns_of(sched)) &&
-	       selector_matches(k8s_get(sched, "spec.claimSelector"), k8s_get(pvc, "metadata.labels"));
+	       selector_matches(jpath_get(sched, "spec.claimSelector"), jpath_get(pvc, "metadata.labels"));
 }
 
 /* Create the VolumeSnapshot of one claim for firing t. 1 if created. */
@@ -70,8 +70,8 @@ static int snapshot_claim(struct ctl *c, json_object *sched, const char *claim, 
 	if (ctl_find(c->vss, ctl_ns_of(sched), name))
 		return 0; /* taken already (a restart between creating and recording) */
 	json_object *vs = snapschedule_snapshot(sched, claim);
-	k8s_set_str(vs, "metadata.name", name);
-	k8s_set_str(vs, "metadata.namespace", ctl_ns_of(sched));
+	jpath_set_str(vs, "metadata.name", name);
+	jpath_set_str(vs, "metadata.namespace", ctl_ns_of(sched));
 	json_object *one = json_object_new_array();
 	json_object_array_add(one, vs);
 	int r = api_store(c->v, one, ctl_ns_of(sched), err, sizeof err);
@@ -135,12 +135,12 @@ static struct taken *taken_of(struct ctl *c, json_object *sched, const char *cla
 	*n = 0;
 	for (size_t i = 0; v && i < cap; i++) {
 		json_object *vs = json_object_array_get_idx(c->vss, i);
-		json_object *labels = k8s_get(vs, "metadata.labels"), *by = NULL;
+		json_object *labels = jpath_get(vs, "metadata.labels"), *by = NULL;
 		if (ctl_is_gone(vs) || ctl_deleting(vs) || strcmp(ctl_ns_of(vs), ctl_ns_of(sched)) ||
 		    !labels || !json_object_object_get_ex(labels, SNAPSCHEDULE_LABEL, &by) ||
 		    strcmp(json_object_get_string(by), ctl_name_of(sched)))
 			continue;
-		const char *src = k8s_str(vs, "spec.source.persistentVolumeClaimName");
+		const char *src = jpath_str(vs, "spec.source.persistentVolumeClaimName");
 		int64_t t = firing_of(ctl_name_of(vs));
 		if (src && !strcmp(src, claim) && t >= 0)
 			v[(*n)++] = (struct taken){vs, t};
@@ -153,7 +153,7 @@ static struct taken *taken_of(struct ctl *c, json_object *sched, const char *cla
 /* Retention: delete the snapshots of each claim past maxCount or expires. */
 static int expire(struct ctl *c, json_object *sched, int64_t now)
 {
-	if (!k8s_get(sched, "spec.retention"))
+	if (!jpath_get(sched, "spec.retention"))
 		return 0;
 	int changed = 0;
 	for (size_t i = 0; i < json_object_array_length(c->pvcs); i++) {
@@ -179,8 +179,8 @@ static int expire(struct ctl *c, json_object *sched, int64_t now)
 int ctl_schedule_step(struct ctl *c, json_object *sched)
 {
 	int64_t now = schedule_now();
-	const char *last = k8s_str(sched, "status.lastSnapshotTime");
-	int64_t since = snapschedule_parse_time(last ? last : k8s_str(sched, "metadata.creationTimestamp"));
+	const char *last = jpath_str(sched, "status.lastSnapshotTime");
+	int64_t since = snapschedule_parse_time(last ? last : jpath_str(sched, "metadata.creationTimestamp"));
 	int changed = 0;
 	if (!disabled(sched) && since >= 0) {
 		int64_t due = snapschedule_due(sched, since, now);
@@ -207,7 +207,7 @@ int schedules_next_wakeup(struct vfs *v)
 		json_object *s = json_object_array_get_idx(list, i);
 		/* the controller's own record of the next firing, so that one
 		 * it has not acted on yet is due (0) until it has */
-		int64_t next = snapschedule_parse_time(k8s_str(s, "status.nextSnapshotTime"));
+		int64_t next = snapschedule_parse_time(jpath_str(s, "status.nextSnapshotTime"));
 		if (!disabled(s) && next >= 0 && (soonest < 0 || next < soonest))
 			soonest = next;
 	}

@@ -18,25 +18,25 @@
 
 static json_object *snapshot_class(struct ctl *c, json_object *vs)
 {
-	return ctl_find(c->vsclasses, NULL, k8s_str(vs, "spec.volumeSnapshotClassName"));
+	return ctl_find(c->vsclasses, NULL, jpath_str(vs, "spec.volumeSnapshotClassName"));
 }
 
 static int take_snapshot(struct ctl *c, json_object *vs)
 {
-	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
-	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	const char *claim = jpath_str(vs, "spec.source.persistentVolumeClaimName");
+	const char *bare = jpath_str(vs, "spec.source.persistentVolumeName");
 	json_object *pvc = claim ? ctl_find(c->pvcs, ctl_ns_of(vs), claim) : NULL, *cls = snapshot_class(c, vs);
-	const char *pv = pvc ? k8s_str(pvc, "spec.volumeName") : NULL;
-	const char *phase = pvc ? k8s_str(pvc, "status.phase") : NULL;
+	const char *pv = pvc ? jpath_str(pvc, "spec.volumeName") : NULL;
+	const char *phase = pvc ? jpath_str(pvc, "status.phase") : NULL;
 	if (bare) { /* a snapshot of a bare volume: the volume itself is the source */
 		pv = ctl_find(c->pvs, NULL, bare) ? bare : NULL;
 		phase = "Bound";
 		claim = bare;
 	}
-	const char *driver = cls ? k8s_str(cls, "driver") : NULL;
-	if (k8s_str(vs, "spec.volumeSnapshotClassName") && (!driver || strcmp(driver, K8S_PROVISIONER))) {
+	const char *driver = cls ? jpath_str(cls, "driver") : NULL;
+	if (jpath_str(vs, "spec.volumeSnapshotClassName") && (!driver || strcmp(driver, K8S_PROVISIONER))) {
 		ctl_event(c, vs, "Warning", "SnapshotPending", "volumesnapshotclass \"%s\" %s",
-		      k8s_str(vs, "spec.volumeSnapshotClassName"),
+		      jpath_str(vs, "spec.volumeSnapshotClassName"),
 		      cls ? "names a driver volfs does not serve" : "not found");
 		return 0;
 	}
@@ -59,7 +59,7 @@ static int take_snapshot(struct ctl *c, json_object *vs)
 		ctl_event(c, vs, "Warning", "SnapshotFailed", "%s", err);
 		return 0;
 	}
-	k8s_set(vs, "status", ctl_copy(k8s_get(out, "status")));
+	jpath_set(vs, "status", ctl_copy(jpath_get(out, "status")));
 	json_object_put(out);
 	vfs_invalidate_snapshot(c->v, ctl_ns_of(vs), ctl_name_of(vs));
 	return 1;
@@ -70,22 +70,22 @@ static int take_snapshot(struct ctl *c, json_object *vs)
 static int retain_snapshot_content(struct ctl *c, json_object *vs, json_object *cls)
 {
 	char name[80];
-	snprintf(name, sizeof name, "snapcontent-%s", k8s_str(vs, "metadata.uid"));
+	snprintf(name, sizeof name, "snapcontent-%s", jpath_str(vs, "metadata.uid"));
 	json_object *vsc = json_object_new_object();
-	k8s_set_str(vsc, "apiVersion", "snapshot.storage.k8s.io/v1");
-	k8s_set_str(vsc, "kind", "VolumeSnapshotContent");
-	k8s_set(vsc, "metadata", ctl_copy(k8s_get(vs, "metadata")));
-	k8s_set_str(vsc, "metadata.name", name);
-	json_object_object_del(k8s_get(vsc, "metadata"), "namespace");
-	json_object_object_del(k8s_get(vsc, "metadata"), "deletionTimestamp");
-	k8s_set_str(vsc, "spec.deletionPolicy", "Retain");
-	k8s_set_str(vsc, "spec.driver", k8s_str(cls, "driver"));
-	k8s_set_str(vsc, "spec.volumeSnapshotClassName", ctl_name_of(cls));
-	k8s_set_str(vsc, "spec.source.snapshotHandle", k8s_str(vs, "metadata.uid"));
-	k8s_set_str(vsc, "spec.volumeSnapshotRef.kind", "VolumeSnapshot");
-	k8s_set_str(vsc, "spec.volumeSnapshotRef.namespace", ctl_ns_of(vs));
-	k8s_set_str(vsc, "spec.volumeSnapshotRef.name", ctl_name_of(vs));
-	k8s_set(vsc, "status", ctl_copy(k8s_get(vs, "status")));
+	jpath_set_str(vsc, "apiVersion", "snapshot.storage.k8s.io/v1");
+	jpath_set_str(vsc, "kind", "VolumeSnapshotContent");
+	jpath_set(vsc, "metadata", ctl_copy(jpath_get(vs, "metadata")));
+	jpath_set_str(vsc, "metadata.name", name);
+	json_object_object_del(jpath_get(vsc, "metadata"), "namespace");
+	json_object_object_del(jpath_get(vsc, "metadata"), "deletionTimestamp");
+	jpath_set_str(vsc, "spec.deletionPolicy", "Retain");
+	jpath_set_str(vsc, "spec.driver", jpath_str(cls, "driver"));
+	jpath_set_str(vsc, "spec.volumeSnapshotClassName", ctl_name_of(cls));
+	jpath_set_str(vsc, "spec.source.snapshotHandle", jpath_str(vs, "metadata.uid"));
+	jpath_set_str(vsc, "spec.volumeSnapshotRef.kind", "VolumeSnapshot");
+	jpath_set_str(vsc, "spec.volumeSnapshotRef.namespace", ctl_ns_of(vs));
+	jpath_set_str(vsc, "spec.volumeSnapshotRef.name", ctl_name_of(vs));
+	jpath_set(vsc, "status", ctl_copy(jpath_get(vs, "status")));
 	db_lock(c->db);
 	int r = db_begin(c->db);
 	if (r == 0)
@@ -103,7 +103,7 @@ static int retain_snapshot_content(struct ctl *c, json_object *vs, json_object *
 static int delete_snapshot(struct ctl *c, json_object *vs)
 {
 	json_object *cls = snapshot_class(c, vs);
-	const char *policy = cls ? k8s_str(cls, "deletionPolicy") : NULL;
+	const char *policy = cls ? jpath_str(cls, "deletionPolicy") : NULL;
 	uint64_t tree = 0;
 	db_lock(c->db);
 	json_object_put(kobj_get(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs), &tree));
@@ -125,10 +125,10 @@ int ctl_snapshot_step(struct ctl *c, json_object *vs)
 {
 	if (ctl_deleting(vs))
 		return delete_snapshot(c, vs);
-	json_object *ready = k8s_get(vs, "status.readyToUse");
+	json_object *ready = jpath_get(vs, "status.readyToUse");
 	if (ready && json_object_get_boolean(ready))
 		return 0;
-	if (!k8s_str(vs, "spec.source.persistentVolumeClaimName") && !k8s_str(vs, "spec.source.persistentVolumeName"))
+	if (!jpath_str(vs, "spec.source.persistentVolumeClaimName") && !jpath_str(vs, "spec.source.persistentVolumeName"))
 		return 0;
 	return take_snapshot(c, vs);
 }

@@ -38,7 +38,7 @@ int ctl_sts_step(struct ctl *c, json_object *sts)
 	}
 	if (ctl_deleting(sts) && !left)
 		return ctl_remove_object(c, sts);
-	k8s_set(sts, "status.replicas", json_object_new_int(n));
-	k8s_set(sts, "status.readyReplicas", json_object_new_int(ready));
+	jpath_set(sts, "status.replicas", json_object_new_int(n));
+	jpath_set(sts, "status.readyReplicas", json_object_new_int(ready));
 	return changed;
 }

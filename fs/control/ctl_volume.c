@@ -32,7 +32,7 @@ int ctl_volume_new_tree_rows(struct ctl *c, json_object *pv, uint64_t cap, uint6
 static int make_volume_tree(struct ctl *c, json_object *pv)
 {
 	char err[256] = "";
-	uint64_t cap = k8s_bytes(pv, "spec.capacity.storage"), tree = 0;
+	uint64_t cap = jpath_bytes(pv, "spec.capacity.storage"), tree = 0;
 	if (cap < STORE_BLOCK)
 		cap = STORE_BLOCK;
 	db_lock(c->db);
@@ -54,7 +54,7 @@ static int make_volume_tree(struct ctl *c, json_object *pv)
 static void follow_capacity(struct ctl *c, json_object *pv, uint64_t tree)
 {
 	struct vtree *t = vfs_tree_get(c->v, tree);
-	uint64_t want = k8s_bytes(pv, "spec.capacity.storage");
+	uint64_t want = jpath_bytes(pv, "spec.capacity.storage");
 	if (!t || !want || want == vfs_tree_capacity(t))
 		return;
 	char err[512];
@@ -66,8 +66,8 @@ static void follow_capacity(struct ctl *c, json_object *pv, uint64_t tree)
 
 static json_object *claim_of_pv(struct ctl *c, json_object *pv)
 {
-	const char *ns = k8s_str(pv, "spec.claimRef.namespace");
-	return ctl_find(c->pvcs, ns ? ns : "default", k8s_str(pv, "spec.claimRef.name"));
+	const char *ns = jpath_str(pv, "spec.claimRef.namespace");
+	return ctl_find(c->pvcs, ns ? ns : "default", jpath_str(pv, "spec.claimRef.name"));
 }
 
 /* A hostPath volume is set up as kubelet sets one up when it mounts it
@@ -79,12 +79,12 @@ static int host_volume_ready(struct ctl *c, json_object *pv)
 {
 	char resolved[PATH_MAX], err[1536];
 	struct hostpath_made made;
-	const char *phase = k8s_str(pv, "status.phase");
-	if (k8s_str(pv, "status.hostPath") && !c->startup)
+	const char *phase = jpath_str(pv, "status.phase");
+	if (jpath_str(pv, "status.hostPath") && !c->startup)
 		return 1;
 	int r = hostpath_prepare(hostpath_of_pv(pv), hostpath_type_of_pv(pv), &made, resolved,
 	                         sizeof resolved, err, sizeof err);
-	json_object *status = k8s_obj(pv, "status");
+	json_object *status = jpath_obj(pv, "status");
 	vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
 	if (r < 0) {
 		json_object_object_del(status, "hostPath");
@@ -104,7 +104,7 @@ int ctl_volume_step(struct ctl *c, json_object *pv)
 {
 	json_object *pvc = claim_of_pv(c, pv);
 	int bound = pvc && ctl_claim_ref_matches(pv, pvc) &&
-	            !strcmp(k8s_str(pvc, "spec.volumeName") ? k8s_str(pvc, "spec.volumeName") : "",
+	            !strcmp(jpath_str(pvc, "spec.volumeName") ? jpath_str(pvc, "spec.volumeName") : "",
 	                    ctl_name_of(pv));
 	if (ctl_deleting(pv))
 		return bound ? 0 : ctl_delete_volume(c, pv); /* kubernetes.io/pv-protection */
@@ -119,10 +119,10 @@ int ctl_volume_step(struct ctl *c, json_object *pv)
 			return make_volume_tree(c, pv);
 		follow_capacity(c, pv, tree);
 	}
-	const char *phase = k8s_str(pv, "status.phase");
+	const char *phase = jpath_str(pv, "status.phase");
 	if (phase && !strcmp(phase, "Failed"))
 		return 0;
-	if (!k8s_get(pv, "spec.claimRef")) {
+	if (!jpath_get(pv, "spec.claimRef")) {
 		ctl_set_str(pv, "status.phase", "Available");
 		return 0;
 	}
@@ -130,7 +130,7 @@ int ctl_volume_step(struct ctl *c, json_object *pv)
 		ctl_set_str(pv, "status.phase", "Bound");
 		return 0;
 	}
-	const char *uid = k8s_str(pv, "spec.claimRef.uid");
+	const char *uid = jpath_str(pv, "spec.claimRef.uid");
 	if ((pvc && ctl_claim_ref_matches(pv, pvc)) || !uid || !*uid) {
 		ctl_set_str(pv, "status.phase", "Available"); /* pre-bound, waiting for its claim */
 		return 0;

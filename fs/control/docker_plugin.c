@@ -120,7 +120,7 @@ static int capabilities(struct docker_plugin *p, json_object *req, const char *n
                         char *err, size_t errlen)
 {
 	(void)p, (void)req, (void)name, (void)err, (void)errlen;
-	k8s_set_str(out, "Capabilities.Scope", "local");
+	jpath_set_str(out, "Capabilities.Scope", "local");
 	return 0;
 }
 
@@ -128,7 +128,7 @@ static int create(struct docker_plugin *p, json_object *req, const char *name, j
                   char *err, size_t errlen)
 {
 	(void)out;
-	if (docker_volume_create(&p->dv, name, k8s_get(req, "Opts"), err, errlen) < 0)
+	if (docker_volume_create(&p->dv, name, jpath_get(req, "Opts"), err, errlen) < 0)
 		return -1;
 	vlog_info(OBJECT, "created volume %s", name);
 	return 0;
@@ -165,7 +165,7 @@ static int mountpoint_of(struct docker_plugin *p, const char *name, json_object 
 
 static const char *mount_id(json_object *req)
 {
-	const char *id = k8s_str(req, "ID");
+	const char *id = jpath_str(req, "ID");
 	return id ? id : "";
 }
 
@@ -207,7 +207,7 @@ static json_object *volume_entry(struct docker_plugin *p, json_object *pv, int w
 	docker_volume_path(&p->dv, pv, path, sizeof path);
 	json_object_object_add(v, "Name", json_object_new_string(docker_volume_name(pv)));
 	json_object_object_add(v, "Mountpoint", json_object_new_string(path));
-	const char *created = k8s_str(pv, "metadata.creationTimestamp");
+	const char *created = jpath_str(pv, "metadata.creationTimestamp");
 	if (created)
 		json_object_object_add(v, "CreatedAt", json_object_new_string(created));
 	if (with_status)
@@ -336,7 +336,7 @@ static json_object *admit(const struct httpd_request *req, const struct endpoint
 		return NULL;
 	}
 	json_object *body = parse_body(req, err, errlen);
-	const char *name = k8s_str(body, "Name");
+	const char *name = jpath_str(body, "Name");
 	if (body && e->needs_name && (!name || !*name)) {
 		snprintf(err, errlen, "request to %s has no Name", req->path);
 		json_object_put(body);
@@ -358,7 +358,7 @@ static void answer(void *arg, const struct httpd_request *req, struct httpd_repl
 		reply->allow = status == 405 ? "POST" : NULL;
 		return;
 	}
-	const char *name = k8s_str(body, "Name");
+	const char *name = jpath_str(body, "Name");
 	json_object *out = json_object_new_object();
 	if (e->fn(p, body, name, out, err, sizeof err) < 0) {
 		/* Both clients ask Get of a volume before creating it. */

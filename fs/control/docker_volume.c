@@ -162,7 +162,7 @@ static json_object *new_request(const char *verb, const char *kind, const char *
 
 static int is_not_found(json_object *ans)
 {
-	const char *reason = k8s_str(ans, "reason");
+	const char *reason = jpath_str(ans, "reason");
 	return reason && !strcmp(reason, "NotFound");
 }
 
@@ -173,10 +173,10 @@ static json_object *call(struct docker_volumes *dv, json_object *req, char *err,
 {
 	json_object *ans = control_call(dv->ctl, req), *res = NULL;
 	json_object_put(req);
-	if (k8s_get(ans, "ok") && json_object_get_boolean(k8s_get(ans, "ok"))) {
-		res = json_object_get(k8s_get(ans, "result"));
+	if (jpath_get(ans, "ok") && json_object_get_boolean(jpath_get(ans, "ok"))) {
+		res = json_object_get(jpath_get(ans, "result"));
 	} else {
-		snprintf(err, errlen, "%s", k8s_str(ans, "error") ? k8s_str(ans, "error") : "control request failed");
+		snprintf(err, errlen, "%s", jpath_str(ans, "error") ? jpath_str(ans, "error") : "control request failed");
 		if (missing)
 			*missing = is_not_found(ans);
 	}
@@ -191,14 +191,14 @@ static json_object *get_one(struct docker_volumes *dv, const char *kind, const c
 {
 	*missing = 0;
 	json_object *res = call(dv, new_request("get", kind, name), err, errlen, missing);
-	json_object *items = k8s_get(res, "items");
+	json_object *items = jpath_get(res, "items");
 	json_object *o = json_object_is_type(items, json_type_array) && json_object_array_length(items)
 	                 ? json_object_get(json_object_array_get_idx(items, 0)) : NULL;
 	json_object_put(res);
 	return o;
 }
 
-/* A label's or annotation's value: keys have dots, so not k8s_str's paths. */
+/* A label's or annotation's value: keys have dots, so not jpath_str's paths. */
 static const char *map_str(json_object *map, const char *key)
 {
 	json_object *v;
@@ -208,13 +208,13 @@ static const char *map_str(json_object *map, const char *key)
 
 static int is_docker_volume(json_object *pv)
 {
-	const char *l = map_str(k8s_get(pv, "metadata.labels"), DOCKER_LABEL);
+	const char *l = map_str(jpath_get(pv, "metadata.labels"), DOCKER_LABEL);
 	return l && !strcmp(l, DOCKER_LABEL_VALUE) && docker_volume_name(pv);
 }
 
 const char *docker_volume_name(json_object *pv)
 {
-	return map_str(k8s_get(pv, "metadata.annotations"), DOCKER_NAME_ANNOTATION);
+	return map_str(jpath_get(pv, "metadata.annotations"), DOCKER_NAME_ANNOTATION);
 }
 
 static int no_such_volume(const char *name, char *err, size_t errlen)
@@ -249,7 +249,7 @@ int docker_volume_list(struct docker_volumes *dv, json_object **pvs, char *err, 
 	json_object *res = call(dv, new_request("get", KIND_PV, NULL), err, errlen, NULL);
 	if (!res)
 		return -1;
-	json_object *all = k8s_get(res, "items"), *mine = json_object_new_array();
+	json_object *all = jpath_get(res, "items"), *mine = json_object_new_array();
 	size_t count = json_object_is_type(all, json_type_array) ? json_object_array_length(all) : 0;
 	for (size_t i = 0; i < count; i++) {
 		json_object *pv = json_object_array_get_idx(all, i);
@@ -263,14 +263,14 @@ int docker_volume_list(struct docker_volumes *dv, json_object **pvs, char *err, 
 
 void docker_volume_path(struct docker_volumes *dv, json_object *pv, char *out, size_t len)
 {
-	snprintf(out, len, "%s/pv/%s", dv->mount_point, k8s_str(pv, "metadata.name"));
+	snprintf(out, len, "%s/pv/%s", dv->mount_point, jpath_str(pv, "metadata.name"));
 }
 
 static uint64_t usage_of_volume(struct docker_volumes *dv, const char *pvname)
 {
 	char err[512];
 	json_object *res = call(dv, new_request("describe", KIND_PV, pvname), err, sizeof err, NULL);
-	uint64_t used = res && k8s_get(res, "usage.used") ? (uint64_t)json_object_get_int64(k8s_get(res, "usage.used")) : 0;
+	uint64_t used = res && jpath_get(res, "usage.used") ? (uint64_t)json_object_get_int64(jpath_get(res, "usage.used")) : 0;
 	json_object_put(res);
 	return used;
 }
@@ -280,11 +280,11 @@ static int64_t snapshots_of_volume(struct docker_volumes *dv, const char *pvname
 	char err[512];
 	json_object *req = new_request("get", "VolumeSnapshot", NULL);
 	json_object_object_add(req, "allNamespaces", json_object_new_boolean(1));
-	json_object *res = call(dv, req, err, sizeof err, NULL), *items = k8s_get(res, "items");
+	json_object *res = call(dv, req, err, sizeof err, NULL), *items = jpath_get(res, "items");
 	int64_t n = 0;
 	size_t count = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
 	for (size_t i = 0; i < count; i++) {
-		const char *src = k8s_str(json_object_array_get_idx(items, i), "spec.source.persistentVolumeName");
+		const char *src = jpath_str(json_object_array_get_idx(items, i), "spec.source.persistentVolumeName");
 		n += src && !strcmp(src, pvname);
 	}
 	json_object_put(res);
@@ -293,11 +293,11 @@ static int64_t snapshots_of_volume(struct docker_volumes *dv, const char *pvname
 
 json_object *docker_volume_status(struct docker_volumes *dv, json_object *pv)
 {
-	const char *pvname = k8s_str(pv, "metadata.name");
+	const char *pvname = jpath_str(pv, "metadata.name");
 	json_object *st = json_object_new_object();
-	const char *cap = k8s_str(pv, "spec.capacity.storage");
+	const char *cap = jpath_str(pv, "spec.capacity.storage");
 	json_object_object_add(st, "capacity", json_object_new_string(cap ? cap : ""));
-	json_object_object_add(st, "capacityBytes", json_object_new_int64((int64_t)k8s_bytes(pv, "spec.capacity.storage")));
+	json_object_object_add(st, "capacityBytes", json_object_new_int64((int64_t)jpath_bytes(pv, "spec.capacity.storage")));
 	json_object_object_add(st, "usedBytes", json_object_new_int64((int64_t)usage_of_volume(dv, pvname)));
 	json_object_object_add(st, "snapshots", json_object_new_int64(snapshots_of_volume(dv, pvname)));
 	json_object_object_add(st, "persistentVolume", json_object_new_string(pvname));
@@ -342,9 +342,9 @@ static int make_clone(struct docker_volumes *dv, const char *pvname, const struc
 	json_object *src = clone_source(dv, o->clone_of, err, errlen);
 	if (!src)
 		return -1;
-	uint64_t cap = k8s_bytes(src, "spec.capacity.storage");
+	uint64_t cap = jpath_bytes(src, "spec.capacity.storage");
 	json_object *req = new_request("clone", KIND_PV, pvname);
-	json_object_object_add(req, "source", json_object_new_string(k8s_str(src, "metadata.name")));
+	json_object_object_add(req, "source", json_object_new_string(jpath_str(src, "metadata.name")));
 	json_object_put(src);
 	if (o->size && o->size < cap) {
 		char q[64];
@@ -395,13 +395,13 @@ static int mark_as_docker(struct docker_volumes *dv, const char *pvname, const c
 	json_object *labels = json_object_new_object(), *annotations = json_object_new_object();
 	json_object_object_add(labels, DOCKER_LABEL, json_object_new_string(DOCKER_LABEL_VALUE));
 	json_object_object_add(annotations, DOCKER_NAME_ANNOTATION, json_object_new_string(name));
-	k8s_set(patch, "metadata.labels", labels);
-	k8s_set(patch, "metadata.annotations", annotations);
-	k8s_set_str(patch, "spec.claimRef.kind", "PersistentVolumeClaim");
-	k8s_set_str(patch, "spec.claimRef.namespace", DOCKER_CLAIM_NAMESPACE);
-	k8s_set_str(patch, "spec.claimRef.name", pvname);
+	jpath_set(patch, "metadata.labels", labels);
+	jpath_set(patch, "metadata.annotations", annotations);
+	jpath_set_str(patch, "spec.claimRef.kind", "PersistentVolumeClaim");
+	jpath_set_str(patch, "spec.claimRef.namespace", DOCKER_CLAIM_NAMESPACE);
+	jpath_set_str(patch, "spec.claimRef.name", pvname);
 	if (class_name)
-		k8s_set_str(patch, "spec.storageClassName", class_name);
+		jpath_set_str(patch, "spec.storageClassName", class_name);
 	json_object *req = new_request("patch", KIND_PV, pvname);
 	json_object_object_add(req, "patch", patch);
 	json_object *res = call(dv, req, err, errlen, NULL);
@@ -502,7 +502,7 @@ int docker_volume_remove(struct docker_volumes *dv, const char *name, char *err,
 	json_object *pv;
 	if (docker_volume_find(dv, name, &pv, err, errlen) < 0)
 		return -1;
-	json_object *res = call(dv, new_request("delete", KIND_PV, k8s_str(pv, "metadata.name")), err, errlen, NULL);
+	json_object *res = call(dv, new_request("delete", KIND_PV, jpath_str(pv, "metadata.name")), err, errlen, NULL);
 	json_object_put(pv);
 	json_object_put(res);
 	return res ? 0 : -1;

@@ -62,15 +62,15 @@ static char *dup_or_null(const char *s)
 static void read_claim(struct vol_row *r, const char *body)
 {
 	json_object *pv = json_tokener_parse(body);
-	const char *phase = pv ? k8s_str(pv, "status.phase") : NULL;
+	const char *phase = pv ? jpath_str(pv, "status.phase") : NULL;
 	/* A local-path-provisioner volume's claim lives in the cluster: its
 	 * claimRef (fs/control/localpath.c) names it although nothing binds it here. */
-	json_object *ann = pv ? k8s_get(pv, "metadata.annotations") : NULL;
+	json_object *ann = pv ? jpath_get(pv, "metadata.annotations") : NULL;
 	int local_path = ann && json_object_object_get_ex(ann, LOCALPATH_DIR_ANNOTATION, NULL);
-	if (((phase && !strcmp(phase, "Bound")) || local_path) && k8s_str(pv, "spec.claimRef.name")) {
-		const char *ns = k8s_str(pv, "spec.claimRef.namespace");
+	if (((phase && !strcmp(phase, "Bound")) || local_path) && jpath_str(pv, "spec.claimRef.name")) {
+		const char *ns = jpath_str(pv, "spec.claimRef.namespace");
 		r->claim_ns = strdup(ns ? ns : "default");
-		r->claim = dup_or_null(k8s_str(pv, "spec.claimRef.name"));
+		r->claim = dup_or_null(jpath_str(pv, "spec.claimRef.name"));
 	}
 	json_object_put(pv);
 }

@@ -18,7 +18,7 @@ int namespace_usable(struct db *db, const char *ns, char *err, size_t errlen)
 	if (!o) {
 		snprintf(err, errlen, "namespaces \"%s\" not found", ns);
 		r = -ENOENT;
-	} else if (k8s_get(o, "metadata.deletionTimestamp")) {
+	} else if (jpath_get(o, "metadata.deletionTimestamp")) {
 		snprintf(err, errlen, "unable to create new content in namespace %s because it is being "
 		         "terminated", ns);
 		r = -EPERM;

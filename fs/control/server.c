@@ -290,11 +290,11 @@ static int template_body(json_object *req, const char *name, json_object **body,
 		snprintf(err, errlen, "object: a PersistentVolume manifest is required");
 		return -EINVAL;
 	}
-	k8s_set_str(o, "metadata.name", name);
-	const char *kind = k8s_str(o, "kind");
+	jpath_set_str(o, "metadata.name", name);
+	const char *kind = jpath_str(o, "kind");
 	int r = kind && !strcmp(kind, KIND_PV) ? k8s_validate(o, NULL, err, errlen)
 	        : (snprintf(err, errlen, "object: kind must be PersistentVolume"), -EINVAL);
-	if (r == 0 && k8s_get(o, "spec.hostPath")) {
+	if (r == 0 && jpath_get(o, "spec.hostPath")) {
 		snprintf(err, errlen, "object: spec.hostPath: a restored or cloned volume holds volfs data");
 		r = -EINVAL;
 	}
@@ -303,7 +303,7 @@ static int template_body(json_object *req, const char *name, json_object **body,
 		return r;
 	}
 	json_object_object_del(o, "status");
-	k8s_set_str(o, "status.phase", "Available");
+	jpath_set_str(o, "status.phase", "Available");
 	*body = o;
 	return 0;
 }
@@ -341,10 +341,10 @@ static json_object *new_object(const char *api_version, const char *kind, const 
                                const char *name)
 {
 	json_object *o = json_object_new_object();
-	k8s_set_str(o, "apiVersion", api_version);
-	k8s_set_str(o, "kind", kind);
-	k8s_set_str(o, "metadata.name", name);
-	k8s_set_str(o, "metadata.namespace", ns);
+	jpath_set_str(o, "apiVersion", api_version);
+	jpath_set_str(o, "kind", kind);
+	jpath_set_str(o, "metadata.name", name);
+	jpath_set_str(o, "metadata.namespace", ns);
 	return o;
 }
 
@@ -361,7 +361,7 @@ static json_object *claim_outcome(struct vfs *v, const char *ns, const char *nam
 		return answer_error(r, err);
 	json_object *pvc = json_object_get(json_object_array_get_idx(items, 0));
 	json_object_put(items);
-	const char *phase = k8s_str(pvc, "status.phase");
+	const char *phase = jpath_str(pvc, "status.phase");
 	if (phase && !strcmp(phase, "Bound"))
 		return answer_ok(pvc);
 	db_lock(vfs_db(v));
@@ -369,12 +369,12 @@ static json_object *claim_outcome(struct vfs *v, const char *ns, const char *nam
 	db_unlock(vfs_db(v));
 	size_t n = json_object_array_length(events);
 	json_object *last = n ? json_object_array_get_idx(events, n - 1) : NULL;
-	const char *type = last ? k8s_str(last, "type") : NULL;
+	const char *type = last ? jpath_str(last, "type") : NULL;
 	if (!type || strcmp(type, "Warning")) {
 		json_object_put(events);
 		return answer_ok(pvc); /* waiting for a consumer, say */
 	}
-	snprintf(err, sizeof err, "%s", k8s_str(last, "message"));
+	snprintf(err, sizeof err, "%s", jpath_str(last, "message"));
 	json_object_put(events);
 	json_object_put(pvc);
 	char ignored[256];
@@ -399,14 +399,14 @@ static json_object *create_claim_from(struct vfs *v, json_object *pvc, const cha
  * volume's; 0 when neither is there any more (the default class then). */
 static int source_class(struct vfs *v, json_object *vs, const char *ns, char *buf, size_t len)
 {
-	const char *claim = k8s_str(vs, "spec.source.persistentVolumeClaimName");
-	const char *bare = k8s_str(vs, "spec.source.persistentVolumeName");
+	const char *claim = jpath_str(vs, "spec.source.persistentVolumeClaimName");
+	const char *bare = jpath_str(vs, "spec.source.persistentVolumeName");
 	json_object *items = NULL;
 	char err[512];
 	int found = 0;
 	if ((claim || bare) && api_get(v, claim ? "PersistentVolumeClaim" : KIND_PV, ns, claim ? claim : bare,
 	                               &items, err, sizeof err) == 0) {
-		const char *class = k8s_str(json_object_array_get_idx(items, 0), "spec.storageClassName");
+		const char *class = jpath_str(json_object_array_get_idx(items, 0), "spec.storageClassName");
 		if (class && *class) { /* "" binds only class-less volumes: nothing to restore into */
 			snprintf(buf, len, "%s", class);
 			found = 1;
@@ -431,20 +431,20 @@ static json_object *claim_restore(struct vfs *v, json_object *req, const char *n
 	if (u64_field(req, "capacity", &capacity) == 0)
 		quantity_format(capacity, q, sizeof q);
 	else
-		snprintf(q, sizeof q, "%s", k8s_str(vs, "status.restoreSize") ? k8s_str(vs, "status.restoreSize") : "1Gi");
+		snprintf(q, sizeof q, "%s", jpath_str(vs, "status.restoreSize") ? jpath_str(vs, "status.restoreSize") : "1Gi");
 	char class[256] = "";
 	int has_class = source_class(v, vs, ns, class, sizeof class);
 	json_object_put(items);
 	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
 	json_object *modes = json_object_new_array();
 	json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
-	k8s_set(pvc, "spec.accessModes", modes);
+	jpath_set(pvc, "spec.accessModes", modes);
 	if (has_class)
-		k8s_set_str(pvc, "spec.storageClassName", class);
-	k8s_set_str(pvc, "spec.resources.requests.storage", q);
-	k8s_set_str(pvc, "spec.dataSource.apiGroup", "snapshot.storage.k8s.io");
-	k8s_set_str(pvc, "spec.dataSource.kind", "VolumeSnapshot");
-	k8s_set_str(pvc, "spec.dataSource.name", snap);
+		jpath_set_str(pvc, "spec.storageClassName", class);
+	jpath_set_str(pvc, "spec.resources.requests.storage", q);
+	jpath_set_str(pvc, "spec.dataSource.apiGroup", "snapshot.storage.k8s.io");
+	jpath_set_str(pvc, "spec.dataSource.kind", "VolumeSnapshot");
+	jpath_set_str(pvc, "spec.dataSource.name", snap);
 	return create_claim_from(v, pvc, ns, name);
 }
 
@@ -460,12 +460,12 @@ static json_object *claim_clone(struct vfs *v, json_object *req, const char *ns,
 		return answer_error(r, err);
 	json_object *src = json_object_array_get_idx(items, 0);
 	json_object *pvc = new_object("v1", "PersistentVolumeClaim", ns, name);
-	k8s_set(pvc, "spec.accessModes", json_object_get(k8s_get(src, "spec.accessModes")));
-	k8s_set_str(pvc, "spec.resources.requests.storage", k8s_str(src, "spec.resources.requests.storage"));
-	if (k8s_str(src, "spec.storageClassName"))
-		k8s_set_str(pvc, "spec.storageClassName", k8s_str(src, "spec.storageClassName"));
-	k8s_set_str(pvc, "spec.dataSource.kind", "PersistentVolumeClaim");
-	k8s_set_str(pvc, "spec.dataSource.name", source);
+	jpath_set(pvc, "spec.accessModes", json_object_get(jpath_get(src, "spec.accessModes")));
+	jpath_set_str(pvc, "spec.resources.requests.storage", jpath_str(src, "spec.resources.requests.storage"));
+	if (jpath_str(src, "spec.storageClassName"))
+		jpath_set_str(pvc, "spec.storageClassName", jpath_str(src, "spec.storageClassName"));
+	jpath_set_str(pvc, "spec.dataSource.kind", "PersistentVolumeClaim");
+	jpath_set_str(pvc, "spec.dataSource.name", source);
 	json_object_put(items);
 	return create_claim_from(v, pvc, ns, name);
 }
@@ -480,14 +480,14 @@ static json_object *claim_snapshot(struct vfs *v, json_object *req, const char *
 	/* The shortcut snapshots a claim that is there now; a manifest may
 	 * name one that comes later. */
 	int r = api_get(v, "PersistentVolumeClaim", ns, source, &items, err, sizeof err);
-	const char *pv = r == 0 ? k8s_str(json_object_array_get_idx(items, 0), "spec.volumeName") : NULL;
+	const char *pv = r == 0 ? jpath_str(json_object_array_get_idx(items, 0), "spec.volumeName") : NULL;
 	if (pv && !volume_pv_tree(v, pv) && volume_pv_without_tree(v, pv, "snapshot", err, sizeof err) == -EINVAL)
 		r = -EINVAL; /* a hostPath volume: its data is not volfs's to copy */
 	json_object_put(items);
 	if (r < 0)
 		return answer_error(r, err);
 	json_object *vs = new_object("snapshot.storage.k8s.io/v1", "VolumeSnapshot", ns, name);
-	k8s_set_str(vs, "spec.source.persistentVolumeClaimName", source);
+	jpath_set_str(vs, "spec.source.persistentVolumeClaimName", source);
 	json_object *list = json_object_new_array();
 	json_object_array_add(list, vs);
 	r = api_apply(v, list, NULL, ns, 1, &items, err, sizeof err);
@@ -560,7 +560,7 @@ static json_object *handle_create_object(struct vfs *v, json_object *req)
 	if (r < 0)
 		return answer_error(r, err);
 	json_object *it = json_object_array_get_idx(items, 0), *out = NULL;
-	r = api_get(v, k8s_str(it, "kind"), k8s_str(it, "namespace"), k8s_str(it, "name"), &out, err,
+	r = api_get(v, jpath_str(it, "kind"), jpath_str(it, "namespace"), jpath_str(it, "name"), &out, err,
 	            sizeof err);
 	json_object_put(items);
 	if (r < 0)
@@ -606,7 +606,7 @@ static json_object *handle_kind(struct vfs *v, const char *verb, const char *kin
 			return answer_error(-EINVAL, "capacity (bytes) is required");
 		quantity_format(bytes, q, sizeof q);
 		json_object *patch = json_object_new_object();
-		k8s_set_str(patch, "spec.resources.requests.storage", q);
+		jpath_set_str(patch, "spec.resources.requests.storage", q);
 		r = api_patch(v, kind, ns, name, patch, &out, err, sizeof err);
 		json_object_put(patch);
 	} else {

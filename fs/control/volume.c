@@ -318,7 +318,7 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, uint64_
 	if (inodes) {
 		char n[32];
 		snprintf(n, sizeof n, "%llu", (unsigned long long)inodes);
-		json_object_object_add(k8s_obj(body, "metadata.annotations"), VOLUME_INODES_ANNOTATION,
+		json_object_object_add(jpath_obj(body, "metadata.annotations"), VOLUME_INODES_ANNOTATION,
 		                       json_object_new_string(n));
 	}
 	int r = volume_pv_create_with(v, name, capacity, volume_make_empty_tree, NULL, body,
@@ -329,7 +329,7 @@ int volume_pv_create(struct vfs *v, const char *name, uint64_t capacity, uint64_
 
 int volume_inode_limit_of(json_object *pv, uint64_t *limit, char *err, size_t errlen)
 {
-	json_object *ann = k8s_get(pv, "metadata.annotations"), *val = NULL;
+	json_object *ann = jpath_get(pv, "metadata.annotations"), *val = NULL;
 	*limit = 0;
 	if (!ann || !json_object_object_get_ex(ann, VOLUME_INODES_ANNOTATION, &val))
 		return 0;

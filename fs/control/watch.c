@@ -97,7 +97,7 @@ int watch_list(struct vfs *v, const char *kind, const char *ns, const char *name
 	*items = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(all); i++) {
 		json_object *e = json_object_array_get_idx(all, i);
-		const char *n = k8s_str(e, "metadata.name");
+		const char *n = jpath_str(e, "metadata.name");
 		if (n && !strcmp(n, name))
 			json_object_array_add(*items, json_object_get(e));
 	}
@@ -142,7 +142,7 @@ static int send_line(int fd, json_object *msg, int wait_ms)
 
 static void object_key(json_object *o, char *buf, size_t len)
 {
-	const char *ns = k8s_str(o, "metadata.namespace"), *name = k8s_str(o, "metadata.name");
+	const char *ns = jpath_str(o, "metadata.namespace"), *name = jpath_str(o, "metadata.name");
 	snprintf(buf, len, "%s/%s", ns ? ns : "", name ? name : "");
 }
 
@@ -250,7 +250,7 @@ void watches_add(struct watches *w, struct vfs *v, int fd, json_object *req)
 		json_object *o = json_object_array_get_idx(items, i);
 		char key[600];
 		object_key(o, key, sizeof key);
-		if (!name || !strcmp(k8s_str(o, "metadata.name") ? k8s_str(o, "metadata.name") : "", name)) {
+		if (!name || !strcmp(jpath_str(o, "metadata.name") ? jpath_str(o, "metadata.name") : "", name)) {
 			json_object_object_add(wt->seen, key, json_object_get(o));
 			json_object_array_add(mine, json_object_get(o));
 		}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "fs/store/bmap.h"
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 struct blockset_slot {

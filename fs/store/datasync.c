@@ -29,6 +29,7 @@
  * commit that describes them (overwrites in place), no marker is written:
  * a plain fdatasync of the host file is the whole sync.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 #include "fs/obs/counters.h"
 #include "fs/store/uring.h"

@@ -9,10 +9,12 @@
  * read and changed on its own.
  *
  * Objects with refs > 1 are never modified: store_write, punch, allocate
- * and truncate return -EROFS on them (the caller must store_cow first).
+ * and truncate return -EROFS on them (the caller calls store_make_private
+ * first).
  * Every mutator prepares what can fail (map leaves, bounce blocks) before
  * touching the host file, so that an error leaves the map unchanged.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 #include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"

@@ -11,6 +11,7 @@
  * and the trees that used them are emptied (vfs_open_state), as a node
  * reboot empties a tmpfs.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 #include <errno.h>

@@ -15,6 +15,7 @@
  * (a deleted or damaged meta.db-wal): the file may hold the only copy of
  * data, so it is kept, out of the way, for the operator to look at.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 #include <dirent.h>

@@ -2,8 +2,8 @@
  * fs/store/store.c — owns the life of data objects (fs/store/store.h): their dataobjs
  * rows and reference counts (store_create, store_ref, store_reload_refs),
  * loading an object with its parent chain into the in-memory cache (pins,
- * LRU), flushing its map back to objmap, copy-on-write children
- * (store_cow), the naming and opening of host files, and opening and closing
+ * LRU), flushing its map back to objmap, copy-on-write (store_make_private:
+ * when a shared object gets a private layer), the naming and opening of host files, and opening and closing
  * the store itself.
  *
  * The store is split by what each part works on. This file is the only one
@@ -15,6 +15,7 @@
  * the consistency check. Shared structures and the lock order are in
  * fs/store/store_int.h.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 #include <errno.h>
@@ -767,7 +768,7 @@ int store_create_memory(struct store *st, uint64_t *id_out)
 	return r < 0 ? r : mem_register(st, *id_out);
 }
 
-int store_cow(struct store *st, struct dobj **op)
+int store_make_private(struct store *st, struct dobj **op, const struct store_holder *holder)
 {
 	struct dobj *o = *op;
 	if (!store_is_shared(o))
@@ -775,12 +776,17 @@ int store_cow(struct store *st, struct dobj **op)
 	struct dobj *c = obj_new(st, 0);
 	if (!c)
 		return -ENOMEM;
-	/* The inode's reference moves from o to the child, and the child
-	 * references o: o's refs stay as they are. */
+	/* The holder's reference moves from o to the child, and the child
+	 * references o: o's refs stay as they are. The holder's row follows
+	 * in the same change, so a crash leaves either the old or the new
+	 * state. */
 	db_lock(st->db);
 	int mine, r = txn_open(st->db, &mine, 0);
 	if (r == 0)
-		r = txn_close(st->db, mine, insert_row(st, o->id, &c->id));
+		r = insert_row(st, o->id, &c->id);
+	if (r == 0 && holder)
+		r = holder->repoint(holder->arg, c->id);
+	r = txn_close(st->db, mine, r);
 	db_unlock(st->db);
 	if (r < 0) {
 		obj_free(c);

@@ -23,7 +23,7 @@
  * private to its only holder and is written in place. A snapshot or clone
  * copies inode rows and increments refs, which costs no data copying; the
  * next write through an inode whose object has refs > 1 first calls
- * store_cow(), which puts a fresh empty child layer on top (the inode's
+ * store_make_private(), which puts a fresh empty child layer on top (the inode's
  * reference moves to the child; the parent's refs stay the same because the
  * child now references it). Objects with refs > 1 are never modified.
  *
@@ -49,13 +49,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "fs/store/block.h"
 #include "meta/db.h"
-
-#define STORE_BLOCK 4096u
-/* Writes and allocations must end at or below this offset (16 TiB, the
- * ext4 limit for one host file); beyond it they fail with -EFBIG. Reads,
- * punches and truncates accept any offset. */
-#define STORE_MAX_SIZE (1ull << 44)
 
 struct store;
 struct dobj;
@@ -98,11 +93,19 @@ void store_put(struct store *st, struct dobj *o);
 uint64_t store_id(const struct dobj *o);
 int store_is_shared(const struct dobj *o); /* refs > 1: must cow before writing */
 
-/* If *o is shared, replace it by a new private child layer (created in the
- * db, pinned, with the old pin moved to it) and return 1; 0 if it was already
- * private; negative errno on failure. The caller records the new id in its
- * inode. Takes db lock itself. */
-int store_cow(struct store *st, struct dobj **o);
+/* Copy-on-write, the one place that decides it: if *o is shared (refs >
+ * 1), layer a new empty private child over it, move the caller's pin and
+ * its holder's reference to the child, and return 1; 0 if *o was already
+ * private (an atomic read, no db lock); negative errno on failure, with *o
+ * unchanged. The holder (the namespace's row that references *o; NULL if
+ * nothing records it) gets repoint(arg, id) inside the same change that
+ * creates the child, so its row and the object rows commit together; a
+ * negative return rolls the change back. Takes db lock itself. */
+struct store_holder {
+	int (*repoint)(void *arg, uint64_t id);
+	void *arg;
+};
+int store_make_private(struct store *st, struct dobj **o, const struct store_holder *holder);
 
 /* Reference counting on object rows (db locked, inside the caller's
  * transaction). When refs reaches 0 the row and its map are deleted, the

@@ -1,9 +1,13 @@
 /*
  * fs/store/store_int.h — shared internals of the data-object store: the object and
- * store structures and the few functions that cross between its three files.
- * Only the fs/store/ files include it; everything else uses fs/store/store.h.
+ * store structures and the few functions that cross between its files.
+ * Only the fs/store/ files include it; everything else uses
+ * fs/store/store.h. It does not include fs/store/store.h (both build on
+ * the leaf fs/store/block.h), so the interface and the internals form no
+ * module cycle.
  *
- *   fs/store/store.c       objects' life: rows, loading, cache, flushing, refs, cow
+ *   fs/store/store.c       objects' life: rows, loading, cache, flushing, refs,
+ *                          copy-on-write
  *   fs/store/io.c    the data path of a loaded object: view, read, write, ...
  *   fs/store/trim.c  unreachable blocks, reaping, orphan sweep, check
  *   fs/store/memfd.c   objects held in RAM (memfds instead of host files)
@@ -28,9 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/store/block.h"
 #include "fs/store/bmap.h"
 #include "fs/store/fdcache.h"
-#include "fs/store/store.h"
 #include "meta/db.h"
 #include "meta/lockrank.h"
 

@@ -13,6 +13,7 @@
  * their maps under maplock (found in the cache under st->lock); the data
  * path (fs/store/io.c), which never sees the db, is kept apart from it.
  */
+#include "fs/store/store.h"
 #include "fs/store/store_int.h"
 
 #include <dirent.h>

@@ -2,8 +2,9 @@
  * fs/vfs/file.c — file contents and attributes: open/create/release, read,
  * write, truncate and the other setattr changes, fallocate, lseek, fsync.
  * Writes are checked against the volume's capacity before any byte moves,
- * so ENOSPC never leaves a partial write behind; copy-on-write of a shared
- * data object happens here, on the first write after a snapshot or clone.
+ * so ENOSPC never leaves a partial write behind. Before the first write
+ * after a snapshot or clone, the inode's row becomes the tree's own and
+ * the store layers a private object over a shared one (make_private).
  */
 #include "fs/vfs/vfs_int.h"
 #include "fs/obs/counters.h"
@@ -64,15 +65,16 @@ int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st)
 	return 0;
 }
 
-/* Make the inode's data object private before changing it: the first write
- * after a snapshot or clone layers a new empty object over the shared one.
- * The inode row switches to the new object in the same transaction that
- * creates it, so a crash leaves either the old or the new state. */
+/* Make the inode's data object private before changing it: its row
+ * becomes the tree's own, then the store decides whether the object is
+ * shared and, if so, layers a private one over it with the row repointed
+ * in the same change (store_make_private). */
 static int make_private(struct vfs *v, struct vnode *n)
 {
 	int r = 0;
 	/* A row a snapshot shares is copied up first: the data object gets
-	 * the copy's reference too, so it is shared and gets layered below. */
+	 * the copy's reference too, so it is shared and gets layered below.
+	 * The lineage comparison keeps the db lock off the usual write. */
 	if (atomic_load(&n->row_lineage) != atomic_load(&n->tree->lineage)) {
 		db_lock(v->db);
 		r = vnode_own_row(v, n);
@@ -80,39 +82,13 @@ static int make_private(struct vfs *v, struct vnode *n)
 	}
 	if (r == 0)
 		r = vnode_load_obj(v, n, 1);
-	if (r < 0 || !store_is_shared(n->obj))
-		return r;
-	uint64_t old = store_id(n->obj), id;
-	db_lock(v->db);
-	r = db_begin(v->db);
-	if (r == 0)
-		r = store_create(v->store, old, &id);
-	if (r == 0)
-		r = store_ref(v->store, old, -1);
-	if (r == 0) {
-		ranked_lock(&n->alock, LOCK_LEAF);
-		n->a.obj = id;
-		ranked_unlock(&n->alock, LOCK_LEAF);
-		r = vnode_write_row_locked(v, n);
-	}
-	if (r == 0)
-		r = db_commit(v->db);
-	else
-		db_rollback(v->db);
-	if (r < 0) {
-		ranked_lock(&n->alock, LOCK_LEAF);
-		n->a.obj = old;
-		ranked_unlock(&n->alock, LOCK_LEAF);
-	}
-	db_unlock(v->db);
 	if (r < 0)
 		return r;
-	struct dobj *fresh = store_get(v->store, id);
-	if (!fresh)
-		return -EIO;
-	store_put(v->store, n->obj);
-	n->obj = fresh;
-	return 0;
+	struct vnode_holder h = {v, n};
+	r = store_make_private(v->store, &n->obj, &(struct store_holder){vnode_repoint, &h});
+	if (r < 0)
+		vnode_set_obj(n, store_id(n->obj));
+	return r < 0 ? r : 0;
 }
 
 static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)

@@ -535,6 +535,21 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 	return obj ? store_ref(v->store, obj, -1) : 0;
 }
 
+void vnode_set_obj(struct vnode *n, uint64_t id)
+{
+	ranked_lock(&n->alock, LOCK_LEAF);
+	n->a.obj = id;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+}
+
+int vnode_repoint(void *holder, uint64_t id)
+{
+	struct vnode_holder *h = holder;
+	db_assert_locked(h->v->db);
+	vnode_set_obj(h->n, id);
+	return vnode_write_row_locked(h->v, h->n);
+}
+
 /* Data objects are created lazily: an empty file has none, so a million
  * empty files cost no object rows. */
 int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
@@ -545,6 +560,7 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 	if (!id) {
 		if (!create)
 			return 0;
+		struct vnode_holder h = {v, n};
 		db_lock(v->db);
 		int r = vnode_own_row(v, n);
 		if (r == 0)
@@ -552,21 +568,15 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 		if (r == 0)
 			r = n->tree->memory ? store_create_memory(v->store, &id)
 			                    : store_create(v->store, 0, &id);
-		if (r == 0) {
-			ranked_lock(&n->alock, LOCK_LEAF);
-			n->a.obj = id;
-			ranked_unlock(&n->alock, LOCK_LEAF);
-			r = vnode_write_row_locked(v, n);
-		}
+		if (r == 0)
+			r = vnode_repoint(&h, id);
 		if (r == 0)
 			r = db_commit(v->db);
 		else
 			db_rollback(v->db);
 		db_unlock(v->db);
 		if (r < 0) {
-			ranked_lock(&n->alock, LOCK_LEAF);
-			n->a.obj = 0;
-			ranked_unlock(&n->alock, LOCK_LEAF);
+			vnode_set_obj(n, 0);
 			return r;
 		}
 	}

@@ -171,6 +171,17 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
  * once the row is the tree's own, and for read-only trees. */
 int vnode_own_row(struct vfs *v, struct vnode *n);
 int vnode_load_obj(struct vfs *v, struct vnode *n, int create); /* lock held exclusively if create */
+/* The namespace's side of a data object's life: the inode row that
+ * references it. vnode_repoint (a store_holder callback, arg a struct
+ * vnode_holder) points n's attributes and row at object id, inside the
+ * caller's change (db locked); a caller whose change then fails calls
+ * vnode_set_obj to point n back at what it had. */
+struct vnode_holder {
+	struct vfs *v;
+	struct vnode *n;
+};
+int vnode_repoint(void *holder, uint64_t id);
+void vnode_set_obj(struct vnode *n, uint64_t id);
 /* Remove inode `local` from the view of lineage `lineage` (a whiteout if
  * an older version is visible), with its own xattr rows and its data
  * object reference; t (may be NULL) gets the inode and bytes back. db

@@ -79,3 +79,11 @@ teardown() {
     [ "$status" -eq 1 ]
     [[ $output == *"module cycle in fs/control: snapshot <-> volume"* ]]
 }
+
+@test "the storage engine's internals including its interface back is refused as a module cycle" {
+    sed -i '0,/#include "fs\/store\/fdcache.h"/s//#include "fs\/store\/fdcache.h"\n#include "fs\/store\/store.h"/' "$T/fs/store/store_int.h"
+    run python3 "$CHECK" "$T"
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ $output == "check-layers: fs/store/store: module cycle in fs/store: store <-> store_int; "* ]]
+}

@@ -9,6 +9,8 @@
 
 #include "tests/unit/unit.h"
 
+#include "fs/vfs/vfs.h"
+
 json_object *J(const char *text)
 {
 	char *s = strdup(text);
@@ -108,6 +110,60 @@ int unit_store_host_exists(struct unit_store *e, uint64_t id)
 	struct stat sb;
 	store_path(e->st, id, path, sizeof path);
 	return stat(path, &sb) == 0;
+}
+
+char unit_dir[64];
+
+int unit_vfs_setup(void **state)
+{
+	(void)state;
+	unit_temp_dir(unit_dir, sizeof unit_dir, "vfs");
+	return 0;
+}
+
+int unit_vfs_teardown(void **state)
+{
+	(void)state;
+	unit_rm_tree(unit_dir);
+	return 0;
+}
+
+uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity)
+{
+	char err[256] = "";
+	if (vfs_open_state(v, dir, 0, err, sizeof err) < 0)
+		fail_msg("vfs_open_state: %s", err);
+	struct db *db = vfs_db(*v);
+	uint64_t tree;
+	/* Assertions fail by longjmp: never while holding the db lock. */
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_create_rows(*v, "volume", capacity, 0, &tree);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		r = vfs_tree_attach(*v, tree, "volume", capacity, 0);
+	db_unlock(db);
+	assert_int_equal(r, 0);
+	return tree;
+}
+
+uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)
+{
+	struct db *db = vfs_db(v);
+	uint64_t snap = 0;
+	assert_int_equal(vfs_tree_freeze(v, tree), 0);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_copy_rows(v, tree, "snapshot", capacity, &snap);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		r = vfs_tree_attach(v, snap, "snapshot", capacity, 1);
+	db_unlock(db);
+	vfs_tree_thaw(v, tree);
+	assert_int_equal(r, 0);
+	return snap;
 }
 
 uint8_t unit_pattern(uint64_t off, unsigned seed)

@@ -10,6 +10,9 @@
  * store on it (fs/store/store.h), set up and torn down per case, reopened
  * as after a restart; deterministic byte patterns written to and expected
  * from data objects.
+ *
+ * unit_dir, unit_vfs_*: the namespace layer (fs/vfs/vfs.h) without a
+ * mount: a state directory per case and a volume tree in it.
  */
 #ifndef VOLFS_TESTS_UNIT_FIXTURES_H
 #define VOLFS_TESTS_UNIT_FIXTURES_H
@@ -49,6 +52,21 @@ void unit_store_reopen(struct unit_store *e);
 void unit_store_ref(struct unit_store *e, uint64_t id, int delta);
 /* Does object id have a host file? */
 int unit_store_host_exists(struct unit_store *e, uint64_t id);
+
+/* The state directory of the running case of a namespace-layer test,
+ * made by unit_vfs_setup and removed by unit_vfs_teardown (cmocka set-up
+ * and tear-down functions). */
+extern char unit_dir[64];
+int unit_vfs_setup(void **state);
+int unit_vfs_teardown(void **state);
+/* Open the state directory dir into *v and attach one new volume tree of
+ * capacity bytes to it; returns the tree's id. */
+struct vfs;
+uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity);
+/* A read-only snapshot of tree at this instant, taken as a VolumeSnapshot
+ * is (freeze, copy the rows in one change, attach, thaw); returns its tree
+ * id. */
+uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity);
 
 /* The byte at offset off of pattern seed: never zero, so holes stand out. */
 uint8_t unit_pattern(uint64_t off, unsigned seed);

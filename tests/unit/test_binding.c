@@ -32,11 +32,11 @@ static json_object *volume(const char *name, const char *capacity, const char *c
 			    "'Filesystem','persistentVolumeReclaimPolicy':'Retain'},"
 			    "'status':{'phase':'Available'}}");
 
-	k8s_set_str(pv, "metadata.name", name);
-	k8s_set_str(pv, "spec.capacity.storage", capacity);
-	k8s_set(pv, "spec.accessModes", J(modes));
+	jpath_set_str(pv, "metadata.name", name);
+	jpath_set_str(pv, "spec.capacity.storage", capacity);
+	jpath_set(pv, "spec.accessModes", J(modes));
 	if (cls)
-		k8s_set_str(pv, "spec.storageClassName", cls);
+		jpath_set_str(pv, "spec.storageClassName", cls);
 	return pv;
 }
 
@@ -50,12 +50,12 @@ static json_object *claim(const char *name, const char *request, const char *cls
 	char uid[64];
 
 	snprintf(uid, sizeof uid, "uid-%s", name);
-	k8s_set_str(pvc, "metadata.name", name);
-	k8s_set_str(pvc, "metadata.uid", uid);
-	k8s_set_str(pvc, "spec.resources.requests.storage", request);
-	k8s_set(pvc, "spec.accessModes", J(modes));
+	jpath_set_str(pvc, "metadata.name", name);
+	jpath_set_str(pvc, "metadata.uid", uid);
+	jpath_set_str(pvc, "spec.resources.requests.storage", request);
+	jpath_set(pvc, "spec.accessModes", J(modes));
 	if (cls)
-		k8s_set_str(pvc, "spec.storageClassName", cls);
+		jpath_set_str(pvc, "spec.storageClassName", cls);
 	return pvc;
 }
 
@@ -69,16 +69,16 @@ static const char *pick(json_object *pvs, json_object *pvc, const char *cls, cha
 {
 	json_object *pv = binding_find_volume(pvs, pvc, cls, why, len);
 
-	return pv ? k8s_str(pv, "metadata.name") : "";
+	return pv ? jpath_str(pv, "metadata.name") : "";
 }
 
 static void bind_ref(json_object *pv, const char *ns, const char *name, const char *uid)
 {
-	k8s_set_str(pv, "spec.claimRef.kind", "PersistentVolumeClaim");
-	k8s_set_str(pv, "spec.claimRef.namespace", ns);
-	k8s_set_str(pv, "spec.claimRef.name", name);
+	jpath_set_str(pv, "spec.claimRef.kind", "PersistentVolumeClaim");
+	jpath_set_str(pv, "spec.claimRef.namespace", ns);
+	jpath_set_str(pv, "spec.claimRef.name", name);
 	if (uid)
-		k8s_set_str(pv, "spec.claimRef.uid", uid);
+		jpath_set_str(pv, "spec.claimRef.uid", uid);
 }
 
 /* --- classes --- */
@@ -88,10 +88,10 @@ static json_object *storage_class(const char *name, const char *created, const c
 	json_object *sc = J("{'apiVersion':'storage.k8s.io/v1','kind':'StorageClass',"
 			    "'provisioner':'volfs.io/local'}");
 
-	k8s_set_str(sc, "metadata.name", name);
-	k8s_set_str(sc, "metadata.creationTimestamp", created);
+	jpath_set_str(sc, "metadata.name", name);
+	jpath_set_str(sc, "metadata.creationTimestamp", created);
 	if (is_default)
-		json_object_object_add(k8s_obj(sc, "metadata.annotations"), K8S_ANN_DEFAULT_SC,
+		json_object_object_add(jpath_obj(sc, "metadata.annotations"), K8S_ANN_DEFAULT_SC,
 				       json_object_new_string(is_default));
 	return sc;
 }
@@ -110,14 +110,14 @@ static void test_default_class(void **state)
 	json_object *beta = unit_json_list(storage_class("legacy", "2024-01-01T00:00:00Z", NULL), NULL);
 
 	(void)state;
-	json_object_object_add(k8s_obj(item(beta, 0), "metadata.annotations"),
+	json_object_object_add(jpath_obj(item(beta, 0), "metadata.annotations"),
 			       "storageclass.beta.kubernetes.io/is-default-class",
 			       json_object_new_string("true"));
 	assert_null(binding_default_class(none));
 	assert_null(binding_default_class(NULL));
 	assert_ptr_equal(binding_default_class(one), item(one, 1));
-	assert_string_equal(k8s_str(binding_default_class(newest), "metadata.name"), "new");
-	assert_string_equal(k8s_str(binding_default_class(tie), "metadata.name"), "alpha");
+	assert_string_equal(jpath_str(binding_default_class(newest), "metadata.name"), "new");
+	assert_string_equal(jpath_str(binding_default_class(tie), "metadata.name"), "alpha");
 	assert_ptr_equal(binding_default_class(beta), item(beta, 0));
 	json_object_put(none);
 	json_object_put(one);
@@ -141,7 +141,7 @@ static void test_claim_class(void **state)
 	assert_string_equal(binding_claim_class(empty, classes), "");
 	assert_string_equal(binding_claim_class(fast, classes), "fast");
 	/* the beta annotation older manifests use wins over the field */
-	json_object_object_add(k8s_obj(fast, "metadata.annotations"),
+	json_object_object_add(jpath_obj(fast, "metadata.annotations"),
 			       "volume.beta.kubernetes.io/storage-class", json_object_new_string("old"));
 	assert_string_equal(binding_claim_class(fast, classes), "old");
 	json_object_put(classes);
@@ -172,12 +172,12 @@ static void test_pv_is_for_claim(void **state)
 	bind_ref(pv, "default", "other", "");
 	assert_false(binding_pv_is_for_claim(pv, pvc));
 	/* a claimRef without namespace means "default" */
-	json_object_object_del(k8s_get(pv, "spec.claimRef"), "namespace");
-	k8s_set_str(pv, "spec.claimRef.name", "data");
+	json_object_object_del(jpath_get(pv, "spec.claimRef"), "namespace");
+	jpath_set_str(pv, "spec.claimRef.name", "data");
 	assert_true(binding_pv_is_for_claim(pv, pvc));
 	/* a claim not stored yet has no uid */
-	k8s_set_str(pv, "spec.claimRef.uid", "uid-data");
-	json_object_object_del(k8s_get(pvc, "metadata"), "uid");
+	jpath_set_str(pv, "spec.claimRef.uid", "uid-data");
+	json_object_object_del(jpath_get(pvc, "metadata"), "uid");
 	assert_false(binding_pv_is_for_claim(pv, pvc));
 	json_object_put(pv);
 	json_object_put(pvc);
@@ -199,7 +199,7 @@ static void test_smallest_fit_wins(void **state)
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "pv-10g"); /* tie: first */
 	assert_string_equal(pick(pvs, small, "manual", why, sizeof why), "pv-5g");
 	/* 10240Mi is the same size as 10Gi: byte comparison, not text */
-	k8s_set_str(item(pvs, 4), "spec.capacity.storage", "10239Mi");
+	jpath_set_str(item(pvs, 4), "spec.capacity.storage", "10239Mi");
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "pv-10g-b");
 	json_object_put(pvs);
 	json_object_put(pvc);
@@ -230,7 +230,7 @@ static void test_capacity_in_bytes(void **state)
 	(void)state;
 	/* 1G (10^9) is less than 1Gi (2^30); the integer form is exactly 1Gi */
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "pv-int");
-	k8s_set(item(pvs, 1), "spec.capacity.storage", json_object_new_int64(1073741823));
+	jpath_set(item(pvs, 1), "spec.capacity.storage", json_object_new_int64(1073741823));
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	json_object_put(pvs);
 	json_object_put(pvc);
@@ -270,21 +270,21 @@ static void test_selector_limits_candidates(void **state)
 	char why[512];
 
 	(void)state;
-	k8s_set(item(pvs, 0), "metadata.labels", J("{'tier':'silver'}"));
-	k8s_set(item(pvs, 1), "metadata.labels", J("{'tier':'gold','zone':'a'}"));
-	k8s_set(item(pvs, 2), "metadata.labels", J("{'tier':'gold','zone':'a','legacy':'yes'}"));
-	k8s_set(item(pvs, 3), "metadata.labels", J("{'tier':'gold','zone':'b'}"));
+	jpath_set(item(pvs, 0), "metadata.labels", J("{'tier':'silver'}"));
+	jpath_set(item(pvs, 1), "metadata.labels", J("{'tier':'gold','zone':'a'}"));
+	jpath_set(item(pvs, 2), "metadata.labels", J("{'tier':'gold','zone':'a','legacy':'yes'}"));
+	jpath_set(item(pvs, 3), "metadata.labels", J("{'tier':'gold','zone':'b'}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "silver-5g");
-	k8s_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'},'matchExpressions':["
-					"{'key':'zone','operator':'In','values':['a','b']},"
-					"{'key':'legacy','operator':'DoesNotExist'}]}"));
+	jpath_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'},'matchExpressions':["
+					  "{'key':'zone','operator':'In','values':['a','b']},"
+					  "{'key':'legacy','operator':'DoesNotExist'}]}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "gold-15g");
-	k8s_set(pvc, "spec.selector", J("{'matchExpressions':[{'key':'tier','operator':'NotIn',"
-					"'values':['gold']}]}"));
+	jpath_set(pvc, "spec.selector", J("{'matchExpressions':[{'key':'tier','operator':'NotIn',"
+					  "'values':['gold']}]}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "silver-5g");
-	k8s_set(pvc, "spec.selector", J("{'matchExpressions':[{'key':'legacy','operator':'Exists'}]}"));
+	jpath_set(pvc, "spec.selector", J("{'matchExpressions':[{'key':'legacy','operator':'Exists'}]}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "gold-10g-legacy");
-	k8s_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'platinum'}}"));
+	jpath_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'platinum'}}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "");
 	assert_non_null(strstr(why, "the volume's labels do not match the claim's selector"));
 	json_object_put(pvs);
@@ -331,16 +331,16 @@ static void test_prebound_by_claim_ref(void **state)
 	/* without uid: for whichever claim of that name comes; class and
 	 * selector are not checked, and it wins over a smaller free volume */
 	bind_ref(item(pvs, 1), "default", "data", NULL);
-	k8s_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'}}"));
+	jpath_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'}}"));
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "reserved-50g");
 	/* other claims never get it */
 	assert_string_equal(pick(pvs, stranger, "manual", why, sizeof why), "free-2g");
 	/* with the claim's uid */
-	k8s_set_str(item(pvs, 1), "spec.claimRef.uid", "uid-data");
+	jpath_set_str(item(pvs, 1), "spec.claimRef.uid", "uid-data");
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "reserved-50g");
 	/* with another uid: an earlier claim of that name; not this one's */
-	k8s_set_str(item(pvs, 1), "spec.claimRef.uid", "uid-gone");
-	json_object_object_del(k8s_get(pvc, "spec"), "selector");
+	jpath_set_str(item(pvs, 1), "spec.claimRef.uid", "uid-gone");
+	json_object_object_del(jpath_get(pvc, "spec"), "selector");
 	assert_string_equal(pick(pvs, pvc, "manual", why, sizeof why), "free-2g");
 	json_object_put(pvs);
 	json_object_put(pvc);
@@ -376,38 +376,38 @@ static void test_volume_name(void **state)
 
 	(void)state;
 	bind_ref(item(pvs, 2), "default", "someone-else", "uid-someone-else");
-	k8s_set_str(pvc, "spec.volumeName", "wanted");
+	jpath_set_str(pvc, "spec.volumeName", "wanted");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "wanted");
 	/* only that volume is considered, even if a smaller one fits */
-	k8s_set_str(item(pvs, 0), "spec.capacity.storage", "5Gi");
+	jpath_set_str(item(pvs, 0), "spec.capacity.storage", "5Gi");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "wanted");
 	/* the selector does not apply to a named volume, as in Kubernetes */
-	k8s_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'}}"));
+	jpath_set(pvc, "spec.selector", J("{'matchLabels':{'tier':'gold'}}"));
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "wanted");
 
-	k8s_set_str(pvc, "spec.volumeName", "taken");
+	jpath_set_str(pvc, "spec.volumeName", "taken");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_string_equal(why, "volume \"taken\" already bound to a different claim");
 
-	k8s_set_str(pvc, "spec.volumeName", "nowhere");
+	jpath_set_str(pvc, "spec.volumeName", "nowhere");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_string_equal(why, "volume \"nowhere\" requested and not found");
 
-	k8s_set_str(pvc, "spec.resources.requests.storage", "20Gi");
-	k8s_set_str(pvc, "spec.volumeName", "wanted");
+	jpath_set_str(pvc, "spec.resources.requests.storage", "20Gi");
+	jpath_set_str(pvc, "spec.volumeName", "wanted");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_string_equal(why, "Cannot bind to requested volume \"wanted\": requested PV is too small: "
 			    "capacity 10Gi, request 20Gi");
 
-	k8s_set_str(pvc, "spec.resources.requests.storage", "1Gi");
-	k8s_set_str(pvc, "spec.volumeName", "other-class");
+	jpath_set_str(pvc, "spec.resources.requests.storage", "1Gi");
+	jpath_set_str(pvc, "spec.volumeName", "other-class");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_string_equal(why, "Cannot bind to requested volume \"other-class\": storageclass \"\" does "
 			    "not match the volume's \"gold\"");
 
 	/* pre-bound both ways: the binding completes without further checks */
 	bind_ref(item(pvs, 4), "default", "data", "uid-data");
-	k8s_set_str(pvc, "spec.volumeName", "mine");
+	jpath_set_str(pvc, "spec.volumeName", "mine");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "mine");
 	json_object_put(pvs);
 	json_object_put(pvc);
@@ -423,19 +423,19 @@ static void test_released_then_reused(void **state)
 	char why[512];
 
 	(void)state;
-	k8s_set_str(next, "metadata.uid", "uid-keeper-2");
+	jpath_set_str(next, "metadata.uid", "uid-keeper-2");
 	/* bound to the first claim, which is then deleted: Released (Retain) */
 	bind_ref(pv, "default", "keeper", "uid-keeper");
-	k8s_set_str(pv, "status.phase", "Released");
+	jpath_set_str(pv, "status.phase", "Released");
 	assert_string_equal(pick(pvs, next, "", why, sizeof why), "");
 	assert_string_equal(why, "no persistent volumes available for this claim and no storage class "
 			    "is set (kept: already bound to a different claim)");
 	/* a Released volume whose claimRef is gone but not yet Available */
-	json_object_object_del(k8s_get(pv, "spec"), "claimRef");
+	json_object_object_del(jpath_get(pv, "spec"), "claimRef");
 	assert_string_equal(pick(pvs, next, "", why, sizeof why), "");
 	assert_non_null(strstr(why, "kept: phase Released, not Available"));
 	/* the operator cleared claimRef and the controller made it Available */
-	k8s_set_str(pv, "status.phase", "Available");
+	jpath_set_str(pv, "status.phase", "Available");
 	assert_string_equal(pick(pvs, next, "", why, sizeof why), "kept");
 	json_object_put(pvs);
 	json_object_put(old);
@@ -450,23 +450,23 @@ static void test_unavailable_volumes(void **state)
 	char why[512];
 
 	(void)state;
-	k8s_set_str(item(pvs, 0), "metadata.deletionTimestamp", "2024-01-01T00:00:00Z");
-	k8s_set_str(item(pvs, 1), "status.phase", "Pending");
-	k8s_set_str(item(pvs, 2), "status.phase", "Failed");
+	jpath_set_str(item(pvs, 0), "metadata.deletionTimestamp", "2024-01-01T00:00:00Z");
+	jpath_set_str(item(pvs, 1), "status.phase", "Pending");
+	jpath_set_str(item(pvs, 2), "status.phase", "Failed");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "ok");
-	k8s_set_str(item(pvs, 3), "metadata.deletionTimestamp", "2024-01-01T00:00:00Z");
+	jpath_set_str(item(pvs, 3), "metadata.deletionTimestamp", "2024-01-01T00:00:00Z");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_non_null(strstr(why, "(deleting: volume \"deleting\" is marked for deletion; pending: "
 				    "phase Pending, not Available; failed: phase Failed, not Available; ok: "));
-	json_object_object_del(k8s_get(item(pvs, 3), "metadata"), "deletionTimestamp");
+	json_object_object_del(jpath_get(item(pvs, 3), "metadata"), "deletionTimestamp");
 	assert_false(binding_pv_satisfies(item(pvs, 0), pvc, "", why, sizeof why));
 	assert_string_equal(why, "volume \"deleting\" is marked for deletion");
 	/* deleting: never, not even pre-bound or named */
 	bind_ref(item(pvs, 0), "default", "c", NULL);
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "ok");
-	k8s_set_str(pvc, "spec.volumeName", "deleting");
+	jpath_set_str(pvc, "spec.volumeName", "deleting");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "deleting"); /* completes a binding */
-	json_object_object_del(k8s_get(item(pvs, 0), "spec"), "claimRef");
+	json_object_object_del(jpath_get(item(pvs, 0), "spec"), "claimRef");
 	assert_string_equal(pick(pvs, pvc, "", why, sizeof why), "");
 	assert_string_equal(why, "Cannot bind to requested volume \"deleting\": volume \"deleting\" is "
 			    "marked for deletion");
@@ -485,11 +485,11 @@ static void test_reasons(void **state)
 	(void)state;
 	assert_false(binding_pv_satisfies(pv, pvc, "fast", why, sizeof why));
 	assert_string_equal(why, "requested PV is too small: capacity 5Gi, request 10Gi");
-	k8s_set_str(pvc, "spec.resources.requests.storage", "1Gi");
+	jpath_set_str(pvc, "spec.resources.requests.storage", "1Gi");
 	assert_false(binding_pv_satisfies(pv, pvc, "fast", why, sizeof why));
 	assert_string_equal(why, "storageclass \"fast\" does not match the volume's \"manual\"");
 	assert_true(binding_pv_satisfies(pv, pvc, "manual", why, sizeof why));
-	k8s_set_str(pvc, "spec.volumeMode", "Block");
+	jpath_set_str(pvc, "spec.volumeMode", "Block");
 	assert_false(binding_pv_satisfies(pv, pvc, "manual", why, sizeof why));
 	assert_string_equal(why, "incompatible volumeMode: the volume is Filesystem, the claim asks for Block");
 	assert_false(binding_pv_satisfies(pv, pvc, "manual", NULL, 0));

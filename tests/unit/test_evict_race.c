@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/unit/unit_vfs.h"
+#include "tests/unit/fixtures.h"
+#include "tests/unit/unit.h"
+
+#include "fs/vfs/vfs.h"
 
 enum { FILES = 64, THREADS = 4, ROUNDS = 300 };
 
@@ -64,7 +67,7 @@ static void test_forget_racing_lookup_frees_once(void **state)
 {
 	(void)state;
 	struct vfs *v;
-	uint64_t tree = unit_vfs_volume(&v, unit_dir);
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
 	struct race r = {.v = v, .root = VFS_INO(tree, 1)};
 	make_files(v, r.root);
 

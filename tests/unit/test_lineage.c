@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
-#include "tests/unit/unit_vfs.h"
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
@@ -34,35 +34,6 @@ static int64_t rows(struct db *db)
 {
 	return count(db, "SELECT (SELECT count(*) FROM inodes) + (SELECT count(*) FROM dentries) + "
 	                 "(SELECT count(*) FROM xattrs)");
-}
-
-static uint64_t new_tree(struct vfs *v)
-{
-	struct db *db = vfs_db(v);
-	uint64_t tree;
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_create_rows(v, "volume", 1ull << 30, 0, &tree), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_int_equal(vfs_tree_attach(v, tree, "volume", 1ull << 30, 0), 0);
-	db_unlock(db);
-	return tree;
-}
-
-/* A snapshot of tree as fs/control/snapshot.c takes it. */
-static uint64_t snapshot(struct vfs *v, uint64_t tree)
-{
-	struct db *db = vfs_db(v);
-	uint64_t snap;
-	assert_int_equal(vfs_tree_freeze(v, tree), 0);
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_copy_rows(v, tree, "snapshot", 1ull << 30, &snap), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_int_equal(vfs_tree_attach(v, snap, "snapshot", 1ull << 30, 1), 0);
-	db_unlock(db);
-	vfs_tree_thaw(v, tree);
-	return snap;
 }
 
 static void write_file(struct vfs *v, uint64_t parent, const char *name, const char *text)
@@ -117,11 +88,9 @@ static void check_clean(struct vfs *v)
 static void test_snapshot_shares_rows_until_changed(void **state)
 {
 	(void)state;
-	char err[256];
 	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
-	uint64_t tree = new_tree(v), root = VFS_INO(tree, 1);
 	char name[32];
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof name, "f%d", i);
@@ -130,7 +99,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	assert_int_equal(vfs_setxattr(v, VFS_INO(tree, 2), "user.k", "old", 3, 0), 0);
 	assert_int_equal(vfs_flush_all(v), 0);
 	int64_t before = rows(db);
-	uint64_t snap = snapshot(v, tree), sroot = VFS_INO(snap, 1);
+	uint64_t snap = unit_vfs_snapshot(v, tree, 1ull << 30), sroot = VFS_INO(snap, 1);
 	assert_int_equal(vfs_flush_all(v), 0);
 	assert_int_equal(rows(db), before); /* nothing copied */
 

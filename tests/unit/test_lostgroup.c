@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_lostgroup.c — a group commit that SQLite rolls back
- * (meta/db.c, fs/vfs.c): the next fsync fails once with EIO, the owner of
+ * (meta/db.c, fs/vfs/state.c): the next fsync fails once with EIO, the owner of
  * in-memory mirrors is told, and the namespace layer's cached inodes agree
  * with meta.db again (a directory made by the lost group is gone, its
  * parent's link count is the row's, the tree checks clean). The commit is
@@ -17,7 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/unit/unit_vfs.h"
+#include "tests/unit/fixtures.h"
+#include "tests/unit/unit.h"
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
@@ -102,7 +103,7 @@ static void test_lost_group_resyncs_cached_inodes(void **state)
 {
 	(void)state;
 	struct vfs *v;
-	uint64_t tree = unit_vfs_volume(&v, unit_dir);
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
 	struct db *db = vfs_db(v);
 	assert_int_equal(vfs_flush_all(v), 0);
 

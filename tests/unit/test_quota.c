@@ -28,10 +28,10 @@ static json_object *claim(const char *name, const char *request, const char *cls
 	json_object *pvc = J("{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':"
 			     "{'namespace':'team'},'spec':{'accessModes':['ReadWriteOnce']}}");
 
-	k8s_set_str(pvc, "metadata.name", name);
-	k8s_set_str(pvc, "spec.resources.requests.storage", request);
+	jpath_set_str(pvc, "metadata.name", name);
+	jpath_set_str(pvc, "spec.resources.requests.storage", request);
 	if (cls)
-		k8s_set_str(pvc, "spec.storageClassName", cls);
+		jpath_set_str(pvc, "spec.storageClassName", cls);
 	return pvc;
 }
 
@@ -39,8 +39,8 @@ static json_object *quota(const char *name, const char *hard)
 {
 	json_object *q = J("{'apiVersion':'v1','kind':'ResourceQuota','metadata':{'namespace':'team'}}");
 
-	k8s_set_str(q, "metadata.name", name);
-	k8s_set(q, "spec.hard", J(hard));
+	jpath_set_str(q, "metadata.name", name);
+	jpath_set(q, "spec.hard", J(hard));
 	return q;
 }
 
@@ -308,7 +308,7 @@ static void test_shrinking_or_unchanged_never_refused(void **state)
 	json_object *smaller = claim("a", "40Mi", NULL);
 
 	(void)state;
-	json_object_object_add(k8s_obj(same, "metadata.labels"), "x", json_object_new_string("y"));
+	json_object_object_add(jpath_obj(same, "metadata.labels"), "x", json_object_new_string("y"));
 	expect_admitted(quotas, claims, old, same);
 	expect_admitted(quotas, claims, old, smaller);
 	json_object_put(quotas);

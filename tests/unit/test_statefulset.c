@@ -38,19 +38,19 @@ static void test_claims_and_pods(void **state)
 	sts_claim_name(s, 0, 1, name, sizeof name);
 	assert_string_equal(name, "data-db-1");
 	json_object *pvc = sts_claim(s, 0, 1);
-	assert_string_equal(k8s_str(pvc, "metadata.name"), "data-db-1");
-	assert_string_equal(k8s_str(pvc, "metadata.namespace"), "team");
-	assert_string_equal(k8s_str(pvc, "spec.resources.requests.storage"), "1Gi");
+	assert_string_equal(jpath_str(pvc, "metadata.name"), "data-db-1");
+	assert_string_equal(jpath_str(pvc, "metadata.namespace"), "team");
+	assert_string_equal(jpath_str(pvc, "spec.resources.requests.storage"), "1Gi");
 	json_object *pod = sts_pod(s, 1);
-	assert_string_equal(k8s_str(pod, "metadata.name"), "db-1");
-	assert_string_equal(k8s_str(pod, "metadata.labels.app"), "db");
-	json_object *vol = json_object_array_get_idx(k8s_get(pod, "spec.volumes"), 0);
-	assert_string_equal(k8s_str(vol, "name"), "data");
-	assert_string_equal(k8s_str(vol, "persistentVolumeClaim.claimName"), "data-db-1");
+	assert_string_equal(jpath_str(pod, "metadata.name"), "db-1");
+	assert_string_equal(jpath_str(pod, "metadata.labels.app"), "db");
+	json_object *vol = json_object_array_get_idx(jpath_get(pod, "spec.volumes"), 0);
+	assert_string_equal(jpath_str(vol, "name"), "data");
+	assert_string_equal(jpath_str(vol, "persistentVolumeClaim.claimName"), "data-db-1");
 	int ordinal = -1;
 	assert_true(sts_owns(s, pod, &ordinal));
 	assert_int_equal(ordinal, 1);
-	k8s_set_str(pod, "metadata.namespace", "other");
+	jpath_set_str(pod, "metadata.namespace", "other");
 	assert_false(sts_owns(s, pod, &ordinal));
 	assert_int_equal(sts_replicas(s), 2);
 	json_object_put(pvc);
@@ -71,8 +71,8 @@ static void test_validation(void **state)
 	assert_non_null(strstr(err, "spec.replicas"));
 	json_object_put(s);
 	s = sts("'replicas':1,");
-	k8s_set_str(json_object_array_get_idx(k8s_get(s, "spec.volumeClaimTemplates"), 0),
-	            "spec.resources.requests.storage", "1Gx");
+	jpath_set_str(json_object_array_get_idx(jpath_get(s, "spec.volumeClaimTemplates"), 0),
+	              "spec.resources.requests.storage", "1Gx");
 	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "spec.volumeClaimTemplates[0]"));
 	json_object_put(s);
@@ -85,12 +85,12 @@ static void test_template_types(void **state)
 	(void)state;
 	char err[512];
 	json_object *s = sts("");
-	k8s_set_str(s, "spec.template.spec", "c/postgresql/data");
+	jpath_set_str(s, "spec.template.spec", "c/postgresql/data");
 	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_string_equal(err, "spec.template.spec: Invalid value: must be an object");
 	json_object_put(s);
 	s = sts("");
-	k8s_set(s, "spec.template.spec.volumes", json_object_new_int(5));
+	jpath_set(s, "spec.template.spec.volumes", json_object_new_int(5));
 	assert_int_equal(sts_validate(s, k8s_validate, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "volumes"));
 	json_object_put(s);
@@ -102,8 +102,8 @@ static void test_templates_immutable(void **state)
 	char err[512];
 	json_object *a = sts("'replicas':1,"), *b = sts("'replicas':5,"), *c = sts("'replicas':1,");
 	assert_int_equal(sts_check_update(a, b, err, sizeof err), 0); /* replicas may change */
-	k8s_set_str(json_object_array_get_idx(k8s_get(c, "spec.volumeClaimTemplates"), 0),
-	            "spec.resources.requests.storage", "2Gi");
+	jpath_set_str(json_object_array_get_idx(jpath_get(c, "spec.volumeClaimTemplates"), 0),
+	              "spec.resources.requests.storage", "2Gi");
 	assert_int_equal(sts_check_update(a, c, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "Forbidden"));
 	json_object_put(a);

@@ -331,7 +331,7 @@ static void test_seek(void **state)
 	assert_int_equal(store_seek(o, size, SEEK_HOLE, size), -ENXIO);
 	/* Through a copy-on-write layer with a whiteout over parent data. */
 	unit_store_ref(e, store_id(o), 1);
-	assert_int_equal(store_cow(e->st, &o), 1);
+	assert_int_equal(store_make_private(e->st, &o, NULL), 1);
 	int64_t d;
 	assert_int_equal(store_punch(o, 2 * B, B, &d), 0);
 	assert_int_equal(d, -1);
@@ -351,7 +351,7 @@ static void test_cow_layering(void **state)
 	uint64_t aid = store_id(a);
 	assert_int_equal(unit_write_pattern(a, 0, 16 * B, 1), 16);
 	assert_false(store_is_shared(a));
-	assert_int_equal(store_cow(e->st, &a), 0); /* private: nothing to do */
+	assert_int_equal(store_make_private(e->st, &a, NULL), 0); /* private: nothing to do */
 
 	unit_store_ref(e, aid, 1);
 	assert_true(store_is_shared(a));
@@ -360,7 +360,7 @@ static void test_cow_layering(void **state)
 	assert_int_equal(store_write(a, &x, 1, 0, &d), -EROFS);
 	struct dobj *snap = store_get(e->st, aid); /* the snapshot inode's pin */
 	struct dobj *b = a;
-	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_int_equal(store_make_private(e->st, &b, NULL), 1);
 	assert_true(b != snap);
 	uint64_t bid = store_id(b);
 	assert_true(bid != aid);
@@ -405,7 +405,7 @@ static void test_cow_layering(void **state)
 	unit_store_ref(e, bid, 1);
 	struct dobj *c = b;
 	b = store_get(e->st, bid);
-	assert_int_equal(store_cow(e->st, &c), 1);
+	assert_int_equal(store_make_private(e->st, &c, NULL), 1);
 	assert_int_equal(store_punch(c, 0, 100 * B, &d), 0);
 	assert_int_equal(d, -10);
 	unit_expect_pattern(c, 0, 20 * B, 0);
@@ -416,6 +416,56 @@ static void test_cow_layering(void **state)
 	store_put(e->st, snap);
 }
 
+/* A holder of a shared object (an inode row in the daemon) that records
+ * the id store_make_private hands it, in the same change: `fail` makes it
+ * refuse, which must roll the new layer back. */
+struct holder_row {
+	struct unit_store *e;
+	uint64_t id;
+	int in_change, fail;
+};
+
+static int holder_repoint(void *arg, uint64_t id)
+{
+	struct holder_row *h = arg;
+	h->in_change = h->e->db->in_txn;
+	if (h->fail)
+		return -EIO;
+	h->id = id;
+	return 0;
+}
+
+static void test_make_private_repoints_holder_in_its_change(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *a = new_obj(e);
+	uint64_t aid = store_id(a);
+	assert_int_equal(unit_write_pattern(a, 0, 4 * B, 1), 4);
+	struct holder_row h = {.e = e};
+	struct store_holder holder = {holder_repoint, &h};
+	assert_int_equal(store_make_private(e->st, &a, &holder), 0);
+	assert_int_equal(h.id, 0); /* private: the holder is not told */
+
+	unit_store_ref(e, aid, 1);
+	int64_t max_before = count_rows(e, "SELECT max(id) FROM dataobjs WHERE id >= ?", 0);
+	h.fail = 1;
+	assert_int_equal(store_make_private(e->st, &a, &holder), -EIO);
+	assert_true(h.in_change);
+	assert_int_equal(store_id(a), aid);
+	assert_int_equal(count_rows(e, "SELECT max(id) FROM dataobjs WHERE id >= ?", 0), max_before);
+	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 2);
+
+	h.fail = h.in_change = 0;
+	assert_int_equal(store_make_private(e->st, &a, &holder), 1);
+	assert_true(h.in_change);
+	assert_int_equal(h.id, store_id(a));
+	assert_int_equal(count_rows(e, "SELECT parent FROM dataobjs WHERE id = ?", h.id), (int64_t)aid);
+	assert_int_equal(count_rows(e, "SELECT refs FROM dataobjs WHERE id = ?", aid), 2);
+	unit_expect_pattern(a, 0, 4 * B, 1);
+	store_put(e->st, a);
+	unit_store_ref(e, aid, -1);
+}
+
 /* Freeze o as a snapshot (returned, to be put) and move o to a fresh child
  * layer, as the daemon does on the first write after a snapshot. */
 static struct dobj *snapshot_of(struct unit_store *e, struct dobj **o)
@@ -423,7 +473,7 @@ static struct dobj *snapshot_of(struct unit_store *e, struct dobj **o)
 	unit_store_ref(e, store_id(*o), 1);
 	struct dobj *snap = store_get(e->st, store_id(*o));
 	assert_non_null(snap);
-	assert_int_equal(store_cow(e->st, o), 1);
+	assert_int_equal(store_make_private(e->st, o, NULL), 1);
 	return snap;
 }
 
@@ -481,7 +531,7 @@ static void test_cow_small_copy(void **state)
 	assert_int_equal(unit_write_pattern(a, 512 * MiB, 64 * KiB, 1), 0);
 	unit_store_ref(e, store_id(a), 1);
 	struct dobj *b = store_get(e->st, store_id(a));
-	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_int_equal(store_make_private(e->st, &b, NULL), 1);
 	assert_int_equal(unit_write_pattern(b, 512 * MiB + 4 * B, B, 2), 0);
 	struct stat sb = host_stat(e, store_id(b));
 	assert_int_equal(sb.st_blocks * 512, B);
@@ -536,7 +586,7 @@ static void test_flush_and_reload(void **state)
 	unit_write_pattern(a, 2 * MiB + 5000, 3000, 2);
 	unit_store_ref(e, store_id(a), 1);
 	struct dobj *b = store_get(e->st, store_id(a));
-	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_int_equal(store_make_private(e->st, &b, NULL), 1);
 	uint64_t aid = store_id(a), bid = store_id(b);
 	int64_t d;
 	unit_write_pattern(b, 100 * KiB + 7, 300 * KiB, 3);
@@ -705,7 +755,7 @@ static void test_open_files_bounded(void **state)
 	/* Every one a layer under a private child, read through the child. */
 	for (int i = 0; i < NOBJ; i++) {
 		unit_store_ref(e, store_id(o[i]), 1);
-		assert_int_equal(store_cow(e->st, &o[i]), 1);
+		assert_int_equal(store_make_private(e->st, &o[i], NULL), 1);
 		unit_write_pattern(o[i], (uint64_t)i * B + 1, 1, 0xee);
 	}
 	for (int i = 0; i < NOBJ; i++) {
@@ -736,7 +786,7 @@ static void test_delete_and_reap(void **state)
 	unit_write_pattern(a, 0, 600 * B, 1); /* two map leaves */
 	unit_store_ref(e, aid, 1);
 	struct dobj *b = store_get(e->st, aid);
-	assert_int_equal(store_cow(e->st, &b), 1);
+	assert_int_equal(store_make_private(e->st, &b, NULL), 1);
 	uint64_t bid = store_id(b);
 	unit_write_pattern(b, 0, B, 2);
 	flush_all(e);
@@ -883,7 +933,7 @@ static void test_check(void **state)
 	sql(e, q);
 	unit_store_ref(e, store_id(a), 1);
 	uint64_t aid = store_id(a);
-	assert_int_equal(store_cow(e->st, &a), 1);
+	assert_int_equal(store_make_private(e->st, &a, NULL), 1);
 	snprintf(q, sizeof q, "UPDATE inodes SET obj = %llu WHERE lineage = 1",
 	         (unsigned long long)store_id(a));
 	sql(e, q);
@@ -968,7 +1018,7 @@ static void test_stale_host_bytes_hidden(void **state)
 	/* The same through a copy-on-write layer: B's stray bytes never hide A. */
 	unit_store_ref(e, store_id(a), 1);
 	struct dobj *snap = store_get(e->st, store_id(a));
-	assert_int_equal(store_cow(e->st, &a), 1);
+	assert_int_equal(store_make_private(e->st, &a, NULL), 1);
 	unit_write_pattern(a, 7 * B, 10, 3); /* creates B's host file */
 	scribble(e, store_id(a), 0, 2 * B);
 	unit_expect_pattern(a, 0, B, 1);
@@ -1110,7 +1160,7 @@ static void test_random_against_model(void **state)
 			unit_store_ref(e, store_id(o), 1);
 			snaps[nsnap] = store_get(e->st, store_id(o));
 			frozen[nsnap++] = m;
-			assert_int_equal(store_cow(e->st, &o), 1);
+			assert_int_equal(store_make_private(e->st, &o, NULL), 1);
 		}
 		if (step % 100 == 0) {
 			flush_all(e);
@@ -1202,6 +1252,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_allocate, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_seek, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cow_layering, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_make_private_repoints_holder_in_its_change, setup,
+		                                unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, unit_store_teardown),

@@ -5,7 +5,7 @@
  * shadows are punched from the host file and cleared from the map, and the
  * gain predicted beforehand is exactly what is freed. Snapshots are
  * simulated with inode rows (so store_check can vouch for the refs), one
- * more reference on the object, and store_cow for the live side's next
+ * more reference on the object, and store_make_private for the live side's next
  * write; deleting one drops the reference and then the row, as
  * fs/vfs/tree.c does.
  */
@@ -164,7 +164,7 @@ static struct dobj *snapshot_and_cow(struct unit_store *e, struct dobj *a, uint6
 {
 	point(e, snap, store_id(a));
 	unit_store_ref(e, store_id(a), 1);
-	assert_int_equal(store_cow(e->st, &a), 1);
+	assert_int_equal(store_make_private(e->st, &a, NULL), 1);
 	point(e, 1, store_id(a));
 	return a;
 }

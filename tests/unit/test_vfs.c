@@ -48,19 +48,7 @@ static int setup(void **state)
 	struct env *e = calloc(1, sizeof *e);
 	assert_non_null(e);
 	unit_temp_dir(e->dir, sizeof e->dir, "vfs");
-	char err[512] = "";
-	if (vfs_open_state(&e->v, e->dir, 0, err, sizeof err) < 0)
-		fail_msg("vfs_open_state: %s", err);
-	struct db *db = vfs_db(e->v);
-	db_lock(db);
-	int r = db_begin(db);
-	if (r == 0)
-		r = vfs_tree_create_rows(e->v, "volume", CAPACITY, 0, &e->tree);
-	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
-	if (r == 0)
-		r = vfs_tree_attach(e->v, e->tree, "volume", CAPACITY, 0);
-	db_unlock(db);
-	assert_int_equal(r, 0);
+	e->tree = unit_vfs_volume(&e->v, e->dir, CAPACITY);
 	e->root = VFS_INO(e->tree, 1);
 	*state = e;
 	return 0;
@@ -73,27 +61,6 @@ static int teardown(void **state)
 	unit_rm_tree(e->dir);
 	free(e);
 	return 0;
-}
-
-/* A read-only copy of the tree at this instant, as a VolumeSnapshot is
- * taken: freeze, copy the rows in one transaction, attach, thaw. Returns
- * the snapshot's root directory. */
-static uint64_t take_snapshot(struct env *e)
-{
-	struct db *db = vfs_db(e->v);
-	uint64_t snap = 0;
-	assert_int_equal(vfs_tree_freeze(e->v, e->tree), 0);
-	db_lock(db);
-	int r = db_begin(db);
-	if (r == 0)
-		r = vfs_tree_copy_rows(e->v, e->tree, "snapshot", CAPACITY, &snap);
-	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
-	if (r == 0)
-		r = vfs_tree_attach(e->v, snap, "snapshot", CAPACITY, 1);
-	db_unlock(db);
-	vfs_tree_thaw(e->v, e->tree);
-	assert_int_equal(r, 0);
-	return VFS_INO(snap, 1);
 }
 
 static void report(void *arg, const char *msg)
@@ -519,7 +486,7 @@ static void test_snapshot_keeps_old_names(void **state)
 	struct vfs_entry ent;
 	settle(e, vfs_link(e->v, f, e->root, "a-link", &ent), &ent);
 
-	uint64_t snap = take_snapshot(e);
+	uint64_t snap = VFS_INO(unit_vfs_snapshot(e->v, e->tree, CAPACITY), 1);
 	assert_true(VFS_TREE_OF(snap) != e->tree);
 
 	assert_int_equal(vfs_rename(e->v, e->root, "old-name", e->root, "new-name", 0), 0);
