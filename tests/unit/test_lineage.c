@@ -162,7 +162,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	assert_int_equal(db_commit(db), 0);
 	vfs_tree_detach(v, snap);
 	db_unlock(db);
-	assert_int_equal(vfs_reclaim(v, 0), 0);
+	assert_int_equal(vfs_reclaim(v), 0);
 	uint64_t lineages = 1, pending = 1;
 	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
 	assert_int_equal(pending, 0);
