@@ -128,7 +128,8 @@ static const struct verb verbs[] = {
 	  "Delete removes the volume and its data, Retain keeps it Released. A\n"
 	  "claim in use stays Terminating until its users are gone. Deleting a\n"
 	  "snapshot frees the blocks only it held; volumes restored or cloned from\n"
-	  "anything keep working.",
+	  "anything keep working. The space of what was deleted comes back in the\n"
+	  "background: volctl df shows what is still pending.",
 	  "  # Delete the claim data\n"
 	  "  volctl delete pvc data\n"
 	  "\n"

@@ -89,7 +89,7 @@ static int recycle_volume(struct ctl *c, json_object *pv)
 		return 0;
 	}
 	vfs_tree_drop_data(c->v, old); /* and the kernel's pages of it */
-	vfs_reclaim(c->v, VFS_RECLAIM_INLINE);
+	vfs_reclaim_kick(c->v);
 	vfs_invalidate_name(c->v, VINO_PV, ctl_name_of(pv));
 	ctl_event(c, pv, "Warning", "RecyclerPod", "Recycle reclaim policy is deprecated; use dynamic "
 	      "provisioning instead. Volume data scrubbed");

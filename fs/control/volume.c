@@ -439,7 +439,7 @@ int volume_delete_object_tree_if(struct vfs *v, const char *kind, const char *ns
 		return r;
 	}
 	vfs_tree_drop_data(v, tree);
-	vfs_reclaim(v, VFS_RECLAIM_INLINE);
+	vfs_reclaim_kick(v);
 	return 0;
 }
 

@@ -28,8 +28,26 @@ static struct vnode *itab_find(struct vfs *v, uint64_t ino)
 	return NULL;
 }
 
+/* itab_lock held: n enters the table and its tree's list. */
+static void itab_insert(struct vfs *v, struct vnode *n)
+{
+	n->hnext = *bucket(v, n->ino);
+	*bucket(v, n->ino) = n;
+	n->tprev = NULL;
+	n->tnext = n->tree->vnodes;
+	if (n->tnext)
+		n->tnext->tprev = n;
+	n->tree->vnodes = n;
+}
+
 static void itab_remove(struct vfs *v, struct vnode *n)
 {
+	if (n->tprev)
+		n->tprev->tnext = n->tnext;
+	else
+		n->tree->vnodes = n->tnext;
+	if (n->tnext)
+		n->tnext->tprev = n->tprev;
 	for (struct vnode **p = bucket(v, n->ino); *p; p = &(*p)->hnext)
 		if (*p == n) {
 			*p = n->hnext;
@@ -129,8 +147,7 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 	 * under it too, so nobody can have inserted this inode meanwhile. */
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
-	n->hnext = *bucket(v, ino);
-	*bucket(v, ino) = n;
+	itab_insert(v, n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return n;
 }
@@ -151,8 +168,7 @@ struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
 	atomic_store(&n->row_lineage, atomic_load(&t->lineage));
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
-	n->hnext = *bucket(v, ino);
-	*bucket(v, ino) = n;
+	itab_insert(v, n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return n;
 }
@@ -689,23 +705,25 @@ void vfs_tree_drop_data(struct vfs *v, uint64_t tree_id)
 {
 	struct vnode **held = NULL;
 	size_t count = 0, cap = 0;
+	struct vtree *t = vfs_tree_get(v, tree_id);
+	if (!t || !t->dead)
+		return;
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
-	for (size_t i = 0; i < ITAB_BUCKETS; i++)
-		for (struct vnode *x = v->itab[i]; x; x = x->hnext) {
-			/* an inode being evicted drops its data when freed */
-			if (x->tree->id != tree_id || !x->tree->dead || x->evicting)
-				continue;
-			if (count == cap) {
-				size_t bigger = cap ? cap * 2 : 16;
-				struct vnode **h = realloc(held, bigger * sizeof *h);
-				if (!h)
-					goto out;
-				held = h;
-				cap = bigger;
-			}
-			x->ref++;
-			held[count++] = x;
+	for (struct vnode *x = t->vnodes; x; x = x->tnext) {
+		/* an inode being evicted drops its data when freed */
+		if (x->evicting)
+			continue;
+		if (count == cap) {
+			size_t bigger = cap ? cap * 2 : 16;
+			struct vnode **h = realloc(held, bigger * sizeof *h);
+			if (!h)
+				goto out;
+			held = h;
+			cap = bigger;
 		}
+		x->ref++;
+		held[count++] = x;
+	}
 out:
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < count; i++) {

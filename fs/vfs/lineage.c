@@ -77,7 +77,7 @@ int lineage_family(struct vfs *v, uint64_t id, uint64_t *family)
 	return rc == SQLITE_ROW ? 0 : -ENOENT;
 }
 
-static void reclaim_kick(struct vfs *v)
+void vfs_reclaim_kick(struct vfs *v)
 {
 	pthread_mutex_lock(&v->reclaim_lock);
 	v->reclaim_kicked = 1;
@@ -85,9 +85,11 @@ static void reclaim_kick(struct vfs *v)
 	pthread_mutex_unlock(&v->reclaim_lock);
 }
 
-/* The reclaimer is not kicked here: the deletion first lets go of what
- * the tree's inodes still hold in memory (vfs_tree_drop_data), then runs
- * vfs_reclaim, which hands what is left to the thread. */
+/* The reclaimer is not kicked here, inside the deletion's change: the
+ * deletion first commits, lets go of what the tree's inodes still hold in
+ * memory (vfs_tree_drop_data), then kicks it (vfs_reclaim_kick). A crash
+ * in between leaves the lineage released: the reclaimer finds it at the
+ * next start. */
 int lineage_release(struct vfs *v, uint64_t id)
 {
 	return exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1 AND NOT EXISTS "
@@ -285,18 +287,16 @@ static int reclaim_step(struct vfs *v)
 	return r < 0 ? r : 1;
 }
 
-int vfs_reclaim(struct vfs *v, unsigned max_steps)
+int vfs_reclaim(struct vfs *v)
 {
 	int r = 1;
-	for (unsigned i = 0; r > 0 && (max_steps == 0 || i < max_steps); i++) {
+	while (r > 0) {
 		db_lock(v->db);
 		r = reclaim_step(v);
 		db_unlock(v->db);
 	}
 	store_reap(v->store);
-	if (r > 0) /* more to do: in the background */
-		reclaim_kick(v);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows)

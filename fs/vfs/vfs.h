@@ -215,13 +215,14 @@ int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, 
 /* Is the directory empty in its tree's view? db locked. */
 int vfs_dir_is_empty(struct vfs *v, uint64_t dir);
 /* Deleted snapshots and volumes leave rows for the reclaimer (a thread,
- * fs/vfs/lineage.c). vfs_reclaim does up to max_steps bounded changes of
- * that work now (0: all of it); takes the db lock per change. Pending:
- * released lineages not yet folded away, and the rows they hold. */
-int vfs_reclaim(struct vfs *v, unsigned max_steps);
-/* What a deletion reclaims before it answers (a small tree's rows, all
- * of them; a large one's, in the background). */
-#define VFS_RECLAIM_INLINE 1
+ * fs/vfs/lineage.c). A deletion answers once its tree row is gone and its
+ * lineage released (O(1)), then kicks the reclaimer with vfs_reclaim_kick
+ * (not db locked): all of the reclaim is background work. vfs_reclaim does
+ * all of it now, in bounded changes, taking the db lock per change (for
+ * tests and tools without the thread). Pending: released lineages not yet
+ * folded away, and the rows they hold. */
+void vfs_reclaim_kick(struct vfs *v);
+int vfs_reclaim(struct vfs *v);
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);
 /* Start the reclaimer thread (once the daemon has forked: a thread does
  * not survive fork); vfs_close stops it. */

@@ -64,6 +64,9 @@ struct vtree {
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
 	pthread_rwlock_t gate;
+	/* itab_lock: the tree's inodes in the table, so that dropping a
+	 * deleted tree's data visits its own inodes, not every cached one. */
+	struct vnode *vnodes;
 	struct vtree *next;
 };
 
@@ -102,6 +105,7 @@ struct vnode {
 	struct vattr a;
 	struct dobj *obj; /* lock: loaded data object, NULL until needed */
 	struct vnode *hnext, *dnext;
+	struct vnode *tnext, *tprev; /* itab_lock: tree->vnodes */
 };
 
 /* Whether an inode has extended attributes: the kernel asks for

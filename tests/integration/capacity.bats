@@ -159,6 +159,7 @@ setup() {
     run volctl delete pv vol
     assert_success
     [ ! -e "$MNT/pv/vol" ]
+    wait_reclaimed
     after=$(du_bytes "$STATE")
     [ $((before - after)) -ge $((30 * MiB)) ] || fail "du of state: $before -> $after after deleting 32 MiB of data"
     run volctl get pv vol

@@ -156,6 +156,7 @@ ID2=5162cf3bdf1408407e12d55140e82bc43f3d9d55a8cf00740c7293b9aab6be95
     dd if=/dev/urandom of="$MNT/pv/db-rollback/own" bs=1M count=4 conv=fsync status=none
     before=$(du_bytes "$STATE")
     expect '200 {"Err":""}' docker_call /VolumeDriver.Remove '{"Name":"db-rollback"}'
+    wait_reclaimed
     after=$(du_bytes "$STATE")
     [ "$after" -le $((before - 3 * MiB)) ] || fail "Remove freed too little: $before -> $after bytes"
     run volctl get pv db-rollback

@@ -406,9 +406,10 @@ for i in range(24):
     sync -f "$MNT/pv/vol"
     cp -a "$STATE/data" "$VOLFS_TMP/data.copy"
     volctl delete pv vol >/dev/null
+    wait_reclaimed
     volfs_stop
-    # As if the daemon had been killed after the delete committed, before
-    # its data files were removed.
+    # As if the daemon had been killed after the delete and its reclaim
+    # committed, before its data files were removed.
     cp -a "$VOLFS_TMP/data.copy/." "$STATE/data/"
     run "$VOLFS_BIN/volfs" --check --state "$STATE"
     assert_success

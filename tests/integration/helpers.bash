@@ -293,6 +293,30 @@ else:
 ' "$1" "$2"
 }
 
+# reclaim_pending [KEY...]: what the background reclaimer still has to do
+# for deleted snapshots and volumes (df's reclaimPending): each KEY's
+# number (rows, lineages; rows by default).
+reclaim_pending() {
+    ctl '{"verb":"df"}' | "$PY" -c '
+import json, sys
+p = json.load(sys.stdin)["reclaimPending"]
+print(*[p[k] for k in sys.argv[1:] or ["rows"]])' "$@"
+}
+
+# wait_reclaimed: a deletion answers before its rows and data are
+# reclaimed; wait (5 minutes at most) until the reclaimer has nothing left
+# to do. The df request that sees it done commits before it answers, so
+# the data files the reclaimer released are gone too.
+wait_reclaimed() {
+    local deadline=$((SECONDS + 300)) rows lineages
+    while read -r rows lineages < <(reclaim_pending rows lineages) && [ -n "$lineages" ]; do
+        [ "$rows" -eq 0 ] && [ "$lineages" -eq 0 ] && return 0
+        ((SECONDS < deadline)) || fail "the reclaimer still has $rows rows of $lineages lineages to do"
+        sleep 0.2
+    done
+    fail "cannot read what the reclaimer has pending"
+}
+
 # pv_usage_agrees NAME LO HI: PV NAME's used bytes are in [LO, HI] in all
 # three places that report them (df inside the volume, `volctl df` and the
 # volfs_volume_used_bytes metric), and its available bytes are never more

@@ -79,6 +79,7 @@ objects_count() {
     assert_output --partial 'not found'
     [ ! -e "$MNT/pvc/default/data" ]
     [ ! -e "$MNT/pv/$pv" ]
+    wait_reclaimed
     after=$(du -sk "$STATE" | cut -f1)
     [ "$after" -lt $((before - 8000)) ]
 }

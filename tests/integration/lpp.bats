@@ -25,11 +25,13 @@ teardown() {
 
 # helper ACTION DIR SIZE [MODE] [USER GROUP PERM]: run the script for
 # ACTION (setup/teardown) as the helper pod does.
-# gone_and_freed PV BEFORE BYTES: volume PV no longer exists, and the state
-# directory holds more than BYTES fewer bytes than BEFORE (du_bytes).
+# gone_and_freed PV BEFORE BYTES: volume PV no longer exists, and once
+# reclaimed the state directory holds more than BYTES fewer bytes than
+# BEFORE (du_bytes).
 gone_and_freed() {
     run volctl get pv "$1"
     [ "$status" -ne 0 ] || fail "pv $1 still exists"
+    wait_reclaimed
     local after
     after=$(du_bytes "$STATE")
     [ "$after" -lt $(($2 - $3)) ] || fail "state used $2 bytes before the delete, $after after"

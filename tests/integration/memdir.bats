@@ -163,6 +163,7 @@ YAML
     exec 7<"$MNT/pods/default/cache/scratch/a"
     run volctl delete pod cache
     assert_success
+    wait_reclaimed
     [ "$(memfds)" -eq 0 ]
     run cat <&7
     assert_failure

@@ -447,6 +447,7 @@ in_order() {
             manifest "$MNT/pv/$s" >"$VOLFS_TMP/m-$s"
         done
     done
+    wait_reclaimed
     run volctl check
     assert_success
     assert_output "no problems found"
@@ -622,6 +623,7 @@ PYEOF
     [ $((d3 - d2)) -le $((17 * MiB)) ] || fail "16 MiB overwritten after a snapshot added $((d3 - d2)) bytes"
     # deleting the snapshot frees the old blocks only it held
     volctl delete vs s1 >/dev/null
+    wait_reclaimed
     d4=$(data_du)
     [ "$d4" -le $((d0 + 256 * KiB)) ] || fail "after deleting the snapshot data uses $d4 bytes, $((d4 - d0)) more than before it"
     [ $((d3 - d4)) -ge $((15 * MiB)) ] || fail "deleting the snapshot freed only $((d3 - d4)) bytes"

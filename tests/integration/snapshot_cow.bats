@@ -40,22 +40,6 @@ rows() {
         'SELECT (SELECT count(*) FROM inodes) + (SELECT count(*) FROM dentries) + (SELECT count(*) FROM xattrs)'
 }
 
-# pending_rows: rows of deleted snapshots and volumes not reclaimed yet.
-pending_rows() {
-    volctl df -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reclaimPending"]["rows"])'
-}
-
-# wait_reclaimed: the background reclaimer has nothing left to do.
-wait_reclaimed() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        [ "$(pending_rows)" -eq 0 ] && return 0
-        sleep 0.2
-    done
-    fail "the reclaimer still has $(pending_rows) rows to do"
-}
-
-
 # stop_and_check: stop the daemon; volfs --check finds the state directory clean.
 stop_and_check() {
     volfs_stop
@@ -247,7 +231,7 @@ PYEOF
     # s1's rows all move into s2's lineage: more than a deletion does before it answers
     volctl delete vs s1 >/dev/null
     local p
-    p=$(pending_rows)
+    p=$(reclaim_pending rows)
     run volctl describe vs s2
     assert_success
     if [ "$p" -gt 0 ]; then

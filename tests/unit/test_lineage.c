@@ -5,7 +5,7 @@
  * a file copies its row up and leaves the snapshot's row and data alone,
  * deletions in the volume are whiteouts the snapshot does not see, and
  * deleting the snapshot leaves, once reclaimed, one row version a key and
- * a clean check.
+ * a clean check; a deletion reclaims nothing before it answers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
+#include "fs/control/volume.h"
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
 #include "meta/db.h"
@@ -131,7 +132,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	assert_int_equal(db_commit(db), 0);
 	vfs_tree_detach(v, snap);
 	db_unlock(db);
-	assert_int_equal(vfs_reclaim(v, 0), 0);
+	assert_int_equal(vfs_reclaim(v), 0);
 	uint64_t lineages = 1, pending = 1;
 	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
 	assert_int_equal(pending, 0);
@@ -144,11 +145,50 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	vfs_close(v);
 }
 
+static uint64_t pending_rows(struct vfs *v)
+{
+	uint64_t lineages = 0, pending = 0;
+	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
+	return pending;
+}
+
+/* Deleting a volume answers after its O(1) change alone, however few files
+ * it holds: every row is left to the reclaimer (no thread runs here), and
+ * vfs_reclaim then folds them all away. */
+static void test_deletion_leaves_every_row_to_the_reclaimer(void **state)
+{
+	(void)state;
+	char err[256];
+	struct vfs *v;
+	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	struct db *db = vfs_db(v);
+	json_object *pv = NULL;
+	assert_int_equal(volume_pv_create(v, "vol", 1ull << 30, 0, &pv, err, sizeof err), 0);
+	json_object_put(pv);
+	uint64_t root = VFS_INO(volume_pv_tree(v, "vol"), 1);
+	write_file(v, root, "a", "a");
+	write_file(v, root, "b", "b");
+	assert_int_equal(vfs_flush_all(v), 0);
+	int64_t held = rows(db); /* root, a, b and their names */
+	assert_int_equal(held, 5);
+	assert_int_equal(volume_pv_delete(v, "vol", err, sizeof err), 0);
+	assert_int_equal(vfs_flush_all(v), 0);
+	assert_int_equal(pending_rows(v), held);
+	assert_int_equal(rows(db), held);
+	assert_int_equal(vfs_reclaim(v), 0);
+	assert_int_equal(pending_rows(v), 0);
+	assert_int_equal(rows(db), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM lineages"), 0);
+	check_clean(v);
+	vfs_close(v);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_deletion_leaves_every_row_to_the_reclaimer, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
