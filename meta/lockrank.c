@@ -13,8 +13,8 @@ static _Thread_local unsigned held[LOCK_RANKS];
 static const char *const rank_names[LOCK_RANKS] = {
 	[LOCK_TREE_GATE] = "tree->gate",     [LOCK_VNODE] = "vnode->lock",
 	[LOCK_STORE_LOAD] = "store->load_lock", [LOCK_DB] = "the db lock",
-	[LOCK_STORE] = "store->lock",        [LOCK_STORE_MAP] = "dobj->maplock",
-	[LOCK_LEAF] = "vnode->alock or itab_lock",
+	[LOCK_STORE] = "store->lock",        [LOCK_STORE_SYNC] = "dobj->synclock",
+	[LOCK_STORE_MAP] = "dobj->maplock",  [LOCK_LEAF] = "vnode->alock, itab_lock or reclaim_lock",
 };
 
 static int nests(enum lock_rank r)

@@ -24,8 +24,10 @@ enum lock_rank {
 	LOCK_STORE_LOAD, /* store->load_lock: one object loader */
 	LOCK_DB,         /* the db lock (meta/db.c) */
 	LOCK_STORE,      /* store->lock: object cache, pins, refs */
+	LOCK_STORE_SYNC, /* dobj->synclock: one fdatasync marker writer */
 	LOCK_STORE_MAP,  /* dobj->maplock: an object's map shape (nests) */
-	LOCK_LEAF,       /* vnode->alock, vfs->itab_lock: nothing inside */
+	LOCK_LEAF,       /* vnode->alock, vfs->itab_lock, vfs->reclaim_lock:
+	                  * nothing inside */
 	LOCK_RANKS
 };
 

@@ -139,7 +139,7 @@ static int datasync_held(struct dobj *o, uint64_t size)
 {
 	if (o->fd < 0)
 		return -EAGAIN; /* no host file to carry a marker */
-	pthread_mutex_lock(&o->synclock);
+	ranked_lock(&o->synclock, LOCK_STORE_SYNC);
 	int r;
 	if (__atomic_load_n(&o->unsafe, __ATOMIC_RELAXED))
 		r = -EAGAIN;
@@ -147,7 +147,7 @@ static int datasync_held(struct dobj *o, uint64_t size)
 		r = sync_with_marker(o, size);
 	else
 		r = flush_host(o->fd, 1); /* what is durable describes the file already */
-	pthread_mutex_unlock(&o->synclock);
+	ranked_unlock(&o->synclock, LOCK_STORE_SYNC);
 	if (r >= 0)
 		FAULT_CRASH_POINT("fdatasync");
 	return r;
@@ -186,7 +186,7 @@ struct store_sync_point store_sync_point(struct dobj *o)
 
 void store_made_durable(struct dobj *o, struct store_sync_point p, uint64_t size)
 {
-	pthread_mutex_lock(&o->synclock);
+	ranked_lock(&o->synclock, LOCK_STORE_SYNC);
 	if (__atomic_load_n(&o->changes, __ATOMIC_RELAXED) == p.changes) {
 		__atomic_store_n(&o->unsafe, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&o->grown, 0, __ATOMIC_RELAXED);
@@ -196,14 +196,14 @@ void store_made_durable(struct dobj *o, struct store_sync_point p, uint64_t size
 	if (o->gen == p.gen)
 		o->marker_ahead = 0;
 	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
-	pthread_mutex_unlock(&o->synclock);
+	ranked_unlock(&o->synclock, LOCK_STORE_SYNC);
 }
 
 int store_marker_ahead(struct dobj *o)
 {
-	pthread_mutex_lock(&o->synclock);
+	ranked_lock(&o->synclock, LOCK_STORE_SYNC);
 	int ahead = o->marker_ahead;
-	pthread_mutex_unlock(&o->synclock);
+	ranked_unlock(&o->synclock, LOCK_STORE_SYNC);
 	return ahead;
 }
 

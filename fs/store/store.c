@@ -680,15 +680,15 @@ static struct dobj *release_locked(struct store *st, struct dobj *o)
 
 void store_drop_idle(struct store *st, uint64_t id)
 {
-	pthread_mutex_lock(&st->lock);
+	ranked_lock(&st->lock, LOCK_STORE);
 	struct dobj *o = cache_find(st, id);
 	if (!o || o->pins > 0) {
-		pthread_mutex_unlock(&st->lock);
+		ranked_unlock(&st->lock, LOCK_STORE);
 		return;
 	}
 	lru_unlink(st, o);
 	cache_remove(st, o);
-	pthread_mutex_unlock(&st->lock);
+	ranked_unlock(&st->lock, LOCK_STORE);
 	struct dobj *parent = o->parent;
 	obj_free(o);
 	if (parent)

@@ -17,13 +17,15 @@
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
  * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
- * refs, reap queue) -> o->maplock (growth/shrink of an object's map and its
+ * refs, reap queue) -> o->synclock (one fdatasync marker writer, held
+ * across its fsync) -> o->maplock (growth/shrink of an object's map and its
  * trunc_blk/map_cut, against a concurrent flusher). The bits themselves are
  * changed by the single writer the caller guarantees, read by flushers with
  * relaxed atomics (see fs/store/bmap.h). The descriptor LRU's lock (st->fds)
- * and mem_lock are innermost; host files are opened outside both.
- * load_lock, st->lock and maplock are taken through meta/lockrank.h,
- * which checks this order in the test builds.
+ * and mem_lock are innermost, plain mutexes with nothing taken inside
+ * them; host files are opened outside both. load_lock, st->lock, synclock
+ * and maplock are taken through meta/lockrank.h, which checks this order
+ * in the test builds.
  */
 #ifndef VOLFS_FS_STORE_INT_H
 #define VOLFS_FS_STORE_INT_H

@@ -79,10 +79,10 @@ int lineage_family(struct vfs *v, uint64_t id, uint64_t *family)
 
 void vfs_reclaim_kick(struct vfs *v)
 {
-	pthread_mutex_lock(&v->reclaim_lock);
+	ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 	v->reclaim_kicked = 1;
 	pthread_cond_signal(&v->reclaim_cond);
-	pthread_mutex_unlock(&v->reclaim_lock);
+	ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 }
 
 /* The reclaimer is not kicked here, inside the deletion's change: the
@@ -319,7 +319,7 @@ int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows)
 static void *reclaimer_main(void *arg)
 {
 	struct vfs *v = arg;
-	pthread_mutex_lock(&v->reclaim_lock);
+	ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 	while (!v->reclaim_stop) {
 		if (!v->reclaim_kicked) {
 			/* a kick comes with every release; the timeout picks up
@@ -330,25 +330,25 @@ static void *reclaimer_main(void *arg)
 			pthread_cond_timedwait(&v->reclaim_cond, &v->reclaim_lock, &ts);
 		}
 		v->reclaim_kicked = 0;
-		pthread_mutex_unlock(&v->reclaim_lock);
+		ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 		int r = 1;
 		while (r > 0) {
 			db_lock(v->db);
 			r = reclaim_step(v);
 			db_unlock(v->db);
 			store_reap(v->store);
-			pthread_mutex_lock(&v->reclaim_lock);
+			ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 			int stop = v->reclaim_stop;
-			pthread_mutex_unlock(&v->reclaim_lock);
+			ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 			if (stop)
 				break;
 		}
 		if (r < 0)
 			vlog_warn("meta.db", "reclaiming deleted snapshots' rows: %s (retried later)",
 			          strerror(-r));
-		pthread_mutex_lock(&v->reclaim_lock);
+		ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 	}
-	pthread_mutex_unlock(&v->reclaim_lock);
+	ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 	return NULL;
 }
 
@@ -362,10 +362,10 @@ void reclaim_stop(struct vfs *v)
 {
 	if (!v->reclaimer_running)
 		return;
-	pthread_mutex_lock(&v->reclaim_lock);
+	ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 	v->reclaim_stop = 1;
 	pthread_cond_signal(&v->reclaim_cond);
-	pthread_mutex_unlock(&v->reclaim_lock);
+	ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 	pthread_join(v->reclaimer, NULL);
 	v->reclaimer_running = 0;
 }

@@ -1,6 +1,6 @@
 /*
- * fs/vfs/vfs_int.h — shared internals of the namespace layer (inode.c, tree.c,
- * dir.c, file.c, xattr.c, vfs.c). Not for use outside fs/.
+ * fs/vfs/vfs_int.h — shared internals of the namespace layer, for the
+ * fs/vfs/ files only (everything else uses fs/vfs/vfs.h).
  *
  * Lock order (never take an earlier lock while holding a later one):
  *   tree->gate  ->  vnode->lock  ->  db lock (v->db->lock)  ->  vnode->alock, v->itab_lock,
@@ -11,10 +11,12 @@
  * overwrites of blocks the file's private object already holds, which
  * change no map; exclusive for other writes and size changes). Namespace changes (create, unlink, rename, ...)
  * run under the db lock inside one transaction. vnode->alock guards the
- * cached attributes; itab_lock guards the inode hash and the dirty list.
- * Every one of these is taken through meta/lockrank.h (ranked_lock, ...),
- * which checks this order in the test builds; a function whose comment
- * says "db locked" starts with db_assert_locked().
+ * cached attributes; itab_lock guards the inode hash and the dirty list;
+ * reclaim_lock the reclaimer's wake-ups. Every one of these is taken
+ * through meta/lockrank.h (ranked_lock, ...), which checks this order in
+ * the test builds; a function whose comment says "db locked" starts with
+ * db_assert_locked(). trees_lock and lp_lock are plain mutexes outside the
+ * order: they guard a list each and nothing is taken inside them.
  */
 #ifndef VOLFS_FS_VFS_INT_H
 #define VOLFS_FS_VFS_INT_H

@@ -78,6 +78,11 @@ static void documented_order(void *arg)
 	ranked_lock(&inner, LOCK_LEAF);
 	ranked_unlock(&inner, LOCK_LEAF);
 	ranked_unlock(&outer, LOCK_DB);
+	/* an fdatasync's marker writer, then the object's map */
+	ranked_lock(&outer, LOCK_STORE_SYNC);
+	ranked_lock(&inner, LOCK_STORE_MAP);
+	ranked_unlock(&inner, LOCK_STORE_MAP);
+	ranked_unlock(&outer, LOCK_STORE_SYNC);
 	ranked_rwunlock(&contents[1], LOCK_VNODE);
 	ranked_rwunlock(&contents[0], LOCK_VNODE);
 	ranked_rwunlock(&gate, LOCK_TREE_GATE);
@@ -98,6 +103,13 @@ static void two_leaves(void *arg)
 	(void)arg;
 	ranked_lock(&outer, LOCK_LEAF);
 	ranked_lock(&inner, LOCK_LEAF);
+}
+
+static void sync_inside_map(void *arg)
+{
+	(void)arg;
+	ranked_lock(&outer, LOCK_STORE_MAP);
+	ranked_lock(&inner, LOCK_STORE_SYNC);
 }
 
 static void release_unheld(void *arg)
@@ -124,8 +136,9 @@ static void test_violations_abort(void **state)
 	skip_without_checks();
 	expect_abort(contents_inside_db, NULL,
 	             "volfs: lock check: taking vnode->lock while holding the db lock");
-	expect_abort(two_leaves, NULL, "taking vnode->alock or itab_lock while holding "
-	                               "vnode->alock or itab_lock");
+	expect_abort(two_leaves, NULL, "taking vnode->alock, itab_lock or reclaim_lock while "
+	                               "holding vnode->alock, itab_lock or reclaim_lock");
+	expect_abort(sync_inside_map, NULL, "taking dobj->synclock while holding dobj->maplock");
 	expect_abort(release_unheld, NULL, "releasing store->lock");
 }
 
