@@ -95,6 +95,17 @@ static int64_t count_rows(struct unit_store *e, const char *sql, uint64_t id)
 
 /* ------------------------------------------------------------------ */
 
+/* store_repair_synced under the db lock: how many objects it repaired. */
+static size_t repair_synced(struct unit_store *e, struct store_synced **list)
+{
+	size_t n;
+	db_lock(e->db);
+	int r = store_repair_synced(e->st, list, &n);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+	return n;
+}
+
 static void test_unaligned_round_trip(void **state)
 {
 	struct unit_store *e = *state;
@@ -619,11 +630,7 @@ static void test_datasync_one_flush(void **state)
 	/* The row says blocks 0 and 1 (hex 03); a crash now is repaired. */
 	assert_int_equal(count_rows(e, "SELECT hex(substr(data, 1, 1)) FROM objmap WHERE obj = ?", id), 3);
 	struct store_synced *list;
-	size_t n;
-	db_lock(e->db);
-	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
-	db_unlock(e->db);
-	assert_int_equal(n, 1);
+	assert_int_equal(repair_synced(e, &list), 1);
 	assert_int_equal(list[0].id, id);
 	assert_int_equal(list[0].size, 6 * B + 10);
 	free(list);
@@ -636,10 +643,7 @@ static void test_datasync_one_flush(void **state)
 	assert_int_equal(store_datasync(o, 6 * B + 10), -EAGAIN);
 	flush_all(e);
 	commit_group(e);
-	db_lock(e->db);
-	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
-	db_unlock(e->db);
-	assert_int_equal(n, 0);
+	assert_int_equal(repair_synced(e, &list), 0);
 	free(list);
 	unit_expect_pattern(o, 5 * B, B, 0);
 	store_put(e->st, o);
@@ -841,11 +845,7 @@ static void test_spare_host_file_reused(void **state)
 	flush_all(e);
 	commit_group(e);
 	struct store_synced *list;
-	size_t n;
-	db_lock(e->db);
-	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
-	db_unlock(e->db);
-	assert_int_equal(n, 0);
+	assert_int_equal(repair_synced(e, &list), 0);
 	free(list);
 	store_put(e->st, b);
 
