@@ -101,12 +101,16 @@ static uint64_t spare_slot(struct store *st)
 	return n;
 }
 
-static void spare_push(struct store *st, uint64_t n)
+/* Keep spare N; 0, or -1 when the stack filled up meanwhile (two reapers at
+ * once): the caller removes the file. */
+static int spare_push(struct store *st, uint64_t n)
 {
 	pthread_mutex_lock(&st->spare_lock);
-	if (st->nspare < st->capspare)
+	int room = st->nspare < st->capspare;
+	if (room)
 		st->spare[st->nspare++] = n;
 	pthread_mutex_unlock(&st->spare_lock);
+	return room ? 0 : -1;
 }
 
 /* Empty a deleted object's host file at PATH and keep it, or unlink it. */
@@ -120,7 +124,8 @@ void spare_put(struct store *st, const char *path)
 		    (removexattr(path, STORE_MARKER_NAME) == 0 || errno == ENODATA ||
 		     errno == ENOTSUP) &&
 		    rename(path, dst) == 0) {
-			spare_push(st, n);
+			if (spare_push(st, n) < 0)
+				unlink(dst);
 			return;
 		}
 	}
@@ -158,7 +163,8 @@ int spare_take(struct store *st, const char *path)
 		if (e == ENOENT && make_parent(path) == 0 && rename(src, path) == 0)
 			return 0;
 		e = errno;
-		spare_push(st, n); /* it stays for the next object */
+		if (spare_push(st, n) < 0) /* it stays for the next object */
+			unlink(src);
 		return -e;
 	}
 }
