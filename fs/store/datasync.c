@@ -45,8 +45,6 @@
 #include "meta/fault.h"
 #include "meta/log.h"
 
-#define MARKER_NAME "user.volfs.sync"
-
 /* The marker's bytes: gen and size, little-endian. */
 struct marker {
 	uint64_t gen, size;
@@ -71,14 +69,14 @@ static int marker_write(int fd, const struct marker *m)
 	uint8_t buf[16];
 	put_le64(buf, m->gen);
 	put_le64(buf + 8, m->size);
-	return fsetxattr(fd, MARKER_NAME, buf, sizeof buf, 0) < 0 ? -errno : 0;
+	return fsetxattr(fd, STORE_MARKER_NAME, buf, sizeof buf, 0) < 0 ? -errno : 0;
 }
 
 /* 1 with *m, 0 when the file has no marker, or a negative errno. */
 static int marker_read(int fd, struct marker *m)
 {
 	uint8_t buf[16];
-	ssize_t n = fgetxattr(fd, MARKER_NAME, buf, sizeof buf);
+	ssize_t n = fgetxattr(fd, STORE_MARKER_NAME, buf, sizeof buf);
 	if (n < 0)
 		return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
 	if (n != sizeof buf)

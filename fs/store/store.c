@@ -99,9 +99,23 @@ static void host_install(struct dobj *o, int fd)
 	fdc_install(&o->st->fds, &o->hf, fd);
 }
 
+/* A new object's host file: a spare one renamed into place when there is
+ * one (no inode to allocate), else a new one. No file is at the path: it
+ * would have been found when o was loaded or made (insert_row). */
 static int create_host(void *arg)
 {
 	struct dobj *o = arg;
+	assert(!__atomic_load_n(&o->host, __ATOMIC_RELAXED));
+	int mfd = mem_open(o->st, o->id);
+	if (mfd != -ENOENT)
+		return mfd;
+	char path[4096];
+	store_path(o->st, o->id, path, sizeof path);
+	if (spare_take(o->st, path) == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
 	return open_host(o->st, o->id, 1);
 }
 
@@ -970,8 +984,11 @@ int store_open(struct store **out, const char *state_dir, struct db *db)
 		return -ENOMEM;
 	}
 	snprintf(st->dir, len, "%s/data", state_dir);
-	if (mkdir(st->dir, 0700) < 0 && errno != EEXIST) {
-		int e = -errno;
+	int e = mkdir(st->dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	if (e == 0)
+		e = spare_open(st, state_dir);
+	if (e < 0) {
+		spare_close(st);
 		free(st->dir);
 		free(st->buckets);
 		free(st);
@@ -1011,6 +1028,7 @@ void store_close(struct store *st)
 	free(st->trims);
 	mem_close_all(st);
 	fdc_destroy(&st->fds);
+	spare_close(st);
 	free(st->dir);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->load_lock);

@@ -14,6 +14,7 @@
  *   fs/store/recover.c  ownerless host files and unmapped blocks at startup
  *   fs/store/datasync.c  fdatasync with one device flush; its start-up repair
  *   fs/store/blockset.c  sets of physical blocks, what a view reads
+ *   fs/store/spare.c  emptied host files of deleted objects, reused by new ones
  *
  * Locks, outermost first: load_lock (one loader at a time, so an object is
  * never loaded twice) -> db lock -> st->lock (cache, pins, LRU, in-memory
@@ -99,6 +100,15 @@ struct trim_run {
 	uint64_t id, b, n;
 };
 
+/* The sync marker's extended attribute on a host file (fs/store/datasync.c). */
+#define STORE_MARKER_NAME "user.volfs.sync"
+
+/* Spare host files (fs/store/spare.c). */
+int spare_open(struct store *st, const char *state_dir);
+void spare_close(struct store *st);
+void spare_put(struct store *st, const char *path);
+int spare_take(struct store *st, const char *path);
+
 /* An object held in RAM: its memfd (fs/store/memfd.c). */
 struct memobj {
 	uint64_t id;
@@ -127,6 +137,12 @@ struct store {
 	struct memobj *mem;
 	size_t nmem, capmem;
 	int no_markers; /* the host filesystem keeps no user xattrs (atomic) */
+	char *spare_dir; /* STATE/spare (fs/store/spare.c) */
+	pthread_mutex_t spare_lock; /* innermost: guards the spare stack */
+	uint64_t *spare; /* numbers of the files in spare_dir */
+	size_t nspare, capspare;
+	uint64_t spare_seq;
+	int spare_off; /* no spare directory: deleted files are unlinked */
 };
 
 /* ------------------------------------------------------------------ */

@@ -87,8 +87,7 @@ static void reap_files(struct store *st)
 		mem_forget(st, ids[i]);
 		char path[4096];
 		store_path(st, ids[i], path, sizeof path);
-		if (unlink(path) < 0 && errno != ENOENT)
-			vlog_error("store", "cannot remove %s: %s", path, strerror(errno));
+		spare_put(st, path);
 	}
 	free(ids);
 }

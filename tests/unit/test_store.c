@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fs/store/store.h"
@@ -93,6 +94,17 @@ static int64_t count_rows(struct unit_store *e, const char *sql, uint64_t id)
 }
 
 /* ------------------------------------------------------------------ */
+
+/* store_repair_synced under the db lock: how many objects it repaired. */
+static size_t repair_synced(struct unit_store *e, struct store_synced **list)
+{
+	size_t n;
+	db_lock(e->db);
+	int r = store_repair_synced(e->st, list, &n);
+	db_unlock(e->db);
+	assert_int_equal(r, 0);
+	return n;
+}
 
 static void test_unaligned_round_trip(void **state)
 {
@@ -668,11 +680,7 @@ static void test_datasync_one_flush(void **state)
 	/* The row says blocks 0 and 1 (hex 03); a crash now is repaired. */
 	assert_int_equal(count_rows(e, "SELECT hex(substr(data, 1, 1)) FROM objmap WHERE obj = ?", id), 3);
 	struct store_synced *list;
-	size_t n;
-	db_lock(e->db);
-	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
-	db_unlock(e->db);
-	assert_int_equal(n, 1);
+	assert_int_equal(repair_synced(e, &list), 1);
 	assert_int_equal(list[0].id, id);
 	assert_int_equal(list[0].size, 6 * B + 10);
 	free(list);
@@ -685,10 +693,7 @@ static void test_datasync_one_flush(void **state)
 	assert_int_equal(store_datasync(o, 6 * B + 10), -EAGAIN);
 	flush_all(e);
 	commit_group(e);
-	db_lock(e->db);
-	assert_int_equal(store_repair_synced(e->st, &list, &n), 0);
-	db_unlock(e->db);
-	assert_int_equal(n, 0);
+	assert_int_equal(repair_synced(e, &list), 0);
 	free(list);
 	unit_expect_pattern(o, 5 * B, B, 0);
 	store_put(e->st, o);
@@ -833,6 +838,80 @@ static void test_delete_and_reap(void **state)
 	errno = 0;
 	assert_null(store_get(e->st, aid));
 	assert_int_equal(errno, ENOENT);
+}
+
+/* Entries of DIR other than . and .. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A deleted object's host file, once its deletion commits, becomes the next
+ * new object's: the same inode (no allocation), emptied, without the old
+ * sync marker (a crash repair would otherwise take the old size), and
+ * nothing of the old bytes readable. A restart starts with no spares. */
+static void test_spare_host_file_reused(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *a = new_obj(e);
+	uint64_t aid = store_id(a);
+	assert_int_equal(unit_write_pattern(a, 0, 2 * B, 1), 2);
+	struct store_sync_point p = store_sync_point(a);
+	assert_int_equal(store_sync(a), 0);
+	flush_all(e);
+	commit_group(e);
+	store_made_durable(a, p, 2 * B);
+	assert_int_equal(unit_write_pattern(a, 5 * B, B, 2), 1);
+	assert_int_equal(store_datasync(a, 6 * B), 1); /* grown: a marker */
+	char path[256];
+	store_path(e->st, aid, path, sizeof path);
+	assert_true(getxattr(path, "user.volfs.sync", NULL, 0) > 0);
+	ino_t ino = host_stat(e, aid).st_ino;
+
+	unit_store_ref(e, aid, -1);
+	store_put(e->st, a);
+	commit_group(e);
+	store_reap(e->st);
+	assert_false(unit_store_host_exists(e, aid));
+
+	struct dobj *b = new_obj(e);
+	uint64_t bid = store_id(b);
+	assert_int_equal(unit_write_pattern(b, B, B, 3), 1);
+	struct stat sb = host_stat(e, bid);
+	assert_int_equal(sb.st_ino, ino);
+	assert_int_equal(sb.st_size, 2 * B);
+	store_path(e->st, bid, path, sizeof path);
+	assert_int_equal(getxattr(path, "user.volfs.sync", NULL, 0), -1);
+	assert_int_equal(errno, ENODATA);
+	unit_expect_pattern(b, 0, B, 0);
+	unit_expect_pattern(b, B, B, 3);
+	flush_all(e);
+	commit_group(e);
+	struct store_synced *list;
+	assert_int_equal(repair_synced(e, &list), 0);
+	free(list);
+	store_put(e->st, b);
+
+	/* One spare left over from another delete; a restart removes it. */
+	struct dobj *c = new_obj(e);
+	uint64_t cid = store_id(c);
+	assert_int_equal(unit_write_pattern(c, 0, B, 4), 1);
+	unit_store_ref(e, cid, -1);
+	store_put(e->st, c);
+	commit_group(e);
+	store_reap(e->st);
+	char spare[600];
+	snprintf(spare, sizeof spare, "%s/spare", e->dir);
+	assert_int_equal(count_entries(spare), 1);
+	unit_store_reopen(e);
+	assert_int_equal(count_entries(spare), 0);
 }
 
 struct reports {
@@ -1259,6 +1338,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_lru_eviction_reload, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_reap, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_spare_host_file_reused, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_object, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, unit_store_teardown),
