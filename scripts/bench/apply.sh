@@ -91,7 +91,7 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/
 # The db lock's hold histogram and longest hold (volctl metrics), before
 # and after: "le max" lines.
 holds() {
-    "$BIN/volctl" --state "$work/state" metrics | awk '
+    "$BIN/volctl" --state "$work/state" metrics 2>/dev/null | awk '
         /^volfs_db_lock_hold_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $2 }
         /^volfs_db_lock_hold_max_seconds / { print "max", $2 }'
 }
@@ -119,6 +119,8 @@ if lat:
 def holds(path):
     return dict(l.split() for l in open(path) if l.strip())
 h0, h1 = holds(sys.argv[7]), holds(sys.argv[8])
+if "+Inf" not in h1:
+    sys.exit("(this volfs has no volfs_db_lock_hold_seconds)")
 total = float(h1["+Inf"]) - float(h0["+Inf"])
 over = total - (float(h1["0.005"]) - float(h0["0.005"]))
 print("db lock held %d times meanwhile, %d of them over 5 ms; longest hold since start %.1f ms"
