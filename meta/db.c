@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "meta/fault.h"
 #include "meta/lockrank.h"
@@ -153,21 +154,47 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* The second connection db_checkpoint copies the WAL with. It reads once
+ * first: SQLite opens a connection's WAL at its first read, and a
+ * checkpoint on a connection that has none copies nothing (and says -1
+ * frames). side_lock held. */
+static sqlite3 *side_connection(struct db *db)
+{
+	if (!db->side && (sqlite3_open_v2(db->path, &db->side, SQLITE_OPEN_READWRITE |
+	                                  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	                  sqlite3_exec(db->side, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK)) {
+		vlog_warn("meta.db", "cannot open a second connection to checkpoint: %s",
+		          sqlite3_errmsg(db->side));
+		sqlite3_close_v2(db->side);
+		db->side = NULL;
+	}
+	return db->side;
+}
+
 void db_checkpoint(struct db *db)
 {
 	if (!__atomic_exchange_n(&db->checkpoint_due, 0, __ATOMIC_ACQ_REL) || !db->path ||
 	    !strcmp(db->path, ":memory:"))
 		return;
 	pthread_mutex_lock(&db->side_lock);
-	if (!db->side && sqlite3_open_v2(db->path, &db->side, SQLITE_OPEN_READWRITE |
-	                                 SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		vlog_warn("meta.db", "cannot open a second connection to checkpoint: %s",
-		          sqlite3_errmsg(db->side));
-		sqlite3_close_v2(db->side);
-		db->side = NULL;
+	sqlite3 *side = side_connection(db);
+	int frames = 0;
+	if (side)
+		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+	/* SQLite starts the WAL over only at a transaction that begins with
+	 * every frame copied back, which never happens while changes keep
+	 * coming (an apply of thousands of objects): the group would be open
+	 * all along. So once the WAL is long, the group commits and the few
+	 * frames written since the copy above are copied under the lock; the
+	 * next change starts the WAL over. Both syncs of that copy find
+	 * little to flush, as does the sync of the new WAL header SQLite
+	 * makes at the next commit. */
+	if (side && frames >= DB_WAL_RESTART_FRAMES) {
+		db_lock(db);
+		if (db_group_commit(db) == 0)
+			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		db_unlock(db);
 	}
-	if (db->side)
-		sqlite3_wal_checkpoint_v2(db->side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	pthread_mutex_unlock(&db->side_lock);
 }
 
@@ -246,16 +273,50 @@ int db_locked_by_me(struct db *db)
 	return pthread_equal(__atomic_load_n(&db->owner, __ATOMIC_RELAXED), pthread_self());
 }
 
+const uint64_t db_hold_bucket_ns[DB_HOLD_NBUCKETS] = {
+	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	25000000, 50000000, 100000000, 250000000, 1000000000,
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void count_hold(struct db_hold_stats *h, uint64_t ns)
+{
+	size_t b = 0;
+	while (b < DB_HOLD_NBUCKETS && ns > db_hold_bucket_ns[b])
+		b++;
+	__atomic_fetch_add(&h->buckets[b], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
+	/* Only the lock's holder writes max: no other writer to race. */
+	if (ns > __atomic_load_n(&h->max_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&h->max_ns, ns, __ATOMIC_RELAXED);
+}
+
+void db_hold_stats_read(struct db *db, struct db_hold_stats *out)
+{
+	for (size_t b = 0; b <= DB_HOLD_NBUCKETS; b++)
+		out->buckets[b] = __atomic_load_n(&db->hold.buckets[b], __ATOMIC_RELAXED);
+	out->sum_ns = __atomic_load_n(&db->hold.sum_ns, __ATOMIC_RELAXED);
+	out->max_ns = __atomic_load_n(&db->hold.max_ns, __ATOMIC_RELAXED);
+}
+
 void db_lock(struct db *db)
 {
 	assert(!db_locked_by_me(db));
 	ranked_lock(&db->lock, LOCK_DB);
 	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
+	db->held_since_ns = now_ns();
 }
 
 void db_unlock(struct db *db)
 {
 	assert(db_locked_by_me(db));
+	count_hold(&db->hold, now_ns() - db->held_since_ns);
 	__atomic_store_n(&db->owner, (pthread_t)0, __ATOMIC_RELAXED);
 	ranked_unlock(&db->lock, LOCK_DB);
 }

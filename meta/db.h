@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 #include "meta/fault.h"
 
 #ifdef VOLFS_FAULT_INJECTION
@@ -41,10 +41,22 @@ struct db_cached_stmt {
 
 struct meta_space;
 
+/* How long the db lock was held, each time (every change, commit and read
+ * of meta.db waits for it; volfs_db_lock_hold_seconds on the metrics
+ * endpoint): a histogram over these bounds, the sum and the longest. */
+#define DB_HOLD_NBUCKETS 13
+extern const uint64_t db_hold_bucket_ns[DB_HOLD_NBUCKETS];
+struct db_hold_stats {
+	uint64_t buckets[DB_HOLD_NBUCKETS + 1]; /* the last one: above every bound */
+	uint64_t sum_ns, max_ns;
+};
+
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
 	pthread_t owner; /* the thread holding lock, 0 when none (db_locked_by_me) */
+	uint64_t held_since_ns; /* when the owner took the lock */
+	struct db_hold_stats hold; /* bumped with relaxed atomics at each unlock */
 	char *path;
 	int in_txn;
 	int group_open; /* a group transaction is open (see db_begin) */
@@ -83,6 +95,8 @@ void db_unlock(struct db *db);
  * whose comment says "db locked". One pointer compare, kept in release
  * builds. */
 void db_assert_locked(struct db *db);
+/* What the lock holds have been so far (any thread, lock not needed). */
+void db_hold_stats_read(struct db *db, struct db_hold_stats *out);
 /* Whether the calling thread holds the lock: for assert()s where a
  * function's comment says "db locked". One load and a compare. */
 int db_locked_by_me(struct db *db);
@@ -139,11 +153,14 @@ int db_sync(struct db *db);
 /* Copy a long WAL back into meta.db (a passive checkpoint), on a
  * connection of its own and WITHOUT the db lock: the copy and the fsync of
  * meta.db it ends with take long on a busy disk, and every change and every
- * fsync would wait for them under the lock. The flusher calls it; a WAL
- * past DB_WAL_INLINE_FRAMES is checkpointed at commit regardless, in case
- * nobody does. db not locked. */
+ * fsync would wait for them under the lock. The flusher calls it. Past
+ * DB_WAL_RESTART_FRAMES it then takes the lock to copy what was committed
+ * during the copy, so the WAL starts over; a WAL past DB_WAL_INLINE_FRAMES
+ * is checkpointed at commit regardless, in case nobody calls this (a tool).
+ * db not locked. */
 #define DB_WAL_CHECKPOINT_DUE 1000
-#define DB_WAL_INLINE_FRAMES 16000
+#define DB_WAL_RESTART_FRAMES 16000
+#define DB_WAL_INLINE_FRAMES 65536
 void db_checkpoint(struct db *db);
 
 /* Execute SQL with no result rows. Returns 0 or -EIO (logs the error). */

@@ -16,20 +16,33 @@
 
 static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite", "alloc", "crash"};
 
-static struct {
-	unsigned long nth;   /* 0: never */
+/* One KIND:N[+][@TEXT] term of VOLFS_FAULT. */
+struct term {
+	unsigned long nth;   /* the nth call it counts fails */
 	int onward;          /* every call from the nth on fails */
 	char only[128];      /* "": every call counts; else those whose text has it */
 	atomic_ulong calls;
+};
+
+/* A kind may have several terms (sqlite:1@A,sqlite:1@B: one change and
+ * then the reread after it fail), each counting the calls it matches. */
+#define TERMS_PER_POINT 4
+
+static struct {
+	struct term terms[TERMS_PER_POINT];
+	int n;
+	atomic_ulong calls; /* of a kind without terms: every call */
 } points[FAULT_POINTS];
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* The calls of each kind: its first term's (what it counted), or all. */
 static void print_counts(void)
 {
 	fprintf(stderr, "volfs: fault injection: calls:");
 	for (int p = 0; p < FAULT_POINTS; p++)
-		fprintf(stderr, " %s=%lu", point_names[p], atomic_load(&points[p].calls));
+		fprintf(stderr, " %s=%lu", point_names[p],
+		        atomic_load(points[p].n ? &points[p].terms[0].calls : &points[p].calls));
 	fprintf(stderr, "\n");
 }
 
@@ -38,23 +51,26 @@ static void parse_term(const char *term, size_t len)
 {
 	for (int p = 0; p < FAULT_POINTS; p++) {
 		size_t n = strlen(point_names[p]);
-		if (len > n && !strncmp(term, point_names[p], n) && term[n] == ':') {
+		if (len > n && !strncmp(term, point_names[p], n) && term[n] == ':' &&
+		    points[p].n < TERMS_PER_POINT) {
 			char *end;
 			unsigned long nth = strtoul(term + n + 1, &end, 10);
 			int onward = end < term + len && *end == '+';
 			const char *only = end + onward;
 			if (nth > 0 && (only == term + len || *only == '@')) {
-				points[p].nth = nth;
-				points[p].onward = onward;
+				struct term *t = &points[p].terms[points[p].n++];
+				t->nth = nth;
+				t->onward = onward;
 				if (only < term + len)
-					snprintf(points[p].only, sizeof points[p].only, "%.*s",
+					snprintf(t->only, sizeof t->only, "%.*s",
 					         (int)(term + len - only - 1), only + 1);
 				return;
 			}
 		}
 	}
 	fprintf(stderr, "volfs: fault injection: ignoring \"%.*s\" in VOLFS_FAULT (want KIND:N, KIND:N+ "
-	        "or KIND:N@TEXT, KIND write, fsync, sqlite, alloc or crash)\n", (int)len, term);
+	        "or KIND:N@TEXT, KIND write, fsync, sqlite, alloc or crash, at most %d a kind)\n",
+	        (int)len, term, TERMS_PER_POINT);
 }
 
 static void parse_env(void)
@@ -71,18 +87,33 @@ static void parse_env(void)
 		atexit(print_counts);
 }
 
+/* The number of this call among those term t counts when t fails it,
+ * else 0. */
+static unsigned long term_fails(struct term *t, const char *what)
+{
+	if (t->only[0] && (!what || !strstr(what, t->only)))
+		return 0;
+	unsigned long call = atomic_fetch_add(&t->calls, 1) + 1;
+	return call == t->nth || (call > t->nth && t->onward) ? call : 0;
+}
+
 int fault_fail(enum fault_point p, const char *what)
 {
 	pthread_once(&once, parse_env);
-	if (points[p].only[0] && (!what || !strstr(what, points[p].only)))
+	if (!points[p].n) {
+		atomic_fetch_add(&points[p].calls, 1);
 		return 0;
-	unsigned long call = atomic_fetch_add(&points[p].calls, 1) + 1;
-	unsigned long nth = points[p].nth;
-	if (!nth || call < nth || (call > nth && !points[p].onward))
-		return 0;
-	fprintf(stderr, "volfs: fault injection: failing %s call %lu%s%s\n", point_names[p], call,
-	        what ? ": " : "", what ? what : "");
-	return 1;
+	}
+	unsigned long failed = 0;
+	for (int i = 0; i < points[p].n; i++) {
+		unsigned long call = term_fails(&points[p].terms[i], what);
+		if (call && !failed)
+			failed = call;
+	}
+	if (failed)
+		fprintf(stderr, "volfs: fault injection: failing %s call %lu%s%s\n", point_names[p],
+		        failed, what ? ": " : "", what ? what : "");
+	return failed != 0;
 }
 
 /* Nothing is flushed or unwound: the state on disk is what a kill -9 at

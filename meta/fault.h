@@ -7,6 +7,8 @@
  *   VOLFS_FAULT=write:17        the 17th write fails (EIO), once
  *   VOLFS_FAULT=fsync:3+        the 3rd fsync and every later one fail
  *   VOLFS_FAULT=sqlite:40,alloc:9   several at once
+ *   VOLFS_FAULT=sqlite:1@A,sqlite:1@B  up to four of a kind, each counting
+ *                               the calls it matches
  *   VOLFS_FAULT=crash:2@fdatasync   die at the 2nd pass of a crash point
  *                               whose name contains "fdatasync"
  *   VOLFS_FAULT=sqlite:1@FROM dataobjs   count only the calls whose text

@@ -127,6 +127,10 @@ static const char *const db_migrations[] = {
 	"DROP TABLE xattrs;"
 	"ALTER TABLE xattrs5 RENAME TO xattrs;"
 	"CREATE INDEX xattrs_lineage ON xattrs(lineage);",
+	/* 6 -> 7: a volume's snapshots by their origin (df, the metrics):
+	 * without it, listing each volume's snapshots read every tree, and
+	 * the metrics of 10,000 volumes took half a minute under the db lock. */
+	"CREATE INDEX trees_origin ON trees(origin, kind);",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -78,8 +78,9 @@ int ctl_claim_ref_matches(json_object *pv, json_object *pvc);
 /* The class binds on first consumer and no pod uses the claim yet. */
 int ctl_waits_for_consumer(struct ctl *c, json_object *pvc, const char *cls);
 /* fs/control/ctl_provision.c: a claim no volume fits (why: the binder's
- * reason); 1 if a volume was provisioned. */
-int ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const char *why);
+ * reason); the volume provisioned for it (in c->pvs, pre-bound to it), or
+ * NULL. */
+json_object *ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const char *why);
 /* fs/control/ctl_expand.c: a bound claim whose request grew past pv. */
 void ctl_expand_claim(struct ctl *c, json_object *pvc, json_object *pv);
 /* fs/control/ctl_volume.c: PersistentVolumes */

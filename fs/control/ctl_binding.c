@@ -110,5 +110,12 @@ int ctl_claim_step(struct ctl *c, json_object *pvc)
 		ctl_event(c, pvc, "Warning", "FailedBinding", "%s", why);
 		return 0;
 	}
-	return ctl_provision_claim(c, pvc, cls, why);
+	/* The new volume names this claim: bound now, not at the next pass,
+	 * which would load every object again for it. */
+	json_object *made = ctl_provision_claim(c, pvc, cls, why);
+	if (!made)
+		return 0;
+	bind(c, made, pvc);
+	show_binding(pvc, made);
+	return 1;
 }

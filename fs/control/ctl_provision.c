@@ -52,7 +52,10 @@ static json_object *provisioned_body(json_object *pvc, json_object *sc, uint64_t
 	jpath_set_str(pv, "spec.claimRef.name", ctl_name_of(pvc));
 	jpath_set_str(pv, "spec.claimRef.uid", jpath_str(pvc, "metadata.uid"));
 	jpath_set_str(pv, "spec.claimRef.apiVersion", "v1");
-	jpath_set_str(pv, "status.phase", "Available");
+	/* The claim binds it in the same step (ctl_claim_step): stored Bound,
+	 * it need not be written again for that. A crash before the claim is
+	 * saved leaves a volume pre-bound to it, which the next run binds. */
+	jpath_set_str(pv, "status.phase", "Bound");
 	return pv;
 }
 
@@ -108,7 +111,7 @@ static int provision_tree(struct ctl *c, json_object *pvc, const char *pvname, u
 	return r;
 }
 
-static int provision(struct ctl *c, json_object *pvc, json_object *sc)
+static json_object *provision(struct ctl *c, json_object *pvc, json_object *sc)
 {
 	char pvname[64];
 	snprintf(pvname, sizeof pvname, "pvc-%s", jpath_str(pvc, "metadata.uid"));
@@ -121,43 +124,43 @@ static int provision(struct ctl *c, json_object *pvc, json_object *sc)
 		ctl_event(c, pvc, "Warning", "ProvisioningFailed", "failed to provision volume with StorageClass "
 		      "\"%s\": %s", ctl_name_of(sc), err);
 		json_object_put(body);
-		return 0;
+		return NULL;
 	}
 	ctl_event(c, pvc, "Normal", "ProvisioningSucceeded", "Successfully provisioned volume %s", pvname);
-	json_object_array_add(c->pvs, body); /* the next pass binds them */
-	return 1;
+	json_object_array_add(c->pvs, body);
+	return body;
 }
 
 /* No volume fits: provision one, or say why the claim waits. */
-int ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const char *why)
+json_object *ctl_provision_claim(struct ctl *c, json_object *pvc, const char *cls, const char *why)
 {
 	json_object *sc = ctl_class_named(c, cls);
 	if (!cls || !*cls) {
 		ctl_event(c, pvc, "Normal", "FailedBinding", "%s", why && *why ? why :
 		      "no persistent volumes available for this claim and no storage class is set");
-		return 0;
+		return NULL;
 	}
 	if (!sc) {
 		ctl_event(c, pvc, "Warning", "ProvisioningFailed", "storageclass.storage.k8s.io \"%s\" not "
 		      "found%s%s", cls, *why ? "; " : "", why);
-		return 0;
+		return NULL;
 	}
 	if (ctl_waits_for_consumer(c, pvc, cls)) {
 		ctl_event(c, pvc, "Normal", "WaitForFirstConsumer",
 		      "waiting for first consumer to be created before binding");
-		return 0;
+		return NULL;
 	}
 	const char *prov = jpath_str(sc, "provisioner");
 	if (!prov || strcmp(prov, K8S_PROVISIONER)) {
 		ctl_event(c, pvc, "Normal", "ExternalProvisioning", "Waiting for a volume to be created either "
 		      "by the external provisioner '%s' or manually by the system administrator. volfs "
 		      "provisions only for '%s'", prov ? prov : "", K8S_PROVISIONER);
-		return 0;
+		return NULL;
 	}
 	if (jpath_get(pvc, "spec.selector")) {
 		ctl_event(c, pvc, "Warning", "ProvisioningFailed", "failed to provision volume with StorageClass "
 		      "\"%s\": claim Selector is not supported", cls);
-		return 0;
+		return NULL;
 	}
 	return provision(c, pvc, sc);
 }

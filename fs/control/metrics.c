@@ -6,6 +6,7 @@
 #include "fs/control/metrics.h"
 #include "fs/control/localpath.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static char *dup_or_null(const char *s)
 
 static void read_claim(struct vol_row *r, const char *body)
 {
-	json_object *pv = json_tokener_parse(body);
+	json_object *pv = body ? json_tokener_parse(body) : NULL;
 	const char *phase = pv ? jpath_str(pv, "status.phase") : NULL;
 	/* A local-path-provisioner volume's claim lives in the cluster: its
 	 * claimRef (fs/control/localpath.c) names it although nothing binds it here. */
@@ -75,31 +76,64 @@ static void read_claim(struct vol_row *r, const char *body)
 	json_object_put(pv);
 }
 
+/* Volumes listed per hold of the db lock: the metrics of thousands of
+ * volumes must not make an fsync wait for all of them. */
+#define VOLUME_PAGE 64
+
+/* The next page of volumes after the name `after` (updated to the last
+ * one read) into out, their bodies to be read outside the lock: the rows
+ * read, or -1 when out of memory. The namespace ('': volumes are not
+ * namespaced) lets the (kind, namespace, name) index give the order, so a
+ * page reads only its own rows. db locked. */
+static long volume_page(struct db *db, char *after, size_t len, struct vol_rows *out,
+                        size_t *cap, char **bodies)
+{
+	if (out->n + VOLUME_PAGE > *cap) {
+		size_t bigger = *cap ? 2 * *cap : 4 * VOLUME_PAGE;
+		struct vol_row *grown = realloc(out->rows, bigger * sizeof *grown);
+		if (!grown)
+			return -1;
+		out->rows = grown;
+		*cap = bigger;
+	}
+	sqlite3_stmt *st = db_prep(db, "SELECT o.name, o.body, o.tree, (SELECT count(*) FROM trees s "
+	                               "WHERE s.origin=o.tree AND s.kind='snapshot') FROM objects o "
+	                               "WHERE o.kind='" KIND_PV "' AND o.namespace='' AND o.tree IS NOT NULL "
+	                               "AND o.name > ? ORDER BY o.name LIMIT ?");
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, VOLUME_PAGE);
+	long n = 0;
+	for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+		assert(n < VOLUME_PAGE && out->n < *cap);
+		struct vol_row *r = &out->rows[out->n];
+		const char *body = (const char *)sqlite3_column_text(st, 1);
+		memset(r, 0, sizeof *r);
+		r->name = strdup((const char *)sqlite3_column_text(st, 0));
+		bodies[n] = body ? strdup(body) : NULL;
+		r->tree = (uint64_t)sqlite3_column_int64(st, 2);
+		r->snapshots = (uint64_t)sqlite3_column_int64(st, 3);
+		snprintf(after, len, "%s", r->name ? r->name : "");
+		out->n++;
+	}
+	db_finish(st);
+	return n;
+}
+
 static void collect_volumes(struct vfs *v, struct vol_rows *out)
 {
 	struct db *db = vfs_db(v);
 	size_t cap = 0;
-	db_lock(db);
-	sqlite3_stmt *st = db_prep(db, "SELECT o.name, o.body, o.tree, (SELECT count(*) FROM trees s "
-	                               "WHERE s.origin=o.tree AND s.kind='snapshot') FROM objects o "
-	                               "WHERE o.kind='" KIND_PV "' AND o.tree IS NOT NULL ORDER BY o.name");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (out->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct vol_row *grown = realloc(out->rows, cap * sizeof *grown);
-			if (!grown)
-				break;
-			out->rows = grown;
+	char after[256] = "", *bodies[VOLUME_PAGE];
+	long n;
+	do {
+		db_lock(db);
+		n = volume_page(db, after, sizeof after, out, &cap, bodies);
+		db_unlock(db);
+		for (long i = 0; i < n; i++) {
+			read_claim(&out->rows[out->n - (size_t)n + (size_t)i], bodies[i]);
+			free(bodies[i]);
 		}
-		struct vol_row *r = &out->rows[out->n++];
-		memset(r, 0, sizeof *r);
-		r->name = strdup((const char *)sqlite3_column_text(st, 0));
-		read_claim(r, (const char *)sqlite3_column_text(st, 1));
-		r->tree = (uint64_t)sqlite3_column_int64(st, 2);
-		r->snapshots = (uint64_t)sqlite3_column_int64(st, 3);
-	}
-	db_finish(st);
-	db_unlock(db);
+	} while (n == VOLUME_PAGE);
 	/* Outside the db lock: statfs and the snapshot accounting take it. A
 	 * volume deleted meanwhile is left out (statfs would describe the host). */
 	size_t kept = 0;
@@ -261,6 +295,32 @@ static void render_host_flushes(FILE *f)
 	        (unsigned long long)counters_host_flushes(COUNTERS_FLUSH_WAL));
 }
 
+/* Every change, commit and read of meta.db holds one lock, the one the
+ * data path's group commit and fsync need too: its hold times say how
+ * long an fsync can wait behind the control plane. */
+static void render_db_lock(FILE *f, struct db *db)
+{
+	struct db_hold_stats h;
+	db_hold_stats_read(db, &h);
+	family(f, "volfs_db_lock_hold_seconds", "histogram",
+	       "How long the metadata database's lock was held, each time it was taken.");
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= DB_HOLD_NBUCKETS; b++) {
+		cum += h.buckets[b];
+		if (b < DB_HOLD_NBUCKETS)
+			fprintf(f, "volfs_db_lock_hold_seconds_bucket{le=\"%g\"} %llu\n",
+			        (double)db_hold_bucket_ns[b] / 1e9, (unsigned long long)cum);
+		else
+			fprintf(f, "volfs_db_lock_hold_seconds_bucket{le=\"+Inf\"} %llu\n",
+			        (unsigned long long)cum);
+	}
+	fprintf(f, "volfs_db_lock_hold_seconds_sum %.9f\n", (double)h.sum_ns / 1e9);
+	fprintf(f, "volfs_db_lock_hold_seconds_count %llu\n", (unsigned long long)cum);
+	family(f, "volfs_db_lock_hold_max_seconds", "gauge",
+	       "The longest hold of the metadata database's lock since the daemon started.");
+	fprintf(f, "volfs_db_lock_hold_max_seconds %.9f\n", (double)h.max_ns / 1e9);
+}
+
 static void render_host_files(FILE *f, struct vfs *v)
 {
 	size_t bound = 0, open_now = store_open_files(vfs_store(v), &bound);
@@ -287,6 +347,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	render_uring(f);
 	render_host_flushes(f);
 	render_host_files(f, v);
+	render_db_lock(f, vfs_db(v));
 	family(f, "volfs_host_write_engine", "gauge",
 	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");
 	fprintf(f, "volfs_host_write_engine{engine=\"%s\",fstype=", host_write_engine());

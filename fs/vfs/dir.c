@@ -275,7 +275,9 @@ static int commit_or_rollback(struct vfs *v, int r)
 }
 
 /* Undo in-memory attribute changes after a failed transaction by
- * rereading the rows: simpler and surer than reversing each change. */
+ * rereading the rows: simpler and surer than reversing each change. A
+ * node whose reread fails too is marked stale: vnode_get rereads it
+ * before anyone uses its attributes or writes them back. */
 static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 {
 	for (int i = 0; i < count; i++) {
@@ -288,13 +290,15 @@ static void reload_attrs(struct vfs *v, struct vnode **ns, int count)
 		sqlite3_bind_int64(st, 1, (int64_t)n->tree->family);
 		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(n->ino));
 		sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&n->tree->lineage));
+		ranked_lock(&n->alock, LOCK_LEAF);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			ranked_lock(&n->alock, LOCK_LEAF);
 			n->a.nlink = sqlite3_column_int(st, 0);
 			n->a.ctime = sqlite3_column_int64(st, 1);
 			n->a.mtime = sqlite3_column_int64(st, 2);
-			ranked_unlock(&n->alock, LOCK_LEAF);
+		} else {
+			atomic_store(&n->stale, 1);
 		}
+		ranked_unlock(&n->alock, LOCK_LEAF);
 		db_finish(st);
 	}
 }

@@ -113,6 +113,24 @@ static void vnode_free(struct vfs *v, struct vnode *n)
 	free(n);
 }
 
+/* The link count and times of a stale inode (see struct vnode) from its
+ * row again. db locked. */
+static int freshen(struct vfs *v, struct vnode *n)
+{
+	struct vattr a;
+	uint64_t lineage;
+	int r = load_row(v, n->tree, VFS_LOCAL_OF(n->ino), &a, &lineage);
+	if (r < 0)
+		return r == -ENOENT ? -EIO : r;
+	ranked_lock(&n->alock, LOCK_LEAF);
+	n->a.nlink = a.nlink;
+	n->a.ctime = a.ctime;
+	n->a.mtime = a.mtime;
+	atomic_store(&n->stale, 0);
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	return 0;
+}
+
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 {
 	db_assert_locked(v->db);
@@ -121,6 +139,16 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 	if (n) {
 		n->ref++;
 		ranked_unlock(&v->itab_lock, LOCK_LEAF);
+		int r = atomic_load(&n->stale) ? freshen(v, n) : 0;
+		if (r < 0) {
+			/* Not vnode_put: an eviction takes the db lock. The next
+			 * put or forget evicts it if nobody else holds it. */
+			ranked_lock(&v->itab_lock, LOCK_LEAF);
+			n->ref--;
+			ranked_unlock(&v->itab_lock, LOCK_LEAF);
+			*err = r;
+			return NULL;
+		}
 		return n;
 	}
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
@@ -182,11 +210,20 @@ struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err)
 	if (n)
 		n->ref++;
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
-	if (n)
+	if (n && !atomic_load(&n->stale))
 		return n;
 	db_lock(v->db);
-	n = vnode_get_locked(v, ino, err);
+	int r = 0;
+	if (n)
+		r = freshen(v, n);
+	else
+		n = vnode_get_locked(v, ino, err);
 	db_unlock(v->db);
+	if (r < 0) {
+		vnode_put(v, n);
+		*err = r;
+		return NULL;
+	}
 	return n;
 }
 
@@ -234,7 +271,10 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 
 	struct vtree *t = n->tree;
-	if (!t->dead && !t->readonly) {
+	/* Attributes a failed change left that cannot be reread: the row
+	 * stays as committed (a link count of 0 there would delete the file). */
+	int unknown = !t->dead && atomic_load(&n->stale) && freshen(v, n) < 0;
+	if (!t->dead && !t->readonly && !unknown) {
 		if (n->a.nlink == 0) {
 			if (db_begin_essential(v->db) == 0) {
 				vnode_row_delete(v, t->family, atomic_load(&t->lineage),

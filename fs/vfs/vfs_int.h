@@ -97,6 +97,10 @@ struct vnode {
 	 * take a reference; afterwards nobody may, and it is freed. */
 	int evicting;
 	int dirty;        /* alock: attributes differ from the row */
+	/* A change failed and so did the reread of the link count and times
+	 * it had already changed in memory (fs/vfs/dir.c): they are reread
+	 * before the inode is used again (vnode_get), never written back. */
+	_Atomic int stale;
 	_Atomic int xattrs; /* XATTRS_*: db lock to change */
 	/* Opened through a read-only alias: the kernel caches the alias's
 	 * pages apart from this inode's and sees no write to them, so every

@@ -9,8 +9,10 @@
 #   3. runs a writer doing 4 KiB pwrite+fsync in a loop on that volume,
 #      recording each one's latency, while `volctl apply` of the manifest is
 #      timed;
-#   4. prints the apply's seconds and the writer's worst and median
-#      fsync latency during it.
+#   4. prints the apply's seconds (the answer comes once every claim is
+#      provisioned and Bound), the writer's worst and median fsync latency
+#      during it, and the daemon's db-lock holds during it
+#      (volfs_db_lock_hold_seconds: how many over 5 ms, and the longest).
 # Needs root (FUSE mount) and python3.
 #
 # Environment:
@@ -86,6 +88,14 @@ sleep 0.5
 # CPU seconds of the daemon (utime+stime): on a loaded machine the wall
 # time says more about the neighbours than about volfs.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"; }
+# The db lock's hold histogram and longest hold (volctl metrics), before
+# and after: "le max" lines.
+holds() {
+    "$BIN/volctl" --state "$work/state" metrics 2>/dev/null | awk '
+        /^volfs_db_lock_hold_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $2 }
+        /^volfs_db_lock_hold_max_seconds / { print "max", $2 }'
+}
+holds >"$work/holds0"
 cpu0=$(cpu)
 start=$(date +%s.%N)
 "$BIN/volctl" --state "$work/state" --request-timeout=0 apply -f "$work/claims.yaml" >/dev/null
@@ -93,7 +103,9 @@ end=$(date +%s.%N)
 cpu1=$(cpu)
 touch "$work/stop"
 wait "$writer"
-BENCH_QUOTA=$BENCH_QUOTA python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" <<'PY'
+holds >"$work/holds1"
+BENCH_QUOTA=$BENCH_QUOTA python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" \
+    "$work/holds0" "$work/holds1" <<'PY'
 import os, statistics, sys
 n, start, end = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 lat = sorted(float(l) for l in open(sys.argv[4]) if l.strip())
@@ -104,4 +116,13 @@ print("apply of %d claims%s: %.2f s (daemon CPU %.2f s, load average %.1f on %d 
 if lat:
     print("4 KiB write+fsync on another volume meanwhile: %d done, median %.1f ms, worst %.1f ms"
           % (len(lat), statistics.median(lat) * 1000, lat[-1] * 1000))
+def holds(path):
+    return dict(l.split() for l in open(path) if l.strip())
+h0, h1 = holds(sys.argv[7]), holds(sys.argv[8])
+if "+Inf" not in h1:
+    sys.exit("(this volfs has no volfs_db_lock_hold_seconds)")
+total = float(h1["+Inf"]) - float(h0["+Inf"])
+over = total - (float(h1["0.005"]) - float(h0["0.005"]))
+print("db lock held %d times meanwhile, %d of them over 5 ms; longest hold since start %.1f ms"
+      % (total, over, float(h1["max"]) * 1000))
 PY

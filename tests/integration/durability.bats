@@ -159,6 +159,28 @@ check_clean() {
     check_clean
 }
 
+@test "the flusher copies a long WAL back into meta.db while the daemon runs" {
+    pv_create vol 64Mi
+    local before
+    before=$(stat -c %s "$STATE/meta.db")
+    # each fsync commits a group: well over DB_WAL_CHECKPOINT_DUE frames
+    "$PY" - "$MNT/pv/vol" <<'PY'
+import os, sys
+for i in range(600):
+    fd = os.open(os.path.join(sys.argv[1], "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"x")
+    os.fsync(fd)
+    os.close(fd)
+PY
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [ "$(stat -c %s "$STATE/meta.db")" -gt "$before" ] && break
+        sleep 0.1
+    done
+    [ "$(stat -c %s "$STATE/meta.db")" -gt "$before" ] ||
+        fail "meta.db stayed at $before bytes: its WAL was never checkpointed"
+}
+
 @test "volumes created, resized and deleted before kill -9 are as acknowledged" {
     local i
     for i in 0 1 2 3 4 5 6 7; do

@@ -279,6 +279,32 @@ sweep() {
     done
 }
 
+@test "a failed change whose reread fails too leaves no stale attributes to use or write back" {
+    # mkdir raises its parent's link count and times in memory, then the
+    # write of the parent's row fails and so does the reread that would
+    # undo them in memory: the parent kept nlink 3, stat showed it, and the
+    # next change in the parent wrote it into the row (volfs --check: link
+    # count 3, expected 2).
+    ROUND="stale attributes"
+    new_round stale
+    fault_launch "sqlite:1@UPDATE inodes SET mode,sqlite:1@SELECT i.nlink" ||
+        fail "the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
+    "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi >>"$VOLFS_LOG" 2>&1 ||
+        fail "create pv failed; log: $(tail -n 20 "$VOLFS_LOG")"
+    run mkdir "$MNT/pv/v1/d"
+    ((status != 0)) || fail "mkdir succeeded though the write of its parent's row failed"
+    grep -q "failing sqlite call 1: SELECT i.nlink" "$VOLFS_LOG" ||
+        fail "the reread after the failed mkdir did not fail; log: $(tail -n 20 "$VOLFS_LOG")"
+    touch "$MNT/pv/v1/f"
+    [ "$(stat -c %h "$MNT/pv/v1")" -eq 2 ] ||
+        fail "the volume root shows $(stat -c %h "$MNT/pv/v1") links after a failed mkdir"
+    [ ! -e "$MNT/pv/v1/d" ]
+    stop_fault_daemon
+    no_sanitizer_reports
+    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
+    ((status == 0)) || fail "volfs --check: $output $stderr"
+}
+
 # kill_fault_daemon: kill -9 the fault build and clear its mount.
 kill_fault_daemon() {
     kill -9 "$VOLFS_PID"

@@ -123,6 +123,14 @@ check_against_statfs() {
     grep -qx '# TYPE volfs_fuse_requests_total counter' "$VOLFS_TMP/m.txt"
     grep -qx '# TYPE volfs_fuse_request_errors_total counter' "$VOLFS_TMP/m.txt"
     grep -qx '# TYPE kubelet_volume_stats_used_bytes gauge' "$VOLFS_TMP/m.txt"
+    # every hold of the metadata lock is counted, and the longest is one of them
+    grep -qx '# TYPE volfs_db_lock_hold_seconds histogram' "$VOLFS_TMP/m.txt"
+    local holds
+    holds=$(metric "$VOLFS_TMP/m.json" "volfs_db_lock_hold_seconds_count{}")
+    [ "$holds" -ge 10 ]
+    [ "$(metric "$VOLFS_TMP/m.json" "volfs_db_lock_hold_seconds_bucket{le=+Inf}")" = "$holds" ]
+    awk '$1 == "volfs_db_lock_hold_max_seconds" { found = 1; ok = $2 > 0 } END { exit !(found && ok) }' \
+        "$VOLFS_TMP/m.txt" || fail "no positive volfs_db_lock_hold_max_seconds"
 }
 
 @test "request errors are counted by operation" {
