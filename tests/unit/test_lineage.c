@@ -31,6 +31,14 @@ static int64_t count(struct db *db, const char *sql)
 	return n;
 }
 
+static struct vfs *open_vfs(void)
+{
+	char err[256];
+	struct vfs *v;
+	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	return v;
+}
+
 static int64_t rows(struct db *db)
 {
 	return count(db, "SELECT (SELECT count(*) FROM inodes) + (SELECT count(*) FROM dentries) + "
@@ -161,9 +169,7 @@ static void check_clean(struct vfs *v)
 static void test_snapshot_shares_rows_until_changed(void **state)
 {
 	(void)state;
-	char err[256];
-	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	struct vfs *v = open_vfs();
 	struct db *db = vfs_db(v);
 	uint64_t tree = new_tree(v), root = VFS_INO(tree, 1);
 	char name[32];
@@ -218,9 +224,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 static void test_snapshot_rows_do_not_grow_with_depth(void **state)
 {
 	(void)state;
-	char err[256];
-	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	struct vfs *v = open_vfs();
 	struct db *db = vfs_db(v);
 	uint64_t tree = new_tree(v), root = VFS_INO(tree, 1);
 	write_file(v, root, "f", "0");
@@ -245,9 +249,7 @@ static void test_snapshot_rows_do_not_grow_with_depth(void **state)
 static void test_interleaved_branches_see_their_own(void **state)
 {
 	(void)state;
-	char err[256];
-	struct vfs *v;
-	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	struct vfs *v = open_vfs();
 	uint64_t a = new_tree(v);
 	write_file(v, VFS_INO(a, 1), "f", "a0");
 	uint64_t b = copy_tree(v, a, "volume");
