@@ -266,12 +266,35 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 	return r;
 }
 
+/* Lineage `dead` of `family` is gone: two spans of a lineage of the family
+ * that it kept apart (it was no ancestor of that lineage, a sibling
+ * branch) join when no other lineage of the family lies between them, so
+ * a volume whose clone is deleted is one span a lineage again. */
+static int join_spans_around(struct vfs *v, uint64_t dead, uint64_t family)
+{
+#define FAMILY_SPAN(s) s ".id IN (SELECT id FROM lineages WHERE family=?2)"
+#define NEXT_LO(s) "(SELECT min(n.lo) FROM ancestor_spans n WHERE n.id=" s ".id AND n.lo>" s ".hi)"
+	int r = exec_ids(v, "UPDATE ancestor_spans AS s SET hi=(SELECT n.hi FROM ancestor_spans n WHERE "
+	                    "n.id=s.id AND n.lo=" NEXT_LO("s") ") WHERE " FAMILY_SPAN("s") " AND "
+	                    "s.hi<?1 AND " NEXT_LO("s") ">?1 AND NOT EXISTS (SELECT 1 FROM lineages l "
+	                    "WHERE l.family=?2 AND l.id>s.hi AND l.id<" NEXT_LO("s") ")", dead, family);
+	return r == 0 ? exec_ids(v, "DELETE FROM ancestor_spans AS n WHERE " FAMILY_SPAN("n") " AND "
+	                            "n.lo>?1 AND EXISTS (SELECT 1 FROM ancestor_spans s WHERE "
+	                            "s.id=n.id AND s.lo<n.lo AND s.hi>=n.lo)", dead, family)
+	              : r;
+#undef FAMILY_SPAN
+#undef NEXT_LO
+}
+
 /* Lineage `dead` holds no rows any more: it leaves the lineage tree, its
  * child (if any) taking its place under its parent. Its id may stay inside
  * its descendants' spans: no lineage has it any more. */
 static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 {
-	int r = exec_ids(v, "DELETE FROM ancestor_spans WHERE id=?1", dead, 0);
+	uint64_t family;
+	int r = lineage_family(v, dead, &family);
+	if (r == 0)
+		r = exec_ids(v, "DELETE FROM ancestor_spans WHERE id=?1", dead, 0);
 	sqlite3_stmt *st = r < 0 ? NULL : db_prep(v->db, "UPDATE lineages SET parent=? WHERE parent=?");
 	if (st) {
 		if (parent)
@@ -281,7 +304,9 @@ static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 		sqlite3_bind_int64(st, 2, (int64_t)dead);
 		r = db_step_done(v->db, st);
 	}
-	return r == 0 ? exec_ids(v, "DELETE FROM lineages WHERE id=?1", dead, 0) : r;
+	if (r == 0)
+		r = exec_ids(v, "DELETE FROM lineages WHERE id=?1", dead, 0);
+	return r == 0 ? join_spans_around(v, dead, family) : r;
 }
 
 /* One bounded change of reclaim work: 1 if it did some, 0 if there was

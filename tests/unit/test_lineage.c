@@ -244,8 +244,9 @@ static void test_snapshot_rows_do_not_grow_with_depth(void **state)
 
 /* A volume and its clone snapshotted in turn: their lineages interleave in
  * the family, so each one's ancestors are cut around the other's; every
- * tree still sees its own versions, and deleting the oldest snapshots
- * leaves the others as they were. */
+ * tree still sees its own versions, deleting the oldest snapshots leaves
+ * the others as they were, and once the clone's branch is gone the
+ * volume's ancestors are one span a lineage again. */
 static void test_interleaved_branches_see_their_own(void **state)
 {
 	(void)state;
@@ -279,6 +280,19 @@ static void test_interleaved_branches_see_their_own(void **state)
 			check_clean(v);
 		}
 	}
+	/* the clone's branch goes: the volume's ancestors are one span again */
+	struct db *db = vfs_db(v);
+	assert_true(count(db, "SELECT count(*) FROM ancestor_spans") >
+	            count(db, "SELECT count(*) FROM lineages"));
+	delete_tree(v, sb[2]);
+	delete_tree(v, sb[3]);
+	delete_tree(v, b);
+	check_clean(v);
+	assert_int_equal(count(db, "SELECT count(*) FROM ancestor_spans"),
+	                 count(db, "SELECT count(*) FROM lineages"));
+	assert_string_equal(read_file(v, VFS_INO(a, 1), "f"), "a3");
+	assert_string_equal(read_file(v, VFS_INO(sa[2], 1), "f"), "a1");
+	assert_string_equal(read_file(v, VFS_INO(sa[3], 1), "f"), "a2");
 	vfs_close(v);
 }
 
