@@ -26,7 +26,7 @@
 #          random files (live/plain ratios of the medians and the median
 #          of each round's ratio; the same before the first snapshot as a
 #          calibration); meta.db growth per snapshot, over the first and
-#          the last tenth of them, and the lineage closure's share; then
+#          the last tenth of them, and the lineages' ancestors' share; then
 #          the snapshots deleted in random order, timed, background
 #          reclaim awaited (`volctl df`'s reclaimPending at 0),
 #          `volctl check`, meta.db against before the snapshots, and at the
@@ -302,19 +302,19 @@ if p is not None:
     print(p.get("rows", 0) + p.get("lineages", 0))'
 }
 
-# closure_stats: "rows bytes" of the lineage closure table (ancestors, its
-# index included) in meta.db; "0 0" if meta.db has none.
+# closure_stats: "rows bytes" of the table of the lineages' ancestors, its
+# index included: the closure `ancestors` (schema 6) or `ancestor_spans`.
 closure_stats() {
     python3 - "$STATE/meta.db" <<'PYEOF'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=60)
-if not db.execute("SELECT 1 FROM sqlite_master WHERE name='ancestors' AND type='table'").fetchone():
-    print(0, 0)
-else:
-    rows, = db.execute("SELECT count(*) FROM ancestors").fetchone()
-    size, = db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
-                       "(SELECT name FROM sqlite_master WHERE tbl_name='ancestors')").fetchone()
-    print(rows, size)
+for table in ("ancestors", "ancestor_spans"):
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name=? AND type='table'", (table,)).fetchone():
+        break
+rows, = db.execute("SELECT count(*) FROM %s" % table).fetchone()
+size, = db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+                   "(SELECT name FROM sqlite_master WHERE tbl_name=?)", (table,)).fetchone()
+print(rows, size)
 PYEOF
 }
 
@@ -456,7 +456,7 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
         echo "| the same, mean over the $N | $(kib $((($(raw meta_snapped_bytes) - $(raw meta_base_bytes)) / N))) | |"
         echo "| the same, mean over the first tenth / the last tenth of the snapshots |" \
             "$(kib "$(tenth_growth first)") / $(kib "$(tenth_growth last)") | equal |"
-        echo "| lineage closure in meta.db with $N snapshots (rows, bytes) | $(raw closure_rows), $(kib "$(raw closure_bytes)") | |"
+        echo "| lineages' ancestors in meta.db with $N snapshots (ancestors or ancestor_spans: rows, bytes) | $(raw closure_rows), $(kib "$(raw closure_bytes)") | |"
         for op in stat readdir read; do
             unit="µs per file"
             [[ $op == readdir ]] && unit="µs per directory of $BENCH_PER"
