@@ -131,6 +131,23 @@ static const char *const db_migrations[] = {
 	 * without it, listing each volume's snapshots read every tree, and
 	 * the metrics of 10,000 volumes took half a minute under the db lock. */
 	"CREATE INDEX trees_origin ON trees(origin, kind);",
+
+	/* 7 -> 8: a lineage's ancestors as spans of ids instead of one row an
+	 * ancestor (fs/vfs/lineage.c): a chain of d snapshots held d(d+1)/2
+	 * closure rows, so each snapshot added rows in proportion to its
+	 * depth. A span [lo, hi] of lineage id covers every lineage of id's
+	 * family with lo <= its id <= hi, and those are exactly id and its
+	 * ancestors. The closure is cut into spans at every lineage of the
+	 * family that is not an ancestor (islands of consecutive family
+	 * ranks). */
+	"CREATE TABLE ancestor_spans(id INTEGER NOT NULL, lo INTEGER NOT NULL,"
+	"  hi INTEGER NOT NULL, PRIMARY KEY(id, lo)) WITHOUT ROWID;"
+	"INSERT INTO ancestor_spans(id, lo, hi) SELECT id, min(anc), max(anc) FROM"
+	"  (SELECT a.id, a.anc, r.rank - row_number() OVER (PARTITION BY a.id ORDER BY a.anc)"
+	"   AS island FROM ancestors a JOIN (SELECT id, row_number() OVER"
+	"   (PARTITION BY family ORDER BY id) AS rank FROM lineages) r ON r.id=a.anc)"
+	"  GROUP BY id, island;"
+	"DROP TABLE ancestors;",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

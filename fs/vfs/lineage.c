@@ -1,9 +1,19 @@
 /*
  * fs/vfs/lineage.c — lineages, the ids row versions are kept under
  * (metadata copy-on-write, docs/design.md): making root and child ids with
- * their closure in `ancestors`, releasing the id of a deleted tree, the
- * background reclaimer that folds released ids away in bounded
- * transactions, and the consistency check of lineages and closure.
+ * their ancestors in `ancestor_spans`, releasing the id of a deleted tree,
+ * the background reclaimer that folds released ids away in bounded
+ * transactions, and the consistency check of lineages and their spans.
+ *
+ * A lineage's ancestors are spans of ids, not one row an ancestor: a chain
+ * of d snapshots would otherwise hold d(d+1)/2 rows, and each snapshot
+ * would add rows in proportion to its depth. A child C of P gets P's spans
+ * with P's last one (which ends at P) stretched to C, unless a lineage of
+ * the family lies between P and C (a sibling branch: then C gets a span of
+ * its own). So a volume's chain of snapshots is one span a lineage;
+ * clones and restores add a span where branches interleave. A span may
+ * cover ids of other families and of reclaimed lineages: they hold no row
+ * of the family, and every query names the family.
  *
  * A released (dead) lineage D is reclaimed by the rows it holds:
  *   no child: its rows are seen by nobody and are deleted (data object
@@ -17,6 +27,7 @@
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,7 +58,9 @@ int lineage_new_root(struct vfs *v, uint64_t *id)
 		return r;
 	*id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
 	r = exec_ids(v, "UPDATE lineages SET family=?1 WHERE id=?1", *id, 0);
-	return r == 0 ? exec_ids(v, "INSERT INTO ancestors(id, anc) VALUES(?1, ?2)", *id, *id) : r;
+	return r == 0 ? exec_ids(v, "INSERT INTO ancestor_spans(id, lo, hi) VALUES(?1, ?1, ?1)", *id,
+	                         0)
+	              : r;
 }
 
 int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id)
@@ -61,9 +74,16 @@ int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id)
 	if (sqlite3_changes(v->db->h) != 1)
 		return -ENOENT;
 	*id = (uint64_t)sqlite3_last_insert_rowid(v->db->h);
-	r = exec_ids(v, "INSERT INTO ancestors(id, anc) SELECT ?1, anc FROM ancestors WHERE id=?2",
-	             *id, parent);
-	return r == 0 ? exec_ids(v, "INSERT INTO ancestors(id, anc) VALUES(?1, ?2)", *id, *id) : r;
+	assert(*id > parent); /* AUTOINCREMENT: ids only grow */
+	r = exec_ids(v, "INSERT INTO ancestor_spans(id, lo, hi) SELECT ?1, lo, hi FROM "
+	                "ancestor_spans WHERE id=?2", *id, parent);
+	if (r == 0) /* stretch the span ending at parent if no branch lies between */
+		r = exec_ids(v, "UPDATE ancestor_spans SET hi=?1 WHERE id=?1 AND hi=?2 AND NOT EXISTS "
+		                "(SELECT 1 FROM lineages l WHERE l.id>?2 AND l.id<?1 AND l.family="
+		                "(SELECT family FROM lineages WHERE id=?1))", *id, parent);
+	if (r == 0 && sqlite3_changes(v->db->h) == 0)
+		r = exec_ids(v, "INSERT INTO ancestor_spans(id, lo, hi) VALUES(?1, ?1, ?1)", *id, 0);
+	return r;
 }
 
 int lineage_family(struct vfs *v, uint64_t id, uint64_t *family)
@@ -248,13 +268,35 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 	return r;
 }
 
+/* Lineage `dead` of `family` is gone: two spans of a lineage of the family
+ * that it kept apart (it was no ancestor of that lineage, a sibling
+ * branch) join when no other lineage of the family lies between them, so
+ * a volume whose clone is deleted is one span a lineage again. */
+static int join_spans_around(struct vfs *v, uint64_t dead, uint64_t family)
+{
+#define FAMILY_SPAN(s) s ".id IN (SELECT id FROM lineages WHERE family=?2)"
+#define NEXT_LO(s) "(SELECT min(n.lo) FROM ancestor_spans n WHERE n.id=" s ".id AND n.lo>" s ".hi)"
+	int r = exec_ids(v, "UPDATE ancestor_spans AS s SET hi=(SELECT n.hi FROM ancestor_spans n WHERE "
+	                    "n.id=s.id AND n.lo=" NEXT_LO("s") ") WHERE " FAMILY_SPAN("s") " AND "
+	                    "s.hi<?1 AND " NEXT_LO("s") ">?1 AND NOT EXISTS (SELECT 1 FROM lineages l "
+	                    "WHERE l.family=?2 AND l.id>s.hi AND l.id<" NEXT_LO("s") ")", dead, family);
+	return r == 0 ? exec_ids(v, "DELETE FROM ancestor_spans AS n WHERE " FAMILY_SPAN("n") " AND "
+	                            "n.lo>?1 AND EXISTS (SELECT 1 FROM ancestor_spans s WHERE "
+	                            "s.id=n.id AND s.lo<n.lo AND s.hi>=n.lo)", dead, family)
+	              : r;
+#undef FAMILY_SPAN
+#undef NEXT_LO
+}
+
 /* Lineage `dead` holds no rows any more: it leaves the lineage tree, its
- * child (if any) taking its place under its parent. */
+ * child (if any) taking its place under its parent. Its id may stay inside
+ * its descendants' spans: no lineage has it any more. */
 static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 {
-	int r = exec_ids(v, "DELETE FROM ancestors WHERE anc=?1", dead, 0);
+	uint64_t family;
+	int r = lineage_family(v, dead, &family);
 	if (r == 0)
-		r = exec_ids(v, "DELETE FROM ancestors WHERE id=?1", dead, 0);
+		r = exec_ids(v, "DELETE FROM ancestor_spans WHERE id=?1", dead, 0);
 	sqlite3_stmt *st = r < 0 ? NULL : db_prep(v->db, "UPDATE lineages SET parent=? WHERE parent=?");
 	if (st) {
 		if (parent)
@@ -264,7 +306,9 @@ static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 		sqlite3_bind_int64(st, 2, (int64_t)dead);
 		r = db_step_done(v->db, st);
 	}
-	return r == 0 ? exec_ids(v, "DELETE FROM lineages WHERE id=?1", dead, 0) : r;
+	if (r == 0)
+		r = exec_ids(v, "DELETE FROM lineages WHERE id=?1", dead, 0);
+	return r == 0 ? join_spans_around(v, dead, family) : r;
 }
 
 /* One bounded change of reclaim work: 1 if it did some, 0 if there was
@@ -386,9 +430,14 @@ static int report_each(struct vfs *v, const char *sql, void (*report)(void *, co
 	return problems;
 }
 
+/* Whether lineage a's spans cover lineage id b. */
+#define COVERS(a, b)                                                                           \
+	"EXISTS (SELECT 1 FROM ancestor_spans s WHERE s.id=" a " AND s.lo<=" b " AND s.hi>=" b ")"
+
 /* Every row is in a lineage that exists, of its family; every tree reads
- * a live lineage; a lineage no tree reads is released; the closure of
- * each lineage is itself plus its parent's closure. db locked. */
+ * a live lineage; a lineage no tree reads is released; each lineage's
+ * spans cover, of its family, itself and what its parent's cover. db
+ * locked. */
 int lineage_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *arg)
 {
 	static const char *const sql[] = {
@@ -408,19 +457,24 @@ int lineage_check(struct vfs *v, void (*report)(void *arg, const char *msg), voi
 		"WHERE l.dead=0 AND NOT EXISTS (SELECT 1 FROM trees t WHERE t.lineage=l.id)",
 		"SELECT 'lineage ' || l.id || ' has missing parent ' || l.parent FROM lineages l "
 		"WHERE l.parent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lineages p WHERE p.id=l.parent)",
-		"SELECT 'lineage ' || l.id || ' is not its own ancestor' FROM lineages l WHERE NOT EXISTS "
-		"(SELECT 1 FROM ancestors a WHERE a.id=l.id AND a.anc=l.id)",
-		"SELECT 'lineage ' || l.id || ' has ' || (SELECT count(*) FROM ancestors a WHERE a.id=l.id) || "
-		"' ancestors, its parent ' || coalesce(l.parent, 'none') || ' one fewer than ' || "
-		"(1 + (SELECT count(*) FROM ancestors a WHERE a.id=l.parent)) FROM lineages l WHERE "
-		"(SELECT count(*) FROM ancestors a WHERE a.id=l.id) <> "
-		"1 + (SELECT count(*) FROM ancestors a WHERE a.id=l.parent)",
-		"SELECT 'lineage ' || a.id || ' has ancestor ' || a.anc || ' its parent lacks' FROM ancestors a "
-		"JOIN lineages l ON l.id=a.id WHERE a.anc<>a.id AND NOT EXISTS (SELECT 1 FROM ancestors p "
-		"WHERE p.id=l.parent AND p.anc=a.anc)",
-		"SELECT 'closure row ' || a.id || '/' || a.anc || ' of a missing lineage' FROM ancestors a "
-		"WHERE NOT EXISTS (SELECT 1 FROM lineages l WHERE l.id=a.id) OR NOT EXISTS "
-		"(SELECT 1 FROM lineages l WHERE l.id=a.anc)",
+		"SELECT 'lineage ' || l.id || ' is not its own ancestor' FROM lineages l WHERE NOT "
+		"EXISTS (SELECT 1 FROM ancestor_spans a WHERE a.id=l.id AND a.lo<=l.id AND a.hi>=l.id)",
+		"SELECT 'lineage ' || a.id || ' has span ' || a.lo || '-' || a.hi || ', reaching past it' "
+		"FROM ancestor_spans a WHERE a.lo>a.hi OR a.hi>a.id",
+		"SELECT 'lineage ' || a.id || ' has overlapping spans ' || a.lo || '-' || a.hi || ' and ' "
+		"|| b.lo || '-' || b.hi FROM ancestor_spans a JOIN ancestor_spans b ON b.id=a.id AND "
+		"b.lo>a.lo AND b.lo<=a.hi",
+		/* with the two above (no span reaches past its lineage, so none
+		 * covers a later one), by induction from the roots: the lineages
+		 * of a family a lineage's spans cover are itself and its
+		 * ancestors */
+		"SELECT 'lineage ' || l.id || CASE WHEN " COVERS("l.id", "x.id") " THEN ' covers ' ELSE "
+		"' does not cover ' END || 'lineage ' || x.id || ', unlike its parent ' || "
+		"coalesce(l.parent, 'none') FROM lineages l JOIN lineages x ON "
+		"x.family=l.family AND x.id<l.id WHERE " COVERS("l.id", "x.id") " <> " COVERS("l.parent",
+		"x.id"),
+		"SELECT 'span ' || a.lo || '-' || a.hi || ' of missing lineage ' || a.id FROM "
+		"ancestor_spans a WHERE NOT EXISTS (SELECT 1 FROM lineages l WHERE l.id=a.id)",
 	};
 	int problems = 0;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)

@@ -203,19 +203,26 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 void vnodes_group_lost(struct vfs *v); /* db locked */
 
 /* Row versions (fs/vfs/lineage.c). A version of a key in lineage X is
- * visible from lineage L when X is L or an ancestor of L (a row of
- * ancestors(L, X)); the newest visible version is the one with the
- * largest X, since a lineage's id is larger than its ancestors'. Queries
+ * visible from lineage L when X is L or an ancestor of L; the newest
+ * visible version is the one with the largest X, since a lineage's id is
+ * larger than its ancestors'. L's ancestors are kept as disjoint spans of
+ * ids (`ancestor_spans`): the lineages of L's family inside them are
+ * exactly L and its ancestors, and every query names the family. Queries
  * scan the versions of one key through the (family, key..., lineage)
- * index and probe `ancestors` for each: CROSS JOIN keeps SQLite from
- * iterating the closure first. NEWER_VISIBLE(t, x, key, L) is true when
- * row x of table t has a newer visible version (key: the columns after
- * family that name the row, ANDed as "j.c = x.c"). */
-#define VISIBLE(x, L) " CROSS JOIN ancestors a_ ON a_.id=" L " AND a_.anc=" x ".lineage "
+ * index and probe for each the one span of L that could hold X, the one
+ * starting last at or before X (two index seeks whatever the number of
+ * spans); CROSS JOIN keeps SQLite from iterating the spans first.
+ * NEWER_VISIBLE(t, x, key, L) is true when row x of table t has a newer
+ * visible version (key: the columns after family that name the row, ANDed
+ * as "j.c = x.c"). */
+#define IN_SPAN(s, x, L)                                                                       \
+	" CROSS JOIN ancestor_spans " s " ON " s ".id=" L " AND " s ".lo=(SELECT f_.lo FROM "     \
+	"ancestor_spans f_ WHERE f_.id=" L " AND f_.lo<=" x ".lineage ORDER BY f_.lo DESC "       \
+	"LIMIT 1) AND " s ".hi>=" x ".lineage "
+#define VISIBLE(x, L) IN_SPAN("a_", x, L)
 #define NEWER_VISIBLE(t, x, key, L)                                                            \
-	"EXISTS (SELECT 1 FROM " t " j CROSS JOIN ancestors b_ ON b_.id=" L                     \
-	" AND b_.anc=j.lineage WHERE j.family=" x ".family AND " key " AND j.lineage>" x        \
-	".lineage)"
+	"EXISTS (SELECT 1 FROM " t " j" IN_SPAN("b_", "j", L) "WHERE j.family=" x ".family AND "  \
+	key " AND j.lineage>" x ".lineage)"
 
 int lineage_new_root(struct vfs *v, uint64_t *id);                  /* db locked */
 int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id); /* db locked */

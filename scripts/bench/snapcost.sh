@@ -20,13 +20,15 @@
 #   snaps  two volumes of BENCH_SNAP_FILES files, "live" and "plain";
 #          BENCH_SNAPS times: a snapshot of live, then the same
 #          BENCH_SNAP_CHANGES files changed in both; then, BENCH_RUNS
-#          rounds alternating the two volumes, cold caches before each:
-#          stat of BENCH_SAMPLE random files, readdir of BENCH_READDIRS
-#          random directories, open+read of BENCH_SAMPLE random files
-#          (live/plain ratios; the same before the first snapshot as a
-#          calibration); meta.db growth per snapshot; then the snapshots
-#          deleted in random order, timed, background reclaim awaited
-#          (metrics named *pending* or *reclaim*, if the daemon has any),
+#          rounds, each operation on both volumes back to back, cold caches
+#          before each: stat of BENCH_SAMPLE random files, readdir of
+#          BENCH_READDIRS random directories, open+read of BENCH_SAMPLE
+#          random files (live/plain ratios of the medians and the median
+#          of each round's ratio; the same before the first snapshot as a
+#          calibration); meta.db growth per snapshot, over the first and
+#          the last tenth of them, and the lineages' ancestors' share; then
+#          the snapshots deleted in random order, timed, background
+#          reclaim awaited (`volctl df`'s reclaimPending at 0),
 #          `volctl check`, meta.db against before the snapshots, and at the
 #          end `volfs --check` on the stopped state directory.
 #
@@ -53,6 +55,8 @@
 #   BENCH_READDIRS     random directories read per round (20)
 #   BENCH_STEPS        steps to run ("ops meta stall snaps")
 #   BENCH_RECLAIM_TIMEOUT  seconds to wait for background reclaim (1800)
+#   BENCH_KEEP_DB      1: keep a copy of meta.db with all the snapshots, as
+#                      scale-<UTC time>/meta-snapped.db (0)
 #   BENCH_DROP_CACHES  0: do not drop caches (1)
 #   BENCH_DIR          where the state directory goes (/var/tmp)
 #   BENCH_OUT          results directory (build/bench)
@@ -163,6 +167,16 @@ spread() {
     stats "$1" | awk -v d="${2:-1}" -v p="${3:-1}" \
         '{ f = "%." p "f"; printf f " (" f "–" f ")", $1 / d, $2 / d, $3 / d }'
 }
+# tenth_growth first|last: meta.db bytes per snapshot over the first or the
+# last tenth of the snaps step's snapshots.
+tenth_growth() {
+    awk -F, -v w="$1" '$2 == "meta_at_bytes" { at[$3] = $4; n++ }
+        END { asort_keys(at, k, n); i = (w == "first") ? 1 : n - 1
+              printf "%.0f", (at[k[i + 1]] - at[k[i]]) / (k[i + 1] - k[i]) }
+        function asort_keys(a, k, n,   x, i, j, t) { i = 0; for (x in a) k[++i] = x + 0
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && k[j - 1] > k[j]; j--) { t = k[j]; k[j] = k[j - 1]; k[j - 1] = t } }' \
+        "$RAW/raw.csv"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", (b > 0 ? a / b : 0) }'; }
 
 # used bytes of meta.db: pages in use, WAL included (see the header)
@@ -253,14 +267,16 @@ stall_step() {
 
 # --- snaps: many snapshots, the live volume's speed, their deletion ---------
 
-# measure_round TAG ROUND: stat, readdir and read on live and plain, cold.
+# measure_round TAG ROUND: stat, readdir and read on live and plain, cold;
+# each operation on both volumes back to back (the first one alternating
+# by round), so a load spike from elsewhere on the machine hits both.
 measure_round() {
     local tag=$1 r=$2 vols=(live plain) v op count
     ((r % 2)) || vols=(plain live)
-    for v in "${vols[@]}"; do
-        for op in stat readdir read; do
-            count=$BENCH_SAMPLE
-            [[ $op == readdir ]] && count=$BENCH_READDIRS
+    for op in stat readdir read; do
+        count=$BENCH_SAMPLE
+        [[ $op == readdir ]] && count=$BENCH_READDIRS
+        for v in "${vols[@]}"; do
             drop_caches
             record snaps "$op.$tag.$v" "$r" \
                 "$(tool "$op" "$MNT/pv/$v" "$BENCH_SNAP_FILES" "$BENCH_PER" "$count" "$((7 + r))" |
@@ -269,21 +285,59 @@ measure_round() {
     done
 }
 
-# pending_work: the sum of the daemon's gauges named *pending* or *reclaim*
-# (none: empty output).
+# paired_ratio OP TAG: median over rounds of live / plain of the same round.
+paired_ratio() {
+    awk -F, -v l="$1.$2.live" -v p="$1.$2.plain" '$2 == l { a[$3] = $4 } $2 == p { b[$3] = $4 }
+        END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$RAW/raw.csv" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f×", v[int((NR + 1) / 2)] }'
+}
+
+# pending_work: rows of deleted snapshots the reclaimer has still to move
+# or delete (`volctl df`'s reclaimPending; empty output if it has none).
 pending_work() {
-    volctl metrics 2>/dev/null | awk '/^volfs_[a-z_]*(pending|reclaim)[a-z_]*[{ ]/ { s += $NF; n++ }
-        END { if (n) print s }'
+    volctl df -o json 2>/dev/null | python3 -c '
+import json, sys
+p = json.load(sys.stdin).get("reclaimPending")
+if p is not None:
+    print(p.get("rows", 0) + p.get("lineages", 0))'
+}
+
+# closure_stats: "rows bytes" of the table of the lineages' ancestors, its
+# index included: the closure `ancestors` (schema 6) or `ancestor_spans`.
+closure_stats() {
+    python3 - "$STATE/meta.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=60)
+for table in ("ancestors", "ancestor_spans"):
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name=? AND type='table'", (table,)).fetchone():
+        break
+rows, = db.execute("SELECT count(*) FROM %s" % table).fetchone()
+size, = db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+                   "(SELECT name FROM sqlite_master WHERE tbl_name=?)", (table,)).fetchone()
+print(rows, size)
+PYEOF
+}
+
+# keep_db FILE: a consistent copy of meta.db as it is now (for EXPLAIN
+# QUERY PLAN and query timings without the daemon).
+keep_db() {
+    python3 - "$STATE/meta.db" "$1" <<'PYEOF'
+import sqlite3, sys
+src = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=60)
+dst = sqlite3.connect(sys.argv[2])
+src.backup(dst)
+PYEOF
 }
 
 snaps_step() {
-    local n=$BENCH_SNAP_FILES i r t0 m0 left
+    local n=$BENCH_SNAP_FILES i r t0 m0 left rows bytes
     make_volume live "$n"
     make_volume plain "$n"
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round 0 "$r"; done
     local base
     base=$(meta_bytes)
     record snaps meta_base_bytes 0 "$base"
+    record snaps meta_at_bytes 0 "$base"
     log "taking $BENCH_SNAPS snapshots of live, $BENCH_SNAP_CHANGES files changed between two"
     for ((i = 1; i <= BENCH_SNAPS; i++)); do
         change plain "$n" "$BENCH_SNAP_CHANGES" "$i"
@@ -291,9 +345,18 @@ snaps_step() {
         record snaps snap_ms "$i" "$(timed volctl snapshot pv/live "live-$i")"
         change live "$n" "$BENCH_SNAP_CHANGES" "$i"
         record snaps snap_growth_bytes "$i" $(($(meta_bytes) - m0))
-        ((i % 100 == 0)) && log "$i snapshots; meta.db $(($(meta_bytes) >> 20)) MiB"
+        # meta.db at each tenth of the snapshots: growth per snapshot early
+        # and late shows whether it depends on the depth
+        if ((i * 10 % BENCH_SNAPS < 10)); then
+            record snaps meta_at_bytes "$i" "$(meta_bytes)"
+            log "$i snapshots; meta.db $(($(meta_bytes) >> 20)) MiB"
+        fi
     done
     record snaps meta_snapped_bytes 0 "$(meta_bytes)"
+    read -r rows bytes < <(closure_stats)
+    record snaps closure_rows 0 "$rows"
+    record snaps closure_bytes 0 "$bytes"
+    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-snapped.db"
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round "$BENCH_SNAPS" "$r"; done
     log "deleting the snapshots in random order"
     t0=$(now_us)
@@ -303,9 +366,7 @@ snaps_step() {
     record snaps delete_all_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
     t0=$(now_us)
     left=$(pending_work)
-    local metric=none
-    [[ -n $left ]] && metric=yes
-    record snaps reclaim_metric 0 "$metric"
+    record snaps reclaim_pending_at_end 0 "${left:-none}"
     while [[ -n $left && $left != 0 ]]; do
         (($(now_us) - t0 < BENCH_RECLAIM_TIMEOUT * 1000000)) || die "reclaim still pending after $BENCH_RECLAIM_TIMEOUT s: $left"
         sleep 1
@@ -392,18 +453,23 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
         N=$BENCH_SNAPS F=$BENCH_SNAP_FILES
         echo "| snapshot of $F files, over $N snapshots (ms; median of $N) | $(spread snap_ms) | |"
         echo "| meta.db per snapshot + $BENCH_SNAP_CHANGES changed files (median of $N) | $(kib "$(median snap_growth_bytes)") | the changes only |"
+        echo "| the same, mean over the $N | $(kib $((($(raw meta_snapped_bytes) - $(raw meta_base_bytes)) / N))) | |"
+        echo "| the same, mean over the first tenth / the last tenth of the snapshots |" \
+            "$(kib "$(tenth_growth first)") / $(kib "$(tenth_growth last)") | equal |"
+        echo "| lineages' ancestors in meta.db with $N snapshots (ancestors or ancestor_spans: rows, bytes) | $(raw closure_rows), $(kib "$(raw closure_bytes)") | |"
         for op in stat readdir read; do
             unit="µs per file"
             [[ $op == readdir ]] && unit="µs per directory of $BENCH_PER"
             echo "| $op, cold, live volume with $N snapshots ($unit) | $(spread "$op.$N.live") | |"
             echo "| $op, cold, same volume without snapshots ($unit) | $(spread "$op.$N.plain") | |"
-            echo "| $op with $N snapshots / without | $(ratio "$(median "$op.$N.live")" "$(median "$op.$N.plain")") | ≤ 1.10× |"
+            echo "| $op with $N snapshots / without: ratio of medians; median of paired rounds |" \
+                "$(ratio "$(median "$op.$N.live")" "$(median "$op.$N.plain")"); $(paired_ratio "$op" "$N") | ≤ 1.10× |"
         done
-        echo "| calibration: stat, readdir, read live / plain before any snapshot |" \
-            "$(for op in stat readdir read; do ratio "$(median "$op.0.live")" "$(median "$op.0.plain")"; echo -n ' '; done)| ≈ 1× |"
+        echo "| calibration: stat, readdir, read live / plain before any snapshot (median of paired rounds) |" \
+            "$(for op in stat readdir read; do paired_ratio "$op" 0; echo -n ' '; done)| ≈ 1× |"
         echo "| delete the $N snapshots in random order (s) | $(raw delete_all_s) | |"
         echo "| one snapshot deletion among them (ms; median of $N) | $(spread delete_ms) | |"
-        echo "| wait for background reclaim (s; metric: $(raw reclaim_metric)) | $(raw reclaim_wait_s) | |"
+        echo "| then wait until \`volctl df\` shows no reclaim pending (s) | $(raw reclaim_wait_s) | |"
         echo "| \`volctl check\` problems after the deletions (exit status $(raw check_rc)) | $(raw check_problems) | 0 |"
         echo "| \`volctl check\` pending-cleanup lines (data files of deleted objects) | $(raw check_pending) | 0 |"
         echo "| meta.db in use: before the snapshots / with $N / after deleting them | $(mib "$(raw meta_base_bytes)") / $(mib "$(raw meta_snapped_bytes)") / $(mib "$(raw meta_after_bytes)") | |"

@@ -26,7 +26,7 @@ schema_version() {
 @test "a schema 4 state directory upgrades in place and serves volumes, snapshots, clones and restores as they were" {
     [ "$(schema_version)" -eq 4 ]
     volfs_launch
-    [ "$(schema_version)" -eq 7 ]
+    [ "$(schema_version)" -eq 8 ]
     local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
     # the volume as it was left
     [ "$(cat "$D/dir/a.txt")" = changed ]

@@ -5,7 +5,9 @@
  * a file copies its row up and leaves the snapshot's row and data alone,
  * deletions in the volume are whiteouts the snapshot does not see, and
  * deleting the snapshot leaves, once reclaimed, one row version a key and
- * a clean check; a deletion reclaims nothing before it answers.
+ * a clean check; a deletion reclaims nothing before it answers; a
+ * snapshot adds as many rows at depth 40 as at depth 2; a volume and its
+ * clone snapshotted in turn each see their own versions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,65 @@ static int64_t rows(struct db *db)
 {
 	return count(db, "SELECT (SELECT count(*) FROM inodes) + (SELECT count(*) FROM dentries) + "
 	                 "(SELECT count(*) FROM xattrs)");
+}
+
+
+/* A clone of tree as fs/control/snapshot.c takes it. */
+static uint64_t clone_tree(struct vfs *v, uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	uint64_t copy;
+	assert_int_equal(vfs_tree_freeze(v, tree), 0);
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_copy_rows(v, tree, "volume", 1ull << 30, &copy), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(vfs_tree_attach(v, copy, "volume", 1ull << 30, 0), 0);
+	db_unlock(db);
+	vfs_tree_thaw(v, tree);
+	return copy;
+}
+
+static uint64_t snapshot(struct vfs *v, uint64_t tree)
+{
+	return unit_vfs_snapshot(v, tree, 1ull << 30);
+}
+
+/* The tree goes, and the reclaimer's work is done at once. */
+static void delete_tree(struct vfs *v, uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(vfs_tree_delete_rows(v, tree), 0);
+	assert_int_equal(db_commit(db), 0);
+	vfs_tree_detach(v, tree);
+	db_unlock(db);
+	assert_int_equal(vfs_reclaim(v), 0);
+}
+
+/* Rows of every table of meta.db (statements prepared here: db_prep
+ * caches by the address of the SQL). */
+static int64_t all_rows(struct db *db)
+{
+	int64_t total = 0;
+	db_lock(db);
+	sqlite3_stmt *tables;
+	assert_int_equal(sqlite3_prepare_v2(db->h, "SELECT name FROM sqlite_master WHERE "
+	                                           "type='table' AND name NOT LIKE 'sqlite_%'",
+	                                    -1, &tables, NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		char *sql = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", sqlite3_column_text(tables, 0));
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(db->h, sql, -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		total += sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_free(sql);
+	}
+	sqlite3_finalize(tables);
+	db_unlock(db);
+	return total;
 }
 
 static void write_file(struct vfs *v, uint64_t parent, const char *name, const char *text)
@@ -126,13 +187,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	check_clean(v);
 
 	/* the snapshot goes: once reclaimed, one version a key and no whiteout */
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_delete_rows(v, snap), 0);
-	assert_int_equal(db_commit(db), 0);
-	vfs_tree_detach(v, snap);
-	db_unlock(db);
-	assert_int_equal(vfs_reclaim(v), 0);
+	delete_tree(v, snap);
 	uint64_t lineages = 1, pending = 1;
 	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
 	assert_int_equal(pending, 0);
@@ -183,12 +238,91 @@ static void test_deletion_leaves_every_row_to_the_reclaimer(void **state)
 	vfs_close(v);
 }
 
+/* Snapshot k of a volume adds as many rows to meta.db as snapshot 2 did:
+ * its lineage's ancestors do not cost a row each. */
+static void test_snapshot_rows_do_not_grow_with_depth(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
+	struct db *db = vfs_db(v);
+	write_file(v, root, "f", "0");
+	int64_t added[41] = {0};
+	for (int k = 1; k <= 40; k++) {
+		assert_int_equal(vfs_flush_all(v), 0);
+		int64_t before = all_rows(db);
+		snapshot(v, tree);
+		assert_int_equal(vfs_flush_all(v), 0);
+		added[k] = all_rows(db) - before;
+	}
+	assert_true(added[2] > 0);
+	assert_int_equal(added[40], added[2]);
+	check_clean(v);
+	vfs_close(v);
+}
+
+/* A volume and its clone snapshotted in turn: their lineages interleave in
+ * the family, so each one's ancestors are cut around the other's; every
+ * tree still sees its own versions, deleting the oldest snapshots leaves
+ * the others as they were, and once the clone's branch is gone the
+ * volume's ancestors are one span a lineage again. */
+static void test_interleaved_branches_see_their_own(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t a = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	write_file(v, VFS_INO(a, 1), "f", "a0");
+	uint64_t b = clone_tree(v, a);
+	uint64_t sa[4], sb[4];
+	char text[16];
+	for (int k = 1; k <= 3; k++) {
+		sa[k] = snapshot(v, a);
+		snprintf(text, sizeof text, "a%d", k);
+		write_file(v, VFS_INO(a, 1), "f", text);
+		sb[k] = snapshot(v, b);
+		snprintf(text, sizeof text, "b%d", k);
+		write_file(v, VFS_INO(b, 1), "f", text);
+	}
+	check_clean(v);
+	for (int round = 0; round < 2; round++) {
+		assert_string_equal(read_file(v, VFS_INO(a, 1), "f"), "a3");
+		assert_string_equal(read_file(v, VFS_INO(b, 1), "f"), "b3");
+		for (int k = 1 + round; k <= 3; k++) {
+			snprintf(text, sizeof text, "a%d", k - 1);
+			assert_string_equal(read_file(v, VFS_INO(sa[k], 1), "f"), text);
+			snprintf(text, sizeof text, k == 1 ? "a0" : "b%d", k - 1);
+			assert_string_equal(read_file(v, VFS_INO(sb[k], 1), "f"), text);
+		}
+		if (round == 0) {
+			delete_tree(v, sa[1]);
+			delete_tree(v, sb[1]);
+			check_clean(v);
+		}
+	}
+	/* the clone's branch goes: the volume's ancestors are one span again */
+	struct db *db = vfs_db(v);
+	assert_true(count(db, "SELECT count(*) FROM ancestor_spans") >
+	            count(db, "SELECT count(*) FROM lineages"));
+	delete_tree(v, sb[2]);
+	delete_tree(v, sb[3]);
+	delete_tree(v, b);
+	check_clean(v);
+	assert_int_equal(count(db, "SELECT count(*) FROM ancestor_spans"),
+	                 count(db, "SELECT count(*) FROM lineages"));
+	assert_string_equal(read_file(v, VFS_INO(a, 1), "f"), "a3");
+	assert_string_equal(read_file(v, VFS_INO(sa[2], 1), "f"), "a1");
+	assert_string_equal(read_file(v, VFS_INO(sa[3], 1), "f"), "a2");
+	vfs_close(v);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_deletion_leaves_every_row_to_the_reclaimer, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_rows_do_not_grow_with_depth, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_interleaved_branches_see_their_own, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
