@@ -5,6 +5,7 @@
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -584,18 +585,32 @@ static int each_obj(sqlite3_stmt *st, int (*fn)(void *arg, uint64_t obj), void *
 	return stop || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int vfs_tree_each_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
-                      void *arg)
+long vfs_tree_objs_page(struct vfs *v, uint64_t tree_id, uint64_t *after_ino, uint64_t *objs,
+                        size_t max)
 {
+	db_assert_locked(v->db);
+	assert(max > 0);
 	struct vtree *t = vfs_tree_get(v, tree_id);
 	if (!t)
 		return -ENOENT;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT i.obj FROM inodes i" VISIBLE("i", "?2")
-	                                  "WHERE i.family=?1 AND i.obj IS NOT NULL AND NOT "
-	                                  NEWER_VISIBLE("inodes", "i", "j.ino=i.ino", "?2"));
+	/* ino order is the primary key's: each page resumes with one seek */
+	sqlite3_stmt *st = db_prep(v->db, "SELECT i.ino, i.obj FROM inodes i" VISIBLE("i", "?2")
+	                                  "WHERE i.family=?1 AND i.ino>?3 AND i.obj IS NOT NULL AND NOT "
+	                                  NEWER_VISIBLE("inodes", "i", "j.ino=i.ino", "?2")
+	                                  " ORDER BY i.ino LIMIT ?4");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)atomic_load(&t->lineage));
-	return each_obj(st, fn, arg);
+	sqlite3_bind_int64(st, 3, (int64_t)*after_ino);
+	sqlite3_bind_int64(st, 4, (int64_t)max);
+	long n = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		assert((size_t)n < max);
+		*after_ino = (uint64_t)sqlite3_column_int64(st, 0);
+		objs[n++] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	db_finish(st);
+	return rc == SQLITE_DONE ? n : -EIO;
 }
 
 int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),

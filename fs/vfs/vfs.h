@@ -204,10 +204,13 @@ int vfs_tree_copy_rows(struct vfs *v, uint64_t src, const char *kind, uint64_t c
 /* After a change that branched trees failed (or a group was lost): the
  * trees' lineages as meta.db has them. db locked. */
 void vfs_trees_resync(struct vfs *v);
-/* The data objects of the rows tree_id sees, each once per row version:
- * fn(arg, obj) until it returns nonzero. db locked. */
-int vfs_tree_each_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
-                      void *arg);
+/* One page of the data objects of the files tree_id sees: up to max of
+ * them, of the inodes numbered above *after_ino, which moves to the last
+ * one read; fewer than max at the end. The number read, or -errno. A caller
+ * walks a large tree page by page, releasing the db lock in between, so no
+ * one hold reads more than max rows. db locked. */
+long vfs_tree_objs_page(struct vfs *v, uint64_t tree_id, uint64_t *after_ino, uint64_t *objs,
+                        size_t max);
 /* Data objects whose rows tree_id's deletion would drop: those of its
  * lineage that its single successor has replaced. db locked. */
 int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),

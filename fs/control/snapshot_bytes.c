@@ -1,0 +1,158 @@
+/*
+ * fs/control/snapshot_bytes.c — what a volume's snapshots keep (df's
+ * SNAPSHOTS, volfs_volume_snapshot_bytes): the blocks the snapshots' views
+ * read that the volume's own view does not.
+ *
+ * A volume with many snapshots of many files has snapshots × files rows to
+ * read, and the db lock is the one the data path's fsync needs. So the rows
+ * are read a page at a time (SNAPSHOT_BYTES_PAGE inodes per hold of the
+ * lock, released in between), and a data object whose view is already in
+ * the set is not walked again: snapshots of one volume share most of their
+ * objects, so the block work is per distinct object, not per row. A file
+ * changed between two pages is counted as one of the pages saw it: the
+ * figure is an estimate while the volume is written, exact when it rests.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fs/control/snapshot.h"
+
+/* Inodes read per hold of the db lock: each costs one row and one walk of
+ * its object's layers, so a hold stays short whatever the volume's size. */
+#define SNAPSHOT_BYTES_PAGE 256
+
+/* A set of blocks built from views, and the objects whose views are in it. */
+struct view_set {
+	struct store_blockset *blocks;
+	uint64_t *seen; /* open addressing, 0: empty; cap a power of two */
+	size_t n, cap;
+};
+
+static size_t seen_slot(const struct view_set *s, uint64_t obj)
+{
+	size_t i = (size_t)(obj * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+	while (s->seen[i] && s->seen[i] != obj)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int seen_grow(struct view_set *s)
+{
+	size_t oldcap = s->cap, cap = oldcap ? 2 * oldcap : 1024;
+	uint64_t *old = s->seen, *seen = calloc(cap, sizeof *seen);
+	if (!seen)
+		return -ENOMEM;
+	s->seen = seen;
+	s->cap = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			s->seen[seen_slot(s, old[i])] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Whether obj is new to s (and now recorded); -ENOMEM. */
+static int seen_add(struct view_set *s, uint64_t obj)
+{
+	assert(obj != 0);
+	if (2 * (s->n + 1) > s->cap && seen_grow(s) < 0)
+		return -ENOMEM;
+	size_t i = seen_slot(s, obj);
+	if (s->seen[i])
+		return 0;
+	s->seen[i] = obj;
+	s->n++;
+	return 1;
+}
+
+/* Add the views of the files tree sees to s, a page per hold of the db
+ * lock. A tree deleted meanwhile adds what was read of it. */
+static int add_tree_views(struct vfs *v, uint64_t tree, struct view_set *s)
+{
+	struct db *db = vfs_db(v);
+	uint64_t objs[SNAPSHOT_BYTES_PAGE], after = 0;
+	long n;
+	int r = 0;
+	do {
+		db_lock(db);
+		n = vfs_tree_objs_page(v, tree, &after, objs, SNAPSHOT_BYTES_PAGE);
+		for (long i = 0; r == 0 && i < n; i++)
+			if ((r = seen_add(s, objs[i])) > 0)
+				r = store_blockset_add_view(vfs_store(v), s->blocks, objs[i]);
+		db_unlock(db);
+	} while (r == 0 && n == SNAPSHOT_BYTES_PAGE);
+	if (r == 0 && n < 0 && n != -ENOENT)
+		r = (int)n;
+	return r;
+}
+
+/* The ids of the snapshots of tree (*ids malloc'd), or -errno. */
+static long snapshot_trees(struct vfs *v, uint64_t tree, uint64_t **ids)
+{
+	struct db *db = vfs_db(v);
+	size_t n = 0, cap = 0;
+	*ids = NULL;
+	db_lock(db);
+	sqlite3_stmt *st = db_prep(db, "SELECT id FROM trees WHERE origin=?1 AND kind='snapshot'");
+	sqlite3_bind_int64(st, 1, (int64_t)tree);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			uint64_t *bigger = realloc(*ids, cap * sizeof **ids);
+			if (!bigger) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*ids = bigger;
+		}
+		(*ids)[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	db_finish(st);
+	db_unlock(db);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+	}
+	return (long)n;
+}
+
+static int add_snapshots_views(struct vfs *v, uint64_t tree, struct view_set *s)
+{
+	uint64_t *ids;
+	long n = snapshot_trees(v, tree, &ids);
+	int r = n < 0 ? (int)n : 0;
+	for (long i = 0; r == 0 && i < n; i++)
+		r = add_tree_views(v, ids[i], s);
+	free(ids);
+	return r;
+}
+
+static void view_set_free(struct view_set *s)
+{
+	store_blockset_free(s->blocks);
+	free(s->seen);
+}
+
+/* Blocks the volume's snapshots keep that the volume itself does not read:
+ * what the snapshots' files read, each block in the layer that holds it,
+ * minus what the volume's files read. Blocks several snapshots share count
+ * once; blocks a child layer shadows are read by nobody and count for no
+ * one; a volume without snapshots keeps nothing for them. */
+uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
+{
+	struct view_set snaps = {store_blockset_new(), NULL, 0, 0};
+	struct view_set live = {store_blockset_new(), NULL, 0, 0};
+	uint64_t blocks = 0;
+	/* the snapshots' views first: without any, the live view need not be
+	 * read (the common case, and the costly one) */
+	if (snaps.blocks && live.blocks && add_snapshots_views(v, tree, &snaps) == 0 &&
+	    store_blockset_count_minus(snaps.blocks, live.blocks) &&
+	    add_tree_views(v, tree, &live) == 0)
+		blocks = store_blockset_count_minus(snaps.blocks, live.blocks);
+	view_set_free(&snaps);
+	view_set_free(&live);
+	return blocks * STORE_BLOCK;
+}
