@@ -11,10 +11,17 @@
  * objects, so the block work is per distinct object, not per row. A file
  * changed between two pages is counted as one of the pages saw it: the
  * figure is an estimate while the volume is written, exact when it rests.
+ *
+ * The metrics reuse a figure that took SNAPSHOT_BYTES_CACHE_ROWS rows or
+ * more for up to SNAPSHOT_BYTES_CACHE_SECONDS, as long as the volume has
+ * as many snapshots as then: a scrape every few seconds must not read
+ * millions of rows each time. Smaller volumes are counted afresh.
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fs/control/snapshot.h"
 
@@ -22,11 +29,16 @@
  * its object's layers, so a hold stays short whatever the volume's size. */
 #define SNAPSHOT_BYTES_PAGE 256
 
+#define SNAPSHOT_BYTES_CACHE_ROWS 1000000
+#define SNAPSHOT_BYTES_CACHE_SECONDS 60
+#define SNAPSHOT_BYTES_CACHE_SLOTS 64
+
 /* A set of blocks built from views, and the objects whose views are in it. */
 struct view_set {
 	struct store_blockset *blocks;
 	uint64_t *seen; /* open addressing, 0: empty; cap a power of two */
 	size_t n, cap;
+	uint64_t rows; /* inode rows read to build it */
 };
 
 static size_t seen_slot(const struct view_set *s, uint64_t obj)
@@ -77,6 +89,7 @@ static int add_tree_views(struct vfs *v, uint64_t tree, struct view_set *s)
 	do {
 		db_lock(db);
 		n = vfs_tree_objs_page(v, tree, &after, objs, SNAPSHOT_BYTES_PAGE);
+		s->rows += n > 0 ? (uint64_t)n : 0;
 		for (long i = 0; r == 0 && i < n; i++)
 			if ((r = seen_add(s, objs[i])) > 0)
 				r = store_blockset_add_view(vfs_store(v), s->blocks, objs[i]);
@@ -140,11 +153,12 @@ static void view_set_free(struct view_set *s)
  * what the snapshots' files read, each block in the layer that holds it,
  * minus what the volume's files read. Blocks several snapshots share count
  * once; blocks a child layer shadows are read by nobody and count for no
- * one; a volume without snapshots keeps nothing for them. */
-uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
+ * one; a volume without snapshots keeps nothing for them. *rows: the inode
+ * rows read. */
+static uint64_t count_snapshot_bytes(struct vfs *v, uint64_t tree, uint64_t *rows)
 {
-	struct view_set snaps = {store_blockset_new(), NULL, 0, 0};
-	struct view_set live = {store_blockset_new(), NULL, 0, 0};
+	struct view_set snaps = {store_blockset_new(), NULL, 0, 0, 0};
+	struct view_set live = {store_blockset_new(), NULL, 0, 0, 0};
 	uint64_t blocks = 0;
 	/* the snapshots' views first: without any, the live view need not be
 	 * read (the common case, and the costly one) */
@@ -152,7 +166,71 @@ uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 	    store_blockset_count_minus(snaps.blocks, live.blocks) &&
 	    add_tree_views(v, tree, &live) == 0)
 		blocks = store_blockset_count_minus(snaps.blocks, live.blocks);
+	*rows = snaps.rows + live.rows;
 	view_set_free(&snaps);
 	view_set_free(&live);
 	return blocks * STORE_BLOCK;
+}
+
+uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
+{
+	uint64_t rows;
+	return count_snapshot_bytes(v, tree, &rows);
+}
+
+/* Figures the metrics may reuse: a volume's, with its snapshot count. */
+struct cached_bytes {
+	const struct vfs *v; /* NULL: free slot */
+	uint64_t tree, snapshots, bytes;
+	time_t at; /* CLOCK_MONOTONIC seconds */
+};
+static struct cached_bytes cache[SNAPSHOT_BYTES_CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The slot of (v, tree), or else the one to take for it: a free one or
+ * the oldest. cache_lock held. */
+static struct cached_bytes *cache_slot(const struct vfs *v, uint64_t tree)
+{
+	struct cached_bytes *take = &cache[0];
+	for (size_t i = 0; i < SNAPSHOT_BYTES_CACHE_SLOTS; i++) {
+		struct cached_bytes *c = &cache[i];
+		if (c->v == v && c->tree == tree)
+			return c;
+		if (take->v && (!c->v || c->at < take->at))
+			take = c;
+	}
+	return take;
+}
+
+uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t snapshots,
+                                    uint64_t *age)
+{
+	time_t now = now_s();
+	pthread_mutex_lock(&cache_lock);
+	struct cached_bytes *c = cache_slot(v, tree);
+	if (c->v == v && c->tree == tree && c->snapshots == snapshots &&
+	    now - c->at < SNAPSHOT_BYTES_CACHE_SECONDS) {
+		uint64_t bytes = c->bytes;
+		*age = (uint64_t)(now - c->at);
+		pthread_mutex_unlock(&cache_lock);
+		return bytes;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	uint64_t rows, bytes = count_snapshot_bytes(v, tree, &rows);
+	pthread_mutex_lock(&cache_lock);
+	c = cache_slot(v, tree);
+	if (rows >= SNAPSHOT_BYTES_CACHE_ROWS)
+		*c = (struct cached_bytes){v, tree, snapshots, bytes, now};
+	else if (c->v == v && c->tree == tree)
+		c->v = NULL;
+	pthread_mutex_unlock(&cache_lock);
+	*age = 0;
+	return bytes;
 }

@@ -746,6 +746,43 @@ PYEOF
         fail "the db lock was held for $after s at once during df (before: $before s)"
 }
 
+@test "metrics reuse a snapshot-bytes count of a million rows until the snapshot count changes" {
+    # 5,000 files under 200 snapshots: 1,000,000 rows to read for the count
+    "$PY" - "$V" <<'PYEOF'
+import os, sys
+for i in range(5000):
+    with open(os.path.join(sys.argv[1], "f%04d" % i), "wb") as f:
+        f.write(os.urandom(4096))
+PYEOF
+    sync -f "$V"
+    local i
+    for i in $(seq 1 200); do snap vol "s$i"; done
+    dd if=/dev/urandom of="$V/f0000" bs=4K count=1 conv=notrunc,fsync status=none
+    local m1 m2 age sb
+    m1=$(snapshot_bytes_metric vol)
+    [ "$m1" -eq $((4 * KiB)) ] || fail "one block rewritten under 200 snapshots: the metric shows $m1"
+    # a second block rewritten: df counts it, the scrape may show the count it kept
+    dd if=/dev/urandom of="$V/f0001" bs=4K count=1 conv=notrunc,fsync status=none
+    sb=$(df_field PersistentVolume vol snapshotBytes)
+    [ "$sb" -eq $((8 * KiB)) ] || fail "two blocks rewritten: df shows $sb"
+    volctl metrics >"$VOLFS_TMP/m.txt"
+    m2=$(awk '$1 == "volfs_volume_snapshot_bytes{persistentvolume=\"vol\"}" { print $2 }' "$VOLFS_TMP/m.txt")
+    age=$(awk '$1 == "volfs_volume_snapshot_bytes_age_seconds{persistentvolume=\"vol\"}" { print $2 }' "$VOLFS_TMP/m.txt")
+    [ -n "$age" ] || fail "no volfs_volume_snapshot_bytes_age_seconds for vol"
+    # kept (older than this scrape, or within its second), or counted afresh once a minute passed
+    [ "$m2" -eq "$m1" ] || { [ "$m2" -eq "$sb" ] && [ "$age" -eq 0 ]; } ||
+        fail "second scrape: $m2 bytes, age $age s (first $m1, df $sb)"
+    # a new snapshot makes the next scrape count again
+    snap vol s201
+    dd if=/dev/urandom of="$V/f0002" bs=4K count=1 conv=notrunc,fsync status=none
+    sb=$(df_field PersistentVolume vol snapshotBytes)
+    [ "$sb" -eq $((12 * KiB)) ] || fail "three blocks rewritten: df shows $sb"
+    volctl metrics >"$VOLFS_TMP/m.txt"
+    grep -qx 'volfs_volume_snapshot_bytes{persistentvolume="vol"} '"$sb" "$VOLFS_TMP/m.txt" ||
+        fail "after a new snapshot the metric is not df's $sb: $(grep '^volfs_volume_snapshot_bytes' "$VOLFS_TMP/m.txt")"
+    grep -qx 'volfs_volume_snapshot_bytes_age_seconds{persistentvolume="vol"} 0' "$VOLFS_TMP/m.txt"
+}
+
 # snapshot_bytes_metric PV: volfs_volume_snapshot_bytes of one volume.
 snapshot_bytes_metric() {
     volctl metrics | awk -v pv="persistentvolume=\"$1\"" '
