@@ -695,6 +695,20 @@ PYEOF
     [ "$(df_field PersistentVolume vol snapshotBytes)" -eq 0 ]
 }
 
+# files_under_200_snapshots N: N files of one 4 KiB block in vol, then 200
+# snapshots of it (N x 200 inode rows for the snapshot accounting to read).
+files_under_200_snapshots() {
+    "$PY" - "$V" "$1" <<'PYEOF'
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], "f%04d" % i), "wb") as f:
+        f.write(os.urandom(4096))
+PYEOF
+    sync -f "$V"
+    local i
+    for i in $(seq 1 200); do snap vol "s$i"; done
+}
+
 # lock_metric NAME: one unlabelled metric of the daemon's db lock.
 lock_metric() {
     volctl metrics | awk -v m="$1" '$1 == m { print $2; found = 1 } END { exit !found }'
@@ -702,15 +716,8 @@ lock_metric() {
 
 @test "df with 200 snapshots of 2,000 files reads a page of rows per hold of the db lock, and a writer is not held up" {
     # 2,000 files of one block each, then 200 snapshots: 400,000 rows
-    "$PY" - "$V" <<'PYEOF'
-import os, sys
-for i in range(2000):
-    with open(os.path.join(sys.argv[1], "f%04d" % i), "wb") as f:
-        f.write(os.urandom(4096))
-PYEOF
-    sync -f "$V"
+    files_under_200_snapshots 2000
     local i
-    for i in $(seq 1 200); do snap vol "s$i"; done
     # 10 files rewritten: their old blocks are held by the snapshots only
     for i in $(seq 0 9); do
         dd if=/dev/urandom of="$V/f000$i" bs=4K count=1 conv=notrunc,fsync status=none
@@ -748,15 +755,7 @@ PYEOF
 
 @test "metrics reuse a snapshot-bytes count of a million rows until the snapshot count changes" {
     # 5,000 files under 200 snapshots: 1,000,000 rows to read for the count
-    "$PY" - "$V" <<'PYEOF'
-import os, sys
-for i in range(5000):
-    with open(os.path.join(sys.argv[1], "f%04d" % i), "wb") as f:
-        f.write(os.urandom(4096))
-PYEOF
-    sync -f "$V"
-    local i
-    for i in $(seq 1 200); do snap vol "s$i"; done
+    files_under_200_snapshots 5000
     dd if=/dev/urandom of="$V/f0000" bs=4K count=1 conv=notrunc,fsync status=none
     local m1 m2 age sb
     m1=$(snapshot_bytes_metric vol)
