@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The bench scripts' own volfs daemon, sourced by scale.sh and snapcost.sh.
+# The bench scripts' own volfs daemon, sourced by scale.sh, snapcost.sh and dfstall.sh.
 # The caller sets BIN (volfs and volctl), STATE, MNT and DAEMON_LOG, and
 # defines die; PID is the running daemon's pid, empty when none.
 
@@ -34,6 +34,13 @@ stop_daemon() {
     kill -0 "$PID" 2>/dev/null && kill -9 "$PID"
     wait "$PID" 2>/dev/null || true
     PID=''
+}
+
+# teardown_daemon: stop the daemon and leave nothing mounted on MNT (for the
+# callers' EXIT traps, which run with set +e).
+teardown_daemon() {
+    stop_daemon
+    mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT"
 }
 
 # drop_caches: write back, then empty the page, dentry and inode caches

@@ -121,8 +121,7 @@ source "$here/daemon.bash"
 cleanup() {
     local rc=$?
     set +e
-    stop_daemon
-    mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT"
+    teardown_daemon
     cp -f "$work/volfs.log" "$RAW/" 2>/dev/null
     rm -rf --one-file-system "$work"
     exit "$rc"
