@@ -7,8 +7,9 @@
  * read, and the db lock is the one the data path's fsync needs. So the rows
  * are read a page at a time (SNAPSHOT_BYTES_PAGE inodes per hold of the
  * lock, released in between), and a data object whose view is already in
- * the set is not walked again: snapshots of one volume share most of their
- * objects, so the block work is per distinct object, not per row. A file
+ * the set is not walked again (the block set keeps which views it has):
+ * snapshots of one volume share most of their objects, so the block work
+ * is per distinct object, not per row. A file
  * changed between two pages is counted as one of the pages saw it: the
  * figure is an estimate while the volume is written, exact when it rests.
  *
@@ -17,7 +18,6 @@
  * as many snapshots as then: a scrape every few seconds must not read
  * millions of rows each time. Smaller volumes are counted afresh.
  */
-#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,50 +33,11 @@
 #define SNAPSHOT_BYTES_CACHE_SECONDS 60
 #define SNAPSHOT_BYTES_CACHE_SLOTS 64
 
-/* A set of blocks built from views, and the objects whose views are in it. */
+/* A set of blocks built from views, and the inode rows read to build it. */
 struct view_set {
 	struct store_blockset *blocks;
-	uint64_t *seen; /* open addressing, 0: empty; cap a power of two */
-	size_t n, cap;
-	uint64_t rows; /* inode rows read to build it */
+	uint64_t rows;
 };
-
-static size_t seen_slot(const struct view_set *s, uint64_t obj)
-{
-	size_t i = (size_t)(obj * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
-	while (s->seen[i] && s->seen[i] != obj)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int seen_grow(struct view_set *s)
-{
-	size_t oldcap = s->cap, cap = oldcap ? 2 * oldcap : 1024;
-	uint64_t *old = s->seen, *seen = calloc(cap, sizeof *seen);
-	if (!seen)
-		return -ENOMEM;
-	s->seen = seen;
-	s->cap = cap;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			s->seen[seen_slot(s, old[i])] = old[i];
-	free(old);
-	return 0;
-}
-
-/* Whether obj is new to s (and now recorded); -ENOMEM. */
-static int seen_add(struct view_set *s, uint64_t obj)
-{
-	assert(obj != 0);
-	if (2 * (s->n + 1) > s->cap && seen_grow(s) < 0)
-		return -ENOMEM;
-	size_t i = seen_slot(s, obj);
-	if (s->seen[i])
-		return 0;
-	s->seen[i] = obj;
-	s->n++;
-	return 1;
-}
 
 /* Add the views of the files tree sees to s, a page per hold of the db
  * lock. A tree deleted meanwhile adds what was read of it. */
@@ -91,8 +52,7 @@ static int add_tree_views(struct vfs *v, uint64_t tree, struct view_set *s)
 		n = vfs_tree_objs_page(v, tree, &after, objs, SNAPSHOT_BYTES_PAGE);
 		s->rows += n > 0 ? (uint64_t)n : 0;
 		for (long i = 0; r == 0 && i < n; i++)
-			if ((r = seen_add(s, objs[i])) > 0)
-				r = store_blockset_add_view(vfs_store(v), s->blocks, objs[i]);
+			r = store_blockset_add_view(vfs_store(v), s->blocks, objs[i]);
 		db_unlock(db);
 	} while (r == 0 && n == SNAPSHOT_BYTES_PAGE);
 	if (r == 0 && n < 0 && n != -ENOENT)
@@ -143,12 +103,6 @@ static int add_snapshots_views(struct vfs *v, uint64_t tree, struct view_set *s)
 	return r;
 }
 
-static void view_set_free(struct view_set *s)
-{
-	store_blockset_free(s->blocks);
-	free(s->seen);
-}
-
 /* Blocks the volume's snapshots keep that the volume itself does not read:
  * what the snapshots' files read, each block in the layer that holds it,
  * minus what the volume's files read. Blocks several snapshots share count
@@ -157,8 +111,8 @@ static void view_set_free(struct view_set *s)
  * rows read. */
 static uint64_t count_snapshot_bytes(struct vfs *v, uint64_t tree, uint64_t *rows)
 {
-	struct view_set snaps = {store_blockset_new(), NULL, 0, 0, 0};
-	struct view_set live = {store_blockset_new(), NULL, 0, 0, 0};
+	struct view_set snaps = {store_blockset_new(), 0};
+	struct view_set live = {store_blockset_new(), 0};
 	uint64_t blocks = 0;
 	/* the snapshots' views first: without any, the live view need not be
 	 * read (the common case, and the costly one) */
@@ -167,8 +121,8 @@ static uint64_t count_snapshot_bytes(struct vfs *v, uint64_t tree, uint64_t *row
 	    add_tree_views(v, tree, &live) == 0)
 		blocks = store_blockset_count_minus(snaps.blocks, live.blocks);
 	*rows = snaps.rows + live.rows;
-	view_set_free(&snaps);
-	view_set_free(&live);
+	store_blockset_free(snaps.blocks);
+	store_blockset_free(live.blocks);
 	return blocks * STORE_BLOCK;
 }
 

@@ -15,6 +15,7 @@
 
 struct blockset_slot {
 	uint64_t id; /* 0: empty */
+	int whole_view; /* id's whole view was added, not only the part a child reads */
 	struct bmap blocks;
 };
 
@@ -129,10 +130,18 @@ static int add_layer(struct store_blockset *s, const struct dobj *o, struct bmap
 	return 0;
 }
 
+/* A view added before adds nothing: many files of many snapshots share
+ * one object, and its walk is the costly part. */
 int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t id)
 {
+	struct bmap *top = blocks_make(s, id);
+	if (!top)
+		return -ENOMEM;
+	if (s->slot[slot_of(s, id)].whole_view)
+		return 0;
 	struct bmap decided;
 	bmap_init(&decided);
+	uint64_t top_id = id;
 	uint64_t limit = MAX_BLOCKS;
 	int r = 0;
 	ranked_lock(&st->lock, LOCK_STORE);
@@ -149,6 +158,8 @@ int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t
 	}
 	ranked_unlock(&st->lock, LOCK_STORE);
 	bmap_free(&decided);
+	if (r == 0)
+		s->slot[slot_of(s, top_id)].whole_view = 1;
 	return r;
 }
 

@@ -238,7 +238,8 @@ uint64_t store_release_gain(struct store *st, uint64_t id);
 /* A set of physical blocks, (layer, block) pairs (fs/store/blockset.c).
  * store_blockset_add_view adds the data blocks object id's logical view
  * reads, each in the layer that holds it (shadowed blocks are not in
- * the view); 0 or -errno. db locked. count_minus: |a \ b|. */
+ * the view; a view added before adds nothing); 0 or -errno. db locked.
+ * count_minus: |a \ b|. */
 struct store_blockset;
 struct store_blockset *store_blockset_new(void);
 void store_blockset_free(struct store_blockset *s);
