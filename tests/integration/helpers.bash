@@ -258,8 +258,6 @@ pv_create() {
     [[ -d $MNT/pv/$1 ]] || fail "$MNT/pv/$1 is not a directory after create"
 }
 
-# pv_df NAME FIELD: a number from the control socket's df for PV NAME
-# (FIELD: capacity, used, available, inodes).
 # shared_claim_with_reader: a ReadWriteMany claim "shared" and a pod
 # "reader" mounting it read-only at /data; prints the claim's volume name.
 shared_claim_with_reader() {
@@ -280,6 +278,8 @@ YAML
     volctl get pvc shared -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["spec"]["volumeName"])'
 }
 
+# pv_df NAME FIELD: a number from the control socket's df for PV NAME
+# (FIELD: capacity, used, available, inodes).
 pv_df() {
     ctl '{"verb":"df"}' | "$PY" -c '
 import json, sys
