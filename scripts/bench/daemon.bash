@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The bench scripts' own volfs daemon, sourced by scale.sh, snapcost.sh and dfstall.sh.
+# The bench scripts' own volfs daemon, sourced by scale.sh, snapcost.sh, snapshot.sh and dfstall.sh.
 # The caller sets BIN (volfs and volctl), STATE, MNT and DAEMON_LOG, and
 # defines die; PID is the running daemon's pid, empty when none.
 

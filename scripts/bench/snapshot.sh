@@ -39,35 +39,23 @@ work=$(mktemp -d "$BENCH_DIR/volfs-bench.XXXXXX")
 STATE=$work/state MNT=$work/mnt
 mkdir -m 0700 "$STATE"
 mkdir "$MNT" "$work/native"
-VOLFS_PID=''
+DAEMON_LOG=$work/volfs.log
 
 log() { echo "snapshot.sh: $*" >&2; }
-volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
+die() { log "$*"; exit 1; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=daemon.bash
+source "$here/daemon.bash"
 
 cleanup() {
-    if [[ -n $VOLFS_PID ]] && kill -0 "$VOLFS_PID" 2>/dev/null; then
-        volctl shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT" 2>/dev/null || true
-        local i
-        for ((i = 0; i < 300; i++)); do
-            kill -0 "$VOLFS_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$VOLFS_PID" 2>/dev/null || true
-    fi
-    fusermount3 -u -z "$MNT" 2>/dev/null || true
+    set +e
+    teardown_daemon
     rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >"$work/volfs.log" 2>&1 &
-VOLFS_PID=$!
-for ((i = 0; i < 100; i++)); do
-    mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && break
-    kill -0 "$VOLFS_PID" 2>/dev/null || { cat "$work/volfs.log" >&2; exit 1; }
-    sleep 0.1
-done
-mountpoint -q "$MNT" || { log "volfs did not mount"; exit 1; }
+start_daemon
 log "volfs $(volctl version | sed -n 's/^Server Version: //p') on $MNT, state $STATE"
 
 now_ns() { date +%s%N; }
