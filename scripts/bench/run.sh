@@ -402,7 +402,7 @@ done
 # Not a system comparison: what one 4 KiB buffered write to a file of
 # BENCH_DIR costs as a plain pwrite, through io_uring as volfs issues it, and
 # through io_uring with the thread and its io-wq on one CPU (hostwrite.c),
-# the measurement behind README "Where the time goes: the data path".
+# the measurement behind docs/performance.md, "What one host write costs".
 if [[ hostwrite =~ $BENCH_WORKLOADS ]]; then
     cc -O2 -Wall -o "$work/hostwrite" "$here/hostwrite.c" -luring || die "building hostwrite.c failed"
     echo "run,way,ops_per_s,us_per_op" >"$BENCH_OUT/hostwrite.csv"
