@@ -122,7 +122,7 @@ fi
 # dio: an O_DIRECT target) | figure (report.py fio KIND) | unit | larger is
 # better | target vs passthrough_ll | target vs native
 WORKLOADS=(
-    "seqwrite-buffered|seqwrite-buffered.fio|buf|bw|MiB/s|1|1.0|0.6"
+    "seqwrite-buffered|seqwrite-buffered.fio|buf|bw|MiB/s|1|1.0|0.8"
     "seqread-buffered|seqread-buffered.fio|buf|bw|MiB/s|1|1.0|0.6"
     "seqwrite-direct|seqwrite-direct.fio|dio|bw|MiB/s|1|1.0|-"
     "seqread-direct|seqread-direct.fio|dio|bw|MiB/s|1|1.0|-"
@@ -130,8 +130,8 @@ WORKLOADS=(
     "randwrite-psync|randwrite-psync.fio|dio|iops|IOPS|1|1.0|-"
     "randread-uring|randread-uring.fio|dio|iops|IOPS|1|1.5|-"
     "randwrite-uring|randwrite-uring.fio|dio|iops|IOPS|1|1.5|-"
-    "randrw-uring|randrw-uring.fio|dio|iops|IOPS|1|1.0|-"
-    "fsync|fsync.fio|buf|fsync|IOPS|1|1.0|-"
+    "randrw-uring|randrw-uring.fio|dio|iops|IOPS|1|1.5|-"
+    "fsync|fsync.fio|buf|fsync|IOPS|1|1.0|0.9"
     "filecreate|filecreate.fio|buf|files|files/s|1|1.0|0.3"
     "filestat|filestat.fio|buf|files|files/s|1|1.0|-"
     "filedelete|filedelete.fio|buf|files|files/s|1|1.0|-"
