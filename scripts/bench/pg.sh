@@ -97,9 +97,12 @@ phase_counts() {
         "/proc/$VOLFS_PID/stat" >>"$1"
 }
 
-# phase_end SYSTEM ROUND PHASE: on volfs, what PHASE cost since phase_start,
-# appended to ops.csv.
-phase_start() { [[ $1 == volfs ]] && phase_counts "$TMP/ops.before" || true; }
+# phase_start SYSTEM, then phase_end SYSTEM ROUND PHASE: on volfs, what the
+# phase cost, appended to ops.csv.
+phase_start() {
+    [[ $1 == volfs ]] || return 0
+    phase_counts "$TMP/ops.before"
+}
 phase_end() {
     [[ $1 == volfs ]] || return 0
     phase_counts "$TMP/ops.after"
