@@ -21,12 +21,18 @@
 /* The reserve is taken back in steps, so that a host short of the whole
  * of it still gives what it can. */
 #define REFILL_STEP MiB
+/* Data writes spend a budget granted by the last look at the host: an
+ * eighth of the room it showed above what data must leave, at most this. */
+#define DATA_BUDGET_MAX (64 * MiB)
+#define DATA_BUDGET_SHARE 8
 
 struct meta_space {
 	int fd;
 	uint64_t size;  /* the reserve's full size */
 	uint64_t floor; /* host space data must leave free */
 	_Atomic uint64_t held;
+	_Atomic uint64_t data_budget; /* bytes data may take before the host is asked again */
+	_Atomic uint64_t host_looks;  /* fstatvfs calls, for tests */
 };
 
 static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
@@ -37,6 +43,7 @@ static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
 static uint64_t host_free(struct meta_space *s)
 {
 	struct statvfs sv;
+	atomic_fetch_add(&s->host_looks, 1);
 	if (fstatvfs(s->fd, &sv) < 0)
 		return 0;
 	return (uint64_t)sv.f_bavail * sv.f_frsize;
@@ -103,11 +110,34 @@ int meta_space_admit(struct meta_space *s, int releasing)
 	return host_free(s) + meta_space_held(s) >= s->size / 2 ? 0 : -ENOSPC;
 }
 
+/* An extending write asks here once per block run it adds: one fstatvfs
+ * each would be a system call on every extending write (a bulk load makes
+ * tens of thousands). Instead a look at the host grants a budget, an
+ * eighth of the room above what data must leave (at most 64 MiB), which
+ * the following writes spend without asking; a write the budget cannot
+ * cover looks again. So data never takes more than the last look allowed,
+ * less an eighth of that room kept for whatever else writes to the host
+ * (meta.db among them) before the next look; near the floor the budget is
+ * small and every write looks, as without it. */
+static int data_budget_take(struct meta_space *s, uint64_t bytes)
+{
+	uint64_t b = atomic_load(&s->data_budget);
+	while (b >= bytes)
+		if (atomic_compare_exchange_weak(&s->data_budget, &b, b - bytes))
+			return 1;
+	return 0;
+}
+
 int meta_space_data_ok(struct meta_space *s, uint64_t bytes)
 {
+	if (data_budget_take(s, bytes))
+		return 0;
 	uint64_t held = meta_space_held(s);
 	uint64_t need = s->floor + (held < s->size ? s->size - held : 0) + bytes;
-	return host_free(s) >= need ? 0 : -ENOSPC;
+	uint64_t free = host_free(s);
+	uint64_t room = free >= need ? (free - need) / DATA_BUDGET_SHARE : 0;
+	atomic_store(&s->data_budget, room < DATA_BUDGET_MAX ? room : DATA_BUDGET_MAX);
+	return free >= need ? 0 : -ENOSPC;
 }
 
 int meta_space_fits(struct meta_space *s, uint64_t bytes)
@@ -126,6 +156,8 @@ int meta_space_lend(struct meta_space *s, uint64_t bytes)
 		return 0;
 	uint64_t keep = held > want - free ? held - (want - free) : 0;
 	keep -= keep % REFILL_STEP;
+	/* the reserve's shortfall grows: data must look again */
+	atomic_store(&s->data_budget, 0);
 	if (ftruncate(s->fd, (off_t)keep) < 0)
 		return 0;
 	atomic_store(&s->held, allocated(s->fd) < keep ? allocated(s->fd) : keep);
@@ -145,4 +177,5 @@ void meta_space_refill(struct meta_space *s)
 }
 
 uint64_t meta_space_held(struct meta_space *s) { return atomic_load(&s->held); }
+uint64_t meta_space_host_looks(struct meta_space *s) { return atomic_load(&s->host_looks); }
 uint64_t meta_space_size(struct meta_space *s) { return s->size; }

@@ -38,7 +38,8 @@ int meta_space_tight(struct meta_space *s);
 /* Whether a metadata change may start: 0 or -ENOSPC. `releasing`: the
  * change removes things and may use the whole reserve. */
 int meta_space_admit(struct meta_space *s, int releasing);
-/* Whether data may take `bytes` more of the host: 0 or -ENOSPC. */
+/* Whether data may take `bytes` more of the host: 0 or -ENOSPC. Looks at
+ * the host only when the budget the last look granted is spent. */
 int meta_space_data_ok(struct meta_space *s, uint64_t bytes);
 
 /* Whether a commit writing about `bytes` surely fits in what the host and
@@ -54,5 +55,7 @@ void meta_space_refill(struct meta_space *s);
 /* Bytes the reserve holds now, and its full size (for tests and logs). */
 uint64_t meta_space_held(struct meta_space *s);
 uint64_t meta_space_size(struct meta_space *s);
+/* How many times the host's free space was asked for (for tests). */
+uint64_t meta_space_host_looks(struct meta_space *s);
 
 #endif

@@ -6,7 +6,10 @@
 # initdb -k (default settings), `pgbench -i -s SCALE` (timed), pgbench TPC-B
 # for TPCB_SECONDS, pgbench select-only (-S) for SELECT_SECONDS; the cluster
 # is removed after. Caches are dropped before each system's turn. Results:
-# build/bench-pg/results.md (medians, min–max, volfs/native) and raw.csv.
+# build/bench-pg/results.md (medians, min–max, volfs/native; the load average
+# at each turn's start; on volfs the FUSE requests of each phase by operation
+# and the daemon's CPU seconds, which a loaded machine changes far less than
+# the times) and raw.csv, ops.csv.
 # Runs as root (the clusters run as the postgres user); installs
 # postgresql-15 from Debian's packages if it is missing.
 #
@@ -85,6 +88,28 @@ done
 "$VOLFS_BIN/volctl" --state "$STATE" create pv pg --capacity 16Gi >/dev/null
 mkdir -m 0755 "$TMP/native"
 
+# phase_counts FILE: the daemon's FUSE request counts by operation and its
+# CPU seconds (user + system, all threads), "op count" lines.
+phase_counts() {
+    "$VOLFS_BIN/volctl" --state "$STATE" metrics |
+        sed -n 's/^volfs_fuse_requests_total{op="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' >"$1"
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "cpu_seconds %.2f\n", ($14 + $15) / hz }' \
+        "/proc/$VOLFS_PID/stat" >>"$1"
+}
+
+# phase_start SYSTEM, then phase_end SYSTEM ROUND PHASE: on volfs, what the
+# phase cost, appended to ops.csv.
+phase_start() {
+    [[ $1 == volfs ]] || return 0
+    phase_counts "$TMP/ops.before"
+}
+phase_end() {
+    [[ $1 == volfs ]] || return 0
+    phase_counts "$TMP/ops.after"
+    join <(sort "$TMP/ops.before") <(sort "$TMP/ops.after") |
+        awk -v r="$2" -v p="$3" '$3 != $2 { printf "%s,%s,%s,%s\n", r, p, $1, $3 - $2 }' >>"$OUT/ops.csv"
+}
+
 base_of() {
     [[ $1 == native ]] && echo "$TMP/native" || echo "$MNT/pv/pg"
 }
@@ -101,19 +126,26 @@ run_system() {
     sync
     echo 3 >/proc/sys/vm/drop_caches
     local conn=(-h "$SOCK" -p "$PORT" -U postgres)
+    echo "$round,$sys,load1,$(cut -d ' ' -f 1 /proc/loadavg)" >>"$OUT/raw.csv"
+    phase_start "$sys"
     t0=$(date +%s.%N)
     pg pgbench "${conn[@]}" -i -s "$SCALE" -q postgres >"$OUT/init.$sys.$round.log" 2>&1 ||
         die "pgbench -i on $sys failed"
     t1=$(date +%s.%N)
     echo "$round,$sys,init_seconds,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" >>"$OUT/raw.csv"
+    phase_end "$sys" "$round" init
+    phase_start "$sys"
     pg pgbench "${conn[@]}" -c "$CLIENTS" -T "$TPCB_SECONDS" postgres >"$OUT/tpcb.$sys.$round.log" 2>&1 ||
         die "pgbench TPC-B on $sys failed"
     tps=$(awk '/^tps = / { print $3; exit }' "$OUT/tpcb.$sys.$round.log")
     echo "$round,$sys,tpcb_tps,$tps" >>"$OUT/raw.csv"
+    phase_end "$sys" "$round" tpcb
+    phase_start "$sys"
     pg pgbench "${conn[@]}" -S -c "$CLIENTS" -T "$SELECT_SECONDS" postgres >"$OUT/select.$sys.$round.log" 2>&1 ||
         die "pgbench select-only on $sys failed"
     tps=$(awk '/^tps = / { print $3; exit }' "$OUT/select.$sys.$round.log")
     echo "$round,$sys,select_tps,$tps" >>"$OUT/raw.csv"
+    phase_end "$sys" "$round" select
     pg pg_ctl -D "$PGDATA" -w stop >/dev/null
     cp "$TMP/logs/postgres.$sys.$round.log" "$OUT/"
     rm -rf "$PGDATA"
@@ -121,6 +153,7 @@ run_system() {
 }
 
 echo "round,system,metric,value" >"$OUT/raw.csv"
+echo "round,phase,op,count" >"$OUT/ops.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
     if ((r % 2)); then order=(native volfs); else order=(volfs native); fi
     for sys in "${order[@]}"; do
@@ -130,10 +163,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 python3 - "$OUT/raw.csv" "$OUT/results.md" "$SCALE" "$TPCB_SECONDS" "$SELECT_SECONDS" "$CLIENTS" \
-    "$(grep -o 'host writes: [^"]*' "$OUT/volfs.log" | head -n 1)" <<'PYEOF'
+    "$(grep -o 'host writes: [^"]*' "$OUT/volfs.log" | head -n 1)" "$OUT/ops.csv" <<'PYEOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-scale, tpcb, sel, clients, engine = sys.argv[3:8]
+scale, tpcb, sel, clients, engine, ops_csv = sys.argv[3:9]
 val = {}
 for r in rows:
     val.setdefault((r["metric"], r["system"]), []).append(float(r["value"]))
@@ -153,6 +186,24 @@ for key, label, sense in names:
     mn, mv = statistics.median(n), statistics.median(v)
     out.append("| %s | %.1f (%.1f–%.1f) | %.1f (%.1f–%.1f) | %.2f× %s |" % (
         label, mn, min(n), max(n), mv, min(v), max(v), mv / mn, sense))
+loads = [r["value"] for r in rows if r["metric"] == "load1"]
+if loads:
+    out += ["", "Load average (1 min) at each turn's start: %s." % ", ".join(loads)]
+# per phase, the median over rounds of each operation's requests on volfs
+ops = {}
+for r in csv.DictReader(open(ops_csv)):
+    ops.setdefault((r["op"], r["phase"]), []).append(float(r["count"]))
+phases = [("init", "pgbench -i"), ("tpcb", "TPC-B"), ("select", "select-only")]
+names_ = sorted({op for op, _ in ops if op != "cpu_seconds"},
+                key=lambda op: -sum(statistics.median(ops.get((op, p), [0])) for p, _ in phases))
+if names_:
+    out += ["", "volfs daemon per phase (medians over rounds): FUSE requests by operation, CPU seconds.",
+            "", "| operation | " + " | ".join(l for _, l in phases) + " |",
+            "|---|" + "--:|" * len(phases)]
+    for op in names_ + ["cpu_seconds"]:
+        cells = [statistics.median(ops[(op, p)]) if (op, p) in ops else 0 for p, _ in phases]
+        fmt = "%.2f" if op == "cpu_seconds" else "%.0f"
+        out.append("| %s | %s |" % (op, " | ".join(fmt % c for c in cells)))
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PYEOF
