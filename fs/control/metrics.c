@@ -328,6 +328,44 @@ static void render_db_lock(FILE *f, struct db *db)
 	fprintf(f, "volfs_db_lock_hold_max_seconds %.9f\n", (double)h.max_ns / 1e9);
 }
 
+/* A snapshot or clone closes its volume's write gate for one instant:
+ * writers wait that long, so it must stay short whatever the volume
+ * holds, with no commit or device flush behind it. */
+static void render_freezes(FILE *f)
+{
+	struct counters_freeze_stats s;
+	counters_freeze_read(&s);
+	family(f, "volfs_snapshot_freeze_seconds", "histogram",
+	       "How long each freeze of a volume (a snapshot's or a clone's instant) held its writers.");
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= COUNTERS_NBUCKETS; b++) {
+		cum += s.buckets[b];
+		if (b < COUNTERS_NBUCKETS)
+			fprintf(f, "volfs_snapshot_freeze_seconds_bucket{le=\"%g\"} %llu\n",
+			        (double)counters_bucket_ns[b] / 1e9, (unsigned long long)cum);
+		else
+			fprintf(f, "volfs_snapshot_freeze_seconds_bucket{le=\"+Inf\"} %llu\n",
+			        (unsigned long long)cum);
+	}
+	fprintf(f, "volfs_snapshot_freeze_seconds_sum %.9f\n", (double)s.sum_ns / 1e9);
+	fprintf(f, "volfs_snapshot_freeze_seconds_count %llu\n", (unsigned long long)cum);
+	family(f, "volfs_snapshot_freeze_max_seconds", "gauge",
+	       "The longest freeze of a volume since the daemon started.");
+	fprintf(f, "volfs_snapshot_freeze_max_seconds %.9f\n", (double)s.max_ns / 1e9);
+	family(f, "volfs_snapshot_freeze_cpu_seconds_total", "counter",
+	       "CPU time the freezing thread used while writers were held.");
+	fprintf(f, "volfs_snapshot_freeze_cpu_seconds_total %.9f\n", (double)s.cpu_ns / 1e9);
+	family(f, "volfs_snapshot_freeze_work_total", "counter",
+	       "Work done while writers were held: dirty inodes flushed, meta.db group commits "
+	       "and host device flushes (the last two stay 0).");
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"inodes\"} %llu\n",
+	        (unsigned long long)s.inodes);
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"commits\"} %llu\n",
+	        (unsigned long long)s.commits);
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"flushes\"} %llu\n",
+	        (unsigned long long)s.flushes);
+}
+
 static void render_host_files(FILE *f, struct vfs *v)
 {
 	size_t bound = 0, open_now = store_open_files(vfs_store(v), &bound);
@@ -355,6 +393,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	render_host_flushes(f);
 	render_host_files(f, v);
 	render_db_lock(f, vfs_db(v));
+	render_freezes(f);
 	family(f, "volfs_host_write_engine", "gauge",
 	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");
 	fprintf(f, "volfs_host_write_engine{engine=\"%s\",fstype=", host_write_engine());
