@@ -128,13 +128,6 @@ static void test_no_commit_behind_the_gate(void **state)
 	vfs_close(v);
 }
 
-static uint64_t pending_rows(struct vfs *v)
-{
-	uint64_t lineages = 0, pending = 0;
-	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
-	return pending;
-}
-
 /* A deleted snapshot's rows wait for the reclaimer; it takes no step while
  * another volume is frozen, and does once that one thaws. */
 static void test_reclaimer_holds_off_during_a_freeze(void **state)
@@ -154,17 +147,17 @@ static void test_reclaimer_holds_off_during_a_freeze(void **state)
 	vfs_tree_detach(v, snap);
 	db_unlock(db);
 	assert_int_equal(r, 0);
-	uint64_t pending = pending_rows(v);
+	uint64_t pending = unit_vfs_pending_rows(v);
 	assert_true(pending > 0);
 
 	assert_int_equal(vfs_tree_freeze(v, tree), 0);
 	r = vfs_reclaim(v);
-	uint64_t frozen = pending_rows(v);
+	uint64_t frozen = unit_vfs_pending_rows(v);
 	vfs_tree_thaw(v, tree);
 	assert_int_equal(r, 0);
 	assert_int_equal(frozen, pending);
 	assert_int_equal(vfs_reclaim(v), 0);
-	assert_int_equal(pending_rows(v), 0);
+	assert_int_equal(unit_vfs_pending_rows(v), 0);
 	vfs_close(v);
 }
 
