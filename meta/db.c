@@ -149,7 +149,7 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 	db->wal_frames = frames;
 	if (frames >= DB_WAL_CHECKPOINT_DUE)
 		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
-	if (frames >= DB_WAL_INLINE_FRAMES)
+	if (frames >= DB_WAL_INLINE_FRAMES && !db_quiet(db))
 		sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
@@ -189,7 +189,9 @@ void db_checkpoint(struct db *db)
 	 * next change starts the WAL over. Both syncs of that copy find
 	 * little to flush, as does the sync of the new WAL header SQLite
 	 * makes at the next commit. */
-	if (side && frames >= DB_WAL_RESTART_FRAMES) {
+	if (side && frames >= DB_WAL_RESTART_FRAMES && db_quiet(db))
+		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE); /* at the next round */
+	else if (side && frames >= DB_WAL_RESTART_FRAMES) {
 		db_lock(db);
 		if (db_group_commit(db) == 0)
 			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -308,7 +310,12 @@ void db_hold_stats_read(struct db *db, struct db_hold_stats *out)
 void db_lock(struct db *db)
 {
 	assert(!db_locked_by_me(db));
-	ranked_lock(&db->lock, LOCK_DB);
+	lock_rank_take(LOCK_DB);
+	if (pthread_mutex_trylock(&db->lock) != 0) {
+		__atomic_fetch_add(&db->waiters, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&db->lock);
+		__atomic_fetch_sub(&db->waiters, 1, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
 	db->held_since_ns = now_ns();
 }
@@ -398,8 +405,9 @@ static uint64_t group_estimate(struct db *db)
  * next round: it is large, or what it will write might not fit. */
 static int group_due(struct db *db)
 {
-	if (db->commit_each ||
-	    sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
+	if (db->commit_each)
+		return 1;
+	if (!db_quiet(db) && sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
 		return 1;
 	return db->space && !meta_space_fits(db->space, group_estimate(db));
 }
@@ -461,6 +469,23 @@ static void group_lost(struct db *db, int answered)
 
 int db_group_commit(struct db *db) { return group_commit(db, 1); }
 
+void db_quiet_begin(struct db *db) { __atomic_fetch_add(&db->quiet, 1, __ATOMIC_SEQ_CST); }
+
+void db_quiet_end(struct db *db)
+{
+	int was = __atomic_fetch_sub(&db->quiet, 1, __ATOMIC_SEQ_CST);
+	assert(was > 0);
+	(void)was; /* under NDEBUG */
+}
+
+int db_contended(struct db *db) { return __atomic_load_n(&db->waiters, __ATOMIC_RELAXED) > 0; }
+
+int db_quiet(struct db *db) { return __atomic_load_n(&db->quiet, __ATOMIC_SEQ_CST) > 0; }
+
+static __thread uint64_t thread_commits;
+
+uint64_t db_thread_commits(void) { return thread_commits; }
+
 /* answered: the group holds changes whose callers were already answered. */
 static int group_commit(struct db *db, int answered)
 {
@@ -468,6 +493,7 @@ static int group_commit(struct db *db, int answered)
 	if (!db->group_open)
 		return 0;
 	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
+	thread_commits++;
 	int r = db_run(db, "COMMIT");
 	/* On a tight host each change commits alone and appends its pages to
 	 * the WAL again, and a checkpoint cannot grow meta.db while the

@@ -66,6 +66,10 @@ struct db {
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
 	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
+	/* db_quiet_begin nesting: while > 0, no work that can wait is done
+	 * under the lock (see db_quiet_begin). Atomic: read without it. */
+	int quiet;
+	int waiters; /* threads waiting in db_lock (atomic) */
 	sqlite3 *side;        /* db_checkpoint's own connection (opened on demand) */
 	pthread_mutex_t side_lock;
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
@@ -149,6 +153,27 @@ void db_on_change_end(struct db *db, void (*fn)(void *arg, int committed), void 
  * changes a caller of fsync relied on may be gone. Takes the db lock
  * itself. */
 int db_sync(struct db *db);
+
+/* A quiet section, while some lock outside the db lock (a tree's write
+ * gate) is held against writers who may then wait for the db lock: until
+ * db_quiet_end, nothing that can wait is done under the lock. db_commit
+ * leaves the group open however many row changes it holds (a group commit
+ * writes them all, and a commit past DB_WAL_INLINE_FRAMES checkpoints with
+ * two device flushes), db_checkpoint neither copies under the lock nor
+ * restarts the WAL, and background work asks db_quiet first and holds
+ * off. A host short of space still commits each change (db_begin). Quiet
+ * sections nest and may overlap between threads. db not locked for these
+ * three; every change begun after db_quiet_begin returns sees it. */
+void db_quiet_begin(struct db *db);
+void db_quiet_end(struct db *db);
+int db_quiet(struct db *db);
+/* Whether a thread is waiting for the db lock now: background work
+ * (the reclaimer) lets it go first. Any thread, lock not needed. */
+int db_contended(struct db *db);
+/* Group commits this thread made so far (every COMMIT, failed or not):
+ * what a caller did inside a stretch of its own, whatever other threads
+ * commit meanwhile. */
+uint64_t db_thread_commits(void);
 
 /* Copy a long WAL back into meta.db (a passive checkpoint), on a
  * connection of its own and WITHOUT the db lock: the copy and the fsync of

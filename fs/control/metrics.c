@@ -302,6 +302,25 @@ static void render_host_flushes(FILE *f)
 	        (unsigned long long)counters_host_flushes(COUNTERS_FLUSH_WAL));
 }
 
+/* A histogram of durations: counts[nbounds + 1] per bucket (the last
+ * above every bound), bounds in nanoseconds, rendered cumulative in
+ * seconds as Prometheus wants. */
+static void render_histogram(FILE *f, const char *name, const uint64_t *counts,
+                             const uint64_t *bounds_ns, size_t nbounds, uint64_t sum_ns)
+{
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= nbounds; b++) {
+		cum += counts[b];
+		if (b < nbounds)
+			fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, (double)bounds_ns[b] / 1e9,
+			        (unsigned long long)cum);
+		else
+			fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+	}
+	fprintf(f, "%s_sum %.9f\n", name, (double)sum_ns / 1e9);
+	fprintf(f, "%s_count %llu\n", name, (unsigned long long)cum);
+}
+
 /* Every change, commit and read of meta.db holds one lock, the one the
  * data path's group commit and fsync need too: its hold times say how
  * long an fsync can wait behind the control plane. */
@@ -311,21 +330,39 @@ static void render_db_lock(FILE *f, struct db *db)
 	db_hold_stats_read(db, &h);
 	family(f, "volfs_db_lock_hold_seconds", "histogram",
 	       "How long the metadata database's lock was held, each time it was taken.");
-	uint64_t cum = 0;
-	for (size_t b = 0; b <= DB_HOLD_NBUCKETS; b++) {
-		cum += h.buckets[b];
-		if (b < DB_HOLD_NBUCKETS)
-			fprintf(f, "volfs_db_lock_hold_seconds_bucket{le=\"%g\"} %llu\n",
-			        (double)db_hold_bucket_ns[b] / 1e9, (unsigned long long)cum);
-		else
-			fprintf(f, "volfs_db_lock_hold_seconds_bucket{le=\"+Inf\"} %llu\n",
-			        (unsigned long long)cum);
-	}
-	fprintf(f, "volfs_db_lock_hold_seconds_sum %.9f\n", (double)h.sum_ns / 1e9);
-	fprintf(f, "volfs_db_lock_hold_seconds_count %llu\n", (unsigned long long)cum);
+	render_histogram(f, "volfs_db_lock_hold_seconds", h.buckets, db_hold_bucket_ns,
+	                 DB_HOLD_NBUCKETS, h.sum_ns);
 	family(f, "volfs_db_lock_hold_max_seconds", "gauge",
 	       "The longest hold of the metadata database's lock since the daemon started.");
 	fprintf(f, "volfs_db_lock_hold_max_seconds %.9f\n", (double)h.max_ns / 1e9);
+}
+
+/* A snapshot or clone closes its volume's write gate for one instant:
+ * writers wait that long, so it must stay short whatever the volume
+ * holds, with no commit or device flush behind it. */
+static void render_freezes(FILE *f)
+{
+	struct counters_freeze_stats s;
+	counters_freeze_read(&s);
+	family(f, "volfs_snapshot_freeze_seconds", "histogram",
+	       "How long each freeze of a volume (a snapshot's or a clone's instant) held its writers.");
+	render_histogram(f, "volfs_snapshot_freeze_seconds", s.buckets, counters_bucket_ns,
+	                 COUNTERS_NBUCKETS, s.sum_ns);
+	family(f, "volfs_snapshot_freeze_max_seconds", "gauge",
+	       "The longest freeze of a volume since the daemon started.");
+	fprintf(f, "volfs_snapshot_freeze_max_seconds %.9f\n", (double)s.max_ns / 1e9);
+	family(f, "volfs_snapshot_freeze_cpu_seconds_total", "counter",
+	       "CPU time the freezing thread used while writers were held.");
+	fprintf(f, "volfs_snapshot_freeze_cpu_seconds_total %.9f\n", (double)s.cpu_ns / 1e9);
+	family(f, "volfs_snapshot_freeze_work_total", "counter",
+	       "Work done while writers were held: dirty inodes flushed, meta.db group commits "
+	       "and host device flushes (the last two stay 0).");
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"inodes\"} %llu\n",
+	        (unsigned long long)s.inodes);
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"commits\"} %llu\n",
+	        (unsigned long long)s.commits);
+	fprintf(f, "volfs_snapshot_freeze_work_total{work=\"flushes\"} %llu\n",
+	        (unsigned long long)s.flushes);
 }
 
 static void render_host_files(FILE *f, struct vfs *v)
@@ -355,6 +392,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	render_host_flushes(f);
 	render_host_files(f, v);
 	render_db_lock(f, vfs_db(v));
+	render_freezes(f);
 	family(f, "volfs_host_write_engine", "gauge",
 	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");
 	fprintf(f, "volfs_host_write_engine{engine=\"%s\",fstype=", host_write_engine());

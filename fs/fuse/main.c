@@ -402,7 +402,7 @@ static void *flusher_main(void *arg)
 		if (d->stopping)
 			break;
 		pthread_mutex_unlock(&d->stop_lock);
-		vfs_flush_all(d->vfs);
+		vfs_flush_background(d->vfs);
 		pthread_mutex_lock(&d->stop_lock);
 	}
 	pthread_mutex_unlock(&d->stop_lock);

@@ -53,10 +53,28 @@ uint64_t counters_now_ns(void);
 enum counters_flush { COUNTERS_FLUSH_DATA, COUNTERS_FLUSH_WAL, COUNTERS_FLUSH_KINDS };
 void counters_host_flush(enum counters_flush kind);
 
+/* Freezes of a tree (the one instant of a snapshot or a clone): how long
+ * its writers were held, the CPU the freezing thread used meanwhile, and
+ * the work it did with the gate closed: dirty inodes flushed, meta.db
+ * group commits and host device flushes it made (the last two should stay
+ * 0: a writer must never wait for a durability wait of the snapshot). */
+struct counters_freeze_stats {
+	uint64_t buckets[COUNTERS_NBUCKETS + 1]; /* hold time, counters_bucket_ns */
+	uint64_t sum_ns, max_ns, cpu_ns;
+	uint64_t inodes, commits, flushes;
+};
+void counters_freeze_done(uint64_t hold_ns, uint64_t cpu_ns, uint64_t inodes, uint64_t commits,
+                          uint64_t flushes);
+/* Host flushes the calling thread asked for so far (counters_host_flush). */
+uint64_t counters_thread_host_flushes(void);
+/* The calling thread's CPU time, in nanoseconds. */
+uint64_t counters_thread_cpu_ns(void);
+
 /* Readers. */
 const char *counters_op_name(enum counters_op op);
 void counters_fuse_read(enum counters_op op, struct counters_op_stats *out);
 void counters_uring_read(uint64_t *submitted, uint64_t *completed);
 uint64_t counters_host_flushes(enum counters_flush kind);
+void counters_freeze_read(struct counters_freeze_stats *out);
 
 #endif

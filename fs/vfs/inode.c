@@ -706,10 +706,18 @@ static struct vnode **take_dirty(struct vfs *v, uint64_t only_tree, size_t *coun
  * so no writer changes a map under store_flush. */
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree)
 {
+	size_t flushed;
+	return vnodes_flush_dirty_counted(v, only_tree, &flushed);
+}
+
+int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushed)
+{
 	size_t count;
 	struct vnode **batch = take_dirty(v, only_tree, &count);
+	*flushed = 0;
 	if (!batch)
 		return -ENOMEM;
+	*flushed = count;
 	int r = 0;
 	for (size_t i = 0; i < count; i++)
 		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);

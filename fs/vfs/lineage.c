@@ -39,6 +39,9 @@
 
 /* Rows one reclaim change moves or deletes per table. */
 #define RECLAIM_BATCH 256
+/* Milliseconds the reclaimer waits at most, before a step, for the
+ * threads waiting for the db lock to have had it. */
+#define RECLAIM_YIELDS 20
 /* A dead lineage with at most one child: work for the reclaimer. */
 #define RECLAIMABLE                                                                            \
 	"l.dead=1 AND (SELECT count(*) FROM lineages c WHERE c.parent=l.id) <= 1"
@@ -316,6 +319,14 @@ static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 static int reclaim_step(struct vfs *v)
 {
 	uint64_t dead, child, parent;
+	/* A freeze holds writers meanwhile: no step now, the thaw kicks the
+	 * reclaimer (the order of the two loads and the thaw's stores makes
+	 * sure one of them sees the other). */
+	if (db_quiet(v->db)) {
+		atomic_store(&v->reclaim_held_off, 1);
+		if (db_quiet(v->db))
+			return 0;
+	}
 	if (next_reclaimable(v, &dead, &child, &parent) < 0)
 		return 0;
 	int r = db_begin_essential(v->db), moved = 0;
@@ -360,6 +371,16 @@ int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
+/* Background work goes after the requests that wait for the db lock: a
+ * writer's change or fsync waits for at most the step in progress, not
+ * for the next ones too (a mutex lets its releaser take it again at once).
+ * Bounded, so that a steady stream of requests does not stop reclaim. */
+static void yield_to_waiters(struct vfs *v)
+{
+	for (int i = 0; i < RECLAIM_YIELDS && db_contended(v->db); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+}
+
 static void *reclaimer_main(void *arg)
 {
 	struct vfs *v = arg;
@@ -377,6 +398,7 @@ static void *reclaimer_main(void *arg)
 		ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 		int r = 1;
 		while (r > 0) {
+			yield_to_waiters(v);
 			db_lock(v->db);
 			r = reclaim_step(v);
 			db_unlock(v->db);

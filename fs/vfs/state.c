@@ -240,6 +240,11 @@ int vfs_flush_all(struct vfs *v)
 	return r < 0 ? r : c;
 }
 
+int vfs_flush_background(struct vfs *v)
+{
+	return db_quiet(v->db) ? 0 : vfs_flush_all(v);
+}
+
 void vfs_close(struct vfs *v)
 {
 	if (!v)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "fs/obs/counters.h"
 #include "meta/space.h"
 
 struct vtree *tree_of(struct vfs *v, uint64_t ino)
@@ -463,23 +464,56 @@ int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 	return lineage ? lineage_release(v, lineage) : 0;
 }
 
+/* Writers wait for a closed gate, so only O(1) work is done behind it.
+ * Before it closes: the tree's dirty inodes are flushed (their group may
+ * commit then), the quiet section starts (meta/db.h: no group commit
+ * however large the group, no checkpoint, no reclaim step under the db
+ * lock until the thaw), and whoever holds the db lock now (a reclaim
+ * step, a checkpoint's copy) is waited out. Behind it: the inodes dirtied
+ * since, at most what the writers in flight then changed, and the
+ * caller's rows of the new tree, committed to the open group; the commit
+ * that makes them durable comes after the thaw, at the control request's
+ * flush or an fsync. A kill -9 before it loses the whole snapshot and the
+ * writes after it that nobody acknowledged, never part of it. */
 int vfs_tree_freeze(struct vfs *v, uint64_t id)
 {
 	struct vtree *t = vfs_tree_get(v, id);
 	if (!t)
 		return -ENOENT;
-	ranked_wrlock(&t->gate, LOCK_TREE_GATE);
 	int r = vnodes_flush_dirty(v, id);
+	db_quiet_begin(v->db);
+	db_lock(v->db);
+	db_unlock(v->db);
+	if (r == 0) {
+		ranked_wrlock(&t->gate, LOCK_TREE_GATE);
+		t->freeze.closed_ns = counters_now_ns();
+		t->freeze.cpu_ns = counters_thread_cpu_ns();
+		t->freeze.commits = db_thread_commits();
+		t->freeze.flushes = counters_thread_host_flushes();
+		r = vnodes_flush_dirty_counted(v, id, &t->freeze.inodes);
+		if (r < 0)
+			ranked_rwunlock(&t->gate, LOCK_TREE_GATE);
+	}
 	if (r < 0)
-		ranked_rwunlock(&t->gate, LOCK_TREE_GATE);
+		db_quiet_end(v->db);
 	return r;
 }
 
 void vfs_tree_thaw(struct vfs *v, uint64_t id)
 {
 	struct vtree *t = vfs_tree_get(v, id);
-	if (t)
+	if (t) {
+		counters_freeze_done(counters_now_ns() - t->freeze.closed_ns,
+		                     counters_thread_cpu_ns() - t->freeze.cpu_ns, t->freeze.inodes,
+		                     db_thread_commits() - t->freeze.commits,
+		                     counters_thread_host_flushes() - t->freeze.flushes);
 		ranked_rwunlock(&t->gate, LOCK_TREE_GATE);
+	}
+	db_quiet_end(v->db);
+	/* after the end of quiet: a reclaimer that saw it still set has
+	 * said so by now (reclaim_step) */
+	if (atomic_exchange(&v->reclaim_held_off, 0))
+		vfs_reclaim_kick(v);
 }
 
 /* A volume reports its own size and what it holds; free space is also

@@ -95,6 +95,9 @@ struct store *vfs_store(struct vfs *v);
 
 /* Write every dirty inode and block map to meta.db (group commit point). */
 int vfs_flush_all(struct vfs *v);
+/* The flusher's periodic round: vfs_flush_all, unless a freeze is holding
+ * writers now (its request flushes after the thaw). */
+int vfs_flush_background(struct vfs *v);
 
 /* Namespace operations. Return 0 or a negative errno. On -ENOENT,
  * vfs_lookup sets e->ino = 0 and e->entry_timeout to how long the kernel
@@ -232,7 +235,9 @@ int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);
 void vfs_start_reclaimer(struct vfs *v);
 
 /* Flush and write-lock the tree (no writer in flight) for a consistent copy;
- * unlock with vfs_tree_thaw. */
+ * unlock with vfs_tree_thaw, from the same thread. In between, nothing
+ * that can wait (a group commit, a device flush) may be done: writers are
+ * held (fs/vfs/tree.c; volfs_snapshot_freeze_* in the metrics). */
 int vfs_tree_freeze(struct vfs *v, uint64_t tree_id);
 void vfs_tree_thaw(struct vfs *v, uint64_t tree_id);
 

@@ -66,6 +66,14 @@ struct vtree {
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
 	pthread_rwlock_t gate;
+	/* The freeze in progress, written by its thread with the gate held
+	 * exclusively: when the gate closed, that thread's CPU time, commits
+	 * and host flushes then, and the dirty inodes it flushed behind the
+	 * gate (vfs_tree_freeze). */
+	struct {
+		uint64_t closed_ns, cpu_ns, commits, flushes;
+		size_t inodes;
+	} freeze;
 	/* itab_lock: the tree's inodes in the table, so that dropping a
 	 * deleted tree's data visits its own inodes, not every cached one. */
 	struct vnode *vnodes;
@@ -152,6 +160,8 @@ struct vfs {
 	int reclaimer_running;
 	int reclaim_stop; /* reclaim_lock */
 	int reclaim_kicked; /* reclaim_lock */
+	/* The reclaimer held off for a freeze (db_quiet): the thaw kicks it. */
+	_Atomic int reclaim_held_off;
 	pthread_mutex_t reclaim_lock;
 	pthread_cond_t reclaim_cond;
 };
@@ -200,6 +210,8 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t lineage, uint64_t 
                      struct vtree *t);
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
+/* The same, saying how many inodes it flushed (or tried to). */
+int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushed);
 void vnodes_group_lost(struct vfs *v); /* db locked */
 
 /* Row versions (fs/vfs/lineage.c). A version of a key in lineage X is

@@ -15,8 +15,10 @@
 #          (k = 10, 100, 1000, at most BENCH_FILES; each file's first
 #          byte overwritten and fsync'd);
 #   stall  on both volumes, BENCH_RUNS times: a writer doing 4 KiB pwrite
-#          + fdatasync from 1 s before a snapshot to 1 s after it; its
-#          longest write and its p99;
+#          + fdatasync for 2 s without a snapshot, then from 1 s before a
+#          snapshot to 1 s after it; its longest write and its p99 in each
+#          window; and the daemon's freeze metrics (writers held, the work
+#          done meanwhile);
 #   snaps  two volumes of BENCH_SNAP_FILES files, "live" and "plain";
 #          BENCH_SNAPS times: a snapshot of live, then the same
 #          BENCH_SNAP_CHANGES files changed in both; then, BENCH_RUNS
@@ -245,23 +247,49 @@ meta_step() {
 
 # --- stall: the longest write of a writer around a snapshot -------------------
 
+# metric NAME: its value in `volctl metrics` (labels included in NAME)
+metric() { volctl metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+
+# writer_window PV MEASURE RUN [SNAPSHOT]: the writer for 2 s, the snapshot
+# taken after 1 s if named; its longest write and p99 recorded.
+writer_window() {
+    local pv=$1 m=$2 k=$3 snap=${4:-} max p99
+    rm -f "$work/stop"
+    tool writer "$MNT/pv/$pv/writer" "$work/stop" >"$work/stall" &
+    local wpid=$!
+    sleep 1
+    [[ -n $snap ]] && volctl snapshot "pv/$pv" "$snap" >/dev/null
+    sleep 1
+    touch "$work/stop"
+    wait "$wpid"
+    read -r _ max p99 <"$work/stall"
+    record stall "${m}_max_us" "$k" "$max"
+    record stall "${m}_p99_us" "$k" "$p99"
+}
+
+# Each run has a window without a snapshot first: on a shared host the
+# writer's own fdatasync varies by tens of milliseconds, and the difference
+# is what the snapshot adds. The daemon's own account of the freezes (how
+# long writers were held, what was done meanwhile) is read at the end.
 stall_step() {
-    local n=$1 pv=o$1 k r
+    local n=$1 pv=o$1 k w
+    local w0 c0 f0
+    w0=$(metric 'volfs_snapshot_freeze_work_total{work="inodes"}')
+    c0=$(metric 'volfs_snapshot_freeze_work_total{work="commits"}')
+    f0=$(metric 'volfs_snapshot_freeze_work_total{work="flushes"}')
     for ((k = 1; k <= BENCH_RUNS; k++)); do
-        rm -f "$work/stop"
-        tool writer "$MNT/pv/$pv/writer" "$work/stop" >"$work/stall" &
-        local wpid=$!
-        sleep 1
-        volctl snapshot "pv/$pv" "$pv-w$k" >/dev/null
-        sleep 1
-        touch "$work/stop"
-        wait "$wpid"
-        read -r _ max p99 <"$work/stall"
-        record stall "stall_max_us.$n" "$k" "$max"
-        record stall "stall_p99_us.$n" "$k" "$p99"
+        writer_window "$pv" "stall_base.$n" "$k"
+        writer_window "$pv" "stall.$n" "$k" "$pv-w$k"
         volctl delete vs "$pv-w$k" >/dev/null
     done
-    log "$pv: longest write around a snapshot $(median "stall_max_us.$n") µs"
+    record stall "freeze_max_ms.$n" 0 "$(awk -v s="$(metric volfs_snapshot_freeze_max_seconds)" 'BEGIN { printf "%.3f", s * 1000 }')"
+    w=$(metric 'volfs_snapshot_freeze_work_total{work="inodes"}')
+    record stall "freeze_inodes.$n" 0 $((w - w0))
+    w=$(metric 'volfs_snapshot_freeze_work_total{work="commits"}')
+    record stall "freeze_commits.$n" 0 $((w - c0))
+    w=$(metric 'volfs_snapshot_freeze_work_total{work="flushes"}')
+    record stall "freeze_flushes.$n" 0 $((w - f0))
+    log "$pv: longest write around a snapshot $(median "stall.${n}_max_us") µs, without one $(median "stall_base.${n}_max_us") µs"
 }
 
 # --- snaps: many snapshots, the live volume's speed, their deletion ---------
@@ -444,8 +472,11 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
     fi
     if step stall; then
         for n in "$S" "$B"; do
-            echo "| longest write around a snapshot, $n files (ms) | $(ms_of_us "stall_max_us.$n") | < 50 ms |"
-            echo "| p99 write around a snapshot, $n files (ms) | $(ms_of_us "stall_p99_us.$n") | |"
+            echo "| longest write around a snapshot, $n files (ms) | $(ms_of_us "stall.${n}_max_us") | < 50 ms |"
+            echo "| longest write of the same 2 s without a snapshot, $n files (ms) | $(ms_of_us "stall_base.${n}_max_us") | |"
+            echo "| p99 write around a snapshot / without, $n files (ms) | $(ms_of_us "stall.${n}_p99_us") / $(ms_of_us "stall_base.${n}_p99_us") | |"
+            echo "| longest freeze (writers held) since the daemon started, after the $n-file runs (ms; volfs_snapshot_freeze_max_seconds) | $(raw "freeze_max_ms.$n") | |"
+            echo "| behind the freezes of the $n-file runs: dirty inodes flushed, group commits, device flushes | $(raw "freeze_inodes.$n"), $(raw "freeze_commits.$n"), $(raw "freeze_flushes.$n") | 0 commits, 0 flushes |"
         done
     fi
     if step snaps; then

@@ -131,6 +131,13 @@ check_against_statfs() {
     [ "$(metric "$VOLFS_TMP/m.json" "volfs_db_lock_hold_seconds_bucket{le=+Inf}")" = "$holds" ]
     awk '$1 == "volfs_db_lock_hold_max_seconds" { found = 1; ok = $2 > 0 } END { exit !(found && ok) }' \
         "$VOLFS_TMP/m.txt" || fail "no positive volfs_db_lock_hold_max_seconds"
+    # the two snapshots froze loose: each freeze timed, none committed or flushed behind its gate
+    grep -qx '# TYPE volfs_snapshot_freeze_seconds histogram' "$VOLFS_TMP/m.txt"
+    [ "$(metric "$VOLFS_TMP/m.json" "volfs_snapshot_freeze_seconds_count{}")" -ge 2 ]
+    [ "$(metric "$VOLFS_TMP/m.json" "volfs_snapshot_freeze_work_total{work=commits}")" = 0 ]
+    [ "$(metric "$VOLFS_TMP/m.json" "volfs_snapshot_freeze_work_total{work=flushes}")" = 0 ]
+    awk '$1 == "volfs_snapshot_freeze_max_seconds" { found = 1; ok = $2 > 0 } END { exit !(found && ok) }' \
+        "$VOLFS_TMP/m.txt" || fail "no positive volfs_snapshot_freeze_max_seconds"
 }
 
 @test "request errors are counted by operation" {

@@ -166,6 +166,13 @@ uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)
 	return snap;
 }
 
+uint64_t unit_vfs_pending_rows(struct vfs *v)
+{
+	uint64_t lineages = 0, pending = 0;
+	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
+	return pending;
+}
+
 uint8_t unit_pattern(uint64_t off, unsigned seed)
 {
 	uint64_t x = (off + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;

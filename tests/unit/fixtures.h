@@ -67,6 +67,8 @@ uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity);
  * is (freeze, copy the rows in one change, attach, thaw); returns its tree
  * id. */
 uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity);
+/* Rows of deleted trees the reclaimer has yet to fold away. */
+uint64_t unit_vfs_pending_rows(struct vfs *v);
 
 /* The byte at offset off of pattern seed: never zero, so holes stand out. */
 uint8_t unit_pattern(uint64_t off, unsigned seed);

@@ -200,13 +200,6 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	vfs_close(v);
 }
 
-static uint64_t pending_rows(struct vfs *v)
-{
-	uint64_t lineages = 0, pending = 0;
-	assert_int_equal(vfs_reclaim_pending(v, &lineages, &pending), 0);
-	return pending;
-}
-
 /* Deleting a volume answers after its O(1) change alone, however few files
  * it holds: every row is left to the reclaimer (no thread runs here), and
  * vfs_reclaim then folds them all away. */
@@ -228,10 +221,10 @@ static void test_deletion_leaves_every_row_to_the_reclaimer(void **state)
 	assert_int_equal(held, 5);
 	assert_int_equal(volume_pv_delete(v, "vol", err, sizeof err), 0);
 	assert_int_equal(vfs_flush_all(v), 0);
-	assert_int_equal(pending_rows(v), held);
+	assert_int_equal(unit_vfs_pending_rows(v), held);
 	assert_int_equal(rows(db), held);
 	assert_int_equal(vfs_reclaim(v), 0);
-	assert_int_equal(pending_rows(v), 0);
+	assert_int_equal(unit_vfs_pending_rows(v), 0);
 	assert_int_equal(rows(db), 0);
 	assert_int_equal(count(db, "SELECT count(*) FROM lineages"), 0);
 	check_clean(v);
