@@ -63,27 +63,29 @@ static int move_to_lost(const char *path, const char *lost, const char *name)
 }
 
 /* One ownerless host file: a deleted object's is removed, so is an empty
- * one (nothing to lose); any other goes to lost+found. */
-static void sweep_file(const char *path, const char *name, uint64_t id, uint64_t max_id,
-                       const char *lost, struct store_sweep *out)
+ * one (nothing to lose); any other goes to lost+found. Whether it went. */
+static int sweep_file(const char *path, const char *name, uint64_t id, uint64_t max_id,
+                      const char *lost, struct store_sweep *out)
 {
 	struct stat sb;
 	if (id <= max_id || (stat(path, &sb) == 0 && sb.st_blocks == 0 && sb.st_size == 0)) {
-		if (unlink(path) == 0)
-			out->removed++;
-		return;
+		if (unlink(path) < 0)
+			return errno == ENOENT;
+		out->removed++;
+		return 1;
 	}
 	int r = move_to_lost(path, lost, name);
 	if (r == 0)
 		out->moved++;
 	else
 		vlog_error("store", "cannot move %s to %s: %s", path, lost, strerror(-r));
+	return r == 0;
 }
 
 int store_sweep_orphans(struct store *st, const char *lost, struct store_sweep *out)
 {
 	*out = (struct store_sweep){ 0 };
-	uint64_t max_id = committed_max_id(st->db);
+	uint64_t max_id = committed_max_id(st->db), bound = max_id;
 	for (int x = 0; x < 256; x++) {
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/%02x", st->dir, x);
@@ -95,15 +97,20 @@ int store_sweep_orphans(struct store *st, const char *lost, struct store_sweep *
 			char *end;
 			errno = 0;
 			uint64_t id = strtoull(e->d_name, &end, 10);
-			/* only a file whose row is known to be gone (not -EIO) */
-			if (e->d_name[0] == '.' || errno || *end || !id || row_exists(st->db, id) != 0)
+			if (e->d_name[0] == '.' || errno || *end || !id)
 				continue;
+			/* only a file whose row is known to be gone (not -EIO) */
 			char path[4500];
 			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			sweep_file(path, e->d_name, id, max_id, lost, out);
+			if (row_exists(st->db, id) != 0 ||
+			    !sweep_file(path, e->d_name, id, max_id, lost, out))
+				bound = id > bound ? id : bound; /* its file stays */
 		}
 		closedir(d);
 	}
+	/* Every file left has an id at or below the bound: ids above it can
+	 * be created without looking for one. */
+	st->file_id_bound = bound;
 	return 0;
 }
 

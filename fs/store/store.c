@@ -758,10 +758,15 @@ static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
 		return r;
 	*id_out = (uint64_t)sqlite3_last_insert_rowid(st->db->h);
 	/* An id can be handed out again after a rolled-back transaction that
-	 * already created its host file: start from nothing. */
-	char path[4096];
-	store_path(st, *id_out, path, sizeof path);
-	unlink(path);
+	 * already created its host file: start from nothing. An id above every
+	 * one handed out before has no file (a path lookup saved per object). */
+	if (*id_out <= st->file_id_bound) {
+		char path[4096];
+		store_path(st, *id_out, path, sizeof path);
+		unlink(path);
+	} else {
+		st->file_id_bound = *id_out;
+	}
 	mem_forget(st, *id_out);
 	return 0;
 }
@@ -984,6 +989,7 @@ int store_open(struct store **out, const char *state_dir, struct db *db)
 		return -ENOMEM;
 	}
 	snprintf(st->dir, len, "%s/data", state_dir);
+	st->file_id_bound = UINT64_MAX;
 	int e = mkdir(st->dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 	if (e == 0)
 		e = spare_open(st, state_dir);

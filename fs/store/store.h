@@ -254,7 +254,8 @@ uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);
  * file of an object a committed change deleted (or an empty one) is
  * removed; any other (its row never committed, or meta.db lost it) is
  * moved into the directory `lost` (created if needed). Returns 0; the
- * counts go to *out. db locked. */
+ * counts go to *out. Afterwards an object created with an id above every
+ * file left skips looking for a stale one. db locked. */
 struct store_sweep {
 	unsigned removed, moved;
 };

@@ -137,6 +137,11 @@ struct store {
 	struct memobj *mem;
 	size_t nmem, capmem;
 	int no_markers; /* the host filesystem keeps no user xattrs (atomic) */
+	/* The highest object id whose path may hold a host file: ids above it
+	 * were never handed out (AUTOINCREMENT) and no file is there, so a new
+	 * object there needs no unlink first (insert_row). UINT64_MAX until the
+	 * start-up sweep has made it true; db lock. */
+	uint64_t file_id_bound;
 	char *spare_dir; /* STATE/spare (fs/store/spare.c) */
 	pthread_mutex_t spare_lock; /* innermost: guards the spare stack */
 	uint64_t *spare; /* numbers of the files in spare_dir */

@@ -250,6 +250,17 @@ static int claim_eviction(struct vnode *n)
 	return 1;
 }
 
+/* The metadata bytes an unlinked inode gives back, when memory knows them
+ * without a query: none for one known to have no xattrs that is no symlink
+ * (most deleted files; the kernel asked for security.capability before
+ * their first write or chown, which settles it). */
+static int64_t known_meta(struct vnode *n)
+{
+	if (atomic_load(&n->xattrs) == XATTRS_NONE && !S_ISLNK(n->a.mode))
+		return 0;
+	return VNODE_META_UNKNOWN;
+}
+
 /* Last reference gone and the eviction claimed: write the attributes back,
  * delete the inode if it was unlinked, then unhash it — all under the db
  * lock so a concurrent vnode_get_locked() either finds it in the table or
@@ -278,7 +289,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 		if (n->a.nlink == 0) {
 			if (db_begin_essential(v->db) == 0) {
 				vnode_row_delete(v, t->family, atomic_load(&t->lineage),
-				                 VFS_LOCAL_OF(n->ino), t);
+				                 VFS_LOCAL_OF(n->ino), t, known_meta(n));
 				deleted = db_commit(v->db) == 0;
 			}
 			if (deleted)
@@ -563,9 +574,12 @@ static uint64_t own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t loc
 	return obj;
 }
 
-int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t)
+int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t,
+                     int64_t meta)
 {
-	int64_t meta = inode_meta_bytes(v, family, L, local);
+	/* Without a tree to give them back to, the bytes are not needed. */
+	if (t && meta == VNODE_META_UNKNOWN)
+		meta = inode_meta_bytes(v, family, L, local);
 	uint64_t obj = own_obj(v, family, L, local);
 	/* A version in an ancestor belongs to a snapshot too: hide it. */
 	const char *sql = older_inode_version(v, family, L, local)

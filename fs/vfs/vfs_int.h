@@ -204,10 +204,13 @@ int vnode_repoint(void *holder, uint64_t id);
 void vnode_set_obj(struct vnode *n, uint64_t id);
 /* Remove inode `local` from the view of lineage `lineage` (a whiteout if
  * an older version is visible), with its own xattr rows and its data
- * object reference; t (may be NULL) gets the inode and bytes back. db
- * locked, inside a change. */
+ * object reference; t (may be NULL) gets the inode and its metadata bytes
+ * back: `meta` when the caller knows them (an inode in memory without
+ * xattrs or symlink target: 0), VNODE_META_UNKNOWN to count them from the
+ * rows. db locked, inside a change. */
+#define VNODE_META_UNKNOWN (-1)
 int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t lineage, uint64_t local,
-                     struct vtree *t);
+                     struct vtree *t, int64_t meta);
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 /* The same, saying how many inodes it flushed (or tried to). */

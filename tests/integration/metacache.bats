@@ -346,3 +346,80 @@ PYEOF
     # privileges itself)
     [ $(($(fuse_requests getxattr) - getxattrs0)) -le 6 ] || fail "$(($(fuse_requests getxattr) - getxattrs0)) GETXATTRs"
 }
+
+# fuse_requests_since FILE: requests of each kind served since `volctl
+# metrics` was saved to FILE, as "op count" lines.
+fuse_requests_since() {
+    volctl metrics | awk -v before="$1" '
+        BEGIN { while ((getline l < before) > 0) { split(l, f, " "); was[f[1]] = f[2] } }
+        /^volfs_fuse_requests_total/ { d = $2 - was[$1]; if (d > 0) { match($1, /op="[a-z_]+"/); print substr($1, RSTART + 4, RLENGTH - 5), d } }'
+}
+
+@test "a file unpacked as tar does costs one request per system call, and the directory's GETATTR" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    mkdir "$v/x"
+    volctl metrics >"$VOLFS_TMP/m0"
+    # tar's calls for each regular file (strace of GNU tar -x)
+    run "$PY" - "$v/x" <<'PYEOF'
+import os, sys
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for i in range(50):
+    fd = os.open("f%d" % i, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=d)
+    os.write(fd, b"x" * 3584)
+    os.write(fd, b"y" * 9416)
+    os.utime(fd, ns=(0, 10**18))
+    os.fchown(fd, 0, 0)
+    os.fchmod(fd, 0o644)
+    os.close(fd)
+PYEOF
+    assert_success
+    fuse_requests_since "$VOLFS_TMP/m0" >"$VOLFS_TMP/counts"
+    # per file: LOOKUP (the kernel's, before O_CREAT), CREATE, 2 WRITE,
+    # 3 SETATTR, the GETXATTR of security.capability the kernel sends before
+    # every chown, RELEASE; and a GETATTR of the directory, whose attributes
+    # the previous create made stale (default_permissions checks its mode)
+    local op want
+    for op in lookup:50 create:50 write:100 setattr:150 getxattr:50 getattr:50 release:50; do
+        want=${op#*:}
+        run awk -v op="${op%:*}" '$1 == op { print $2 }' "$VOLFS_TMP/counts"
+        [ "${output:-0}" -le $((want + 2)) ] || fail "${op%:*}: $output requests for 50 files ($(tr '\n' ' ' <"$VOLFS_TMP/counts"))"
+    done
+    run awk '$1 !~ /^(opendir|releasedir|lookup|create|write|setattr|getxattr|getattr|release|forget|forget_multi)$/' "$VOLFS_TMP/counts"
+    assert_output ''
+}
+
+@test "unlinking a file the kernel knows costs the directory's GETATTR and the UNLINK, and gives its metadata bytes back" {
+    pv_create vol 1Mi
+    local v=$MNT/pv/vol i
+    mkdir "$v/x"
+    for i in $(seq 50); do echo "$i" >"$v/x/f$i"; done
+    # one file with an xattr whose bytes count against the capacity, one
+    # whose xattr went again, and a symlink
+    setfattr -n user.big -v "$(head -c 60000 /dev/zero | tr '\0' a)" "$v/x/f1"
+    setfattr -n user.gone -v 1 "$v/x/f2"
+    setfattr -x user.gone "$v/x/f2"
+    ln -s "$(head -c 3000 /dev/zero | tr '\0' b)" "$v/x/link"
+    stat "$v"/x/f* "$v/x/link" >/dev/null
+    volctl metrics >"$VOLFS_TMP/m0"
+    "$PY" -c 'import os, sys
+for i in range(1, 51): os.unlink("%s/f%d" % (sys.argv[1], i))
+os.unlink(sys.argv[1] + "/link")' "$v/x"
+    fuse_requests_since "$VOLFS_TMP/m0" >"$VOLFS_TMP/counts"
+    run awk '$1 == "unlink" { print $2 }' "$VOLFS_TMP/counts"
+    assert_output 51
+    run awk '$1 == "getattr" { print $2 }' "$VOLFS_TMP/counts"
+    [ "$output" -le 53 ] || fail "$output GETATTRs for 51 unlinks"
+    run awk '$1 !~ /^(unlink|getattr|forget|forget_multi)$/' "$VOLFS_TMP/counts"
+    assert_output ''
+    # the inodes go once the kernel forgets them (FORGET has no reply, so
+    # wait for it), and with them the xattr's and the target's bytes
+    rmdir "$v/x"
+    local used
+    for i in $(seq 300); do
+        used=$(df -B1 --output=used "$v" | tail -n 1)
+        [ "$used" -lt 60000 ] && break
+        sleep 0.1
+    done
+    [ "$used" -lt 60000 ] || fail "metadata bytes kept: $used bytes used"
+}
