@@ -197,6 +197,27 @@ import json, sys
 items = json.load(sys.stdin)["items"]
 print(sum(1 for c in items if c.get("status", {}).get("phase") == "Bound"), len(items))')
     assert_equal "$bound" "2000 2000"
+    # Structural, not timed: no hold of the db lock by the API server or
+    # the controllers changed more than 8 rows (8 documents a batch, a
+    # volume's 7 rows), and no group commit, which the writer's fsync may
+    # pay for, held more than the control plane's bound of 256 row changes
+    # and one more change.
+    volctl metrics > "$VOLFS_TMP/metrics"
+    "$PY" - "$VOLFS_TMP/metrics" <<'PYEOF'
+import re, sys
+rows, group = {}, None
+for line in open(sys.argv[1]):
+    m = re.match(r'volfs_db_lock_site_max_rows\{function="([^"]*)",site="(fs/control/[^"]*)"\} (\d+)$', line)
+    if m:
+        rows["%s (%s)" % (m.group(1), m.group(2))] = int(m.group(3))
+    m = re.match(r"volfs_db_group_commit_max_changes (\d+)$", line)
+    if m:
+        group = int(m.group(1))
+assert any(k.startswith("store_batch ") for k in rows), "no hold of the apply's batches: %s" % rows
+big = {k: v for k, v in rows.items() if v > 8}
+assert not big, "holds that changed more than 8 rows: %s" % big
+assert group is not None and group <= 256 + 16, "a group commit held %s row changes" % group
+PYEOF
 }
 
 @test "an apply of many documents with a refused one at the end stores none of them" {
