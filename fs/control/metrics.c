@@ -334,50 +334,55 @@ static void render_db_lock(FILE *f, struct db *db)
 	        (unsigned long long)__atomic_load_n(&db->group_changes_max, __ATOMIC_RELAXED));
 }
 
-/* One family of the per-call-site hold counters: the member at offset off
- * of every site that held the lock, in seconds when scale is 1e9. */
-static void render_site_family(FILE *f, const char *name, const char *type, const char *help,
-                               size_t off, double scale)
+/* Which code holds the lock long: each call site of db_lock, one family
+ * a member of struct db_lock_site (seconds when scale is 1e9). The CPU
+ * families count only when the daemon runs with VOLFS_TRACE_SLOW. */
+static const struct site_family {
+	const char *name, *type, *help;
+	size_t off;
+	double scale;
+} site_families[] = {
+	{ "volfs_db_lock_site_holds_total", "counter",
+	  "Holds of the metadata database's lock, by where it was taken.",
+	  offsetof(struct db_lock_site, holds), 1 },
+	{ "volfs_db_lock_site_long_holds_total", "counter",
+	  "Holds over 5 ms of wall-clock time, by where the lock was taken.",
+	  offsetof(struct db_lock_site, long_holds), 1 },
+	{ "volfs_db_lock_site_max_seconds", "gauge", "The longest hold, by where the lock was taken.",
+	  offsetof(struct db_lock_site, max_wall_ns), 1e9 },
+	{ "volfs_db_lock_site_max_rows", "gauge",
+	  "The most rows of meta.db one hold changed, by where the lock was taken.",
+	  offsetof(struct db_lock_site, max_rows), 1 },
+	{ "volfs_db_lock_site_cpu_seconds_total", "counter",
+	  "CPU time of the holding thread in its holds, by where the lock was taken "
+	  "(with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, cpu_ns), 1e9 },
+	{ "volfs_db_lock_site_max_cpu_seconds", "gauge",
+	  "The most CPU time of one hold, by where the lock was taken (with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, max_cpu_ns), 1e9 },
+	{ "volfs_db_lock_site_long_cpu_holds_total", "counter",
+	  "Holds over 5 ms of CPU time, by where the lock was taken (with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, long_cpu_holds), 1 },
+};
+
+/* One family: the member at fam->off of every site that held the lock. */
+static void render_site_family(FILE *f, const struct site_family *fam)
 {
-	family(f, name, type, help);
+	family(f, fam->name, fam->type, fam->help);
 	for (struct db_lock_site *s = db_lock_sites(); s; s = s->next) {
-		uint64_t v = __atomic_load_n((uint64_t *)((char *)s + off), __ATOMIC_RELAXED);
-		fprintf(f, "%s{function=\"%s\",site=\"%s:%d\"} ", name, s->func, s->file, s->line);
-		if (scale == 1)
+		uint64_t v = __atomic_load_n((uint64_t *)((char *)s + fam->off), __ATOMIC_RELAXED);
+		fprintf(f, "%s{function=\"%s\",site=\"%s:%d\"} ", fam->name, s->func, s->file, s->line);
+		if (fam->scale == 1)
 			fprintf(f, "%llu\n", (unsigned long long)v);
 		else
-			fprintf(f, "%.9f\n", (double)v / scale);
+			fprintf(f, "%.9f\n", (double)v / fam->scale);
 	}
 }
 
-/* Which code holds the lock long: each call site of db_lock. The CPU
- * families count only when the daemon runs with VOLFS_TRACE_SLOW. */
 static void render_db_lock_sites(FILE *f)
 {
-	render_site_family(f, "volfs_db_lock_site_holds_total", "counter",
-	                   "Holds of the metadata database's lock, by where it was taken.",
-	                   offsetof(struct db_lock_site, holds), 1);
-	render_site_family(f, "volfs_db_lock_site_long_holds_total", "counter",
-	                   "Holds over 5 ms of wall-clock time, by where the lock was taken.",
-	                   offsetof(struct db_lock_site, long_holds), 1);
-	render_site_family(f, "volfs_db_lock_site_max_seconds", "gauge",
-	                   "The longest hold, by where the lock was taken.",
-	                   offsetof(struct db_lock_site, max_wall_ns), 1e9);
-	render_site_family(f, "volfs_db_lock_site_max_rows", "gauge",
-	                   "The most rows of meta.db one hold changed, by where the lock was taken.",
-	                   offsetof(struct db_lock_site, max_rows), 1);
-	render_site_family(f, "volfs_db_lock_site_cpu_seconds_total", "counter",
-	                   "CPU time of the holding thread in its holds, by where the lock was "
-	                   "taken (with VOLFS_TRACE_SLOW only).",
-	                   offsetof(struct db_lock_site, cpu_ns), 1e9);
-	render_site_family(f, "volfs_db_lock_site_max_cpu_seconds", "gauge",
-	                   "The most CPU time of one hold, by where the lock was taken "
-	                   "(with VOLFS_TRACE_SLOW only).",
-	                   offsetof(struct db_lock_site, max_cpu_ns), 1e9);
-	render_site_family(f, "volfs_db_lock_site_long_cpu_holds_total", "counter",
-	                   "Holds over 5 ms of CPU time, by where the lock was taken "
-	                   "(with VOLFS_TRACE_SLOW only).",
-	                   offsetof(struct db_lock_site, long_cpu_holds), 1);
+	for (size_t i = 0; i < sizeof site_families / sizeof site_families[0]; i++)
+		render_site_family(f, &site_families[i]);
 }
 
 static void render_host_files(FILE *f, struct vfs *v)
