@@ -174,12 +174,13 @@ int db_begin_essential(struct db *db);
 void db_note_bytes(struct db *db, uint64_t n);
 int db_commit(struct db *db);
 /* db_commit, and then a commit of the group if it holds max_changes row
- * changes or more. The control plane commits this way with
- * DB_CONTROL_GROUP_CHANGES: a group's commit writes every page its changes
- * dirtied, under the lock, and is paid by whoever commits it, most often
- * an fsync of the data path; an apply of thousands of objects would fill
- * groups of DB_GROUP_MAX_CHANGES, whose commit took up to 10 ms of CPU. */
-#define DB_CONTROL_GROUP_CHANGES 256
+ * changes or more. Background work commits this way with
+ * DB_BACKGROUND_GROUP_CHANGES (the control plane, the reclaimer of deleted
+ * trees' rows): a group's commit writes every page its changes dirtied,
+ * under the lock, and is paid by whoever commits it, most often an fsync
+ * of the data path; an apply of thousands of objects filled groups of
+ * DB_GROUP_MAX_CHANGES, whose commit took up to 10 ms of CPU. */
+#define DB_BACKGROUND_GROUP_CHANGES 256
 int db_commit_bounded(struct db *db, int64_t max_changes);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
