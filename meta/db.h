@@ -51,11 +51,6 @@ struct db_hold_stats {
 	uint64_t sum_ns, max_ns;
 };
 
-/* Where the db lock is taken: one static record per call site of db_lock
- * (the macro below makes it), with what that site's holds cost, so a long
- * hold can be traced to its code (volfs_db_lock_site_* on the metrics
- * endpoint). Counters are bumped with relaxed atomics at each unlock. */
-#define DB_LONG_HOLD_NS 5000000 /* a "long" hold: over 5 ms */
 /* What a thread has used: CPU time, time waiting for a CPU, involuntary
  * context switches (times it was preempted) and voluntary ones (times it
  * slept: I/O, a lock). */
@@ -64,6 +59,11 @@ struct thread_use {
 	long preempted, blocked;
 };
 
+/* Where the db lock is taken: one static record per call site of db_lock
+ * (the macro below makes it), with what that site's holds cost, so a long
+ * hold can be traced to its code (volfs_db_lock_site_* on the metrics
+ * endpoint). Counters are bumped with relaxed atomics at each unlock. */
+#define DB_LONG_HOLD_NS 5000000 /* a "long" hold: over 5 ms */
 struct db_lock_site {
 	const char *func, *file;
 	int line;
