@@ -29,6 +29,7 @@
 #                  longest hold's CPU time, and the slow fsyncs' steps
 #   BENCH_PERF     FILE: `perf record` the daemon during the apply into FILE
 #                  (DWARF call graphs: the release build has no frame pointers)
+#   BENCH_KEEP     FILE: keep a copy of the daemon's log there
 #   VOLFS_BIN      directory holding volfs and volctl (build/bin)
 set -euo pipefail
 
