@@ -146,7 +146,7 @@ static int private_files(const char *path, char *err, size_t errlen)
 static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 {
 	struct db *db = arg;
-	db->wal_frames = frames;
+	__atomic_store_n(&db->wal_frames, frames, __ATOMIC_RELAXED); /* db_checkpoint reads it unlocked */
 	if (frames >= DB_WAL_CHECKPOINT_DUE)
 		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
 	if (frames >= DB_WAL_INLINE_FRAMES && !db_quiet(db))
@@ -171,6 +171,14 @@ static sqlite3 *side_connection(struct db *db)
 	return db->side;
 }
 
+/* The frames of the WAL not yet copied into meta.db, as far as the last
+ * commit and the last checkpoint (copied frames) tell. */
+static int wal_tail(struct db *db, int copied)
+{
+	int frames = __atomic_load_n(&db->wal_frames, __ATOMIC_RELAXED);
+	return frames > copied ? frames - copied : 0;
+}
+
 void db_checkpoint(struct db *db)
 {
 	if (!__atomic_exchange_n(&db->checkpoint_due, 0, __ATOMIC_ACQ_REL) || !db->path ||
@@ -178,24 +186,32 @@ void db_checkpoint(struct db *db)
 		return;
 	pthread_mutex_lock(&db->side_lock);
 	sqlite3 *side = side_connection(db);
-	int frames = 0;
+	int frames = 0, copied = 0;
 	if (side)
-		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
 	/* SQLite starts the WAL over only at a transaction that begins with
 	 * every frame copied back, which never happens while changes keep
 	 * coming (an apply of thousands of objects): the group would be open
-	 * all along. So once the WAL is long, the group commits and the few
-	 * frames written since the copy above are copied under the lock; the
-	 * next change starts the WAL over. Both syncs of that copy find
-	 * little to flush, as does the sync of the new WAL header SQLite
-	 * makes at the next commit. */
-	if (side && frames >= DB_WAL_RESTART_FRAMES && db_quiet(db))
-		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE); /* at the next round */
-	else if (side && frames >= DB_WAL_RESTART_FRAMES) {
-		db_lock(db);
-		if (db_group_commit(db) == 0)
-			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		db_unlock(db);
+	 * all along. So once the WAL is long, the group commits and the frames
+	 * written since the copy above are copied under the lock; the next
+	 * change starts the WAL over. That copy ends with two fsyncs (the WAL's
+	 * and meta.db's) that every change and fsync wait for: more copies off
+	 * the lock first leave it only the last few frames, and a tail still
+	 * long (changes came faster than the copies) waits for the next round. Not
+	 * during a freeze: the snapshot's writers wait for nothing but it. */
+	if (side && frames >= DB_WAL_RESTART_FRAMES && db_quiet(db)) {
+		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE); /* after the freeze */
+	} else if (side && frames >= DB_WAL_RESTART_FRAMES) {
+		for (int i = 0; i < DB_WAL_CATCH_UP_COPIES && wal_tail(db, copied) > DB_WAL_LOCKED_TAIL; i++)
+			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+		if (wal_tail(db, copied) <= DB_WAL_LOCKED_TAIL) {
+			db_lock(db);
+			if (db_group_commit(db) == 0)
+				sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			db_unlock(db);
+		} else {
+			__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+		}
 	}
 	pthread_mutex_unlock(&db->side_lock);
 }
@@ -265,73 +281,6 @@ void db_close(struct db *db)
 void db_scrub_after_commit(struct db *db)
 {
 	db->scrub_wal = 1;
-}
-
-/* owner is written only by the thread holding the lock, and read by any:
- * relaxed atomics, since a thread compares it only with itself, and it
- * wrote its own id (or cleared it) before any later read of its own. */
-int db_locked_by_me(struct db *db)
-{
-	return pthread_equal(__atomic_load_n(&db->owner, __ATOMIC_RELAXED), pthread_self());
-}
-
-const uint64_t db_hold_bucket_ns[DB_HOLD_NBUCKETS] = {
-	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-	25000000, 50000000, 100000000, 250000000, 1000000000,
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void count_hold(struct db_hold_stats *h, uint64_t ns)
-{
-	size_t b = 0;
-	while (b < DB_HOLD_NBUCKETS && ns > db_hold_bucket_ns[b])
-		b++;
-	__atomic_fetch_add(&h->buckets[b], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->sum_ns, ns, __ATOMIC_RELAXED);
-	/* Only the lock's holder writes max: no other writer to race. */
-	if (ns > __atomic_load_n(&h->max_ns, __ATOMIC_RELAXED))
-		__atomic_store_n(&h->max_ns, ns, __ATOMIC_RELAXED);
-}
-
-void db_hold_stats_read(struct db *db, struct db_hold_stats *out)
-{
-	for (size_t b = 0; b <= DB_HOLD_NBUCKETS; b++)
-		out->buckets[b] = __atomic_load_n(&db->hold.buckets[b], __ATOMIC_RELAXED);
-	out->sum_ns = __atomic_load_n(&db->hold.sum_ns, __ATOMIC_RELAXED);
-	out->max_ns = __atomic_load_n(&db->hold.max_ns, __ATOMIC_RELAXED);
-}
-
-void db_lock(struct db *db)
-{
-	assert(!db_locked_by_me(db));
-	lock_rank_take(LOCK_DB);
-	if (pthread_mutex_trylock(&db->lock) != 0) {
-		__atomic_fetch_add(&db->waiters, 1, __ATOMIC_RELAXED);
-		pthread_mutex_lock(&db->lock);
-		__atomic_fetch_sub(&db->waiters, 1, __ATOMIC_RELAXED);
-	}
-	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
-	db->held_since_ns = now_ns();
-}
-
-void db_unlock(struct db *db)
-{
-	assert(db_locked_by_me(db));
-	count_hold(&db->hold, now_ns() - db->held_since_ns);
-	__atomic_store_n(&db->owner, (pthread_t)0, __ATOMIC_RELAXED);
-	ranked_unlock(&db->lock, LOCK_DB);
-}
-
-void db_assert_locked(struct db *db)
-{
-	assert(db_locked_by_me(db));
-	(void)db; /* under NDEBUG */
 }
 
 int db_exec(struct db *db, const char *sql)
@@ -437,6 +386,15 @@ int db_commit(struct db *db)
 	return r;
 }
 
+int db_commit_bounded(struct db *db, int64_t max_changes)
+{
+	int r = db_commit(db);
+	if (r == 0 && db->group_open && !db_quiet(db) &&
+	    sqlite3_total_changes64(db->h) - db->group_base >= max_changes)
+		r = db_group_commit(db);
+	return r;
+}
+
 void db_rollback(struct db *db)
 {
 	assert(db_locked_by_me(db));
@@ -494,7 +452,10 @@ static int group_commit(struct db *db, int answered)
 		return 0;
 	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
 	thread_commits++;
+	uint64_t changes = (uint64_t)(sqlite3_total_changes64(db->h) - db->group_base);
 	int r = db_run(db, "COMMIT");
+	if (r == 0 && changes > __atomic_load_n(&db->group_changes_max, __ATOMIC_RELAXED))
+		__atomic_store_n(&db->group_changes_max, changes, __ATOMIC_RELAXED);
 	/* On a tight host each change commits alone and appends its pages to
 	 * the WAL again, and a checkpoint cannot grow meta.db while the
 	 * reserve holds the host's last blocks: one while the reserve is out
@@ -635,10 +596,20 @@ int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num)
 	return r;
 }
 
-int db_sync(struct db *db)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int db_sync_timed(struct db *db, struct db_sync_times *t)
 {
 	db_lock(db);
+	uint64_t t0 = now_ns();
 	int r = db_group_commit(db);
+	t->commit_ns = now_ns() - t0;
+	t->wal_sync_ns = 0;
 	assert(db->lost_reported <= db->lost_groups); /* each lost group is reported once */
 	if (r == 0 && db->lost_reported != db->lost_groups) {
 		db->lost_reported = db->lost_groups;
@@ -652,9 +623,17 @@ int db_sync(struct db *db)
 	int fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	t0 = now_ns();
 	r = FAULT(FAULT_FSYNC) ? -EIO : fdatasync(fd) < 0 ? -errno : 0;
+	t->wal_sync_ns = now_ns() - t0;
 	close(fd);
 	return r;
+}
+
+int db_sync(struct db *db)
+{
+	struct db_sync_times t;
+	return db_sync_timed(db, &t);
 }
 
 int db_quick_check(struct db *db, char *msg, size_t msglen)

@@ -51,11 +51,40 @@ struct db_hold_stats {
 	uint64_t sum_ns, max_ns;
 };
 
+/* What a thread has used: CPU time, time waiting for a CPU, involuntary
+ * context switches (times it was preempted) and voluntary ones (times it
+ * slept: I/O, a lock). */
+struct thread_use {
+	uint64_t cpu_ns, wait_ns;
+	long preempted, blocked;
+};
+
+/* Where the db lock is taken: one static record per call site of db_lock
+ * (the macro below makes it), with what that site's holds cost, so a long
+ * hold can be traced to its code (volfs_db_lock_site_* on the metrics
+ * endpoint). Counters are bumped with relaxed atomics at each unlock. */
+#define DB_LONG_HOLD_NS 5000000 /* a "long" hold: over 5 ms */
+struct db_lock_site {
+	const char *func, *file;
+	int line;
+	int listed; /* on the list of sites that held the lock */
+	uint64_t holds, long_holds;   /* long: over DB_LONG_HOLD_NS of wall time */
+	uint64_t wall_ns, max_wall_ns;
+	/* With VOLFS_TRACE_SLOW set: the thread's CPU time in the hold. */
+	uint64_t cpu_ns, max_cpu_ns, long_cpu_holds; /* long: over DB_LONG_HOLD_NS of CPU */
+	/* The most rows a hold changed (sqlite3_total_changes). */
+	uint64_t max_rows;
+	struct db_lock_site *next;
+};
+
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
 	pthread_t owner; /* the thread holding lock, 0 when none (db_locked_by_me) */
 	uint64_t held_since_ns; /* when the owner took the lock */
+	struct db_lock_site *held_at; /* where the owner took it */
+	struct thread_use held_use; /* what the owner had used then (traced holds) */
+	int64_t held_changes;   /* sqlite3_total_changes64() then */
 	struct db_hold_stats hold; /* bumped with relaxed atomics at each unlock */
 	char *path;
 	int in_txn;
@@ -63,6 +92,7 @@ struct db {
 	int scrub_wal;  /* empty the WAL after the next group commit */
 	int commit_each;   /* this change commits its group itself (a tight host) */
 	int64_t group_base; /* sqlite3_total_changes() when the group began */
+	uint64_t group_changes_max; /* the most row changes a committed group held */
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
 	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
@@ -92,9 +122,27 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen);
 void db_close(struct db *db);
 
 /* The lock is not recursive: taking it twice in one thread is a bug
- * (asserted, instead of a deadlock), as is releasing it unheld. */
-void db_lock(struct db *db);
+ * (asserted, instead of a deadlock), as is releasing it unheld. db_lock
+ * records its call site (struct db_lock_site). */
+#define db_lock(db)                                                                  \
+	do {                                                                         \
+		static struct db_lock_site db_site_ = { __func__, __FILE__, __LINE__, 0, \
+		                                        0, 0, 0, 0, 0, 0, 0, 0, NULL };  \
+		db_lock_at((db), &db_site_);                                         \
+	} while (0)
+void db_lock_at(struct db *db, struct db_lock_site *site);
 void db_unlock(struct db *db);
+/* Every call site that has held the lock, newest first (a list that only
+ * grows; read it with relaxed atomics). */
+struct db_lock_site *db_lock_sites(void);
+/* Trace holds: with traced set, each hold also measures the thread's CPU
+ * time (the site's cpu_ns), and a hold longer than log_ns of wall time is
+ * logged with its site, CPU time and involuntary context switches. The
+ * daemon sets it from VOLFS_TRACE_SLOW (milliseconds). */
+void db_trace_holds(int traced, uint64_t log_ns);
+/* How long the calling thread has waited for db locks, in all: the
+ * difference over a stretch of code is its wait. */
+uint64_t db_lock_waited_ns(void);
 /* Assert that this thread holds db's lock: the first line of a function
  * whose comment says "db locked". One pointer compare, kept in release
  * builds. */
@@ -129,6 +177,16 @@ int db_begin_essential(struct db *db);
  * write, and a group that might not fit beside the reserve commits early. */
 void db_note_bytes(struct db *db, uint64_t n);
 int db_commit(struct db *db);
+/* db_commit, and then a commit of the group if it holds max_changes row
+ * changes or more. Background work commits this way with
+ * DB_BACKGROUND_GROUP_CHANGES (the control plane, the reclaimer of deleted
+ * trees' rows): a group's commit writes every page its changes dirtied,
+ * under the lock, and is paid by whoever commits it, most often an fsync
+ * of the data path; an apply of thousands of objects filled groups of
+ * DB_GROUP_MAX_CHANGES, whose commit took up to 10 ms of CPU. Not during
+ * a freeze (db_quiet_begin). */
+#define DB_BACKGROUND_GROUP_CHANGES 256
+int db_commit_bounded(struct db *db, int64_t max_changes);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
 
@@ -153,6 +211,12 @@ void db_on_change_end(struct db *db, void (*fn)(void *arg, int committed), void 
  * changes a caller of fsync relied on may be gone. Takes the db lock
  * itself. */
 int db_sync(struct db *db);
+/* The same, saying how long its steps took (a slow fsync's trace): the
+ * group's commit under the lock, and the WAL's fdatasync. */
+struct db_sync_times {
+	uint64_t commit_ns, wal_sync_ns;
+};
+int db_sync_timed(struct db *db, struct db_sync_times *t);
 
 /* A quiet section, while some lock outside the db lock (a tree's write
  * gate) is held against writers who may then wait for the db lock: until
@@ -185,6 +249,11 @@ uint64_t db_thread_commits(void);
  * db not locked. */
 #define DB_WAL_CHECKPOINT_DUE 1000
 #define DB_WAL_RESTART_FRAMES 16000
+/* The restart's copy under the lock: after at most DB_WAL_CATCH_UP_COPIES
+ * more copies off the lock, only when at most DB_WAL_LOCKED_TAIL frames
+ * (and the open group's) are left to copy. */
+#define DB_WAL_CATCH_UP_COPIES 3
+#define DB_WAL_LOCKED_TAIL 256
 #define DB_WAL_INLINE_FRAMES 65536
 void db_checkpoint(struct db *db);
 

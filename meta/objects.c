@@ -166,11 +166,15 @@ json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 /* Rows per hold of the db lock in kobj_list_paged. */
 #define OBJ_LIST_PAGE 64
 
-/* The next page of a kind's objects after (ns, name) into arr; the number
- * of rows read, and (ns, name) of the last; -1 when a step failed. */
+/* The next page of a kind's objects after (ns, name): their bodies as
+ * text into body[] (the caller frees them), (ns, name) of the last; the
+ * number of rows read, -1 when a step failed or memory ran out. Copying
+ * the text is all it does under the lock: parsing it costs ten times as
+ * much, and is done after. db locked. */
 static long list_page(struct db *db, const char *kind, char *ns, char *name, size_t len,
-                      json_object *arr)
+                      char *body[OBJ_LIST_PAGE])
 {
+	assert(db_locked_by_me(db));
 	sqlite3_stmt *st = db_prep(db, "SELECT body, namespace, name FROM objects WHERE kind=? AND "
 	                               "(namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -180,25 +184,46 @@ static long list_page(struct db *db, const char *kind, char *ns, char *name, siz
 	long n = 0;
 	int r;
 	for (; (r = db_step_row(st)) > 0; n++) {
-		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
-		if (o)
-			json_object_array_add(arr, o);
+		assert(n < OBJ_LIST_PAGE);
+		if (!(body[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			r = -1;
+			break;
+		}
 		snprintf(ns, len, "%s", (const char *)sqlite3_column_text(st, 1));
 		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 2));
 	}
 	db_finish(st);
+	if (r < 0)
+		while (n > 0)
+			free(body[--n]);
 	return r < 0 ? -1 : n;
+}
+
+/* Parse n bodies into arr with one tokener, freeing them. */
+static void parse_page(json_object *arr, char **body, long n)
+{
+	json_tokener *tok = json_tokener_new();
+	for (long i = 0; i < n; i++) {
+		json_object *o = tok ? json_tokener_parse_ex(tok, body[i], -1) : NULL;
+		if (o)
+			json_object_array_add(arr, o);
+		if (tok)
+			json_tokener_reset(tok);
+		free(body[i]);
+	}
+	json_tokener_free(tok);
 }
 
 json_object *kobj_list_paged(struct db *db, const char *kind)
 {
-	char ns[256] = "", name[256] = "";
+	char ns[256] = "", name[256] = "", *body[OBJ_LIST_PAGE];
 	json_object *arr = json_object_new_array();
 	long n;
 	do {
 		db_lock(db);
-		n = list_page(db, kind, ns, name, sizeof ns, arr);
+		n = list_page(db, kind, ns, name, sizeof ns, body);
 		db_unlock(db);
+		parse_page(arr, body, n < 0 ? 0 : n);
 	} while (n == OBJ_LIST_PAGE);
 	if (n < 0) {
 		json_object_put(arr);

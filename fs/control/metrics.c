@@ -7,6 +7,7 @@
 #include "fs/control/localpath.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,62 @@ static void render_db_lock(FILE *f, struct db *db)
 	family(f, "volfs_db_lock_hold_max_seconds", "gauge",
 	       "The longest hold of the metadata database's lock since the daemon started.");
 	fprintf(f, "volfs_db_lock_hold_max_seconds %.9f\n", (double)h.max_ns / 1e9);
+	family(f, "volfs_db_group_commit_max_changes", "gauge",
+	       "The most row changes one group commit of the metadata database wrote, since the "
+	       "daemon started (its cost falls on whoever commits the group, often an fsync).");
+	fprintf(f, "volfs_db_group_commit_max_changes %llu\n",
+	        (unsigned long long)__atomic_load_n(&db->group_changes_max, __ATOMIC_RELAXED));
+}
+
+/* Which code holds the lock long: each call site of db_lock, one family
+ * a member of struct db_lock_site (seconds when scale is 1e9). The CPU
+ * families count only when the daemon runs with VOLFS_TRACE_SLOW. */
+static const struct site_family {
+	const char *name, *type, *help;
+	size_t off;
+	double scale;
+} site_families[] = {
+	{ "volfs_db_lock_site_holds_total", "counter",
+	  "Holds of the metadata database's lock, by where it was taken.",
+	  offsetof(struct db_lock_site, holds), 1 },
+	{ "volfs_db_lock_site_long_holds_total", "counter",
+	  "Holds over 5 ms of wall-clock time, by where the lock was taken.",
+	  offsetof(struct db_lock_site, long_holds), 1 },
+	{ "volfs_db_lock_site_max_seconds", "gauge", "The longest hold, by where the lock was taken.",
+	  offsetof(struct db_lock_site, max_wall_ns), 1e9 },
+	{ "volfs_db_lock_site_max_rows", "gauge",
+	  "The most rows of meta.db one hold changed, by where the lock was taken.",
+	  offsetof(struct db_lock_site, max_rows), 1 },
+	{ "volfs_db_lock_site_cpu_seconds_total", "counter",
+	  "CPU time of the holding thread in its holds, by where the lock was taken "
+	  "(with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, cpu_ns), 1e9 },
+	{ "volfs_db_lock_site_max_cpu_seconds", "gauge",
+	  "The most CPU time of one hold, by where the lock was taken (with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, max_cpu_ns), 1e9 },
+	{ "volfs_db_lock_site_long_cpu_holds_total", "counter",
+	  "Holds over 5 ms of CPU time, by where the lock was taken (with VOLFS_TRACE_SLOW only).",
+	  offsetof(struct db_lock_site, long_cpu_holds), 1 },
+};
+
+/* One family: the member at fam->off of every site that held the lock. */
+static void render_site_family(FILE *f, const struct site_family *fam)
+{
+	family(f, fam->name, fam->type, fam->help);
+	for (struct db_lock_site *s = db_lock_sites(); s; s = s->next) {
+		uint64_t v = __atomic_load_n((uint64_t *)((char *)s + fam->off), __ATOMIC_RELAXED);
+		fprintf(f, "%s{function=\"%s\",site=\"%s:%d\"} ", fam->name, s->func, s->file, s->line);
+		if (fam->scale == 1)
+			fprintf(f, "%llu\n", (unsigned long long)v);
+		else
+			fprintf(f, "%.9f\n", (double)v / fam->scale);
+	}
+}
+
+static void render_db_lock_sites(FILE *f)
+{
+	for (size_t i = 0; i < sizeof site_families / sizeof site_families[0]; i++)
+		render_site_family(f, &site_families[i]);
 }
 
 /* A snapshot or clone closes its volume's write gate for one instant:
@@ -382,6 +439,10 @@ char *metrics_render(struct vfs *v, size_t *len)
 	FILE *f = open_memstream(&text, &n);
 	if (!f)
 		return NULL;
+	/* The lock's counts first: what the requests before this one cost,
+	 * not the holds of listing every volume below. */
+	render_db_lock(f, vfs_db(v));
+	render_db_lock_sites(f);
 	struct vol_rows vr = {0};
 	collect_volumes(v, &vr);
 	render_kubelet_stats(f, &vr);
@@ -391,7 +452,6 @@ char *metrics_render(struct vfs *v, size_t *len)
 	render_uring(f);
 	render_host_flushes(f);
 	render_host_files(f, v);
-	render_db_lock(f, vfs_db(v));
 	render_freezes(f);
 	family(f, "volfs_host_write_engine", "gauge",
 	       "How writes reach the data files (uring or pwrite) on their filesystem; always 1.");

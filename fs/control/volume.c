@@ -249,7 +249,7 @@ json_object *volume_pv_body(uint64_t capacity, const char *class)
 int finish_txn(struct db *db, int r)
 {
 	if (r == 0)
-		return db_commit(db);
+		return db_commit_bounded(db, DB_BACKGROUND_GROUP_CHANGES);
 	db_rollback(db);
 	return r;
 }

@@ -29,7 +29,9 @@ int volume_make_empty_tree(struct vfs *v, void *arg, uint64_t capacity, uint64_t
 uint64_t volume_pv_tree(struct vfs *v, const char *name); /* 0 if none */
 /* The volume's tree in *tree (0: none): 0, -ENOENT (no volume), -EIO. */
 int volume_pv_find_tree(struct vfs *v, const char *name, uint64_t *tree);
-int finish_txn(struct db *db, int r);          /* commit on 0, roll back otherwise */
+/* Commit on 0 (and the group once it holds DB_BACKGROUND_GROUP_CHANGES), roll
+ * back otherwise. */
+int finish_txn(struct db *db, int r);
 json_object *usage_of(struct vfs *v, uint64_t tree); /* capacity/used/available */
 /* A new Available PersistentVolume object of capacity bytes (RWO, Retain,
  * Filesystem, storageClassName class) with empty metadata (new reference). */

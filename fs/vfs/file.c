@@ -165,6 +165,38 @@ static int sync_meta(struct vfs *v)
 	return db_sync(v->db);
 }
 
+static uint64_t trace_fsync_ns; /* log fsyncs slower than this (0: none) */
+
+void vfs_trace_fsync(uint64_t ns)
+{
+	trace_fsync_ns = ns;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Where a two-flush fsync's time went, for the slow-fsync trace. */
+struct fsync_steps {
+	uint64_t start, data, inode, lock_wait0;
+	struct db_sync_times meta;
+};
+
+static void log_slow_fsync(uint64_t ino, const struct fsync_steps *s)
+{
+	uint64_t total = now_ns() - s->start;
+	if (!trace_fsync_ns || total <= trace_fsync_ns)
+		return;
+	vlog_warn("fsync", "inode %llu: fsync took %.3f ms: data file %.3f ms, inode row %.3f ms, "
+	          "waiting for the db lock %.3f ms (in all), group commit %.3f ms, WAL fdatasync %.3f ms",
+	          (unsigned long long)ino, total / 1e6, s->data / 1e6, s->inode / 1e6,
+	          (db_lock_waited_ns() - s->lock_wait0) / 1e6, s->meta.commit_ns / 1e6,
+	          s->meta.wal_sync_ns / 1e6);
+}
+
 /* A truncation or punch destroys host bytes (freed blocks, zeroed block
  * tails) only once the size and map that stop referring to them have
  * committed: a kill -9 in between must find either the old file whole or
@@ -572,6 +604,7 @@ static int fsync_two_flushes(struct vfs *v, struct vnode *n)
 	int r = 0;
 	struct store_sync_point point = { 0, 0 };
 	uint64_t size = 0, obj = 0;
+	struct fsync_steps steps = { now_ns(), 0, 0, db_lock_waited_ns(), { 0, 0 } };
 	ranked_rdlock(&n->lock, LOCK_VNODE);
 	if (n->obj) {
 		point = store_sync_point(n->obj);
@@ -580,10 +613,15 @@ static int fsync_two_flushes(struct vfs *v, struct vnode *n)
 		r = store_sync(n->obj);
 	}
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	steps.data = now_ns() - steps.start;
 	if (r == 0)
 		r = vnode_flush(v, n);
-	if (r == 0)
-		r = sync_meta(v);
+	steps.inode = now_ns() - steps.start - steps.data;
+	if (r == 0) {
+		counters_host_flush(COUNTERS_FLUSH_WAL);
+		r = db_sync_timed(v->db, &steps.meta);
+	}
+	log_slow_fsync(n->ino, &steps);
 	/* Unless a write moved the file to a new object meanwhile (after a
 	 * snapshot), whose map this commit may not hold. */
 	ranked_rdlock(&n->lock, LOCK_VNODE);

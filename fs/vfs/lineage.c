@@ -338,7 +338,7 @@ static int reclaim_step(struct vfs *v)
 		r = reclaim_keyed(v, &xattr_rows, dead, child, &moved);
 	if (r == 0 && moved == 0)
 		r = reclaim_drop(v, dead, parent);
-	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	r = r == 0 ? db_commit_bounded(v->db, DB_BACKGROUND_GROUP_CHANGES) : (db_rollback(v->db), r);
 	return r < 0 ? r : 1;
 }
 

@@ -144,6 +144,10 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
  * kernel's cached attributes are then stale), else 0. */
 int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps);
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
+/* Log every fsync slower than ns (0: none) with where its time went: the
+ * data file's flush, waiting for the db lock, the group commit, the WAL's
+ * flush. Set once at start (VOLFS_TRACE_SLOW). */
+void vfs_trace_fsync(uint64_t ns);
 int vfs_release(struct vfs *v, struct vfile *f);
 int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);
 int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence);

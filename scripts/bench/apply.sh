@@ -23,6 +23,13 @@
 #                  above what the claims ask) in their namespace first, so
 #                  every claim is admitted against it (0)
 #   BENCH_DIR      where the state directory goes (/var/tmp)
+#   BENCH_TRACE    MS: run the daemon with VOLFS_TRACE_SLOW=MS (each db-lock
+#                  hold's CPU time measured; holds and fsyncs over MS logged),
+#                  and print the call sites of the long holds, with the
+#                  longest hold's CPU time, and the slow fsyncs' steps
+#   BENCH_PERF     FILE: `perf record` the daemon during the apply into FILE
+#                  (DWARF call graphs: the release build has no frame pointers)
+#   BENCH_KEEP     FILE: keep a copy of the daemon's log there
 #   VOLFS_BIN      directory holding volfs and volctl (build/bin)
 set -euo pipefail
 
@@ -40,12 +47,12 @@ work=$(mktemp -d "$BENCH_DIR/volfs-bench-apply.XXXXXX")
 pid=''
 cleanup() {
     [[ -n $pid ]] && { "$BIN/volctl" --state "$work/state" shutdown >/dev/null 2>&1 || kill "$pid"; wait "$pid" 2>/dev/null || true; }
-    rm -rf --one-file-system "$work"
+    [[ -n ${BENCH_KEEP:-} ]] && cp "$work/volfs.log" "$BENCH_KEEP"; rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 mkdir -m 0700 "$work/state"
 mkdir "$work/mnt"
-"$BIN/volfs" -f --state "$work/state" "$work/mnt" >"$work/volfs.log" 2>&1 &
+VOLFS_TRACE_SLOW=${BENCH_TRACE:-} "$BIN/volfs" -f --state "$work/state" "$work/mnt" >"$work/volfs.log" 2>&1 &
 pid=$!
 for ((i = 0; i < 100; i++)); do
     mountpoint -q "$work/mnt" && [[ -S $work/state/control.sock ]] && break
@@ -90,16 +97,30 @@ sleep 0.5
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"; }
 # The db lock's hold histogram and longest hold (volctl metrics), before
 # and after: "le max" lines.
+# Then the per-site families: "long SITE N", "longcpu SITE N", "maxcpu SITE S",
+# "max SITE S" (SITE: function@file:line).
 holds() {
     "$BIN/volctl" --state "$work/state" metrics 2>/dev/null | awk '
         /^volfs_db_lock_hold_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $2 }
-        /^volfs_db_lock_hold_max_seconds / { print "max", $2 }'
+        /^volfs_db_lock_hold_max_seconds / { print "max", $2 }
+        /^volfs_db_lock_site_/ {
+            match($0, /function="[^"]*"/); fn = substr($0, RSTART + 10, RLENGTH - 11)
+            match($0, /site="[^"]*"/); site = fn "@" substr($0, RSTART + 6, RLENGTH - 7)
+            m = $1; sub(/\{.*/, "", m); sub(/^volfs_db_lock_site_/, "", m)
+            print m, site, $NF }'
 }
 holds >"$work/holds0"
 cpu0=$(cpu)
+perf=''
+if [[ -n ${BENCH_PERF:-} ]]; then
+    perf record -q -F 499 --call-graph dwarf,32768 -p "$pid" -o "$BENCH_PERF" &
+    perf=$!
+    sleep 1
+fi
 start=$(date +%s.%N)
 "$BIN/volctl" --state "$work/state" --request-timeout=0 apply -f "$work/claims.yaml" >/dev/null
 end=$(date +%s.%N)
+[[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
 cpu1=$(cpu)
 touch "$work/stop"
 wait "$writer"
@@ -117,7 +138,7 @@ if lat:
     print("4 KiB write+fsync on another volume meanwhile: %d done, median %.1f ms, worst %.1f ms"
           % (len(lat), statistics.median(lat) * 1000, lat[-1] * 1000))
 def holds(path):
-    return dict(l.split() for l in open(path) if l.strip())
+    return dict(l.split() for l in open(path) if len(l.split()) == 2)
 h0, h1 = holds(sys.argv[7]), holds(sys.argv[8])
 if "+Inf" not in h1:
     sys.exit("(this volfs has no volfs_db_lock_hold_seconds)")
@@ -125,4 +146,37 @@ total = float(h1["+Inf"]) - float(h0["+Inf"])
 over = total - (float(h1["0.005"]) - float(h0["0.005"]))
 print("db lock held %d times meanwhile, %d of them over 5 ms; longest hold since start %.1f ms"
       % (total, over, float(h1["max"]) * 1000))
+def sites(path):
+    out = {}
+    for l in open(path):
+        f = l.split()
+        if len(f) == 3:
+            out.setdefault(f[1], {})[f[0]] = float(f[2])
+    return out
+s0, s1 = sites(sys.argv[7]), sites(sys.argv[8])
+def delta(site, m):
+    return s1[site].get(m, 0) - s0.get(site, {}).get(m, 0)
+traced = any(v.get("cpu_seconds_total", 0) for v in s1.values())
+for site in sorted(s1, key=lambda k: -s1[k].get("max_seconds", 0)):
+    long_ = delta(site, "long_holds_total")
+    if long_ or (traced and delta(site, "long_cpu_holds_total")):
+        print("  %-60s %5d holds over 5 ms (%s), longest %.1f ms%s, most rows changed %d"
+              % (site, long_, "%d over 5 ms of CPU" % delta(site, "long_cpu_holds_total") if traced else "CPU not traced",
+                 s1[site].get("max_seconds", 0) * 1000,
+                 " (CPU: most in one hold %.1f ms, mean %.2f ms)"
+                 % (s1[site].get("max_cpu_seconds", 0) * 1000,
+                    delta(site, "cpu_seconds_total") * 1000 / max(delta(site, "holds_total"), 1))
+                 if traced else "",
+                 s1[site].get("max_rows", 0)))
+if traced:
+    worst = max(s1, key=lambda k: s1[k].get("max_cpu_seconds", 0))
+    print("most CPU in one hold since start: %.2f ms, at %s" % (s1[worst]["max_cpu_seconds"] * 1000, worst))
 PY
+if [[ -n ${BENCH_TRACE:-} ]]; then
+    echo "longest db lock holds (the daemon's trace):"
+    grep 'db lock held' "$work/volfs.log" | sed 's/.*msg="//; s/"$//' |
+        sort -t' ' -k4 -rn | head -8 | sed 's/^/  /'
+    echo "slowest fsyncs (the daemon's trace):"
+    grep 'fsync took' "$work/volfs.log" | sed 's/.*msg="//; s/"$//' |
+        sort -t' ' -k5 -rn | head -5 | sed 's/^/  /'
+fi

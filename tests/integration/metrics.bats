@@ -245,3 +245,29 @@ PYEOF
     assert_success
     assert_output --partial 'volfs_'
 }
+
+# site_metric FAMILY FUNCTION: the sum over FUNCTION's call sites of a
+# per-site db lock family.
+site_metric() {
+    volctl metrics | awk -v m="$1" -v fn="function=\"$2\"" \
+        'index($0, m "{") == 1 && index($0, fn) { s += $NF; found = 1 } END { print s + 0; exit !found }'
+}
+
+@test "the db lock is counted by call site; VOLFS_TRACE_SLOW adds its CPU time and logs slow holds and fsyncs" {
+    pv_create v 16Mi
+    dd if=/dev/zero of="$MNT/pv/v/f" bs=4K count=1 conv=fsync status=none
+    [ "$(site_metric volfs_db_lock_site_holds_total db_sync_timed)" -ge 1 ] || fail "the fsync's commit is not counted"
+    [ "$(site_metric volfs_db_lock_site_cpu_seconds_total db_sync_timed)" = 0 ] || fail "CPU time measured untraced"
+    ! grep -q 'db lock held\|fsync took' "$VOLFS_LOG" || fail "slow holds logged untraced"
+    volfs_stop
+    VOLFS_TRACE_SLOW=0.000001 volfs_launch --metrics-listen "$PORT"
+    grep -q 'tracing: db lock holds and fsyncs over 1e-06 ms are logged' "$VOLFS_LOG"
+    dd if=/dev/zero of="$MNT/pv/v/f" bs=4K count=1 conv=fsync status=none
+    awk -v c="$(site_metric volfs_db_lock_site_cpu_seconds_total db_sync_timed)" 'BEGIN { exit !(c > 0) }' ||
+        fail "no CPU time for the fsync's commit"
+    grep -q 'db lock held [0-9.]* ms by db_sync_timed (meta/db.c:[0-9]*): CPU [0-9.]* ms, waiting for a CPU' "$VOLFS_LOG"
+    grep -q 'fsync took [0-9.]* ms: data file [0-9.]* ms, inode row [0-9.]* ms, waiting for the db lock' "$VOLFS_LOG"
+    volfs_stop
+    VOLFS_TRACE_SLOW=soon volfs_launch --metrics-listen "$PORT"
+    grep -q 'VOLFS_TRACE_SLOW=soon is not a number of milliseconds; not tracing' "$VOLFS_LOG"
+}
