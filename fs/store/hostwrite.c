@@ -5,6 +5,7 @@
 #include "fs/store/hostwrite.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -132,9 +133,10 @@ ssize_t host_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return (ssize_t)done;
 }
 
-/* io_uring never flushes inline: IORING_OP_FSYNC always goes to an io-wq
- * thread, two wake-ups around the same fsync(2). A worker that waits for
- * its one flush anyway makes the call itself. */
+/* io_uring never flushes or allocates inline: IORING_OP_FSYNC and
+ * IORING_OP_FALLOCATE always go to an io-wq thread, two wake-ups around
+ * the same system call. A worker that waits for its one call anyway makes
+ * it itself. */
 int host_fsync(int fd, int datasync)
 {
 	if (FAULT(FAULT_FSYNC))
@@ -142,6 +144,15 @@ int host_fsync(int fd, int datasync)
 	int r;
 	do
 		r = datasync ? fdatasync(fd) : fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int host_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int r;
+	do
+		r = fallocate(fd, mode, off, len);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : 0;
 }

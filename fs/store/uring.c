@@ -382,19 +382,3 @@ void uring_read_batch(struct uring_read *ops, int n)
 			finish_read(&ops[i + j]);
 	}
 }
-
-int uring_fallocate(int fd, int mode, off_t off, off_t len)
-{
-	struct io_uring *ring = thread_ring();
-	if (!ring)
-		return fallocate(fd, mode, off, len) < 0 ? -errno : 0;
-	int r;
-	do {
-		struct io_uring_sqe *sqe = get_sqe(ring);
-		if (!sqe)
-			return -EAGAIN;
-		io_uring_prep_fallocate(sqe, fd, mode, off, len);
-		r = submit_wait(ring, sqe);
-	} while (r == -EINTR);
-	return r < 0 ? r : 0;
-}

@@ -45,7 +45,7 @@ sqes() {
     volctl metrics | awk '$1 == "volfs_uring_sqes_submitted_total" { print $2 }'
 }
 
-@test "on ext4 an overwrite, an append and an fdatasync submit nothing to io_uring" {
+@test "on ext4 an overwrite, an append, an fdatasync and a fallocate submit nothing to io_uring" {
     volfs_dirs
     [[ $(stat -f -c %T "$VOLFS_TMP") == ext2/ext3 ]] || skip "the test directory is not on ext4"
     mkdir -m 0700 "$STATE"
@@ -62,6 +62,10 @@ sqes() {
         dd if=/dev/urandom of="$f" bs=4k count=1 seek=$((256 + i)) conv=notrunc,fdatasync status=none
     done
     [ "$(stat -c %s "$f")" -eq $(((256 + 20) * 4096)) ]
+    # io_uring never does fallocate inline either
+    fallocate -p -o 8192 -l 16384 "$f"
+    fallocate -o $((2 * MiB)) -l 65536 "$f"
+    [ "$(stat -c %s "$f")" -eq $((2 * MiB + 65536)) ]
     run sqes
     assert_output "$before"
     volfs_stop
