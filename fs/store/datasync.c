@@ -32,7 +32,7 @@
 #include "fs/store/store.h"
 #include "fs/store/store_int.h"
 #include "fs/obs/counters.h"
-#include "fs/store/uring.h"
+#include "fs/store/hostwrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +105,7 @@ void sync_note_unsafe(struct dobj *o)
 static int flush_host(int fd, int datasync)
 {
 	counters_host_flush(COUNTERS_FLUSH_DATA);
-	return uring_fsync(fd, datasync);
+	return host_fsync(fd, datasync);
 }
 
 /* A new marker for (a new gen, size), then one fsync for it, the data and

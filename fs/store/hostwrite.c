@@ -5,11 +5,13 @@
 #include "fs/store/hostwrite.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fs/store/uring.h"
+#include "meta/fault.h"
 
 #ifndef XFS_SUPER_MAGIC
 #define XFS_SUPER_MAGIC 0x58465342
@@ -21,21 +23,21 @@
 #define TMPFS_MAGIC_ 0x01021994
 #define OVERLAYFS_MAGIC 0x794c7630
 
-/* The engine measured fastest per host filesystem through the whole FUSE
- * path (docs/performance.md, "Host write engine"). XFS and btrfs write
- * buffered data without blocking (FOP_BUFFER_WASYNC): the ring completes
- * the write inline. ext4 does not, so io_uring hands each write to an
- * io-wq thread, which costs 3-4x a pwrite(2) alone; yet through FUSE the
- * worker's own pwrite measured slower (random O_DIRECT writes at queue
- * depth 1: 0.41-0.47x; write+fdatasync: 0.55-0.62x), so ext4 keeps the
- * ring too. Filesystems not listed get io_uring. */
+/* The engine per host filesystem. XFS and btrfs write buffered data
+ * without blocking (FOP_BUFFER_WASYNC): the ring completes the write
+ * inline. ext4 does not, so io_uring hands each write to an io-wq thread
+ * and wakes the worker when it is done: per 4 KiB O_DIRECT overwrite
+ * through FUSE that is 4 context switches and about 42 us of daemon CPU,
+ * against 1.15 and 19 us with the worker's own pwrite(2), which is what
+ * libfuse's passthrough_ll pays (docs/performance.md, "Where the time
+ * goes: the data path"). Filesystems not listed get io_uring. */
 static const struct {
 	long magic;
 	const char *name;
 	int uring;
 } known[] = {
 	{XFS_SUPER_MAGIC, "xfs", 1},   {BTRFS_SUPER_MAGIC, "btrfs", 1},
-	{EXT4_MAGIC, "ext4", 1},       {TMPFS_MAGIC_, "tmpfs", 1},
+	{EXT4_MAGIC, "ext4", 0},       {TMPFS_MAGIC_, "tmpfs", 1},
 	{OVERLAYFS_MAGIC, "overlay", 1},
 };
 
@@ -90,14 +92,19 @@ static ssize_t pwrite_all(int fd, const char *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+/* An injected write fault fails either engine alike. */
 ssize_t host_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	if (FAULT(FAULT_WRITE))
+		return -EIO;
 	return use_uring ? uring_pwrite(fd, buf, len, off) : pwrite_all(fd, buf, len, off);
 }
 
 /* A short pwritev (rare: a signal, a full disk) finishes piece by piece. */
 ssize_t host_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
+	if (FAULT(FAULT_WRITE))
+		return -EIO;
 	if (use_uring)
 		return uring_pwritev(fd, iov, cnt, off);
 	size_t total = 0;
@@ -124,4 +131,28 @@ ssize_t host_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 		done += (size_t)r;
 	}
 	return (ssize_t)done;
+}
+
+/* io_uring never flushes or allocates inline: IORING_OP_FSYNC and
+ * IORING_OP_FALLOCATE always go to an io-wq thread, two wake-ups around
+ * the same system call. A worker that waits for its one call anyway makes
+ * it itself. */
+int host_fsync(int fd, int datasync)
+{
+	if (FAULT(FAULT_FSYNC))
+		return -EIO;
+	int r;
+	do
+		r = datasync ? fdatasync(fd) : fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int host_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int r;
+	do
+		r = fallocate(fd, mode, off, len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
 }

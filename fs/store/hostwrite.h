@@ -2,9 +2,10 @@
  * fs/store/hostwrite.h — how buffered writes reach the host files: the
  * engine, chosen once at start-up for the filesystem the state directory is
  * on (statfs), by what measured fastest there through the whole FUSE path:
- * io_uring, or a plain pwrite(2) from the calling worker. Today every
- * filesystem measured picks io_uring (see hostwrite.c); --host-writes
- * forces either for benchmarks and tests.
+ * io_uring, or a plain pwrite(2) from the calling worker (ext4, where the
+ * ring would only hand the write to an io-wq thread; see hostwrite.c);
+ * --host-writes forces either for benchmarks and tests. And the flush and
+ * fallocate of one host file, which the ring never does inline.
  */
 #ifndef VOLFS_FS_HOSTWRITE_H
 #define VOLFS_FS_HOSTWRITE_H
@@ -29,5 +30,10 @@ const char *host_write_reason(void);
 /* Write all of it (or fail): bytes written or -errno. */
 ssize_t host_pwrite(int fd, const void *buf, size_t len, off_t off);
 ssize_t host_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+/* fdatasync (datasync) or fsync of one host file from the calling thread:
+ * 0 or -errno. */
+int host_fsync(int fd, int datasync);
+/* fallocate(2) from the calling thread: 0 or -errno. */
+int host_fallocate(int fd, int mode, off_t off, off_t len);
 
 #endif

@@ -768,8 +768,8 @@ static int punch_host_held(struct dobj *o, uint64_t off, uint64_t len)
 	if (p.end % BS && (r = zero_partial(o, p.end / BS, 0, (unsigned)(p.end % BS))) < 0)
 		return r;
 	if (p.w1 > p.w0)
-		r = uring_fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		                    (off_t)(p.w0 * BS), (off_t)((p.w1 - p.w0) * BS));
+		r = host_fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		                   (off_t)(p.w0 * BS), (off_t)((p.w1 - p.w0) * BS));
 	return r;
 }
 
@@ -792,11 +792,11 @@ struct run {
 static int host_zero_alloc(int fd, uint64_t b, uint64_t n)
 {
 	off_t o = (off_t)(b * BS), l = (off_t)(n * BS);
-	int r = uring_fallocate(fd, FALLOC_FL_ZERO_RANGE, o, l);
+	int r = host_fallocate(fd, FALLOC_FL_ZERO_RANGE, o, l);
 	if (r != -EOPNOTSUPP && r != -EINVAL)
 		return r;
-	r = uring_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o, l);
-	return r < 0 ? r : uring_fallocate(fd, 0, o, l);
+	r = host_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o, l);
+	return r < 0 ? r : host_fallocate(fd, 0, o, l);
 }
 
 /* The stretches of [b0, b1) that hold no data in the view. */

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "fs/obs/counters.h"
-#include "meta/fault.h"
 #include "meta/log.h"
 
 #define URING_ENTRIES 64
@@ -223,8 +222,6 @@ ssize_t uring_pread(int fd, void *buf, size_t len, off_t off)
 
 ssize_t uring_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	if (FAULT(FAULT_WRITE))
-		return -EIO;
 	return rw_full(OP_WRITE, fd, (void *)buf, len, off);
 }
 
@@ -296,8 +293,6 @@ ssize_t uring_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
 
 ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
-	if (FAULT(FAULT_WRITE))
-		return -EIO;
 	return rwv_full(OP_WRITE, fd, iov, iovcnt, off);
 }
 
@@ -386,40 +381,4 @@ void uring_read_batch(struct uring_read *ops, int n)
 		for (int j = 0; j < k; j++)
 			finish_read(&ops[i + j]);
 	}
-}
-
-int uring_fsync(int fd, int datasync)
-{
-	if (FAULT(FAULT_FSYNC))
-		return -EIO;
-	struct io_uring *ring = thread_ring();
-	if (!ring) {
-		int r = datasync ? fdatasync(fd) : fsync(fd);
-		return r < 0 ? -errno : 0;
-	}
-	int r;
-	do {
-		struct io_uring_sqe *sqe = get_sqe(ring);
-		if (!sqe)
-			return -EAGAIN;
-		io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
-		r = submit_wait(ring, sqe);
-	} while (r == -EINTR);
-	return r < 0 ? r : 0;
-}
-
-int uring_fallocate(int fd, int mode, off_t off, off_t len)
-{
-	struct io_uring *ring = thread_ring();
-	if (!ring)
-		return fallocate(fd, mode, off, len) < 0 ? -errno : 0;
-	int r;
-	do {
-		struct io_uring_sqe *sqe = get_sqe(ring);
-		if (!sqe)
-			return -EAGAIN;
-		io_uring_prep_fallocate(sqe, fd, mode, off, len);
-		r = submit_wait(ring, sqe);
-	} while (r == -EINTR);
-	return r < 0 ? r : 0;
 }

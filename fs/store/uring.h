@@ -28,8 +28,6 @@ struct uring_read {
 	ssize_t res;
 };
 void uring_read_batch(struct uring_read *ops, int n);
-int uring_fsync(int fd, int datasync);
-int uring_fallocate(int fd, int mode, off_t off, off_t len);
 /* Free this thread's ring (called at thread exit via a destructor). */
 void uring_thread_exit(void);
 

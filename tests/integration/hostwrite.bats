@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The host write engine: chosen at start-up for the filesystem of the state
-# directory (what measured fastest there: io_uring on every filesystem so
-# far) or forced with --host-writes, logged, and reported by volctl version
-# and the metrics.
+# directory (pwrite(2) on ext4, which has no asynchronous buffered writes;
+# io_uring on the others) or forced with --host-writes, logged, and
+# reported by volctl version and the metrics.
 # Data written with each engine is checked by fio.bats.
 
 # shellcheck disable=SC2154 # STATE, MNT, VOLFS_LOG ... come from helpers.bash
@@ -29,15 +29,46 @@ engine_reported() {
     local fs engine
     fs=$(stat -f -c %T "$VOLFS_TMP")
     case $fs in
-    ext2/ext3) fs=ext4 engine=uring ;;
+    ext2/ext3) fs=ext4 engine=pwrite ;;
     xfs | btrfs | tmpfs) engine=uring ;;
     *) skip "the test directory is on $fs" ;;
     esac
     volfs_start
     engine_reported "$engine" "$fs" auto
     volfs_stop
-    volfs_launch --host-writes=pwrite
-    engine_reported pwrite "$fs" forced
+    volfs_launch --host-writes=uring
+    engine_reported uring "$fs" forced
+}
+
+# sqes: io_uring submissions the daemon has made so far.
+sqes() {
+    volctl metrics | awk '$1 == "volfs_uring_sqes_submitted_total" { print $2 }'
+}
+
+@test "on ext4 an overwrite, an append, an fdatasync and a fallocate submit nothing to io_uring" {
+    volfs_dirs
+    [[ $(stat -f -c %T "$VOLFS_TMP") == ext2/ext3 ]] || skip "the test directory is not on ext4"
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    volfs_launch
+    pv_create vol 64Mi
+    local f=$MNT/pv/vol/f before i
+    dd if=/dev/urandom of="$f" bs=1M count=1 conv=fsync status=none
+    before=$(sqes)
+    # each handed to an io-wq thread by io_uring on ext4: two wake-ups apiece
+    for ((i = 0; i < 20; i++)); do
+        dd if=/dev/urandom of="$f" bs=4k count=1 seek=$((i * 7 % 256)) oflag=direct conv=notrunc status=none
+        dd if=/dev/urandom of="$f" bs=4k count=1 seek=$((i * 11 % 256)) conv=notrunc,fdatasync status=none
+        dd if=/dev/urandom of="$f" bs=4k count=1 seek=$((256 + i)) conv=notrunc,fdatasync status=none
+    done
+    [ "$(stat -c %s "$f")" -eq $(((256 + 20) * 4096)) ]
+    # io_uring never does fallocate inline either
+    fallocate -p -o 8192 -l 16384 "$f"
+    fallocate -o $((2 * MiB)) -l 65536 "$f"
+    [ "$(stat -c %s "$f")" -eq $((2 * MiB + 65536)) ]
+    run sqes
+    assert_output "$before"
+    volfs_stop
 }
 
 @test "on XFS the host write engine is io_uring" {
