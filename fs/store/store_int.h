@@ -220,8 +220,8 @@ struct dobj *cache_find(struct store *st, uint64_t id);
 
 /* A layer is folded (store_fold) only over a parent whose view holds at
  * most this many blocks (one map leaf's worth, 2 MiB): the check walks the
- * parent's view, and for small files the layer costs most (a load and a
- * host file open more per cold open, against a read of a few blocks). */
+ * parent's view, and for small files the layer costs most (one more
+ * object to load on a cold open, against a read of a few blocks). */
 #define LAYER_FOLD_MAX LEAF_BLOCKS
 /* Whether o's own layer defines every block its parent's view holds data
  * in, the parent's view being at most LAYER_FOLD_MAX blocks. o's user
