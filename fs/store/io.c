@@ -181,6 +181,30 @@ static int view_has_data(const struct dobj *o, uint64_t b)
 	return 0;
 }
 
+/* Whether o's own layer defines every block that holds data in its
+ * parent's view (below o's trunc_blk, past which o shows nothing of the
+ * parent): then o's view is its own layer alone. Looked at only while the
+ * parent's view holds at most LAYER_FOLD_MAX blocks, so the walk is
+ * bounded whatever the file's size; a larger parent gives 0. */
+int layer_covers_parent(const struct dobj *o)
+{
+	struct dobj *p = o->parent;
+	if (!p || store_data_blocks(p) > LAYER_FOLD_MAX)
+		return 0;
+	for (uint64_t li = next_view_leaf(p, 0); li != BMAP_NONE && li * LEAF_BLOCKS < o->trunc_blk;
+	     li = next_view_leaf(p, li + 1)) {
+		uint64_t v[BMAP_LEAF_WORDS];
+		view_leaf(p, li, v);
+		const struct bmap_leaf *l = bmap_leaf(&o->map, li);
+		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+			uint64_t has = l ? bmap_word_get(&l->w[BMAP_HAS][i]) : 0;
+			if (v[i] & ~has & below_trunc_mask(o, li, i))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading: destinations are request-relative positions in an iovec   */
 

@@ -130,9 +130,25 @@ int host_create(struct dobj *o)
 	return 0;
 }
 
+/* The first hold of an object loaded without opening its host file:
+ * whether it has one is found out here, by opening it. */
+static int hold_first(struct dobj *o)
+{
+	int r = fdc_hold(&o->st->fds, &o->hf, open_existing, o);
+	if (r != -ENOENT) {
+		if (r == 0)
+			__atomic_store_n(&o->host, 1, __ATOMIC_RELAXED);
+		return r;
+	}
+	__atomic_store_n(&o->host, 0, __ATOMIC_RELAXED);
+	return fdc_hold(&o->st->fds, &o->hf, NULL, o);
+}
+
 int host_hold(struct dobj *o)
 {
 	int exists = __atomic_load_n(&o->host, __ATOMIC_RELAXED);
+	if (exists == HOST_UNKNOWN)
+		return hold_first(o);
 	return fdc_hold(&o->st->fds, &o->hf, exists ? reopen_host : NULL, o);
 }
 
@@ -468,8 +484,11 @@ int read_row(struct db *db, struct dobj *o)
 	return r == 0 ? load_map(db, o) : r;
 }
 
-/* One object from its row and map rows, without its parent. */
-static struct dobj *load_one(struct store *st, uint64_t id, int *err)
+/* One object from its row and map rows, without its parent; its host
+ * file opened now (the object asked for, which the caller is about to
+ * read) or at its first hold (an ancestor, which a read may never reach:
+ * a top layer covering the range, or skip_untouched stepping over it). */
+static struct dobj *load_one(struct store *st, uint64_t id, int open_now, int *err)
 {
 	struct dobj *o = obj_new(st, id);
 	if (!o) {
@@ -479,7 +498,9 @@ static struct dobj *load_one(struct store *st, uint64_t id, int *err)
 	db_lock(st->db);
 	int r = read_row(st->db, o);
 	db_unlock(st->db);
-	if (r == 0) {
+	if (r == 0 && !open_now) {
+		o->host = HOST_UNKNOWN;
+	} else if (r == 0) {
 		/* Whether the host file exists is known from here on; the open
 		 * descriptor joins the LRU, for the read that usually follows. */
 		int fd = fdc_open(&st->fds, open_existing, o);
@@ -623,7 +644,7 @@ static struct dobj *load_chain(struct store *st, uint64_t id)
 				err = ENOMEM;
 		}
 		if (!err)
-			o = load_one(st, cur, &err);
+			o = load_one(st, cur, n == 0, &err);
 		if (!o)
 			break;
 		chain[n++] = o;
@@ -823,6 +844,49 @@ int store_make_private(struct store *st, struct dobj **op, const struct store_ho
 	return 1;
 }
 
+
+/* o stops being a layer: its row loses its parent and the parent loses
+ * o's reference, in one change with o's map, which from then on is o's
+ * whole view. db locked. */
+static int detach_rows(struct store *st, struct dobj *o)
+{
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
+	int r = flush_locked(st->db, o);
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *s = db_prep(st->db, "UPDATE dataobjs SET parent = NULL WHERE id = ?");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
+	if ((r = db_step_done(st->db, s)) < 0)
+		return r;
+	return store_ref(st, o->parent_id, -1);
+}
+
+int store_fold(struct store *st, struct dobj *o)
+{
+	struct dobj *p = o->parent;
+	if (!p || store_is_shared(o) || !layer_covers_parent(o))
+		return 0;
+	db_lock(st->db);
+	int mine, r = txn_open(st->db, &mine, 0);
+	if (r == 0)
+		r = detach_rows(st, o);
+	r = txn_close(st->db, mine, r);
+	if (r == 0) {
+		/* Walkers of the chain hold the db lock (store_flush) or
+		 * o's user's lock (reads); trim's layer walks read parent_id
+		 * under maplock. */
+		ranked_lock(&o->maplock, LOCK_STORE_MAP);
+		o->parent = NULL;
+		o->parent_id = 0;
+		ranked_unlock(&o->maplock, LOCK_STORE_MAP);
+	}
+	db_unlock(st->db);
+	if (r < 0)
+		return r;
+	store_put(st, p); /* o's pin on its former parent */
+	return 1;
+}
 
 static int delete_rows(struct store *st, uint64_t id)
 {

@@ -45,6 +45,8 @@
 #define MAX_BLOCKS (STORE_MAX_SIZE / STORE_BLOCK)
 #define NO_TRUNC UINT64_MAX
 #define LEAF_BLOCKS ((uint64_t)BMAP_LEAF_BITS)
+/* dobj.host before anybody has looked (see load_chain). */
+#define HOST_UNKNOWN (-1)
 /* A parent chain longer than this means a cycle in a corrupt db. */
 #define MAX_CHAIN 65536
 
@@ -62,7 +64,9 @@ struct dobj {
 	int fd;              /* open host file, or -1: valid only while held
 	                      * (host_hold) */
 	struct fdc_entry hf; /* fd's place in the store's descriptor LRU */
-	int host;            /* the host file exists (atomic) */
+	int host;            /* the host file exists (atomic): 1, 0, or
+	                      * HOST_UNKNOWN for an ancestor loaded with its
+	                      * child, until its first hold opens it */
 	int pins;
 	int unsettled;       /* its map rows were written by a change still open
 	                      * (atomic): kept in the cache until it ends, so a
@@ -215,6 +219,19 @@ int read_row(struct db *db, struct dobj *o);
 void resync_map(struct dobj *o, const struct dobj *db_copy);
 /* The cached object id, or NULL. st->lock held. */
 struct dobj *cache_find(struct store *st, uint64_t id);
+
+/* ------------------------------------------------------------------ */
+/* Defined in fs/store/io.c                                           */
+
+/* A layer is folded (store_fold) only over a parent whose view holds at
+ * most this many blocks (one map leaf's worth, 2 MiB): the check walks the
+ * parent's view, and for small files the layer costs most (one more
+ * object to load on a cold open, against a read of a few blocks). */
+#define LAYER_FOLD_MAX LEAF_BLOCKS
+/* Whether o's own layer defines every block its parent's view holds data
+ * in, the parent's view being at most LAYER_FOLD_MAX blocks. o's user
+ * holds it against writers. */
+int layer_covers_parent(const struct dobj *o);
 
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/trim.c                                         */

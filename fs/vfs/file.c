@@ -570,6 +570,10 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 		if (w >= 0)
 			tree_account(n->tree, delta);
 	}
+	/* A rewrite that hid all the snapshot's data drops the layer; if the
+	 * fold fails, the file just stays layered. */
+	if (w >= 0 && n->obj)
+		store_fold(v->store, n->obj);
 	if (w >= 0) {
 		uint64_t size = n->a.size > off + len ? n->a.size : off + len;
 		touch_modified(v, n, size, delta);

@@ -533,6 +533,84 @@ static void test_reads_skip_untouched_layers(void **state)
 		store_put(e->st, snaps[i]);
 }
 
+/* store_fold: a layer that defines every block of its parent's view
+ * drops the parent (row and reference) and keeps its view; one that does
+ * not, or whose parent's view is larger than one map leaf, stays. */
+static void test_fold_covering_layer(void **state)
+{
+	struct unit_store *e = *state;
+	const char *parent_of = "SELECT count(*) FROM dataobjs WHERE id = ? AND parent IS NOT NULL";
+	const char *refs_of = "SELECT refs FROM dataobjs WHERE id = ?";
+	struct dobj *o = new_obj(e);
+	assert_int_equal(store_fold(e->st, o), 0); /* no parent */
+	assert_int_equal(unit_write_pattern(o, 0, 2 * B, 1), 2);
+	struct dobj *snap = snapshot_of(e, &o);
+	assert_int_equal(count_rows(e, refs_of, store_id(snap)), 2);
+	assert_int_equal(unit_write_pattern(o, 10, 10, 2), 0);
+	assert_int_equal(store_fold(e->st, o), 0); /* block 1 is still the snapshot's */
+	assert_int_equal(count_rows(e, parent_of, store_id(o)), 1);
+	assert_int_equal(unit_write_pattern(o, B + 10, 10, 3), 0);
+	assert_int_equal(store_fold(e->st, o), 1);
+	assert_int_equal(count_rows(e, parent_of, store_id(o)), 0);
+	assert_int_equal(count_rows(e, refs_of, store_id(snap)), 1);
+	unit_expect_pattern(o, 10, 10, 2);
+	unit_expect_pattern(o, B + 10, 10, 3);
+	unit_expect_pattern(o, 20, B - 10, 1);
+	assert_int_equal(store_data_blocks(o), 2);
+	unit_expect_pattern(snap, 0, 2 * B, 1);
+
+	/* Truncated to nothing, a layer shows none of its parent. */
+	store_put(e->st, snap);
+	snap = snapshot_of(e, &o);
+	int64_t d;
+	assert_int_equal(store_truncate(o, 0, &d), 0);
+	assert_int_equal(store_fold(e->st, o), 1);
+	assert_int_equal(store_data_blocks(o), 0);
+	unit_expect_pattern(snap, 10, 10, 2);
+	store_put(e->st, snap);
+
+	/* Over a parent of more than a leaf of blocks, not even looked at. */
+	assert_int_equal(unit_write_pattern(o, 0, 513 * B, 4), 513);
+	snap = snapshot_of(e, &o);
+	assert_int_equal(unit_write_pattern(o, 0, 513 * B, 5), 0);
+	assert_int_equal(store_fold(e->st, o), 0);
+	unit_expect_pattern(o, 0, 513 * B, 5);
+	unit_expect_pattern(snap, 0, 513 * B, 4);
+	store_put(e->st, snap);
+	store_put(e->st, o);
+}
+
+/* Loading a layered object from the db opens its own host file, and an
+ * ancestor's only when a read reaches that layer: a read the top layer
+ * covers opens one file however deep the chain. */
+static void test_cold_load_opens_only_layers_read(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(unit_write_pattern(o, 0, 2 * B, 1), 2);
+	struct dobj *s1 = snapshot_of(e, &o);
+	assert_int_equal(unit_write_pattern(o, 0, B, 2), 0);
+	struct dobj *s2 = snapshot_of(e, &o);
+	assert_int_equal(unit_write_pattern(o, 0, B, 3), 0);
+	uint64_t id = store_id(o);
+	store_put(e->st, s1);
+	store_put(e->st, s2);
+	store_put(e->st, o);
+	/* Push the chain out of the cache: each layer joins the LRU when the
+	 * one above it is dropped. */
+	for (int i = 0; i < 4 * 64; i++)
+		store_put(e->st, new_obj(e));
+	size_t before = store_open_files(e->st, NULL);
+	o = store_get(e->st, id);
+	assert_non_null(o);
+	unit_expect_pattern(o, 0, B, 3);
+	assert_int_equal(store_open_files(e->st, NULL), before + 1);
+	/* Block 1 is the base's: the middle layer has no say in it. */
+	unit_expect_pattern(o, B, B, 1);
+	assert_int_equal(store_open_files(e->st, NULL), before + 2);
+	store_put(e->st, o);
+}
+
 static void test_cow_small_copy(void **state)
 {
 	struct unit_store *e = *state;
@@ -1369,6 +1447,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cow_layering, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_make_private_repoints_holder_in_its_change, setup,
 		                                unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_fold_covering_layer, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_cold_load_opens_only_layers_read, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_reload, setup, unit_store_teardown),

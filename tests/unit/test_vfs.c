@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/store/block.h"
 #include "fs/vfs/vfs.h"
+#include "meta/db.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -527,6 +529,71 @@ static void test_snapshot_keeps_old_names(void **state)
 	expect_consistent(e);
 }
 
+/* Data objects that are layers over another (a snapshot's, mostly). */
+static int64_t layered_objects(struct env *e)
+{
+	db_lock(vfs_db(e->v));
+	sqlite3_stmt *s = db_prep(vfs_db(e->v), "SELECT count(*) FROM dataobjs WHERE parent IS NOT NULL");
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	db_finish(s);
+	db_unlock(vfs_db(e->v));
+	return n;
+}
+
+static void write_at(struct env *e, uint64_t ino, const void *buf, size_t len, uint64_t off)
+{
+	struct vfile *f;
+	assert_int_equal(vfs_open(e->v, ino, O_WRONLY, &f), 0);
+	ssize_t n = vfs_write(e->v, f, buf, len, off);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	assert_int_equal(n, (ssize_t)len);
+}
+
+/* A write after a snapshot layers the file over the snapshot's data; once
+ * the layer holds every block the snapshot's view has, the layer is
+ * folded: the live file stops depending on the snapshot (no ancestor to
+ * load or open on a cold read), and both still read their own contents. */
+static void test_rewrite_after_snapshot_drops_layer(void **state)
+{
+	struct env *e = *state;
+	uint64_t small = make_file(e, e->root, "small", "version 1");
+	uint64_t big = make_file(e, e->root, "big", "");
+	static char blocks[3 * STORE_BLOCK];
+	memset(blocks, 'a', sizeof blocks);
+	write_at(e, big, blocks, sizeof blocks, 0);
+	uint64_t snap = VFS_INO(unit_vfs_snapshot(e->v, e->tree, CAPACITY), 1);
+	assert_int_equal(layered_objects(e), 0);
+
+	write_at(e, small, "V", 1, 0); /* copies up the file's only block */
+	assert_int_equal(layered_objects(e), 0);
+	expect_contents(e, small, "Version 1");
+	expect_contents(e, ino_of(e, snap, "small"), "version 1");
+
+	/* Blocks 1 and 2 still come from the snapshot until rewritten. */
+	write_at(e, big, "b", 1, 0);
+	assert_int_equal(layered_objects(e), 1);
+	write_at(e, big, "c", 1, STORE_BLOCK);
+	assert_int_equal(layered_objects(e), 1);
+	write_at(e, big, "d", 1, 2 * STORE_BLOCK + 5);
+	assert_int_equal(layered_objects(e), 0);
+	struct vfile *f;
+	static char got[3 * STORE_BLOCK];
+	assert_int_equal(vfs_open(e->v, big, O_RDONLY, &f), 0);
+	assert_int_equal(vfs_read(e->v, f, got, sizeof got, 0), (ssize_t)sizeof got);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	blocks[0] = 'b';
+	blocks[STORE_BLOCK] = 'c';
+	blocks[2 * STORE_BLOCK + 5] = 'd';
+	assert_memory_equal(got, blocks, sizeof got);
+	uint64_t sbig = ino_of(e, snap, "big");
+	assert_int_equal(vfs_open(e->v, sbig, O_RDONLY, &f), 0);
+	assert_int_equal(vfs_read(e->v, f, got, sizeof got, 0), (ssize_t)sizeof got);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	memset(blocks, 'a', sizeof blocks);
+	assert_memory_equal(got, blocks, sizeof got);
+	expect_consistent(e);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -541,6 +608,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rmdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_keeps_old_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_after_snapshot_drops_layer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
