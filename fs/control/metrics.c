@@ -322,6 +322,21 @@ static void render_histogram(FILE *f, const char *name, const uint64_t *counts,
 	fprintf(f, "%s_count %llu\n", name, (unsigned long long)cum);
 }
 
+/* A duration histogram PREFIX_seconds with help, and its gauge
+ * PREFIX_max_seconds: the longest since the daemon started. */
+static void render_durations(FILE *f, const char *prefix, const char *help, const uint64_t *counts,
+                             const uint64_t *bounds_ns, size_t nbounds, uint64_t sum_ns,
+                             uint64_t max_ns)
+{
+	char name[96], max_name[96];
+	snprintf(name, sizeof name, "%s_seconds", prefix);
+	snprintf(max_name, sizeof max_name, "%s_max_seconds", prefix);
+	family(f, name, "histogram", help);
+	render_histogram(f, name, counts, bounds_ns, nbounds, sum_ns);
+	family(f, max_name, "gauge", "The longest of those since the daemon started.");
+	fprintf(f, "%s %.9f\n", max_name, (double)max_ns / 1e9);
+}
+
 /* Every change, commit and read of meta.db holds one lock, the one the
  * data path's group commit and fsync need too: its hold times say how
  * long an fsync can wait behind the control plane. */
@@ -329,13 +344,9 @@ static void render_db_lock(FILE *f, struct db *db)
 {
 	struct db_hold_stats h;
 	db_hold_stats_read(db, &h);
-	family(f, "volfs_db_lock_hold_seconds", "histogram",
-	       "How long the metadata database's lock was held, each time it was taken.");
-	render_histogram(f, "volfs_db_lock_hold_seconds", h.buckets, db_hold_bucket_ns,
-	                 DB_HOLD_NBUCKETS, h.sum_ns);
-	family(f, "volfs_db_lock_hold_max_seconds", "gauge",
-	       "The longest hold of the metadata database's lock since the daemon started.");
-	fprintf(f, "volfs_db_lock_hold_max_seconds %.9f\n", (double)h.max_ns / 1e9);
+	render_durations(f, "volfs_db_lock_hold",
+	                 "How long the metadata database's lock was held, each time it was taken.",
+	                 h.buckets, db_hold_bucket_ns, DB_HOLD_NBUCKETS, h.sum_ns, h.max_ns);
 	family(f, "volfs_db_group_commit_max_changes", "gauge",
 	       "The most row changes one group commit of the metadata database wrote, since the "
 	       "daemon started (its cost falls on whoever commits the group, often an fsync).");
@@ -401,13 +412,10 @@ static void render_freezes(FILE *f)
 {
 	struct counters_freeze_stats s;
 	counters_freeze_read(&s);
-	family(f, "volfs_snapshot_freeze_seconds", "histogram",
-	       "How long each freeze of a volume (a snapshot's or a clone's instant) held its writers.");
-	render_histogram(f, "volfs_snapshot_freeze_seconds", s.buckets, counters_bucket_ns,
-	                 COUNTERS_NBUCKETS, s.sum_ns);
-	family(f, "volfs_snapshot_freeze_max_seconds", "gauge",
-	       "The longest freeze of a volume since the daemon started.");
-	fprintf(f, "volfs_snapshot_freeze_max_seconds %.9f\n", (double)s.max_ns / 1e9);
+	render_durations(f, "volfs_snapshot_freeze",
+	                 "How long each freeze of a volume (a snapshot's or a clone's instant) held its "
+	                 "writers.",
+	                 s.buckets, counters_bucket_ns, COUNTERS_NBUCKETS, s.sum_ns, s.max_ns);
 	family(f, "volfs_snapshot_freeze_cpu_seconds_total", "counter",
 	       "CPU time the freezing thread used while writers were held.");
 	fprintf(f, "volfs_snapshot_freeze_cpu_seconds_total %.9f\n", (double)s.cpu_ns / 1e9);
