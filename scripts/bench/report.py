@@ -261,8 +261,8 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#44
 
 
 HOSTWRITE_WAYS = {
-    "pwrite": "plain `pwrite(2)` (as passthrough_ll writes)",
-    "uring": "io_uring, one write per submit-and-wait (as volfs writes)",
+    "pwrite": "plain `pwrite(2)` (as passthrough_ll, and volfs on ext4, write)",
+    "uring": "io_uring, one write per submit-and-wait (as volfs writes on XFS and btrfs)",
     "uring-1cpu": "io_uring, thread and its io-wq pinned to one CPU",
 }
 
