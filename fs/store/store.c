@@ -864,10 +864,17 @@ static int detach_rows(struct store *st, struct dobj *o)
 
 int store_fold(struct store *st, struct dobj *o)
 {
-	struct dobj *p = o->parent;
+	struct dobj *p = __atomic_load_n(&o->parent, __ATOMIC_RELAXED);
 	if (!p || store_is_shared(o) || !layer_covers_parent(o))
 		return 0;
 	db_lock(st->db);
+	/* Overwrites run under the file's shared lock: two that both
+	 * completed the cover may both get here, and only one may drop the
+	 * parent's pin. The parent changes only under the db lock. */
+	if (o->parent != p) {
+		db_unlock(st->db);
+		return 0;
+	}
 	int mine, r = txn_open(st->db, &mine, 0);
 	if (r == 0)
 		r = detach_rows(st, o);
@@ -877,7 +884,7 @@ int store_fold(struct store *st, struct dobj *o)
 		 * o's user's lock (reads); trim's layer walks read parent_id
 		 * under maplock. */
 		ranked_lock(&o->maplock, LOCK_STORE_MAP);
-		o->parent = NULL;
+		__atomic_store_n(&o->parent, NULL, __ATOMIC_RELAXED);
 		o->parent_id = 0;
 		ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 	}
