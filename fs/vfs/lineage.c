@@ -200,7 +200,8 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 	sqlite3_bind_int64(st, 4, (int64_t)dead);
 	sqlite3_bind_int64(st, 5, (int64_t)child);
 	sqlite3_bind_int(st, 6, RECLAIM_BATCH);
-	while (n < RECLAIM_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+	int r = 0;
+	while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0) {
 		rows[n].family = (uint64_t)sqlite3_column_int64(st, 0);
 		rows[n].ino = (uint64_t)sqlite3_column_int64(st, 1);
 		snprintf(rows[n].name, sizeof rows[n].name, "%s", (const char *)sqlite3_column_text(st, 2));
@@ -209,7 +210,9 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 		n++;
 	}
 	db_finish(st);
-	int r = 0;
+	/* a failed step is no proof that `dead` is empty: reclaim_drop
+	 * would orphan its rows */
+	r = r < 0 ? r : 0;
 	for (int i = 0; r == 0 && i < n; i++) {
 		const struct keyed_row *k = &rows[i];
 		r = keyed_exec(v, k->shadowed ? t->drop : t->move, k, dead, child);
@@ -252,13 +255,14 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 	sqlite3_bind_int64(st, 1, (int64_t)dead);
 	sqlite3_bind_int64(st, 2, (int64_t)child);
 	sqlite3_bind_int(st, 3, RECLAIM_BATCH);
-	while (n < RECLAIM_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+	int r = 0;
+	while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0) {
 		ids[n] = sqlite3_column_int64(st, 0);
 		shadowed[n] = !child || sqlite3_column_int(st, 1);
 		n++;
 	}
 	db_finish(st);
-	int r = 0;
+	r = r < 0 ? r : 0; /* as in reclaim_keyed */
 	for (int i = 0; r == 0 && i < n; i++) {
 		if (shadowed[i] && child)
 			r = drop_needless_name_whiteout(v, ids[i], dead, child);
