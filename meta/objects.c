@@ -99,12 +99,14 @@ json_object *kobj_get(struct db *db, const char *kind, const char *ns, const cha
 	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	json_object *o = NULL;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int row = db_step_row(st);
+	if (row > 0) {
 		o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
 		if (tree)
 			*tree = (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	db_finish(st);
+	errno = row < 0 ? EIO : o ? 0 : row == 0 ? ENOENT : EINVAL;
 	return o;
 }
 
@@ -154,12 +156,17 @@ json_object *kobj_list(struct db *db, const char *kind, const char *ns)
 	if (ns)
 		sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	json_object *arr = json_object_new_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int row;
+	while ((row = db_step_row(st)) > 0) {
 		json_object *o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
 		if (o)
 			json_object_array_add(arr, o);
 	}
 	db_finish(st);
+	if (row < 0) {
+		json_object_put(arr);
+		return NULL;
+	}
 	return arr;
 }
 

@@ -15,7 +15,9 @@
  * ""), uid and creationTimestamp. -EEXIST if kind/ns/name exists. */
 int kobj_insert(struct db *db, const char *kind, const char *ns, const char *name,
                 json_object *body, uint64_t tree);
-/* The object (new reference) or NULL; *tree gets its tree id (0 if none). */
+/* The object (new reference) or NULL; *tree gets its tree id (0 if none).
+ * errno tells a NULL apart: ENOENT there is none, EIO the read failed (a
+ * caller that would create, replace or delete on "none" must check). */
 json_object *kobj_get(struct db *db, const char *kind, const char *ns, const char *name,
                       uint64_t *tree);
 int kobj_update(struct db *db, const char *kind, const char *ns, const char *name,
@@ -32,7 +34,8 @@ int kobj_replace_tree(struct db *db, const char *kind, const char *ns, const cha
 int kobj_move(struct db *db, const char *kind, const char *ns, const char *name,
               const char *newkind, const char *newns, const char *newname, json_object *body);
 int kobj_delete(struct db *db, const char *kind, const char *ns, const char *name);
-/* Array of objects of a kind, by name; ns NULL means every namespace. */
+/* Array of objects of a kind, by name; ns NULL means every namespace.
+ * NULL when a read failed: a partial list is never returned as whole. */
 json_object *kobj_list(struct db *db, const char *kind, const char *ns);
 
 /* Every object of a kind, as kobj_list(db, kind, NULL), read a page at a

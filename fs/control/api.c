@@ -70,13 +70,18 @@ static int deleting(json_object *obj)
 /* Kubernetes' admission plugins DefaultStorageClass and the snapshot
  * controller's default class: an omitted class becomes the default one
  * when the object is created, so a later default does not change it. */
-static void default_class(struct db *db, json_object *obj, const char *kind)
+static int default_class(struct db *db, json_object *obj, const char *kind, char *err,
+                         size_t errlen)
 {
 	int claim = !strcmp(kind, "PersistentVolumeClaim");
 	const char *field = claim ? "spec.storageClassName" : "spec.volumeSnapshotClassName";
 	if (jpath_get(obj, field))
-		return;
+		return 0;
 	json_object *classes = kobj_list(db, claim ? "StorageClass" : "VolumeSnapshotClass", NULL);
+	if (!classes) { /* unread is not "no default": the object would keep none */
+		snprintf(err, errlen, "cannot read the classes to find the default one");
+		return -EIO;
+	}
 	json_object *def = NULL;
 	const char *ann = claim ? K8S_ANN_DEFAULT_SC : K8S_ANN_DEFAULT_VSC;
 	if (claim)
@@ -88,6 +93,7 @@ static void default_class(struct db *db, json_object *obj, const char *kind)
 	if (def)
 		jpath_set_str(obj, field, jpath_str(def, "metadata.name"));
 	json_object_put(classes);
+	return 0;
 }
 
 static int forbid_claim(const char *name, const char *why, char *err, size_t errlen)
@@ -146,21 +152,29 @@ static void tally_drop(struct quota_tally *t)
 	t->quotas = t->totals = NULL;
 }
 
-/* The namespace's quotas and, when there are any, its claims' totals.
- * db locked. */
-static void tally_load(struct db *db, struct quota_tally *t, const char *ns)
+/* The namespace's quotas and, when there are any, its claims' totals;
+ * -EIO when they could not be read (never "no quota" or "no claims",
+ * which would admit what the quota forbids). db locked. */
+static int tally_load(struct db *db, struct quota_tally *t, const char *ns)
 {
 	if (t->quotas && !strcmp(t->ns, ns) && t->gen == db->claims_gen)
-		return;
+		return 0;
 	tally_drop(t);
 	snprintf(t->ns, sizeof t->ns, "%s", ns);
 	t->quotas = kobj_list(db, "ResourceQuota", ns);
+	if (!t->quotas)
+		return -EIO;
 	if (json_object_array_length(t->quotas)) {
 		json_object *claims = kobj_list(db, "PersistentVolumeClaim", ns);
+		if (!claims) {
+			tally_drop(t);
+			return -EIO;
+		}
 		t->totals = quota_totals(t->quotas, claims);
 		json_object_put(claims);
 	}
 	t->gen = db->claims_gen;
+	return 0;
 }
 
 /* The claim admitted against the tally was stored: count it. db locked. */
@@ -179,7 +193,10 @@ static int admit_claim(struct db *db, struct quota_tally *tally, json_object *ol
 	int r = old ? admit_claim_resize(db, old, new, err, errlen) : 0;
 	if (r < 0)
 		return r;
-	tally_load(db, tally, jpath_str(new, "metadata.namespace"));
+	if (tally_load(db, tally, jpath_str(new, "metadata.namespace")) < 0) {
+		snprintf(err, errlen, "cannot read the namespace's quotas and claims");
+		return -EIO;
+	}
 	return tally->totals ? quota_admit_totals(tally->quotas, tally->totals, old, new, err, errlen)
 	                     : 0;
 }
@@ -306,8 +323,9 @@ static int store_object(struct db *db, struct quota_tally *tally, json_object *m
 			goto out;
 		}
 	} else {
-		if (!strcmp(ref.k->kind, "PersistentVolumeClaim") || !strcmp(ref.k->kind, "VolumeSnapshot"))
-			default_class(db, new, ref.k->kind);
+		if (r == 0 && (!strcmp(ref.k->kind, "PersistentVolumeClaim") ||
+		               !strcmp(ref.k->kind, "VolumeSnapshot")))
+			r = default_class(db, new, ref.k->kind, err, errlen);
 		initial_status(new, ref.k->kind);
 	}
 	if (r == 0)
@@ -707,7 +725,9 @@ int api_get(struct vfs *v, const char *kind, const char *ns, const char *name, j
 	if (!name) {
 		*items = kobj_list(db, k->kind, k->namespaced ? ns : NULL);
 		db_unlock(db);
-		return 0;
+		if (!*items)
+			snprintf(err, errlen, "cannot read the %s objects", k->kind);
+		return *items ? 0 : -EIO;
 	}
 	json_object *o = kobj_get(db, k->kind, where, name, NULL);
 	db_unlock(db);

@@ -7,8 +7,10 @@
 #include "fs/control/controller.h"
 
 #include <assert.h>
+#include <errno.h>
 
 #include "meta/k8s.h"
+#include "meta/log.h"
 #include "meta/objects.h"
 
 static json_object *parse(const char *json)
@@ -21,7 +23,7 @@ static void insert_builtin(struct db *db, const char *kind, const char *name, co
 {
 	assert(db_locked_by_me(db));
 	json_object *have = kobj_get(db, kind, "", name, NULL);
-	if (!have) {
+	if (!have && errno == ENOENT) {
 		json_object *o = parse(json);
 		kobj_insert(db, kind, "", name, o, 0);
 		json_object_put(o);
@@ -34,9 +36,13 @@ void controller_bootstrap(struct vfs *v)
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	sqlite3_stmt *st = db_prep(db, "SELECT value FROM counters WHERE name='k8s_bootstrap'");
-	int done = sqlite3_step(st) == SQLITE_ROW;
+	/* a failed read is not "never bootstrapped": the built-in objects
+	 * an operator deleted since would come back */
+	int done = db_step_row(st);
 	db_finish(st);
-	if (!done && db_begin(db) == 0) {
+	if (done < 0)
+		vlog_error("meta.db", "cannot read whether the built-in objects were created");
+	if (done == 0 && db_begin(db) == 0) {
 		insert_builtin(db, "Namespace", "default",
 		               "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{},"
 		               "\"status\":{\"phase\":\"Active\"}}");

@@ -77,10 +77,11 @@ static int make_empty_dir(struct ctl *c, json_object *pod, json_object *vol)
 	                                : jpath_bytes(vol, "emptyDir.sizeLimit");
 	db_lock(c->db);
 	json_object *have = kobj_get(c->db, KIND_POD_VOLUME, ctl_ns_of(pod), name, &tree);
+	int unread = !have && errno != ENOENT;
 	db_unlock(c->db);
 	json_object_put(have);
-	if (have)
-		return 0;
+	if (have || unread) /* unread is not "none yet": no second tree for it */
+		return have ? 0 : -EIO;
 	if (!cap) /* no limit: the node's disk is the limit, as with kubelet */
 		cap = vfs_host_bytes(c->v);
 	cap = (cap + STORE_BLOCK - 1) / STORE_BLOCK * STORE_BLOCK;

@@ -196,12 +196,17 @@ int ctl_schedule_step(struct ctl *c, json_object *sched)
 	return changed;
 }
 
+/* When the schedules could not be read: try again this soon. */
+#define SCHEDULES_RETRY_MS 1000
+
 int schedules_next_wakeup(struct vfs *v)
 {
 	struct db *db = vfs_db(v);
 	db_lock(db);
 	json_object *list = kobj_list(db, "SnapshotSchedule", NULL);
 	db_unlock(db);
+	if (!list)
+		return SCHEDULES_RETRY_MS; /* unread is not "none enabled" */
 	int64_t now = schedule_now(), soonest = -1;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *s = json_object_array_get_idx(list, i);

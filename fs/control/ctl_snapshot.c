@@ -7,6 +7,7 @@
  */
 #include "fs/control/controller_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,8 +107,12 @@ static int delete_snapshot(struct ctl *c, json_object *vs)
 	const char *policy = cls ? jpath_str(cls, "deletionPolicy") : NULL;
 	uint64_t tree = 0;
 	db_lock(c->db);
-	json_object_put(kobj_get(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs), &tree));
+	json_object *o = kobj_get(c->db, "VolumeSnapshot", ctl_ns_of(vs), ctl_name_of(vs), &tree);
+	int unread = !o && errno != ENOENT;
 	db_unlock(c->db);
+	json_object_put(o);
+	if (unread) /* not "no tree": the object would go and leave its tree behind */
+		return 0;
 	if (!tree)
 		return ctl_remove_object(c, vs);
 	if (policy && !strcmp(policy, "Retain"))

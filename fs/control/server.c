@@ -649,7 +649,10 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 	if (!strcmp(verb, "metrics"))
 		return answer_metrics(v);
 	if (!strcmp(verb, "df")) {
-		json_object *r = items_result(volume_df(v));
+		json_object *items = volume_df(v);
+		if (!items)
+			return answer_error(-EIO, "cannot read the objects' trees");
+		json_object *r = items_result(items);
 		json_object_object_add(r, "reclaimPending", volume_reclaim_pending(v));
 		return answer_ok(r);
 	}

@@ -200,9 +200,11 @@ int snapshot_get(struct vfs *v, const char *ns, const char *name, json_object **
 	} else {
 		list = kobj_list(db, KIND_VS, ns);
 		db_unlock(db);
+		if (!list)
+			snprintf(err, errlen, "cannot read the volumesnapshots");
 	}
 	*items = list;
-	return 0;
+	return list ? 0 : -EIO;
 }
 
 int snapshot_describe(struct vfs *v, const char *ns, const char *name, json_object **out,

@@ -66,15 +66,16 @@ static json_object *pod_projection(void *arg, const char *ns, const char *name)
 	return spec;
 }
 
-/* Is the claim's only access mode ReadOnlyMany? */
+/* Is the claim's only access mode ReadOnlyMany? 1, 0, or -EIO: an unread
+ * claim is not a writable one. */
 static int claim_read_only_many(struct db *db, const char *ns, const char *claim)
 {
 	sqlite3_stmt *st = db_prep(db, "SELECT json_extract(body, '$.spec.accessModes') FROM objects "
 	                               "WHERE kind='PersistentVolumeClaim' AND namespace=? AND name=?");
 	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, claim, -1, SQLITE_STATIC);
-	int rox = 0;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+	int row = db_step_row(st), rox = row < 0 ? row : 0;
+	if (row > 0 && sqlite3_column_text(st, 0)) {
 		json_object *modes = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
 		size_t n = json_object_is_type(modes, json_type_array) ? json_object_array_length(modes) : 0;
 		rox = n > 0;
@@ -114,8 +115,12 @@ static int pod_volume(void *arg, const char *ns, const char *pod, size_t index, 
 		                                         "readOnly");
 		if (claim_volume(db, ns, json_object_get_string(claim), pv, pvlen) < 0)
 			pv[0] = 0;
-		*readonly = (ro && json_object_get_boolean(ro)) ||
-		            claim_read_only_many(db, ns, json_object_get_string(claim));
+		int rox = claim_read_only_many(db, ns, json_object_get_string(claim));
+		if (rox < 0) {
+			json_object_put(o);
+			return rox;
+		}
+		*readonly = (ro && json_object_get_boolean(ro)) || rox;
 	} else if (json_object_object_get_ex(vol, "hostPath", NULL)) {
 		/* the resolved host path, once the pod's volumes are set up */
 		if (json_object_is_type(host, json_type_string))
@@ -512,7 +517,9 @@ int volume_pv_get(struct vfs *v, const char *name, json_object **items, char *er
 	if (!name) {
 		*items = kobj_list(db, KIND_PV, NULL);
 		db_unlock(db);
-		return 0;
+		if (!*items)
+			snprintf(err, errlen, "cannot read the persistentvolumes");
+		return *items ? 0 : -EIO;
 	}
 	json_object *o = kobj_get(db, KIND_PV, "", name, NULL);
 	db_unlock(db);

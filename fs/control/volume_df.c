@@ -18,7 +18,8 @@ json_object *volume_df(struct vfs *v)
 	db_lock(db);
 	sqlite3_stmt *st = db_prep(db, "SELECT o.kind, o.namespace, o.name, o.tree "
 	                               "FROM objects o WHERE o.tree IS NOT NULL ORDER BY o.namespace, o.name");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int row;
+	while ((row = db_step_row(st)) > 0) {
 		struct vtree *t = vfs_tree_get(v, (uint64_t)sqlite3_column_int64(st, 3));
 		json_object *u = usage_of(v, (uint64_t)sqlite3_column_int64(st, 3));
 		json_object_object_add(u, "tree", json_object_new_int64(sqlite3_column_int64(st, 3)));
@@ -30,6 +31,10 @@ json_object *volume_df(struct vfs *v)
 	}
 	db_finish(st);
 	db_unlock(db);
+	if (row < 0) { /* a partial table is not every volume's space */
+		json_object_put(items);
+		return NULL;
+	}
 	/* Outside the db lock: the snapshot accounting takes it per tree. */
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		json_object *u = json_object_array_get_idx(items, i), *tree, *kind;

@@ -10,7 +10,8 @@
 #include "fs/vfs/vfs.h"
 
 /* One item per object with a tree: kind, namespace, name, inodes and its
- * usage (capacity, used, available), with snapshotBytes for a volume. */
+ * usage (capacity, used, available), with snapshotBytes for a volume;
+ * NULL when the objects could not be read. */
 json_object *volume_df(struct vfs *v);
 
 #endif

@@ -281,12 +281,13 @@ static int repair_row(struct store *st, struct dobj *o, int fd, const struct mar
 	return r;
 }
 
-/* Whether object id is a parent layer of another. db locked. */
+/* Whether object id is a parent layer of another: 1, 0, or -EIO. db
+ * locked. */
 static int has_child(struct db *db, uint64_t id)
 {
 	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM dataobjs WHERE parent = ? LIMIT 1");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	int r = sqlite3_step(s) == SQLITE_ROW;
+	int r = db_step_row(s);
 	db_finish(s);
 	return r;
 }
@@ -310,7 +311,10 @@ static int repair_object(struct store *st, uint64_t id, uint64_t *size)
 	struct dobj *o = r > 0 ? obj_new(st, id) : NULL;
 	if (r > 0)
 		r = o ? read_row(st->db, o) : -ENOMEM;
-	if (r == 0 && o && m.gen > o->gen && o->refs == 1 && !has_child(st->db, id)) {
+	int child = r == 0 && o && m.gen > o->gen && o->refs == 1 ? has_child(st->db, id) : 1;
+	if (child < 0)
+		r = child;
+	if (child == 0) {
 		r = repair_row(st, o, fd, &m);
 		*size = m.size;
 		r = r == 0 ? 1 : r;
@@ -329,7 +333,8 @@ int store_repair_synced(struct store *st, struct store_synced **out, size_t *cou
 	uint64_t *ids = NULL;
 	int r = 0;
 	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs WHERE refs = 1");
-	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
+	int row;
+	while (r == 0 && (row = db_step_row(s)) > 0) {
 		if (nids == cap) {
 			cap = cap ? 2 * cap : 64;
 			uint64_t *bigger = realloc(ids, cap * sizeof *ids);
@@ -342,15 +347,20 @@ int store_repair_synced(struct store *st, struct store_synced **out, size_t *cou
 		ids[nids++] = (uint64_t)sqlite3_column_int64(s, 0);
 	}
 	db_finish(s);
+	if (r == 0 && row < 0) /* an object left out would lose its synced blocks to the reclaim */
+		r = row;
 	struct store_synced *done = NULL;
 	size_t ndone = 0;
 	for (size_t i = 0; i < nids && r == 0; i++) {
 		uint64_t size;
 		int rr = repair_object(st, ids[i], &size);
 		if (rr < 0) {
+			/* not skipped: the reclaim after an unclean stop would then
+			 * give back the blocks its fdatasync made durable */
 			vlog_error("store", "cannot rebuild the map of object %" PRIu64 " from its host "
 			           "file: %s", ids[i], strerror(-rr));
-			continue;
+			r = rr;
+			break;
 		}
 		if (rr == 0)
 			continue;

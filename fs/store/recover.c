@@ -30,11 +30,12 @@
 #include <unistd.h>
 #include "meta/log.h"
 
-uint64_t committed_max_id(struct db *db)
+int64_t committed_max_id(struct db *db)
 {
 	db_assert_locked(db);
 	sqlite3_stmt *s = db_prep(db, "SELECT seq FROM sqlite_sequence WHERE name = 'dataobjs'");
-	uint64_t seq = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+	int row = db_step_row(s);
+	int64_t seq = row > 0 ? sqlite3_column_int64(s, 0) : row;
 	db_finish(s);
 	return seq;
 }
@@ -85,7 +86,10 @@ static int sweep_file(const char *path, const char *name, uint64_t id, uint64_t 
 int store_sweep_orphans(struct store *st, const char *lost, struct store_sweep *out)
 {
 	*out = (struct store_sweep){ 0 };
-	uint64_t max_id = committed_max_id(st->db), bound = max_id;
+	int64_t committed = committed_max_id(st->db);
+	if (committed < 0) /* a deleted object's file is then told from a lost one by nothing */
+		return (int)committed;
+	uint64_t max_id = (uint64_t)committed, bound = max_id;
 	for (int x = 0; x < 256; x++) {
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/%02x", st->dir, x);

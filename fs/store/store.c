@@ -471,17 +471,16 @@ int read_row(struct db *db, struct dobj *o)
 	db_assert_locked(db);
 	sqlite3_stmt *s = db_prep(db, "SELECT parent, refs, trunc_blk, gen FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)o->id);
-	int r = -ENOENT;
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	int r = db_step_row(s);
+	if (r > 0) {
 		o->parent_id = (uint64_t)sqlite3_column_int64(s, 0);
 		o->refs = sqlite3_column_int64(s, 1);
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
 			o->trunc_blk = (uint64_t)sqlite3_column_int64(s, 2);
 		o->gen = (uint64_t)sqlite3_column_int64(s, 3);
-		r = 0;
 	}
 	db_finish(s);
-	return r == 0 ? load_map(db, o) : r;
+	return r > 0 ? load_map(db, o) : r == 0 ? -ENOENT : r;
 }
 
 /* One object from its row and map rows, without its parent; its host

@@ -223,7 +223,10 @@ int store_marker_ahead(struct dobj *o);
  * whose host file's marker is newer than its row gets its map rebuilt
  * from the host file and the marker's generation, committed. *out (to
  * free) lists them with the size the marker recorded, which the caller
- * gives the inode holding each. db locked. */
+ * gives the inode holding each. A negative errno when an object could not
+ * be read or repaired: the caller must not go on to give back unmapped
+ * blocks (store_reclaim_unmapped), which would drop its synced ones. db
+ * locked. */
 struct store_synced {
 	uint64_t id, size;
 };
@@ -265,8 +268,9 @@ uint64_t store_own_blocks(struct store *st, uint64_t id, uint64_t *parent);
 /* Host files that have no object row, at startup (fs/store/recover.c): a
  * file of an object a committed change deleted (or an empty one) is
  * removed; any other (its row never committed, or meta.db lost it) is
- * moved into the directory `lost` (created if needed). Returns 0; the
- * counts go to *out. Afterwards an object created with an id above every
+ * moved into the directory `lost` (created if needed). Returns 0, or
+ * -EIO with nothing swept when the highest committed id cannot be read;
+ * the counts go to *out. Afterwards an object created with an id above every
  * file left skips looking for a stale one. db locked. */
 struct store_sweep {
 	unsigned removed, moved;

@@ -256,8 +256,8 @@ void sync_note_unsafe(struct dobj *o);
 
 /* The highest object id a committed change has handed out: a host file
  * without a row and with an id at or below it belonged to a deleted
- * object. db locked. */
-uint64_t committed_max_id(struct db *db);
+ * object. -EIO when it cannot be read. db locked. */
+int64_t committed_max_id(struct db *db);
 
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/memfd.c                                          */

@@ -135,11 +135,14 @@ void layer_put(struct layer *l)
 		ranked_unlock(&l->o->maplock, LOCK_STORE_MAP);
 }
 
+/* The row's reference count: 0 without a row, -EIO when the read failed
+ * (never a count a caller would fold or free by). */
 static int64_t row_refs(struct db *db, uint64_t id)
 {
 	sqlite3_stmt *s = db_prep(db, "SELECT refs FROM dataobjs WHERE id = ?");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	int64_t refs = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	int row = db_step_row(s);
+	int64_t refs = row > 0 ? sqlite3_column_int64(s, 0) : row;
 	db_finish(s);
 	return refs;
 }
@@ -150,7 +153,8 @@ static int64_t row_refs(struct db *db, uint64_t id)
  * callers drop the reference before deleting the inode row. db locked. */
 static int sole_child(struct store *st, uint64_t id, int64_t drop, uint64_t gone, uint64_t *child)
 {
-	if (row_refs(st->db, id) - drop != 1)
+	int64_t refs = row_refs(st->db, id);
+	if (refs < 0 || refs - drop != 1)
 		return 0;
 	sqlite3_stmt *s = db_prep(st->db, "SELECT id FROM dataobjs WHERE parent = ? AND id != ? LIMIT 2");
 	sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -517,7 +521,8 @@ static void check_refs(struct store *st, struct checker *c)
 		"LEFT JOIN temp.check_users i ON i.obj = d.id "
 		"LEFT JOIN (SELECT parent, count(*) AS n FROM dataobjs WHERE parent IS NOT NULL "
 		"           GROUP BY parent) k ON k.parent = d.id");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int row;
+	while ((row = db_step_row(s)) > 0) {
 		int64_t id = sqlite3_column_int64(s, 0), refs = sqlite3_column_int64(s, 1);
 		int64_t seen = sqlite3_column_int64(s, 2);
 		if (refs <= 0)
@@ -527,6 +532,8 @@ static void check_refs(struct store *st, struct checker *c)
 			        id, refs, seen);
 	}
 	db_finish(s);
+	if (row < 0)
+		problem(c, "cannot read the reference counts of the data objects");
 }
 
 static void check_dangling(struct store *st, struct checker *c)
@@ -541,9 +548,12 @@ static void check_dangling(struct store *st, struct checker *c)
 	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		sqlite3_stmt *s = db_prep(st->db, q[i]);
-		while (sqlite3_step(s) == SQLITE_ROW)
+		int row;
+		while ((row = db_step_row(s)) > 0)
 			problem(c, "%s", (const char *)sqlite3_column_text(s, 0));
 		db_finish(s);
+		if (row < 0)
+			problem(c, "cannot look for rows pointing at missing objects");
 	}
 }
 
@@ -662,7 +672,10 @@ int store_check(struct store *st, const struct store_users *users,
 {
 	db_assert_locked(st->db);
 	*pending = (struct store_pending){ 0 };
-	struct checker c = { report, arg, 0, committed_max_id(st->db), pending };
+	int64_t max_id = committed_max_id(st->db);
+	struct checker c = { report, arg, 0, max_id < 0 ? 0 : (uint64_t)max_id, pending };
+	if (max_id < 0)
+		problem(&c, "cannot read the highest committed object id");
 	if (load_users(st, users) < 0)
 		problem(&c, "cannot read the references to data objects");
 	check_refs(st, &c);

@@ -177,8 +177,12 @@ static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)mine);
-	int older = sqlite3_step(st) == SQLITE_ROW;
+	/* a failed read is never "no older version": deleting the name
+	 * instead of hiding it would bring back the snapshot's */
+	int older = db_step_row(st);
 	db_finish(st);
+	if (older < 0)
+		return older;
 	st = db_prep(v->db, older ? "INSERT INTO dentries(family, parent, name, lineage, ino, whiteout) "
 	                            "VALUES(?1,?2,?3,?4,0,1) ON CONFLICT(family, parent, name, lineage) "
 	                            "DO UPDATE SET ino=0, whiteout=1"
@@ -604,7 +608,8 @@ static int rename_replace(struct vfs *v, struct rename_op *o, uint64_t parent, c
 }
 
 /* Is directory dir the directory anc or below it? Walks up the names
- * (a directory has exactly one) to the tree's root. db locked. */
+ * (a directory has exactly one) to the tree's root: 1, 0, or -EIO (a
+ * failed read is not "reached the root"). db locked. */
 static int dir_within(struct vfs *v, const struct vnode *dir, const struct vnode *anc)
 {
 	struct vtree *t = dir->tree;
@@ -620,9 +625,11 @@ static int dir_within(struct vfs *v, const struct vnode *dir, const struct vnode
 		sqlite3_bind_int64(st, 1, (int64_t)t->family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);
 		sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		local = found ? (uint64_t)sqlite3_column_int64(st, 0) : 1;
+		int found = db_step_row(st);
+		local = found > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 1;
 		db_finish(st);
+		if (found < 0)
+			return found;
 	}
 	return local == target;
 }
@@ -630,14 +637,16 @@ static int dir_within(struct vfs *v, const struct vnode *dir, const struct vnode
 /* A directory moved below itself (or, in an exchange, the other one
  * below it) would leave a loop cut off from the root: EINVAL, as
  * rename(2) says. The kernel refuses it before it asks FUSE; this layer
- * refuses it too, for callers without a kernel. db locked. */
+ * refuses it too, for callers without a kernel. 1, 0, or -EIO. db
+ * locked. */
 static int moves_into_itself(struct vfs *v, const struct rename_op *o, unsigned flags)
 {
 	if (o->sdir == o->ddir)
 		return 0;
-	if (S_ISDIR(o->src->a.mode) && dir_within(v, o->ddir, o->src))
-		return 1;
-	return (flags & RENAME_EXCHANGE) && S_ISDIR(o->dst->a.mode) && dir_within(v, o->sdir, o->dst);
+	int r = S_ISDIR(o->src->a.mode) ? dir_within(v, o->ddir, o->src) : 0;
+	if (r == 0 && (flags & RENAME_EXCHANGE) && S_ISDIR(o->dst->a.mode))
+		r = dir_within(v, o->sdir, o->dst);
+	return r;
 }
 
 static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, const char *name,
@@ -666,8 +675,8 @@ static int rename_locked(struct vfs *v, struct rename_op *o, uint64_t parent, co
 		return -ENOENT;
 	if (o->dst == o->src)
 		return 0; /* two names of one inode: POSIX says do nothing */
-	if (moves_into_itself(v, o, flags))
-		return -EINVAL;
+	if ((r = moves_into_itself(v, o, flags)) != 0)
+		return r < 0 ? r : -EINVAL;
 	struct vnode *own[] = {o->src, o->dst, o->sdir, o->ddir};
 	for (int i = 0; i < 4; i++)
 		if (own[i] && (r = vnode_own_row(v, own[i])) < 0)
@@ -736,8 +745,10 @@ int vfs_readlink(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(ino));
 	sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
-	int r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int r = db_step_row(st);
+	if (r == 0)
+		r = -ENOENT;
+	if (r > 0) {
 		int n = sqlite3_column_bytes(st, 0);
 		const void *p = sqlite3_column_blob(st, 0);
 		if (!p) {

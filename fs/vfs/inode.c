@@ -529,7 +529,7 @@ int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struc
 }
 
 /* Metadata bytes of one inode as lineage L sees it: its symlink target
- * and its xattrs. db locked. */
+ * and its xattrs; -EIO when they cannot be read. db locked. */
 static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT coalesce(length(i.target), 0) + (SELECT "
@@ -542,12 +542,15 @@ static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint
 	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)L);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int row = db_step_row(st);
+	int64_t n = row > 0 ? sqlite3_column_int64(st, 0) : row;
 	db_finish(st);
 	return n;
 }
 
-/* Does an ancestor of lineage L hold a version of inode `local`? */
+/* Does an ancestor of lineage L hold a version of inode `local`? 1, 0, or
+ * -EIO: a failed read is never "none", which would delete the version
+ * instead of hiding the ancestor's. */
 static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
 {
 	db_assert_locked(v->db);
@@ -556,33 +559,40 @@ static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint6
 	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)L);
-	int older = sqlite3_step(st) == SQLITE_ROW;
+	int older = db_step_row(st);
 	db_finish(st);
 	return older;
 }
 
-/* The data object of L's own version of inode `local` (0: none). */
-static uint64_t own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
+/* The data object of L's own version of inode `local` into *obj (0:
+ * none): 0, or -EIO (its reference would never be dropped). */
+static int own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, uint64_t *obj)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE family=? AND ino=? AND "
 	                                  "lineage=?");
 	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)L);
-	uint64_t obj = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	int row = db_step_row(st);
+	*obj = row > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	db_finish(st);
-	return obj;
+	return row < 0 ? row : 0;
 }
 
 int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t,
                      int64_t meta)
 {
 	/* Without a tree to give them back to, the bytes are not needed. */
-	if (t && meta == VNODE_META_UNKNOWN)
-		meta = inode_meta_bytes(v, family, L, local);
-	uint64_t obj = own_obj(v, family, L, local);
+	if (t && meta == VNODE_META_UNKNOWN && (meta = inode_meta_bytes(v, family, L, local)) < 0)
+		return (int)meta;
+	uint64_t obj;
+	int older, r = own_obj(v, family, L, local, &obj);
+	if (r < 0)
+		return r;
+	if ((older = older_inode_version(v, family, L, local)) < 0)
+		return older;
 	/* A version in an ancestor belongs to a snapshot too: hide it. */
-	const char *sql = older_inode_version(v, family, L, local)
+	const char *sql = older
 		? "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, atime, mtime, ctime, "
 		  "btime, whiteout) VALUES(?1, ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1) "
 		  "ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
@@ -594,7 +604,7 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 		sqlite3_bind_int64(st, 1, (int64_t)family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);
 		sqlite3_bind_int64(st, 3, (int64_t)L);
-		int r = db_step_done(v->db, st);
+		r = db_step_done(v->db, st);
 		if (r < 0)
 			return r;
 	}

@@ -447,12 +447,16 @@ static int report_each(struct vfs *v, const char *sql, void (*report)(void *, co
                        void *arg)
 {
 	sqlite3_stmt *st = db_prep(v->db, sql);
-	int problems = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int problems = 0, row;
+	while ((row = db_step_row(st)) > 0) {
 		report(arg, (const char *)sqlite3_column_text(st, 0));
 		problems++;
 	}
 	db_finish(st);
+	if (row < 0) { /* the rows not read are unchecked, not clean */
+		report(arg, "cannot read the lineages' rows to check them");
+		problems++;
+	}
 	return problems;
 }
 

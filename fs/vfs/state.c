@@ -60,7 +60,9 @@ static void sweep_data_files(struct vfs *v)
 	char lost[4200];
 	snprintf(lost, sizeof lost, "%s/lost+found", v->state_dir);
 	struct store_sweep s;
-	store_sweep_orphans(v->store, lost, &s);
+	int r = store_sweep_orphans(v->store, lost, &s);
+	if (r < 0)
+		vlog_error("store", "cannot sweep data files without object rows: %s", strerror(-r));
 	if (s.removed)
 		vlog_info("store", "removed %u data file%s of objects deleted before the last stop",
 		          s.removed, s.removed == 1 ? "" : "s");
@@ -304,8 +306,8 @@ static int report_rows(struct vfs *v, const char *sql, uint64_t tree, const char
                        void (*report)(void *, const char *), void *arg)
 {
 	sqlite3_stmt *st = db_prep(v->db, sql);
-	int problems = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int problems = 0, row;
+	while ((row = db_step_row(st)) > 0) {
 		char msg[512];
 		snprintf(msg, sizeof msg, fmt, (long long)tree, sqlite3_column_int64(st, 0),
 		         sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
@@ -313,6 +315,12 @@ static int report_rows(struct vfs *v, const char *sql, uint64_t tree, const char
 		problems++;
 	}
 	db_finish(st);
+	if (row < 0) { /* the rows not read are unchecked, not clean */
+		char msg[512];
+		snprintf(msg, sizeof msg, "tree %lld: cannot read its rows to check them", (long long)tree);
+		report(arg, msg);
+		problems++;
+	}
 	return problems;
 }
 
@@ -384,12 +392,15 @@ int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *a
 		uint64_t tree, family, lineage;
 	} *views = NULL;
 	size_t n = 0, cap = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	int row = 0;
+	while (r == 0 && (row = db_step_row(st)) > 0) {
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
 			struct view *bigger = realloc(views, cap * sizeof *views);
-			if (!bigger)
+			if (!bigger) {
+				r = -ENOMEM;
 				break;
+			}
 			views = bigger;
 		}
 		views[n].tree = (uint64_t)sqlite3_column_int64(st, 0);
@@ -398,6 +409,8 @@ int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *a
 		n++;
 	}
 	db_finish(st);
+	if (r == 0 && row < 0) /* a tree left out would be unchecked, not clean */
+		r = row;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if ((r = load_view(v, views[i].family, views[i].lineage)) == 0)
 			p += check_view(v, views[i].tree, report, arg);

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <inttypes.h>
 #include <sys/statvfs.h>
 
 #include "fs/obs/counters.h"
+#include "meta/log.h"
 #include "meta/space.h"
 
 struct vtree *tree_of(struct vfs *v, uint64_t ino)
@@ -332,10 +334,12 @@ static int empty_tree_rows(struct vfs *v, uint64_t lineage)
 	};
 	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE lineage=? AND obj IS NOT NULL");
 	sqlite3_bind_int64(st, 1, (int64_t)lineage);
-	int r = 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+	int r = 0, row;
+	while (r == 0 && (row = db_step_row(st)) > 0)
 		r = store_ref(v->store, (uint64_t)sqlite3_column_int64(st, 0), -1);
 	db_finish(st);
+	if (r == 0 && row < 0) /* the rows would go with objects still referenced */
+		r = row;
 	for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
 		st = db_prep(v->db, sql[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)lineage);
@@ -354,9 +358,12 @@ int tree_empty_memory_trees(struct vfs *v)
 	                                  "AND i.ino<>1) OR EXISTS (SELECT 1 FROM xattrs x WHERE "
 	                                  "x.lineage=t.lineage))");
 	sqlite3_bind_text(st, 1, VFS_KIND_MEMORY, -1, SQLITE_STATIC);
-	while (n < sizeof ids / sizeof ids[0] && sqlite3_step(st) == SQLITE_ROW)
+	int row = 1;
+	while (n < sizeof ids / sizeof ids[0] && (row = db_step_row(st)) > 0)
 		ids[n++] = (uint64_t)sqlite3_column_int64(st, 0);
 	db_finish(st);
+	if (row < 0) /* a tree left out would serve the last daemon's names */
+		return row;
 	if (!n)
 		return 0;
 	int r = db_begin(v->db);
@@ -661,12 +668,15 @@ int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, 
 	sqlite3_bind_int64(st, 1, (int64_t)lineage);
 	int64_t children = 0, readers = 0;
 	uint64_t child = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int row = db_step_row(st);
+	if (row > 0) {
 		children = sqlite3_column_int64(st, 0);
 		child = (uint64_t)sqlite3_column_int64(st, 1);
 		readers = sqlite3_column_int64(st, 2);
 	}
 	db_finish(st);
+	if (row < 0) /* not "no other readers": their objects would count as its own */
+		return row;
 	if (children > 1 || readers > 1)
 		return 0;
 	st = db_prep(v->db, "SELECT i.obj FROM inodes i WHERE i.lineage=?1 AND i.obj IS NOT NULL AND "
@@ -677,17 +687,35 @@ int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, 
 	return each_obj(st, fn, arg);
 }
 
+/* Tries at reading a tree's lineage back before giving up on it. */
+#define RESYNC_TRIES 3
+
+/* t's lineage as meta.db has it, read again after a failed step: a tree
+ * left at a lineage the rollback took away would write rows no lineage
+ * holds. db locked. */
+static void resync_tree(sqlite3_stmt *st, struct vtree *t)
+{
+	int row = -EIO;
+	for (int i = 0; i < RESYNC_TRIES && row < 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (int64_t)t->id);
+		row = db_step_row(st);
+	}
+	if (row > 0)
+		atomic_store(&t->lineage, (uint64_t)sqlite3_column_int64(st, 0));
+	else if (row < 0)
+		vlog_error("meta.db", "cannot read back the lineage of tree %" PRIu64 " after a "
+		           "rolled-back change: its writes may go to a lineage that is gone", t->id);
+	sqlite3_reset(st);
+}
+
 void vfs_trees_resync(struct vfs *v)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT lineage FROM trees WHERE id=?");
 	pthread_mutex_lock(&v->trees_lock);
 	for (size_t b = 0; b < VFS_TREE_BUCKETS; b++)
-		for (struct vtree *t = v->trees[b]; t; t = t->next) {
-			sqlite3_bind_int64(st, 1, (int64_t)t->id);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				atomic_store(&t->lineage, (uint64_t)sqlite3_column_int64(st, 0));
-			sqlite3_reset(st);
-		}
+		for (struct vtree *t = v->trees[b]; t; t = t->next)
+			resync_tree(st, t);
 	pthread_mutex_unlock(&v->trees_lock);
 	db_finish(st);
 }

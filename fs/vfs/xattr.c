@@ -53,13 +53,15 @@ static int64_t xattr_bytes(struct vfs *v, struct vnode *n, const char *name)
 	return len;
 }
 
-/* Does an ancestor of the tree's lineage hold a version of the xattr? */
+/* Does an ancestor of the tree's lineage hold a version of the xattr? 1,
+ * 0, or -EIO (never "none": deleting the version instead of hiding the
+ * ancestor's would bring the snapshot's back). */
 static int older_xattr(struct vfs *v, struct vnode *n, const char *name)
 {
 	sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 FROM xattrs x" VISIBLE("x", "?4")
 	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 AND "
 	                                 "x.lineage<?4 LIMIT 1", n, name);
-	int older = sqlite3_step(st) == SQLITE_ROW;
+	int older = db_step_row(st);
 	db_finish(st);
 	return older;
 }
@@ -174,8 +176,9 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 	if (!n)
 		return none;
 	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.value, x.whiteout " XATTR_VERSION, n, name);
-	ssize_t r = -ENODATA;
-	if (sqlite3_step(st) == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
+	int row = db_step_row(st);
+	ssize_t r = row < 0 ? row : -ENODATA;
+	if (row > 0 && !sqlite3_column_int(st, 1)) {
 		r = sqlite3_column_bytes(st, 0);
 		if (len && (size_t)r > len)
 			r = -ERANGE;
@@ -203,7 +206,8 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	                                               "?4") " ORDER BY x.name", x, NULL);
 	size_t total = 0;
 	ssize_t r = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int row;
+	while ((row = db_step_row(st)) > 0) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0) + 1;
 		if (len && total + n > len) {
 			r = -ERANGE;
@@ -213,6 +217,8 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 			memcpy(buf + total, sqlite3_column_text(st, 0), n);
 		total += n;
 	}
+	if (row < 0 && r == 0) /* part of the list is not the list */
+		r = row;
 	db_finish(st);
 	db_unlock(v->db);
 	vnode_put(v, x);
@@ -231,11 +237,14 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	db_lock(v->db);
 	int64_t old = xattr_bytes(v, n, name);
 	r = old >= 0 ? vnode_own_row(v, n) : (int)old;
+	int older = r == 0 ? older_xattr(v, n, name) : 0;
+	if (older < 0)
+		r = older;
 	if (r == 0)
 		r = db_begin_essential(v->db);
 	if (r == 0) {
 		/* a snapshot keeps an ancestor's version: hide it */
-		sqlite3_stmt *st = xattr_stmt(v, older_xattr(v, n, name)
+		sqlite3_stmt *st = xattr_stmt(v, older
 			? "INSERT INTO xattrs(family, ino, name, lineage, value, whiteout) "
 			  "VALUES(?1,?2,?3,?4,NULL,1) ON CONFLICT(family, ino, name, lineage) "
 			  "DO UPDATE SET value=NULL, whiteout=1"
