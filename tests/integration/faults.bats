@@ -422,6 +422,62 @@ EOF
     ((ROUND_HIT)) || fail "the snapshot's object row was never failed"
 }
 
+# admission_round SPEC DIR CMD...: with the normal build, a quota of 64Mi
+# in namespace default and a 40Mi claim `small` under it; then on the
+# fault build with VOLFS_FAULT=SPEC, volctl CMD... (recorded as "admitted"
+# when it succeeds); the daemon stops cleanly and volfs --check is clean.
+admission_round() {
+    ROUND=$1
+    local dir=$2
+    shift 2
+    new_round "$dir"
+    VOLFS_TMP=$ROOT_TMP
+    volfs_launch
+    printf 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q}\nspec:\n  hard: {requests.storage: 64Mi}\n' \
+        >"$ROOT_TMP/$dir/quota.yaml"
+    volctl apply -f "$ROOT_TMP/$dir/quota.yaml" >>"$VOLFS_LOG" 2>&1 || fail "$ROUND: the quota was refused"
+    volctl create pvc small --size 40Mi >>"$VOLFS_LOG" 2>&1 || fail "$ROUND: the claim small was refused"
+    volfs_stop
+    fault_launch "$ROUND" || fail "$ROUND: the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
+    step admitted "$VOLFS_FAULT_BIN/volctl" --state "$STATE" "$@"
+    stop_fault_daemon
+    no_sanitizer_reports
+    ROUND_HIT=0
+    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
+    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
+    ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr"
+}
+
+@test "a failed read of a namespace's quotas never admits a claim past them" {
+    # Admission counts a namespace's claims against its quotas; a failed
+    # read of the quotas once read as "none", and a claim past them was
+    # stored.
+    admission_round "sqlite:1@kind=? AND namespace=? ORDER BY" quota create pvc big --size 40Mi
+    ((ROUND_HIT)) || fail "$ROUND was never hit"
+    ! grep -qx admitted "$ACKED" || fail "$ROUND: a claim past the quota was admitted"
+}
+
+@test "a failed read of whether the built-in objects were made never brings back a deleted one" {
+    # The daemon makes the default StorageClass once, on a fresh state
+    # directory; a failed read of that record once read as "not yet", and
+    # a class the operator had deleted came back at the next start.
+    ROUND=bootstrap
+    new_round bootstrap
+    VOLFS_TMP=$ROOT_TMP
+    volfs_launch
+    volctl delete storageclass volfs >>"$VOLFS_LOG" 2>&1 || fail "cannot delete the default class"
+    volfs_stop
+    fault_launch "sqlite:1@FROM counters WHERE name='k8s_bootstrap'" ||
+        fail "the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
+    stop_fault_daemon
+    no_sanitizer_reports
+    grep -q "fault injection: failing sqlite call 1" "$VOLFS_LOG" || fail "the read was never failed"
+    volfs_launch
+    run volctl get storageclass volfs
+    assert_failure
+    volfs_stop
+}
+
 @test "the Nth checked allocation fails: nothing acknowledged is lost" {
     sweep alloc
 }
