@@ -180,6 +180,27 @@ verify_acked() {
     volfs_stop
 }
 
+# note_hit [KIND]: ROUND_HIT is 1 when the round's log shows a call (of
+# KIND) failed by injection, else 0.
+note_hit() {
+    ROUND_HIT=0
+    grep -q "fault injection: failing ${1:-}" "$VOLFS_LOG" && ROUND_HIT=1
+    true
+}
+
+# restarted_holds EXPECT FILE WHY DIR: after a restart with the normal
+# build FILE holds EXPECT's bytes (else the round failed: WHY); stopped,
+# volfs --check is clean; ROOT_TMP/DIR goes.
+restarted_holds() {
+    VOLFS_TMP=$ROOT_TMP
+    volfs_launch
+    cmp "$1" "$2" >&2 || fail "$ROUND: $3"
+    volfs_stop
+    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
+    ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr"
+    rm -rf --one-file-system "${ROOT_TMP:?}/$4"
+}
+
 # round SPEC [DIR]: one run with VOLFS_FAULT=SPEC and its checks, under
 # ROOT_TMP/DIR (default: SPEC's letters and digits; a long SPEC needs a
 # shorter DIR, or the control socket's path is too long).
@@ -195,8 +216,7 @@ round() {
         ((LAUNCH_STATUS < 128)) || fail "$ROUND: the daemon died of signal $((LAUNCH_STATUS - 128)) at start; log: $(tail -n 30 "$VOLFS_LOG")"
     fi
     no_sanitizer_reports
-    ROUND_HIT=0
-    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
+    note_hit
     run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
     ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr; log: $(tail -n 30 "$VOLFS_LOG")"
     verify_acked
@@ -294,8 +314,7 @@ removal_round() {
     step "removed user.a" "$PY" -c 'import os, sys; os.removexattr(sys.argv[1], "user.a")' "$v/f2"
     stop_fault_daemon
     no_sanitizer_reports
-    ROUND_HIT=0
-    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
+    note_hit
     run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
     ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr; log: $(tail -n 30 "$VOLFS_LOG")"
     VOLFS_TMP=$ROOT_TMP
@@ -389,16 +408,9 @@ EOF
         ((LAUNCH_STATUS < 128)) || fail "$ROUND: the daemon died of signal $((LAUNCH_STATUS - 128)) at start"
     fi
     no_sanitizer_reports
-    ROUND_HIT=0
-    grep -q "fault injection: failing sqlite" "$VOLFS_LOG" && ROUND_HIT=1
-    VOLFS_TMP=$ROOT_TMP
-    volfs_launch
-    cmp "$ROOT_TMP/$dir/expect" "$MNT/pv/v1/f" >&2 ||
-        fail "$ROUND: a failed read while repairing at start lost fdatasynced bytes"
-    volfs_stop
-    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
-    ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr"
-    rm -rf --one-file-system "${ROOT_TMP:?}/$dir"
+    note_hit sqlite
+    restarted_holds "$ROOT_TMP/$dir/expect" "$MNT/pv/v1/f" \
+        "a failed read while repairing at start lost fdatasynced bytes" "$dir"
 }
 
 @test "a failed read while repairing fdatasynced files at start never gives their blocks back" {
@@ -442,8 +454,7 @@ admission_round() {
     step admitted "$VOLFS_FAULT_BIN/volctl" --state "$STATE" "$@"
     stop_fault_daemon
     no_sanitizer_reports
-    ROUND_HIT=0
-    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
+    note_hit
     run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
     ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr"
 }
@@ -567,16 +578,9 @@ retried(os.fsync, fd)
 PYEOF
     kill_fault_daemon
     no_sanitizer_reports
-    ROUND_HIT=0
-    grep -q "fault injection: failing " "$VOLFS_LOG" && ROUND_HIT=1
-    VOLFS_TMP=$ROOT_TMP
-    volfs_launch
-    cmp "$ROOT_TMP/whole" "$MNT/pv/v1/f" >&2 ||
-        fail "$ROUND: after a failed and then a successful fsync, kill -9 lost data"
-    volfs_stop
-    run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
-    ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr"
-    rm -rf --one-file-system "${ROOT_TMP:?}/${1//[^a-z0-9]/-}"
+    note_hit
+    restarted_holds "$ROOT_TMP/whole" "$MNT/pv/v1/f" \
+        "after a failed and then a successful fsync, kill -9 lost data" "${1//[^a-z0-9]/-}"
 }
 
 @test "a successful fsync after a failed one makes everything written durable" {
