@@ -179,6 +179,51 @@ static int wal_tail(struct db *db, int copied)
 	return frames > copied ? frames - copied : 0;
 }
 
+/* One round of draining the WAL before it starts over: the open group
+ * commits in a short hold (under synchronous=NORMAL a commit only writes
+ * its pages into the WAL, it syncs nothing), then, off the lock, the copy
+ * syncs the WAL, copies it into meta.db and syncs meta.db. Whether the
+ * copy caught up with every frame committed so far. side_lock held. */
+static int drain_round(struct db *db, sqlite3 *side, int *frames, int *copied)
+{
+	db_lock(db);
+	int r = db_group_commit(db);
+	db_unlock(db);
+	if (r < 0)
+		return 0;
+	sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, copied);
+	return wal_tail(db, *copied) == 0;
+}
+
+/* The WAL restart's step under the lock. SQLite starts the WAL over only
+ * at a transaction that begins with every frame copied back, which never
+ * happens while changes keep coming (an apply of thousands of objects):
+ * the group would be open all along. So the group commits under the lock
+ * and whatever is still uncopied is copied before anyone can begin the
+ * next group; that next group's first commit starts the WAL over.
+ *
+ * Crash safety is SQLite's own: the copy syncs the WAL before it writes
+ * into meta.db (a torn copy is redone from the WAL at recovery) and syncs
+ * meta.db before it counts the frames copied (the restart overwrites only
+ * frames counted). A kill -9 anywhere loses nothing committed (the page
+ * cache keeps every write), and a power loss at worst the group that was
+ * not yet synced, as at any other moment. What this step has to flush is
+ * only what was committed since the last drain round: the pages of the
+ * changes made during that round's copy. When there are none, it copies
+ * nothing and syncs nothing (SQLite's checkpoint does no I/O when every
+ * frame is back). A tail longer than DB_WAL_LOCKED_TAIL waits for the
+ * next round rather than flush under the lock. side_lock held. */
+static void restart_step(struct db *db, sqlite3 *side, int copied)
+{
+	db_lock(db);
+	int left = db_group_commit(db) == 0 ? wal_tail(db, copied) : -1;
+	if (left > 0 && left <= DB_WAL_LOCKED_TAIL)
+		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	db_unlock(db);
+	if (left < 0 || left > DB_WAL_LOCKED_TAIL)
+		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+}
+
 void db_checkpoint(struct db *db)
 {
 	if (!__atomic_exchange_n(&db->checkpoint_due, 0, __ATOMIC_ACQ_REL) || !db->path ||
@@ -189,29 +234,17 @@ void db_checkpoint(struct db *db)
 	int frames = 0, copied = 0;
 	if (side)
 		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-	/* SQLite starts the WAL over only at a transaction that begins with
-	 * every frame copied back, which never happens while changes keep
-	 * coming (an apply of thousands of objects): the group would be open
-	 * all along. So once the WAL is long, the group commits and the frames
-	 * written since the copy above are copied under the lock; the next
-	 * change starts the WAL over. That copy ends with two fsyncs (the WAL's
-	 * and meta.db's) that every change and fsync wait for: more copies off
-	 * the lock first leave it only the last few frames, and a tail still
-	 * long (changes came faster than the copies) waits for the next round. Not
-	 * during a freeze: the snapshot's writers wait for nothing but it. */
-	if (side && frames >= DB_WAL_RESTART_FRAMES && db_quiet(db)) {
+	/* Not during a freeze: the snapshot's writers wait for nothing but it. */
+	if (side && frames >= db->wal_restart_frames && db_quiet(db)) {
 		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE); /* after the freeze */
-	} else if (side && frames >= DB_WAL_RESTART_FRAMES) {
-		for (int i = 0; i < DB_WAL_CATCH_UP_COPIES && wal_tail(db, copied) > DB_WAL_LOCKED_TAIL; i++)
-			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-		if (wal_tail(db, copied) <= DB_WAL_LOCKED_TAIL) {
-			db_lock(db);
-			if (db_group_commit(db) == 0)
-				sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			db_unlock(db);
-		} else {
-			__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
-		}
+	} else if (side && frames >= db->wal_restart_frames) {
+		/* The group's pages go through the WAL's and meta.db's syncs off
+		 * the lock first, so the step under it finds little or nothing
+		 * left to flush. */
+		for (int i = 0; i < DB_WAL_CATCH_UP_COPIES; i++)
+			if (drain_round(db, side, &frames, &copied))
+				break;
+		restart_step(db, side, copied);
 	}
 	pthread_mutex_unlock(&db->side_lock);
 }
@@ -228,6 +261,7 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->side_lock, NULL);
 	db->path = strdup(path);
+	db->wal_restart_frames = DB_WAL_RESTART_FRAMES;
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(db->h));

@@ -96,6 +96,7 @@ struct db {
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
 	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
+	int wal_restart_frames; /* DB_WAL_RESTART_FRAMES (a test sets fewer) */
 	/* db_quiet_begin nesting: while > 0, no work that can wait is done
 	 * under the lock (see db_quiet_begin). Atomic: read without it. */
 	int quiet;
@@ -249,9 +250,10 @@ uint64_t db_thread_commits(void);
  * db not locked. */
 #define DB_WAL_CHECKPOINT_DUE 1000
 #define DB_WAL_RESTART_FRAMES 16000
-/* The restart's copy under the lock: after at most DB_WAL_CATCH_UP_COPIES
- * more copies off the lock, only when at most DB_WAL_LOCKED_TAIL frames
- * (and the open group's) are left to copy. */
+/* The restart: at most DB_WAL_CATCH_UP_COPIES rounds that commit the
+ * group in a short hold and copy it back off the lock, then a copy under
+ * the lock of what was committed since, only when that is at most
+ * DB_WAL_LOCKED_TAIL frames (none when nothing changed meanwhile). */
 #define DB_WAL_CATCH_UP_COPIES 3
 #define DB_WAL_LOCKED_TAIL 256
 #define DB_WAL_INLINE_FRAMES 65536
