@@ -103,6 +103,12 @@ struct db {
 	int waiters; /* threads waiting in db_lock (atomic) */
 	sqlite3 *side;        /* db_checkpoint's own connection (opened on demand) */
 	pthread_mutex_t side_lock;
+	/* The WAL restart copied pages into meta.db that are not durable yet:
+	 * no commit until they are (atomic; see restart_step in db.c). */
+	int restart_unsynced;
+	int restart_syncing; /* its sync is under way (synced_lock) */
+	pthread_mutex_t synced_lock;
+	pthread_cond_t synced; /* restart_syncing went to 0 */
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
 	unsigned lost_groups, lost_reported;
 	/* Bumped by every write of a claim or a quota (meta/objects.c) and by

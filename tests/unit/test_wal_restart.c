@@ -1,10 +1,11 @@
 /*
- * tests/unit/test_wal_restart.c — the WAL starts over without a sync
- * under the db lock: db_checkpoint commits the open group and has it
- * synced and copied back off the lock, so its step under the lock has
- * nothing to flush when nothing changed meanwhile. A shim over SQLite's
- * default VFS counts every xSync of meta.db and its WAL by whether the
- * syncing thread held the db lock.
+ * tests/unit/test_wal_restart.c — the WAL starts over without syncing
+ * meta.db under the db lock: db_checkpoint commits the open group and has
+ * it synced and copied back off the lock, so its step under the lock has
+ * nothing to flush when nothing changed meanwhile, and only the WAL's
+ * tail to sync when something did (meta.db's sync follows the lock). A
+ * shim over SQLite's default VFS counts every xSync of meta.db and of its
+ * WAL by whether the syncing thread held the db lock.
  */
 #include <stdlib.h>
 
@@ -14,7 +15,23 @@
 #include "meta/db.h"
 
 static struct db *watched; /* the database whose lock the syncs are checked against */
-static int syncs_locked, syncs_unlocked;
+static int db_syncs_locked, wal_syncs_locked, syncs_unlocked;
+/* Called once at the next sync off the lock with no group open (then
+ * cleared): a change made while the checkpoint copies the group it
+ * committed. */
+static void (*at_unlocked_sync)(void);
+
+/* The WALs among the files opened. */
+#define SHIM_WALS 8
+static sqlite3_file *wals[SHIM_WALS];
+
+static int is_wal(sqlite3_file *f)
+{
+	for (int i = 0; i < SHIM_WALS; i++)
+		if (wals[i] == f)
+			return 1;
+	return 0;
+}
 
 /* The default VFS's methods with xSync counted: one copy per methods
  * table its files use. */
@@ -35,10 +52,19 @@ static const sqlite3_io_methods *real_methods(sqlite3_file *f)
 
 static int counted_sync(sqlite3_file *f, int flags)
 {
-	if (watched && db_locked_by_me(watched))
-		syncs_locked++;
-	else
+	if (watched && db_locked_by_me(watched)) {
+		if (is_wal(f))
+			wal_syncs_locked++;
+		else
+			db_syncs_locked++;
+	} else if (watched) {
 		syncs_unlocked++;
+		void (*change)(void) = watched->group_open ? NULL : at_unlocked_sync;
+		if (change) {
+			at_unlocked_sync = NULL;
+			change();
+		}
+	}
 	return real_methods(f)->xSync(f, flags);
 }
 
@@ -63,6 +89,11 @@ static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fl
 	int rc = base->xOpen(base, name, f, flags, out);
 	if (rc == SQLITE_OK && f->pMethods)
 		f->pMethods = shim_of(f->pMethods);
+	for (int i = 0; rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && i < SHIM_WALS; i++)
+		if (!wals[i] || wals[i] == f) {
+			wals[i] = f;
+			break;
+		}
 	return rc;
 }
 
@@ -98,12 +129,14 @@ static void add_pages(struct db *db, int n)
 	db_unlock(db);
 }
 
-static void test_restart_syncs_off_the_lock(void **state)
+/* A database whose WAL is past the restart's length, with a group of
+ * changes not yet committed: the restart has the group's pages to commit,
+ * sync and copy back. */
+static struct db *long_wal(char *dir, size_t len)
 {
-	(void)state;
 	register_shim();
-	char dir[64], path[128];
-	unit_temp_dir(dir, sizeof dir, "walrestart");
+	char path[128];
+	unit_temp_dir(dir, len, "walrestart");
 	snprintf(path, sizeof path, "%s/meta.db", dir);
 	struct db *db = NULL;
 	char err[256];
@@ -117,29 +150,74 @@ static void test_restart_syncs_off_the_lock(void **state)
 	db_lock(db);
 	assert_int_equal(db_group_commit(db), 0);
 	db_unlock(db);
-	int long_wal = db->wal_frames;
-	assert_true(long_wal >= 300);
-
-	/* A long WAL and a group of changes not yet committed: the restart
-	 * has the group's pages to commit, sync and copy back. */
+	assert_true(db->wal_frames >= 300);
 	db->wal_restart_frames = 100;
 	add_pages(db, 50);
 	assert_true(db->group_open);
 	__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+	return db;
+}
+
+static void checkpoint_counted(struct db *db)
+{
 	watched = db;
-	syncs_locked = syncs_unlocked = 0;
+	db_syncs_locked = wal_syncs_locked = syncs_unlocked = 0;
 	db_checkpoint(db);
 	watched = NULL;
-	assert_int_equal(syncs_locked, 0);
-	assert_true(syncs_unlocked >= 2); /* the WAL's, then meta.db's */
+	at_unlocked_sync = NULL;
+}
 
-	/* The next group's commit writes at the start of the WAL. */
+/* The next group's commit writes at the start of the WAL, and every row
+ * is there. */
+static void assert_restarted(struct db *db, int64_t want_rows)
+{
+	assert_int_equal(db->restart_unsynced, 0);
 	add_pages(db, 1);
 	db_lock(db);
 	assert_int_equal(db_group_commit(db), 0);
-	assert_int_equal(rows(db), 351);
+	assert_int_equal(rows(db), want_rows);
+	char msg[256];
+	assert_int_equal(db_integrity_check(db, msg, sizeof msg), 0);
 	db_unlock(db);
 	assert_true(db->wal_frames < 50);
+}
+
+static void test_restart_syncs_off_the_lock(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct db *db = long_wal(dir, sizeof dir);
+	checkpoint_counted(db);
+	assert_int_equal(db_syncs_locked, 0);
+	assert_int_equal(wal_syncs_locked, 0);
+	assert_true(syncs_unlocked >= 2); /* the WAL's, then meta.db's */
+	assert_restarted(db, 351);
+	db_close(db);
+	unit_rm_tree(dir);
+}
+
+static struct db *changing;
+
+static void change_meanwhile(void)
+{
+	add_pages(changing, 10);
+}
+
+/* Changes made during the copy off the lock: the step under the lock
+ * syncs the WAL's tail, and meta.db only after the lock. */
+static void test_restart_after_changes(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct db *db = long_wal(dir, sizeof dir);
+	changing = db;
+	at_unlocked_sync = change_meanwhile;
+	checkpoint_counted(db);
+	assert_null(at_unlocked_sync); /* the change was made */
+	assert_int_equal(db_syncs_locked, 0);
+	assert_int_equal(wal_syncs_locked, 1);
+	assert_true(syncs_unlocked >= 3); /* the drain's two, then meta.db's */
+	assert_restarted(db, 361);
 	db_close(db);
 	unit_rm_tree(dir);
 }
@@ -148,6 +226,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_syncs_off_the_lock),
+		cmocka_unit_test(test_restart_after_changes),
 	};
 	unit_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
