@@ -239,9 +239,9 @@ static int commit_allowed(struct db *db)
 	return restart_pending(db) ? restart_synced(db, db->h) : 0;
 }
 
-/* Wait, without the db lock, for the restart step's sync of meta.db, so
- * the commit that follows does not pay for it under the lock. */
-static void wait_restart_synced(struct db *db)
+/* Without the db lock, so the commit that follows does not pay for the
+ * sync under it. */
+void db_wait_restart_sync(struct db *db)
 {
 	if (!restart_pending(db))
 		return;
@@ -266,9 +266,9 @@ static void wait_restart_synced(struct db *db)
  * sync, the second and longer one, comes after the lock is released, and
  * until it is done no commit may start the WAL over (the restart would
  * drop frames whose pages meta.db does not hold durably yet): a commit
- * that comes first syncs meta.db itself (commit_allowed), db_sync waits
- * for it off the lock, and the bounded commits of background work hold
- * off. The restart writes and syncs the new WAL header only at that
+ * that comes first syncs meta.db itself (commit_allowed), db_sync and
+ * background threads wait for it before they take the lock, and bounded
+ * commits hold off. The restart writes and syncs the new WAL header only at that
  * commit. A kill -9 anywhere loses nothing committed (the page cache
  * keeps every write); a power loss, at worst the changes not yet synced,
  * as at any other moment. A tail longer than DB_WAL_LOCKED_TAIL waits
@@ -716,7 +716,7 @@ static uint64_t now_ns(void)
 
 int db_sync_timed(struct db *db, struct db_sync_times *t)
 {
-	wait_restart_synced(db);
+	db_wait_restart_sync(db);
 	db_lock(db);
 	uint64_t t0 = now_ns();
 	int r = db_group_commit(db);

@@ -138,6 +138,15 @@ void db_close(struct db *db);
 		db_lock_at((db), &db_site_);                                         \
 	} while (0)
 void db_lock_at(struct db *db, struct db_lock_site *site);
+/* The calling thread does background work (the control plane, the
+ * reclaimer): while the WAL restart's sync of meta.db is under way (see
+ * db_checkpoint), its db_lock waits for the sync first, so its bounded
+ * commits neither pay for the sync under the lock nor grow past their
+ * bound waiting for it. */
+void db_thread_background(void);
+/* Wait for the WAL restart's sync of meta.db, if one is under way. db not
+ * locked. */
+void db_wait_restart_sync(struct db *db);
 void db_unlock(struct db *db);
 /* Every call site that has held the lock, newest first (a list that only
  * grows; read it with relaxed atomics). */
