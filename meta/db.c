@@ -179,6 +179,121 @@ static int wal_tail(struct db *db, int copied)
 	return frames > copied ? frames - copied : 0;
 }
 
+/* One round of draining the WAL before it starts over: the open group
+ * commits in a short hold (under synchronous=NORMAL a commit only writes
+ * its pages into the WAL, it syncs nothing), then, off the lock, the copy
+ * syncs the WAL, copies it into meta.db and syncs meta.db. Whether the
+ * copy caught up with every frame committed so far. side_lock held. */
+static int drain_round(struct db *db, sqlite3 *side, int *frames, int *copied)
+{
+	db_lock(db);
+	int r = db_group_commit(db);
+	db_unlock(db);
+	if (r < 0)
+		return 0;
+	sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, copied);
+	return wal_tail(db, *copied) == 0;
+}
+
+/* Sync meta.db (wal 0) or its WAL (1) through conn's own file, so the
+ * sync goes through SQLite's VFS as its own syncs do. */
+static int sync_file(sqlite3 *conn, int wal)
+{
+	sqlite3_file *f = NULL;
+	int op = wal ? SQLITE_FCNTL_JOURNAL_POINTER : SQLITE_FCNTL_FILE_POINTER;
+	if (sqlite3_file_control(conn, "main", op, &f) != SQLITE_OK || !f || !f->pMethods)
+		return -EIO;
+	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int restart_pending(struct db *db)
+{
+	return __atomic_load_n(&db->restart_unsynced, __ATOMIC_ACQUIRE);
+}
+
+/* Make the pages the restart's step copied durable in meta.db, so commits
+ * may go on (the first of them starts the WAL over), and end the step's
+ * sync, whether it worked or not. conn: a connection the caller may use.
+ * A failed sync keeps commits held: each retries it (commit_allowed). */
+static int restart_synced(struct db *db, sqlite3 *conn)
+{
+	pthread_mutex_lock(&db->synced_lock);
+	int r = restart_pending(db) ? sync_file(conn, 0) : 0;
+	if (r == 0)
+		__atomic_store_n(&db->restart_unsynced, 0, __ATOMIC_RELEASE);
+	db->restart_syncing = 0;
+	pthread_cond_broadcast(&db->synced);
+	pthread_mutex_unlock(&db->synced_lock);
+	if (r < 0)
+		vlog_error("meta.db", "cannot sync %s after copying the WAL back: commits wait for it",
+		           db->path);
+	return r;
+}
+
+/* A commit must not start the WAL over before the pages copied back from
+ * it are durable in meta.db (see restart_step): when they are not yet,
+ * the committer syncs them first. db locked. */
+static int commit_allowed(struct db *db)
+{
+	assert(db_locked_by_me(db));
+	return restart_pending(db) ? restart_synced(db, db->h) : 0;
+}
+
+/* Without the db lock, so the commit that follows does not pay for the
+ * sync under it. */
+void db_wait_restart_sync(struct db *db)
+{
+	if (!restart_pending(db))
+		return;
+	pthread_mutex_lock(&db->synced_lock);
+	while (db->restart_syncing)
+		pthread_cond_wait(&db->synced, &db->synced_lock);
+	pthread_mutex_unlock(&db->synced_lock);
+}
+
+/* The WAL restart's step under the lock. SQLite starts the WAL over only
+ * at a transaction that begins with every frame copied back, which never
+ * happens while changes keep coming (an apply of thousands of objects):
+ * the group would be open all along. So the group commits under the lock
+ * and whatever is still uncopied is copied before anyone can begin the
+ * next group; that next group's first commit starts the WAL over.
+ *
+ * What this step has to flush is only what was committed since the last
+ * drain round: the changes made during that round's copy. When there are
+ * none it copies nothing and syncs nothing (every frame is back). Else it
+ * syncs the WAL (a torn copy must be redone from durable frames at
+ * recovery) and copies with the side connection's syncs off: meta.db's
+ * sync, the second and longer one, comes after the lock is released, and
+ * until it is done no commit may start the WAL over (the restart would
+ * drop frames whose pages meta.db does not hold durably yet): a commit
+ * that comes first syncs meta.db itself (commit_allowed), db_sync and
+ * background threads wait for it before they take the lock, and bounded
+ * commits hold off. The restart writes and syncs the new WAL header only at that
+ * commit. A kill -9 anywhere loses nothing committed (the page cache
+ * keeps every write); a power loss, at worst the changes not yet synced,
+ * as at any other moment. A tail longer than DB_WAL_LOCKED_TAIL waits
+ * for the next round rather than flush under the lock. side_lock held. */
+static void restart_step(struct db *db, sqlite3 *side, int copied)
+{
+	db_lock(db);
+	int left = db_group_commit(db) == 0 ? wal_tail(db, copied) : -1;
+	int copy = left > 0 && left <= DB_WAL_LOCKED_TAIL && sync_file(side, 1) == 0 &&
+	           sqlite3_exec(side, "PRAGMA synchronous=OFF", NULL, NULL, NULL) == SQLITE_OK;
+	if (copy) {
+		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&db->synced_lock);
+		db->restart_syncing = 1;
+		__atomic_store_n(&db->restart_unsynced, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&db->synced_lock);
+		sqlite3_exec(side, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	}
+	db_unlock(db);
+	if (copy)
+		restart_synced(db, side);
+	if (left != 0 && !copy)
+		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+}
+
 void db_checkpoint(struct db *db)
 {
 	if (!__atomic_exchange_n(&db->checkpoint_due, 0, __ATOMIC_ACQ_REL) || !db->path ||
@@ -189,29 +304,17 @@ void db_checkpoint(struct db *db)
 	int frames = 0, copied = 0;
 	if (side)
 		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-	/* SQLite starts the WAL over only at a transaction that begins with
-	 * every frame copied back, which never happens while changes keep
-	 * coming (an apply of thousands of objects): the group would be open
-	 * all along. So once the WAL is long, the group commits and the frames
-	 * written since the copy above are copied under the lock; the next
-	 * change starts the WAL over. That copy ends with two fsyncs (the WAL's
-	 * and meta.db's) that every change and fsync wait for: more copies off
-	 * the lock first leave it only the last few frames, and a tail still
-	 * long (changes came faster than the copies) waits for the next round. Not
-	 * during a freeze: the snapshot's writers wait for nothing but it. */
-	if (side && frames >= DB_WAL_RESTART_FRAMES && db_quiet(db)) {
+	/* Not during a freeze: the snapshot's writers wait for nothing but it. */
+	if (side && frames >= db->wal_restart_frames && db_quiet(db)) {
 		__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE); /* after the freeze */
-	} else if (side && frames >= DB_WAL_RESTART_FRAMES) {
-		for (int i = 0; i < DB_WAL_CATCH_UP_COPIES && wal_tail(db, copied) > DB_WAL_LOCKED_TAIL; i++)
-			sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-		if (wal_tail(db, copied) <= DB_WAL_LOCKED_TAIL) {
-			db_lock(db);
-			if (db_group_commit(db) == 0)
-				sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			db_unlock(db);
-		} else {
-			__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
-		}
+	} else if (side && frames >= db->wal_restart_frames) {
+		/* The group's pages go through the WAL's and meta.db's syncs off
+		 * the lock first, so the step under it finds little or nothing
+		 * left to flush. */
+		for (int i = 0; i < DB_WAL_CATCH_UP_COPIES; i++)
+			if (drain_round(db, side, &frames, &copied))
+				break;
+		restart_step(db, side, copied);
 	}
 	pthread_mutex_unlock(&db->side_lock);
 }
@@ -227,7 +330,10 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->side_lock, NULL);
+	pthread_mutex_init(&db->synced_lock, NULL);
+	pthread_cond_init(&db->synced, NULL);
 	db->path = strdup(path);
+	db->wal_restart_frames = DB_WAL_RESTART_FRAMES;
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(db->h));
@@ -267,6 +373,8 @@ void db_close(struct db *db)
 	if (db->side) /* first: closing the last connection checkpoints and drops the WAL */
 		sqlite3_close_v2(db->side);
 	pthread_mutex_destroy(&db->side_lock);
+	pthread_cond_destroy(&db->synced);
+	pthread_mutex_destroy(&db->synced_lock);
 	for (int i = 0; i < DB_STMT_CACHE; i++)
 		if (db->cache[i].st)
 			sqlite3_finalize(db->cache[i].st);
@@ -356,7 +464,8 @@ static int group_due(struct db *db)
 {
 	if (db->commit_each)
 		return 1;
-	if (!db_quiet(db) && sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
+	if (!db_quiet(db) && !restart_pending(db) &&
+	    sqlite3_total_changes64(db->h) - db->group_base >= DB_GROUP_MAX_CHANGES)
 		return 1;
 	return db->space && !meta_space_fits(db->space, group_estimate(db));
 }
@@ -389,7 +498,7 @@ int db_commit(struct db *db)
 int db_commit_bounded(struct db *db, int64_t max_changes)
 {
 	int r = db_commit(db);
-	if (r == 0 && db->group_open && !db_quiet(db) &&
+	if (r == 0 && db->group_open && !db_quiet(db) && !restart_pending(db) &&
 	    sqlite3_total_changes64(db->h) - db->group_base >= max_changes)
 		r = db_group_commit(db);
 	return r;
@@ -450,6 +559,8 @@ static int group_commit(struct db *db, int answered)
 	assert(db_locked_by_me(db));
 	if (!db->group_open)
 		return 0;
+	if (commit_allowed(db) < 0)
+		return -EIO; /* the group stays open for the next commit */
 	int lent = db->space && meta_space_lend(db->space, group_estimate(db));
 	thread_commits++;
 	uint64_t changes = (uint64_t)(sqlite3_total_changes64(db->h) - db->group_base);
@@ -605,6 +716,7 @@ static uint64_t now_ns(void)
 
 int db_sync_timed(struct db *db, struct db_sync_times *t)
 {
+	db_wait_restart_sync(db);
 	db_lock(db);
 	uint64_t t0 = now_ns();
 	int r = db_group_commit(db);

@@ -96,12 +96,19 @@ struct db {
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
 	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
+	int wal_restart_frames; /* DB_WAL_RESTART_FRAMES (a test sets fewer) */
 	/* db_quiet_begin nesting: while > 0, no work that can wait is done
 	 * under the lock (see db_quiet_begin). Atomic: read without it. */
 	int quiet;
 	int waiters; /* threads waiting in db_lock (atomic) */
 	sqlite3 *side;        /* db_checkpoint's own connection (opened on demand) */
 	pthread_mutex_t side_lock;
+	/* The WAL restart copied pages into meta.db that are not durable yet:
+	 * no commit until they are (atomic; see restart_step in db.c). */
+	int restart_unsynced;
+	int restart_syncing; /* its sync is under way (synced_lock) */
+	pthread_mutex_t synced_lock;
+	pthread_cond_t synced; /* restart_syncing went to 0 */
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
 	unsigned lost_groups, lost_reported;
 	/* Bumped by every write of a claim or a quota (meta/objects.c) and by
@@ -131,6 +138,15 @@ void db_close(struct db *db);
 		db_lock_at((db), &db_site_);                                         \
 	} while (0)
 void db_lock_at(struct db *db, struct db_lock_site *site);
+/* The calling thread does background work (the control plane, the
+ * reclaimer): while the WAL restart's sync of meta.db is under way (see
+ * db_checkpoint), its db_lock waits for the sync first, so its bounded
+ * commits neither pay for the sync under the lock nor grow past their
+ * bound waiting for it. */
+void db_thread_background(void);
+/* Wait for the WAL restart's sync of meta.db, if one is under way. db not
+ * locked. */
+void db_wait_restart_sync(struct db *db);
 void db_unlock(struct db *db);
 /* Every call site that has held the lock, newest first (a list that only
  * grows; read it with relaxed atomics). */
@@ -249,9 +265,10 @@ uint64_t db_thread_commits(void);
  * db not locked. */
 #define DB_WAL_CHECKPOINT_DUE 1000
 #define DB_WAL_RESTART_FRAMES 16000
-/* The restart's copy under the lock: after at most DB_WAL_CATCH_UP_COPIES
- * more copies off the lock, only when at most DB_WAL_LOCKED_TAIL frames
- * (and the open group's) are left to copy. */
+/* The restart: at most DB_WAL_CATCH_UP_COPIES rounds that commit the
+ * group in a short hold and copy it back off the lock, then a copy under
+ * the lock of what was committed since, only when that is at most
+ * DB_WAL_LOCKED_TAIL frames (none when nothing changed meanwhile). */
 #define DB_WAL_CATCH_UP_COPIES 3
 #define DB_WAL_LOCKED_TAIL 256
 #define DB_WAL_INLINE_FRAMES 65536

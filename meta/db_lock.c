@@ -182,9 +182,18 @@ static void log_hold(const struct db_lock_site *site, const struct hold_cost *c)
 	          c->wall_ns > ran ? (c->wall_ns - ran) / 1e6 : 0.0, c->use.blocked, (long long)c->rows);
 }
 
+static __thread int background;
+
+void db_thread_background(void)
+{
+	background = 1;
+}
+
 void db_lock_at(struct db *db, struct db_lock_site *site)
 {
 	assert(!db_locked_by_me(db));
+	if (background)
+		db_wait_restart_sync(db);
 	uint64_t asked = now_ns();
 	/* waiters lets long holders (the reclaimer, a freeze) see contention. */
 	lock_rank_take(LOCK_DB);

@@ -68,9 +68,9 @@ static int sync_list(struct ctl *c, json_object *list, step_fn step)
 		json_object *o = json_object_array_get_idx(list, i);
 		if (ctl_is_gone(o))
 			continue;
-		json_object *before = ctl_copy(o);
+		char *before = ctl_text_of(o);
 		changed |= step(c, o);
-		changed |= ctl_save_if_changed(c, before, o);
+		changed |= ctl_save_if_text_changed(c, before, o);
 	}
 	return changed;
 }

@@ -41,6 +41,12 @@ void ctl_event(struct ctl *c, json_object *o, const char *type, const char *reas
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Store o if it differs from before (which it releases); 1 if stored. */
 int ctl_save_if_changed(struct ctl *c, json_object *before, json_object *o);
+/* o's compact JSON text, copied (NULL when memory ran out), and the same
+ * as ctl_save_if_changed with that text as before (which it frees). A
+ * pass compares every object so: text costs a fraction of a deep copy,
+ * and an object the step left alone prints the same. */
+char *ctl_text_of(json_object *o);
+int ctl_save_if_text_changed(struct ctl *c, char *before, json_object *o);
 int ctl_remove_object(struct ctl *c, json_object *o);
 /* Set a string member; 1 if it changed. */
 int ctl_set_str(json_object *o, const char *path, const char *s);

@@ -7,6 +7,7 @@
 #include "fs/control/controller_int.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +86,23 @@ int ctl_save_if_changed(struct ctl *c, json_object *before, json_object *o)
 	}
 	json_object_put(before);
 	return changed;
+}
+
+char *ctl_text_of(json_object *o)
+{
+	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+int ctl_save_if_text_changed(struct ctl *c, char *before, json_object *o)
+{
+	const char *now = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	int same = before && now && !strcmp(before, now);
+	/* Different text may still be the same content, members in another
+	 * order: the parsed text tells (none when it could not be copied:
+	 * then o is stored). */
+	json_object *was = same || !before ? NULL : json_tokener_parse(before);
+	free(before);
+	return same ? 0 : ctl_save_if_changed(c, was, o);
 }
 
 int ctl_remove_object(struct ctl *c, json_object *o)

@@ -924,6 +924,7 @@ static void *connection_main(void *arg)
 {
 	struct connection *k = arg;
 	struct control *c = k->c;
+	db_thread_background();
 	int shutdown = serve_one(k);
 	/* Before this connection is forgotten: control_stop, which the
 	 * shutdown leads to, frees c once no connection is left. */
@@ -989,6 +990,7 @@ static void start_connection(struct control *c, int fd)
 static void *control_main(void *arg)
 {
 	struct control *c = arg;
+	db_thread_background();
 	struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->stop_pipe[0], .events = POLLIN}};
 	for (;;) {
 		/* Requests may keep poll from ever timing out: a due snapshot

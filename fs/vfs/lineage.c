@@ -388,6 +388,7 @@ static void yield_to_waiters(struct vfs *v)
 static void *reclaimer_main(void *arg)
 {
 	struct vfs *v = arg;
+	db_thread_background();
 	ranked_lock(&v->reclaim_lock, LOCK_LEAF);
 	while (!v->reclaim_stop) {
 		if (!v->reclaim_kicked) {

@@ -1,0 +1,233 @@
+/*
+ * tests/unit/test_wal_restart.c — the WAL starts over without syncing
+ * meta.db under the db lock: db_checkpoint commits the open group and has
+ * it synced and copied back off the lock, so its step under the lock has
+ * nothing to flush when nothing changed meanwhile, and only the WAL's
+ * tail to sync when something did (meta.db's sync follows the lock). A
+ * shim over SQLite's default VFS counts every xSync of meta.db and of its
+ * WAL by whether the syncing thread held the db lock.
+ */
+#include <stdlib.h>
+
+#include "tests/unit/unit.h"
+#include "tests/unit/fixtures.h"
+
+#include "meta/db.h"
+
+static struct db *watched; /* the database whose lock the syncs are checked against */
+static int db_syncs_locked, wal_syncs_locked, syncs_unlocked;
+/* Called once at the next sync off the lock with no group open (then
+ * cleared): a change made while the checkpoint copies the group it
+ * committed. */
+static void (*at_unlocked_sync)(void);
+
+/* The WALs among the files opened. */
+#define SHIM_WALS 8
+static sqlite3_file *wals[SHIM_WALS];
+
+static int is_wal(sqlite3_file *f)
+{
+	for (int i = 0; i < SHIM_WALS; i++)
+		if (wals[i] == f)
+			return 1;
+	return 0;
+}
+
+/* The default VFS's methods with xSync counted: one copy per methods
+ * table its files use. */
+#define SHIM_TABLES 4
+static struct {
+	const sqlite3_io_methods *real;
+	sqlite3_io_methods shim;
+} tables[SHIM_TABLES];
+static sqlite3_vfs *base, shim_vfs;
+
+static const sqlite3_io_methods *real_methods(sqlite3_file *f)
+{
+	for (int i = 0; i < SHIM_TABLES; i++)
+		if (&tables[i].shim == f->pMethods)
+			return tables[i].real;
+	return f->pMethods;
+}
+
+static int counted_sync(sqlite3_file *f, int flags)
+{
+	if (watched && db_locked_by_me(watched)) {
+		if (is_wal(f))
+			wal_syncs_locked++;
+		else
+			db_syncs_locked++;
+	} else if (watched) {
+		syncs_unlocked++;
+		void (*change)(void) = watched->group_open ? NULL : at_unlocked_sync;
+		if (change) {
+			at_unlocked_sync = NULL;
+			change();
+		}
+	}
+	return real_methods(f)->xSync(f, flags);
+}
+
+static const sqlite3_io_methods *shim_of(const sqlite3_io_methods *real)
+{
+	for (int i = 0; i < SHIM_TABLES; i++) {
+		if (!tables[i].real) {
+			tables[i].real = real;
+			tables[i].shim = *real;
+			tables[i].shim.xSync = counted_sync;
+		}
+		if (tables[i].real == real)
+			return &tables[i].shim;
+	}
+	fail_msg("more than %d kinds of SQLite file", SHIM_TABLES);
+	return real;
+}
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	(void)vfs;
+	int rc = base->xOpen(base, name, f, flags, out);
+	if (rc == SQLITE_OK && f->pMethods)
+		f->pMethods = shim_of(f->pMethods);
+	for (int i = 0; rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && i < SHIM_WALS; i++)
+		if (!wals[i] || wals[i] == f) {
+			wals[i] = f;
+			break;
+		}
+	return rc;
+}
+
+static void register_shim(void)
+{
+	if (base)
+		return;
+	base = sqlite3_vfs_find(NULL);
+	assert_non_null(base);
+	shim_vfs = *base;
+	shim_vfs.zName = "volfs-count-syncs";
+	shim_vfs.xOpen = shim_open;
+	assert_int_equal(sqlite3_vfs_register(&shim_vfs, 1), SQLITE_OK);
+}
+
+static int64_t rows(struct db *db)
+{
+	sqlite3_stmt *st = db_prep(db, "SELECT count(*) FROM pages");
+	assert_int_equal(db_step_row(st), 1);
+	int64_t n = sqlite3_column_int64(st, 0);
+	db_finish(st);
+	return n;
+}
+
+/* A change of n rows of about a page each, left in the open group. */
+static void add_pages(struct db *db, int n)
+{
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(db_exec(db, "INSERT INTO pages VALUES(zeroblob(3500))"), 0);
+	assert_int_equal(db_commit(db), 0);
+	db_unlock(db);
+}
+
+/* A database whose WAL is past the restart's length, with a group of
+ * changes not yet committed: the restart has the group's pages to commit,
+ * sync and copy back. */
+static struct db *long_wal(char *dir, size_t len)
+{
+	register_shim();
+	char path[128];
+	unit_temp_dir(dir, len, "walrestart");
+	snprintf(path, sizeof path, "%s/meta.db", dir);
+	struct db *db = NULL;
+	char err[256];
+	assert_int_equal(db_open(&db, path, err, sizeof err), 0);
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, "CREATE TABLE pages(b BLOB)"), 0);
+	assert_int_equal(db_commit(db), 0);
+	db_unlock(db);
+	add_pages(db, 300);
+	db_lock(db);
+	assert_int_equal(db_group_commit(db), 0);
+	db_unlock(db);
+	assert_true(db->wal_frames >= 300);
+	db->wal_restart_frames = 100;
+	add_pages(db, 50);
+	assert_true(db->group_open);
+	__atomic_store_n(&db->checkpoint_due, 1, __ATOMIC_RELEASE);
+	return db;
+}
+
+static void checkpoint_counted(struct db *db)
+{
+	watched = db;
+	db_syncs_locked = wal_syncs_locked = syncs_unlocked = 0;
+	db_checkpoint(db);
+	watched = NULL;
+	at_unlocked_sync = NULL;
+}
+
+/* The next group's commit writes at the start of the WAL, and every row
+ * is there. */
+static void assert_restarted(struct db *db, int64_t want_rows)
+{
+	assert_int_equal(db->restart_unsynced, 0);
+	add_pages(db, 1);
+	db_lock(db);
+	assert_int_equal(db_group_commit(db), 0);
+	assert_int_equal(rows(db), want_rows);
+	char msg[256];
+	assert_int_equal(db_integrity_check(db, msg, sizeof msg), 0);
+	db_unlock(db);
+	assert_true(db->wal_frames < 50);
+}
+
+static void test_restart_syncs_off_the_lock(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct db *db = long_wal(dir, sizeof dir);
+	checkpoint_counted(db);
+	assert_int_equal(db_syncs_locked, 0);
+	assert_int_equal(wal_syncs_locked, 0);
+	assert_true(syncs_unlocked >= 2); /* the WAL's, then meta.db's */
+	assert_restarted(db, 351);
+	db_close(db);
+	unit_rm_tree(dir);
+}
+
+static struct db *changing;
+
+static void change_meanwhile(void)
+{
+	add_pages(changing, 10);
+}
+
+/* Changes made during the copy off the lock: the step under the lock
+ * syncs the WAL's tail, and meta.db only after the lock. */
+static void test_restart_after_changes(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct db *db = long_wal(dir, sizeof dir);
+	changing = db;
+	at_unlocked_sync = change_meanwhile;
+	checkpoint_counted(db);
+	assert_null(at_unlocked_sync); /* the change was made */
+	assert_int_equal(db_syncs_locked, 0);
+	assert_int_equal(wal_syncs_locked, 1);
+	assert_true(syncs_unlocked >= 3); /* the drain's two, then meta.db's */
+	assert_restarted(db, 361);
+	db_close(db);
+	unit_rm_tree(dir);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_restart_syncs_off_the_lock),
+		cmocka_unit_test(test_restart_after_changes),
+	};
+	unit_filter(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
