@@ -504,6 +504,12 @@ int db_commit_bounded(struct db *db, int64_t max_changes)
 	return r;
 }
 
+int64_t db_group_changes(struct db *db)
+{
+	assert(db_locked_by_me(db));
+	return db->group_open ? sqlite3_total_changes64(db->h) - db->group_base : 0;
+}
+
 void db_rollback(struct db *db)
 {
 	assert(db_locked_by_me(db));

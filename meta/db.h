@@ -203,6 +203,8 @@ int db_commit(struct db *db);
  * a freeze (db_quiet_begin). */
 #define DB_BACKGROUND_GROUP_CHANGES 256
 int db_commit_bounded(struct db *db, int64_t max_changes);
+/* Row changes in the open group (0 when none is open). db locked. */
+int64_t db_group_changes(struct db *db);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
 

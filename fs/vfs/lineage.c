@@ -37,8 +37,15 @@
 
 #include "meta/log.h"
 
-/* Rows one reclaim change moves or deletes per table. */
-#define RECLAIM_BATCH 256
+/* Rows one reclaim change reads at most per table, and the row changes
+ * it makes at most (give or take one row's: a row costs a few, more when
+ * its data object goes with it). With the open group committed first when
+ * it could not take a whole step, a group commit, which a writer's fsync
+ * may pay for, holds about DB_BACKGROUND_GROUP_CHANGES row changes at
+ * most, not three tables' batches more. */
+#define RECLAIM_BATCH 128
+#define RECLAIM_CHANGES 128
+static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in a group");
 /* Milliseconds the reclaimer waits at most, before a step, for the
  * threads waiting for the db lock to have had it. */
 #define RECLAIM_YIELDS 20
@@ -173,6 +180,13 @@ struct keyed_row {
 	int shadowed;
 };
 
+/* Whether a reclaim step that began at total changes `base` has made its
+ * RECLAIM_CHANGES row changes. */
+static int step_full(struct vfs *v, int64_t base)
+{
+	return sqlite3_total_changes64(v->db->h) - base >= RECLAIM_CHANGES;
+}
+
 static int keyed_exec(struct vfs *v, const char *sql, const struct keyed_row *k, uint64_t dead,
                       uint64_t child)
 {
@@ -185,13 +199,17 @@ static int keyed_exec(struct vfs *v, const char *sql, const struct keyed_row *k,
 	return db_step_done(v->db, st);
 }
 
-/* Up to RECLAIM_BATCH rows of table t in lineage `dead`: into `child`
- * unless it has a version of its own (or there is no child), else deleted
- * with their data object references (and child's whiteout, if it hides
- * nothing else now). *moved counts the rows handled. */
+/* Up to RECLAIM_BATCH rows of table t in lineage `dead`, while the step
+ * (which began at total changes `base`) has made fewer than
+ * RECLAIM_CHANGES row changes: into `child` unless it has a version of its
+ * own (or there is no child), else deleted with their data object
+ * references (and child's whiteout, if it hides nothing else now).
+ * *moved counts the rows handled. */
 static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t dead, uint64_t child,
-                         int *moved)
+                         int64_t base, int *moved)
 {
+	if (step_full(v, base))
+		return 0;
 	struct keyed_row *rows = malloc(RECLAIM_BATCH * sizeof *rows);
 	if (!rows)
 		return -ENOMEM;
@@ -213,7 +231,8 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 	/* a failed step is no proof that `dead` is empty: reclaim_drop
 	 * would orphan its rows */
 	r = r < 0 ? r : 0;
-	for (int i = 0; r == 0 && i < n; i++) {
+	int i;
+	for (i = 0; r == 0 && i < n && !step_full(v, base); i++) {
 		const struct keyed_row *k = &rows[i];
 		r = keyed_exec(v, k->shadowed ? t->drop : t->move, k, dead, child);
 		if (r == 0 && k->shadowed && k->obj)
@@ -222,7 +241,7 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 			r = keyed_exec(v, t->drop_whiteout, k, dead, child);
 	}
 	free(rows);
-	*moved += n;
+	*moved += i;
 	return r;
 }
 
@@ -245,8 +264,10 @@ static int drop_needless_name_whiteout(struct vfs *v, int64_t id, uint64_t dead,
 }
 
 /* The same for the rows of dentries (by id). */
-static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *moved)
+static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int64_t base, int *moved)
 {
+	if (step_full(v, base))
+		return 0;
 	int64_t ids[RECLAIM_BATCH];
 	int shadowed[RECLAIM_BATCH], n = 0;
 	sqlite3_stmt *st = db_prep(v->db, "SELECT d.id, EXISTS (SELECT 1 FROM dentries c WHERE "
@@ -263,7 +284,8 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 	}
 	db_finish(st);
 	r = r < 0 ? r : 0; /* as in reclaim_keyed */
-	for (int i = 0; r == 0 && i < n; i++) {
+	int i;
+	for (i = 0; r == 0 && i < n && !step_full(v, base); i++) {
 		if (shadowed[i] && child)
 			r = drop_needless_name_whiteout(v, ids[i], dead, child);
 		if (r == 0)
@@ -271,7 +293,7 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int *move
 			                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
 			             (uint64_t)ids[i], child);
 	}
-	*moved += n;
+	*moved += i;
 	return r;
 }
 
@@ -333,13 +355,19 @@ static int reclaim_step(struct vfs *v)
 	}
 	if (next_reclaimable(v, &dead, &child, &parent) < 0)
 		return 0;
-	int r = db_begin_essential(v->db), moved = 0;
+	int r = 0, moved = 0;
+	if (db_group_changes(v->db) > DB_BACKGROUND_GROUP_CHANGES - RECLAIM_CHANGES)
+		r = db_group_commit(v->db);
 	if (r == 0)
-		r = reclaim_keyed(v, &inode_rows, dead, child, &moved);
+		r = db_begin_essential(v->db);
+	int64_t base = sqlite3_total_changes64(v->db->h);
 	if (r == 0)
-		r = reclaim_names(v, dead, child, &moved);
+		r = reclaim_keyed(v, &inode_rows, dead, child, base, &moved);
 	if (r == 0)
-		r = reclaim_keyed(v, &xattr_rows, dead, child, &moved);
+		r = reclaim_names(v, dead, child, base, &moved);
+	if (r == 0)
+		r = reclaim_keyed(v, &xattr_rows, dead, child, base, &moved);
+	assert(r != 0 || moved > 0 || !step_full(v, base)); /* changes come from rows handled */
 	if (r == 0 && moved == 0)
 		r = reclaim_drop(v, dead, parent);
 	r = r == 0 ? db_commit_bounded(v->db, DB_BACKGROUND_GROUP_CHANGES) : (db_rollback(v->db), r);

@@ -5,7 +5,8 @@
  * a file copies its row up and leaves the snapshot's row and data alone,
  * deletions in the volume are whiteouts the snapshot does not see, and
  * deleting the snapshot leaves, once reclaimed, one row version a key and
- * a clean check; a deletion reclaims nothing before it answers; a
+ * a clean check; a deletion reclaims nothing before it answers, and its
+ * reclaim keeps group commits bounded; a
  * snapshot adds as many rows at depth 40 as at depth 2; a volume and its
  * clone snapshotted in turn each see their own versions.
  */
@@ -231,6 +232,41 @@ static void test_deletion_leaves_every_row_to_the_reclaimer(void **state)
 	vfs_close(v);
 }
 
+/* The reclaimer's steps are bounded in row changes, and it commits the
+ * open group before a step that would not fit: no group commit (which a
+ * writer's fsync may pay for) holds much more than the background bound,
+ * however many rows a deleted volume left. */
+static void test_reclaim_keeps_group_commits_bounded(void **state)
+{
+	(void)state;
+	char err[256], name[32];
+	struct vfs *v;
+	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	struct db *db = vfs_db(v);
+	json_object *pv = NULL;
+	assert_int_equal(volume_pv_create(v, "vol", 1ull << 30, 0, &pv, err, sizeof err), 0);
+	json_object_put(pv);
+	uint64_t root = VFS_INO(volume_pv_tree(v, "vol"), 1);
+	for (int i = 0; i < 400; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		write_file(v, root, name, name);
+	}
+	assert_int_equal(volume_pv_delete(v, "vol", err, sizeof err), 0);
+	assert_int_equal(vfs_flush_all(v), 0);
+	db_lock(db);
+	assert_int_equal(db_group_commit(db), 0);
+	db->group_changes_max = 0;
+	db_unlock(db);
+	assert_true(unit_vfs_pending_rows(v) > 800);
+	assert_int_equal(vfs_reclaim(v), 0);
+	assert_int_equal(vfs_flush_all(v), 0);
+	assert_int_equal(unit_vfs_pending_rows(v), 0);
+	assert_true(db->group_changes_max > 0);
+	assert_true(db->group_changes_max <= DB_BACKGROUND_GROUP_CHANGES + 16);
+	check_clean(v);
+	vfs_close(v);
+}
+
 /* Snapshot k of a volume adds as many rows to meta.db as snapshot 2 did:
  * its lineage's ancestors do not cost a row each. */
 static void test_snapshot_rows_do_not_grow_with_depth(void **state)
@@ -314,6 +350,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_shares_rows_until_changed, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_deletion_leaves_every_row_to_the_reclaimer, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_keeps_group_commits_bounded, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_rows_do_not_grow_with_depth, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_interleaved_branches_see_their_own, unit_vfs_setup, unit_vfs_teardown),
 	};
