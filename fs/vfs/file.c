@@ -197,6 +197,16 @@ static void log_slow_fsync(uint64_t ino, const struct fsync_steps *s)
 	          s->meta.wal_sync_ns / 1e6);
 }
 
+/* The one-flush fdatasync is the data file's own flush (and its marker):
+ * when it is slow, the time is the host filesystem's, not the db lock's. */
+static void log_slow_datasync(uint64_t ino, int r, uint64_t ns)
+{
+	if (!trace_fsync_ns || ns <= trace_fsync_ns || r == -EAGAIN)
+		return;
+	vlog_warn("fsync", "inode %llu: fdatasync took %.3f ms in the data file's %s (one flush: no commit, "
+	          "no db lock)", (unsigned long long)ino, ns / 1e6, r == 1 ? "marker and fsync" : "fdatasync");
+}
+
 /* A truncation or punch destroys host bytes (freed blocks, zeroed block
  * tails) only once the size and map that stop referring to them have
  * committed: a kill -9 in between must find either the old file whole or
@@ -594,9 +604,11 @@ static int datasync_one_flush(struct vfs *v, struct vnode *n)
 	ranked_lock(&n->alock, LOCK_LEAF);
 	uint64_t size = n->a.size;
 	ranked_unlock(&n->alock, LOCK_LEAF);
+	uint64_t start = now_ns();
 	int r = store_datasync(n->obj, size);
 	if (r == 1) /* a new generation for the object's row */
 		vnode_mark_dirty(v, n);
+	log_slow_datasync(n->ino, r, now_ns() - start);
 	return r < 0 ? r : 0;
 }
 

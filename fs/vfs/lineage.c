@@ -129,12 +129,17 @@ int lineage_release(struct vfs *v, uint64_t id)
 /* ------------------------------------------------------------------ */
 /* Reclaim                                                            */
 
-/* One dead lineage with at most one child: 0, or -ENOENT if none. */
+/* One dead lineage with at most one child: 0, or -ENOENT if none. The
+ * youngest first (a child's id is above its parent's): of a chain of
+ * deleted snapshots, the one next to the live volume holds only what
+ * changed while it was the newest, and once it is gone the older ones
+ * move their rows straight into the live lineage. Oldest first, the
+ * volume's whole set of rows would move once per deleted link. */
 static int next_reclaimable(struct vfs *v, uint64_t *dead, uint64_t *child, uint64_t *parent)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT l.id, coalesce((SELECT c.id FROM lineages c WHERE "
 	                                  "c.parent=l.id), 0), coalesce(l.parent, 0) FROM lineages l "
-	                                  "WHERE " RECLAIMABLE " ORDER BY l.id LIMIT 1");
+	                                  "WHERE " RECLAIMABLE " ORDER BY l.id DESC LIMIT 1");
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*dead = (uint64_t)sqlite3_column_int64(st, 0);

@@ -146,7 +146,8 @@ int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
 /* Log every fsync slower than ns (0: none) with where its time went: the
  * data file's flush, waiting for the db lock, the group commit, the WAL's
- * flush. Set once at start (VOLFS_TRACE_SLOW). */
+ * flush; and every one-flush fdatasync slower than ns (all of it the data
+ * file's flush). Set once at start (VOLFS_TRACE_SLOW). */
 void vfs_trace_fsync(uint64_t ns);
 int vfs_release(struct vfs *v, struct vfile *f);
 int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);

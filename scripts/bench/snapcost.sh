@@ -14,11 +14,16 @@
 #          anything changes, and by a snapshot plus k changed files
 #          (k = 10, 100, 1000, at most BENCH_FILES; each file's first
 #          byte overwritten and fsync'd);
-#   stall  on both volumes, BENCH_RUNS times: a writer doing 4 KiB pwrite
-#          + fdatasync for 2 s without a snapshot, then from 1 s before a
-#          snapshot to 1 s after it; its longest write and its p99 in each
-#          window; and the daemon's freeze metrics (writers held, the work
-#          done meanwhile);
+#   stall  on both volumes, once no deleted snapshot's rows are pending,
+#          BENCH_RUNS times: a writer doing 4 KiB pwrite + fdatasync for 2 s
+#          on a file of the host filesystem beside the state directory (the
+#          host's own fdatasync, the baseline), then on the volume for 2 s
+#          without a snapshot, then from 1 s before a snapshot to 1 s after
+#          it; its longest write and its p99 in each window; the daemon's
+#          freeze metrics (writers held, the work done meanwhile); then the
+#          snapshots deleted, the host and volume writers for 2 s each while
+#          the reclaimer moves their rows, and the time until none is
+#          pending;
 #   snaps  two volumes of BENCH_SNAP_FILES files, "live" and "plain";
 #          BENCH_SNAPS times: a snapshot of live, then the same
 #          BENCH_SNAP_CHANGES files changed in both; then, BENCH_RUNS
@@ -163,6 +168,8 @@ stats() {
         awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 median() { stats "$1" | cut -d' ' -f1; }
+# raw MEASURE: its last recorded value.
+raw() { awk -F, -v m="$1" '$2 == m { v = $4 } END { print v }' "$RAW/raw.csv"; }
 # spread MEASURE [DIVISOR [DECIMALS]]: "median (min–max)" of MEASURE / DIVISOR.
 spread() {
     stats "$1" | awk -v d="${2:-1}" -v p="${3:-1}" \
@@ -198,7 +205,11 @@ make_volume() {
     volctl create pv "$pv" --capacity 64Gi >/dev/null
     log "$pv: creating $n files of $BENCH_FILE_BYTES bytes"
     us=$(tool fill "$MNT/pv/$pv" "$n" "$BENCH_PER" "$BENCH_JOBS" "$BENCH_FILE_BYTES")
-    sync -f "$MNT/pv/$pv"
+    # the kernel passes no syncfs to a FUSE daemon: sync the host filesystem
+    # that holds the data files, or the page-cache writeback of a million
+    # new files runs under the next measurements (an fdatasync waits
+    # behind it: seconds on ext4 after a million creates)
+    sync -f "$STATE"
     record fill "fill_files_per_s.$n" 0 "$(awk -v n="$n" -v u="$us" 'BEGIN { printf "%.0f", n * 1e6 / u }')"
     log "$pv: created in $((us / 1000000)) s"
 }
@@ -250,12 +261,13 @@ meta_step() {
 # metric NAME: its value in `volctl metrics` (labels included in NAME)
 metric() { volctl metrics | awk -v m="$1" '$1 == m { print $2 }'; }
 
-# writer_window PV MEASURE RUN [SNAPSHOT]: the writer for 2 s, the snapshot
-# taken after 1 s if named; its longest write and p99 recorded.
+# writer_window FILE MEASURE RUN [PV SNAPSHOT]: the writer on FILE for 2 s,
+# a snapshot of PV taken after 1 s if named; its longest write and p99
+# recorded.
 writer_window() {
-    local pv=$1 m=$2 k=$3 snap=${4:-} max p99
+    local file=$1 m=$2 k=$3 pv=${4:-} snap=${5:-} max p99
     rm -f "$work/stop"
-    tool writer "$MNT/pv/$pv/writer" "$work/stop" >"$work/stall" &
+    tool writer "$file" "$work/stop" >"$work/stall" &
     local wpid=$!
     sleep 1
     [[ -n $snap ]] && volctl snapshot "pv/$pv" "$snap" >/dev/null
@@ -267,20 +279,41 @@ writer_window() {
     record stall "${m}_p99_us" "$k" "$p99"
 }
 
-# Each run has a window without a snapshot first: on a shared host the
-# writer's own fdatasync varies by tens of milliseconds, and the difference
-# is what the snapshot adds. The daemon's own account of the freezes (how
+# await_reclaim: until `volctl df` shows no deleted snapshot's rows pending
+# (BENCH_RECLAIM_TIMEOUT at most); prints the seconds waited.
+await_reclaim() {
+    local t0 left
+    t0=$(now_us)
+    left=$(pending_work)
+    while [[ -n $left && $left != 0 ]]; do
+        (($(now_us) - t0 < BENCH_RECLAIM_TIMEOUT * 1000000)) || die "reclaim still pending after $BENCH_RECLAIM_TIMEOUT s: $left"
+        sleep 1
+        left=$(pending_work)
+    done
+    awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }'
+}
+
+# The windows start once the reclaimer has nothing left to do (the ops and
+# meta steps delete snapshots, clones and restores, whose rows it moves in
+# the background), and the snapshots are deleted after the last one: what
+# is measured is the snapshot. Each run has two windows without a snapshot
+# first, on the host filesystem itself and on the volume: on a shared host
+# an fdatasync varies by tens of milliseconds, and the differences are what
+# volfs and the snapshot add. The daemon's own account of the freezes (how
 # long writers were held, what was done meanwhile) is read at the end.
+# Then the deletions' background work: the writers while the reclaimer
+# moves the deleted snapshots' rows, and how long it takes.
 stall_step() {
     local n=$1 pv=o$1 k w
     local w0 c0 f0
+    record stall "reclaim_before_s.$n" 0 "$(await_reclaim)"
     w0=$(metric 'volfs_snapshot_freeze_work_total{work="inodes"}')
     c0=$(metric 'volfs_snapshot_freeze_work_total{work="commits"}')
     f0=$(metric 'volfs_snapshot_freeze_work_total{work="flushes"}')
     for ((k = 1; k <= BENCH_RUNS; k++)); do
-        writer_window "$pv" "stall_base.$n" "$k"
-        writer_window "$pv" "stall.$n" "$k" "$pv-w$k"
-        volctl delete vs "$pv-w$k" >/dev/null
+        writer_window "$work/host-writer" "stall_host.$n" "$k"
+        writer_window "$MNT/pv/$pv/writer" "stall_base.$n" "$k"
+        writer_window "$MNT/pv/$pv/writer" "stall.$n" "$k" "$pv" "$pv-w$k"
     done
     record stall "freeze_max_ms.$n" 0 "$(awk -v s="$(metric volfs_snapshot_freeze_max_seconds)" 'BEGIN { printf "%.3f", s * 1000 }')"
     w=$(metric 'volfs_snapshot_freeze_work_total{work="inodes"}')
@@ -289,7 +322,15 @@ stall_step() {
     record stall "freeze_commits.$n" 0 $((w - c0))
     w=$(metric 'volfs_snapshot_freeze_work_total{work="flushes"}')
     record stall "freeze_flushes.$n" 0 $((w - f0))
-    log "$pv: longest write around a snapshot $(median "stall.${n}_max_us") µs, without one $(median "stall_base.${n}_max_us") µs"
+    log "$pv: longest write around a snapshot $(median "stall.${n}_max_us") µs, without one" \
+        "$(median "stall_base.${n}_max_us") µs, on the host $(median "stall_host.${n}_max_us") µs"
+    for ((k = 1; k <= BENCH_RUNS; k++)); do volctl delete vs "$pv-w$k" >/dev/null; done
+    writer_window "$MNT/pv/$pv/writer" "stall_reclaim.$n" 1
+    writer_window "$work/host-writer" "stall_reclaim_host.$n" 1
+    record stall "reclaim_s.$n" 0 "$(await_reclaim)"
+    log "$pv: while the reclaimer moves the deleted snapshots' rows: longest write" \
+        "$(median "stall_reclaim.${n}_max_us") µs, on the host $(median "stall_reclaim_host.${n}_max_us") µs;" \
+        "reclaimed in $(raw "reclaim_s.$n") s"
 }
 
 # --- snaps: many snapshots, the live volume's speed, their deletion ---------
@@ -391,15 +432,9 @@ snaps_step() {
         record snaps delete_ms "$i" "$(timed volctl delete vs "live-$i")"
     done
     record snaps delete_all_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
-    t0=$(now_us)
     left=$(pending_work)
     record snaps reclaim_pending_at_end 0 "${left:-none}"
-    while [[ -n $left && $left != 0 ]]; do
-        (($(now_us) - t0 < BENCH_RECLAIM_TIMEOUT * 1000000)) || die "reclaim still pending after $BENCH_RECLAIM_TIMEOUT s: $left"
-        sleep 1
-        left=$(pending_work)
-    done
-    record snaps reclaim_wait_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
+    record snaps reclaim_wait_s 0 "$(await_reclaim)"
     local rc=0
     volctl check >"$RAW/volctl-check.txt" 2>"$RAW/volctl-check.err" || rc=$?
     record snaps check_rc 0 "$rc"
@@ -436,7 +471,6 @@ record all volfs_check_rc 0 "$fsck_rc"
 
 # --- the table -----------------------------------------------------------------
 
-raw() { awk -F, -v m="$1" '$2 == m { v = $4 } END { print v }' "$RAW/raw.csv"; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 ms_of_us() { spread "$1" 1000 1; }
@@ -474,7 +508,10 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
         for n in "$S" "$B"; do
             echo "| longest write around a snapshot, $n files (ms) | $(ms_of_us "stall.${n}_max_us") | < 50 ms |"
             echo "| longest write of the same 2 s without a snapshot, $n files (ms) | $(ms_of_us "stall_base.${n}_max_us") | |"
-            echo "| p99 write around a snapshot / without, $n files (ms) | $(ms_of_us "stall.${n}_p99_us") / $(ms_of_us "stall_base.${n}_p99_us") | |"
+            echo "| longest write of the same 2 s on the host filesystem, beside the state directory, in the same runs (ms; the host's own fdatasync) | $(ms_of_us "stall_host.${n}_max_us") | baseline |"
+            echo "| p99 write around a snapshot / without / on the host, $n files (ms) | $(ms_of_us "stall.${n}_p99_us") / $(ms_of_us "stall_base.${n}_p99_us") / $(ms_of_us "stall_host.${n}_p99_us") | |"
+            echo "| longest write while the reclaimer moves the $BENCH_RUNS deleted snapshots' rows, $n files / on the host meanwhile (ms; one run) | $(ms_of_us "stall_reclaim.${n}_max_us") / $(ms_of_us "stall_reclaim_host.${n}_max_us") | |"
+            echo "| then until no deleted snapshot's row is pending, $n files (s) | $(raw "reclaim_s.$n") | |"
             echo "| longest freeze (writers held) since the daemon started, after the $n-file runs (ms; volfs_snapshot_freeze_max_seconds) | $(raw "freeze_max_ms.$n") | |"
             echo "| behind the freezes of the $n-file runs: dirty inodes flushed, group commits, device flushes | $(raw "freeze_inodes.$n"), $(raw "freeze_commits.$n"), $(raw "freeze_flushes.$n") | 0 commits, 0 flushes |"
         done
