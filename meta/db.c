@@ -636,6 +636,18 @@ int db_sync(struct db *db)
 	return db_sync_timed(db, &t);
 }
 
+void db_page_cache_stats(struct db *db, struct db_page_cache_stats *out)
+{
+	int hits = 0, misses = 0, high;
+	db_lock(db);
+	sqlite3_db_status(db->h, SQLITE_DBSTATUS_CACHE_HIT, &hits, &high, 1);
+	sqlite3_db_status(db->h, SQLITE_DBSTATUS_CACHE_MISS, &misses, &high, 1);
+	db->page_cache.hits += (uint64_t)hits;
+	db->page_cache.misses += (uint64_t)misses;
+	*out = db->page_cache;
+	db_unlock(db);
+}
+
 int db_quick_check(struct db *db, char *msg, size_t msglen)
 {
 	sqlite3_stmt *st = NULL;
