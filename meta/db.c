@@ -216,8 +216,31 @@ void db_checkpoint(struct db *db)
 	pthread_mutex_unlock(&db->side_lock);
 }
 
+/* SQLite's page cache for meta.db in KiB (negative: -1 after an error,
+ * said in err): 64 MiB, or VOLFS_DB_CACHE_MIB. Pages are taken as read, so
+ * the bound costs memory only once meta.db outgrows it; past it, lookups
+ * read pages from meta.db (volfs_db_page_cache_misses_total), more on a
+ * volume whose rows have versions beside them (docs/performance.md). */
+static long cache_kib(char *err, size_t errlen)
+{
+	const char *mib = getenv("VOLFS_DB_CACHE_MIB");
+	if (!mib || !*mib)
+		return 64 * 1024;
+	char *end;
+	errno = 0;
+	long v = strtol(mib, &end, 10);
+	if (errno || *end || v < 1 || v > 1024 * 1024) {
+		snprintf(err, errlen, "VOLFS_DB_CACHE_MIB=%s: not a number of MiB from 1 to 1048576", mib);
+		return -1;
+	}
+	return v * 1024;
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
+	long cache = cache_kib(err, errlen);
+	if (cache < 0)
+		return -1;
 	if (strcmp(path, ":memory:") && private_files(path, err, errlen) < 0)
 		return -1;
 	struct db *db = calloc(1, sizeof *db);
@@ -235,10 +258,11 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
-	char *msg = NULL;
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	                 "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-	                 "PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+	char *msg = NULL, pragmas[256];
+	snprintf(pragmas, sizeof pragmas, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	         "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-%ld;"
+	         "PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;", cache);
+	if (sqlite3_exec(db->h, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot configure %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		db_close(db);

@@ -20,7 +20,7 @@
  *                                   elsewhere lands on both; prints the
  *                                   microseconds spent on A and on B, and
  *                                   the median of one file (directory) on
- *                                   A and on B
+ *                                   A and on B (µs, to 0.1)
  *   writer FILE STOPFILE            4 KiB pwrite + fdatasync in a loop until
  *                                   STOPFILE exists
  *
@@ -53,6 +53,13 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
 static long arg_long(const char *s, const char *name)
@@ -261,13 +268,14 @@ static int cmd_pair(enum measure m, char **argv)
     for (long k = 0; k < count; k++)
         for (int j = 0; j < 2; j++) {
             int side = (int)((k + j) % 2);
-            uint64_t t0 = now_us();
+            uint64_t t0 = now_ns();
             do_one(m, dir[side], which[k], per, seed);
-            lat[side][k] = now_us() - t0;
+            lat[side][k] = now_ns() - t0;
             spent[side] += lat[side][k];
         }
-    printf("%llu %llu %llu %llu\n", (unsigned long long)spent[0], (unsigned long long)spent[1],
-           (unsigned long long)median_u64(lat[0], count), (unsigned long long)median_u64(lat[1], count));
+    printf("%llu %llu %.1f %.1f\n", (unsigned long long)(spent[0] / 1000),
+           (unsigned long long)(spent[1] / 1000), median_u64(lat[0], count) / 1000.0,
+           median_u64(lat[1], count) / 1000.0);
     free(lat[0]);
     free(lat[1]);
     free(which);
