@@ -29,8 +29,9 @@
 #          on each volume; the median and spread over rounds of their
 #          live/plain ratios; the same before the first snapshot as a
 #          calibration, and the one over the other); SQLite page-cache
-#          misses per cold stat of each volume; meta.db growth per snapshot, over the first and
-#          the last tenth of them, and the lineages' ancestors' share; then
+#          misses per cold stat of each volume; meta.db growth per
+#          snapshot, over the first and the last tenth of them, and the
+#          lineages' ancestors' share; then
 #          the snapshots deleted in random order, timed, background
 #          reclaim awaited (`volctl df`'s reclaimPending at 0),
 #          `volctl check`, meta.db against before the snapshots, and at the
@@ -65,6 +66,7 @@
 #   BENCH_DIR          where the state directory goes (/var/tmp)
 #   BENCH_OUT          results directory (build/bench)
 #   VOLFS_BIN          directory holding volfs and volctl (build/bin)
+#   VOLFS_DB_CACHE_MIB the daemon's SQLite page cache (volfs(8); 64 MiB)
 set -euo pipefail
 # a failing command inside $(...) ends that substitution with no output, and
 # record refuses an empty value: no failed measurement becomes a number
@@ -483,7 +485,7 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
     echo "- BENCH_FILES=$B BENCH_SMALL_FILES=$S BENCH_FILE_BYTES=$BENCH_FILE_BYTES BENCH_PER=$BENCH_PER" \
         "BENCH_RUNS=$BENCH_RUNS BENCH_SNAPS=$BENCH_SNAPS BENCH_SNAP_FILES=$BENCH_SNAP_FILES" \
         "BENCH_SNAP_CHANGES=$BENCH_SNAP_CHANGES BENCH_SAMPLE=$BENCH_SAMPLE BENCH_READDIRS=$BENCH_READDIRS" \
-        "BENCH_STEPS=\"$BENCH_STEPS\""
+        "BENCH_STEPS=\"$BENCH_STEPS\"${VOLFS_DB_CACHE_MIB:+ VOLFS_DB_CACHE_MIB=$VOLFS_DB_CACHE_MIB}"
     echo "- values: median (min–max) of BENCH_RUNS runs unless said; raw numbers in scale-$stamp/raw.csv"
     echo
     echo "| measure | value | target |"
