@@ -311,23 +311,6 @@ static void test_interleaved_branches_see_their_own(void **state)
 	vfs_close(v);
 }
 
-/* A second volume beside the one unit_vfs_volume made. */
-static uint64_t another_volume(struct vfs *v)
-{
-	struct db *db = vfs_db(v);
-	uint64_t tree;
-	db_lock(db);
-	int r = db_begin(db);
-	if (r == 0)
-		r = vfs_tree_create_rows(v, "volume", 1ull << 30, 0, &tree);
-	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
-	if (r == 0)
-		r = vfs_tree_attach(v, tree, "volume", 1ull << 30, 0);
-	db_unlock(db);
-	assert_int_equal(r, 0);
-	return tree;
-}
-
 /* Pages of meta.db (SQLite page cache hits and misses) that a lookup of
  * name in root and a stat of what it names read, the inode not in memory
  * before. */
@@ -356,7 +339,7 @@ static void test_lookup_pages_do_not_grow_with_snapshots(void **state)
 {
 	(void)state;
 	struct vfs *v;
-	uint64_t live = unit_vfs_volume(&v, unit_dir, 1ull << 30), plain = another_volume(v);
+	uint64_t live = unit_vfs_volume(&v, unit_dir, 1ull << 30), plain = unit_vfs_add_volume(v, 1ull << 30);
 	uint64_t roots[2] = {VFS_INO(live, 1), VFS_INO(plain, 1)};
 	char name[32], text[32];
 	for (int i = 0; i < 300; i++)
