@@ -103,7 +103,7 @@ done
 for s in $BENCH_STEPS; do
     [[ $s =~ ^(ops|meta|stall|snaps)$ ]] || die "BENCH_STEPS: unknown step $s (ops meta stall snaps)"
 done
-for tool in cc python3 fusermount3 mountpoint shuf; do
+for tool in cc python3 fusermount3 mountpoint shuf strace; do
     command -v "$tool" >/dev/null || die "$tool not found (bash scripts/install-deps.sh)"
 done
 [[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
@@ -318,21 +318,28 @@ measure_round() {
     done
 }
 
-# cache_misses TAG: metadata pages SQLite read from meta.db (not in its
-# page cache) during one cold stat round of each volume alone
-# (volfs_db_page_cache_misses_total), per file stat()ed. Rendering the
-# metrics reads pages too (a volume's snapshot bytes walk its snapshots'
-# objects): the pages of a second render right after are taken off.
+# cache_misses TAG: pages SQLite read from meta.db or its WAL (not in its
+# page cache; pread64 calls of the daemon on them, counted by strace) in
+# one cold stat round of each volume alone, per file stat()ed. Not the
+# volfs_db_page_cache_misses_total metric: rendering the metrics reads
+# pages too (each volume's snapshot bytes walk its snapshots' objects).
 cache_misses() {
-    local tag=$1 v m0 m1 m2
+    local tag=$1 v fds f spid db
+    db=$(realpath "$STATE")/meta.db
+    fds=$(for f in /proc/"$PID"/fd/*; do
+        case $(readlink "$f") in "$db" | "$db-wal") echo "${f##*/}" ;; esac
+    done | paste -sd'|')
+    [[ -n $fds ]] || die "the daemon has no meta.db open"
     for v in live plain; do
         drop_caches
-        m0=$(metric volfs_db_page_cache_misses_total)
+        strace -f -qq -e trace=pread64 -e signal=none -p "$PID" -o "$work/strace" &
+        spid=$!
+        sleep 2 # attached to every thread
         tool stat "$MNT/pv/$v" "$BENCH_SNAP_FILES" "$BENCH_PER" "$BENCH_SAMPLE" 99 >/dev/null
-        m1=$(metric volfs_db_page_cache_misses_total)
-        m2=$(metric volfs_db_page_cache_misses_total)
-        record snaps "stat_misses.$tag.$v" 0 \
-            "$(awk -v d=$((m1 - m0 - (m2 - m1))) -v c="$BENCH_SAMPLE" 'BEGIN { printf "%.2f", d / c }')"
+        kill -INT "$spid"
+        wait "$spid" || true
+        record snaps "stat_misses.$tag.$v" 0 "$({ grep -cE "pread64\(($fds)," "$work/strace" || true; } |
+            awk -v c="$BENCH_SAMPLE" '{ printf "%.2f", $1 / c }')"
     done
 }
 
@@ -540,7 +547,7 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
             echo "| $op: the ratio with $N snapshots over the calibration's (means; medians) |" \
                 "$(placement_ratio "$op" "$N"); $(placement_ratio "${op}_median" "$N") | ≤ 1.10× |"
         done
-        echo "| SQLite page-cache misses per cold stat, live / plain, before the snapshots; with $N |" \
+        echo "| meta.db pages read (SQLite page-cache misses) per cold stat, live / plain, before the snapshots; with $N |" \
             "$(raw stat_misses.0.live) / $(raw stat_misses.0.plain); $(raw "stat_misses.$N.live") / $(raw "stat_misses.$N.plain") | |"
         echo "| delete the $N snapshots in random order (s) | $(raw delete_all_s) | |"
         echo "| one snapshot deletion among them (ms; median of $N) | $(spread delete_ms) | |"
