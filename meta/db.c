@@ -319,8 +319,31 @@ void db_checkpoint(struct db *db)
 	pthread_mutex_unlock(&db->side_lock);
 }
 
+/* SQLite's page cache for meta.db in KiB (negative: -1 after an error,
+ * said in err): 64 MiB, or VOLFS_DB_CACHE_MIB. Pages are taken as read, so
+ * the bound costs memory only once meta.db outgrows it; past it, lookups
+ * read pages from meta.db (volfs_db_page_cache_misses_total), more on a
+ * volume whose rows have versions beside them (docs/performance.md). */
+static long cache_kib(char *err, size_t errlen)
+{
+	const char *mib = getenv("VOLFS_DB_CACHE_MIB");
+	if (!mib || !*mib)
+		return 64 * 1024;
+	char *end;
+	errno = 0;
+	long v = strtol(mib, &end, 10);
+	if (errno || *end || v < 1 || v > 1024 * 1024) {
+		snprintf(err, errlen, "VOLFS_DB_CACHE_MIB=%s: not a number of MiB from 1 to 1048576", mib);
+		return -1;
+	}
+	return v * 1024;
+}
+
 int db_open(struct db **out, const char *path, char *err, size_t errlen)
 {
+	long cache = cache_kib(err, errlen);
+	if (cache < 0)
+		return -1;
 	if (strcmp(path, ":memory:") && private_files(path, err, errlen) < 0)
 		return -1;
 	struct db *db = calloc(1, sizeof *db);
@@ -341,10 +364,11 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
-	char *msg = NULL;
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	                 "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-	                 "PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+	char *msg = NULL, pragmas[256];
+	snprintf(pragmas, sizeof pragmas, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	         "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-%ld;"
+	         "PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;", cache);
+	if (sqlite3_exec(db->h, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot configure %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		db_close(db);
@@ -752,6 +776,18 @@ int db_sync(struct db *db)
 {
 	struct db_sync_times t;
 	return db_sync_timed(db, &t);
+}
+
+void db_page_cache_stats(struct db *db, struct db_page_cache_stats *out)
+{
+	int hits = 0, misses = 0, high;
+	db_lock(db);
+	sqlite3_db_status(db->h, SQLITE_DBSTATUS_CACHE_HIT, &hits, &high, 1);
+	sqlite3_db_status(db->h, SQLITE_DBSTATUS_CACHE_MISS, &misses, &high, 1);
+	db->page_cache.hits += (uint64_t)hits;
+	db->page_cache.misses += (uint64_t)misses;
+	*out = db->page_cache;
+	db_unlock(db);
 }
 
 int db_quick_check(struct db *db, char *msg, size_t msglen)

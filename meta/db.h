@@ -93,6 +93,11 @@ struct db {
 	int commit_each;   /* this change commits its group itself (a tight host) */
 	int64_t group_base; /* sqlite3_total_changes() when the group began */
 	uint64_t group_changes_max; /* the most row changes a committed group held */
+	/* SQLite's counts run in an int: taken and reset at each read into
+	 * these (db locked), so they do not wrap */
+	struct db_page_cache_stats {
+		uint64_t hits, misses;
+	} page_cache;
 	uint64_t group_bytes; /* large values written by the group (db_note_bytes) */
 	int wal_frames;       /* frames in the WAL after the last commit */
 	int checkpoint_due;   /* the WAL is long: db_checkpoint copies it back */
@@ -300,6 +305,11 @@ int db_finish_text_row(sqlite3_stmt *st, char *buf, size_t len, uint64_t *num);
 
 /* Allocate a fresh id from a named counter in table `counters`. */
 int64_t db_next_id(struct db *db, const char *counter);
+
+/* SQLite's page cache of the connection since it opened: pages found in
+ * it and pages read from meta.db or its WAL (a miss is a read() that the
+ * kernel's page cache may or may not serve). Takes the db lock. */
+void db_page_cache_stats(struct db *db, struct db_page_cache_stats *out);
 
 /* Run PRAGMA integrity_check; returns 0 when "ok". */
 int db_integrity_check(struct db *db, char *msg, size_t msglen);

@@ -38,6 +38,8 @@ packages=(
     python3-prometheus-client curl groff-base man-db bash-completion
     # benchmarks
     fio gnuplot-nox
+    # snapcost.sh: the daemon's reads of meta.db during a stat round
+    strace
 )
 
 sudo=()

@@ -352,6 +352,15 @@ static void render_db_lock(FILE *f, struct db *db)
 	       "daemon started (its cost falls on whoever commits the group, often an fsync).");
 	fprintf(f, "volfs_db_group_commit_max_changes %llu\n",
 	        (unsigned long long)__atomic_load_n(&db->group_changes_max, __ATOMIC_RELAXED));
+	struct db_page_cache_stats pc;
+	db_page_cache_stats(db, &pc);
+	family(f, "volfs_db_page_cache_hits_total", "counter",
+	       "Metadata database pages found in SQLite's page cache.");
+	fprintf(f, "volfs_db_page_cache_hits_total %llu\n", (unsigned long long)pc.hits);
+	family(f, "volfs_db_page_cache_misses_total", "counter",
+	       "Metadata database pages SQLite read from meta.db or its WAL (not in its page "
+	       "cache; the kernel's may still hold them).");
+	fprintf(f, "volfs_db_page_cache_misses_total %llu\n", (unsigned long long)pc.misses);
 }
 
 /* Which code holds the lock long: each call site of db_lock, one family

@@ -12,6 +12,15 @@
  *                                   picked at random
  *   read DIR FILES PER COUNT SEED   open, read whole and close COUNT files
  *                                   picked at random
+ *   pair stat|readdir|read DIR_A DIR_B FILES PER COUNT SEED
+ *                                   the same on two volumes filled alike,
+ *                                   interleaved: each file (directory) on
+ *                                   one then the other, which goes first
+ *                                   alternating, so a load spike from
+ *                                   elsewhere lands on both; prints the
+ *                                   microseconds spent on A and on B, and
+ *                                   the median of one file (directory) on
+ *                                   A and on B (µs, to 0.1)
  *   writer FILE STOPFILE            4 KiB pwrite + fdatasync in a loop until
  *                                   STOPFILE exists
  *
@@ -44,6 +53,13 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
 static long arg_long(const char *s, const char *name)
@@ -228,6 +244,44 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static uint64_t median_u64(uint64_t *v, long n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int cmd_pair(enum measure m, char **argv)
+{
+    const char *dir[2] = {argv[0], argv[1]};
+    long files = arg_long(argv[2], "FILES"), per = arg_long(argv[3], "PER");
+    long count = arg_long(argv[4], "COUNT");
+    uint64_t seed = (uint64_t)arg_long(argv[5], "SEED"), spent[2] = {0, 0}, *lat[2];
+    if (files < 1 || per < 1 || count < 1) {
+        fprintf(stderr, "scaletool: FILES, PER and COUNT must be positive\n");
+        return 2;
+    }
+    long n = m == M_READDIR ? (files + per - 1) / per : files;
+    long *which = pick(n, count, seed, 0);
+    for (int side = 0; side < 2; side++)
+        if (!(lat[side] = malloc(sizeof *lat[side] * (size_t)count)))
+            die("malloc", "");
+    for (long k = 0; k < count; k++)
+        for (int j = 0; j < 2; j++) {
+            int side = (int)((k + j) % 2);
+            uint64_t t0 = now_ns();
+            do_one(m, dir[side], which[k], per, seed);
+            lat[side][k] = now_ns() - t0;
+            spent[side] += lat[side][k];
+        }
+    printf("%llu %llu %.1f %.1f\n", (unsigned long long)(spent[0] / 1000),
+           (unsigned long long)(spent[1] / 1000), median_u64(lat[0], count) / 1000.0,
+           median_u64(lat[1], count) / 1000.0);
+    free(lat[0]);
+    free(lat[1]);
+    free(which);
+    return 0;
+}
+
 static int cmd_writer(char **argv)
 {
     int fd = open(argv[0], O_CREAT | O_WRONLY, 0644);
@@ -274,10 +328,14 @@ int main(int argc, char **argv)
         return cmd_fill(argv + 2);
     if (argc >= 2 && strcmp(argv[1], "writer") == 0 && argc == 4)
         return cmd_writer(argv + 2);
-    for (size_t k = 0; argc >= 2 && k < sizeof measures / sizeof measures[0]; k++)
+    for (size_t k = 0; argc >= 2 && k < sizeof measures / sizeof measures[0]; k++) {
         if (strcmp(argv[1], measures[k].name) == 0 && argc == measures[k].args + 2)
             return cmd_measure(measures[k].m, argv + 2);
+        if (strcmp(argv[1], "pair") == 0 && argc == 9 && measures[k].m != M_CHANGE &&
+            strcmp(argv[2], measures[k].name) == 0)
+            return cmd_pair(measures[k].m, argv + 3);
+    }
     fprintf(stderr, "usage: scaletool fill DIR FILES PER JOBS BYTES | change|stat|readdir|read DIR FILES PER COUNT SEED"
-                    " | writer FILE STOPFILE\n");
+                    " | pair stat|readdir|read DIR_A DIR_B FILES PER COUNT SEED | writer FILE STOPFILE\n");
     return 2;
 }

@@ -27,13 +27,16 @@
 #   snaps  two volumes of BENCH_SNAP_FILES files, "live" and "plain";
 #          BENCH_SNAPS times: a snapshot of live, then the same
 #          BENCH_SNAP_CHANGES files changed in both; then, BENCH_RUNS
-#          rounds, each operation on both volumes back to back, cold caches
-#          before each: stat of BENCH_SAMPLE random files, readdir of
-#          BENCH_READDIRS random directories, open+read of BENCH_SAMPLE
-#          random files (live/plain ratios of the medians and the median
-#          of each round's ratio; the same before the first snapshot as a
-#          calibration); meta.db growth per snapshot, over the first and
-#          the last tenth of them, and the lineages' ancestors' share; then
+#          rounds, each operation on both volumes interleaved file by file,
+#          cold caches before each: stat of BENCH_SAMPLE random files,
+#          readdir of BENCH_READDIRS random directories, open+read of
+#          BENCH_SAMPLE random files (each round's mean and per-file median
+#          on each volume; the median and spread over rounds of their
+#          live/plain ratios; the same before the first snapshot as a
+#          calibration, and the one over the other); SQLite page-cache
+#          misses per cold stat of each volume; meta.db growth per
+#          snapshot, over the first and the last tenth of them, and the
+#          lineages' ancestors' share; then
 #          the snapshots deleted in random order, timed, background
 #          reclaim awaited (`volctl df`'s reclaimPending at 0),
 #          `volctl check`, meta.db against before the snapshots, and at the
@@ -68,6 +71,7 @@
 #   BENCH_DIR          where the state directory goes (/var/tmp)
 #   BENCH_OUT          results directory (build/bench)
 #   VOLFS_BIN          directory holding volfs and volctl (build/bin)
+#   VOLFS_DB_CACHE_MIB the daemon's SQLite page cache (volfs(8); 64 MiB)
 set -euo pipefail
 # a failing command inside $(...) ends that substitution with no output, and
 # record refuses an empty value: no failed measurement becomes a number
@@ -104,7 +108,7 @@ done
 for s in $BENCH_STEPS; do
     [[ $s =~ ^(ops|meta|stall|snaps)$ ]] || die "BENCH_STEPS: unknown step $s (ops meta stall snaps)"
 done
-for tool in cc python3 fusermount3 mountpoint shuf; do
+for tool in cc python3 fusermount3 mountpoint shuf strace; do
     command -v "$tool" >/dev/null || die "$tool not found (bash scripts/install-deps.sh)"
 done
 [[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
@@ -335,29 +339,69 @@ stall_step() {
 
 # --- snaps: many snapshots, the live volume's speed, their deletion ---------
 
-# measure_round TAG ROUND: stat, readdir and read on live and plain, cold;
-# each operation on both volumes back to back (the first one alternating
-# by round), so a load spike from elsewhere on the machine hits both.
+# measure_round TAG ROUND: stat, readdir and read on live and plain, cold
+# caches before each operation; the two volumes interleaved file by file
+# (directory by directory), which one goes first alternating, so a load
+# spike from elsewhere on the machine lands on both alike (on a shared
+# machine, rounds measured one volume after the other differed by 10×).
 measure_round() {
-    local tag=$1 r=$2 vols=(live plain) v op count
-    ((r % 2)) || vols=(plain live)
+    local tag=$1 r=$2 op count a b ma mb
     for op in stat readdir read; do
         count=$BENCH_SAMPLE
         [[ $op == readdir ]] && count=$BENCH_READDIRS
-        for v in "${vols[@]}"; do
-            drop_caches
-            record snaps "$op.$tag.$v" "$r" \
-                "$(tool "$op" "$MNT/pv/$v" "$BENCH_SNAP_FILES" "$BENCH_PER" "$count" "$((7 + r))" |
-                    awk -v c="$count" '{ printf "%.1f", $1 / c }')"
-        done
+        drop_caches
+        read -r a b ma mb < <(tool pair "$op" "$MNT/pv/live" "$MNT/pv/plain" "$BENCH_SNAP_FILES" \
+            "$BENCH_PER" "$count" "$((7 + r))")
+        record snaps "$op.$tag.live" "$r" "$(awk -v t="$a" -v c="$count" 'BEGIN { printf "%.1f", t / c }')"
+        record snaps "$op.$tag.plain" "$r" "$(awk -v t="$b" -v c="$count" 'BEGIN { printf "%.1f", t / c }')"
+        record snaps "${op}_median.$tag.live" "$r" "$ma"
+        record snaps "${op}_median.$tag.plain" "$r" "$mb"
     done
 }
 
-# paired_ratio OP TAG: median over rounds of live / plain of the same round.
-paired_ratio() {
+# cache_misses TAG: pages SQLite read from meta.db or its WAL (not in its
+# page cache; pread64 calls of the daemon on them, counted by strace) in
+# one cold stat round of each volume alone, per file stat()ed. Not the
+# volfs_db_page_cache_misses_total metric: rendering the metrics reads
+# pages too (each volume's snapshot bytes walk its snapshots' objects).
+cache_misses() {
+    local tag=$1 v fds f spid db
+    db=$(realpath "$STATE")/meta.db
+    fds=$(for f in /proc/"$PID"/fd/*; do
+        case $(readlink "$f") in "$db" | "$db-wal") echo "${f##*/}" ;; esac
+    done | paste -sd'|')
+    [[ -n $fds ]] || die "the daemon has no meta.db open"
+    for v in live plain; do
+        drop_caches
+        strace -f -qq -e trace=pread64 -e signal=none -p "$PID" -o "$work/strace" &
+        spid=$!
+        sleep 2 # attached to every thread
+        tool stat "$MNT/pv/$v" "$BENCH_SNAP_FILES" "$BENCH_PER" "$BENCH_SAMPLE" 99 >/dev/null
+        kill -INT "$spid"
+        wait "$spid" || true
+        record snaps "stat_misses.$tag.$v" 0 "$({ grep -cE "pread64\(($fds)," "$work/strace" || true; } |
+            awk -v c="$BENCH_SAMPLE" '{ printf "%.2f", $1 / c }')"
+    done
+}
+
+# round_ratios OP TAG: live / plain of each round, one a line, sorted.
+round_ratios() {
     awk -F, -v l="$1.$2.live" -v p="$1.$2.plain" '$2 == l { a[$3] = $4 } $2 == p { b[$3] = $4 }
-        END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$RAW/raw.csv" | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f×", v[int((NR + 1) / 2)] }'
+        END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$RAW/raw.csv" | sort -g
+}
+# paired_ratio OP TAG: median (min–max) over rounds of live / plain.
+paired_ratio() {
+    round_ratios "$1" "$2" |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f× (%.2f–%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+# placement_ratio OP TAG: the median round ratio at TAG over the one before
+# any snapshot (tag 0): what the snapshots add beyond what differs between
+# the two volumes anyway (their place in meta.db and on disk).
+placement_ratio() {
+    local after before
+    after=$(round_ratios "$1" "$2" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+    before=$(round_ratios "$1" 0 | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+    awk -v a="$after" -v b="$before" 'BEGIN { if (b > 0) printf "%.2f×", a / b }'
 }
 
 # pending_work: rows of deleted snapshots the reclaimer has still to move
@@ -402,6 +446,7 @@ snaps_step() {
     make_volume live "$n"
     make_volume plain "$n"
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round 0 "$r"; done
+    cache_misses 0
     local base
     base=$(meta_bytes)
     record snaps meta_base_bytes 0 "$base"
@@ -426,6 +471,7 @@ snaps_step() {
     record snaps closure_bytes 0 "$bytes"
     [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-snapped.db"
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round "$BENCH_SNAPS" "$r"; done
+    cache_misses "$BENCH_SNAPS"
     log "deleting the snapshots in random order"
     t0=$(now_us)
     for i in $(seq "$BENCH_SNAPS" | shuf); do
@@ -484,7 +530,7 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
     echo "- BENCH_FILES=$B BENCH_SMALL_FILES=$S BENCH_FILE_BYTES=$BENCH_FILE_BYTES BENCH_PER=$BENCH_PER" \
         "BENCH_RUNS=$BENCH_RUNS BENCH_SNAPS=$BENCH_SNAPS BENCH_SNAP_FILES=$BENCH_SNAP_FILES" \
         "BENCH_SNAP_CHANGES=$BENCH_SNAP_CHANGES BENCH_SAMPLE=$BENCH_SAMPLE BENCH_READDIRS=$BENCH_READDIRS" \
-        "BENCH_STEPS=\"$BENCH_STEPS\""
+        "BENCH_STEPS=\"$BENCH_STEPS\"${VOLFS_DB_CACHE_MIB:+ VOLFS_DB_CACHE_MIB=$VOLFS_DB_CACHE_MIB}"
     echo "- values: median (min–max) of BENCH_RUNS runs unless said; raw numbers in scale-$stamp/raw.csv"
     echo
     echo "| measure | value | target |"
@@ -527,13 +573,19 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
         for op in stat readdir read; do
             unit="µs per file"
             [[ $op == readdir ]] && unit="µs per directory of $BENCH_PER"
-            echo "| $op, cold, live volume with $N snapshots ($unit) | $(spread "$op.$N.live") | |"
-            echo "| $op, cold, same volume without snapshots ($unit) | $(spread "$op.$N.plain") | |"
-            echo "| $op with $N snapshots / without: ratio of medians; median of paired rounds |" \
-                "$(ratio "$(median "$op.$N.live")" "$(median "$op.$N.plain")"); $(paired_ratio "$op" "$N") | ≤ 1.10× |"
+            echo "| $op, cold, live volume with $N snapshots ($unit: a round's mean; a round's median) |" \
+                "$(spread "$op.$N.live"); $(spread "${op}_median.$N.live") | |"
+            echo "| $op, cold, same volume without snapshots (the same) |" \
+                "$(spread "$op.$N.plain"); $(spread "${op}_median.$N.plain") | |"
+            echo "| $op with $N snapshots / without: a round's ratio of means; of medians |" \
+                "$(paired_ratio "$op" "$N"); $(paired_ratio "${op}_median" "$N") | ≤ 1.10× |"
+            echo "| the same before any snapshot (calibration: the two volumes alike) |" \
+                "$(paired_ratio "$op" 0); $(paired_ratio "${op}_median" 0) | ≈ 1× |"
+            echo "| $op: the ratio with $N snapshots over the calibration's (means; medians) |" \
+                "$(placement_ratio "$op" "$N"); $(placement_ratio "${op}_median" "$N") | ≤ 1.10× |"
         done
-        echo "| calibration: stat, readdir, read live / plain before any snapshot (median of paired rounds) |" \
-            "$(for op in stat readdir read; do paired_ratio "$op" 0; echo -n ' '; done)| ≈ 1× |"
+        echo "| meta.db pages read (SQLite page-cache misses) per cold stat, live / plain, before the snapshots; with $N |" \
+            "$(raw stat_misses.0.live) / $(raw stat_misses.0.plain); $(raw "stat_misses.$N.live") / $(raw "stat_misses.$N.plain") | |"
         echo "| delete the $N snapshots in random order (s) | $(raw delete_all_s) | |"
         echo "| one snapshot deletion among them (ms; median of $N) | $(spread delete_ms) | |"
         echo "| then wait until \`volctl df\` shows no reclaim pending (s) | $(raw reclaim_wait_s) | |"

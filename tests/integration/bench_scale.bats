@@ -26,8 +26,8 @@ teardown() {
     [[ -s ${md%.md}/raw.csv ]] || fail "no raw.csv beside $md"
     # the rows after the header and the |---| line
     rows=$(sed -n '/^|---/,$p' "$md" | tail -n +2)
-    # ops 12, meta 4, stall 16, snaps 22, volfs --check, file creation rate
-    [[ $(grep -c '^| ' <<<"$rows") == 56 ]] || fail "expected 56 rows, got: $rows"
+    # ops 12, meta 4, stall 16, snaps 28, volfs --check, file creation rate
+    [[ $(grep -c '^| ' <<<"$rows") == 62 ]] || fail "expected 62 rows, got: $rows"
     while IFS= read -r row; do
         value=$(cut -d'|' -f3 <<<"$row")
         [[ $value =~ [0-9] ]] || fail "no number in: $row"

@@ -138,6 +138,10 @@ check_against_statfs() {
     [ "$(metric "$VOLFS_TMP/m.json" "volfs_snapshot_freeze_work_total{work=flushes}")" = 0 ]
     awk '$1 == "volfs_snapshot_freeze_max_seconds" { found = 1; ok = $2 > 0 } END { exit !(found && ok) }' \
         "$VOLFS_TMP/m.txt" || fail "no positive volfs_snapshot_freeze_max_seconds"
+    # SQLite's page cache: the workload read metadata pages
+    grep -qx '# TYPE volfs_db_page_cache_hits_total counter' "$VOLFS_TMP/m.txt"
+    grep -qx '# TYPE volfs_db_page_cache_misses_total counter' "$VOLFS_TMP/m.txt"
+    [ "$(metric "$VOLFS_TMP/m.json" "volfs_db_page_cache_hits_total{}")" -ge 1 ]
 }
 
 @test "request errors are counted by operation" {

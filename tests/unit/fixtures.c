@@ -128,24 +128,29 @@ int unit_vfs_teardown(void **state)
 	return 0;
 }
 
-uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity)
+uint64_t unit_vfs_add_volume(struct vfs *v, uint64_t capacity)
 {
-	char err[256] = "";
-	if (vfs_open_state(v, dir, 0, err, sizeof err) < 0)
-		fail_msg("vfs_open_state: %s", err);
-	struct db *db = vfs_db(*v);
+	struct db *db = vfs_db(v);
 	uint64_t tree;
 	/* Assertions fail by longjmp: never while holding the db lock. */
 	db_lock(db);
 	int r = db_begin(db);
 	if (r == 0)
-		r = vfs_tree_create_rows(*v, "volume", capacity, 0, &tree);
+		r = vfs_tree_create_rows(v, "volume", capacity, 0, &tree);
 	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
 	if (r == 0)
-		r = vfs_tree_attach(*v, tree, "volume", capacity, 0);
+		r = vfs_tree_attach(v, tree, "volume", capacity, 0);
 	db_unlock(db);
 	assert_int_equal(r, 0);
 	return tree;
+}
+
+uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity)
+{
+	char err[256] = "";
+	if (vfs_open_state(v, dir, 0, err, sizeof err) < 0)
+		fail_msg("vfs_open_state: %s", err);
+	return unit_vfs_add_volume(*v, capacity);
 }
 
 uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)

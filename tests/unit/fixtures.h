@@ -63,6 +63,8 @@ int unit_vfs_teardown(void **state);
  * capacity bytes to it; returns the tree's id. */
 struct vfs;
 uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity);
+/* One more volume in v. */
+uint64_t unit_vfs_add_volume(struct vfs *v, uint64_t capacity);
 /* A read-only snapshot of tree at this instant, taken as a VolumeSnapshot
  * is (freeze, copy the rows in one change, attach, thaw); returns its tree
  * id. */
