@@ -365,7 +365,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	if (!direct)
-		vfs_note_cached_write(VFS(req), fh_of(fi));
+		vfs_note_cached_write(VFS(req), fh_of(fi), (uint64_t)off + (uint64_t)n);
 	fuse_reply_write(req, (size_t)n);
 }
 

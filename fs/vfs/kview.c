@@ -21,16 +21,28 @@
  * values), after an invalidation that makes the kernel drop the reply.
  * Its attributes stay marked stale, so the next GETATTR takes the reply
  * unless another cached write came first.
+ *
+ * Only a write that ends at the end of the file counts: a file growing at
+ * its end (a relation, a log) has one lseek(SEEK_END) per write, while
+ * after an overwrite in the middle (a database's page write-back) the
+ * file's size is often asked for several times, and a dropped reply would
+ * cost the second one a round trip of its own.
  */
 #include "fs/vfs/vfs_int.h"
 
 #include <sys/stat.h>
 
-void vfs_note_cached_write(struct vfs *v, struct vfile *f)
+void vfs_note_cached_write(struct vfs *v, struct vfile *f, uint64_t end)
 {
 	(void)v;
-	if (f->n)
-		atomic_fetch_or(&f->n->kview, KVIEW_WRITTEN);
+	struct vnode *n = f->n;
+	if (!n)
+		return;
+	ranked_lock(&n->alock, LOCK_LEAF);
+	int at_eof = n->a.size == end;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	if (at_eof)
+		atomic_fetch_or(&n->kview, KVIEW_WRITTEN);
 }
 
 void kview_changed(struct vnode *n)

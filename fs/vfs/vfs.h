@@ -143,8 +143,9 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
                const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
-/* A write through the kernel's page cache succeeded on f (fs/vfs/kview.c). */
-void vfs_note_cached_write(struct vfs *v, struct vfile *f);
+/* A write through the kernel's page cache that ended at end succeeded on
+ * f (fs/vfs/kview.c). */
+void vfs_note_cached_write(struct vfs *v, struct vfile *f, uint64_t end);
 /* Kill privileges as a local filesystem's write, truncation or chown does,
  * where the kernel leaves it to the filesystem: with kill_suidgid clear
  * the set-user-ID bit and, on a group-executable file, set-group-ID; with

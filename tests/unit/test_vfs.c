@@ -606,24 +606,26 @@ static void test_kernel_attrs_current(void **state)
 	assert_int_equal(vfs_open(e->v, ino, O_RDWR, &f), 0);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0); /* no write yet */
 	assert_int_equal(vfs_write(e->v, f, "x", 1, 0), 1);
-	vfs_note_cached_write(e->v, f);
+	vfs_note_cached_write(e->v, f, 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0); /* taken by the reply */
+	vfs_note_cached_write(e->v, f, 0); /* a write that did not end at the end */
+	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0);
 
 	/* a set-ID bit the daemon then kills for a write: the kernel's mode is stale */
 	struct stat in = {.st_mode = S_IFREG | 04755}, out;
 	assert_int_equal(vfs_setattr(e->v, ino, &in, 1 << 0 /* FUSE_SET_ATTR_MODE */, &ROOT_CTX, &out), 0);
-	vfs_note_cached_write(e->v, f);
+	vfs_note_cached_write(e->v, f, 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0); /* set-ID bit */
-	vfs_note_cached_write(e->v, f);
+	vfs_note_cached_write(e->v, f, 1);
 	assert_int_equal(vfs_kill_privs(e->v, ino, 1, 0), 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0);
-	vfs_note_cached_write(e->v, f);
+	vfs_note_cached_write(e->v, f, 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 1);
 
 	/* an xattr: it might be security.capability */
 	assert_int_equal(vfs_setxattr(e->v, ino, "user.a", "1", 1, 0), 0);
-	vfs_note_cached_write(e->v, f);
+	vfs_note_cached_write(e->v, f, 1);
 	assert_int_equal(vfs_kernel_attrs_current(e->v, ino), 0);
 	assert_int_equal(vfs_release(e->v, f), 0);
 	expect_consistent(e);
