@@ -190,10 +190,15 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct stat st;
 	int r = vfs_getattr(VFS(req), ino, &st);
-	if (r < 0)
+	if (r < 0) {
 		fuse_reply_err(req, -r);
-	else
-		fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
+		return;
+	}
+	/* Keeps the kernel's S_NOSEC across the lseek(SEEK_END) between a
+	 * database's writes (fs/vfs/kview.c). */
+	if (vfs_kernel_attrs_current(VFS(req), ino))
+		vfs_keep_kernel_attrs(VFS(req), ino);
+	fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
 }
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -355,10 +360,13 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (request_kills_suidgid || direct)
 		kill_privs(req, ino, direct);
 	ssize_t n = vfs_write(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	if (!direct)
+		vfs_note_cached_write(VFS(req), fh_of(fi), (uint64_t)off + (uint64_t)n);
+	fuse_reply_write(req, (size_t)n);
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -362,8 +362,10 @@ int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
 		changed = 1;
 	}
 	ranked_unlock(&n->alock, LOCK_LEAF);
-	if (changed)
+	if (changed) {
 		vnode_mark_dirty(v, n);
+		kview_changed(n);
+	}
 	int may_have_caps = drop_caps && atomic_load(&n->xattrs) != XATTRS_NONE;
 	vnode_put(v, n);
 	static const char caps[] = "security.capability";

@@ -806,6 +806,7 @@ out:
 		ranked_rwunlock(&x->lock, LOCK_VNODE);
 		if (o)
 			store_put(v->store, o);
+		kview_changed(x);
 		/* Its pages must not outlive it in the kernel either: an open
 		 * descriptor or mapping rereads, and gets ESTALE. */
 		vfs_invalidate_data(v, x->ino, 0, 0);

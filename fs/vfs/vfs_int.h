@@ -114,6 +114,9 @@ struct vnode {
 	 * pages apart from this inode's and sees no write to them, so every
 	 * data change drops the changed range from the alias's cache too. */
 	_Atomic int alias_opened;
+	/* KVIEW_*: whether the kernel's own copy of size and mode is current
+	 * (fs/vfs/kview.c). */
+	_Atomic int kview;
 	pthread_rwlock_t lock;
 	pthread_mutex_t alock;
 	struct vattr a;
@@ -125,6 +128,12 @@ struct vnode {
 /* Whether an inode has extended attributes: the kernel asks for
  * security.capability before every write, and most files have none. */
 enum { XATTRS_UNKNOWN = 0, XATTRS_NONE, XATTRS_SOME };
+
+/* Since the kernel last took this inode's attributes from a reply: it has
+ * written through its page cache (and so set the size itself), and the
+ * daemon has changed size or mode behind its back (a notification). */
+enum { KVIEW_WRITTEN = 1, KVIEW_CHANGED = 2 };
+void kview_changed(struct vnode *n);
 
 struct vfile {
 	struct vnode *n; /* NULL for a projected file: its bytes are `data` */

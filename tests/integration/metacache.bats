@@ -347,6 +347,74 @@ PYEOF
     [ $(($(fuse_requests getxattr) - getxattrs0)) -le 6 ] || fail "$(($(fuse_requests getxattr) - getxattrs0)) GETXATTRs"
 }
 
+@test "a file extended as PostgreSQL does (lseek SEEK_END, then a write) asks for security.capability once, not per extension" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol getxattrs0 getattrs0
+    getxattrs0=$(fuse_requests getxattr)
+    getattrs0=$(fuse_requests getattr)
+    # each lseek(SEEK_END) after a write needs a GETATTR (the kernel marks
+    # the size stale after every write it sends); the attributes that reply
+    # brings must not make the next write ask for security.capability
+    run "$PY" - "$v/rel" "$v/rel" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+other = os.open(sys.argv[2], os.O_RDWR)
+for i in range(200):
+    end = os.lseek(fd, 0, os.SEEK_END)
+    assert end == i * 8192, (i, end)
+    os.pwrite(fd, b"\0" * 8192, end)
+    if i == 99:  # a truncation through another descriptor is seen at once
+        os.ftruncate(other, 50 * 8192)
+        assert os.lseek(fd, 0, os.SEEK_END) == 50 * 8192
+        os.ftruncate(other, 100 * 8192)
+assert os.fstat(fd).st_size == 200 * 8192
+print("ok")
+PYEOF
+    assert_success
+    assert_output ok
+    local getxattrs=$(($(fuse_requests getxattr) - getxattrs0)) getattrs=$(($(fuse_requests getattr) - getattrs0))
+    # the first write's question, not 200 (one per extension before)
+    [ "$getxattrs" -le 3 ] || fail "$getxattrs GETXATTRs"
+    [ "$getattrs" -ge 200 ] && [ "$getattrs" -le 215 ] || fail "$getattrs GETATTRs"
+    [ "$(stat -c %s "$v/rel")" = $((200 * 8192)) ]
+    echo 3 >/proc/sys/vm/drop_caches
+    [ "$(stat -c %s "$v/rel")" = $((200 * 8192)) ]
+}
+
+@test "a file extended as PostgreSQL does still loses set-ID bits and a capability set later, and its attributes stay right" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol
+    : >"$v/rel"
+    chmod 0777 "$v/rel"
+    # extensions by another user, with a set-ID bit and a capability set
+    # between them: each must go at the next write
+    cat >"$VOLFS_TMP/extend.py" <<'PYEOF'
+import os, stat, sys
+path, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDWR)
+for i in range(n):
+    end = os.lseek(fd, 0, os.SEEK_END)
+    os.pwrite(fd, b"\0" * 8192, end)
+print(os.lseek(fd, 0, os.SEEK_END), oct(stat.S_IMODE(os.fstat(fd).st_mode)))
+PYEOF
+    run as_nobody "$PY - $v/rel 20" <"$VOLFS_TMP/extend.py"
+    assert_output "163840 0o777"
+    chmod 6777 "$v/rel"
+    run as_nobody "$PY - $v/rel 20" <"$VOLFS_TMP/extend.py"
+    assert_output "327680 0o777"
+    [ "$(stat -c %A "$v/rel")" = -rwxrwxrwx ]
+    run "$PY" "$VOLFS_TMP/extend.py" "$v/rel" 20
+    assert_output "491520 0o777"
+    cap=0x0100000200000000000000000000000000000000
+    setfattr -n security.capability -v "$cap" "$v/rel"
+    run "$PY" "$VOLFS_TMP/extend.py" "$v/rel" 20
+    assert_output "655360 0o777"
+    run getfattr -n security.capability "$v/rel"
+    assert_failure
+    echo 3 >/proc/sys/vm/drop_caches
+    [ "$(stat -c %A:%s "$v/rel")" = -rwxrwxrwx:655360 ]
+}
+
 # fuse_requests_since FILE: requests of each kind served since `volctl
 # metrics` was saved to FILE, as "op count" lines.
 fuse_requests_since() {

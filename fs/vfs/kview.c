@@ -1,0 +1,83 @@
+/*
+ * fs/vfs/kview.c — when the kernel's own copy of a file's attributes is
+ * current, so that a GETATTR reply need not replace it.
+ *
+ * Without the writeback cache the kernel marks a file's size stale after
+ * every write it sends, so the next lseek(SEEK_END) or stat asks for the
+ * attributes; and taking attributes from any reply clears the inode's
+ * S_NOSEC, so the write after that first asks for security.capability.
+ * A database extends a relation by lseek(SEEK_END) then an 8 KiB write,
+ * which made each extension cost a GETATTR and a GETXATTR besides the
+ * WRITE.
+ *
+ * The kernel ignores an attribute reply when the inode's attributes were
+ * invalidated while the request was in flight (its attr_version check), and
+ * then keeps what it has, S_NOSEC included. What it has is current when,
+ * since it last took a reply, only its own writes changed the file (it set
+ * the size from them) and the daemon changed neither size nor mode behind
+ * its back. When, besides, the file has no set-ID bit and no extended
+ * attribute (so no capability), S_NOSEC is right, and the kernel may keep
+ * it: the GETATTR is answered normally (stat(2) still gets the reply's
+ * values), after an invalidation that makes the kernel drop the reply.
+ * Its attributes stay marked stale, so the next GETATTR takes the reply
+ * unless another cached write came first.
+ *
+ * Only a write that ends at the end of the file counts: a file growing at
+ * its end (a relation, a log) has one lseek(SEEK_END) per write, while
+ * after an overwrite in the middle (a database's page write-back) the
+ * file's size is often asked for several times, and a dropped reply would
+ * cost the second one a round trip of its own.
+ */
+#include "fs/vfs/vfs_int.h"
+
+#include <sys/stat.h>
+
+void vfs_note_cached_write(struct vfs *v, struct vfile *f, uint64_t end)
+{
+	(void)v;
+	struct vnode *n = f->n;
+	if (!n)
+		return;
+	ranked_lock(&n->alock, LOCK_LEAF);
+	int at_eof = n->a.size == end;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	if (at_eof)
+		atomic_fetch_or(&n->kview, KVIEW_WRITTEN);
+}
+
+void kview_changed(struct vnode *n)
+{
+	atomic_fetch_or(&n->kview, KVIEW_CHANGED);
+}
+
+/* Nothing a write would have to remove: no set-ID bit, no xattr at all
+ * (so no security.capability). */
+static int needs_no_privilege_check(struct vnode *n)
+{
+	ranked_lock(&n->alock, LOCK_LEAF);
+	mode_t m = n->a.mode;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	return S_ISREG(m) && !(m & (S_ISUID | S_ISGID)) &&
+	       atomic_load(&n->xattrs) == XATTRS_NONE;
+}
+
+int vfs_kernel_attrs_current(struct vfs *v, uint64_t ino)
+{
+	/* A read-only alias changes through the other view. */
+	if (VFS_TREE_OF(ino) == 0 || VFS_IS_ALIAS(ino))
+		return 0;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return 0;
+	int seen = atomic_exchange(&n->kview, 0);
+	int keep = seen == KVIEW_WRITTEN && needs_no_privilege_check(n);
+	vnode_put(v, n);
+	return keep;
+}
+
+void vfs_keep_kernel_attrs(struct vfs *v, uint64_t ino)
+{
+	if (v->notify.inval_inode)
+		v->notify.inval_inode(v->notify.arg, ino, -1, 0);
+}
