@@ -124,6 +124,16 @@ static void write_file(struct vfs *v, uint64_t parent, const char *name, const c
 	vfs_forget(v, e.ino, 1);
 }
 
+/* Files f0 .. f<n-1> under parent, each holding its own name. */
+static void write_numbered_files(struct vfs *v, uint64_t parent, int n)
+{
+	char name[32];
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		write_file(v, parent, name, name);
+	}
+}
+
 /* The contents of parent/name, or "" if there is no such name. */
 static const char *read_file(struct vfs *v, uint64_t parent, const char *name)
 {
@@ -163,11 +173,7 @@ static void test_snapshot_shares_rows_until_changed(void **state)
 	struct vfs *v;
 	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
-	char name[32];
-	for (int i = 0; i < 100; i++) {
-		snprintf(name, sizeof name, "f%d", i);
-		write_file(v, root, name, name);
-	}
+	write_numbered_files(v, root, 100);
 	assert_int_equal(vfs_setxattr(v, VFS_INO(tree, 2), "user.k", "old", 3, 0), 0);
 	assert_int_equal(vfs_flush_all(v), 0);
 	int64_t before = rows(db);
@@ -248,7 +254,7 @@ static void test_deletion_leaves_every_row_to_the_reclaimer(void **state)
 static void test_reclaim_keeps_group_commits_bounded(void **state)
 {
 	(void)state;
-	char err[256], name[32];
+	char err[256];
 	struct vfs *v;
 	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
 	struct db *db = vfs_db(v);
@@ -256,10 +262,7 @@ static void test_reclaim_keeps_group_commits_bounded(void **state)
 	assert_int_equal(volume_pv_create(v, "vol", 1ull << 30, 0, &pv, err, sizeof err), 0);
 	json_object_put(pv);
 	uint64_t root = VFS_INO(volume_pv_tree(v, "vol"), 1);
-	for (int i = 0; i < 400; i++) {
-		snprintf(name, sizeof name, "f%d", i);
-		write_file(v, root, name, name);
-	}
+	write_numbered_files(v, root, 400);
 	assert_int_equal(volume_pv_delete(v, "vol", err, sizeof err), 0);
 	assert_int_equal(vfs_flush_all(v), 0);
 	db_lock(db);
@@ -286,11 +289,7 @@ static void test_deleted_chain_moves_rows_once(void **state)
 	struct vfs *v;
 	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
-	char name[16];
-	for (int i = 0; i < 40; i++) {
-		snprintf(name, sizeof name, "f%d", i);
-		write_file(v, root, name, "x");
-	}
+	write_numbered_files(v, root, 40);
 	assert_int_equal(vfs_flush_all(v), 0);
 	int64_t held = rows(db); /* root, the files and their names */
 	uint64_t snaps[4];
@@ -312,7 +311,7 @@ static void test_deleted_chain_moves_rows_once(void **state)
 	assert_true(changes < held + 4 * 16);
 	assert_int_equal(unit_vfs_pending_rows(v), 0);
 	assert_int_equal(rows(db), held);
-	assert_string_equal(read_file(v, root, "f39"), "x");
+	assert_string_equal(read_file(v, root, "f39"), "f39");
 	check_clean(v);
 	vfs_close(v);
 }
