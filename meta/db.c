@@ -528,10 +528,19 @@ int db_commit_bounded(struct db *db, int64_t max_changes)
 	return r;
 }
 
-int64_t db_group_changes(struct db *db)
+static int64_t group_changes(struct db *db)
+{
+	return db->group_open ? sqlite3_total_changes64(db->h) - db->group_base : 0;
+}
+
+int db_begin_bounded(struct db *db, int64_t changes, int64_t max_changes)
 {
 	assert(db_locked_by_me(db));
-	return db->group_open ? sqlite3_total_changes64(db->h) - db->group_base : 0;
+	assert(changes < max_changes); /* else no group could take it */
+	int r = 0;
+	if (group_changes(db) > max_changes - changes)
+		r = db_group_commit(db);
+	return r == 0 ? db_begin_essential(db) : r;
 }
 
 void db_rollback(struct db *db)

@@ -208,8 +208,11 @@ int db_commit(struct db *db);
  * a freeze (db_quiet_begin). */
 #define DB_BACKGROUND_GROUP_CHANGES 256
 int db_commit_bounded(struct db *db, int64_t max_changes);
-/* Row changes in the open group (0 when none is open). db locked. */
-int64_t db_group_changes(struct db *db);
+/* db_begin_essential for background work that makes at most `changes`
+ * row changes: the open group commits first when the change would take it
+ * past max_changes, so the group's commit stays as bounded as
+ * db_commit_bounded makes it. */
+int db_begin_bounded(struct db *db, int64_t changes, int64_t max_changes);
 void db_rollback(struct db *db);
 int db_group_commit(struct db *db);
 

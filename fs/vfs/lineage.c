@@ -360,11 +360,8 @@ static int reclaim_step(struct vfs *v)
 	}
 	if (next_reclaimable(v, &dead, &child, &parent) < 0)
 		return 0;
-	int r = 0, moved = 0;
-	if (db_group_changes(v->db) > DB_BACKGROUND_GROUP_CHANGES - RECLAIM_CHANGES)
-		r = db_group_commit(v->db);
-	if (r == 0)
-		r = db_begin_essential(v->db);
+	int moved = 0;
+	int r = db_begin_bounded(v->db, RECLAIM_CHANGES, DB_BACKGROUND_GROUP_CHANGES);
 	int64_t base = sqlite3_total_changes64(v->db->h);
 	if (r == 0)
 		r = reclaim_keyed(v, &inode_rows, dead, child, base, &moved);
