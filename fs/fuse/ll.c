@@ -189,15 +189,13 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	(void)fi;
 	struct stat st;
+	/* May make the kernel drop this reply, keeping its S_NOSEC across the
+	 * lseek(SEEK_END) between a database's writes (fs/vfs/kview.c). */
 	int r = vfs_getattr(VFS(req), ino, &st);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	/* Keeps the kernel's S_NOSEC across the lseek(SEEK_END) between a
-	 * database's writes (fs/vfs/kview.c). */
-	if (vfs_kernel_attrs_current(VFS(req), ino))
-		vfs_keep_kernel_attrs(VFS(req), ino);
 	fuse_reply_attr(req, &st, vfs_attr_timeout(ino));
 }
 
@@ -271,23 +269,10 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, -vfs_rename(VFS(req), parent, name, newparent, newname, flags));
 }
 
-/* O_DIRECT bypasses the kernel page cache all the way to our store. So do
- * write-only descriptors, which can neither read nor be mapped: sent
- * directly, each write(2) is one WRITE, where the cached path first asks
- * for security.capability (a GETXATTR round trip) and splits a write that
- * starts inside a page it has not read into two requests. The kernel drops
- * the cached pages of the range a direct write changes, so other
- * descriptors keep their caches and stay coherent; killing privileges it
- * leaves to the filesystem (ll_write). */
-static int writes_direct(int flags)
-{
-	return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
-}
-
 static void set_open_flags(struct fuse_file_info *fi, struct vfile *f, int flags)
 {
 	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = writes_direct(flags);
+	fi->direct_io = vfs_writes_direct(flags);
 	/* Everything but O_DIRECT keeps its cache across opens (we are the
 	 * only writer of the data). */
 	fi->keep_cache = !(flags & O_DIRECT);
@@ -355,8 +340,9 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-	/* The kernel drops the capability before a cached write itself. */
-	int direct = writes_direct(fi->flags);
+	/* The kernel drops the capability before a cached write itself; a
+	 * direct one (vfs_writes_direct) it leaves to the filesystem. */
+	int direct = vfs_writes_direct(fi->flags);
 	if (request_kills_suidgid || direct)
 		kill_privs(req, ino, direct);
 	ssize_t n = vfs_write(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
@@ -364,8 +350,6 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_err(req, (int)-n);
 		return;
 	}
-	if (!direct)
-		vfs_note_cached_write(VFS(req), fh_of(fi), (uint64_t)off + (uint64_t)n);
 	fuse_reply_write(req, (size_t)n);
 }
 

@@ -45,24 +45,25 @@ int64_t vfs_now_ns(void)
 
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st)
 {
-	if (VFS_IS_ALIAS(ino)) {
-		int r = vfs_getattr(v, VFS_REAL_INO(ino), st);
-		st->st_ino = (ino_t)ino;
-		return r;
-	}
-	if (VFS_TREE_OF(ino) == 0) {
+	uint64_t real = VFS_REAL_INO(ino);
+	if (VFS_TREE_OF(real) == 0) {
 		struct vfs_entry e;
-		virt_entry(v, ino, &e);
+		virt_entry(v, real, &e);
 		*st = e.st;
+		st->st_ino = (ino_t)ino;
 		return 0;
 	}
 	int err;
-	struct vnode *n = vnode_get(v, ino, &err);
+	struct vnode *n = vnode_get(v, real, &err);
 	if (!n)
 		return err;
 	vnode_stat(n, st);
+	/* An alias changes through the other view: the kernel's copy of it
+	 * is never known current. */
+	int kept = VFS_IS_ALIAS(ino) ? 0 : kview_keep_kernel_attrs(v, n);
+	st->st_ino = (ino_t)ino;
 	vnode_put(v, n);
-	return 0;
+	return kept;
 }
 
 /* Make the inode's data object private before changing it: its row
@@ -531,7 +532,7 @@ static void touch_times(struct vfs *v, struct vnode *n)
  * ext4 file do. -EAGAIN sends the write to the general path. The gate is
  * still taken shared, so a freeze waits for it like for any write. */
 static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, size_t len,
-                               uint64_t off)
+                               uint64_t off, int *ends_file)
 {
 	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
 	ranked_rdlock(&n->lock, LOCK_VNODE);
@@ -542,6 +543,7 @@ static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, 
 		w = store_overwrite(n->obj, buf, len, off);
 	if (w >= 0)
 		touch_times(v, n);
+	*ends_file = off + len == n->a.size;
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	ranked_rwunlock(&n->tree->gate, LOCK_TREE_GATE);
 	return w;
@@ -557,9 +559,12 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
-	ssize_t fast = write_overwrite(v, n, buf, len, off);
-	if (fast >= 0)
+	int ends_file;
+	ssize_t fast = write_overwrite(v, n, buf, len, off, &ends_file);
+	if (fast >= 0) {
+		kview_written(f, ends_file);
 		alias_changed(v, n, off, len);
+	}
 	if (fast != -EAGAIN)
 		return fast;
 	r = begin_change(v, n);
@@ -586,13 +591,14 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	 * fold fails, the file just stays layered. */
 	if (w >= 0 && n->obj)
 		store_fold(v->store, n->obj);
-	if (w >= 0) {
-		uint64_t size = n->a.size > off + len ? n->a.size : off + len;
-		touch_modified(v, n, size, delta);
-	}
-	end_change(n);
+	ends_file = off + len >= n->a.size;
 	if (w >= 0)
+		touch_modified(v, n, ends_file ? off + len : n->a.size, delta);
+	end_change(n);
+	if (w >= 0) {
+		kview_written(f, ends_file);
 		alias_changed(v, n, off, len);
+	}
 	return w;
 }
 

@@ -27,22 +27,32 @@
  * after an overwrite in the middle (a database's page write-back) the
  * file's size is often asked for several times, and a dropped reply would
  * cost the second one a round trip of its own.
+ *
+ * Which opens write around the page cache (vfs_writes_direct) is decided
+ * here too: only a cached write leaves the kernel's size current.
  */
 #include "fs/vfs/vfs_int.h"
 
+#include <assert.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
-void vfs_note_cached_write(struct vfs *v, struct vfile *f, uint64_t end)
+/* O_DIRECT bypasses the kernel page cache all the way to our store. So do
+ * write-only descriptors, which can neither read nor be mapped: sent
+ * directly, each write(2) is one WRITE, where the cached path first asks
+ * for security.capability (a GETXATTR round trip) and splits a write that
+ * starts inside a page it has not read into two requests. The kernel drops
+ * the cached pages of the range a direct write changes, so other
+ * descriptors keep their caches and stay coherent. */
+int vfs_writes_direct(int flags)
 {
-	(void)v;
-	struct vnode *n = f->n;
-	if (!n)
-		return;
-	ranked_lock(&n->alock, LOCK_LEAF);
-	int at_eof = n->a.size == end;
-	ranked_unlock(&n->alock, LOCK_LEAF);
-	if (at_eof)
-		atomic_fetch_or(&n->kview, KVIEW_WRITTEN);
+	return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
+}
+
+void kview_written(struct vfile *f, int ends_file)
+{
+	if (ends_file && !vfs_writes_direct(f->flags))
+		atomic_fetch_or(&f->n->kview, KVIEW_WRITTEN);
 }
 
 void kview_changed(struct vnode *n)
@@ -61,23 +71,15 @@ static int needs_no_privilege_check(struct vnode *n)
 	       atomic_load(&n->xattrs) == XATTRS_NONE;
 }
 
-int vfs_kernel_attrs_current(struct vfs *v, uint64_t ino)
+int kview_keep_kernel_attrs(struct vfs *v, struct vnode *n)
 {
-	/* A read-only alias changes through the other view. */
-	if (VFS_TREE_OF(ino) == 0 || VFS_IS_ALIAS(ino))
-		return 0;
-	int err;
-	struct vnode *n = vnode_get(v, ino, &err);
-	if (!n)
-		return 0;
+	/* A read-only alias changes through the other view; it never gets
+	 * here (vfs_getattr). */
+	assert(!VFS_IS_ALIAS(n->ino));
 	int seen = atomic_exchange(&n->kview, 0);
-	int keep = seen == KVIEW_WRITTEN && needs_no_privilege_check(n);
-	vnode_put(v, n);
-	return keep;
-}
-
-void vfs_keep_kernel_attrs(struct vfs *v, uint64_t ino)
-{
+	if (seen != KVIEW_WRITTEN || !needs_no_privilege_check(n))
+		return 0;
 	if (v->notify.inval_inode)
-		v->notify.inval_inode(v->notify.arg, ino, -1, 0);
+		v->notify.inval_inode(v->notify.arg, n->ino, -1, 0);
+	return 1;
 }

@@ -104,13 +104,10 @@ int vfs_flush_background(struct vfs *v);
  * may cache the absence. */
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e);
 void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup);
+/* Fills st and returns 0, or 1 when, besides, the kernel's own copy of the
+ * attributes is current and it was made to drop the reply in flight, so
+ * it keeps that copy (fs/vfs/kview.c); or a negative errno. */
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st);
-/* Called as a GETATTR of ino is answered: 1 when the kernel should keep
- * the attributes it has instead of taking the reply's (the caller then
- * makes it drop the reply, vfs_keep_kernel_attrs), else 0. */
-int vfs_kernel_attrs_current(struct vfs *v, uint64_t ino);
-/* Make the kernel drop the attribute reply now in flight for ino. */
-void vfs_keep_kernel_attrs(struct vfs *v, uint64_t ino);
 /* How long the kernel may cache the attributes of ino (seconds). */
 double vfs_attr_timeout(uint64_t ino);
 /* to_set uses the FUSE_SET_ATTR_* bit values (see vfs.c) */
@@ -143,9 +140,9 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
                const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
-/* A write through the kernel's page cache that ended at end succeeded on
- * f (fs/vfs/kview.c). */
-void vfs_note_cached_write(struct vfs *v, struct vfile *f, uint64_t end);
+/* Whether a descriptor opened with these open(2) flags writes around the
+ * kernel's page cache (fs/vfs/kview.c). */
+int vfs_writes_direct(int flags);
 /* Kill privileges as a local filesystem's write, truncation or chown does,
  * where the kernel leaves it to the filesystem: with kill_suidgid clear
  * the set-user-ID bit and, on a group-executable file, set-group-ID; with

@@ -134,6 +134,11 @@ enum { XATTRS_UNKNOWN = 0, XATTRS_NONE, XATTRS_SOME };
  * daemon has changed size or mode behind its back (a notification). */
 enum { KVIEW_WRITTEN = 1, KVIEW_CHANGED = 2 };
 void kview_changed(struct vnode *n);
+/* A write through f succeeded; ends_file: it ended at the end of the file. */
+void kview_written(struct vfile *f, int ends_file);
+/* Answering a GETATTR of n: 1 when the kernel keeps its own attributes
+ * (the reply in flight was made stale), else 0. */
+int kview_keep_kernel_attrs(struct vfs *v, struct vnode *n);
 
 struct vfile {
 	struct vnode *n; /* NULL for a projected file: its bytes are `data` */
