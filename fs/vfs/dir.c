@@ -19,15 +19,13 @@
 #endif
 
 /* EROFS for snapshots and the virtual directories, ESTALE for deleted
- * volumes, 0 where names may change. */
+ * volumes, 0 where names may change (tree_takes_changes). */
 int tree_writable(struct vfs *v, uint64_t ino)
 {
-	if (VFS_IS_ALIAS(ino) || VFS_TREE_OF(ino) == 0 || v->readonly)
+	if (VFS_IS_ALIAS(ino) || VFS_TREE_OF(ino) == 0)
 		return -EROFS;
 	struct vtree *t = tree_of(v, ino);
-	if (!t || t->dead)
-		return -ESTALE;
-	return t->readonly ? -EROFS : 0;
+	return t ? tree_takes_changes(v, t) : -ESTALE;
 }
 
 void entry_of(struct vnode *n, struct vfs_entry *e)

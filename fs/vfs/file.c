@@ -117,9 +117,7 @@ static void alias_changed(struct vfs *v, struct vnode *n, uint64_t off, uint64_t
  * under its lock, which every write would otherwise take. */
 static int vnode_writable(struct vfs *v, struct vnode *n)
 {
-	if (v->readonly || n->tree->readonly)
-		return -EROFS;
-	return atomic_load(&n->tree->dead) ? -ESTALE : 0;
+	return tree_takes_changes(v, n->tree);
 }
 
 /* The common frame of every content change: the tree's gate shared (a

@@ -245,7 +245,14 @@ int vfs_flush_all(struct vfs *v)
 
 int vfs_flush_background(struct vfs *v)
 {
-	return db_quiet(v->db) ? 0 : vfs_flush_all(v);
+	if (db_quiet(v->db))
+		return 0;
+	if (atomic_load(&v->lineages_lost)) {
+		db_lock(v->db);
+		vfs_trees_resync(v);
+		db_unlock(v->db);
+	}
+	return vfs_flush_all(v);
 }
 
 void vfs_close(struct vfs *v)

@@ -690,10 +690,20 @@ int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, 
 /* Tries at reading a tree's lineage back before giving up on it. */
 #define RESYNC_TRIES 3
 
+int tree_takes_changes(struct vfs *v, struct vtree *t)
+{
+	if (v->readonly || t->readonly)
+		return -EROFS;
+	if (atomic_load(&t->dead))
+		return -ESTALE;
+	return atomic_load(&t->lineage_lost) ? -EIO : 0;
+}
+
 /* t's lineage as meta.db has it, read again after a failed step: a tree
  * left at a lineage the rollback took away would write rows no lineage
- * holds. db locked. */
-static void resync_tree(sqlite3_stmt *st, struct vtree *t)
+ * holds, so until it is read back the tree takes no change. 0, or -EIO
+ * when it could not be read. db locked. */
+static int resync_tree(sqlite3_stmt *st, struct vtree *t)
 {
 	int row = -EIO;
 	for (int i = 0; i < RESYNC_TRIES && row < 0; i++) {
@@ -703,21 +713,28 @@ static void resync_tree(sqlite3_stmt *st, struct vtree *t)
 	}
 	if (row > 0)
 		atomic_store(&t->lineage, (uint64_t)sqlite3_column_int64(st, 0));
-	else if (row < 0)
-		vlog_error("meta.db", "cannot read back the lineage of tree %" PRIu64 " after a "
-		           "rolled-back change: its writes may go to a lineage that is gone", t->id);
 	sqlite3_reset(st);
+	int was_lost = atomic_exchange(&t->lineage_lost, row < 0);
+	if (row < 0 && !was_lost)
+		vlog_error("meta.db", "cannot read back the lineage of tree %" PRIu64 " after a "
+		           "rolled-back change: it refuses changes (EIO) until it can", t->id);
+	else if (row >= 0 && was_lost)
+		vlog_info("meta.db", "read back the lineage of tree %" PRIu64 ": it takes changes again",
+		          t->id);
+	return row < 0 ? -EIO : 0;
 }
 
 void vfs_trees_resync(struct vfs *v)
 {
 	sqlite3_stmt *st = db_prep(v->db, "SELECT lineage FROM trees WHERE id=?");
+	int lost = 0;
 	pthread_mutex_lock(&v->trees_lock);
 	for (size_t b = 0; b < VFS_TREE_BUCKETS; b++)
 		for (struct vtree *t = v->trees[b]; t; t = t->next)
-			resync_tree(st, t);
+			lost |= resync_tree(st, t) < 0;
 	pthread_mutex_unlock(&v->trees_lock);
 	db_finish(st);
+	atomic_store(&v->lineages_lost, lost);
 }
 
 uint64_t vfs_host_bytes(struct vfs *v)

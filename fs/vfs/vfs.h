@@ -96,7 +96,8 @@ struct store *vfs_store(struct vfs *v);
 /* Write every dirty inode and block map to meta.db (group commit point). */
 int vfs_flush_all(struct vfs *v);
 /* The flusher's periodic round: vfs_flush_all, unless a freeze is holding
- * writers now (its request flushes after the thaw). */
+ * writers now (its request flushes after the thaw); first, another try at
+ * reading back lineages a rolled-back change left unknown. */
 int vfs_flush_background(struct vfs *v);
 
 /* Namespace operations. Return 0 or a negative errno. On -ENOENT,

@@ -65,6 +65,11 @@ struct vtree {
 	int readonly;
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
+	/* After a rolled-back change that branched it, its lineage could not
+	 * be read back from meta.db: `lineage` may name one the rollback took
+	 * away, so it takes no change until the lineage is read back
+	 * (vfs_trees_resync, retried by the flusher). */
+	_Atomic int lineage_lost;
 	pthread_rwlock_t gate;
 	/* The freeze in progress, written by its thread with the gate held
 	 * exclusively: when the gate closed, that thread's CPU time, commits
@@ -178,6 +183,8 @@ struct vfs {
 	_Atomic int reclaim_held_off;
 	pthread_mutex_t reclaim_lock;
 	pthread_cond_t reclaim_cond;
+	/* Some tree's lineage_lost is set. */
+	_Atomic int lineages_lost;
 };
 
 int64_t vfs_now_ns(void);
@@ -320,5 +327,8 @@ int reply_entry(struct vfs *v, struct vnode *n, struct vfs_entry *e);
 int fill_dir_type(vfs_fill_fn fill, void *arg, const char *name, uint64_t ino, mode_t mode,
                   int64_t next);
 int tree_writable(struct vfs *v, uint64_t ino);
+/* Whether tree t takes changes: 0, -EROFS (read-only tree or daemon),
+ * -ESTALE (deleted) or -EIO (its lineage is lost). */
+int tree_takes_changes(struct vfs *v, struct vtree *t);
 
 #endif

@@ -203,7 +203,8 @@ restarted_holds() {
 
 # round SPEC [DIR]: one run with VOLFS_FAULT=SPEC and its checks, under
 # ROOT_TMP/DIR (default: SPEC's letters and digits; a long SPEC needs a
-# shorter DIR, or the control socket's path is too long).
+# shorter DIR, or the control socket's path is too long). With
+# ROUND_LOG_MUST set, the daemon's log must hold that text.
 round() {
     ROUND=$1
     local dir=${2:-${1//[^a-z0-9]/-}}
@@ -217,6 +218,9 @@ round() {
     fi
     no_sanitizer_reports
     note_hit
+    if [[ -n ${ROUND_LOG_MUST:-} ]] && ! grep -q "$ROUND_LOG_MUST" "$VOLFS_LOG"; then
+        fail "$ROUND: the log never said \"$ROUND_LOG_MUST\""
+    fi
     run --separate-stderr "$VOLFS_BIN/volfs" --check --state "$STATE"
     ((status == 0)) || fail "$ROUND: volfs --check: $output $stderr; log: $(tail -n 30 "$VOLFS_LOG")"
     verify_acked
@@ -431,6 +435,17 @@ EOF
     # failed read once left it at the rolled-back lineage, and f4 was
     # written into no lineage (volfs --check fails).
     round "sqlite:6@INSERT INTO objects(uid,sqlite:1@SELECT lineage FROM trees WHERE id" resync
+    ((ROUND_HIT)) || fail "the snapshot's object row was never failed"
+}
+
+@test "a volume whose lineage cannot be read back refuses writes until it can" {
+    # When every try at reading the lineage back fails, the volume may still
+    # stand at the rolled-back lineage: its writes fail with EIO until the
+    # flusher reads it back. They were once acknowledged into a lineage
+    # that was gone (volfs --check: "f4 is in lineage 3 of ... none").
+    local s="SELECT lineage FROM trees WHERE id"
+    ROUND_LOG_MUST="it refuses changes (EIO) until it can" \
+        round "sqlite:6@INSERT INTO objects(uid,sqlite:1@$s,sqlite:2@$s,sqlite:3@$s" resync3
     ((ROUND_HIT)) || fail "the snapshot's object row was never failed"
 }
 
