@@ -34,7 +34,10 @@
  * traces, neither dropping after every write nor a per-file guess from the
  * file's last write removed more than it added in every run, and dropping
  * for as long as only the kernel wrote cost several times as many
- * (docs/performance.md, scripts/bench/kview-rules.py).
+ * (docs/performance.md, scripts/bench/kview-rules.py). And there the
+ * writes come from background writers and the lseeks from the backend a
+ * client waits for: an accepted reply makes the writer ask the GETXATTR,
+ * a dropped one makes the backend ask again.
  *
  * Which opens write around the page cache (vfs_writes_direct) is decided
  * here too: only a cached write leaves the kernel's size current.

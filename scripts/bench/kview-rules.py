@@ -15,7 +15,9 @@ sends a GETATTR; an accepted reply makes the attributes current (later
 lseeks send nothing) and clears S_NOSEC, so the next write sends a GETXATTR
 first; a dropped reply leaves the attributes stale and S_NOSEC set. Prints
 how many lseeks fall between consecutive writes of one file, and the GETATTR +
-GETXATTR requests under each rule:
+GETXATTR requests under each rule, and how many of them the processes that
+call lseek(SEEK_END) wait for (for PostgreSQL: the backends; the background
+writer and checkpointer write without seeking):
 
   end-of-file   drop the first GETATTR after a write that ended the file
                 (volfs's rule); every other reply is taken
@@ -37,34 +39,35 @@ RULES = ("end-of-file", "every-write", "sticky")
 
 
 def events(path):
-    """Per file, the list of 'L' (lseek SEEK_END), 'E' (extension), 'W' (other write)."""
+    """Per file, (event, pid) in order: 'L' lseek(SEEK_END), 'E' extension, 'W' other write."""
     ev = collections.defaultdict(list)
     size = {}
     for line in open(path, errors="replace"):
         m = LINE.match(line)
         if not m:
             continue
-        op, name, rest = m.group(2), m.group(3), m.group(4)
+        pid, op, name, rest = m.groups()
         if op == "lseek":
             if "SEEK_END" in rest:
                 r = re.search(r"= (\d+)", rest)
                 size[name] = int(r.group(1)) if r else None
-                ev[name].append("L")
+                ev[name].append(("L", pid))
         else:
             off = re.search(r", \d+, (\d+)(?:\) = | <unfinished)", rest)
             ext = off is not None and size.get(name) == int(off.group(1))
-            ev[name].append("E" if ext else "W")
+            ev[name].append(("E" if ext else "W", pid))
     return ev
 
 
-def replay(seq, rule):
-    """GETATTR and GETXATTR requests one file's events cost under rule."""
+def replay(seq, rule, seekers):
+    """GETATTR, GETXATTR and seekers' requests one file's events cost under rule."""
     stale = nosec = kept = ended = written = False
-    getattr_ = getxattr = 0
-    for e in seq:
+    getattr_ = getxattr = waited = 0
+    for e, pid in seq:
         if e in "EW":
             if not nosec:
                 getxattr += 1
+                waited += pid in seekers
                 nosec = True
             stale = written = True
             ended |= e == "E"
@@ -72,6 +75,7 @@ def replay(seq, rule):
         if not stale:
             continue
         getattr_ += 1
+        waited += pid in seekers
         if rule == "end-of-file":
             drop = ended
         elif rule == "every-write":
@@ -82,7 +86,7 @@ def replay(seq, rule):
         kept = drop
         if not drop:
             stale = nosec = False
-    return getattr_, getxattr
+    return getattr_, getxattr, waited
 
 
 def main():
@@ -90,20 +94,19 @@ def main():
         sys.exit("usage: kview-rules.py STRACE_OUTPUT")
     ev = events(sys.argv[1])
     gaps = collections.Counter()
-    totals = {r: [0, 0] for r in RULES}
+    seekers = {pid for seq in ev.values() for e, pid in seq if e == "L"}
+    totals = {r: [0, 0, 0] for r in RULES}
     for seq in ev.values():
-        s = "".join(seq)
+        s = "".join(e for e, _ in seq)
         for chunk in re.split("[EW]", s)[1:-1]:
             gaps[min(len(chunk), 5)] += 1
         for r in RULES:
-            a, x = replay(seq, r)
-            totals[r][0] += a
-            totals[r][1] += x
+            totals[r] = [t + n for t, n in zip(totals[r], replay(seq, r, seekers))]
     print("lseeks between consecutive writes of a file: " +
           ", ".join("%s%s: %d" % (k, "+" if k == 5 else "", n) for k, n in sorted(gaps.items())))
     for r in RULES:
-        a, x = totals[r]
-        print("%-12s %7d GETATTR %7d GETXATTR %7d requests" % (r, a, x, a + x))
+        a, x, w = totals[r]
+        print("%-12s %7d GETATTR %7d GETXATTR %7d requests, %7d by seekers" % (r, a, x, a + x, w))
 
 
 if __name__ == "__main__":
