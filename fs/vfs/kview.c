@@ -28,16 +28,15 @@
  * file's size is often asked for several times. A dropped reply leaves the
  * kernel's attributes stale, so the second lseek costs a GETATTR of its
  * own: dropping saves the GETXATTR of the next write only when exactly one
- * lseek comes before it, and costs a GETATTR whenever more do. Which
- * happens more in PostgreSQL's select-only page writes depends on how the
- * bursts of its background writers meet a backend's lseeks; replayed on its
- * traces, neither dropping after every write nor a per-file guess from the
- * file's last write removed more than it added in every run, and dropping
- * for as long as only the kernel wrote cost several times as many
- * (docs/performance.md, scripts/bench/kview-rules.py). And there the
- * writes come from background writers and the lseeks from the backend a
- * client waits for: an accepted reply makes the writer ask the GETXATTR,
- * a dropped one makes the backend ask again.
+ * lseek comes before it, and costs a GETATTR whenever more do. For
+ * PostgreSQL's select-only page writes neither dropping after every write
+ * nor a per-file guess from the file's last write removed more than it
+ * added in every traced run, and dropping for as long as only the kernel
+ * wrote cost several times as many (docs/performance.md,
+ * scripts/bench/kview-rules.py). There the writes come mostly from
+ * background writers and the lseeks from the backend a client waits for:
+ * an accepted reply makes the writer ask the GETXATTR, a dropped one makes
+ * the backend ask again.
  *
  * Which opens write around the page cache (vfs_writes_direct) is decided
  * here too: only a cached write leaves the kernel's size current.
