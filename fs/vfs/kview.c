@@ -25,8 +25,18 @@
  * Only a write that ends at the end of the file counts: a file growing at
  * its end (a relation, a log) has one lseek(SEEK_END) per write, while
  * after an overwrite in the middle (a database's page write-back) the
- * file's size is often asked for several times, and a dropped reply would
- * cost the second one a round trip of its own.
+ * file's size is often asked for several times. A dropped reply leaves the
+ * kernel's attributes stale, so the second lseek costs a GETATTR of its
+ * own: dropping saves the GETXATTR of the next write only when exactly one
+ * lseek comes before it, and costs a GETATTR whenever more do. For
+ * PostgreSQL's select-only page writes neither dropping after every write
+ * nor a per-file guess from the file's last write removed more than it
+ * added in every traced run, and dropping for as long as only the kernel
+ * wrote cost several times as many (docs/performance.md,
+ * scripts/bench/kview-rules.py). There the writes come mostly from
+ * background writers and the lseeks from the backend a client waits for:
+ * an accepted reply makes the writer ask the GETXATTR, a dropped one makes
+ * the backend ask again.
  *
  * Which opens write around the page cache (vfs_writes_direct) is decided
  * here too: only a cached write leaves the kernel's size current.

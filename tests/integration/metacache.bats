@@ -381,6 +381,40 @@ PYEOF
     [ "$(stat -c %s "$v/rel")" = $((200 * 8192)) ]
 }
 
+@test "a page overwritten in the middle of a file, then lseek(SEEK_END) several times (PostgreSQL's page writes), costs one GETATTR and one GETXATTR, not more" {
+    pv_create vol 1Gi
+    local v=$MNT/pv/vol getxattrs0 getattrs0
+    "$PY" - "$v/rel" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+for i in range(64):
+    os.pwrite(fd, b"\0" * 8192, i * 8192)
+os.fsync(fd)
+PYEOF
+    getxattrs0=$(fuse_requests getxattr)
+    getattrs0=$(fuse_requests getattr)
+    # after an overwrite the kernel's size is marked stale: the first lseek
+    # asks; the daemon lets the kernel take that reply (fs/vfs/kview.c), so
+    # the next two are answered from the kernel's attributes, and only the
+    # next write asks for security.capability again. Dropping the reply
+    # would cost the second lseek a GETATTR, and the third.
+    run "$PY" - "$v/rel" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+for i in range(100):
+    os.pwrite(fd, b"x" * 8192, (i * 7 % 64) * 8192)
+    for _ in range(3):
+        assert os.lseek(fd, 0, os.SEEK_END) == 64 * 8192
+print("ok")
+PYEOF
+    assert_success
+    assert_output ok
+    local getxattrs=$(($(fuse_requests getxattr) - getxattrs0)) getattrs=$(($(fuse_requests getattr) - getattrs0))
+    [ "$getattrs" -ge 100 ] && [ "$getattrs" -le 110 ] || fail "$getattrs GETATTRs"
+    [ "$getxattrs" -le 110 ] || fail "$getxattrs GETXATTRs"
+    [ "$(stat -c %s "$v/rel")" = $((64 * 8192)) ]
+}
+
 @test "a file extended as PostgreSQL does still loses set-ID bits and a capability set later, and its attributes stay right" {
     pv_create vol 1Gi
     local v=$MNT/pv/vol
