@@ -146,8 +146,7 @@ static void collect_volumes(struct vfs *v, struct vol_rows *out)
 			free(r->claim);
 			continue;
 		}
-		r->snapshot_bytes = snapshot_bytes_for_metrics(v, r->tree, r->snapshots,
-		                                               &r->snapshot_bytes_age);
+		r->snapshot_bytes = snapshot_bytes_for_metrics(v, r->tree, &r->snapshot_bytes_age);
 		out->rows[kept++] = *r;
 	}
 	out->n = kept;

@@ -260,6 +260,8 @@ struct store_blockset *store_blockset_new(void);
 void store_blockset_free(struct store_blockset *s);
 int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t id);
 uint64_t store_blockset_count_minus(const struct store_blockset *a, const struct store_blockset *b);
+/* Layers the set holds blocks of (its memory goes with them). */
+size_t store_blockset_layers(const struct store_blockset *s);
 
 /* Data blocks held in object id's own layer (its host file), and its parent
  * id (0 if none). db locked. */
