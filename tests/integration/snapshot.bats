@@ -695,9 +695,8 @@ PYEOF
     [ "$(df_field PersistentVolume vol snapshotBytes)" -eq 0 ]
 }
 
-# files_under_200_snapshots N: N files of one 4 KiB block in vol, then 200
-# snapshots of it (N x 200 inode rows for the snapshot accounting to read).
-files_under_200_snapshots() {
+# write_blocks N: N files of one random 4 KiB block in the volume.
+write_blocks() {
     "$PY" - "$V" "$1" <<'PYEOF'
 import os, sys
 for i in range(int(sys.argv[2])):
@@ -705,6 +704,12 @@ for i in range(int(sys.argv[2])):
         f.write(os.urandom(4096))
 PYEOF
     sync -f "$V"
+}
+
+# files_under_200_snapshots N: N files of one 4 KiB block in vol, then 200
+# snapshots of it (N x 200 inode rows for the snapshot accounting to read).
+files_under_200_snapshots() {
+    write_blocks "$1"
     local i
     for i in $(seq 1 200); do snap vol "s$i"; done
 }
@@ -780,17 +785,6 @@ lock_metric() {
     grep -qx 'volfs_volume_snapshot_bytes{persistentvolume="vol"} '"$sb" "$VOLFS_TMP/m.txt" ||
         fail "after a new snapshot the metric is not df's $sb: $(grep '^volfs_volume_snapshot_bytes' "$VOLFS_TMP/m.txt")"
     grep -qx 'volfs_volume_snapshot_bytes_age_seconds{persistentvolume="vol"} 0' "$VOLFS_TMP/m.txt"
-}
-
-# write_blocks N: N files of one random 4 KiB block in the volume.
-write_blocks() {
-    "$PY" - "$V" "$1" <<'PYEOF'
-import os, sys
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], "f%04d" % i), "wb") as f:
-        f.write(os.urandom(4096))
-PYEOF
-    sync -f "$V"
 }
 
 # rewrite_block I: overwrite file fI's block and fsync it.
