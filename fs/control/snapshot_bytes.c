@@ -217,12 +217,25 @@ static int cache_take(struct vfs *v, uint64_t tree, const uint64_t *ids, long n,
 	return hit;
 }
 
+/* A test build (VOLFS_TEST_HOOKS) takes the budget from
+ * VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS, so that tests reach the figure
+ * reuse past it without a volume of that many files. */
+static size_t keep_budget(void)
+{
+#ifdef VOLFS_TEST_HOOKS
+	const char *b = getenv("VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS");
+	if (b)
+		return (size_t)strtoull(b, NULL, 10);
+#endif
+	return SNAPSHOT_BYTES_KEEP_LAYERS;
+}
+
 /* Free the sets of volumes not scraped for SNAPSHOT_BYTES_CACHE_SECONDS
  * (deleted ones among them), oldest first, until `layers` more fit in the
  * budget. cache_lock held. */
 static void evict_idle_sets(size_t layers, time_t now)
 {
-	while (kept_layers + layers > SNAPSHOT_BYTES_KEEP_LAYERS) {
+	while (kept_layers + layers > keep_budget()) {
 		struct cached_bytes *old = NULL;
 		for (size_t i = 0; i < SNAPSHOT_BYTES_CACHE_SLOTS; i++) {
 			struct cached_bytes *c = &cache[i];
@@ -247,7 +260,7 @@ static void cache_keep(struct vfs *v, uint64_t tree, uint64_t *ids, long n,
 	slot_clear(c);
 	size_t layers = store_blockset_layers(snaps);
 	evict_idle_sets(layers, now);
-	if (kept_layers + layers <= SNAPSHOT_BYTES_KEEP_LAYERS)
+	if (kept_layers + layers <= keep_budget())
 		kept_layers += layers;
 	else {
 		store_blockset_free(snaps);
