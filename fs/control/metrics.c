@@ -146,8 +146,7 @@ static void collect_volumes(struct vfs *v, struct vol_rows *out)
 			free(r->claim);
 			continue;
 		}
-		r->snapshot_bytes = snapshot_bytes_for_metrics(v, r->tree, r->snapshots,
-		                                               &r->snapshot_bytes_age);
+		r->snapshot_bytes = snapshot_bytes_for_metrics(v, r->tree, &r->snapshot_bytes_age);
 		out->rows[kept++] = *r;
 	}
 	out->n = kept;
@@ -231,8 +230,9 @@ static void render_volume_stats(FILE *f, const struct vol_rows *vr)
 	for (size_t i = 0; i < vr->n; i++)
 		volume_sample(f, "volfs_volume_snapshot_bytes", &vr->rows[i], vr->rows[i].snapshot_bytes);
 	family(f, "volfs_volume_snapshot_bytes_age_seconds", "gauge",
-	       "Age of volfs_volume_snapshot_bytes: 0 when counted for this scrape; a count that "
-	       "read a million rows or more is reused for up to 60 s while the snapshot count stays.");
+	       "Age of volfs_volume_snapshot_bytes: 0 when counted for this scrape; past the memory kept "
+	       "for snapshot blocks, a count that read a million rows or more is reused for up to 60 s "
+	       "while the snapshots stay.");
 	for (size_t i = 0; i < vr->n; i++)
 		volume_sample(f, "volfs_volume_snapshot_bytes_age_seconds", &vr->rows[i],
 		              vr->rows[i].snapshot_bytes_age);

@@ -33,10 +33,10 @@ int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t c
                  json_object *body, json_object **out, char *err, size_t errlen);
 /* Bytes held only by the snapshots taken of a volume's tree. */
 uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree);
-/* The same for the metrics, of a volume with `snapshots` snapshots: a
- * figure that cost a million rows or more is reused for up to a minute
- * while the snapshot count stays; *age: its age in seconds (0: fresh). */
-uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t snapshots,
-                                    uint64_t *age);
+/* The same for the metrics: the block set of the snapshots' views is kept
+ * while the volume's snapshots stay the same (a scrape then reads only
+ * the volume's own rows); one too large to keep gives a figure reused for
+ * up to a minute; *age: its age in seconds (0: counted for this call). */
+uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t *age);
 
 #endif

@@ -13,14 +13,22 @@
  * changed between two pages is counted as one of the pages saw it: the
  * figure is an estimate while the volume is written, exact when it rests.
  *
- * The metrics reuse a figure that took SNAPSHOT_BYTES_CACHE_ROWS rows or
- * more for up to SNAPSHOT_BYTES_CACHE_SECONDS, as long as the volume has
- * as many snapshots as then: a scrape every few seconds must not read
- * millions of rows each time. Smaller volumes are counted afresh.
+ * The metrics keep, per volume, the block set of its snapshots' views
+ * with the snapshot ids it was built from: a snapshot never changes, so
+ * the set stays exact while the ids stay, and a scrape reads only the
+ * snapshot ids and the volume's own rows (O(snapshots + files), not
+ * snapshots × files). The sets kept hold at most SNAPSHOT_BYTES_KEEP_LAYERS
+ * layers together (about 4 KiB of map each; a volume not scraped for
+ * SNAPSHOT_BYTES_CACHE_SECONDS gives its set up to one that needs room);
+ * past that, a figure that took
+ * SNAPSHOT_BYTES_CACHE_ROWS rows or more is reused for up to
+ * SNAPSHOT_BYTES_CACHE_SECONDS while the ids stay, and a smaller one is
+ * counted afresh.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "fs/control/snapshot.h"
@@ -29,6 +37,7 @@
  * its object's layers, so a hold stays short whatever the volume's size. */
 #define SNAPSHOT_BYTES_PAGE 256
 
+#define SNAPSHOT_BYTES_KEEP_LAYERS 16384
 #define SNAPSHOT_BYTES_CACHE_ROWS 1000000
 #define SNAPSHOT_BYTES_CACHE_SECONDS 60
 #define SNAPSHOT_BYTES_CACHE_SLOTS 64
@@ -92,53 +101,60 @@ static long snapshot_trees(struct vfs *v, uint64_t tree, uint64_t **ids)
 	return (long)n;
 }
 
-static int add_snapshots_views(struct vfs *v, uint64_t tree, struct view_set *s)
+static int add_trees_views(struct vfs *v, const uint64_t *ids, long n, struct view_set *s)
 {
-	uint64_t *ids;
-	long n = snapshot_trees(v, tree, &ids);
-	int r = n < 0 ? (int)n : 0;
+	int r = 0;
 	for (long i = 0; r == 0 && i < n; i++)
 		r = add_tree_views(v, ids[i], s);
-	free(ids);
 	return r;
 }
 
-/* Blocks the volume's snapshots keep that the volume itself does not read:
- * what the snapshots' files read, each block in the layer that holds it,
- * minus what the volume's files read. Blocks several snapshots share count
- * once; blocks a child layer shadows are read by nobody and count for no
- * one; a volume without snapshots keeps nothing for them. *rows: the inode
- * rows read. */
-static uint64_t count_snapshot_bytes(struct vfs *v, uint64_t tree, uint64_t *rows)
+/* Blocks of snaps (the views of the volume's snapshots) that the volume's
+ * own view does not read: each block in the layer that holds it, so
+ * blocks several snapshots share count once and blocks a child layer
+ * shadows count for no one. *rows += the inode rows read. */
+static uint64_t count_minus_live(struct vfs *v, uint64_t tree, struct store_blockset *snaps,
+                                 uint64_t *rows)
 {
-	struct view_set snaps = {store_blockset_new(), 0};
 	struct view_set live = {store_blockset_new(), 0};
 	uint64_t blocks = 0;
-	/* the snapshots' views first: without any, the live view need not be
-	 * read (the common case, and the costly one) */
-	if (snaps.blocks && live.blocks && add_snapshots_views(v, tree, &snaps) == 0 &&
-	    store_blockset_count_minus(snaps.blocks, live.blocks) &&
+	/* without any block in the snapshots, the live view need not be read
+	 * (the common case, and the costly one) */
+	if (live.blocks && store_blockset_count_minus(snaps, live.blocks) &&
 	    add_tree_views(v, tree, &live) == 0)
-		blocks = store_blockset_count_minus(snaps.blocks, live.blocks);
-	*rows = snaps.rows + live.rows;
-	store_blockset_free(snaps.blocks);
+		blocks = store_blockset_count_minus(snaps, live.blocks);
+	*rows += live.rows;
 	store_blockset_free(live.blocks);
 	return blocks * STORE_BLOCK;
 }
 
 uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree)
 {
-	uint64_t rows;
-	return count_snapshot_bytes(v, tree, &rows);
+	uint64_t *ids;
+	long n = snapshot_trees(v, tree, &ids);
+	struct view_set snaps = {n > 0 ? store_blockset_new() : NULL, 0};
+	uint64_t bytes = 0;
+	if (snaps.blocks && add_trees_views(v, ids, n, &snaps) == 0)
+		bytes = count_minus_live(v, tree, snaps.blocks, &snaps.rows);
+	store_blockset_free(snaps.blocks);
+	free(ids);
+	return bytes;
 }
 
-/* Figures the metrics may reuse: a volume's, with its snapshot count. */
+/* What the metrics keep of a volume: the ids of its snapshots, and the
+ * block set of their views, or only the figure with its time when the set
+ * is too large to keep. */
 struct cached_bytes {
 	const struct vfs *v; /* NULL: free slot */
-	uint64_t tree, snapshots, bytes;
-	time_t at; /* CLOCK_MONOTONIC seconds */
+	uint64_t tree;
+	uint64_t *ids;
+	long nids;
+	struct store_blockset *snaps; /* NULL: in use by a scrape, or not kept */
+	uint64_t bytes;
+	time_t at; /* CLOCK_MONOTONIC seconds of the figure */
 };
 static struct cached_bytes cache[SNAPSHOT_BYTES_CACHE_SLOTS];
+static size_t kept_layers; /* in the slots' sets */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static time_t now_s(void)
@@ -163,28 +179,137 @@ static struct cached_bytes *cache_slot(const struct vfs *v, uint64_t tree)
 	return take;
 }
 
-uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t snapshots,
-                                    uint64_t *age)
+static void slot_clear(struct cached_bytes *c)
+{
+	kept_layers -= c->snaps ? store_blockset_layers(c->snaps) : 0;
+	free(c->ids);
+	store_blockset_free(c->snaps);
+	*c = (struct cached_bytes){0};
+}
+
+static int same_ids(const struct cached_bytes *c, const uint64_t *ids, long n)
+{
+	return c->nids == n && (n == 0 || memcmp(c->ids, ids, (size_t)n * sizeof *ids) == 0);
+}
+
+/* What the slot of (v, tree) offers for snapshots ids: its block set,
+ * handed over to the caller (*snaps), or a figure recent enough (1, with
+ * *bytes and *age), or nothing (0). */
+static int cache_take(struct vfs *v, uint64_t tree, const uint64_t *ids, long n,
+                      struct store_blockset **snaps, uint64_t *bytes, uint64_t *age)
+{
+	time_t now = now_s();
+	int hit = 0;
+	*snaps = NULL;
+	pthread_mutex_lock(&cache_lock);
+	struct cached_bytes *c = cache_slot(v, tree);
+	if (c->v == v && c->tree == tree && same_ids(c, ids, n)) {
+		*snaps = c->snaps;
+		kept_layers -= c->snaps ? store_blockset_layers(c->snaps) : 0;
+		c->snaps = NULL;
+		if (!*snaps && now - c->at < SNAPSHOT_BYTES_CACHE_SECONDS) {
+			*bytes = c->bytes;
+			*age = (uint64_t)(now - c->at);
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+/* A test build (VOLFS_TEST_HOOKS) takes the budget from
+ * VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS, so that tests reach the figure
+ * reuse past it without a volume of that many files. */
+static size_t keep_budget(void)
+{
+#ifdef VOLFS_TEST_HOOKS
+	const char *b = getenv("VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS");
+	if (b)
+		return (size_t)strtoull(b, NULL, 10);
+#endif
+	return SNAPSHOT_BYTES_KEEP_LAYERS;
+}
+
+/* Free the sets of volumes not scraped for SNAPSHOT_BYTES_CACHE_SECONDS
+ * (deleted ones among them), oldest first, until `layers` more fit in the
+ * budget. cache_lock held. */
+static void evict_idle_sets(size_t layers, time_t now)
+{
+	while (kept_layers + layers > keep_budget()) {
+		struct cached_bytes *old = NULL;
+		for (size_t i = 0; i < SNAPSHOT_BYTES_CACHE_SLOTS; i++) {
+			struct cached_bytes *c = &cache[i];
+			if (c->snaps && now - c->at >= SNAPSHOT_BYTES_CACHE_SECONDS && (!old || c->at < old->at))
+				old = c;
+		}
+		if (!old)
+			return;
+		slot_clear(old);
+	}
+}
+
+/* Keep snaps (built from ids, which the slot takes over) and the figure
+ * counted from it, reading `rows` inode rows. A set past the budget is
+ * freed; then only a costly figure is kept, with its time. */
+static void cache_keep(struct vfs *v, uint64_t tree, uint64_t *ids, long n,
+                       struct store_blockset *snaps, uint64_t bytes, uint64_t rows)
 {
 	time_t now = now_s();
 	pthread_mutex_lock(&cache_lock);
 	struct cached_bytes *c = cache_slot(v, tree);
-	if (c->v == v && c->tree == tree && c->snapshots == snapshots &&
-	    now - c->at < SNAPSHOT_BYTES_CACHE_SECONDS) {
-		uint64_t bytes = c->bytes;
-		*age = (uint64_t)(now - c->at);
-		pthread_mutex_unlock(&cache_lock);
+	slot_clear(c);
+	size_t layers = store_blockset_layers(snaps);
+	evict_idle_sets(layers, now);
+	if (kept_layers + layers <= keep_budget())
+		kept_layers += layers;
+	else {
+		store_blockset_free(snaps);
+		snaps = NULL;
+	}
+	if (snaps || rows >= SNAPSHOT_BYTES_CACHE_ROWS)
+		*c = (struct cached_bytes){v, tree, ids, n, snaps, bytes, now};
+	else
+		free(ids);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* A volume with no snapshot left keeps no set. */
+static void cache_drop(struct vfs *v, uint64_t tree)
+{
+	pthread_mutex_lock(&cache_lock);
+	struct cached_bytes *c = cache_slot(v, tree);
+	if (c->v == v && c->tree == tree)
+		slot_clear(c);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t *age)
+{
+	uint64_t *ids, bytes = 0, rows = 0;
+	long n = snapshot_trees(v, tree, &ids);
+	*age = 0;
+	if (n <= 0) { /* none (or unreadable): they keep nothing */
+		if (n == 0)
+			cache_drop(v, tree);
+		free(ids);
+		return 0;
+	}
+	struct store_blockset *snaps;
+	if (cache_take(v, tree, ids, n, &snaps, &bytes, age)) {
+		free(ids);
 		return bytes;
 	}
-	pthread_mutex_unlock(&cache_lock);
-	uint64_t rows, bytes = count_snapshot_bytes(v, tree, &rows);
-	pthread_mutex_lock(&cache_lock);
-	c = cache_slot(v, tree);
-	if (rows >= SNAPSHOT_BYTES_CACHE_ROWS)
-		*c = (struct cached_bytes){v, tree, snapshots, bytes, now};
-	else if (c->v == v && c->tree == tree)
-		c->v = NULL;
-	pthread_mutex_unlock(&cache_lock);
-	*age = 0;
+	if (!snaps) {
+		struct view_set s = {store_blockset_new(), 0};
+		if (!s.blocks || add_trees_views(v, ids, n, &s) < 0) {
+			store_blockset_free(s.blocks);
+			free(ids);
+			return 0;
+		}
+		snaps = s.blocks;
+		rows = s.rows;
+	}
+	bytes = count_minus_live(v, tree, snaps, &rows);
+	cache_keep(v, tree, ids, n, snaps, bytes, rows);
 	return bytes;
 }

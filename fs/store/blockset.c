@@ -181,3 +181,8 @@ uint64_t store_blockset_count_minus(const struct store_blockset *a, const struct
 	}
 	return n;
 }
+
+size_t store_blockset_layers(const struct store_blockset *s)
+{
+	return s->n;
+}

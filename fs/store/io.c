@@ -181,25 +181,46 @@ static int view_has_data(const struct dobj *o, uint64_t b)
 	return 0;
 }
 
+/* Whether o's own layer defines every block of leaf li that holds data in
+ * its parent p's view (below o's trunc_blk). */
+static int layer_covers_leaf(const struct dobj *o, const struct dobj *p, uint64_t li)
+{
+	uint64_t v[BMAP_LEAF_WORDS];
+	view_leaf(p, li, v);
+	const struct bmap_leaf *l = bmap_leaf(&o->map, li);
+	for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
+		uint64_t has = l ? bmap_word_get(&l->w[BMAP_HAS][i]) : 0;
+		if (v[i] & ~has & below_trunc_mask(o, li, i))
+			return 0;
+	}
+	return 1;
+}
+
 /* Whether o's own layer defines every block that holds data in its
  * parent's view (below o's trunc_blk, past which o shows nothing of the
- * parent): then o's view is its own layer alone. Looked at only while the
- * parent's view holds at most LAYER_FOLD_MAX blocks, so the walk is
- * bounded whatever the file's size; a larger parent gives 0. */
-int layer_covers_parent(const struct dobj *o)
+ * parent): then o's view is its own layer alone. The walk resumes at
+ * o->cover_leaf, below which every leaf was found covered, and stops at
+ * the first leaf that is not: a call costs one leaf unless leaves became
+ * covered since, so checking after every write costs O(leaves) over the
+ * layer's life whatever the file's size. A covered leaf stays covered:
+ * the parent's view only loses blocks (it is shared, so nobody writes
+ * it; a trim punches what o hides), a punch in o leaves whiteouts over
+ * the parent's data, and a truncation that clears o's bits lowers
+ * trunc_blk below them. */
+int layer_covers_parent(struct dobj *o)
 {
 	struct dobj *p = o->parent;
-	if (!p || store_data_blocks(p) > LAYER_FOLD_MAX)
+	if (!p)
 		return 0;
-	for (uint64_t li = next_view_leaf(p, 0); li != BMAP_NONE && li * LEAF_BLOCKS < o->trunc_blk;
+	uint64_t li = __atomic_load_n(&o->cover_leaf, __ATOMIC_RELAXED);
+	for (li = next_view_leaf(p, li); li != BMAP_NONE && li * LEAF_BLOCKS < o->trunc_blk;
 	     li = next_view_leaf(p, li + 1)) {
-		uint64_t v[BMAP_LEAF_WORDS];
-		view_leaf(p, li, v);
-		const struct bmap_leaf *l = bmap_leaf(&o->map, li);
-		for (unsigned i = 0; i < BMAP_LEAF_WORDS; i++) {
-			uint64_t has = l ? bmap_word_get(&l->w[BMAP_HAS][i]) : 0;
-			if (v[i] & ~has & below_trunc_mask(o, li, i))
-				return 0;
+		if (!layer_covers_leaf(o, p, li)) {
+			/* Concurrent overwrites (under the file's shared lock)
+			 * may store in either order: every leaf below any
+			 * value stored was found covered, and stays so. */
+			__atomic_store_n(&o->cover_leaf, li, __ATOMIC_RELAXED);
+			return 0;
 		}
 	}
 	return 1;

@@ -108,13 +108,14 @@ struct store_holder {
 int store_make_private(struct store *st, struct dobj **o, const struct store_holder *holder);
 
 /* Fold a private layer that hides all of its parent: if o's own layer
- * defines every block holding data in its parent's view (a rewrite of a
- * small file after a snapshot copies up all of it), o drops the parent,
+ * defines every block holding data in its parent's view (a file rewritten
+ * whole after a snapshot), o drops the parent,
  * its row and the parent's reference in one change with o's map, and
  * from then on reads, loads and opens like an object that was never
  * layered: no ancestor rows to load, no ancestor host files to open, no
- * chain to grow with each snapshot. The parent's view must hold at most
- * one map leaf of blocks (2 MiB) for the check to be made. 1 if folded,
+ * chain to grow with each snapshot. The check resumes at the first map
+ * leaf not yet covered, so it costs one leaf a call whatever the file's
+ * size (and all of its leaves once over the layer's life). 1 if folded,
  * 0 if not, negative errno (o unchanged). The caller is o's only user
  * (its writer lock held) and does not hold the db lock. */
 int store_fold(struct store *st, struct dobj *o);
@@ -260,6 +261,8 @@ struct store_blockset *store_blockset_new(void);
 void store_blockset_free(struct store_blockset *s);
 int store_blockset_add_view(struct store *st, struct store_blockset *s, uint64_t id);
 uint64_t store_blockset_count_minus(const struct store_blockset *a, const struct store_blockset *b);
+/* Layers the set holds blocks of (its memory goes with them). */
+size_t store_blockset_layers(const struct store_blockset *s);
 
 /* Data blocks held in object id's own layer (its host file), and its parent
  * id (0 if none). db locked. */

@@ -72,6 +72,9 @@ struct dobj {
 	                      * (atomic): kept in the cache until it ends, so a
 	                      * rollback finds it to mark it dirty again */
 	int64_t nview;       /* cached store_data_blocks(), -1 = unknown (atomic) */
+	uint64_t cover_leaf; /* every leaf of the parent's view below it is
+	                      * defined in this layer (layer_covers_parent;
+	                      * atomic) */
 	/* What one flush per fdatasync needs (fs/store/datasync.c). */
 	pthread_mutex_t synclock; /* one marker writer; held across its fsync */
 	uint64_t gen;        /* generation of size and map; the row's once flushed
@@ -223,15 +226,10 @@ struct dobj *cache_find(struct store *st, uint64_t id);
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/io.c                                           */
 
-/* A layer is folded (store_fold) only over a parent whose view holds at
- * most this many blocks (one map leaf's worth, 2 MiB): the check walks the
- * parent's view, and for small files the layer costs most (one more
- * object to load on a cold open, against a read of a few blocks). */
-#define LAYER_FOLD_MAX LEAF_BLOCKS
 /* Whether o's own layer defines every block its parent's view holds data
- * in, the parent's view being at most LAYER_FOLD_MAX blocks. o's user
- * holds it against writers. */
-int layer_covers_parent(const struct dobj *o);
+ * in. Amortised O(1) a call over the layer's writes (resumes at
+ * o->cover_leaf). o's user holds it against writers. */
+int layer_covers_parent(struct dobj *o);
 
 /* ------------------------------------------------------------------ */
 /* Defined in fs/store/trim.c                                         */

@@ -4,7 +4,8 @@
 # DF_CHANGES files rewritten; then `volctl df` timed while a writer does
 # 16 KiB write + fsync in a loop. Prints df's time, the longest hold of the
 # metadata lock before and after df (volfs_db_lock_hold_max_seconds) and the
-# writer's slowest fsync during df.
+# writer's slowest fsync during df; then a `volctl metrics` scrape timed
+# (after the scrapes above: what a periodic scraper pays).
 #   BIN=build/san/bin DF_SNAPS=200 DF_FILES=2000 bash scripts/bench/dfstall.sh
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,5 +72,9 @@ volctl df >/dev/null
 t1=$(date +%s%N)
 touch "$work/stop"
 wait "$writer"
+s0=$(date +%s%N)
+volctl metrics >/dev/null
+s1=$(date +%s%N)
 echo "snapshots=$DF_SNAPS files=$DF_FILES df_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')" \
-    "lock_hold_max_before_df=$before lock_hold_max_after_df=$(lock_max) writer_slowest_fsync=$(cat "$work/fsync")"
+    "lock_hold_max_before_df=$before lock_hold_max_after_df=$(lock_max) writer_slowest_fsync=$(cat "$work/fsync")" \
+    "scrape_seconds=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"

@@ -695,9 +695,8 @@ PYEOF
     [ "$(df_field PersistentVolume vol snapshotBytes)" -eq 0 ]
 }
 
-# files_under_200_snapshots N: N files of one 4 KiB block in vol, then 200
-# snapshots of it (N x 200 inode rows for the snapshot accounting to read).
-files_under_200_snapshots() {
+# write_blocks N: N files of one random 4 KiB block in the volume.
+write_blocks() {
     "$PY" - "$V" "$1" <<'PYEOF'
 import os, sys
 for i in range(int(sys.argv[2])):
@@ -705,6 +704,12 @@ for i in range(int(sys.argv[2])):
         f.write(os.urandom(4096))
 PYEOF
     sync -f "$V"
+}
+
+# files_under_200_snapshots N: N files of one 4 KiB block in vol, then 200
+# snapshots of it (N x 200 inode rows for the snapshot accounting to read).
+files_under_200_snapshots() {
+    write_blocks "$1"
     local i
     for i in $(seq 1 200); do snap vol "s$i"; done
 }
@@ -753,7 +758,12 @@ lock_metric() {
         fail "the db lock was held for $after s at once during df (before: $before s)"
 }
 
-@test "metrics reuse a snapshot-bytes count of a million rows until the snapshot count changes" {
+@test "past the memory kept for snapshot blocks, metrics reuse a count of a million rows until the snapshots change" {
+    # no snapshot block set kept (a test build's hook)
+    volfs_stop
+    export VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS=0
+    volfs_launch
+    unset VOLFS_TEST_SNAPSHOT_BYTES_KEEP_LAYERS
     # 5,000 files under 200 snapshots: 1,000,000 rows to read for the count
     files_under_200_snapshots 5000
     dd if=/dev/urandom of="$V/f0000" bs=4K count=1 conv=notrunc,fsync status=none
@@ -780,6 +790,58 @@ lock_metric() {
     grep -qx 'volfs_volume_snapshot_bytes{persistentvolume="vol"} '"$sb" "$VOLFS_TMP/m.txt" ||
         fail "after a new snapshot the metric is not df's $sb: $(grep '^volfs_volume_snapshot_bytes' "$VOLFS_TMP/m.txt")"
     grep -qx 'volfs_volume_snapshot_bytes_age_seconds{persistentvolume="vol"} 0' "$VOLFS_TMP/m.txt"
+}
+
+# rewrite_block I: overwrite file fI's block and fsync it.
+rewrite_block() {
+    dd if=/dev/urandom of="$V/$(printf 'f%04d' "$1")" bs=4K count=1 conv=notrunc,fsync status=none
+}
+
+# scrape_matches_df BYTES: a scrape shows df's figure, BYTES, counted for it
+# (age 0); its db lock holds go to $holds.
+scrape_matches_df() {
+    local h0 sb
+    sb=$(df_field PersistentVolume vol snapshotBytes)
+    [ "$sb" -eq "$1" ] || fail "df shows $sb snapshot bytes, want $1"
+    h0=$(lock_metric volfs_db_lock_hold_seconds_count)
+    volctl metrics >"$VOLFS_TMP/m.txt"
+    holds=$(($(lock_metric volfs_db_lock_hold_seconds_count) - h0))
+    grep -qx 'volfs_volume_snapshot_bytes{persistentvolume="vol"} '"$1" "$VOLFS_TMP/m.txt" ||
+        fail "the scrape is not df's $1: $(grep '^volfs_volume_snapshot_bytes' "$VOLFS_TMP/m.txt")"
+    grep -qx 'volfs_volume_snapshot_bytes_age_seconds{persistentvolume="vol"} 0' "$VOLFS_TMP/m.txt" ||
+        fail "not counted for the scrape: $(grep '^volfs_volume_snapshot_bytes_age' "$VOLFS_TMP/m.txt")"
+}
+
+@test "metrics keep the snapshots' block set: exact at every scrape, reading the snapshots' rows only when they change" {
+    # 1,000 files under 40 snapshots: 40,000 snapshot rows, 157 pages
+    write_blocks 1000
+    local i holds
+    for i in $(seq 1 40); do snap vol "s$i"; done
+    rewrite_block 0
+    scrape_matches_df $((4 * KiB))
+    # the first scrape reads every snapshot's rows, a page per hold
+    [ "$holds" -ge $((40 * 1000 / 256)) ] || fail "the first scrape took the db lock $holds times"
+    # the volume changes, its snapshots do not: each scrape is still exact,
+    # and reads the volume's own rows only (4 pages, and the volume list)
+    for i in 1 2 3; do
+        rewrite_block "$i"
+        scrape_matches_df $(((1 + i) * 4 * KiB))
+        [ "$holds" -lt 40 ] || fail "a scrape with the same snapshots took the db lock $holds times"
+    done
+    # a new snapshot, then one deleted: counted afresh, still exact (the
+    # first versions of blocks 0-4 are held by s1-s40 throughout)
+    snap vol s41
+    rewrite_block 4
+    scrape_matches_df $((5 * 4 * KiB))
+    rewrite_block 0
+    scrape_matches_df $((6 * 4 * KiB))
+    volctl delete vs s41 >/dev/null
+    scrape_matches_df $((5 * 4 * KiB))
+    rewrite_block 5
+    scrape_matches_df $((6 * 4 * KiB))
+    # every snapshot deleted: the volume's snapshots keep nothing
+    for i in $(seq 1 40); do volctl delete vs "s$i" >/dev/null; done
+    scrape_matches_df 0
 }
 
 # snapshot_bytes_metric PV: volfs_volume_snapshot_bytes of one volume.

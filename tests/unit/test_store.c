@@ -535,7 +535,7 @@ static void test_reads_skip_untouched_layers(void **state)
 
 /* store_fold: a layer that defines every block of its parent's view
  * drops the parent (row and reference) and keeps its view; one that does
- * not, or whose parent's view is larger than one map leaf, stays. */
+ * not stays. */
 static void test_fold_covering_layer(void **state)
 {
 	struct unit_store *e = *state;
@@ -569,14 +569,61 @@ static void test_fold_covering_layer(void **state)
 	unit_expect_pattern(snap, 10, 10, 2);
 	store_put(e->st, snap);
 
-	/* Over a parent of more than a leaf of blocks, not even looked at. */
-	assert_int_equal(unit_write_pattern(o, 0, 513 * B, 4), 513);
-	snap = snapshot_of(e, &o);
-	assert_int_equal(unit_write_pattern(o, 0, 513 * B, 5), 0);
-	assert_int_equal(store_fold(e->st, o), 0);
-	unit_expect_pattern(o, 0, 513 * B, 5);
-	unit_expect_pattern(snap, 0, 513 * B, 4);
-	store_put(e->st, snap);
+	store_put(e->st, o);
+}
+
+/* Rewrite every block of [0, nblocks) but `missing` in o, in 100-block
+ * writes from the end down (so the first leaves are the last covered),
+ * trying a fold after each as the daemon does: none may happen. */
+static void rewrite_all_but(struct unit_store *e, struct dobj *o, uint64_t nblocks, uint64_t missing,
+                            unsigned seed)
+{
+	for (uint64_t end = nblocks; end > 0;) {
+		uint64_t start = end > 100 ? end - 100 : 0;
+		if (missing >= start && missing < end) {
+			if (missing + 1 < end)
+				assert_int_equal(unit_write_pattern(o, (missing + 1) * B, (end - missing - 1) * B, seed), 0);
+			end = missing;
+		}
+		if (start < end)
+			assert_int_equal(unit_write_pattern(o, start * B, (end - start) * B, seed), 0);
+		end = start;
+		assert_int_equal(store_fold(e->st, o), 0);
+	}
+}
+
+/* A layer over a parent of thousands of blocks folds once the last of
+ * them is rewritten, wherever that block is, and not before; a punch
+ * leaves whiteouts that still hide the parent. */
+static void test_fold_large_layer(void **state)
+{
+	struct unit_store *e = *state;
+	const char *parent_of = "SELECT count(*) FROM dataobjs WHERE id = ? AND parent IS NOT NULL";
+	const char *refs_of = "SELECT refs FROM dataobjs WHERE id = ?";
+	const uint64_t n = 3000, missing[] = {0, 1500, n - 1};
+	struct dobj *o = new_obj(e);
+	assert_int_equal(unit_write_pattern(o, 0, n * B, 4), (int64_t)n);
+	for (unsigned i = 0; i < sizeof missing / sizeof *missing; i++) {
+		unsigned seed = 5 + i;
+		struct dobj *snap = snapshot_of(e, &o);
+		assert_int_equal(count_rows(e, refs_of, store_id(snap)), 2);
+		rewrite_all_but(e, o, n, missing[i], seed);
+		assert_int_equal(count_rows(e, parent_of, store_id(o)), 1);
+		unit_expect_pattern(o, missing[i] * B, B, seed - 1);
+		int64_t d;
+		assert_int_equal(store_punch(o, 10 * B, B, &d), 0);
+		assert_int_equal(store_fold(e->st, o), 0);
+		assert_int_equal(unit_write_pattern(o, missing[i] * B, B, seed), 0);
+		assert_int_equal(store_fold(e->st, o), 1);
+		assert_int_equal(count_rows(e, parent_of, store_id(o)), 0);
+		assert_int_equal(count_rows(e, refs_of, store_id(snap)), 1);
+		unit_expect_pattern(o, 10 * B, B, 0);
+		unit_expect_pattern(o, 11 * B, (n - 11) * B, seed);
+		assert_int_equal(store_data_blocks(o), n - 1);
+		unit_expect_pattern(snap, 0, n * B, seed - 1);
+		store_put(e->st, snap);
+		assert_int_equal(unit_write_pattern(o, 10 * B, B, seed), 1);
+	}
 	store_put(e->st, o);
 }
 
@@ -1448,6 +1495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_make_private_repoints_holder_in_its_change, setup,
 		                                unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_fold_covering_layer, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_fold_large_layer, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cold_load_opens_only_layers_read, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cow_small_copy, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_reads_skip_untouched_layers, setup, unit_store_teardown),
