@@ -252,11 +252,11 @@ static void lock_queued(struct db *db)
 void db_lock_at(struct db *db, struct db_lock_site *site)
 {
 	assert(!db_locked_by_me(db));
-	if (background) {
+	if (background)
 		db_wait_restart_sync(db);
+	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
+	if (background)
 		wait_for_foreground(db);
-	}
-	uint64_t asked = now_ns();
 	lock_rank_take(LOCK_DB);
 	if (pthread_mutex_trylock(&db->lock) != 0) {
 		if (background)
