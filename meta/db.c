@@ -355,6 +355,8 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	pthread_mutex_init(&db->side_lock, NULL);
 	pthread_mutex_init(&db->synced_lock, NULL);
 	pthread_cond_init(&db->synced, NULL);
+	pthread_mutex_init(&db->turn_lock, NULL);
+	pthread_cond_init(&db->turn, NULL);
 	db->path = strdup(path);
 	db->wal_restart_frames = DB_WAL_RESTART_FRAMES;
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -399,6 +401,8 @@ void db_close(struct db *db)
 	pthread_mutex_destroy(&db->side_lock);
 	pthread_cond_destroy(&db->synced);
 	pthread_mutex_destroy(&db->synced_lock);
+	pthread_cond_destroy(&db->turn);
+	pthread_mutex_destroy(&db->turn_lock);
 	for (int i = 0; i < DB_STMT_CACHE; i++)
 		if (db->cache[i].st)
 			sqlite3_finalize(db->cache[i].st);
@@ -583,8 +587,6 @@ void db_quiet_end(struct db *db)
 	assert(was > 0);
 	(void)was; /* under NDEBUG */
 }
-
-int db_contended(struct db *db) { return __atomic_load_n(&db->waiters, __ATOMIC_RELAXED) > 0; }
 
 int db_quiet(struct db *db) { return __atomic_load_n(&db->quiet, __ATOMIC_SEQ_CST) > 0; }
 

@@ -105,7 +105,15 @@ struct db {
 	/* db_quiet_begin nesting: while > 0, no work that can wait is done
 	 * under the lock (see db_quiet_begin). Atomic: read without it. */
 	int quiet;
-	int waiters; /* threads waiting in db_lock (atomic) */
+	/* The lock's fairness (meta/db_lock.c): foreground threads queued in
+	 * db_lock, how many got the lock after queueing, and the background
+	 * threads parked on turn until those queued before them are served.
+	 * All under turn_lock; fg_queued is also read without it (atomic). */
+	pthread_mutex_t turn_lock;
+	pthread_cond_t turn;
+	int fg_queued;
+	uint64_t fg_served;
+	int bg_parked;
 	sqlite3 *side;        /* db_checkpoint's own connection (opened on demand) */
 	pthread_mutex_t side_lock;
 	/* The WAL restart copied pages into meta.db that are not durable yet:
@@ -144,10 +152,12 @@ void db_close(struct db *db);
 	} while (0)
 void db_lock_at(struct db *db, struct db_lock_site *site);
 /* The calling thread does background work (the control plane, the
- * reclaimer): while the WAL restart's sync of meta.db is under way (see
- * db_checkpoint), its db_lock waits for the sync first, so its bounded
- * commits neither pay for the sync under the lock nor grow past their
- * bound waiting for it. */
+ * reclaimer). Its db_lock lets the foreground threads (the data path)
+ * already queued for the lock go first: see the fairness contract in
+ * meta/db_lock.c. And while the WAL restart's sync of meta.db is under
+ * way (see db_checkpoint), its db_lock waits for the sync first, so its
+ * bounded commits neither pay for the sync under the lock nor grow past
+ * their bound waiting for it. */
 void db_thread_background(void);
 /* Wait for the WAL restart's sync of meta.db, if one is under way. db not
  * locked. */
@@ -257,8 +267,8 @@ int db_sync_timed(struct db *db, struct db_sync_times *t);
 void db_quiet_begin(struct db *db);
 void db_quiet_end(struct db *db);
 int db_quiet(struct db *db);
-/* Whether a thread is waiting for the db lock now: background work
- * (the reclaimer) lets it go first. Any thread, lock not needed. */
+/* Whether a foreground thread is queued for the db lock now (background
+ * threads' db_lock lets it go first). Any thread, lock not needed. */
 int db_contended(struct db *db);
 /* Group commits this thread made so far (every COMMIT, failed or not):
  * what a caller did inside a stretch of its own, whatever other threads

@@ -5,6 +5,28 @@
  * longest, the rows they changed and, when traced, the CPU time the
  * holder spent (wall time alone says little on a loaded machine, where a
  * holder is preempted in the middle of a short hold).
+ *
+ * Fairness. A pthread mutex lets the thread that releases it take it
+ * again before a waiter it woke gets to run, so a thread that takes the
+ * lock in a loop of short holds (an apply, a controller pass) keeps it
+ * for the whole loop while an fsync waits. Threads are foreground (the
+ * data path: FUSE workers, the flusher; the default) or background
+ * (db_thread_background: the control plane, the reclaimer), and the
+ * contract is:
+ *   - a background thread's db_lock that finds foreground threads queued
+ *     for the lock parks, without trying it, until as many foreground
+ *     threads as were queued then have got it (or none is queued any
+ *     more), and only then takes its turn. So a foreground waiter
+ *     waits for the hold in progress and those of background threads
+ *     already blocked on the mutex before it queued, never for a
+ *     background thread's next hold;
+ *   - that wait is bounded by the foreground threads queued when it
+ *     asked, not by those that come later: a steady stream of foreground
+ *     work slows background work to one hold per queue, never stops it;
+ *   - foreground threads among themselves, and background threads among
+ *     themselves, take the mutex as it comes (no order promised).
+ * An uncontended db_lock is one trylock; only a foreground thread that
+ * finds the lock taken pays for the bookkeeping (turn_lock, twice).
  */
 #include "meta/db.h"
 
@@ -189,18 +211,58 @@ void db_thread_background(void)
 	background = 1;
 }
 
+int db_contended(struct db *db)
+{
+	return __atomic_load_n(&db->fg_queued, __ATOMIC_RELAXED) > 0;
+}
+
+/* A background thread's turn: park while foreground threads queued
+ * before this call still wait, until as many as were queued have been
+ * served (the bound). db not locked. */
+static void wait_for_foreground(struct db *db)
+{
+	if (!db_contended(db))
+		return;
+	ranked_lock(&db->turn_lock, LOCK_LEAF);
+	uint64_t served_enough = db->fg_served + (uint64_t)db->fg_queued;
+	db->bg_parked++;
+	while (db->fg_queued > 0 && db->fg_served < served_enough)
+		pthread_cond_wait(&db->turn, &db->turn_lock);
+	db->bg_parked--;
+	ranked_unlock(&db->turn_lock, LOCK_LEAF);
+}
+
+/* A foreground thread that found the lock taken: queue, wait, and tell
+ * the parked background threads it was served. */
+static void lock_queued(struct db *db)
+{
+	ranked_lock(&db->turn_lock, LOCK_LEAF);
+	__atomic_store_n(&db->fg_queued, db->fg_queued + 1, __ATOMIC_RELAXED);
+	ranked_unlock(&db->turn_lock, LOCK_LEAF);
+	pthread_mutex_lock(&db->lock);
+	ranked_lock(&db->turn_lock, LOCK_LEAF);
+	assert(db->fg_queued > 0);
+	__atomic_store_n(&db->fg_queued, db->fg_queued - 1, __ATOMIC_RELAXED);
+	db->fg_served++;
+	if (db->bg_parked)
+		pthread_cond_broadcast(&db->turn);
+	ranked_unlock(&db->turn_lock, LOCK_LEAF);
+}
+
 void db_lock_at(struct db *db, struct db_lock_site *site)
 {
 	assert(!db_locked_by_me(db));
 	if (background)
 		db_wait_restart_sync(db);
-	uint64_t asked = now_ns();
-	/* waiters lets long holders (the reclaimer, a freeze) see contention. */
+	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
+	if (background)
+		wait_for_foreground(db);
 	lock_rank_take(LOCK_DB);
 	if (pthread_mutex_trylock(&db->lock) != 0) {
-		__atomic_fetch_add(&db->waiters, 1, __ATOMIC_RELAXED);
-		pthread_mutex_lock(&db->lock);
-		__atomic_fetch_sub(&db->waiters, 1, __ATOMIC_RELAXED);
+		if (background)
+			pthread_mutex_lock(&db->lock);
+		else
+			lock_queued(db);
 	}
 	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
 	db->held_at = site;

@@ -14,7 +14,7 @@ static const char *const rank_names[LOCK_RANKS] = {
 	[LOCK_TREE_GATE] = "tree->gate",     [LOCK_VNODE] = "vnode->lock",
 	[LOCK_STORE_LOAD] = "store->load_lock", [LOCK_DB] = "the db lock",
 	[LOCK_STORE] = "store->lock",        [LOCK_STORE_SYNC] = "dobj->synclock",
-	[LOCK_STORE_MAP] = "dobj->maplock",  [LOCK_LEAF] = "vnode->alock, itab_lock or reclaim_lock",
+	[LOCK_STORE_MAP] = "dobj->maplock",  [LOCK_LEAF] = "vnode->alock, itab_lock, reclaim_lock or db turn_lock",
 };
 
 static int nests(enum lock_rank r)

@@ -26,8 +26,8 @@ enum lock_rank {
 	LOCK_STORE,      /* store->lock: object cache, pins, refs */
 	LOCK_STORE_SYNC, /* dobj->synclock: one fdatasync marker writer */
 	LOCK_STORE_MAP,  /* dobj->maplock: an object's map shape (nests) */
-	LOCK_LEAF,       /* vnode->alock, vfs->itab_lock, vfs->reclaim_lock:
-	                  * nothing inside */
+	LOCK_LEAF,       /* vnode->alock, vfs->itab_lock, vfs->reclaim_lock,
+	                  * db->turn_lock: nothing inside */
 	LOCK_RANKS
 };
 

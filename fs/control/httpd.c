@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meta/db.h"
 #include "meta/log.h"
 
 /* The thread polls every connection, so a stalled client delays no other;
@@ -105,6 +106,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct httpd_request req = {.method = method, .path = url, .body = p->buf && !p->too_large ? p->buf : "",
 	                            .len = p->too_large ? 0 : p->len, .too_large = p->too_large};
 	struct httpd_reply reply = {.status = 500};
+	/* the metrics and the Docker plugin: control-plane work, which lets
+	 * the data path go first for the db lock */
+	db_thread_background();
 	h->handler(h->arg, &req, &reply);
 	return queue_reply(conn, &reply);
 }

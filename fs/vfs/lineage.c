@@ -46,9 +46,6 @@
 #define RECLAIM_BATCH 128
 #define RECLAIM_CHANGES 128
 static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in a group");
-/* Milliseconds the reclaimer waits at most, before a step, for the
- * threads waiting for the db lock to have had it. */
-#define RECLAIM_YIELDS 20
 /* A dead lineage with at most one child: work for the reclaimer. */
 #define RECLAIMABLE                                                                            \
 	"l.dead=1 AND (SELECT count(*) FROM lineages c WHERE c.parent=l.id) <= 1"
@@ -405,16 +402,6 @@ int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
-/* Background work goes after the requests that wait for the db lock: a
- * writer's change or fsync waits for at most the step in progress, not
- * for the next ones too (a mutex lets its releaser take it again at once).
- * Bounded, so that a steady stream of requests does not stop reclaim. */
-static void yield_to_waiters(struct vfs *v)
-{
-	for (int i = 0; i < RECLAIM_YIELDS && db_contended(v->db); i++)
-		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-}
-
 static void *reclaimer_main(void *arg)
 {
 	struct vfs *v = arg;
@@ -433,7 +420,8 @@ static void *reclaimer_main(void *arg)
 		ranked_unlock(&v->reclaim_lock, LOCK_LEAF);
 		int r = 1;
 		while (r > 0) {
-			yield_to_waiters(v);
+			/* a background thread: a writer queued for the lock
+			 * goes before the next step (meta/db_lock.c) */
 			db_lock(v->db);
 			r = reclaim_step(v);
 			db_unlock(v->db);

@@ -11,7 +11,9 @@
 #      timed;
 #   4. prints the apply's seconds (the answer comes once every claim is
 #      provisioned and Bound), the writer's worst and median fsync latency
-#      during it, and the daemon's db-lock holds during it
+#      during it and in the BENCH_IDLE seconds before it (the same writer,
+#      no apply: what "a few ms" is on this machine now), and the daemon's
+#      db-lock holds during it
 #      (volfs_db_lock_hold_seconds: how many over 5 ms, and the longest).
 # Needs root (FUSE mount) and python3.
 #
@@ -23,6 +25,7 @@
 #                  above what the claims ask) in their namespace first, so
 #                  every claim is admitted against it (0)
 #   BENCH_DIR      where the state directory goes (/var/tmp)
+#   BENCH_IDLE     seconds the writer runs alone before the apply (3)
 #   BENCH_TRACE    MS: run the daemon with VOLFS_TRACE_SLOW=MS (each db-lock
 #                  hold's CPU time measured; holds and fsyncs over MS logged),
 #                  and print the call sites of the long holds, with the
@@ -37,10 +40,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_CLAIMS=${BENCH_CLAIMS:-10000}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 BENCH_QUOTA=${BENCH_QUOTA:-0}
+BENCH_IDLE=${BENCH_IDLE:-3}
 BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
 
 die() { echo "bench-apply: $*" >&2; exit 1; }
 [[ $BENCH_CLAIMS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLAIMS must be a positive integer"
+[[ $BENCH_IDLE =~ ^[0-9]+$ ]] || die "BENCH_IDLE must be a whole number of seconds"
 [[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
 
 work=$(mktemp -d "$BENCH_DIR/volfs-bench-apply.XXXXXX")
@@ -88,10 +93,12 @@ while not os.path.exists(sys.argv[2]):
     t = time.monotonic()
     os.pwrite(fd, buf, 0)
     os.fsync(fd)
-    print("%.6f" % (time.monotonic() - t), flush=True)
+    print("%.6f %.6f" % (time.time(), time.monotonic() - t), flush=True)
 PY
 writer=$!
 sleep 0.5
+idle=$(date +%s.%N)
+sleep "$BENCH_IDLE"
 # CPU seconds of the daemon (utime+stime): on a loaded machine the wall
 # time says more about the neighbours than about volfs.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"; }
@@ -126,14 +133,20 @@ touch "$work/stop"
 wait "$writer"
 holds >"$work/holds1"
 BENCH_QUOTA=$BENCH_QUOTA python3 - "$BENCH_CLAIMS" "$start" "$end" "$work/fsync.txt" "$cpu0" "$cpu1" \
-    "$work/holds0" "$work/holds1" <<'PY'
+    "$work/holds0" "$work/holds1" "$idle" <<'PY'
 import os, statistics, sys
 n, start, end = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-lat = sorted(float(l) for l in open(sys.argv[4]) if l.strip())
+done = [tuple(map(float, l.split())) for l in open(sys.argv[4]) if len(l.split()) == 2]
+# by when each write+fsync ended: alone before the apply, or during it
+alone = sorted(d for t, d in done if float(sys.argv[9]) <= t < start)
+lat = sorted(d for t, d in done if start <= t <= end)
 cpu = float(sys.argv[6]) - float(sys.argv[5])
 print("apply of %d claims%s: %.2f s (daemon CPU %.2f s, load average %.1f on %d CPUs)"
       % (n, " into a namespace with a ResourceQuota" if os.environ.get("BENCH_QUOTA") == "1" else "",
          end - start, cpu, os.getloadavg()[0], os.cpu_count()))
+if alone:
+    print("4 KiB write+fsync alone before the apply: %d done, median %.1f ms, worst %.1f ms"
+          % (len(alone), statistics.median(alone) * 1000, alone[-1] * 1000))
 if lat:
     print("4 KiB write+fsync on another volume meanwhile: %d done, median %.1f ms, worst %.1f ms"
           % (len(lat), statistics.median(lat) * 1000, lat[-1] * 1000))

@@ -3,9 +3,13 @@
  * is true only in the thread between db_lock and db_unlock, and a function
  * that needs the lock (a transaction, the object store) or a recursive
  * take stops the process with an assertion instead of racing or
- * deadlocking. The failing cases run in a child process.
+ * deadlocking. The failing cases run in a child process. And the lock is
+ * fair to the data path: a background thread (the control plane) that
+ * releases it and takes it again goes after a foreground thread that was
+ * queued meanwhile.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,11 +100,84 @@ static void test_misuse_stops(void **state)
 	assert_int_equal(child_signal(get_object_unlocked), SIGABRT);
 }
 
+/* One round of the fairness test: the order in which the two threads
+ * got the lock after the background thread's first hold. */
+struct handoff {
+	struct db *db;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int bg_holds;  /* the background thread holds the lock (m) */
+	char order[3]; /* 'F' foreground, 'B' background's second hold (db locked) */
+	int n;
+};
+
+static void note(struct handoff *h, char who)
+{
+	db_assert_locked(h->db);
+	h->order[h->n++] = who;
+}
+
+static void *foreground(void *arg)
+{
+	struct handoff *h = arg;
+	pthread_mutex_lock(&h->m);
+	while (!h->bg_holds)
+		pthread_cond_wait(&h->cv, &h->m);
+	pthread_mutex_unlock(&h->m);
+	db_lock(h->db); /* queues: the background thread holds it */
+	note(h, 'F');
+	db_unlock(h->db);
+	return NULL;
+}
+
+static void *background_retakes(void *arg)
+{
+	struct handoff *h = arg;
+	db_thread_background();
+	db_lock(h->db);
+	pthread_mutex_lock(&h->m);
+	h->bg_holds = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->m);
+	/* a condition, not a time: the foreground thread has queued */
+	while (!db_contended(h->db))
+		sched_yield();
+	db_unlock(h->db);
+	db_lock(h->db); /* a mutex alone lets this thread in first */
+	note(h, 'B');
+	db_unlock(h->db);
+	return NULL;
+}
+
+/* Many rounds: without the handoff the releaser wins the race most
+ * times, and one round it wins fails the test. */
+static void test_foreground_before_background_retake(void **state)
+{
+	(void)state;
+	struct db *db = open_memory_db();
+	for (int round = 0; round < 200; round++) {
+		struct handoff h = {.db = db};
+		pthread_mutex_init(&h.m, NULL);
+		pthread_cond_init(&h.cv, NULL);
+		pthread_t f, b;
+		assert_int_equal(pthread_create(&f, NULL, foreground, &h), 0);
+		assert_int_equal(pthread_create(&b, NULL, background_retakes, &h), 0);
+		assert_int_equal(pthread_join(b, NULL), 0);
+		assert_int_equal(pthread_join(f, NULL), 0);
+		assert_string_equal(h.order, "FB");
+		assert_false(db_contended(db));
+		pthread_cond_destroy(&h.cv);
+		pthread_mutex_destroy(&h.m);
+	}
+	db_close(db);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_holder_only),
 		cmocka_unit_test(test_misuse_stops),
+		cmocka_unit_test(test_foreground_before_background_retake),
 	};
 	unit_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
