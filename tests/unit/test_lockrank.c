@@ -136,8 +136,9 @@ static void test_violations_abort(void **state)
 	skip_without_checks();
 	expect_abort(contents_inside_db, NULL,
 	             "volfs: lock check: taking vnode->lock while holding the db lock");
-	expect_abort(two_leaves, NULL, "taking vnode->alock, itab_lock or reclaim_lock while "
-	                               "holding vnode->alock, itab_lock or reclaim_lock");
+	expect_abort(two_leaves, NULL,
+	             "taking vnode->alock, itab_lock, reclaim_lock or db turn_lock while "
+	             "holding vnode->alock, itab_lock, reclaim_lock or db turn_lock");
 	expect_abort(sync_inside_map, NULL, "taking dobj->synclock while holding dobj->maplock");
 	expect_abort(release_unheld, NULL, "releasing store->lock");
 }
