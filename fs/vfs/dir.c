@@ -61,13 +61,18 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	struct vtree *t = dir_tree(v, parent);
 	if (!t)
 		return -ESTALE;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
-	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
-	                                  "ORDER BY d.lineage DESC LIMIT 1");
+	uint64_t mine = atomic_load(&t->lineage);
+	/* a root lineage sees its own rows only: one seek of the name's index */
+	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
+		? db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
+		                 "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
+		                 "ORDER BY d.lineage DESC LIMIT 1")
+		: db_prep(v->db, "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND "
+		                 "name=?3 AND lineage=?4");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 1))
 		rc = SQLITE_DONE;

@@ -61,14 +61,20 @@ static void itab_remove(struct vfs *v, struct vnode *n)
 static int load_row(struct vfs *v, struct vtree *t, uint64_t local, struct vattr *a,
                     uint64_t *lineage)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
-	                                  "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
-	                                  "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
-	                                  "WHERE i.family=?1 AND i.ino=?2 "
-	                                  "ORDER BY i.lineage DESC LIMIT 1");
+	uint64_t mine = atomic_load(&t->lineage);
+	/* a root lineage sees its own rows only: one seek of the primary key */
+	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
+		? db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
+		                 "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
+		                 "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
+		                 "WHERE i.family=?1 AND i.ino=?2 "
+		                 "ORDER BY i.lineage DESC LIMIT 1")
+		: db_prep(v->db, "SELECT mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, "
+		                 "ctime, btime, obj, lineage, whiteout FROM inodes WHERE family=?1 AND "
+		                 "ino=?2 AND lineage=?3");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
-	sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
+	sqlite3_bind_int64(st, 3, (int64_t)mine);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 13))
 		rc = SQLITE_DONE;
