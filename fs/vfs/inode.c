@@ -644,33 +644,20 @@ static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint6
 }
 
 /* The data object of L's own version of inode `local` into *obj (0:
- * none): 0, or -EIO (its reference would never be dropped). */
-static int own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, uint64_t *obj)
+ * none), read (OWN_OBJ) or as the row is deleted (OWN_ROW_DELETE): 0, or
+ * -EIO (its reference would never be dropped). */
+#define OWN_OBJ "SELECT obj FROM inodes WHERE family=? AND ino=? AND lineage=?"
+#define OWN_ROW_DELETE "DELETE FROM inodes WHERE family=? AND ino=? AND lineage=? RETURNING obj"
+static int own_obj(struct vfs *v, const char *sql, uint64_t family, uint64_t L, uint64_t local,
+                   uint64_t *obj)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE family=? AND ino=? AND "
-	                                  "lineage=?");
+	sqlite3_stmt *st = db_prep(v->db, sql);
 	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)L);
 	int row = db_step_row(st);
 	*obj = row > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	db_finish(st);
-	return row < 0 ? row : 0;
-}
-
-/* Delete L's own version of inode `local`, its data object into *obj (0:
- * none): 0, or -EIO. */
-static int own_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
-                          uint64_t *obj)
-{
-	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM inodes WHERE family=? AND ino=? AND "
-	                                  "lineage=? RETURNING obj");
-	sqlite3_bind_int64(st, 1, (int64_t)family);
-	sqlite3_bind_int64(st, 2, (int64_t)local);
-	sqlite3_bind_int64(st, 3, (int64_t)L);
-	int row = db_step_row(st);
-	*obj = row > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	/* RETURNING hands out rows after the deletion is complete */
+	/* one row (the primary key); a deletion is complete by its first */
 	if (row > 0 && sqlite3_step(st) != SQLITE_DONE)
 		row = -EIO;
 	db_finish(st);
@@ -689,7 +676,7 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 		return older;
 	/* Without an older version the row goes and names its object as it
 	 * goes; a version in an ancestor belongs to a snapshot too: hide it. */
-	int r = older ? own_obj(v, family, L, local, &obj) : own_row_delete(v, family, L, local, &obj);
+	int r = own_obj(v, older ? OWN_OBJ : OWN_ROW_DELETE, family, L, local, &obj);
 	if (r < 0)
 		return r;
 	const char *const sqls[] = {
