@@ -462,6 +462,28 @@ static void test_unlinked_rows_go_in_one_change(void **state)
 	expect_consistent(e);
 }
 
+/* A create in a volume never snapshotted: savepoint, the tree's next
+ * inode number, the inode row, the name (whose unique index refuses one
+ * already there, with no look first), release. */
+static void test_create_statements(void **state)
+{
+	struct env *e = *state;
+	struct vfs_entry dir, ent;
+	assert_int_equal(vfs_mkdir(e->v, e->root, "d", 0755, &ROOT_CTX, &dir), 0);
+	struct stmt_count creating;
+	struct vfile *f;
+	count_statements(e, &creating, NULL);
+	assert_int_equal(vfs_create(e->v, dir.ino, "f", 0644, O_WRONLY, &ROOT_CTX, &ent, &f), 0);
+	count_statements(e, NULL, NULL);
+	assert_int_equal(creating.n, 5);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	vfs_forget(e->v, ent.ino, 1);
+	assert_int_equal(vfs_create(e->v, dir.ino, "f", 0644, O_WRONLY, &ROOT_CTX, &ent, &f),
+	                 -EEXIST);
+	vfs_forget(e->v, dir.ino, 1);
+	expect_consistent(e);
+}
+
 static void test_rmdir(void **state)
 {
 	struct env *e = *state;
@@ -720,6 +742,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rename_into_own_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_and_unlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_rows_go_in_one_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_statements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_keeps_old_names, setup, teardown),
