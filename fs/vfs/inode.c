@@ -269,10 +269,8 @@ static int64_t known_meta(struct vnode *n)
 	return VNODE_META_UNKNOWN;
 }
 
-static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint64_t local);
-
-/* db locked, n's eviction claimed, n unlinked: instead of a change of its
- * own, n's row is deleted by
+/* db locked, n's eviction claimed, n unlinked and known to hold no
+ * metadata bytes: instead of a change of its own, n's row is deleted by
  * the flusher's next round together with every other one forgotten since
  * (vnodes_flush_dirty), one change for a whole `rm -r`. Until then the
  * dirty list holds n in the table, so nobody reads its row as live; the
@@ -282,7 +280,7 @@ static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint
 static int doom(struct vfs *v, struct vnode *n)
 {
 	db_assert_locked(v->db);
-	if (v->closing || n->doomed)
+	if (v->closing || n->doomed || known_meta(n) != 0)
 		return 0;
 	n->doomed = DOOM_QUEUED;
 	tree_give_inode(n->tree);
@@ -308,14 +306,9 @@ static int delete_doomed(struct vfs *v, struct vnode **batch, size_t count)
 		struct vtree *t = n->tree;
 		if (n->doomed != DOOM_QUEUED || t->dead)
 			continue;
-		uint64_t L = atomic_load(&t->lineage), local = VFS_LOCAL_OF(n->ino);
-		int64_t meta = known_meta(n);
-		if (meta == VNODE_META_UNKNOWN && (meta = inode_meta_bytes(v, t->family, L, local)) < 0)
-			return (int)meta;
-		/* the inode itself went back to the tree in doom() */
-		r = vnode_row_delete(v, t->family, L, local, NULL, 0);
-		if (r == 0)
-			tree_take_meta(t, -meta);
+		/* the inode went back to the tree in doom() */
+		r = vnode_row_delete(v, t->family, atomic_load(&t->lineage), VFS_LOCAL_OF(n->ino),
+		                     NULL, 0);
 	}
 	return r;
 }
