@@ -59,13 +59,18 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	struct vtree *t = dir_tree(v, parent);
 	if (!t)
 		return -ESTALE;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
-	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
-	                                  "ORDER BY d.lineage DESC LIMIT 1");
+	uint64_t mine = atomic_load(&t->lineage);
+	/* a root lineage sees its own rows only: one seek of the name's index */
+	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
+		? db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
+		                 "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
+		                 "ORDER BY d.lineage DESC LIMIT 1")
+		: db_prep(v->db, "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND "
+		                 "name=?3 AND lineage=?4");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 1))
 		rc = SQLITE_DONE;
@@ -153,7 +158,23 @@ static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint6
  * locked, inside a change. */
 static int dentry_insert_new(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
 {
-	uint64_t there;
+	struct vtree *t = dir_tree(v, parent);
+	if (!t)
+		return -ESTALE;
+	uint64_t there, mine = atomic_load(&t->lineage);
+	if (!lineage_has_ancestors(t->family, mine)) {
+		/* every row of a root lineage is a visible name: the insert
+		 * itself finds the one already there */
+		sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(family, parent, name, lineage, "
+		                                  "ino) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING");
+		sqlite3_bind_int64(st, 1, (int64_t)t->family);
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)mine);
+		sqlite3_bind_int64(st, 5, (int64_t)local);
+		int r = db_step_done(v->db, st);
+		return r == 0 && sqlite3_changes(v->db->h) == 0 ? -EEXIST : r;
+	}
 	int r = dentry_find(v, parent, name, &there);
 	if (r == 0)
 		return -EEXIST;
@@ -168,19 +189,23 @@ static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 	if (!t)
 		return -ESTALE;
 	uint64_t mine = atomic_load(&t->lineage);
-	sqlite3_stmt *st = db_prep(v->db, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")
-	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
-	                                  "d.lineage<?4 LIMIT 1");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
-	/* a failed read is never "no older version": deleting the name
-	 * instead of hiding it would bring back the snapshot's */
-	int older = db_step_row(st);
-	db_finish(st);
-	if (older < 0)
-		return older;
+	int older = 0;
+	sqlite3_stmt *st;
+	if (lineage_has_ancestors(t->family, mine)) {
+		st = db_prep(v->db, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")
+		                    "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+		                    "d.lineage<?4 LIMIT 1");
+		sqlite3_bind_int64(st, 1, (int64_t)t->family);
+		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)mine);
+		/* a failed read is never "no older version": deleting the name
+		 * instead of hiding it would bring back the snapshot's */
+		older = db_step_row(st);
+		db_finish(st);
+		if (older < 0)
+			return older;
+	}
 	st = db_prep(v->db, older ? "INSERT INTO dentries(family, parent, name, lineage, ino, whiteout) "
 	                            "VALUES(?1,?2,?3,?4,0,1) ON CONFLICT(family, parent, name, lineage) "
 	                            "DO UPDATE SET ino=0, whiteout=1"

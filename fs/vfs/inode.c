@@ -61,14 +61,20 @@ static void itab_remove(struct vfs *v, struct vnode *n)
 static int load_row(struct vfs *v, struct vtree *t, uint64_t local, struct vattr *a,
                     uint64_t *lineage)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
-	                                  "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
-	                                  "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
-	                                  "WHERE i.family=?1 AND i.ino=?2 "
-	                                  "ORDER BY i.lineage DESC LIMIT 1");
+	uint64_t mine = atomic_load(&t->lineage);
+	/* a root lineage sees its own rows only: one seek of the primary key */
+	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
+		? db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
+		                 "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
+		                 "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
+		                 "WHERE i.family=?1 AND i.ino=?2 "
+		                 "ORDER BY i.lineage DESC LIMIT 1")
+		: db_prep(v->db, "SELECT mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, "
+		                 "ctime, btime, obj, lineage, whiteout FROM inodes WHERE family=?1 AND "
+		                 "ino=?2 AND lineage=?3");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
-	sqlite3_bind_int64(st, 3, (int64_t)atomic_load(&t->lineage));
+	sqlite3_bind_int64(st, 3, (int64_t)mine);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 13))
 		rc = SQLITE_DONE;
@@ -258,14 +264,68 @@ static int64_t known_meta(struct vnode *n)
 {
 	if (atomic_load(&n->xattrs) == XATTRS_NONE && !S_ISLNK(n->a.mode))
 		return 0;
+	if (atomic_load(&n->tree->meta_bytes) == 0) /* nor has any inode of its tree */
+		return 0;
 	return VNODE_META_UNKNOWN;
 }
 
+/* db locked, n's eviction claimed, n unlinked and known to hold no
+ * metadata bytes: instead of a change of its own, n's row is deleted by
+ * the flusher's next round together with every other one forgotten since
+ * (vnodes_flush_dirty), one change for a whole `rm -r`. Until then the
+ * dirty list holds n in the table, so nobody reads its row as live; the
+ * tree has the inode and the blocks back at once, so that a volume full
+ * of files, or of inodes, can take new ones right after an unlink.
+ * 1 when n was queued, 0 when the caller deletes the row now. */
+static int doom(struct vfs *v, struct vnode *n)
+{
+	db_assert_locked(v->db);
+	if (v->closing || n->doomed || known_meta(n) != 0)
+		return 0;
+	n->doomed = DOOM_QUEUED;
+	tree_give_inode(n->tree);
+	tree_account(n->tree, -(int64_t)n->a.blocks);
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	assert(!n->on_dirty && n->ref == 0);
+	n->evicting = 0;
+	n->on_dirty = 1;
+	n->ref++;
+	n->dnext = v->dirty;
+	v->dirty = n;
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
+	return 1;
+}
+
+/* Delete the row of each queued inode of the batch (see doom), inside
+ * the caller's change. db locked. */
+static int delete_doomed(struct vfs *v, struct vnode **batch, size_t count)
+{
+	int r = 0;
+	for (size_t i = 0; i < count && r == 0; i++) {
+		struct vnode *n = batch[i];
+		struct vtree *t = n->tree;
+		if (n->doomed != DOOM_QUEUED || t->dead)
+			continue;
+		/* the inode went back to the tree in doom() */
+		r = vnode_row_delete(v, t->family, atomic_load(&t->lineage), VFS_LOCAL_OF(n->ino),
+		                     NULL, 0);
+	}
+	return r;
+}
+
+/* The queued rows of the batch are deleted: their inodes are only freed. */
+static void doomed_deleted(struct vnode **batch, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (batch[i]->doomed == DOOM_QUEUED)
+			batch[i]->doomed = DOOM_DELETED;
+}
+
 /* Last reference gone and the eviction claimed: write the attributes back,
- * delete the inode if it was unlinked, then unhash it — all under the db
- * lock so a concurrent vnode_get_locked() either finds it in the table or
- * reads the final row. */
-static void vnode_evict(struct vfs *v, struct vnode *n)
+ * delete the inode if it was unlinked (or queue it for deletion), then
+ * unhash it — all under the db lock so a concurrent vnode_get_locked()
+ * either finds it in the table or reads the final row. */
+static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 {
 	int deleted = 0;
 	db_lock(v->db);
@@ -286,7 +346,12 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 	 * stays as committed (a link count of 0 there would delete the file). */
 	int unknown = !t->dead && atomic_load(&n->stale) && freshen(v, n) < 0;
 	if (!t->dead && !t->readonly && !unknown) {
-		if (n->a.nlink == 0) {
+		if (n->a.nlink == 0 && n->doomed == DOOM_DELETED) {
+			/* the flusher's change deleted the row */
+		} else if (n->a.nlink == 0 && may_defer && doom(v, n)) {
+			db_unlock(v->db);
+			return;
+		} else if (n->a.nlink == 0) {
 			if (db_begin_essential(v->db) == 0) {
 				vnode_row_delete(v, t->family, atomic_load(&t->lineage),
 				                 VFS_LOCAL_OF(n->ino), t, known_meta(n));
@@ -313,7 +378,9 @@ static void vnode_evict(struct vfs *v, struct vnode *n)
 	(void)deleted; /* its data file goes at the next vfs_flush_all */
 }
 
-void vnode_put(struct vfs *v, struct vnode *n)
+/* may_defer: an unlinked inode's row may wait for the flusher (doom);
+ * the flusher's own puts delete it at once, or a round would leave it. */
+static void put_ref(struct vfs *v, struct vnode *n, int may_defer)
 {
 	if (!n)
 		return;
@@ -323,7 +390,12 @@ void vnode_put(struct vfs *v, struct vnode *n)
 	int ev = claim_eviction(n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	if (ev)
-		vnode_evict(v, n);
+		vnode_evict(v, n, may_defer);
+}
+
+void vnode_put(struct vfs *v, struct vnode *n)
+{
+	put_ref(v, n, 1);
 }
 
 void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
@@ -342,7 +414,7 @@ void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 	int ev = claim_eviction(n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	if (ev)
-		vnode_evict(v, n);
+		vnode_evict(v, n, 1);
 }
 
 void vnode_mark_dirty(struct vfs *v, struct vnode *n)
@@ -565,16 +637,22 @@ static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint6
 }
 
 /* The data object of L's own version of inode `local` into *obj (0:
- * none): 0, or -EIO (its reference would never be dropped). */
-static int own_obj(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, uint64_t *obj)
+ * none), read (OWN_OBJ) or as the row is deleted (OWN_ROW_DELETE): 0, or
+ * -EIO (its reference would never be dropped). */
+#define OWN_OBJ "SELECT obj FROM inodes WHERE family=? AND ino=? AND lineage=?"
+#define OWN_ROW_DELETE "DELETE FROM inodes WHERE family=? AND ino=? AND lineage=? RETURNING obj"
+static int own_obj(struct vfs *v, const char *sql, uint64_t family, uint64_t L, uint64_t local,
+                   uint64_t *obj)
 {
-	sqlite3_stmt *st = db_prep(v->db, "SELECT obj FROM inodes WHERE family=? AND ino=? AND "
-	                                  "lineage=?");
+	sqlite3_stmt *st = db_prep(v->db, sql);
 	sqlite3_bind_int64(st, 1, (int64_t)family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)L);
 	int row = db_step_row(st);
 	*obj = row > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	/* one row (the primary key); a deletion is complete by its first */
+	if (row > 0 && sqlite3_step(st) != SQLITE_DONE)
+		row = -EIO;
 	db_finish(st);
 	return row < 0 ? row : 0;
 }
@@ -585,21 +663,22 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 	/* Without a tree to give them back to, the bytes are not needed. */
 	if (t && meta == VNODE_META_UNKNOWN && (meta = inode_meta_bytes(v, family, L, local)) < 0)
 		return (int)meta;
-	uint64_t obj;
-	int older, r = own_obj(v, family, L, local, &obj);
+	uint64_t obj = 0;
+	int older = lineage_has_ancestors(family, L) ? older_inode_version(v, family, L, local) : 0;
+	if (older < 0)
+		return older;
+	/* Without an older version the row goes and names its object as it
+	 * goes; a version in an ancestor belongs to a snapshot too: hide it. */
+	int r = own_obj(v, older ? OWN_OBJ : OWN_ROW_DELETE, family, L, local, &obj);
 	if (r < 0)
 		return r;
-	if ((older = older_inode_version(v, family, L, local)) < 0)
-		return older;
-	/* A version in an ancestor belongs to a snapshot too: hide it. */
-	const char *sql = older
-		? "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, atime, mtime, ctime, "
-		  "btime, whiteout) VALUES(?1, ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1) "
-		  "ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
-		  "nlink=0, size=0, blocks=0"
-		: "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3";
-	const char *const sqls[] = {sql, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND lineage=?3"};
-	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+	const char *const sqls[] = {
+		"INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, atime, mtime, ctime, "
+		"btime, whiteout) VALUES(?1, ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1) "
+		"ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
+		"nlink=0, size=0, blocks=0",
+		"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND lineage=?3"};
+	for (size_t i = older ? 0 : 1; i < sizeof sqls / sizeof sqls[0]; i++) {
 		sqlite3_stmt *st = db_prep(v->db, sqls[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);
@@ -747,12 +826,13 @@ int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushe
 		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);
 	db_lock(v->db);
 	for (size_t i = 0; i < count && r == 0; i++)
-		if (batch[i]->dirty && !batch[i]->tree->dead)
+		if (batch[i]->dirty && !batch[i]->tree->dead && !batch[i]->doomed)
 			r = vnode_own_row(v, batch[i]);
 	if (r == 0 && count && (r = db_begin_essential(v->db)) == 0) {
+		r = delete_doomed(v, batch, count);
 		for (size_t i = 0; i < count && r == 0; i++) {
 			struct vnode *n = batch[i];
-			if (n->tree->dead)
+			if (n->tree->dead || n->doomed)
 				continue;
 			if (n->obj)
 				r = store_flush(v->store, n->obj);
@@ -760,6 +840,8 @@ int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushe
 				r = vnode_write_row_locked(v, n);
 		}
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+		if (r == 0)
+			doomed_deleted(batch, count);
 	}
 	db_unlock(v->db);
 	for (size_t i = 0; i < count; i++) {
@@ -767,7 +849,7 @@ int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushe
 		ranked_rwunlock(&n->lock, LOCK_VNODE);
 		if (r < 0 && !n->tree->dead)
 			vnode_mark_dirty(v, n);
-		vnode_put(v, n);
+		put_ref(v, n, 0);
 	}
 	free(batch);
 	return r;
@@ -879,6 +961,9 @@ out:
 		/* a copy-up the group made is gone with it; unknown: copy up
 		 * again at the next write (a no-op if the row is n's own) */
 		atomic_store(&n->row_lineage, known ? lineage : 0);
+		/* the trees were recounted from the rows, a queued or deleted
+		 * one's among them: its eviction decides again, from its row */
+		n->doomed = 0;
 		ranked_lock(&n->alock, LOCK_LEAF);
 		if (known)
 			n->a.nlink = nlink;

@@ -260,6 +260,11 @@ void vfs_close(struct vfs *v)
 	if (!v)
 		return;
 	reclaim_stop(v);
+	if (v->db) {
+		db_lock(v->db);
+		v->closing = 1;
+		db_unlock(v->db);
+	}
 	if (v->db && v->store && vfs_flush_all(v) == 0 && v->running_marker) {
 		char marker[4200];
 		snprintf(marker, sizeof marker, "%s/data/.running", v->state_dir);

@@ -109,6 +109,10 @@ struct vnode {
 	 * checked again under the db lock, only holders of the db lock may
 	 * take a reference; afterwards nobody may, and it is freed. */
 	int evicting;
+	/* db lock: DOOM_QUEUED, unlinked and forgotten, the dirty list holds
+	 * it for the flusher to delete its row with others in one change;
+	 * DOOM_DELETED, that change is done and it is only freed. */
+	int doomed;
 	int dirty;        /* alock: attributes differ from the row */
 	/* A change failed and so did the reread of the link count and times
 	 * it had already changed in memory (fs/vfs/dir.c): they are reread
@@ -129,6 +133,8 @@ struct vnode {
 	struct vnode *hnext, *dnext;
 	struct vnode *tnext, *tprev; /* itab_lock: tree->vnodes */
 };
+
+enum { DOOM_QUEUED = 1, DOOM_DELETED = 2 };
 
 /* Whether an inode has extended attributes: the kernel asks for
  * security.capability before every write, and most files have none. */
@@ -158,6 +164,9 @@ struct vfs {
 	char *state_dir;
 	int readonly;
 	int running_marker; /* this daemon made STATE/data/.running (fs/vfs/state.c) */
+	/* db lock: vfs_close has begun, so no flusher round is left to delete
+	 * the rows of forgotten unlinked inodes: eviction deletes them. */
+	int closing;
 	pthread_mutex_t itab_lock;
 	struct vnode **itab;
 	struct vnode *dirty;
@@ -260,6 +269,15 @@ void vnodes_group_lost(struct vfs *v); /* db locked */
 	"EXISTS (SELECT 1 FROM " t " j" IN_SPAN("b_", "j", L) "WHERE j.family=" x ".family AND "  \
 	key " AND j.lineage>" x ".lineage)"
 
+/* A family's root lineage has the family's id, and no lineage ever
+ * becomes the parent of an older one (ids only grow; the reclaimer moves a
+ * dead root's child up, under its own id): so the root has no ancestors,
+ * and no version of any key older than its own, nor a whiteout (one is
+ * only written over an older version). Any other lineage may have them. */
+static inline int lineage_has_ancestors(uint64_t family, uint64_t lineage)
+{
+	return lineage != family;
+}
 int lineage_new_root(struct vfs *v, uint64_t *id);                  /* db locked */
 int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id); /* db locked */
 /* No tree reads lineage id any more: the reclaimer takes it. db locked. */

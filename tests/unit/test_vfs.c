@@ -395,6 +395,95 @@ static void test_link_and_unlink(void **state)
 	expect_consistent(e);
 }
 
+/* SQLite statements begun on the state's connection while counting is
+ * on: those starting with `prefix`, or all but the group's own BEGIN and
+ * COMMIT (which many changes share) when it is NULL. */
+struct stmt_count {
+	const char *prefix;
+	int n;
+};
+
+static int count_statement(unsigned type, void *arg, void *stmt, void *sql)
+{
+	(void)type, (void)sql;
+	struct stmt_count *c = arg;
+	const char *text = sqlite3_sql(stmt);
+	if (c->prefix ? !strncmp(text, c->prefix, strlen(c->prefix))
+	              : strncmp(text, "BEGIN", 5) && strncmp(text, "COMMIT", 6))
+		c->n++;
+	return 0;
+}
+
+static void count_statements(struct env *e, struct stmt_count *c, const char *prefix)
+{
+	if (c)
+		*c = (struct stmt_count){.prefix = prefix};
+	sqlite3_trace_v2(vfs_db(e->v)->h, c ? SQLITE_TRACE_STMT : 0, count_statement, c);
+}
+
+/* `rm` of many files: each unlink is one change, and the kernel's
+ * FORGET of the unlinked inode runs no statement; the flusher's round
+ * deletes the rows of all of them in one change. */
+static void test_unlinked_rows_go_in_one_change(void **state)
+{
+	struct env *e = *state;
+	enum { FILES = 20 };
+	uint64_t ino[FILES];
+	char name[16];
+	struct vfs_entry dir; /* the kernel keeps the directory it works in */
+	assert_int_equal(vfs_mkdir(e->v, e->root, "d", 0755, &ROOT_CTX, &dir), 0);
+	for (int i = 0; i < FILES; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		ino[i] = make_file(e, dir.ino, name, i % 2 ? "data" : "");
+	}
+	assert_int_equal(vfs_flush_all(e->v), 0);
+	struct stmt_count unlinking, forgetting, changes;
+	for (int i = 0; i < FILES; i++) {
+		struct vfs_entry ent;
+		snprintf(name, sizeof name, "f%d", i);
+		assert_int_equal(vfs_lookup(e->v, dir.ino, name, &ent), 0); /* the kernel's */
+		count_statements(e, &unlinking, NULL);
+		assert_int_equal(vfs_unlink(e->v, dir.ino, name), 0);
+		count_statements(e, &forgetting, NULL);
+		vfs_forget(e->v, ent.ino, 1);
+		count_statements(e, NULL, NULL);
+		/* find the name, savepoint, delete it, link count 0, release */
+		assert_int_equal(unlinking.n, 5);
+		assert_int_equal(forgetting.n, 0);
+	}
+	struct stat st;
+	count_statements(e, &changes, "SAVEPOINT");
+	assert_int_equal(vfs_flush_all(e->v), 0);
+	count_statements(e, NULL, NULL);
+	assert_int_equal(changes.n, 1);
+	for (int i = 0; i < FILES; i++)
+		assert_int_equal(vfs_getattr(e->v, ino[i], &st), -ENOENT);
+	vfs_forget(e->v, dir.ino, 1);
+	expect_consistent(e);
+}
+
+/* A create in a volume never snapshotted: savepoint, the tree's next
+ * inode number, the inode row, the name (whose unique index refuses one
+ * already there, with no look first), release. */
+static void test_create_statements(void **state)
+{
+	struct env *e = *state;
+	struct vfs_entry dir, ent;
+	assert_int_equal(vfs_mkdir(e->v, e->root, "d", 0755, &ROOT_CTX, &dir), 0);
+	struct stmt_count creating;
+	struct vfile *f;
+	count_statements(e, &creating, NULL);
+	assert_int_equal(vfs_create(e->v, dir.ino, "f", 0644, O_WRONLY, &ROOT_CTX, &ent, &f), 0);
+	count_statements(e, NULL, NULL);
+	assert_int_equal(creating.n, 5);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	vfs_forget(e->v, ent.ino, 1);
+	assert_int_equal(vfs_create(e->v, dir.ino, "f", 0644, O_WRONLY, &ROOT_CTX, &ent, &f),
+	                 -EEXIST);
+	vfs_forget(e->v, dir.ino, 1);
+	expect_consistent(e);
+}
+
 static void test_rmdir(void **state)
 {
 	struct env *e = *state;
@@ -652,6 +741,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rename_noreplace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_own_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_and_unlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlinked_rows_go_in_one_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_statements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_keeps_old_names, setup, teardown),
