@@ -71,7 +71,7 @@
 #   BENCH_DIR          where the state directory goes (/var/tmp)
 #   BENCH_OUT          results directory (build/bench)
 #   VOLFS_BIN          directory holding volfs and volctl (build/bin)
-#   VOLFS_DB_CACHE_MIB the daemon's SQLite page cache (volfs(8); 64 MiB)
+#   VOLFS_DB_CACHE_MIB the daemon's SQLite page cache (volfs(8); 256 MiB)
 set -euo pipefail
 # a failing command inside $(...) ends that substitution with no output, and
 # record refuses an empty value: no failed measurement becomes a number

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_db_cache.c — meta.db's SQLite page cache: its bound is
- * 64 MiB, or VOLFS_DB_CACHE_MIB, and a value that is not a number of MiB
+ * 256 MiB, or VOLFS_DB_CACHE_MIB, and a value that is not a number of MiB
  * is refused with a message before anything opens; the hit and miss
  * counters (volfs_db_page_cache_*_total) count the pages a query reads,
  * misses only for pages the cache does not hold.
@@ -31,11 +31,11 @@ static void test_cache_bound_from_environment(void **state)
 	char err[256] = "";
 	unsetenv("VOLFS_DB_CACHE_MIB");
 	assert_int_equal(db_open(&db, ":memory:", err, sizeof err), 0);
-	assert_int_equal(cache_size(db), -64 * 1024);
-	db_close(db);
-	setenv("VOLFS_DB_CACHE_MIB", "256", 1);
-	assert_int_equal(db_open(&db, ":memory:", err, sizeof err), 0);
 	assert_int_equal(cache_size(db), -256 * 1024);
+	db_close(db);
+	setenv("VOLFS_DB_CACHE_MIB", "64", 1);
+	assert_int_equal(db_open(&db, ":memory:", err, sizeof err), 0);
+	assert_int_equal(cache_size(db), -64 * 1024);
 	db_close(db);
 	static const char *const bad[] = {"0", "-4", "64M", "x", "99999999999"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
