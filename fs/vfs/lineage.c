@@ -188,17 +188,20 @@ struct reclaim_work {
 	enum reclaim_kind kind;
 };
 
-/* One lineage with reclaim work: 1, 0 if none, or a negative errno. The
- * youngest first (a child's id is above its parent's): of a chain of
- * released lineages, each joins the one above it before that one looks at
- * its child. */
+/* One lineage with reclaim work: 1, 0 if none, or a negative errno.
+ * Joins first, the oldest first: of a run of released lineages, each
+ * joins the topmost one directly (the next one's parent is that one by
+ * then), so a row moves once however many were released together, and
+ * the topmost is looked at against its child once the run has joined. */
 static int next_reclaimable(struct vfs *v, struct reclaim_work *w)
 {
+	static_assert(RECLAIM_MERGE == 2, "the query's kinds");
 	sqlite3_stmt *st = db_prep(v->db, "SELECT l.id, coalesce((SELECT c.id FROM lineages c WHERE "
 	                                  "c.parent=l.id), 0), coalesce(l.parent, 0), CASE WHEN "
 	                                  CHILDREN("l") "=0 THEN 0 WHEN " CHILD_WRITABLE("l") " THEN 1 "
-	                                  "WHEN " PARENT_RELEASED("l") " THEN 2 ELSE 3 END FROM "
-	                                  "lineages l WHERE " RECLAIMABLE " ORDER BY l.id DESC LIMIT 1");
+	                                  "WHEN " PARENT_RELEASED("l") " THEN 2 ELSE 3 END AS kind FROM "
+	                                  "lineages l WHERE " RECLAIMABLE " ORDER BY kind<>2, l.id "
+	                                  "LIMIT 1");
 	int row = db_step_row(st);
 	if (row > 0) {
 		w->dead = (uint64_t)sqlite3_column_int64(st, 0);

@@ -10,7 +10,10 @@
  * the volume's rows once; a snapshot adds as many rows at depth 40 as at
  * depth 2; a volume and its clone snapshotted in turn each see their own
  * versions; a lookup and stat read as many pages of meta.db in a volume
- * with 100 snapshots as in one without.
+ * with 100 snapshots as in one without; deleting the oldest of k
+ * snapshots changes rows in proportion to the changes between them, not
+ * to the files; deleting snapshots in random orders leaves every view as
+ * it was.
  */
 #include <errno.h>
 #include <fcntl.h>
