@@ -291,21 +291,27 @@ sweep() {
     done
 }
 
+# fault_volume_round SPEC DIR: a fresh round in ROOT_TMP/DIR on the fault
+# build with VOLFS_FAULT=SPEC, with pv v1 holding f1 and f2 (src1, src2).
+fault_volume_round() {
+    ROUND=$1
+    new_round "$2"
+    fault_launch "$1" || fail "$ROUND: the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
+    "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi >>"$VOLFS_LOG" 2>&1 ||
+        fail "$ROUND: create pv failed; log: $(tail -n 20 "$VOLFS_LOG")"
+    cp "$ROOT_TMP/src1" "$MNT/pv/v1/f1"
+    cp "$ROOT_TMP/src2" "$MNT/pv/v1/f2"
+}
+
 # kept_round SPEC: on the fault build with VOLFS_FAULT=SPEC, snapshots s1,
 # s2 and s3 of a volume changed between each, then s1 and s2 deleted
 # (the oldest first: s1's rows are kept for s2, then s2's join them).
 # After a restart with the normal build and the reclaim done, volfs
 # --check is clean and s3 and the volume show what they showed.
 kept_round() {
-    ROUND=$1
     local dir=${1//[^a-z0-9]/-} v s3 i
-    new_round "$dir"
+    fault_volume_round "$1" "$dir"
     v=$MNT/pv/v1 s3=$MNT/snapshots/default/s3
-    fault_launch "$1" || fail "$ROUND: the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
-    "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi >>"$VOLFS_LOG" 2>&1 ||
-        fail "$ROUND: create pv failed; log: $(tail -n 20 "$VOLFS_LOG")"
-    cp "$ROOT_TMP/src1" "$v/f1"
-    cp "$ROOT_TMP/src2" "$v/f2"
     for i in 1 2 3; do
         "$VOLFS_FAULT_BIN/volctl" --state "$STATE" snapshot pv/v1 "s$i" >>"$VOLFS_LOG" 2>&1 ||
             fail "$ROUND: snapshot s$i failed; log: $(tail -n 20 "$VOLFS_LOG")"
@@ -359,15 +365,9 @@ kept_round() {
 # it. Then volfs --check is clean, and after a restart with the normal
 # build each acknowledged removal holds and s1 still has what it had.
 removal_round() {
-    ROUND=$1
     local dir=${1//[^a-z0-9]/-} v s1
-    new_round "$dir"
+    fault_volume_round "$1" "$dir"
     v=$MNT/pv/v1 s1=$MNT/snapshots/default/s1
-    fault_launch "$1" || fail "$ROUND: the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
-    "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi >>"$VOLFS_LOG" 2>&1 ||
-        fail "$ROUND: create pv failed; log: $(tail -n 20 "$VOLFS_LOG")"
-    cp "$ROOT_TMP/src1" "$v/f1"
-    cp "$ROOT_TMP/src2" "$v/f2"
     "$PY" -c 'import os, sys; os.setxattr(sys.argv[1], "user.a", b"kept")' "$v/f2"
     "$VOLFS_FAULT_BIN/volctl" --state "$STATE" snapshot pv/v1 s1 >>"$VOLFS_LOG" 2>&1 ||
         fail "$ROUND: snapshot failed; log: $(tail -n 20 "$VOLFS_LOG")"
