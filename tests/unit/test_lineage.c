@@ -646,6 +646,10 @@ static void test_deleting_snapshots_in_any_order_keeps_views(void **state)
 		}
 		assert_int_equal(unit_vfs_pending_rows(v), 0);
 		assert_int_equal(count(vfs_db(v), "SELECT count(*) FROM lineages"), 1);
+		/* and no whiteout, with nothing left to hide */
+		assert_int_equal(count(vfs_db(v), "SELECT (SELECT count(*) FROM inodes WHERE whiteout=1) + "
+		                                  "(SELECT count(*) FROM dentries WHERE whiteout=1) + "
+		                                  "(SELECT count(*) FROM xattrs WHERE whiteout=1)"), 0);
 	}
 	vfs_close(v);
 }
