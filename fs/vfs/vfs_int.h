@@ -174,10 +174,6 @@ struct vfs {
 	int reclaimer_running;
 	int reclaim_stop; /* reclaim_lock */
 	int reclaim_kicked; /* reclaim_lock */
-	/* The reclaimer held off for a freeze (db_quiet): the thaw kicks it. */
-	_Atomic int reclaim_held_off;
-	pthread_mutex_t reclaim_lock;
-	pthread_cond_t reclaim_cond;
 	/* Where the reclaimer's pass over a kept lineage's child stopped
 	 * (fs/vfs/lineage.c, struct collect_cursor); db locked. */
 	struct collect_cursor {
@@ -188,6 +184,10 @@ struct vfs {
 		char name[256];
 		int valid;
 	} collect;
+	/* The reclaimer held off for a freeze (db_quiet): the thaw kicks it. */
+	_Atomic int reclaim_held_off;
+	pthread_mutex_t reclaim_lock;
+	pthread_cond_t reclaim_cond;
 };
 
 int64_t vfs_now_ns(void);
