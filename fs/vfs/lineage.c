@@ -77,6 +77,12 @@ static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in
 /* Milliseconds the reclaimer waits at most, before a step, for the
  * threads waiting for the db lock to have had it. */
 #define RECLAIM_YIELDS 20
+/* A dead lineage with at most one child: work for the reclaimer. */
+/* (A kept one with one child only once it can join its released parent
+ * or its child writes; the macros it names follow.) */
+#define RECLAIMABLE                                                                            \
+	"l.dead<>0 AND (" CHILDREN("l") "=0 OR " CHILDREN("l") "=1 AND (l.dead=1 OR "               \
+	PARENT_RELEASED("l") " OR " CHILD_WRITABLE("l") "))"
 /* A released lineage's `dead`: 1 until the reclaimer has settled it, 2
  * once it is kept (see the head comment). */
 #define KEPT "2"
@@ -92,12 +98,6 @@ static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in
 #define CHILD_WRITABLE(l)                                                                      \
 	"EXISTS (SELECT 1 FROM lineages w_ JOIN trees t_ ON t_.lineage=w_.id WHERE w_.parent="    \
 	l ".id AND t_.kind<>'snapshot')"
-/* A released lineage the reclaimer has work on: one with no child, one not
- * settled yet with one child, or a kept one that can join its released
- * parent or whose child now writes. */
-#define RECLAIMABLE                                                                            \
-	"l.dead<>0 AND (" CHILDREN("l") "=0 OR " CHILDREN("l") "=1 AND (l.dead=1 OR "               \
-	PARENT_RELEASED("l") " OR " CHILD_WRITABLE("l") "))"
 
 static int exec_ids(struct vfs *v, const char *sql, uint64_t a, uint64_t b)
 {
