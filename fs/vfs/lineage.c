@@ -15,13 +15,41 @@
  * cover ids of other families and of reclaimed lineages: they hold no row
  * of the family, and every query names the family.
  *
- * A released (dead) lineage D is reclaimed by the rows it holds:
+ * A released (dead) lineage D is reclaimed by the rows it holds, in work
+ * proportional to the rows that really are garbage (the changes between
+ * the snapshots), not to the volume's files:
  *   no child: its rows are seen by nobody and are deleted (data object
  *     references released with them);
- *   one child C: C and its descendants see D's rows where C has no
- *     version of its own, so those rows move into C and the rest (shadowed
- *     in C) are deleted; D then leaves the closure and C takes its place;
+ *   one child C that a writable tree reads (a volume, clone or restore):
+ *     C and its descendants see D's rows where C has no version of its
+ *     own, so those rows move into C and the rest (shadowed in C) are
+ *     deleted; D then leaves the lineage tree and C takes its place. C
+ *     keeps changing, so D's rows could not stay above it without every
+ *     write of C leaving a garbage version behind;
+ *   one child C, D's parent P released with D its only child: D's rows
+ *     join P (P's versions of their keys, which only D's descendants saw
+ *     and they see D's, are deleted; a whiteout hiding nothing older from
+ *     P goes); D leaves the tree, C becomes P's child, and P is looked
+ *     at again against C. O(|D|);
+ *   one child C, frozen (a snapshot's), otherwise: D stays, *kept*
+ *     (dead=2): its rows C does not shadow are seen through C as before.
+ *     Only the versions of D whose key C holds too are garbage: for each
+ *     row of C, D's version of the key (one index probe) is deleted.
+ *     O(|C|), with a cursor over C's rows kept in memory between steps
+ *     (after a crash, an error or a lost group the pass starts again:
+ *     the rows already handled find nothing). C never changes, so D
+ *     holds no garbage afterwards;
  *   two or more children: its rows are shared by both sides; it stays.
+ * So deleting the oldest snapshot of a chain (a schedule's retention)
+ * costs the changes it held and its child holds, whatever the volume's
+ * size; a run of deleted snapshots is one kept lineage, which reads cost
+ * nothing (it is in the child's one span). When the last snapshot above
+ * a volume goes, the kept lineage above it moves into the volume once
+ * (the writable-child rule): O(files) once, not once a snapshot.
+ * Nothing relabels a row of a live lineage (only the writable-child rule
+ * moves rows *into* one, as before), and a vnode's cached row_lineage that
+ * names a lineage merged away only makes the next write look its row up
+ * again (row_copy_up), so caches never name a row that is gone.
  * Every batch is one change that leaves every live view as it was, so a
  * crash at any point resumes where it stopped.
  */
@@ -47,8 +75,26 @@
 #define RECLAIM_CHANGES 128
 static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in a group");
 /* A dead lineage with at most one child: work for the reclaimer. */
+/* (A kept one with one child only once it can join its released parent
+ * or its child writes; the macros it names follow.) */
 #define RECLAIMABLE                                                                            \
-	"l.dead=1 AND (SELECT count(*) FROM lineages c WHERE c.parent=l.id) <= 1"
+	"l.dead<>0 AND (" CHILDREN("l") "=0 OR " CHILDREN("l") "=1 AND (l.dead=1 OR "               \
+	PARENT_RELEASED("l") " OR " CHILD_WRITABLE("l") "))"
+/* A released lineage's `dead`: 1 until the reclaimer has settled it, 2
+ * once it is kept (see the head comment). */
+#define KEPT "2"
+/* Rows of a kept lineage's child one reclaim step reads at most. */
+#define COLLECT_SCAN 1024
+/* The children of lineage l (an alias in the query). */
+#define CHILDREN(l) "(SELECT count(*) FROM lineages c_ WHERE c_.parent=" l ".id)"
+/* l's parent is released and l is its only child: l's rows can join it. */
+#define PARENT_RELEASED(l)                                                                     \
+	"EXISTS (SELECT 1 FROM lineages p_ WHERE p_.id=" l ".parent AND p_.dead<>0 AND "          \
+	"(SELECT count(*) FROM lineages s_ WHERE s_.parent=p_.id)=1)"
+/* A tree that may write reads l's child. */
+#define CHILD_WRITABLE(l)                                                                      \
+	"EXISTS (SELECT 1 FROM lineages w_ JOIN trees t_ ON t_.lineage=w_.id WHERE w_.parent="    \
+	l ".id AND t_.kind<>'snapshot')"
 
 static int exec_ids(struct vfs *v, const char *sql, uint64_t a, uint64_t b)
 {
@@ -126,25 +172,42 @@ int lineage_release(struct vfs *v, uint64_t id)
 /* ------------------------------------------------------------------ */
 /* Reclaim                                                            */
 
-/* One dead lineage with at most one child: 0, or -ENOENT if none. The
- * youngest first (a child's id is above its parent's): of a chain of
- * deleted snapshots, the one next to the live volume holds only what
- * changed while it was the newest, and once it is gone the older ones
- * move their rows straight into the live lineage. Oldest first, the
- * volume's whole set of rows would move once per deleted link. */
-static int next_reclaimable(struct vfs *v, uint64_t *dead, uint64_t *child, uint64_t *parent)
+/* What the reclaimer does with a released lineage (see the head comment). */
+enum reclaim_kind {
+	RECLAIM_DROP,    /* no child: its rows go */
+	RECLAIM_FOLD,    /* its child writes: its rows move into the child */
+	RECLAIM_MERGE,   /* its parent is released too: its rows join the parent's */
+	RECLAIM_COLLECT, /* else: the versions its child shadows go, then it is kept */
+};
+
+struct reclaim_work {
+	uint64_t dead, child, parent;
+	enum reclaim_kind kind;
+};
+
+/* One lineage with reclaim work: 1, 0 if none, or a negative errno.
+ * Joins first, the oldest first: of a run of released lineages, each
+ * joins the topmost one directly (the next one's parent is that one by
+ * then), so a row moves once however many were released together, and
+ * the topmost is looked at against its child once the run has joined. */
+static int next_reclaimable(struct vfs *v, struct reclaim_work *w)
 {
+	static_assert(RECLAIM_MERGE == 2, "the query's kinds");
 	sqlite3_stmt *st = db_prep(v->db, "SELECT l.id, coalesce((SELECT c.id FROM lineages c WHERE "
-	                                  "c.parent=l.id), 0), coalesce(l.parent, 0) FROM lineages l "
-	                                  "WHERE " RECLAIMABLE " ORDER BY l.id DESC LIMIT 1");
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*dead = (uint64_t)sqlite3_column_int64(st, 0);
-		*child = (uint64_t)sqlite3_column_int64(st, 1);
-		*parent = (uint64_t)sqlite3_column_int64(st, 2);
+	                                  "c.parent=l.id), 0), coalesce(l.parent, 0), CASE WHEN "
+	                                  CHILDREN("l") "=0 THEN 0 WHEN " CHILD_WRITABLE("l") " THEN 1 "
+	                                  "WHEN " PARENT_RELEASED("l") " THEN 2 ELSE 3 END AS kind FROM "
+	                                  "lineages l WHERE " RECLAIMABLE " ORDER BY kind<>2, l.id "
+	                                  "LIMIT 1");
+	int row = db_step_row(st);
+	if (row > 0) {
+		w->dead = (uint64_t)sqlite3_column_int64(st, 0);
+		w->child = (uint64_t)sqlite3_column_int64(st, 1);
+		w->parent = (uint64_t)sqlite3_column_int64(st, 2);
+		w->kind = (enum reclaim_kind)sqlite3_column_int(st, 3);
 	}
 	db_finish(st);
-	return rc == SQLITE_ROW ? 0 : -ENOENT;
+	return row;
 }
 
 /* A table of rows keyed by (family, ino[, name], lineage), for the
@@ -239,7 +302,9 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 		r = keyed_exec(v, k->shadowed ? t->drop : t->move, k, dead, child);
 		if (r == 0 && k->shadowed && k->obj)
 			r = store_ref(v->store, k->obj, -1);
-		if (r == 0 && k->shadowed && child)
+		/* a whiteout moved down, or one above a version that went,
+		 * may hide nothing now */
+		if (r == 0 && child)
 			r = keyed_exec(v, t->drop_whiteout, k, dead, child);
 	}
 	free(rows);
@@ -294,6 +359,8 @@ static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int64_t b
 			r = exec_ids(v, shadowed[i] ? "DELETE FROM dentries WHERE id=?1"
 			                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
 			             (uint64_t)ids[i], child);
+		if (r == 0 && !shadowed[i]) /* a whiteout moved down may hide nothing */
+			r = drop_needless_name_whiteout(v, ids[i], dead, child);
 	}
 	*moved += i;
 	return r;
@@ -342,11 +409,214 @@ static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 	return r == 0 ? join_spans_around(v, dead, family) : r;
 }
 
+/* A table's rows as a released lineage's rows join its released parent;
+ * parameters as in struct keyed_table (?5: the parent). */
+struct merge_table {
+	/* family, key, name, whiteout, has the parent a version?, its data
+	 * object, of up to ?6 rows of ?4 */
+	const char *select;
+	const char *drop_parent;
+	/* a version older than the parent's visible from it (a whiteout
+	 * joining the parent hides it; one hiding nothing goes) */
+	const char *older;
+	const char *drop, *move;
+};
+
+static const struct merge_table merge_tables[] = {
+	{"SELECT x.family, x.ino, '', x.whiteout, p.lineage IS NOT NULL, coalesce(p.obj, 0) FROM "
+	 "inodes x LEFT JOIN inodes p ON p.family=x.family AND p.ino=x.ino AND p.lineage=?5 WHERE "
+	 "x.lineage=?4 LIMIT ?6",
+	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?5",
+	 "SELECT 1 FROM inodes o" VISIBLE("o", "?5") "WHERE o.family=?1 AND o.ino=?2 AND "
+	 "o.lineage<?5 LIMIT 1",
+	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4",
+	 "UPDATE inodes SET lineage=?5 WHERE family=?1 AND ino=?2 AND lineage=?4"},
+	{"SELECT x.family, x.parent, x.name, x.whiteout, p.lineage IS NOT NULL, 0 FROM dentries x "
+	 "LEFT JOIN dentries p ON p.family=x.family AND p.parent=x.parent AND p.name=x.name AND "
+	 "p.lineage=?5 WHERE x.lineage=?4 LIMIT ?6",
+	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?5",
+	 "SELECT 1 FROM dentries o" VISIBLE("o", "?5") "WHERE o.family=?1 AND o.parent=?2 AND "
+	 "o.name=?3 AND o.lineage<?5 LIMIT 1",
+	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?4",
+	 "UPDATE dentries SET lineage=?5 WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?4"},
+	{"SELECT x.family, x.ino, x.name, x.whiteout, p.lineage IS NOT NULL, 0 FROM xattrs x "
+	 "LEFT JOIN xattrs p ON p.family=x.family AND p.ino=x.ino AND p.name=x.name AND "
+	 "p.lineage=?5 WHERE x.lineage=?4 LIMIT ?6",
+	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?5",
+	 "SELECT 1 FROM xattrs o" VISIBLE("o", "?5") "WHERE o.family=?1 AND o.ino=?2 AND "
+	 "o.name=?3 AND o.lineage<?5 LIMIT 1",
+	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
+	 "UPDATE xattrs SET lineage=?5 WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4"},
+};
+
+struct merge_row {
+	struct keyed_row k;
+	int whiteout, parent_has;
+	uint64_t parent_obj;
+};
+
+/* Whether a version of k older than lineage `from` is visible from it: 1,
+ * 0, or a negative errno. */
+static int older_visible(struct vfs *v, const char *sql, const struct keyed_row *k, uint64_t from)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)k->family);
+	sqlite3_bind_int64(st, 2, (int64_t)k->ino);
+	sqlite3_bind_text(st, 3, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)from);
+	int row = db_step_row(st);
+	db_finish(st);
+	return row;
+}
+
+/* One row of `dead` joins `parent`: the parent's version of its key, which
+ * only dead's descendants saw and they see dead's, goes (with its data
+ * object reference); a whiteout that hides nothing older goes too. */
+static int merge_row(struct vfs *v, const struct merge_table *t, const struct merge_row *m,
+                     uint64_t dead, uint64_t parent)
+{
+	int r = 0;
+	if (m->parent_has) {
+		r = keyed_exec(v, t->drop_parent, &m->k, dead, parent);
+		if (r == 0 && m->parent_obj)
+			r = store_ref(v->store, m->parent_obj, -1);
+	}
+	int needed = 1;
+	if (r == 0 && m->whiteout)
+		r = needed = older_visible(v, t->older, &m->k, parent);
+	if (r < 0)
+		return r;
+	return keyed_exec(v, needed ? t->move : t->drop, &m->k, dead, parent);
+}
+
+/* Up to RECLAIM_BATCH rows of each table of `dead` join `parent`, while
+ * the step has made fewer than RECLAIM_CHANGES row changes; *moved counts
+ * them. */
+static int reclaim_merge(struct vfs *v, uint64_t dead, uint64_t parent, int64_t base, int *moved)
+{
+	struct merge_row *rows = malloc(RECLAIM_BATCH * sizeof *rows);
+	if (!rows)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t t = 0; r == 0 && t < sizeof merge_tables / sizeof merge_tables[0]; t++) {
+		if (step_full(v, base))
+			break;
+		sqlite3_stmt *st = db_prep(v->db, merge_tables[t].select);
+		sqlite3_bind_int64(st, 4, (int64_t)dead);
+		sqlite3_bind_int64(st, 5, (int64_t)parent);
+		sqlite3_bind_int(st, 6, RECLAIM_BATCH);
+		int n = 0;
+		while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0) {
+			struct merge_row *m = &rows[n++];
+			m->k.family = (uint64_t)sqlite3_column_int64(st, 0);
+			m->k.ino = (uint64_t)sqlite3_column_int64(st, 1);
+			snprintf(m->k.name, sizeof m->k.name, "%s", (const char *)sqlite3_column_text(st, 2));
+			m->whiteout = sqlite3_column_int(st, 3);
+			m->parent_has = sqlite3_column_int(st, 4);
+			m->parent_obj = (uint64_t)sqlite3_column_int64(st, 5);
+		}
+		db_finish(st);
+		r = r < 0 ? r : 0; /* as in reclaim_keyed */
+		int i;
+		for (i = 0; r == 0 && i < n && !step_full(v, base); i++)
+			r = merge_row(v, &merge_tables[t], &rows[i], dead, parent);
+		*moved += i;
+	}
+	free(rows);
+	return r;
+}
+
+/* A table's rows of a kept lineage's child, read in key order after a
+ * cursor (?1 family, ?2 key, ?3 name), for the versions of the kept
+ * lineage (?4) they shadow; ?5 the child, ?6 how many. */
+struct collect_table {
+	/* family, key, name, has ?4 a version?, its data object, the cursor's key */
+	const char *select;
+	const char *drop; /* ?4's version */
+};
+
+static const struct collect_table collect_tables[] = {
+	{"SELECT c.family, c.ino, '', k.lineage IS NOT NULL, coalesce(k.obj, 0), c.ino FROM inodes c "
+	 "LEFT JOIN inodes k ON k.family=c.family AND k.ino=c.ino AND k.lineage=?4 WHERE c.lineage=?5 "
+	 "AND (c.family, c.ino) > (?1, ?2) ORDER BY c.family, c.ino LIMIT ?6",
+	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4"},
+	/* names by id: dentries_lineage orders them so */
+	{"SELECT c.family, c.parent, c.name, k.lineage IS NOT NULL, 0, c.id FROM dentries c LEFT JOIN "
+	 "dentries k ON k.family=c.family AND k.parent=c.parent AND k.name=c.name AND k.lineage=?4 "
+	 "WHERE c.lineage=?5 AND c.id>?2 ORDER BY c.id LIMIT ?6",
+	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?4"},
+	{"SELECT c.family, c.ino, c.name, k.lineage IS NOT NULL, 0, c.ino FROM xattrs c LEFT JOIN "
+	 "xattrs k ON k.family=c.family AND k.ino=c.ino AND k.name=c.name AND k.lineage=?4 WHERE "
+	 "c.lineage=?5 AND (c.family, c.ino, c.name) > (?1, ?2, ?3) ORDER BY c.family, c.ino, c.name "
+	 "LIMIT ?6",
+	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4"},
+};
+#define COLLECT_TABLES ((int)(sizeof collect_tables / sizeof collect_tables[0]))
+
+/* Up to COLLECT_SCAN rows of `child` after cursor c: the versions of
+ * `kept` they shadow go, with their data object references, while the
+ * step has made fewer than RECLAIM_CHANGES row changes. c moves past the
+ * rows handled; c->table reaches COLLECT_TABLES when all were. */
+static int reclaim_collect(struct vfs *v, struct collect_cursor *c, int64_t base)
+{
+	int budget = COLLECT_SCAN, r = 0;
+	while (r == 0 && c->table < COLLECT_TABLES && budget > 0 && !step_full(v, base)) {
+		const struct collect_table *t = &collect_tables[c->table];
+		sqlite3_stmt *st = db_prep(v->db, t->select);
+		sqlite3_bind_int64(st, 1, (int64_t)c->family);
+		sqlite3_bind_int64(st, 2, (int64_t)c->key);
+		sqlite3_bind_text(st, 3, c->name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, (int64_t)c->kept);
+		sqlite3_bind_int64(st, 5, (int64_t)c->child);
+		sqlite3_bind_int(st, 6, budget);
+		int n = 0, row = 1;
+		while (!step_full(v, base) && (row = db_step_row(st)) > 0) {
+			n++;
+			struct keyed_row k = {(uint64_t)sqlite3_column_int64(st, 0),
+			                      (uint64_t)sqlite3_column_int64(st, 1),
+			                      (uint64_t)sqlite3_column_int64(st, 4), "", 1};
+			snprintf(k.name, sizeof k.name, "%s", (const char *)sqlite3_column_text(st, 2));
+			if (sqlite3_column_int(st, 3)) {
+				r = keyed_exec(v, t->drop, &k, c->kept, c->child);
+				if (r == 0 && k.obj)
+					r = store_ref(v->store, k.obj, -1);
+				if (r < 0)
+					break;
+			}
+			c->family = k.family;
+			c->key = (uint64_t)sqlite3_column_int64(st, 5);
+			snprintf(c->name, sizeof c->name, "%s", k.name);
+		}
+		db_finish(st);
+		if (r == 0 && row < 0) /* unread rows are no proof the table is done */
+			r = row;
+		if (r == 0 && row == 0 && n < budget) { /* the table is done */
+			c->table++;
+			c->family = c->key = 0;
+			c->name[0] = 0;
+		}
+		budget -= n;
+	}
+	return r;
+}
+
+/* The pass over `child` for kept lineage `dead` where the last step left
+ * it, or from the start (after a crash, an error or a lost group, the
+ * rows already handled are read again and hold nothing of `dead`). */
+static struct collect_cursor collect_from(struct vfs *v, uint64_t dead, uint64_t child)
+{
+	struct collect_cursor c = v->collect;
+	if (!c.valid || c.kept != dead || c.child != child || c.lost_groups != v->db->lost_groups)
+		c = (struct collect_cursor){.kept = dead, .child = child, .valid = 1,
+		                            .lost_groups = v->db->lost_groups};
+	return c;
+}
+
 /* One bounded change of reclaim work: 1 if it did some, 0 if there was
  * none, or a negative errno. db locked, outside a change. */
 static int reclaim_step(struct vfs *v)
 {
-	uint64_t dead, child, parent;
+	struct reclaim_work w;
 	/* A freeze holds writers meanwhile: no step now, the thaw kicks the
 	 * reclaimer (the order of the two loads and the thaw's stores makes
 	 * sure one of them sees the other). */
@@ -355,21 +625,47 @@ static int reclaim_step(struct vfs *v)
 		if (db_quiet(v->db))
 			return 0;
 	}
-	if (next_reclaimable(v, &dead, &child, &parent) < 0)
-		return 0;
+	int r = next_reclaimable(v, &w);
+	if (r <= 0)
+		return r;
 	int moved = 0;
-	int r = db_begin_bounded(v->db, RECLAIM_CHANGES, DB_BACKGROUND_GROUP_CHANGES);
+	struct collect_cursor c = collect_from(v, w.dead, w.child);
+	r = db_begin_bounded(v->db, RECLAIM_CHANGES, DB_BACKGROUND_GROUP_CHANGES);
 	int64_t base = sqlite3_total_changes64(v->db->h);
-	if (r == 0)
-		r = reclaim_keyed(v, &inode_rows, dead, child, base, &moved);
-	if (r == 0)
-		r = reclaim_names(v, dead, child, base, &moved);
-	if (r == 0)
-		r = reclaim_keyed(v, &xattr_rows, dead, child, base, &moved);
-	assert(r != 0 || moved > 0 || !step_full(v, base)); /* changes come from rows handled */
-	if (r == 0 && moved == 0)
-		r = reclaim_drop(v, dead, parent);
+	switch (w.kind) {
+	case RECLAIM_DROP:
+	case RECLAIM_FOLD:
+		if (r == 0)
+			r = reclaim_keyed(v, &inode_rows, w.dead, w.child, base, &moved);
+		if (r == 0)
+			r = reclaim_names(v, w.dead, w.child, base, &moved);
+		if (r == 0)
+			r = reclaim_keyed(v, &xattr_rows, w.dead, w.child, base, &moved);
+		assert(r != 0 || moved > 0 || !step_full(v, base)); /* changes come from rows handled */
+		if (r == 0 && moved == 0)
+			r = reclaim_drop(v, w.dead, w.parent);
+		break;
+	case RECLAIM_MERGE:
+		if (r == 0)
+			r = reclaim_merge(v, w.dead, w.parent, base, &moved);
+		assert(r != 0 || moved > 0 || !step_full(v, base));
+		if (r == 0 && moved == 0)
+			r = reclaim_drop(v, w.dead, w.parent);
+		/* the parent now has another child, which it has not been
+		 * looked at against */
+		if (r == 0 && moved == 0)
+			r = exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1", w.parent, 0);
+		break;
+	case RECLAIM_COLLECT:
+		if (r == 0)
+			r = reclaim_collect(v, &c, base);
+		if (r == 0 && c.table == COLLECT_TABLES)
+			r = exec_ids(v, "UPDATE lineages SET dead=" KEPT " WHERE id=?1", w.dead, 0);
+		break;
+	}
 	r = r == 0 ? db_commit_bounded(v->db, DB_BACKGROUND_GROUP_CHANGES) : (db_rollback(v->db), r);
+	if (w.kind == RECLAIM_COLLECT)
+		v->collect = r == 0 ? c : (struct collect_cursor){0};
 	return r < 0 ? r : 1;
 }
 
@@ -524,6 +820,12 @@ int lineage_check(struct vfs *v, void (*report)(void *arg, const char *msg), voi
 		"x.id"),
 		"SELECT 'span ' || a.lo || '-' || a.hi || ' of missing lineage ' || a.id FROM "
 		"ancestor_spans a WHERE NOT EXISTS (SELECT 1 FROM lineages l WHERE l.id=a.id)",
+		/* a kept lineage holds versions its only child sees: with a
+		 * second child it would have been kept against one of them only */
+		"SELECT 'lineage ' || l.id || ' is kept but has ' || " CHILDREN("l") " || ' children' "
+		"FROM lineages l WHERE l.dead=" KEPT " AND " CHILDREN("l") ">1",
+		"SELECT 'lineage ' || l.id || ' has an unknown state ' || l.dead FROM lineages l "
+		"WHERE l.dead NOT IN (0, 1, " KEPT ")",
 	};
 	int problems = 0;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)

@@ -654,6 +654,29 @@ long vfs_tree_objs_page(struct vfs *v, uint64_t tree_id, uint64_t *after_ino, ui
 	return rc == SQLITE_DONE ? n : -EIO;
 }
 
+/* The versions of lineage's kept parent (released, lineage its only
+ * child: fs/vfs/lineage.c) that lineage sees and its one child (if any)
+ * replaced: only lineage reads them. By the child's rows, not the kept
+ * lineage's, which may hold the whole volume. db locked. */
+static int each_kept_obj(struct vfs *v, uint64_t lineage, uint64_t child,
+                         int (*fn)(void *arg, uint64_t obj), void *arg)
+{
+#define KEPT_PARENT "(SELECT p.id FROM lineages p JOIN lineages l ON l.parent=p.id WHERE l.id=?1 " \
+	"AND p.dead<>0 AND (SELECT count(*) FROM lineages s WHERE s.parent=p.id)=1)"
+#define UNSHADOWED "NOT EXISTS (SELECT 1 FROM inodes s WHERE s.family=k.family AND s.ino=k.ino " \
+	"AND s.lineage=?1)"
+	sqlite3_stmt *st = db_prep(v->db, child
+		? "SELECT k.obj FROM inodes c JOIN inodes k ON k.family=c.family AND k.ino=c.ino AND "
+		  "k.lineage=" KEPT_PARENT " WHERE c.lineage=?2 AND k.obj IS NOT NULL AND " UNSHADOWED
+		: "SELECT k.obj FROM inodes k WHERE k.lineage=" KEPT_PARENT " AND k.obj IS NOT NULL "
+		  "AND ?2=0 AND " UNSHADOWED);
+#undef KEPT_PARENT
+#undef UNSHADOWED
+	sqlite3_bind_int64(st, 1, (int64_t)lineage);
+	sqlite3_bind_int64(st, 2, (int64_t)child);
+	return each_obj(st, fn, arg);
+}
+
 int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),
                           void *arg)
 {
@@ -684,7 +707,8 @@ int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, 
 	                    "c.ino=i.ino AND c.lineage=?2))");
 	sqlite3_bind_int64(st, 1, (int64_t)lineage);
 	sqlite3_bind_int64(st, 2, (int64_t)child);
-	return each_obj(st, fn, arg);
+	int r = each_obj(st, fn, arg);
+	return r < 0 ? r : each_kept_obj(v, lineage, child, fn, arg);
 }
 
 /* Tries at reading a tree's lineage back before giving up on it. */

@@ -188,6 +188,16 @@ struct vfs {
 	int reclaimer_running;
 	int reclaim_stop; /* reclaim_lock */
 	int reclaim_kicked; /* reclaim_lock */
+	/* Where the reclaimer's pass over a kept lineage's child stopped
+	 * (fs/vfs/lineage.c, struct collect_cursor); db locked. */
+	struct collect_cursor {
+		uint64_t kept, child;
+		unsigned lost_groups; /* db->lost_groups when it was set */
+		int table;            /* 0 inodes, 1 dentries, 2 xattrs, 3 done */
+		uint64_t family, key;
+		char name[256];
+		int valid;
+	} collect;
 	/* The reclaimer held off for a freeze (db_quiet): the thaw kicks it. */
 	_Atomic int reclaim_held_off;
 	pthread_mutex_t reclaim_lock;

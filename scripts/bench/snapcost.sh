@@ -37,7 +37,8 @@
 #          misses per cold stat of each volume; meta.db growth per
 #          snapshot, over the first and the last tenth of them, and the
 #          lineages' ancestors' share; then
-#          the snapshots deleted in random order, timed, background
+#          the snapshots deleted in random order (or oldest first, as a
+#          schedule's retention does: BENCH_DELETE_ORDER), timed, background
 #          reclaim awaited (`volctl df`'s reclaimPending at 0),
 #          `volctl check`, meta.db against before the snapshots, and at the
 #          end `volfs --check` on the stopped state directory.
@@ -65,6 +66,7 @@
 #   BENCH_READDIRS     random directories read per round (20)
 #   BENCH_STEPS        steps to run ("ops meta stall snaps")
 #   BENCH_RECLAIM_TIMEOUT  seconds to wait for background reclaim (1800)
+#   BENCH_DELETE_ORDER random, or oldest: the snaps step's deletion order (random)
 #   BENCH_KEEP_DB      1: keep a copy of meta.db with all the snapshots, as
 #                      scale-<UTC time>/meta-snapped.db (0)
 #   BENCH_DROP_CACHES  0: do not drop caches (1)
@@ -92,6 +94,8 @@ BENCH_SAMPLE=${BENCH_SAMPLE:-1000}
 BENCH_READDIRS=${BENCH_READDIRS:-20}
 BENCH_STEPS=${BENCH_STEPS:-ops meta stall snaps}
 BENCH_RECLAIM_TIMEOUT=${BENCH_RECLAIM_TIMEOUT:-1800}
+DELETE_ORDER=${BENCH_DELETE_ORDER:-random}
+[[ $DELETE_ORDER == random || $DELETE_ORDER == oldest ]] || { echo "snapcost: BENCH_DELETE_ORDER must be random or oldest, not $DELETE_ORDER" >&2; exit 2; }
 BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 OUT=$(realpath -m "${BENCH_OUT:-$root/build/bench}")
@@ -472,9 +476,9 @@ snaps_step() {
     [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-snapped.db"
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round "$BENCH_SNAPS" "$r"; done
     cache_misses "$BENCH_SNAPS"
-    log "deleting the snapshots in random order"
+    log "deleting the snapshots in $DELETE_ORDER order"
     t0=$(now_us)
-    for i in $(seq "$BENCH_SNAPS" | shuf); do
+    for i in $(seq "$BENCH_SNAPS" | { [[ $DELETE_ORDER == oldest ]] && cat || shuf; }); do
         record snaps delete_ms "$i" "$(timed volctl delete vs "live-$i")"
     done
     record snaps delete_all_s 0 "$(awk -v d=$(($(now_us) - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')"
@@ -586,7 +590,7 @@ S=$BENCH_SMALL_FILES B=$BENCH_FILES
         done
         echo "| meta.db pages read (SQLite page-cache misses) per cold stat, live / plain, before the snapshots; with $N |" \
             "$(raw stat_misses.0.live) / $(raw stat_misses.0.plain); $(raw "stat_misses.$N.live") / $(raw "stat_misses.$N.plain") | |"
-        echo "| delete the $N snapshots in random order (s) | $(raw delete_all_s) | |"
+        echo "| delete the $N snapshots in $DELETE_ORDER order (s) | $(raw delete_all_s) | |"
         echo "| one snapshot deletion among them (ms; median of $N) | $(spread delete_ms) | |"
         echo "| then wait until \`volctl df\` shows no reclaim pending (s) | $(raw reclaim_wait_s) | |"
         echo "| \`volctl check\` problems after the deletions (exit status $(raw check_rc)) | $(raw check_problems) | 0 |"

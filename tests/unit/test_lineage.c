@@ -10,7 +10,10 @@
  * the volume's rows once; a snapshot adds as many rows at depth 40 as at
  * depth 2; a volume and its clone snapshotted in turn each see their own
  * versions; a lookup and stat read as many pages of meta.db in a volume
- * with 100 snapshots as in one without.
+ * with 100 snapshots as in one without; deleting the oldest of k
+ * snapshots changes rows in proportion to the changes between them, not
+ * to the files; deleting snapshots in random orders leaves every view as
+ * it was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -463,6 +466,200 @@ static void test_lookup_pages_do_not_grow_with_snapshots(void **state)
 	vfs_close(v);
 }
 
+/* Row changes meta.db made while fn ran. */
+static int64_t changes_during(struct vfs *v, void (*fn)(struct vfs *, uint64_t), uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	int64_t before = sqlite3_total_changes64(db->h);
+	db_unlock(db);
+	fn(v, tree);
+	db_lock(db);
+	int64_t after = sqlite3_total_changes64(db->h);
+	db_unlock(db);
+	return after - before;
+}
+
+/* m files of the volume rewritten, one removed and one made: the changes
+ * between two snapshots (round r makes them differ). */
+static void change_files(struct vfs *v, uint64_t root, int m, int round)
+{
+	char name[32], text[32];
+	for (int i = 0; i < m; i++) {
+		snprintf(name, sizeof name, "f%d", round * m + i);
+		snprintf(text, sizeof text, "r%d", round);
+		write_file(v, root, name, text);
+	}
+	snprintf(name, sizeof name, "f%d", 500 + round);
+	assert_int_equal(vfs_unlink(v, root, name), 0);
+	snprintf(name, sizeof name, "new%d", round);
+	write_file(v, root, name, name);
+}
+
+/* Deleting the oldest of k snapshots of an N-file volume (what a
+ * schedule's retention does) costs row changes in proportion to the m
+ * changes between snapshots, not to N: the rows the snapshots share stay
+ * where they are, in a kept lineage, and only the versions nobody sees
+ * any more go. */
+static void test_oldest_snapshot_reclaim_costs_its_changes(void **state)
+{
+	(void)state;
+	enum { N = 1000, K = 4, M = 10 };
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
+	write_numbered_files(v, root, N);
+	uint64_t snaps[K];
+	for (int k = 0; k < K; k++) {
+		snaps[k] = snapshot(v, tree);
+		change_files(v, root, M, k);
+	}
+	assert_int_equal(vfs_flush_all(v), 0);
+	for (int k = 0; k < K - 1; k++) {
+		int64_t changes = changes_during(v, delete_tree, snaps[k]);
+		/* a few row changes a changed file (its inode, name, the kept
+		 * version going), and a few lineage and span rows */
+		assert_true(changes <= 8 * (M + 2) + 32);
+		assert_int_equal(unit_vfs_pending_rows(v), 0);
+		check_clean(v);
+	}
+	/* every snapshot still sees what it saw, and so does the volume */
+	assert_string_equal(read_file(v, VFS_INO(snaps[K - 1], 1), "f0"), "r0");
+	assert_string_equal(read_file(v, VFS_INO(snaps[K - 1], 1), "f35"), "f35");
+	assert_string_equal(read_file(v, VFS_INO(snaps[K - 1], 1), "new2"), "new2");
+	assert_string_equal(read_file(v, VFS_INO(snaps[K - 1], 1), "new3"), "");
+	assert_string_equal(read_file(v, root, "f35"), "r35"); /* "r3" over "f35" */
+	assert_string_equal(read_file(v, root, "f999"), "f999");
+	assert_string_equal(read_file(v, root, "f501"), "");
+	/* the last snapshot goes too: the volume holds one version a key */
+	delete_tree(v, snaps[K - 1]);
+	assert_int_equal(count(vfs_db(v), "SELECT count(*) FROM lineages"), 1);
+	assert_int_equal(count(vfs_db(v), "SELECT count(*) FROM inodes"), 1 + N - K + K);
+	assert_string_equal(read_file(v, root, "f35"), "r35"); /* "r3" over "f35" */
+	check_clean(v);
+	vfs_close(v);
+}
+
+struct view {
+	char text[16384];
+	size_t len;
+};
+
+static int add_name(void *arg, const char *name, const struct stat *st, int64_t next)
+{
+	(void)st;
+	(void)next;
+	struct view *w = arg;
+	if (strcmp(name, ".") && strcmp(name, ".."))
+		w->len += (size_t)snprintf(w->text + w->len, sizeof w->text - w->len, "%s\n", name);
+	assert_true(w->len < sizeof w->text);
+	return 0;
+}
+
+static int line_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What a tree's root shows: each name with its contents and its user.k
+ * xattr, sorted. */
+static void view_of(struct vfs *v, uint64_t tree, struct view *out)
+{
+	struct view names = {.len = 0};
+	uint64_t root = VFS_INO(tree, 1);
+	assert_int_equal(vfs_readdir(v, root, 0, add_name, &names), 0);
+	char *lines[512];
+	size_t n = 0;
+	for (char *save, *l = strtok_r(names.text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		assert_true(n < 512);
+		lines[n++] = l;
+	}
+	qsort(lines, n, sizeof lines[0], line_order);
+	out->len = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct vfs_entry e;
+		char x[16] = "";
+		assert_int_equal(vfs_lookup(v, root, lines[i], &e), 0);
+		ssize_t xl = vfs_getxattr(v, e.ino, "user.k", x, sizeof x - 1);
+		x[xl > 0 ? xl : 0] = 0;
+		vfs_forget(v, e.ino, 1);
+		out->len += (size_t)snprintf(out->text + out->len, sizeof out->text - out->len,
+		                             "%s=%s [%s]\n", lines[i], read_file(v, root, lines[i]), x);
+		assert_true(out->len < sizeof out->text);
+	}
+}
+
+/* Deleting a volume's snapshots in random orders, reclaiming after some
+ * deletions and not others, leaves the volume and every snapshot still
+ * there showing what they showed, and a clean check; once all are gone,
+ * the volume's rows are in its own lineage alone. */
+static void test_deleting_snapshots_in_any_order_keeps_views(void **state)
+{
+	(void)state;
+	enum { K = 6, ROUNDS = 4 };
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
+	write_numbered_files(v, root, 60);
+	unsigned seed = 17;
+	static struct view want[K + 1], got;
+	for (int round = 0; round < ROUNDS; round++) {
+		uint64_t snaps[K];
+		for (int k = 0; k < K; k++) {
+			snaps[k] = snapshot(v, tree);
+			char name[32];
+			for (int c = 0; c < 6; c++) {
+				int f = rand_r(&seed) % 70, op = rand_r(&seed) % 4;
+				snprintf(name, sizeof name, "f%d", f);
+				struct vfs_entry e;
+				if (op == 0) {
+					vfs_unlink(v, root, name);
+				} else if (op == 1 && vfs_lookup(v, root, name, &e) == 0) {
+					char val[16];
+					snprintf(val, sizeof val, "x%d", k);
+					assert_int_equal(vfs_setxattr(v, e.ino, "user.k", val, strlen(val), 0), 0);
+					vfs_forget(v, e.ino, 1);
+				} else {
+					char text[48];
+					snprintf(text, sizeof text, "%d.%d.%d", round, k, c);
+					write_file(v, root, name, text);
+				}
+			}
+		}
+		assert_int_equal(vfs_flush_all(v), 0);
+		for (int k = 0; k < K; k++)
+			view_of(v, snaps[k], &want[k]);
+		view_of(v, tree, &want[K]);
+		int order[K];
+		for (int k = 0; k < K; k++)
+			order[k] = k;
+		for (int k = K - 1; k > 0; k--) {
+			int j = rand_r(&seed) % (k + 1), t = order[k];
+			order[k] = order[j];
+			order[j] = t;
+		}
+		for (int i = 0; i < K; i++) {
+			release_tree(v, snaps[order[i]]);
+			snaps[order[i]] = 0;
+			if (rand_r(&seed) % 3 == 0 && i < K - 1)
+				continue; /* several released before a reclaim */
+			assert_int_equal(vfs_reclaim(v), 0);
+			for (int k = 0; k <= K; k++) {
+				if (k < K && !snaps[k])
+					continue;
+				view_of(v, k < K ? snaps[k] : tree, &got);
+				assert_string_equal(got.text, want[k].text);
+			}
+			check_clean(v);
+		}
+		assert_int_equal(unit_vfs_pending_rows(v), 0);
+		assert_int_equal(count(vfs_db(v), "SELECT count(*) FROM lineages"), 1);
+		/* and no whiteout, with nothing left to hide */
+		assert_int_equal(count(vfs_db(v), "SELECT (SELECT count(*) FROM inodes WHERE whiteout=1) + "
+		                                  "(SELECT count(*) FROM dentries WHERE whiteout=1) + "
+		                                  "(SELECT count(*) FROM xattrs WHERE whiteout=1)"), 0);
+	}
+	vfs_close(v);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -474,6 +671,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_deleted_chain_moves_rows_once, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_interleaved_branches_see_their_own, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_pages_do_not_grow_with_snapshots, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_oldest_snapshot_reclaim_costs_its_changes, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_deleting_snapshots_in_any_order_keeps_views, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
