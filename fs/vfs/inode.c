@@ -280,7 +280,12 @@ static int64_t known_meta(struct vnode *n)
 static int doom(struct vfs *v, struct vnode *n)
 {
 	db_assert_locked(v->db);
-	if (v->closing || n->doomed || known_meta(n) != 0)
+	/* Only in a volume without snapshots: with them, what the snapshots
+	 * hold alone (df, describe vs, the metrics) is read from the rows,
+	 * and a row left for the flusher would count its blocks as live. */
+	struct vtree *t = n->tree;
+	if (v->closing || n->doomed || known_meta(n) != 0 ||
+	    lineage_has_ancestors(t->family, atomic_load(&t->lineage)))
 		return 0;
 	n->doomed = DOOM_QUEUED;
 	tree_give_inode(n->tree);
