@@ -43,7 +43,6 @@
  */
 #include "fs/vfs/vfs_int.h"
 
-#include <assert.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -83,9 +82,6 @@ static int needs_no_privilege_check(struct vnode *n)
 
 int kview_keep_kernel_attrs(struct vfs *v, struct vnode *n)
 {
-	/* A read-only alias changes through the other view; it never gets
-	 * here (vfs_getattr). */
-	assert(!VFS_IS_ALIAS(n->ino));
 	int seen = atomic_exchange(&n->kview, 0);
 	if (seen != KVIEW_WRITTEN || !needs_no_privilege_check(n))
 		return 0;
