@@ -481,11 +481,16 @@ int main(int argc, char **argv)
 	if (!se || fuse_session_mount(se, argv[3]))
 		die("mount", EIO);
 	fuse_set_signal_handlers(se);
-	devfd = fuse_session_fd(se);
+	/* The rings' own descriptor: fuse_session_unmount closes libfuse's,
+	 * and the rings' last commands must still name a valid file, to see
+	 * -ENOTCONN from the aborted connection rather than -EBADF. */
+	devfd = dup(fuse_session_fd(se));
+	if (devfd < 0)
+		die("dup /dev/fuse", errno);
 	int ret;
 	if (uring) {
 		static const struct fuse_custom_io io = {.writev = io_writev, .read = io_read};
-		fuse_session_custom_io(se, &io, devfd);
+		fuse_session_custom_io(se, &io, fuse_session_fd(se));
 		ret = fuse_session_loop(se);
 	} else {
 		/* The loop configuration libfuse's examples get from
@@ -504,6 +509,7 @@ int main(int argc, char **argv)
 	fuse_session_unmount(se);
 	for (int i = 0; queues && i < nservers; i++)
 		pthread_join(queues[i].thread, NULL);
+	close(devfd);
 	if (uring) {
 		fprintf(stderr, "fuseuring: served %lu requests from /dev/fuse",
 		        (unsigned long)dev_requests);
