@@ -171,6 +171,38 @@ uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)
 	return snap;
 }
 
+uint64_t unit_vfs_clone(struct vfs *v, uint64_t tree, uint64_t capacity)
+{
+	struct db *db = vfs_db(v);
+	uint64_t copy = 0;
+	assert_int_equal(vfs_tree_freeze(v, tree), 0);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_copy_rows(v, tree, "volume", capacity, &copy);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		r = vfs_tree_attach(v, copy, "volume", capacity, 0);
+	db_unlock(db);
+	vfs_tree_thaw(v, tree);
+	assert_int_equal(r, 0);
+	return copy;
+}
+
+void unit_vfs_release(struct vfs *v, uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_delete_rows(v, tree);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		vfs_tree_detach(v, tree);
+	db_unlock(db);
+	assert_int_equal(r, 0);
+}
+
 uint64_t unit_vfs_pending_rows(struct vfs *v)
 {
 	uint64_t lineages = 0, pending = 0;
