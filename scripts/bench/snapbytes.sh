@@ -55,15 +55,7 @@ trap 'exit 130' INT TERM
 # start BIN: a daemon of that build on the state, serving the metrics.
 start() {
     BIN=$1
-    "$BIN/volfs" -f --state "$STATE" --metrics-listen "$SB_PORT" "$MNT" </dev/null >>"$DAEMON_LOG" 2>&1 &
-    PID=$!
-    local i
-    for ((i = 0; i < 600; i++)); do
-        mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && return 0
-        kill -0 "$PID" 2>/dev/null || die "the daemon exited: $(tail -n 3 "$DAEMON_LOG")"
-        sleep 0.1
-    done
-    die "$MNT was not mounted within 60 s"
+    start_daemon --metrics-listen "$SB_PORT"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
