@@ -47,7 +47,7 @@ static void label_value(FILE *f, const char *s)
 
 struct vol_row {
 	char *name, *claim_ns, *claim;
-	uint64_t tree, snapshots, snapshot_bytes, snapshot_bytes_age;
+	uint64_t tree, snapshots, snapshot_bytes;
 	struct statvfs sv;
 };
 
@@ -146,7 +146,7 @@ static void collect_volumes(struct vfs *v, struct vol_rows *out)
 			free(r->claim);
 			continue;
 		}
-		r->snapshot_bytes = snapshot_bytes_for_metrics(v, r->tree, &r->snapshot_bytes_age);
+		r->snapshot_bytes = snapshot_bytes_of_volume(v, r->tree);
 		out->rows[kept++] = *r;
 	}
 	out->n = kept;
@@ -229,13 +229,6 @@ static void render_volume_stats(FILE *f, const struct vol_rows *vr)
 	       "Bytes held only by the volume's snapshots (what deleting them all would free).");
 	for (size_t i = 0; i < vr->n; i++)
 		volume_sample(f, "volfs_volume_snapshot_bytes", &vr->rows[i], vr->rows[i].snapshot_bytes);
-	family(f, "volfs_volume_snapshot_bytes_age_seconds", "gauge",
-	       "Age of volfs_volume_snapshot_bytes: 0 when counted for this scrape; past the memory kept "
-	       "for snapshot blocks, a count that read a million rows or more is reused for up to 60 s "
-	       "while the snapshots stay.");
-	for (size_t i = 0; i < vr->n; i++)
-		volume_sample(f, "volfs_volume_snapshot_bytes_age_seconds", &vr->rows[i],
-		              vr->rows[i].snapshot_bytes_age);
 	family(f, "volfs_volume_snapshots", "gauge", "Number of snapshots taken of the volume that exist.");
 	for (size_t i = 0; i < vr->n; i++)
 		volume_sample(f, "volfs_volume_snapshots", &vr->rows[i], vr->rows[i].snapshots);

@@ -31,12 +31,11 @@ int volume_restore(struct vfs *v, const char *ns, const char *snap, const char *
                    size_t errlen);
 int volume_clone(struct vfs *v, const char *srcpv, const char *newpv, uint64_t capacity,
                  json_object *body, json_object **out, char *err, size_t errlen);
-/* Bytes held only by the snapshots taken of a volume's tree. */
+/* Bytes held only by the snapshots taken of a volume's tree, counted
+ * afresh in one pass over its family's rows (fs/control/snapshot_bytes.c);
+ * *rows (may be NULL): the inode row versions read. 0 when the count
+ * fails. */
+uint64_t snapshot_bytes_count(struct vfs *v, uint64_t tree, uint64_t *rows);
 uint64_t snapshot_bytes_of_volume(struct vfs *v, uint64_t tree);
-/* The same for the metrics: the block set of the snapshots' views is kept
- * while the volume's snapshots stay the same (a scrape then reads only
- * the volume's own rows); one too large to keep gives a figure reused for
- * up to a minute; *age: its age in seconds (0: counted for this call). */
-uint64_t snapshot_bytes_for_metrics(struct vfs *v, uint64_t tree, uint64_t *age);
 
 #endif

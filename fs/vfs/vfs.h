@@ -226,6 +226,24 @@ void vfs_trees_resync(struct vfs *v);
  * one hold reads more than max rows. db locked. */
 long vfs_tree_objs_page(struct vfs *v, uint64_t tree_id, uint64_t *after_ino, uint64_t *objs,
                         size_t max);
+/* What the views of volume `tree`'s snapshots read and what its own view
+ * reads, in one pass over its family's inode versions, each read once
+ * (fs/vfs/views_scan.c): a step does one page of up to max rows (db
+ * locked; the caller releases the lock between steps) and calls fn for
+ * each data object of a version that one of the views reads, with
+ * VFS_SEEN_* bits saying whose (an object several versions hold comes
+ * once each). fn returns 0, or -errno to stop the scan with. A step
+ * returns 1 while there is more, 0 once done, or -errno (-ENOENT: no
+ * such tree). */
+#define VFS_SEEN_BY_SNAPSHOTS 1u
+#define VFS_SEEN_BY_VOLUME 2u
+struct vfs_views_scan;
+struct vfs_views_scan *vfs_views_scan_new(uint64_t tree); /* NULL when out of memory */
+int vfs_views_scan_step(struct vfs *v, struct vfs_views_scan *s, size_t max,
+                        int (*fn)(void *arg, uint64_t obj, unsigned seen), void *arg);
+/* Inode row versions read so far. */
+uint64_t vfs_views_scan_rows(const struct vfs_views_scan *s);
+void vfs_views_scan_free(struct vfs_views_scan *s);
 /* Data objects whose rows tree_id's deletion would drop: those of its
  * lineage that its single successor has replaced. db locked. */
 int vfs_tree_each_own_obj(struct vfs *v, uint64_t tree_id, int (*fn)(void *arg, uint64_t obj),

@@ -8,9 +8,10 @@ PID=''
 # million files takes longer than volctl's default 5 minutes on a busy machine
 volctl() { "$BIN/volctl" --state "$STATE" --request-timeout 0 "$@"; }
 
-# start_daemon: volfs on STATE and MNT, up once mounted with its socket.
+# start_daemon [ARGS...]: volfs on STATE and MNT (with ARGS), up once
+# mounted with its socket.
 start_daemon() {
-    "$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >>"$DAEMON_LOG" 2>&1 &
+    "$BIN/volfs" -f --state "$STATE" "$@" "$MNT" </dev/null >>"$DAEMON_LOG" 2>&1 &
     PID=$!
     local i
     for ((i = 0; i < 600; i++)); do

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "tests/unit/unit.h"
@@ -153,22 +154,49 @@ uint64_t unit_vfs_volume(struct vfs **v, const char *dir, uint64_t capacity)
 	return unit_vfs_add_volume(*v, capacity);
 }
 
-uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)
+/* A new tree of kind with tree's contents, taken as fs/control/snapshot.c
+ * takes it (freeze, copy the rows in one change, attach, thaw). */
+static uint64_t copy_tree(struct vfs *v, uint64_t tree, const char *kind, uint64_t capacity)
 {
 	struct db *db = vfs_db(v);
-	uint64_t snap = 0;
+	uint64_t copy = 0;
+	int readonly = strcmp(kind, "snapshot") == 0;
 	assert_int_equal(vfs_tree_freeze(v, tree), 0);
 	db_lock(db);
 	int r = db_begin(db);
 	if (r == 0)
-		r = vfs_tree_copy_rows(v, tree, "snapshot", capacity, &snap);
+		r = vfs_tree_copy_rows(v, tree, kind, capacity, &copy);
 	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
 	if (r == 0)
-		r = vfs_tree_attach(v, snap, "snapshot", capacity, 1);
+		r = vfs_tree_attach(v, copy, kind, capacity, readonly);
 	db_unlock(db);
 	vfs_tree_thaw(v, tree);
 	assert_int_equal(r, 0);
-	return snap;
+	return copy;
+}
+
+uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity)
+{
+	return copy_tree(v, tree, "snapshot", capacity);
+}
+
+uint64_t unit_vfs_clone(struct vfs *v, uint64_t tree, uint64_t capacity)
+{
+	return copy_tree(v, tree, "volume", capacity);
+}
+
+void unit_vfs_release(struct vfs *v, uint64_t tree)
+{
+	struct db *db = vfs_db(v);
+	db_lock(db);
+	int r = db_begin(db);
+	if (r == 0)
+		r = vfs_tree_delete_rows(v, tree);
+	r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (r == 0)
+		vfs_tree_detach(v, tree);
+	db_unlock(db);
+	assert_int_equal(r, 0);
 }
 
 uint64_t unit_vfs_pending_rows(struct vfs *v)

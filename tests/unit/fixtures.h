@@ -69,6 +69,12 @@ uint64_t unit_vfs_add_volume(struct vfs *v, uint64_t capacity);
  * is (freeze, copy the rows in one change, attach, thaw); returns its tree
  * id. */
 uint64_t unit_vfs_snapshot(struct vfs *v, uint64_t tree, uint64_t capacity);
+/* A writable copy of tree (a clone of a volume, or a restore of a
+ * snapshot) as fs/control/snapshot.c makes it; returns its tree id. */
+uint64_t unit_vfs_clone(struct vfs *v, uint64_t tree, uint64_t capacity);
+/* The tree goes (its row, its lineage released); its rows are left to
+ * the reclaimer. */
+void unit_vfs_release(struct vfs *v, uint64_t tree);
 /* Rows of deleted trees the reclaimer has yet to fold away. */
 uint64_t unit_vfs_pending_rows(struct vfs *v);
 

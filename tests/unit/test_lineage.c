@@ -47,43 +47,15 @@ static int64_t rows(struct db *db)
 }
 
 
-/* A clone of tree as fs/control/snapshot.c takes it. */
-static uint64_t clone_tree(struct vfs *v, uint64_t tree)
-{
-	struct db *db = vfs_db(v);
-	uint64_t copy;
-	assert_int_equal(vfs_tree_freeze(v, tree), 0);
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_copy_rows(v, tree, "volume", 1ull << 30, &copy), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_int_equal(vfs_tree_attach(v, copy, "volume", 1ull << 30, 0), 0);
-	db_unlock(db);
-	vfs_tree_thaw(v, tree);
-	return copy;
-}
-
 static uint64_t snapshot(struct vfs *v, uint64_t tree)
 {
 	return unit_vfs_snapshot(v, tree, 1ull << 30);
 }
 
-/* The tree goes; its rows are left to the reclaimer. */
-static void release_tree(struct vfs *v, uint64_t tree)
-{
-	struct db *db = vfs_db(v);
-	db_lock(db);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(vfs_tree_delete_rows(v, tree), 0);
-	assert_int_equal(db_commit(db), 0);
-	vfs_tree_detach(v, tree);
-	db_unlock(db);
-}
-
 /* The tree goes, and the reclaimer's work is done at once. */
 static void delete_tree(struct vfs *v, uint64_t tree)
 {
-	release_tree(v, tree);
+	unit_vfs_release(v, tree);
 	assert_int_equal(vfs_reclaim(v), 0);
 }
 
@@ -299,7 +271,7 @@ static void test_deleted_chain_moves_rows_once(void **state)
 	for (int k = 0; k < 4; k++)
 		snaps[k] = snapshot(v, tree);
 	for (int k = 0; k < 4; k++)
-		release_tree(v, snaps[k]);
+		unit_vfs_release(v, snaps[k]);
 	assert_int_equal(vfs_flush_all(v), 0);
 	assert_int_equal(unit_vfs_pending_rows(v), held);
 	db_lock(db);
@@ -353,7 +325,7 @@ static void test_interleaved_branches_see_their_own(void **state)
 	struct vfs *v;
 	uint64_t a = unit_vfs_volume(&v, unit_dir, 1ull << 30);
 	write_file(v, VFS_INO(a, 1), "f", "a0");
-	uint64_t b = clone_tree(v, a);
+	uint64_t b = unit_vfs_clone(v, a, 1ull << 30);
 	uint64_t sa[4], sb[4];
 	char text[16];
 	for (int k = 1; k <= 3; k++) {
@@ -438,7 +410,7 @@ static void test_lookup_pages_do_not_grow_with_snapshots(void **state)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		fresh[i] = lookup_pages(v, roots[1], names[i]);
 	snapshot(v, plain);
-	uint64_t clone = clone_tree(v, live);
+	uint64_t clone = unit_vfs_clone(v, live, 1ull << 30);
 	for (int k = 1; k <= 100; k++) {
 		snapshot(v, live);
 		if (k % 10 == 0) {
@@ -637,7 +609,7 @@ static void test_deleting_snapshots_in_any_order_keeps_views(void **state)
 			order[j] = t;
 		}
 		for (int i = 0; i < K; i++) {
-			release_tree(v, snaps[order[i]]);
+			unit_vfs_release(v, snaps[order[i]]);
 			snaps[order[i]] = 0;
 			if (rand_r(&seed) % 3 == 0 && i < K - 1)
 				continue; /* several released before a reclaim */
