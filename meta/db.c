@@ -20,6 +20,7 @@
 #include "meta/lockrank.h"
 #include "meta/log.h"
 #include "meta/space.h"
+#include "meta/walvfs.h"
 
 static int db_user_version(sqlite3 *h)
 {
@@ -161,7 +162,7 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 static sqlite3 *side_connection(struct db *db)
 {
 	if (!db->side && (sqlite3_open_v2(db->path, &db->side, SQLITE_OPEN_READWRITE |
-	                                  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	                                  SQLITE_OPEN_NOMUTEX, walvfs_name()) != SQLITE_OK ||
 	                  sqlite3_exec(db->side, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK)) {
 		vlog_warn("meta.db", "cannot open a second connection to checkpoint: %s",
 		          sqlite3_errmsg(db->side));
@@ -360,8 +361,9 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	pthread_cond_init(&db->turn, NULL);
 	db->path = strdup(path);
 	db->wal_restart_frames = DB_WAL_RESTART_FRAMES;
+	/* walvfs: the WAL written in whole pages at its end (meta/walvfs.h) */
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_NOMUTEX, walvfs_name()) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(db->h));
 		db_close(db);
 		return -1;
