@@ -249,12 +249,8 @@ static void lock_queued(struct db *db)
 	ranked_unlock(&db->turn_lock, LOCK_LEAF);
 }
 
-void db_lock_at(struct db *db, struct db_lock_site *site)
+static void take_lock(struct db *db)
 {
-	assert(!db_locked_by_me(db));
-	if (background)
-		db_wait_restart_sync(db);
-	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
 	if (background)
 		wait_for_foreground(db);
 	lock_rank_take(LOCK_DB);
@@ -263,6 +259,25 @@ void db_lock_at(struct db *db, struct db_lock_site *site)
 			pthread_mutex_lock(&db->lock);
 		else
 			lock_queued(db);
+	}
+}
+
+void db_lock_at(struct db *db, struct db_lock_site *site)
+{
+	assert(!db_locked_by_me(db));
+	if (background)
+		db_wait_restart_sync(db);
+	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
+	take_lock(db);
+	/* The WAL restart's step may have held the lock while this thread
+	 * queued, and begun its sync of meta.db: a background thread's
+	 * bounded commit would pay for that sync under the lock. It lets the
+	 * lock go and waits for the sync off it (the step runs once per
+	 * flusher round, so this ends). */
+	while (background && db_restart_syncing(db)) {
+		ranked_unlock(&db->lock, LOCK_DB);
+		db_wait_restart_sync(db);
+		take_lock(db);
 	}
 	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
 	db->held_at = site;
