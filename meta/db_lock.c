@@ -193,15 +193,21 @@ uint64_t db_lock_waited_ns(void)
 }
 
 /* A long hold, and where its time went: running, waiting for a CPU
- * (preempted), or asleep (blocked: I/O, a page to read, a lock). */
+ * (preempted), or asleep (blocked: I/O, a page to read, a lock). The
+ * rest of the wall time is "asleep" only if the thread slept: without a
+ * voluntary switch it was neither running nor runnable as the kernel saw
+ * it, which in a virtual machine is the host running something else on
+ * the vCPU (steal time), or interrupts. */
 static void log_hold(const struct db_lock_site *site, const struct hold_cost *c)
 {
 	uint64_t ran = c->use.cpu_ns + c->use.wait_ns;
+	double rest = c->wall_ns > ran ? (c->wall_ns - ran) / 1e6 : 0.0;
 	vlog_warn("meta.db", "db lock held %.3f ms by %s (%s:%d): CPU %.3f ms, waiting for a CPU "
-	          "%.3f ms (preempted %ld times), asleep %.3f ms (%ld times); %lld rows changed",
+	          "%.3f ms (preempted %ld times), %s %.3f ms (%ld times); %lld rows changed",
 	          c->wall_ns / 1e6, site->func, site->file, site->line, c->use.cpu_ns / 1e6,
 	          c->use.wait_ns / 1e6, c->use.preempted,
-	          c->wall_ns > ran ? (c->wall_ns - ran) / 1e6 : 0.0, c->use.blocked, (long long)c->rows);
+	          c->use.blocked ? "asleep" : "stolen or in interrupts", rest, c->use.blocked,
+	          (long long)c->rows);
 }
 
 static __thread int background;
