@@ -67,12 +67,7 @@ static void register_recorder(void)
 {
 	if (base)
 		return;
-	base = sqlite3_vfs_find(NULL);
-	assert_non_null(base);
-	recorder = *base;
-	recorder.zName = "volfs-record-wal";
-	recorder.xOpen = recorder_open;
-	assert_int_equal(sqlite3_vfs_register(&recorder, 1), SQLITE_OK);
+	base = unit_shim_default_vfs(&recorder, "volfs-record-wal", recorder_open);
 	assert_non_null(walvfs_name());
 }
 
