@@ -20,6 +20,7 @@
 #include "meta/lockrank.h"
 #include "meta/log.h"
 #include "meta/space.h"
+#include "meta/walvfs.h"
 
 static int db_user_version(sqlite3 *h)
 {
@@ -161,7 +162,7 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 static sqlite3 *side_connection(struct db *db)
 {
 	if (!db->side && (sqlite3_open_v2(db->path, &db->side, SQLITE_OPEN_READWRITE |
-	                                  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	                                  SQLITE_OPEN_NOMUTEX, walvfs_name()) != SQLITE_OK ||
 	                  sqlite3_exec(db->side, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK)) {
 		vlog_warn("meta.db", "cannot open a second connection to checkpoint: %s",
 		          sqlite3_errmsg(db->side));
@@ -221,7 +222,7 @@ static int restart_synced(struct db *db, sqlite3 *conn)
 	int r = restart_pending(db) ? sync_file(conn, 0) : 0;
 	if (r == 0)
 		__atomic_store_n(&db->restart_unsynced, 0, __ATOMIC_RELEASE);
-	db->restart_syncing = 0;
+	__atomic_store_n(&db->restart_syncing, 0, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&db->synced);
 	pthread_mutex_unlock(&db->synced_lock);
 	if (r < 0)
@@ -237,6 +238,11 @@ static int commit_allowed(struct db *db)
 {
 	assert(db_locked_by_me(db));
 	return restart_pending(db) ? restart_synced(db, db->h) : 0;
+}
+
+int db_restart_syncing(struct db *db)
+{
+	return __atomic_load_n(&db->restart_syncing, __ATOMIC_ACQUIRE);
 }
 
 /* Without the db lock, so the commit that follows does not pay for the
@@ -282,7 +288,7 @@ static void restart_step(struct db *db, sqlite3 *side, int copied)
 	if (copy) {
 		sqlite3_wal_checkpoint_v2(side, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&db->synced_lock);
-		db->restart_syncing = 1;
+		__atomic_store_n(&db->restart_syncing, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&db->restart_unsynced, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&db->synced_lock);
 		sqlite3_exec(side, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
@@ -360,8 +366,9 @@ int db_open(struct db **out, const char *path, char *err, size_t errlen)
 	pthread_cond_init(&db->turn, NULL);
 	db->path = strdup(path);
 	db->wal_restart_frames = DB_WAL_RESTART_FRAMES;
+	/* walvfs: the WAL written in whole pages at its end (meta/walvfs.h) */
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_NOMUTEX, walvfs_name()) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(db->h));
 		db_close(db);
 		return -1;
@@ -758,8 +765,16 @@ static uint64_t now_ns(void)
 
 int db_sync_timed(struct db *db, struct db_sync_times *t)
 {
-	db_wait_restart_sync(db);
-	db_lock(db);
+	/* A restart's step that held the lock while this thread queued for
+	 * it may have begun its sync of meta.db: the commit below would wait
+	 * for that sync under the lock (commit_allowed). Wait off it. */
+	for (;;) {
+		db_wait_restart_sync(db);
+		db_lock(db);
+		if (!db_restart_syncing(db))
+			break;
+		db_unlock(db);
+	}
 	uint64_t t0 = now_ns();
 	int r = db_group_commit(db);
 	t->commit_ns = now_ns() - t0;

@@ -119,7 +119,7 @@ struct db {
 	/* The WAL restart copied pages into meta.db that are not durable yet:
 	 * no commit until they are (atomic; see restart_step in db.c). */
 	int restart_unsynced;
-	int restart_syncing; /* its sync is under way (synced_lock) */
+	int restart_syncing; /* its sync is under way (set under synced_lock; atomic) */
 	pthread_mutex_t synced_lock;
 	pthread_cond_t synced; /* restart_syncing went to 0 */
 	struct meta_space *space; /* NULL: no metadata reserve (tools, --check) */
@@ -155,13 +155,17 @@ void db_lock_at(struct db *db, struct db_lock_site *site);
  * reclaimer). Its db_lock lets the foreground threads (the data path)
  * already queued for the lock go first: see the fairness contract in
  * meta/db_lock.c. And while the WAL restart's sync of meta.db is under
- * way (see db_checkpoint), its db_lock waits for the sync first, so its
+ * way (see db_checkpoint), its db_lock waits for the sync first (and when
+ * the sync began while it queued, lets the lock go and waits), so its
  * bounded commits neither pay for the sync under the lock nor grow past
  * their bound waiting for it. */
 void db_thread_background(void);
 /* Wait for the WAL restart's sync of meta.db, if one is under way. db not
  * locked. */
 void db_wait_restart_sync(struct db *db);
+/* Whether that sync is under way (any thread; it begins only under the
+ * db lock, in db_checkpoint's step, and ends off it). */
+int db_restart_syncing(struct db *db);
 void db_unlock(struct db *db);
 /* Every call site that has held the lock, newest first (a list that only
  * grows; read it with relaxed atomics). */

@@ -193,15 +193,21 @@ uint64_t db_lock_waited_ns(void)
 }
 
 /* A long hold, and where its time went: running, waiting for a CPU
- * (preempted), or asleep (blocked: I/O, a page to read, a lock). */
+ * (preempted), or asleep (blocked: I/O, a page to read, a lock). The
+ * rest of the wall time is "asleep" only if the thread slept: without a
+ * voluntary switch it was neither running nor runnable as the kernel saw
+ * it, which in a virtual machine is the host running something else on
+ * the vCPU (steal time), or interrupts. */
 static void log_hold(const struct db_lock_site *site, const struct hold_cost *c)
 {
 	uint64_t ran = c->use.cpu_ns + c->use.wait_ns;
+	double rest = c->wall_ns > ran ? (c->wall_ns - ran) / 1e6 : 0.0;
 	vlog_warn("meta.db", "db lock held %.3f ms by %s (%s:%d): CPU %.3f ms, waiting for a CPU "
-	          "%.3f ms (preempted %ld times), asleep %.3f ms (%ld times); %lld rows changed",
+	          "%.3f ms (preempted %ld times), %s %.3f ms (%ld times); %lld rows changed",
 	          c->wall_ns / 1e6, site->func, site->file, site->line, c->use.cpu_ns / 1e6,
 	          c->use.wait_ns / 1e6, c->use.preempted,
-	          c->wall_ns > ran ? (c->wall_ns - ran) / 1e6 : 0.0, c->use.blocked, (long long)c->rows);
+	          c->use.blocked ? "asleep" : "stolen or in interrupts", rest, c->use.blocked,
+	          (long long)c->rows);
 }
 
 static __thread int background;
@@ -249,12 +255,8 @@ static void lock_queued(struct db *db)
 	ranked_unlock(&db->turn_lock, LOCK_LEAF);
 }
 
-void db_lock_at(struct db *db, struct db_lock_site *site)
+static void take_lock(struct db *db)
 {
-	assert(!db_locked_by_me(db));
-	if (background)
-		db_wait_restart_sync(db);
-	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
 	if (background)
 		wait_for_foreground(db);
 	lock_rank_take(LOCK_DB);
@@ -263,6 +265,25 @@ void db_lock_at(struct db *db, struct db_lock_site *site)
 			pthread_mutex_lock(&db->lock);
 		else
 			lock_queued(db);
+	}
+}
+
+void db_lock_at(struct db *db, struct db_lock_site *site)
+{
+	assert(!db_locked_by_me(db));
+	if (background)
+		db_wait_restart_sync(db);
+	uint64_t asked = now_ns(); /* a background thread's turn is part of its wait */
+	take_lock(db);
+	/* The WAL restart's step may have held the lock while this thread
+	 * queued, and begun its sync of meta.db: a background thread's
+	 * bounded commit would pay for that sync under the lock. It lets the
+	 * lock go and waits for the sync off it (the step runs once per
+	 * flusher round, so this ends). */
+	while (background && db_restart_syncing(db)) {
+		ranked_unlock(&db->lock, LOCK_DB);
+		db_wait_restart_sync(db);
+		take_lock(db);
 	}
 	__atomic_store_n(&db->owner, pthread_self(), __ATOMIC_RELAXED);
 	db->held_at = site;

@@ -57,6 +57,19 @@ void unit_temp_dir(char *dir, size_t len, const char *name)
 	assert_non_null(mkdtemp(dir));
 }
 
+sqlite3_vfs *unit_shim_default_vfs(sqlite3_vfs *shim, const char *name,
+                                   int (*open)(sqlite3_vfs *, const char *, sqlite3_file *, int,
+                                               int *))
+{
+	sqlite3_vfs *base = sqlite3_vfs_find(NULL);
+	assert_non_null(base);
+	*shim = *base;
+	shim->zName = name;
+	shim->xOpen = open;
+	assert_int_equal(sqlite3_vfs_register(shim, 1), SQLITE_OK);
+	return base;
+}
+
 static void store_open_in(struct unit_store *e)
 {
 	char path[128], err[256];

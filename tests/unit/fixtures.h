@@ -11,6 +11,9 @@
  * as after a restart; deterministic byte patterns written to and expected
  * from data objects.
  *
+ * unit_shim_default_vfs: a VFS over SQLite's default one that watches
+ * the files it opens.
+ *
  * unit_dir, unit_vfs_*: the namespace layer (fs/vfs/vfs.h) without a
  * mount: a state directory per case and a volume tree in it.
  */
@@ -35,6 +38,13 @@ void unit_expect_message(int r, const char *err, const char *want);
 
 /* A fresh temporary directory /tmp/volfs-NAME-XXXXXX in dir (len >= 64). */
 void unit_temp_dir(char *dir, size_t len, const char *name);
+
+/* Make *shim SQLite's default VFS: a copy of the default of now, named
+ * name, whose files open with open (which passes them on to the VFS
+ * returned, the one copied). */
+sqlite3_vfs *unit_shim_default_vfs(sqlite3_vfs *shim, const char *name,
+                                   int (*open)(sqlite3_vfs *, const char *, sqlite3_file *, int,
+                                               int *));
 
 struct unit_store {
 	char dir[64];

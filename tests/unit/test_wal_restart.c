@@ -99,14 +99,8 @@ static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fl
 
 static void register_shim(void)
 {
-	if (base)
-		return;
-	base = sqlite3_vfs_find(NULL);
-	assert_non_null(base);
-	shim_vfs = *base;
-	shim_vfs.zName = "volfs-count-syncs";
-	shim_vfs.xOpen = shim_open;
-	assert_int_equal(sqlite3_vfs_register(&shim_vfs, 1), SQLITE_OK);
+	if (!base)
+		base = unit_shim_default_vfs(&shim_vfs, "volfs-count-syncs", shim_open);
 }
 
 static int64_t rows(struct db *db)
