@@ -440,6 +440,11 @@ static void render_host_files(FILE *f, struct vfs *v)
 	family(f, "volfs_host_files_open_limit", "gauge",
 	       "Host files kept open at most (least recently used closed first).");
 	fprintf(f, "volfs_host_files_open_limit %zu\n", bound);
+	family(f, "volfs_host_file_opens_total", "counter",
+	       "Host files of data objects opened: a cold open of a file is one; a file "
+	       "closed by the limit and used again is one more.");
+	fprintf(f, "volfs_host_file_opens_total %llu\n",
+	        (unsigned long long)store_host_opens(vfs_store(v)));
 }
 
 char *metrics_render(struct vfs *v, size_t *len)

@@ -83,9 +83,9 @@ void fdc_entry_init(struct fdcache *c, struct fdc_entry *e, int *fd)
 	*e = (struct fdc_entry){.fd = fd};
 	if (*fd < 0)
 		return;
+	__atomic_fetch_add(&c->opens, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&c->lock);
 	c->nopen++;
-	c->opens++;
 	lru_append(c, e);
 	shed(c, c->bound);
 	pthread_mutex_unlock(&c->lock);
@@ -105,12 +105,15 @@ void fdc_entry_drop(struct fdcache *c, struct fdc_entry *e)
 int fdc_open(struct fdcache *c, fdc_open_fn open_fn, void *arg)
 {
 	int fd = open_fn(arg);
-	if (fd != -EMFILE && fd != -ENFILE)
-		return fd;
-	pthread_mutex_lock(&c->lock);
-	shed(c, 0);
-	pthread_mutex_unlock(&c->lock);
-	return open_fn(arg);
+	if (fd == -EMFILE || fd == -ENFILE) {
+		pthread_mutex_lock(&c->lock);
+		shed(c, 0);
+		pthread_mutex_unlock(&c->lock);
+		fd = open_fn(arg);
+	}
+	if (fd >= 0)
+		__atomic_fetch_add(&c->opens, 1, __ATOMIC_RELAXED);
+	return fd;
 }
 
 int fdc_hold(struct fdcache *c, struct fdc_entry *e, fdc_open_fn open_fn, void *arg)
@@ -146,7 +149,6 @@ void fdc_install(struct fdcache *c, struct fdc_entry *e, int fd)
 	}
 	*e->fd = fd;
 	c->nopen++;
-	c->opens++;
 	shed(c, c->bound);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -160,6 +162,11 @@ void fdc_release(struct fdcache *c, struct fdc_entry *e)
 		shed(c, c->bound);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t fdc_opens(struct fdcache *c)
+{
+	return __atomic_load_n(&c->opens, __ATOMIC_RELAXED);
 }
 
 size_t fdc_open_count(struct fdcache *c)

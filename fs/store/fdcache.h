@@ -37,7 +37,10 @@ struct fdcache {
 	size_t bound;  /* idle descriptors are closed while more are open */
 	size_t nopen;  /* descriptors registered entries hold open */
 	struct fdc_entry *head, *tail;
-	uint64_t opens, closes; /* for metrics and tests */
+	/* descriptors opened by fdc_open (one discarded by fdc_install
+	 * included: every open(2) counts) or handed over by fdc_entry_init;
+	 * closed. For metrics and tests. */
+	uint64_t opens, closes;
 };
 
 /* Opens the owner's file: a descriptor, or a negative errno. */
@@ -68,5 +71,7 @@ void fdc_release(struct fdcache *c, struct fdc_entry *e);
 
 /* Descriptors open now. */
 size_t fdc_open_count(struct fdcache *c);
+/* Descriptors opened since fdc_init (c->opens). */
+uint64_t fdc_opens(struct fdcache *c);
 
 #endif

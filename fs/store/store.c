@@ -501,11 +501,12 @@ static struct dobj *load_one(struct store *st, uint64_t id, int open_now, int *e
 		o->host = HOST_UNKNOWN;
 	} else if (r == 0) {
 		/* Whether the host file exists is known from here on; the open
-		 * descriptor joins the LRU, for the read that usually follows. */
+		 * descriptor joins the LRU, for the read that usually follows.
+		 * The hold around the install must not open the file itself:
+		 * that would be a second open(2), the first one then closed. */
 		int fd = fdc_open(&st->fds, open_existing, o);
 		if (fd >= 0) {
-			__atomic_store_n(&o->host, 1, __ATOMIC_RELAXED);
-			host_hold(o);
+			fdc_hold(&st->fds, &o->hf, NULL, o);
 			host_install(o, fd);
 			host_release(o);
 		} else if (fd != -ENOENT) {
@@ -1020,6 +1021,11 @@ void store_set_fd_budget(struct store *st, uint64_t nofile)
 	size_t host = (size_t)min_u64(nofile / 2, HOST_FILES_CAP);
 	st->max_memory = (size_t)min_u64(nofile / 4, HOST_FILES_CAP);
 	fdc_set_bound(&st->fds, host ? host : 1);
+}
+
+uint64_t store_host_opens(struct store *st)
+{
+	return fdc_opens(&st->fds);
 }
 
 size_t store_open_files(struct store *st, size_t *bound)

@@ -69,6 +69,8 @@ void store_close(struct store *st);
 void store_set_fd_budget(struct store *st, uint64_t nofile);
 /* Host files open now, and the bound (if not NULL). */
 size_t store_open_files(struct store *st, size_t *bound);
+/* Host files opened since store_open (each open(2) of one). */
+uint64_t store_host_opens(struct store *st);
 
 /* Create a new object row (refs = 1, parent's refs += 1 if parent != 0).
  * The host file is created lazily on first write. db locked. */

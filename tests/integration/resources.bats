@@ -90,6 +90,20 @@ PYEOF
     assert_fds_bounded "after a restart"
 }
 
+@test "a cold read of a file opens its host file once" {
+    mkdir "$V/cold"
+    small_files "$V/cold" 300
+    run volctl shutdown
+    assert_success
+    volfs_stop
+    volfs_launch
+    local before after
+    before=$(metric volfs_host_file_opens_total)
+    check_small_files "$V/cold" 300
+    after=$(metric volfs_host_file_opens_total)
+    [ $((after - before)) -eq 300 ] || fail "$((after - before)) host opens for 300 cold reads"
+}
+
 # lowest_free_fd: the smallest descriptor number the daemon does not use.
 lowest_free_fd() {
     local n=0

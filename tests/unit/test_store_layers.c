@@ -312,8 +312,8 @@ static void test_fold_large_layer(void **state)
 	store_put(e->st, o);
 }
 
-/* Loading a layered object from the db opens its own host file, and an
- * ancestor's only when a read reaches that layer: a read the top layer
+/* Loading a layered object from the db opens its own host file once, and
+ * an ancestor's only when a read reaches that layer: a read the top layer
  * covers opens one file however deep the chain. */
 static void test_cold_load_opens_only_layers_read(void **state)
 {
@@ -333,13 +333,18 @@ static void test_cold_load_opens_only_layers_read(void **state)
 	for (int i = 0; i < 4 * 64; i++)
 		store_put(e->st, new_obj(e));
 	size_t before = store_open_files(e->st, NULL);
+	uint64_t opens = store_host_opens(e->st);
 	o = store_get(e->st, id);
 	assert_non_null(o);
 	unit_expect_pattern(o, 0, B, 3);
 	assert_int_equal(store_open_files(e->st, NULL), before + 1);
+	/* one open(2) of the top layer's host file, not one more for the
+	 * hold that installs its descriptor */
+	assert_int_equal(store_host_opens(e->st), opens + 1);
 	/* Block 1 is the base's: the middle layer has no say in it. */
 	unit_expect_pattern(o, B, B, 1);
 	assert_int_equal(store_open_files(e->st, NULL), before + 2);
+	assert_int_equal(store_host_opens(e->st), opens + 2);
 	store_put(e->st, o);
 }
 
