@@ -439,7 +439,9 @@ removal_round() {
 # clean and, after a restart with the normal build, each acknowledged
 # step holds and every other one left things as they were.
 settle_round() {
-    local dir=${1//[^a-z0-9]/-} v py_get='import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())'
+    # numbered: a directory named after the spec makes too long a socket path
+    SETTLE_ROUNDS=$((${SETTLE_ROUNDS:-0} + 1))
+    local dir=settle$SETTLE_ROUNDS v py_get='import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())'
     local py_set='import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())'
     fault_volume_round "$1" "$dir"
     v=$MNT/pv/v1
