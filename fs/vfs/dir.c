@@ -135,6 +135,23 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	return reply_entry(v, n, e);
 }
 
+/* The version of `name` in `parent` of the tree's kept parent lineage, if
+ * any, goes: the tree is about to write the name, and nobody else reads
+ * the kept version (KEPT_PARENT). A root lineage has no parent. */
+static int dentry_drop_kept(struct vfs *v, struct vtree *t, uint64_t parent, const char *name)
+{
+	uint64_t mine = atomic_load(&t->lineage);
+	if (!lineage_has_ancestors(t->family, mine))
+		return 0;
+	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND "
+	                                  "name=?3 AND lineage=" KEPT_PARENT("?4"));
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	return db_step_done(v->db, st);
+}
+
 /* Name `name` in `parent` points at `local` in the tree's own lineage
  * (over a whiteout or an older version of the name, if any). */
 static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint64_t local)
@@ -142,6 +159,9 @@ static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint6
 	struct vtree *t = dir_tree(v, parent);
 	if (!t)
 		return -ESTALE;
+	int r = dentry_drop_kept(v, t, parent, name);
+	if (r < 0)
+		return r;
 	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(family, parent, name, lineage, ino) "
 	                                  "VALUES(?,?,?,?,?) ON CONFLICT(family, parent, name, lineage) "
 	                                  "DO UPDATE SET ino=excluded.ino, whiteout=0");
@@ -189,7 +209,10 @@ static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 	if (!t)
 		return -ESTALE;
 	uint64_t mine = atomic_load(&t->lineage);
-	int older = 0;
+	/* first, so that a kept version is no reason for a whiteout */
+	int older = dentry_drop_kept(v, t, parent, name);
+	if (older < 0)
+		return older;
 	sqlite3_stmt *st;
 	if (lineage_has_ancestors(t->family, mine)) {
 		st = db_prep(v->db, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")

@@ -482,11 +482,26 @@ static int row_version(struct vfs *v, struct vtree *t, uint64_t local, uint64_t 
 	return r;
 }
 
+/* sql over inode `local` of `family`: ?3 the lineage of its visible
+ * version, ?4 the tree's own. */
+static int copy_up_exec(struct vfs *v, const char *sql, uint64_t family, uint64_t local,
+                        uint64_t at, uint64_t mine)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)family);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)at);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	return db_step_done(v->db, st);
+}
+
 /* Copy the visible version of inode `local` into t's own lineage, unless
  * it is there already: the copy references the same data object, which
  * gets one more reference (so it is shared, and the next write layers a
- * private object over it). 1 if there is no row at all. db locked,
- * inside a change. */
+ * private object over it). A version of t's kept parent lineage, which
+ * only t reads (KEPT_PARENT), moves into t's lineage instead: nothing is
+ * left behind, and its reference moves with it. 1 if there is no row at
+ * all. db locked, inside a change. */
 static int row_copy_up(struct vfs *v, struct vtree *t, uint64_t local)
 {
 	uint64_t at, obj, mine = atomic_load(&t->lineage);
@@ -495,16 +510,15 @@ static int row_copy_up(struct vfs *v, struct vtree *t, uint64_t local)
 		return 1;
 	if (r < 0 || at == mine)
 		return r;
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, "
-	                                  "nlink, size, blocks, rdev, atime, mtime, ctime, btime, obj, "
-	                                  "target) SELECT family, ino, ?4, mode, uid, gid, nlink, size, "
-	                                  "blocks, rdev, atime, mtime, ctime, btime, obj, target "
-	                                  "FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)local);
-	sqlite3_bind_int64(st, 3, (int64_t)at);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
-	r = db_step_done(v->db, st);
+	r = copy_up_exec(v, "UPDATE inodes SET lineage=?4 WHERE family=?1 AND ino=?2 AND lineage=?3 "
+	                    "AND ?3=" KEPT_PARENT("?4"), t->family, local, at, mine);
+	if (r < 0 || sqlite3_changes(v->db->h) == 1)
+		return r;
+	r = copy_up_exec(v, "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, size, "
+	                    "blocks, rdev, atime, mtime, ctime, btime, obj, target) SELECT family, ino, "
+	                    "?4, mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, ctime, btime, "
+	                    "obj, target FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?3",
+	                 t->family, local, at, mine);
 	return r == 0 && obj ? store_ref(v->store, obj, 1) : r;
 }
 
@@ -646,6 +660,9 @@ static int older_inode_version(struct vfs *v, uint64_t family, uint64_t L, uint6
  * -EIO (its reference would never be dropped). */
 #define OWN_OBJ "SELECT obj FROM inodes WHERE family=? AND ino=? AND lineage=?"
 #define OWN_ROW_DELETE "DELETE FROM inodes WHERE family=? AND ino=? AND lineage=? RETURNING obj"
+/* the same for the version of L's kept parent lineage (KEPT_PARENT) */
+#define KEPT_ROW_DELETE                                                                        \
+	"DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=" KEPT_PARENT("?3") " RETURNING obj"
 static int own_obj(struct vfs *v, const char *sql, uint64_t family, uint64_t L, uint64_t local,
                    uint64_t *obj)
 {
@@ -662,6 +679,25 @@ static int own_obj(struct vfs *v, const char *sql, uint64_t family, uint64_t L, 
 	return row < 0 ? row : 0;
 }
 
+/* Inode `local` leaves the view of lineage L (a writable tree's): the
+ * version of L's kept parent lineage goes with its xattrs there and its
+ * data object reference. 0 or a negative errno. */
+static int drop_kept_inode(struct vfs *v, uint64_t family, uint64_t L, uint64_t local)
+{
+	uint64_t obj;
+	int r = own_obj(v, KEPT_ROW_DELETE, family, L, local, &obj);
+	if (r == 0 && obj)
+		r = store_ref(v->store, obj, -1);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND "
+	                                  "lineage=" KEPT_PARENT("?3"));
+	sqlite3_bind_int64(st, 1, (int64_t)family);
+	sqlite3_bind_int64(st, 2, (int64_t)local);
+	sqlite3_bind_int64(st, 3, (int64_t)L);
+	return db_step_done(v->db, st);
+}
+
 int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t,
                      int64_t meta)
 {
@@ -669,7 +705,14 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 	if (t && meta == VNODE_META_UNKNOWN && (meta = inode_meta_bytes(v, family, L, local)) < 0)
 		return (int)meta;
 	uint64_t obj = 0;
-	int older = lineage_has_ancestors(family, L) ? older_inode_version(v, family, L, local) : 0;
+	/* The kept parent's version and xattrs go first (nobody else reads
+	 * them), so that they are no reason for a whiteout. */
+	int older = 0;
+	if (lineage_has_ancestors(family, L)) {
+		older = drop_kept_inode(v, family, L, local);
+		if (older == 0)
+			older = older_inode_version(v, family, L, local);
+	}
 	if (older < 0)
 		return older;
 	/* Without an older version the row goes and names its object as it

@@ -20,36 +20,46 @@
  * the snapshots), not to the volume's files:
  *   no child: its rows are seen by nobody and are deleted (data object
  *     references released with them);
- *   one child C that a writable tree reads (a volume, clone or restore):
- *     C and its descendants see D's rows where C has no version of its
- *     own, so those rows move into C and the rest (shadowed in C) are
- *     deleted; D then leaves the lineage tree and C takes its place. C
- *     keeps changing, so D's rows could not stay above it without every
- *     write of C leaving a garbage version behind;
  *   one child C, D's parent P released with D its only child: D's rows
  *     join P (P's versions of their keys, which only D's descendants saw
  *     and they see D's, are deleted; a whiteout hiding nothing older from
  *     P goes); D leaves the tree, C becomes P's child, and P is looked
  *     at again against C. O(|D|);
- *   one child C, frozen (a snapshot's), otherwise: D stays, *kept*
- *     (dead=2): its rows C does not shadow are seen through C as before.
- *     Only the versions of D whose key C holds too are garbage: for each
- *     row of C, D's version of the key (one index probe) is deleted.
- *     O(|C|), with a cursor over C's rows kept in memory between steps
- *     (after a crash, an error or a lost group the pass starts again:
- *     the rows already handled find nothing). C never changes, so D
- *     holds no garbage afterwards;
+ *   one child C otherwise: D stays, *kept* (dead=2): its rows C does not
+ *     shadow are seen through C as before. Only the versions of D whose
+ *     key C holds too are garbage: for each row of C, D's version of the
+ *     key (one index probe) is deleted, and C's version too if it is a
+ *     whiteout that hides nothing older. O(|C|), with a cursor over C's
+ *     rows kept in memory between steps (after a crash, an error or a
+ *     lost group the pass starts again: the rows already handled find
+ *     nothing). A frozen C (a snapshot's) never changes, so D holds no
+ *     garbage afterwards. A writable C (a volume, clone or restore: a
+ *     leaf, since a snapshot moves the tree to a new child) keeps
+ *     writing, and each write of a key whose version D holds settles it
+ *     in the same change (KEPT_PARENT, fs/vfs/vfs_int.h): a copy-up moves
+ *     D's inode row into C (no copy, no reference taken), a name or xattr
+ *     upsert deletes D's version, a removal deletes D's version (with its
+ *     data object reference, and an inode's xattrs there) before it asks
+ *     whether an older version needs a whiteout. Writes during the pass
+ *     settle their keys themselves (the rule holds from the release on,
+ *     dead=1 or 2), so D never holds a version nobody sees;
  *   two or more children: its rows are shared by both sides; it stays.
- * So deleting the oldest snapshot of a chain (a schedule's retention)
- * costs the changes it held and its child holds, whatever the volume's
- * size; a run of deleted snapshots is one kept lineage, which reads cost
- * nothing (it is in the child's one span). When the last snapshot above
- * a volume goes, the kept lineage above it moves into the volume once
- * (the writable-child rule): O(files) once, not once a snapshot.
- * Nothing relabels a row of a live lineage (only the writable-child rule
- * moves rows *into* one, as before), and a vnode's cached row_lineage that
- * names a lineage merged away only makes the next write look its row up
- * again (row_copy_up), so caches never name a row that is gone.
+ * So deleting any snapshot, the oldest of a chain (a schedule's
+ * retention) or the last one above a volume, costs the changes it held
+ * and its child holds, whatever the volume's size; a run of deleted
+ * snapshots is one kept lineage, which reads cost nothing (it is in the
+ * child's one span). The price: every name or xattr write, and every
+ * removal of an inode, of a volume that ever had a snapshot runs one more
+ * statement (a DELETE naming KEPT_PARENT: three index probes of
+ * `lineages` and one of the table, nothing deleted unless a kept version
+ * is there); a copy-up is an UPDATE tried before the INSERT. A root
+ * lineage (never snapshotted) skips all of it.
+ * Rows move only into a live lineage, from a kept one above it that only
+ * it reads, and a vnode's cached row_lineage that names a lineage merged
+ * away or a row moved out only makes the next write look its row up
+ * again (row_copy_up), so caches never name a row that is gone. A later
+ * snapshot of C freezes C: D is kept above a frozen child again, and the
+ * writes of C's new child leave D alone (its parent, C, is live).
  * Every batch is one change that leaves every live view as it was, so a
  * crash at any point resumes where it stopped.
  */
@@ -75,11 +85,11 @@
 #define RECLAIM_CHANGES 128
 static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in a group");
 /* A dead lineage with at most one child: work for the reclaimer. */
-/* (A kept one with one child only once it can join its released parent
- * or its child writes; the macros it names follow.) */
+/* (A kept one with one child only once it can join its released parent;
+ * the macros it names follow.) */
 #define RECLAIMABLE                                                                            \
 	"l.dead<>0 AND (" CHILDREN("l") "=0 OR " CHILDREN("l") "=1 AND (l.dead=1 OR "               \
-	PARENT_RELEASED("l") " OR " CHILD_WRITABLE("l") "))"
+	PARENT_RELEASED("l") "))"
 /* A released lineage's `dead`: 1 until the reclaimer has settled it, 2
  * once it is kept (see the head comment). */
 #define KEPT "2"
@@ -91,10 +101,6 @@ static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in
 #define PARENT_RELEASED(l)                                                                     \
 	"EXISTS (SELECT 1 FROM lineages p_ WHERE p_.id=" l ".parent AND p_.dead<>0 AND "          \
 	"(SELECT count(*) FROM lineages s_ WHERE s_.parent=p_.id)=1)"
-/* A tree that may write reads l's child. */
-#define CHILD_WRITABLE(l)                                                                      \
-	"EXISTS (SELECT 1 FROM lineages w_ JOIN trees t_ ON t_.lineage=w_.id WHERE w_.parent="    \
-	l ".id AND t_.kind<>'snapshot')"
 
 static int exec_ids(struct vfs *v, const char *sql, uint64_t a, uint64_t b)
 {
@@ -175,7 +181,6 @@ int lineage_release(struct vfs *v, uint64_t id)
 /* What the reclaimer does with a released lineage (see the head comment). */
 enum reclaim_kind {
 	RECLAIM_DROP,    /* no child: its rows go */
-	RECLAIM_FOLD,    /* its child writes: its rows move into the child */
 	RECLAIM_MERGE,   /* its parent is released too: its rows join the parent's */
 	RECLAIM_COLLECT, /* else: the versions its child shadows go, then it is kept */
 };
@@ -192,13 +197,12 @@ struct reclaim_work {
  * the topmost is looked at against its child once the run has joined. */
 static int next_reclaimable(struct vfs *v, struct reclaim_work *w)
 {
-	static_assert(RECLAIM_MERGE == 2, "the query's kinds");
+	static_assert(RECLAIM_MERGE == 1 && RECLAIM_COLLECT == 2, "the query's kinds");
 	sqlite3_stmt *st = db_prep(v->db, "SELECT l.id, coalesce((SELECT c.id FROM lineages c WHERE "
 	                                  "c.parent=l.id), 0), coalesce(l.parent, 0), CASE WHEN "
-	                                  CHILDREN("l") "=0 THEN 0 WHEN " CHILD_WRITABLE("l") " THEN 1 "
-	                                  "WHEN " PARENT_RELEASED("l") " THEN 2 ELSE 3 END AS kind FROM "
-	                                  "lineages l WHERE " RECLAIMABLE " ORDER BY kind<>2, l.id "
-	                                  "LIMIT 1");
+	                                  CHILDREN("l") "=0 THEN 0 WHEN " PARENT_RELEASED("l") " THEN 1 "
+	                                  "ELSE 2 END AS kind FROM lineages l WHERE " RECLAIMABLE
+	                                  " ORDER BY kind<>1, l.id LIMIT 1");
 	int row = db_step_row(st);
 	if (row > 0) {
 		w->dead = (uint64_t)sqlite3_column_int64(st, 0);
@@ -211,38 +215,25 @@ static int next_reclaimable(struct vfs *v, struct reclaim_work *w)
 }
 
 /* A table of rows keyed by (family, ino[, name], lineage), for the
- * reclaimer; parameters: ?1 family, ?2 ino, ?3 name, ?4 dead, ?5 child. */
+ * reclaimer; parameters: ?1 family, ?2 ino, ?3 name, ?4 dead. */
 struct keyed_table {
-	/* family, ino, name, data object, has child a version? (LIMIT ?6) */
-	const char *select;
-	const char *drop, *move;
-	/* child's whiteout of the key, if no ancestor of dead has the key */
-	const char *drop_whiteout;
+	const char *select; /* family, ino, name, data object (LIMIT ?6) */
+	const char *drop;
 };
 
 static const struct keyed_table inode_rows = {
-	"SELECT i.family, i.ino, '', coalesce(i.obj, 0), EXISTS (SELECT 1 FROM inodes c WHERE "
-	"c.family=i.family AND c.ino=i.ino AND c.lineage=?5) FROM inodes i WHERE i.lineage=?4 LIMIT ?6",
+	"SELECT i.family, i.ino, '', coalesce(i.obj, 0) FROM inodes i WHERE i.lineage=?4 LIMIT ?6",
 	"DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4",
-	"UPDATE inodes SET lineage=?5 WHERE family=?1 AND ino=?2 AND lineage=?4",
-	"DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?5 AND whiteout=1 AND NOT EXISTS "
-	"(SELECT 1 FROM inodes i" VISIBLE("i", "?4") "WHERE i.family=?1 AND i.ino=?2 AND i.lineage<>?4)",
 };
 
 static const struct keyed_table xattr_rows = {
-	"SELECT x.family, x.ino, x.name, 0, EXISTS (SELECT 1 FROM xattrs c WHERE c.family=x.family AND "
-	"c.ino=x.ino AND c.name=x.name AND c.lineage=?5) FROM xattrs x WHERE x.lineage=?4 LIMIT ?6",
+	"SELECT family, ino, name, 0 FROM xattrs WHERE lineage=?4 LIMIT ?6",
 	"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
-	"UPDATE xattrs SET lineage=?5 WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
-	"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?5 AND whiteout=1 AND "
-	"NOT EXISTS (SELECT 1 FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND "
-	"x.name=?3 AND x.lineage<>?4)",
 };
 
 struct keyed_row {
 	uint64_t family, ino, obj;
 	char name[256]; /* an xattr's; "" for an inode */
-	int shadowed;
 };
 
 /* Whether a reclaim step that began at total changes `base` has made its
@@ -264,14 +255,12 @@ static int keyed_exec(struct vfs *v, const char *sql, const struct keyed_row *k,
 	return db_step_done(v->db, st);
 }
 
-/* Up to RECLAIM_BATCH rows of table t in lineage `dead`, while the step
- * (which began at total changes `base`) has made fewer than
- * RECLAIM_CHANGES row changes: into `child` unless it has a version of its
- * own (or there is no child), else deleted with their data object
- * references (and child's whiteout, if it hides nothing else now).
- * *moved counts the rows handled. */
-static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t dead, uint64_t child,
-                         int64_t base, int *moved)
+/* Up to RECLAIM_BATCH rows of table t in lineage `dead`, which has no
+ * child, while the step (which began at total changes `base`) has made
+ * fewer than RECLAIM_CHANGES row changes: deleted with their data object
+ * references. *moved counts the rows handled. */
+static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t dead, int64_t base,
+                         int *moved)
 {
 	if (step_full(v, base))
 		return 0;
@@ -281,7 +270,6 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 	int n = 0;
 	sqlite3_stmt *st = db_prep(v->db, t->select);
 	sqlite3_bind_int64(st, 4, (int64_t)dead);
-	sqlite3_bind_int64(st, 5, (int64_t)child);
 	sqlite3_bind_int(st, 6, RECLAIM_BATCH);
 	int r = 0;
 	while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0) {
@@ -289,7 +277,6 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 		rows[n].ino = (uint64_t)sqlite3_column_int64(st, 1);
 		snprintf(rows[n].name, sizeof rows[n].name, "%s", (const char *)sqlite3_column_text(st, 2));
 		rows[n].obj = (uint64_t)sqlite3_column_int64(st, 3);
-		rows[n].shadowed = !child || sqlite3_column_int(st, 4);
 		n++;
 	}
 	db_finish(st);
@@ -298,70 +285,33 @@ static int reclaim_keyed(struct vfs *v, const struct keyed_table *t, uint64_t de
 	r = r < 0 ? r : 0;
 	int i;
 	for (i = 0; r == 0 && i < n && !step_full(v, base); i++) {
-		const struct keyed_row *k = &rows[i];
-		r = keyed_exec(v, k->shadowed ? t->drop : t->move, k, dead, child);
-		if (r == 0 && k->shadowed && k->obj)
-			r = store_ref(v->store, k->obj, -1);
-		/* a whiteout moved down, or one above a version that went,
-		 * may hide nothing now */
-		if (r == 0 && child)
-			r = keyed_exec(v, t->drop_whiteout, k, dead, child);
+		r = keyed_exec(v, t->drop, &rows[i], dead, 0);
+		if (r == 0 && rows[i].obj)
+			r = store_ref(v->store, rows[i].obj, -1);
 	}
 	free(rows);
 	*moved += i;
 	return r;
 }
 
-/* Row `id` of lineage `dead` is about to go, shadowed by child's version
- * of its name: a whiteout there that hides nothing else (no ancestor of
- * `dead` has the name) goes too, so a lineage that outlives its
- * snapshots keeps no whiteouts. */
-static int drop_needless_name_whiteout(struct vfs *v, int64_t id, uint64_t dead, uint64_t child)
-{
-	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE whiteout=1 AND lineage=?3 AND "
-	                                  "(family, parent, name) = (SELECT family, parent, name FROM "
-	                                  "dentries WHERE id=?1) AND NOT EXISTS (SELECT 1 FROM dentries o"
-	                                  VISIBLE("o", "?2") "WHERE (o.family, o.parent, o.name) = "
-	                                  "(SELECT family, parent, name FROM dentries WHERE id=?1) AND "
-	                                  "o.lineage<>?2)");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (int64_t)dead);
-	sqlite3_bind_int64(st, 3, (int64_t)child);
-	return db_step_done(v->db, st);
-}
-
 /* The same for the rows of dentries (by id). */
-static int reclaim_names(struct vfs *v, uint64_t dead, uint64_t child, int64_t base, int *moved)
+static int reclaim_names(struct vfs *v, uint64_t dead, int64_t base, int *moved)
 {
 	if (step_full(v, base))
 		return 0;
 	int64_t ids[RECLAIM_BATCH];
-	int shadowed[RECLAIM_BATCH], n = 0;
-	sqlite3_stmt *st = db_prep(v->db, "SELECT d.id, EXISTS (SELECT 1 FROM dentries c WHERE "
-	                                  "c.family=d.family AND c.parent=d.parent AND c.name=d.name "
-	                                  "AND c.lineage=?2) FROM dentries d WHERE d.lineage=?1 LIMIT ?3");
+	int n = 0;
+	sqlite3_stmt *st = db_prep(v->db, "SELECT id FROM dentries WHERE lineage=?1 LIMIT ?2");
 	sqlite3_bind_int64(st, 1, (int64_t)dead);
-	sqlite3_bind_int64(st, 2, (int64_t)child);
-	sqlite3_bind_int(st, 3, RECLAIM_BATCH);
+	sqlite3_bind_int(st, 2, RECLAIM_BATCH);
 	int r = 0;
-	while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0) {
-		ids[n] = sqlite3_column_int64(st, 0);
-		shadowed[n] = !child || sqlite3_column_int(st, 1);
-		n++;
-	}
+	while (n < RECLAIM_BATCH && (r = db_step_row(st)) > 0)
+		ids[n++] = sqlite3_column_int64(st, 0);
 	db_finish(st);
 	r = r < 0 ? r : 0; /* as in reclaim_keyed */
 	int i;
-	for (i = 0; r == 0 && i < n && !step_full(v, base); i++) {
-		if (shadowed[i] && child)
-			r = drop_needless_name_whiteout(v, ids[i], dead, child);
-		if (r == 0)
-			r = exec_ids(v, shadowed[i] ? "DELETE FROM dentries WHERE id=?1"
-			                            : "UPDATE dentries SET lineage=?2 WHERE id=?1",
-			             (uint64_t)ids[i], child);
-		if (r == 0 && !shadowed[i]) /* a whiteout moved down may hide nothing */
-			r = drop_needless_name_whiteout(v, ids[i], dead, child);
-	}
+	for (i = 0; r == 0 && i < n && !step_full(v, base); i++)
+		r = exec_ids(v, "DELETE FROM dentries WHERE id=?1", (uint64_t)ids[i], 0);
 	*moved += i;
 	return r;
 }
@@ -533,23 +483,36 @@ struct collect_table {
 	/* family, key, name, has ?4 a version?, its data object, the cursor's key */
 	const char *select;
 	const char *drop; /* ?4's version */
+	/* then the child's version if a whiteout that hides nothing (no
+	 * ancestor of ?4 has the key): a lineage that outlives its snapshots
+	 * keeps no whiteouts */
+	const char *drop_whiteout;
 };
 
 static const struct collect_table collect_tables[] = {
 	{"SELECT c.family, c.ino, '', k.lineage IS NOT NULL, coalesce(k.obj, 0), c.ino FROM inodes c "
 	 "LEFT JOIN inodes k ON k.family=c.family AND k.ino=c.ino AND k.lineage=?4 WHERE c.lineage=?5 "
 	 "AND (c.family, c.ino) > (?1, ?2) ORDER BY c.family, c.ino LIMIT ?6",
-	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4"},
+	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?4",
+	 "DELETE FROM inodes WHERE family=?1 AND ino=?2 AND lineage=?5 AND whiteout=1 AND NOT EXISTS "
+	 "(SELECT 1 FROM inodes o" VISIBLE("o", "?4") "WHERE o.family=?1 AND o.ino=?2 AND "
+	 "o.lineage<>?4)"},
 	/* names by id: dentries_lineage orders them so */
 	{"SELECT c.family, c.parent, c.name, k.lineage IS NOT NULL, 0, c.id FROM dentries c LEFT JOIN "
 	 "dentries k ON k.family=c.family AND k.parent=c.parent AND k.name=c.name AND k.lineage=?4 "
 	 "WHERE c.lineage=?5 AND c.id>?2 ORDER BY c.id LIMIT ?6",
-	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?4"},
+	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?4",
+	 "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND lineage=?5 AND "
+	 "whiteout=1 AND NOT EXISTS (SELECT 1 FROM dentries o" VISIBLE("o", "?4") "WHERE "
+	 "o.family=?1 AND o.parent=?2 AND o.name=?3 AND o.lineage<>?4)"},
 	{"SELECT c.family, c.ino, c.name, k.lineage IS NOT NULL, 0, c.ino FROM xattrs c LEFT JOIN "
 	 "xattrs k ON k.family=c.family AND k.ino=c.ino AND k.name=c.name AND k.lineage=?4 WHERE "
 	 "c.lineage=?5 AND (c.family, c.ino, c.name) > (?1, ?2, ?3) ORDER BY c.family, c.ino, c.name "
 	 "LIMIT ?6",
-	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4"},
+	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4",
+	 "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?5 AND whiteout=1 "
+	 "AND NOT EXISTS (SELECT 1 FROM xattrs o" VISIBLE("o", "?4") "WHERE o.family=?1 AND "
+	 "o.ino=?2 AND o.name=?3 AND o.lineage<>?4)"},
 };
 #define COLLECT_TABLES ((int)(sizeof collect_tables / sizeof collect_tables[0]))
 
@@ -574,12 +537,14 @@ static int reclaim_collect(struct vfs *v, struct collect_cursor *c, int64_t base
 			n++;
 			struct keyed_row k = {(uint64_t)sqlite3_column_int64(st, 0),
 			                      (uint64_t)sqlite3_column_int64(st, 1),
-			                      (uint64_t)sqlite3_column_int64(st, 4), "", 1};
+			                      (uint64_t)sqlite3_column_int64(st, 4), ""};
 			snprintf(k.name, sizeof k.name, "%s", (const char *)sqlite3_column_text(st, 2));
 			if (sqlite3_column_int(st, 3)) {
 				r = keyed_exec(v, t->drop, &k, c->kept, c->child);
 				if (r == 0 && k.obj)
 					r = store_ref(v->store, k.obj, -1);
+				if (r == 0)
+					r = keyed_exec(v, t->drop_whiteout, &k, c->kept, c->child);
 				if (r < 0)
 					break;
 			}
@@ -634,13 +599,12 @@ static int reclaim_step(struct vfs *v)
 	int64_t base = sqlite3_total_changes64(v->db->h);
 	switch (w.kind) {
 	case RECLAIM_DROP:
-	case RECLAIM_FOLD:
 		if (r == 0)
-			r = reclaim_keyed(v, &inode_rows, w.dead, w.child, base, &moved);
+			r = reclaim_keyed(v, &inode_rows, w.dead, base, &moved);
 		if (r == 0)
-			r = reclaim_names(v, w.dead, w.child, base, &moved);
+			r = reclaim_names(v, w.dead, base, &moved);
 		if (r == 0)
-			r = reclaim_keyed(v, &xattr_rows, w.dead, w.child, base, &moved);
+			r = reclaim_keyed(v, &xattr_rows, w.dead, base, &moved);
 		assert(r != 0 || moved > 0 || !step_full(v, base)); /* changes come from rows handled */
 		if (r == 0 && moved == 0)
 			r = reclaim_drop(v, w.dead, w.parent);
@@ -684,10 +648,16 @@ int vfs_reclaim(struct vfs *v)
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows)
 {
 	db_lock(v->db);
-	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*), coalesce(sum((SELECT count(*) FROM inodes i "
-	                                  "WHERE i.lineage=l.id) + (SELECT count(*) FROM dentries d WHERE "
-	                                  "d.lineage=l.id) + (SELECT count(*) FROM xattrs x WHERE "
-	                                  "x.lineage=l.id)), 0) FROM lineages l WHERE " RECLAIMABLE);
+	/* the rows a step reads: the lineage's own, or, for the pass of a
+	 * lineage to be kept, its child's */
+#define ROWS_OF(x)                                                                             \
+	"(SELECT count(*) FROM inodes i WHERE i.lineage=" x ") + (SELECT count(*) FROM dentries d " \
+	"WHERE d.lineage=" x ") + (SELECT count(*) FROM xattrs x WHERE x.lineage=" x ")"
+	sqlite3_stmt *st = db_prep(v->db, "SELECT count(*), coalesce(sum(CASE WHEN " CHILDREN("l") "=0 "
+	                                  "OR " PARENT_RELEASED("l") " THEN " ROWS_OF("l.id") " ELSE "
+	                                  ROWS_OF("(SELECT c.id FROM lineages c WHERE c.parent=l.id)")
+	                                  " END), 0) FROM lineages l WHERE " RECLAIMABLE);
+#undef ROWS_OF
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*lineages = (uint64_t)sqlite3_column_int64(st, 0);

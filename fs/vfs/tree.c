@@ -661,16 +661,13 @@ long vfs_tree_objs_page(struct vfs *v, uint64_t tree_id, uint64_t *after_ino, ui
 static int each_kept_obj(struct vfs *v, uint64_t lineage, uint64_t child,
                          int (*fn)(void *arg, uint64_t obj), void *arg)
 {
-#define KEPT_PARENT "(SELECT p.id FROM lineages p JOIN lineages l ON l.parent=p.id WHERE l.id=?1 " \
-	"AND p.dead<>0 AND (SELECT count(*) FROM lineages s WHERE s.parent=p.id)=1)"
 #define UNSHADOWED "NOT EXISTS (SELECT 1 FROM inodes s WHERE s.family=k.family AND s.ino=k.ino " \
 	"AND s.lineage=?1)"
 	sqlite3_stmt *st = db_prep(v->db, child
 		? "SELECT k.obj FROM inodes c JOIN inodes k ON k.family=c.family AND k.ino=c.ino AND "
-		  "k.lineage=" KEPT_PARENT " WHERE c.lineage=?2 AND k.obj IS NOT NULL AND " UNSHADOWED
-		: "SELECT k.obj FROM inodes k WHERE k.lineage=" KEPT_PARENT " AND k.obj IS NOT NULL "
+		  "k.lineage=" KEPT_PARENT("?1") " WHERE c.lineage=?2 AND k.obj IS NOT NULL AND " UNSHADOWED
+		: "SELECT k.obj FROM inodes k WHERE k.lineage=" KEPT_PARENT("?1") " AND k.obj IS NOT NULL "
 		  "AND ?2=0 AND " UNSHADOWED);
-#undef KEPT_PARENT
 #undef UNSHADOWED
 	sqlite3_bind_int64(st, 1, (int64_t)lineage);
 	sqlite3_bind_int64(st, 2, (int64_t)child);

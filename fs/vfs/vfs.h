@@ -256,7 +256,8 @@ int vfs_dir_is_empty(struct vfs *v, uint64_t dir);
  * (not db locked): all of the reclaim is background work. vfs_reclaim does
  * all of it now, in bounded changes, taking the db lock per change (for
  * tests and tools without the thread). Pending: released lineages not yet
- * folded away, and the rows they hold. */
+ * settled, and the rows their steps read (a lineage's own; its child's
+ * for one to be kept). */
 void vfs_reclaim_kick(struct vfs *v);
 int vfs_reclaim(struct vfs *v);
 int vfs_reclaim_pending(struct vfs *v, uint64_t *lineages, uint64_t *rows);

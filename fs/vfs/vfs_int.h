@@ -279,6 +279,16 @@ void vnodes_group_lost(struct vfs *v); /* db locked */
 	"EXISTS (SELECT 1 FROM " t " j" IN_SPAN("b_", "j", L) "WHERE j.family=" x ".family AND "  \
 	key " AND j.lineage>" x ".lineage)"
 
+/* The released lineage whose only child is lineage L, or NULL: a kept
+ * lineage above a writable one (fs/vfs/lineage.c), or one the reclaimer
+ * has not settled yet. Only L reads its versions, so once L writes a key
+ * (L a writable tree's lineage: always a leaf), the kept version of that
+ * key is seen by nobody, and the same change drops it or moves it into L. */
+#define KEPT_PARENT(L)                                                                         \
+	"(SELECT kp_.id FROM lineages kl_ JOIN lineages kp_ ON kp_.id=kl_.parent WHERE kl_.id="   \
+	L " AND kp_.dead<>0 AND NOT EXISTS (SELECT 1 FROM lineages ks_ WHERE ks_.parent=kp_.id "  \
+	"AND ks_.id<>kl_.id))"
+
 /* A family's root lineage has the family's id, and no lineage ever
  * becomes the parent of an older one (ids only grow; the reclaimer moves a
  * dead root's child up, under its own id): so the root has no ancestors,

@@ -66,6 +66,17 @@ static int older_xattr(struct vfs *v, struct vnode *n, const char *name)
 	return older;
 }
 
+/* The version of xattr `name` of n in its tree's kept parent lineage, if
+ * any, goes: the tree is about to write it, and nobody else reads the
+ * kept version (KEPT_PARENT). db locked, inside the change. */
+static int drop_kept_xattr(struct vfs *v, struct vnode *n, const char *name)
+{
+	if (!lineage_has_ancestors(n->tree->family, atomic_load(&n->tree->lineage)))
+		return 0;
+	return db_step_done(v->db, xattr_stmt(v, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND "
+	                                         "name=?3 AND lineage=" KEPT_PARENT("?4"), n, name));
+}
+
 /* db locked, inside the change, with n's row the tree's own already. */
 static void touch_ctime(struct vfs *v, struct vnode *n)
 {
@@ -103,12 +114,15 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 	else if ((r = tree_take_meta(n->tree, grow)) == 0 && (r = db_begin(v->db)) < 0)
 		tree_take_meta(n->tree, -grow);
 	if (r == 0) {
-		sqlite3_stmt *st = xattr_stmt(v, "INSERT INTO xattrs(family, ino, name, lineage, value) "
-		                                 "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, ino, name, "
-		                                 "lineage) DO UPDATE SET value=excluded.value, whiteout=0",
-		                              n, name);
-		sqlite3_bind_blob(st, 5, len ? val : "", (int)len, SQLITE_STATIC);
-		r = db_step_done(v->db, st);
+		r = drop_kept_xattr(v, n, name);
+		sqlite3_stmt *st = r < 0 ? NULL : xattr_stmt(v, "INSERT INTO xattrs(family, ino, name, "
+		                                  "lineage, value) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, "
+		                                  "ino, name, lineage) DO UPDATE SET value=excluded.value, "
+		                                  "whiteout=0", n, name);
+		if (st) {
+			sqlite3_bind_blob(st, 5, len ? val : "", (int)len, SQLITE_STATIC);
+			r = db_step_done(v->db, st);
+		}
 		if (r == 0)
 			touch_ctime(v, n);
 		db_note_bytes(v->db, len + strlen(name));
@@ -237,11 +251,16 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	db_lock(v->db);
 	int64_t old = xattr_bytes(v, n, name);
 	r = old >= 0 ? vnode_own_row(v, n) : (int)old;
-	int older = r == 0 ? older_xattr(v, n, name) : 0;
-	if (older < 0)
-		r = older;
 	if (r == 0)
 		r = db_begin_essential(v->db);
+	/* the kept version first, so that it is no reason for a whiteout */
+	int older = r == 0 ? drop_kept_xattr(v, n, name) : 0;
+	if (older == 0 && r == 0)
+		older = older_xattr(v, n, name);
+	if (older < 0) {
+		db_rollback(v->db);
+		r = older;
+	}
 	if (r == 0) {
 		/* a snapshot keeps an ancestor's version: hide it */
 		sqlite3_stmt *st = xattr_stmt(v, older
