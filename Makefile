@@ -97,7 +97,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzzers/%)
 FUZZ_SECONDS ?= 300
 
 .PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale bench-pg deps \
-        fuzzers fuzz-bins fuzz fault
+        fuzzers fuzz-bins fuzz fault test-builds build-san build-fuzz build-fault build-release
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
@@ -153,10 +153,21 @@ $(B)/fuzzers/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FS_OBJ) $(META_OBJ) $(TOOLS_O
 test:
 	$(DEPS_CMD)
 	python3 scripts/check-layers.py
-	$(MAKE) SAN=1 all units
-	$(MAKE) SAN=fuzz fuzz-bins
-	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
+	$(MAKE) test-builds
 	VOLFS_BIN=build/san/bin bash tests/run.sh
+
+# What the tests run, built side by side under one -j: the sanitizer build
+# with the unit binaries, the fuzz targets, the fault build (faults.bats)
+# and the optimised build (node.bats installs it; `make install` builds it).
+test-builds: build-san build-fuzz build-fault build-release
+build-san:
+	$(MAKE) SAN=1 all units
+build-fuzz:
+	$(MAKE) SAN=fuzz fuzz-bins
+build-fault:
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
+build-release:
+	$(MAKE) SAN=0 all
 
 units: $(UNIT_BIN) $(B)/tests/csi-call
 
