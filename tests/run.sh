@@ -7,11 +7,12 @@
 # ends with one line "N passed, N failed, N skipped". Exits non-zero if any test
 # failed, a binary crashed or exited non-zero, or nothing ran at all.
 #
-# The unit binaries run one after another. The fuzz targets and the .bats
-# files run in TEST_JOBS lanes at once, the longest first; each one's TAP
-# goes to its log and is printed whole once it and every file before it (in
-# the order of a serial run) have ended. Files that cannot share the machine
-# are marked below (alone_files, serial_files).
+# The files run in TEST_JOBS lanes at once: the unit binaries, then the
+# .bats files that must run alone, then the fuzz targets and the other .bats
+# files, the longest first. Each file's TAP goes to its log and is printed
+# whole once it and every file before it (in the order of a serial run)
+# have ended. Files that cannot share the machine are marked below
+# (alone_files, serial_files).
 #
 # Environment:
 #   VOLFS_BIN     directory holding volfs and volctl (default build/san/bin)
@@ -22,9 +23,8 @@
 #                 "integration/foo.bats" (e.g. TESTS=posix, TESTS='unit/',
 #                 TESTS='capacity|fio', TESTS=fuzz/)
 #   TEST_FILTER   passed to `bats --filter` (regex on test names)
-#   TEST_JOBS     how many fuzz targets and .bats files run at once (default
-#                 nproc); 1 runs them one after another, their TAP shown as
-#                 it comes
+#   TEST_JOBS     how many files run at once (default nproc); 1 runs them
+#                 one after another, their TAP shown as it comes
 #   UNIT_TIMEOUT  seconds one unit binary may run (default 300)
 #   BATS_TIMEOUT  seconds one .bats file may run (default 900)
 #   INTEGRATION_DIR  where the .bats files are (default tests/integration)
@@ -89,18 +89,22 @@ chmod 0755 "$run_tmp"
 # leftovers DIR: kill processes whose command line mentions DIR, lazily
 # unmount mounts under it; prints what it cleaned, true if there was any.
 leftovers() {
-    local dir=$1 found=1 d pid cmd m
-    for d in /proc/[0-9]*; do
-        pid=${d#/proc/}
+    local dir=$1 found=1 f pid cmd m hits
+    # one grep over every command line (a fork per process is slow on a
+    # busy machine); the pattern comes from a file, so that grep's own
+    # command line does not match
+    mapfile -t hits < <(grep -laFf <(printf '%s/\n' "$dir") /proc/[0-9]*/cmdline 2>/dev/null)
+    for f in "${hits[@]}"; do
+        pid=${f#/proc/} pid=${pid%/cmdline}
         [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-        cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
         [[ $cmd == *"$dir/"* ]] || continue
         echo "killed leftover process $pid: $cmd"
         kill -9 "$pid" 2>/dev/null
         found=0
     done
     while read -r m; do
-        m=$(printf '%b' "$m")
+        printf -v m '%b' "$m"
         case $m in
         "$dir"/*)
             echo "unmounted leftover mount $m"
@@ -112,8 +116,8 @@ leftovers() {
     return $found
 }
 
-# Lane jobs (fuzz targets and .bats files), by index in the order of a
-# serial run: name, command, log, temp dir, state (queued, running, ended,
+# The test files (unit binaries, fuzz targets, .bats files) as jobs, by
+# index in the order of a serial run: name, command, log, temp dir, state (queued, running, ended,
 # printed), pid, exit status, seconds taken, what it left behind.
 job_name=() job_cmd=() job_log=() job_tmp=() job_state=() job_pid=() job_rc=()
 job_start=() job_secs=() job_left=() job_streamed=() job_kind=()
@@ -210,14 +214,9 @@ if [[ -d $UNIT_DIR ]]; then
     done
 fi
 for t in "${units[@]}"; do
-    name="unit/${t##*/}"
-    log="$TEST_LOGS/${t##*/}.tap"
-    echo "# --- $name"
-    SECONDS=0
-    CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$UNIT_TIMEOUT" "$t" </dev/null 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
-    tally "$name" "$log" "$rc"
-    echo "# $name: ${SECONDS}s"
+    i=${#job_name[@]}
+    job_name[i]="unit/${t##*/}" job_log[i]="$TEST_LOGS/${t##*/}.tap" job_tmp[i]=''
+    job_cmd[i]="env CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 $UNIT_TIMEOUT ${t@Q}"
 done
 
 # --- fuzz targets (libFuzzer) ------------------------------------------------
@@ -267,10 +266,11 @@ done
 
 # --- the lanes ---------------------------------------------------------------
 
-# Each job's kind: alone, serial (the marks above) or lane.
+# Each job's kind: unit, alone, serial (the marks above) or lane.
 for i in "${!job_name[@]}"; do
     n=${job_name[i]#integration/} n=${n%.bats} job_kind[i]=lane
-    if [[ ${job_name[i]} == integration/* && $n =~ ^($alone_files)$ ]]; then job_kind[i]=alone
+    if [[ ${job_name[i]} == unit/* ]]; then job_kind[i]=unit
+    elif [[ ${job_name[i]} == integration/* && $n =~ ^($alone_files)$ ]]; then job_kind[i]=alone
     elif [[ ${job_name[i]} == integration/* && $n =~ ^($serial_files)$ ]]; then job_kind[i]=serial
     fi
 done
@@ -342,7 +342,9 @@ wait_one() {
     job_ended "${job_of_pid[$pid]}" "$rc"
 }
 
-# The durations of the previous run, else the hints: longest first.
+# The order the lanes start them in: the unit binaries (short, and first in
+# the output), the alone files, then the rest longest first, by the
+# durations of the previous run, else the hints.
 declare -A est=()
 for h in $slow_hints; do est["integration/${h%%:*}.bats"]=${h##*:}; done
 for t in "${fuzzers[@]}"; do est["fuzz/$t"]=$FUZZ_TEST_SECONDS; done
@@ -352,9 +354,13 @@ fi
 order=()
 for i in "${!job_name[@]}"; do
     job_state[i]=queued
-    order+=("${est[${job_name[i]}]:-10} $i")
+    case ${job_kind[i]} in
+    unit) order+=("2 0 $i") ;;
+    alone) order+=("1 0 $i") ;;
+    *) order+=("0 ${est[${job_name[i]}]:-10} $i") ;;
+    esac
 done
-mapfile -t order < <(printf '%s\n' "${order[@]}" | sort -k1,1nr -k2,2n | cut -d' ' -f2)
+mapfile -t order < <(printf '%s\n' "${order[@]}" | sort -k1,1nr -k2,2nr -k3,3n | cut -d' ' -f3)
 
 lanes=$TEST_JOBS
 ((lanes <= ${#job_name[@]})) || lanes=${#job_name[@]}
@@ -365,21 +371,19 @@ if ((lanes == 1)); then
         print_done
     done
 elif ((lanes > 1)); then
-    for i in "${order[@]}"; do
-        [[ ${job_kind[i]} == alone ]] || continue
-        start_job "$i"
-        wait_one
-        print_done
-    done
     running=0 serial_busy=''
     while :; do
-        # start what fits: the longest queued first, one serial file at a time
+        # start what fits, in order: an alone file once nothing runs (and
+        # nothing after it meanwhile), one serial file at a time
         for i in "${order[@]}"; do
             ((running < lanes)) || break
             [[ ${job_state[i]} == queued ]] || continue
             case ${job_kind[i]} in
+            alone)
+                ((running == 0)) && start_job "$i" && running=1
+                break
+                ;;
             serial) [[ -z $serial_busy ]] || continue; serial_busy=$i ;;
-            alone) continue ;;
             esac
             start_job "$i"
             running=$((running + 1))
