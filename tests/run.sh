@@ -260,7 +260,8 @@ bats_args=(--tap)
 for b in "${bats_files[@]}"; do
     i=${#job_name[@]}
     job_name[i]="integration/${b##*/}" job_log[i]="$TEST_LOGS/${b##*/}.tap"
-    job_tmp[i]="$run_tmp/${b##*/}"
+    # (a short name: podman refuses a run root of more than 50 characters)
+    job_tmp[i]="$run_tmp/$i"
     job_cmd[i]="timeout -k 30 $BATS_TIMEOUT bats ${bats_args[*]@Q} ${b@Q}"
 done
 
