@@ -80,11 +80,11 @@ slow_hints='snapshot:140 faults:110 fullhost:60 posix:60 resources:50 snapshot_s
   bench_scale:40 durability:35 fio:32 control_plane:32 docker_plugin:30 snapshot_cow:27
   hostpath:25 k8s:23 csi:20 metacache:20 kubectl:18 cli_docs:17 volctl_cli:16 projected:15'
 
-# The integration tests make their temp dirs under one directory per file
-# (in one per run), so that whatever a killed or broken test left behind
-# (mounts, daemons) can be cleaned up without touching anyone else's.
-run_tmp=$(mktemp -d /tmp/volfs-run.XXXXXX)
-chmod 0755 "$run_tmp"
+# The integration tests make their temp dirs under one directory per file,
+# so that whatever a killed or broken test left behind (mounts, daemons)
+# can be cleaned up without touching anyone else's. (Each is a
+# /tmp/volfs-run.XXXXXX, no deeper: some tests' paths are close to the 107
+# bytes of a socket's path, podman's run root to its 50.)
 
 # leftovers DIR: kill processes whose command line mentions DIR, lazily
 # unmount mounts under it; prints what it cleaned, true if there was any.
@@ -133,7 +133,7 @@ alive() {
 
 # cleanup: stop the jobs still running (interrupted), then what they left.
 cleanup() {
-    local pid t busy
+    local pid t busy d
     # each job is a timeout(1), which passes TERM on to its process group
     for pid in "${!job_of_pid[@]}"; do
         kill -TERM "$pid" 2>/dev/null
@@ -149,8 +149,11 @@ cleanup() {
     for pid in "${!job_of_pid[@]}"; do
         kill -KILL -- "-$pid" 2>/dev/null
     done
-    leftovers "$run_tmp" >/dev/null
-    rm -rf --one-file-system "$run_tmp" 2>/dev/null
+    for d in "${job_tmp[@]}"; do
+        [[ -d $d ]] || continue
+        leftovers "$d" >/dev/null
+        rm -rf --one-file-system "$d" 2>/dev/null
+    done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -260,8 +263,7 @@ bats_args=(--tap)
 for b in "${bats_files[@]}"; do
     i=${#job_name[@]}
     job_name[i]="integration/${b##*/}" job_log[i]="$TEST_LOGS/${b##*/}.tap"
-    # (a short name: podman refuses a run root of more than 50 characters)
-    job_tmp[i]="$run_tmp/$i"
+    job_tmp[i]=- # made when it starts
     job_cmd[i]="timeout -k 30 $BATS_TIMEOUT bats ${bats_args[*]@Q} ${b@Q}"
 done
 
@@ -282,7 +284,7 @@ done
 start_job() {
     local i=$1 cmd=${job_cmd[$1]}
     if [[ -n ${job_tmp[i]} ]]; then
-        mkdir -p "${job_tmp[i]}" && chmod 0755 "${job_tmp[i]}"
+        job_tmp[i]=$(mktemp -d /tmp/volfs-run.XXXXXX) && chmod 0755 "${job_tmp[i]}"
         cmd="env VOLFS_TEST_TMPDIR=${job_tmp[i]@Q} $cmd"
     fi
     job_start[i]=$SECONDS job_state[i]=running
