@@ -97,12 +97,27 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzzers/%)
 FUZZ_SECONDS ?= 300
 
 .PHONY: check-layers all test unit integration run install uninstall clean bench bench-quick bench-scale bench-pg deps \
-        fuzzers fuzz-bins fuzz fault
+        fuzzers fuzz-bins fuzz fault test-builds build-san build-fuzz build-fault build-release
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
+ifeq ($(SAN)$(FAULT),11)
+# The fault build compiles only the sources fault injection changes: one
+# that preprocesses to the same text without VOLFS_FAULT_INJECTION takes
+# the sanitizer build's object (same flags otherwise) if that is up to date.
+SAN_OBJ = build/san/obj/$*.o
+$(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
+	@mkdir -p $(dir $@)
+	@if [ -f $(SAN_OBJ) ] && [ -z "$$(find $^ -newer $(SAN_OBJ))" ] && \
+	    $(CC) $(CFLAGS) -E -o $@.i $< && $(CC) $(filter-out -DVOLFS_FAULT_INJECTION,$(CFLAGS)) -E $< | cmp -s - $@.i; then \
+	    echo "cp $(SAN_OBJ) $@  # $< is the same without fault injection"; cp $(SAN_OBJ) $@; \
+	else \
+	    echo "$(CC) $(CFLAGS) -c -o $@ $<"; $(CC) $(CFLAGS) -c -o $@ $<; \
+	fi; status=$$?; rm -f $@.i; exit $$status
+else
 $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+endif
 
 $(VERSION_OBJ): $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
@@ -153,10 +168,23 @@ $(B)/fuzzers/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FS_OBJ) $(META_OBJ) $(TOOLS_O
 test:
 	$(DEPS_CMD)
 	python3 scripts/check-layers.py
-	$(MAKE) SAN=1 all units
-	$(MAKE) SAN=fuzz fuzz-bins
-	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
+	$(MAKE) test-builds
 	VOLFS_BIN=build/san/bin bash tests/run.sh
+
+# What the tests run, built side by side under one -j: the sanitizer build
+# with the unit binaries, the fuzz targets, the fault build (faults.bats)
+# and the optimised build (node.bats installs it; `make install` builds it).
+test-builds: build-san build-fuzz build-fault build-release
+# (after the sanitizer build, whose objects it shares)
+build-fault: build-san
+build-san:
+	$(MAKE) SAN=1 all units
+build-fuzz:
+	$(MAKE) SAN=fuzz fuzz-bins
+build-fault:
+	$(MAKE) SAN=1 FAULT=1 build/fault/bin/volfs build/fault/bin/volctl
+build-release:
+	$(MAKE) SAN=0 all
 
 units: $(UNIT_BIN) $(B)/tests/csi-call
 

@@ -25,14 +25,18 @@
 
 enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_CRASH, FAULT_POINTS };
 
-#ifdef VOLFS_FAULT_INJECTION
 /* Count one call at point p (what: its text, such as an SQL statement, or
- * NULL); true when it must fail. Thread-safe. */
+ * NULL); true when it must fail. Thread-safe. Defined in the fault build
+ * only; declared in every build, so that a source that uses none of the
+ * hooks preprocesses to the same text in both and the fault build can take
+ * the sanitizer build's object for it (Makefile). */
 int fault_fail(enum fault_point p, const char *what);
-#define FAULT(p) fault_fail(p, NULL)
-#define FAULT_AT(p, what) fault_fail(p, what)
 /* A crash point: the process dies here when its turn comes. */
 void fault_crash_point(const char *name);
+
+#ifdef VOLFS_FAULT_INJECTION
+#define FAULT(p) fault_fail(p, NULL)
+#define FAULT_AT(p, what) fault_fail(p, what)
 #define FAULT_CRASH_POINT(name) fault_crash_point(name)
 #else
 #define FAULT(p) 0

@@ -142,7 +142,7 @@ printf "%s\n" "${COMPREPLY[*]}"
 
 @test "make install puts the completion, the man pages and the binaries in place" {
     local dest=$VOLFS_TMP/dest
-    run make -C "$BATS_TEST_DIRNAME/../.." install DESTDIR="$dest" PREFIX=/usr B="$(dirname "$VOLFS_BIN")" SAN=$([[ $VOLFS_BIN == *san* ]] && echo 1 || echo 0)
+    run make -C "$BATS_TEST_DIRNAME/../.." install VERSION="$(cat "$(dirname "$VOLFS_BIN")/version.stamp" 2>/dev/null)" DESTDIR="$dest" PREFIX=/usr B="$(dirname "$VOLFS_BIN")" SAN=$([[ $VOLFS_BIN == *san* ]] && echo 1 || echo 0)
     assert_success
     [ -f "$dest/usr/share/bash-completion/completions/volctl" ]
     [ -f "$dest/usr/share/man/man1/volctl.1" ]

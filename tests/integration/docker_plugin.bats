@@ -238,7 +238,7 @@ s.sendall(b"\x00\xff garbage\r\n\r\n"); s.recv(100)' "$SOCK" || true
 @test "make install offers podman the plugin in containers.conf.d" {
     local dest=$VOLFS_TMP/dest
     # SAN=1: the binaries under test are the sanitizer build
-    run make -C "$BATS_TEST_DIRNAME/../.." install SAN=1 DESTDIR="$dest" PREFIX=/usr B="$(dirname "$VOLFS_BIN")"
+    run make -C "$BATS_TEST_DIRNAME/../.." install SAN=1 VERSION="$(cat "$(dirname "$VOLFS_BIN")/version.stamp" 2>/dev/null)" DESTDIR="$dest" PREFIX=/usr B="$(dirname "$VOLFS_BIN")"
     assert_success
     run cat "$dest/etc/containers/containers.conf.d/volfs.conf"
     assert_output --partial $'[engine.volume_plugins]\nvolfs = "/run/docker/plugins/volfs.sock"'
