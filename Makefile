@@ -100,12 +100,17 @@ FUZZ_SECONDS ?= 300
         fuzzers fuzz-bins fuzz fault test-builds build-san build-fuzz build-fault build-release
 all: $(B)/bin/volfs $(B)/bin/volctl $(B)/bin/volfs-csi
 
+# Every C object depends on every header of the source tree; not on those
+# under build/ (another build's generated CSI headers, which no C source
+# includes), or generating them would make every other build stale.
+SRC_HEADERS := $(filter-out build/%,$(wildcard */*.h */*/*.h))
+
 ifeq ($(SAN)$(FAULT),11)
 # The fault build compiles only the sources fault injection changes: one
 # that preprocesses to the same text without VOLFS_FAULT_INJECTION takes
 # the sanitizer build's object (same flags otherwise) if that is up to date.
 SAN_OBJ = build/san/obj/$*.o
-$(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
+$(B)/obj/%.o: %.c $(SRC_HEADERS)
 	@mkdir -p $(dir $@)
 	@if [ -f $(SAN_OBJ) ] && [ -z "$$(find $^ -newer $(SAN_OBJ))" ] && \
 	    $(CC) $(CFLAGS) -E -o $@.i $< && $(CC) $(filter-out -DVOLFS_FAULT_INJECTION,$(CFLAGS)) -E $< | cmp -s - $@.i; then \
@@ -114,7 +119,7 @@ $(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	    echo "$(CC) $(CFLAGS) -c -o $@ $<"; $(CC) $(CFLAGS) -c -o $@ $<; \
 	fi; status=$$?; rm -f $@.i; exit $$status
 else
-$(B)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
+$(B)/obj/%.o: %.c $(SRC_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 endif

@@ -57,3 +57,16 @@ teardown() {
     build=$(printf '%s\n' "$output" | grep -n -m1 'SAN=1' | cut -d: -f1)
     [ -n "$first" ] && [ -n "$build" ] && [ "$first" -lt "$build" ]
 }
+
+@test "a header generated under build/ makes no other build's objects stale" {
+    # One build generating its CSI headers (build/gen/*.h) while another is
+    # in use must not make the second recompile and relink under its users:
+    # no object's prerequisites may lie under build/.
+    probe=$(mktemp -d "$ROOT/build/header-probe.XXXXXX")
+    : >"$probe/generated.h"
+    rules=$(make -C "$ROOT" -pn SAN=1 all 2>/dev/null | grep -E '^build/san/obj/%\.o:')
+    rm -rf "$probe"
+    [ -n "$rules" ] || { echo "no rule for build/san/obj/%.o in make's database"; false; }
+    under_build=$(printf '%s\n' "$rules" | sed 's/^[^:]*://' | tr ' ' '\n' | grep '^build/' || true)
+    [ -z "$under_build" ] || { echo "objects depend on: $under_build"; false; }
+}
