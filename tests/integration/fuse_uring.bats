@@ -81,7 +81,7 @@ fio_verify() {
     local name=$1
     shift
     run fio --name="$name" --directory="$V" --size=32M --bs=4k --ioengine=psync \
-        --verify=crc32c --verify_fatal=1 --do_verify=1 --output-format=terse "$@"
+        --verify=crc32c --verify_fatal=1 --verify_state_save=0 --do_verify=1 --output-format=terse "$@"
     [ "$status" -eq 0 ] || fail "fio $name: $output"
 }
 
