@@ -261,31 +261,32 @@ if want passthrough_ll; then
     wait_mount "$work/pt-dio" "$PT_DIO_PID" "$work/logs/ptll-dio.log"
 fi
 
-volfs_version=-
-if want volfs; then
-    "$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >"$work/logs/volfs.log" 2>&1 &
-    VOLFS_PID=$!
-    wait_mount "$MNT" "$VOLFS_PID" "$work/logs/volfs.log"
+# start_volfs PIDVAR STATE MNT LOG [volfs args]: a volfs daemon (its pid in
+# the variable PIDVAR, for cleanup) serving STATE at MNT, with the volume
+# bench.
+start_volfs() {
+    local pidvar=$1 state=$2 mnt=$3 log=$4 i
+    shift 4
+    "$BIN/volfs" -f --state "$state" "$@" "$mnt" </dev/null >"$log" 2>&1 &
+    printf -v "$pidvar" %s "$!"
+    wait_mount "$mnt" "$!" "$log"
     for ((i = 0; i < 100; i++)); do
-        [[ -S $STATE/control.sock ]] && break
+        [[ -S $state/control.sock ]] && break
         sleep 0.1
     done
-    volctl create pv bench --capacity "$BENCH_CAPACITY" >/dev/null
+    "$BIN/volctl" --state "$state" create pv bench --capacity "$BENCH_CAPACITY" >/dev/null
+}
+
+volfs_version=-
+if want volfs; then
+    start_volfs VOLFS_PID "$STATE" "$MNT" "$work/logs/volfs.log"
     volfs_version=$(volctl version 2>/dev/null | sed -n 's/^Server Version: //p')
     log "volfs $volfs_version on $MNT, volume bench of $BENCH_CAPACITY"
 fi
 if want volfs_uring; then
     uring_param_was=$(cat "$URING_PARAM")
     echo Y >"$URING_PARAM"
-    "$BIN/volfs" -f --state "$STATE_U" --fuse-transport=uring "$MNT_U" </dev/null \
-        >"$work/logs/volfs-uring.log" 2>&1 &
-    VOLFS_U_PID=$!
-    wait_mount "$MNT_U" "$VOLFS_U_PID" "$work/logs/volfs-uring.log"
-    for ((i = 0; i < 100; i++)); do
-        [[ -S $STATE_U/control.sock ]] && break
-        sleep 0.1
-    done
-    "$BIN/volctl" --state "$STATE_U" create pv bench --capacity "$BENCH_CAPACITY" >/dev/null
+    start_volfs VOLFS_U_PID "$STATE_U" "$MNT_U" "$work/logs/volfs-uring.log" --fuse-transport=uring
     grep -q 'FUSE transport: uring' "$work/logs/volfs-uring.log" ||
         die "volfs_uring: the daemon does not serve over io_uring: $(grep -i transport "$work/logs/volfs-uring.log")"
     log "volfs with --fuse-transport=uring on $MNT_U"
