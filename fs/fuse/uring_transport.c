@@ -36,7 +36,7 @@
  *    max_write and max_pages pages); if it did, the request is answered
  *    with EIO and the writev fails with EINVAL.
  *
- *  - Each queue is served by threads_per_queue threads (default 2), each
+ *  - Each queue is served by threads_per_queue threads (default 4), each
  *    with its own ring and a share of the queue's entries, pinned to the
  *    queue's CPU: the kernel gives a request to the entry committed last,
  *    so while one thread waits for a slow host write, the queue's other
@@ -106,7 +106,7 @@ _Static_assert(sizeof(struct ring_req_header) == 288, "kernel ABI");
 _Static_assert(sizeof(struct ring_cmd_req) == 24, "kernel ABI");
 
 #define DEFAULT_ENTRIES_PER_QUEUE 32
-#define DEFAULT_THREADS_PER_QUEUE 2
+#define DEFAULT_THREADS_PER_QUEUE 4
 /* Room in front of the payload for the request's header and fixed
  * argument: the request is assembled there, contiguous with the payload
  * the kernel wrote, as /dev/fuse would deliver it, without copying the
