@@ -474,40 +474,6 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void on_kick(int sig)
-{
-	(void)sig;
-}
-
-/* SIGUSR2 interrupts a worker's read of /dev/fuse (no SA_RESTART): see
- * join_worker. */
-static void install_kick(void)
-{
-	struct sigaction sa = {.sa_handler = on_kick};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR2, &sa, NULL);
-}
-
-/* With the rings serving, only FORGET and INTERRUPT still come through
- * /dev/fuse: while a busy mount outlives the unmount (a writer holds a
- * file open), nothing would wake the workers' reads, and the kernel ends
- * the connection only when the last of them lets go of the device. So
- * their reads are interrupted until they see the session has ended. */
-static void join_worker(pthread_t t, int kick)
-{
-	while (kick) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10 * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		if (pthread_timedjoin_np(t, NULL, &ts) == 0)
-			return;
-		pthread_kill(t, SIGUSR2);
-	}
-	pthread_join(t, NULL);
-}
-
 /* Serve until a signal, `volctl shutdown` or an unmount; then unmount (if
  * still mounted) so every worker's read fails, and wait for them. */
 static void run_workers(struct daemon *d, const sigset_t *set)
@@ -522,9 +488,9 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 	sdnotify("STOPPING=1");
 	fuse_session_exit(d->se);
 	fuse_session_unmount(d->se);
-	int rings = uring_transport_stop();
+	uring_transport_stop();
 	for (int i = 0; i < started; i++)
-		join_worker(workers[i], rings);
+		pthread_join(workers[i], NULL);
 }
 
 static void raise_fd_limit(void)
@@ -656,7 +622,6 @@ static int serve(struct daemon *d, char *argv0)
 		int ur = ior < 0 ? ior : uring_transport_setup(d->transport, d->se, serve_request);
 		if (ur < 0)
 			vlog_warn("mount", "FUSE requests stay on /dev/fuse: %s", strerror(-ur));
-		install_kick();
 	}
 	/* Until the parent is told, errors still reach the caller's stderr. */
 	int report = daemon_fork(d->foreground);

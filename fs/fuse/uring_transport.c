@@ -42,15 +42,17 @@
  *    so while one thread waits for a slow host write, the queue's other
  *    requests go to the entries of a thread that is free.
  *
- *  - Teardown: an unmount or abort completes every registered entry with
- *    -ENOTCONN (a thread stops when it has no entry left); the daemon's
- *    own shutdown wakes the threads through an eventfd polled on each
- *    ring, they submit their last replies and close their rings, which
- *    cancels the entries the kernel still holds. The rings use a
- *    duplicate of the /dev/fuse descriptor (libfuse closes its own at
- *    unmount, and the rings' last commands must still name the device).
- *    kill -9 leaves nothing: the kernel aborts the connection when the
- *    last reference to the device goes.
+ *  - Teardown: the rings' threads serve as long as the connection lives.
+ *    When it ends (an unmount of an idle mount, fusermount -u, an abort;
+ *    after the daemon's own lazy unmount, once the mount's last user has
+ *    left, as the /dev/fuse workers wait for it), the kernel completes
+ *    every registered entry with -ENOTCONN, and a thread stops when it has
+ *    no entry left, after submitting its last replies; closing its ring
+ *    cancels whatever the kernel still holds. The rings use a duplicate of
+ *    the /dev/fuse descriptor: libfuse closes its own at unmount, and the
+ *    rings' commands must still name the device. kill -9 leaves nothing:
+ *    the kernel ends the connection when the last reference to the device
+ *    goes.
  */
 #include "fs/fuse/uring_transport.h"
 
@@ -58,14 +60,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
-#include <poll.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -112,9 +112,6 @@ _Static_assert(sizeof(struct ring_cmd_req) == 24, "kernel ABI");
  * the kernel wrote, as /dev/fuse would deliver it, without copying the
  * payload. A page keeps the payload page-aligned. */
 #define REQ_ROOM 4096
-/* The stop eventfd's poll; entries' user_data are their addresses. */
-#define STOP_TAG 0
-
 struct ring_server;
 
 struct ring_entry {
@@ -139,13 +136,13 @@ static struct {
 	enum fuse_transport_mode mode;
 	struct fuse_session *se;
 	uring_serve_fn serve;
-	int devfd, stopfd;
+	int devfd;
 	uint64_t kernel_flags;
 	size_t payload_max;
 	int nqueues, threads_per_queue, entries_per_thread;
 	struct ring_server *servers;
 	int nservers, started;
-} T = {.devfd = -1, .stopfd = -1};
+} T = {.devfd = -1};
 
 /* The entry the calling ring thread is serving. */
 static __thread struct ring_entry *serving;
@@ -197,14 +194,9 @@ int uring_transport_setup(enum fuse_transport_mode mode, struct fuse_session *se
 	T.se = se;
 	T.serve = serve;
 	T.devfd = fcntl(fuse_session_fd(se), F_DUPFD_CLOEXEC, 0);
-	T.stopfd = eventfd(0, EFD_CLOEXEC);
-	if (T.devfd < 0 || T.stopfd < 0) {
-		int err = errno;
-		if (T.devfd >= 0)
-			close(T.devfd);
-		T.devfd = -1;
+	if (T.devfd < 0) {
 		T.mode = FUSE_MODE_DEV;
-		return -err;
+		return -errno;
 	}
 	T.nqueues = possible_cpus();
 	T.threads_per_queue = env_int("VOLFS_FUSE_URING_THREADS", DEFAULT_THREADS_PER_QUEUE);
@@ -253,7 +245,7 @@ int uring_transport_answer_init(struct fuse_init_out *out, size_t len)
 static struct io_uring_sqe *entry_cmd(struct ring_server *s, struct ring_entry *e, uint32_t op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-	/* The SQ holds one slot per entry and one for the stop poll. */
+	/* The SQ holds a slot per entry: each has at most one command queued. */
 	assert(sqe);
 	memset(sqe, 0, 2 * sizeof *sqe); /* SQE128: the command area too */
 	sqe->opcode = IORING_OP_URING_CMD;
@@ -374,30 +366,23 @@ static int server_init(struct ring_server *s)
 		e->iov[1] = (struct iovec){e->buf + REQ_ROOM, T.payload_max};
 		entry_cmd(s, e, CMD_REGISTER);
 	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-	assert(sqe);
-	io_uring_prep_poll_add(sqe, T.stopfd, POLLIN);
-	sqe->user_data = STOP_TAG;
 	s->live = s->nents;
 	return 0;
 }
 
-/* One completion: the stop poll (1), a request to serve, or an entry the
- * kernel gave back with an error (unmounted: -ENOTCONN). */
-static int handle_cqe(struct ring_server *s, const struct io_uring_cqe *cqe)
+/* One completion: a request to serve, or an entry the kernel gave back
+ * with an error (the connection ended: -ENOTCONN). */
+static void handle_cqe(struct ring_server *s, const struct io_uring_cqe *cqe)
 {
-	if (cqe->user_data == STOP_TAG)
-		return 1;
 	struct ring_entry *e = (struct ring_entry *)(uintptr_t)cqe->user_data;
 	if (cqe->res < 0) {
 		s->live--;
 		if (cqe->res != -ENOTCONN && cqe->res != -ECONNABORTED)
 			vlog_error("fuse", "io_uring queue %d: an entry failed: %s", s->qid,
 			           strerror(-cqe->res));
-		return 0;
+		return;
 	}
 	serve_entry(e);
-	return 0;
 }
 
 static void *server_main(void *arg)
@@ -410,8 +395,7 @@ static void *server_main(void *arg)
 		           "stay on /dev/fuse", s->qid, strerror(-err));
 		return NULL;
 	}
-	int stop = 0;
-	while (!stop && s->live > 0) {
+	while (s->live > 0) {
 		err = io_uring_submit_and_wait(&s->ring, 1);
 		if (err < 0 && err != -EINTR) {
 			vlog_error("fuse", "io_uring queue %d: %s", s->qid, strerror(-err));
@@ -421,12 +405,11 @@ static void *server_main(void *arg)
 		unsigned head, seen = 0;
 		io_uring_for_each_cqe(&s->ring, head, cqe) {
 			seen++;
-			stop |= handle_cqe(s, cqe);
+			handle_cqe(s, cqe);
 		}
 		io_uring_cq_advance(&s->ring, seen);
 	}
-	/* The last batch's replies; the entries they give back, and all
-	 * others the kernel holds, are cancelled with the ring. */
+	/* The last batch's replies (the connection may be gone: they fail). */
 	io_uring_submit(&s->ring);
 	io_uring_queue_exit(&s->ring);
 	return NULL;
@@ -479,14 +462,10 @@ void uring_transport_start(void)
 	          T.nqueues, T.threads_per_queue, T.entries_per_thread, T.payload_max);
 }
 
-int uring_transport_stop(void)
+void uring_transport_stop(void)
 {
 	if (T.mode == FUSE_MODE_DEV)
-		return 0;
-	int had = T.started > 0;
-	uint64_t one = 1;
-	if (had && write(T.stopfd, &one, sizeof one) != sizeof one)
-		vlog_error("fuse", "io_uring: cannot wake the rings' threads: %s", strerror(errno));
+		return;
 	for (int i = 0; i < T.started; i++) {
 		pthread_join(T.servers[i].thread, NULL);
 		free_server(&T.servers[i]);
@@ -494,9 +473,7 @@ int uring_transport_stop(void)
 	free(T.servers);
 	T.servers = NULL;
 	T.started = 0;
-	close(T.stopfd);
 	close(T.devfd);
-	T.stopfd = T.devfd = -1;
+	T.devfd = -1;
 	T.mode = FUSE_MODE_DEV;
-	return had;
 }

@@ -44,9 +44,8 @@ void uring_transport_start(void);
  * otherwise (a /dev/fuse request's reply, a notification) return 0. */
 int uring_transport_reply(const struct iovec *iov, int count, ssize_t *ret);
 
-/* After unmounting: stop the rings' threads, wait for them, release the
- * rings. Returns 1 if rings were serving (the /dev/fuse readers may then
- * need their reads interrupted to let the connection end). */
-int uring_transport_stop(void);
+/* After unmounting: wait for the rings' threads, which stop when the
+ * kernel ends the connection, and release the rings. */
+void uring_transport_stop(void);
 
 #endif

@@ -45,20 +45,22 @@ requests_via() {
 start_uring() {
     uring_on
     volfs_start --fuse-transport=uring "$@"
-    grep -q 'FUSE transport: uring' "$VOLFS_LOG" || fail "log: $(grep -i transport "$VOLFS_LOG")"
     pv_create vol 256Mi
     V=$MNT/pv/vol
-    # The kernel moves requests to the rings once every CPU's queue has
-    # entries, which the rings' threads register just after INIT.
+    # The INIT reply starts the rings' threads (and then logs), and the
+    # kernel moves requests to the rings once they have registered entries
+    # on every CPU's queue: both after the mount.
     local before i
     before=$(requests_via uring)
     for ((i = 0; i < 200; i++)); do
         touch "$V/probe"
         rm "$V/probe"
-        (($(requests_via uring) > before)) && return 0
+        if (($(requests_via uring) > before)) && grep -q 'FUSE transport: uring' "$VOLFS_LOG"; then
+            return 0
+        fi
         sleep 0.1
     done
-    fail "no request came through the rings: $(volctl metrics | grep transport)"
+    fail "no request came through the rings: $(volctl metrics | grep transport); log: $(grep -i transport "$VOLFS_LOG")"
 }
 
 # start_writer FILE: overwrite FILE with direct writes until the mount
@@ -220,4 +222,20 @@ teardown() {
     volfs_launch --fuse-transport=uring
     cmp "$VOLFS_TMP/ref" "$V/kept"
     (($(requests_via uring) > 0)) || fail "after the restart nothing came through the rings"
+}
+
+@test "over io_uring: a shutdown while a file is held open serves its release, then exits cleanly" {
+    start_uring
+    echo held >"$V/held"
+    sleep 1000 <"$V/held" 3>&- &
+    local holder=$!
+    volfs_track_pid "$holder"
+    volctl shutdown >/dev/null
+    # The mount outlives the lazy unmount while the file is open; its
+    # RELEASE comes when the holder goes, and must still be served.
+    kill "$holder"
+    wait "$holder" || true
+    volfs_stop
+    volfs_launch --fuse-transport=uring
+    [ "$(cat "$V/held")" = held ]
 }
