@@ -239,3 +239,21 @@ teardown() {
     volfs_launch --fuse-transport=uring
     [ "$(cat "$V/held")" = held ]
 }
+
+@test "over io_uring: writers killed by signals mid-write leave the daemon serving" {
+    start_uring
+    local i pid
+    for ((i = 0; i < 10; i++)); do
+        # 1 MiB requests, several in flight when the INT comes (the same
+        # file overwritten: no new space each time).
+        dd if=/dev/zero of="$V/intr" bs=32M count=4 oflag=direct conv=notrunc status=none 3>&- &
+        pid=$!
+        sleep "0.$((i % 4))"
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" || true
+    done
+    dd if=/dev/urandom of="$VOLFS_TMP/ref" bs=1M count=4 status=none
+    dd if="$VOLFS_TMP/ref" of="$V/after" bs=1M oflag=direct status=none
+    cmp "$VOLFS_TMP/ref" "$V/after"
+    volfs_stop
+}
