@@ -113,6 +113,7 @@ int run_version(struct invocation *inv)
 	printf("Schema Version: %s\n", json_path_str(result, "schema", "unknown"));
 	printf("Host Writes: %s on %s\n", json_path_str(result, "hostWriteEngine", "unknown"),
 	       json_path_str(result, "hostFilesystem", "unknown"));
+	printf("FUSE Transport: %s\n", json_path_str(result, "fuseTransport", "unknown"));
 	json_object_put(result);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "fs/control/snapshot.h"
 #include "fs/obs/counters.h"
+#include "fs/obs/fuse_transport.h"
 #include "fs/control/volume.h"
 #include "fs/store/store.h"
 #include "fs/store/hostwrite.h"
@@ -235,6 +236,22 @@ static void render_volume_stats(FILE *f, const struct vol_rows *vr)
 }
 
 /* ---- requests ---- */
+
+/* The transport in use, and what each has delivered: requests keep coming
+ * through /dev/fuse with the rings (FORGET, INTERRUPT, and all until
+ * every CPU's queue is served). */
+static void render_fuse_transport(FILE *f)
+{
+	family(f, "volfs_fuse_transport", "gauge",
+	       "How FUSE requests reach volfs (dev: /dev/fuse, uring: io_uring queues); always 1.");
+	fprintf(f, "volfs_fuse_transport{transport=\"%s\"} 1\n",
+	        fuse_transport_name(fuse_transport_current()));
+	family(f, "volfs_fuse_transport_requests_total", "counter",
+	       "FUSE requests received, by the transport that delivered them.");
+	for (int t = 0; t < FUSE_TRANSPORTS; t++)
+		fprintf(f, "volfs_fuse_transport_requests_total{transport=\"%s\"} %llu\n",
+		        fuse_transport_name(t), (unsigned long long)fuse_transport_requests(t));
+}
 
 static void render_fuse(FILE *f)
 {
@@ -473,6 +490,7 @@ char *metrics_render(struct vfs *v, size_t *len)
 	fprintf(f, "volfs_host_write_engine{engine=\"%s\",fstype=", host_write_engine());
 	label_value(f, host_write_fstype());
 	fprintf(f, "} 1\n");
+	render_fuse_transport(f);
 	family(f, "volfs_build_info", "gauge", "The volfs version, as a label; always 1.");
 	fprintf(f, "volfs_build_info{version=");
 	label_value(f, VOLFS_VERSION);

@@ -35,6 +35,7 @@
 #include "fs/control/watch.h"
 #include "fs/store/store.h"
 #include "fs/store/hostwrite.h"
+#include "fs/obs/fuse_transport.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -644,6 +645,8 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 			json_object_object_add(r, "mountPoint", json_object_new_string(mount_point));
 		json_object_object_add(r, "hostWriteEngine", json_object_new_string(host_write_engine()));
 		json_object_object_add(r, "hostFilesystem", json_object_new_string(host_write_fstype()));
+		json_object_object_add(r, "fuseTransport",
+		                       json_object_new_string(fuse_transport_name(fuse_transport_current())));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "metrics"))

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fs/fuse/uring_transport.h"
 #include "fs/vfs/vfs.h"
 
 #define VFS(req) ((struct vfs *)fuse_req_userdata(req))
@@ -86,30 +87,49 @@ void ll_note_request(const struct fuse_buf *b)
 		kernel_offers_killpriv =
 			(ARG_FIELD(struct fuse_init_in, flags, arg, len) & FUSE_HANDLE_KILLPRIV_V2) != 0;
 		init_unique = h->unique;
+		uring_transport_note_init(
+			ARG_FIELD(struct fuse_init_in, flags, arg, len) |
+			(ARG_FIELD(struct fuse_init_in, flags, arg, len) & FUSE_INIT_EXT
+			         ? (uint64_t)ARG_FIELD(struct fuse_init_in, flags2, arg, len) << 32 : 0));
 		break;
 	}
 }
 
-/* The INIT reply, as libfuse writes it: header, then struct fuse_init_out. */
-static void add_killpriv(const struct iovec *iov, int count)
+/* The INIT reply, as libfuse writes it: header, then struct fuse_init_out.
+ * Adds what volfs takes over from the kernel: killing privileges, and
+ * (--fuse-transport) serving requests from io_uring, in which case it
+ * returns 1: the rings start once the kernel has the reply. */
+static int answer_init(const struct iovec *iov, int count)
 {
 	uint64_t u = init_unique;
 	if (!u || count < 2 || iov[0].iov_len != sizeof(struct fuse_out_header) ||
 	    iov[1].iov_len < offsetof(struct fuse_init_out, flags) + sizeof(uint32_t))
-		return;
+		return 0;
 	const struct fuse_out_header *h = iov[0].iov_base;
 	if (h->unique != u)
-		return;
+		return 0;
 	init_unique = 0;
-	if (h->error == 0 && kernel_offers_killpriv)
-		((struct fuse_init_out *)iov[1].iov_base)->flags |= FUSE_HANDLE_KILLPRIV_V2;
+	if (h->error)
+		return 0;
+	struct fuse_init_out *out = iov[1].iov_base;
+	if (kernel_offers_killpriv)
+		out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+	return uring_transport_answer_init(out, iov[1].iov_len);
 }
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	(void)userdata;
-	add_killpriv(iov, count);
-	return writev(fd, iov, count);
+	ssize_t n;
+	if (uring_transport_reply(iov, count, &n))
+		return n;
+	int rings = answer_init(iov, count);
+	n = writev(fd, iov, count);
+	/* The kernel has taken the INIT reply (it is processed inside the
+	 * write), so the rings' registrations find the connection set up. */
+	if (rings && n >= 0)
+		uring_transport_start();
+	return n;
 }
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)

@@ -31,6 +31,8 @@
 #include "fs/control/metrics_http.h"
 #include "fs/fuse/mountopts.h"
 #include "fs/fuse/sdnotify.h"
+#include "fs/fuse/uring_transport.h"
+#include "fs/obs/fuse_transport.h"
 #include "fs/store/hostwrite.h"
 #include "fs/vfs/vfs.h"
 #include "fs/control/volume.h"
@@ -60,6 +62,7 @@ struct daemon {
 	enum vlog_level log_level;
 	enum vlog_target log_target;
 	enum host_write_mode host_writes;
+	enum fuse_transport_mode transport;
 	struct vfs *vfs;
 	struct fuse_session *se;
 	pthread_t main_thread;
@@ -75,7 +78,7 @@ static void usage(FILE *f)
 	        "usage: volfs [-f] [--state DIR] [-o OPTIONS] [--hostpath-allow PREFIX]...\n"
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
 	        "             [--docker-plugin[=SOCKET]] [--docker-default-size SIZE]\n"
-	        "             [--host-writes auto|uring|pwrite]\n"
+	        "             [--host-writes auto|uring|pwrite] [--fuse-transport dev|uring|auto]\n"
 	        "             [STATE] MOUNTPOINT\n"
 	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
@@ -106,6 +109,11 @@ static void usage(FILE *f)
 	        "  --host-writes ENGINE\n"
 	        "                     how writes reach the data files: auto (default: what\n"
 	        "                     measured fastest on their filesystem), uring or pwrite\n"
+	        "  --fuse-transport TRANSPORT\n"
+	        "                     how FUSE requests reach volfs: dev (default: /dev/fuse),\n"
+	        "                     uring (io_uring queues per CPU when the kernel offers them,\n"
+	        "                     /dev/fuse with a warning otherwise) or auto (the same,\n"
+	        "                     without the warning)\n"
 	        "  --log-level LEVEL  debug, info (default), warn or error\n"
 	        "  --log-target TARGET\n"
 	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
@@ -168,6 +176,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"log-level", required_argument, 0, 'L'},
 		{"log-target", required_argument, 0, 'T'},
 		{"host-writes", required_argument, 0, 'W'},
+		{"fuse-transport", required_argument, 0, 'U'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -214,6 +223,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'W':
 			if (host_write_parse(optarg, &d->host_writes) < 0) {
 				fprintf(stderr, "volfs: invalid --host-writes \"%s\": use auto, uring or pwrite\n", optarg);
+				return -1;
+			}
+			break;
+		case 'U':
+			if (uring_transport_parse(optarg, &d->transport) < 0) {
+				fprintf(stderr, "volfs: invalid --fuse-transport \"%s\": use dev, uring or auto\n", optarg);
 				return -1;
 			}
 			break;
@@ -419,6 +434,13 @@ static void request_shutdown(void *arg)
 	pthread_kill(d->main_thread, SIGTERM);
 }
 
+/* One request, from /dev/fuse or from a ring. */
+static void serve_request(struct fuse_session *se, const struct fuse_buf *buf)
+{
+	ll_note_request(buf);
+	fuse_session_process_buf(se, buf);
+}
+
 /* A fixed pool of workers, each reading requests from /dev/fuse and
  * serving them. libfuse 3.14's own loop starts a thread for almost every
  * request; a pool started once costs nothing per request. A worker stops
@@ -434,8 +456,8 @@ static void *worker_main(void *arg)
 			continue;
 		if (res <= 0)
 			break;
-		ll_note_request(&buf);
-		fuse_session_process_buf(d->se, &buf);
+		fuse_transport_delivered(FUSE_TRANSPORT_DEV);
+		serve_request(d->se, &buf);
 	}
 	free(buf.mem);
 	request_shutdown(d);
@@ -466,6 +488,7 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 	sdnotify("STOPPING=1");
 	fuse_session_exit(d->se);
 	fuse_session_unmount(d->se);
+	uring_transport_stop();
 	for (int i = 0; i < started; i++)
 		pthread_join(workers[i], NULL);
 }
@@ -595,6 +618,11 @@ static int serve(struct daemon *d, char *argv0)
 		vlog_warn("mount", "cannot take over killing set-ID bits (%s): the kernel asks "
 		          "for security.capability before every cached write", strerror(-ior));
 	ll_install_notify(d->se, d->vfs);
+	if (d->transport != FUSE_MODE_DEV) {
+		int ur = ior < 0 ? ior : uring_transport_setup(d->transport, d->se, serve_request);
+		if (ur < 0)
+			vlog_warn("mount", "FUSE requests stay on /dev/fuse: %s", strerror(-ur));
+	}
 	/* Until the parent is told, errors still reach the caller's stderr. */
 	int report = daemon_fork(d->foreground);
 	write_pid(d->state);
@@ -625,6 +653,8 @@ static int serve(struct daemon *d, char *argv0)
 		          d->mountpoint, (int)getpid());
 		vlog_info("daemon", "host writes: %s on %s (%s)", host_write_engine(), host_write_fstype(),
 		          host_write_reason());
+		if (d->transport == FUSE_MODE_DEV)
+			vlog_info("daemon", "FUSE transport: dev");
 		pthread_create(&d->flusher, NULL, flusher_main, d);
 		vfs_start_reclaimer(d->vfs);
 		char ready[64]; /* mounted, and the control socket listens */

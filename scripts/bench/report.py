@@ -2,7 +2,8 @@
 """Helpers for scripts/bench/run.sh (python3 standard library only).
 
   report.py fio KIND FILE.json
-      Print "VALUE P99_US" for one fio run (P99_US is "-" when fio gives none):
+      Print "VALUE P99_US OPS" for one fio run (P99_US is "-" when fio gives
+      none; OPS the I/Os it completed, read + write):
         bw     MiB/s of the direction that moved data (read + write)
         iops   IOPS, read + write; p99 of the reads if any, else of the writes
         fsync  write IOPS; p99 of the fdatasync calls
@@ -24,7 +25,9 @@ workloads.tsv columns (tab-separated, with a header line):
   name unit higher target_ptll target_native description
   higher: 1 if a larger value is better (throughput), 0 if smaller (seconds)
   target_*: the ratio volfs must reach against that system, or "-"
-raw.csv columns: workload,system,run,value,p99_us
+raw.csv columns: workload,system,run,value,p99_us[,ops,daemon_cpu_s]
+  ops: I/Os fio completed ("-" for tar); daemon_cpu_s: CPU seconds the FUSE
+  daemon used during the run ("-" for native)
 """
 
 import csv
@@ -35,7 +38,7 @@ import statistics
 import subprocess
 import sys
 
-SYSTEMS = ("native", "passthrough_ll", "volfs")
+SYSTEMS = ("native", "passthrough_ll", "volfs", "volfs_uring")
 
 
 def p99_us(side):
@@ -76,9 +79,10 @@ def fio_figures(kind, path):
         p99 = p99_us(lat_side)
     else:
         raise SystemExit("report.py: unknown kind %r" % kind)
-    if rd["total_ios"] + wr["total_ios"] == 0:
+    ops = rd["total_ios"] + wr["total_ios"]
+    if ops == 0:
         raise SystemExit("report.py: %s: fio did no I/O" % path)
-    return value, p99
+    return value, p99, ops
 
 
 def fmt_value(v, unit):
@@ -113,14 +117,19 @@ def read_workloads(outdir):
     return rows
 
 
+def opt_float(v):
+    return None if v in (None, "", "-") else float(v)
+
+
 def read_raw(outdir):
+    """{(workload, system): [(value, p99, daemon CPU µs per I/O)]}"""
     runs = {}
     with open(os.path.join(outdir, "raw.csv")) as f:
         for row in csv.DictReader(f):
             key = (row["workload"], row["system"])
-            value = float(row["value"])
-            p99 = None if row["p99_us"] in ("", "-") else float(row["p99_us"])
-            runs.setdefault(key, []).append((value, p99))
+            ops, cpu = opt_float(row.get("ops")), opt_float(row.get("daemon_cpu_s"))
+            cpu_us = cpu * 1e6 / ops if ops and cpu is not None else None
+            runs.setdefault(key, []).append((float(row["value"]), opt_float(row["p99_us"]), cpu_us))
     return runs
 
 
@@ -146,12 +155,15 @@ def report(outdir):
         for s in SYSTEMS:
             got = runs.get((w["name"], s), [])
             r["n"] = max(r["n"], len(got))
-            r[s] = median([v for v, _ in got])
-            r[s + "_p99"] = median([p for _, p in got])
-            r[s + "_min"] = min([v for v, _ in got], default=None)
-            r[s + "_max"] = max([v for v, _ in got], default=None)
+            r[s] = median([v for v, _, _ in got])
+            r[s + "_p99"] = median([p for _, p, _ in got])
+            r[s + "_cpu"] = median([c for _, _, c in got])
+            r[s + "_min"] = min([v for v, _, _ in got], default=None)
+            r[s + "_max"] = max([v for v, _, _ in got], default=None)
         r["vs_native"] = speed_ratio(r["volfs"], r["native"], higher)
         r["vs_ptll"] = speed_ratio(r["volfs"], r["passthrough_ll"], higher)
+        r["uring_vs_ptll"] = speed_ratio(r["volfs_uring"], r["passthrough_ll"], higher)
+        r["uring_vs_volfs"] = speed_ratio(r["volfs_uring"], r["volfs"], higher)
         if all(r[s] is None for s in SYSTEMS):
             continue
         results.append(r)
@@ -183,6 +195,20 @@ def report(outdir):
             fmt_value(r["volfs"], w["unit"]),
             fmt_ratio(r["vs_native"]), fmt_ratio(r["vs_ptll"]),
             fmt_us(r["native_p99"]), fmt_us(r["passthrough_ll_p99"]), fmt_us(r["volfs_p99"])))
+    if any(r["volfs_uring"] is not None for r in results):
+        md.append("")
+        md.append("volfs with `--fuse-transport=uring` (volfs_uring), and each FUSE daemon's CPU "
+                  "per I/O (utime + stime over the run / fio's I/Os; median of runs):")
+        md.append("")
+        md.append("| workload | volfs_uring | volfs_uring/passthrough_ll | volfs_uring/volfs | "
+                  "p99 µs volfs_uring | CPU µs/I/O passthrough_ll | volfs | volfs_uring |")
+        md.append("|---|--:|--:|--:|--:|--:|--:|--:|")
+        for r in results:
+            w = r["w"]
+            md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                w["name"], fmt_value(r["volfs_uring"], w["unit"]), fmt_ratio(r["uring_vs_ptll"]),
+                fmt_ratio(r["uring_vs_volfs"]), fmt_us(r["volfs_uring_p99"]),
+                fmt_us(r["passthrough_ll_cpu"]), fmt_us(r["volfs_cpu"]), fmt_us(r["volfs_uring_cpu"])))
     noisy = []
     for r in results:
         worst = max([r[s + "_max"] / r[s + "_min"] for s in SYSTEMS
@@ -284,8 +310,8 @@ def hostwrite(outdir):
 
 def main(argv):
     if len(argv) == 4 and argv[1] == "fio":
-        value, p99 = fio_figures(argv[2], argv[3])
-        print("%.6g %s" % (value, "-" if p99 is None else "%.3f" % p99))
+        value, p99, ops = fio_figures(argv[2], argv[3])
+        print("%.6g %s %d" % (value, "-" if p99 is None else "%.3f" % p99, ops))
     elif len(argv) == 3 and argv[1] == "report":
         report(argv[2])
     elif len(argv) == 3 and argv[1] == "hostwrite":

@@ -11,6 +11,10 @@
 #                   backing files are opened without O_DIRECT (BENCH_PTLL_DIO)
 #   volfs           a volume (volctl create pv bench) on a volfs daemon this
 #                   script starts on a temporary state directory in BENCH_DIR
+#   volfs_uring     the same on a second daemon with --fuse-transport=uring
+#                   (not run unless named in BENCH_SYSTEMS; switches the
+#                   module parameter fuse.enable_uring on for its mount and
+#                   back to what it was at the end)
 # on the workloads in scripts/bench/jobs/*.fio plus unpacking a tarball of
 # BENCH_TAR_SRC (tar -x, timed). Every figure is the median of BENCH_RUNS runs;
 # the runs interleave the systems (run r goes workload by workload, each on
@@ -21,8 +25,9 @@
 #
 # Writes to BENCH_OUT: raw.csv (every run), results.csv and results.md
 # (medians, volfs/native and volfs/passthrough_ll ratios, p99 latencies, the
-# issue's targets), ratios.png (gnuplot), fio/*.json (fio's output of every
-# run), logs/. Prints results.md on stdout, progress on stderr.
+# issue's targets, and for the FUSE daemons their CPU time per I/O, utime +
+# stime from /proc/PID/stat over the run), ratios.png (gnuplot), fio/*.json
+# (fio's output of every run), logs/. Prints results.md on stdout, progress on stderr.
 # Needs root (FUSE mounts, drop_caches), fio, gnuplot, cc, pkg-config fuse3.
 #
 # Environment:
@@ -36,7 +41,8 @@
 #   BENCH_TAR_SRC    directory whose tarball is unpacked (/usr/include [/usr/include/linux])
 #   BENCH_WORKLOADS  extended regex; only workloads whose name matches run (all);
 #                    "hostwrite" is the host write path measurement at the end
-#   BENCH_SYSTEMS    space-separated subset of "native passthrough_ll volfs" (all)
+#   BENCH_SYSTEMS    space-separated subset of "native passthrough_ll volfs
+#                    volfs_uring" (the first three)
 #   BENCH_DIR        where the temporary directories go (/var/tmp); must be
 #                    the filesystem you want to measure
 #   BENCH_OUT        results directory (build/bench [build/bench-quick])
@@ -106,12 +112,16 @@ command -v gnuplot >/dev/null || log "gnuplot not found: no chart (apt-get insta
 [[ $BENCH_SNAPSHOTS =~ ^[0-9]+$ ]] || die "BENCH_SNAPSHOTS must be a non-negative integer"
 [[ -d $BENCH_TAR_SRC ]] || die "BENCH_TAR_SRC $BENCH_TAR_SRC is not a directory"
 for s in $BENCH_SYSTEMS; do
-    [[ $s =~ ^(native|passthrough_ll|volfs)$ ]] || die "unknown system in BENCH_SYSTEMS: $s"
+    [[ $s =~ ^(native|passthrough_ll|volfs|volfs_uring)$ ]] || die "unknown system in BENCH_SYSTEMS: $s"
 done
 want() { [[ " $BENCH_SYSTEMS " == *" $1 "* ]]; }
 [[ $BENCH_PTLL_DIO =~ ^(nodirect|shipped)$ ]] || die "BENCH_PTLL_DIO must be nodirect or shipped"
-if want volfs; then
+if want volfs || want volfs_uring; then
     [[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
+fi
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+if want volfs_uring; then
+    [[ -w $URING_PARAM ]] || die "volfs_uring: $URING_PARAM is absent or not writable (Linux 6.14+, root)"
 fi
 if [[ $BENCH_DROP_CACHES == 1 && ! -w /proc/sys/vm/drop_caches ]]; then
     die "cannot write /proc/sys/vm/drop_caches (run as root, or BENCH_DROP_CACHES=0)"
@@ -143,17 +153,17 @@ for w in "${WORKLOADS[@]}"; do
 done
 ((${#selected[@]})) || die "no workload matches BENCH_WORKLOADS=$BENCH_WORKLOADS"
 systems=()
-for s in native passthrough_ll volfs; do
+for s in native passthrough_ll volfs volfs_uring; do
     want "$s" && systems+=("$s")
 done
 
 # --- set-up ------------------------------------------------------------------
 mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/volfs-bench.XXXXXX")
-STATE=$work/state MNT=$work/mnt
-mkdir -m 0700 "$STATE"
-mkdir "$MNT" "$work/native" "$work/pt-src-buf" "$work/pt-src-dio" "$work/pt-buf" "$work/pt-dio"
-VOLFS_PID='' PT_BUF_PID='' PT_DIO_PID='' tarball=''
+STATE=$work/state MNT=$work/mnt STATE_U=$work/state-uring MNT_U=$work/mnt-uring
+mkdir -m 0700 "$STATE" "$STATE_U"
+mkdir "$MNT" "$MNT_U" "$work/native" "$work/pt-src-buf" "$work/pt-src-dio" "$work/pt-buf" "$work/pt-dio"
+VOLFS_PID='' VOLFS_U_PID='' PT_BUF_PID='' PT_DIO_PID='' tarball='' uring_param_was=''
 
 volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
 
@@ -174,6 +184,11 @@ cleanup() {
         volctl shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT" 2>/dev/null
         wait_gone "$VOLFS_PID"
     fi
+    if [[ -n $VOLFS_U_PID ]] && kill -0 "$VOLFS_U_PID" 2>/dev/null; then
+        "$BIN/volctl" --state "$STATE_U" shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT_U" 2>/dev/null
+        wait_gone "$VOLFS_U_PID"
+    fi
+    [[ -n $uring_param_was ]] && echo "$uring_param_was" >"$URING_PARAM"
     local m pid
     for m in pt-buf pt-dio; do
         mountpoint -q "$work/$m" && fusermount3 -u "$work/$m" 2>/dev/null
@@ -181,7 +196,7 @@ cleanup() {
     for pid in "$PT_BUF_PID" "$PT_DIO_PID"; do
         [[ -n $pid ]] && wait_gone "$pid"
     done
-    for m in "$MNT" "$work/pt-buf" "$work/pt-dio"; do
+    for m in "$MNT" "$MNT_U" "$work/pt-buf" "$work/pt-dio"; do
         mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
     done
     [[ -d $work/logs ]] && { mkdir -p "$BENCH_OUT/logs"; cp -f "$work"/logs/* "$BENCH_OUT/logs/" 2>/dev/null; }
@@ -246,19 +261,52 @@ if want passthrough_ll; then
     wait_mount "$work/pt-dio" "$PT_DIO_PID" "$work/logs/ptll-dio.log"
 fi
 
-volfs_version=-
-if want volfs; then
-    "$BIN/volfs" -f --state "$STATE" "$MNT" </dev/null >"$work/logs/volfs.log" 2>&1 &
-    VOLFS_PID=$!
-    wait_mount "$MNT" "$VOLFS_PID" "$work/logs/volfs.log"
+# start_volfs PIDVAR STATE MNT LOG [volfs args]: a volfs daemon (its pid in
+# the variable PIDVAR, for cleanup) serving STATE at MNT, with the volume
+# bench.
+start_volfs() {
+    local pidvar=$1 state=$2 mnt=$3 log=$4 i
+    shift 4
+    "$BIN/volfs" -f --state "$state" "$@" "$mnt" </dev/null >"$log" 2>&1 &
+    printf -v "$pidvar" %s "$!"
+    wait_mount "$mnt" "$!" "$log"
     for ((i = 0; i < 100; i++)); do
-        [[ -S $STATE/control.sock ]] && break
+        [[ -S $state/control.sock ]] && break
         sleep 0.1
     done
-    volctl create pv bench --capacity "$BENCH_CAPACITY" >/dev/null
+    "$BIN/volctl" --state "$state" create pv bench --capacity "$BENCH_CAPACITY" >/dev/null
+}
+
+volfs_version=-
+if want volfs; then
+    start_volfs VOLFS_PID "$STATE" "$MNT" "$work/logs/volfs.log"
     volfs_version=$(volctl version 2>/dev/null | sed -n 's/^Server Version: //p')
     log "volfs $volfs_version on $MNT, volume bench of $BENCH_CAPACITY"
 fi
+if want volfs_uring; then
+    uring_param_was=$(cat "$URING_PARAM")
+    echo Y >"$URING_PARAM"
+    start_volfs VOLFS_U_PID "$STATE_U" "$MNT_U" "$work/logs/volfs-uring.log" --fuse-transport=uring
+    grep -q 'FUSE transport: uring' "$work/logs/volfs-uring.log" ||
+        die "volfs_uring: the daemon does not serve over io_uring: $(grep -i transport "$work/logs/volfs-uring.log")"
+    log "volfs with --fuse-transport=uring on $MNT_U"
+fi
+
+# daemon_pid SYSTEM WHERE: the FUSE daemon serving target SYSTEM WHERE (none
+# for native).
+daemon_pid() {
+    case $1 in
+        passthrough_ll) if [[ $2 == dio ]]; then echo "$PT_DIO_PID"; else echo "$PT_BUF_PID"; fi ;;
+        volfs) echo "$VOLFS_PID" ;;
+        volfs_uring) echo "$VOLFS_U_PID" ;;
+    esac
+}
+
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() {
+    [[ -n $1 ]] || { echo 0; return; }
+    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
 
 # target SYSTEM WHERE: the directory a workload uses on SYSTEM.
 target() {
@@ -266,6 +314,7 @@ target() {
         native) echo "$work/native" ;;
         passthrough_ll) if [[ $2 == dio ]]; then echo "$work/pt-dio"; else echo "$work/pt-buf"; fi ;;
         volfs) echo "$MNT/pv/bench" ;;
+        volfs_uring) echo "$MNT_U/pv/bench" ;;
     esac
 }
 
@@ -341,7 +390,8 @@ if [[ " ${selected[*]} " == *"|tar|"* ]]; then
 fi
 
 # --- the runs ------------------------------------------------------------------
-echo "workload,system,run,value,p99_us" >"$BENCH_OUT/raw.csv"
+echo "workload,system,run,value,p99_us,ops,daemon_cpu_s" >"$BENCH_OUT/raw.csv"
+hz=$(getconf CLK_TCK)
 {
     printf 'name\tunit\thigher\ttarget_ptll\ttarget_native\n'
     for w in "${selected[@]}"; do
@@ -371,6 +421,8 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
             progress "$run" "$BENCH_RUNS" "$name" "$s"
             drop_caches
             json=$BENCH_OUT/fio/$name.$s.$run.json
+            pid=$(daemon_pid "$s" "$where")
+            cpu0=$(cpu_ticks "$pid")
             if [[ $how == tar ]]; then
                 t0=$(date +%s%N)
                 if ! tar -C "$t/tar" -xf "$tarball" 2>"$json.err"; then
@@ -380,7 +432,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
                 fi
                 t1=$(date +%s%N)
                 rm -f "$json.err"
-                figures="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }') -"
+                figures="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }') - -"
             else
                 if ! BENCH_TARGET=$t fio --output-format=json --output="$json" "$here/jobs/$how" 2>"$json.err" ||
                     ! figures=$("$PY" "$here/report.py" fio "$kind" "$json" 2>>"$json.err"); then
@@ -390,8 +442,11 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
                 fi
                 [[ -s $json.err ]] || rm -f "$json.err"
             fi
-            read -r value p99 <<<"$figures"
-            echo "$name,$s,$run,$value,$p99" >>"$BENCH_OUT/raw.csv"
+            read -r value p99 ops <<<"$figures"
+            cpu=-
+            [[ -n $pid ]] && cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$pid")" -v hz="$hz" \
+                'BEGIN { printf "%.3f", (b - a) / hz }')
+            echo "$name,$s,$run,$value,$p99,$ops,$cpu" >>"$BENCH_OUT/raw.csv"
             log "run $run/$BENCH_RUNS $name on $s: $value (p99 $p99 µs)"
         done
     done

@@ -75,3 +75,21 @@ write_runs() {
     echo "$output" | grep -q '^| plain `pwrite(2)` (as passthrough_ll, and volfs on ext4, write) | 400,000 | 2.5 |$' || fail "$output"
     echo "$output" | grep -q '^| io_uring, one write per submit-and-wait (as volfs writes on XFS and btrfs) | 20,000 | 50.0 |$' || fail "$output"
 }
+
+@test "report.py compares volfs_uring and gives each daemon's CPU per I/O" {
+    local d=$BATS_TEST_TMPDIR/uring r
+    mkdir -p "$d"
+    printf 'name\tunit\thigher\ttarget_ptll\ttarget_native\n' >"$d/workloads.tsv"
+    printf 'randread\tIOPS\t1\t1.5\t-\n' >>"$d/workloads.tsv"
+    echo "workload,system,run,value,p99_us,ops,daemon_cpu_s" >"$d/raw.csv"
+    for r in 1 2 3; do
+        # 10,000 I/Os each: 0.2 s of CPU is 20 µs per I/O, 0.1 s is 10
+        echo "randread,passthrough_ll,$r,1000,100,10000,0.2" >>"$d/raw.csv"
+        echo "randread,volfs,$r,1000,100,10000,0.2" >>"$d/raw.csv"
+        echo "randread,volfs_uring,$r,1500,50,10000,0.1" >>"$d/raw.csv"
+    done
+    run python3 "$REPORT" report "$d"
+    assert_success
+    grep -q '^| randread | 1,500 | 1.50× | 1.50× | 50.0 | 20.0 | 20.0 | 10.0 |$' "$d/results.md" ||
+        fail "volfs_uring row: $(grep '^| randread' "$d/results.md")"
+}
