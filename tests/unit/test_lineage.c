@@ -128,6 +128,19 @@ static void write_numbered_files(struct vfs *v, uint64_t parent, int n)
 	}
 }
 
+/* Files f<lo> .. f<hi-1> under parent get xattr user.k, their name. */
+static void name_xattrs(struct vfs *v, uint64_t parent, int lo, int hi)
+{
+	for (int i = lo; i < hi; i++) {
+		char name[32];
+		struct vfs_entry e;
+		snprintf(name, sizeof name, "f%d", i);
+		assert_int_equal(vfs_lookup(v, parent, name, &e), 0);
+		assert_int_equal(vfs_setxattr(v, e.ino, "user.k", name, strlen(name), 0), 0);
+		vfs_forget(v, e.ino, 1);
+	}
+}
+
 /* The contents of parent/name, or "" if there is no such name. */
 static const char *read_file(struct vfs *v, uint64_t parent, const char *name)
 {
@@ -691,14 +704,7 @@ static void test_last_snapshot_reclaim_costs_its_changes(void **state)
 	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
 	write_numbered_files(v, root, N);
-	for (int i = 300; i < 340; i++) { /* xattrs on f300 .. f339 */
-		char name[32];
-		struct vfs_entry e;
-		snprintf(name, sizeof name, "f%d", i);
-		assert_int_equal(vfs_lookup(v, root, name, &e), 0);
-		assert_int_equal(vfs_setxattr(v, e.ino, "user.k", name, strlen(name), 0), 0);
-		vfs_forget(v, e.ino, 1);
-	}
+	name_xattrs(v, root, 300, 340); /* xattrs on f300 .. f339 */
 	uint64_t snap = snapshot(v, tree);
 	change_volume(v, tree, 0);
 	assert_int_equal(vfs_flush_all(v), 0);
@@ -815,8 +821,8 @@ static void write_each_kind(struct vfs *v, uint64_t root, int k)
 
 /* A volume whose parent lineage is a live snapshot's has no kept parent:
  * its writes run no statement naming KEPT_PARENT, and ask whether it has
- * one once at most. Once that snapshot is deleted (the tree's answer was read
- * before), its writes settle the kept versions again, before and after
+ * one once at most. Once that snapshot is deleted (the tree's answer was
+ * read before), its writes settle the kept versions again, before and after
  * the reclaimer has been; a rolled-back change makes the next write ask
  * again. The kept lineage is left holding no version nobody sees. */
 static void test_kept_parent_statements_only_when_kept(void **state)
@@ -826,14 +832,7 @@ static void test_kept_parent_statements_only_when_kept(void **state)
 	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
 	write_numbered_files(v, root, 20);
-	for (int i = 0; i < 20; i++) { /* xattrs the snapshot keeps */
-		char name[32];
-		struct vfs_entry e;
-		snprintf(name, sizeof name, "f%d", i);
-		assert_int_equal(vfs_lookup(v, root, name, &e), 0);
-		assert_int_equal(vfs_setxattr(v, e.ino, "user.k", "old", 3, 0), 0);
-		vfs_forget(v, e.ino, 1);
-	}
+	name_xattrs(v, root, 0, 20); /* xattrs the snapshot keeps */
 	uint64_t snap = snapshot(v, tree);
 	assert_int_equal(vfs_flush_all(v), 0);
 
