@@ -561,6 +561,7 @@ void db_rollback(struct db *db)
 	if (db->in_txn) {
 		db_run(db, "ROLLBACK TO change");
 		db_run(db, "RELEASE change");
+		db->undo_gen++;
 		change_ended(db, 0);
 	}
 	db->in_txn = 0;
@@ -572,6 +573,7 @@ void db_rollback(struct db *db)
 static void group_lost(struct db *db, int answered)
 {
 	db->claims_gen++;
+	db->undo_gen++;
 	if (answered) {
 		db->lost_groups++;
 		vlog_error("meta.db", "a group commit failed and SQLite rolled it back: the metadata "

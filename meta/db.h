@@ -128,6 +128,11 @@ struct db {
 	 * a lost group: a reader's sums over them are current while it is
 	 * what the reader saw. */
 	uint64_t claims_gen;
+	/* Bumped whenever SQLite undid rows: a change rolled back
+	 * (db_rollback, a failed RELEASE included) or a group lost. A cache of
+	 * what rows say, kept with the value it was read at, is current while
+	 * this (with its own counter of the writes it knows of) is unchanged. */
+	uint64_t undo_gen;
 	void (*on_lost)(void *arg); /* after SQLite rolled a group back */
 	void *on_lost_arg;
 	void (*on_change_end)(void *arg, int committed); /* see db_on_change_end */

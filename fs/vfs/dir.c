@@ -137,11 +137,12 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 
 /* The version of `name` in `parent` of the tree's kept parent lineage, if
  * any, goes: the tree is about to write the name, and nobody else reads
- * the kept version (KEPT_PARENT). A root lineage has no parent. */
+ * the kept version (KEPT_PARENT). Asked only when the tree may have one
+ * (lineage_parent_kept). */
 static int dentry_drop_kept(struct vfs *v, struct vtree *t, uint64_t parent, const char *name)
 {
 	uint64_t mine = atomic_load(&t->lineage);
-	if (!lineage_has_ancestors(t->family, mine))
+	if (!lineage_parent_kept(v, t))
 		return 0;
 	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND "
 	                                  "name=?3 AND lineage=" KEPT_PARENT("?4"));

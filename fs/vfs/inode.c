@@ -313,7 +313,7 @@ static int delete_doomed(struct vfs *v, struct vnode **batch, size_t count)
 			continue;
 		/* the inode went back to the tree in doom() */
 		r = vnode_row_delete(v, t->family, atomic_load(&t->lineage), VFS_LOCAL_OF(n->ino),
-		                     NULL, 0);
+		                     NULL, 0, lineage_parent_kept(v, t));
 	}
 	return r;
 }
@@ -359,7 +359,8 @@ static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 		} else if (n->a.nlink == 0) {
 			if (db_begin_essential(v->db) == 0) {
 				vnode_row_delete(v, t->family, atomic_load(&t->lineage),
-				                 VFS_LOCAL_OF(n->ino), t, known_meta(n));
+				                 VFS_LOCAL_OF(n->ino), t, known_meta(n),
+				                 lineage_parent_kept(v, t));
 				deleted = db_commit(v->db) == 0;
 			}
 			if (deleted)
@@ -510,10 +511,12 @@ static int row_copy_up(struct vfs *v, struct vtree *t, uint64_t local)
 		return 1;
 	if (r < 0 || at == mine)
 		return r;
-	r = copy_up_exec(v, "UPDATE inodes SET lineage=?4 WHERE family=?1 AND ino=?2 AND lineage=?3 "
-	                    "AND ?3=" KEPT_PARENT("?4"), t->family, local, at, mine);
-	if (r < 0 || sqlite3_changes(v->db->h) == 1)
-		return r;
+	if (lineage_parent_kept(v, t)) {
+		r = copy_up_exec(v, "UPDATE inodes SET lineage=?4 WHERE family=?1 AND ino=?2 AND "
+		                    "lineage=?3 AND ?3=" KEPT_PARENT("?4"), t->family, local, at, mine);
+		if (r < 0 || sqlite3_changes(v->db->h) == 1)
+			return r;
+	}
 	r = copy_up_exec(v, "INSERT INTO inodes(family, ino, lineage, mode, uid, gid, nlink, size, "
 	                    "blocks, rdev, atime, mtime, ctime, btime, obj, target) SELECT family, ino, "
 	                    "?4, mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, ctime, btime, "
@@ -699,7 +702,7 @@ static int drop_kept_inode(struct vfs *v, uint64_t family, uint64_t L, uint64_t 
 }
 
 int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local, struct vtree *t,
-                     int64_t meta)
+                     int64_t meta, int kept)
 {
 	/* Without a tree to give them back to, the bytes are not needed. */
 	if (t && meta == VNODE_META_UNKNOWN && (meta = inode_meta_bytes(v, family, L, local)) < 0)
@@ -709,7 +712,7 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 	 * them), so that they are no reason for a whiteout. */
 	int older = 0;
 	if (lineage_has_ancestors(family, L)) {
-		older = drop_kept_inode(v, family, L, local);
+		older = kept ? drop_kept_inode(v, family, L, local) : 0;
 		if (older == 0)
 			older = older_inode_version(v, family, L, local);
 	}

@@ -48,12 +48,14 @@
  * retention) or the last one above a volume, costs the changes it held
  * and its child holds, whatever the volume's size; a run of deleted
  * snapshots is one kept lineage, which reads cost nothing (it is in the
- * child's one span). The price: every name or xattr write, and every
- * removal of an inode, of a volume that ever had a snapshot runs one more
- * statement (a DELETE naming KEPT_PARENT: three index probes of
- * `lineages` and one of the table, nothing deleted unless a kept version
- * is there); a copy-up is an UPDATE tried before the INSERT. A root
- * lineage (never snapshotted) skips all of it.
+ * child's one span). The price: while a tree's lineage has a kept parent,
+ * its every name or xattr write and every removal of an inode runs one
+ * more statement (a DELETE naming KEPT_PARENT: three index probes of
+ * `lineages` and one of the table), and a copy-up tries an UPDATE before
+ * the INSERT. Whether it has one is cached in the tree for the lineage
+ * generation (lineage_parent_kept), so the writes of a tree whose parent
+ * is a live snapshot, or a frozen point it shares, run none of it; nor
+ * does a root lineage (never snapshotted).
  * Rows move only into a live lineage, from a kept one above it that only
  * it reads, and a vnode's cached row_lineage that names a lineage merged
  * away or a row moved out only makes the next write look its row up
@@ -102,6 +104,63 @@ static_assert(RECLAIM_CHANGES < DB_BACKGROUND_GROUP_CHANGES, "a step must fit in
 	"EXISTS (SELECT 1 FROM lineages p_ WHERE p_.id=" l ".parent AND p_.dead<>0 AND "          \
 	"(SELECT count(*) FROM lineages s_ WHERE s_.parent=p_.id)=1)"
 
+/* The lineages table is about to change: every tree's cached
+ * lineage_parent_kept is recomputed before it is used again. */
+static void lineage_changed(struct vfs *v)
+{
+	db_assert_locked(v->db);
+	v->lineage_gen++;
+}
+
+/* The lineage generation: it changes whenever the lineages table may have,
+ * by a statement here or by SQLite undoing one (a rolled-back change or a
+ * lost group: db->undo_gen). Both counters only grow. db locked. */
+static uint64_t lineage_generation(struct vfs *v)
+{
+	return v->lineage_gen + v->db->undo_gen;
+}
+
+/* Whether KEPT_PARENT(L) names a lineage: L's parent is released and L
+ * its only child. 1 on a failed read (see lineage_parent_kept). */
+static int kept_parent_now(struct vfs *v, uint64_t L, int *read)
+{
+	sqlite3_stmt *st = db_prep(v->db, "SELECT " KEPT_PARENT("?1") " IS NOT NULL");
+	sqlite3_bind_int64(st, 1, (int64_t)L);
+	int row = db_step_row(st);
+	int kept = row > 0 ? sqlite3_column_int(st, 0) : 1;
+	db_finish(st);
+	*read = row > 0;
+	return kept;
+}
+
+/* A writable tree's name, xattr and inode writes each run a statement
+ * naming KEPT_PARENT (the head comment), which finds nothing unless the
+ * tree's lineage has a kept parent: after the last snapshot above it was
+ * deleted, until a new snapshot or the reclaimer's join ends that. The
+ * answer is cached in the tree for the lineage generation it was read at,
+ * so nearly every write asks nothing. It may be stale only one way: a
+ * stale 1 runs a statement that finds nothing (KEPT_PARENT is in the
+ * statement itself, which never acts on the flag alone); a stale 0 would
+ * leave a kept version nobody sees, garbage that vfs_check reports. So the
+ * cached 0 must be current: every change to `lineages` bumps the
+ * generation first (lineage_changed), and so does every rollback and lost
+ * group (db->undo_gen), which may undo one; a read that failed is a 1 not
+ * cached. lineage_check verifies the cached 0s. */
+int lineage_parent_kept(struct vfs *v, struct vtree *t)
+{
+	db_assert_locked(v->db);
+	uint64_t mine = atomic_load(&t->lineage), gen = lineage_generation(v);
+	if (!lineage_has_ancestors(t->family, mine))
+		return 0;
+	if (t->kept_parent.gen == gen && t->kept_parent.lineage == mine)
+		return t->kept_parent.kept;
+	int read, kept = kept_parent_now(v, mine, &read);
+	assert(kept == 0 || kept == 1);
+	if (read)
+		t->kept_parent.gen = gen, t->kept_parent.lineage = mine, t->kept_parent.kept = kept;
+	return kept;
+}
+
 static int exec_ids(struct vfs *v, const char *sql, uint64_t a, uint64_t b)
 {
 	sqlite3_stmt *st = db_prep(v->db, sql);
@@ -112,6 +171,7 @@ static int exec_ids(struct vfs *v, const char *sql, uint64_t a, uint64_t b)
 
 int lineage_new_root(struct vfs *v, uint64_t *id)
 {
+	lineage_changed(v);
 	int r = db_step_done(v->db, db_prep(v->db, "INSERT INTO lineages(parent, family) VALUES(NULL, 0)"));
 	if (r < 0)
 		return r;
@@ -124,6 +184,7 @@ int lineage_new_root(struct vfs *v, uint64_t *id)
 
 int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id)
 {
+	lineage_changed(v); /* parent has another child */
 	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO lineages(parent, family) SELECT id, family "
 	                                  "FROM lineages WHERE id=?");
 	sqlite3_bind_int64(st, 1, (int64_t)parent);
@@ -171,6 +232,7 @@ void vfs_reclaim_kick(struct vfs *v)
  * next start. */
 int lineage_release(struct vfs *v, uint64_t id)
 {
+	lineage_changed(v); /* id's only child, if any, has a kept parent now */
 	return exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1 AND NOT EXISTS "
 	                   "(SELECT 1 FROM trees WHERE lineage=?1)", id, 0);
 }
@@ -342,6 +404,7 @@ static int join_spans_around(struct vfs *v, uint64_t dead, uint64_t family)
 static int reclaim_drop(struct vfs *v, uint64_t dead, uint64_t parent)
 {
 	uint64_t family;
+	lineage_changed(v); /* dead's child gets a new parent */
 	int r = lineage_family(v, dead, &family);
 	if (r == 0)
 		r = exec_ids(v, "DELETE FROM ancestor_spans WHERE id=?1", dead, 0);
@@ -617,14 +680,18 @@ static int reclaim_step(struct vfs *v)
 			r = reclaim_drop(v, w.dead, w.parent);
 		/* the parent now has another child, which it has not been
 		 * looked at against */
-		if (r == 0 && moved == 0)
+		if (r == 0 && moved == 0) {
+			lineage_changed(v);
 			r = exec_ids(v, "UPDATE lineages SET dead=1 WHERE id=?1", w.parent, 0);
+		}
 		break;
 	case RECLAIM_COLLECT:
 		if (r == 0)
 			r = reclaim_collect(v, &c, base);
-		if (r == 0 && c.table == COLLECT_TABLES)
+		if (r == 0 && c.table == COLLECT_TABLES) {
+			lineage_changed(v);
 			r = exec_ids(v, "UPDATE lineages SET dead=" KEPT " WHERE id=?1", w.dead, 0);
+		}
 		break;
 	}
 	r = r == 0 ? db_commit_bounded(v->db, DB_BACKGROUND_GROUP_CHANGES) : (db_rollback(v->db), r);
@@ -745,6 +812,34 @@ static int report_each(struct vfs *v, const char *sql, void (*report)(void *, co
 	return problems;
 }
 
+/* Each served tree whose cached lineage_parent_kept is current and 0 has
+ * no kept parent indeed: else its writes would leave kept versions behind.
+ * The problems found. */
+static int check_kept_flags(struct vfs *v, void (*report)(void *, const char *), void *arg)
+{
+	int problems = 0;
+	uint64_t gen = lineage_generation(v);
+	pthread_mutex_lock(&v->trees_lock);
+	for (size_t b = 0; b < VFS_TREE_BUCKETS; b++)
+		for (struct vtree *t = v->trees[b]; t; t = t->next) {
+			uint64_t mine = atomic_load(&t->lineage);
+			if (t->kept_parent.gen != gen || t->kept_parent.lineage != mine ||
+			    t->kept_parent.kept)
+				continue;
+			int read, kept = kept_parent_now(v, mine, &read);
+			if (!read || kept) {
+				char msg[200];
+				snprintf(msg, sizeof msg, "tree %" PRIu64 " takes lineage %" PRIu64 " to have "
+				         "no kept parent, %s", t->id, mine,
+				         read ? "but it has one" : "and it cannot be read");
+				report(arg, msg);
+				problems++;
+			}
+		}
+	pthread_mutex_unlock(&v->trees_lock);
+	return problems;
+}
+
 /* Whether lineage a's spans cover lineage id b. */
 #define COVERS(a, b)                                                                           \
 	"EXISTS (SELECT 1 FROM ancestor_spans s WHERE s.id=" a " AND s.lo<=" b " AND s.hi>=" b ")"
@@ -800,5 +895,5 @@ int lineage_check(struct vfs *v, void (*report)(void *arg, const char *msg), voi
 	int problems = 0;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
 		problems += report_each(v, sql[i], report, arg);
-	return problems;
+	return problems + check_kept_flags(v, report, arg);
 }

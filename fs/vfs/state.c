@@ -49,7 +49,7 @@ static int sweep_orphans(struct vfs *v)
 	db_finish(st);
 	for (size_t i = 0; r == 0 && i < count; i++)
 		r = vnode_row_delete(v, list[i].family, list[i].lineage, list[i].ino, NULL,
-		                     VNODE_META_UNKNOWN);
+		                     VNODE_META_UNKNOWN, 1);
 	free(list);
 	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 }

@@ -70,6 +70,12 @@ struct vtree {
 	 * away, so it takes no change until the lineage is read back
 	 * (vfs_trees_resync, retried by the flusher). */
 	_Atomic int lineage_lost;
+	/* Whether `lineage` had a kept parent (KEPT_PARENT) at lineage
+	 * generation `gen` (lineage_parent_kept). db locked. */
+	struct {
+		uint64_t gen, lineage;
+		int kept;
+	} kept_parent;
 	pthread_rwlock_t gate;
 	/* The freeze in progress, written by its thread with the gate held
 	 * exclusively: when the gate closed, that thread's CPU time, commits
@@ -204,6 +210,9 @@ struct vfs {
 	pthread_cond_t reclaim_cond;
 	/* Some tree's lineage_lost is set. */
 	_Atomic int lineages_lost;
+	/* Bumped by every change to the lineages table (lineage_changed);
+	 * with db->undo_gen, the lineage generation. db locked. */
+	uint64_t lineage_gen;
 };
 
 int64_t vfs_now_ns(void);
@@ -249,8 +258,10 @@ void vnode_set_obj(struct vnode *n, uint64_t id);
  * xattrs or symlink target: 0), VNODE_META_UNKNOWN to count them from the
  * rows. db locked, inside a change. */
 #define VNODE_META_UNKNOWN (-1)
+/* kept: lineage_parent_kept of the tree reading `lineage`, or 1 where no
+ * tree is at hand (the statement then finds out itself). */
 int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t lineage, uint64_t local,
-                     struct vtree *t, int64_t meta);
+                     struct vtree *t, int64_t meta, int kept);
 void vnode_drop_tree(struct vfs *v, struct vtree *t);
 int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 /* The same, saying how many inodes it flushed (or tried to). */
@@ -298,6 +309,10 @@ static inline int lineage_has_ancestors(uint64_t family, uint64_t lineage)
 {
 	return lineage != family;
 }
+/* Whether tree t's lineage may have a kept parent: 0 only when
+ * KEPT_PARENT of it is certainly NULL, so that its writes can skip the
+ * statements that settle kept versions (fs/vfs/lineage.c). db locked. */
+int lineage_parent_kept(struct vfs *v, struct vtree *t);
 int lineage_new_root(struct vfs *v, uint64_t *id);                  /* db locked */
 int lineage_new_child(struct vfs *v, uint64_t parent, uint64_t *id); /* db locked */
 /* No tree reads lineage id any more: the reclaimer takes it. db locked. */

@@ -71,7 +71,7 @@ static int older_xattr(struct vfs *v, struct vnode *n, const char *name)
  * kept version (KEPT_PARENT). db locked, inside the change. */
 static int drop_kept_xattr(struct vfs *v, struct vnode *n, const char *name)
 {
-	if (!lineage_has_ancestors(n->tree->family, atomic_load(&n->tree->lineage)))
+	if (!lineage_parent_kept(v, n->tree))
 		return 0;
 	return db_step_done(v->db, xattr_stmt(v, "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND "
 	                                         "name=?3 AND lineage=" KEPT_PARENT("?4"), n, name));

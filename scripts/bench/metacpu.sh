@@ -11,10 +11,12 @@
 # one line per run and the median per BINDIR and workload (ms of CPU).
 # The unlinks start from cold caches (drop_caches, as `make bench` does
 # before each run), so each is a LOOKUP, an UNLINK and a FORGET.
-# Environment: ROUNDS, NFILES (10000), TAR_SRC (/usr/include), WORK (/var/tmp).
+# Environment: ROUNDS, NFILES (10000), TAR_SRC (/usr/include), WORK (/var/tmp),
+# SNAPSHOT (0; 1: the volume gets one snapshot after its directories are
+# made, so that every workload writes a volume that has a snapshot).
 # Needs root (FUSE mounts).
 set -euo pipefail
-ROUNDS=${ROUNDS:-3} NFILES=${NFILES:-10000} TAR_SRC=${TAR_SRC:-/usr/include}
+ROUNDS=${ROUNDS:-3} NFILES=${NFILES:-10000} TAR_SRC=${TAR_SRC:-/usr/include} SNAPSHOT=${SNAPSHOT:-0}
 WORK=$(mktemp -d "${WORK:-/var/tmp}/metacpu.XXXXXX")
 die() { echo "metacpu: $*" >&2; exit 1; }
 tarball=$WORK/src.tar
@@ -42,6 +44,10 @@ run() {
     "$bin/volctl" --state "$STATE" create pv bench --capacity 16Gi >/dev/null
     local d=$MNT/pv/bench a b c e f
     mkdir "$d/files" "$d/tar"
+    if [[ $SNAPSHOT == 1 ]]; then
+        "$bin/volctl" --state "$STATE" snapshot pv/bench before >/dev/null ||
+            die "cannot snapshot pv/bench"
+    fi
     settle
     a=$(cpu_ms)
     python3 -c 'import os,sys

@@ -14,7 +14,8 @@
  * snapshots changes rows in proportion to the changes between them, not
  * to the files, and so does deleting the last snapshot above a volume,
  * whose later writes then leave no version behind; deleting snapshots in
- * random orders leaves every view as it was.
+ * random orders leaves every view as it was; a volume's writes run the
+ * statements that settle kept versions only while it has a kept parent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +125,19 @@ static void write_numbered_files(struct vfs *v, uint64_t parent, int n)
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof name, "f%d", i);
 		write_file(v, parent, name, name);
+	}
+}
+
+/* Files f<lo> .. f<hi-1> under parent get xattr user.k, their name. */
+static void name_xattrs(struct vfs *v, uint64_t parent, int lo, int hi)
+{
+	for (int i = lo; i < hi; i++) {
+		char name[32];
+		struct vfs_entry e;
+		snprintf(name, sizeof name, "f%d", i);
+		assert_int_equal(vfs_lookup(v, parent, name, &e), 0);
+		assert_int_equal(vfs_setxattr(v, e.ino, "user.k", name, strlen(name), 0), 0);
+		vfs_forget(v, e.ino, 1);
 	}
 }
 
@@ -690,14 +704,7 @@ static void test_last_snapshot_reclaim_costs_its_changes(void **state)
 	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
 	struct db *db = vfs_db(v);
 	write_numbered_files(v, root, N);
-	for (int i = 300; i < 340; i++) { /* xattrs on f300 .. f339 */
-		char name[32];
-		struct vfs_entry e;
-		snprintf(name, sizeof name, "f%d", i);
-		assert_int_equal(vfs_lookup(v, root, name, &e), 0);
-		assert_int_equal(vfs_setxattr(v, e.ino, "user.k", name, strlen(name), 0), 0);
-		vfs_forget(v, e.ino, 1);
-	}
+	name_xattrs(v, root, 300, 340); /* xattrs on f300 .. f339 */
 	uint64_t snap = snapshot(v, tree);
 	change_volume(v, tree, 0);
 	assert_int_equal(vfs_flush_all(v), 0);
@@ -762,6 +769,113 @@ static void test_last_snapshot_reclaim_costs_its_changes(void **state)
 	vfs_close(v);
 }
 
+/* Statements begun on the state's connection while counting is on: those
+ * that settle a kept version (a DELETE or UPDATE naming KEPT_PARENT,
+ * fs/vfs/vfs_int.h) and the reads of whether a tree's lineage has a kept
+ * parent (lineage_parent_kept). */
+static struct kept_statements {
+	int settles, probes;
+} counted;
+
+static int count_kept_statement(unsigned type, void *arg, void *stmt, void *sql)
+{
+	(void)type, (void)arg, (void)sql;
+	const char *text = sqlite3_sql(stmt);
+	if (!strstr(text, "kp_.dead"))
+		return 0;
+	if (!strncmp(text, "DELETE", 6) || !strncmp(text, "UPDATE", 6))
+		counted.settles++;
+	else if (!strncmp(text, "SELECT (SELECT kp_.", 19))
+		counted.probes++;
+	return 0;
+}
+
+static void count_kept_statements(struct vfs *v, int on)
+{
+	if (on)
+		counted = (struct kept_statements){0};
+	db_lock(vfs_db(v));
+	sqlite3_trace_v2(vfs_db(v)->h, on ? SQLITE_TRACE_STMT : 0, count_kept_statement, NULL);
+	db_unlock(vfs_db(v));
+}
+
+/* One of each write that settles a kept version, on fK..fK+3 of root: a
+ * name made, a name and its inode removed (the row by the flusher), an
+ * xattr set (the inode copied up) and a file rewritten (copied up). */
+static void write_each_kind(struct vfs *v, uint64_t root, int k)
+{
+	char name[32];
+	snprintf(name, sizeof name, "new%d", k);
+	write_file(v, root, name, name);
+	snprintf(name, sizeof name, "f%d", k);
+	assert_int_equal(vfs_unlink(v, root, name), 0);
+	struct vfs_entry e;
+	snprintf(name, sizeof name, "f%d", k + 1);
+	assert_int_equal(vfs_lookup(v, root, name, &e), 0);
+	assert_int_equal(vfs_setxattr(v, e.ino, "user.k", "new", 3, 0), 0);
+	vfs_forget(v, e.ino, 1);
+	snprintf(name, sizeof name, "f%d", k + 2);
+	write_file(v, root, name, "rewritten");
+	assert_int_equal(vfs_flush_all(v), 0);
+}
+
+/* A volume whose parent lineage is a live snapshot's has no kept parent:
+ * its writes run no statement naming KEPT_PARENT, and ask whether it has
+ * one once at most. Once that snapshot is deleted (the tree's answer was
+ * read before), its writes settle the kept versions again, before and after
+ * the reclaimer has been; a rolled-back change makes the next write ask
+ * again. The kept lineage is left holding no version nobody sees. */
+static void test_kept_parent_statements_only_when_kept(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30), root = VFS_INO(tree, 1);
+	struct db *db = vfs_db(v);
+	write_numbered_files(v, root, 20);
+	name_xattrs(v, root, 0, 20); /* xattrs the snapshot keeps */
+	uint64_t snap = snapshot(v, tree);
+	assert_int_equal(vfs_flush_all(v), 0);
+
+	count_kept_statements(v, 1);
+	write_each_kind(v, root, 0);
+	write_each_kind(v, root, 4);
+	count_kept_statements(v, 0);
+	assert_int_equal(counted.settles, 0);
+	assert_true(counted.probes <= 1); /* the snapshot's flush may have asked */
+	check_clean(v);
+
+	/* the snapshot goes: its lineage is the volume's kept parent */
+	unit_vfs_release(v, snap);
+	count_kept_statements(v, 1);
+	write_each_kind(v, root, 8);
+	count_kept_statements(v, 0);
+	assert_true(counted.settles >= 4);
+	assert_int_equal(counted.probes, 1);
+	assert_int_equal(vfs_reclaim(v), 0);
+	count_kept_statements(v, 1);
+	write_each_kind(v, root, 12);
+	count_kept_statements(v, 0);
+	assert_true(counted.settles >= 4);
+	assert_int_equal(counted.probes, 1);
+	assert_int_equal(shadowed_versions(db), 0);
+	assert_int_equal(whiteouts(db), 0);
+	assert_string_equal(read_file(v, root, "f10"), "rewritten");
+	assert_string_equal(read_file(v, root, "f8"), "");
+	check_clean(v);
+
+	db_lock(db);
+	assert_int_equal(db_begin(db), 0);
+	db_rollback(db);
+	db_unlock(db);
+	count_kept_statements(v, 1);
+	write_each_kind(v, root, 16);
+	count_kept_statements(v, 0);
+	assert_int_equal(counted.probes, 1);
+	assert_int_equal(shadowed_versions(db), 0);
+	check_clean(v);
+	vfs_close(v);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -776,6 +890,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_oldest_snapshot_reclaim_costs_its_changes, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_deleting_snapshots_in_any_order_keeps_views, unit_vfs_setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_last_snapshot_reclaim_costs_its_changes, unit_vfs_setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_kept_parent_statements_only_when_kept, unit_vfs_setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

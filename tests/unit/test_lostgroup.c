@@ -3,7 +3,8 @@
  * (meta/db.c, fs/vfs/state.c): the next fsync fails once with EIO, the owner of
  * in-memory mirrors is told, and the namespace layer's cached inodes agree
  * with meta.db again (a directory made by the lost group is gone, its
- * parent's link count is the row's, the tree checks clean). The commit is
+ * parent's link count is the row's, the tree checks clean); the undo
+ * generation that caches of rows follow grows. The commit is
  * made to fail with RLIMIT_FSIZE: appending to the WAL fails as it would
  * on a full disk, and SQLite rolls the group back.
  */
@@ -81,11 +82,18 @@ static void test_lost_group_fails_next_fsync_once(void **state)
 	assert_int_equal(db_exec(db, "CREATE TABLE t(x)"), 0);
 	insert_one(db);
 	assert_int_equal(db_group_commit(db), 0);
+	uint64_t undone = db->undo_gen;
+	assert_int_equal(db_begin(db), 0); /* a change rolled back: rows undone */
+	db_rollback(db);
+	assert_true(db->undo_gen > undone);
+	undone = db->undo_gen;
 	insert_one(db); /* answered, but its group will not commit */
 	freeze_wal();
 	assert_true(db_group_commit(db) < 0);
 	thaw_wal();
 	assert_int_equal(losses, 1);
+	/* caches of rows kept by generation are stale (fs/vfs/lineage.c) */
+	assert_true(db->undo_gen > undone);
 	assert_int_equal(rows(db), 1);
 	db_unlock(db);
 	assert_int_equal(db_sync(db), -EIO);
