@@ -269,6 +269,11 @@ static void commit_error(struct ring_entry *e, int err)
 	commit_reply(e, &iov, 1);
 }
 
+int uring_transport_serving(void)
+{
+	return serving != NULL;
+}
+
 int uring_transport_reply(const struct iovec *iov, int count, ssize_t *ret)
 {
 	struct ring_entry *e = serving;
