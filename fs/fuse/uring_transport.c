@@ -19,7 +19,10 @@
  *    /dev/fuse, and so does everything until every queue has an entry:
  *    the /dev/fuse workers keep reading. Notifications (volfs's inval
  *    notifications) are written to /dev/fuse: a reply whose unique is not
- *    the calling thread's ring request goes there.
+ *    the calling thread's ring request goes there. The INTERRUPT of a ring
+ *    request reaches libfuse from /dev/fuse, which matches it by unique
+ *    (every request is on the session's one list); the kernel sends one
+ *    only if the signal came after the request was copied into an entry.
  *
  *  - A ring request is answered by the thread that took it, before its
  *    handler returns: every volfs handler replies before returning (group
