@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite", "alloc", "crash"};
+static const char *const point_names[FAULT_POINTS] = {"write", "fsync", "sqlite", "alloc",
+                                                           "crash", "noreply", "hold"};
 
 /* One KIND:N[+][@TEXT] term of VOLFS_FAULT. */
 struct term {
@@ -69,7 +70,7 @@ static void parse_term(const char *term, size_t len)
 		}
 	}
 	fprintf(stderr, "volfs: fault injection: ignoring \"%.*s\" in VOLFS_FAULT (want KIND:N, KIND:N+ "
-	        "or KIND:N@TEXT, KIND write, fsync, sqlite, alloc or crash, at most %d a kind)\n",
+	        "or KIND:N@TEXT, KIND write, fsync, sqlite, alloc, crash, noreply or hold, at most %d a kind)\n",
 	        (int)len, term, TERMS_PER_POINT);
 }
 

@@ -13,6 +13,10 @@
  *                               whose name contains "fdatasync"
  *   VOLFS_FAULT=sqlite:1@FROM dataobjs   count only the calls whose text
  *                               (an SQL statement) contains the text
+ *   VOLFS_FAULT=noreply:1@x     the 1st FUSE mkdir of a name containing
+ *                               "x" returns without replying
+ *   VOLFS_FAULT=hold:1@x        ... is held until the kernel interrupts it
+ *                               (then answered EINTR; at most 60 s)
  *   VOLFS_FAULT_COUNT=1         print how many calls of each kind were made
  *                               at exit (to choose the range of N)
  *
@@ -23,7 +27,16 @@
 #ifndef VOLFS_META_FAULT_H
 #define VOLFS_META_FAULT_H
 
-enum fault_point { FAULT_WRITE, FAULT_FSYNC, FAULT_SQLITE, FAULT_ALLOC, FAULT_CRASH, FAULT_POINTS };
+enum fault_point {
+	FAULT_WRITE,
+	FAULT_FSYNC,
+	FAULT_SQLITE,
+	FAULT_ALLOC,
+	FAULT_CRASH,
+	FAULT_NOREPLY,
+	FAULT_HOLD,
+	FAULT_POINTS
+};
 
 /* Count one call at point p (what: its text, such as an SQL statement, or
  * NULL); true when it must fail. Thread-safe. Defined in the fault build

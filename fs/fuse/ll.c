@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/fuse.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -15,6 +16,7 @@
 
 #include "fs/fuse/uring_transport.h"
 #include "fs/vfs/vfs.h"
+#include "meta/fault.h"
 
 #define VFS(req) ((struct vfs *)fuse_req_userdata(req))
 #define MAX_WRITE (1u << 20)
@@ -253,8 +255,43 @@ static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	reply_entry(req, vfs_mknod(VFS(req), parent, name, mode, rdev, &c, &e), &e);
 }
 
+#ifdef VOLFS_FAULT_INJECTION
+#define HOLD_POLLS 6000 /* of 10 ms: a held request waits at most 60 s */
+
+/* The test build's hooks for the transports' rare paths (meta/fault.h),
+ * on mkdir of a chosen name: a handler that returns without replying
+ * (fuse_reply_none frees the request and sends nothing), and a request
+ * held until the kernel sends an INTERRUPT for it. 1 when the request was
+ * answered here. */
+static int mkdir_fault(fuse_req_t req, const char *name)
+{
+	const char *via = uring_transport_serving() ? "io_uring" : "/dev/fuse";
+	if (FAULT_AT(FAULT_NOREPLY, name)) {
+		fprintf(stderr, "volfs: fault injection: mkdir %s (%s) returns without replying\n", name, via);
+		fuse_reply_none(req);
+		return 1;
+	}
+	if (!FAULT_AT(FAULT_HOLD, name))
+		return 0;
+	fprintf(stderr, "volfs: fault injection: holding mkdir %s (%s) until interrupted\n", name, via);
+	for (int i = 0; i < HOLD_POLLS && !fuse_req_interrupted(req); i++)
+		usleep(10000);
+	if (!fuse_req_interrupted(req)) {
+		fprintf(stderr, "volfs: fault injection: mkdir %s was never interrupted\n", name);
+		return 0;
+	}
+	fprintf(stderr, "volfs: fault injection: mkdir %s (%s) interrupted\n", name, via);
+	fuse_reply_err(req, EINTR);
+	return 1;
+}
+#else
+#define mkdir_fault(req, name) 0
+#endif
+
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	if (mkdir_fault(req, name))
+		return;
 	struct vfs_entry e;
 	struct vfs_ctx c = ctx_of(req);
 	reply_entry(req, vfs_mkdir(VFS(req), parent, name, mode, &c, &e), &e);

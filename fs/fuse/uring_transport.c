@@ -19,7 +19,10 @@
  *    /dev/fuse, and so does everything until every queue has an entry:
  *    the /dev/fuse workers keep reading. Notifications (volfs's inval
  *    notifications) are written to /dev/fuse: a reply whose unique is not
- *    the calling thread's ring request goes there.
+ *    the calling thread's ring request goes there. The INTERRUPT of a ring
+ *    request reaches libfuse from /dev/fuse, which matches it by unique
+ *    (every request is on the session's one list); the kernel sends one
+ *    only if the signal came after the request was copied into an entry.
  *
  *  - A ring request is answered by the thread that took it, before its
  *    handler returns: every volfs handler replies before returning (group
@@ -69,41 +72,9 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "fs/fuse/uring_abi.h"
 #include "fs/obs/fuse_transport.h"
 #include "meta/log.h"
-
-/* The kernel's ABI (include/uapi/linux/fuse.h, protocol 7.42), newer than
- * Debian 12's headers. */
-#define INIT_OVER_IO_URING (1ULL << 41)
-#define CMD_REGISTER 1
-#define CMD_COMMIT_AND_FETCH 2
-
-struct ring_ent_in_out {
-	uint64_t flags;
-	uint64_t commit_id; /* the request's unique, echoed by the commit */
-	uint32_t payload_sz;
-	uint32_t padding;
-	uint64_t reserved;
-};
-
-/* An entry's first buffer; its second is the payload. */
-struct ring_req_header {
-	char in_out[128]; /* fuse_in_header of a request, fuse_out_header of a reply */
-	char op_in[128];  /* the request's fixed argument (fuse_write_in, ...) */
-	struct ring_ent_in_out ent;
-};
-
-/* The command area of an SQE128's submission. */
-struct ring_cmd_req {
-	uint64_t flags;
-	uint64_t commit_id;
-	uint16_t qid;
-	uint8_t padding[6];
-};
-
-_Static_assert(sizeof(struct ring_ent_in_out) == 32, "kernel ABI");
-_Static_assert(sizeof(struct ring_req_header) == 288, "kernel ABI");
-_Static_assert(sizeof(struct ring_cmd_req) == 24, "kernel ABI");
 
 #define DEFAULT_ENTRIES_PER_QUEUE 32
 #define DEFAULT_THREADS_PER_QUEUE 4
@@ -115,10 +86,10 @@ _Static_assert(sizeof(struct ring_cmd_req) == 24, "kernel ABI");
 struct ring_server;
 
 struct ring_entry {
-	struct ring_req_header hdr; /* the kernel writes the request here */
+	struct uring_abi_req_header hdr; /* the kernel writes the request here */
 	struct iovec iov[2];
-	char *buf;                  /* REQ_ROOM, then the payload buffer */
-	uint64_t unique;            /* of the request being served */
+	char *buf;                       /* REQ_ROOM, then the payload buffer */
+	uint64_t unique;                 /* of the request being served */
 	int replied;
 	struct ring_server *owner;
 };
@@ -226,7 +197,7 @@ int uring_transport_answer_init(struct fuse_init_out *out, size_t len)
 {
 	if (T.mode == FUSE_MODE_DEV)
 		return 0;
-	if (!(T.kernel_flags & INIT_OVER_IO_URING) ||
+	if (!(T.kernel_flags & URING_ABI_INIT_OVER_IO_URING) ||
 	    len < offsetof(struct fuse_init_out, flags2) + sizeof out->flags2) {
 		if (T.mode == FUSE_MODE_URING)
 			vlog_warn("fuse", "--fuse-transport=uring: the kernel does not offer FUSE-over-io_uring; "
@@ -237,7 +208,7 @@ int uring_transport_answer_init(struct fuse_init_out *out, size_t len)
 		return 0;
 	}
 	out->flags |= FUSE_INIT_EXT;
-	out->flags2 |= (uint32_t)(INIT_OVER_IO_URING >> 32);
+	out->flags2 |= (uint32_t)(URING_ABI_INIT_OVER_IO_URING >> 32);
 	T.payload_max = payload_size(out);
 	return 1;
 }
@@ -252,10 +223,10 @@ static struct io_uring_sqe *entry_cmd(struct ring_server *s, struct ring_entry *
 	sqe->fd = T.devfd;
 	sqe->cmd_op = op;
 	sqe->user_data = (uintptr_t)e;
-	struct ring_cmd_req *c = (struct ring_cmd_req *)sqe->cmd;
+	struct uring_abi_cmd_req *c = (struct uring_abi_cmd_req *)sqe->cmd;
 	c->qid = (uint16_t)s->qid;
 	c->commit_id = e->unique;
-	if (op == CMD_REGISTER) {
+	if (op == URING_ABI_CMD_REGISTER) {
 		sqe->addr = (uintptr_t)e->iov;
 		sqe->len = 2;
 	}
@@ -290,7 +261,7 @@ static ssize_t commit_reply(struct ring_entry *e, const struct iovec *iov, int c
 	}
 	e->hdr.ent.payload_sz = (uint32_t)len;
 	e->replied = 1;
-	entry_cmd(e->owner, e, CMD_COMMIT_AND_FETCH);
+	entry_cmd(e->owner, e, URING_ABI_CMD_COMMIT_AND_FETCH);
 	return ret;
 }
 
@@ -299,6 +270,11 @@ static void commit_error(struct ring_entry *e, int err)
 	struct fuse_out_header oh = {.len = sizeof oh, .error = -err, .unique = e->unique};
 	struct iovec iov = {&oh, sizeof oh};
 	commit_reply(e, &iov, 1);
+}
+
+int uring_transport_serving(void)
+{
+	return serving != NULL;
 }
 
 int uring_transport_reply(const struct iovec *iov, int count, ssize_t *ret)
@@ -364,7 +340,7 @@ static int server_init(struct ring_server *s)
 		struct ring_entry *e = &s->ents[i];
 		e->iov[0] = (struct iovec){&e->hdr, sizeof e->hdr};
 		e->iov[1] = (struct iovec){e->buf + REQ_ROOM, T.payload_max};
-		entry_cmd(s, e, CMD_REGISTER);
+		entry_cmd(s, e, URING_ABI_CMD_REGISTER);
 	}
 	s->live = s->nents;
 	return 0;

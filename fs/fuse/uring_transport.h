@@ -48,4 +48,7 @@ int uring_transport_reply(const struct iovec *iov, int count, ssize_t *ret);
  * kernel ends the connection, and release the rings. */
 void uring_transport_stop(void);
 
+/* Whether the calling thread is serving a request from a ring. */
+int uring_transport_serving(void);
+
 #endif

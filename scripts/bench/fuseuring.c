@@ -20,7 +20,8 @@
  * Usage: fuseuring dev|uring BACKING_DIR MOUNTPOINT [ENTRIES_PER_QUEUE]
  * Environment: FUSEURING_MAX_BACKGROUND (128), FUSEURING_THREADS_PER_QUEUE (1),
  * FUSEURING_PIN (1).
- * Build: cc -O2 -Wall -Wextra -o fuseuring fuseuring.c \
+ * Build (from the top of the tree): cc -O2 -Wall -Wextra -I. -o fuseuring \
+ *            scripts/bench/fuseuring.c \
  *            $(pkg-config --cflags --libs fuse3) -luring -lpthread
  */
 #define _GNU_SOURCE
@@ -44,38 +45,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* ---- FUSE-over-io_uring ABI (include/uapi/linux/fuse.h, 7.42); Debian 12's
- * kernel headers predate it. */
-#define FU_OVER_IO_URING (1ULL << 41)
-#define FU_CMD_REGISTER 1
-#define FU_CMD_COMMIT_AND_FETCH 2
-
-struct fu_ent_in_out {
-	uint64_t flags;
-	uint64_t commit_id; /* the request's unique id, echoed on commit */
-	uint32_t payload_sz;
-	uint32_t padding;
-	uint64_t reserved;
-};
-
-/* iov[0] of every queue entry: headers; iov[1]: the payload buffer. */
-struct fu_req_header {
-	char in_out[128]; /* fuse_in_header on a request, fuse_out_header on a reply */
-	char op_in[128];  /* the request's first argument (fuse_read_in, ...) */
-	struct fu_ent_in_out ent;
-};
-
-/* In the SQE's 80-byte command area. */
-struct fu_cmd_req {
-	uint64_t flags;
-	uint64_t commit_id;
-	uint16_t qid;
-	uint8_t padding[6];
-};
-
-_Static_assert(sizeof(struct fu_ent_in_out) == 32, "ABI");
-_Static_assert(sizeof(struct fu_req_header) == 288, "ABI");
-_Static_assert(sizeof(struct fu_cmd_req) == 24, "ABI");
+#include "fs/fuse/uring_abi.h"
 
 static void die(const char *what, int err)
 {
@@ -220,7 +190,7 @@ static const struct fuse_lowlevel_ops ops = {
 
 /* ---- the io_uring transport */
 struct entry {
-	struct fu_req_header hdr;
+	struct uring_abi_req_header hdr;
 	struct iovec iov[2];
 	char *payload;
 	char *req;     /* the request reassembled as /dev/fuse would deliver it */
@@ -262,10 +232,10 @@ static struct io_uring_sqe *cmd_sqe(struct queue *q, struct entry *e, uint32_t o
 	sqe->fd = devfd;
 	sqe->cmd_op = op;
 	sqe->user_data = (uintptr_t)e;
-	struct fu_cmd_req *c = (struct fu_cmd_req *)sqe->cmd;
+	struct uring_abi_cmd_req *c = (struct uring_abi_cmd_req *)sqe->cmd;
 	c->qid = q->qid;
 	c->commit_id = e->unique;
-	if (op == FU_CMD_REGISTER) {
+	if (op == URING_ABI_CMD_REGISTER) {
 		sqe->addr = (uintptr_t)e->iov;
 		sqe->len = 2;
 	}
@@ -288,7 +258,7 @@ static ssize_t commit_reply(struct entry *e, const struct iovec *iov, int count)
 	}
 	e->hdr.ent.payload_sz = len;
 	e->committed = 1;
-	cmd_sqe(cur_queue, e, FU_CMD_COMMIT_AND_FETCH);
+	cmd_sqe(cur_queue, e, URING_ABI_CMD_COMMIT_AND_FETCH);
 	return sizeof *oh + len;
 }
 
@@ -316,7 +286,7 @@ static void *queue_run(void *arg)
 		assert(e->payload && e->req);
 		e->iov[0] = (struct iovec){&e->hdr, sizeof e->hdr};
 		e->iov[1] = (struct iovec){e->payload, payload_max};
-		cmd_sqe(q, e, FU_CMD_REGISTER);
+		cmd_sqe(q, e, URING_ABI_CMD_REGISTER);
 	}
 	for (;;) {
 		err = io_uring_submit_and_wait(&q->ring, 1);
@@ -401,13 +371,13 @@ static int patch_init_reply(const struct iovec *iov, int count)
 		return 0;
 	init_unique = 0;
 	struct fuse_init_out *out = iov[1].iov_base;
-	if (!(init_flags64 & FU_OVER_IO_URING)) {
+	if (!(init_flags64 & URING_ABI_INIT_OVER_IO_URING)) {
 		fprintf(stderr, "fuseuring: the kernel does not offer FUSE_OVER_IO_URING "
 		                "(fuse.enable_uring off?): serving /dev/fuse\n");
 		return 0;
 	}
 	out->flags |= FUSE_INIT_EXT;
-	out->flags2 |= FU_OVER_IO_URING >> 32;
+	out->flags2 |= URING_ABI_INIT_OVER_IO_URING >> 32;
 	size_t pages = (out->flags & FUSE_MAX_PAGES) ? out->max_pages : 32;
 	payload_max = out->max_write;
 	if (pages * 4096 > payload_max)

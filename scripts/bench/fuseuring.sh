@@ -58,7 +58,7 @@ trap cleanup EXIT
 mkdir -p "$OUT" "$tmp/src" "$tmp/logs"
 
 # shellcheck disable=SC2046 # pkg-config's flags are words
-cc -O2 -Wall -Wextra -Werror -o "$tmp/fuseuring" "$root/scripts/bench/fuseuring.c" \
+cc -O2 -Wall -Wextra -Werror -I"$root" -o "$tmp/fuseuring" "$root/scripts/bench/fuseuring.c" \
     $(pkg-config --cflags --libs fuse3) -luring -lpthread
 ex=$(dirname "$(dpkg -L libfuse3-dev | grep -E '/passthrough_ll\.c(\.gz)?$' | head -n 1)")
 [[ -d $ex ]] || die "passthrough_ll.c not found (libfuse3-dev's examples)"

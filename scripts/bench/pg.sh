@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # scripts/bench/pg.sh — `make bench-pg`: PostgreSQL 15 on native disk and on a
-# volfs volume of the same disk, interleaved.
+# volfs volume of the same disk, interleaved. Systems:
+#   native       a directory on the host filesystem of BENCH_DIR
+#   volfs        a volume on a volfs daemon (default FUSE transport)
+#   volfs_uring  the same on a second daemon with --fuse-transport=uring;
+#                the module parameter fuse.enable_uring is switched on for
+#                its mount and back to what it was at the end (run when the
+#                parameter is writable, i.e. Linux 6.14+ as root)
 #
-# Each round, on each system (the order alternates from round to round):
+# Each round, on each system (the order rotates from round to round):
 # initdb -k (default settings), `pgbench -i -s SCALE` (timed), pgbench TPC-B
 # for TPCB_SECONDS, pgbench select-only (-S) for SELECT_SECONDS; the cluster
 # is removed after. Caches are dropped before each system's turn. Results:
-# build/bench-pg/results.md (medians, min–max, volfs/native; the load average
-# at each turn's start; on volfs the FUSE requests of each phase by operation
-# and the daemon's CPU seconds, which a loaded machine changes far less than
-# the times) and raw.csv, ops.csv.
+# build/bench-pg/results.md (medians, min–max, each volfs system/native; the
+# load average at each turn's start; on each volfs system the FUSE requests
+# of each phase by operation and the daemon's CPU seconds, in total and per
+# transaction, which a loaded machine changes far less than the times) and
+# raw.csv, ops.csv.
 # Runs as root (the clusters run as the postgres user); installs
 # postgresql-15 from Debian's packages if it is missing.
 #
@@ -22,6 +29,9 @@
 #   CLIENTS          pgbench clients (1, pgbench's default)
 #   VOLFS_BIN        directory holding volfs and volctl (build/bin)
 #   VOLFS_ARGS       extra volfs arguments (e.g. --host-writes=uring)
+#   PG_SYSTEMS       space-separated subset of "native volfs volfs_uring"
+#                    (all three; volfs_uring is left out, with a note, when
+#                    fuse.enable_uring is absent or not writable)
 #   OUT              output directory (build/bench-pg)
 set -euo pipefail
 
@@ -36,6 +46,7 @@ VOLFS_BIN=$(realpath -m "${VOLFS_BIN:-$root/build/bin}")
 VOLFS_ARGS=${VOLFS_ARGS:-}
 OUT=$(realpath -m "${OUT:-$root/build/bench-pg}")
 PGBIN=/usr/lib/postgresql/15/bin
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
 
 die() {
     echo "bench-pg: $*" >&2
@@ -50,16 +61,30 @@ if [[ ! -x $PGBIN/pgbench ]]; then
         die "cannot install postgresql-15"
 fi
 id postgres >/dev/null 2>&1 || die "no postgres user (the postgresql-15 package makes it)"
+if [[ -z ${PG_SYSTEMS:-} ]]; then
+    PG_SYSTEMS="native volfs volfs_uring"
+    if [[ ! -w $URING_PARAM ]]; then
+        echo "bench-pg: $URING_PARAM is absent or not writable: volfs_uring left out" >&2
+        PG_SYSTEMS="native volfs"
+    fi
+fi
+systems=()
+for s in $PG_SYSTEMS; do
+    [[ $s =~ ^(native|volfs|volfs_uring)$ ]] || die "unknown system in PG_SYSTEMS: $s"
+    systems+=("$s")
+done
+((${#systems[@]})) || die "PG_SYSTEMS names no system"
+[[ " $PG_SYSTEMS " != *" volfs_uring "* || -w $URING_PARAM ]] ||
+    die "volfs_uring: $URING_PARAM is absent or not writable (Linux 6.14+, root)"
 
 TMP=$(mktemp -d "$BENCH_DIR/volfs-bench-pg.XXXXXX")
 chmod 0755 "$TMP"
-STATE=$TMP/state MNT=$TMP/mnt SOCK=$TMP/sock
-mkdir -m 0700 "$STATE"
-mkdir -m 0755 "$MNT"
+SOCK=$TMP/sock
 mkdir -m 0777 "$SOCK" "$TMP/logs" # postgres writes these
 mkdir -p "$OUT"
 PORT=$((40000 + $$ % 20000))
-VOLFS_PID='' PGDATA=''
+PGDATA='' uring_param_was=''
+declare -A PID=() # volfs system -> its daemon's pid
 
 pg() {
     runuser -u postgres -- "$PGBIN/$1" "${@:2}"
@@ -69,49 +94,78 @@ cleanup() {
     if [[ -n $PGDATA && -f $PGDATA/postmaster.pid ]]; then
         pg pg_ctl -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true
     fi
-    if [[ -n $VOLFS_PID ]]; then
-        "$VOLFS_BIN/volctl" --state "$STATE" shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT" || true
-        wait "$VOLFS_PID" 2>/dev/null || true
-    fi
+    local sys
+    for sys in "${!PID[@]}"; do
+        "$VOLFS_BIN/volctl" --state "$TMP/state.$sys" shutdown >/dev/null 2>&1 ||
+            fusermount3 -u "$TMP/mnt.$sys" || true
+        wait "${PID[$sys]}" 2>/dev/null || true
+    done
+    [[ -z $uring_param_was ]] || echo "$uring_param_was" >"$URING_PARAM"
     rm -rf --one-file-system "$TMP"
 }
 trap cleanup EXIT
 
-# shellcheck disable=SC2086 # VOLFS_ARGS is a list of words
-"$VOLFS_BIN/volfs" -f --state "$STATE" $VOLFS_ARGS "$MNT" </dev/null >"$OUT/volfs.log" 2>&1 &
-VOLFS_PID=$!
-for ((i = 0; i < 200; i++)); do
-    mountpoint -q "$MNT" && [[ -S $STATE/control.sock ]] && break
-    kill -0 "$VOLFS_PID" 2>/dev/null || die "volfs exited: $(tail -n 5 "$OUT/volfs.log")"
-    sleep 0.1
+# start_volfs SYSTEM [volfs args]: a daemon on its own state directory
+# ($TMP/state.SYSTEM, mounted on $TMP/mnt.SYSTEM) with the volume pg.
+start_volfs() {
+    local sys=$1 state=$TMP/state.$1 mnt=$TMP/mnt.$1 log=$OUT/$1.log i
+    shift
+    mkdir -m 0700 "$state"
+    mkdir -m 0755 "$mnt"
+    # shellcheck disable=SC2086 # VOLFS_ARGS is a list of words
+    "$VOLFS_BIN/volfs" -f --state "$state" $VOLFS_ARGS "$@" "$mnt" </dev/null >"$log" 2>&1 &
+    PID[$sys]=$!
+    for ((i = 0; i < 200; i++)); do
+        mountpoint -q "$mnt" && [[ -S $state/control.sock ]] && break
+        kill -0 "${PID[$sys]}" 2>/dev/null || die "$sys exited: $(tail -n 5 "$log")"
+        sleep 0.1
+    done
+    "$VOLFS_BIN/volctl" --state "$state" create pv pg --capacity 16Gi >/dev/null
+}
+for sys in "${systems[@]}"; do
+    case $sys in
+        volfs) start_volfs volfs ;;
+        volfs_uring)
+            uring_param_was=$(cat "$URING_PARAM")
+            echo Y >"$URING_PARAM"
+            start_volfs volfs_uring --fuse-transport=uring
+            grep -q 'FUSE transport: uring' "$OUT/volfs_uring.log" ||
+                die "volfs_uring: the daemon does not serve over io_uring: $(grep -i transport "$OUT/volfs_uring.log")"
+            ;;
+    esac
 done
-"$VOLFS_BIN/volctl" --state "$STATE" create pv pg --capacity 16Gi >/dev/null
 mkdir -m 0755 "$TMP/native"
 
-# phase_counts FILE: the daemon's FUSE request counts by operation and its
-# CPU seconds (user + system, all threads), "op count" lines.
+# phase_counts SYSTEM FILE: the daemon's FUSE request counts by operation
+# and its CPU seconds (user + system, all threads; fields counted after the
+# command name, which may hold spaces), "op count" lines.
 phase_counts() {
-    "$VOLFS_BIN/volctl" --state "$STATE" metrics |
-        sed -n 's/^volfs_fuse_requests_total{op="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' >"$1"
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "cpu_seconds %.2f\n", ($14 + $15) / hz }' \
-        "/proc/$VOLFS_PID/stat" >>"$1"
+    "$VOLFS_BIN/volctl" --state "$TMP/state.$1" metrics |
+        sed -n 's/^volfs_fuse_requests_total{op="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' >"$2"
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "cpu_seconds %.2f\n", ($12 + $13) / hz }' \
+        "/proc/${PID[$1]}/stat" >>"$2"
 }
 
-# phase_start SYSTEM, then phase_end SYSTEM ROUND PHASE: on volfs, what the
-# phase cost, appended to ops.csv.
+# phase_start SYSTEM, then phase_end SYSTEM ROUND PHASE: on a volfs system,
+# what the phase cost, appended to ops.csv.
 phase_start() {
-    [[ $1 == volfs ]] || return 0
-    phase_counts "$TMP/ops.before"
+    [[ $1 == native ]] && return 0
+    phase_counts "$1" "$TMP/ops.before"
 }
 phase_end() {
-    [[ $1 == volfs ]] || return 0
-    phase_counts "$TMP/ops.after"
+    [[ $1 == native ]] && return 0
+    phase_counts "$1" "$TMP/ops.after"
     join <(sort "$TMP/ops.before") <(sort "$TMP/ops.after") |
-        awk -v r="$2" -v p="$3" '$3 != $2 { printf "%s,%s,%s,%s\n", r, p, $1, $3 - $2 }' >>"$OUT/ops.csv"
+        awk -v s="$1" -v r="$2" -v p="$3" '$3 != $2 { printf "%s,%s,%s,%s,%s\n", s, r, p, $1, $3 - $2 }' >>"$OUT/ops.csv"
 }
 
 base_of() {
-    [[ $1 == native ]] && echo "$TMP/native" || echo "$MNT/pv/pg"
+    [[ $1 == native ]] && echo "$TMP/native" || echo "$TMP/mnt.$1/pv/pg"
+}
+
+# transactions LOG: the transactions pgbench processed.
+transactions() {
+    awk '/^number of transactions actually processed: / { sub(/\/.*/, "", $6); print $6; exit }' "$1"
 }
 
 # run_system SYSTEM ROUND: one cluster's life; appends to raw.csv.
@@ -139,12 +193,14 @@ run_system() {
         die "pgbench TPC-B on $sys failed"
     tps=$(awk '/^tps = / { print $3; exit }' "$OUT/tpcb.$sys.$round.log")
     echo "$round,$sys,tpcb_tps,$tps" >>"$OUT/raw.csv"
+    echo "$round,$sys,tpcb_xacts,$(transactions "$OUT/tpcb.$sys.$round.log")" >>"$OUT/raw.csv"
     phase_end "$sys" "$round" tpcb
     phase_start "$sys"
     pg pgbench "${conn[@]}" -S -c "$CLIENTS" -T "$SELECT_SECONDS" postgres >"$OUT/select.$sys.$round.log" 2>&1 ||
         die "pgbench select-only on $sys failed"
     tps=$(awk '/^tps = / { print $3; exit }' "$OUT/select.$sys.$round.log")
     echo "$round,$sys,select_tps,$tps" >>"$OUT/raw.csv"
+    echo "$round,$sys,select_xacts,$(transactions "$OUT/select.$sys.$round.log")" >>"$OUT/raw.csv"
     phase_end "$sys" "$round" select
     pg pg_ctl -D "$PGDATA" -w stop >/dev/null
     cp "$TMP/logs/postgres.$sys.$round.log" "$OUT/"
@@ -153,57 +209,16 @@ run_system() {
 }
 
 echo "round,system,metric,value" >"$OUT/raw.csv"
-echo "round,phase,op,count" >"$OUT/ops.csv"
+echo "system,round,phase,op,count" >"$OUT/ops.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2)); then order=(native volfs); else order=(volfs native); fi
+    # round r starts with system r-1 (mod the number of systems)
+    n=${#systems[@]} k=$(((r - 1) % ${#systems[@]}))
+    order=("${systems[@]:k:n-k}" "${systems[@]:0:k}")
     for sys in "${order[@]}"; do
         echo "bench-pg: round $r/$ROUNDS, $sys" >&2
         run_system "$sys" "$r"
     done
 done
 
-python3 - "$OUT/raw.csv" "$OUT/results.md" "$SCALE" "$TPCB_SECONDS" "$SELECT_SECONDS" "$CLIENTS" \
-    "$(grep -o 'host writes: [^"]*' "$OUT/volfs.log" | head -n 1)" "$OUT/ops.csv" <<'PYEOF'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-scale, tpcb, sel, clients, engine, ops_csv = sys.argv[3:9]
-val = {}
-for r in rows:
-    val.setdefault((r["metric"], r["system"]), []).append(float(r["value"]))
-# volfs/native: of speed for tps (> 1: volfs faster), of time for pgbench -i
-names = [("tpcb_tps", "TPC-B (tps)", "speed"), ("select_tps", "select-only (tps)", "speed"),
-         ("init_seconds", "pgbench -i (s)", "time")]
-out = ["# PostgreSQL 15 on volfs and native", "",
-       "pgbench scale %s, %s client(s); TPC-B %s s, select-only %s s; initdb -k, default "
-       "settings; %d rounds, interleaved; volfs %s." % (scale, clients, tpcb, sel,
-       len(val.get(("tpcb_tps", "native"), [])), engine or "(engine not logged)"), "",
-       "| metric | native median (min–max) | volfs median (min–max) | volfs/native |",
-       "|---|--:|--:|--:|"]
-for key, label, sense in names:
-    n, v = val.get((key, "native"), []), val.get((key, "volfs"), [])
-    if not n or not v:
-        continue
-    mn, mv = statistics.median(n), statistics.median(v)
-    out.append("| %s | %.1f (%.1f–%.1f) | %.1f (%.1f–%.1f) | %.2f× %s |" % (
-        label, mn, min(n), max(n), mv, min(v), max(v), mv / mn, sense))
-loads = [r["value"] for r in rows if r["metric"] == "load1"]
-if loads:
-    out += ["", "Load average (1 min) at each turn's start: %s." % ", ".join(loads)]
-# per phase, the median over rounds of each operation's requests on volfs
-ops = {}
-for r in csv.DictReader(open(ops_csv)):
-    ops.setdefault((r["op"], r["phase"]), []).append(float(r["count"]))
-phases = [("init", "pgbench -i"), ("tpcb", "TPC-B"), ("select", "select-only")]
-names_ = sorted({op for op, _ in ops if op != "cpu_seconds"},
-                key=lambda op: -sum(statistics.median(ops.get((op, p), [0])) for p, _ in phases))
-if names_:
-    out += ["", "volfs daemon per phase (medians over rounds): FUSE requests by operation, CPU seconds.",
-            "", "| operation | " + " | ".join(l for _, l in phases) + " |",
-            "|---|" + "--:|" * len(phases)]
-    for op in names_ + ["cpu_seconds"]:
-        cells = [statistics.median(ops[(op, p)]) if (op, p) in ops else 0 for p, _ in phases]
-        fmt = "%.2f" if op == "cpu_seconds" else "%.0f"
-        out.append("| %s | %s |" % (op, " | ".join(fmt % c for c in cells)))
-open(sys.argv[2], "w").write("\n".join(out) + "\n")
-print("\n".join(out))
-PYEOF
+python3 "$root/scripts/bench/report.py" pg "$OUT" "$SCALE" "$TPCB_SECONDS" "$SELECT_SECONDS" "$CLIENTS" \
+    "$(cat "$OUT"/volfs*.log 2>/dev/null | grep -o 'host writes: [^"]*' | head -n 1)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/bench/run.sh (python3 standard library only).
+"""Helpers for scripts/bench/run.sh and pg.sh (python3 standard library only).
 
   report.py fio KIND FILE.json
       Print "VALUE P99_US OPS" for one fio run (P99_US is "-" when fio gives
@@ -20,6 +20,13 @@
   report.py hostwrite OUTDIR
       Read OUTDIR/hostwrite.csv (run,way,ops_per_s,us_per_op: scripts/bench/
       hostwrite.c's runs) and print a Markdown table of each way's medians.
+
+  report.py pg OUTDIR SCALE TPCB_SECONDS SELECT_SECONDS CLIENTS ENGINE
+      scripts/bench/pg.sh's report: read OUTDIR/raw.csv
+      (round,system,metric,value) and OUTDIR/ops.csv
+      (system,round,phase,op,count), write OUTDIR/results.md (medians,
+      min–max, each volfs system against native; each daemon's requests per
+      phase, CPU seconds and CPU per transaction) and print it.
 
 workloads.tsv columns (tab-separated, with a header line):
   name unit higher target_ptll target_native description
@@ -308,6 +315,88 @@ def hostwrite(outdir):
     sys.stdout.write("\n".join(md) + "\n")
 
 
+PG_SYSTEMS = ("native", "volfs", "volfs_uring")
+PG_METRICS = (("tpcb_tps", "TPC-B (tps)", "speed"), ("select_tps", "select-only (tps)", "speed"),
+              ("init_seconds", "pgbench -i (s)", "time"))
+PG_PHASES = (("init", "pgbench -i", None), ("tpcb", "TPC-B", "tpcb_xacts"),
+             ("select", "select-only", "select_xacts"))
+
+
+def pg_table(val, systems):
+    """The metrics' medians (min–max) on each system, and each volfs
+    system's ratio to native: of speed for tps (> 1: faster), of time for
+    pgbench -i."""
+    others = [s for s in systems if s != "native"] if "native" in systems else []
+    out = ["| metric | " + " | ".join("%s median (min–max)" % s for s in systems) +
+           "".join(" | %s/native" % s for s in others) + " |",
+           "|---|" + "--:|" * (len(systems) + len(others))]
+    for key, label, sense in PG_METRICS:
+        cells = []
+        for s in systems:
+            v = val.get((key, s), [])
+            cells.append("%.1f (%.1f–%.1f)" % (statistics.median(v), min(v), max(v)) if v else "–")
+        for s in others:
+            n, v = val.get((key, "native")), val.get((key, s))
+            cells.append("%.2f× %s" % (statistics.median(v) / statistics.median(n), sense)
+                         if n and v and statistics.median(n) else "–")
+        out.append("| %s | %s |" % (label, " | ".join(cells)))
+    return out
+
+
+def pg_daemon_table(system, ops, val):
+    """One volfs system's FUSE requests by operation per phase, its CPU
+    seconds, and CPU microseconds per transaction (each round's CPU over
+    its own transaction count, the median over rounds)."""
+    def med(op, phase):
+        v = ops.get((system, op, phase))
+        return statistics.median(v) if v else 0
+    names = sorted({op for s, op, _ in ops if s == system and op != "cpu_seconds"},
+                   key=lambda op: (-sum(med(op, p) for p, _, _ in PG_PHASES), op))
+    out = ["", "%s daemon per phase (medians over rounds): FUSE requests by operation, "
+           "CPU seconds (utime + stime of /proc/PID/stat), and CPU microseconds per "
+           "transaction." % system,
+           "", "| operation | " + " | ".join(l for _, l, _ in PG_PHASES) + " |",
+           "|---|" + "--:|" * len(PG_PHASES)]
+    for op in names + ["cpu_seconds"]:
+        fmt = "%.2f" if op == "cpu_seconds" else "%.0f"
+        out.append("| %s | %s |" % (op, " | ".join(fmt % med(op, p) for p, _, _ in PG_PHASES)))
+    per = []
+    for p, _, xkey in PG_PHASES:
+        cpu, n = ops.get((system, "cpu_seconds", p), []), val.get((xkey, system), [])
+        per.append("%.1f" % statistics.median(1e6 * c / x for c, x in zip(cpu, n) if x)
+                   if cpu and n and len(cpu) == len(n) and any(n) else "–")
+    out.append("| cpu_us_per_transaction | %s |" % " | ".join(per))
+    return out
+
+
+def pg(outdir, scale, tpcb, sel, clients, engine):
+    rows = list(csv.DictReader(open(os.path.join(outdir, "raw.csv"))))
+    val = {}
+    for r in rows:
+        val.setdefault((r["metric"], r["system"]), []).append(float(r["value"]))
+    systems = [s for s in PG_SYSTEMS if ("init_seconds", s) in val]
+    rounds = max((len(val[("init_seconds", s)]) for s in systems), default=0)
+    out = ["# PostgreSQL 15 on volfs and native", "",
+           "pgbench scale %s, %s client(s); TPC-B %s s, select-only %s s; initdb -k, default "
+           "settings; %d rounds, interleaved; volfs %s; volfs_uring: --fuse-transport=uring." % (
+               scale, clients, tpcb, sel, rounds, engine or "(engine not logged)"), ""]
+    out += pg_table(val, systems)
+    loads = [r["system"] + " " + r["value"] for r in rows if r["metric"] == "load1"]
+    if loads:
+        out += ["", "Load average (1 min) at each turn's start: %s." % ", ".join(loads)]
+    ops = {}
+    ops_csv = os.path.join(outdir, "ops.csv")
+    if os.path.exists(ops_csv):
+        for r in csv.DictReader(open(ops_csv)):
+            ops.setdefault((r["system"], r["op"], r["phase"]), []).append(float(r["count"]))
+    for s in systems:
+        if any(k[0] == s for k in ops):
+            out += pg_daemon_table(s, ops, val)
+    text = "\n".join(out) + "\n"
+    open(os.path.join(outdir, "results.md"), "w").write(text)
+    sys.stdout.write(text)
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "fio":
         value, p99, ops = fio_figures(argv[2], argv[3])
@@ -316,6 +405,8 @@ def main(argv):
         report(argv[2])
     elif len(argv) == 3 and argv[1] == "hostwrite":
         hostwrite(argv[2])
+    elif len(argv) == 8 and argv[1] == "pg":
+        pg(*argv[2:])
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -93,3 +93,39 @@ write_runs() {
     grep -q '^| randread | 1,500 | 1.50× | 1.50× | 50.0 | 20.0 | 20.0 | 10.0 |$' "$d/results.md" ||
         fail "volfs_uring row: $(grep '^| randread' "$d/results.md")"
 }
+
+@test "report.py pg compares native, volfs and volfs_uring and gives each daemon's CPU per transaction" {
+    local d=$BATS_TEST_TMPDIR/pg r
+    mkdir -p "$d"
+    echo "round,system,metric,value" >"$d/raw.csv"
+    echo "system,round,phase,op,count" >"$d/ops.csv"
+    for r in 1 2 3; do
+        # native: 100 tps, 10 s; volfs: 50 tps, 20 s; volfs_uring: 95 tps, 12 s
+        printf '%s\n' "$r,native,load1,1.5" "$r,native,init_seconds,10" "$r,native,tpcb_tps,$((99 + r))" \
+            "$r,native,tpcb_xacts,3000" "$r,native,select_tps,1000" "$r,native,select_xacts,20000" \
+            "$r,volfs,init_seconds,20" "$r,volfs,tpcb_tps,$((49 + r))" "$r,volfs,tpcb_xacts,1500" \
+            "$r,volfs,select_tps,500" "$r,volfs,select_xacts,10000" \
+            "$r,volfs_uring,init_seconds,12" "$r,volfs_uring,tpcb_tps,$((94 + r))" \
+            "$r,volfs_uring,tpcb_xacts,3000" "$r,volfs_uring,select_tps,950" \
+            "$r,volfs_uring,select_xacts,20000" >>"$d/raw.csv"
+        # CPU per TPC-B transaction: volfs 3 s / 1500 = 2000 us, rings 3 s / 3000 = 1000 us
+        printf '%s\n' "volfs,$r,tpcb,write,$((1000 * r))" "volfs,$r,tpcb,cpu_seconds,3" \
+            "volfs,$r,select,cpu_seconds,1" "volfs_uring,$r,tpcb,write,2000" \
+            "volfs_uring,$r,tpcb,cpu_seconds,3" "volfs_uring,$r,select,cpu_seconds,0.5" >>"$d/ops.csv"
+    done
+    run python3 "$REPORT" pg "$d" 20 30 20 1 "host writes: pwrite"
+    assert_success
+    echo "$output" | grep -qF '| metric | native median (min–max) | volfs median (min–max) | volfs_uring median (min–max) | volfs/native | volfs_uring/native |' ||
+        fail "$output"
+    echo "$output" | grep -qF '| TPC-B (tps) | 101.0 (100.0–102.0) | 51.0 (50.0–52.0) | 96.0 (95.0–97.0) | 0.50× speed | 0.95× speed |' ||
+        fail "$output"
+    echo "$output" | grep -qF '| pgbench -i (s) | 10.0 (10.0–10.0) | 20.0 (20.0–20.0) | 12.0 (12.0–12.0) | 2.00× time | 1.20× time |' ||
+        fail "$output"
+    echo "$output" | grep -qF '3 rounds, interleaved' || fail "$output"
+    # the daemon tables: volfs's writes are the median 2000; CPU per transaction
+    [ "$(echo "$output" | grep -c '^| cpu_us_per_transaction |')" -eq 2 ] || fail "$output"
+    echo "$output" | grep -qF '| cpu_us_per_transaction | – | 2000.0 | 100.0 |' || fail "$output"
+    echo "$output" | grep -qF '| cpu_us_per_transaction | – | 1000.0 | 25.0 |' || fail "$output"
+    echo "$output" | grep -qF '| write | 0 | 2000 | 0 |' || fail "$output"
+    cmp <(echo "$output") "$d/results.md"
+}

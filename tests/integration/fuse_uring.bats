@@ -11,6 +11,7 @@
 load helpers
 
 PARAM=/sys/module/fuse/parameters/enable_uring
+: "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
 
 setup_file() {
     if [[ -e $PARAM ]]; then
@@ -61,6 +62,37 @@ start_uring() {
         sleep 0.1
     done
     fail "no request came through the rings: $(volctl metrics | grep transport); log: $(grep -i transport "$VOLFS_LOG")"
+}
+
+# fault_build SPEC: the daemons of this test are the fault-injection build
+# (make fault; see meta/fault.h) with VOLFS_FAULT=SPEC, or it is skipped.
+fault_build() {
+    local bin
+    bin=$(realpath -m "$VOLFS_FAULT_BIN")
+    [[ -x $bin/volfs ]] || skip "no fault-injection build in $bin (make fault)"
+    VOLFS_BIN=$bin
+    export VOLFS_FAULT=$1
+}
+
+# wait_log TEXT: wait (up to 60 s) for the daemon's log to hold TEXT.
+wait_log() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -qF -- "$1" "$VOLFS_LOG" && return 0
+        sleep 0.1
+    done
+    fail "the log never said \"$1\": $(tail -n 20 "$VOLFS_LOG")"
+}
+
+# serves_on_rings: a directory and a file made and read back, with requests
+# coming through the rings.
+serves_on_rings() {
+    local before
+    before=$(requests_via uring)
+    mkdir "$V/served-$1"
+    echo "$1" >"$V/served-$1/f"
+    [ "$(cat "$V/served-$1/f")" = "$1" ]
+    (($(requests_via uring) > before))
 }
 
 # start_writer FILE: overwrite FILE with direct writes until the mount
@@ -255,5 +287,77 @@ teardown() {
     dd if=/dev/urandom of="$VOLFS_TMP/ref" bs=1M count=4 status=none
     dd if="$VOLFS_TMP/ref" of="$V/after" bs=1M oflag=direct status=none
     cmp "$VOLFS_TMP/ref" "$V/after"
+    volfs_stop
+}
+
+@test "over io_uring: a handler that returns without replying has its request answered EIO, logged; the daemon keeps serving" {
+    fault_build noreply:1@unanswered
+    start_uring
+    # Without the transport's answer the mkdir would wait for ever (and
+    # uninterruptibly once a signal came): given 60 s, then a failure.
+    mkdir "$V/unanswered" 2>"$VOLFS_TMP/mkdir.err" 3>&- &
+    local pid=$! i
+    volfs_track_pid "$pid"
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "mkdir was never answered"
+    fi
+    if wait "$pid"; then
+        fail "mkdir succeeded"
+    fi
+    grep -q 'Input/output error' "$VOLFS_TMP/mkdir.err" || fail "mkdir: $(cat "$VOLFS_TMP/mkdir.err")"
+    grep -qF 'fault injection: mkdir unanswered (io_uring) returns without replying' "$VOLFS_LOG"
+    grep -q 'io_uring: request [0-9]* (opcode 9) was not answered; answering EIO' "$VOLFS_LOG"
+    [ ! -e "$V/unanswered" ]
+    serves_on_rings after
+    mkdir "$V/unanswered"
+    volfs_stop
+}
+
+@test "over io_uring: a request held in the daemon gets the kernel's INTERRUPT when its caller is killed" {
+    fault_build hold:1@held
+    start_uring
+    mkdir "$V/held" 3>&- &
+    local pid=$!
+    volfs_track_pid "$pid"
+    # Once held, the request is in a ring entry and the kernel has marked
+    # it sent: a signal now makes the kernel queue an INTERRUPT on
+    # /dev/fuse, which libfuse matches to the ring request by its unique.
+    wait_log 'fault injection: holding mkdir held (io_uring) until interrupted'
+    kill -KILL "$pid"
+    # A killed caller waits (uninterruptibly) for the answer, which the
+    # hook gives as soon as it sees the interrupt, or after 60 s without.
+    wait "$pid" || true
+    grep -qF 'fault injection: mkdir held (io_uring) interrupted' "$VOLFS_LOG" ||
+        fail "no INTERRUPT reached the held ring request: $(grep 'fault injection' "$VOLFS_LOG")"
+    [ ! -e "$V/held" ]
+    serves_on_rings after
+    volfs_stop
+}
+
+@test "over io_uring: a caught signal interrupts a held request, which fails with EINTR" {
+    fault_build hold:1@held
+    start_uring
+    # A process with a SIGUSR1 handler makes the directory with libc's
+    # mkdir(2) (Python's os.mkdir would retry on EINTR); the signal does not
+    # end it, so the answer reaches the call.
+    "$PY" -c '
+import ctypes, errno, os, signal, sys
+signal.signal(signal.SIGUSR1, lambda *_: None)
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.mkdir(os.fsencode(sys.argv[1]), 0o755)
+print("made" if r == 0 else errno.errorcode[ctypes.get_errno()])
+' "$V/held" >"$VOLFS_TMP/mkdir.out" 3>&- &
+    local pid=$!
+    volfs_track_pid "$pid"
+    wait_log 'fault injection: holding mkdir held (io_uring) until interrupted'
+    kill -USR1 "$pid"
+    wait "$pid"
+    grep -qF 'fault injection: mkdir held (io_uring) interrupted' "$VOLFS_LOG"
+    [ "$(cat "$VOLFS_TMP/mkdir.out")" = EINTR ]
+    serves_on_rings after
     volfs_stop
 }
