@@ -33,8 +33,9 @@ int meta_space_open(struct meta_space **out, const char *dir);
 void meta_space_close(struct meta_space *s);
 
 /* Whether the host is below the floor (metadata commits one change at a
- * time). */
-int meta_space_tight(struct meta_space *s);
+ * time). `pending`: the open group's estimated bytes; while they are
+ * within the budget the last look granted, the host is not asked. */
+int meta_space_tight(struct meta_space *s, uint64_t pending);
 /* Whether a metadata change may start: 0 or -ENOSPC. `releasing`: the
  * change removes things and may use the whole reserve. */
 int meta_space_admit(struct meta_space *s, int releasing);
@@ -43,7 +44,7 @@ int meta_space_admit(struct meta_space *s, int releasing);
 int meta_space_data_ok(struct meta_space *s, uint64_t bytes);
 
 /* Whether a commit writing about `bytes` surely fits in what the host and
- * the reserve can give it. */
+ * the reserve can give it (without asking the host within the budget). */
 int meta_space_fits(struct meta_space *s, uint64_t bytes);
 
 /* Free blocks of the reserve for a commit that writes about `bytes` (1),

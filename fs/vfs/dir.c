@@ -363,10 +363,19 @@ static int commit_or_reload(struct vfs *v, int r, struct vnode **ns, int count)
 	return r;
 }
 
-static int save_next_ino(struct vfs *v, struct vtree *t)
+/* Inode numbers are handed out from a reserve written ahead into the
+ * tree's row, not with a row write per create: a crash or restart skips
+ * what is left of it, and no inode number needs to follow the last. The
+ * row always names a number above every one handed out. */
+#define INO_RESERVE 256
+
+static int reserve_inos(struct vfs *v, struct vtree *t)
 {
+	if (t->next_ino <= t->ino_saved)
+		return 0;
+	t->ino_saved = t->next_ino + INO_RESERVE;
 	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET next_ino=? WHERE id=?");
-	sqlite3_bind_int64(st, 1, (int64_t)t->next_ino);
+	sqlite3_bind_int64(st, 1, (int64_t)t->ino_saved);
 	sqlite3_bind_int64(st, 2, (int64_t)t->id);
 	return db_step_done(v->db, st);
 }
@@ -418,7 +427,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 
 	db_lock(v->db);
 	struct vtree *t = dir->tree;
-	uint64_t local = t->next_ino;
+	uint64_t local = t->next_ino, saved = t->ino_saved;
 	r = pa.nlink == 0 ? -ENOENT : !S_ISDIR(pa.mode) ? -ENOTDIR : vnode_own_row(v, dir);
 	if (r == 0)
 		r = take_node_space(t, target);
@@ -426,7 +435,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		give_node_space(t, target);
 	if (r == 0) {
 		t->next_ino++;
-		r = save_next_ino(v, t);
+		r = reserve_inos(v, t);
 		if (r == 0)
 			r = vnode_insert_row(v, t, local, &a, target);
 		if (target)
@@ -438,6 +447,9 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		r = commit_or_rollback(v, r);
 		if (r < 0) {
 			t->next_ino = local;
+			/* not above a rolled-back group's 0 (vfs_trees_resync) */
+			if (saved < t->ino_saved)
+				t->ino_saved = saved;
 			reload_attrs(v, &dir, 1);
 			give_node_space(t, target);
 		}

@@ -726,7 +726,10 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 		"ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
 		"nlink=0, size=0, blocks=0",
 		"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND lineage=?3"};
-	for (size_t i = older ? 0 : 1; i < sizeof sqls / sizeof sqls[0]; i++) {
+	/* An inode known to hold no metadata bytes has no xattr rows in a
+	 * lineage without ancestors, where no whiteout hides one of theirs. */
+	size_t end = meta == 0 && !lineage_has_ancestors(family, L) ? 1 : 2;
+	for (size_t i = older ? 0 : 1; i < end; i++) {
 		sqlite3_stmt *st = db_prep(v->db, sqls[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);

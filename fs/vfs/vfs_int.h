@@ -62,6 +62,10 @@ struct vtree {
 	_Atomic uint64_t inodes;     /* inode rows of the tree */
 	_Atomic uint64_t inode_limit; /* 0: derived from the capacity */
 	uint64_t next_ino; /* db locked */
+	/* db locked: trees.next_ino as this tree last wrote or read it, at
+	 * least next_ino (fs/vfs/dir.c, reserve_inos); 0 after a rollback
+	 * may have taken the write away. */
+	uint64_t ino_saved;
 	int readonly;
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
