@@ -313,7 +313,7 @@ static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int tou
 		vnode_mark_dirty(v, n);
 		return 0;
 	}
-	return vnode_write_row_locked(v, n);
+	return vnode_write_nlink_locked(v, n);
 }
 
 static int commit_or_rollback(struct vfs *v, int r)

@@ -590,6 +590,39 @@ int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 	return r;
 }
 
+/* A change of the link count (unlink, link, mkdir, rmdir) writes the
+ * link count and times alone when the rest of the row is current (not
+ * dirty, the tree's own version): the full write names obj, and SQLite
+ * rewrites the inodes_obj entry of a row whose update names it, changed
+ * or not. */
+int vnode_write_nlink_locked(struct vfs *v, struct vnode *n)
+{
+	db_assert_locked(v->db);
+	struct vtree *t = n->tree;
+	uint64_t mine = atomic_load(&t->lineage);
+	ranked_lock(&n->alock, LOCK_LEAF);
+	int narrow = !n->dirty && !t->readonly && atomic_load(&n->row_lineage) == mine;
+	struct vattr a = n->a;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	if (!narrow)
+		return vnode_write_row_locked(v, n);
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET nlink=?, mtime=?, ctime=? WHERE "
+	                                  "family=? AND ino=? AND lineage=?");
+	sqlite3_bind_int(st, 1, a.nlink);
+	sqlite3_bind_int64(st, 2, a.mtime);
+	sqlite3_bind_int64(st, 3, a.ctime);
+	sqlite3_bind_int64(st, 4, (int64_t)t->family);
+	sqlite3_bind_int64(st, 5, (int64_t)VFS_LOCAL_OF(n->ino));
+	sqlite3_bind_int64(st, 6, (int64_t)mine);
+	int r = db_step_done(v->db, st);
+	if (r < 0) { /* as vnode_write_row_locked leaves it */
+		ranked_lock(&n->alock, LOCK_LEAF);
+		n->dirty = 1;
+		ranked_unlock(&n->alock, LOCK_LEAF);
+	}
+	return r;
+}
+
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target)
 {

@@ -227,6 +227,8 @@ int vnode_flush(struct vfs *v, struct vnode *n); /* takes lock(shared) and db lo
 /* The same with n's contents lock held (either way) and the db locked. */
 int vnode_flush_locked(struct vfs *v, struct vnode *n);
 int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
+/* The same after a change of the link count and times (db locked). */
+int vnode_write_nlink_locked(struct vfs *v, struct vnode *n);
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target);       /* db locked */
 /* Give n a row version of its tree's own lineage before it changes (one

@@ -462,9 +462,11 @@ static void test_unlinked_rows_go_in_one_change(void **state)
 	expect_consistent(e);
 }
 
-/* The flusher deletes each forgotten row with one statement: an inode
- * known to have no xattrs (made by this mount, or asked for one and
- * found none) needs no look for xattr rows to delete with it. */
+/* An unlink writes the link count and times alone (a full row write
+ * would rewrite the row's inodes_obj entry too), and the flusher deletes
+ * each forgotten row with one statement: an inode known to have no
+ * xattrs (made by this mount, or asked for one and found none) needs no
+ * look for xattr rows to delete with it. */
 static void test_forgotten_row_one_delete(void **state)
 {
 	struct env *e = *state;
@@ -476,7 +478,12 @@ static void test_forgotten_row_one_delete(void **state)
 		struct vfs_entry ent;
 		snprintf(name, sizeof name, "f%d", i);
 		assert_int_equal(vfs_mknod(e->v, dir.ino, name, S_IFREG | 0644, 0, &ROOT_CTX, &ent), 0);
+		struct stmt_count nlink_writes;
+		count_statements(e, &nlink_writes, "UPDATE inodes SET nlink=");
 		assert_int_equal(vfs_unlink(e->v, dir.ino, name), 0);
+		count_statements(e, NULL, NULL);
+		/* the row is current: the link count and times alone change */
+		assert_int_equal(nlink_writes.n, 1);
 		vfs_forget(e->v, ent.ino, 1);
 	}
 	struct stmt_count deletes;
