@@ -99,6 +99,41 @@ double vfs_attr_timeout(uint64_t ino)
 	return VFS_TREE_OF(ino) || ino <= VINO_LOCAL_PATH ? TREE_ATTR_TIMEOUT : 0;
 }
 
+/* The inode `name` in `parent` of tree t names: -ENOENT if none. In a
+ * root lineage one statement reads the name's row and its inode's (which
+ * go unread when the inode is in memory). The unary + keeps the planner
+ * on the inodes primary key: it picked inodes_lineage, then the table.
+ * db locked. */
+static struct vnode *lookup_vnode(struct vfs *v, struct vtree *t, uint64_t parent,
+                                  const char *name, int *err)
+{
+	uint64_t local, mine = atomic_load(&t->lineage);
+	if (lineage_has_ancestors(t->family, mine)) {
+		*err = dentry_find(v, parent, name, &local);
+		return *err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), err);
+	}
+	sqlite3_stmt *st = db_prep(v->db, "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, "
+	                                  "i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, i.btime, "
+	                                  "i.obj, i.lineage, i.whiteout FROM dentries d LEFT JOIN inodes i "
+	                                  "ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
+	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+	                                  "d.lineage=?4");
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	int rc = sqlite3_step(st);
+	struct vnode *n = NULL;
+	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
+		local = (uint64_t)sqlite3_column_int64(st, 0);
+		n = vnode_get_row(v, VFS_INO(t->id, local), st, 2, err);
+	} else {
+		*err = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	db_finish(st);
+	return n;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
 {
 	memset(e, 0, sizeof *e);
@@ -114,7 +149,6 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	}
 	if (VFS_TREE_OF(parent) == 0)
 		return virt_lookup(v, parent, name, e);
-	uint64_t local;
 	int err;
 	db_lock(v->db);
 	struct vtree *t = tree_of(v, parent);
@@ -122,8 +156,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 		db_unlock(v->db);
 		return -ESTALE;
 	}
-	err = dentry_find(v, parent, name, &local);
-	struct vnode *n = err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), &err);
+	struct vnode *n = lookup_vnode(v, t, parent, name, &err);
 	db_unlock(v->db);
 	if (!n) {
 		/* Names in a tree appear only through the kernel (create,

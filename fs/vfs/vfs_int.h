@@ -215,6 +215,10 @@ int64_t vfs_now_ns(void);
 /* inode.c */
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+/* The same, reading the attributes of an inode not in memory from the
+ * current row of `row` (from column `at`: fs/vfs/inode.c, row_attrs)
+ * instead of a query of its own. db locked. */
+struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int at, int *err);
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err);          /* db locked */
 void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */

@@ -495,6 +495,27 @@ static void test_forgotten_row_one_delete(void **state)
 	expect_consistent(e);
 }
 
+/* A lookup of a name whose inode is not in memory, in a volume never
+ * snapshotted: one statement reads the name and the inode's row. */
+static void test_lookup_statements(void **state)
+{
+	struct env *e = *state;
+	uint64_t ino = make_file(e, e->root, "f", "x");
+	assert_int_equal(vfs_flush_all(e->v), 0); /* forgotten, written: evicted */
+	struct vfs_entry ent;
+	struct stmt_count looking;
+	count_statements(e, &looking, NULL);
+	assert_int_equal(vfs_lookup(e->v, e->root, "f", &ent), 0);
+	count_statements(e, NULL, NULL);
+	assert_int_equal(looking.n, 1);
+	assert_int_equal(ent.ino, ino);
+	assert_int_equal(ent.st.st_size, 1);
+	assert_int_equal(ent.st.st_nlink, 1);
+	vfs_forget(e->v, ent.ino, 1);
+	assert_int_equal(vfs_lookup(e->v, e->root, "none", &ent), -ENOENT);
+	expect_consistent(e);
+}
+
 /* A create in a volume never snapshotted: savepoint, the inode row, the
  * name (whose unique index refuses one already there, with no look
  * first), release; the tree's next inode number is written once for a
@@ -777,6 +798,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_link_and_unlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_rows_go_in_one_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_statements, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_statements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forgotten_row_one_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
