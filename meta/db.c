@@ -453,15 +453,13 @@ static int db_run(struct db *db, const char *sql)
 	return 0;
 }
 
-static uint64_t group_estimate(struct db *db);
-
 /* On a tight host the group so far commits first, while the reserve can
  * still take it, and this change will commit on its own. */
 static int begin_change(struct db *db, int essential)
 {
 	assert(db_locked_by_me(db));
 	db->commit_each = 0;
-	if (db->space && meta_space_tight(db->space, db->group_open ? group_estimate(db) : 0)) {
+	if (db->space && meta_space_tight(db->space)) {
 		int r = db_group_commit(db);
 		if (r == 0)
 			r = meta_space_admit(db->space, essential);

@@ -32,8 +32,8 @@ struct meta_space {
 	uint64_t floor; /* host space data must leave free */
 	_Atomic uint64_t held;
 	_Atomic uint64_t data_budget; /* bytes data may take before the host is asked again */
-	_Atomic uint64_t meta_budget; /* bytes the open group may reach before it is asked */
 	_Atomic uint64_t host_looks;  /* fstatvfs calls, for tests */
+	_Atomic uint64_t last_free;   /* what the last of them answered */
 };
 
 static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
@@ -41,27 +41,12 @@ static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* Metadata changes ask whether the host is tight as each one starts,
- * and whether the open group still fits as each one ends: two fstatvfs
- * per create or unlink. Instead each look grants the open group a budget
- * of an eighth of the room above the floor (at most 64 MiB, the data
- * budget's rule); while the group's estimate stays below it, the host
- * is above the floor (data takes at most another eighth meanwhile) and
- * the group fits in a quarter of the room, so neither asks. Each group
- * commit looks (meta_space_lend), which spends the committed bytes from
- * the budget it grants, so a budget never covers more than the group
- * after the last look. */
 static uint64_t host_free(struct meta_space *s)
 {
 	struct statvfs sv;
 	atomic_fetch_add(&s->host_looks, 1);
-	if (fstatvfs(s->fd, &sv) < 0) {
-		atomic_store(&s->meta_budget, 0);
-		return 0;
-	}
-	uint64_t free = (uint64_t)sv.f_bavail * sv.f_frsize;
-	uint64_t room = free > s->floor ? (free - s->floor) / DATA_BUDGET_SHARE : 0;
-	atomic_store(&s->meta_budget, room < DATA_BUDGET_MAX ? room : DATA_BUDGET_MAX);
+	uint64_t free = fstatvfs(s->fd, &sv) < 0 ? 0 : (uint64_t)sv.f_bavail * sv.f_frsize;
+	atomic_store(&s->last_free, free);
 	return free;
 }
 
@@ -111,16 +96,14 @@ void meta_space_close(struct meta_space *s)
 	free(s);
 }
 
-int meta_space_tight(struct meta_space *s, uint64_t pending)
+int meta_space_tight(struct meta_space *s)
 {
-	if (pending < atomic_load(&s->meta_budget))
-		return 0;
 	return host_free(s) < s->floor;
 }
 
 int meta_space_admit(struct meta_space *s, int releasing)
 {
-	if (releasing || !meta_space_tight(s, UINT64_MAX))
+	if (releasing || !meta_space_tight(s))
 		return 0;
 	/* Below the floor, new metadata may take half of the reserve: the
 	 * other half stays for removals and for writing back what was
@@ -158,12 +141,16 @@ int meta_space_data_ok(struct meta_space *s, uint64_t bytes)
 	return free >= need ? 0 : -ENOSPC;
 }
 
+/* Every change looks at the host as it starts (meta_space_tight), and
+ * asks this as it ends, microseconds later: it takes the host's free
+ * space from that look rather than a second fstatvfs. A host that
+ * another process fills is seen by the next change, as before; only a
+ * budget spanning changes would let one be answered and then lost with
+ * its group. */
 int meta_space_fits(struct meta_space *s, uint64_t bytes)
 {
 	/* A quarter: the estimate is rough, and data may still be landing. */
-	if (bytes < atomic_load(&s->meta_budget))
-		return 1;
-	return bytes <= (host_free(s) + meta_space_held(s)) / 4;
+	return bytes <= (atomic_load(&s->last_free) + meta_space_held(s)) / 4;
 }
 
 int meta_space_lend(struct meta_space *s, uint64_t bytes)
@@ -172,9 +159,6 @@ int meta_space_lend(struct meta_space *s, uint64_t bytes)
 	 * and only when the commit might not fit beside the reserve, as
 	 * lending costs a reallocation afterwards. */
 	uint64_t want = 2 * bytes + REFILL_STEP, free = host_free(s), held = meta_space_held(s);
-	/* what this commit writes comes out of the budget the look granted */
-	uint64_t budget = atomic_load(&s->meta_budget);
-	atomic_store(&s->meta_budget, budget > bytes ? budget - bytes : 0);
 	if (free >= want)
 		return 0;
 	uint64_t keep = held > want - free ? held - (want - free) : 0;

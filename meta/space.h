@@ -33,9 +33,8 @@ int meta_space_open(struct meta_space **out, const char *dir);
 void meta_space_close(struct meta_space *s);
 
 /* Whether the host is below the floor (metadata commits one change at a
- * time). `pending`: the open group's estimated bytes; while they are
- * within the budget the last look granted, the host is not asked. */
-int meta_space_tight(struct meta_space *s, uint64_t pending);
+ * time). */
+int meta_space_tight(struct meta_space *s);
 /* Whether a metadata change may start: 0 or -ENOSPC. `releasing`: the
  * change removes things and may use the whole reserve. */
 int meta_space_admit(struct meta_space *s, int releasing);
@@ -44,7 +43,8 @@ int meta_space_admit(struct meta_space *s, int releasing);
 int meta_space_data_ok(struct meta_space *s, uint64_t bytes);
 
 /* Whether a commit writing about `bytes` surely fits in what the host and
- * the reserve can give it (without asking the host within the budget). */
+ * the reserve can give it, by the host's free space at the last look
+ * (each change looks as it starts: meta_space_tight). */
 int meta_space_fits(struct meta_space *s, uint64_t bytes);
 
 /* Free blocks of the reserve for a commit that writes about `bytes` (1),
