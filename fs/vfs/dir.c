@@ -52,6 +52,19 @@ static struct vtree *dir_tree(struct vfs *v, uint64_t dir)
 	return t && !t->dead ? t : NULL;
 }
 
+/* sql over name `name` in directory `parent` of t: ?1 the family, ?2
+ * the directory, ?3 the name, ?4 the tree's lineage. */
+static sqlite3_stmt *name_query(struct vfs *v, const char *sql, struct vtree *t, uint64_t parent,
+                                const char *name)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	return st;
+}
+
 /* The newest version of name in directory `parent` that the directory's
  * tree sees: 0 with *local, or -ENOENT (none, or a whiteout). db locked. */
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
@@ -59,18 +72,12 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	struct vtree *t = dir_tree(v, parent);
 	if (!t)
 		return -ESTALE;
-	uint64_t mine = atomic_load(&t->lineage);
 	/* a root lineage sees its own rows only: one seek of the name's index */
-	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
-		? db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
-		                 "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
-		                 "ORDER BY d.lineage DESC LIMIT 1")
-		: db_prep(v->db, "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND "
-		                 "name=?3 AND lineage=?4");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	sqlite3_stmt *st = name_query(v, lineage_has_ancestors(t->family, atomic_load(&t->lineage))
+		? "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
+		  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1"
+		: "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND "
+		  "lineage=?4", t, parent, name);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 1))
 		rc = SQLITE_DONE;
@@ -112,16 +119,12 @@ static struct vnode *lookup_vnode(struct vfs *v, struct vtree *t, uint64_t paren
 		*err = dentry_find(v, parent, name, &local);
 		return *err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), err);
 	}
-	sqlite3_stmt *st = db_prep(v->db, "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, "
-	                                  "i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, i.btime, "
-	                                  "i.obj, i.lineage, i.whiteout FROM dentries d LEFT JOIN inodes i "
-	                                  "ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
-	                                  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
-	                                  "d.lineage=?4");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	sqlite3_stmt *st = name_query(v, "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, "
+	                              "i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, i.btime, "
+	                              "i.obj, i.lineage, i.whiteout FROM dentries d LEFT JOIN inodes i "
+	                              "ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
+	                              "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+	                              "d.lineage=?4", t, parent, name);
 	int rc = sqlite3_step(st);
 	struct vnode *n = NULL;
 	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
