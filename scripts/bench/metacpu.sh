@@ -14,6 +14,8 @@
 # Environment: ROUNDS, NFILES (10000), TAR_SRC (/usr/include), WORK (/var/tmp).
 # Needs root (FUSE mounts).
 set -euo pipefail
+# shellcheck source=scripts/bench/medians.bash
+source "$(dirname "$0")/medians.bash"
 ROUNDS=${ROUNDS:-3} NFILES=${NFILES:-10000} TAR_SRC=${TAR_SRC:-/usr/include}
 WORK=$(mktemp -d "${WORK:-/var/tmp}/metacpu.XXXXXX")
 die() { echo "metacpu: $*" >&2; exit 1; }
@@ -69,11 +71,4 @@ for ((r = 1; r <= ROUNDS; r++)); do
         all[$bin]+="$out"$'\n'
     done
 done
-for bin in "$@"; do
-    printf '%s median: ' "$bin"
-    for col in 1 2 3; do
-        printf '%s ' "$(printf '%s' "${all[$bin]}" | awk -v c=$col 'NF {print $c}' | sort -n |
-            awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
-    done
-    echo "(create unlink untar, ms CPU)"
-done
+print_medians "create unlink untar, ms CPU" "$@"

@@ -9,6 +9,8 @@
 # through the TREEs in turn, and prints each run and the median per TREE
 # (µs of CPU per file). Environment: ROUNDS, COUNT, WORK (/var/tmp).
 set -euo pipefail
+# shellcheck source=scripts/bench/medians.bash
+source "$(dirname "$0")/medians.bash"
 ROUNDS=${ROUNDS:-5} COUNT=${COUNT:-20000}
 here=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d "${WORK:-/var/tmp}/vfscpu.XXXXXX")
@@ -33,11 +35,4 @@ for ((r = 1; r <= ROUNDS; r++)); do
         all[$tree]+="$out"$'\n'
     done
 done
-for tree in "$@"; do
-    printf '%s median: ' "$tree"
-    for col in 1 2 3; do
-        printf '%s ' "$(printf '%s' "${all[$tree]}" | awk -v c=$col 'NF {print $c}' | sort -n |
-            awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
-    done
-    echo "(create stat unlink, µs CPU a file)"
-done
+print_medians "create stat unlink, µs CPU a file" "$@"
