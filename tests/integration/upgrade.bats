@@ -22,6 +22,18 @@ teardown() {
     volfs_teardown
 }
 
+# delete_snap1_check_restart: snapshot snap1 goes, both checks pass, and
+# the daemon starts again on the migrated directory.
+delete_snap1_check_restart() {
+    volctl delete vs snap1 >/dev/null
+    run volctl check
+    assert_success
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    volfs_launch
+}
+
 schema_version() {
     sqlite3 "file:$STATE/meta.db?mode=ro" 'PRAGMA user_version'
 }
@@ -74,14 +86,7 @@ schema_version() {
         sleep 0.2
     done
     [ "$(cat "$MNT/pvc/default/again/dir/a.txt")" = changed ]
-    volctl delete vs snap1 >/dev/null
-    run volctl check
-    assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
-    # and it starts again on the migrated directory
-    volfs_launch
+    delete_snap1_check_restart
     [ "$(cat "$D/dir/a.txt")" = after ]
     [ "$(cat "$MNT/snapshots/default/snap2/dir/a.txt")" = changed ]
 }
@@ -119,13 +124,7 @@ schema_version() {
     volctl snapshot data snap2 >/dev/null
     echo again >"$D/empty"
     [ "$(cat "$MNT/snapshots/default/snap2/empty")" = new ]
-    volctl delete vs snap1 >/dev/null
-    run volctl check
-    assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
-    volfs_launch
+    delete_snap1_check_restart
     [ "$(cat "$D/empty")" = again ]
     [ "$(cat "$D/dir/a.txt")" = changed ]
 }
