@@ -14,8 +14,6 @@
 # Environment: ROUNDS, NFILES (10000), TAR_SRC (/usr/include), WORK (/var/tmp).
 # Needs root (FUSE mounts).
 set -euo pipefail
-# shellcheck source=scripts/bench/medians.bash
-source "$(dirname "$0")/medians.bash"
 ROUNDS=${ROUNDS:-3} NFILES=${NFILES:-10000} TAR_SRC=${TAR_SRC:-/usr/include}
 WORK=$(mktemp -d "${WORK:-/var/tmp}/metacpu.XXXXXX")
 die() { echo "metacpu: $*" >&2; exit 1; }
@@ -71,4 +69,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
         all[$bin]+="$out"$'\n'
     done
 done
+# shellcheck source=scripts/bench/medians.bash
+source "$(dirname "$0")/medians.bash"
 print_medians "create unlink untar, ms CPU" "$@"
