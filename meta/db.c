@@ -671,6 +671,30 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql, unsigned flags)
 	return st;
 }
 
+static size_t stmt_hash(const sqlite3_stmt *st)
+{
+	return (size_t)((((uintptr_t)st >> 3) * 0x9E3779B97F4A7C15ULL) >> 32);
+}
+
+static void remember_slot(struct db *db, const sqlite3_stmt *st, int slot)
+{
+	size_t n = sizeof db->slot_of / sizeof db->slot_of[0];
+	size_t i = stmt_hash(st) % n;
+	while (db->slot_of[i]) /* at most DB_STMT_CACHE of 2 * DB_STMT_CACHE taken */
+		i = (i + 1) % n;
+	db->slot_of[i] = (uint16_t)(slot + 1);
+}
+
+/* The cache slot holding st, or -1 for a private copy. */
+static int slot_of(struct db *db, const sqlite3_stmt *st)
+{
+	size_t n = sizeof db->slot_of / sizeof db->slot_of[0];
+	for (size_t i = stmt_hash(st) % n; db->slot_of[i]; i = (i + 1) % n)
+		if (db->cache[db->slot_of[i] - 1].st == st)
+			return db->slot_of[i] - 1;
+	return -1;
+}
+
 /* Preparing costs more than running most of our statements, so each SQL
  * literal is prepared once. A statement already in use (a nested caller
  * running the same SQL) gets a private, uncached copy. */
@@ -678,7 +702,8 @@ sqlite3_stmt *db_prep(struct db *db, const char *sql)
 {
 	uintptr_t h = ((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15ULL;
 	for (unsigned i = 0; i < 8; i++) {
-		struct db_cached_stmt *c = &db->cache[(h + i) % DB_STMT_CACHE];
+		size_t slot = (h + i) % DB_STMT_CACHE;
+		struct db_cached_stmt *c = &db->cache[slot];
 		if (c->sql == sql && c->st) {
 			if (c->in_use)
 				break;
@@ -689,6 +714,7 @@ sqlite3_stmt *db_prep(struct db *db, const char *sql)
 			c->sql = sql;
 			c->st = prepare(db, sql, SQLITE_PREPARE_PERSISTENT);
 			c->in_use = 1;
+			remember_slot(db, c->st, (int)slot);
 			return c->st;
 		}
 	}
@@ -700,14 +726,14 @@ void db_finish(sqlite3_stmt *st)
 	if (!st)
 		return;
 	struct db *db = db_of_handle(sqlite3_db_handle(st));
-	for (int i = 0; db && i < DB_STMT_CACHE; i++)
-		if (db->cache[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			db->cache[i].in_use = 0;
-			return;
-		}
-	sqlite3_finalize(st);
+	int slot = db ? slot_of(db, st) : -1;
+	if (slot < 0) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	db->cache[slot].in_use = 0;
 }
 
 int db_step_done(struct db *db, sqlite3_stmt *st)

@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 8
+#define DB_SCHEMA_VERSION 9
 #include "meta/fault.h"
 
 #ifdef VOLFS_FAULT_INJECTION
@@ -138,6 +138,10 @@ struct db {
 	void (*on_change_end)(void *arg, int committed); /* see db_on_change_end */
 	void *on_change_end_arg;
 	struct db_cached_stmt cache[DB_STMT_CACHE];
+	/* cache slot + 1 of each cached statement, by the statement's address
+	 * (open addressing; 0: free), so that db_finish finds its slot
+	 * without scanning the cache */
+	uint16_t slot_of[2 * DB_STMT_CACHE];
 	struct db *next_open;
 };
 

@@ -148,6 +148,13 @@ static const char *const db_migrations[] = {
 	"   (PARTITION BY family ORDER BY id) AS rank FROM lineages) r ON r.id=a.anc)"
 	"  GROUP BY id, island;"
 	"DROP TABLE ancestors;",
+
+	/* 8 -> 9: only inodes with a data object in inodes_obj. Every query
+	 * of it names an object; the rows of empty files, directories and
+	 * symlinks kept one entry each under NULL, which every create, delete
+	 * and link-count write of them changed too. */
+	"DROP INDEX inodes_obj;"
+	"CREATE INDEX inodes_obj ON inodes(obj) WHERE obj IS NOT NULL;",
 };
 
 #define DB_N_MIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))

@@ -33,6 +33,7 @@ struct meta_space {
 	_Atomic uint64_t held;
 	_Atomic uint64_t data_budget; /* bytes data may take before the host is asked again */
 	_Atomic uint64_t host_looks;  /* fstatvfs calls, for tests */
+	_Atomic uint64_t last_free;   /* what the last of them answered */
 };
 
 static uint64_t clamp(uint64_t x, uint64_t lo, uint64_t hi)
@@ -44,9 +45,9 @@ static uint64_t host_free(struct meta_space *s)
 {
 	struct statvfs sv;
 	atomic_fetch_add(&s->host_looks, 1);
-	if (fstatvfs(s->fd, &sv) < 0)
-		return 0;
-	return (uint64_t)sv.f_bavail * sv.f_frsize;
+	uint64_t free = fstatvfs(s->fd, &sv) < 0 ? 0 : (uint64_t)sv.f_bavail * sv.f_frsize;
+	atomic_store(&s->last_free, free);
+	return free;
 }
 
 static uint64_t allocated(int fd)
@@ -140,10 +141,16 @@ int meta_space_data_ok(struct meta_space *s, uint64_t bytes)
 	return free >= need ? 0 : -ENOSPC;
 }
 
+/* Every change looks at the host as it starts (meta_space_tight), and
+ * asks this as it ends, microseconds later: it takes the host's free
+ * space from that look rather than a second fstatvfs. A host that
+ * another process fills is seen by the next change, as before; only a
+ * budget spanning changes would let one be answered and then lost with
+ * its group. */
 int meta_space_fits(struct meta_space *s, uint64_t bytes)
 {
 	/* A quarter: the estimate is rough, and data may still be landing. */
-	return bytes <= (host_free(s) + meta_space_held(s)) / 4;
+	return bytes <= (atomic_load(&s->last_free) + meta_space_held(s)) / 4;
 }
 
 int meta_space_lend(struct meta_space *s, uint64_t bytes)

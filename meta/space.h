@@ -43,7 +43,8 @@ int meta_space_admit(struct meta_space *s, int releasing);
 int meta_space_data_ok(struct meta_space *s, uint64_t bytes);
 
 /* Whether a commit writing about `bytes` surely fits in what the host and
- * the reserve can give it. */
+ * the reserve can give it, by the host's free space at the last look
+ * (each change looks as it starts: meta_space_tight). */
 int meta_space_fits(struct meta_space *s, uint64_t bytes);
 
 /* Free blocks of the reserve for a commit that writes about `bytes` (1),

@@ -52,6 +52,19 @@ static struct vtree *dir_tree(struct vfs *v, uint64_t dir)
 	return t && !t->dead ? t : NULL;
 }
 
+/* sql over name `name` in directory `parent` of t: ?1 the family, ?2
+ * the directory, ?3 the name, ?4 the tree's lineage. */
+static sqlite3_stmt *name_query(struct vfs *v, const char *sql, struct vtree *t, uint64_t parent,
+                                const char *name)
+{
+	sqlite3_stmt *st = db_prep(v->db, sql);
+	sqlite3_bind_int64(st, 1, (int64_t)t->family);
+	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	return st;
+}
+
 /* The newest version of name in directory `parent` that the directory's
  * tree sees: 0 with *local, or -ENOENT (none, or a whiteout). db locked. */
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
@@ -59,18 +72,12 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 	struct vtree *t = dir_tree(v, parent);
 	if (!t)
 		return -ESTALE;
-	uint64_t mine = atomic_load(&t->lineage);
 	/* a root lineage sees its own rows only: one seek of the name's index */
-	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
-		? db_prep(v->db, "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
-		                 "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 "
-		                 "ORDER BY d.lineage DESC LIMIT 1")
-		: db_prep(v->db, "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND "
-		                 "name=?3 AND lineage=?4");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	sqlite3_stmt *st = name_query(v, lineage_has_ancestors(t->family, atomic_load(&t->lineage))
+		? "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
+		  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1"
+		: "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND "
+		  "lineage=?4", t, parent, name);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int(st, 1))
 		rc = SQLITE_DONE;
@@ -99,6 +106,37 @@ double vfs_attr_timeout(uint64_t ino)
 	return VFS_TREE_OF(ino) || ino <= VINO_LOCAL_PATH ? TREE_ATTR_TIMEOUT : 0;
 }
 
+/* The inode `name` in `parent` of tree t names: -ENOENT if none. In a
+ * root lineage one statement reads the name's row and its inode's (which
+ * go unread when the inode is in memory). The unary + keeps the planner
+ * on the inodes primary key: it picked inodes_lineage, then the table.
+ * db locked. */
+static struct vnode *lookup_vnode(struct vfs *v, struct vtree *t, uint64_t parent,
+                                  const char *name, int *err)
+{
+	uint64_t local, mine = atomic_load(&t->lineage);
+	if (lineage_has_ancestors(t->family, mine)) {
+		*err = dentry_find(v, parent, name, &local);
+		return *err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), err);
+	}
+	sqlite3_stmt *st = name_query(v, "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, "
+	                              "i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, i.btime, "
+	                              "i.obj, i.lineage, i.whiteout FROM dentries d LEFT JOIN inodes i "
+	                              "ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
+	                              "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+	                              "d.lineage=?4", t, parent, name);
+	int rc = sqlite3_step(st);
+	struct vnode *n = NULL;
+	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
+		local = (uint64_t)sqlite3_column_int64(st, 0);
+		n = vnode_get_row(v, VFS_INO(t->id, local), st, 2, err);
+	} else {
+		*err = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	db_finish(st);
+	return n;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *e)
 {
 	memset(e, 0, sizeof *e);
@@ -114,7 +152,6 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 	}
 	if (VFS_TREE_OF(parent) == 0)
 		return virt_lookup(v, parent, name, e);
-	uint64_t local;
 	int err;
 	db_lock(v->db);
 	struct vtree *t = tree_of(v, parent);
@@ -122,8 +159,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 		db_unlock(v->db);
 		return -ESTALE;
 	}
-	err = dentry_find(v, parent, name, &local);
-	struct vnode *n = err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), &err);
+	struct vnode *n = lookup_vnode(v, t, parent, name, &err);
 	db_unlock(v->db);
 	if (!n) {
 		/* Names in a tree appear only through the kernel (create,
@@ -314,7 +350,7 @@ static int inode_change(struct vfs *v, struct vnode *n, int nlink_delta, int tou
 		vnode_mark_dirty(v, n);
 		return 0;
 	}
-	return vnode_write_row_locked(v, n);
+	return vnode_write_nlink_locked(v, n);
 }
 
 static int commit_or_rollback(struct vfs *v, int r)
@@ -364,10 +400,19 @@ static int commit_or_reload(struct vfs *v, int r, struct vnode **ns, int count)
 	return r;
 }
 
-static int save_next_ino(struct vfs *v, struct vtree *t)
+/* Inode numbers are handed out from a reserve written ahead into the
+ * tree's row, not with a row write per create: a crash or restart skips
+ * what is left of it, and no inode number needs to follow the last. The
+ * row always names a number above every one handed out. */
+#define INO_RESERVE 256
+
+static int reserve_inos(struct vfs *v, struct vtree *t)
 {
+	if (t->next_ino <= t->ino_saved)
+		return 0;
+	t->ino_saved = t->next_ino + INO_RESERVE;
 	sqlite3_stmt *st = db_prep(v->db, "UPDATE trees SET next_ino=? WHERE id=?");
-	sqlite3_bind_int64(st, 1, (int64_t)t->next_ino);
+	sqlite3_bind_int64(st, 1, (int64_t)t->ino_saved);
 	sqlite3_bind_int64(st, 2, (int64_t)t->id);
 	return db_step_done(v->db, st);
 }
@@ -419,7 +464,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 
 	db_lock(v->db);
 	struct vtree *t = dir->tree;
-	uint64_t local = t->next_ino;
+	uint64_t local = t->next_ino, saved = t->ino_saved;
 	r = pa.nlink == 0 ? -ENOENT : !S_ISDIR(pa.mode) ? -ENOTDIR : vnode_own_row(v, dir);
 	if (r == 0)
 		r = take_node_space(t, target);
@@ -427,7 +472,7 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		give_node_space(t, target);
 	if (r == 0) {
 		t->next_ino++;
-		r = save_next_ino(v, t);
+		r = reserve_inos(v, t);
 		if (r == 0)
 			r = vnode_insert_row(v, t, local, &a, target);
 		if (target)
@@ -439,6 +484,9 @@ static int make_node(struct vfs *v, uint64_t parent, const char *name, mode_t mo
 		r = commit_or_rollback(v, r);
 		if (r < 0) {
 			t->next_ino = local;
+			/* not above a rolled-back group's 0 (vfs_trees_resync) */
+			if (saved < t->ino_saved)
+				t->ino_saved = saved;
 			reload_attrs(v, &dir, 1);
 			give_node_space(t, target);
 		}

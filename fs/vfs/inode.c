@@ -55,6 +55,29 @@ static void itab_remove(struct vfs *v, struct vnode *n)
 		}
 }
 
+/* An inode row's columns from column `at` of st's current row: mode,
+ * uid, gid, nlink, size, blocks, rdev, atime, mtime, ctime, btime, obj,
+ * lineage, whiteout. -ENOENT for a whiteout or no row (NULLs of a join). */
+static int row_attrs(sqlite3_stmt *st, int at, struct vattr *a, uint64_t *lineage)
+{
+	if (sqlite3_column_type(st, at) == SQLITE_NULL || sqlite3_column_int(st, at + 13))
+		return -ENOENT;
+	a->mode = sqlite3_column_int(st, at);
+	a->uid = sqlite3_column_int64(st, at + 1);
+	a->gid = sqlite3_column_int64(st, at + 2);
+	a->nlink = sqlite3_column_int(st, at + 3);
+	a->size = sqlite3_column_int64(st, at + 4);
+	a->blocks = sqlite3_column_int64(st, at + 5);
+	a->rdev = sqlite3_column_int64(st, at + 6);
+	a->atime = sqlite3_column_int64(st, at + 7);
+	a->mtime = sqlite3_column_int64(st, at + 8);
+	a->ctime = sqlite3_column_int64(st, at + 9);
+	a->btime = sqlite3_column_int64(st, at + 10);
+	a->obj = sqlite3_column_int64(st, at + 11);
+	*lineage = (uint64_t)sqlite3_column_int64(st, at + 12);
+	return 0;
+}
+
 /* The newest version of inode `local` visible from t's lineage: its
  * attributes and the lineage it is in. -ENOENT if there is none or it is
  * a whiteout. db locked. */
@@ -76,25 +99,9 @@ static int load_row(struct vfs *v, struct vtree *t, uint64_t local, struct vattr
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)mine);
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int(st, 13))
-		rc = SQLITE_DONE;
-	if (rc == SQLITE_ROW) {
-		a->mode = sqlite3_column_int(st, 0);
-		a->uid = sqlite3_column_int64(st, 1);
-		a->gid = sqlite3_column_int64(st, 2);
-		a->nlink = sqlite3_column_int(st, 3);
-		a->size = sqlite3_column_int64(st, 4);
-		a->blocks = sqlite3_column_int64(st, 5);
-		a->rdev = sqlite3_column_int64(st, 6);
-		a->atime = sqlite3_column_int64(st, 7);
-		a->mtime = sqlite3_column_int64(st, 8);
-		a->ctime = sqlite3_column_int64(st, 9);
-		a->btime = sqlite3_column_int64(st, 10);
-		a->obj = sqlite3_column_int64(st, 11);
-		*lineage = (uint64_t)sqlite3_column_int64(st, 12);
-	}
+	int r = rc == SQLITE_ROW ? row_attrs(st, 0, a, lineage) : (rc == SQLITE_DONE ? -ENOENT : -EIO);
 	db_finish(st);
-	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
+	return r;
 }
 
 static struct vnode *vnode_new(uint64_t ino, struct vtree *t, const struct vattr *a)
@@ -139,6 +146,11 @@ static int freshen(struct vfs *v, struct vnode *n)
 
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 {
+	return vnode_get_row(v, ino, NULL, 0, err);
+}
+
+struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int at, int *err)
+{
 	db_assert_locked(v->db);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	struct vnode *n = itab_find(v, ino);
@@ -166,7 +178,7 @@ struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err)
 	}
 	struct vattr a;
 	uint64_t lineage;
-	int r = load_row(v, t, VFS_LOCAL_OF(ino), &a, &lineage);
+	int r = row ? row_attrs(row, at, &a, &lineage) : load_row(v, t, VFS_LOCAL_OF(ino), &a, &lineage);
 	if (r < 0) {
 		*err = r;
 		return NULL;
@@ -593,6 +605,39 @@ int vnode_write_row_locked(struct vfs *v, struct vnode *n)
 	return r;
 }
 
+/* A change of the link count (unlink, link, mkdir, rmdir) writes the
+ * link count and times alone when the rest of the row is current (not
+ * dirty, the tree's own version): the full write names obj, and SQLite
+ * rewrites the inodes_obj entry of a row whose update names it, changed
+ * or not. */
+int vnode_write_nlink_locked(struct vfs *v, struct vnode *n)
+{
+	db_assert_locked(v->db);
+	struct vtree *t = n->tree;
+	uint64_t mine = atomic_load(&t->lineage);
+	ranked_lock(&n->alock, LOCK_LEAF);
+	int narrow = !n->dirty && !t->readonly && atomic_load(&n->row_lineage) == mine;
+	struct vattr a = n->a;
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	if (!narrow)
+		return vnode_write_row_locked(v, n);
+	sqlite3_stmt *st = db_prep(v->db, "UPDATE inodes SET nlink=?, mtime=?, ctime=? WHERE "
+	                                  "family=? AND ino=? AND lineage=?");
+	sqlite3_bind_int(st, 1, a.nlink);
+	sqlite3_bind_int64(st, 2, a.mtime);
+	sqlite3_bind_int64(st, 3, a.ctime);
+	sqlite3_bind_int64(st, 4, (int64_t)t->family);
+	sqlite3_bind_int64(st, 5, (int64_t)VFS_LOCAL_OF(n->ino));
+	sqlite3_bind_int64(st, 6, (int64_t)mine);
+	int r = db_step_done(v->db, st);
+	if (r < 0) { /* as vnode_write_row_locked leaves it */
+		ranked_lock(&n->alock, LOCK_LEAF);
+		n->dirty = 1;
+		ranked_unlock(&n->alock, LOCK_LEAF);
+	}
+	return r;
+}
+
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target)
 {
@@ -729,7 +774,10 @@ int vnode_row_delete(struct vfs *v, uint64_t family, uint64_t L, uint64_t local,
 		"ON CONFLICT(family, ino, lineage) DO UPDATE SET whiteout=1, obj=NULL, target=NULL, "
 		"nlink=0, size=0, blocks=0",
 		"DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND lineage=?3"};
-	for (size_t i = older ? 0 : 1; i < sizeof sqls / sizeof sqls[0]; i++) {
+	/* An inode known to hold no metadata bytes has no xattr rows in a
+	 * lineage without ancestors, where no whiteout hides one of theirs. */
+	size_t end = meta == 0 && !lineage_has_ancestors(family, L) ? 1 : 2;
+	for (size_t i = older ? 0 : 1; i < end; i++) {
 		sqlite3_stmt *st = db_prep(v->db, sqls[i]);
 		sqlite3_bind_int64(st, 1, (int64_t)family);
 		sqlite3_bind_int64(st, 2, (int64_t)local);

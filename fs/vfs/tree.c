@@ -222,7 +222,7 @@ static struct vtree *tree_new(uint64_t id, const char *kind, uint64_t capacity, 
 	t->id = id;
 	snprintf(t->kind, sizeof t->kind, "%s", kind);
 	atomic_store(&t->capacity, capacity);
-	t->next_ino = next_ino;
+	t->next_ino = t->ino_saved = next_ino;
 	t->readonly = strcmp(kind, "snapshot") == 0;
 	t->memory = strcmp(kind, VFS_KIND_MEMORY) == 0;
 	pthread_rwlock_init(&t->gate, NULL);
@@ -735,6 +735,7 @@ static int resync_tree(sqlite3_stmt *st, struct vtree *t)
 	if (row > 0)
 		atomic_store(&t->lineage, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
+	t->ino_saved = 0; /* the row's next_ino may be older: write it again */
 	int was_lost = atomic_exchange(&t->lineage_lost, row < 0);
 	if (row < 0 && !was_lost)
 		vlog_error("meta.db", "cannot read back the lineage of tree %" PRIu64 " after a "

@@ -62,6 +62,10 @@ struct vtree {
 	_Atomic uint64_t inodes;     /* inode rows of the tree */
 	_Atomic uint64_t inode_limit; /* 0: derived from the capacity */
 	uint64_t next_ino; /* db locked */
+	/* db locked: trees.next_ino as this tree last wrote or read it, at
+	 * least next_ino (fs/vfs/dir.c, reserve_inos); 0 after a rollback
+	 * may have taken the write away. */
+	uint64_t ino_saved;
 	int readonly;
 	int memory; /* kind "memory": file contents in RAM only (store_mem.c) */
 	_Atomic int dead;
@@ -220,6 +224,10 @@ int64_t vfs_now_ns(void);
 /* inode.c */
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+/* The same, reading the attributes of an inode not in memory from the
+ * current row of `row` (from column `at`: fs/vfs/inode.c, row_attrs)
+ * instead of a query of its own. db locked. */
+struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int at, int *err);
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err);          /* db locked */
 void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
@@ -232,6 +240,8 @@ int vnode_flush(struct vfs *v, struct vnode *n); /* takes lock(shared) and db lo
 /* The same with n's contents lock held (either way) and the db locked. */
 int vnode_flush_locked(struct vfs *v, struct vnode *n);
 int vnode_write_row_locked(struct vfs *v, struct vnode *n); /* db locked */
+/* The same after a change of the link count and times (db locked). */
+int vnode_write_nlink_locked(struct vfs *v, struct vnode *n);
 int vnode_insert_row(struct vfs *v, struct vtree *t, uint64_t local, const struct vattr *a,
                      const char *target);       /* db locked */
 /* Give n a row version of its tree's own lineage before it changes (one

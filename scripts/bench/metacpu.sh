@@ -75,11 +75,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
         all[$bin]+="$out"$'\n'
     done
 done
-for bin in "$@"; do
-    printf '%s median: ' "$bin"
-    for col in 1 2 3; do
-        printf '%s ' "$(printf '%s' "${all[$bin]}" | awk -v c=$col 'NF {print $c}' | sort -n |
-            awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
-    done
-    echo "(create unlink untar, ms CPU)"
-done
+# shellcheck source=scripts/bench/medians.bash
+source "$(dirname "$0")/medians.bash"
+print_medians "create unlink untar, ms CPU" "$@"

@@ -713,7 +713,7 @@ memory_round() {
     # count 3, expected 2).
     ROUND="stale attributes"
     new_round stale
-    fault_launch "sqlite:1@UPDATE inodes SET mode,sqlite:1@SELECT i.nlink" ||
+    fault_launch "sqlite:1@UPDATE inodes SET nlink,sqlite:1@SELECT i.nlink" ||
         fail "the fault build did not start; log: $(tail -n 20 "$VOLFS_LOG")"
     "$VOLFS_FAULT_BIN/volctl" --state "$STATE" create pv v1 --capacity 64Mi >>"$VOLFS_LOG" 2>&1 ||
         fail "create pv failed; log: $(tail -n 20 "$VOLFS_LOG")"

@@ -2,8 +2,11 @@
 # Upgrading a state directory in place: tests/fixtures/state-v4.tar.gz was
 # made by the release with schema 4 (one volume with a directory, a file
 # with an xattr, a hard link, a symlink, a fifo; a snapshot of it taken
-# before changing it; a clone and a restore). The daemon migrates meta.db
-# on start and serves everything as it was.
+# before changing it; a clone and a restore), state-v8.tar.gz by the one
+# with schema 8 (a claim's volume with a directory, a file with an xattr
+# and a hard link, a symlink, empty files and an empty directory; a
+# snapshot taken before changing it). The daemon migrates meta.db on
+# start and serves everything as it was.
 
 # shellcheck disable=SC2154 # STATE, MNT, ... come from helpers.bash
 load helpers
@@ -19,6 +22,18 @@ teardown() {
     volfs_teardown
 }
 
+# delete_snap1_check_restart: snapshot snap1 goes, both checks pass, and
+# the daemon starts again on the migrated directory.
+delete_snap1_check_restart() {
+    volctl delete vs snap1 >/dev/null
+    run volctl check
+    assert_success
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    volfs_launch
+}
+
 schema_version() {
     sqlite3 "file:$STATE/meta.db?mode=ro" 'PRAGMA user_version'
 }
@@ -26,7 +41,7 @@ schema_version() {
 @test "a schema 4 state directory upgrades in place and serves volumes, snapshots, clones and restores as they were" {
     [ "$(schema_version)" -eq 4 ]
     volfs_launch
-    [ "$(schema_version)" -eq 8 ]
+    [ "$(schema_version)" -eq 9 ]
     local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
     # the volume as it was left
     [ "$(cat "$D/dir/a.txt")" = changed ]
@@ -71,14 +86,45 @@ schema_version() {
         sleep 0.2
     done
     [ "$(cat "$MNT/pvc/default/again/dir/a.txt")" = changed ]
-    volctl delete vs snap1 >/dev/null
-    run volctl check
-    assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
-    # and it starts again on the migrated directory
-    volfs_launch
+    delete_snap1_check_restart
     [ "$(cat "$D/dir/a.txt")" = after ]
     [ "$(cat "$MNT/snapshots/default/snap2/dir/a.txt")" = changed ]
+}
+
+@test "a schema 8 state directory upgrades in place: data objects indexed, files without one not" {
+    rm -rf "$STATE"
+    tar -xzf "$BATS_TEST_DIRNAME/../fixtures/state-v8.tar.gz" -C "$VOLFS_TMP"
+    chmod 0700 "$STATE"
+    [ "$(schema_version)" -eq 8 ]
+    volfs_launch
+    [ "$(schema_version)" -eq 9 ]
+    local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
+    [ "$(cat "$D/dir/a.txt")" = changed ]
+    [ "$(stat -c %h "$D/hard")" -eq 2 ]
+    [ "$(readlink "$D/link")" = dir/a.txt ]
+    [ -f "$D/empty" ] && [ ! -s "$D/empty" ] && [ -f "$D/after-snap-empty" ]
+    [ -d "$D/emptydir" ]
+    [ ! -e "$D/big" ]
+    run getfattr --absolute-names -n user.color --only-values "$D/dir/a.txt"
+    assert_output blue
+    [ "$(cat "$S/dir/a.txt")" = hello ]
+    [ "$(head -c 8 "$S/big")" = dddddddd ]
+    [ ! -e "$S/after-snap-empty" ]
+    # the index holds the rows with an object, and none without
+    local rows
+    rows=$(sqlite3 "file:$STATE/meta.db?mode=ro" \
+        "SELECT count(*) FROM inodes INDEXED BY inodes_obj WHERE obj IS NOT NULL")
+    [ "$rows" -ge 3 ] || fail "$rows inode rows with an object through inodes_obj"
+    run sqlite3 "file:$STATE/meta.db?mode=ro" \
+        "SELECT count(*) FROM inodes INDEXED BY inodes_obj WHERE obj IS NULL"
+    assert_failure
+    # a file gets its object after the upgrade, and a snapshot's file
+    # shares its object with the volume until written
+    echo new >"$D/empty"
+    volctl snapshot data snap2 >/dev/null
+    echo again >"$D/empty"
+    [ "$(cat "$MNT/snapshots/default/snap2/empty")" = new ]
+    delete_snap1_check_restart
+    [ "$(cat "$D/empty")" = again ]
+    [ "$(cat "$D/dir/a.txt")" = changed ]
 }

@@ -1,7 +1,8 @@
 /*
- * test_space.c: the metadata space reserve's data check (meta/space.c):
- * how often extending writes make it ask the host for its free space, and
- * that a write the host has no room for is still refused.
+ * test_space.c: the metadata space reserve's checks (meta/space.c): how
+ * often extending writes and metadata changes make it ask the host for
+ * its free space, and that a write the host has no room for is still
+ * refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -83,6 +84,25 @@ static void test_budget_bounded_by_room(void **state)
 	assert_int_equal(meta_space_host_looks(f->s) - before, 2);
 }
 
+/* A metadata change asks at its start whether the host is tight and at
+ * its end whether the open group still fits: one look at the host for
+ * both (before, each made its own fstatvfs). */
+static void test_metadata_change_looks_once(void **state)
+{
+	struct fix *f = *state;
+	if (f->host_free < 1024 * MiB)
+		skip();
+	uint64_t before = meta_space_host_looks(f->s);
+	for (int i = 1; i <= 100; i++) {
+		assert_false(meta_space_tight(f->s));
+		assert_true(meta_space_fits(f->s, (uint64_t)i * 4096));
+	}
+	assert_int_equal(meta_space_host_looks(f->s) - before, 100);
+	/* the answer is the look's: a group larger than a quarter of what
+	 * the host had does not fit */
+	assert_false(meta_space_fits(f->s, f->host_free));
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -90,6 +110,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_extending_writes_look_rarely, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_refused_and_looks_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_bounded_by_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_change_looks_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
