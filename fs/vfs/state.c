@@ -270,6 +270,16 @@ void vfs_close(struct vfs *v)
 		snprintf(marker, sizeof marker, "%s/data/.running", v->state_dir);
 		unlink(marker); /* a clean stop: nothing to reclaim at the next start */
 	}
+	if (v->db) {
+		/* The mirrors a lost group resynchronises (the inode table, the
+		 * trees, the store's objects) are freed from here on, while the
+		 * teardown below still makes changes and the store and the db
+		 * commit them: a group lost now is recovered by the next start
+		 * from meta.db, as after a crash, not in memory. */
+		db_lock(v->db);
+		db_on_lost_group(v->db, NULL, NULL);
+		db_unlock(v->db);
+	}
 	if (v->itab) {
 		/* The kernel is gone; drop what it still referenced. */
 		for (size_t i = 0; i < ITAB_BUCKETS; i++)
