@@ -177,16 +177,11 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
  * (lineage_parent_kept). */
 static int dentry_drop_kept(struct vfs *v, struct vtree *t, uint64_t parent, const char *name)
 {
-	uint64_t mine = atomic_load(&t->lineage);
 	if (!lineage_parent_kept(v, t))
 		return 0;
-	sqlite3_stmt *st = db_prep(v->db, "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND "
-	                                  "name=?3 AND lineage=" KEPT_PARENT("?4"));
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
-	return db_step_done(v->db, st);
+	return db_step_done(v->db, name_query(v, "DELETE FROM dentries WHERE family=?1 AND parent=?2 "
+	                                         "AND name=?3 AND lineage=" KEPT_PARENT("?4"),
+	                                      t, parent, name));
 }
 
 /* Name `name` in `parent` points at `local` in the tree's own lineage
@@ -199,13 +194,10 @@ static int dentry_insert(struct vfs *v, uint64_t parent, const char *name, uint6
 	int r = dentry_drop_kept(v, t, parent, name);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(family, parent, name, lineage, ino) "
-	                                  "VALUES(?,?,?,?,?) ON CONFLICT(family, parent, name, lineage) "
-	                                  "DO UPDATE SET ino=excluded.ino, whiteout=0");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)atomic_load(&t->lineage));
+	sqlite3_stmt *st = name_query(v, "INSERT INTO dentries(family, parent, name, lineage, ino) "
+	                                 "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, parent, name, "
+	                                 "lineage) DO UPDATE SET ino=excluded.ino, whiteout=0",
+	                              t, parent, name);
 	sqlite3_bind_int64(st, 5, (int64_t)local);
 	return db_step_done(v->db, st);
 }
@@ -222,12 +214,9 @@ static int dentry_insert_new(struct vfs *v, uint64_t parent, const char *name, u
 	if (!lineage_has_ancestors(t->family, mine)) {
 		/* every row of a root lineage is a visible name: the insert
 		 * itself finds the one already there */
-		sqlite3_stmt *st = db_prep(v->db, "INSERT INTO dentries(family, parent, name, lineage, "
-		                                  "ino) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING");
-		sqlite3_bind_int64(st, 1, (int64_t)t->family);
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)mine);
+		sqlite3_stmt *st = name_query(v, "INSERT INTO dentries(family, parent, name, lineage, "
+		                                 "ino) VALUES(?1,?2,?3,?4,?5) ON CONFLICT DO NOTHING",
+		                              t, parent, name);
 		sqlite3_bind_int64(st, 5, (int64_t)local);
 		int r = db_step_done(v->db, st);
 		return r == 0 && sqlite3_changes(v->db->h) == 0 ? -EEXIST : r;
@@ -252,13 +241,9 @@ static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 		return older;
 	sqlite3_stmt *st;
 	if (lineage_has_ancestors(t->family, mine)) {
-		st = db_prep(v->db, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")
-		                    "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
-		                    "d.lineage<?4 LIMIT 1");
-		sqlite3_bind_int64(st, 1, (int64_t)t->family);
-		sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)mine);
+		st = name_query(v, "SELECT 1 FROM dentries d" VISIBLE("d", "?4")
+		                   "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
+		                   "d.lineage<?4 LIMIT 1", t, parent, name);
 		/* a failed read is never "no older version": deleting the name
 		 * instead of hiding it would bring back the snapshot's */
 		older = db_step_row(st);
@@ -266,15 +251,11 @@ static int dentry_delete(struct vfs *v, uint64_t parent, const char *name)
 		if (older < 0)
 			return older;
 	}
-	st = db_prep(v->db, older ? "INSERT INTO dentries(family, parent, name, lineage, ino, whiteout) "
-	                            "VALUES(?1,?2,?3,?4,0,1) ON CONFLICT(family, parent, name, lineage) "
-	                            "DO UPDATE SET ino=0, whiteout=1"
-	                          : "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 "
-	                            "AND lineage=?4");
-	sqlite3_bind_int64(st, 1, (int64_t)t->family);
-	sqlite3_bind_int64(st, 2, (int64_t)VFS_LOCAL_OF(parent));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)mine);
+	st = name_query(v, older ? "INSERT INTO dentries(family, parent, name, lineage, ino, whiteout) "
+	                           "VALUES(?1,?2,?3,?4,0,1) ON CONFLICT(family, parent, name, lineage) "
+	                           "DO UPDATE SET ino=0, whiteout=1"
+	                         : "DELETE FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 "
+	                           "AND lineage=?4", t, parent, name);
 	return db_step_done(v->db, st);
 }
 
