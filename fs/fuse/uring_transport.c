@@ -252,9 +252,11 @@ static ssize_t commit_reply(struct ring_entry *e, const struct iovec *iov, int c
 		ret = -1;
 	} else {
 		len = 0;
-		/* memmove: a reply may quote the request's own payload. */
+		/* memmove: a reply may quote the request's own payload; none
+		 * when it was built in place (uring_transport_reply_room). */
 		for (int i = 1; i < count; i++) {
-			memmove(payload + len, iov[i].iov_base, iov[i].iov_len);
+			if (iov[i].iov_base != payload + len)
+				memmove(payload + len, iov[i].iov_base, iov[i].iov_len);
 			len += iov[i].iov_len;
 		}
 		ret = (ssize_t)(sizeof *oh + len);
@@ -275,6 +277,12 @@ static void commit_error(struct ring_entry *e, int err)
 int uring_transport_serving(void)
 {
 	return serving != NULL;
+}
+
+void *uring_transport_reply_room(size_t len)
+{
+	struct ring_entry *e = serving;
+	return e && !e->replied && len <= T.payload_max ? e->buf + REQ_ROOM : NULL;
 }
 
 int uring_transport_reply(const struct iovec *iov, int count, ssize_t *ret)

@@ -51,4 +51,10 @@ void uring_transport_stop(void);
 /* Whether the calling thread is serving a request from a ring. */
 int uring_transport_serving(void);
 
+/* Where a reply of up to len bytes to the request the calling thread is
+ * serving from a ring can be built in place: the entry's payload buffer,
+ * which the commit then sends without copying it. NULL when the thread
+ * serves no ring request or len does not fit. */
+void *uring_transport_reply_room(size_t len);
+
 #endif
