@@ -56,22 +56,6 @@ struct check {
 	size_t errlen;
 };
 
-static int check_required_str(struct check *c, json_object *o, const char *key, const char *at,
-			      const char **out)
-{
-	json_object *v = json_member(o, key);
-	char path[AT_MAX];
-
-	field_join(path, at, ".%s", key);
-	*out = NULL;
-	if (!v || (json_is(v, json_type_string) && !json_object_get_string_len(v)))
-		return fail(c->err, c->errlen, "%s: Required value", path);
-	if (!json_is(v, json_type_string) || json_has_nul(v))
-		return field_invalid(c->err, c->errlen, path, v, "must be a string");
-	*out = json_object_get_string(v);
-	return 0;
-}
-
 /* "metadata.labels['key']" into its path and key; 0 when not subscripted. */
 static int split_subscript(const char *field_path, char *path, size_t plen, const char **key,
 			   size_t *klen)
@@ -120,7 +104,7 @@ static int check_field_ref(struct check *c, json_object *ref, const char *at)
 
 	if (!json_is(ref, json_type_object))
 		return field_invalid(c->err, c->errlen, at, ref, "must be an object");
-	if ((r = check_required_str(c, ref, "fieldPath", at, &fp)) < 0)
+	if ((r = field_required_str(c->err, c->errlen, ref, "fieldPath", at, &fp)) < 0)
 		return r;
 	field_join(field, at, ".fieldPath");
 	api = json_member_str(ref, "apiVersion");
@@ -198,8 +182,8 @@ static int check_resource_ref(struct check *c, json_object *ref, const char *at)
 	if (!json_is(ref, json_type_object))
 		return field_invalid(c->err, c->errlen, at, ref, "must be an object");
 	/* A volume is not inside a container: the API server requires the name. */
-	if ((r = check_required_str(c, ref, "containerName", at, &container)) < 0 ||
-	    (r = check_required_str(c, ref, "resource", at, &resource)) < 0)
+	if ((r = field_required_str(c->err, c->errlen, ref, "containerName", at, &container)) < 0 ||
+	    (r = field_required_str(c->err, c->errlen, ref, "resource", at, &resource)) < 0)
 		return r;
 	if (name_check_label(container, why, sizeof why) < 0)
 		return fail(c->err, c->errlen, "%s.containerName: Invalid value: %s", at, why);

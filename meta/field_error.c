@@ -37,6 +37,25 @@ int field_invalid_str(char *err, size_t errlen, const char *at, const char *s, c
 	return field_fail(EINVAL, err, errlen, "%s: Invalid value: %s: %s", at, quoted, why);
 }
 
+int field_required_str(char *err, size_t errlen, json_object *o, const char *key, const char *at,
+		       const char **out)
+{
+	json_object *v = NULL;
+	char path[FIELD_PATH_MAX];
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, key, &v);
+	field_join(path, at, ".%s", key);
+	*out = NULL;
+	int is_str = v && json_object_is_type(v, json_type_string);
+	if (!v || (is_str && !json_object_get_string_len(v)))
+		return field_fail(EINVAL, err, errlen, "%s: Required value", path);
+	if (!is_str || strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return field_invalid(err, errlen, path, v, "must be a string");
+	*out = json_object_get_string(v);
+	return 0;
+}
+
 char *field_join(char *buf, const char *at, const char *fmt, ...)
 {
 	size_t n = strnlen(at, FIELD_PATH_MAX - 1);

@@ -20,6 +20,11 @@ int field_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 int field_invalid(char *err, size_t errlen, const char *at, json_object *v, const char *why);
 /* The same with a string VALUE, quoted. */
 int field_invalid_str(char *err, size_t errlen, const char *at, const char *s, const char *why);
+/* *out = the string member key of object o, which must be present,
+ * non-empty and hold no NUL byte; else "AT.KEY: Required value" or
+ * "...: must be a string" in err, *out NULL, and -EINVAL. */
+int field_required_str(char *err, size_t errlen, json_object *o, const char *key, const char *at,
+		       const char **out);
 /* buf (FIELD_PATH_MAX bytes) = at followed by the formatted suffix
  * ("spec.volumes[0]" + ".items[2]"); a long path is cut. */
 char *field_join(char *buf, const char *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -144,30 +144,13 @@ static int check_list(struct vcheck *c, json_object *o, const char *key, const c
 	return field_invalid(c->err, c->errlen, path, v, "must be a list");
 }
 
-/* A string member that must be present and non-empty. */
-static int check_required_str(struct vcheck *c, json_object *o, const char *key, const char *at,
-			      const char **out)
-{
-	json_object *v = json_member(o, key);
-	char path[AT_MAX];
-
-	field_join(path, at, ".%s", key);
-	*out = NULL;
-	if (!v || (json_is(v, json_type_string) && !json_object_get_string_len(v)))
-		return fail(c->err, c->errlen, "%s: Required value", path);
-	if (!json_is(v, json_type_string) || json_has_nul(v))
-		return field_invalid(c->err, c->errlen, path, v, "must be a string");
-	*out = json_object_get_string(v);
-	return 0;
-}
-
 /* An item's path: required, writable below the volume, and in a
  * projected volume not named by an earlier item. */
 static int check_item_path(struct vcheck *c, json_object *item, const char *at)
 {
 	const char *path, *why;
 	char field[AT_MAX], *clean;
-	int r = check_required_str(c, item, "path", at, &path);
+	int r = field_required_str(c->err, c->errlen, item, "path", at, &path);
 
 	if (r < 0)
 		return r;
@@ -197,7 +180,7 @@ static int check_key_item(struct vcheck *c, json_object *item, const char *at)
 
 	if (!json_is(item, json_type_object))
 		return field_invalid(c->err, c->errlen, at, item, "must be an object");
-	if ((r = check_required_str(c, item, "key", at, &key)) < 0 ||
+	if ((r = field_required_str(c->err, c->errlen, item, "key", at, &key)) < 0 ||
 	    (r = check_item_path(c, item, at)) < 0)
 		return r;
 	return check_mode(item, "mode", at, c->err, c->errlen);
@@ -216,7 +199,7 @@ static int check_keyed_source(struct vcheck *c, json_object *src, const char *at
 
 	if (!json_is(src, json_type_object))
 		return field_invalid(c->err, c->errlen, at, src, "must be an object");
-	if ((r = check_required_str(c, src, name_key, at, &name)) < 0)
+	if ((r = field_required_str(c->err, c->errlen, src, name_key, at, &name)) < 0)
 		return r;
 	if (name_check_subdomain(name, why, sizeof why) < 0)
 		return fail(c->err, c->errlen, "%s.%s: Invalid value: %s", at, name_key, why);
