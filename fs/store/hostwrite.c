@@ -148,6 +148,29 @@ int host_fsync(int fd, int datasync)
 	return r < 0 ? -errno : 0;
 }
 
+/* A file written front to back (a copy, a download, a log) leaves its
+ * bytes dirty in the host page cache, where the kernel starts writing them
+ * only past the dirty background threshold (10% of memory) or after 30 s:
+ * the closing fsync then writes the whole file while the writer waits.
+ * Native ext4 pays the same, but there the writes before it cost one copy
+ * each where a FUSE write costs three; started a window at a time, the
+ * device writes the file while the rest is still being copied, and the
+ * fsync finds little left. A window of megabytes keeps ext4's delayed
+ * allocation in large extents and the calls rare; rewrites in place (a
+ * database's pages, fdatasynced anyway) and files smaller than a window
+ * are left to the kernel. */
+void host_stream_written(struct host_stream *s, int fd, uint64_t off, uint64_t len)
+{
+	if (off < s->from || off > s->to)
+		s->from = s->to = off; /* not where the run ends: a new run */
+	if (off + len > s->to)
+		s->to = off + len;
+	if (s->to - s->from < HOST_STREAM_WINDOW)
+		return;
+	(void)sync_file_range(fd, (off_t)s->from, (off_t)(s->to - s->from), SYNC_FILE_RANGE_WRITE);
+	s->from = s->to;
+}
+
 int host_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	int r;

@@ -673,6 +673,7 @@ static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t 
 	 * host filesystem running out of space. */
 	if ((size_t)w != want)
 		return -ENOSPC;
+	host_stream_written(&o->stream, o->fd, head.fill ? b0 * BS : off, want);
 	mark_data(o, b0, n);
 	nview_add(o, (int64_t)added);
 	*delta = (int64_t)added;

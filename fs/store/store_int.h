@@ -38,6 +38,7 @@
 #include "fs/store/block.h"
 #include "fs/store/bmap.h"
 #include "fs/store/fdcache.h"
+#include "fs/store/hostwrite.h"
 #include "meta/db.h"
 #include "meta/lockrank.h"
 
@@ -87,6 +88,8 @@ struct dobj {
 	int marker_ahead;    /* a marker may be newer than the durable row (synclock) */
 	uint64_t marked_size; /* the size the durable row or marker records (synclock) */
 	uint64_t changes;    /* bumped by every map change (atomic) */
+	struct host_stream stream; /* the writes whose writeback has not started
+	                      * (store_write, under its inode's exclusive lock) */
 	struct dobj *hnext;
 	struct dobj *lru_prev, *lru_next;
 };

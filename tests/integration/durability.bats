@@ -419,6 +419,39 @@ for i in range(24):
     check_clean
 }
 
+# A file written front to back has its host writeback started every 8 MiB
+# (docs/design.md): kill -9 with windows started both before its fsync and
+# after it leaves the fsynced bytes and size, and nothing but written bytes
+# past them.
+@test "a file streamed past several writeback windows, fsynced, streamed on, then kill -9: the fsynced bytes are there" {
+    pv_create vol 1Gi
+    crash_after "
+import random
+fd = os.open(v + '/stream', os.O_CREAT | os.O_RDWR, 0o644)
+for i in range(20):
+    os.write(fd, random.Random(i).randbytes(1 << 20))
+os.fsync(fd)
+for i in range(20, 40):
+    os.write(fd, random.Random(i).randbytes(1 << 20))"
+    volfs_launch
+    run "$PY" - "$MNT/pv/vol/stream" <<'PYEOF'
+import os, random, sys
+size = os.stat(sys.argv[1]).st_size
+if not 20 << 20 <= size <= 40 << 20:
+    sys.exit(f"size {size}: the fsynced 20 MiB are not all there, or more than was written")
+data = open(sys.argv[1], "rb").read()
+want = b"".join(random.Random(i).randbytes(1 << 20) for i in range(40))[:size]
+if data != want:
+    bad = next(i for i in range(size) if data[i] != want[i])
+    sys.exit(f"byte {bad} of {size} differs from what was written")
+PYEOF
+    assert_success
+    check_clean
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+}
+
 @test "volfs --check after a delete whose data files were not yet removed: pending cleanup, not damage" {
     pv_create vol 1Gi
     local i

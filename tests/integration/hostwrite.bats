@@ -71,6 +71,37 @@ sqes() {
     volfs_stop
 }
 
+# dirty_pages FILE: pages of FILE dirty in the page cache (cachestat(2),
+# Linux 6.5); nothing when the kernel cannot say.
+dirty_pages() {
+    "$PY" - "$1" <<'PYEOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+rng, cs = (ctypes.c_uint64 * 2)(0, 0), (ctypes.c_uint64 * 5)()
+fd = os.open(sys.argv[1], os.O_RDONLY)
+if libc.syscall(451, fd, rng, cs, 0) == 0:
+    print(cs[1])
+PYEOF
+}
+
+@test "a file written front to back has its host writeback started a window at a time" {
+    volfs_dirs
+    mkdir -m 0700 "$STATE"
+    mkdir -m 0755 "$MNT"
+    volfs_launch
+    pv_create vol 256Mi
+    dd if=/dev/zero of="$MNT/pv/vol/f" bs=1M count=64 status=none
+    local host dirty
+    host=$(find "$STATE/data" -type f ! -name '.*')
+    [ "$(stat -c %s "$host")" -eq $((64 * MiB)) ]
+    dirty=$(dirty_pages "$host")
+    [ -n "$dirty" ] || skip "no cachestat(2) in this kernel"
+    # the last window at most (8 MiB), where the kernel alone would leave
+    # all 64 MiB dirty for 30 s
+    [ "$dirty" -le 2048 ] || fail "$dirty pages of 16384 still dirty"
+    volfs_stop
+}
+
 @test "on XFS the host write engine is io_uring" {
     command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (xfsprogs)"
     volfs_dirs
