@@ -313,6 +313,8 @@ static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
 	while (submitted == -EINTR);
 	if (submitted < 0)
 		submitted = 0;
+	for (int i = 0; i < submitted; i++)
+		counters_uring_submitted();
 	/* The kernel takes sqes in order; the rest would go with a later
 	 * submit and must never touch these buffers then. */
 	for (int i = submitted; i < queued; i++) {
@@ -331,6 +333,8 @@ static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
 			ops[got - first].res = cqe->res;
 			done++;
 		}
+		if (got)
+			counters_uring_completed();
 		io_uring_cqe_seen(ring, cqe);
 	}
 }
