@@ -1,7 +1,8 @@
 /*
  * fs/store/store.h — the data path: data objects, their block maps, copy-on-write
- * layering, and I/O through io_uring. Knows nothing of FUSE, inodes, names
- * or volumes; it stores the contents of one regular file per object.
+ * layering, and their host I/O (fs/store/hostread.h, hostwrite.h, uring.h).
+ * Knows nothing of FUSE, inodes, names or volumes; it stores the contents of
+ * one regular file per object.
  *
  * On-disk design
  * --------------

@@ -215,11 +215,6 @@ static ssize_t rw_full(int op, int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-ssize_t uring_pread(int fd, void *buf, size_t len, off_t off)
-{
-	return rw_full(OP_READ, fd, buf, len, off);
-}
-
 ssize_t uring_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	return rw_full(OP_WRITE, fd, (void *)buf, len, off);
@@ -286,11 +281,6 @@ static ssize_t rwv_full(int op, int fd, const struct iovec *iov, int cnt, off_t 
 	return done ? (ssize_t)done : r;
 }
 
-ssize_t uring_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
-{
-	return rwv_full(OP_READ, fd, iov, iovcnt, off);
-}
-
 ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
 	return rwv_full(OP_WRITE, fd, iov, iovcnt, off);
@@ -323,6 +313,8 @@ static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
 	while (submitted == -EINTR);
 	if (submitted < 0)
 		submitted = 0;
+	for (int i = 0; i < submitted; i++)
+		counters_uring_submitted();
 	/* The kernel takes sqes in order; the rest would go with a later
 	 * submit and must never touch these buffers then. */
 	for (int i = submitted; i < queued; i++) {
@@ -341,6 +333,8 @@ static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
 			ops[got - first].res = cqe->res;
 			done++;
 		}
+		if (got)
+			counters_uring_completed();
 		io_uring_cqe_seen(ring, cqe);
 	}
 }

@@ -343,15 +343,19 @@ static mode_t mode_after_write(mode_t m)
 	return m;
 }
 
-int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
+/* Remove security.capability if the file may have it (it has xattrs):
+ * 1 if it did. */
+static int drop_capability(struct vfs *v, struct vnode *n)
 {
-	/* A snapshot's file stays as it is: the request fails with EROFS. */
-	if (tree_writable(v, ino) < 0)
+	static const char caps[] = "security.capability";
+	if (atomic_load(&n->xattrs) == XATTRS_NONE)
 		return 0;
-	int err;
-	struct vnode *n = vnode_get(v, ino, &err);
-	if (!n)
-		return 0; /* the request itself reports it */
+	return vfs_getxattr(v, n->ino, caps, NULL, 0) >= 0 && vfs_removexattr(v, n->ino, caps) == 0;
+}
+
+/* vfs_kill_privs on an inode in hand. */
+static int kill_privs_vnode(struct vfs *v, struct vnode *n, int kill_suidgid, int drop_caps)
+{
 	int changed = 0;
 	ranked_lock(&n->alock, LOCK_LEAF);
 	mode_t m = kill_suidgid ? mode_after_write(n->a.mode) : n->a.mode;
@@ -365,13 +369,32 @@ int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
 		vnode_mark_dirty(v, n);
 		kview_changed(n);
 	}
-	int may_have_caps = drop_caps && atomic_load(&n->xattrs) != XATTRS_NONE;
+	int dropped = drop_caps && drop_capability(v, n);
+	return changed || dropped;
+}
+
+int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
+{
+	/* A snapshot's file stays as it is: the request fails with EROFS. */
+	if (tree_writable(v, ino) < 0)
+		return 0;
+	int err;
+	struct vnode *n = vnode_get(v, ino, &err);
+	if (!n)
+		return 0; /* the request itself reports it */
+	int changed = kill_privs_vnode(v, n, kill_suidgid, drop_caps);
 	vnode_put(v, n);
-	static const char caps[] = "security.capability";
-	if (may_have_caps && vfs_getxattr(v, ino, caps, NULL, 0) >= 0 &&
-	    vfs_removexattr(v, ino, caps) == 0)
-		changed = 1;
 	return changed;
+}
+
+/* Every direct write asks for this: the open file's inode is in hand, so
+ * it costs no lookup of the inode or its tree. */
+int vfs_file_kill_privs(struct vfs *v, struct vfile *f, int kill_suidgid, int drop_caps)
+{
+	struct vnode *n = f->n;
+	if (!n || vnode_writable(v, n) < 0)
+		return 0; /* the write itself fails */
+	return kill_privs_vnode(v, n, kill_suidgid, drop_caps);
 }
 
 static int load_obj_exclusive(struct vfs *v, struct vnode *n)

@@ -150,6 +150,8 @@ int vfs_writes_direct(int flags);
  * drop_caps remove security.capability. 1 when the file changed (the
  * kernel's cached attributes are then stale), else 0. */
 int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps);
+/* The same for the file an open descriptor names (a write's). */
+int vfs_file_kill_privs(struct vfs *v, struct vfile *f, int kill_suidgid, int drop_caps);
 int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
 /* Log every fsync slower than ns (0: none) with where its time went: the
  * data file's flush, waiting for the db lock, the group commit, the WAL's
