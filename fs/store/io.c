@@ -1,8 +1,7 @@
 /*
  * fs/store/io.c — owns the data path of a loaded object (fs/store/store.h): the
- * logical view through its copy-on-write layers, reads (one host stretch
- * with the worker's own pread, fs/store/hostread.h; several at once through
- * fs/store/uring.h), writes through the host write engine (fs/store/hostwrite.h),
+ * logical view through its copy-on-write layers, reads through fs/store/uring.h,
+ * writes through the host write engine (fs/store/hostwrite.h),
  * punches, allocations and truncation, SEEK_DATA/SEEK_HOLE and the
  * block counts of the view. It works on one object's in-memory map (and its
  * parents') and its host file only: it never touches the db (fs/store/store.c
@@ -17,7 +16,6 @@
  */
 #include "fs/store/store.h"
 #include "fs/store/store_int.h"
-#include "fs/store/hostread.h"
 #include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"
 
@@ -338,8 +336,8 @@ static int read_now(const struct dest *d, int fd, size_t pos, size_t len, uint64
 		int n = dest_slice(d, pos, len, part, SLICE_IOV, &got);
 		if (!n)
 			return -EINVAL;
-		ssize_t r = n == 1 ? host_pread(fd, part[0].iov_base, part[0].iov_len, (off_t)fileoff)
-		                   : host_preadv(fd, part, n, (off_t)fileoff);
+		ssize_t r = n == 1 ? uring_pread(fd, part[0].iov_base, part[0].iov_len, (off_t)fileoff)
+		                   : uring_preadv(fd, part, n, (off_t)fileoff);
 		if (r < 0)
 			return (int)r;
 		if ((size_t)r < got) {

@@ -1,6 +1,6 @@
 /*
  * fs/store/store.h — the data path: data objects, their block maps, copy-on-write
- * layering, and their host I/O (fs/store/hostread.h, hostwrite.h, uring.h).
+ * layering, and their host I/O (fs/store/hostwrite.h, uring.h).
  * Knows nothing of FUSE, inodes, names or volumes; it stores the contents of
  * one regular file per object.
  *

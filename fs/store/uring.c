@@ -215,6 +215,11 @@ static ssize_t rw_full(int op, int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+ssize_t uring_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return rw_full(OP_READ, fd, buf, len, off);
+}
+
 ssize_t uring_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	return rw_full(OP_WRITE, fd, (void *)buf, len, off);
@@ -279,6 +284,11 @@ static ssize_t rwv_full(int op, int fd, const struct iovec *iov, int cnt, off_t 
 	if (copy != stack)
 		free(copy);
 	return done ? (ssize_t)done : r;
+}
+
+ssize_t uring_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+	return rwv_full(OP_READ, fd, iov, iovcnt, off);
 }
 
 ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)

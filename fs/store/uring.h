@@ -10,10 +10,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* The host write engine's io_uring writes (fs/store/hostwrite.h): bytes
- * written or -errno; short transfers are resubmitted until done. A single
- * read is the worker's own pread (fs/store/hostread.h). */
+/* Each returns bytes transferred (short only at EOF for reads) or -errno.
+ * Short transfers from the kernel are resubmitted until done. */
+ssize_t uring_pread(int fd, void *buf, size_t len, off_t off);
 ssize_t uring_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t uring_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off);
 ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off);
 /* Many reads at once: all are submitted together and waited for together,
  * so reads of one request from several host files (a file's copy-on-write
