@@ -40,6 +40,8 @@ packages=(
     fio gnuplot-nox
     # snapcost.sh: the daemon's reads of meta.db during a stat round
     strace
+    # hostwrite.bats: the host write engine on an XFS image (mkfs.xfs)
+    xfsprogs
 )
 
 sudo=()
