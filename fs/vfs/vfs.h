@@ -75,6 +75,11 @@ struct vfs_ctx {
 struct vfs_notify {
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
 	void (*inval_inode)(void *arg, uint64_t ino, int64_t off, int64_t len);
+	/* With the kernel's writeback cache: make it write back every dirty
+	 * page and wait for the WRITEs (NULL without the cache). Called with
+	 * no lock held, since the WRITEs it waits for take the gates and the
+	 * inodes' locks. */
+	void (*writeback)(void *arg);
 	void *arg;
 };
 
