@@ -360,15 +360,19 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, -vfs_rename(VFS(req), parent, name, newparent, newname, flags));
 }
 
-/* Write-only descriptors write around the page cache (vfs_writes_direct)
- * unless the kernel caches writes: then they take the cache like any, and
- * the kernel may READ through them (to fill the rest of a page a write
- * covers in part) and write an O_APPEND file's pages back at their
- * offsets. The namespace layer allows both: it checks a descriptor's
- * access mode at open only, and never appends on its own. */
+/* Which opens the kernel sends straight to us (FOPEN_DIRECT_IO). With the
+ * writeback cache, none: the kernel owns a cached file's mtime and ctime
+ * and never takes ours, and its direct-I/O path for such opens updates
+ * neither, so a write-only descriptor (vfs_writes_direct) would leave the
+ * file's mtime stale. O_DIRECT still bypasses the cache, through the
+ * kernel's own direct path, which updates them. The kernel then READs
+ * through write-only descriptors too (to fill the rest of a page a write
+ * covers in part) and writes an O_APPEND file's cached pages back at
+ * their offsets: the namespace layer checks the access mode at open only
+ * and never appends on its own, so it serves both. */
 static int opens_direct(int flags)
 {
-	return writeback_cache_on() ? (flags & O_DIRECT) != 0 : vfs_writes_direct(flags);
+	return writeback_cache_on() ? 0 : vfs_writes_direct(flags);
 }
 
 static void set_open_flags(struct fuse_file_info *fi, struct vfile *f, int flags)

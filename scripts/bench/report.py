@@ -315,7 +315,7 @@ def hostwrite(outdir):
     sys.stdout.write("\n".join(md) + "\n")
 
 
-PG_SYSTEMS = ("native", "volfs", "volfs_uring")
+PG_SYSTEMS = ("native", "volfs", "volfs_uring", "volfs_wb")
 PG_METRICS = (("tpcb_tps", "TPC-B (tps)", "speed"), ("select_tps", "select-only (tps)", "speed"),
               ("init_seconds", "pgbench -i (s)", "time"))
 PG_PHASES = (("init", "pgbench -i", None), ("tpcb", "TPC-B", "tpcb_xacts"),
@@ -380,6 +380,8 @@ def pg(outdir, scale, tpcb, sel, clients, engine):
            "pgbench scale %s, %s client(s); TPC-B %s s, select-only %s s; initdb -k, default "
            "settings; %d rounds, interleaved; volfs %s; volfs_uring: --fuse-transport=uring." % (
                scale, clients, tpcb, sel, rounds, engine or "(engine not logged)"), ""]
+    if "volfs_wb" in systems:
+        out[2] += " volfs_wb: --writeback-cache (the kernel caches writes)."
     out += pg_table(val, systems)
     loads = [r["system"] + " " + r["value"] for r in rows if r["metric"] == "load1"]
     if loads:

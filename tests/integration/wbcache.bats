@@ -50,7 +50,7 @@ fuse_requests() {
     before=$(fuse_requests write)
     "$PY" - "$MNT/pv/vol/f" <<'PYEOF'
 import os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 for i in range(100):
     assert os.write(fd, b"%04d" % i * 25) == 100
 os.fsync(fd)
@@ -80,23 +80,23 @@ PYEOF
     [ $((after - before)) -le 2 ] || fail "$((after - before)) GETATTRs for 100 extensions"
 }
 
-@test "a write-only descriptor writing part of a page, and O_APPEND from two descriptors" {
+@test "a write-only descriptor writing part of an uncached page, and O_APPEND from two descriptors" {
     pv_create vol 1Gi
     local f=$MNT/pv/vol/f
     head -c 20000 /dev/urandom >"$VOLFS_TMP/ref"
     cp "$VOLFS_TMP/ref" "$f"
     sync "$f"
-    # drop the kernel's pages: the partial-page write must read the rest
+    # drop the kernel's pages: the partial-page writes must read the rest
     echo 3 >/proc/sys/vm/drop_caches
     run "$PY" - "$f" "$VOLFS_TMP/ref" "$MNT/pv/vol/log" <<'PYEOF'
 import os, sys
 for path in sys.argv[1:3]:
-    fd = os.open(path, os.O_WRONLY)
+    fd = os.open(path, os.O_WRONLY)   # the kernel reads the rest of each page through it
     os.pwrite(fd, b"0123456789", 4100)
     os.pwrite(fd, b"abc", 19999)
     os.fsync(fd)
     os.close(fd)
-a = os.open(sys.argv[3], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+a = os.open(sys.argv[3], os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
 b = os.open(sys.argv[3], os.O_WRONLY | os.O_APPEND)
 for i in range(50):
     os.write(a, b"a%02d\n" % i)
@@ -112,6 +112,8 @@ PYEOF
     [ "$(stat -c %s "$MNT/pv/vol/log")" -eq 400 ]
     [ "$(grep -c '^a' "$MNT/pv/vol/log")" -eq 50 ]
     [ "$(grep -c '^b' "$MNT/pv/vol/log")" -eq 50 ]
+    [ "$(sed -n 1p "$MNT/pv/vol/log")" = a00 ] && [ "$(sed -n 2p "$MNT/pv/vol/log")" = b00 ]
+    [ "$(tail -n 1 "$MNT/pv/vol/log")" = b49 ]
 }
 
 @test "size and mtime the kernel kept are the daemon's after a restart" {
@@ -190,7 +192,7 @@ PYEOF
     sync "$MNT/pv/small/kept"
     run "$PY" - "$MNT/pv/small/big" <<'PYEOF'
 import errno, os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 for i in range(64):                  # 4 MiB, all accepted into the page cache
     assert os.write(fd, b"z" * 65536) == 65536
 print("written")
@@ -209,12 +211,57 @@ PYEOF
     assert_line --index 0 written
     assert_line --index 1 'fsync ENOSPC'
     cmp "$VOLFS_TMP/ref" "$MNT/pv/small/kept"
-    echo still-writable >"$MNT/pv/small/after" || true
     run volctl get pv small
     assert_success
     volfs_stop
     run "$VOLFS_BIN/volfs" --check --state "$STATE"
     assert_success
+    volfs_launch --writeback-cache
+    cmp "$VOLFS_TMP/ref" "$MNT/pv/small/kept"
+    # what the volume holds of big: at most what fitted, all of it z
+    local size
+    size=$(stat -c %s "$MNT/pv/small/big")
+    [ "$size" -le $((1024 * 1024)) ] || fail "big holds $size bytes on a 1 MiB volume"
+    [ "$(tr -d z <"$MNT/pv/small/big" | wc -c)" -eq 0 ]
+}
+
+@test "a write-only descriptor is cached too: a few WRITEs, ENOSPC at fsync, mtime current" {
+    pv_create small 1Mi
+    local before
+    before=$(fuse_requests write)
+    touch -d 2001-01-01 "$MNT/pv/small/f"
+    run "$PY" - "$MNT/pv/small/f" <<'PYEOF'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+for i in range(10):
+    os.write(fd, b"x" * 100)
+os.fsync(fd)
+for i in range(64):
+    os.write(fd, b"z" * 65536)
+try:
+    os.fsync(fd)
+    print("fsync ok")
+except OSError as e:
+    print("fsync", errno.errorcode[e.errno])
+PYEOF
+    assert_success
+    assert_output 'fsync ENOSPC'
+    [ $(($(fuse_requests write) - before)) -lt 10 ] || fail "the small writes were not cached"
+    [ "$(head -c 1000 "$MNT/pv/small/f" | tr -d x | wc -c)" -eq 0 ]
+    [ "$(stat -c %Y "$MNT/pv/small/f")" -ge $(($(date +%s) - 60)) ] || fail "mtime not updated"
+}
+
+@test "O_DIRECT writes reach the volume and update mtime" {
+    pv_create vol 1Gi
+    local f=$MNT/pv/vol/f
+    touch -d 2001-01-01 "$f"
+    head -c $((1024 * 1024)) /dev/urandom >"$VOLFS_TMP/ref"
+    dd if="$VOLFS_TMP/ref" of="$f" bs=64k oflag=direct conv=notrunc status=none
+    cmp "$VOLFS_TMP/ref" "$f"
+    [ "$(stat -c %Y "$f")" -ge $(($(date +%s) - 60)) ] || fail "mtime $(stat -c %Y "$f")"
+    volfs_stop
+    volfs_launch --writeback-cache
+    cmp "$VOLFS_TMP/ref" "$f"
 }
 
 @test "kill -9: every byte a completed fsync acknowledged is there" {
