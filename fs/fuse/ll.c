@@ -190,7 +190,6 @@ static void want_writeback_cache(struct fuse_conn_info *conn)
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
@@ -198,6 +197,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ASYNC_DIO)
 		conn->want |= FUSE_CAP_ASYNC_DIO;
 	want_writeback_cache(conn);
+	if (writeback_cache_on())
+		vfs_kernel_keeps_times(userdata);
 	/* Without the writeback cache every write changes mtime and size, and
 	 * libfuse's default AUTO_INVAL_DATA would drop the whole file's pages
 	 * at the next attribute fetch. Every change through the mount updates

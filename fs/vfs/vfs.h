@@ -86,6 +86,11 @@ struct vfs_notify {
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen);
 void vfs_close(struct vfs *v);
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
+/* The kernel caches writes (its writeback cache) and so keeps regular
+ * files' mtime and ctime, sending them with its writes: a WRITE then sets
+ * neither, or it would overwrite the kernel's times with those of its
+ * later arrival. */
+void vfs_kernel_keeps_times(struct vfs *v);
 /* Tell the kernel a name in a virtual directory went away. */
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
 /* Tell the kernel a file's data changed by a path it did not see: drop
