@@ -264,6 +264,20 @@ PYEOF
     cmp "$VOLFS_TMP/ref" "$f"
 }
 
+@test "a removed file's space comes back within moments, as without the cache" {
+    pv_create vol 64Mi
+    dd if=/dev/urandom of="$MNT/pv/vol/a" bs=1M count=8 conv=fsync status=none
+    rm "$MNT/pv/vol/a"
+    sync -f "$MNT/pv/vol"
+    # the kernel's SETATTR of the unlinked file's ctime must not keep it
+    local i
+    for ((i = 0; i < 30; i++)); do
+        [ "$(pv_df vol used)" -eq 0 ] && return 0
+        sleep 0.1
+    done
+    fail "$(pv_df vol used) bytes still used"
+}
+
 @test "kill -9: every byte a completed fsync acknowledged is there" {
     pv_create vol 1Gi
     run "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/ref" <<'PYEOF'
