@@ -114,6 +114,7 @@ int run_version(struct invocation *inv)
 	printf("Host Writes: %s on %s\n", json_path_str(result, "hostWriteEngine", "unknown"),
 	       json_path_str(result, "hostFilesystem", "unknown"));
 	printf("FUSE Transport: %s\n", json_path_str(result, "fuseTransport", "unknown"));
+	printf("Writeback Cache: %s\n", json_path_str(result, "writebackCache", "unknown"));
 	json_object_put(result);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "fs/control/snapshot.h"
 #include "fs/obs/counters.h"
 #include "fs/obs/fuse_transport.h"
+#include "fs/obs/writeback_cache.h"
 #include "fs/control/volume.h"
 #include "fs/store/store.h"
 #include "fs/store/hostwrite.h"
@@ -251,6 +252,9 @@ static void render_fuse_transport(FILE *f)
 	for (int t = 0; t < FUSE_TRANSPORTS; t++)
 		fprintf(f, "volfs_fuse_transport_requests_total{transport=\"%s\"} %llu\n",
 		        fuse_transport_name(t), (unsigned long long)fuse_transport_requests(t));
+	family(f, "volfs_fuse_writeback_cache", "gauge",
+	       "1 when the kernel caches writes (volfs --writeback-cache), 0 otherwise.");
+	fprintf(f, "volfs_fuse_writeback_cache %d\n", writeback_cache_on());
 }
 
 static void render_fuse(FILE *f)

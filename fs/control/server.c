@@ -36,6 +36,7 @@
 #include "fs/store/store.h"
 #include "fs/store/hostwrite.h"
 #include "fs/obs/fuse_transport.h"
+#include "fs/obs/writeback_cache.h"
 #include "meta/k8s.h"
 #include "meta/objects.h"
 #include "meta/quantity.h"
@@ -647,6 +648,7 @@ static json_object *dispatch(struct vfs *v, const char *mount_point, json_object
 		json_object_object_add(r, "hostFilesystem", json_object_new_string(host_write_fstype()));
 		json_object_object_add(r, "fuseTransport",
 		                       json_object_new_string(fuse_transport_name(fuse_transport_current())));
+		json_object_object_add(r, "writebackCache", json_object_new_string(writeback_cache_name()));
 		return answer_ok(r);
 	}
 	if (!strcmp(verb, "metrics"))

@@ -6,6 +6,7 @@
 #include "fs/fuse/ll.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,8 +16,10 @@
 #include <unistd.h>
 
 #include "fs/fuse/uring_transport.h"
+#include "fs/obs/writeback_cache.h"
 #include "fs/vfs/vfs.h"
 #include "meta/fault.h"
+#include "meta/log.h"
 
 #define VFS(req) ((struct vfs *)fuse_req_userdata(req))
 #define MAX_WRITE (1u << 20)
@@ -154,16 +157,48 @@ static void kill_privs(fuse_req_t req, fuse_ino_t ino, int drop_caps)
 		vfs_invalidate_attrs(VFS(req), ino);
 }
 
+/* --writeback-cache: asked for at INIT; writeback_cache_on() once granted. */
+static int writeback_cache_wanted;
+/* Where the kernel's dirty pages are written back from (ll_install_notify). */
+static char mount_point[4096];
+
+void ll_want_writeback_cache(int want)
+{
+	writeback_cache_wanted = want;
+}
+
+/* The kernel's writeback cache: write(2) fills the page cache and returns;
+ * the kernel sends the WRITEs later (writeback, fsync, close), owns the
+ * size and times of regular files while it caches them, and a full volume's
+ * ENOSPC reaches fsync(2) or close(2) instead of write(2). Only on
+ * request: by default ENOSPC must reach write(2). */
+static void want_writeback_cache(struct fuse_conn_info *conn)
+{
+	if (!writeback_cache_wanted) {
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+		return;
+	}
+	if (!(conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+		vlog_warn("fuse", "writeback cache: off (the kernel does not offer it)");
+		return;
+	}
+	conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	writeback_cache_set(1);
+	vlog_info("fuse", "writeback cache: on (a full volume fails fsync(2) or close(2), not write(2))");
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_ASYNC_DIO)
 		conn->want |= FUSE_CAP_ASYNC_DIO;
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE; /* ENOSPC must reach write(2) */
+	want_writeback_cache(conn);
+	if (writeback_cache_on())
+		vfs_kernel_keeps_times(userdata);
 	/* Without the writeback cache every write changes mtime and size, and
 	 * libfuse's default AUTO_INVAL_DATA would drop the whole file's pages
 	 * at the next attribute fetch. Every change through the mount updates
@@ -326,10 +361,25 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, -vfs_rename(VFS(req), parent, name, newparent, newname, flags));
 }
 
+/* Which opens the kernel sends straight to us (FOPEN_DIRECT_IO). With the
+ * writeback cache, none: the kernel owns a cached file's mtime and ctime
+ * and never takes ours, and its direct-I/O path for such opens updates
+ * neither, so a write-only descriptor (vfs_writes_direct) would leave the
+ * file's mtime stale. O_DIRECT still bypasses the cache, through the
+ * kernel's own direct path, which updates them. The kernel then READs
+ * through write-only descriptors too (to fill the rest of a page a write
+ * covers in part) and writes an O_APPEND file's cached pages back at
+ * their offsets: the namespace layer checks the access mode at open only
+ * and never appends on its own, so it serves both. */
+static int opens_direct(int flags)
+{
+	return writeback_cache_on() ? 0 : vfs_writes_direct(flags);
+}
+
 static void set_open_flags(struct fuse_file_info *fi, struct vfile *f, int flags)
 {
 	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = vfs_writes_direct(flags);
+	fi->direct_io = opens_direct(flags);
 	/* Everything but O_DIRECT keeps its cache across opens (we are the
 	 * only writer of the data). */
 	fi->keep_cache = !(flags & O_DIRECT);
@@ -616,8 +666,28 @@ static void inval_inode(void *arg, uint64_t ino, int64_t off, int64_t len)
 	fuse_lowlevel_notify_inval_inode(arg, ino, off, len);
 }
 
-void ll_install_notify(struct fuse_session *se, void *vfs)
+/* syncfs(2) through the mount: the kernel writes back every dirty page of
+ * the filesystem (and the times it owns), served by the workers, and
+ * returns when the last WRITE is answered. The caller holds no lock. */
+static void kernel_writeback(void *arg)
+{
+	(void)arg;
+	if (!writeback_cache_on())
+		return;
+	int fd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0)
+		vlog_warn("fuse", "writing back the kernel's dirty pages through %s: %s", mount_point,
+		          strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+void ll_install_notify(struct fuse_session *se, void *vfs, const char *mountpoint)
 {
 	struct vfs_notify n = {.inval_entry = inval_entry, .inval_inode = inval_inode, .arg = se};
+	if (writeback_cache_wanted) {
+		snprintf(mount_point, sizeof mount_point, "%s", mountpoint);
+		n.writeback = kernel_writeback;
+	}
 	vfs_set_notify(vfs, &n);
 }

@@ -22,7 +22,11 @@ void ll_note_request(const struct fuse_buf *b);
  * privileges from the kernel (FUSE_HANDLE_KILLPRIV_V2). 0 or -errno. */
 int ll_install_io(struct fuse_session *se);
 
-/* Let the namespace layer invalidate kernel name caches through se. */
-void ll_install_notify(struct fuse_session *se, void *vfs);
+/* Before mounting: ask the kernel for its writeback cache at INIT. */
+void ll_want_writeback_cache(int want);
+/* Let the namespace layer invalidate kernel name caches through se, and
+ * (with the writeback cache) have the kernel write back its dirty pages
+ * through the mount at mountpoint. */
+void ll_install_notify(struct fuse_session *se, void *vfs, const char *mountpoint);
 
 #endif

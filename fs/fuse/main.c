@@ -55,6 +55,7 @@ struct daemon {
 	const char *mountpoint;
 	int opts_too_long;
 	int foreground, debug, single, check;
+	int writeback_cache;
 	char opts[4096];
 	const char *metrics_listen;
 	const char *docker_plugin;      /* the plugin socket, or NULL */
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
 	        "             [--docker-plugin[=SOCKET]] [--docker-default-size SIZE]\n"
 	        "             [--host-writes auto|uring|pwrite] [--fuse-transport dev|uring|auto]\n"
+	        "             [--writeback-cache]\n"
 	        "             [STATE] MOUNTPOINT\n"
 	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
@@ -114,6 +116,8 @@ static void usage(FILE *f)
 	        "                     uring (io_uring queues per CPU when the kernel offers them,\n"
 	        "                     /dev/fuse with a warning otherwise) or auto (the same,\n"
 	        "                     without the warning)\n"
+	        "  --writeback-cache  let the kernel cache writes: faster small writes, but a\n"
+	        "                     full volume fails fsync(2) or close(2), not write(2)\n"
 	        "  --log-level LEVEL  debug, info (default), warn or error\n"
 	        "  --log-target TARGET\n"
 	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
@@ -177,6 +181,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"log-target", required_argument, 0, 'T'},
 		{"host-writes", required_argument, 0, 'W'},
 		{"fuse-transport", required_argument, 0, 'U'},
+		{"writeback-cache", no_argument, 0, 'B'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -232,6 +237,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case 'B': d->writeback_cache = 1; break;
 		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case ':':
@@ -583,6 +589,7 @@ static int serve(struct daemon *d, char *argv0)
 	/* Finish whatever a crash cut short: bindings, provisioning, reclaim. */
 	controller_bootstrap(d->vfs);
 	controller_run_startup(d->vfs);
+	ll_want_writeback_cache(d->writeback_cache);
 	d->se = make_session(d, argv0);
 	if (!d->se) {
 		vlog_error("mount", "invalid mount options: %s", d->opts);
@@ -617,7 +624,7 @@ static int serve(struct daemon *d, char *argv0)
 	if (ior < 0)
 		vlog_warn("mount", "cannot take over killing set-ID bits (%s): the kernel asks "
 		          "for security.capability before every cached write", strerror(-ior));
-	ll_install_notify(d->se, d->vfs);
+	ll_install_notify(d->se, d->vfs, d->mountpoint);
 	if (d->transport != FUSE_MODE_DEV) {
 		int ur = ior < 0 ? ior : uring_transport_setup(d->transport, d->se, serve_request);
 		if (ur < 0)

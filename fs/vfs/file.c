@@ -103,6 +103,21 @@ static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int
 	vnode_mark_dirty(v, n);
 }
 
+/* What a write changes: size and blocks, and the times unless the kernel
+ * keeps them (vfs_kernel_keeps_times). */
+static void touch_written(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
+{
+	if (!atomic_load(&v->kernel_times)) {
+		touch_modified(v, n, newsize, delta);
+		return;
+	}
+	ranked_lock(&n->alock, LOCK_LEAF);
+	n->a.size = newsize;
+	n->a.blocks = (uint64_t)((int64_t)n->a.blocks + delta);
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	vnode_mark_dirty(v, n);
+}
+
 /* The kernel drops from an inode's cache what a change through that inode
  * makes stale; an alias of it caches apart (alias_opened). Called with no
  * lock held: a read through the alias may hold a page the invalidation
@@ -300,6 +315,20 @@ static void apply_attrs(struct vattr *a, const struct stat *in, int to_set, int6
 	a->ctime = (to_set & SET_CTIME) ? ts_ns(&in->st_ctim) : now;
 }
 
+/* With the writeback cache the kernel sends an unlinked file's new ctime
+ * (fuse_update_ctime after UNLINK) before it forgets the inode: nothing
+ * keeps it, and dirtying the inode would hold its space until the next
+ * group commit. */
+static int unlinked_times_only(struct vnode *n, int to_set)
+{
+	if (to_set & ~(SET_ATIME | SET_MTIME | SET_ATIME_NOW | SET_MTIME_NOW | SET_CTIME))
+		return 0;
+	ranked_lock(&n->alock, LOCK_LEAF);
+	int unlinked = n->a.nlink == 0 && S_ISREG(n->a.mode);
+	ranked_unlock(&n->alock, LOCK_LEAF);
+	return unlinked;
+}
+
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
                 const struct vfs_ctx *c, struct stat *out)
 {
@@ -313,6 +342,8 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct stat *in, int to_set,
 		return err;
 	if (to_set & SET_SIZE)
 		r = setattr_size(v, n, (uint64_t)in->st_size);
+	if (r == 0 && atomic_load(&v->kernel_times) && unlinked_times_only(n, to_set))
+		to_set = 0;
 	if (r == 0 && (to_set & ~SET_SIZE)) {
 		/* Mode, owner and times go to the db as the sizes and times that
 		 * writes change do: with the inode's row at the next group commit
@@ -536,9 +567,12 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 	return r;
 }
 
-/* Only the times change on an overwrite; size and blocks stay. */
+/* Only the times change on an overwrite; size and blocks stay (and with
+ * the kernel's writeback cache nothing: it sends the times itself). */
 static void touch_times(struct vfs *v, struct vnode *n)
 {
+	if (atomic_load(&v->kernel_times))
+		return;
 	int64_t now = vfs_now_ns();
 	ranked_lock(&n->alock, LOCK_LEAF);
 	n->a.mtime = n->a.ctime = now;
@@ -614,7 +648,7 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 		store_fold(v->store, n->obj);
 	ends_file = off + len >= n->a.size;
 	if (w >= 0)
-		touch_modified(v, n, ends_file ? off + len : n->a.size, delta);
+		touch_written(v, n, ends_file ? off + len : n->a.size, delta);
 	end_change(n);
 	if (w >= 0) {
 		kview_written(f, ends_file);

@@ -319,6 +319,8 @@ void vfs_start_reclaimer(struct vfs *v)
 }
 
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n) { v->notify = *n; }
+
+void vfs_kernel_keeps_times(struct vfs *v) { atomic_store(&v->kernel_times, 1); }
 void vfs_set_names(struct vfs *v, const struct vfs_names *n) { v->names = *n; }
 void vfs_set_provisioner(struct vfs *v, const struct vfs_provisioner *p) { v->lp = *p; }
 struct db *vfs_db(struct vfs *v) { return v->db; }

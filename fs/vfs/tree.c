@@ -472,11 +472,12 @@ int vfs_tree_delete_rows(struct vfs *v, uint64_t id)
 }
 
 /* Writers wait for a closed gate, so only O(1) work is done behind it.
- * Before it closes: the tree's dirty inodes are flushed (their group may
- * commit then), the quiet section starts (meta/db.h: no group commit
- * however large the group, no checkpoint, no reclaim step under the db
- * lock until the thaw), and whoever holds the db lock now (a reclaim
- * step, a checkpoint's copy) is waited out. Behind it: the inodes dirtied
+ * Before it closes: the kernel's dirty pages are written back (writeback
+ * cache), the tree's dirty inodes are flushed (their group may commit then),
+ * the quiet section starts (meta/db.h: no group commit however large the
+ * group, no checkpoint, no reclaim step under the db lock until the thaw),
+ * and whoever holds the db lock now (a reclaim step, a checkpoint's copy)
+ * is waited out. Behind it: the inodes dirtied
  * since, at most what the writers in flight then changed, and the
  * caller's rows of the new tree, committed to the open group; the commit
  * that makes them durable comes after the thaw, at the control request's
@@ -487,6 +488,11 @@ int vfs_tree_freeze(struct vfs *v, uint64_t id)
 	struct vtree *t = vfs_tree_get(v, id);
 	if (!t)
 		return -ENOENT;
+	/* With the kernel's writeback cache a write(2) that returned may still
+	 * be a dirty page: the snapshot must hold it, so the kernel writes it
+	 * back first, while the gate is open for its WRITEs. */
+	if (v->notify.writeback)
+		v->notify.writeback(v->notify.arg);
 	int r = vnodes_flush_dirty(v, id);
 	db_quiet_begin(v->db);
 	db_lock(v->db);

@@ -75,12 +75,22 @@ struct vfs_ctx {
 struct vfs_notify {
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
 	void (*inval_inode)(void *arg, uint64_t ino, int64_t off, int64_t len);
+	/* With the kernel's writeback cache: make it write back every dirty
+	 * page and wait for the WRITEs (NULL without the cache). Called with
+	 * no lock held, since the WRITEs it waits for take the gates and the
+	 * inodes' locks. */
+	void (*writeback)(void *arg);
 	void *arg;
 };
 
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen);
 void vfs_close(struct vfs *v);
 void vfs_set_notify(struct vfs *v, const struct vfs_notify *n);
+/* The kernel caches writes (its writeback cache) and so keeps regular
+ * files' mtime and ctime, sending them with its writes: a WRITE then sets
+ * neither, or it would overwrite the kernel's times with those of its
+ * later arrival. */
+void vfs_kernel_keeps_times(struct vfs *v);
 /* Tell the kernel a name in a virtual directory went away. */
 void vfs_invalidate_name(struct vfs *v, uint64_t parent, const char *name);
 /* Tell the kernel a file's data changed by a path it did not see: drop

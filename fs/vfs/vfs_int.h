@@ -184,6 +184,9 @@ struct vfs {
 	/* Every tree served, hashed by id (a daemon may serve thousands). */
 	struct vtree *trees[VFS_TREE_BUCKETS];
 	struct vfs_notify notify;
+	/* The kernel's writeback cache is on: it keeps the mtime and ctime
+	 * of regular files and sends them in SETATTRs (vfs_kernel_keeps_times). */
+	_Atomic int kernel_times;
 	struct vfs_names names;
 	struct vfs_provisioner lp;
 	pthread_mutex_t lp_lock;

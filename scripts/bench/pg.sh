@@ -7,6 +7,8 @@
 #                the module parameter fuse.enable_uring is switched on for
 #                its mount and back to what it was at the end (run when the
 #                parameter is writable, i.e. Linux 6.14+ as root)
+#   volfs_wb     the same on a second daemon with --writeback-cache (the
+#                kernel caches writes; only when PG_SYSTEMS names it)
 #
 # Each round, on each system (the order rotates from round to round):
 # initdb -k (default settings), `pgbench -i -s SCALE` (timed), pgbench TPC-B
@@ -29,9 +31,10 @@
 #   CLIENTS          pgbench clients (1, pgbench's default)
 #   VOLFS_BIN        directory holding volfs and volctl (build/bin)
 #   VOLFS_ARGS       extra volfs arguments (e.g. --host-writes=uring)
-#   PG_SYSTEMS       space-separated subset of "native volfs volfs_uring"
-#                    (all three; volfs_uring is left out, with a note, when
-#                    fuse.enable_uring is absent or not writable)
+#   PG_SYSTEMS       space-separated subset of "native volfs volfs_uring
+#                    volfs_wb" (the first three; volfs_uring is left out,
+#                    with a note, when fuse.enable_uring is absent or not
+#                    writable)
 #   OUT              output directory (build/bench-pg)
 set -euo pipefail
 
@@ -70,7 +73,7 @@ if [[ -z ${PG_SYSTEMS:-} ]]; then
 fi
 systems=()
 for s in $PG_SYSTEMS; do
-    [[ $s =~ ^(native|volfs|volfs_uring)$ ]] || die "unknown system in PG_SYSTEMS: $s"
+    [[ $s =~ ^(native|volfs|volfs_uring|volfs_wb)$ ]] || die "unknown system in PG_SYSTEMS: $s"
     systems+=("$s")
 done
 ((${#systems[@]})) || die "PG_SYSTEMS names no system"
@@ -131,6 +134,11 @@ for sys in "${systems[@]}"; do
             start_volfs volfs_uring --fuse-transport=uring
             grep -q 'FUSE transport: uring' "$OUT/volfs_uring.log" ||
                 die "volfs_uring: the daemon does not serve over io_uring: $(grep -i transport "$OUT/volfs_uring.log")"
+            ;;
+        volfs_wb)
+            start_volfs volfs_wb --writeback-cache
+            grep -q 'writeback cache: on' "$OUT/volfs_wb.log" ||
+                die "volfs_wb: the kernel's writeback cache is not on: $(grep -i writeback "$OUT/volfs_wb.log")"
             ;;
     esac
 done

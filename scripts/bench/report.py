@@ -45,7 +45,7 @@ import statistics
 import subprocess
 import sys
 
-SYSTEMS = ("native", "passthrough_ll", "volfs", "volfs_uring")
+SYSTEMS = ("native", "passthrough_ll", "volfs", "volfs_uring", "volfs_wb")
 
 
 def p99_us(side):
@@ -171,6 +171,8 @@ def report(outdir):
         r["vs_ptll"] = speed_ratio(r["volfs"], r["passthrough_ll"], higher)
         r["uring_vs_ptll"] = speed_ratio(r["volfs_uring"], r["passthrough_ll"], higher)
         r["uring_vs_volfs"] = speed_ratio(r["volfs_uring"], r["volfs"], higher)
+        r["wb_vs_ptll"] = speed_ratio(r["volfs_wb"], r["passthrough_ll"], higher)
+        r["wb_vs_volfs"] = speed_ratio(r["volfs_wb"], r["volfs"], higher)
         if all(r[s] is None for s in SYSTEMS):
             continue
         results.append(r)
@@ -216,6 +218,20 @@ def report(outdir):
                 w["name"], fmt_value(r["volfs_uring"], w["unit"]), fmt_ratio(r["uring_vs_ptll"]),
                 fmt_ratio(r["uring_vs_volfs"]), fmt_us(r["volfs_uring_p99"]),
                 fmt_us(r["passthrough_ll_cpu"]), fmt_us(r["volfs_cpu"]), fmt_us(r["volfs_uring_cpu"])))
+    if any(r["volfs_wb"] is not None for r in results):
+        md.append("")
+        md.append("volfs with `--writeback-cache` (volfs_wb), and its CPU per I/O beside volfs's "
+                  "(utime + stime over the run / fio's I/Os; median of runs):")
+        md.append("")
+        md.append("| workload | volfs_wb | volfs_wb/passthrough_ll | volfs_wb/volfs | "
+                  "p99 µs volfs_wb | CPU µs/I/O volfs | volfs_wb |")
+        md.append("|---|--:|--:|--:|--:|--:|--:|")
+        for r in results:
+            w = r["w"]
+            md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                w["name"], fmt_value(r["volfs_wb"], w["unit"]), fmt_ratio(r["wb_vs_ptll"]),
+                fmt_ratio(r["wb_vs_volfs"]), fmt_us(r["volfs_wb_p99"]),
+                fmt_us(r["volfs_cpu"]), fmt_us(r["volfs_wb_cpu"])))
     noisy = []
     for r in results:
         worst = max([r[s + "_max"] / r[s + "_min"] for s in SYSTEMS
@@ -315,7 +331,7 @@ def hostwrite(outdir):
     sys.stdout.write("\n".join(md) + "\n")
 
 
-PG_SYSTEMS = ("native", "volfs", "volfs_uring")
+PG_SYSTEMS = ("native", "volfs", "volfs_uring", "volfs_wb")
 PG_METRICS = (("tpcb_tps", "TPC-B (tps)", "speed"), ("select_tps", "select-only (tps)", "speed"),
               ("init_seconds", "pgbench -i (s)", "time"))
 PG_PHASES = (("init", "pgbench -i", None), ("tpcb", "TPC-B", "tpcb_xacts"),
@@ -380,6 +396,8 @@ def pg(outdir, scale, tpcb, sel, clients, engine):
            "pgbench scale %s, %s client(s); TPC-B %s s, select-only %s s; initdb -k, default "
            "settings; %d rounds, interleaved; volfs %s; volfs_uring: --fuse-transport=uring." % (
                scale, clients, tpcb, sel, rounds, engine or "(engine not logged)"), ""]
+    if "volfs_wb" in systems:
+        out[2] += " volfs_wb: --writeback-cache (the kernel caches writes)."
     out += pg_table(val, systems)
     loads = [r["system"] + " " + r["value"] for r in rows if r["metric"] == "load1"]
     if loads:

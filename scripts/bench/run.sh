@@ -15,6 +15,8 @@
 #                   (not run unless named in BENCH_SYSTEMS; switches the
 #                   module parameter fuse.enable_uring on for its mount and
 #                   back to what it was at the end)
+#   volfs_wb        the same on a daemon with --writeback-cache (the kernel
+#                   caches writes; not run unless named in BENCH_SYSTEMS)
 # on the workloads in scripts/bench/jobs/*.fio plus unpacking a tarball of
 # BENCH_TAR_SRC (tar -x, timed). Every figure is the median of BENCH_RUNS runs;
 # the runs interleave the systems (run r goes workload by workload, each on
@@ -42,7 +44,7 @@
 #   BENCH_WORKLOADS  extended regex; only workloads whose name matches run (all);
 #                    "hostwrite" is the host write path measurement at the end
 #   BENCH_SYSTEMS    space-separated subset of "native passthrough_ll volfs
-#                    volfs_uring" (the first three)
+#                    volfs_uring volfs_wb" (the first three)
 #   BENCH_DIR        where the temporary directories go (/var/tmp); must be
 #                    the filesystem you want to measure
 #   BENCH_OUT        results directory (build/bench [build/bench-quick])
@@ -112,11 +114,11 @@ command -v gnuplot >/dev/null || log "gnuplot not found: no chart (apt-get insta
 [[ $BENCH_SNAPSHOTS =~ ^[0-9]+$ ]] || die "BENCH_SNAPSHOTS must be a non-negative integer"
 [[ -d $BENCH_TAR_SRC ]] || die "BENCH_TAR_SRC $BENCH_TAR_SRC is not a directory"
 for s in $BENCH_SYSTEMS; do
-    [[ $s =~ ^(native|passthrough_ll|volfs|volfs_uring)$ ]] || die "unknown system in BENCH_SYSTEMS: $s"
+    [[ $s =~ ^(native|passthrough_ll|volfs|volfs_uring|volfs_wb)$ ]] || die "unknown system in BENCH_SYSTEMS: $s"
 done
 want() { [[ " $BENCH_SYSTEMS " == *" $1 "* ]]; }
 [[ $BENCH_PTLL_DIO =~ ^(nodirect|shipped)$ ]] || die "BENCH_PTLL_DIO must be nodirect or shipped"
-if want volfs || want volfs_uring; then
+if want volfs || want volfs_uring || want volfs_wb; then
     [[ -x $BIN/volfs && -x $BIN/volctl ]] || die "no volfs/volctl in $BIN; run make"
 fi
 URING_PARAM=/sys/module/fuse/parameters/enable_uring
@@ -153,7 +155,7 @@ for w in "${WORKLOADS[@]}"; do
 done
 ((${#selected[@]})) || die "no workload matches BENCH_WORKLOADS=$BENCH_WORKLOADS"
 systems=()
-for s in native passthrough_ll volfs volfs_uring; do
+for s in native passthrough_ll volfs volfs_uring volfs_wb; do
     want "$s" && systems+=("$s")
 done
 
@@ -161,9 +163,10 @@ done
 mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/volfs-bench.XXXXXX")
 STATE=$work/state MNT=$work/mnt STATE_U=$work/state-uring MNT_U=$work/mnt-uring
-mkdir -m 0700 "$STATE" "$STATE_U"
-mkdir "$MNT" "$MNT_U" "$work/native" "$work/pt-src-buf" "$work/pt-src-dio" "$work/pt-buf" "$work/pt-dio"
-VOLFS_PID='' VOLFS_U_PID='' PT_BUF_PID='' PT_DIO_PID='' tarball='' uring_param_was=''
+STATE_W=$work/state-wb MNT_W=$work/mnt-wb
+mkdir -m 0700 "$STATE" "$STATE_U" "$STATE_W"
+mkdir "$MNT" "$MNT_U" "$MNT_W" "$work/native" "$work/pt-src-buf" "$work/pt-src-dio" "$work/pt-buf" "$work/pt-dio"
+VOLFS_PID='' VOLFS_U_PID='' VOLFS_W_PID='' PT_BUF_PID='' PT_DIO_PID='' tarball='' uring_param_was=''
 
 volctl() { "$BIN/volctl" --state "$STATE" "$@"; }
 
@@ -188,6 +191,10 @@ cleanup() {
         "$BIN/volctl" --state "$STATE_U" shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT_U" 2>/dev/null
         wait_gone "$VOLFS_U_PID"
     fi
+    if [[ -n $VOLFS_W_PID ]] && kill -0 "$VOLFS_W_PID" 2>/dev/null; then
+        "$BIN/volctl" --state "$STATE_W" shutdown >/dev/null 2>&1 || fusermount3 -u "$MNT_W" 2>/dev/null
+        wait_gone "$VOLFS_W_PID"
+    fi
     [[ -n $uring_param_was ]] && echo "$uring_param_was" >"$URING_PARAM"
     local m pid
     for m in pt-buf pt-dio; do
@@ -196,7 +203,7 @@ cleanup() {
     for pid in "$PT_BUF_PID" "$PT_DIO_PID"; do
         [[ -n $pid ]] && wait_gone "$pid"
     done
-    for m in "$MNT" "$MNT_U" "$work/pt-buf" "$work/pt-dio"; do
+    for m in "$MNT" "$MNT_U" "$MNT_W" "$work/pt-buf" "$work/pt-dio"; do
         mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
     done
     [[ -d $work/logs ]] && { mkdir -p "$BENCH_OUT/logs"; cp -f "$work"/logs/* "$BENCH_OUT/logs/" 2>/dev/null; }
@@ -291,6 +298,12 @@ if want volfs_uring; then
         die "volfs_uring: the daemon does not serve over io_uring: $(grep -i transport "$work/logs/volfs-uring.log")"
     log "volfs with --fuse-transport=uring on $MNT_U"
 fi
+if want volfs_wb; then
+    start_volfs VOLFS_W_PID "$STATE_W" "$MNT_W" "$work/logs/volfs-wb.log" --writeback-cache
+    grep -q 'writeback cache: on' "$work/logs/volfs-wb.log" ||
+        die "volfs_wb: the kernel's writeback cache is not on: $(grep -i writeback "$work/logs/volfs-wb.log")"
+    log "volfs with --writeback-cache on $MNT_W"
+fi
 
 # daemon_pid SYSTEM WHERE: the FUSE daemon serving target SYSTEM WHERE (none
 # for native).
@@ -299,6 +312,7 @@ daemon_pid() {
         passthrough_ll) if [[ $2 == dio ]]; then echo "$PT_DIO_PID"; else echo "$PT_BUF_PID"; fi ;;
         volfs) echo "$VOLFS_PID" ;;
         volfs_uring) echo "$VOLFS_U_PID" ;;
+        volfs_wb) echo "$VOLFS_W_PID" ;;
     esac
 }
 
@@ -315,6 +329,7 @@ target() {
         passthrough_ll) if [[ $2 == dio ]]; then echo "$work/pt-dio"; else echo "$work/pt-buf"; fi ;;
         volfs) echo "$MNT/pv/bench" ;;
         volfs_uring) echo "$MNT_U/pv/bench" ;;
+        volfs_wb) echo "$MNT_W/pv/bench" ;;
     esac
 }
 

@@ -129,3 +129,30 @@ write_runs() {
     echo "$output" | grep -qF '| write | 0 | 2000 | 0 |' || fail "$output"
     cmp <(echo "$output") "$d/results.md"
 }
+
+@test "report.py pg adds volfs_wb (--writeback-cache) as a column and a daemon table" {
+    local d=$BATS_TEST_TMPDIR/pgwb r
+    mkdir -p "$d"
+    echo "round,system,metric,value" >"$d/raw.csv"
+    echo "system,round,phase,op,count" >"$d/ops.csv"
+    for r in 1 2 3; do
+        # native: 10 s; volfs: 20 s; volfs_wb: 13 s
+        printf '%s\n' "$r,native,init_seconds,10" "$r,native,tpcb_tps,100" "$r,native,tpcb_xacts,3000" \
+            "$r,native,select_tps,1000" "$r,native,select_xacts,20000" \
+            "$r,volfs,init_seconds,20" "$r,volfs,tpcb_tps,90" "$r,volfs,tpcb_xacts,2700" \
+            "$r,volfs,select_tps,800" "$r,volfs,select_xacts,16000" \
+            "$r,volfs_wb,init_seconds,13" "$r,volfs_wb,tpcb_tps,95" "$r,volfs_wb,tpcb_xacts,2850" \
+            "$r,volfs_wb,select_tps,900" "$r,volfs_wb,select_xacts,18000" >>"$d/raw.csv"
+        printf '%s\n' "volfs,$r,init,write,100000" "volfs,$r,init,cpu_seconds,4" \
+            "volfs_wb,$r,init,write,9000" "volfs_wb,$r,init,cpu_seconds,2" >>"$d/ops.csv"
+    done
+    run python3 "$REPORT" pg "$d" 20 30 20 1 "host writes: pwrite"
+    assert_success
+    echo "$output" | grep -qF '| metric | native median (min–max) | volfs median (min–max) | volfs_wb median (min–max) | volfs/native | volfs_wb/native |' ||
+        fail "$output"
+    echo "$output" | grep -qF '| pgbench -i (s) | 10.0 (10.0–10.0) | 20.0 (20.0–20.0) | 13.0 (13.0–13.0) | 2.00× time | 1.30× time |' ||
+        fail "$output"
+    echo "$output" | grep -qF 'volfs_wb: --writeback-cache' || fail "$output"
+    echo "$output" | grep -qF 'volfs_wb daemon per phase' || fail "$output"
+    echo "$output" | grep -qF '| write | 9000 | 0 | 0 |' || fail "$output"
+}

@@ -64,11 +64,15 @@ volfs_dirs() {
 }
 
 # volfs_launch [volfs args...]: (re)start the daemon on the existing STATE/MNT.
+# VOLFS_TEST_ARGS (words) go before them: a whole file run in another mode,
+# e.g. VOLFS_TEST_ARGS=--writeback-cache.
 volfs_launch() {
     [[ -x $VOLFS_BIN/volfs ]] || fail "volfs binary not found: $VOLFS_BIN/volfs (build with make SAN=1)"
-    echo "=== $(date +%T.%N) volfs -f --state $STATE $* $MNT" >>"$VOLFS_LOG"
+    local extra=()
+    read -ra extra <<<"${VOLFS_TEST_ARGS:-}"
+    echo "=== $(date +%T.%N) volfs -f --state $STATE ${extra[*]} $* $MNT" >>"$VOLFS_LOG"
     # 3>&- : a background child holding bats' fd 3 makes bats hang.
-    "$VOLFS_BIN/volfs" -f --state "$STATE" "$@" "$MNT" </dev/null >>"$VOLFS_LOG" 2>&1 3>&- &
+    "$VOLFS_BIN/volfs" -f --state "$STATE" "${extra[@]}" "$@" "$MNT" </dev/null >>"$VOLFS_LOG" 2>&1 3>&- &
     VOLFS_PID=$!
     local i rc=0
     for ((i = 0; i < 100; i++)); do
