@@ -92,30 +92,29 @@ static int make_private(struct vfs *v, struct vnode *n)
 	return r < 0 ? r : 0;
 }
 
-static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
+/* A change of size and blocks; of mtime and ctime too when times is set. */
+static void touch_size(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta, int times)
 {
-	int64_t now = vfs_now_ns();
+	int64_t now = times ? vfs_now_ns() : 0;
 	ranked_lock(&n->alock, LOCK_LEAF);
 	n->a.size = newsize;
 	n->a.blocks = (uint64_t)((int64_t)n->a.blocks + delta);
-	n->a.mtime = n->a.ctime = now;
+	if (times)
+		n->a.mtime = n->a.ctime = now;
 	ranked_unlock(&n->alock, LOCK_LEAF);
 	vnode_mark_dirty(v, n);
+}
+
+static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
+{
+	touch_size(v, n, newsize, delta, 1);
 }
 
 /* What a write changes: size and blocks, and the times unless the kernel
  * keeps them (vfs_kernel_keeps_times). */
 static void touch_written(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
 {
-	if (!atomic_load(&v->kernel_times)) {
-		touch_modified(v, n, newsize, delta);
-		return;
-	}
-	ranked_lock(&n->alock, LOCK_LEAF);
-	n->a.size = newsize;
-	n->a.blocks = (uint64_t)((int64_t)n->a.blocks + delta);
-	ranked_unlock(&n->alock, LOCK_LEAF);
-	vnode_mark_dirty(v, n);
+	touch_size(v, n, newsize, delta, !atomic_load(&v->kernel_times));
 }
 
 /* The kernel drops from an inode's cache what a change through that inode

@@ -152,6 +152,25 @@ def speed_ratio(volfs, other, higher):
     return volfs / other if higher else other / volfs
 
 
+def extra_system_table(md, results, system, short, title, cpu_systems):
+    """The table of an opt-in volfs system: its figure, its ratios to
+    passthrough_ll and volfs, its p99 and the CPU per I/O of cpu_systems."""
+    if not any(r[system] is not None for r in results):
+        return
+    md.append("")
+    md.append(title)
+    md.append("")
+    md.append("| workload | %s | %s/passthrough_ll | %s/volfs | p99 µs %s | CPU µs/I/O %s |" % (
+        system, system, system, system, " | ".join(cpu_systems)))
+    md.append("|---|--:|--:|--:|--:|" + "--:|" * len(cpu_systems))
+    for r in results:
+        w = r["w"]
+        cells = [w["name"], fmt_value(r[system], w["unit"]), fmt_ratio(r[short + "_vs_ptll"]),
+                 fmt_ratio(r[short + "_vs_volfs"]), fmt_us(r[system + "_p99"])]
+        cells += [fmt_us(r[s + "_cpu"]) for s in cpu_systems]
+        md.append("| " + " | ".join(cells) + " |")
+
+
 def report(outdir):
     workloads = read_workloads(outdir)
     runs = read_raw(outdir)
@@ -204,34 +223,14 @@ def report(outdir):
             fmt_value(r["volfs"], w["unit"]),
             fmt_ratio(r["vs_native"]), fmt_ratio(r["vs_ptll"]),
             fmt_us(r["native_p99"]), fmt_us(r["passthrough_ll_p99"]), fmt_us(r["volfs_p99"])))
-    if any(r["volfs_uring"] is not None for r in results):
-        md.append("")
-        md.append("volfs with `--fuse-transport=uring` (volfs_uring), and each FUSE daemon's CPU "
-                  "per I/O (utime + stime over the run / fio's I/Os; median of runs):")
-        md.append("")
-        md.append("| workload | volfs_uring | volfs_uring/passthrough_ll | volfs_uring/volfs | "
-                  "p99 µs volfs_uring | CPU µs/I/O passthrough_ll | volfs | volfs_uring |")
-        md.append("|---|--:|--:|--:|--:|--:|--:|--:|")
-        for r in results:
-            w = r["w"]
-            md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                w["name"], fmt_value(r["volfs_uring"], w["unit"]), fmt_ratio(r["uring_vs_ptll"]),
-                fmt_ratio(r["uring_vs_volfs"]), fmt_us(r["volfs_uring_p99"]),
-                fmt_us(r["passthrough_ll_cpu"]), fmt_us(r["volfs_cpu"]), fmt_us(r["volfs_uring_cpu"])))
-    if any(r["volfs_wb"] is not None for r in results):
-        md.append("")
-        md.append("volfs with `--writeback-cache` (volfs_wb), and its CPU per I/O beside volfs's "
-                  "(utime + stime over the run / fio's I/Os; median of runs):")
-        md.append("")
-        md.append("| workload | volfs_wb | volfs_wb/passthrough_ll | volfs_wb/volfs | "
-                  "p99 µs volfs_wb | CPU µs/I/O volfs | volfs_wb |")
-        md.append("|---|--:|--:|--:|--:|--:|--:|")
-        for r in results:
-            w = r["w"]
-            md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                w["name"], fmt_value(r["volfs_wb"], w["unit"]), fmt_ratio(r["wb_vs_ptll"]),
-                fmt_ratio(r["wb_vs_volfs"]), fmt_us(r["volfs_wb_p99"]),
-                fmt_us(r["volfs_cpu"]), fmt_us(r["volfs_wb_cpu"])))
+    extra_system_table(md, results, "volfs_uring", "uring",
+                       "volfs with `--fuse-transport=uring` (volfs_uring), and each FUSE daemon's CPU "
+                       "per I/O (utime + stime over the run / fio's I/Os; median of runs):",
+                       ["passthrough_ll", "volfs", "volfs_uring"])
+    extra_system_table(md, results, "volfs_wb", "wb",
+                       "volfs with `--writeback-cache` (volfs_wb), and its CPU per I/O beside volfs's "
+                       "(utime + stime over the run / fio's I/Os; median of runs):",
+                       ["volfs", "volfs_wb"])
     noisy = []
     for r in results:
         worst = max([r[s + "_max"] / r[s + "_min"] for s in SYSTEMS
