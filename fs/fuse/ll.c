@@ -459,11 +459,12 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	/* The kernel drops the capability before a cached write itself; a
 	 * direct one (vfs_writes_direct) it leaves to the filesystem. */
-	int direct = vfs_writes_direct(fi->flags);
-	if ((request_kills_suidgid || direct) &&
-	    vfs_file_kill_privs(VFS(req), fh_of(fi), request_kills_suidgid, direct))
+	unsigned kill = (request_kills_suidgid ? VFS_KILL_SUIDGID : 0) |
+	                (vfs_writes_direct(fi->flags) ? VFS_KILL_CAPS : 0);
+	int killed;
+	ssize_t n = vfs_write_kill(VFS(req), fh_of(fi), buf, size, (uint64_t)off, kill, &killed);
+	if (killed)
 		vfs_invalidate_attrs(VFS(req), ino);
-	ssize_t n = vfs_write(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;

@@ -101,11 +101,15 @@ void sync_note_unsafe(struct dobj *o)
 /* ------------------------------------------------------------------ */
 /* fdatasync                                                          */
 
-/* The data flush, counted. */
-static int flush_host(int fd, int datasync)
+/* The data flush of o's host file, counted; once it succeeds the next
+ * write starts its writeback early (kick_if_synced_last, fs/store/io.c). */
+static int flush_host(struct dobj *o, int datasync)
 {
 	counters_host_flush(COUNTERS_FLUSH_DATA);
-	return host_fsync(fd, datasync);
+	int r = host_fsync(o->fd, datasync);
+	if (r == 0)
+		__atomic_store_n(&o->synced_last, 1, __ATOMIC_RELAXED);
+	return r;
 }
 
 /* A new marker for (a new gen, size), then one fsync for it, the data and
@@ -124,7 +128,7 @@ static int sync_with_marker(struct dobj *o, uint64_t size)
 	if (r < 0)
 		return -EAGAIN; /* no marker (no room for one, a read-only file): commit instead */
 	/* fsync, not fdatasync: the marker is the inode's metadata. */
-	if ((r = flush_host(o->fd, 0)) < 0)
+	if ((r = flush_host(o, 0)) < 0)
 		return r;
 	__atomic_store_n(&o->grown, 0, __ATOMIC_RELAXED);
 	o->marked_size = size;
@@ -144,7 +148,7 @@ static int datasync_held(struct dobj *o, uint64_t size)
 	else if (__atomic_load_n(&o->grown, __ATOMIC_RELAXED) || size != o->marked_size)
 		r = sync_with_marker(o, size);
 	else
-		r = flush_host(o->fd, 1); /* what is durable describes the file already */
+		r = flush_host(o, 1); /* what is durable describes the file already */
 	ranked_unlock(&o->synclock, LOCK_STORE_SYNC);
 	if (r >= 0)
 		FAULT_CRASH_POINT("fdatasync");
@@ -169,7 +173,7 @@ int store_sync(struct dobj *o)
 	int r = host_hold(o);
 	if (r < 0)
 		return r;
-	r = o->fd >= 0 ? flush_host(o->fd, 1) : 0;
+	r = o->fd >= 0 ? flush_host(o, 1) : 0;
 	host_release(o);
 	return r;
 }

@@ -167,8 +167,13 @@ void host_stream_written(struct host_stream *s, int fd, uint64_t off, uint64_t l
 		s->to = off + len;
 	if (s->to - s->from < HOST_STREAM_WINDOW)
 		return;
-	(void)sync_file_range(fd, (off_t)s->from, (off_t)(s->to - s->from), SYNC_FILE_RANGE_WRITE);
+	host_kick_writeback(fd, s->from, s->to - s->from);
 	s->from = s->to;
+}
+
+void host_kick_writeback(int fd, uint64_t off, uint64_t len)
+{
+	(void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
 
 int host_fallocate(int fd, int mode, off_t off, off_t len)

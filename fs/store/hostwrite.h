@@ -48,6 +48,10 @@ struct host_stream {
  * wait for it) and a new run begins. Advice only: errors are ignored. The
  * caller serialises the writes to one stream. */
 void host_stream_written(struct host_stream *s, int fd, uint64_t off, uint64_t len);
+/* Start the writeback of bytes [off, off+len) of fd without waiting for
+ * it (sync_file_range, SYNC_FILE_RANGE_WRITE). Advice only: errors are
+ * ignored. */
+void host_kick_writeback(int fd, uint64_t off, uint64_t len);
 /* fallocate(2) from the calling thread: 0 or -errno. */
 int host_fallocate(int fd, int mode, off_t off, off_t len);
 

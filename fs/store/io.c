@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "meta/fault.h"
+
 /* Destination sub-iovecs per host read. */
 #define SLICE_IOV 32
 
@@ -619,6 +621,34 @@ static int prepare_edge(struct dobj *o, struct edge *e, uint64_t blk)
 	return e->fill ? read_block(o, blk, e->buf) : 0;
 }
 
+/* A write that follows an fdatasync of its file is most likely followed
+ * by another (a database's log, an append-and-sync loop): its bytes go to
+ * the device now, while the reply and the next FSYNC make their round
+ * trip and the sync marker is written, instead of after them. The kernel
+ * may write dirty pages back at any moment anyway, so this orders
+ * nothing: what an fdatasync guarantees is still its own fsync's. Only
+ * the first write after a sync starts one, so a file written at length
+ * between syncs keeps its writeback to the kernel (and the stream).
+ * Started before the write is answered: started after the reply, it raced
+ * the next FSYNC's fsync on another worker and overlapped nothing
+ * (docs/performance.md, "The fsync row"). */
+static void kick_if_synced_last(struct dobj *o, uint64_t off, uint64_t len)
+{
+	if (__atomic_load_n(&o->synced_last, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&o->synced_last, 0, __ATOMIC_RELAXED)) {
+		host_kick_writeback(o->fd, off, len);
+		FAULT_CRASH_POINT("writeback-kick");
+	}
+}
+
+/* Bytes [off, off+len) went to the host file: their writeback starts
+ * now if a sync came last, or once their stream fills a window. */
+static void written_after_sync(struct dobj *o, uint64_t off, uint64_t len)
+{
+	kick_if_synced_last(o, off, len);
+	host_stream_written(&o->stream, o->fd, off, len);
+}
+
 static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t off, int64_t *delta)
 {
 	*delta = 0;
@@ -673,7 +703,7 @@ static ssize_t write_held(struct dobj *o, const void *buf, size_t len, uint64_t 
 	 * host filesystem running out of space. */
 	if ((size_t)w != want)
 		return -ENOSPC;
-	host_stream_written(&o->stream, o->fd, head.fill ? b0 * BS : off, want);
+	written_after_sync(o, head.fill ? b0 * BS : off, want);
 	mark_data(o, b0, n);
 	nview_add(o, (int64_t)added);
 	*delta = (int64_t)added;
@@ -702,7 +732,10 @@ static ssize_t overwrite_held(struct dobj *o, const void *buf, size_t len, uint6
 	ssize_t w = host_pwrite(o->fd, buf, len, (off_t)off);
 	if (w < 0)
 		return w;
-	return (size_t)w == len ? (ssize_t)len : -ENOSPC;
+	if ((size_t)w != len)
+		return -ENOSPC;
+	kick_if_synced_last(o, off, len);
+	return (ssize_t)len;
 }
 
 /* ------------------------------------------------------------------ */

@@ -90,6 +90,9 @@ struct dobj {
 	uint64_t changes;    /* bumped by every map change (atomic) */
 	struct host_stream stream; /* the writes whose writeback has not started
 	                      * (store_write, under its inode's exclusive lock) */
+	int synced_last;     /* an fdatasync of the host file came after the last
+	                      * write: the next write starts its own writeback
+	                      * (host_kick_writeback; atomic) */
 	struct dobj *hnext;
 	struct dobj *lru_prev, *lru_next;
 };

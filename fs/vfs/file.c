@@ -417,8 +417,9 @@ int vfs_kill_privs(struct vfs *v, uint64_t ino, int kill_suidgid, int drop_caps)
 	return changed;
 }
 
-/* Every direct write asks for this: the open file's inode is in hand, so
- * it costs no lookup of the inode or its tree. */
+/* The open file's inode is in hand, so it costs no lookup of the inode or
+ * its tree. A write kills through vfs_write_kill instead, which checks
+ * that the file takes changes once for both. */
 int vfs_file_kill_privs(struct vfs *v, struct vfile *f, int kill_suidgid, int drop_caps)
 {
 	struct vnode *n = f->n;
@@ -605,7 +606,15 @@ static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, 
 
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off)
 {
+	return vfs_write_kill(v, f, buf, len, off, 0, NULL);
+}
+
+ssize_t vfs_write_kill(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off,
+                       unsigned kill, int *killed)
+{
 	struct vnode *n = f->n;
+	if (killed)
+		*killed = 0;
 	if (!n)
 		return -EROFS;
 	if (off + len < off || off + len > (uint64_t)INT64_MAX)
@@ -613,6 +622,13 @@ ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, u
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
+	/* one writability check for both: privileges die only with a write
+	 * that may happen, as in the kernel's file_remove_privs() */
+	if (kill) {
+		int k = kill_privs_vnode(v, n, !!(kill & VFS_KILL_SUIDGID), !!(kill & VFS_KILL_CAPS));
+		if (killed)
+			*killed = k;
+	}
 	int ends_file;
 	ssize_t fast = write_overwrite(v, n, buf, len, off, &ends_file);
 	if (fast >= 0) {

@@ -151,6 +151,12 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
                const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
+/* vfs_write that first kills privileges as vfs_file_kill_privs does: kill
+ * is a set of VFS_KILL_*; *killed (if not NULL) is 1 when that changed the
+ * file (the kernel's cached attributes are then stale), else 0. */
+enum { VFS_KILL_SUIDGID = 1, VFS_KILL_CAPS = 2 };
+ssize_t vfs_write_kill(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off,
+                       unsigned kill, int *killed);
 /* Whether a descriptor opened with these open(2) flags writes around the
  * kernel's page cache (fs/vfs/kview.c). */
 int vfs_writes_direct(int flags);

@@ -639,9 +639,10 @@ print(ahead)
 PYEOF
 }
 
-# crash_in_fdatasync CODE: restart on the fault-injection build (make fault)
-# with a crash point right after the data flush of the first fdatasync that
-# takes one flush, run the Python statements CODE (`v` the volume's
+# crash_in_fdatasync CODE [FAULT]: restart on the fault-injection build (make
+# fault) with a crash point right after the data flush of the first fdatasync
+# that takes one flush (or the VOLFS_FAULT crash FAULT), run the Python
+# statements CODE (`v` the volume's
 # directory, first(DATA) creates f with DATA, fdatasyncs it (the file's
 # first fdatasync takes two flushes) and returns its descriptor; they must
 # write $VOLFS_TMP/expect, the file f's content that
@@ -655,7 +656,7 @@ crash_in_fdatasync() {
     volfs_stop
     local bin=$VOLFS_BIN ahead
     VOLFS_BIN=$VOLFS_FAULT_BIN
-    export VOLFS_FAULT=crash:1@fdatasync
+    export VOLFS_FAULT=${2:-crash:1@fdatasync}
     volfs_launch
     unset VOLFS_FAULT
     VOLFS_BIN=$bin
@@ -696,6 +697,19 @@ a, b = os.urandom(5000), os.urandom(10000)
 open(expect, 'wb').write(a + b)
 fd = first(a)
 os.write(fd, b); os.fdatasync(fd)"
+}
+
+# The first write after an fdatasync starts its own writeback before it is
+# answered: a crash right after that start leaves the synced bytes and size,
+# and none of the write.
+@test "crash after a write following an fdatasync started its writeback: the synced file, not the write" {
+    pv_create vol 1Gi
+    crash_in_fdatasync "
+a, b, c = os.urandom(5000), os.urandom(10000), os.urandom(7000)
+open(expect, 'wb').write(a + b)
+fd = first(a)
+os.write(fd, b); os.fdatasync(fd)
+os.write(fd, c)" crash:2@writeback-kick
 }
 
 @test "crash after the data flush of an overwriting fdatasync: the new bytes are there" {

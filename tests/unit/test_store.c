@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -384,6 +385,53 @@ static void test_lru_eviction_reload(void **state)
 		store_put(e->st, o);
 	}
 	assert_int_equal(count_rows(e, "SELECT count(*) FROM objmap WHERE obj >= ?", 0), 100);
+}
+
+/* cachestat(2) (Linux 6.5), not in this system's headers yet. */
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+/* Pages of object id's host file still dirty (neither written nor under
+ * writeback), or -1 when the kernel cannot say. */
+static long host_dirty_pages(struct unit_store *e, uint64_t id)
+{
+	char path[4096];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct { uint64_t off, len; } r = { 0, 0 };
+	struct { uint64_t cache, dirty, writeback, evicted, recently_evicted; } c;
+	long n = syscall(SYS_cachestat, fd, &r, &c, 0) < 0 ? -1 : (long)c.dirty;
+	close(fd);
+	return n;
+}
+
+/* The first write after an fdatasync of the file starts its own writeback
+ * (it will most likely be synced next): none of its pages is left dirty;
+ * a second write before the next sync is left to the kernel, dirty. */
+static void test_write_after_sync_starts_writeback(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *o = new_obj(e);
+	uint64_t id = store_id(o);
+	assert_int_equal(unit_write_pattern(o, 0, 2 * B, 1), 2);
+	if (host_dirty_pages(e, id) < 0)
+		skip(); /* no cachestat(2) in this kernel */
+	assert_int_equal(host_dirty_pages(e, id), 2); /* the control: dirty until synced */
+	assert_int_equal(store_sync(o), 0);
+	assert_int_equal(host_dirty_pages(e, id), 0);
+	assert_int_equal(unit_write_pattern(o, 2 * B, 4 * B, 2), 4); /* an append */
+	assert_int_equal(host_dirty_pages(e, id), 0);
+	assert_int_equal(unit_write_pattern(o, 6 * B, B, 3), 1); /* no sync between */
+	assert_int_equal(host_dirty_pages(e, id), 1);
+	assert_int_equal(store_sync(o), 0);
+	char buf[B];
+	memset(buf, 4, sizeof buf);
+	assert_int_equal(store_overwrite(o, buf, sizeof buf, 0), (ssize_t)B); /* in place */
+	assert_int_equal(host_dirty_pages(e, id), 0);
+	unit_expect_pattern(o, 2 * B, 4 * B, 2);
+	store_put(e->st, o);
 }
 
 /* fdatasync with one flush (store_datasync): refused until a durable
@@ -1152,6 +1200,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_datasync_one_flush, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_write_after_sync_starts_writeback, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_host_bytes_hidden, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_single_read_through_ring, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_drops_stored_leaves, setup, unit_store_teardown),

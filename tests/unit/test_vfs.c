@@ -822,6 +822,44 @@ static void test_file_kill_privs(void **state)
 	expect_consistent(e);
 }
 
+/* A write kills privileges with one check that the file takes changes:
+ * the set-ID bits and the capability go with a write that happens, and a
+ * snapshot's file, whose write fails, keeps them. */
+static void test_write_kills_privs(void **state)
+{
+	struct env *e = *state;
+	uint64_t ino = make_file(e, e->root, "suidw", "data");
+	struct stat in = {.st_mode = S_IFREG | 06755}, st;
+	assert_int_equal(vfs_setattr(e->v, ino, &in, 1 << 0 /* FUSE_SET_ATTR_MODE */, &ROOT_CTX, &st), 0);
+	static const char cap[] = "security.capability";
+	assert_int_equal(vfs_setxattr(e->v, ino, cap, "\1\0\0\2", 4, 0), 0);
+	struct vfile *f;
+	int killed = -1;
+	assert_int_equal(vfs_open(e->v, ino, O_WRONLY | O_DIRECT, &f), 0);
+	assert_int_equal(vfs_write_kill(e->v, f, "x", 1, 0, 0, &killed), 1);
+	assert_int_equal(killed, 0);
+	assert_int_equal(vfs_write_kill(e->v, f, "y", 1, 1, VFS_KILL_SUIDGID | VFS_KILL_CAPS, &killed), 1);
+	assert_int_equal(killed, 1);
+	assert_int_equal(vfs_getattr(e->v, ino, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(vfs_getxattr(e->v, ino, cap, NULL, 0), -ENODATA);
+	assert_int_equal(vfs_write_kill(e->v, f, "z", 1, 2, VFS_KILL_SUIDGID | VFS_KILL_CAPS, &killed), 1);
+	assert_int_equal(killed, 0); /* nothing left */
+	assert_int_equal(vfs_release(e->v, f), 0);
+
+	in.st_mode = S_IFREG | 04755;
+	assert_int_equal(vfs_setattr(e->v, ino, &in, 1 << 0, &ROOT_CTX, &st), 0);
+	uint64_t snap = VFS_INO(unit_vfs_snapshot(e->v, e->tree, CAPACITY), 1);
+	uint64_t sino = ino_of(e, snap, "suidw");
+	assert_int_equal(vfs_open(e->v, sino, O_RDONLY, &f), 0);
+	assert_true(vfs_write_kill(e->v, f, "x", 1, 0, VFS_KILL_SUIDGID | VFS_KILL_CAPS, &killed) < 0);
+	assert_int_equal(killed, 0);
+	assert_int_equal(vfs_getattr(e->v, sino, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 04755);
+	assert_int_equal(vfs_release(e->v, f), 0);
+	expect_consistent(e);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -841,6 +879,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_readdir_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_keeps_old_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_kill_privs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_kills_privs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_after_snapshot_drops_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_attrs_current, setup, teardown),
 	};
