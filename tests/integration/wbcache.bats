@@ -305,3 +305,29 @@ PYEOF
     # past the first 8 bytes (the unsynced write) byte for byte
     cmp -i 8 "$VOLFS_TMP/ref" "$MNT/pv/vol/f"
 }
+
+# A shutdown has the kernel write back first, while the workers serve,
+# then ends the connection: a process still holding the file open neither
+# loses what write(2) accepted nor keeps the daemon (or the mount) up.
+@test "volctl shutdown with a file held open with unwritten pages: exits in seconds, every byte kept" {
+    pv_create vol 1Gi
+    hold_dirty "$MNT/pv/vol/f" 3000000
+    run timeout 10 "$VOLFS_BIN/volctl" --state "$STATE" shutdown
+    assert_success
+    volfs_await_exit 5
+    kill "$HOLDER"
+    wait "$HOLDER" || true
+    volfs_launch --writeback-cache
+    cmp "$VOLFS_TMP/ref" "$MNT/pv/vol/f"
+}
+
+@test "SIGTERM with a file held open with unwritten pages: exits in seconds, every byte kept" {
+    pv_create vol 1Gi
+    hold_dirty "$MNT/pv/vol/f" 3000000
+    kill -TERM "$VOLFS_PID"
+    volfs_await_exit 5
+    kill "$HOLDER"
+    wait "$HOLDER" || true
+    volfs_launch --writeback-cache
+    cmp "$VOLFS_TMP/ref" "$MNT/pv/vol/f"
+}
