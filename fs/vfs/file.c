@@ -110,8 +110,12 @@ static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int
 	touch_size(v, n, newsize, delta, 1);
 }
 
-/* What a write changes: size and blocks, and the times unless the kernel
- * keeps them (vfs_kernel_keeps_times). */
+/* What a write or an fallocate changes: size and blocks, and the times
+ * unless the kernel keeps them (vfs_kernel_keeps_times). The kernel's
+ * fallocate updates its own times first (file_modified) and sends them
+ * with the inode later, or not at all when its clock had not moved; a
+ * time set here as well outlived the kernel's in meta.db and came back a
+ * few milliseconds off after a restart (a write, then a punched hole). */
 static void touch_written(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
 {
 	touch_size(v, n, newsize, delta, !atomic_load(&v->kernel_times));
@@ -808,7 +812,7 @@ static int punch_locked(struct vfs *v, struct vnode *n, uint64_t off, uint64_t l
 	if (r < 0)
 		return r;
 	tree_account(n->tree, delta);
-	touch_modified(v, n, n->a.size, delta);
+	touch_written(v, n, n->a.size, delta);
 	if (r == 0)
 		return 0;
 	if (!n->tree->memory) /* RAM-only contents: no crash to survive */
@@ -841,7 +845,7 @@ static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t o
 	uint64_t size = n->a.size;
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size)
 		size = end;
-	touch_modified(v, n, size, delta);
+	touch_written(v, n, size, delta);
 	return 0;
 }
 

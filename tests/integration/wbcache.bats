@@ -132,6 +132,39 @@ PYEOF
     [ "$(stat -c %Y "$f")" -eq "$mtime" ]
 }
 
+# The kernel's fallocate updates its times only when its clock has moved
+# since the write: a hole punched within the same tick leaves them, and
+# the daemon's must stay too.
+@test "a write then a punched hole: the mtime the kernel showed is the daemon's after a restart" {
+    pv_create vol 1Gi
+    local f=$MNT/pv/vol/sparse
+    truncate -s 100M "$f"
+    run "$PY" - "$f" <<'PYEOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDWR)
+for i in range(50):
+    os.pwrite(fd, os.urandom(4096), 655360 + i * 16384)
+    os.fsync(fd)                     # the data and the kernel's times sent
+    t = os.fstat(fd).st_mtime_ns
+    if libc.fallocate(fd, 3, 655360 + i * 16384, 8192) != 0:   # KEEP_SIZE | PUNCH_HOLE
+        raise OSError(ctypes.get_errno(), "fallocate")
+    if os.fstat(fd).st_mtime_ns == t:
+        print("same tick")
+        break
+os.close(fd)
+PYEOF
+    assert_success
+    assert_output "same tick"
+    local before after
+    before=$(stat -c '%.9Y %s' "$f")
+    volfs_stop
+    volfs_launch --writeback-cache
+    after=$(stat -c '%.9Y %s' "$f")
+    [ "$after" = "$before" ] || fail "mtime and size: $before before the restart, $after after"
+}
+
 # hold_unsynced ROUND: a process (HOLDER) overwrites f's first bytes with
 # "round-ROUND" and writes g (300000 bytes of ROUND's digit), neither
 # synced nor closed, and keeps both open; returns once written. It starts
