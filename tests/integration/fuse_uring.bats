@@ -260,15 +260,15 @@ teardown() {
     start_uring
     echo held >"$V/held"
     sleep 1000 <"$V/held" 3>&- &
-    local holder=$!
-    volfs_track_pid "$holder"
+    local reader=$!
+    volfs_track_pid "$reader"
     hold_dirty "$V/written" 3000000
     volctl shutdown >/dev/null
     # The connection is aborted after the write-back: the rings' entries
     # end at once, not when the holders close their files.
     volfs_await_exit 5
-    kill "$holder" "$HOLDER"
-    wait "$holder" "$HOLDER" || true
+    kill "$reader" "$HOLDER"
+    wait "$reader" "$HOLDER" || true
     volfs_launch --fuse-transport=uring
     [ "$(cat "$V/held")" = held ]
     cmp "$VOLFS_TMP/ref" "$V/written"
