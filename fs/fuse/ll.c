@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fs/fuse/uring_transport.h"
+#include "fs/fuse/stop.h"
 #include "fs/obs/writeback_cache.h"
 #include "fs/vfs/vfs.h"
 #include "meta/fault.h"
@@ -159,8 +160,11 @@ static void kill_privs(fuse_req_t req, fuse_ino_t ino, int drop_caps)
 
 /* --writeback-cache: asked for at INIT; writeback_cache_on() once granted. */
 static int writeback_cache_wanted;
-/* Where the kernel's dirty pages are written back from (ll_install_notify). */
+/* Where the kernel's dirty pages are written back from, and what asks
+ * for them file by file (ll_install_notify). */
 static char mount_point[4096];
+static struct fuse_session *notify_se;
+static void *notify_vfs;
 
 void ll_want_writeback_cache(int want)
 {
@@ -667,28 +671,52 @@ static void inval_inode(void *arg, uint64_t ino, int64_t off, int64_t len)
 	fuse_lowlevel_notify_inval_inode(arg, ino, off, len);
 }
 
-/* syncfs(2) through the mount: the kernel writes back every dirty page of
- * the filesystem (and the times it owns), served by the workers, and
- * returns when the last WRITE is answered. The caller holds no lock. */
-static void kernel_writeback(void *arg)
+/* Wait until the kernel has no dirty page of INO and no WRITE of it in
+ * flight: invalidating its pages writes back each dirty one and waits for
+ * each under writeback, so this returns once the workers have answered
+ * every WRITE of the file. */
+static void wait_written_back(void *arg, uint64_t ino)
+{
+	fuse_lowlevel_notify_inval_inode(arg, ino, 0, 0);
+}
+
+/* syncfs(2) starts the kernel's write-back of the whole mount in large
+ * WRITEs (and sends the times it keeps), but on a FUSE mount it does not
+ * wait for the WRITEs to be answered (Linux 6.18: a shutdown right after
+ * it lost the last megabytes of a file held open); the files that can
+ * have dirty pages, those open for writing, are then waited for one by
+ * one. The caller holds no lock, and the workers serve. */
+static int write_back(uint64_t tree)
+{
+	int rc = stop_syncfs(mount_point);
+	vfs_for_each_open_writable(notify_vfs, tree, wait_written_back, notify_se);
+	return rc;
+}
+
+static void kernel_writeback(void *arg, uint64_t tree)
 {
 	(void)arg;
 	if (!writeback_cache_on())
 		return;
-	int fd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) < 0)
+	int rc = write_back(tree);
+	if (rc < 0)
 		vlog_warn("fuse", "writing back the kernel's dirty pages through %s: %s", mount_point,
-		          strerror(errno));
-	if (fd >= 0)
-		close(fd);
+		          strerror(-rc));
+}
+
+int ll_write_back_all(void *unused)
+{
+	(void)unused;
+	return write_back(0);
 }
 
 void ll_install_notify(struct fuse_session *se, void *vfs, const char *mountpoint)
 {
 	struct vfs_notify n = {.inval_entry = inval_entry, .inval_inode = inval_inode, .arg = se};
-	if (writeback_cache_wanted) {
-		snprintf(mount_point, sizeof mount_point, "%s", mountpoint);
+	snprintf(mount_point, sizeof mount_point, "%s", mountpoint);
+	notify_se = se;
+	notify_vfs = vfs;
+	if (writeback_cache_wanted)
 		n.writeback = kernel_writeback;
-	}
 	vfs_set_notify(vfs, &n);
 }

@@ -28,5 +28,11 @@ void ll_want_writeback_cache(int want);
  * (with the writeback cache) have the kernel write back its dirty pages
  * through the mount at mountpoint. */
 void ll_install_notify(struct fuse_session *se, void *vfs, const char *mountpoint);
+/* At shutdown, while the workers serve (after ll_install_notify): the
+ * kernel writes back every dirty page of the mount, and this returns once
+ * the workers have answered the WRITEs of every file open for writing. 0,
+ * or a negative errno of the syncfs(2). The argument is unused (the shape
+ * of stop_write_back's). */
+int ll_write_back_all(void *unused);
 
 #endif

@@ -31,6 +31,7 @@
 #include "fs/control/metrics_http.h"
 #include "fs/fuse/mountopts.h"
 #include "fs/fuse/sdnotify.h"
+#include "fs/fuse/stop.h"
 #include "fs/fuse/uring_transport.h"
 #include "fs/obs/fuse_transport.h"
 #include "fs/store/hostwrite.h"
@@ -432,11 +433,12 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* Shutdown, from any thread: the main thread waits in sigwait() for it. */
+/* Shutdown, from any thread: the main thread waits in sigwait() for it,
+ * as for SIGTERM, and stops the session itself once the kernel has written
+ * back (stop_session): the workers must go on serving until then. */
 static void request_shutdown(void *arg)
 {
 	struct daemon *d = arg;
-	fuse_session_exit(d->se);
 	pthread_kill(d->main_thread, SIGTERM);
 }
 
@@ -480,8 +482,35 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Serve until a signal, `volctl shutdown` or an unmount; then unmount (if
- * still mounted) so every worker's read fails, and wait for them. */
+/* Before the workers stop: the kernel writes back what it caches (every
+ * write(2) that returned before the shutdown was asked), served by the
+ * workers, from a thread that holds nothing, waited for at most
+ * STOP_WRITEBACK_MS; then the connection is aborted and the mount
+ * detached, so the workers stop now even while a process holds a file
+ * open in the mount (a lazy unmount alone waits for it to close). Not
+ * when the connection has already ended (an unmount from outside). */
+static void stop_session(struct daemon *d)
+{
+	if (fuse_session_exited(d->se))
+		return;
+	struct stop_writeback *w = stop_write_back_start(ll_write_back_all, NULL);
+	int rc = w ? stop_write_back_wait(w, STOP_WRITEBACK_MS) : -EAGAIN;
+	if (rc == -ETIMEDOUT)
+		vlog_warn("daemon", "the kernel's write-back through %s did not finish within %d s; "
+		          "stopping without the rest", d->mountpoint, STOP_WRITEBACK_MS / 1000);
+	else if (rc < 0)
+		vlog_warn("daemon", "writing back the kernel's dirty pages through %s: %s", d->mountpoint,
+		          strerror(-rc));
+	rc = stop_abort_mount(d->mountpoint);
+	if (rc < 0)
+		vlog_warn("daemon", "cannot abort the mount on %s (%s): unmounting it lazily, the "
+		          "daemon exits once no process uses it", d->mountpoint, strerror(-rc));
+	stop_write_back_end(w);
+}
+
+/* Serve until a signal, `volctl shutdown` or an unmount; then end the
+ * connection (if still mounted) so every worker's read fails, and wait
+ * for them. */
 static void run_workers(struct daemon *d, const sigset_t *set)
 {
 	int n = d->single ? 1 : N_WORKERS, started = 0, sig;
@@ -492,6 +521,8 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 	if (started)
 		sigwait(set, &sig);
 	sdnotify("STOPPING=1");
+	if (started)
+		stop_session(d);
 	fuse_session_exit(d->se);
 	fuse_session_unmount(d->se);
 	uring_transport_stop();

@@ -110,8 +110,12 @@ static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int
 	touch_size(v, n, newsize, delta, 1);
 }
 
-/* What a write changes: size and blocks, and the times unless the kernel
- * keeps them (vfs_kernel_keeps_times). */
+/* What a write or an fallocate changes: size and blocks, and the times
+ * unless the kernel keeps them (vfs_kernel_keeps_times). The kernel's
+ * fallocate updates its own times first (file_modified) and sends them
+ * with the inode later, or not at all when its clock had not moved; a
+ * time set here as well outlived the kernel's in meta.db and came back a
+ * few milliseconds off after a restart (a write, then a punched hole). */
 static void touch_written(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
 {
 	touch_size(v, n, newsize, delta, !atomic_load(&v->kernel_times));
@@ -436,6 +440,28 @@ static int load_obj_exclusive(struct vfs *v, struct vnode *n)
 	return r;
 }
 
+/* Under itab_lock. */
+static void open_files_link(struct vfs *v, struct vfile *f)
+{
+	f->oprev = NULL;
+	f->onext = v->open_files;
+	if (v->open_files)
+		v->open_files->oprev = f;
+	v->open_files = f;
+}
+
+/* Under itab_lock. */
+static void open_files_unlink(struct vfs *v, struct vfile *f)
+{
+	if (f->oprev)
+		f->oprev->onext = f->onext;
+	else
+		v->open_files = f->onext;
+	if (f->onext)
+		f->onext->oprev = f->oprev;
+	f->onext = f->oprev = NULL;
+}
+
 static struct vfile *vfile_new(struct vfs *v, struct vnode *n, int flags)
 {
 	struct vfile *f = FAULT(FAULT_ALLOC) ? NULL : calloc(1, sizeof *f);
@@ -445,6 +471,7 @@ static struct vfile *vfile_new(struct vfs *v, struct vnode *n, int flags)
 	f->flags = flags;
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->nopen++;
+	open_files_link(v, f);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	return f;
 }
@@ -473,6 +500,9 @@ static int open_virtual(struct vfs *v, uint64_t ino, int flags, struct vfile **f
 		return r;
 	}
 	f->flags = flags;
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	open_files_link(v, f);
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	*fh = f;
 	return 0;
 }
@@ -516,15 +546,59 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
 	return *fh ? 0 : -ENOMEM;
 }
 
+int vfs_for_each_open_writable(struct vfs *v, uint64_t tree, void (*fn)(void *arg, uint64_t ino),
+                               void *arg)
+{
+	size_t n = 0, cap = 0;
+	uint64_t *inos = NULL;
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	for (struct vfile *f = v->open_files; f; f = f->onext) {
+		if (!f->n || (f->flags & O_ACCMODE) == O_RDONLY || !S_ISREG(f->n->a.mode))
+			continue;
+		if (tree && VFS_TREE_OF(f->n->ino) != tree)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			uint64_t *p = realloc(inos, c * sizeof *p);
+			if (!p)
+				break;
+			inos = p;
+			cap = c;
+		}
+		inos[n++] = f->n->ino;
+	}
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
+	/* fn waits for the kernel, whose WRITEs need this lock: called
+	 * without it (an inode opened twice is called twice; harmless). */
+	for (size_t i = 0; i < n; i++)
+		fn(arg, inos[i]);
+	free(inos);
+	return (int)n;
+}
+
+void vfs_free_unreleased(struct vfs *v)
+{
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	while (v->open_files) {
+		struct vfile *f = v->open_files;
+		open_files_unlink(v, f);
+		free(f->data);
+		free(f);
+	}
+	ranked_unlock(&v->itab_lock, LOCK_LEAF);
+}
+
 int vfs_release(struct vfs *v, struct vfile *f)
 {
 	struct vnode *n = f->n;
+	ranked_lock(&v->itab_lock, LOCK_LEAF);
+	open_files_unlink(v, f);
 	if (!n) {
+		ranked_unlock(&v->itab_lock, LOCK_LEAF);
 		free(f->data);
 		free(f);
 		return 0;
 	}
-	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	assert(n->nopen > 0);
 	n->nopen--;
 	n->ref++;
@@ -754,7 +828,7 @@ static int punch_locked(struct vfs *v, struct vnode *n, uint64_t off, uint64_t l
 	if (r < 0)
 		return r;
 	tree_account(n->tree, delta);
-	touch_modified(v, n, n->a.size, delta);
+	touch_written(v, n, n->a.size, delta);
 	if (r == 0)
 		return 0;
 	if (!n->tree->memory) /* RAM-only contents: no crash to survive */
@@ -787,7 +861,7 @@ static int fallocate_locked(struct vfs *v, struct vnode *n, int mode, uint64_t o
 	uint64_t size = n->a.size;
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size)
 		size = end;
-	touch_modified(v, n, size, delta);
+	touch_written(v, n, size, delta);
 	return 0;
 }
 

@@ -281,7 +281,9 @@ void vfs_close(struct vfs *v)
 		db_unlock(v->db);
 	}
 	if (v->itab) {
-		/* The kernel is gone; drop what it still referenced. */
+		/* The kernel is gone; drop what it still referenced: the handles
+		 * it never released, then the inodes (their nopen is reset). */
+		vfs_free_unreleased(v);
 		for (size_t i = 0; i < ITAB_BUCKETS; i++)
 			while (v->itab[i]) {
 				struct vnode *n = v->itab[i];

@@ -492,7 +492,7 @@ int vfs_tree_freeze(struct vfs *v, uint64_t id)
 	 * be a dirty page: the snapshot must hold it, so the kernel writes it
 	 * back first, while the gate is open for its WRITEs. */
 	if (v->notify.writeback)
-		v->notify.writeback(v->notify.arg);
+		v->notify.writeback(v->notify.arg, id);
 	int r = vnodes_flush_dirty(v, id);
 	db_quiet_begin(v->db);
 	db_lock(v->db);

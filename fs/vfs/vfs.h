@@ -76,10 +76,10 @@ struct vfs_notify {
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
 	void (*inval_inode)(void *arg, uint64_t ino, int64_t off, int64_t len);
 	/* With the kernel's writeback cache: make it write back every dirty
-	 * page and wait for the WRITEs (NULL without the cache). Called with
-	 * no lock held, since the WRITEs it waits for take the gates and the
-	 * inodes' locks. */
-	void (*writeback)(void *arg);
+	 * page (at least those of tree TREE's files) and wait for the WRITEs
+	 * (NULL without the cache). Called with no lock held, since the
+	 * WRITEs it waits for take the gates and the inodes' locks. */
+	void (*writeback)(void *arg, uint64_t tree);
 	void *arg;
 };
 
@@ -175,6 +175,13 @@ int vfs_fsync(struct vfs *v, uint64_t ino, int datasync);
  * file's flush). Set once at start (VOLFS_TRACE_SLOW). */
 void vfs_trace_fsync(uint64_t ns);
 int vfs_release(struct vfs *v, struct vfile *f);
+/* Call fn(arg, ino), without any lock held, for each regular file a handle
+ * not yet released may write through (O_WRONLY, O_RDWR; a shared mapping
+ * keeps its handle): the only files the kernel can hold dirty pages of;
+ * those of tree TREE only, or of every tree when TREE is 0. Returns how
+ * many calls. */
+int vfs_for_each_open_writable(struct vfs *v, uint64_t tree, void (*fn)(void *arg, uint64_t ino),
+                               void *arg);
 int vfs_fallocate(struct vfs *v, uint64_t ino, int mode, uint64_t off, uint64_t len);
 int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence);
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *sv);

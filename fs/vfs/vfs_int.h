@@ -166,6 +166,7 @@ struct vfile {
 	int flags;
 	char *data;
 	size_t len;
+	struct vfile *onext, *oprev; /* itab_lock: v->open_files */
 };
 
 struct vfs {
@@ -180,6 +181,10 @@ struct vfs {
 	pthread_mutex_t itab_lock;
 	struct vnode **itab;
 	struct vnode *dirty;
+	/* itab_lock: every handle the kernel has not released yet; those left
+	 * at vfs_close (a shutdown aborted the connection while a process
+	 * held files open: no RELEASE comes) are freed there. */
+	struct vfile *open_files;
 	pthread_mutex_t trees_lock;
 	/* Every tree served, hashed by id (a daemon may serve thousands). */
 	struct vtree *trees[VFS_TREE_BUCKETS];
@@ -234,6 +239,9 @@ struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int 
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err);          /* db locked */
 void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
+/* vfs_close: free the handles the kernel never released (their inodes'
+ * nopen is reset with the inode table). */
+void vfs_free_unreleased(struct vfs *v);
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);
 void vnode_attr(struct vnode *n, struct vattr *out);

@@ -96,6 +96,18 @@ load helpers
     ! is_mounted "$MNT" || fail "still mounted"
 }
 
+@test "volctl shutdown while a process holds a file open: exits in seconds, the mount gone, contents kept" {
+    pv_create data 64Mi
+    hold_dirty "$MNT/pv/data/f" 3000000
+    run timeout 10 "$VOLFS_BIN/volctl" --state "$STATE" shutdown
+    assert_success
+    volfs_await_exit 5
+    kill "$HOLDER"
+    wait "$HOLDER" || true
+    volfs_launch
+    cmp "$VOLFS_TMP/ref" "$MNT/pv/data/f"
+}
+
 @test "fusermount3 -u stops the daemon cleanly" {
     fusermount3 -u "$MNT"
     local i

@@ -158,6 +158,48 @@ volfs_stop() {
     fi
 }
 
+# volfs_await_exit SECONDS: the daemon, asked to stop, exits 0 within
+# SECONDS and leaves MNT unmounted; a later stat of MNT returns (ENOTCONN
+# would do) rather than hang.
+volfs_await_exit() {
+    local i status=0
+    for ((i = 0; i < $1 * 10; i++)); do
+        kill -0 "$VOLFS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$VOLFS_PID" 2>/dev/null && fail "volfs still running $1 s after it was asked to stop"
+    wait "$VOLFS_PID" || status=$?
+    VOLFS_PID=''
+    ((status == 0)) || fail "volfs exited with status $status"
+    ! is_mounted "$MNT" || fail "$MNT still mounted"
+    run timeout 5 stat "$MNT"
+    ((status != 124)) || fail "stat $MNT hung"
+}
+
+# hold_dirty FILE BYTES: a process (HOLDER) writes BYTES random bytes (also
+# in $VOLFS_TMP/ref) to FILE without fsync and keeps it open; returns once
+# written. It starts no other process: a child's close of an inherited
+# descriptor (at exec) would have the kernel write the pages back.
+hold_dirty() {
+    head -c "$2" /dev/urandom >"$VOLFS_TMP/ref"
+    rm -f "$VOLFS_TMP/written"
+    mkfifo "$VOLFS_TMP/written"
+    "$PY" - "$1" "$VOLFS_TMP/ref" "$VOLFS_TMP/written" 3>&- <<'PYEOF' &
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+data = open(sys.argv[2], "rb").read()
+assert os.write(fd, data) == len(data)
+with open(sys.argv[3], "w") as w:
+    w.write("written\n")
+time.sleep(600)
+PYEOF
+    HOLDER=$!
+    volfs_track_pid "$HOLDER"
+    local line
+    read -r line <"$VOLFS_TMP/written"
+    [[ $line == written ]] || fail "the holder did not write"
+}
+
 # volfs_kill9: kill -9 the daemon and clear its stale mount.
 volfs_kill9() {
     [[ -n $VOLFS_PID ]] || fail "volfs_kill9: no daemon running"

@@ -785,6 +785,39 @@ static void test_kernel_attrs_current(void **state)
 	expect_consistent(e);
 }
 
+static void collect_ino(void *arg, uint64_t ino)
+{
+	uint64_t *got = arg;
+	assert_int_equal(got[0], 0); /* one call expected */
+	got[0] = ino;
+	got[1]++;
+}
+
+/* The files a handle may write through, for the write-back before a
+ * freeze or a shutdown: not read-only handles, not released ones, not
+ * another tree's; a handle never released (the connection was aborted)
+ * is freed by vfs_close (the sanitizer build's leak check). */
+static void test_open_writable_files(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_file(e, e->root, "a", "1"), b = make_file(e, e->root, "b", "2");
+	struct vfile *ra, *wb, *kept;
+	assert_int_equal(vfs_open(e->v, a, O_RDONLY, &ra), 0);
+	assert_int_equal(vfs_open(e->v, b, O_RDWR, &wb), 0);
+	uint64_t got[2] = {0, 0};
+	assert_int_equal(vfs_for_each_open_writable(e->v, 0, collect_ino, got), 1);
+	assert_int_equal(got[0], b);
+	got[0] = got[1] = 0;
+	assert_int_equal(vfs_for_each_open_writable(e->v, e->tree, collect_ino, got), 1);
+	assert_int_equal(got[0], b);
+	assert_int_equal(vfs_for_each_open_writable(e->v, e->tree + 1, collect_ino, NULL), 0);
+	assert_int_equal(vfs_release(e->v, wb), 0);
+	assert_int_equal(vfs_for_each_open_writable(e->v, 0, collect_ino, NULL), 0);
+	assert_int_equal(vfs_release(e->v, ra), 0);
+	assert_int_equal(vfs_open(e->v, a, O_WRONLY, &kept), 0); /* left to vfs_close */
+	assert_int_equal(vfs_for_each_open_writable(e->v, 0, collect_ino, (uint64_t[2]){0, 0}), 1);
+}
+
 /* A direct write kills privileges through its open file, as through the
  * inode: set-user-ID (and set-group-ID of a group-executable file) go,
  * security.capability goes, the rest stays; a snapshot's file keeps all. */
@@ -865,6 +898,7 @@ int main(int argc, char **argv)
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_and_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_writable_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_over_existing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_exchange, setup, teardown),
