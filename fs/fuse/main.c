@@ -493,10 +493,16 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 		sigwait(set, &sig);
 	sdnotify("STOPPING=1");
 	fuse_session_exit(d->se);
+	/* Cold reads the workers handed off are answered while /dev/fuse is
+	 * still open: unmounting closes it, and a reply after that is lost,
+	 * leaving its reader waiting. */
+	ll_drain_reads();
 	fuse_session_unmount(d->se);
 	uring_transport_stop();
 	for (int i = 0; i < started; i++)
 		pthread_join(workers[i], NULL);
+	/* what a worker handed off meanwhile, before the store goes */
+	ll_drain_reads();
 }
 
 static void raise_fd_limit(void)

@@ -137,6 +137,10 @@ struct vnode {
 	 * (fs/vfs/kview.c). */
 	_Atomic int kview;
 	pthread_rwlock_t lock;
+	/* Reads finishing on the reader thread (vfs_read_nowait): each began
+	 * under lock and stands for it, shared, until done; an exclusive
+	 * holder waits for none to be left (vnode_wrlock). */
+	_Atomic int reads_out;
 	pthread_mutex_t alock;
 	struct vattr a;
 	struct dobj *obj; /* lock: loaded data object, NULL until needed */
@@ -234,6 +238,10 @@ struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int 
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err);          /* db locked */
 void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT locked */
+/* n's contents lock, exclusive, once no deferred read of n is in flight. */
+void vnode_wrlock(struct vnode *n);
+/* A deferred read of n is done (its reads_out was taken under the lock). */
+void vnode_read_out_done(struct vnode *n);
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);
 void vnode_attr(struct vnode *n, struct vattr *out);

@@ -1,0 +1,238 @@
+/*
+ * tests/unit/test_aread.c — reads that do not wait for the disk
+ * (store_read_nowait) and the reader thread that finishes them
+ * (fs/store/aread.c): a read of host bytes evicted from the page cache is
+ * left to the reader, counted, and lands the same bytes as store_read,
+ * through copy-on-write layers and holes; a cached read finishes at once;
+ * stopping the reader waits for the reads in flight.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/fixtures.h"
+#include "tests/unit/unit.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/obs/counters.h"
+#include "fs/store/store.h"
+#include "tests/unit/store_util.h"
+
+#define B STORE_BLOCK
+#define NREADS 8
+
+static int setup(void **state) { return unit_store_setup(state, "store"); }
+
+/* Drop object id's host file from the page cache (written back first:
+ * dirty pages stay). */
+static void evict_host(struct unit_store *e, uint64_t id)
+{
+	char path[256];
+	store_path(e->st, id, path, sizeof path);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+}
+
+/* What the reader thread reports, waited for by the test. */
+struct outcome {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	ssize_t res;
+	void *buf;
+	pthread_t thread;
+};
+
+static void record(void *arg, void *buf, ssize_t res)
+{
+	struct outcome *out = arg;
+	pthread_mutex_lock(&out->lock);
+	out->done = 1;
+	out->res = res;
+	out->buf = buf;
+	out->thread = pthread_self();
+	pthread_cond_broadcast(&out->cond);
+	pthread_mutex_unlock(&out->lock);
+}
+
+static void outcome_init(struct outcome *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_init(&out->lock, NULL);
+	pthread_cond_init(&out->cond, NULL);
+}
+
+static void outcome_wait(struct outcome *out)
+{
+	pthread_mutex_lock(&out->lock);
+	while (!out->done)
+		pthread_cond_wait(&out->cond, &out->lock);
+	pthread_mutex_unlock(&out->lock);
+}
+
+/* A 3-layer object: the base has blocks 0..63 (seed 1), a first layer
+ * rewrites every fourth block (seed 2), the top punches block 10 and
+ * rewrites blocks 20..21 (seed 3). *snaps get the two lower layers. */
+static struct dobj *layered(struct unit_store *e, struct dobj *snaps[2])
+{
+	struct dobj *o = new_obj(e);
+	int64_t d;
+	assert_int_equal(unit_write_pattern(o, 0, 64 * B, 1), 64);
+	for (int l = 0; l < 2; l++) {
+		unit_store_ref(e, store_id(o), 1);
+		snaps[l] = store_get(e->st, store_id(o));
+		assert_int_equal(store_make_private(e->st, &o, NULL), 1);
+		if (l == 0)
+			for (uint64_t b = 0; b < 64; b += 4)
+				unit_write_pattern(o, b * B, B, 2); /* rewrites: adds none */
+	}
+	assert_true(store_punch(o, 10 * B, B, &d) >= 0);
+	unit_write_pattern(o, 20 * B, 2 * B, 3);
+	return o;
+}
+
+static uint8_t expected(uint64_t off)
+{
+	uint64_t b = off / B;
+	if (b == 10)
+		return 0;
+	if (b == 20 || b == 21)
+		return unit_pattern(off, 3);
+	return b % 4 == 0 ? unit_pattern(off, 2) : unit_pattern(off, 1);
+}
+
+/* A read of evicted host bytes goes to the reader thread and lands what
+ * the layers hold; read again, it is cached and finishes at once. */
+static void test_cold_read_finishes_on_reader(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *snaps[2];
+	struct dobj *o = layered(e, snaps);
+	evict_host(e, store_id(o));
+	evict_host(e, store_id(snaps[0]));
+	evict_host(e, store_id(snaps[1]));
+
+	size_t len = 40 * B + 100;
+	uint64_t off = 3 * B + 50;
+	uint8_t *buf = malloc(len);
+	assert_non_null(buf);
+	memset(buf, 0xee, len);
+	uint64_t before = counters_reads_deferred();
+	struct store_aread *later;
+	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
+	assert_non_null(later);
+	struct outcome out;
+	outcome_init(&out);
+	store_aread_start(later, buf, record, &out);
+	outcome_wait(&out);
+	assert_int_equal(out.res, (ssize_t)len);
+	assert_ptr_equal(out.buf, buf);
+	assert_false(pthread_equal(out.thread, pthread_self()));
+	assert_int_equal(counters_reads_deferred(), before + 1);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != expected(off + i))
+			fail_msg("byte %zu: %u, expected %u", i, buf[i], expected(off + i));
+
+	/* Now in the page cache: nothing is left for the reader. */
+	memset(buf, 0xee, len);
+	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
+	assert_null(later);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(buf[i], expected(off + i));
+	assert_int_equal(counters_reads_deferred(), before + 1);
+	free(buf);
+	store_reader_stop();
+	store_put(e->st, o);
+	store_put(e->st, snaps[0]);
+	store_put(e->st, snaps[1]);
+}
+
+/* A read past the host file's end (a data block whose host bytes were cut
+ * short, as after a crash) reads zeros there, deferred or not. */
+static void test_cold_read_past_host_end_zeros(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(unit_write_pattern(o, 0, 8 * B, 4), 8);
+	char path[256];
+	store_path(e->st, store_id(o), path, sizeof path);
+	assert_int_equal(truncate(path, 6 * B), 0);
+	evict_host(e, store_id(o));
+	uint8_t buf[8 * B];
+	memset(buf, 0xee, sizeof buf);
+	struct store_aread *later;
+	assert_int_equal(store_read_nowait(o, buf, sizeof buf, 0, &later), (ssize_t)sizeof buf);
+	assert_non_null(later);
+	struct outcome out;
+	outcome_init(&out);
+	store_aread_start(later, buf, record, &out);
+	outcome_wait(&out);
+	assert_int_equal(out.res, (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], i < 6 * B ? unit_pattern(i, 4) : 0);
+	store_reader_stop();
+	store_put(e->st, o);
+}
+
+/* store_reader_stop returns only once every started read is done, and a
+ * read cancelled instead of started lets go of its host files. */
+static void test_stop_waits_for_reads_in_flight(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *o = new_obj(e);
+	assert_int_equal(unit_write_pattern(o, 0, NREADS * 16 * B, 5), NREADS * 16);
+	evict_host(e, store_id(o));
+	struct outcome out[NREADS];
+	uint8_t *bufs[NREADS];
+	for (int i = 0; i < NREADS; i++) {
+		struct store_aread *later;
+		bufs[i] = malloc(16 * B);
+		outcome_init(&out[i]);
+		assert_int_equal(store_read_nowait(o, bufs[i], 16 * B, (uint64_t)i * 16 * B, &later),
+		                 16 * B);
+		/* The first read's readahead may have brought the next ones in. */
+		assert_true(later || i > 0);
+		if (later)
+			store_aread_start(later, bufs[i], record, &out[i]);
+		else
+			record(&out[i], bufs[i], 16 * B);
+	}
+	store_reader_stop();
+	for (int i = 0; i < NREADS; i++) {
+		assert_true(out[i].done);
+		assert_int_equal(out[i].res, 16 * B);
+		for (size_t k = 0; k < 16 * B; k += 997)
+			assert_int_equal(bufs[i][k], unit_pattern((uint64_t)i * 16 * B + k, 5));
+		free(bufs[i]);
+	}
+	evict_host(e, store_id(o));
+	uint8_t buf[B];
+	/* nothing was started yet: the cancelled read must not be counted */
+	struct store_aread *later;
+	assert_int_equal(store_read_nowait(o, buf, B, 0, &later), B);
+	assert_non_null(later);
+	store_aread_cancel(later);
+	store_put(e->st, o);
+}
+
+int main(int argc, char **argv)
+{
+	unit_filter(argc, argv);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cold_read_finishes_on_reader, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_cold_read_past_host_end_zeros, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_waits_for_reads_in_flight, setup, unit_store_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
