@@ -43,9 +43,12 @@
 
 #define FLUSH_INTERVAL_MS 1000
 /* As many workers as the kernel keeps asynchronous requests in flight
- * (max_background in fs/fuse/ll.c): a worker blocks while its read misses the
- * host page cache, so fewer workers would cap the reads the disk sees at
- * once below what fio's iodepth 32 x 2 jobs asks for. */
+ * (max_background in fs/fuse/ll.c). A read that misses the host page cache
+ * no longer holds its worker (it finishes on the reader thread,
+ * fs/store/aread.c), so a smaller pool would not cap the disk's queue;
+ * 16 measured better on cold reads, but the other request kinds were not
+ * measured with it (docs/performance.md, "Cold reads on the reader
+ * thread"). */
 #define N_WORKERS 64
 /* Sparse: a Docker volume's capacity costs nothing until written. */
 #define DOCKER_DEFAULT_SIZE (10ULL << 30)
