@@ -4,7 +4,9 @@
  * (fs/store/aread.c): a read of host bytes evicted from the page cache is
  * left to the reader, counted, and lands the same bytes as store_read,
  * through copy-on-write layers and holes; a cached read finishes at once;
- * stopping the reader waits for the reads in flight.
+ * stopping the reader waits for the reads in flight; a deferred read of a
+ * file holds off its truncation until it is done, as a synchronous read
+ * holding the file's lock does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,14 +18,17 @@
 #include "tests/unit/fixtures.h"
 #include "tests/unit/unit.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs/obs/counters.h"
 #include "fs/store/store.h"
+#include "fs/vfs/vfs.h"
 #include "tests/unit/store_util.h"
 
 #define B STORE_BLOCK
@@ -226,6 +231,92 @@ static void test_stop_waits_for_reads_in_flight(void **state)
 	store_put(e->st, o);
 }
 
+/* Every host file under dir out of the page cache. */
+static void evict_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *de; (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			evict_dir(path);
+			continue;
+		}
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+	closedir(d);
+}
+
+struct truncation {
+	struct vfs *v;
+	uint64_t ino;
+	atomic_int done;
+};
+
+static void *truncate_file(void *arg)
+{
+	struct truncation *t = arg;
+	static const struct vfs_ctx root = {.uid = 0, .gid = 0, .pid = 1};
+	struct stat in = {.st_size = 0}, out;
+	assert_int_equal(vfs_setattr(t->v, t->ino, &in, 1 << 3 /* FUSE_SET_ATTR_SIZE */, &root, &out), 0);
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+static void test_deferred_read_holds_off_truncation(void **state)
+{
+	(void)state;
+	char dir[64];
+	unit_temp_dir(dir, sizeof dir, "aread");
+	struct vfs *v;
+	uint64_t root = VFS_INO(unit_vfs_volume(&v, dir, 64 << 20), 1);
+	static const struct vfs_ctx ctx = {.uid = 0, .gid = 0, .pid = 1};
+	struct vfs_entry ent;
+	struct vfile *w, *r;
+	assert_int_equal(vfs_create(v, root, "f", 0644, O_RDWR, &ctx, &ent, &w), 0);
+	size_t len = 64 * B;
+	char *data = malloc(len), *buf = malloc(len);
+	memset(data, 'a', len);
+	assert_int_equal(vfs_write(v, w, data, len, 0), (ssize_t)len);
+	assert_int_equal(vfs_flush_all(v), 0);
+	char data_dir[128];
+	snprintf(data_dir, sizeof data_dir, "%s/data", dir);
+	evict_dir(data_dir);
+
+	assert_int_equal(vfs_open(v, ent.ino, O_RDONLY, &r), 0);
+	struct vfs_deferred_read *later;
+	assert_int_equal(vfs_read_nowait(v, r, buf, len, 0, &later), (ssize_t)len);
+	assert_non_null(later);
+	struct truncation t = {.v = v, .ino = ent.ino};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, truncate_file, &t), 0);
+	usleep(200 * 1000);
+	assert_false(atomic_load(&t.done)); /* waits for the read */
+	struct outcome out;
+	outcome_init(&out);
+	vfs_read_finish(later, buf, record, &out);
+	outcome_wait(&out);
+	assert_int_equal(out.res, (ssize_t)len);
+	assert_int_equal(memcmp(buf, data, len), 0);
+	pthread_join(th, NULL);
+	assert_true(atomic_load(&t.done));
+	assert_int_equal(vfs_read(v, r, buf, len, 0), 0); /* truncated */
+	vfs_release(v, r);
+	vfs_release(v, w);
+	vfs_forget(v, ent.ino, 1);
+	vfs_close(v);
+	unit_rm_tree(dir);
+	free(data);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -233,6 +324,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cold_read_finishes_on_reader, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cold_read_past_host_end_zeros, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_waits_for_reads_in_flight, setup, unit_store_teardown),
+		cmocka_unit_test(test_deferred_read_holds_off_truncation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
