@@ -551,7 +551,11 @@ static void zero_gathered(struct dest *d)
  * or -errno. */
 static int piece_left(const struct dest *d, const struct piece *p, ssize_t res, struct piece *rest)
 {
-	if (res == -EAGAIN || res == -EOPNOTSUPP)
+	/* A file that cannot say whether it would wait (a memory volume's
+	 * memfd) never waits for a disk: read it here. */
+	if (res == -EOPNOTSUPP)
+		return read_now(d, p->fd, p->pos, p->len, p->off);
+	if (res == -EAGAIN)
 		res = 0;
 	else if (res < 0)
 		return (int)res;

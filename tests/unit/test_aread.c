@@ -231,6 +231,29 @@ static void test_stop_waits_for_reads_in_flight(void **state)
 	store_put(e->st, o);
 }
 
+/* A memory object's memfd cannot say whether a read would wait (it never
+ * waits for a disk): its reads finish at once, none deferred. */
+static void test_memory_object_reads_at_once(void **state)
+{
+	struct unit_store *e = *state;
+	uint64_t id = 0;
+	db_lock(e->db);
+	assert_int_equal(store_create_memory(e->st, &id), 0);
+	db_unlock(e->db);
+	struct dobj *o = store_get(e->st, id);
+	assert_non_null(o);
+	assert_int_equal(unit_write_pattern(o, 0, 8 * B, 6), 8);
+	uint8_t buf[8 * B];
+	uint64_t before = counters_reads_deferred();
+	struct store_aread *later;
+	assert_int_equal(store_read_nowait(o, buf, sizeof buf, 0, &later), (ssize_t)sizeof buf);
+	assert_null(later);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], unit_pattern(i, 6));
+	assert_int_equal(counters_reads_deferred(), before);
+	store_put(e->st, o);
+}
+
 /* Every host file under dir out of the page cache. */
 static void evict_dir(const char *dir)
 {
@@ -324,6 +347,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cold_read_finishes_on_reader, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cold_read_past_host_end_zeros, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_waits_for_reads_in_flight, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_object_reads_at_once, setup, unit_store_teardown),
 		cmocka_unit_test(test_deferred_read_holds_off_truncation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
