@@ -304,6 +304,9 @@ static void render_uring(FILE *f)
 	fprintf(f, "volfs_uring_sqes_completed_total %llu\n", (unsigned long long)done);
 	family(f, "volfs_uring_sqes_in_flight", "gauge", "io_uring operations submitted and not yet completed.");
 	fprintf(f, "volfs_uring_sqes_in_flight %llu\n", (unsigned long long)(sub > done ? sub - done : 0));
+	family(f, "volfs_reads_deferred_total", "counter",
+	       "Reads whose host bytes were not in the page cache, finished by the reader thread.");
+	fprintf(f, "volfs_reads_deferred_total %llu\n", (unsigned long long)counters_reads_deferred());
 }
 
 static void render_host_flushes(FILE *f)

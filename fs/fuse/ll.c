@@ -438,24 +438,95 @@ static struct vfile *fh_of(struct fuse_file_info *fi)
 #define SMALL_READ (16u << 10)
 static __thread char small_read[SMALL_READ];
 
+/* A read handed to the reader thread, answered there. */
+struct deferred_reply {
+	fuse_req_t req;
+	uint64_t start_ns;
+};
+
+static void reply_deferred(void *arg, void *buf, ssize_t res)
+{
+	struct deferred_reply *dr = arg;
+	/* libfuse lets any thread answer a request. */
+	int err = res < 0 ? fuse_reply_err(dr->req, (int)-res) : fuse_reply_buf(dr->req, buf, (size_t)res);
+	(void)err; /* an interrupted or aborted request's reply fails: nothing to undo */
+	ll_deferred_read_done(dr->start_ns, res < 0);
+	free(buf);
+	free(dr);
+}
+
+/* The read waits for the disk on the reader thread, not here: this worker
+ * goes back to /dev/fuse. What the worker's own buffer holds moves to one
+ * the read keeps. */
+static void hand_off_read(fuse_req_t req, struct vfs_deferred_read *later, char *buf, size_t n)
+{
+	struct deferred_reply *dr = malloc(sizeof *dr);
+	char *own = buf == small_read ? malloc(n ? n : 1) : buf;
+	if (!dr || !own) {
+		vfs_read_cancel(later);
+		if (own != buf)
+			free(own);
+		free(dr);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (own != buf)
+		memcpy(own, buf, n);
+	*dr = (struct deferred_reply){ req, ll_defer_request() };
+	vfs_read_finish(later, own, reply_deferred, dr);
+}
+
+static void reply_read(fuse_req_t req, const char *buf, ssize_t n)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+/* The io_uring transport answers on the ring that brought the request, so
+ * its reads are served to the end here. */
+static void read_on_ring(fuse_req_t req, struct vfile *f, char *room, size_t size, off_t off)
+{
+	char *buf = room ? room : size <= SMALL_READ ? small_read : malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	reply_read(req, buf, vfs_read(VFS(req), f, buf, size, (uint64_t)off));
+	if (buf != room && buf != small_read)
+		free(buf);
+}
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	(void)ino;
 	/* A request from a ring reads straight into its reply's buffer. */
 	char *room = uring_transport_reply_room(size);
-	char *buf = room ? room : size <= SMALL_READ ? small_read : malloc(size);
+	if (room || uring_transport_serving()) {
+		read_on_ring(req, fh_of(fi), room, size, off);
+		return;
+	}
+	char *buf = size <= SMALL_READ ? small_read : malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ssize_t n = vfs_read(VFS(req), fh_of(fi), buf, size, (uint64_t)off);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	if (buf != room && buf != small_read)
+	struct vfs_deferred_read *later;
+	ssize_t n = vfs_read_nowait(VFS(req), fh_of(fi), buf, size, (uint64_t)off, &later);
+	if (later) {
+		hand_off_read(req, later, buf, (size_t)n);
+		return;
+	}
+	reply_read(req, buf, n);
+	if (buf != small_read)
 		free(buf);
+}
+
+void ll_drain_reads(void)
+{
+	vfs_drain_reads();
 }
 
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

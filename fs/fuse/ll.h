@@ -14,6 +14,14 @@ extern const struct fuse_lowlevel_ops volfs_ll_ops;
 const struct fuse_lowlevel_ops *ll_counted_ops(void);
 /* fuse_reply_err() that notes a failed request for the metrics. */
 int ll_reply_err(fuse_req_t req, int err);
+/* The request being served replies later, from another thread: it is not
+ * counted when its handler returns; the start time returned goes to
+ * ll_deferred_read_done, called once it is answered. */
+uint64_t ll_defer_request(void);
+void ll_deferred_read_done(uint64_t start_ns, int failed);
+/* Every read left to the reader thread is answered (before the session
+ * goes). */
+void ll_drain_reads(void);
 
 /* Before serving a request read into b: note what libfuse does not pass on
  * (whether the kernel asks to kill set-ID bits). */

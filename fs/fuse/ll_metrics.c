@@ -1,7 +1,8 @@
 /*
  * fs/fuse/ll_metrics.c — FUSE request accounting: an operation table that
  * wraps volfs_ll_ops, timing each handler (every handler replies before it
- * returns) and noting whether it replied with an error, in fs/obs/counters.c.
+ * returns, except a read handed to the reader thread, timed until its
+ * reply) and noting whether it replied with an error, in fs/obs/counters.c.
  * fs/fuse/ll.c routes its fuse_reply_err() calls through ll_reply_err().
  */
 #include "fs/fuse/ll.h"
@@ -10,6 +11,8 @@
 
 static const struct fuse_lowlevel_ops *inner = &volfs_ll_ops;
 static __thread int request_failed;
+static __thread int request_deferred;
+static __thread uint64_t request_start;
 
 int ll_reply_err(fuse_req_t req, int err)
 {
@@ -18,12 +21,24 @@ int ll_reply_err(fuse_req_t req, int err)
 	return fuse_reply_err(req, err);
 }
 
+uint64_t ll_defer_request(void)
+{
+	request_deferred = 1;
+	return request_start;
+}
+
+void ll_deferred_read_done(uint64_t start_ns, int failed)
+{
+	counters_fuse_done(COUNTERS_OP_read, counters_now_ns() - start_ns, failed);
+}
+
 #define TIMED(op, call)                                                        \
 	do {                                                                   \
-		uint64_t t0 = counters_now_ns();                                \
-		request_failed = 0;                                            \
+		uint64_t t0 = request_start = counters_now_ns();                \
+		request_failed = request_deferred = 0;                         \
 		call;                                                          \
-		counters_fuse_done(COUNTERS_OP_##op, counters_now_ns() - t0, request_failed); \
+		if (!request_deferred)                                         \
+			counters_fuse_done(COUNTERS_OP_##op, counters_now_ns() - t0, request_failed); \
 	} while (0)
 
 typedef fuse_req_t R;

@@ -43,11 +43,16 @@
 #include "meta/version.h"
 
 #define FLUSH_INTERVAL_MS 1000
-/* As many workers as the kernel keeps asynchronous requests in flight
- * (max_background in fs/fuse/ll.c): a worker blocks while its read misses the
- * host page cache, so fewer workers would cap the reads the disk sees at
- * once below what fio's iodepth 32 x 2 jobs asks for. */
-#define N_WORKERS 64
+/* Workers reading /dev/fuse. A read that misses the host page cache does
+ * not hold its worker (it finishes on the reader thread, fs/store/aread.c),
+ * so the pool need not match the kernel's asynchronous requests in flight
+ * (max_background in fs/fuse/ll.c); each worker waiting in /dev/fuse
+ * contends on the kernel's queue lock and serves its next request cold, so
+ * 16 served every measured row as well as 64 (within the load's spread)
+ * or better, depth-32 writes several times better (docs/performance.md,
+ * "Cold reads on the reader thread"). A request that blocks (a write held
+ * by a freeze, an fdatasync) still holds its worker. */
+#define N_WORKERS 16
 /* Sparse: a Docker volume's capacity costs nothing until written. */
 #define DOCKER_DEFAULT_SIZE (10ULL << 30)
 
@@ -524,10 +529,16 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 	if (started)
 		stop_session(d);
 	fuse_session_exit(d->se);
+	/* Cold reads the workers handed off are answered while /dev/fuse is
+	 * still open: unmounting closes it, and a reply after that is lost,
+	 * leaving its reader waiting. */
+	ll_drain_reads();
 	fuse_session_unmount(d->se);
 	uring_transport_stop();
 	for (int i = 0; i < started; i++)
 		pthread_join(workers[i], NULL);
+	/* what a worker handed off meanwhile, before the store goes */
+	ll_drain_reads();
 }
 
 static void raise_fd_limit(void)

@@ -15,6 +15,7 @@ const uint64_t counters_bucket_ns[COUNTERS_NBUCKETS] = {
 
 static struct counters_op_stats op_stats[COUNTERS_OP_COUNT];
 static uint64_t uring_submitted, uring_completed;
+static uint64_t reads_deferred;
 static uint64_t host_flushes[COUNTERS_FLUSH_KINDS];
 static __thread uint64_t thread_host_flushes;
 static struct counters_freeze_stats freeze_stats;
@@ -63,6 +64,11 @@ void counters_uring_submitted(void)
 void counters_uring_completed(void)
 {
 	__atomic_fetch_add(&uring_completed, 1, __ATOMIC_RELAXED);
+}
+
+void counters_read_deferred(void)
+{
+	__atomic_fetch_add(&reads_deferred, 1, __ATOMIC_RELAXED);
 }
 
 void counters_host_flush(enum counters_flush kind)
@@ -120,6 +126,11 @@ void counters_uring_read(uint64_t *submitted, uint64_t *completed)
 	/* completed first: a reader never sees more completions than submissions */
 	*completed = load(&uring_completed);
 	*submitted = load(&uring_submitted);
+}
+
+uint64_t counters_reads_deferred(void)
+{
+	return load(&reads_deferred);
 }
 
 uint64_t counters_host_flushes(enum counters_flush kind)

@@ -237,13 +237,6 @@ int layer_covers_parent(struct dobj *o)
  * after the other. Zeroing that must follow the reads (flat_read's holes
  * inside a range read whole) is gathered too and done after them. Each
  * gathered read holds its layer's host file until then (host_hold). */
-struct piece {
-	int fd;
-	uint64_t off;
-	size_t pos, len;
-	struct dobj *held;
-};
-
 #define BATCH_INLINE 8
 
 struct plist {
@@ -545,6 +538,118 @@ ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off)
 {
 	struct iovec iov = { buf, len };
 	return store_readv(o, &iov, 1, off);
+}
+
+/* The gathered zeroing, now. */
+static void zero_gathered(struct dest *d)
+{
+	for (size_t i = 0; i < d->zeros.n; i++)
+		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	d->zeros.n = 0;
+}
+
+/* What a read that would not wait left of piece p: none (0: read whole,
+ * or up to the host file's end, the rest zeroed), the rest (1: into *rest),
+ * or -errno. */
+static int piece_left(const struct dest *d, const struct piece *p, ssize_t res, struct piece *rest)
+{
+	/* A file that cannot say whether it would wait (a memory volume's
+	 * memfd) never waits for a disk: read it here. */
+	if (res == -EOPNOTSUPP)
+		return read_now(d, p->fd, p->pos, p->len, p->off);
+	if (res == -EAGAIN)
+		res = 0;
+	else if (res < 0)
+		return (int)res;
+	else if (res == 0) { /* the host file ends before: zeros */
+		dest_zero(d, p->pos, p->len);
+		return 0;
+	}
+	if ((size_t)res == p->len)
+		return 0;
+	*rest = (struct piece){ p->fd, p->off + (uint64_t)res, p->pos + (size_t)res,
+	                        p->len - (size_t)res, p->held };
+	return 1;
+}
+
+/* dest_flush without waiting for the disk, for a destination of one
+ * buffer: the reads the page cache cannot serve at once, and the zeroing
+ * that must follow them, go to *later with their holds. */
+static int dest_flush_nowait(struct dest *d, size_t len, struct store_aread **later)
+{
+	size_t n = d->reads.n;
+	if (d->cnt != 1 || n == 0)
+		return dest_flush(d);
+	struct uring_read one;
+	struct uring_read *ops = n == 1 ? &one : malloc(n * sizeof *ops);
+	struct iovec *iovs = n == 1 ? NULL : malloc(n * sizeof *iovs);
+	if (n > 1 && (!ops || !iovs)) {
+		free(ops);
+		free(iovs);
+		return dest_flush(d);
+	}
+	struct iovec iov1;
+	for (size_t i = 0; i < n; i++) {
+		const struct piece *p = &d->reads.v[i];
+		struct iovec *iov = n == 1 ? &iov1 : &iovs[i];
+		*iov = (struct iovec){ (char *)d->iov[0].iov_base + p->pos, p->len };
+		ops[i] = (struct uring_read){ p->fd, iov, 1, (off_t)p->off, 0 };
+	}
+	uring_read_batch_nowait(ops, (int)n);
+	/* The pieces left are compacted to the front of the list, keeping
+	 * their holds; the others' holds go. */
+	size_t left = 0;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct piece p = d->reads.v[i], rest;
+		int k = r < 0 ? 0 : piece_left(d, &p, ops[i].res, &rest);
+		if (k < 0)
+			r = k;
+		if (k == 1)
+			d->reads.v[left++] = rest;
+		else
+			host_release(p.held);
+	}
+	if (ops != &one)
+		free(ops);
+	free(iovs);
+	d->reads.n = left;
+	if (r == 0 && left) {
+		*later = aread_new(d->reads.v, left, d->zeros.v, d->zeros.n, len);
+		if (*later) {
+			d->reads.n = d->zeros.n = 0;
+			return 0;
+		}
+		r = dest_flush(d); /* out of memory: wait here */
+	}
+	for (size_t i = 0; i < d->reads.n; i++)
+		host_release(d->reads.v[i].held);
+	d->reads.n = 0;
+	if (r == 0)
+		zero_gathered(d);
+	d->zeros.n = 0;
+	return r;
+}
+
+ssize_t store_read_nowait(struct dobj *o, void *buf, size_t len, uint64_t off,
+                          struct store_aread **later)
+{
+	*later = NULL;
+	if (!len)
+		return 0;
+	if (off > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	struct iovec iov = { buf, len };
+	struct dest d;
+	dest_init(&d, &iov, 1);
+	int r = view_read(o, &d, off, off, off + len);
+	int f = r < 0 ? dest_flush(&d) : dest_flush_nowait(&d, len, later);
+	dest_free(&d);
+	if (r < 0 || f < 0) {
+		store_aread_cancel(*later);
+		*later = NULL;
+	}
+	return r < 0 ? r : f < 0 ? f : (ssize_t)len;
 }
 
 /* The current view of block b, whole. */

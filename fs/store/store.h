@@ -151,6 +151,28 @@ ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off);
 /* Same into an iovec (for zero-copy replies). */
 ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off);
 
+/* store_read, without waiting for the disk: host bytes the page cache
+ * lacks are left to the reader thread (fs/store/aread.c). Returns len or
+ * -errno; *later is NULL when buf holds the whole view, else the reads
+ * still to do, and then the caller either cancels them or starts them, with
+ * the object and its layers kept from changing until they are done (as
+ * store_read's caller does during the call). */
+struct store_aread;
+ssize_t store_read_nowait(struct dobj *o, void *buf, size_t len, uint64_t off,
+                          struct store_aread **later);
+/* Run on the reader thread once a started read is done: res is its length
+ * or -errno, buf the buffer it was started with. */
+typedef void (*store_aread_done)(void *arg, void *buf, ssize_t res);
+/* Finish `later` into buf, which holds what store_read_nowait read (the
+ * same buffer or a copy of it), on the reader thread; done is called
+ * there. If no reader can run, it is finished here before returning. */
+void store_aread_start(struct store_aread *later, void *buf, store_aread_done done, void *arg);
+/* Let go of reads not started (their host files). NULL is a no-op. */
+void store_aread_cancel(struct store_aread *later);
+/* Wait for every started read to be done and end the reader thread; the
+ * next store_aread_start starts it again. */
+void store_reader_stop(void);
+
 /* Write len bytes at off into a private object. *delta gets the change in
  * data blocks (>= 0). Returns len or a negative errno (nothing in the map
  * changes on error). */

@@ -113,6 +113,23 @@ struct trim_run {
 	uint64_t id, b, n;
 };
 
+/* A host read of a request (fs/store/io.c): host bytes [off, off+len) of
+ * fd into bytes [pos, pos+len) of the request's buffer, fd being the host
+ * file of the layer `held`, held (host_hold) until the read is done. A
+ * piece with fd -1 and held NULL is a stretch to zero after the reads. */
+struct piece {
+	int fd;
+	uint64_t off;
+	size_t pos, len;
+	struct dobj *held;
+};
+
+/* A read whose host reads `reads` are still to do, then zeroing `zeros`,
+ * `len` bytes in all; it takes over the reads' holds (fs/store/aread.c).
+ * NULL when out of memory. */
+struct store_aread *aread_new(const struct piece *reads, size_t nreads, const struct piece *zeros,
+                              size_t nzeros, size_t len);
+
 /* The sync marker's extended attribute on a host file (fs/store/datasync.c). */
 #define STORE_MARKER_NAME "user.volfs.sync"
 

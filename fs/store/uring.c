@@ -296,10 +296,10 @@ ssize_t uring_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 	return rwv_full(OP_WRITE, fd, iov, iovcnt, off);
 }
 
-/* Queue up to URING_ENTRIES reads, submit them in one call and wait for
- * every one the kernel took. Those it did not take keep res = -EAGAIN for
- * the caller to redo synchronously. */
-static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
+/* Queue up to URING_ENTRIES reads (with rw_flags, e.g. RWF_NOWAIT), submit
+ * them in one call and wait for every one the kernel took. Those it did not
+ * take keep res = -EAGAIN for the caller to redo. */
+static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n, int rw_flags)
 {
 	static __thread uint64_t tag;
 	struct io_uring_sqe *sqes[URING_ENTRIES];
@@ -314,6 +314,7 @@ static void read_chunk(struct io_uring *ring, struct uring_read *ops, int n)
 			break;
 		io_uring_prep_readv(sqe, ops[queued].fd, ops[queued].iov, (unsigned)ops[queued].cnt,
 		                    (uint64_t)ops[queued].off);
+		sqe->rw_flags = rw_flags;
 		io_uring_sqe_set_data64(sqe, first + (uint64_t)queued);
 		sqes[queued] = sqe;
 	}
@@ -377,7 +378,7 @@ void uring_read_batch(struct uring_read *ops, int n)
 	for (int i = 0; i < n; i += URING_ENTRIES) {
 		int k = n - i < URING_ENTRIES ? n - i : URING_ENTRIES;
 		if (ring) {
-			read_chunk(ring, ops + i, k);
+			read_chunk(ring, ops + i, k, 0);
 		} else {
 			for (int j = 0; j < k; j++)
 				ops[i + j].res = -EAGAIN;
@@ -385,4 +386,24 @@ void uring_read_batch(struct uring_read *ops, int n)
 		for (int j = 0; j < k; j++)
 			finish_read(&ops[i + j]);
 	}
+}
+
+/* Without a ring: preadv2's own RWF_NOWAIT, one read at a time. */
+static void read_nowait_syscalls(struct uring_read *ops, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ssize_t r = preadv2(ops[i].fd, ops[i].iov, ops[i].cnt, ops[i].off, RWF_NOWAIT);
+		ops[i].res = r < 0 ? -errno : r;
+	}
+}
+
+void uring_read_batch_nowait(struct uring_read *ops, int n)
+{
+	struct io_uring *ring = thread_ring();
+	if (!ring) {
+		read_nowait_syscalls(ops, n);
+		return;
+	}
+	for (int i = 0; i < n; i += URING_ENTRIES)
+		read_chunk(ring, ops + i, n - i < URING_ENTRIES ? n - i : URING_ENTRIES, RWF_NOWAIT);
 }

@@ -28,6 +28,11 @@ struct uring_read {
 	ssize_t res;
 };
 void uring_read_batch(struct uring_read *ops, int n);
+/* The same, but no read waits for the disk (RWF_NOWAIT): each res is the
+ * bytes the page cache had at once (possibly short, or 0 at EOF), -EAGAIN
+ * when even the first byte would wait, -EOPNOTSUPP when the file cannot
+ * say (memfds), or another -errno. Nothing is resubmitted. */
+void uring_read_batch_nowait(struct uring_read *ops, int n);
 /* Free this thread's ring (called at thread exit via a destructor). */
 void uring_thread_exit(void);
 

@@ -147,7 +147,7 @@ static int begin_change(struct vfs *v, struct vnode *n)
 	if (r < 0)
 		return r;
 	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
-	ranked_wrlock(&n->lock, LOCK_VNODE);
+	vnode_wrlock(n);
 	r = make_private(v, n);
 	if (r < 0) {
 		ranked_rwunlock(&n->lock, LOCK_VNODE);
@@ -434,7 +434,7 @@ int vfs_file_kill_privs(struct vfs *v, struct vfile *f, int kill_suidgid, int dr
 
 static int load_obj_exclusive(struct vfs *v, struct vnode *n)
 {
-	ranked_wrlock(&n->lock, LOCK_VNODE);
+	vnode_wrlock(n);
 	int r = vnode_load_obj(v, n, 0);
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
@@ -639,6 +639,81 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 	}
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
+}
+
+/* A read left to the reader thread: the inode it stands for, and the
+ * caller's completion. */
+struct vfs_deferred_read {
+	struct vnode *n;
+	struct store_aread *later;
+	vfs_read_done done;
+	void *arg;
+};
+
+ssize_t vfs_read_nowait(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off,
+                        struct vfs_deferred_read **later)
+{
+	*later = NULL;
+	struct vnode *n = f->n;
+	if (!n)
+		return vfs_read(v, f, buf, len, off);
+	if (n->tree->dead)
+		return -ESTALE;
+	ranked_rdlock(&n->lock, LOCK_VNODE);
+	uint64_t size = n->a.size;
+	ssize_t r = 0;
+	if (off < size) {
+		if (len > size - off)
+			len = size - off;
+		struct store_aread *sl = NULL;
+		if (n->obj)
+			r = store_read_nowait(n->obj, buf, len, off, &sl);
+		else { /* no object: all zeros (see vfs_read) */
+			memset(buf, 0, len);
+			r = (ssize_t)len;
+		}
+		struct vfs_deferred_read *d = sl ? malloc(sizeof *d) : NULL;
+		if (d) { /* the lock's share goes with it */
+			atomic_fetch_add(&n->reads_out, 1);
+			*d = (struct vfs_deferred_read){ .n = n, .later = sl };
+			*later = d;
+		} else if (sl) { /* out of memory: wait here */
+			store_aread_cancel(sl);
+			r = store_read(n->obj, buf, len, off);
+		}
+	}
+	ranked_rwunlock(&n->lock, LOCK_VNODE);
+	return r;
+}
+
+static void deferred_read_done(void *arg, void *buf, ssize_t res)
+{
+	struct vfs_deferred_read *d = arg;
+	/* Before the reply: once answered, the kernel may release the file. */
+	vnode_read_out_done(d->n);
+	vfs_read_done done = d->done;
+	void *darg = d->arg;
+	free(d);
+	done(darg, buf, res);
+}
+
+void vfs_read_finish(struct vfs_deferred_read *later, void *buf, vfs_read_done done, void *arg)
+{
+	later->done = done;
+	later->arg = arg;
+	store_aread_start(later->later, buf, deferred_read_done, later);
+}
+
+void vfs_read_cancel(struct vfs_deferred_read *later)
+{
+	store_aread_cancel(later->later);
+	vnode_read_out_done(later->n);
+	free(later);
+}
+
+void vfs_drain_reads(void)
+{
+	store_reader_stop();
 }
 
 /* Only the times change on an overwrite; size and blocks stay (and with

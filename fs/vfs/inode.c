@@ -117,8 +117,39 @@ static struct vnode *vnode_new(uint64_t ino, struct vtree *t, const struct vattr
 	return n;
 }
 
+/* Waiters for a vnode's deferred reads: one pair for all inodes, as
+ * waiting is rare (a change of a file that has a cold read in flight). */
+static pthread_mutex_t reads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reads_drained = PTHREAD_COND_INITIALIZER;
+
+void vnode_wrlock(struct vnode *n)
+{
+	ranked_wrlock(&n->lock, LOCK_VNODE);
+	/* No new deferred read can begin now (they begin under the lock). */
+	if (!atomic_load(&n->reads_out))
+		return;
+	pthread_mutex_lock(&reads_lock);
+	while (atomic_load(&n->reads_out))
+		pthread_cond_wait(&reads_drained, &reads_lock);
+	pthread_mutex_unlock(&reads_lock);
+}
+
+void vnode_read_out_done(struct vnode *n)
+{
+	int was = atomic_fetch_sub(&n->reads_out, 1);
+	assert(was > 0);
+	if (was != 1)
+		return;
+	/* Through the mutex, so a waiter between its check and its wait
+	 * cannot miss this. */
+	pthread_mutex_lock(&reads_lock);
+	pthread_cond_broadcast(&reads_drained);
+	pthread_mutex_unlock(&reads_lock);
+}
+
 static void vnode_free(struct vfs *v, struct vnode *n)
 {
+	assert(atomic_load(&n->reads_out) == 0);
 	if (n->obj)
 		store_put(v->store, n->obj);
 	pthread_rwlock_destroy(&n->lock);
@@ -981,7 +1012,7 @@ out:
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
 	for (size_t i = 0; i < count; i++) {
 		struct vnode *x = held[i];
-		ranked_wrlock(&x->lock, LOCK_VNODE);
+		vnode_wrlock(x);
 		struct dobj *o = x->obj;
 		x->obj = NULL;
 		ranked_rwunlock(&x->lock, LOCK_VNODE);

@@ -259,6 +259,7 @@ void vfs_close(struct vfs *v)
 {
 	if (!v)
 		return;
+	vfs_drain_reads(); /* reads in flight hold inodes and host files */
 	reclaim_stop(v);
 	if (v->db) {
 		db_lock(v->db);

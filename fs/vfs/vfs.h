@@ -150,6 +150,24 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfile **fh);
 int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, int flags,
                const struct vfs_ctx *c, struct vfs_entry *e, struct vfile **fh);
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off);
+/* vfs_read, except that host bytes not in the page cache are not waited
+ * for: then *later is set (else NULL), the result is the read's length
+ * and buf holds only part of it until the read is finished (or
+ * cancelled). Until then the read stands for the file's contents lock
+ * held shared: every change of the file waits for it. */
+struct vfs_deferred_read;
+ssize_t vfs_read_nowait(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off,
+                        struct vfs_deferred_read **later);
+/* res: the read's length or -errno; buf: the buffer it was finished into. */
+typedef void (*vfs_read_done)(void *arg, void *buf, ssize_t res);
+/* Finish the read into buf (holding what vfs_read_nowait put in its own
+ * buffer: the same one or a copy) on the reader thread, which calls done
+ * with the file's lock free again. */
+void vfs_read_finish(struct vfs_deferred_read *later, void *buf, vfs_read_done done, void *arg);
+/* Give up a deferred read without finishing it. */
+void vfs_read_cancel(struct vfs_deferred_read *later);
+/* Wait until every finishing read is done, and stop the reader thread. */
+void vfs_drain_reads(void);
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off);
 /* vfs_write that first kills privileges as vfs_file_kill_privs does: kill
  * is a set of VFS_KILL_*; *killed (if not NULL) is 1 when that changed the

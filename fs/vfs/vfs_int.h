@@ -137,6 +137,10 @@ struct vnode {
 	 * (fs/vfs/kview.c). */
 	_Atomic int kview;
 	pthread_rwlock_t lock;
+	/* Reads finishing on the reader thread (vfs_read_nowait): each began
+	 * under lock and stands for it, shared, until done; an exclusive
+	 * holder waits for none to be left (vnode_wrlock). */
+	_Atomic int reads_out;
 	pthread_mutex_t alock;
 	struct vattr a;
 	struct dobj *obj; /* lock: loaded data object, NULL until needed */
@@ -242,6 +246,10 @@ void vnode_put(struct vfs *v, struct vnode *n);                        /* db NOT
 /* vfs_close: free the handles the kernel never released (their inodes'
  * nopen is reset with the inode table). */
 void vfs_free_unreleased(struct vfs *v);
+/* n's contents lock, exclusive, once no deferred read of n is in flight. */
+void vnode_wrlock(struct vnode *n);
+/* A deferred read of n is done (its reads_out was taken under the lock). */
+void vnode_read_out_done(struct vnode *n);
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);
 void vnode_attr(struct vnode *n, struct vattr *out);
