@@ -490,7 +490,8 @@ static void block_signals(sigset_t *set)
 /* Before the workers stop: the kernel writes back what it caches (every
  * write(2) that returned before the shutdown was asked), served by the
  * workers, from a thread that holds nothing, waited for at most
- * STOP_WRITEBACK_MS; then the connection is aborted and the mount
+ * STOP_WRITEBACK_MS; the reads handed to the reader thread answered;
+ * then the connection is aborted and the mount
  * detached, so the workers stop now even while a process holds a file
  * open in the mount (a lazy unmount alone waits for it to close). Not
  * when the connection has already ended (an unmount from outside). */
@@ -506,6 +507,9 @@ static void stop_session(struct daemon *d)
 	else if (rc < 0)
 		vlog_warn("daemon", "writing back the kernel's dirty pages through %s: %s", d->mountpoint,
 		          strerror(-rc));
+	/* The cold reads handed to the reader are answered before the abort,
+	 * which would end their callers' requests with ECONNABORTED. */
+	ll_drain_reads();
 	rc = stop_abort_mount(d->mountpoint);
 	if (rc < 0)
 		vlog_warn("daemon", "cannot abort the mount on %s (%s): unmounting it lazily, the "
