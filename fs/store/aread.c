@@ -19,6 +19,7 @@
  */
 #include "fs/store/store.h"
 #include "fs/store/store_int.h"
+#include "fs/store/uring.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -178,25 +179,6 @@ struct ring_state {
 	size_t inflight; /* ops submitted and not completed */
 };
 
-static int ring_setup(struct io_uring *ring)
-{
-	static const unsigned flag_sets[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0,
-	};
-	int r = -EINVAL;
-	for (size_t i = 0; i < sizeof flag_sets / sizeof flag_sets[0]; i++) {
-		struct io_uring_params p;
-		memset(&p, 0, sizeof p);
-		p.flags = flag_sets[i];
-		r = io_uring_queue_init_params(READER_ENTRIES, ring, &p);
-		if (r != -EINVAL)
-			break;
-	}
-	return r;
-}
-
 /* A free sqe, submitting what is queued if the ring is full. */
 static struct io_uring_sqe *sqe_get(struct ring_state *s)
 {
@@ -311,7 +293,7 @@ static void *reader_main(void *arg)
 {
 	(void)arg;
 	struct ring_state s = {0};
-	if (ring_setup(&s.ring) < 0) {
+	if (uring_ring_setup(&s.ring, READER_ENTRIES) < 0) {
 		run_without_ring();
 		return NULL;
 	}

@@ -56,7 +56,7 @@ static void ring_key_create(void)
 /* The ring is only ever used by the thread that made it, which is exactly
  * what SINGLE_ISSUER and DEFER_TASKRUN promise the kernel; older kernels
  * reject those flags, so retry with fewer. */
-static int ring_setup(struct io_uring *ring)
+int uring_ring_setup(struct io_uring *ring, unsigned entries)
 {
 	static const unsigned flag_sets[] = {
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -68,7 +68,7 @@ static int ring_setup(struct io_uring *ring)
 		struct io_uring_params p;
 		memset(&p, 0, sizeof p);
 		p.flags = flag_sets[i];
-		r = io_uring_queue_init_params(URING_ENTRIES, ring, &p);
+		r = io_uring_queue_init_params(entries, ring, &p);
 		if (r != -EINVAL)
 			break;
 	}
@@ -81,7 +81,7 @@ static struct io_uring *thread_ring(void)
 		return &tls_ring;
 	if (tls_state == RING_FAILED)
 		return NULL;
-	int r = ring_setup(&tls_ring);
+	int r = uring_ring_setup(&tls_ring, URING_ENTRIES);
 	if (r < 0) {
 		tls_state = RING_FAILED;
 		if (!__atomic_exchange_n(&fallback_reported, 1, __ATOMIC_RELAXED))

@@ -35,5 +35,10 @@ void uring_read_batch(struct uring_read *ops, int n);
 void uring_read_batch_nowait(struct uring_read *ops, int n);
 /* Free this thread's ring (called at thread exit via a destructor). */
 void uring_thread_exit(void);
+/* A ring for the calling thread alone (SINGLE_ISSUER | DEFER_TASKRUN where
+ * the kernel has them, fewer flags where not): io_uring_queue_init_params'
+ * result. */
+struct io_uring;
+int uring_ring_setup(struct io_uring *ring, unsigned entries);
 
 #endif
