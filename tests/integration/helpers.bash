@@ -399,3 +399,13 @@ du_bytes() {
 as_nobody() {
     setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all -- sh -c "$1"
 }
+
+# fio_ok: the fio run just done succeeded and verified every block.
+fio_ok() {
+    assert_success
+    assert_output --regexp 'err= *0'
+    refute_output --partial 'verify failed'
+    refute_output --partial 'bad magic'
+    refute_output --partial 'mismatch'
+    refute_output --partial 'bad header'
+}
