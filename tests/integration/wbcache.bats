@@ -86,8 +86,10 @@ PYEOF
     head -c 20000 /dev/urandom >"$VOLFS_TMP/ref"
     cp "$VOLFS_TMP/ref" "$f"
     sync "$f"
-    # drop the kernel's pages: the partial-page writes must read the rest
-    echo 3 >/proc/sys/vm/drop_caches
+    # drop the kernel's pages of this file (clean after the sync; not
+    # drop_caches, which would empty every other test's caches too): the
+    # partial-page writes must read the rest
+    "$PY" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$f"
     run "$PY" - "$f" "$VOLFS_TMP/ref" "$MNT/pv/vol/log" <<'PYEOF'
 import os, sys
 for path in sys.argv[1:3]:
