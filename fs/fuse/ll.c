@@ -524,11 +524,6 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(buf);
 }
 
-void ll_drain_reads(void)
-{
-	vfs_drain_reads();
-}
-
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {

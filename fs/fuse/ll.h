@@ -19,9 +19,6 @@ int ll_reply_err(fuse_req_t req, int err);
  * ll_deferred_read_done, called once it is answered. */
 uint64_t ll_defer_request(void);
 void ll_deferred_read_done(uint64_t start_ns, int failed);
-/* Every read left to the reader thread is answered (before the session
- * goes). */
-void ll_drain_reads(void);
 
 /* Before serving a request read into b: note what libfuse does not pass on
  * (whether the kernel asks to kill set-ID bits). */

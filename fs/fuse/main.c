@@ -509,7 +509,7 @@ static void stop_session(struct daemon *d)
 		          strerror(-rc));
 	/* The cold reads handed to the reader are answered before the abort,
 	 * which would end their callers' requests with ECONNABORTED. */
-	ll_drain_reads();
+	vfs_drain_reads();
 	rc = stop_abort_mount(d->mountpoint);
 	if (rc < 0)
 		vlog_warn("daemon", "cannot abort the mount on %s (%s): unmounting it lazily, the "
@@ -536,13 +536,13 @@ static void run_workers(struct daemon *d, const sigset_t *set)
 	/* Cold reads the workers handed off are answered while /dev/fuse is
 	 * still open: unmounting closes it, and a reply after that is lost,
 	 * leaving its reader waiting. */
-	ll_drain_reads();
+	vfs_drain_reads();
 	fuse_session_unmount(d->se);
 	uring_transport_stop();
 	for (int i = 0; i < started; i++)
 		pthread_join(workers[i], NULL);
 	/* what a worker handed off meanwhile, before the store goes */
-	ll_drain_reads();
+	vfs_drain_reads();
 }
 
 static void raise_fd_limit(void)

@@ -19,6 +19,7 @@
 #include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <linux/falloc.h>
 #include <pthread.h>
@@ -349,6 +350,14 @@ static int read_now(const struct dest *d, int fd, size_t pos, size_t len, uint64
 /* Issue the gathered reads at once, then the gathered zeroing. A piece
  * whose destination spans more than SLICE_IOV iovecs (never for FUSE's
  * one-buffer reads) is read on its own. */
+/* The gathered zeroing, now. */
+static void zero_gathered(struct dest *d)
+{
+	for (size_t i = 0; i < d->zeros.n; i++)
+		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	d->zeros.n = 0;
+}
+
 static int dest_flush(struct dest *d)
 {
 	size_t n = d->reads.n;
@@ -390,8 +399,8 @@ static int dest_flush(struct dest *d)
 	free(which);
 	free(ops);
 	free(iovs);
-	for (size_t i = 0; i < d->zeros.n && r == 0; i++)
-		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
+	if (r == 0)
+		zero_gathered(d);
 	for (size_t i = 0; i < d->reads.n; i++)
 		host_release(d->reads.v[i].held);
 	d->reads.n = d->zeros.n = 0;
@@ -510,18 +519,23 @@ static int view_read(const struct dobj *o, struct dest *d, uint64_t base, uint64
 }
 
 /* Bytes [a, e) of o's view into iov, rooted at offset a. */
+static int dest_flush_nowait(struct dest *d, size_t len, struct store_aread **later);
+
+/* The view of [a, e) into iov; with later, what would wait for the disk is
+ * left to *later (dest_flush_nowait) instead of waited for. */
 static int read_view(const struct dobj *o, const struct iovec *iov, int cnt, uint64_t a,
-                     uint64_t e)
+                     uint64_t e, struct store_aread **later)
 {
 	struct dest d;
 	dest_init(&d, iov, cnt);
 	int r = view_read(o, &d, a, a, e);
-	int f = dest_flush(&d);
+	int f = r < 0 || !later ? dest_flush(&d) : dest_flush_nowait(&d, (size_t)(e - a), later);
 	dest_free(&d);
 	return r < 0 ? r : f;
 }
 
-ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off)
+static ssize_t read_range(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off,
+                          struct store_aread **later)
 {
 	uint64_t len = 0;
 	for (int i = 0; i < iovcnt; i++)
@@ -530,22 +544,19 @@ ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_
 		return 0;
 	if (off > (uint64_t)INT64_MAX - len)
 		return -EINVAL;
-	int r = read_view(o, iov, iovcnt, off, off + len);
+	int r = read_view(o, iov, iovcnt, off, off + len, later);
 	return r < 0 ? r : (ssize_t)len;
+}
+
+ssize_t store_readv(struct dobj *o, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return read_range(o, iov, iovcnt, off, NULL);
 }
 
 ssize_t store_read(struct dobj *o, void *buf, size_t len, uint64_t off)
 {
 	struct iovec iov = { buf, len };
 	return store_readv(o, &iov, 1, off);
-}
-
-/* The gathered zeroing, now. */
-static void zero_gathered(struct dest *d)
-{
-	for (size_t i = 0; i < d->zeros.n; i++)
-		dest_zero(d, d->zeros.v[i].pos, d->zeros.v[i].len);
-	d->zeros.n = 0;
 }
 
 /* What a read that would not wait left of piece p: none (0: read whole,
@@ -635,28 +646,17 @@ ssize_t store_read_nowait(struct dobj *o, void *buf, size_t len, uint64_t off,
                           struct store_aread **later)
 {
 	*later = NULL;
-	if (!len)
-		return 0;
-	if (off > (uint64_t)INT64_MAX - len)
-		return -EINVAL;
 	struct iovec iov = { buf, len };
-	struct dest d;
-	dest_init(&d, &iov, 1);
-	int r = view_read(o, &d, off, off, off + len);
-	int f = r < 0 ? dest_flush(&d) : dest_flush_nowait(&d, len, later);
-	dest_free(&d);
-	if (r < 0 || f < 0) {
-		store_aread_cancel(*later);
-		*later = NULL;
-	}
-	return r < 0 ? r : f < 0 ? f : (ssize_t)len;
+	ssize_t r = read_range(o, &iov, 1, off, later);
+	assert(r >= 0 || !*later); /* dest_flush_nowait hands off only on success */
+	return r;
 }
 
 /* The current view of block b, whole. */
 static int read_block(const struct dobj *o, uint64_t b, uint8_t *buf)
 {
 	struct iovec iov = { buf, BS };
-	return read_view(o, &iov, 1, b * BS, (b + 1) * BS);
+	return read_view(o, &iov, 1, b * BS, (b + 1) * BS, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -105,11 +105,6 @@ static void touch_size(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t
 	vnode_mark_dirty(v, n);
 }
 
-static void touch_modified(struct vfs *v, struct vnode *n, uint64_t newsize, int64_t delta)
-{
-	touch_size(v, n, newsize, delta, 1);
-}
-
 /* What a write or an fallocate changes: size and blocks, and the times
  * unless the kernel keeps them (vfs_kernel_keeps_times). The kernel's
  * fallocate updates its own times first (file_modified) and sends them
@@ -257,7 +252,7 @@ static int truncate_locked(struct vfs *v, struct vnode *n, uint64_t size)
 	if (r < 0)
 		return r;
 	tree_account(n->tree, delta);
-	touch_modified(v, n, size, delta);
+	touch_size(v, n, size, delta, 1);
 	if (r == 1) {
 		if (!n->tree->memory) /* RAM-only contents: no crash to survive */
 			commit_before_destroying(v, n);
@@ -608,6 +603,27 @@ int vfs_release(struct vfs *v, struct vfile *f)
 	return 0;
 }
 
+/* The file's bytes [off, off+len) as far as its size, with n->lock held:
+ * the read's length or -errno. With later, host bytes the page cache lacks
+ * are left to *later (store_read_nowait); without, they are waited for. */
+static ssize_t read_locked(struct vnode *n, void *buf, size_t len, uint64_t off,
+                           struct store_aread **later)
+{
+	uint64_t size = n->a.size;
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = size - off;
+	/* vfs_open loaded the object if the file had one; writers load it
+	 * before they create it, so no object means all zeros. */
+	if (!n->obj) {
+		memset(buf, 0, len);
+		return (ssize_t)len;
+	}
+	return later ? store_read_nowait(n->obj, buf, len, off, later)
+	             : store_read(n->obj, buf, len, off);
+}
+
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off)
 {
 	(void)v;
@@ -623,20 +639,7 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 	if (n->tree->dead)
 		return -ESTALE;
 	ranked_rdlock(&n->lock, LOCK_VNODE);
-	uint64_t size = n->a.size;
-	ssize_t r = 0;
-	if (off < size) {
-		if (len > size - off)
-			len = size - off;
-		/* vfs_open loaded the object if the file had one; writers load
-		 * it before they create it, so no object means all zeros. */
-		if (n->obj)
-			r = store_read(n->obj, buf, len, off);
-		else {
-			memset(buf, 0, len);
-			r = (ssize_t)len;
-		}
-	}
+	ssize_t r = read_locked(n, buf, len, off, NULL);
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
 }
@@ -655,32 +658,19 @@ ssize_t vfs_read_nowait(struct vfs *v, struct vfile *f, void *buf, size_t len, u
 {
 	*later = NULL;
 	struct vnode *n = f->n;
-	if (!n)
+	if (!n || n->tree->dead)
 		return vfs_read(v, f, buf, len, off);
-	if (n->tree->dead)
-		return -ESTALE;
 	ranked_rdlock(&n->lock, LOCK_VNODE);
-	uint64_t size = n->a.size;
-	ssize_t r = 0;
-	if (off < size) {
-		if (len > size - off)
-			len = size - off;
-		struct store_aread *sl = NULL;
-		if (n->obj)
-			r = store_read_nowait(n->obj, buf, len, off, &sl);
-		else { /* no object: all zeros (see vfs_read) */
-			memset(buf, 0, len);
-			r = (ssize_t)len;
-		}
-		struct vfs_deferred_read *d = sl ? malloc(sizeof *d) : NULL;
-		if (d) { /* the lock's share goes with it */
-			atomic_fetch_add(&n->reads_out, 1);
-			*d = (struct vfs_deferred_read){ .n = n, .later = sl };
-			*later = d;
-		} else if (sl) { /* out of memory: wait here */
-			store_aread_cancel(sl);
-			r = store_read(n->obj, buf, len, off);
-		}
+	struct store_aread *sl = NULL;
+	ssize_t r = read_locked(n, buf, len, off, &sl);
+	struct vfs_deferred_read *d = sl ? malloc(sizeof *d) : NULL;
+	if (d) { /* the lock's share goes with it */
+		atomic_fetch_add(&n->reads_out, 1);
+		*d = (struct vfs_deferred_read){ .n = n, .later = sl };
+		*later = d;
+	} else if (sl) { /* out of memory: wait here */
+		store_aread_cancel(sl);
+		r = read_locked(n, buf, len, off, NULL);
 	}
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
