@@ -90,6 +90,8 @@ PYEOF
     # drop_caches, which would empty every other test's caches too): the
     # partial-page writes must read the rest
     "$PY" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$f"
+    local reads
+    reads=$(fuse_requests read)
     run "$PY" - "$f" "$VOLFS_TMP/ref" "$MNT/pv/vol/log" <<'PYEOF'
 import os, sys
 for path in sys.argv[1:3]:
@@ -108,6 +110,9 @@ os.close(a)
 os.close(b)
 PYEOF
     assert_success
+    # the pages were gone: the kernel read the rest of them through the
+    # write-only descriptor
+    [ $(($(fuse_requests read) - reads)) -ge 1 ] || fail "no READ: the file's pages were still cached"
     [ "$(sha "$f")" = "$(sha "$VOLFS_TMP/ref")" ] || fail "the file differs from the reference"
     [ "$(stat -c %s "$f")" -eq 20002 ]
     [ "$(wc -l <"$MNT/pv/vol/log")" -eq 100 ]
