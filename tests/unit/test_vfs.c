@@ -422,7 +422,7 @@ static void count_statements(struct env *e, struct stmt_count *c, const char *pr
 }
 
 /* `rm` of many files: each unlink is one change, and the kernel's
- * FORGET of the unlinked inode runs no statement; the flusher's round
+ * FORGET of the unlinked inode runs no change; the flusher's round
  * deletes the rows of all of them in one change. */
 static void test_unlinked_rows_go_in_one_change(void **state)
 {
@@ -449,7 +449,10 @@ static void test_unlinked_rows_go_in_one_change(void **state)
 		count_statements(e, NULL, NULL);
 		/* find the name, savepoint, delete it, link count 0, release */
 		assert_int_equal(unlinking.n, 5);
-		assert_int_equal(forgetting.n, 0);
+		/* at most a read of the metadata bytes it gives back (its
+		 * inline bytes: these inodes were loaded again, so memory
+		 * does not know them) */
+		assert_true(forgetting.n <= 1);
 	}
 	struct stat st;
 	count_statements(e, &changes, "SAVEPOINT");
@@ -752,6 +755,8 @@ static void test_kernel_attrs_current(void **state)
 	assert_int_equal(vfs_open(e->v, ino, O_RDWR, &f), 0);
 	assert_int_equal(vfs_open(e->v, ino, O_WRONLY, &direct), 0);
 	assert_int_equal(vfs_getattr(e->v, ino, &st), 0); /* no write yet */
+	/* as the kernel asks before a file's first write */
+	assert_int_equal(vfs_getxattr(e->v, ino, "security.capability", NULL, 0), -ENODATA);
 	assert_int_equal(vfs_write(e->v, f, "xy", 2, 0), 2);
 	assert_int_equal(vfs_getattr(e->v, ino, &st), 1);
 	assert_int_equal(st.st_size, 2); /* the reply is still filled */
