@@ -311,10 +311,16 @@ void vnodes_group_lost(struct vfs *v); /* db locked */
  * and the capacity's metadata bytes treat it as any xattr. While its size
  * stays at most VFS_INLINE_MAX it needs no host file; a change past that
  * moves the bytes into a new object (inline_spill), for good.
- * 2048, as btrfs's max_inline: half a host block, so an inline file never
- * costs more bytes in meta.db than the 4 KiB block its object would take
- * on the host, and a page of SQLite's b-tree holds a row of it whole. */
-#define VFS_INLINE_MAX 2048
+ * 944: the largest round size whose row SQLite keeps whole in a page of
+ * the xattrs b-tree. xattrs is a WITHOUT ROWID table, whose pages hold a
+ * record of at most (4096 - 12) * 64 / 255 - 23 = 1,002 bytes in place;
+ * a longer one keeps 489 bytes there and the rest in overflow pages of
+ * 4 KiB each, so a row just past that costs more than the host block the
+ * file would take (btrfs's 2,048, tried first, made meta.db 4.7 KiB a
+ * 1 KiB file). The key columns take at most 44 bytes of the 1,002
+ * (three 8-byte integers, the 12-byte name, the record header), and
+ * rows of at most 944 bytes fit four to a page. */
+#define VFS_INLINE_MAX 944
 #define VFS_INLINE_NAME "volfs.inline"
 /* Whether n keeps its bytes inline: a regular file of a disk-backed tree
  * with no data object. n's lock held (either way), or alock. */

@@ -9,7 +9,7 @@ load helpers
 : "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
 VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
 
-INLINE_MAX=2048 # VFS_INLINE_MAX
+INLINE_MAX=944 # VFS_INLINE_MAX
 
 # host_files: the data objects' host files under STATE/data.
 host_files() {
@@ -69,7 +69,7 @@ check_clean_offline() {
 import os, sys
 v, ref = sys.argv[1], sys.argv[2]
 os.makedirs(ref)
-for i, size in enumerate([1, 10, 500, 2000, 2048, 1500]):
+for i, size in enumerate([1, 10, 500, 900, 944, 700]):
     data = os.urandom(size)
     for d in (v, ref):
         fd = os.open("%s/f%d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644)
@@ -141,28 +141,32 @@ PYEOF
 import os, sys
 for i in range(100):
     with open("%s/f%d" % (sys.argv[1], i), "wb") as f:
-        f.write(b"x" * 2000)
+        f.write(b"x" * 900)
 PYEOF
     after=$(pv_df vol used)
-    ((after - before >= 200000)) || fail "df used grew by $((after - before)) bytes for 200000 inline bytes"
+    ((after - before >= 90000)) || fail "df used grew by $((after - before)) bytes for 90000 inline bytes"
     [ "$(host_files)" -eq 0 ]
-    # fill the volume with small files until a write fails
+    # data fills the volume but for less than a block; small files then
+    # fail at write(2), the file left empty, the earlier ones intact
+    run dd if=/dev/zero of="$MNT/pv/vol/big" bs=4096 status=none
+    assert_failure
     run "$PY" - "$MNT/pv/vol" <<'PYEOF'
 import errno, os, sys
-for i in range(100, 2000):
+for i in range(100, 200):
     path = "%s/f%d" % (sys.argv[1], i)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
-        os.write(fd, b"y" * 2000)
-        os.close(fd)
+        os.write(fd, b"y" * 900)
     except OSError as e:
-        print("stopped at", i, errno.errorcode[e.errno])
-        sys.exit(0 if e.errno == errno.ENOSPC else 1)
+        print("write", i, errno.errorcode[e.errno], os.fstat(fd).st_size)
+        sys.exit(0)
+    finally:
+        os.close(fd)
 sys.exit("no ENOSPC")
 PYEOF
     assert_success
-    assert_output --partial ENOSPC
-    cmp <(head -c 2000 /dev/zero | tr '\0' x) "$MNT/pv/vol/f99"
+    assert_output --regexp "^write [0-9]+ ENOSPC 0$"
+    cmp <(head -c 900 /dev/zero | tr '\0' x) "$MNT/pv/vol/f99"
     check_clean_offline
 }
 
@@ -196,11 +200,11 @@ PYEOF
 @test "kill -9 right after a spill: the fsynced small file is intact" {
     pv_create vol 64Mi
     spill_crash "crash:1@inline spill" "
-a = os.urandom(1000)
+a = os.urandom(500)
 open(expect, 'wb').write(a)
 fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
 os.write(fd, a); os.fsync(fd)
-os.pwrite(fd, os.urandom(3000), 1000)"
+os.pwrite(fd, os.urandom(3000), 500)"
 }
 
 @test "kill -9 after a spill was fsynced: every byte there, from the data object" {
@@ -208,7 +212,7 @@ os.pwrite(fd, os.urandom(3000), 1000)"
     "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/expect" <<'PYEOF'
 import os, sys
 v, expect = sys.argv[1], sys.argv[2]
-a, b = os.urandom(1000), os.urandom(3000)
+a, b = os.urandom(500), os.urandom(3000)
 open(expect, 'wb').write(a + b)
 fd = os.open(v + '/f', os.O_CREAT | os.O_WRONLY, 0o644)
 os.write(fd, a); os.fsync(fd)
