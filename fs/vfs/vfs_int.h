@@ -316,8 +316,8 @@ void vnodes_group_lost(struct vfs *v); /* db locked */
  * record of at most (4096 - 12) * 64 / 255 - 23 = 1,002 bytes in place;
  * a longer one keeps 489 bytes there and the rest in overflow pages of
  * 4 KiB each, so a row just past that costs more than the host block the
- * file would take (btrfs's 2,048, tried first, made meta.db 4.7 KiB a
- * 1 KiB file). The key columns take at most 44 bytes of the 1,002
+ * file would take (at btrfs's 2,048, meta.db grows 4.7 KiB a 1 KiB file).
+ * The key columns take at most 44 bytes of the 1,002
  * (three 8-byte integers, the 12-byte name, the record header), and
  * rows of at most 944 bytes fit four to a page. */
 #define VFS_INLINE_MAX 944
