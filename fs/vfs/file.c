@@ -135,18 +135,19 @@ static int vnode_writable(struct vfs *v, struct vnode *n)
 
 /* The common frame of every content change: the tree's gate shared (a
  * freeze waits for us), the inode's contents lock exclusive, a private
- * data object; except for a change of an inline file that leaves it at
- * most `end` bytes long (or touches no byte past end), which keeps it
- * inline and without an object (*inl set). Any other change of an inline
- * file spills it into its object first (make_private, inline_spill). */
-static int begin_change_to(struct vfs *v, struct vnode *n, uint64_t end, int *inl)
+ * data object; except for a change of an inline file that touches no
+ * byte past `end` (at most VFS_INLINE_MAX), or a size change to `end`
+ * that shrinks it (sizing set), which keeps it inline and without an
+ * object (*inl set). Any other change of an inline file spills it into
+ * its object first (make_private, inline_spill). */
+static int begin_change_to(struct vfs *v, struct vnode *n, uint64_t end, int sizing, int *inl)
 {
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
 	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
 	vnode_wrlock(n);
-	*inl = inline_keeps(n, end);
+	*inl = inline_keeps(n, sizing && end <= n->a.size ? 0 : end);
 	r = *inl ? 0 : make_private(v, n);
 	if (r < 0) {
 		ranked_rwunlock(&n->lock, LOCK_VNODE);
@@ -158,7 +159,7 @@ static int begin_change_to(struct vfs *v, struct vnode *n, uint64_t end, int *in
 static int begin_change(struct vfs *v, struct vnode *n)
 {
 	int inl;
-	return begin_change_to(v, n, UINT64_MAX, &inl);
+	return begin_change_to(v, n, UINT64_MAX, 0, &inl);
 }
 
 static void end_change(struct vnode *n)
@@ -277,8 +278,7 @@ static int setattr_size(struct vfs *v, struct vnode *n, uint64_t size)
 		return -EISDIR;
 	if (!S_ISREG(n->a.mode))
 		return -EINVAL;
-	/* a shrink touches no byte: an inline file stays inline */
-	int inl, r = begin_change_to(v, n, size <= n->a.size ? 0 : size, &inl);
+	int inl, r = begin_change_to(v, n, size, 1, &inl);
 	if (r < 0)
 		return r;
 	uint64_t from = size < n->a.size ? size : n->a.size;
@@ -805,7 +805,7 @@ ssize_t vfs_write_kill(struct vfs *v, struct vfile *f, const void *buf, size_t l
 	if (fast != -EAGAIN)
 		return fast;
 	int inl;
-	r = begin_change_to(v, n, off + len, &inl);
+	r = begin_change_to(v, n, off + len, 0, &inl);
 	if (r < 0)
 		return r;
 	if (inl)
