@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/obs/counters.h"
 #include "fs/store/block.h"
 #include "fs/vfs/vfs.h"
 #include "meta/db.h"
@@ -1110,6 +1111,47 @@ static void test_inline_snapshot_keeps_bytes(void **state)
 	expect_consistent(e);
 }
 
+/* The host flushes of data files done when the spill's change first
+ * named the new object (its inode row) and dropped the inline row. */
+struct spill_order {
+	uint64_t at_inode_row, at_inline_row;
+};
+
+static int note_spill_order(unsigned type, void *arg, void *stmt, void *sql)
+{
+	(void)type, (void)sql;
+	struct spill_order *o = arg;
+	const char *text = sqlite3_sql(stmt);
+	uint64_t flushes = counters_host_flushes(COUNTERS_FLUSH_DATA) + 1; /* 0: not seen */
+	if (!o->at_inode_row && !strncmp(text, "UPDATE inodes SET mode=", 23))
+		o->at_inode_row = flushes;
+	if (!o->at_inline_row && strstr(text, "FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND"))
+		o->at_inline_row = flushes;
+	return 0;
+}
+
+/* The spill writes the bytes into the new object's host file and flushes
+ * it before its change names the object or drops the inline row: when that
+ * change commits, the bytes are on the disk. */
+static void test_inline_spill_flushes_before_its_change(void **state)
+{
+	struct env *e = *state;
+	static char data[INLINE_MAX + 100];
+	fill(data, sizeof data, 6);
+	uint64_t ino = new_file(e, "s");
+	write_at(e, ino, data, 100, 0);
+	assert_int_equal(vfs_flush_all(e->v), 0);
+	uint64_t before = counters_host_flushes(COUNTERS_FLUSH_DATA);
+	struct spill_order o = {0, 0};
+	sqlite3_trace_v2(vfs_db(e->v)->h, SQLITE_TRACE_STMT, note_spill_order, &o);
+	write_at(e, ino, data + 100, INLINE_MAX, 100);
+	sqlite3_trace_v2(vfs_db(e->v)->h, 0, NULL, NULL);
+	assert_true(o.at_inode_row > before + 1);
+	assert_true(o.at_inline_row > before + 1);
+	expect_bytes(e, ino, data, sizeof data);
+	expect_consistent(e);
+}
+
 struct reports {
 	int count, inline_ones;
 };
@@ -1183,6 +1225,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_inline_fallocate_and_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_snapshot_keeps_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_check_detects_bad_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_spill_flushes_before_its_change, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
