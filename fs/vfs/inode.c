@@ -1114,6 +1114,7 @@ out:
 		/* the trees were recounted from the rows, a queued or deleted
 		 * one's among them: its eviction decides again, from its row */
 		n->doomed = 0;
+		atomic_store(&n->inline_known, 0); /* the group may have written them */
 		ranked_lock(&n->alock, LOCK_LEAF);
 		if (known)
 			n->a.nlink = nlink;
