@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 #include "meta/fault.h"
 
 #ifdef VOLFS_FAULT_INJECTION

@@ -845,6 +845,53 @@ int store_make_private(struct store *st, struct dobj **op, const struct store_ho
 }
 
 
+/* The new object is written, its host file fdatasynced and its map put in
+ * the change before the holder's row names it: when that change commits,
+ * the bytes it makes the file's are already on the disk. */
+static int fill_new(struct store *st, struct dobj *c, const void *buf, size_t len,
+                    int64_t *delta)
+{
+	ssize_t w = store_write(c, buf, len, 0, delta);
+	if (w < 0)
+		return (int)w;
+	int r = store_sync(c);
+	return r < 0 ? r : store_flush(st, c);
+}
+
+int store_create_filled(struct store *st, const void *buf, size_t len,
+                        const struct store_holder *holder, struct dobj **out, int64_t *delta)
+{
+	*delta = 0;
+	struct dobj *c = obj_new(st, 0);
+	if (!c)
+		return -ENOMEM;
+	c->refs = 1;
+	c->nview = 0;
+	c->pins = 1;
+	db_lock(st->db);
+	int mine, r = txn_open(st->db, &mine, 0);
+	if (r == 0)
+		r = insert_row(st, 0, &c->id);
+	if (r == 0)
+		r = fill_new(st, c, buf, len, delta);
+	if (r == 0 && holder)
+		r = holder->repoint(holder->arg, c->id);
+	r = txn_close(st->db, mine, r);
+	db_unlock(st->db);
+	if (r < 0) {
+		/* a host file left behind goes when its id is handed out again
+		 * (insert_row) */
+		obj_free(c);
+		*delta = 0;
+		return r;
+	}
+	ranked_lock(&st->lock, LOCK_STORE);
+	cache_insert(st, c);
+	ranked_unlock(&st->lock, LOCK_STORE);
+	*out = c;
+	return 0;
+}
+
 /* o stops being a layer: its row loses its parent and the parent loses
  * o's reference, in one change with o's map, which from then on is o's
  * whole view. db locked. */

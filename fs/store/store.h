@@ -110,6 +110,15 @@ struct store_holder {
 };
 int store_make_private(struct store *st, struct dobj **o, const struct store_holder *holder);
 
+/* A new private object holding buf (len bytes at offset 0), for a file
+ * whose bytes were kept elsewhere until now: the bytes are written and
+ * made durable (fdatasync) before the change that creates the object's
+ * row and repoints the holder commits, so that a crash after that commit
+ * finds them on the disk. *out gets the object pinned, *delta its data
+ * blocks. Takes db lock itself (the fdatasync runs under it). */
+int store_create_filled(struct store *st, const void *buf, size_t len,
+                        const struct store_holder *holder, struct dobj **out, int64_t *delta);
+
 /* Fold a private layer that hides all of its parent: if o's own layer
  * defines every block holding data in its parent's view (a file rewritten
  * whole after a snapshot), o drops the parent,

@@ -135,20 +135,31 @@ static int vnode_writable(struct vfs *v, struct vnode *n)
 
 /* The common frame of every content change: the tree's gate shared (a
  * freeze waits for us), the inode's contents lock exclusive, a private
- * data object. */
-static int begin_change(struct vfs *v, struct vnode *n)
+ * data object; except for a change of an inline file that touches no
+ * byte past `end` (at most VFS_INLINE_MAX), or a size change to `end`
+ * that shrinks it (sizing set), which keeps it inline and without an
+ * object (*inl set). Any other change of an inline file spills it into
+ * its object first (make_private, inline_spill). */
+static int begin_change_to(struct vfs *v, struct vnode *n, uint64_t end, int sizing, int *inl)
 {
 	int r = vnode_writable(v, n);
 	if (r < 0)
 		return r;
 	ranked_rdlock(&n->tree->gate, LOCK_TREE_GATE);
 	vnode_wrlock(n);
-	r = make_private(v, n);
+	*inl = inline_keeps(n, sizing && end <= n->a.size ? 0 : end);
+	r = *inl ? 0 : make_private(v, n);
 	if (r < 0) {
 		ranked_rwunlock(&n->lock, LOCK_VNODE);
 		ranked_rwunlock(&n->tree->gate, LOCK_TREE_GATE);
 	}
 	return r;
+}
+
+static int begin_change(struct vfs *v, struct vnode *n)
+{
+	int inl;
+	return begin_change_to(v, n, UINT64_MAX, 0, &inl);
 }
 
 static void end_change(struct vnode *n)
@@ -267,11 +278,11 @@ static int setattr_size(struct vfs *v, struct vnode *n, uint64_t size)
 		return -EISDIR;
 	if (!S_ISREG(n->a.mode))
 		return -EINVAL;
-	int r = begin_change(v, n);
+	int inl, r = begin_change_to(v, n, size, 1, &inl);
 	if (r < 0)
 		return r;
 	uint64_t from = size < n->a.size ? size : n->a.size;
-	r = truncate_locked(v, n, size);
+	r = inl ? inline_truncate(v, n, size) : truncate_locked(v, n, size);
 	end_change(n);
 	if (r == 0)
 		alias_changed(v, n, from, 0);
@@ -606,7 +617,7 @@ int vfs_release(struct vfs *v, struct vfile *f)
 /* The file's bytes [off, off+len) as far as its size, with n->lock held:
  * the read's length or -errno. With later, host bytes the page cache lacks
  * are left to *later (store_read_nowait); without, they are waited for. */
-static ssize_t read_locked(struct vnode *n, void *buf, size_t len, uint64_t off,
+static ssize_t read_locked(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off,
                            struct store_aread **later)
 {
 	uint64_t size = n->a.size;
@@ -615,7 +626,9 @@ static ssize_t read_locked(struct vnode *n, void *buf, size_t len, uint64_t off,
 	if (len > size - off)
 		len = size - off;
 	/* vfs_open loaded the object if the file had one; writers load it
-	 * before they create it, so no object means all zeros. */
+	 * before they create it, so no object means inline bytes or zeros. */
+	if (inline_file(n))
+		return inline_read(v, n, buf, len, off);
 	if (!n->obj) {
 		memset(buf, 0, len);
 		return (ssize_t)len;
@@ -626,7 +639,6 @@ static ssize_t read_locked(struct vnode *n, void *buf, size_t len, uint64_t off,
 
 ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t off)
 {
-	(void)v;
 	struct vnode *n = f->n;
 	if (!n) {
 		if (off >= f->len)
@@ -639,7 +651,7 @@ ssize_t vfs_read(struct vfs *v, struct vfile *f, void *buf, size_t len, uint64_t
 	if (n->tree->dead)
 		return -ESTALE;
 	ranked_rdlock(&n->lock, LOCK_VNODE);
-	ssize_t r = read_locked(n, buf, len, off, NULL);
+	ssize_t r = read_locked(v, n, buf, len, off, NULL);
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
 }
@@ -662,7 +674,7 @@ ssize_t vfs_read_nowait(struct vfs *v, struct vfile *f, void *buf, size_t len, u
 		return vfs_read(v, f, buf, len, off);
 	ranked_rdlock(&n->lock, LOCK_VNODE);
 	struct store_aread *sl = NULL;
-	ssize_t r = read_locked(n, buf, len, off, &sl);
+	ssize_t r = read_locked(v, n, buf, len, off, &sl);
 	struct vfs_deferred_read *d = sl ? malloc(sizeof *d) : NULL;
 	if (d) { /* the lock's share goes with it */
 		atomic_fetch_add(&n->reads_out, 1);
@@ -670,7 +682,7 @@ ssize_t vfs_read_nowait(struct vfs *v, struct vfile *f, void *buf, size_t len, u
 		*later = d;
 	} else if (sl) { /* out of memory: wait here */
 		store_aread_cancel(sl);
-		r = read_locked(n, buf, len, off, NULL);
+		r = read_locked(v, n, buf, len, off, NULL);
 	}
 	ranked_rwunlock(&n->lock, LOCK_VNODE);
 	return r;
@@ -743,6 +755,22 @@ static ssize_t write_overwrite(struct vfs *v, struct vnode *n, const void *buf, 
 	return w;
 }
 
+/* The rest of a write that keeps its file inline, inside the change's
+ * frame (begin_change_to), which it ends. */
+static ssize_t write_inline(struct vfs *v, struct vfile *f, const void *buf, size_t len,
+                            uint64_t off)
+{
+	struct vnode *n = f->n;
+	int ends_file = off + len >= n->a.size;
+	ssize_t w = inline_write(v, n, buf, len, off, atomic_load(&v->kernel_times));
+	end_change(n);
+	if (w >= 0) {
+		kview_written(f, ends_file);
+		alias_changed(v, n, off, len);
+	}
+	return w;
+}
+
 ssize_t vfs_write(struct vfs *v, struct vfile *f, const void *buf, size_t len, uint64_t off)
 {
 	return vfs_write_kill(v, f, buf, len, off, 0, NULL);
@@ -776,9 +804,12 @@ ssize_t vfs_write_kill(struct vfs *v, struct vfile *f, const void *buf, size_t l
 	}
 	if (fast != -EAGAIN)
 		return fast;
-	r = begin_change(v, n);
+	int inl;
+	r = begin_change_to(v, n, off + len, 0, &inl);
 	if (r < 0)
 		return r;
+	if (inl)
+		return write_inline(v, f, buf, len, off);
 	if ((r = zero_past_eof(n, off)) < 0) {
 		end_change(n);
 		return r;
@@ -971,6 +1002,8 @@ int64_t vfs_lseek(struct vfs *v, uint64_t ino, int64_t off, int whence)
 		;
 	else if (off < 0 || (uint64_t)off >= size)
 		r = -ENXIO;
+	else if (inline_file(n)) /* all data */
+		r = whence == SEEK_DATA ? off : (int64_t)size;
 	else if (!n->obj)
 		r = whence == SEEK_DATA ? -ENXIO : (int64_t)size;
 	else

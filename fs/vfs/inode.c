@@ -242,6 +242,7 @@ struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
 		return NULL;
 	}
 	n->xattrs = XATTRS_NONE;
+	n->inline_known = 1; /* no bytes yet */
 	atomic_store(&n->row_lineage, atomic_load(&t->lineage));
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	n->ref = 1;
@@ -305,19 +306,20 @@ static int claim_eviction(struct vnode *n)
  * their first write or chown, which settles it). */
 static int64_t known_meta(struct vnode *n)
 {
-	if (atomic_load(&n->xattrs) == XATTRS_NONE && !S_ISLNK(n->a.mode))
-		return 0;
 	if (atomic_load(&n->tree->meta_bytes) == 0) /* nor has any inode of its tree */
 		return 0;
+	if (atomic_load(&n->xattrs) == XATTRS_NONE && !S_ISLNK(n->a.mode))
+		return inline_known_meta(n); /* and a small file's bytes, if known */
 	return VNODE_META_UNKNOWN;
 }
 
-/* db locked, n's eviction claimed, n unlinked and known to hold no
- * metadata bytes: instead of a change of its own, n's row is deleted by
- * the flusher's next round together with every other one forgotten since
- * (vnodes_flush_dirty), one change for a whole `rm -r`. Until then the
- * dirty list holds n in the table, so nobody reads its row as live; the
- * tree has the inode and the blocks back at once, so that a volume full
+static int64_t inode_meta_bytes(struct vfs *v, uint64_t family, uint64_t L, uint64_t local);
+
+/* db locked, n's eviction claimed and n unlinked: instead of a change of
+ * its own, n's row is deleted by the flusher's next round together with
+ * every other one forgotten since (vnodes_flush_dirty), one change for a
+ * whole `rm -r`. Until then the dirty list holds n in the table, so
+ * nobody reads its row as live; the tree has the inode and the blocks back at once, so that a volume full
  * of files, or of inodes, can take new ones right after an unlink.
  * 1 when n was queued, 0 when the caller deletes the row now. */
 static int doom(struct vfs *v, struct vnode *n)
@@ -327,10 +329,18 @@ static int doom(struct vfs *v, struct vnode *n)
 	 * hold alone (df, describe vs, the metrics) is read from the rows,
 	 * and a row left for the flusher would count its blocks as live. */
 	struct vtree *t = n->tree;
-	if (v->closing || n->doomed || known_meta(n) != 0 ||
-	    lineage_has_ancestors(t->family, atomic_load(&t->lineage)))
+	if (v->closing || n->doomed || lineage_has_ancestors(t->family, atomic_load(&t->lineage)))
+		return 0;
+	int64_t meta = known_meta(n);
+	/* not known in memory (small files' inline bytes count in the
+	 * tree's metadata bytes): one read of the rows says */
+	if (meta == VNODE_META_UNKNOWN)
+		meta = inode_meta_bytes(v, t->family, atomic_load(&t->lineage), VFS_LOCAL_OF(n->ino));
+	if (meta < 0)
 		return 0;
 	n->doomed = DOOM_QUEUED;
+	n->doom_meta = meta;
+	tree_take_meta(n->tree, -meta);
 	tree_give_inode(n->tree);
 	tree_account(n->tree, -(int64_t)n->a.blocks);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
@@ -356,7 +366,7 @@ static int delete_doomed(struct vfs *v, struct vnode **batch, size_t count)
 			continue;
 		/* the inode went back to the tree in doom() */
 		r = vnode_row_delete(v, t->family, atomic_load(&t->lineage), VFS_LOCAL_OF(n->ino),
-		                     NULL, 0, lineage_parent_kept(v, t));
+		                     NULL, n->doom_meta, lineage_parent_kept(v, t));
 	}
 	return r;
 }
@@ -499,6 +509,11 @@ void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st)
 	st->st_rdev = a->rdev;
 	st->st_size = S_ISDIR(a->mode) ? 4096 : (off_t)a->size;
 	st->st_blocks = S_ISDIR(a->mode) ? 8 : (blkcnt_t)(a->blocks * (STORE_BLOCK / 512));
+	/* Inline bytes (no object) count as the 512-byte units they fill:
+	 * no blocks at all would tell tar --sparse and cp that the file is
+	 * one hole. */
+	if (S_ISREG(a->mode) && !a->obj && a->size <= VFS_INLINE_MAX)
+		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_blksize = PREFERRED_IO_SIZE;
 	st->st_atim.tv_sec = a->atime / 1000000000;
 	st->st_atim.tv_nsec = a->atime % 1000000000;
@@ -839,8 +854,10 @@ int vnode_repoint(void *holder, uint64_t id)
 	return vnode_write_row_locked(h->v, h->n);
 }
 
-/* Data objects are created lazily: an empty file has none, so a million
- * empty files cost no object rows. */
+/* Data objects are created lazily: an empty file has none, nor a small
+ * one (inline data), so a million such files cost no object rows and no
+ * host files. Creating the object of a file with inline bytes moves them
+ * into it (inline_spill). */
 int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 {
 	if (n->obj)
@@ -849,9 +866,12 @@ int vnode_load_obj(struct vfs *v, struct vnode *n, int create)
 	if (!id) {
 		if (!create)
 			return 0;
+		int r = inline_file(n) ? inline_spill(v, n) : 1;
+		if (r <= 0)
+			return r;
 		struct vnode_holder h = {v, n};
 		db_lock(v->db);
-		int r = vnode_own_row(v, n);
+		r = vnode_own_row(v, n);
 		if (r == 0)
 			r = db_begin(v->db);
 		if (r == 0)
@@ -1094,6 +1114,7 @@ out:
 		/* the trees were recounted from the rows, a queued or deleted
 		 * one's among them: its eviction decides again, from its row */
 		n->doomed = 0;
+		atomic_store(&n->inline_known, 0); /* the group may have written them */
 		ranked_lock(&n->alock, LOCK_LEAF);
 		if (known)
 			n->a.nlink = nlink;

@@ -440,7 +440,8 @@ int vfs_check(struct vfs *v, void (*report)(void *arg, const char *msg), void *a
 		r = row;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if ((r = load_view(v, views[i].family, views[i].lineage)) == 0)
-			p += check_view(v, views[i].tree, report, arg);
+			p += check_view(v, views[i].tree, report, arg) +
+			     inline_check(v, views[i].tree, views[i].family, views[i].lineage, report, arg);
 	free(views);
 	if (r < 0) {
 		report(arg, "cannot read the trees' rows to check them");

@@ -123,12 +123,18 @@ struct vnode {
 	 * it for the flusher to delete its row with others in one change;
 	 * DOOM_DELETED, that change is done and it is only freed. */
 	int doomed;
+	int64_t doom_meta; /* db lock: the metadata bytes a queued row gives back */
 	int dirty;        /* alock: attributes differ from the row */
 	/* A change failed and so did the reread of the link count and times
 	 * it had already changed in memory (fs/vfs/dir.c): they are reread
 	 * before the inode is used again (vnode_get), never written back. */
 	_Atomic int stale;
 	_Atomic int xattrs; /* XATTRS_*: db lock to change */
+	/* An inline file's bytes in meta.db plus one, 0 when not known
+	 * (fs/vfs/inline.c): set with the lock held and the db lock, from
+	 * what a change wrote or a read found, so that deleting the file
+	 * needs no look at its rows. */
+	_Atomic int inline_known;
 	/* Opened through a read-only alias: the kernel caches the alias's
 	 * pages apart from this inode's and sees no write to them, so every
 	 * data change drops the changed range from the alias's cache too. */
@@ -296,6 +302,68 @@ int vnodes_flush_dirty(struct vfs *v, uint64_t only_tree);
 /* The same, saying how many inodes it flushed (or tried to). */
 int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushed);
 void vnodes_group_lost(struct vfs *v); /* db locked */
+
+/* Inline data (fs/vfs/inline.c). A regular file of a disk-backed tree
+ * that has no data object keeps its bytes (up to its size; what is past
+ * them reads as zeros) in a version of xattr VFS_INLINE_NAME, a name the
+ * kernel never passes (no user., trusted., security. or system. prefix)
+ * and the xattr calls hide: snapshots, clones, restore, deletion, reclaim
+ * and the capacity's metadata bytes treat it as any xattr. While its size
+ * stays at most VFS_INLINE_MAX it needs no host file; a change past that
+ * moves the bytes into a new object (inline_spill), for good.
+ * 944: the largest round size whose row SQLite keeps whole in a page of
+ * the xattrs b-tree. xattrs is a WITHOUT ROWID table, whose pages hold a
+ * record of at most (4096 - 12) * 64 / 255 - 23 = 1,002 bytes in place;
+ * a longer one keeps 489 bytes there and the rest in overflow pages of
+ * 4 KiB each, so a row just past that costs more than the host block the
+ * file would take (at btrfs's 2,048, meta.db grows 4.7 KiB a 1 KiB file).
+ * The key columns take at most 44 bytes of the 1,002
+ * (three 8-byte integers, the 12-byte name, the record header), and
+ * rows of at most 944 bytes fit four to a page. */
+#define VFS_INLINE_MAX 944
+#define VFS_INLINE_NAME "volfs.inline"
+/* Whether n keeps its bytes inline: a regular file of a disk-backed tree
+ * with no data object. n's lock held (either way), or alock. */
+int inline_file(const struct vnode *n);
+/* The metadata bytes inline bytes count (their row, as an xattr's). */
+int64_t inline_meta(size_t len);
+/* The metadata bytes n's inline bytes count, VNODE_META_UNKNOWN when not
+ * known without a look at the rows (0 for no inline file). db locked. */
+int64_t inline_known_meta(struct vnode *n);
+/* Read [off, off+len) of an inline file, len already clamped to its size:
+ * len. n's lock held; takes the db lock. */
+ssize_t inline_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
+/* Whether a change leaving an inline file `end` bytes long (or touching
+ * bytes up to end) keeps it inline. */
+int inline_keeps(const struct vnode *n, uint64_t end);
+/* A write of an inline file ending at most at VFS_INLINE_MAX: the bytes,
+ * the size and the times in one change. n's lock held exclusively, the
+ * db not. */
+ssize_t inline_write(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off,
+                     int kernel_times);
+/* A size change of an inline file to at most VFS_INLINE_MAX (any shrink):
+ * bytes past the new size go in the same change as the size. n's lock
+ * held exclusively, the db not. */
+int inline_truncate(struct vfs *v, struct vnode *n, uint64_t size);
+/* Give an inline file a data object holding its bytes, under its lock
+ * held exclusively (db not locked): 1 when it had no bytes to move (the
+ * caller creates an empty object), 0 when n->obj is the new object. */
+int inline_spill(struct vfs *v, struct vnode *n);
+/* The inline rows tree `tree` sees (at family, lineage) are consistent
+ * with their inodes: no longer than the size, no data object beside them.
+ * The problems found. db locked. */
+int inline_check(struct vfs *v, uint64_t tree, uint64_t family, uint64_t lineage,
+                 void (*report)(void *arg, const char *msg), void *arg);
+
+/* xattr.c, for inline data: the statement over xattr `name` of n
+ * (?1 family, ?2 ino, ?3 name, ?4 the tree's lineage); the visible value
+ * (*val NULL, *len 0 when none; malloc'd); a version in n's tree's
+ * lineage set or removed (a whiteout where an older one is visible),
+ * inside the caller's change with n's row the tree's own. db locked. */
+sqlite3_stmt *xattr_stmt(struct vfs *v, const char *sql, struct vnode *n, const char *name);
+int xattr_row_value(struct vfs *v, struct vnode *n, const char *name, char **val, size_t *len);
+int xattr_row_put(struct vfs *v, struct vnode *n, const char *name, const void *val, size_t len);
+int xattr_row_remove(struct vfs *v, struct vnode *n, const char *name);
 
 /* Row versions (fs/vfs/lineage.c). A version of a key in lineage X is
  * visible from lineage L when X is L or an ancestor of L; the newest

@@ -7,6 +7,7 @@
 #include "fs/vfs/vfs_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 
@@ -27,7 +28,7 @@ static int xattr_name_ok(const char *name)
 	"FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 "        \
 	"ORDER BY x.lineage DESC LIMIT 1"
 
-static sqlite3_stmt *xattr_stmt(struct vfs *v, const char *sql, struct vnode *n, const char *name)
+sqlite3_stmt *xattr_stmt(struct vfs *v, const char *sql, struct vnode *n, const char *name)
 {
 	sqlite3_stmt *st = db_prep(v->db, sql);
 	sqlite3_bind_int64(st, 1, (int64_t)n->tree->family);
@@ -142,7 +143,7 @@ static int has_xattrs(struct vfs *v, struct vnode *n)
 {
 	if (atomic_load(&n->xattrs) == XATTRS_UNKNOWN) {
 		sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 FROM xattrs x" VISIBLE("x", "?4")
-		                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND NOT "
+		                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND x.name<>'" VFS_INLINE_NAME "' AND NOT "
 		                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
 		                                               "?4") " LIMIT 1", n, NULL);
 		int rc = sqlite3_step(st);
@@ -185,6 +186,8 @@ ssize_t vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, void *buf, s
 	ino = VFS_REAL_INO(ino);
 	if (VFS_TREE_OF(ino) == 0)
 		return -ENODATA;
+	if (!strcmp(name, VFS_INLINE_NAME)) /* a file's inline bytes (fs/vfs/inline.c) */
+		return -ENODATA;
 	ssize_t none;
 	struct vnode *n = xattr_reader(v, ino, -ENODATA, &none);
 	if (!n)
@@ -215,7 +218,7 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	if (!x)
 		return none;
 	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.name FROM xattrs x" VISIBLE("x", "?4")
-	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND NOT "
+	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND x.name<>'" VFS_INLINE_NAME "' AND NOT "
 	                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
 	                                               "?4") " ORDER BY x.name", x, NULL);
 	size_t total = 0;
@@ -241,6 +244,8 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 {
+	if (!strcmp(name, VFS_INLINE_NAME))
+		return -ENODATA;
 	int r = tree_writable(v, ino);
 	if (r < 0)
 		return r;
@@ -278,4 +283,53 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	db_unlock(v->db);
 	vnode_put(v, n);
 	return r;
+}
+
+int xattr_row_value(struct vfs *v, struct vnode *n, const char *name, char **val, size_t *len)
+{
+	db_assert_locked(v->db);
+	*val = NULL;
+	*len = 0;
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.value, x.whiteout " XATTR_VERSION, n, name);
+	int row = db_step_row(st);
+	int r = row < 0 ? row : 0;
+	if (row > 0 && !sqlite3_column_int(st, 1) && sqlite3_column_bytes(st, 0) > 0) {
+		size_t bytes = (size_t)sqlite3_column_bytes(st, 0);
+		*val = malloc(bytes);
+		if (*val) {
+			memcpy(*val, sqlite3_column_blob(st, 0), bytes);
+			*len = bytes;
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	db_finish(st);
+	return r;
+}
+
+int xattr_row_put(struct vfs *v, struct vnode *n, const char *name, const void *val, size_t len)
+{
+	int r = drop_kept_xattr(v, n, name);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = xattr_stmt(v, "INSERT INTO xattrs(family, ino, name, lineage, value) "
+	                                 "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, ino, name, lineage) "
+	                                 "DO UPDATE SET value=excluded.value, whiteout=0", n, name);
+	sqlite3_bind_blob(st, 5, len ? val : "", (int)len, SQLITE_STATIC);
+	db_note_bytes(v->db, len + strlen(name));
+	return db_step_done(v->db, st);
+}
+
+int xattr_row_remove(struct vfs *v, struct vnode *n, const char *name)
+{
+	int older = drop_kept_xattr(v, n, name);
+	if (older == 0)
+		older = older_xattr(v, n, name);
+	if (older < 0)
+		return older;
+	return db_step_done(v->db, xattr_stmt(v, older
+		? "INSERT INTO xattrs(family, ino, name, lineage, value, whiteout) "
+		  "VALUES(?1,?2,?3,?4,NULL,1) ON CONFLICT(family, ino, name, lineage) "
+		  "DO UPDATE SET value=NULL, whiteout=1"
+		: "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4", n, name));
 }

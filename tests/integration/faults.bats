@@ -38,6 +38,10 @@ setup() {
     for i in 1 2 3 4 5; do
         head -c $((64 * 1024 + i * 4096)) /dev/urandom >"$ROOT_TMP/src$i"
     done
+    # a small file (inline data) and what makes it spill into a data object
+    head -c 500 /dev/urandom >"$ROOT_TMP/small"
+    head -c 3000 /dev/urandom >"$ROOT_TMP/grow"
+    cat "$ROOT_TMP/small" "$ROOT_TMP/grow" >"$ROOT_TMP/grown"
 }
 
 teardown() {
@@ -99,6 +103,9 @@ workload() {
     put_file 1
     put_file 2
     put_file 3
+    step "small s" dd if="$ROOT_TMP/small" of="$MNT/pv/v1/s" bs=16k conv=fsync status=none
+    step "small s grown" dd if="$ROOT_TMP/grow" of="$MNT/pv/v1/s" bs=16k oflag=append \
+        conv=fsync,notrunc status=none
     step "snapshot s1" "$VOLFS_FAULT_BIN/volctl" --state "$STATE" snapshot pv/v1 s1
     put_file 4
     step "file f1 5" dd if="$ROOT_TMP/src5" of="$MNT/pv/v1/f1" bs=16k conv=fsync,notrunc status=none
@@ -175,6 +182,15 @@ verify_acked() {
                     fail "$ROUND: snapshot s1's f$i differs from what was acknowledged before it"
             done ;;
         "deleted v2") [[ ! -e $MNT/pv/v2 ]] || fail "$ROUND: deleted pv v2 is back" ;;
+        "small s")
+            # a failed append may have added part of it
+            cmp -s "$ROOT_TMP/small" <(head -c 500 "$MNT/pv/v1/s") ||
+                fail "$ROUND: acknowledged small file s differs or is gone" ;;
+        "small s grown")
+            # the append made s if its first write failed before that
+            cmp -s "$ROOT_TMP/grown" "$MNT/pv/v1/s" ||
+                { ! grep -qx "small s" "$ACKED" && cmp -s "$ROOT_TMP/grow" "$MNT/pv/v1/s"; } ||
+                fail "$ROUND: acknowledged spill of s differs" ;;
         esac
     done <"$ACKED"
     volfs_stop

@@ -47,23 +47,25 @@ assert_fds_bounded() {
     ((n <= NOFILE * 3 / 4)) || fail "the daemon has $n descriptors open, over $((NOFILE * 3 / 4)) ($1)"
 }
 
-# small_files DIR N: write N files of 100 bytes, each naming its index.
+# small_files DIR N [LINES]: write N files of LINES 100-byte lines (22 by
+# default: 2,200 bytes, past the inline threshold, so that each has a host
+# file), each naming its index.
 small_files() {
-    "$PY" - "$1" "$2" <<'PYEOF'
+    "$PY" - "$1" "$2" "${3:-22}" <<'PYEOF'
 import sys
-d, n = sys.argv[1], int(sys.argv[2])
+d, n, lines = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
     with open("%s/f%d" % (d, i), "w") as f:
-        f.write("%099d\n" % i)
+        f.write("%099d\n" % i * lines)
 PYEOF
 }
 
-# check_small_files DIR N: every file reads back what small_files wrote.
+# check_small_files DIR N [LINES]: every file reads back what small_files wrote.
 check_small_files() {
-    "$PY" - "$1" "$2" <<'PYEOF'
+    "$PY" - "$1" "$2" "${3:-22}" <<'PYEOF'
 import sys
-d, n = sys.argv[1], int(sys.argv[2])
-bad = [i for i in range(n) if open("%s/f%d" % (d, i)).read() != "%099d\n" % i]
+d, n, lines = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+bad = [i for i in range(n) if open("%s/f%d" % (d, i)).read() != "%099d\n" % i * lines]
 if bad:
     sys.exit("%d files read back wrong, first f%d" % (len(bad), bad[0]))
 PYEOF
@@ -90,9 +92,10 @@ PYEOF
     assert_fds_bounded "after a restart"
 }
 
-@test "a cold read of a file opens its host file once" {
-    mkdir "$V/cold"
+@test "a cold read of a file opens its host file once, of an inline one none" {
+    mkdir "$V/cold" "$V/inline"
     small_files "$V/cold" 300
+    small_files "$V/inline" 300 1
     run volctl shutdown
     assert_success
     volfs_stop
@@ -102,6 +105,9 @@ PYEOF
     check_small_files "$V/cold" 300
     after=$(metric volfs_host_file_opens_total)
     [ $((after - before)) -eq 300 ] || fail "$((after - before)) host opens for 300 cold reads"
+    check_small_files "$V/inline" 300 1
+    before=$(metric volfs_host_file_opens_total)
+    [ "$before" -eq "$after" ] || fail "$((before - after)) host opens for 300 cold reads of inline files"
 }
 
 # lowest_free_fd: the smallest descriptor number the daemon does not use.

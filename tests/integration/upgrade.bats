@@ -5,8 +5,11 @@
 # before changing it; a clone and a restore), state-v8.tar.gz by the one
 # with schema 8 (a claim's volume with a directory, a file with an xattr
 # and a hard link, a symlink, empty files and an empty directory; a
-# snapshot taken before changing it). The daemon migrates meta.db on
-# start and serves everything as it was.
+# snapshot taken before changing it), state-v9.tar.gz by the one with
+# schema 9, before inline data (a claim's volume with small files that
+# have data objects, a hard link, an empty file, a file with an xattr, an
+# 8000-byte file; a snapshot taken before changing one of them). The
+# daemon migrates meta.db on start and serves everything as it was.
 
 # shellcheck disable=SC2154 # STATE, MNT, ... come from helpers.bash
 load helpers
@@ -41,7 +44,7 @@ schema_version() {
 @test "a schema 4 state directory upgrades in place and serves volumes, snapshots, clones and restores as they were" {
     [ "$(schema_version)" -eq 4 ]
     volfs_launch
-    [ "$(schema_version)" -eq 9 ]
+    [ "$(schema_version)" -eq 10 ]
     local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
     # the volume as it was left
     [ "$(cat "$D/dir/a.txt")" = changed ]
@@ -97,7 +100,7 @@ schema_version() {
     chmod 0700 "$STATE"
     [ "$(schema_version)" -eq 8 ]
     volfs_launch
-    [ "$(schema_version)" -eq 9 ]
+    [ "$(schema_version)" -eq 10 ]
     local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
     [ "$(cat "$D/dir/a.txt")" = changed ]
     [ "$(stat -c %h "$D/hard")" -eq 2 ]
@@ -127,4 +130,41 @@ schema_version() {
     delete_snap1_check_restart
     [ "$(cat "$D/empty")" = again ]
     [ "$(cat "$D/dir/a.txt")" = changed ]
+}
+
+@test "a schema 9 state directory upgrades in place: small files keep their data objects, new ones are inline" {
+    rm -rf "$STATE"
+    tar -xzf "$BATS_TEST_DIRNAME/../fixtures/state-v9.tar.gz" -C "$VOLFS_TMP"
+    chmod 0700 "$STATE"
+    [ "$(schema_version)" -eq 9 ]
+    local before
+    before=$(find "$STATE/data" -type f ! -name '.*' | wc -l)
+    volfs_launch
+    [ "$(schema_version)" -eq 10 ]
+    local D=$MNT/pvc/default/data S=$MNT/snapshots/default/snap1
+    [ "$(cat "$D/small")" = changed ]
+    [ "$(cat "$D/hard")" = changed ]
+    [ "$(cat "$S/small")" = small ]
+    [ "$(cat "$D/nine")" = "$(printf 'x%.0s' $(seq 900))" ]
+    [ "$(cat "$D/dir/a.txt")" = hello ]
+    [ "$(head -c 8 "$D/big")" = dddddddd ]
+    [ "$(cat "$D/after-snap")" = after ]
+    [ -f "$D/empty" ] && [ ! -s "$D/empty" ]
+    run getfattr --absolute-names -n user.color --only-values "$D/dir/a.txt"
+    assert_output blue
+    # the empty file and a new one are inline: no host file is added; a
+    # file with an object stays one (rewritten after the snapshot: a layer)
+    printf inline >"$D/empty"
+    printf new >"$D/new"
+    sync -f "$D"
+    [ "$(find "$STATE/data" -type f ! -name '.*' | wc -l)" -eq "$before" ]
+    printf again >"$D/small"
+    sync -f "$D"
+    [ "$(sqlite3 "file:$STATE/meta.db?mode=ro" \
+        "SELECT count(*) FROM xattrs WHERE name='volfs.inline'")" -eq 2 ]
+    [ "$(cat "$S/small")" = small ]
+    delete_snap1_check_restart
+    [ "$(cat "$D/small")" = again ]
+    [ "$(cat "$D/empty")" = inline ]
+    [ "$(cat "$D/new")" = new ]
 }
