@@ -124,20 +124,29 @@ static int set_bytes(struct vfs *v, struct vnode *n, const char *b, size_t len, 
 	return r;
 }
 
+/* Before a change of an inline file's bytes: the db locked, n's row the
+ * tree's own, and its bytes now (*old malloc'd, NULL when none). On
+ * failure the db is unlocked again. */
+static int lock_own_bytes(struct vfs *v, struct vnode *n, char **old, size_t *have)
+{
+	db_lock(v->db);
+	int r = vnode_own_row(v, n);
+	if (r == 0)
+		r = xattr_row_value(v, n, VFS_INLINE_NAME, old, have);
+	if (r < 0)
+		db_unlock(v->db);
+	return r;
+}
+
 ssize_t inline_write(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off,
                      int kernel_times)
 {
 	assert(inline_keeps(n, off + len));
 	char *old;
 	size_t have;
-	db_lock(v->db);
-	int r = vnode_own_row(v, n);
-	if (r == 0)
-		r = xattr_row_value(v, n, VFS_INLINE_NAME, &old, &have);
-	if (r < 0) {
-		db_unlock(v->db);
+	int r = lock_own_bytes(v, n, &old, &have);
+	if (r < 0)
 		return r;
-	}
 	size_t newlen = off + len > have ? (size_t)(off + len) : have;
 	char *b = bytes_after(old, have, buf, len, off, newlen);
 	free(old);
@@ -153,14 +162,9 @@ int inline_truncate(struct vfs *v, struct vnode *n, uint64_t size)
 	assert(inline_file(n) && (size <= VFS_INLINE_MAX || size <= n->a.size));
 	char *old;
 	size_t have;
-	db_lock(v->db);
-	int r = vnode_own_row(v, n);
-	if (r == 0)
-		r = xattr_row_value(v, n, VFS_INLINE_NAME, &old, &have);
-	if (r < 0) {
-		db_unlock(v->db);
+	int r = lock_own_bytes(v, n, &old, &have);
+	if (r < 0)
 		return r;
-	}
 	size_t newlen = size < have ? (size_t)size : have;
 	r = set_bytes(v, n, old, newlen, have, size, 1);
 	db_unlock(v->db);
@@ -195,13 +199,10 @@ int inline_spill(struct vfs *v, struct vnode *n)
 	assert(inline_file(n));
 	char *b;
 	size_t have;
-	db_lock(v->db);
-	int r = vnode_own_row(v, n);
-	if (r == 0)
-		r = xattr_row_value(v, n, VFS_INLINE_NAME, &b, &have);
-	db_unlock(v->db);
+	int r = lock_own_bytes(v, n, &b, &have);
 	if (r < 0)
 		return r;
+	db_unlock(v->db);
 	if (!have)
 		return 1;
 	assert(have <= VFS_INLINE_MAX);
