@@ -158,6 +158,17 @@ volfs_stop() {
     fi
 }
 
+# check_clean_offline: volctl check, then volfs --check with the daemon
+# stopped; the daemon runs again afterwards.
+check_clean_offline() {
+    run volctl check
+    assert_success
+    volfs_stop
+    run "$VOLFS_BIN/volfs" --check --state "$STATE"
+    assert_success
+    volfs_launch
+}
+
 # volfs_await_exit SECONDS: the daemon, asked to stop, exits 0 within
 # SECONDS and leaves MNT unmounted; a later stat of MNT returns (ENOTCONN
 # would do) rather than hang.

@@ -25,17 +25,6 @@ make_reference() {
     done
 }
 
-# check_clean_offline: volctl check, then volfs --check with the daemon
-# stopped; the daemon runs again afterwards.
-check_clean_offline() {
-    run volctl check
-    assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
-    volfs_launch
-}
-
 @test "small files round-trip through FUSE with no host file, and survive a restart" {
     pv_create vol 64Mi
     make_reference "$VOLFS_TMP/ref"

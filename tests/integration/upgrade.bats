@@ -29,12 +29,7 @@ teardown() {
 # the daemon starts again on the migrated directory.
 delete_snap1_check_restart() {
     volctl delete vs snap1 >/dev/null
-    run volctl check
-    assert_success
-    volfs_stop
-    run "$VOLFS_BIN/volfs" --check --state "$STATE"
-    assert_success
-    volfs_launch
+    check_clean_offline
 }
 
 schema_version() {
