@@ -347,9 +347,6 @@ static int read_now(const struct dest *d, int fd, size_t pos, size_t len, uint64
 	return 0;
 }
 
-/* Issue the gathered reads at once, then the gathered zeroing. A piece
- * whose destination spans more than SLICE_IOV iovecs (never for FUSE's
- * one-buffer reads) is read on its own. */
 /* The gathered zeroing, now. */
 static void zero_gathered(struct dest *d)
 {
@@ -358,6 +355,9 @@ static void zero_gathered(struct dest *d)
 	d->zeros.n = 0;
 }
 
+/* Issue the gathered reads at once, then the gathered zeroing. A piece
+ * whose destination spans more than SLICE_IOV iovecs (never for FUSE's
+ * one-buffer reads) is read on its own. */
 static int dest_flush(struct dest *d)
 {
 	size_t n = d->reads.n;
@@ -518,11 +518,11 @@ static int view_read(const struct dobj *o, struct dest *d, uint64_t base, uint64
 	return 0;
 }
 
-/* Bytes [a, e) of o's view into iov, rooted at offset a. */
 static int dest_flush_nowait(struct dest *d, size_t len, struct store_aread **later);
 
-/* The view of [a, e) into iov; with later, what would wait for the disk is
- * left to *later (dest_flush_nowait) instead of waited for. */
+/* Bytes [a, e) of o's view into iov, rooted at offset a; with later, what
+ * would wait for the disk is left to *later (dest_flush_nowait) instead of
+ * waited for. */
 static int read_view(const struct dobj *o, const struct iovec *iov, int cnt, uint64_t a,
                      uint64_t e, struct store_aread **later)
 {

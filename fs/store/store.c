@@ -808,6 +808,33 @@ int store_create_memory(struct store *st, uint64_t *id_out)
 	return r < 0 ? r : mem_register(st, *id_out);
 }
 
+/* A new object's row (a layer over parent, or 0), filled by fill (NULL:
+ * nothing to write) and named by the holder's row, in one change: a crash
+ * leaves either the old state or the new. c->id set; db not locked. */
+static int new_row_for_holder(struct store *st, struct dobj *c, uint64_t parent,
+                              int (*fill)(struct store *, struct dobj *, void *), void *arg,
+                              const struct store_holder *holder)
+{
+	db_lock(st->db);
+	int mine, r = txn_open(st->db, &mine, 0);
+	if (r == 0)
+		r = insert_row(st, parent, &c->id);
+	if (r == 0 && fill)
+		r = fill(st, c, arg);
+	if (r == 0 && holder)
+		r = holder->repoint(holder->arg, c->id);
+	r = txn_close(st->db, mine, r);
+	db_unlock(st->db);
+	return r;
+}
+
+static void cache_insert_locked(struct store *st, struct dobj *c)
+{
+	ranked_lock(&st->lock, LOCK_STORE);
+	cache_insert(st, c);
+	ranked_unlock(&st->lock, LOCK_STORE);
+}
+
 int store_make_private(struct store *st, struct dobj **op, const struct store_holder *holder)
 {
 	struct dobj *o = *op;
@@ -820,14 +847,7 @@ int store_make_private(struct store *st, struct dobj **op, const struct store_ho
 	 * references o: o's refs stay as they are. The holder's row follows
 	 * in the same change, so a crash leaves either the old or the new
 	 * state. */
-	db_lock(st->db);
-	int mine, r = txn_open(st->db, &mine, 0);
-	if (r == 0)
-		r = insert_row(st, o->id, &c->id);
-	if (r == 0 && holder)
-		r = holder->repoint(holder->arg, c->id);
-	r = txn_close(st->db, mine, r);
-	db_unlock(st->db);
+	int r = new_row_for_holder(st, c, o->id, NULL, NULL, holder);
 	if (r < 0) {
 		obj_free(c);
 		return r;
@@ -837,9 +857,7 @@ int store_make_private(struct store *st, struct dobj **op, const struct store_ho
 	c->refs = 1;
 	c->nview = __atomic_load_n(&o->nview, __ATOMIC_RELAXED);
 	c->pins = 1;
-	ranked_lock(&st->lock, LOCK_STORE);
-	cache_insert(st, c);
-	ranked_unlock(&st->lock, LOCK_STORE);
+	cache_insert_locked(st, c);
 	*op = c;
 	return 1;
 }
@@ -848,10 +866,16 @@ int store_make_private(struct store *st, struct dobj **op, const struct store_ho
 /* The new object is written, its host file fdatasynced and its map put in
  * the change before the holder's row names it: when that change commits,
  * the bytes it makes the file's are already on the disk. */
-static int fill_new(struct store *st, struct dobj *c, const void *buf, size_t len,
-                    int64_t *delta)
+struct fill {
+	const void *buf;
+	size_t len;
+	int64_t *delta;
+};
+
+static int fill_new(struct store *st, struct dobj *c, void *arg)
 {
-	ssize_t w = store_write(c, buf, len, 0, delta);
+	const struct fill *f = arg;
+	ssize_t w = store_write(c, f->buf, f->len, 0, f->delta);
 	if (w < 0)
 		return (int)w;
 	int r = store_sync(c);
@@ -868,16 +892,7 @@ int store_create_filled(struct store *st, const void *buf, size_t len,
 	c->refs = 1;
 	c->nview = 0;
 	c->pins = 1;
-	db_lock(st->db);
-	int mine, r = txn_open(st->db, &mine, 0);
-	if (r == 0)
-		r = insert_row(st, 0, &c->id);
-	if (r == 0)
-		r = fill_new(st, c, buf, len, delta);
-	if (r == 0 && holder)
-		r = holder->repoint(holder->arg, c->id);
-	r = txn_close(st->db, mine, r);
-	db_unlock(st->db);
+	int r = new_row_for_holder(st, c, 0, fill_new, &(struct fill){buf, len, delta}, holder);
 	if (r < 0) {
 		/* a host file left behind goes when its id is handed out again
 		 * (insert_row) */
@@ -885,9 +900,7 @@ int store_create_filled(struct store *st, const void *buf, size_t len,
 		*delta = 0;
 		return r;
 	}
-	ranked_lock(&st->lock, LOCK_STORE);
-	cache_insert(st, c);
-	ranked_unlock(&st->lock, LOCK_STORE);
+	cache_insert_locked(st, c);
 	*out = c;
 	return 0;
 }

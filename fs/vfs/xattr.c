@@ -23,6 +23,14 @@ static int xattr_name_ok(const char *name)
 	return 0;
 }
 
+/* The xattrs of n a caller sees (?1 family, ?2 ino, ?4 lineage): the
+ * newest visible version of each name, not a whiteout, and not a file's
+ * inline bytes (fs/vfs/inline.c). */
+#define USER_XATTRS                                                                            \
+	"FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND "  \
+	"x.name<>'" VFS_INLINE_NAME "' AND NOT "                                                  \
+	NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name", "?4")
+
 /* The newest version of xattr `name` of n that its tree sees. */
 #define XATTR_VERSION                                                                          \
 	"FROM xattrs x" VISIBLE("x", "?4") "WHERE x.family=?1 AND x.ino=?2 AND x.name=?3 "        \
@@ -115,18 +123,9 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 	else if ((r = tree_take_meta(n->tree, grow)) == 0 && (r = db_begin(v->db)) < 0)
 		tree_take_meta(n->tree, -grow);
 	if (r == 0) {
-		r = drop_kept_xattr(v, n, name);
-		sqlite3_stmt *st = r < 0 ? NULL : xattr_stmt(v, "INSERT INTO xattrs(family, ino, name, "
-		                                  "lineage, value) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(family, "
-		                                  "ino, name, lineage) DO UPDATE SET value=excluded.value, "
-		                                  "whiteout=0", n, name);
-		if (st) {
-			sqlite3_bind_blob(st, 5, len ? val : "", (int)len, SQLITE_STATIC);
-			r = db_step_done(v->db, st);
-		}
+		r = xattr_row_put(v, n, name, val, len);
 		if (r == 0)
 			touch_ctime(v, n);
-		db_note_bytes(v->db, len + strlen(name));
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 		if (r == 0)
 			atomic_store(&n->xattrs, XATTRS_SOME);
@@ -142,10 +141,7 @@ int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name, const void *val,
 static int has_xattrs(struct vfs *v, struct vnode *n)
 {
 	if (atomic_load(&n->xattrs) == XATTRS_UNKNOWN) {
-		sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 FROM xattrs x" VISIBLE("x", "?4")
-		                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND x.name<>'" VFS_INLINE_NAME "' AND NOT "
-		                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
-		                                               "?4") " LIMIT 1", n, NULL);
+		sqlite3_stmt *st = xattr_stmt(v, "SELECT 1 " USER_XATTRS " LIMIT 1", n, NULL);
 		int rc = sqlite3_step(st);
 		db_finish(st);
 		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -217,10 +213,7 @@ ssize_t vfs_listxattr(struct vfs *v, uint64_t ino, char *buf, size_t len)
 	struct vnode *x = xattr_reader(v, ino, 0, &none);
 	if (!x)
 		return none;
-	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.name FROM xattrs x" VISIBLE("x", "?4")
-	                                 "WHERE x.family=?1 AND x.ino=?2 AND x.whiteout=0 AND x.name<>'" VFS_INLINE_NAME "' AND NOT "
-	                                 NEWER_VISIBLE("xattrs", "x", "j.ino=x.ino AND j.name=x.name",
-	                                               "?4") " ORDER BY x.name", x, NULL);
+	sqlite3_stmt *st = xattr_stmt(v, "SELECT x.name " USER_XATTRS " ORDER BY x.name", x, NULL);
 	size_t total = 0;
 	ssize_t r = 0;
 	int row;
@@ -258,22 +251,8 @@ int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name)
 	r = old >= 0 ? vnode_own_row(v, n) : (int)old;
 	if (r == 0)
 		r = db_begin_essential(v->db);
-	/* the kept version first, so that it is no reason for a whiteout */
-	int older = r == 0 ? drop_kept_xattr(v, n, name) : 0;
-	if (older == 0 && r == 0)
-		older = older_xattr(v, n, name);
-	if (older < 0) {
-		db_rollback(v->db);
-		r = older;
-	}
 	if (r == 0) {
-		/* a snapshot keeps an ancestor's version: hide it */
-		sqlite3_stmt *st = xattr_stmt(v, older
-			? "INSERT INTO xattrs(family, ino, name, lineage, value, whiteout) "
-			  "VALUES(?1,?2,?3,?4,NULL,1) ON CONFLICT(family, ino, name, lineage) "
-			  "DO UPDATE SET value=NULL, whiteout=1"
-			: "DELETE FROM xattrs WHERE family=?1 AND ino=?2 AND name=?3 AND lineage=?4", n, name);
-		r = db_step_done(v->db, st);
+		r = xattr_row_remove(v, n, name);
 		if (r == 0)
 			touch_ctime(v, n);
 		r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
@@ -322,6 +301,8 @@ int xattr_row_put(struct vfs *v, struct vnode *n, const char *name, const void *
 
 int xattr_row_remove(struct vfs *v, struct vnode *n, const char *name)
 {
+	/* the kept version first, so that it is no reason for a whiteout; a
+	 * snapshot that keeps an ancestor's version has it hidden */
 	int older = drop_kept_xattr(v, n, name);
 	if (older == 0)
 		older = older_xattr(v, n, name);
