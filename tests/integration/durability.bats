@@ -4,9 +4,6 @@
 # shellcheck disable=SC2154 # STATE, MNT, MiB, ... come from helpers.bash
 load helpers
 
-: "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
-VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
-
 # The workload writes 4 KiB records into 1 MiB files, makes each new name
 # durable with an fsync of the directory, fsyncs (or fdatasyncs) every 16
 # records and only then appends "FILE COUNT" to the ack file: every record
@@ -652,14 +649,8 @@ PYEOF
 # the files the crash left newer than their rows were repaired at start,
 # and volctl check and, stopped, volfs --check are clean.
 crash_in_fdatasync() {
-    [[ -x $VOLFS_FAULT_BIN/volfs ]] || skip "no fault-injection build in $VOLFS_FAULT_BIN (make fault)"
-    volfs_stop
-    local bin=$VOLFS_BIN ahead
-    VOLFS_BIN=$VOLFS_FAULT_BIN
-    export VOLFS_FAULT=${2:-crash:1@fdatasync}
-    volfs_launch
-    unset VOLFS_FAULT
-    VOLFS_BIN=$bin
+    local ahead
+    volfs_relaunch_faulty "${2:-crash:1@fdatasync}"
     run "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/expect" "$1" <<'PYEOF'
 import mmap, os, sys
 v, expect = sys.argv[1], sys.argv[2]
@@ -672,9 +663,7 @@ def first(data):
 
 exec(sys.argv[3])
 PYEOF
-    [ "$status" -ne 0 ] || fail "the fdatasync returned: no crash point was reached ($output)"
-    [[ $output == *"Transport endpoint is not connected"* || $output == *"Software caused connection abort"* ]] ||
-        fail "the workload failed before the crash point: $output"
+    assert_crashed
     volfs_kill9
     ahead=$(markers_ahead)
     volfs_launch

@@ -158,6 +158,30 @@ volfs_stop() {
     fi
 }
 
+# volfs_relaunch_faulty FAULT: restart the daemon on the fault-injection
+# build (VOLFS_FAULT_BIN, default VOLFS_BIN/../../fault/bin) with crash
+# point FAULT armed; skips the test when there is no such build.
+volfs_relaunch_faulty() {
+    local fault_bin
+    fault_bin=$(realpath -m "${VOLFS_FAULT_BIN:-$VOLFS_BIN/../../fault/bin}")
+    [[ -x $fault_bin/volfs ]] || skip "no fault-injection build in $fault_bin (make fault)"
+    volfs_stop
+    local bin=$VOLFS_BIN
+    VOLFS_BIN=$fault_bin
+    export VOLFS_FAULT=$1
+    volfs_launch
+    unset VOLFS_FAULT
+    VOLFS_BIN=$bin
+}
+
+# assert_crashed: the last `run` ended because the daemon crashed at its
+# fault point, not earlier for another reason.
+assert_crashed() {
+    [ "$status" -ne 0 ] || fail "no crash point was reached ($output)"
+    [[ $output == *"Transport endpoint is not connected"* || $output == *"Software caused connection abort"* ]] ||
+        fail "the workload failed before the crash point: $output"
+}
+
 # check_clean_offline: volctl check, then volfs --check with the daemon
 # stopped; the daemon runs again afterwards.
 check_clean_offline() {

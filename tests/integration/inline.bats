@@ -6,9 +6,6 @@
 # shellcheck disable=SC2154 # STATE, MNT, MiB, ... come from helpers.bash
 load helpers
 
-: "${VOLFS_FAULT_BIN:=$VOLFS_BIN/../../fault/bin}"
-VOLFS_FAULT_BIN=$(realpath -m "$VOLFS_FAULT_BIN")
-
 INLINE_MAX=944 # VFS_INLINE_MAX
 
 # host_files: the data objects' host files under STATE/data.
@@ -164,22 +161,13 @@ PYEOF
 # expect: where they write the acknowledged content of v/f), which must
 # reach the crash point; then restart the normal build and compare.
 spill_crash() {
-    [[ -x $VOLFS_FAULT_BIN/volfs ]] || skip "no fault-injection build in $VOLFS_FAULT_BIN (make fault)"
-    volfs_stop
-    local bin=$VOLFS_BIN
-    VOLFS_BIN=$VOLFS_FAULT_BIN
-    export VOLFS_FAULT=$1
-    volfs_launch
-    unset VOLFS_FAULT
-    VOLFS_BIN=$bin
+    volfs_relaunch_faulty "$1"
     run "$PY" - "$MNT/pv/vol" "$VOLFS_TMP/expect" "$2" <<'PYEOF'
 import os, sys
 v, expect = sys.argv[1], sys.argv[2]
 exec(sys.argv[3])
 PYEOF
-    [ "$status" -ne 0 ] || fail "no crash point was reached ($output)"
-    [[ $output == *"Transport endpoint is not connected"* || $output == *"Software caused connection abort"* ]] ||
-        fail "the workload failed before the crash point: $output"
+    assert_crashed
     volfs_kill9
     volfs_launch
     cmp "$MNT/pv/vol/f" "$VOLFS_TMP/expect"
