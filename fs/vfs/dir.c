@@ -106,25 +106,30 @@ double vfs_attr_timeout(uint64_t ino)
 	return VFS_TREE_OF(ino) || ino <= VINO_LOCAL_PATH ? TREE_ATTR_TIMEOUT : 0;
 }
 
-/* The inode `name` in `parent` of tree t names: -ENOENT if none. In a
- * root lineage one statement reads the name's row and its inode's (which
- * go unread when the inode is in memory). The unary + keeps the planner
- * on the inodes primary key: it picked inodes_lineage, then the table.
- * db locked. */
+/* The inode `name` in `parent` of tree t names: -ENOENT if none. One
+ * statement reads the name's row and its inode's (which go unread when
+ * the inode is in memory): in a root lineage both rows are its own; with
+ * ancestors, the newest visible version of each (two statements cost a
+ * cold stat of a live volume with 200 snapshots 12% over its twin, one
+ * 6%). The unary + keeps the planner on the inodes primary key: it picked
+ * inodes_lineage, then the table. db locked. */
 static struct vnode *lookup_vnode(struct vfs *v, struct vtree *t, uint64_t parent,
                                   const char *name, int *err)
 {
 	uint64_t local, mine = atomic_load(&t->lineage);
-	if (lineage_has_ancestors(t->family, mine)) {
-		*err = dentry_find(v, parent, name, &local);
-		return *err ? NULL : vnode_get_locked(v, VFS_INO(t->id, local), err);
-	}
-	sqlite3_stmt *st = name_query(v, "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, "
-	                              "i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, i.btime, "
-	                              "i.obj, i.lineage, i.whiteout FROM dentries d LEFT JOIN inodes i "
-	                              "ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
-	                              "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND "
-	                              "d.lineage=?4", t, parent, name);
+	sqlite3_stmt *st = name_query(v, lineage_has_ancestors(t->family, mine)
+		? "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, i.rdev, "
+		  "i.atime, i.mtime, i.ctime, i.btime, i.obj, i.lineage, i.whiteout FROM (SELECT "
+		  "d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4") "WHERE d.family=?1 AND "
+		  "d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1) d LEFT JOIN inodes i "
+		  "ON i.family=?1 AND i.ino=d.ino AND i.lineage=(SELECT j.lineage FROM inodes j"
+		  IN_SPAN("b_", "j", "?4") "WHERE j.family=?1 AND j.ino=d.ino ORDER BY j.lineage "
+		  "DESC LIMIT 1)"
+		: "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, i.rdev, "
+		  "i.atime, i.mtime, i.ctime, i.btime, i.obj, i.lineage, i.whiteout FROM dentries d "
+		  "LEFT JOIN inodes i ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
+		  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND d.lineage=?4",
+		t, parent, name);
 	int rc = sqlite3_step(st);
 	struct vnode *n = NULL;
 	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 1)) {
