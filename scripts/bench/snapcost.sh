@@ -67,8 +67,9 @@
 #   BENCH_STEPS        steps to run ("ops meta stall snaps")
 #   BENCH_RECLAIM_TIMEOUT  seconds to wait for background reclaim (1800)
 #   BENCH_DELETE_ORDER random, or oldest: the snaps step's deletion order (random)
-#   BENCH_KEEP_DB      1: keep a copy of meta.db with all the snapshots, as
-#                      scale-<UTC time>/meta-snapped.db (0)
+#   BENCH_KEEP_DB      1: keep copies of meta.db before the snapshots, with
+#                      them, and after their deletion, as scale-<UTC
+#                      time>/meta-{base,snapped,after}.db (0)
 #   BENCH_DROP_CACHES  0: do not drop caches (1)
 #   BENCH_DIR          where the state directory goes (/var/tmp)
 #   BENCH_OUT          results directory (build/bench)
@@ -454,6 +455,7 @@ snaps_step() {
     local base
     base=$(meta_bytes)
     record snaps meta_base_bytes 0 "$base"
+    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-base.db"
     record snaps meta_at_bytes 0 "$base"
     log "taking $BENCH_SNAPS snapshots of live, $BENCH_SNAP_CHANGES files changed between two"
     for ((i = 1; i <= BENCH_SNAPS; i++)); do
@@ -491,6 +493,7 @@ snaps_step() {
     record snaps check_problems 0 "$(grep -vc -e '^pending cleanup' -e '^no problems found$' "$RAW/volctl-check.txt" || true)"
     record snaps check_pending 0 "$(grep -c '^pending cleanup' "$RAW/volctl-check.txt" || true)"
     record snaps meta_after_bytes 0 "$(meta_bytes)"
+    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-after.db"
 }
 
 # --- run ------------------------------------------------------------------------
