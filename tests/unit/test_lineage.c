@@ -414,6 +414,30 @@ static uint64_t lookup_pages(struct vfs *v, uint64_t root, const char *name)
 	return after.hits + after.misses - before.hits - before.misses;
 }
 
+static int count_statement(unsigned type, void *arg, void *stmt, void *sql)
+{
+	(void)type, (void)stmt, (void)sql;
+	++*(int *)arg;
+	return 0;
+}
+
+/* Statements begun by a lookup of `name` under root whose inode is not in
+ * memory (its row is read with the name's). */
+static int lookup_statements(struct vfs *v, uint64_t root, const char *name)
+{
+	int begun = 0;
+	struct vfs_entry e;
+	db_lock(vfs_db(v));
+	sqlite3_trace_v2(vfs_db(v)->h, SQLITE_TRACE_STMT, count_statement, &begun);
+	db_unlock(vfs_db(v));
+	assert_int_equal(vfs_lookup(v, root, name, &e), 0);
+	db_lock(vfs_db(v));
+	sqlite3_trace_v2(vfs_db(v)->h, 0, NULL, NULL);
+	db_unlock(vfs_db(v));
+	vfs_forget(v, e.ino, 1);
+	return begun;
+}
+
 /* A volume with 100 snapshots (a clone of it snapshotted in turn, so its
  * lineage's ancestors are many spans) and one with one snapshot (a volume
  * never snapshotted reads its own rows only, with fewer pages), the same
@@ -422,7 +446,8 @@ static uint64_t lookup_pages(struct vfs *v, uint64_t root, const char *name)
  * or an inode are scanned newest first and the lineage's ancestors probed
  * by two index seeks, whatever the number of snapshots. (Versions a
  * sibling branch wrote, newer than the volume's, are scanned and skipped
- * at two page reads each: the clone writes none of the files looked up.) */
+ * at two page reads each: the clone writes none of the files looked up.)
+ * Either way a lookup is one statement. */
 static void test_lookup_pages_do_not_grow_with_snapshots(void **state)
 {
 	(void)state;
@@ -463,6 +488,9 @@ static void test_lookup_pages_do_not_grow_with_snapshots(void **state)
 		assert_true(p > 0);
 		assert_true(fresh[i] > 0 && fresh[i] <= p);
 		assert_int_equal(lookup_pages(v, roots[0], names[i]), p);
+		/* one statement reads the name's and the inode's versions */
+		assert_int_equal(lookup_statements(v, roots[0], names[i]), 1);
+		assert_int_equal(lookup_statements(v, roots[1], names[i]), 1);
 	}
 	check_clean(v);
 	vfs_close(v);
