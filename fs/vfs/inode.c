@@ -419,8 +419,10 @@ static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 			if (deleted)
 				tree_account(t, -(int64_t)n->a.blocks);
 		} else {
-			if (n->dirty)
+			if (n->dirty) {
 				vnode_own_row(v, n);
+				inline_copy_restore(v, n);
+			}
 			if ((n->obj || n->dirty) && db_begin_essential(v->db) == 0) {
 				int r = n->obj ? store_flush(v->store, n->obj) : 0;
 				if (r == 0 && n->dirty)
@@ -429,6 +431,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 			}
 		}
 	}
+	inline_copy_drop(v, n);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	itab_remove(v, n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
@@ -900,6 +903,8 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n)
 		return 0;
 	int r = n->dirty ? vnode_own_row(v, n) : 0;
 	if (r == 0)
+		r = inline_copy_restore(v, n);
+	if (r == 0)
 		r = db_begin_essential(v->db);
 	if (r == 0 && n->obj)
 		r = store_flush(v->store, n->obj);
@@ -976,8 +981,11 @@ int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushe
 		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);
 	db_lock(v->db);
 	for (size_t i = 0; i < count && r == 0; i++)
-		if (batch[i]->dirty && !batch[i]->tree->dead && !batch[i]->doomed)
+		if (batch[i]->dirty && !batch[i]->tree->dead && !batch[i]->doomed) {
 			r = vnode_own_row(v, batch[i]);
+			if (r == 0) /* inline bytes a lost group took */
+				r = inline_copy_restore(v, batch[i]);
+		}
 	if (r == 0 && count && (r = db_begin_essential(v->db)) == 0) {
 		r = delete_doomed(v, batch, count);
 		for (size_t i = 0; i < count && r == 0; i++) {

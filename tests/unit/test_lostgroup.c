@@ -185,6 +185,243 @@ static void test_lost_group_at_close(void **state)
 	vfs_close(v);
 }
 
+/* --- inline bytes (fs/vfs/inline.c, fs/vfs/inline_copy.c) --- */
+
+/* The group commit fails and SQLite rolls the group back. */
+static void lose_group(struct vfs *v)
+{
+	freeze_wal();
+	assert_true(vfs_flush_all(v) < 0);
+	thaw_wal();
+}
+
+static void fill_bytes(char *b, size_t len, int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (char)('a' + (i * 7 + (size_t)seed) % 26);
+}
+
+static void write_at(struct vfs *v, struct vfile *f, const void *b, size_t len, uint64_t off)
+{
+	assert_int_equal(vfs_write(v, f, b, len, off), (ssize_t)len);
+}
+
+/* The file reads back exactly want (len bytes) and is that long. */
+static void expect_file(struct vfs *v, uint64_t ino, struct vfile *f, const char *want, size_t len)
+{
+	struct stat st;
+	assert_true(vfs_getattr(v, ino, &st) >= 0);
+	assert_int_equal(st.st_size, (off_t)len);
+	char got[2048];
+	assert_true(len < sizeof got);
+	memset(got, 0x55, sizeof got);
+	assert_int_equal(vfs_read(v, f, got, sizeof got, 0), (ssize_t)len);
+	assert_memory_equal(got, want, len);
+}
+
+/* After the lost group: the next group commits (the flusher's round, or
+ * with fsync_ino the file's fsync) and the fsync after it reports the loss
+ * once; a clean stop and start find the file as it reads now, and a
+ * consistent state. */
+static void expect_kept_after_restart(struct vfs **vp, uint64_t tree, const char *name,
+                                      struct vfile *f, const char *want, size_t len,
+                                      uint64_t fsync_ino)
+{
+	struct vfs *v = *vp;
+	if (fsync_ino) {
+		assert_int_equal(vfs_fsync(v, fsync_ino, 0), -EIO); /* once: a group was lost */
+		assert_int_equal(vfs_fsync(v, fsync_ino, 0), 0);
+	} else {
+		assert_int_equal(vfs_flush_all(v), 0);
+		assert_int_equal(db_sync(vfs_db(v)), -EIO);
+		assert_int_equal(db_sync(vfs_db(v)), 0);
+	}
+	assert_int_equal(vfs_release(v, f), 0);
+	vfs_close(v);
+	char err[256];
+	assert_int_equal(vfs_open_state(vp, unit_dir, 0, err, sizeof err), 0);
+	v = *vp;
+	struct vfs_entry e;
+	assert_int_equal(vfs_lookup(v, VFS_INO(tree, 1), name, &e), 0);
+	assert_int_equal(vfs_open(v, e.ino, O_RDWR, &f), 0);
+	expect_file(v, e.ino, f, want, len);
+	assert_int_equal(vfs_release(v, f), 0);
+	vfs_forget(v, e.ino, 1);
+	struct store_pending pending = {0};
+	db_lock(vfs_db(v));
+	assert_int_equal(vfs_check(v, no_report, NULL, &pending), 0);
+	db_unlock(vfs_db(v));
+}
+
+/* The file `name` of tree `tree` reads back exactly want. */
+static void expect_named(struct vfs *v, uint64_t tree, const char *name, const char *want,
+                         size_t len)
+{
+	struct vfs_entry e;
+	struct vfile *f;
+	assert_int_equal(vfs_lookup(v, VFS_INO(tree, 1), name, &e), 0);
+	assert_int_equal(vfs_open(v, e.ino, O_RDONLY, &f), 0);
+	expect_file(v, e.ino, f, want, len);
+	assert_int_equal(vfs_release(v, f), 0);
+	vfs_forget(v, e.ino, 1);
+}
+
+/* A committed inline file, open for writing. */
+static uint64_t committed_file(struct vfs *v, uint64_t tree, const char *name, const char *b,
+                               size_t len, struct vfile **f)
+{
+	struct vfs_ctx ctx = {0};
+	struct vfs_entry e;
+	assert_int_equal(vfs_create(v, VFS_INO(tree, 1), name, 0644, O_RDWR, &ctx, &e, f), 0);
+	if (len)
+		write_at(v, *f, b, len, 0);
+	assert_int_equal(vfs_flush_all(v), 0);
+	return e.ino;
+}
+
+/* An overwrite that grows the file, acknowledged and then lost with its
+ * group: it reads back as written (not the older bytes, nor zeros), a
+ * write after the loss builds on it, and it reaches meta.db. */
+static void test_lost_group_keeps_inline_write(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[900], b[900];
+	fill_bytes(a, sizeof a, 1);
+	fill_bytes(b, sizeof b, 2);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "f", a, 300, &f);
+	write_at(v, f, b, 700, 0);
+	lose_group(v);
+	expect_file(v, ino, f, b, 700);
+	write_at(v, f, "XY", 2, 10); /* before the next group: over the kept bytes */
+	memcpy(b + 10, "XY", 2);
+	expect_file(v, ino, f, b, 700);
+	expect_kept_after_restart(&v, tree, "f", f, b, 700, ino);
+	vfs_close(v);
+}
+
+/* Appends that stay inline, lost with their group. */
+static void test_lost_group_keeps_inline_append(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[944];
+	fill_bytes(a, sizeof a, 3);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "log", a, 200, &f);
+	for (size_t off = 200; off < sizeof a; off += 124)
+		write_at(v, f, a + off, sizeof a - off < 124 ? sizeof a - off : 124, off);
+	lose_group(v);
+	expect_file(v, ino, f, a, sizeof a);
+	expect_kept_after_restart(&v, tree, "log", f, a, sizeof a, 0);
+	vfs_close(v);
+}
+
+static void truncate_to(struct vfs *v, uint64_t ino, uint64_t size)
+{
+	struct stat in = {.st_size = (off_t)size}, out;
+	struct vfs_ctx ctx = {0};
+	assert_int_equal(vfs_setattr(v, ino, &in, 1 << 3 /* SIZE */, &ctx, &out), 0);
+}
+
+/* A shrink lost with its group, then a growth by truncation: what the
+ * shrink cut reads as zeros, now and after a restart (not the cut bytes
+ * the older row still holds). */
+static void test_lost_group_keeps_inline_shrink(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[800], want[800] = {0};
+	fill_bytes(a, sizeof a, 4);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "s", a, sizeof a, &f);
+	truncate_to(v, ino, 100);
+	lose_group(v);
+	memcpy(want, a, 100);
+	expect_file(v, ino, f, want, 100);
+	truncate_to(v, ino, 600);
+	expect_file(v, ino, f, want, 600);
+	expect_kept_after_restart(&v, tree, "s", f, want, 600, 0);
+	vfs_close(v);
+}
+
+/* A truncation to 0 and a shorter write, lost with their group. */
+static void test_lost_group_keeps_inline_rewrite_from_empty(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[800], b[800];
+	fill_bytes(a, sizeof a, 5);
+	fill_bytes(b, sizeof b, 6);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "c", a, sizeof a, &f);
+	truncate_to(v, ino, 0);
+	write_at(v, f, b, 50, 0);
+	lose_group(v);
+	expect_file(v, ino, f, b, 50);
+	expect_kept_after_restart(&v, tree, "c", f, b, 50, ino);
+	vfs_close(v);
+}
+
+/* A snapshot right after the lost group (its freeze commits the group
+ * first) holds the bytes as written; the live file goes on from them. */
+static void test_lost_group_inline_then_snapshot(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[600], b[600];
+	fill_bytes(a, sizeof a, 8);
+	fill_bytes(b, sizeof b, 9);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "f", a, 300, &f);
+	write_at(v, f, b, sizeof b, 0);
+	lose_group(v);
+	uint64_t snap = unit_vfs_snapshot(v, tree, 1ull << 30);
+	write_at(v, f, "Z", 1, 0);
+	expect_named(v, snap, "f", b, sizeof b);
+	b[0] = 'Z';
+	expect_file(v, ino, f, b, sizeof b);
+	assert_int_equal(vfs_flush_all(v), 0);
+	struct store_pending pending = {0};
+	db_lock(vfs_db(v));
+	assert_int_equal(vfs_check(v, no_report, NULL, &pending), 0);
+	db_unlock(vfs_db(v));
+	assert_int_equal(vfs_release(v, f), 0);
+	vfs_close(v);
+	char err[256];
+	assert_int_equal(vfs_open_state(&v, unit_dir, 0, err, sizeof err), 0);
+	expect_named(v, tree, "f", b, sizeof b);
+	fill_bytes(b, sizeof b, 9);
+	expect_named(v, snap, "f", b, sizeof b);
+	vfs_close(v);
+}
+
+/* Emptied by a truncation to 0 whose group is lost: the file stays
+ * empty and the older row goes at the next group. */
+static void test_lost_group_keeps_inline_empty(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[500], none[1] = {0};
+	fill_bytes(a, sizeof a, 7);
+	struct vfile *f;
+	uint64_t ino = committed_file(v, tree, "e", a, sizeof a, &f);
+	truncate_to(v, ino, 0);
+	lose_group(v);
+	expect_file(v, ino, f, none, 0);
+	truncate_to(v, ino, 20); /* zeros, not the older bytes */
+	expect_file(v, ino, f, (char[20]){0}, 20);
+	expect_kept_after_restart(&v, tree, "e", f, (char[20]){0}, 20, 0);
+	vfs_close(v);
+}
+
 int main(int argc, char **argv)
 {
 	unit_filter(argc, argv);
@@ -192,6 +429,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lost_group_fails_next_fsync_once, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_resyncs_cached_inodes, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_at_close, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_write, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_append, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_shrink, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_rewrite_from_empty, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_empty, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_inline_then_snapshot, setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
