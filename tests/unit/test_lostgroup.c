@@ -402,6 +402,32 @@ static void test_lost_group_inline_then_snapshot(void **state)
 	vfs_close(v);
 }
 
+/* A file that spills into a data object inside the lost group: the
+ * object's row, which the rollback took with the spill, comes back under
+ * its id (the inline row goes again), and a file that takes a new object
+ * before that gets another id, not the lost one's host file. */
+static void test_lost_group_inline_spill(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	char a[1500], b[1800];
+	fill_bytes(a, sizeof a, 10);
+	fill_bytes(b, sizeof b, 11);
+	struct vfile *f, *g;
+	uint64_t ino = committed_file(v, tree, "sp", a, 500, &f);
+	write_at(v, f, a + 500, 1000, 500);
+	lose_group(v);
+	expect_file(v, ino, f, a, sizeof a);
+	uint64_t other = committed_file(v, tree, "other", b, sizeof b, &g);
+	expect_file(v, ino, f, a, sizeof a);
+	expect_file(v, other, g, b, sizeof b);
+	assert_int_equal(vfs_release(v, g), 0);
+	expect_kept_after_restart(&v, tree, "sp", f, a, sizeof a, 0);
+	expect_named(v, tree, "other", b, sizeof b);
+	vfs_close(v);
+}
+
 /* Emptied by a truncation to 0 whose group is lost: the file stays
  * empty and the older row goes at the next group. */
 static void test_lost_group_keeps_inline_empty(void **state)
@@ -435,6 +461,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_rewrite_from_empty, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_empty, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_inline_then_snapshot, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_inline_spill, setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
