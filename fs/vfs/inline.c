@@ -7,8 +7,13 @@
  *
  * The bytes and the size change in one change of meta.db, so no crash
  * tears them apart; the bytes are never longer than the size (a shrink
- * cuts them in the same change). Nothing is cached: a read asks meta.db,
- * so a million inodes in memory hold no buffer.
+ * cuts them in the same change). A read asks meta.db, so a million inodes
+ * in memory hold no buffer; only a file changed since the last group
+ * commit keeps a copy of its bytes (fs/vfs/inline_copy.c), which a read and
+ * a change take instead of the row: after a lost group (a failed group
+ * commit) the row holds older bytes until the inode's next flush writes
+ * the copy back. A spill drops the copy; if its group is lost, the new
+ * object's row comes back at the inode's next flush (store_revive).
  */
 #include "fs/vfs/vfs_int.h"
 #include "meta/fault.h"
