@@ -25,6 +25,7 @@
 
 #include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
+#include "fs/vfs/vfs_int.h"
 #include "meta/db.h"
 
 static int setup(void **state)
@@ -428,6 +429,41 @@ static void test_lost_group_inline_spill(void **state)
 	vfs_close(v);
 }
 
+static size_t kept_copies(struct vfs *v)
+{
+	size_t n = 0;
+	db_lock(vfs_db(v));
+	for (size_t i = 0; i < ITAB_BUCKETS; i++)
+		for (struct vnode *x = v->itab[i]; x; x = x->hnext)
+			n += x->inline_copy != NULL;
+	db_unlock(vfs_db(v));
+	return n;
+}
+
+/* Memory keeps inline bytes only until a group commit holds them: each
+ * written file has its copy until then, none after; a lost group keeps
+ * them until they are written back and committed. */
+static void test_inline_copies_last_until_commit(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	struct vfile *f, *g;
+	committed_file(v, tree, "a", "one", 3, &f);
+	committed_file(v, tree, "b", "two", 3, &g);
+	assert_int_equal(kept_copies(v), 0);
+	write_at(v, f, "1", 1, 0);
+	write_at(v, g, "2", 1, 0);
+	assert_int_equal(kept_copies(v), 2);
+	lose_group(v);
+	assert_int_equal(kept_copies(v), 2);
+	assert_int_equal(vfs_flush_all(v), 0);
+	assert_int_equal(kept_copies(v), 0);
+	assert_int_equal(vfs_release(v, f), 0);
+	assert_int_equal(vfs_release(v, g), 0);
+	vfs_close(v);
+}
+
 /* Emptied by a truncation to 0 whose group is lost: the file stays
  * empty and the older row goes at the next group. */
 static void test_lost_group_keeps_inline_empty(void **state)
@@ -462,6 +498,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lost_group_keeps_inline_empty, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_inline_then_snapshot, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_inline_spill, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_inline_copies_last_until_commit, setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
