@@ -164,7 +164,9 @@ int inline_copy_restore(struct vfs *v, struct vnode *n)
 		return r;
 	r = write_back(v, n, c);
 	if (r < 0) {
-		vnode_mark_dirty(v, n); /* the rolled-back change held its row */
+		/* the rolled-back change held its row; the caller's inode stays
+		 * on the dirty list (an eviction: it is freed, as its row) */
+		vnode_set_dirty(n);
 		return r;
 	}
 	/* a group lost in that very commit marked it lost again: then r < 0 */

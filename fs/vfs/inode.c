@@ -398,7 +398,7 @@ static int revive_obj(struct vfs *v, struct vnode *n)
 	if (r == 0)
 		store_revived(n->obj);
 	else
-		vnode_mark_dirty(v, n); /* the rolled-back change held its row */
+		vnode_set_dirty(n); /* the rolled-back change held its row */
 	return r;
 }
 
@@ -518,11 +518,16 @@ void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 		vnode_evict(v, n, 1);
 }
 
-void vnode_mark_dirty(struct vfs *v, struct vnode *n)
+void vnode_set_dirty(struct vnode *n)
 {
 	ranked_lock(&n->alock, LOCK_LEAF);
 	n->dirty = 1;
 	ranked_unlock(&n->alock, LOCK_LEAF);
+}
+
+void vnode_mark_dirty(struct vfs *v, struct vnode *n)
+{
+	vnode_set_dirty(n);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	if (!n->on_dirty) {
 		n->on_dirty = 1;

@@ -263,6 +263,9 @@ void vnode_wrlock(struct vnode *n);
 void vnode_read_out_done(struct vnode *n);
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);
+/* Only the flag, for an inode the caller keeps on the dirty list (or is
+ * evicting): its attributes differ from its row. */
+void vnode_set_dirty(struct vnode *n);
 void vnode_attr(struct vnode *n, struct vattr *out);
 void vnode_stat(struct vnode *n, struct stat *st);
 void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st);
