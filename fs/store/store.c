@@ -1,6 +1,7 @@
 /*
  * fs/store/store.c — owns the life of data objects (fs/store/store.h): their dataobjs
- * rows and reference counts (store_create, store_ref, store_reload_refs),
+ * rows and reference counts (store_create, store_ref, store_reload_refs,
+ * store_revive after a lost group),
  * loading an object with its parent chain into the in-memory cache (pins,
  * LRU), flushing its map back to objmap, copy-on-write (store_make_private:
  * when a shared object gets a private layer), the naming and opening of host files, and opening and closing

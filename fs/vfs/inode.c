@@ -1126,7 +1126,8 @@ static int row_nlink(struct vfs *v, struct vnode *n, uint32_t *nlink, uint64_t *
 
 /* After SQLite rolled back a group: link counts follow the names, which
  * are the rows' again; every other attribute is written again from memory,
- * where the data it describes is. db locked, so no inode is evicted
+ * where the data it describes is (with the inline bytes and the rows of
+ * objects the group made: write_back_lost). db locked, so no inode is evicted
  * meanwhile; the dirty list pins each one anyway. */
 void vnodes_group_lost(struct vfs *v)
 {

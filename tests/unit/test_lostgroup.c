@@ -5,7 +5,11 @@
  * with meta.db again (a directory made by the lost group is gone, its
  * parent's link count is the row's, the tree checks clean); the undo
  * generation that caches of rows follow grows; a group lost during the
- * stop itself touches none of the mirrors being freed. The commit is
+ * stop itself touches none of the mirrors being freed; what only memory
+ * has is written again: an inline file's bytes (a write, appends, a
+ * shrink, a truncation to 0, then a snapshot) and the row of a data object
+ * the group made (a spill), so they read back as written, and again after
+ * a restart; the copies of inline bytes last until a commit holds them. The commit is
  * made to fail with RLIMIT_FSIZE: appending to the WAL fails as it would
  * on a full disk, and SQLite rolls the group back.
  */
