@@ -8,10 +8,11 @@
  * stop itself touches none of the mirrors being freed; what only memory
  * has is written again: an inline file's bytes (a write, appends, a
  * shrink, a truncation to 0, then a snapshot) and the row of a data object
- * the group made (a spill), so they read back as written, and again after
- * a restart; the copies of inline bytes last until a commit holds them. The commit is
- * made to fail with RLIMIT_FSIZE: appending to the WAL fails as it would
- * on a full disk, and SQLite rolls the group back.
+ * the group made (a spill, a first object, a private layer over a
+ * snapshot's), so they read back as written, and again after a restart;
+ * the copies of inline bytes last until a commit holds them. The commit
+ * is made to fail with RLIMIT_FSIZE: appending to the WAL fails as it
+ * would on a full disk, and SQLite rolls the group back.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -217,7 +218,7 @@ static void expect_file(struct vfs *v, uint64_t ino, struct vfile *f, const char
 	struct stat st;
 	assert_true(vfs_getattr(v, ino, &st) >= 0);
 	assert_int_equal(st.st_size, (off_t)len);
-	char got[2048];
+	static char got[8192];
 	assert_true(len < sizeof got);
 	memset(got, 0x55, sizeof got);
 	assert_int_equal(vfs_read(v, f, got, sizeof got, 0), (ssize_t)len);
@@ -433,6 +434,46 @@ static void test_lost_group_inline_spill(void **state)
 	vfs_close(v);
 }
 
+/* A file's first data object (no inline bytes before), made by the lost
+ * group: its row comes back at the next flush. */
+static void test_lost_group_keeps_first_object(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	static char a[6000];
+	fill_bytes(a, sizeof a, 12);
+	struct vfile *f;
+	committed_file(v, tree, "big", NULL, 0, &f);
+	write_at(v, f, a, sizeof a, 0);
+	lose_group(v);
+	expect_kept_after_restart(&v, tree, "big", f, a, sizeof a, 0);
+	vfs_close(v);
+}
+
+/* A write after a snapshot layers a private object over the shared one;
+ * made by the lost group, that layer's row comes back over its parent,
+ * whose count still matches its holders (the check counts them). */
+static void test_lost_group_keeps_private_layer(void **state)
+{
+	(void)state;
+	struct vfs *v;
+	uint64_t tree = unit_vfs_volume(&v, unit_dir, 1ull << 30);
+	static char a[6000], b[6000];
+	fill_bytes(a, sizeof a, 13);
+	struct vfile *f;
+	committed_file(v, tree, "shared", a, sizeof a, &f);
+	uint64_t snap = unit_vfs_snapshot(v, tree, 1ull << 30);
+	assert_int_equal(vfs_flush_all(v), 0); /* the snapshot is no part of the lost group */
+	memcpy(b, a, sizeof b);
+	memcpy(b + 4096, "changed", 7);
+	write_at(v, f, "changed", 7, 4096);
+	lose_group(v);
+	expect_kept_after_restart(&v, tree, "shared", f, b, sizeof b, 0);
+	expect_named(v, snap, "shared", a, sizeof a);
+	vfs_close(v);
+}
+
 static size_t kept_copies(struct vfs *v)
 {
 	size_t n = 0;
@@ -503,6 +544,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lost_group_inline_then_snapshot, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_group_inline_spill, setup, unit_vfs_teardown),
 		cmocka_unit_test_setup_teardown(test_inline_copies_last_until_commit, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_first_object, setup, unit_vfs_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_group_keeps_private_layer, setup, unit_vfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
