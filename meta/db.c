@@ -641,6 +641,8 @@ static int group_commit(struct db *db, int answered)
 	db->group_open = 0;
 	if (r < 0)
 		group_lost(db, answered);
+	else if (db->on_committed)
+		db->on_committed(db->on_committed_arg);
 	return r;
 }
 
@@ -653,6 +655,12 @@ void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg)
 {
 	db->on_lost = fn;
 	db->on_lost_arg = arg;
+}
+
+void db_on_group_committed(struct db *db, void (*fn)(void *arg), void *arg)
+{
+	db->on_committed = fn;
+	db->on_committed_arg = arg;
 }
 
 void db_on_change_end(struct db *db, void (*fn)(void *arg, int committed), void *arg)

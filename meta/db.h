@@ -135,6 +135,8 @@ struct db {
 	uint64_t undo_gen;
 	void (*on_lost)(void *arg); /* after SQLite rolled a group back */
 	void *on_lost_arg;
+	void (*on_committed)(void *arg); /* after a group committed */
+	void *on_committed_arg;
 	void (*on_change_end)(void *arg, int committed); /* see db_on_change_end */
 	void *on_change_end_arg;
 	struct db_cached_stmt cache[DB_STMT_CACHE];
@@ -248,6 +250,9 @@ int db_use_space(struct db *db, const char *dir);
 /* Called, db locked, when SQLite rolled back a group whose commit failed:
  * the owner of in-memory state that mirrors rows rereads or rewrites it. */
 void db_on_lost_group(struct db *db, void (*fn)(void *arg), void *arg);
+/* Called, db locked, when a group has committed: the owner of in-memory
+ * copies kept in case the group is lost frees them. */
+void db_on_group_committed(struct db *db, void (*fn)(void *arg), void *arg);
 
 /* Called, db locked, when a change ends: committed into its group
  * (committed 1), or rolled back (0), which undoes every row it wrote. An

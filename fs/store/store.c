@@ -1,6 +1,7 @@
 /*
  * fs/store/store.c — owns the life of data objects (fs/store/store.h): their dataobjs
- * rows and reference counts (store_create, store_ref, store_reload_refs),
+ * rows and reference counts (store_create, store_ref, store_reload_refs,
+ * store_revive after a lost group),
  * loading an object with its parent chain into the in-memory cache (pins,
  * LRU), flushing its map back to objmap, copy-on-write (store_make_private:
  * when a shared object gets a private layer), the naming and opening of host files, and opening and closing
@@ -766,6 +767,26 @@ void store_put(struct store *st, struct dobj *o)
 /* ------------------------------------------------------------------ */
 /* Rows and references                                                */
 
+/* After a lost group, ids are handed out above every loaded object whose
+ * row it took (st->lost_id_floor): AUTOINCREMENT's counter went back with
+ * the rollback. db locked, inside a change. */
+static int lift_ids_past_lost(struct store *st)
+{
+	if (!st->lost_id_floor)
+		return 0;
+	const char *const sql[] = {
+		"UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'dataobjs'",
+		"INSERT INTO sqlite_sequence(name, seq) SELECT 'dataobjs', ?1 WHERE NOT EXISTS "
+		"(SELECT 1 FROM sqlite_sequence WHERE name = 'dataobjs')"};
+	int r = 0;
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		sqlite3_stmt *s = db_prep(st->db, sql[i]);
+		sqlite3_bind_int64(s, 1, (int64_t)st->lost_id_floor);
+		r = db_step_done(st->db, s);
+	}
+	return r;
+}
+
 static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
 {
 	sqlite3_stmt *s = db_prep(st->db, "INSERT INTO dataobjs(parent, refs, trunc_blk) "
@@ -774,7 +795,8 @@ static int insert_row(struct store *st, uint64_t parent, uint64_t *id_out)
 		sqlite3_bind_int64(s, 1, (int64_t)parent);
 	else
 		sqlite3_bind_null(s, 1);
-	int r = db_step_done(st->db, s);
+	int r = lift_ids_past_lost(st);
+	r = r < 0 ? r : db_step_done(st->db, s);
 	if (r < 0)
 		return r;
 	*id_out = (uint64_t)sqlite3_last_insert_rowid(st->db->h);
@@ -1062,11 +1084,55 @@ void store_group_lost(struct store *st)
 	ranked_lock(&st->lock, LOCK_STORE);
 	for (size_t i = 0; i < st->nbuckets; i++)
 		for (struct dobj *o = st->buckets[i]; o; o = o->hnext) {
+			/* a failed look-up is no answer: the row may be there */
+			int lost = row_exists(st->db, o->id) == 0;
+			if (lost && o->id > st->lost_id_floor)
+				st->lost_id_floor = o->id;
 			ranked_lock(&o->maplock, LOCK_STORE_MAP);
 			redirty(o);
+			o->row_lost |= lost;
 			ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 		}
 	ranked_unlock(&st->lock, LOCK_STORE);
+}
+
+int store_row_lost(struct dobj *o)
+{
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
+	int lost = o->row_lost;
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
+	return lost;
+}
+
+int store_revive(struct store *st, struct dobj *o)
+{
+	db_assert_locked(st->db);
+	if (!store_row_lost(o) || row_exists(st->db, o->id) != 0)
+		return 0;
+	/* its holder's reference, as when it was made: a layer's parent
+	 * kept its count then (the holder's moved to the layer) */
+	sqlite3_stmt *s = db_prep(st->db, "INSERT INTO dataobjs(id, parent, refs, trunc_blk) "
+	                                  "VALUES(?, ?, 1, NULL)");
+	sqlite3_bind_int64(s, 1, (int64_t)o->id);
+	if (o->parent_id)
+		sqlite3_bind_int64(s, 2, (int64_t)o->parent_id);
+	else
+		sqlite3_bind_null(s, 2);
+	int r = db_step_done(st->db, s);
+	if (r < 0)
+		return r;
+	set_refs(o, 1);
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
+	redirty(o); /* a flush since the loss found no row and wrote nothing */
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
+	return 1;
+}
+
+void store_revived(struct dobj *o)
+{
+	ranked_lock(&o->maplock, LOCK_STORE_MAP);
+	o->row_lost = 0;
+	ranked_unlock(&o->maplock, LOCK_STORE_MAP);
 }
 
 /* ------------------------------------------------------------------ */

@@ -278,6 +278,16 @@ int store_flush_all(struct store *st);
  * loaded objects and write every loaded map again at the next flush.
  * db locked. */
 void store_group_lost(struct store *st);
+/* A loaded object whose row a lost group took (its creation was in that
+ * group) gets its row back under its own id, with one reference (its
+ * holder's, whose row the caller points at it in the same change), and
+ * its whole map is written at the next flush: 1; 0 when its row was not
+ * lost. The lost group's ids are not handed out to new objects meanwhile.
+ * db locked, inside a change; store_revived once that change committed. */
+int store_revive(struct store *st, struct dobj *o);
+void store_revived(struct dobj *o);
+/* Whether o's row was lost and not given back yet (a cheap look). */
+int store_row_lost(struct dobj *o);
 
 /* Data blocks that dropping one inode reference to object id would free:
  * all of its own data if that is its last reference (and, in turn, its

@@ -81,6 +81,8 @@ struct dobj {
 	uint64_t gen;        /* generation of size and map; the row's once flushed
 	                      * (maplock; read unlocked by the marker writer) */
 	int gen_dirty;       /* gen not yet written to the row (maplock) */
+	int row_lost;        /* a lost group took its row, its creation with it,
+	                      * until store_revive's change commits (maplock) */
 	int unsafe;          /* the map changed in a way its host file cannot show
 	                      * (punch, truncate, allocate) since the last durable
 	                      * commit, or was never known durable (atomic) */
@@ -172,6 +174,10 @@ struct store {
 	 * object there needs no unlink first (insert_row). UINT64_MAX until the
 	 * start-up sweep has made it true; db lock. */
 	uint64_t file_id_bound;
+	/* The highest id of a loaded object whose row a lost group took: the
+	 * rollback took the id's hand-out too, and a new object must not get
+	 * it (its host file holds the lost one's bytes). 0: none; db lock. */
+	uint64_t lost_id_floor;
 	char *spare_dir; /* STATE/spare (fs/store/spare.c) */
 	pthread_mutex_t spare_lock; /* innermost: guards the spare stack */
 	uint64_t *spare; /* numbers of the files in spare_dir */

@@ -7,8 +7,13 @@
  *
  * The bytes and the size change in one change of meta.db, so no crash
  * tears them apart; the bytes are never longer than the size (a shrink
- * cuts them in the same change). Nothing is cached: a read asks meta.db,
- * so a million inodes in memory hold no buffer.
+ * cuts them in the same change). A read asks meta.db, so a million inodes
+ * in memory hold no buffer; only a file changed since the last group
+ * commit keeps a copy of its bytes (fs/vfs/inline_copy.c), which a read and
+ * a change take instead of the row: after a lost group (a failed group
+ * commit) the row holds older bytes until the inode's next flush writes
+ * the copy back. A spill drops the copy; if its group is lost, the new
+ * object's row comes back at the inode's next flush (store_revive).
  */
 #include "fs/vfs/vfs_int.h"
 #include "meta/fault.h"
@@ -48,10 +53,12 @@ ssize_t inline_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint6
 	char *val;
 	size_t have;
 	db_lock(v->db);
-	int r = xattr_row_value(v, n, VFS_INLINE_NAME, &val, &have);
+	int r = inline_copy_read(v, n, buf, len, off);
+	if (r == 0)
+		r = xattr_row_value(v, n, VFS_INLINE_NAME, &val, &have);
 	db_unlock(v->db);
-	if (r < 0)
-		return r;
+	if (r != 0)
+		return r < 0 ? r : (ssize_t)len;
 	atomic_store(&n->inline_known, (int)have + 1);
 	/* past the bytes the file reads as zeros (a truncation up) */
 	size_t from = off < have ? have - (size_t)off : 0;
@@ -101,9 +108,14 @@ static int set_bytes(struct vfs *v, struct vnode *n, const char *b, size_t len, 
                      uint64_t size, int times)
 {
 	int64_t grow = inline_meta(len) - inline_meta(have);
+	struct inline_copy *copy = inline_copy_new(b, len);
+	if (!copy)
+		return -ENOMEM;
 	int r = tree_take_meta(n->tree, grow);
-	if (r < 0)
+	if (r < 0) {
+		free(copy);
 		return r;
+	}
 	ranked_lock(&n->alock, LOCK_LEAF);
 	struct vattr was = n->a;
 	n->a.size = size;
@@ -112,6 +124,10 @@ static int set_bytes(struct vfs *v, struct vnode *n, const char *b, size_t len, 
 	ranked_unlock(&n->alock, LOCK_LEAF);
 	r = commit_bytes(v, n, b, len);
 	atomic_store(&n->inline_known, r == 0 ? (int)len + 1 : 0);
+	if (r == 0)
+		inline_copy_keep(v, n, copy);
+	else
+		free(copy);
 	if (r < 0) {
 		tree_take_meta(n->tree, -grow);
 		ranked_lock(&n->alock, LOCK_LEAF);
@@ -125,17 +141,20 @@ static int set_bytes(struct vfs *v, struct vnode *n, const char *b, size_t len, 
 }
 
 /* Before a change of an inline file's bytes: the db locked, n's row the
- * tree's own, and its bytes now (*old malloc'd, NULL when none). On
+ * tree's own, and its bytes now (*old malloc'd, NULL when none): its
+ * copy's if it keeps one (after a lost group the row's are older). On
  * failure the db is unlocked again. */
 static int lock_own_bytes(struct vfs *v, struct vnode *n, char **old, size_t *have)
 {
 	db_lock(v->db);
 	int r = vnode_own_row(v, n);
 	if (r == 0)
+		r = inline_copy_bytes(v, n, old, have);
+	if (r == 0)
 		r = xattr_row_value(v, n, VFS_INLINE_NAME, old, have);
 	if (r < 0)
 		db_unlock(v->db);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 ssize_t inline_write(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off,
@@ -235,6 +254,9 @@ int inline_spill(struct vfs *v, struct vnode *n)
 	tree_take_meta(n->tree, -inline_meta(have));
 	n->obj = o;
 	atomic_store(&n->inline_known, 0);
+	db_lock(v->db);
+	inline_copy_drop(v, n); /* the bytes are the object's now */
+	db_unlock(v->db);
 	FAULT_CRASH_POINT("inline spill");
 	return 0;
 }

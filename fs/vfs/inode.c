@@ -379,6 +379,45 @@ static void doomed_deleted(struct vnode **batch, size_t count)
 			batch[i]->doomed = DOOM_DELETED;
 }
 
+/* n's data object was made by a lost group (a spill of inline bytes, a
+ * file's first object, a private layer): its row comes back under its
+ * id, and n's row names it again, without the inline row the rollback
+ * brought back, in one change. n's row the tree's own; db locked,
+ * outside a change. */
+static int revive_obj(struct vfs *v, struct vnode *n)
+{
+	int r = db_begin_essential(v->db);
+	if (r < 0)
+		return r;
+	r = store_revive(v->store, n->obj);
+	if (r == 1)
+		r = xattr_row_remove(v, n, VFS_INLINE_NAME);
+	if (r == 0)
+		r = vnode_write_row_locked(v, n);
+	r = r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
+	if (r == 0)
+		store_revived(n->obj);
+	else
+		vnode_set_dirty(n); /* the rolled-back change held its row */
+	return r;
+}
+
+/* After a lost group, what memory has and the rows lost: the inline bytes
+ * (inline_copy_restore) and the row of a data object the group made. n's
+ * lock held, db locked, outside a change. */
+static int write_back_lost(struct vfs *v, struct vnode *n)
+{
+	int r = inline_copy_restore(v, n);
+	struct vtree *t = n->tree;
+	if (r < 0 || !n->obj || !store_row_lost(n->obj) || t->memory || t->dead || t->readonly)
+		return r;
+	r = vnode_own_row(v, n);
+	/* no row of its own: the file was made by the lost group too */
+	if (r < 0 || atomic_load(&n->row_lineage) != atomic_load(&t->lineage))
+		return r;
+	return revive_obj(v, n);
+}
+
 /* Last reference gone and the eviction claimed: write the attributes back,
  * delete the inode if it was unlinked (or queue it for deletion), then
  * unhash it — all under the db lock so a concurrent vnode_get_locked()
@@ -419,8 +458,10 @@ static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 			if (deleted)
 				tree_account(t, -(int64_t)n->a.blocks);
 		} else {
-			if (n->dirty)
+			if (n->dirty) {
 				vnode_own_row(v, n);
+				write_back_lost(v, n);
+			}
 			if ((n->obj || n->dirty) && db_begin_essential(v->db) == 0) {
 				int r = n->obj ? store_flush(v->store, n->obj) : 0;
 				if (r == 0 && n->dirty)
@@ -429,6 +470,7 @@ static void vnode_evict(struct vfs *v, struct vnode *n, int may_defer)
 			}
 		}
 	}
+	inline_copy_drop(v, n);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	itab_remove(v, n);
 	ranked_unlock(&v->itab_lock, LOCK_LEAF);
@@ -476,11 +518,16 @@ void vfs_forget(struct vfs *v, uint64_t ino, uint64_t nlookup)
 		vnode_evict(v, n, 1);
 }
 
-void vnode_mark_dirty(struct vfs *v, struct vnode *n)
+void vnode_set_dirty(struct vnode *n)
 {
 	ranked_lock(&n->alock, LOCK_LEAF);
 	n->dirty = 1;
 	ranked_unlock(&n->alock, LOCK_LEAF);
+}
+
+void vnode_mark_dirty(struct vfs *v, struct vnode *n)
+{
+	vnode_set_dirty(n);
 	ranked_lock(&v->itab_lock, LOCK_LEAF);
 	if (!n->on_dirty) {
 		n->on_dirty = 1;
@@ -899,6 +946,8 @@ int vnode_flush_locked(struct vfs *v, struct vnode *n)
 	if (n->tree->dead)
 		return 0;
 	int r = n->dirty ? vnode_own_row(v, n) : 0;
+	if (r == 0 && n->dirty)
+		r = write_back_lost(v, n);
 	if (r == 0)
 		r = db_begin_essential(v->db);
 	if (r == 0 && n->obj)
@@ -976,8 +1025,11 @@ int vnodes_flush_dirty_counted(struct vfs *v, uint64_t only_tree, size_t *flushe
 		ranked_rdlock(&batch[i]->lock, LOCK_VNODE);
 	db_lock(v->db);
 	for (size_t i = 0; i < count && r == 0; i++)
-		if (batch[i]->dirty && !batch[i]->tree->dead && !batch[i]->doomed)
+		if (batch[i]->dirty && !batch[i]->tree->dead && !batch[i]->doomed) {
 			r = vnode_own_row(v, batch[i]);
+			if (r == 0)
+				r = write_back_lost(v, batch[i]);
+		}
 	if (r == 0 && count && (r = db_begin_essential(v->db)) == 0) {
 		r = delete_doomed(v, batch, count);
 		for (size_t i = 0; i < count && r == 0; i++) {
@@ -1074,7 +1126,8 @@ static int row_nlink(struct vfs *v, struct vnode *n, uint32_t *nlink, uint64_t *
 
 /* After SQLite rolled back a group: link counts follow the names, which
  * are the rows' again; every other attribute is written again from memory,
- * where the data it describes is. db locked, so no inode is evicted
+ * where the data it describes is (with the inline bytes and the rows of
+ * objects the group made: write_back_lost). db locked, so no inode is evicted
  * meanwhile; the dirty list pins each one anyway. */
 void vnodes_group_lost(struct vfs *v)
 {

@@ -167,6 +167,13 @@ static void group_lost(void *arg)
 	store_group_lost(v->store);
 	vfs_trees_resync(v);
 	vnodes_group_lost(v);
+	inline_copies_lost(v);
+}
+
+/* A group committed: the inline bytes kept in case it was lost go. */
+static void group_committed(void *arg)
+{
+	inline_copies_committed(arg);
 }
 
 int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *err, size_t errlen)
@@ -206,6 +213,7 @@ int vfs_open_state(struct vfs **out, const char *state_dir, int readonly, char *
 		return -1;
 	}
 	db_on_lost_group(v->db, group_lost, v);
+	db_on_group_committed(v->db, group_committed, v);
 	int r = readonly ? 0 : repair_synced_files(v);
 	db_lock(v->db);
 	if (r == 0 && !readonly)
@@ -279,6 +287,7 @@ void vfs_close(struct vfs *v)
 		 * from meta.db, as after a crash, not in memory. */
 		db_lock(v->db);
 		db_on_lost_group(v->db, NULL, NULL);
+		db_on_group_committed(v->db, NULL, NULL);
 		db_unlock(v->db);
 	}
 	if (v->itab) {

@@ -135,6 +135,9 @@ struct vnode {
 	 * what a change wrote or a read found, so that deleting the file
 	 * needs no look at its rows. */
 	_Atomic int inline_known;
+	/* db lock: its inline bytes since their last change, until a group
+	 * commit holds it (fs/vfs/inline_copy.c); NULL when none. */
+	struct inline_copy *inline_copy;
 	/* Opened through a read-only alias: the kernel caches the alias's
 	 * pages apart from this inode's and sees no write to them, so every
 	 * data change drops the changed range from the alias's cache too. */
@@ -235,6 +238,8 @@ struct vfs {
 	/* Bumped by every change to the lineages table (lineage_changed);
 	 * with db->undo_gen, the lineage generation. db locked. */
 	uint64_t lineage_gen;
+	/* db lock: every inode's inline_copy (fs/vfs/inline_copy.c). */
+	struct inline_copy *inline_copies;
 };
 
 int64_t vfs_now_ns(void);
@@ -258,6 +263,9 @@ void vnode_wrlock(struct vnode *n);
 void vnode_read_out_done(struct vnode *n);
 void vnode_add_lookup(struct vfs *v, struct vnode *n);
 void vnode_mark_dirty(struct vfs *v, struct vnode *n);
+/* Only the flag, for an inode the caller keeps on the dirty list (or is
+ * evicting): its attributes differ from its row. */
+void vnode_set_dirty(struct vnode *n);
 void vnode_attr(struct vnode *n, struct vattr *out);
 void vnode_stat(struct vnode *n, struct stat *st);
 void vattr_to_stat(uint64_t ino, const struct vattr *a, struct stat *st);
@@ -354,6 +362,32 @@ int inline_spill(struct vfs *v, struct vnode *n);
  * The problems found. db locked. */
 int inline_check(struct vfs *v, uint64_t tree, uint64_t family, uint64_t lineage,
                  void (*report)(void *arg, const char *msg), void *arg);
+
+/* The copy of an inline file's bytes kept from their change until a group
+ * commit holds it, the bytes themselves after a lost group until written
+ * back (fs/vfs/inline_copy.c). All db locked. */
+struct inline_copy;
+/* A copy of len bytes (at most VFS_INLINE_MAX), not kept yet: NULL when
+ * out of memory. */
+struct inline_copy *inline_copy_new(const char *b, size_t len);
+/* c becomes n's copy (after the change that wrote its bytes committed
+ * into the group); the one n had is freed. */
+void inline_copy_keep(struct vfs *v, struct vnode *n, struct inline_copy *c);
+/* n's copy goes: its bytes left the inline row (a spill), or n is freed. */
+void inline_copy_drop(struct vfs *v, struct vnode *n);
+/* n's bytes from its copy (*val malloc'd, NULL for none): 1, 0 when n
+ * keeps none (its row has the bytes), -ENOMEM. */
+int inline_copy_bytes(struct vfs *v, struct vnode *n, char **val, size_t *len);
+/* inline_read's bytes from n's copy: 1, or 0 when n keeps none. */
+int inline_copy_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
+/* A group committed: the copies it holds are freed. */
+void inline_copies_committed(struct vfs *v);
+/* A group was lost: every copy is the bytes of its file now. */
+void inline_copies_lost(struct vfs *v);
+/* Write n's lost copy back as its inline row, with n's row, in a change of
+ * its own (outside a change, n's lock held either way): 0 when done or
+ * nothing to do (no lost copy, or no row of n's any more). */
+int inline_copy_restore(struct vfs *v, struct vnode *n);
 
 /* xattr.c, for inline data: the statement over xattr `name` of n
  * (?1 family, ?2 ino, ?3 name, ?4 the tree's lineage); the visible value
