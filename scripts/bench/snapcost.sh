@@ -455,7 +455,7 @@ snaps_step() {
     local base
     base=$(meta_bytes)
     record snaps meta_base_bytes 0 "$base"
-    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-base.db"
+    if [[ ${BENCH_KEEP_DB:-0} == 1 ]]; then keep_db "$RAW/meta-base.db"; fi
     record snaps meta_at_bytes 0 "$base"
     log "taking $BENCH_SNAPS snapshots of live, $BENCH_SNAP_CHANGES files changed between two"
     for ((i = 1; i <= BENCH_SNAPS; i++)); do
@@ -475,7 +475,7 @@ snaps_step() {
     read -r rows bytes < <(closure_stats)
     record snaps closure_rows 0 "$rows"
     record snaps closure_bytes 0 "$bytes"
-    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-snapped.db"
+    if [[ ${BENCH_KEEP_DB:-0} == 1 ]]; then keep_db "$RAW/meta-snapped.db"; fi
     for ((r = 1; r <= BENCH_RUNS; r++)); do measure_round "$BENCH_SNAPS" "$r"; done
     cache_misses "$BENCH_SNAPS"
     log "deleting the snapshots in $DELETE_ORDER order"
@@ -493,7 +493,7 @@ snaps_step() {
     record snaps check_problems 0 "$(grep -vc -e '^pending cleanup' -e '^no problems found$' "$RAW/volctl-check.txt" || true)"
     record snaps check_pending 0 "$(grep -c '^pending cleanup' "$RAW/volctl-check.txt" || true)"
     record snaps meta_after_bytes 0 "$(meta_bytes)"
-    [[ ${BENCH_KEEP_DB:-0} == 1 ]] && keep_db "$RAW/meta-after.db"
+    if [[ ${BENCH_KEEP_DB:-0} == 1 ]]; then keep_db "$RAW/meta-after.db"; fi
 }
 
 # --- run ------------------------------------------------------------------------
