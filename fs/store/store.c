@@ -769,10 +769,12 @@ void store_put(struct store *st, struct dobj *o)
 
 /* After a lost group, ids are handed out above every loaded object whose
  * row it took (st->lost_id_floor): AUTOINCREMENT's counter went back with
- * the rollback. db locked, inside a change. */
+ * the rollback. Once lifted, the counter stays so until a rollback
+ * (db->undo_gen), so the lift runs again only after one. db locked,
+ * inside a change. */
 static int lift_ids_past_lost(struct store *st)
 {
-	if (!st->lost_id_floor)
+	if (!st->lost_id_floor || st->ids_lifted_gen == st->db->undo_gen + 1)
 		return 0;
 	const char *const sql[] = {
 		"UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'dataobjs'",
@@ -784,6 +786,8 @@ static int lift_ids_past_lost(struct store *st)
 		sqlite3_bind_int64(s, 1, (int64_t)st->lost_id_floor);
 		r = db_step_done(st->db, s);
 	}
+	if (r == 0)
+		st->ids_lifted_gen = st->db->undo_gen + 1;
 	return r;
 }
 

@@ -178,6 +178,9 @@ struct store {
 	 * rollback took the id's hand-out too, and a new object must not get
 	 * it (its host file holds the lost one's bytes). 0: none; db lock. */
 	uint64_t lost_id_floor;
+	/* db->undo_gen + 1 when the id counter was last lifted past
+	 * lost_id_floor (0: never): no rollback since, so it still is. */
+	uint64_t ids_lifted_gen;
 	char *spare_dir; /* STATE/spare (fs/store/spare.c) */
 	pthread_mutex_t spare_lock; /* innermost: guards the spare stack */
 	uint64_t *spare; /* numbers of the files in spare_dir */

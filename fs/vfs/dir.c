@@ -65,6 +65,12 @@ static sqlite3_stmt *name_query(struct vfs *v, const char *sql, struct vtree *t,
 	return st;
 }
 
+/* The newest version of name ?3 in directory ?2 that lineage ?4 sees
+ * (family ?1): its inode and whether it is a whiteout. */
+#define NAME_VERSION                                                                           \
+	"SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4") "WHERE d.family=?1 AND "     \
+	"d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1"
+
 /* The newest version of name in directory `parent` that the directory's
  * tree sees: 0 with *local, or -ENOENT (none, or a whiteout). db locked. */
 static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_t *local)
@@ -74,8 +80,7 @@ static int dentry_find(struct vfs *v, uint64_t parent, const char *name, uint64_
 		return -ESTALE;
 	/* a root lineage sees its own rows only: one seek of the name's index */
 	sqlite3_stmt *st = name_query(v, lineage_has_ancestors(t->family, atomic_load(&t->lineage))
-		? "SELECT d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4")
-		  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1"
+		? NAME_VERSION
 		: "SELECT ino, whiteout FROM dentries WHERE family=?1 AND parent=?2 AND name=?3 AND "
 		  "lineage=?4", t, parent, name);
 	int rc = sqlite3_step(st);
@@ -118,15 +123,12 @@ static struct vnode *lookup_vnode(struct vfs *v, struct vtree *t, uint64_t paren
 {
 	uint64_t local, mine = atomic_load(&t->lineage);
 	sqlite3_stmt *st = name_query(v, lineage_has_ancestors(t->family, mine)
-		? "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, i.rdev, "
-		  "i.atime, i.mtime, i.ctime, i.btime, i.obj, i.lineage, i.whiteout FROM (SELECT "
-		  "d.ino, d.whiteout FROM dentries d" VISIBLE("d", "?4") "WHERE d.family=?1 AND "
-		  "d.parent=?2 AND d.name=?3 ORDER BY d.lineage DESC LIMIT 1) d LEFT JOIN inodes i "
+		? "SELECT d.ino, d.whiteout, " INODE_ROW_COLUMNS " FROM (" NAME_VERSION ") d "
+		  "LEFT JOIN inodes i "
 		  "ON i.family=?1 AND i.ino=d.ino AND i.lineage=(SELECT j.lineage FROM inodes j"
 		  IN_SPAN("b_", "j", "?4") "WHERE j.family=?1 AND j.ino=d.ino ORDER BY j.lineage "
 		  "DESC LIMIT 1)"
-		: "SELECT d.ino, d.whiteout, i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, i.rdev, "
-		  "i.atime, i.mtime, i.ctime, i.btime, i.obj, i.lineage, i.whiteout FROM dentries d "
+		: "SELECT d.ino, d.whiteout, " INODE_ROW_COLUMNS " FROM dentries d "
 		  "LEFT JOIN inodes i ON i.family=d.family AND i.ino=d.ino AND +i.lineage=d.lineage "
 		  "WHERE d.family=?1 AND d.parent=?2 AND d.name=?3 AND d.lineage=?4",
 		t, parent, name);

@@ -146,23 +146,26 @@ static int write_back(struct vfs *v, struct vnode *n, const struct inline_copy *
 	return r == 0 ? db_commit(v->db) : (db_rollback(v->db), r);
 }
 
-int inline_copy_restore(struct vfs *v, struct vnode *n)
+int inline_copy_lost(struct vfs *v, struct vnode *n)
 {
 	db_assert_locked(v->db);
 	struct inline_copy *c = n->inline_copy;
-	struct vtree *t = n->tree;
-	if (!c || !c->lost || t->dead || t->readonly)
+	if (!c || !c->lost)
 		return 0;
 	if (!inline_file(n)) { /* an empty file that took an object since */
 		inline_copy_drop(v, n);
 		return 0;
 	}
-	int r = vnode_own_row(v, n);
-	/* no row of its own: the file was made by the lost group too, and
-	 * went with it (its copy serves the handles still open) */
-	if (r < 0 || atomic_load(&n->row_lineage) != atomic_load(&t->lineage))
-		return r;
-	r = write_back(v, n, c);
+	return 1;
+}
+
+int inline_copy_restore(struct vfs *v, struct vnode *n)
+{
+	db_assert_locked(v->db);
+	struct inline_copy *c = n->inline_copy;
+	assert(c && c->lost && inline_file(n));
+	assert(atomic_load(&n->row_lineage) == atomic_load(&n->tree->lineage));
+	int r = write_back(v, n, c);
 	if (r < 0) {
 		/* the rolled-back change held its row; the caller's inode stays
 		 * on the dirty list (an eviction: it is freed, as its row) */

@@ -55,9 +55,9 @@ static void itab_remove(struct vfs *v, struct vnode *n)
 		}
 }
 
-/* An inode row's columns from column `at` of st's current row: mode,
- * uid, gid, nlink, size, blocks, rdev, atime, mtime, ctime, btime, obj,
- * lineage, whiteout. -ENOENT for a whiteout or no row (NULLs of a join). */
+/* An inode row's columns from column `at` of st's current row
+ * (INODE_ROW_COLUMNS). -ENOENT for a whiteout or no row (NULLs of a
+ * join). */
 static int row_attrs(sqlite3_stmt *st, int at, struct vattr *a, uint64_t *lineage)
 {
 	if (sqlite3_column_type(st, at) == SQLITE_NULL || sqlite3_column_int(st, at + 13))
@@ -87,14 +87,10 @@ static int load_row(struct vfs *v, struct vtree *t, uint64_t local, struct vattr
 	uint64_t mine = atomic_load(&t->lineage);
 	/* a root lineage sees its own rows only: one seek of the primary key */
 	sqlite3_stmt *st = lineage_has_ancestors(t->family, mine)
-		? db_prep(v->db, "SELECT i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, "
-		                 "i.rdev, i.atime, i.mtime, i.ctime, i.btime, i.obj, "
-		                 "i.lineage, i.whiteout FROM inodes i" VISIBLE("i", "?3")
-		                 "WHERE i.family=?1 AND i.ino=?2 "
-		                 "ORDER BY i.lineage DESC LIMIT 1")
-		: db_prep(v->db, "SELECT mode, uid, gid, nlink, size, blocks, rdev, atime, mtime, "
-		                 "ctime, btime, obj, lineage, whiteout FROM inodes WHERE family=?1 AND "
-		                 "ino=?2 AND lineage=?3");
+		? db_prep(v->db, "SELECT " INODE_ROW_COLUMNS " FROM inodes i" VISIBLE("i", "?3")
+		                 "WHERE i.family=?1 AND i.ino=?2 ORDER BY i.lineage DESC LIMIT 1")
+		: db_prep(v->db, "SELECT " INODE_ROW_COLUMNS " FROM inodes i WHERE i.family=?1 AND "
+		                 "i.ino=?2 AND i.lineage=?3");
 	sqlite3_bind_int64(st, 1, (int64_t)t->family);
 	sqlite3_bind_int64(st, 2, (int64_t)local);
 	sqlite3_bind_int64(st, 3, (int64_t)mine);
@@ -403,19 +399,22 @@ static int revive_obj(struct vfs *v, struct vnode *n)
 }
 
 /* After a lost group, what memory has and the rows lost: the inline bytes
- * (inline_copy_restore) and the row of a data object the group made. n's
- * lock held, db locked, outside a change. */
+ * (inline_copy_restore) or the row of a data object the group made
+ * (revive_obj), never both (an inline file has no object). n's lock held,
+ * db locked, outside a change. */
 static int write_back_lost(struct vfs *v, struct vnode *n)
 {
-	int r = inline_copy_restore(v, n);
 	struct vtree *t = n->tree;
-	if (r < 0 || !n->obj || !store_row_lost(n->obj) || t->memory || t->dead || t->readonly)
-		return r;
-	r = vnode_own_row(v, n);
-	/* no row of its own: the file was made by the lost group too */
+	int copy = inline_copy_lost(v, n);
+	int obj = !copy && n->obj && !t->memory && store_row_lost(n->obj);
+	if (!(copy || obj) || t->dead || t->readonly)
+		return 0;
+	int r = vnode_own_row(v, n);
+	/* no row of its own: the file was made by the lost group too, and
+	 * went with it (a copy serves the handles still open) */
 	if (r < 0 || atomic_load(&n->row_lineage) != atomic_load(&t->lineage))
 		return r;
-	return revive_obj(v, n);
+	return copy ? inline_copy_restore(v, n) : revive_obj(v, n);
 }
 
 /* Last reference gone and the eviction claimed: write the attributes back,

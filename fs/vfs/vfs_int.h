@@ -247,9 +247,14 @@ int64_t vfs_now_ns(void);
 /* inode.c */
 struct vnode *vnode_get(struct vfs *v, uint64_t ino, int *err);        /* takes db lock if loading */
 struct vnode *vnode_get_locked(struct vfs *v, uint64_t ino, int *err); /* db locked */
+/* The columns of an inode row that vnode_get_row reads, in its order, of
+ * the inodes table named i. */
+#define INODE_ROW_COLUMNS                                                                      \
+	"i.mode, i.uid, i.gid, i.nlink, i.size, i.blocks, i.rdev, i.atime, i.mtime, i.ctime, "    \
+	"i.btime, i.obj, i.lineage, i.whiteout"
 /* The same, reading the attributes of an inode not in memory from the
- * current row of `row` (from column `at`: fs/vfs/inode.c, row_attrs)
- * instead of a query of its own. db locked. */
+ * current row of `row` (from column `at`: INODE_ROW_COLUMNS) instead of
+ * a query of its own. db locked. */
 struct vnode *vnode_get_row(struct vfs *v, uint64_t ino, sqlite3_stmt *row, int at, int *err);
 struct vnode *vnode_get_new(struct vfs *v, struct vtree *t, uint64_t local,
                             const struct vattr *a, int *err);          /* db locked */
@@ -384,9 +389,12 @@ int inline_copy_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint
 void inline_copies_committed(struct vfs *v);
 /* A group was lost: every copy is the bytes of its file now. */
 void inline_copies_lost(struct vfs *v);
+/* Whether n keeps a copy a lost group left unwritten (a copy of a file
+ * that took a data object since is dropped: 0). */
+int inline_copy_lost(struct vfs *v, struct vnode *n);
 /* Write n's lost copy back as its inline row, with n's row, in a change of
- * its own (outside a change, n's lock held either way): 0 when done or
- * nothing to do (no lost copy, or no row of n's any more). */
+ * its own: n keeps one (inline_copy_lost), its row the tree's own; outside
+ * a change, n's lock held either way. */
 int inline_copy_restore(struct vfs *v, struct vnode *n);
 
 /* xattr.c, for inline data: the statement over xattr `name` of n
