@@ -307,6 +307,10 @@ static void render_uring(FILE *f)
 	family(f, "volfs_reads_deferred_total", "counter",
 	       "Reads whose host bytes were not in the page cache, finished by the reader thread.");
 	fprintf(f, "volfs_reads_deferred_total %llu\n", (unsigned long long)counters_reads_deferred());
+	family(f, "volfs_reads_cold_inline_total", "counter",
+	       "Reads whose host bytes were not in the page cache, read by the FUSE worker that took them "
+	       "(--cold-read-workers).");
+	fprintf(f, "volfs_reads_cold_inline_total %llu\n", (unsigned long long)counters_reads_cold_here());
 }
 
 static void render_host_flushes(FILE *f)

@@ -35,6 +35,7 @@
 #include "fs/fuse/uring_transport.h"
 #include "fs/obs/fuse_transport.h"
 #include "fs/store/hostwrite.h"
+#include "fs/store/store.h"
 #include "fs/vfs/vfs.h"
 #include "fs/control/volume.h"
 #include "meta/db.h"
@@ -44,7 +45,8 @@
 
 #define FLUSH_INTERVAL_MS 1000
 /* Workers reading /dev/fuse. A read that misses the host page cache does
- * not hold its worker (it finishes on the reader thread, fs/store/aread.c),
+ * not hold its worker (it finishes on the reader thread, fs/store/aread.c,
+ * unless it is the only one waiting for the disk: --cold-read-workers),
  * so the pool need not match the kernel's asynchronous requests in flight
  * (max_background in fs/fuse/ll.c); each worker waiting in /dev/fuse
  * contends on the kernel's queue lock and serves its next request cold, so
@@ -86,7 +88,7 @@ static void usage(FILE *f)
 	        "             [--metrics-listen ADDR] [--log-level LEVEL] [--log-target TARGET]\n"
 	        "             [--docker-plugin[=SOCKET]] [--docker-default-size SIZE]\n"
 	        "             [--host-writes auto|uring|pwrite] [--fuse-transport dev|uring|auto]\n"
-	        "             [--writeback-cache]\n"
+	        "             [--writeback-cache] [--cold-read-workers N]\n"
 	        "             [STATE] MOUNTPOINT\n"
 	        "       (volfs STATE MOUNTPOINT -o OPTIONS is how mount -t fuse.volfs runs it)\n"
 	        "       volfs --check [--state DIR]\n"
@@ -124,6 +126,10 @@ static void usage(FILE *f)
 	        "                     without the warning)\n"
 	        "  --writeback-cache  let the kernel cache writes: faster small writes, but a\n"
 	        "                     full volume fails fsync(2) or close(2), not write(2)\n"
+	        "  --cold-read-workers N\n"
+	        "                     at most N FUSE workers at once read uncached data\n"
+	        "                     themselves (default 1); the other such reads go to the\n"
+	        "                     reader thread (0: all of them)\n"
 	        "  --log-level LEVEL  debug, info (default), warn or error\n"
 	        "  --log-target TARGET\n"
 	        "                     stderr, syslog, or auto (default: syslog when daemonized\n"
@@ -188,6 +194,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{"host-writes", required_argument, 0, 'W'},
 		{"fuse-transport", required_argument, 0, 'U'},
 		{"writeback-cache", no_argument, 0, 'B'},
+		{"cold-read-workers", required_argument, 0, 'R'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -244,6 +251,18 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			}
 			break;
 		case 'B': d->writeback_cache = 1; break;
+		case 'R': {
+			char *end;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 0 || n > N_WORKERS) {
+				fprintf(stderr, "volfs: invalid --cold-read-workers \"%s\": use 0 to %d\n", optarg,
+				        N_WORKERS);
+				return -1;
+			}
+			store_set_cold_reads_here((int)n);
+			break;
+		}
 		case 'V': printf("volfs %s\n", VOLFS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case ':':

@@ -15,7 +15,7 @@ const uint64_t counters_bucket_ns[COUNTERS_NBUCKETS] = {
 
 static struct counters_op_stats op_stats[COUNTERS_OP_COUNT];
 static uint64_t uring_submitted, uring_completed;
-static uint64_t reads_deferred;
+static uint64_t reads_deferred, reads_cold_here;
 static uint64_t host_flushes[COUNTERS_FLUSH_KINDS];
 static __thread uint64_t thread_host_flushes;
 static struct counters_freeze_stats freeze_stats;
@@ -69,6 +69,11 @@ void counters_uring_completed(void)
 void counters_read_deferred(void)
 {
 	__atomic_fetch_add(&reads_deferred, 1, __ATOMIC_RELAXED);
+}
+
+void counters_read_cold_here(void)
+{
+	__atomic_fetch_add(&reads_cold_here, 1, __ATOMIC_RELAXED);
 }
 
 void counters_host_flush(enum counters_flush kind)
@@ -131,6 +136,11 @@ void counters_uring_read(uint64_t *submitted, uint64_t *completed)
 uint64_t counters_reads_deferred(void)
 {
 	return load(&reads_deferred);
+}
+
+uint64_t counters_reads_cold_here(void)
+{
+	return load(&reads_cold_here);
 }
 
 uint64_t counters_host_flushes(enum counters_flush kind)

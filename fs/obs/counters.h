@@ -46,6 +46,8 @@ void counters_uring_submitted(void);
 void counters_uring_completed(void);
 /* A read handed to the reader thread: its host bytes were not cached. */
 void counters_read_deferred(void);
+/* A read whose host bytes were not cached, read by the worker that took it. */
+void counters_read_cold_here(void);
 uint64_t counters_now_ns(void);
 
 /* Flushes of the host device the daemon asked for, by the file flushed:
@@ -77,6 +79,7 @@ const char *counters_op_name(enum counters_op op);
 void counters_fuse_read(enum counters_op op, struct counters_op_stats *out);
 void counters_uring_read(uint64_t *submitted, uint64_t *completed);
 uint64_t counters_reads_deferred(void);
+uint64_t counters_reads_cold_here(void);
 uint64_t counters_host_flushes(enum counters_flush kind);
 void counters_freeze_read(struct counters_freeze_stats *out);
 

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -65,6 +66,38 @@ static struct reader {
 	int efd;
 	pthread_t thread;
 } rd = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
+
+/* ------------------------------------------------------------------ */
+/* Who reads a cold read                                              */
+
+/* A worker reads a cold read itself while fewer than cold_here_limit
+ * others are doing so: alone at the disk (a reader at queue depth 1), the
+ * hand-off would only add the reader thread's wake-up to the wait; with
+ * more cold reads in flight the workers must stay free for the requests
+ * that do not wait, and the reader thread keeps the rest in flight. */
+static atomic_int cold_here, cold_here_limit = 1;
+
+void store_set_cold_reads_here(int n)
+{
+	assert(n >= 0);
+	atomic_store(&cold_here_limit, n);
+}
+
+int aread_claim_here(void)
+{
+	int n = atomic_load(&cold_here);
+	while (n < atomic_load(&cold_here_limit))
+		if (atomic_compare_exchange_weak(&cold_here, &n, n + 1))
+			return 1;
+	return 0;
+}
+
+void aread_release_here(void)
+{
+	int was = atomic_fetch_sub(&cold_here, 1);
+	assert(was > 0);
+	(void)was;
+}
 
 /* ------------------------------------------------------------------ */
 /* A deferred read                                                    */

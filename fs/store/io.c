@@ -18,6 +18,7 @@
 #include "fs/store/store_int.h"
 #include "fs/store/hostwrite.h"
 #include "fs/store/uring.h"
+#include "fs/obs/counters.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -626,12 +627,18 @@ static int dest_flush_nowait(struct dest *d, size_t len, struct store_aread **la
 	free(iovs);
 	d->reads.n = left;
 	if (r == 0 && left) {
-		*later = aread_new(d->reads.v, left, d->zeros.v, d->zeros.n, len);
-		if (*later) {
-			d->reads.n = d->zeros.n = 0;
-			return 0;
+		if (aread_claim_here()) {
+			counters_read_cold_here();
+			r = dest_flush(d);
+			aread_release_here();
+		} else {
+			*later = aread_new(d->reads.v, left, d->zeros.v, d->zeros.n, len);
+			if (*later) {
+				d->reads.n = d->zeros.n = 0;
+				return 0;
+			}
+			r = dest_flush(d); /* out of memory: wait here */
 		}
-		r = dest_flush(d); /* out of memory: wait here */
 	}
 	for (size_t i = 0; i < d->reads.n; i++)
 		host_release(d->reads.v[i].held);

@@ -176,6 +176,9 @@ typedef void (*store_aread_done)(void *arg, void *buf, ssize_t res);
  * same buffer or a copy of it), on the reader thread; done is called
  * there. If no reader can run, it is finished here before returning. */
 void store_aread_start(struct store_aread *later, void *buf, store_aread_done done, void *arg);
+/* At most n workers at once read a cold read themselves (1 by default; 0:
+ * every cold read goes to the reader thread). */
+void store_set_cold_reads_here(int n);
 /* Let go of reads not started (their host files). NULL is a no-op. */
 void store_aread_cancel(struct store_aread *later);
 /* Wait for every started read to be done and end the reader thread; the

@@ -132,6 +132,13 @@ struct piece {
 struct store_aread *aread_new(const struct piece *reads, size_t nreads, const struct piece *zeros,
                               size_t nzeros, size_t len);
 
+/* A worker's claim to read a cold read itself rather than hand it to the
+ * reader thread (fs/store/aread.c): 1 if taken, then released with
+ * aread_release_here once the read is done; 0 if enough workers already
+ * wait for the disk. */
+int aread_claim_here(void);
+void aread_release_here(void);
+
 /* The sync marker's extended attribute on a host file (fs/store/datasync.c). */
 #define STORE_MARKER_NAME "user.volfs.sync"
 

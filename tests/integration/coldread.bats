@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# Reads whose host bytes are not in the page cache: the worker that took
-# the request hands it to the reader thread and goes back to /dev/fuse;
-# the reader answers when the disk has. The data is the same as a cached
-# read's, through snapshot layers; a shutdown answers every read in flight
-# first; kill -9 in the middle loses nothing.
+# Reads whose host bytes are not in the page cache: alone at the disk, the
+# worker that took the request reads it itself; with another such read in
+# flight it hands it to the reader thread and goes back to /dev/fuse, and
+# the reader answers when the disk has (--cold-read-workers 0: always).
+# The data is the same as a cached read's, through snapshot layers, either
+# way; a shutdown answers every read in flight first; kill -9 in the middle
+# loses nothing.
 # The host files are evicted with posix_fadvise, not drop_caches: only
 # this test's pages go.
 
@@ -35,6 +37,28 @@ deferred_reads() {
     volctl metrics | awk '$1 == "volfs_reads_deferred_total" { print $2 }'
 }
 
+inline_reads() {
+    volctl metrics | awk '$1 == "volfs_reads_cold_inline_total" { print $2 }'
+}
+
+# layered_copy: $V/f, 32 MiB of random bytes over a snapshot with four
+# patched stretches and cut to 30 MiB + 100; $VOLFS_TMP/ref the same bytes;
+# the host files then evicted.
+layered_copy() {
+    head -c $((32 * MiB)) /dev/urandom >"$VOLFS_TMP/ref"
+    cp "$VOLFS_TMP/ref" "$V/f"
+    volctl snapshot pv/vol s1 >/dev/null
+    local i
+    for i in 3 700 5000 8000; do
+        head -c 12288 /dev/urandom >"$VOLFS_TMP/patch"
+        dd if="$VOLFS_TMP/patch" of="$V/f" bs=4096 seek="$i" conv=notrunc status=none
+        dd if="$VOLFS_TMP/patch" of="$VOLFS_TMP/ref" bs=4096 seek="$i" conv=notrunc status=none
+    done
+    truncate -s $((30 * MiB + 100)) "$V/f" "$VOLFS_TMP/ref"
+    sync "$V/f"
+    evict_host
+}
+
 # fio_layers ARGS: the fio job of these tests on $V/f, 64 MiB in 4 KiB
 # blocks with crc32c headers and a fixed seed, O_DIRECT through io_uring.
 fio_layers() {
@@ -63,25 +87,38 @@ fio_layers() {
     [ "$(deferred_reads)" -gt "$before" ] || fail "no read was handed to the reader thread"
 }
 
-@test "cold reads of layers with different data match a copy" {
-    head -c $((32 * MiB)) /dev/urandom >"$VOLFS_TMP/ref"
-    cp "$VOLFS_TMP/ref" "$V/f"
-    volctl snapshot pv/vol s1 >/dev/null
-    local i
-    for i in 3 700 5000 8000; do
-        head -c 12288 /dev/urandom >"$VOLFS_TMP/patch"
-        dd if="$VOLFS_TMP/patch" of="$V/f" bs=4096 seek="$i" conv=notrunc status=none
-        dd if="$VOLFS_TMP/patch" of="$VOLFS_TMP/ref" bs=4096 seek="$i" conv=notrunc status=none
-    done
-    truncate -s $((30 * MiB + 100)) "$V/f" "$VOLFS_TMP/ref"
-    sync "$V/f"
-    evict_host
+@test "cold reads of layers with different data, handed to the reader, match a copy" {
+    volfs_stop
+    volfs_launch --cold-read-workers 0
+    layered_copy
     local before
     before=$(deferred_reads)
     run dd if="$V/f" of="$VOLFS_TMP/back" bs=1M iflag=direct status=none
     assert_success
     cmp "$VOLFS_TMP/ref" "$VOLFS_TMP/back"
     [ "$(deferred_reads)" -gt "$before" ] || fail "no read was handed to the reader thread"
+    [ "$(inline_reads)" -eq 0 ] || fail "$(inline_reads) reads were read by a worker with --cold-read-workers 0"
+}
+
+@test "a cold read alone at the disk is read by its worker and matches a copy" {
+    layered_copy
+    local deferred inline
+    deferred=$(deferred_reads) inline=$(inline_reads)
+    run dd if="$V/f" of="$VOLFS_TMP/back" bs=1M iflag=direct status=none
+    assert_success
+    cmp "$VOLFS_TMP/ref" "$VOLFS_TMP/back"
+    # the host's readahead caches what follows the first reads
+    [ "$(inline_reads)" -gt "$inline" ] || fail "no read was read by its worker"
+    [ "$(deferred_reads)" -eq "$deferred" ] || fail "$(($(deferred_reads) - deferred)) reads at queue depth 1 went to the reader thread"
+}
+
+@test "--cold-read-workers takes 0 to 16 and refuses anything else" {
+    local bad
+    for bad in -1 17 x 2x ''; do
+        run "$VOLFS_BIN/volfs" --cold-read-workers "$bad" --state "$STATE" "$MNT"
+        assert_failure
+        assert_output --partial "invalid --cold-read-workers"
+    done
 }
 
 # cold_reader SECONDS: random O_DIRECT reads of $V/f in the background for
@@ -157,7 +194,7 @@ teardown() {
     # The reading file is still open when the daemon exits: the kernel
     # never sends its RELEASE, and its handle would show as a leak.
     volfs_stop
-    ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" volfs_launch
+    ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" volfs_launch --cold-read-workers 0
     head -c $((16 * MiB)) /dev/urandom >"$VOLFS_TMP/ref"
     cp "$VOLFS_TMP/ref" "$V/f"
     evict_host

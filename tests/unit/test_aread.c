@@ -28,13 +28,19 @@
 
 #include "fs/obs/counters.h"
 #include "fs/store/store.h"
+#include "fs/store/store_int.h"
 #include "fs/vfs/vfs.h"
 #include "tests/unit/store_util.h"
 
 #define B STORE_BLOCK
 #define NREADS 8
 
-static int setup(void **state) { return unit_store_setup(state, "store"); }
+/* Every cold read goes to the reader thread unless a test says otherwise. */
+static int setup(void **state)
+{
+	store_set_cold_reads_here(0);
+	return unit_store_setup(state, "store");
+}
 
 /* Drop object id's host file from the page cache (written back first:
  * dirty pages stay). */
@@ -156,6 +162,60 @@ static void test_cold_read_finishes_on_reader(void **state)
 	for (size_t i = 0; i < len; i++)
 		assert_int_equal(buf[i], expected(off + i));
 	assert_int_equal(counters_reads_deferred(), before + 1);
+	free(buf);
+	store_reader_stop();
+	store_put(e->st, o);
+	store_put(e->st, snaps[0]);
+	store_put(e->st, snaps[1]);
+}
+
+/* With one worker allowed at the disk, a cold read finds the claim free
+ * and is read whole by the calling thread; while that claim is held, the
+ * next cold read goes to the reader thread. */
+static void test_cold_read_alone_read_here(void **state)
+{
+	struct unit_store *e = *state;
+	struct dobj *snaps[2];
+	struct dobj *o = layered(e, snaps);
+	store_set_cold_reads_here(1);
+	evict_host(e, store_id(o));
+	evict_host(e, store_id(snaps[0]));
+	evict_host(e, store_id(snaps[1]));
+
+	size_t len = 40 * B + 100;
+	uint64_t off = 3 * B + 50;
+	uint8_t *buf = malloc(len);
+	assert_non_null(buf);
+	memset(buf, 0xee, len);
+	uint64_t deferred = counters_reads_deferred(), here = counters_reads_cold_here();
+	struct store_aread *later;
+	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
+	assert_null(later);
+	assert_int_equal(counters_reads_cold_here(), here + 1);
+	assert_int_equal(counters_reads_deferred(), deferred);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != expected(off + i))
+			fail_msg("byte %zu: %u, expected %u", i, buf[i], expected(off + i));
+
+	/* Another worker already at the disk: this one hands its read off. */
+	evict_host(e, store_id(o));
+	evict_host(e, store_id(snaps[0]));
+	evict_host(e, store_id(snaps[1]));
+	assert_int_equal(aread_claim_here(), 1);
+	assert_int_equal(aread_claim_here(), 0);
+	memset(buf, 0xee, len);
+	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
+	assert_non_null(later);
+	aread_release_here();
+	struct outcome out;
+	outcome_init(&out);
+	store_aread_start(later, buf, record, &out);
+	outcome_wait(&out);
+	assert_int_equal(out.res, (ssize_t)len);
+	assert_int_equal(counters_reads_deferred(), deferred + 1);
+	assert_int_equal(counters_reads_cold_here(), here + 1);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(buf[i], expected(off + i));
 	free(buf);
 	store_reader_stop();
 	store_put(e->st, o);
@@ -296,6 +356,7 @@ static void *truncate_file(void *arg)
 static void test_deferred_read_holds_off_truncation(void **state)
 {
 	(void)state;
+	store_set_cold_reads_here(0);
 	char dir[64];
 	unit_temp_dir(dir, sizeof dir, "aread");
 	struct vfs *v;
@@ -345,6 +406,7 @@ int main(int argc, char **argv)
 	unit_filter(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cold_read_finishes_on_reader, setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_cold_read_alone_read_here, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_cold_read_past_host_end_zeros, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_waits_for_reads_in_flight, setup, unit_store_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_object_reads_at_once, setup, unit_store_teardown),
