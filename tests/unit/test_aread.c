@@ -123,6 +123,35 @@ static uint8_t expected(uint64_t off)
 	return b % 4 == 0 ? unit_pattern(off, 2) : unit_pattern(off, 1);
 }
 
+/* Every layer of layered()'s object out of the page cache. */
+static void evict_layers(struct unit_store *e, struct dobj *o, struct dobj *snaps[2])
+{
+	evict_host(e, store_id(o));
+	evict_host(e, store_id(snaps[0]));
+	evict_host(e, store_id(snaps[1]));
+}
+
+/* The read these tests make of layered()'s object: across every layer,
+ * starting and ending inside blocks. */
+#define LAYERED_LEN (40 * B + 100)
+#define LAYERED_OFF (3 * B + 50)
+
+/* A buffer for that read, filled with a byte no layer holds. */
+static uint8_t *layered_buffer(void)
+{
+	uint8_t *buf = malloc(LAYERED_LEN);
+	assert_non_null(buf);
+	memset(buf, 0xee, LAYERED_LEN);
+	return buf;
+}
+
+static void expect_layered(const uint8_t *buf)
+{
+	for (size_t i = 0; i < LAYERED_LEN; i++)
+		if (buf[i] != expected(LAYERED_OFF + i))
+			fail_msg("byte %zu: %u, expected %u", i, buf[i], expected(LAYERED_OFF + i));
+}
+
 /* A read of evicted host bytes goes to the reader thread and lands what
  * the layers hold; read again, it is cached and finishes at once. */
 static void test_cold_read_finishes_on_reader(void **state)
@@ -130,15 +159,11 @@ static void test_cold_read_finishes_on_reader(void **state)
 	struct unit_store *e = *state;
 	struct dobj *snaps[2];
 	struct dobj *o = layered(e, snaps);
-	evict_host(e, store_id(o));
-	evict_host(e, store_id(snaps[0]));
-	evict_host(e, store_id(snaps[1]));
+	evict_layers(e, o, snaps);
 
-	size_t len = 40 * B + 100;
-	uint64_t off = 3 * B + 50;
-	uint8_t *buf = malloc(len);
-	assert_non_null(buf);
-	memset(buf, 0xee, len);
+	size_t len = LAYERED_LEN;
+	uint64_t off = LAYERED_OFF;
+	uint8_t *buf = layered_buffer();
 	uint64_t before = counters_reads_deferred();
 	struct store_aread *later;
 	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
@@ -151,16 +176,13 @@ static void test_cold_read_finishes_on_reader(void **state)
 	assert_ptr_equal(out.buf, buf);
 	assert_false(pthread_equal(out.thread, pthread_self()));
 	assert_int_equal(counters_reads_deferred(), before + 1);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != expected(off + i))
-			fail_msg("byte %zu: %u, expected %u", i, buf[i], expected(off + i));
+	expect_layered(buf);
 
 	/* Now in the page cache: nothing is left for the reader. */
 	memset(buf, 0xee, len);
 	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
 	assert_null(later);
-	for (size_t i = 0; i < len; i++)
-		assert_int_equal(buf[i], expected(off + i));
+	expect_layered(buf);
 	assert_int_equal(counters_reads_deferred(), before + 1);
 	free(buf);
 	store_reader_stop();
@@ -178,29 +200,21 @@ static void test_cold_read_alone_read_here(void **state)
 	struct dobj *snaps[2];
 	struct dobj *o = layered(e, snaps);
 	store_set_cold_reads_here(1);
-	evict_host(e, store_id(o));
-	evict_host(e, store_id(snaps[0]));
-	evict_host(e, store_id(snaps[1]));
+	evict_layers(e, o, snaps);
 
-	size_t len = 40 * B + 100;
-	uint64_t off = 3 * B + 50;
-	uint8_t *buf = malloc(len);
-	assert_non_null(buf);
-	memset(buf, 0xee, len);
+	size_t len = LAYERED_LEN;
+	uint64_t off = LAYERED_OFF;
+	uint8_t *buf = layered_buffer();
 	uint64_t deferred = counters_reads_deferred(), here = counters_reads_cold_here();
 	struct store_aread *later;
 	assert_int_equal(store_read_nowait(o, buf, len, off, &later), (ssize_t)len);
 	assert_null(later);
 	assert_int_equal(counters_reads_cold_here(), here + 1);
 	assert_int_equal(counters_reads_deferred(), deferred);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != expected(off + i))
-			fail_msg("byte %zu: %u, expected %u", i, buf[i], expected(off + i));
+	expect_layered(buf);
 
 	/* Another worker already at the disk: this one hands its read off. */
-	evict_host(e, store_id(o));
-	evict_host(e, store_id(snaps[0]));
-	evict_host(e, store_id(snaps[1]));
+	evict_layers(e, o, snaps);
 	assert_int_equal(aread_claim_here(), 1);
 	assert_int_equal(aread_claim_here(), 0);
 	memset(buf, 0xee, len);
@@ -214,8 +228,7 @@ static void test_cold_read_alone_read_here(void **state)
 	assert_int_equal(out.res, (ssize_t)len);
 	assert_int_equal(counters_reads_deferred(), deferred + 1);
 	assert_int_equal(counters_reads_cold_here(), here + 1);
-	for (size_t i = 0; i < len; i++)
-		assert_int_equal(buf[i], expected(off + i));
+	expect_layered(buf);
 	free(buf);
 	store_reader_stop();
 	store_put(e->st, o);
