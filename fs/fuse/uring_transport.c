@@ -111,6 +111,7 @@ static struct {
 	uint64_t kernel_flags;
 	size_t payload_max;
 	int nqueues, threads_per_queue, entries_per_thread;
+	int idle_policy; /* the queue threads run as SCHED_IDLE (idle_priority) */
 	struct ring_server *servers;
 	int nservers, started;
 } T = {.devfd = -1};
@@ -175,6 +176,8 @@ int uring_transport_setup(enum fuse_transport_mode mode, struct fuse_session *se
 	T.entries_per_thread = per_queue / T.threads_per_queue;
 	if (T.entries_per_thread < 1)
 		T.entries_per_thread = 1;
+	const char *idle = getenv("VOLFS_FUSE_URING_IDLE");
+	T.idle_policy = !(idle && !strcmp(idle, "0"));
 	return 0;
 }
 
@@ -337,6 +340,25 @@ static void pin_to_cpu(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+/* A queue's thread commits each reply from the requester's own CPU, so the
+ * requester, woken by that commit, finds its CPU busy and the scheduler
+ * moves it to the other one if that is idle; its next request then goes
+ * to the other queue, and at queue depth 1 the writer crosses CPUs on
+ * most requests (docs/performance.md, "Why depth 1 is slower on the
+ * rings"). A CPU running only SCHED_IDLE tasks counts as idle when a task
+ * wakes, so with the queue threads at SCHED_IDLE the requester is woken
+ * where it was and preempts the thread that woke it. Those threads get
+ * the CPU whenever its other tasks wait, which a requester does until it
+ * is answered; under CPU hogs on every CPU the rings still answered at
+ * depth 1 with a p99 of tens of microseconds. VOLFS_FUSE_URING_IDLE=0
+ * keeps the normal policy. */
+static void idle_priority(int qid)
+{
+	struct sched_param sp = {0};
+	if (T.idle_policy && sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+		vlog_warn("fuse", "io_uring queue %d: SCHED_IDLE: %s", qid, strerror(errno));
+}
+
 static int server_init(struct ring_server *s)
 {
 	struct io_uring_params p = {.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER |
@@ -373,6 +395,7 @@ static void *server_main(void *arg)
 {
 	struct ring_server *s = arg;
 	pin_to_cpu(s->qid);
+	idle_priority(s->qid);
 	int err = server_init(s);
 	if (err < 0) {
 		vlog_error("fuse", "io_uring queue %d: cannot set up a ring: %s; its CPU's requests "
@@ -442,8 +465,10 @@ void uring_transport_start(void)
 		return;
 	}
 	fuse_transport_set(FUSE_TRANSPORT_URING);
-	vlog_info("fuse", "FUSE transport: uring (%d queues x %d threads x %d entries, %zu-byte payloads)",
-	          T.nqueues, T.threads_per_queue, T.entries_per_thread, T.payload_max);
+	vlog_info("fuse", "FUSE transport: uring (%d queues x %d threads x %d entries, %zu-byte payloads, "
+	          "threads %s)",
+	          T.nqueues, T.threads_per_queue, T.entries_per_thread, T.payload_max,
+	          T.idle_policy ? "SCHED_IDLE" : "SCHED_OTHER");
 }
 
 void uring_transport_stop(void)

@@ -163,6 +163,38 @@ teardown() {
     [ "$(requests_via uring)" = 0 ]
 }
 
+# policies: the scheduling policy (field 41 of /proc/PID/task/TID/stat:
+# 0 SCHED_OTHER, 5 SCHED_IDLE) of each of the daemon's threads, counted.
+policies() {
+    local t
+    for t in /proc/"$VOLFS_PID"/task/*; do
+        awk '{ print $41 }' "$t/stat"
+    done | sort | uniq -c
+}
+
+@test "over io_uring: the queue threads run at SCHED_IDLE, the rest normally; VOLFS_FUSE_URING_IDLE=0 keeps them normal" {
+    start_uring
+    # four threads for each of the kernel's queues, one per possible CPU
+    local last threads
+    last=$(sed 's/.*[-,]//' /sys/devices/system/cpu/possible)
+    threads=$(((last + 1) * 4))
+    grep -q 'FUSE transport: uring (.*threads SCHED_IDLE)' "$VOLFS_LOG" || fail "$(grep transport "$VOLFS_LOG")"
+    run policies
+    assert_line --regexp "^ *$threads 5\$"
+    assert_line --regexp '^ *[0-9]+ 0$'
+    volfs_stop
+    VOLFS_FUSE_URING_IDLE=0 volfs_launch --fuse-transport=uring
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'threads SCHED_OTHER' "$VOLFS_LOG" && break
+        touch "$V/probe"
+        sleep 0.1
+    done
+    grep -q 'FUSE transport: uring (.*threads SCHED_OTHER)' "$VOLFS_LOG" || fail "$(grep transport "$VOLFS_LOG")"
+    run policies
+    refute_line --regexp ' 5$'
+}
+
 @test "over io_uring: buffered and O_DIRECT data verified, fsync and fdatasync" {
     start_uring
     run volctl version
