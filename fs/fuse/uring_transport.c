@@ -41,9 +41,10 @@
  *
  *  - Each queue is served by threads_per_queue threads (default 4), each
  *    with its own ring and a share of the queue's entries, pinned to the
- *    queue's CPU: the kernel gives a request to the entry committed last,
- *    so while one thread waits for a slow host write, the queue's other
- *    requests go to the entries of a thread that is free.
+ *    queue's CPU at SCHED_IDLE (idle_priority says why): the kernel gives
+ *    a request to the entry committed last, so while one thread waits for
+ *    a slow host write, the queue's other requests go to the entries of a
+ *    thread that is free.
  *
  *  - Teardown: the rings' threads serve as long as the connection lives.
  *    When it ends (an unmount of an idle mount, fusermount -u, an abort;
