@@ -34,11 +34,11 @@ PYEOF
 }
 
 deferred_reads() {
-    volctl metrics | awk '$1 == "volfs_reads_deferred_total" { print $2 }'
+    metric_sample volfs_reads_deferred_total
 }
 
 inline_reads() {
-    volctl metrics | awk '$1 == "volfs_reads_cold_inline_total" { print $2 }'
+    metric_sample volfs_reads_cold_inline_total
 }
 
 # layered_copy: $V/f, 32 MiB of random bytes over a snapshot with four

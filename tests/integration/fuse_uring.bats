@@ -38,7 +38,7 @@ uring_on() {
 
 # requests_via TRANSPORT: requests delivered so far through dev or uring.
 requests_via() {
-    volctl metrics | awk -v k="volfs_fuse_transport_requests_total{transport=\"$1\"}" '$1 == k { print $2 }'
+    metric_sample "volfs_fuse_transport_requests_total{transport=\"$1\"}"
 }
 
 # start_uring [volfs args]: a daemon serving over the rings, and a volume

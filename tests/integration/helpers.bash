@@ -309,6 +309,17 @@ volctl() {
     "$VOLFS_BIN/volctl" --state "$STATE" "$@"
 }
 
+# metric_sample KEY: the value of the sample KEY (a name, with its labels
+# if it has any) in `volctl metrics`; nothing if there is none.
+metric_sample() {
+    volctl metrics | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# fuse_requests OP: how many FUSE requests of OP the daemon has served.
+fuse_requests() {
+    metric_sample "volfs_fuse_requests_total{op=\"$1\"}"
+}
+
 # ctl JSON: send one request on the control socket, print the "result" as
 # JSON; fails (status 1, error on stderr) when the answer has "ok": false.
 ctl() {

@@ -42,7 +42,7 @@ engine_reported() {
 
 # sqes: io_uring submissions the daemon has made so far.
 sqes() {
-    volctl metrics | awk '$1 == "volfs_uring_sqes_submitted_total" { print $2 }'
+    metric_sample volfs_uring_sqes_submitted_total
 }
 
 @test "on ext4 an overwrite, an append, an fdatasync and a fallocate submit nothing to io_uring" {

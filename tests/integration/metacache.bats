@@ -291,10 +291,6 @@ integrity_check_copy() {
     assert_output ok
 }
 
-# fuse_requests OP: how many requests of that kind the daemon has served.
-fuse_requests() {
-    volctl metrics | awk -v op="volfs_fuse_requests_total{op=\"$1\"}" '$1 == op { print $2 }'
-}
 
 @test "set-ID bits go as on ext4: writes (cached, direct, write-only), truncation and open(O_TRUNC) by another user, chown by root; root's writes keep them" {
     pv_create vol 1Gi

@@ -11,7 +11,7 @@ MiB=$((1024 * 1024))
 
 # fuse_reads: how many FUSE READ requests the daemon has served.
 fuse_reads() {
-    volctl metrics | awk '$1 == "volfs_fuse_requests_total{op=\"read\"}" { print $2 }'
+    fuse_requests read
 }
 
 @test "a write and fdatasync through the mount keep the file's other cached pages" {
@@ -108,10 +108,6 @@ PYEOF
     assert_output 'bbbb bbbb aaaa'
 }
 
-# fuse_requests OP: how many requests of that kind the daemon has served.
-fuse_requests() {
-    volctl metrics | awk -v op="volfs_fuse_requests_total{op=\"$1\"}" '$1 == op { print $2 }'
-}
 
 @test "a write-only descriptor: one WRITE per write(2), no GETXATTR, and other descriptors' cached pages follow it" {
     pv_create vol 1Gi

@@ -31,17 +31,12 @@ fd_count() {
     ls "/proc/$VOLFS_PID/fd" | wc -l
 }
 
-# metric NAME: the value of an unlabelled sample of `volctl metrics`.
-metric() {
-    volctl metrics | awk -v k="$1" '$1 == k { print $2 }'
-}
-
 # assert_fds_bounded WHEN: at most L/2 host files open, as documented, and
 # the daemon under three quarters of L all told.
 assert_fds_bounded() {
     local n
-    [ "$(metric volfs_host_files_open_limit)" -eq $((NOFILE / 2)) ] || fail "host-file bound $(metric volfs_host_files_open_limit)"
-    n=$(metric volfs_host_files_open)
+    [ "$(metric_sample volfs_host_files_open_limit)" -eq $((NOFILE / 2)) ] || fail "host-file bound $(metric_sample volfs_host_files_open_limit)"
+    n=$(metric_sample volfs_host_files_open)
     ((n <= NOFILE / 2)) || fail "$n host files open, over $((NOFILE / 2)) ($1)"
     n=$(fd_count)
     ((n <= NOFILE * 3 / 4)) || fail "the daemon has $n descriptors open, over $((NOFILE * 3 / 4)) ($1)"
@@ -101,12 +96,12 @@ PYEOF
     volfs_stop
     volfs_launch
     local before after
-    before=$(metric volfs_host_file_opens_total)
+    before=$(metric_sample volfs_host_file_opens_total)
     check_small_files "$V/cold" 300
-    after=$(metric volfs_host_file_opens_total)
+    after=$(metric_sample volfs_host_file_opens_total)
     [ $((after - before)) -eq 300 ] || fail "$((after - before)) host opens for 300 cold reads"
     check_small_files "$V/inline" 300 1
-    before=$(metric volfs_host_file_opens_total)
+    before=$(metric_sample volfs_host_file_opens_total)
     [ "$before" -eq "$after" ] || fail "$((before - after)) host opens for 300 cold reads of inline files"
 }
 

@@ -13,10 +13,6 @@ setup() {
     volfs_start --writeback-cache
 }
 
-# fuse_requests OP: how many FUSE requests of OP the daemon has served.
-fuse_requests() {
-    volctl metrics | awk -v k="volfs_fuse_requests_total{op=\"$1\"}" '$1 == k { print $2 }'
-}
 
 @test "the mode is logged, reported by volctl version and the metrics" {
     grep -q 'writeback cache: on' "$VOLFS_LOG"
