@@ -48,15 +48,21 @@ start_uring() {
     volfs_start --fuse-transport=uring "$@"
     pv_create vol 256Mi
     V=$MNT/pv/vol
-    # The INIT reply starts the rings' threads (and then logs), and the
-    # kernel moves requests to the rings once they have registered entries
-    # on every CPU's queue: both after the mount.
+    wait_rings
+}
+
+# wait_rings [TEXT]: requests on V go through the rings, and the daemon's
+# log holds TEXT (the transport's line by default). The INIT reply starts
+# the rings' threads (and then logs), and the kernel moves requests to the
+# rings once they have registered entries on every CPU's queue: both after
+# the mount.
+wait_rings() {
     local before i
     before=$(requests_via uring)
     for ((i = 0; i < 200; i++)); do
         touch "$V/probe"
         rm "$V/probe"
-        if (($(requests_via uring) > before)) && grep -q 'FUSE transport: uring' "$VOLFS_LOG"; then
+        if (($(requests_via uring) > before)) && grep -q "${1:-FUSE transport: uring}" "$VOLFS_LOG"; then
             return 0
         fi
         sleep 0.1
@@ -184,12 +190,7 @@ policies() {
     assert_line --regexp '^ *[0-9]+ 0$'
     volfs_stop
     VOLFS_FUSE_URING_IDLE=0 volfs_launch --fuse-transport=uring
-    local i
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'threads SCHED_OTHER' "$VOLFS_LOG" && break
-        touch "$V/probe"
-        sleep 0.1
-    done
+    wait_rings 'threads SCHED_OTHER'
     grep -q 'FUSE transport: uring (.*threads SCHED_OTHER)' "$VOLFS_LOG" || fail "$(grep transport "$VOLFS_LOG")"
     run policies
     refute_line --regexp ' 5$'

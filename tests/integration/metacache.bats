@@ -291,7 +291,6 @@ integrity_check_copy() {
     assert_output ok
 }
 
-
 @test "set-ID bits go as on ext4: writes (cached, direct, write-only), truncation and open(O_TRUNC) by another user, chown by root; root's writes keep them" {
     pv_create vol 1Gi
     local v=$MNT/pv/vol f

@@ -9,11 +9,6 @@ load helpers
 
 MiB=$((1024 * 1024))
 
-# fuse_reads: how many FUSE READ requests the daemon has served.
-fuse_reads() {
-    fuse_requests read
-}
-
 @test "a write and fdatasync through the mount keep the file's other cached pages" {
     pv_create vol 1Gi
     local f=$MNT/pv/vol/big
@@ -24,13 +19,13 @@ fuse_reads() {
     cat "$f" >/dev/null
     cat "$f" >/dev/null
     local before after
-    before=$(fuse_reads)
+    before=$(fuse_requests read)
     # 8 KiB in the middle, through another descriptor, made durable
     head -c 8192 /dev/urandom >"$VOLFS_TMP/patch"
     dd if="$VOLFS_TMP/patch" of="$f" bs=8192 seek=1000 conv=notrunc,fdatasync status=none
     dd if="$VOLFS_TMP/patch" of="$VOLFS_TMP/ref" bs=8192 seek=1000 conv=notrunc status=none
     [ "$(sha "$f")" = "$(sha "$VOLFS_TMP/ref")" ]
-    after=$(fuse_reads)
+    after=$(fuse_requests read)
     exec 4<&-
     # the whole file is 64 reads of 1 MiB; a few at most may be re-read
     [ $((after - before)) -le 4 ] || fail "re-reading after the write took $((after - before)) FUSE reads"
@@ -107,7 +102,6 @@ PYEOF
     assert_success
     assert_output 'bbbb bbbb aaaa'
 }
-
 
 @test "a write-only descriptor: one WRITE per write(2), no GETXATTR, and other descriptors' cached pages follow it" {
     pv_create vol 1Gi

@@ -13,7 +13,6 @@ setup() {
     volfs_start --writeback-cache
 }
 
-
 @test "the mode is logged, reported by volctl version and the metrics" {
     grep -q 'writeback cache: on' "$VOLFS_LOG"
     run volctl version
